@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The single list of ragged's system dependencies.  Idempotent.
+#   scripts/install-deps.sh              install everything (build, tests, benchmarks' peers)
+#   scripts/install-deps.sh --if-missing install only when a build dependency is absent
+set -euo pipefail
+
+# Build and runtime libraries (pkg-config names in the Makefile).
+BUILD_PKGS=(build-essential pkg-config libyaml-dev libsqlite3-dev libjansson-dev libutf8proc-dev
+            libxml2-dev libpoppler-glib-dev libzstd-dev libopenblas-dev libstemmer-dev
+            libcurl4-openssl-dev)
+# Tests: the numpy reference for the embedding engine, sanitizer runtimes, the
+# ChromaDB server (npm), sqlite3 CLI for corrupting stores on purpose.
+TEST_PKGS=(python3 python3-numpy clang libclang-rt-14-dev nodejs npm sqlite3 curl procps)
+
+want=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}")
+
+if [[ "${1:-}" == "--if-missing" ]]; then
+    if command -v pkg-config >/dev/null && pkg-config --exists yaml-0.1 sqlite3 jansson libutf8proc \
+        libxml-2.0 poppler-glib libzstd openblas libcurl 2>/dev/null && [[ -f /usr/include/libstemmer.h ]]; then
+        exit 0
+    fi
+    want=("${BUILD_PKGS[@]}")
+fi
+
+if command -v apt-get >/dev/null; then
+    missing=()
+    for p in "${want[@]}"; do
+        dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+    done
+    # nodejs/npm may come from another source than Debian's packages; accept them when present.
+    if command -v node >/dev/null && command -v npm >/dev/null; then
+        missing=("${missing[@]/nodejs}"); missing=("${missing[@]/npm}")
+    fi
+    read -r -a missing <<<"${missing[*]:-}"
+    if ((${#missing[@]})); then
+        SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+        echo "install-deps: installing ${missing[*]}" >&2
+        $SUDO apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+    fi
+else
+    echo "install-deps: no apt-get here. Install the equivalents of:" >&2
+    echo "  brew install pkg-config libyaml sqlite jansson utf8proc libxml2 poppler zstd openblas snowball curl numpy node" >&2
+    echo "  dnf install pkgconf libyaml-devel sqlite-devel jansson-devel utf8proc-devel libxml2-devel poppler-glib-devel libzstd-devel openblas-devel libstemmer-devel libcurl-devel python3-numpy nodejs" >&2
+    exit 1
+fi

@@ -1,0 +1,87 @@
+/* Every configuration key ragged knows, its type, default, range and help.
+ * docs/configuration.md is generated from this table (`ragged config
+ * schema --format markdown`), so adding a key here documents it. */
+#include "config.h"
+
+#define NO_RANGE 0, 0
+
+const rg_config_key rg_config_schema[] = {
+    /* ---- vector store ---- */
+    {"vectorstore.backend", RG_CFG_ENUM, "leann", "leann|chromadb|exact", NO_RANGE,
+     "Backend that stores collections: leann (embedded, compact), chromadb (a ChromaDB server), "
+     "exact (brute force over stored vectors; the test oracle)."},
+    {"vectorstore.leann.persist_directory", RG_CFG_PATH, "$XDG_DATA_HOME/ragged/leann", NULL, NO_RANGE,
+     "Directory holding leann collections (one sub-directory each)."},
+    {"vectorstore.leann.graph_degree", RG_CFG_INT, "32", NULL, 4, 256,
+     "Maximum neighbours per node before pruning (hub nodes keep this degree)."},
+    {"vectorstore.leann.search_complexity", RG_CFG_INT, "100", NULL, 1, 100000,
+     "Beam width of the graph search: higher finds more of the true neighbours, slower."},
+    {"vectorstore.leann.pruned_degree", RG_CFG_INT, "12", NULL, 2, 256,
+     "Degree non-hub nodes are pruned to (high-degree-preserving pruning)."},
+    {"vectorstore.leann.hub_fraction", RG_CFG_FLOAT, "0.02", NULL, 0, 1,
+     "Fraction of best-connected nodes that keep the full graph_degree."},
+    {"vectorstore.leann.rerank_candidates", RG_CFG_INT, "0", NULL, 0, 100000,
+     "Candidates recomputed exactly per query (0: chosen from k and search_complexity)."},
+    {"vectorstore.leann.cache_mb", RG_CFG_INT, "64", NULL, 0, 65536,
+     "Memory for cached embeddings of hub nodes and recently recomputed passages."},
+    {"vectorstore.exact.persist_directory", RG_CFG_PATH, "$XDG_DATA_HOME/ragged/exact", NULL, NO_RANGE,
+     "Directory holding exact collections."},
+    {"vectorstore.chromadb.url", RG_CFG_STRING, "http://127.0.0.1:8000", NULL, NO_RANGE,
+     "Base URL of the ChromaDB server (scheme, host, port)."},
+    {"vectorstore.chromadb.tenant", RG_CFG_STRING, "default_tenant", NULL, NO_RANGE, "ChromaDB tenant."},
+    {"vectorstore.chromadb.database", RG_CFG_STRING, "default_database", NULL, NO_RANGE, "ChromaDB database."},
+    {"vectorstore.chromadb.auth_token_env", RG_CFG_STRING, "", NULL, NO_RANGE,
+     "Name of the environment variable holding the ChromaDB auth token (the token itself never goes in a file)."},
+    {"vectorstore.chromadb.timeout_ms", RG_CFG_INT, "30000", NULL, 100, 3600000, "Per-request timeout."},
+    {"vectorstore.chromadb.persist_directory", RG_CFG_PATH, "", NULL, NO_RANGE,
+     "The server's --path when it runs on this machine (lets `backend stats` report bytes on disk)."},
+    {"vectorstore.chromadb.tls_verify", RG_CFG_BOOL, "true", NULL, NO_RANGE,
+     "Verify TLS certificates (turning this off warns at every connect)."},
+
+    /* ---- embedding ---- */
+    {"embedding.provider", RG_CFG_ENUM, "builtin", "builtin|bert|ollama|openai", NO_RANGE,
+     "Embedder: builtin (model-free, no download), bert (native engine, local sentence-transformers "
+     "directory), ollama or openai (an embedding server)."},
+    {"embedding.model", RG_CFG_STRING, "", NULL, NO_RANGE,
+     "bert: path of the model directory; ollama/openai: model name."},
+    {"embedding.dimension", RG_CFG_INT, "384", NULL, 16, 8192, "builtin: vector dimension."},
+    {"embedding.threads", RG_CFG_INT, "0", NULL, 0, 1024, "Threads for embedding (0: all cores)."},
+    {"embedding.batch_size", RG_CFG_INT, "32", NULL, 1, 4096, "Texts per embedding batch."},
+    {"embedding.precision", RG_CFG_ENUM, "fp32", "fp32|int8", NO_RANGE, "bert: weight precision."},
+    {"embedding.query_prefix", RG_CFG_STRING, "", NULL, NO_RANGE, "Text prepended to queries (bge-style models)."},
+    {"embedding.document_prefix", RG_CFG_STRING, "", NULL, NO_RANGE, "Text prepended to passages."},
+    {"embedding.url", RG_CFG_STRING, "", NULL, NO_RANGE,
+     "ollama/openai: server base URL (default http://127.0.0.1:11434 for ollama)."},
+    {"embedding.api_key_env", RG_CFG_STRING, "", NULL, NO_RANGE,
+     "ollama/openai: name of the environment variable holding the API key."},
+    {"embedding.timeout_ms", RG_CFG_INT, "60000", NULL, 100, 3600000, "ollama/openai: per-request timeout."},
+
+    /* ---- chunking ---- */
+    {"chunking.size", RG_CFG_INT, "256", NULL, 16, 100000,
+     "Target chunk length in embedder tokens (capped at what the embedder can read)."},
+    {"chunking.overlap", RG_CFG_INT, "32", NULL, 0, 100000, "Tokens shared by consecutive chunks."},
+
+    /* ---- ingest ---- */
+    {"ingest.max_file_mb", RG_CFG_INT, "64", NULL, 1, 65536, "Files larger than this are skipped with a warning."},
+    {"ingest.max_chunks_per_file", RG_CFG_INT, "20000", NULL, 1, 10000000,
+     "A file producing more chunks is truncated with a warning."},
+
+    /* ---- retrieval ---- */
+    {"retrieval.k", RG_CFG_INT, "5", NULL, 1, 10000, "Passages returned by a query."},
+    {"retrieval.mode", RG_CFG_ENUM, "vector", "vector|bm25|hybrid", NO_RANGE,
+     "vector search, lexical BM25, or both fused."},
+    {"retrieval.rrf_k", RG_CFG_INT, "60", NULL, 1, 100000, "Reciprocal rank fusion constant."},
+    {"retrieval.vector_weight", RG_CFG_FLOAT, "1.0", NULL, 0, 1000, "Weight of the vector side in fusion."},
+    {"retrieval.bm25_weight", RG_CFG_FLOAT, "1.0", NULL, 0, 1000, "Weight of the BM25 side in fusion."},
+
+    /* ---- answers ---- */
+    {"llm.provider", RG_CFG_ENUM, "none", "none|ollama|openai", NO_RANGE, "LLM used by `query --answer`."},
+    {"llm.url", RG_CFG_STRING, "", NULL, NO_RANGE, "LLM server base URL."},
+    {"llm.model", RG_CFG_STRING, "", NULL, NO_RANGE, "LLM model name."},
+    {"llm.api_key_env", RG_CFG_STRING, "", NULL, NO_RANGE, "Name of the environment variable holding the LLM API key."},
+    {"llm.timeout_ms", RG_CFG_INT, "120000", NULL, 100, 3600000, "LLM request timeout."},
+    {"llm.context_tokens", RG_CFG_INT, "4096", NULL, 256, 10000000, "Context window the prompt must fit."},
+    {"llm.temperature", RG_CFG_FLOAT, "0.2", NULL, 0, 2, "Sampling temperature."},
+
+    {NULL, 0, NULL, NULL, 0, 0, NULL}
+};

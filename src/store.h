@@ -1,0 +1,225 @@
+/* The storage interface: one struct of function pointers that every vector
+ * store backend implements (exact, leann, chromadb), plus the generic layer
+ * (store.c) that validates input once for all of them.
+ *
+ * Callers use the opaque rg_store / rg_collection handles and the rg_store_*
+ * / rg_collection_* functions below; only backends see rg_store_ops.
+ *
+ * Contract (checked by tests/unit/test_contract.c for every backend):
+ * - ids are non-empty UTF-8 strings of at most RG_ID_MAX bytes; unique in a
+ *   batch.  add() of an id that already exists fails with RG_ERR_EXISTS and
+ *   writes nothing; upsert() replaces the whole record.
+ * - metadata is a JSON object whose values are strings, integers, reals or
+ *   booleans (ChromaDB's types).  The generic layer rejects anything else.
+ * - every mutating call is atomic: after a crash the collection holds either
+ *   all of the call's records or none of them.
+ * - distances are cosine distances (1 - cos) between L2-normalised vectors;
+ *   hits come sorted by ascending distance, ties broken by id.
+ * - a filtered query returns min(k, number of matching records) hits. */
+#ifndef RG_STORE_H
+#define RG_STORE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "embedder.h"
+#include "error.h"
+#include "filter.h"
+
+struct rg_config;
+
+#define RG_STORE_ABI 1
+#define RG_ID_MAX 512
+#define RG_COLLECTION_NAME_MAX 512
+
+enum {
+    RG_INCLUDE_DOCUMENTS = 1u << 0,
+    RG_INCLUDE_METADATAS = 1u << 1,
+    RG_INCLUDE_EMBEDDINGS = 1u << 2,
+    RG_INCLUDE_ALL = 7u
+};
+
+/* One record.  As input the caller owns the memory; in an rg_record_batch
+ * the batch owns it. */
+typedef struct rg_record {
+    char *id;
+    char *document;      /* NULL: none / not requested */
+    json_t *metadata;    /* JSON object; NULL: none / not requested */
+    float *embedding;    /* dim floats; NULL: not requested */
+} rg_record;
+
+typedef struct rg_record_batch {
+    rg_record *items;
+    size_t n, cap;
+    int dim;
+} rg_record_batch;
+
+void rg_record_batch_init(rg_record_batch *b, int dim);
+/* Appends deep copies (embedding may be NULL). */
+void rg_record_batch_push(rg_record_batch *b, const char *id, const char *document,
+                          const json_t *metadata, const float *embedding);
+void rg_record_batch_clear(rg_record_batch *b);   /* frees items, keeps dim */
+void rg_record_batch_free(rg_record_batch *b);
+
+typedef struct rg_hit {
+    char *id;
+    float distance;      /* cosine distance, 0 = identical */
+    char *document;      /* if requested */
+    json_t *metadata;    /* if requested */
+} rg_hit;
+
+typedef struct rg_hits {
+    rg_hit *items;
+    size_t n, cap;
+} rg_hits;
+
+void rg_hits_init(rg_hits *h);
+void rg_hits_push(rg_hits *h, const char *id, float distance, const char *document, const json_t *metadata);
+void rg_hits_sort(rg_hits *h);     /* ascending distance, then id */
+void rg_hits_free(rg_hits *h);
+
+typedef struct rg_query_opts {
+    int k;
+    const rg_filter *where;  /* NULL: no filter */
+    unsigned include;        /* RG_INCLUDE_DOCUMENTS | RG_INCLUDE_METADATAS */
+    int search_complexity;   /* 0: backend default (leann's beam width) */
+} rg_query_opts;
+
+typedef struct rg_store_component {
+    char name[32];           /* graph, codes, passages, metadata, sqlite, ... */
+    int64_t bytes;
+} rg_store_component;
+
+#define RG_STATS_MAX_COMPONENTS 16
+
+typedef struct rg_store_stats {
+    int64_t records;
+    int64_t tombstones;
+    int64_t bytes_total;     /* -1: unknown (remote server) */
+    size_t ncomponents;
+    rg_store_component components[RG_STATS_MAX_COMPONENTS];
+    json_t *details;         /* backend specific (index parameters, health); owned */
+} rg_store_stats;
+
+void rg_store_stats_init(rg_store_stats *s);
+void rg_store_stats_add(rg_store_stats *s, const char *component, int64_t bytes);
+void rg_store_stats_free(rg_store_stats *s);
+
+typedef struct rg_collection_info {
+    char name[RG_COLLECTION_NAME_MAX + 1];
+    int64_t count;                   /* -1: unknown */
+    rg_embedder_identity identity;
+} rg_collection_info;
+
+/* ---- What a backend implements ---------------------------------------- */
+
+typedef struct rg_store_ops {
+    int abi_version;                 /* RG_STORE_ABI */
+    const char *name;                /* "exact", "leann", "chromadb" */
+
+    rg_status (*open)(const struct rg_config *cfg, void **store, rg_error *err);
+    void (*close)(void *store);
+
+    /* Sorted by name. */
+    rg_status (*list_collections)(void *store, rg_collection_info **out, size_t *n, rg_error *err);
+    /* RG_ERR_EXISTS if it exists. */
+    rg_status (*create_collection)(void *store, const char *name,
+                                   const rg_embedder_identity *identity, rg_error *err);
+    /* RG_ERR_NOTFOUND if missing. */
+    rg_status (*delete_collection)(void *store, const char *name, rg_error *err);
+    /* Atomic rename; RG_ERR_EXISTS if `to` exists. */
+    rg_status (*rename_collection)(void *store, const char *from, const char *to, rg_error *err);
+
+    /* The embedder is the one the collection was built with (identity already
+     * checked); backends that recompute embeddings (leann) keep the pointer,
+     * which stays valid until close_collection. */
+    rg_status (*open_collection)(void *store, const char *name, rg_embedder *embedder,
+                                 void **coll, rg_error *err);
+    void (*close_collection)(void *coll);
+    rg_status (*info)(void *coll, rg_collection_info *out, rg_error *err);
+
+    /* Records arrive validated (see contract above). */
+    rg_status (*add)(void *coll, const rg_record *recs, size_t n, bool upsert, rg_error *err);
+    /* ids == NULL: all records; where may be NULL.  Records come in a stable
+     * order (unchanged while the collection is not modified), so offset/limit
+     * pages through the collection.  limit 0 = no limit. */
+    rg_status (*get)(void *coll, const char *const *ids, size_t nids, const rg_filter *where,
+                     unsigned include, size_t offset, size_t limit, rg_record_batch *out,
+                     rg_error *err);
+    /* ids == NULL and where == NULL is refused by the generic layer. */
+    rg_status (*delete_records)(void *coll, const char *const *ids, size_t nids,
+                                const rg_filter *where, size_t *deleted, rg_error *err);
+    rg_status (*count)(void *coll, int64_t *out, rg_error *err);
+    rg_status (*query)(void *coll, const float *query, const rg_query_opts *opts,
+                       rg_hits *out, rg_error *err);
+    rg_status (*stats)(void *coll, rg_store_stats *out, rg_error *err);
+    /* Optional (NULL): rebuild / reclaim space. */
+    rg_status (*compact)(void *coll, rg_error *err);
+} rg_store_ops;
+
+/* Backends (one file each).  A backend not compiled in or not finished has
+ * an ops table whose open() says so. */
+extern const rg_store_ops rg_store_exact_ops;
+extern const rg_store_ops rg_store_leann_ops;
+extern const rg_store_ops rg_store_chromadb_ops;
+
+/* ---- What callers use ------------------------------------------------- */
+
+typedef struct rg_store rg_store;
+typedef struct rg_collection rg_collection;
+
+/* Names of all known backends, NULL-terminated. */
+const char *const *rg_store_backend_names(void);
+const rg_store_ops *rg_store_backend_find(const char *name);
+
+/* backend NULL: vectorstore.backend from the config. */
+rg_status rg_store_open(const struct rg_config *cfg, const char *backend, rg_store **out, rg_error *err);
+void rg_store_close(rg_store *s);
+const char *rg_store_backend(const rg_store *s);
+
+/* ChromaDB's rules, applied to every backend so collections can move between
+ * them: 3-512 of [a-zA-Z0-9._-], starting and ending with a letter or digit,
+ * no "..". */
+rg_status rg_collection_name_check(const char *name, rg_error *err);
+
+rg_status rg_store_list(rg_store *s, rg_collection_info **out, size_t *n, rg_error *err);
+rg_status rg_store_create_collection(rg_store *s, const char *name, const rg_embedder_identity *id, rg_error *err);
+rg_status rg_store_delete_collection(rg_store *s, const char *name, rg_error *err);
+rg_status rg_store_rename_collection(rg_store *s, const char *from, const char *to, rg_error *err);
+
+/* Opens `name`, creating it for this embedder when create is true and it does
+ * not exist.  Fails with RG_ERR_MISMATCH if it was built by another embedder. */
+rg_status rg_collection_open(rg_store *s, const char *name, rg_embedder *embedder, bool create,
+                             rg_collection **out, rg_error *err);
+void rg_collection_close(rg_collection *c);
+const char *rg_collection_name(const rg_collection *c);
+rg_store *rg_collection_store(const rg_collection *c);
+int rg_collection_dim(const rg_collection *c);
+rg_embedder *rg_collection_embedder(const rg_collection *c);
+
+rg_status rg_collection_add(rg_collection *c, const rg_record *recs, size_t n, rg_error *err);
+rg_status rg_collection_upsert(rg_collection *c, const rg_record *recs, size_t n, rg_error *err);
+rg_status rg_collection_get(rg_collection *c, const char *const *ids, size_t nids, const rg_filter *where,
+                            unsigned include, size_t offset, size_t limit, rg_record_batch *out, rg_error *err);
+rg_status rg_collection_delete(rg_collection *c, const char *const *ids, size_t nids, const rg_filter *where,
+                               size_t *deleted, rg_error *err);
+rg_status rg_collection_count(rg_collection *c, int64_t *out, rg_error *err);
+rg_status rg_collection_query(rg_collection *c, const float *query, const rg_query_opts *opts,
+                              rg_hits *out, rg_error *err);
+/* Embeds `text` with the collection's embedder (query role) and queries. */
+rg_status rg_collection_query_text(rg_collection *c, const char *text, const rg_query_opts *opts,
+                                   rg_hits *out, rg_error *err);
+rg_status rg_collection_info_get(rg_collection *c, rg_collection_info *out, rg_error *err);
+rg_status rg_collection_stats(rg_collection *c, rg_store_stats *out, rg_error *err);
+rg_status rg_collection_compact(rg_collection *c, rg_error *err);
+
+/* Shared by backends: validates one batch as the contract above says. */
+rg_status rg_records_validate(const rg_record *recs, size_t n, int dim, rg_error *err);
+/* Exact top-k over an in-memory matrix: used by the exact backend and as the
+ * test oracle.  ok(i) may be NULL (all rows eligible). */
+void rg_exact_topk(const float *matrix, size_t rows, int dim, const float *query, int k,
+                   bool (*ok)(void *ctx, size_t row), void *ctx, size_t *idx_out, float *dist_out,
+                   size_t *nout);
+
+#endif

@@ -1,0 +1,80 @@
+/* Small shared helpers: checked allocation, growable buffers, files, hashing,
+ * time.  One place for each so no subsystem grows its own copy. */
+#ifndef RG_UTIL_H
+#define RG_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include "error.h"
+
+#define RG_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define RG_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define RG_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+/* Allocation that aborts with a message on exhaustion: ragged cannot do
+ * anything useful without memory and checking every small malloc obscures
+ * the logic.  Large, input-sized allocations should use plain malloc and
+ * report RG_ERR_NOMEM instead. */
+void *rg_xmalloc(size_t n);
+void *rg_xcalloc(size_t count, size_t size);
+void *rg_xrealloc(void *p, size_t n);
+char *rg_xstrdup(const char *s);
+char *rg_xstrndup(const char *s, size_t n);
+char *rg_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Growable byte buffer, always NUL-terminated. */
+typedef struct rg_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+} rg_buf;
+
+void rg_buf_init(rg_buf *b);
+void rg_buf_free(rg_buf *b);
+void rg_buf_reserve(rg_buf *b, size_t extra);
+void rg_buf_append(rg_buf *b, const void *data, size_t n);
+void rg_buf_puts(rg_buf *b, const char *s);
+void rg_buf_putc(rg_buf *b, char c);
+void rg_buf_printf(rg_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Hands the storage to the caller and resets the buffer. */
+char *rg_buf_steal(rg_buf *b);
+
+/* Files */
+rg_status rg_read_file(const char *path, size_t max_bytes, char **out, size_t *len, rg_error *err);
+/* Writes via a temp file + fsync + rename + directory fsync: the file is
+ * either the old or the new content after a crash, never half. */
+rg_status rg_write_file_atomic(const char *path, const void *data, size_t len, rg_error *err);
+rg_status rg_mkdir_p(const char *path, int mode, rg_error *err);
+rg_status rg_remove_tree(const char *path, rg_error *err);
+bool rg_path_exists(const char *path);
+bool rg_is_dir(const char *path);
+/* Sum of regular-file sizes below path (allocated bytes are not used: we
+ * report logical sizes, comparable across file systems). */
+int64_t rg_dir_size(const char *path);
+int rg_fsync_dir(const char *dir);
+char *rg_path_join(const char *a, const char *b);
+/* Directory part of path ("." if none). */
+char *rg_path_dirname(const char *path);
+
+/* Hashing */
+uint64_t rg_hash64(const void *data, size_t n, uint64_t seed);   /* fast, non-crypto */
+/* Hex SHA-256 of a buffer or file (65 bytes incl. NUL). */
+void rg_sha256_hex(const void *data, size_t n, char out[65]);
+rg_status rg_sha256_file_hex(const char *path, char out[65], rg_error *err);
+uint32_t rg_crc32c(uint32_t crc, const void *data, size_t n);
+
+/* Time in seconds from a monotonic clock. */
+double rg_now(void);
+
+/* Number of online cores (>= 1). */
+int rg_cpu_count(void);
+
+/* Vector math on float arrays. */
+float rg_dot(const float *a, const float *b, size_t n);
+void rg_normalize(float *v, size_t n);
+
+/* UTF-8: true if the buffer is valid UTF-8 (no overlongs, no surrogates). */
+bool rg_utf8_valid(const char *s, size_t n);
+
+#endif
