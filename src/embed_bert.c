@@ -1,0 +1,9 @@
+/* Native BERT engine: placeholder until the embedding-engine issue lands. */
+#include "embedder.h"
+
+rg_status rg_embedder_bert_open(const struct rg_config *cfg, rg_embedder **out, rg_error *err)
+{
+    return rg_error_set(err, RG_ERR_UNAVAILABLE,
+                        "embedding.provider 'bert' is not available yet in this build; "
+                        "use embedding.provider: builtin");
+}
