@@ -1,0 +1,61 @@
+/* Shared pieces of the command-line front end: the command table, common
+ * options and output helpers.  Each command lives in src/cmd_*.c and is
+ * listed in the table in main.c. */
+#ifndef RG_CLI_H
+#define RG_CLI_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include "config.h"
+#include "embedder.h"
+#include "error.h"
+#include "store.h"
+
+typedef enum rg_output_format { RG_FORMAT_TEXT, RG_FORMAT_JSON } rg_output_format;
+
+/* Options every command accepts; filled by rg_cli_parse_common. */
+typedef struct rg_cli {
+    const char *prog;           /* "ragged" */
+    const char *command;        /* e.g. "query" or "collections list" */
+    const char *config_path;    /* --config */
+    const char *backend;        /* --backend (NULL: config) */
+    const char *collection;     /* --collection (default "default") */
+    rg_output_format format;    /* --format text|json */
+    bool quiet;                 /* --quiet: no progress */
+    rg_config *cfg;             /* loaded lazily by rg_cli_config */
+} rg_cli;
+
+typedef struct rg_cli_command {
+    const char *name;           /* "ingest", "collections", ... */
+    const char *summary;        /* one line for `ragged --help` */
+    int (*run)(rg_cli *cli, int argc, char **argv);   /* argv[0] is the command name */
+} rg_cli_command;
+
+/* Loads the configuration once (applying --backend as a flag).  Returns NULL
+ * after printing the error. */
+rg_config *rg_cli_config(rg_cli *cli);
+/* Opens the embedder, store and collection named by the options; prints
+ * errors itself and returns the exit code (0 on success). */
+int rg_cli_open_collection(rg_cli *cli, bool create, rg_embedder **emb, rg_store **store,
+                           rg_collection **coll);
+
+/* Prints "ragged: MESSAGE" to stderr and returns the exit code of the
+ * status (JSON mode also writes {"error":...} to stdout). */
+int rg_cli_fail(rg_cli *cli, const rg_error *err);
+/* Same for a usage problem: message plus "see 'ragged CMD --help'"; exit 2. */
+int rg_cli_usage_error(rg_cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints a JSON value to stdout (indent 2) and frees it. */
+void rg_cli_print_json(json_t *v);
+/* True if argv[i] is --help or -h. */
+bool rg_cli_wants_help(int argc, char **argv);
+
+/* Progress on stderr: redrawn in place on a terminal, a line every few
+ * seconds otherwise, nothing with --quiet. */
+typedef struct rg_progress rg_progress;
+rg_progress *rg_progress_new(const rg_cli *cli, const char *phase, int64_t total);
+void rg_progress_update(rg_progress *p, int64_t done, const char *detail);
+void rg_progress_phase(rg_progress *p, const char *phase, int64_t total);
+void rg_progress_free(rg_progress *p);   /* finishes the line */
+
+#endif
