@@ -21,7 +21,11 @@ typedef struct md_line {
 
 typedef struct md_state {
     rg_buf out;   /* the document text */
-    rg_buf para;  /* the paragraph being built */
+    rg_buf para;  /* the paragraph being built, markup already removed */
+    rg_buf raw;   /* prose lines not yet converted: code spans and links may
+                     continue on the next line, so inline markup is removed
+                     per run of lines, not per line */
+    bool raw_own_line;  /* the run starts a new line in para (list item) */
     char *title;
 } md_state;
 
@@ -227,8 +231,20 @@ static void md_inline(const char *s, size_t n, rg_buf *out)
 
 /* ---- blocks ---- */
 
+static void flush_raw(md_state *st)
+{
+    if (!st->raw.len)
+        return;
+    if (st->para.len)
+        rg_buf_putc(&st->para, st->raw_own_line ? '\n' : ' ');
+    md_inline(st->raw.data, st->raw.len, &st->para);
+    st->raw.len = 0;
+    st->raw.data[0] = '\0';
+}
+
 static void flush_para(md_state *st)
 {
+    flush_raw(st);
     if (st->para.len)
         rg_text_append_paragraphs(&st->out, st->para.data, st->para.len);
     st->para.len = 0;
@@ -251,15 +267,20 @@ static void add_heading(md_state *st, const char *s, size_t n)
     rg_buf_free(&h);
 }
 
-/* A prose line joins the paragraph with a space; list items and table rows
- * start a new line in it. */
+/* A prose line joins the run before it with a space; a list item starts a
+ * new line in the paragraph. */
 static void add_line(md_state *st, const char *prefix, const char *s, size_t n, bool own_line)
 {
-    if (st->para.len)
-        rg_buf_putc(&st->para, own_line ? '\n' : ' ');
+    if (own_line)
+        flush_raw(st);
+    if (st->raw.len) {
+        rg_buf_putc(&st->raw, ' ');
+    } else {
+        st->raw_own_line = own_line;
+    }
     if (prefix)
-        rg_buf_puts(&st->para, prefix);
-    md_inline(s, n, &st->para);
+        rg_buf_puts(&st->raw, prefix);
+    rg_buf_append(&st->raw, s, n);
 }
 
 /* "===" or "---" under a line makes it a heading (setext). */
@@ -347,6 +368,7 @@ static void add_table_row(md_state *st, const char *s, size_t n)
         rg_buf_free(&cell);
         i = j + 1;
     }
+    flush_raw(st);
     if (row.len) {
         if (st->para.len)
             rg_buf_putc(&st->para, '\n');
@@ -446,6 +468,7 @@ static rg_status md_read(const char *path, const char *data, size_t len, rg_docu
     md_state st = {0};
     rg_buf_init(&st.out);
     rg_buf_init(&st.para);
+    rg_buf_init(&st.raw);
     char *fm_title = NULL;
     size_t first = front_matter(lines, nlines, &fm_title);
     char fence_char = 0;
@@ -515,7 +538,7 @@ static rg_status md_read(const char *path, const char *data, size_t len, rg_docu
                 continue;
             }
         }
-        if (!st.para.len && li + 1 < nlines && is_setext_underline(lines[li + 1].s, lines[li + 1].n) &&
+        if (!st.para.len && !st.raw.len && li + 1 < nlines && is_setext_underline(lines[li + 1].s, lines[li + 1].n) &&
             !is_rule(s, n) && !list_marker(s, n, &(bool){false})) {
             add_heading(&st, s + ind, n - ind);
             li++;
@@ -559,6 +582,7 @@ static rg_status md_read(const char *path, const char *data, size_t len, rg_docu
     free(lines);
     rg_buf_free(&text);
     rg_buf_free(&st.para);
+    rg_buf_free(&st.raw);
 
     doc->title = fm_title ? fm_title : st.title;
     if (fm_title)

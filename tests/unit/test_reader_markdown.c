@@ -117,3 +117,14 @@ TEST(reader_md_binary_is_refused)
     CHECK_EQ_INT(READ_LIT("fake.md", "\0\0\0\x01binary", &doc, &err), RG_ERR_INVALID);
     CHECK_MSG(strstr(err.msg, "fake.md"), "message: %s", err.msg);
 }
+
+TEST(reader_md_inline_markup_across_lines)
+{
+    rg_document doc;
+    rg_error err = {0};
+    CHECK_OK(READ_LIT("wrap.md", "A `long\ncode span` and [a\nlink](x) and **bold\nwords**.\n- item with `code\nspan` here\n",
+                      &doc, &err),
+             &err);
+    CHECK_EQ_STR(doc.text, "A long code span and a link and bold words.\n- item with code span here");
+    rg_document_free(&doc);
+}
