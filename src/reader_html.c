@@ -4,6 +4,7 @@
  * never prints parser complaints (NOERROR/NOWARNING): broken markup is the
  * norm on disk, not an event the user must hear about. */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -247,8 +248,17 @@ static bool declared_charset(const char *data, size_t len, char *out, size_t out
     return false;
 }
 
+/* libxml2 2.9 initialises itself lazily without a lock; doing it once here
+ * keeps concurrent first reads (ingest workers) from racing. */
+static void init_libxml(void)
+{
+    xmlInitParser();
+}
+
 static rg_status html_read(const char *path, const char *data, size_t len, rg_document *doc, rg_error *err)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, init_libxml);
     int opts = HTML_PARSE_RECOVER | HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
                HTML_PARSE_COMPACT;
     rg_buf text;

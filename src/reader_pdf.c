@@ -2,6 +2,7 @@
  * byte offset where each page starts so chunks can cite a page number.
  * Encrypted, damaged and image-only PDFs are refused with a message that
  * says which of the three it is. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,6 +39,92 @@ static void quiet_poppler(void)
                           poppler_log_handler, NULL);
         g_once_init_leave(&once, 1);
     }
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Poppler gives one line per '\n' and never a blank line, so paragraphs are
+ * recovered from the layout: a line that starts clearly further below the
+ * previous one than the page's usual line pitch (or above it: a new column)
+ * begins a paragraph.  Without a usable layout the lines are kept as they
+ * are. */
+static void append_page_text(rg_buf *out, PopplerPage *page, const char *t, size_t tl)
+{
+    size_t nchars = 0, nlines = 1;
+    for (size_t i = 0; i < tl; i++) {
+        nchars += ((unsigned char)t[i] & 0xc0) != 0x80;
+        nlines += t[i] == '\n';
+    }
+    PopplerRectangle *rects = NULL;
+    guint nrects = 0;
+    if (!poppler_page_get_text_layout(page, &rects, &nrects) || nrects != nchars || nlines < 3) {
+        g_free(rects);
+        rg_text_append_paragraphs(out, t, tl);
+        return;
+    }
+    double *top = rg_xmalloc(nlines * sizeof *top);
+    for (size_t i = 0; i < nlines; i++)
+        top[i] = INFINITY;
+    size_t li = 0, k = 0;
+    for (size_t i = 0; i < tl; i++) {
+        unsigned char c = (unsigned char)t[i];
+        if ((c & 0xc0) == 0x80)
+            continue;
+        if (c == '\n')
+            li++;
+        else if (c != ' ' && c != '\t' && rects[k].y1 < top[li])
+            top[li] = rects[k].y1;
+        k++;
+    }
+    g_free(rects);
+
+    double *pitch = rg_xmalloc(nlines * sizeof *pitch);
+    size_t npitch = 0, prev = SIZE_MAX;
+    for (size_t i = 0; i < nlines; i++) {
+        if (isinf(top[i]))
+            continue;
+        if (prev != SIZE_MAX && top[i] > top[prev])
+            pitch[npitch++] = top[i] - top[prev];
+        prev = i;
+    }
+    /* The lower quartile, not the median: on pages of short paragraphs most
+     * gaps are paragraph gaps, but a quarter are still plain line pitch. */
+    double base = 0;
+    if (npitch >= 2) {
+        qsort(pitch, npitch, sizeof *pitch, cmp_double);
+        base = pitch[npitch / 4];
+    }
+    free(pitch);
+
+    rg_buf lines;
+    rg_buf_init(&lines);
+    rg_buf_reserve(&lines, tl + nlines);
+    prev = SIZE_MAX;
+    const char *p = t;
+    for (size_t i = 0; i < nlines; i++) {
+        const char *nl = memchr(p, '\n', tl - (size_t)(p - t));
+        size_t n = nl ? (size_t)(nl - p) : tl - (size_t)(p - t);
+        if (!isinf(top[i])) {
+            if (prev != SIZE_MAX && base > 0) {
+                double d = top[i] - top[prev];
+                /* 1.3: list items and paragraph gaps are 1.4x the pitch or
+                 * more, while lines of one paragraph vary by a few percent. */
+                if (d <= 0 || d > 1.3 * base)
+                    rg_buf_putc(&lines, '\n');
+            }
+            prev = i;
+        }
+        rg_buf_append(&lines, p, n);
+        rg_buf_putc(&lines, '\n');
+        p += n + (nl ? 1 : 0);
+    }
+    free(top);
+    rg_text_append_paragraphs(out, lines.data, lines.len);
+    rg_buf_free(&lines);
 }
 
 static rg_status pdf_read(const char *path, const char *data, size_t len, rg_document *doc, rg_error *err)
@@ -85,10 +172,10 @@ static rg_status pdf_read(const char *path, const char *data, size_t len, rg_doc
                 rg_buf fixed;
                 rg_buf_init(&fixed);
                 if (rg_text_decode(path, t, tl, &fixed, NULL) == RG_OK)
-                    rg_text_append_paragraphs(&out, fixed.data, fixed.len);
+                    append_page_text(&out, page, fixed.data, fixed.len);
                 rg_buf_free(&fixed);
             } else {
-                rg_text_append_paragraphs(&out, t, tl);
+                append_page_text(&out, page, t, tl);
             }
             g_free(t);
         }

@@ -214,3 +214,16 @@ TEST(reader_pdf_without_text_is_refused)
     CHECK_EQ_INT(read_pdf("scan.pdf", &s, &doc, &err, NULL), RG_ERR_INVALID);
     CHECK_MSG(strstr(err.msg, "scan.pdf") && strstr(err.msg, "OCR"), "message: %s", err.msg);
 }
+
+TEST(reader_pdf_vertical_gaps_become_paragraphs)
+{
+    const char *pages[] = {"Line one of the first paragraph.\nLine two of the first paragraph.\n\n"
+                           "Second paragraph, line one.\nSecond paragraph, line two.\nSecond paragraph, line three."};
+    pdf_spec s = {pages, 1, NULL, 0};
+    rg_document doc;
+    rg_error err = {0};
+    CHECK_OK(read_pdf("gaps.pdf", &s, &doc, &err, NULL), &err);
+    CHECK_EQ_STR(doc.text, "Line one of the first paragraph.\nLine two of the first paragraph.\n\n"
+                           "Second paragraph, line one.\nSecond paragraph, line two.\nSecond paragraph, line three.");
+    rg_document_free(&doc);
+}
