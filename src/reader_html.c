@@ -259,8 +259,11 @@ static rg_status html_read(const char *path, const char *data, size_t len, rg_do
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, init_libxml);
+    /* XML_PARSE_HUGE: without it libxml2 silently truncates text nodes over
+     * 10 MB, and a one-line page would lose its end.  HTML has no entity
+     * expansion to abuse, so lifting the limit costs no safety. */
     int opts = HTML_PARSE_RECOVER | HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
-               HTML_PARSE_COMPACT;
+               HTML_PARSE_COMPACT | XML_PARSE_HUGE;
     rg_buf text;
     rg_buf_init(&text);
     htmlDocPtr hd = NULL;

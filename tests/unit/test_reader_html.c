@@ -149,3 +149,21 @@ TEST(reader_html_sniffed_without_extension)
     CHECK_EQ_STR(doc.text, "x");
     rg_document_free(&doc);
 }
+
+TEST(reader_html_huge_text_node_is_not_truncated)
+{
+    rg_buf b;
+    rg_buf_init(&b);
+    rg_buf_puts(&b, "<html><body><p>");
+    for (int i = 0; i < 2500000; i++) /* 12.5 MB in one text node, over libxml2's default cap */
+        rg_buf_puts(&b, "word ");
+    rg_buf_puts(&b, "END</p><p>after</p></body></html>");
+    rg_document doc;
+    rg_error err = {0};
+    rg_status st = rt_read("huge.html", b.data, b.len, &doc, &err);
+    rg_buf_free(&b);
+    CHECK_OK(st, &err);
+    CHECK(doc.len > 12500000);
+    CHECK(strcmp(doc.text + doc.len - strlen("END\n\nafter"), "END\n\nafter") == 0);
+    rg_document_free(&doc);
+}
