@@ -473,7 +473,7 @@ static rg_status md_read(const char *path, const char *data, size_t len, rg_docu
     size_t first = front_matter(lines, nlines, &fm_title);
     char fence_char = 0;
     size_t fence = 0;
-    bool in_comment = false;
+    bool in_comment = false, in_table = false, in_code = false, list_ctx = false;
 
     for (size_t li = first; li < nlines; li++) {
         const char *s = lines[li].s;
@@ -514,8 +514,24 @@ static rg_status md_read(const char *path, const char *data, size_t len, rg_docu
         }
         if (is_blank(s, n)) {
             flush_para(&st);
+            in_table = false;
             continue;
         }
+        /* Indented code (4 columns, not under a list item) keeps its lines. */
+        size_t col = 0, strip = 0;
+        while (strip < n && col < 4 && (s[strip] == ' ' || s[strip] == '\t'))
+            col = s[strip++] == '\t' ? (col / 4 + 1) * 4 : col + 1;
+        if (col >= 4 && (in_code || (!list_ctx && !st.para.len && !st.raw.len))) {
+            in_code = true;
+            flush_raw(&st);
+            if (st.para.len)
+                rg_buf_putc(&st.para, '\n');
+            rg_buf_append(&st.para, s + strip, n - strip);
+            continue;
+        }
+        in_code = false;
+        if (ind == 0 && !st.para.len && !st.raw.len)
+            list_ctx = false;
         size_t k = fence_len(s, n, &fence_char);
         if (k) {
             flush_para(&st);
@@ -554,7 +570,9 @@ static rg_status md_read(const char *path, const char *data, size_t len, rg_docu
             if (close && close < n && s[close] == ':')
                 continue;
         }
-        if (s[ind] == '|' || (memchr(s, '|', n) && li + 1 < nlines && is_table_delimiter(lines[li + 1].s, lines[li + 1].n))) {
+        if ((in_table && memchr(s, '|', n)) || s[ind] == '|' ||
+            (memchr(s, '|', n) && li + 1 < nlines && is_table_delimiter(lines[li + 1].s, lines[li + 1].n))) {
+            in_table = true;
             if (!is_table_delimiter(s, n))
                 add_table_row(&st, s, n);
             continue;
@@ -564,6 +582,7 @@ static rg_status md_read(const char *path, const char *data, size_t len, rg_docu
         bool ordered = false;
         size_t m = list_marker(s, n, &ordered);
         if (m) {
+            list_ctx = true;
             if (ordered) {
                 char num[16];
                 size_t d = ind;

@@ -128,3 +128,25 @@ TEST(reader_md_inline_markup_across_lines)
     CHECK_EQ_STR(doc.text, "A long code span and a link and bold words.\n- item with code span here");
     rg_document_free(&doc);
 }
+
+TEST(reader_md_indented_code_and_pipe_tables)
+{
+    rg_document doc;
+    rg_error err = {0};
+    CHECK_OK(READ_LIT("code.md",
+                      "Run these:\n\n"
+                      "    sudo zpool status tank\n"
+                      "\tsudo zpool scrub tank\n\n"
+                      "- item\n\n"
+                      "    continuation of the item\n\n"
+                      "a | b\n--|--\nc | d\ne | f\n\nafter\n",
+                      &doc, &err),
+             &err);
+    CHECK_EQ_STR(doc.text, "Run these:\n\n"
+                           "sudo zpool status tank\nsudo zpool scrub tank\n\n"
+                           "- item\n\n"
+                           "continuation of the item\n\n"
+                           "a | b\nc | d\ne | f\n\n"
+                           "after");
+    rg_document_free(&doc);
+}
