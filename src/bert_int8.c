@@ -94,19 +94,35 @@ void rg_int8_matrix_free(rg_int8_matrix *m)
 
 int rg_int8_matrix_kpad(const rg_int8_matrix *m) { return m->kpad; }
 
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define RG_VECTOR_LOOP __attribute__((target_clones("avx512f", "avx2", "default"), optimize("O3")))
+#else
+#define RG_VECTOR_LOOP
+#endif
+
+RG_VECTOR_LOOP static void quantize_row(const float *restrict row, int k, int8_t *restrict q, float *scale)
+{
+    float amax = 0;
+    for (int i = 0; i < k; i++) {
+        float a = row[i] < 0 ? -row[i] : row[i];
+        amax = a > amax ? a : amax;
+    }
+    float s = amax > 0 ? amax / 127.0f : 1.0f, inv = 1.0f / s;
+    for (int i = 0; i < k; i++) {
+        /* round half to even via the 1.5 * 2^23 trick: |v| <= 127 */
+        float v = row[i] * inv;
+        v = (v + 12582912.0f) - 12582912.0f;
+        q[i] = (int8_t)(int)v;
+    }
+    *scale = s;
+}
+
 void rg_int8_quantize_rows(const float *x, int r0, int r1, int k, int ldx, int8_t *xq, int kpad, float *scales)
 {
     for (int r = r0; r < r1; r++) {
-        const float *row = x + (size_t)r * ldx;
         int8_t *q = xq + (size_t)r * kpad;
-        float amax = 0;
-        for (int i = 0; i < k; i++)
-            amax = fmaxf(amax, fabsf(row[i]));
-        float s = amax > 0 ? amax / 127.0f : 1.0f, inv = 1.0f / s;
-        for (int i = 0; i < k; i++)
-            q[i] = (int8_t)lrintf(row[i] * inv);
+        quantize_row(x + (size_t)r * ldx, k, q, &scales[r]);
         memset(q + k, 0, (size_t)(kpad - k));
-        scales[r] = s;
     }
 }
 
