@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bert_f32.h"
 #include "bert_int8.h"
 #include "safetensors.h"
 #include "util.h"
@@ -142,6 +143,7 @@ typedef struct linear {
     const float *w;               /* [n, k] */
     const float *b;               /* [n] */
     rg_int8_matrix *q;            /* int8 precision only */
+    rg_f32_matrix *p;             /* fp32 packed for the SIMD kernel, or NULL: OpenBLAS */
 } linear;
 
 typedef struct layer {
@@ -297,10 +299,12 @@ static rg_status load_weights(rg_bert_model *m, rg_error *err)
         snprintf(n2, sizeof n2, "%s.output.LayerNorm.bias", p);
         if ((st = get(m, n2, 1, H, 0, &L->ln2_b, err)))
             return st;
-        if (m->opts.precision == RG_BERT_INT8) {
-            linear *ls[4] = {&L->qkv, &L->attn_out, &L->inter, &L->out};
-            for (int j = 0; j < 4; j++)
+        linear *ls[4] = {&L->qkv, &L->attn_out, &L->inter, &L->out};
+        for (int j = 0; j < 4; j++) {
+            if (m->opts.precision == RG_BERT_INT8)
                 ls[j]->q = rg_int8_matrix_new(ls[j]->w, ls[j]->n, ls[j]->k);
+            else
+                ls[j]->p = rg_f32_matrix_new(ls[j]->w, ls[j]->n, ls[j]->k);
         }
     }
     /* Q, K, V were counted separately by get(); the fused copy adds nothing. */
@@ -581,6 +585,10 @@ void rg_bert_model_free(rg_bert_model *m)
             rg_int8_matrix_free(m->layers[i].attn_out.q);
             rg_int8_matrix_free(m->layers[i].inter.q);
             rg_int8_matrix_free(m->layers[i].out.q);
+            rg_f32_matrix_free(m->layers[i].qkv.p);
+            rg_f32_matrix_free(m->layers[i].attn_out.p);
+            rg_f32_matrix_free(m->layers[i].inter.p);
+            rg_f32_matrix_free(m->layers[i].out.p);
         }
     free(m->layers);
     for (size_t i = 0; i < m->nowned; i++)
@@ -724,6 +732,8 @@ static void linear_task(void *arg, int task, int worker)
         return;
     if (l->q) {
         rg_int8_gemm(l->q, f->m->xq, f->m->xscale, f->T, n0, n1, f->out, l->n);
+    } else if (l->p) {
+        rg_f32_gemm(l->p, f->in, l->k, f->T, n0, n1, f->out, l->n);
     } else {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, f->T, n1 - n0, l->k, 1.0f, f->in, l->k,
                     l->w + (size_t)n0 * l->k, l->k, 0.0f, f->out + n0, l->n);

@@ -335,3 +335,18 @@ TEST(bert_fingerprint_tracks_weights_and_pooling)
     free(d3);
     free(d4);
 }
+
+/* The other fp32 kernels this CPU can run (the default is the best one). */
+TEST(bert_fp32_blas_fallback_matches_reference)
+{
+    setenv("RAGGED_FP32_KERNEL", "blas", 1);
+    compare_with_reference("--pooling mean --seed 11", 3, NULL);
+    unsetenv("RAGGED_FP32_KERNEL");
+}
+
+TEST(bert_fp32_avx2_kernel_matches_reference)
+{
+    setenv("RAGGED_FP32_KERNEL", "avx2", 1);
+    compare_with_reference("--pooling max --seed 12 --hidden 40 --heads 5 --intermediate 72", 3, NULL);
+    unsetenv("RAGGED_FP32_KERNEL");
+}
