@@ -206,7 +206,7 @@ TEST(bert_int8_close_to_fp32)
 /* Every int8 kernel computes exactly the integer dot products. */
 TEST(bert_int8_kernels_exact)
 {
-    int n = 80, k = 200, rows = 7;
+    int n = 90, k = 200, rows = 7;   /* n, k not multiples of the block sizes */
     float *w = rg_xmalloc((size_t)n * k * sizeof *w), *x = rg_xmalloc((size_t)rows * k * sizeof *x);
     uint64_t s = 12345;
     for (int i = 0; i < n * k; i++) {
