@@ -623,7 +623,12 @@ rg_status rg_migrate(const rg_config *cfg, const rg_migrate_opts *o, rg_migrate_
         rc = rg_collection_name_check(target, err);
     if (rc != RG_OK)
         return rc;
-    if (rg_collection_name_check(r->backup, NULL) != RG_OK || rg_collection_name_check(r->staging, NULL) != RG_OK)
+    char pidbuf[24];
+    snprintf(pidbuf, sizeof pidbuf, "%ld", (long)getpid());
+    size_t longest = strlen(target) + RG_MAX(strlen(RG_MIGRATE_STAGING_TAG), strlen(RG_MIGRATE_BACKUP_TAG)) +
+                     strlen(pidbuf);
+    if (longest > RG_COLLECTION_NAME_MAX || rg_collection_name_check(r->backup, NULL) != RG_OK ||
+        rg_collection_name_check(r->staging, NULL) != RG_OK)
         return rg_error_set(err, RG_ERR_INVALID,
                             "target name '%.60s...' is too long to add the staging suffix '%s%ld' (%d characters "
                             "at most); choose a shorter one with --to",
