@@ -167,3 +167,33 @@ TEST(reader_html_huge_text_node_is_not_truncated)
     CHECK(strcmp(doc.text + doc.len - strlen("END\n\nafter"), "END\n\nafter") == 0);
     rg_document_free(&doc);
 }
+
+TEST(reader_html_main_content_only_when_marked)
+{
+    rg_document doc;
+    rg_error err = {0};
+    CHECK_OK(READ_LIT("site.html",
+                      "<html><head><title>Post</title></head><body>"
+                      "<div class=banner>Site Name</div><ul class=menu><li>Home</li><li>Blog</li></ul>"
+                      "<main><h1>The Post</h1><p>What the page says.</p></main>"
+                      "<aside>Related links</aside><footer>Copyright</footer></body></html>",
+                      &doc, &err),
+             &err);
+    CHECK_EQ_STR(doc.title, "Post");
+    CHECK_EQ_STR(doc.text, "The Post\n\nWhat the page says.");
+    rg_document_free(&doc);
+
+    CHECK_OK(READ_LIT("article.html",
+                      "<body><div>Menu</div><article><p>Article body.</p></article><div>Footer</div></body>",
+                      &doc, &err),
+             &err);
+    CHECK_EQ_STR(doc.text, "Article body.");
+    rg_document_free(&doc);
+
+    /* Several articles (an index page): everything is content. */
+    CHECK_OK(READ_LIT("index.html", "<body><div>Menu</div><article>One.</article><article>Two.</article></body>", &doc,
+                      &err),
+             &err);
+    CHECK_EQ_STR(doc.text, "Menu\n\nOne.\n\nTwo.");
+    rg_document_free(&doc);
+}
