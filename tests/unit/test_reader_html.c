@@ -118,6 +118,20 @@ TEST(reader_html_declared_charsets)
     CHECK_EQ_STR(doc.text, "Привет");
     rg_document_free(&doc);
 
+    CHECK_OK(READ_LIT("sjis.html", "<meta charset=\"shift_jis\"><p>\x93\xfa\x96\x7b\x8c\xea text</p>", &doc, &err), &err);
+    CHECK_EQ_STR(doc.text, "日本語 text");
+    rg_document_free(&doc);
+
+    /* An unknown charset name falls back to our own decoding, quietly. */
+    rt_capture cap;
+    rt_capture_begin(&cap);
+    rg_status st = READ_LIT("bogus.html", "<meta charset=\"x-bogus\"><p>caf\xe9 ok</p>", &doc, &err);
+    long leaked = rt_capture_end(&cap);
+    CHECK_OK(st, &err);
+    CHECK_EQ_INT(leaked, 0);
+    CHECK_EQ_STR(doc.text, "café ok");
+    rg_document_free(&doc);
+
     /* UTF-8 bytes with a wrong Latin-1 declaration stay UTF-8. */
     CHECK_OK(READ_LIT("liar.html", "<meta charset=\"iso-8859-1\"><p>naïve</p>", &doc, &err), &err);
     CHECK_EQ_STR(doc.text, "naïve");
