@@ -143,10 +143,12 @@ static void print_verify(const rg_migrate_verify_report *v)
     printf("  digest      source %s, target %s\n", v->source_digest, v->target_digest);
     for (size_t i = 0; i < v->nmismatches; i++)
         printf("  mismatch    %s: %s\n", v->mismatches[i].id, v->mismatches[i].what);
+    char label[16];
+    snprintf(label, sizeof label, "top-%d", v->k);
     if (v->overlap_skipped[0])
-        printf("  top-%d       not measured: %s\n", v->k, v->overlap_skipped);
+        printf("  %-11s not measured: %s\n", label, v->overlap_skipped);
     else
-        printf("  top-%d       overlap mean %.3f, min %.3f over %d queries (minimum required %.2f)\n", v->k,
+        printf("  %-11s overlap mean %.3f, min %.3f over %d queries (minimum required %.2f)\n", label,
                v->overlap_mean, v->overlap_min, v->queries, v->min_overlap);
     if (v->failure[0])
         printf("  failure     %s\n", v->failure);
