@@ -52,6 +52,11 @@ MD
         for i in $(seq 1 40); do echo "Entry $i: the nightly database backup finished and the copy was verified."; done
     } >"$D/maintenance.txt"
     expect_exit 0 "$RAGGED" ingest "$D" "${B[@]}" --quiet
+    # A build without libcurl (make WITHOUT_CHROMADB=1) has no LLM clients.
+    local probe
+    probe=$(RAGGED_LLM_PROVIDER=ollama RAGGED_LLM_URL=http://127.0.0.1:9 RAGGED_LLM_MODEL=m \
+        "$RAGGED" query "$Q" "${B[@]}" --answer 2>&1 >/dev/null)
+    [[ $probe != *"not compiled in"* ]] || skip "answers not compiled in (built with WITHOUT_CHROMADB=1)"
 }
 
 # ask EXIT PROVIDER MODEL [ARGS...]: query --answer against the fake server.
