@@ -137,6 +137,10 @@ void leann_graph_prune_hubs(leann_graph *g, const leann_space *sp, double hub_fr
  * already kept one than to p.  Returns the count written to out. */
 int leann_robust_prune(const leann_space *sp, uint32_t p, const uint32_t *cand, const float *dist,
                        int ncand, int bound, float alpha, uint32_t *out);
+/* Sets p's list to the RobustPrune choice (bound) among cand (any order,
+ * duplicates, p itself and deleted nodes are dropped). */
+void leann_graph_set_pruned(leann_graph *g, const leann_space *sp, uint32_t p, uint32_t *cand,
+                            int ncand, int bound);
 /* Re-prunes node v's list after adding candidate c (used for reverse edges). */
 void leann_graph_add_edge(leann_graph *g, const leann_space *sp, uint32_t v, uint32_t c);
 /* Gives node v its neighbours from cand (exact distances through sp,
@@ -220,5 +224,108 @@ rg_status leann_codes_read(leann_pq *pq, uint8_t **codes, uint32_t *n, const cha
 void leann_nbrs_encode(const uint32_t *nbrs, int deg, rg_buf *out);
 /* Returns the degree, or -1 when malformed / longer than max. */
 int leann_nbrs_decode(const uint8_t *p, size_t n, uint32_t *out, int max);
+
+/* ---- a collection (store_leann.c and the phase files) ------------------- */
+
+typedef struct leann_params {
+    int graph_degree, pruned_degree, search_complexity, rerank_candidates;
+    double hub_fraction;
+    int64_t cache_mb;
+} leann_params;
+
+typedef struct leann_dict {
+    int64_t id;
+    void *ddict;          /* ZSTD_DDict */
+} leann_dict;
+
+typedef struct leann_coll {
+    char *name, *dir, *db_path;
+    sqlite3 *db;
+    rg_embedder *embedder;
+    rg_embedder_identity identity;
+    int dim;
+    leann_params params;
+
+    /* State as of meta.version; reloaded when another process changed it. */
+    int64_t version;
+    int64_t generation;   /* graph-G.bin / codes-G.bin; 0: none yet */
+    uint32_t base_n;      /* nodes in the generation files */
+    uint32_t built_n;     /* live nodes at the last full build */
+    leann_graph graph;
+    leann_pq pq;          /* pq.m == 0: no codes yet */
+    uint8_t *codes;       /* graph.cap * pq.m */
+    size_t codes_cap;     /* nodes the codes array holds */
+    int64_t live;
+
+    leann_cache cache;
+    leann_visit visit;
+    int lock_fd;          /* -1 until the first write takes the lock */
+    int64_t dict_id;      /* zstd dictionary for new passages; 0: none */
+    void *cdict;          /* ZSTD_CDict for dict_id */
+    int64_t cdict_id;
+    leann_dict *ddicts;
+    size_t nddicts;
+    uint64_t recomputed;  /* embeddings recomputed by this handle */
+    uint64_t last_query_recomputed;
+} leann_coll;
+
+/* store_leann.c */
+rg_status leann_refresh(leann_coll *c, rg_error *err);
+rg_status leann_lock(leann_coll *c, rg_error *err);
+/* Exact vectors of nodes: cache, else recomputed from the passages in one
+ * batch through the embedder (or the stored vector of a record that has no
+ * text).  out: n * dim. */
+rg_status leann_fetch_vectors(leann_coll *c, const uint32_t *nodes, size_t n, float *out, rg_error *err);
+rg_status leann_doc_compress(leann_coll *c, const char *doc, rg_buf *out, rg_error *err);
+rg_status leann_doc_decompress(leann_coll *c, const void *blob, size_t len, int64_t dict, int64_t rawlen,
+                               char **out, rg_error *err);
+/* Writes generation gen's graph + codes files from memory. */
+rg_status leann_write_generation(leann_coll *c, int64_t gen, rg_error *err);
+void leann_remove_generation(leann_coll *c, int64_t gen);
+rg_status leann_meta_set_int(leann_coll *c, const char *key, int64_t v, rg_error *err);
+/* Records the in-memory graph counters (nodes, entry, version+1) in meta. */
+rg_status leann_meta_save(leann_coll *c, rg_error *err);
+/* Drops all in-memory state so the next operation reloads from disk. */
+void leann_invalidate(leann_coll *c);
+void leann_codes_reserve(leann_coll *c, uint32_t n);
+
+/* leann_insert.c */
+rg_status leann_add(leann_coll *c, const rg_record *recs, size_t n, bool upsert, rg_error *err);
+/* leann_vacuum.c */
+rg_status leann_delete(leann_coll *c, const char *const *ids, size_t nids, const rg_filter *where,
+                       size_t *deleted, rg_error *err);
+/* Tombstones the nodes in memory and repairs their in-neighbours; marks
+ * every changed node in dirty (graph.n bytes). */
+void leann_graph_remove(leann_coll *c, const uint32_t *nodes, size_t n, uint8_t *dirty);
+/* Full rebuild over the live records (known: nodes whose exact vectors the
+ * caller has, e.g. the batch being added; the rest come from the cache or
+ * are recomputed): renumbers nodes in insertion order, rebuilds graph +
+ * codes under a new generation.  Runs inside the caller's transaction. */
+rg_status leann_rebuild(leann_coll *c, const uint32_t *known, const float *known_vecs, size_t nknown,
+                        bool retrain_dict, rg_error *err);
+rg_status leann_compact(leann_coll *c, rg_error *err);
+/* Writes changed adjacency lists (dirty) and new codes (nodes >= from) to
+ * the SQLite overlay; checkpoints into a new generation when it grows. */
+rg_status leann_save_overlay(leann_coll *c, const uint8_t *dirty, uint32_t new_from, int64_t *new_gen,
+                             rg_error *err);
+/* leann_search.c */
+rg_status leann_query(leann_coll *c, const float *q, const rg_query_opts *opts, rg_hits *out,
+                      rg_error *err);
+/* Nodes matching a filter (ascending); NULL filter: all live nodes. */
+rg_status leann_filter_nodes(leann_coll *c, const rg_filter *where, uint32_t **nodes, size_t *n,
+                             rg_error *err);
+/* Space for graph edits: exact vectors put by the caller (the batch being
+ * added, recomputed candidates), else the cache, else PQ reconstruction
+ * (approximate: good enough to choose diverse neighbours when re-pruning).
+ * Pointers stay valid until leann_edit_space_free. */
+typedef struct leann_edit_space {
+    leann_coll *c;
+    float **vec;           /* per node, owned; NULL: not materialised */
+    uint32_t nvec;
+} leann_edit_space;
+void leann_edit_space_init(leann_edit_space *es, leann_coll *c);
+void leann_edit_space_put(leann_edit_space *es, uint32_t node, const float *v);
+void leann_edit_space_free(leann_edit_space *es);
+const float *leann_edit_space_vec(void *ctx, uint32_t node);
 
 #endif

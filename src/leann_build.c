@@ -97,7 +97,7 @@ int leann_robust_prune(const leann_space *sp, uint32_t p, const uint32_t *cand, 
 }
 
 /* Sorts cand by distance to p and prunes to bound into p's slot list. */
-static void set_pruned(leann_graph *g, const leann_space *sp, uint32_t p, uint32_t *cand, int ncand,
+void leann_graph_set_pruned(leann_graph *g, const leann_space *sp, uint32_t p, uint32_t *cand, int ncand,
                        int bound)
 {
     leann_cand *cs = rg_xmalloc(sizeof(leann_cand) * (size_t)(ncand ? ncand : 1));
@@ -146,7 +146,7 @@ void leann_graph_add_edge(leann_graph *g, const leann_space *sp, uint32_t v, uin
     uint32_t cand[257];
     memcpy(cand, nb, sizeof(uint32_t) * (size_t)d);
     cand[d] = c;
-    set_pruned(g, sp, v, cand, d + 1, bound);
+    leann_graph_set_pruned(g, sp, v, cand, d + 1, bound);
 }
 
 void leann_graph_connect(leann_graph *g, const leann_space *sp, uint32_t v, const uint32_t *cand,
@@ -154,7 +154,7 @@ void leann_graph_connect(leann_graph *g, const leann_space *sp, uint32_t v, cons
 {
     uint32_t *tmp = rg_xmalloc(sizeof(uint32_t) * (size_t)(ncand ? ncand : 1));
     memcpy(tmp, cand, sizeof(uint32_t) * (size_t)ncand);
-    set_pruned(g, sp, v, tmp, ncand, bound);
+    leann_graph_set_pruned(g, sp, v, tmp, ncand, bound);
     free(tmp);
     uint32_t nb[256];
     int d = g->deg[v];
@@ -245,7 +245,7 @@ void leann_graph_prune_hubs(leann_graph *g, const leann_space *sp, double hub_fr
         uint32_t cand[256];
         int d = g->deg[v];
         memcpy(cand, leann_graph_nbrs(g, v), sizeof(uint32_t) * (size_t)d);
-        set_pruned(g, sp, v, cand, d, g->pruned_degree);
+        leann_graph_set_pruned(g, sp, v, cand, d, g->pruned_degree);
     }
     free(indeg);
     free(order);

@@ -87,3 +87,183 @@ void leann_beam_search(const leann_graph *g, leann_dist_fn dist, void *ctx, int 
     *seen_out = seen;
     *nseen_out = nseen;
 }
+
+/* ---- the two-level query ----------------------------------------------- */
+
+typedef struct pq_ctx {
+    const leann_pq *pq;
+    const float *table;
+    const uint8_t *codes;
+} pq_ctx;
+
+static float pq_dist(void *ctx, uint32_t node)
+{
+    pq_ctx *p = ctx;
+    return leann_pq_distance(p->pq, p->table, p->codes + (size_t)node * p->pq->m);
+}
+
+/* How many candidates get an exact recompute when the config says 0.  The
+ * exact rerank is what makes the answer exact, and with PQ steering it is
+ * also what recall hinges on: rerank a good part of the beam. */
+static int default_rerank(int k, int L)
+{
+    int r = L / 2;
+    if (r < 2 * k + 10)
+        r = 2 * k + 10;
+    return r;
+}
+
+/* PQ scores of every node in a set: when the set is small this is cheaper
+ * and more exact than walking a graph built for everybody. */
+static leann_cand *score_set(const leann_coll *c, const pq_ctx *pc, const uint32_t *set, size_t n)
+{
+    leann_cand *cs = rg_xmalloc((n ? n : 1) * sizeof *cs);
+    for (size_t i = 0; i < n; i++)
+        cs[i] = (leann_cand){pq_dist((void *)pc, set[i]), set[i]};
+    qsort(cs, n, sizeof *cs, leann_cand_cmp);
+    (void)c;
+    return cs;
+}
+
+typedef struct ranked {
+    float dist;
+    int64_t seq;
+    uint32_t node;
+} ranked;
+
+static int ranked_cmp(const void *a, const void *b)
+{
+    const ranked *x = a, *y = b;
+    if (x->dist != y->dist)
+        return x->dist < y->dist ? -1 : 1;
+    return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* Exact distances for the candidates, best k (ties by insertion order, as
+ * the exact backend breaks them) pushed to out. */
+static rg_status rerank(leann_coll *c, const float *q, const uint32_t *cand, size_t n, int k, unsigned include,
+                        rg_hits *out, rg_error *err)
+{
+    size_t dim = (size_t)c->dim;
+    float *vecs = malloc((n ? n : 1) * dim * sizeof(float));
+    if (!vecs)
+        return rg_error_set(err, RG_ERR_NOMEM, "out of memory for %zu candidate embeddings", n);
+    rg_status rc = leann_fetch_vectors(c, cand, n, vecs, err);
+    ranked *rk = rg_xmalloc((n ? n : 1) * sizeof *rk);
+    sqlite3_stmt *st = NULL;
+    if (rc == RG_OK &&
+        sqlite3_prepare_v2(c->db, "SELECT seq, id, doc, doclen, dict, metadata FROM records WHERE node = ?", -1, &st,
+                           NULL) != SQLITE_OK)
+        rc = rg_error_set(err, RG_ERR_INTERNAL, "%s: %s", c->db_path, sqlite3_errmsg(c->db));
+    for (size_t i = 0; rc == RG_OK && i < n; i++) {
+        rk[i].dist = 1.0f - rg_dot(q, vecs + i * dim, dim);
+        rk[i].node = cand[i];
+        sqlite3_bind_int64(st, 1, cand[i]);
+        rk[i].seq = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : INT64_MAX;
+        sqlite3_reset(st);
+    }
+    if (rc == RG_OK)
+        qsort(rk, n, sizeof *rk, ranked_cmp);
+    for (size_t i = 0; rc == RG_OK && i < n && i < (size_t)k; i++) {
+        sqlite3_bind_int64(st, 1, rk[i].node);
+        if (sqlite3_step(st) != SQLITE_ROW) {
+            rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: graph node %u has no record", c->db_path, rk[i].node);
+            break;
+        }
+        json_t *meta = NULL;
+        char *doc = NULL;
+        if ((include & RG_INCLUDE_METADATAS) && sqlite3_column_type(st, 5) != SQLITE_NULL)
+            meta = json_loads((const char *)sqlite3_column_text(st, 5), 0, NULL);
+        if ((include & RG_INCLUDE_DOCUMENTS) && sqlite3_column_type(st, 2) != SQLITE_NULL)
+            rc = leann_doc_decompress(c, sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2),
+                                      sqlite3_column_int64(st, 4), sqlite3_column_int64(st, 3), &doc, err);
+        if (rc == RG_OK)
+            rg_hits_push(out, (const char *)sqlite3_column_text(st, 1), rk[i].dist, doc, meta);
+        free(doc);
+        json_decref(meta);
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    free(rk);
+    free(vecs);
+    return rc;
+}
+
+/* Graph-walk candidates that are live and (if set) in the filter bitmap. */
+static size_t graph_candidates(leann_coll *c, pq_ctx *pc, int L, const uint8_t *in_set, uint32_t *out, size_t max)
+{
+    leann_cand *seen = NULL;
+    size_t nseen = 0, n = 0;
+    leann_beam_search(&c->graph, pq_dist, pc, L, &c->visit, &seen, &nseen);
+    for (size_t i = 0; i < nseen && n < max; i++) {
+        uint32_t v = seen[i].node;
+        if (c->graph.flags[v] & LEANN_NODE_DELETED)
+            continue;
+        if (in_set && !in_set[v])
+            continue;
+        out[n++] = v;
+    }
+    free(seen);
+    return n;
+}
+
+rg_status leann_query(leann_coll *c, const float *q, const rg_query_opts *opts, rg_hits *out, rg_error *err)
+{
+    if (c->live <= 0 || c->pq.m == 0 || c->graph.n == 0)
+        return RG_OK;
+    uint64_t before = c->recomputed;
+    int k = opts->k;
+    int L = opts->search_complexity > 0 ? opts->search_complexity : c->params.search_complexity;
+    if (L < k)
+        L = k;
+    int R = c->params.rerank_candidates > 0 ? c->params.rerank_candidates : default_rerank(k, L);
+    if (R < k)
+        R = k;
+    float *table = rg_xmalloc(sizeof(float) * (size_t)c->pq.m * c->pq.ksub);
+    leann_pq_table(&c->pq, q, table);
+    pq_ctx pc = {&c->pq, table, c->codes};
+    uint32_t *cand = rg_xmalloc((size_t)R * sizeof *cand);
+    size_t ncand = 0;
+    rg_status rc = RG_OK;
+    uint32_t *set = NULL;
+    size_t nset = 0;
+    bool use_set = false;
+
+    if (opts->where) {
+        rc = leann_filter_nodes(c, opts->where, &set, &nset, err);
+        if (rc == RG_OK && nset > 0) {
+            if (nset <= (size_t)R || nset <= 4096 || nset <= c->graph.n / 4) {
+                use_set = true;   /* small: score the whole set */
+            } else {
+                uint8_t *in_set = rg_xcalloc(c->graph.n, 1);
+                for (size_t i = 0; i < nset; i++)
+                    in_set[set[i]] = 1;
+                ncand = graph_candidates(c, &pc, L, in_set, cand, (size_t)R);
+                free(in_set);
+                /* The walk found too few matches: fall back to the set. */
+                use_set = ncand < (size_t)k && ncand < nset;
+            }
+        }
+    } else {
+        ncand = graph_candidates(c, &pc, L, NULL, cand, (size_t)R);
+        if (ncand < (size_t)k && ncand < (size_t)c->live) {
+            /* Unreachable nodes (heavy deletes): score everybody. */
+            rc = leann_filter_nodes(c, NULL, &set, &nset, err);
+            use_set = rc == RG_OK;
+        }
+    }
+    if (rc == RG_OK && use_set) {
+        leann_cand *cs = score_set(c, &pc, set, nset);
+        ncand = 0;
+        for (size_t i = 0; i < nset && ncand < (size_t)R; i++)
+            cand[ncand++] = cs[i].node;
+        free(cs);
+    }
+    if (rc == RG_OK && ncand > 0)
+        rc = rerank(c, q, cand, ncand, k, opts->include, out, err);
+    c->last_query_recomputed = c->recomputed - before;
+    free(set);
+    free(cand);
+    free(table);
+    return rc;
+}
