@@ -32,6 +32,7 @@ ALL_CFLAGS += -DRG_WITHOUT_CHROMADB
 CURL_SRC := $(wildcard src/*http*.c src/chroma*.c src/store_chromadb.c src/embed_remote.c src/llm*.c)
 endif
 
+PUBLIC_HEADERS := src/error.h src/config.h src/embedder.h src/filter.h src/store.h src/reader.h src/ingest.h src/util.h
 LIB_SRC := $(filter-out src/main.c $(CURL_SRC),$(wildcard src/*.c))
 LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
 TEST_SRC := $(wildcard tests/unit/*.c)
@@ -69,7 +70,9 @@ $(BUILD)/test_unit: $(TEST_OBJ) $(BUILD)/libragged.a
 deps:
 	scripts/install-deps.sh
 
-check: $(BUILD)/ragged $(BUILD)/test_unit
+check:
+	@scripts/install-deps.sh --if-missing
+	@$(MAKE) --no-print-directory $(BUILD)/ragged $(BUILD)/test_unit
 	RAGGED_BUILD=$(BUILD) tests/run.sh
 
 check-unit: $(BUILD)/test_unit
@@ -88,13 +91,13 @@ bench: all
 	@echo "see bench/README.md"
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/ragged
 	install -m 755 $(BUILD)/ragged $(DESTDIR)$(PREFIX)/bin/ragged
 	install -m 644 $(BUILD)/libragged.a $(DESTDIR)$(PREFIX)/lib/libragged.a
-	install -m 644 include/ragged.h $(DESTDIR)$(PREFIX)/include/ragged.h
+	install -m 644 include/ragged.h $(PUBLIC_HEADERS) $(DESTDIR)$(PREFIX)/include/ragged/
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/ragged $(DESTDIR)$(PREFIX)/lib/libragged.a $(DESTDIR)$(PREFIX)/include/ragged.h
+	rm -rf $(DESTDIR)$(PREFIX)/bin/ragged $(DESTDIR)$(PREFIX)/lib/libragged.a $(DESTDIR)$(PREFIX)/include/ragged
 
 clean:
 	rm -rf build build-asan

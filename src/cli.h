@@ -5,6 +5,7 @@
 #define RG_CLI_H
 
 #include <jansson.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include "config.h"
@@ -24,6 +25,7 @@ typedef struct rg_cli {
     rg_output_format format;    /* --format text|json */
     bool quiet;                 /* --quiet: no progress */
     rg_config *cfg;             /* loaded lazily by rg_cli_config */
+    volatile sig_atomic_t *interrupted;  /* set by SIGINT/SIGTERM */
 } rg_cli;
 
 typedef struct rg_cli_command {
@@ -47,8 +49,41 @@ int rg_cli_fail(rg_cli *cli, const rg_error *err);
 int rg_cli_usage_error(rg_cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints a JSON value to stdout (indent 2) and frees it. */
 void rg_cli_print_json(json_t *v);
-/* True if argv[i] is --help or -h. */
+/* True if any argument is --help or -h. */
 bool rg_cli_wants_help(int argc, char **argv);
+
+/* The options every command accepts, for getopt_long tables:
+ *   static const struct option opts[] = { RG_CLI_COMMON_OPTIONS, {"k", ...}, {0} };
+ * and in the switch: default: if (rg_cli_common_option(cli, c, optarg, &rc)) break; return rc; */
+#define RG_CLI_OPT_CONFIG 1001
+#define RG_CLI_OPT_FORMAT 1002
+#define RG_CLI_OPT_BACKEND 1003
+#define RG_CLI_OPT_COLLECTION 1004
+#define RG_CLI_OPT_QUIET 1005
+#define RG_CLI_OPT_HELP 'h'
+#define RG_CLI_COMMON_OPTIONS                                                                  \
+    {"config", required_argument, NULL, RG_CLI_OPT_CONFIG},                                    \
+        {"format", required_argument, NULL, RG_CLI_OPT_FORMAT},                                \
+        {"backend", required_argument, NULL, RG_CLI_OPT_BACKEND},                              \
+        {"collection", required_argument, NULL, RG_CLI_OPT_COLLECTION},                        \
+        {"quiet", no_argument, NULL, RG_CLI_OPT_QUIET}, {"help", no_argument, NULL, RG_CLI_OPT_HELP}
+#define RG_CLI_COMMON_HELP                                                                     \
+    "Common options:\n"                                                                        \
+    "  --config FILE        configuration file (default: $RAGGED_CONFIG, ./ragged.yml,\n"       \
+    "                       $XDG_CONFIG_HOME/ragged/config.yml)\n"                             \
+    "  --backend NAME       leann, chromadb or exact (default: vectorstore.backend)\n"          \
+    "  --collection NAME    collection to use (default: default)\n"                            \
+    "  --format text|json   output format (default: text)\n"                                    \
+    "  --quiet              no progress on stderr\n"                                            \
+    "  -h, --help           this help\n"                                                        \
+    "Exit codes: 0 success, 1 failure (I/O, server, corrupt store, ...), 2 bad usage or\n"      \
+    "invalid input, 130 interrupted.\n"
+/* Handles a common option.  Returns true if handled; false with *exit_code
+ * set when the option is unknown or its value invalid (the message is
+ * printed). */
+bool rg_cli_common_option(rg_cli *cli, int opt, const char *arg, int *exit_code);
+/* Resets getopt for a command's parser and runs getopt_long over argv. */
+void rg_cli_getopt_reset(void);
 
 /* Progress on stderr: redrawn in place on a terminal, a line every few
  * seconds otherwise, nothing with --quiet. */
@@ -56,6 +91,7 @@ typedef struct rg_progress rg_progress;
 rg_progress *rg_progress_new(const rg_cli *cli, const char *phase, int64_t total);
 void rg_progress_update(rg_progress *p, int64_t done, const char *detail);
 void rg_progress_phase(rg_progress *p, const char *phase, int64_t total);
+void rg_progress_set_total(rg_progress *p, int64_t total);
 void rg_progress_free(rg_progress *p);   /* finishes the line */
 
 #endif

@@ -67,6 +67,10 @@ rg_status rg_embedder_identity_check(const rg_embedder_identity *stored,
 /* "kind:model:dim:fingerprint8" for messages and stats. */
 void rg_embedder_identity_format(const rg_embedder_identity *id, char *buf, size_t n);
 
+/* Identity as compact JSON text (stored by backends) and back. */
+char *rg_embedder_identity_to_text(const rg_embedder_identity *id);
+rg_status rg_embedder_identity_from_text(const char *text, rg_embedder_identity *id);
+
 /* Provider constructors (each in its own file). */
 rg_status rg_embedder_builtin_open(const struct rg_config *cfg, rg_embedder **out, rg_error *err);
 rg_status rg_embedder_bert_open(const struct rg_config *cfg, rg_embedder **out, rg_error *err);

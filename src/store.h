@@ -131,9 +131,11 @@ typedef struct rg_store_ops {
     /* Atomic rename; RG_ERR_EXISTS if `to` exists. */
     rg_status (*rename_collection)(void *store, const char *from, const char *to, rg_error *err);
 
-    /* The embedder is the one the collection was built with (identity already
-     * checked); backends that recompute embeddings (leann) keep the pointer,
-     * which stays valid until close_collection. */
+    /* The embedder is the one the collection was built with (the generic
+     * layer checks the identity right after open); backends that recompute
+     * embeddings (leann) keep the pointer, valid until close_collection.
+     * embedder may be NULL (`collections info`, stats, get without
+     * embeddings): then operations that need it fail with a clear error. */
     rg_status (*open_collection)(void *store, const char *name, rg_embedder *embedder,
                                  void **coll, rg_error *err);
     void (*close_collection)(void *coll);
@@ -213,6 +215,12 @@ rg_status rg_collection_query_text(rg_collection *c, const char *text, const rg_
 rg_status rg_collection_info_get(rg_collection *c, rg_collection_info *out, rg_error *err);
 rg_status rg_collection_stats(rg_collection *c, rg_store_stats *out, rg_error *err);
 rg_status rg_collection_compact(rg_collection *c, rg_error *err);
+
+/* Shared by backends that keep one directory per collection (exact, leann):
+ * atomic rename of DIR/from to DIR/to, RG_ERR_EXISTS if `to` exists. */
+rg_status rg_rename_collection_dir(const char *dir, const char *from, const char *to, const char *backend,
+                                   rg_error *err);
+void rg_collection_info_sort(rg_collection_info *infos, size_t n);
 
 /* Shared by backends: validates one batch as the contract above says. */
 rg_status rg_records_validate(const rg_record *recs, size_t n, int dim, rg_error *err);

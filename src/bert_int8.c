@@ -1,0 +1,306 @@
+/* int8 GEMM for the BERT engine.  See bert_int8.h.
+ *
+ * Weights: symmetric per output channel, values in [-127, 127] (never -128,
+ * so the AVX2 sign trick cannot overflow), packed as
+ * [n/16][k/4][16 columns][4 k] so one 64-byte load feeds 16 output columns
+ * with 4 products each (the operand shape of VPDPBUSD).
+ * Activations: symmetric per row, also [-127, 127], quantised per call.
+ *
+ * The SIMD kernels carry target attributes, so this file builds with the
+ * project's plain flags; the kernel is picked with __builtin_cpu_supports. */
+#include "bert_int8.h"
+
+#include <immintrin.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+typedef enum kernel { K_SCALAR, K_AVX2, K_VNNI } kernel;
+
+struct rg_int8_matrix {
+    int n, k, npad, kpad;
+    int8_t *w;            /* packed, 64-byte aligned */
+    float *scale;         /* [npad] */
+    int32_t *colsum;      /* [npad] sum of each column's weights (VNNI's unsigned-offset correction) */
+    kernel kern;
+};
+
+static kernel pick_kernel(void)
+{
+    const char *force = getenv("RAGGED_INT8_KERNEL");
+    __builtin_cpu_init();
+    bool vnni = __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw");
+    bool avx2 = __builtin_cpu_supports("avx2");
+    if (force && strcmp(force, "scalar") == 0)
+        return K_SCALAR;
+    if (force && strcmp(force, "avx2") == 0)
+        return avx2 ? K_AVX2 : K_SCALAR;
+    return vnni ? K_VNNI : avx2 ? K_AVX2 : K_SCALAR;
+}
+
+const char *rg_int8_kernel_name(void)
+{
+    static const char *names[] = {"scalar", "avx2", "avx512vnni"};
+    return names[pick_kernel()];
+}
+
+rg_int8_matrix *rg_int8_matrix_new(const float *w, int n, int k)
+{
+    rg_int8_matrix *m = rg_xcalloc(1, sizeof *m);
+    m->n = n;
+    m->k = k;
+    m->npad = (n + 15) / 16 * 16;
+    m->kpad = (k + 63) / 64 * 64;
+    size_t bytes = (size_t)m->npad * m->kpad;
+    m->w = aligned_alloc(64, bytes);
+    if (!m->w)
+        abort();
+    memset(m->w, 0, bytes);
+    m->scale = rg_xcalloc((size_t)m->npad, sizeof *m->scale);
+    m->colsum = rg_xcalloc((size_t)m->npad, sizeof *m->colsum);
+    int kq = m->kpad / 4;
+    for (int c = 0; c < n; c++) {
+        const float *row = w + (size_t)c * k;
+        float amax = 0;
+        for (int i = 0; i < k; i++)
+            amax = fmaxf(amax, fabsf(row[i]));
+        float s = amax > 0 ? amax / 127.0f : 1.0f, inv = 1.0f / s;
+        m->scale[c] = s;
+        int8_t *blk = m->w + (size_t)(c / 16) * kq * 64 + (c % 16) * 4;
+        int32_t sum = 0;
+        for (int i = 0; i < k; i++) {
+            float q = nearbyintf(row[i] * inv);
+            q = fminf(127.0f, fmaxf(-127.0f, q));
+            blk[(size_t)(i / 4) * 64 + i % 4] = (int8_t)q;
+            sum += (int32_t)q;
+        }
+        m->colsum[c] = sum;
+    }
+    m->kern = pick_kernel();
+    return m;
+}
+
+void rg_int8_matrix_free(rg_int8_matrix *m)
+{
+    if (!m)
+        return;
+    free(m->w);
+    free(m->scale);
+    free(m->colsum);
+    free(m);
+}
+
+int rg_int8_matrix_kpad(const rg_int8_matrix *m) { return m->kpad; }
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define RG_VECTOR_LOOP __attribute__((target_clones("avx512f", "avx2", "default"), optimize("O3")))
+#else
+#define RG_VECTOR_LOOP
+#endif
+
+RG_VECTOR_LOOP static void quantize_row(const float *restrict row, int k, int8_t *restrict q, float *scale)
+{
+    float amax = 0;
+    for (int i = 0; i < k; i++) {
+        float a = row[i] < 0 ? -row[i] : row[i];
+        amax = a > amax ? a : amax;
+    }
+    float s = amax > 0 ? amax / 127.0f : 1.0f, inv = 1.0f / s;
+    for (int i = 0; i < k; i++) {
+        /* round half to even via the 1.5 * 2^23 trick: |v| <= 127 */
+        float v = row[i] * inv;
+        v = (v + 12582912.0f) - 12582912.0f;
+        q[i] = (int8_t)(int)v;
+    }
+    *scale = s;
+}
+
+void rg_int8_quantize_rows(const float *x, int r0, int r1, int k, int ldx, int8_t *xq, int kpad, float *scales)
+{
+    for (int r = r0; r < r1; r++) {
+        int8_t *q = xq + (size_t)r * kpad;
+        quantize_row(x + (size_t)r * ldx, k, q, &scales[r]);
+        memset(q + k, 0, (size_t)(kpad - k));
+    }
+}
+
+/* ---- portable kernel ---- */
+
+static void gemm_scalar(const rg_int8_matrix *m, const int8_t *xq, const float *xs, int rows, int n0, int n1,
+                        float *y, int ldy)
+{
+    int kq = m->kpad / 4;
+    for (int r = 0; r < rows; r++) {
+        const int8_t *x = xq + (size_t)r * m->kpad;
+        for (int c = n0; c < n1; c++) {
+            const int8_t *blk = m->w + (size_t)(c / 16) * kq * 64 + (c % 16) * 4;
+            int32_t acc = 0;
+            for (int i = 0; i < kq; i++)
+                for (int j = 0; j < 4; j++)
+                    acc += (int32_t)x[4 * i + j] * blk[(size_t)i * 64 + j];
+            y[(size_t)r * ldy + c] = (float)acc * xs[r] * m->scale[c];
+        }
+    }
+}
+
+/* ---- AVX2: VPMADDUBSW on |x| and sign(w, x), then VPMADDWD to int32 ---- */
+
+#define AVX2_ATTR __attribute__((target("avx2,fma")))
+
+AVX2_ATTR static inline __m256i avx2_dot4(__m256i acc, __m256i xb, __m256i w, __m256i ones)
+{
+    __m256i ax = _mm256_sign_epi8(xb, xb);
+    __m256i sw = _mm256_sign_epi8(w, xb);
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(ax, sw), ones));
+}
+
+AVX2_ATTR static void gemm_avx2(const rg_int8_matrix *m, const int8_t *xq, const float *xs, int rows, int n0, int n1,
+                                float *y, int ldy)
+{
+    int kq = m->kpad / 4;
+    const __m256i ones = _mm256_set1_epi16(1);
+    for (int c = n0; c < n1; c += 16) {
+        const int8_t *blk = m->w + (size_t)(c / 16) * kq * 64;
+        int r = 0;
+        for (; r + 2 <= rows; r += 2) {
+            const int8_t *x0 = xq + (size_t)r * m->kpad, *x1 = x0 + m->kpad;
+            __m256i a00 = _mm256_setzero_si256(), a01 = a00, a10 = a00, a11 = a00;
+            for (int i = 0; i < kq; i++) {
+                __m256i w0 = _mm256_load_si256((const __m256i *)(blk + (size_t)i * 64));
+                __m256i w1 = _mm256_load_si256((const __m256i *)(blk + (size_t)i * 64 + 32));
+                int32_t v0, v1;
+                memcpy(&v0, x0 + 4 * i, 4);
+                memcpy(&v1, x1 + 4 * i, 4);
+                __m256i b0 = _mm256_set1_epi32(v0), b1 = _mm256_set1_epi32(v1);
+                a00 = avx2_dot4(a00, b0, w0, ones);
+                a01 = avx2_dot4(a01, b0, w1, ones);
+                a10 = avx2_dot4(a10, b1, w0, ones);
+                a11 = avx2_dot4(a11, b1, w1, ones);
+            }
+            __m256 s0 = _mm256_loadu_ps(m->scale + c), s1 = _mm256_loadu_ps(m->scale + c + 8);
+            float out[4][8];
+            _mm256_storeu_ps(out[0], _mm256_mul_ps(_mm256_cvtepi32_ps(a00), _mm256_mul_ps(s0, _mm256_set1_ps(xs[r]))));
+            _mm256_storeu_ps(out[1], _mm256_mul_ps(_mm256_cvtepi32_ps(a01), _mm256_mul_ps(s1, _mm256_set1_ps(xs[r]))));
+            _mm256_storeu_ps(out[2],
+                             _mm256_mul_ps(_mm256_cvtepi32_ps(a10), _mm256_mul_ps(s0, _mm256_set1_ps(xs[r + 1]))));
+            _mm256_storeu_ps(out[3],
+                             _mm256_mul_ps(_mm256_cvtepi32_ps(a11), _mm256_mul_ps(s1, _mm256_set1_ps(xs[r + 1]))));
+            int cn = RG_MIN(16, n1 - c);
+            for (int j = 0; j < cn; j++) {
+                y[(size_t)r * ldy + c + j] = j < 8 ? out[0][j] : out[1][j - 8];
+                y[(size_t)(r + 1) * ldy + c + j] = j < 8 ? out[2][j] : out[3][j - 8];
+            }
+        }
+        for (; r < rows; r++) {
+            const int8_t *x0 = xq + (size_t)r * m->kpad;
+            __m256i a00 = _mm256_setzero_si256(), a01 = a00;
+            for (int i = 0; i < kq; i++) {
+                __m256i w0 = _mm256_load_si256((const __m256i *)(blk + (size_t)i * 64));
+                __m256i w1 = _mm256_load_si256((const __m256i *)(blk + (size_t)i * 64 + 32));
+                int32_t v0;
+                memcpy(&v0, x0 + 4 * i, 4);
+                __m256i b0 = _mm256_set1_epi32(v0);
+                a00 = avx2_dot4(a00, b0, w0, ones);
+                a01 = avx2_dot4(a01, b0, w1, ones);
+            }
+            __m256 s0 = _mm256_loadu_ps(m->scale + c), s1 = _mm256_loadu_ps(m->scale + c + 8);
+            float out[2][8];
+            _mm256_storeu_ps(out[0], _mm256_mul_ps(_mm256_cvtepi32_ps(a00), _mm256_mul_ps(s0, _mm256_set1_ps(xs[r]))));
+            _mm256_storeu_ps(out[1], _mm256_mul_ps(_mm256_cvtepi32_ps(a01), _mm256_mul_ps(s1, _mm256_set1_ps(xs[r]))));
+            int cn = RG_MIN(16, n1 - c);
+            for (int j = 0; j < cn; j++)
+                y[(size_t)r * ldy + c + j] = j < 8 ? out[0][j] : out[1][j - 8];
+        }
+    }
+}
+
+/* ---- AVX-512 VNNI: VPDPBUSD on (x + 128) as unsigned and w signed; the
+ * +128 is taken back out with 128 * column sum ---- */
+
+#define VNNI_ATTR __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+
+/* R rows x CB 16-column blocks; R and CB are constants at every call so the
+ * accumulators live in registers. */
+VNNI_ATTR static inline __attribute__((always_inline)) void
+vnni_tile(const rg_int8_matrix *m, const int8_t *xq, const float *xs, int r, int c, int R, int CB, int n1, float *y,
+          int ldy)
+{
+    int kq = m->kpad / 4;
+    const int8_t *blk = m->w + (size_t)(c / 16) * kq * 64;
+    size_t bstride = (size_t)kq * 64;
+    const __m512i flip = _mm512_set1_epi32((int)0x80808080u);
+    __m512i acc[4][4];
+#pragma GCC unroll 4
+    for (int i = 0; i < R; i++)
+#pragma GCC unroll 4
+        for (int b = 0; b < CB; b++)
+            acc[i][b] = _mm512_setzero_si512();
+    for (int kk = 0; kk < kq; kk++) {
+        __m512i w[4];
+#pragma GCC unroll 4
+        for (int b = 0; b < CB; b++)
+            w[b] = _mm512_load_si512((const void *)(blk + b * bstride + (size_t)kk * 64));
+#pragma GCC unroll 4
+        for (int i = 0; i < R; i++) {
+            int32_t v;
+            memcpy(&v, xq + (size_t)(r + i) * m->kpad + 4 * kk, 4);
+            __m512i xb = _mm512_xor_si512(_mm512_set1_epi32(v), flip);
+#pragma GCC unroll 4
+            for (int b = 0; b < CB; b++)
+                acc[i][b] = _mm512_dpbusd_epi32(acc[i][b], xb, w[b]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int b = 0; b < CB; b++) {
+        int cc = c + 16 * b;
+        if (cc >= n1)
+            break;
+        __mmask16 mask = n1 - cc >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n1 - cc)) - 1);
+        __m512i corr = _mm512_slli_epi32(_mm512_loadu_si512((const void *)(m->colsum + cc)), 7);
+        __m512 sc = _mm512_loadu_ps(m->scale + cc);
+#pragma GCC unroll 4
+        for (int i = 0; i < R; i++) {
+            __m512 v = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[i][b], corr));
+            v = _mm512_mul_ps(v, _mm512_mul_ps(sc, _mm512_set1_ps(xs[r + i])));
+            _mm512_mask_storeu_ps(y + (size_t)(r + i) * ldy + cc, mask, v);
+        }
+    }
+}
+
+VNNI_ATTR static void gemm_vnni(const rg_int8_matrix *m, const int8_t *xq, const float *xs, int rows, int n0, int n1,
+                                float *y, int ldy)
+{
+    int c = n0;
+    for (; c + 64 <= n1 || (c < n1 && n1 - c > 48); c += 64) {
+        int r = 0;
+        for (; r + 4 <= rows; r += 4)
+            vnni_tile(m, xq, xs, r, c, 4, 4, n1, y, ldy);
+        for (; r < rows; r++)
+            vnni_tile(m, xq, xs, r, c, 1, 4, n1, y, ldy);
+    }
+    for (; c < n1; c += 16) {
+        int r = 0;
+        for (; r + 4 <= rows; r += 4)
+            vnni_tile(m, xq, xs, r, c, 4, 1, n1, y, ldy);
+        for (; r < rows; r++)
+            vnni_tile(m, xq, xs, r, c, 1, 1, n1, y, ldy);
+    }
+}
+
+void rg_int8_gemm(const rg_int8_matrix *m, const int8_t *xq, const float *xscale, int rows, int n0, int n1, float *y,
+                  int ldy)
+{
+    switch (m->kern) {
+    case K_VNNI:
+        gemm_vnni(m, xq, xscale, rows, n0, n1, y, ldy);
+        break;
+    case K_AVX2:
+        gemm_avx2(m, xq, xscale, rows, n0, n1, y, ldy);
+        break;
+    default:
+        gemm_scalar(m, xq, xscale, rows, n0, n1, y, ldy);
+        break;
+    }
+}

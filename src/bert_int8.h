@@ -1,0 +1,31 @@
+/* int8 matrix products for the BERT engine: y = x W^T with W quantised per
+ * output channel once at load and x quantised per row on every call.
+ * Kernels: AVX-512 VNNI, AVX2, portable C; chosen at run time from the CPU. */
+#ifndef RG_BERT_INT8_H
+#define RG_BERT_INT8_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct rg_int8_matrix rg_int8_matrix;
+
+/* Quantises w ([n, k] row-major, the layout of a torch Linear weight). */
+rg_int8_matrix *rg_int8_matrix_new(const float *w, int n, int k);
+void rg_int8_matrix_free(rg_int8_matrix *m);
+/* Row length of quantised activations for this matrix (k rounded up). */
+int rg_int8_matrix_kpad(const rg_int8_matrix *m);
+
+/* Quantises rows [r0, r1) of x ([m, k], row stride ldx) into xq (row stride
+ * kpad, zero padded) with one scale per row. */
+void rg_int8_quantize_rows(const float *x, int r0, int r1, int k, int ldx, int8_t *xq, int kpad, float *scales);
+
+/* y[r * ldy + c] for c in [n0, n1) (y is not offset by n0): xscale[r] * wscale[n] * (xq[r] . wq[n]) for r < rows;
+ * n0 and n1 multiples of 16 or n1 == n.  No bias. */
+void rg_int8_gemm(const rg_int8_matrix *w, const int8_t *xq, const float *xscale, int rows, int n0, int n1, float *y,
+                  int ldy);
+
+/* "avx512vnni", "avx2" or "scalar"; RAGGED_INT8_KERNEL=scalar|avx2 forces a
+ * slower kernel (tests compare them). */
+const char *rg_int8_kernel_name(void);
+
+#endif

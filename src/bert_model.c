@@ -1,0 +1,1013 @@
+/* Native BERT forward pass.  See bert_model.h for the design. */
+#include "bert_model.h"
+
+#include <cblas.h>
+#undef I /* <complex.h> via cblas.h */
+#include <jansson.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bert_f32.h"
+#include "bert_int8.h"
+#include "safetensors.h"
+#include "util.h"
+
+/* ---- a small fork-join thread pool ---- */
+
+typedef void (*pool_fn)(void *ctx, int task, int worker);
+
+typedef struct pool {
+    int nthreads;                 /* including the caller */
+    pthread_t *threads;
+    pthread_mutex_t mu;
+    pthread_cond_t wake, done;
+    uint64_t generation;
+    pool_fn fn;
+    void *ctx;
+    int ntasks;
+    atomic_int next;
+    int active;
+    bool stop;
+} pool;
+
+typedef struct pool_worker {
+    pool *p;
+    int id;
+} pool_worker;
+
+static void pool_work(pool *p, int worker)
+{
+    for (;;) {
+        int t = atomic_fetch_add(&p->next, 1);
+        if (t >= p->ntasks)
+            break;
+        p->fn(p->ctx, t, worker);
+    }
+}
+
+static void *pool_main(void *arg)
+{
+    pool_worker *w = arg;
+    pool *p = w->p;
+    uint64_t seen = 0;
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        while (p->generation == seen && !p->stop)
+            pthread_cond_wait(&p->wake, &p->mu);
+        if (p->stop) {
+            pthread_mutex_unlock(&p->mu);
+            break;
+        }
+        seen = p->generation;
+        pthread_mutex_unlock(&p->mu);
+        pool_work(p, w->id);
+        pthread_mutex_lock(&p->mu);
+        if (--p->active == 0)
+            pthread_cond_signal(&p->done);
+        pthread_mutex_unlock(&p->mu);
+    }
+    free(w);
+    return NULL;
+}
+
+static pool *pool_new(int n)
+{
+    pool *p = rg_xcalloc(1, sizeof *p);
+    p->nthreads = n < 1 ? 1 : n;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->wake, NULL);
+    pthread_cond_init(&p->done, NULL);
+    p->threads = rg_xcalloc((size_t)p->nthreads, sizeof *p->threads);
+    for (int i = 1; i < p->nthreads; i++) {
+        pool_worker *w = rg_xmalloc(sizeof *w);
+        *w = (pool_worker){p, i};
+        if (pthread_create(&p->threads[i], NULL, pool_main, w) != 0) {
+            free(w);
+            p->nthreads = i;   /* run with the threads we got */
+            break;
+        }
+    }
+    return p;
+}
+
+static void pool_free(pool *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->mu);
+    p->stop = true;
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->mu);
+    for (int i = 1; i < p->nthreads; i++)
+        pthread_join(p->threads[i], NULL);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->wake);
+    pthread_cond_destroy(&p->done);
+    free(p->threads);
+    free(p);
+}
+
+static void pool_run(pool *p, int ntasks, pool_fn fn, void *ctx)
+{
+    if (ntasks <= 0)
+        return;
+    if (p->nthreads == 1 || ntasks == 1) {
+        for (int t = 0; t < ntasks; t++)
+            fn(ctx, t, 0);
+        return;
+    }
+    pthread_mutex_lock(&p->mu);
+    p->fn = fn;
+    p->ctx = ctx;
+    p->ntasks = ntasks;
+    atomic_store(&p->next, 0);
+    p->active = p->nthreads - 1;
+    p->generation++;
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->mu);
+    pool_work(p, 0);
+    pthread_mutex_lock(&p->mu);
+    while (p->active > 0)
+        pthread_cond_wait(&p->done, &p->mu);
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* ---- weights ---- */
+
+typedef struct linear {
+    int n, k;                     /* y[., n] = x[., k] W^T + b */
+    const float *w;               /* [n, k] */
+    const float *b;               /* [n] */
+    rg_int8_matrix *q;            /* int8 precision only */
+    rg_f32_matrix *p;             /* fp32 packed for the SIMD kernel, or NULL: OpenBLAS */
+} linear;
+
+typedef struct layer {
+    linear qkv;                   /* query, key, value fused: [3H, H] */
+    linear attn_out;
+    const float *ln1_g, *ln1_b;
+    linear inter;
+    linear out;
+    const float *ln2_g, *ln2_b;
+} layer;
+
+struct rg_bert_model {
+    rg_bert_info info;
+    rg_bert_model_opts opts;
+    rg_bert_tokenizer *tok;
+    rg_safetensors *st;
+    const float *word_emb, *pos_emb, *type_emb, *emb_ln_g, *emb_ln_b;
+    layer *layers;
+    float **owned;                /* converted tensors to free */
+    size_t nowned, capowned;
+    pool *pool;
+    pthread_mutex_t lock;         /* one forward pass at a time (shared scratch, pool) */
+    /* scratch, grown on demand */
+    float *x, *qkv, *ctx, *tmp, *inter;
+    int8_t *xq;
+    float *xscale;
+    size_t cap_tokens;
+    float *scores;                /* per worker: max_seq_length^2 */
+};
+
+const char *rg_bert_pooling_name(rg_bert_pooling p)
+{
+    return p == RG_BERT_POOL_CLS ? "cls" : p == RG_BERT_POOL_MAX ? "max" : "mean";
+}
+
+static void keep_owned(rg_bert_model *m, float *p)
+{
+    if (!p)
+        return;
+    if (m->nowned == m->capowned) {
+        m->capowned = m->capowned ? m->capowned * 2 : 64;
+        m->owned = rg_xrealloc(m->owned, m->capowned * sizeof *m->owned);
+    }
+    m->owned[m->nowned++] = p;
+}
+
+/* Finds a tensor under its sentence-transformers name, or with the "bert."
+ * prefix that BertFor* checkpoints use; LayerNorm may use gamma/beta. */
+static const rg_st_tensor *find_tensor(const rg_safetensors *st, const char *name)
+{
+    const rg_st_tensor *t = rg_safetensors_find(st, name);
+    char alt[256];
+    if (!t) {
+        snprintf(alt, sizeof alt, "bert.%s", name);
+        t = rg_safetensors_find(st, alt);
+    }
+    if (!t && strstr(name, "LayerNorm.")) {
+        const char *suffix = strrchr(name, '.');
+        const char *repl = strcmp(suffix, ".weight") == 0 ? ".gamma" : strcmp(suffix, ".bias") == 0 ? ".beta" : NULL;
+        if (repl) {
+            snprintf(alt, sizeof alt, "%.*s%s", (int)(suffix - name), name, repl);
+            t = find_tensor(st, alt);
+        }
+    }
+    return t;
+}
+
+static rg_status get(rg_bert_model *m, const char *name, int ndim, int64_t d0, int64_t d1, const float **out,
+                     rg_error *err)
+{
+    const rg_st_tensor *t = find_tensor(m->st, name);
+    if (!t)
+        return rg_error_set(err, RG_ERR_CORRUPT,
+                            "%s: tensor '%s' is missing; is this a BERT (BertModel) sentence-transformers model?",
+                            rg_safetensors_path(m->st), name);
+    int64_t shape[2] = {d0, d1};
+    float *owned;
+    rg_status st = rg_safetensors_get_f32(m->st, t, ndim, shape, out, &owned, err);
+    keep_owned(m, owned);
+    if (st == RG_OK)
+        m->info.parameters += t->numel;
+    return st;
+}
+
+static rg_status get_linear(rg_bert_model *m, const char *prefix, int n, int k, linear *l, rg_error *err)
+{
+    char name[256];
+    snprintf(name, sizeof name, "%s.weight", prefix);
+    rg_status st = get(m, name, 2, n, k, &l->w, err);
+    if (st != RG_OK)
+        return st;
+    snprintf(name, sizeof name, "%s.bias", prefix);
+    l->n = n;
+    l->k = k;
+    return get(m, name, 1, n, 0, &l->b, err);
+}
+
+static rg_status load_weights(rg_bert_model *m, rg_error *err)
+{
+    rg_bert_info *in = &m->info;
+    int H = in->hidden, I = in->intermediate;
+    rg_status st;
+    if ((st = get(m, "embeddings.word_embeddings.weight", 2, in->vocab_size, H, &m->word_emb, err)) ||
+        (st = get(m, "embeddings.position_embeddings.weight", 2, in->max_position, H, &m->pos_emb, err)) ||
+        (st = get(m, "embeddings.token_type_embeddings.weight", 2, in->type_vocab, H, &m->type_emb, err)) ||
+        (st = get(m, "embeddings.LayerNorm.weight", 1, H, 0, &m->emb_ln_g, err)) ||
+        (st = get(m, "embeddings.LayerNorm.bias", 1, H, 0, &m->emb_ln_b, err)))
+        return st;
+    const rg_st_tensor *we = find_tensor(m->st, "embeddings.word_embeddings.weight");
+    snprintf(in->weights_dtype, sizeof in->weights_dtype, "%s", we->dtype_name);
+    m->layers = rg_xcalloc((size_t)in->layers, sizeof *m->layers);
+    for (int i = 0; i < in->layers; i++) {
+        layer *L = &m->layers[i];
+        char p[128], n2[160];
+        snprintf(p, sizeof p, "encoder.layer.%d", i);
+        /* Fuse Q, K and V into one [3H, H] product: one pass over x. */
+        float *w = malloc((size_t)3 * H * H * sizeof *w), *b = malloc((size_t)3 * H * sizeof *b);
+        if (!w || !b) {
+            free(w);
+            free(b);
+            return rg_error_set(err, RG_ERR_NOMEM, "out of memory loading layer %d", i);
+        }
+        keep_owned(m, w);
+        keep_owned(m, b);
+        static const char *qkv[3] = {"query", "key", "value"};
+        for (int j = 0; j < 3; j++) {
+            linear part;
+            snprintf(n2, sizeof n2, "%s.attention.self.%s", p, qkv[j]);
+            if ((st = get_linear(m, n2, H, H, &part, err)))
+                return st;
+            memcpy(w + (size_t)j * H * H, part.w, (size_t)H * H * sizeof *w);
+            memcpy(b + (size_t)j * H, part.b, (size_t)H * sizeof *b);
+        }
+        L->qkv = (linear){.n = 3 * H, .k = H, .w = w, .b = b};
+        snprintf(n2, sizeof n2, "%s.attention.output.dense", p);
+        if ((st = get_linear(m, n2, H, H, &L->attn_out, err)))
+            return st;
+        snprintf(n2, sizeof n2, "%s.attention.output.LayerNorm.weight", p);
+        if ((st = get(m, n2, 1, H, 0, &L->ln1_g, err)))
+            return st;
+        snprintf(n2, sizeof n2, "%s.attention.output.LayerNorm.bias", p);
+        if ((st = get(m, n2, 1, H, 0, &L->ln1_b, err)))
+            return st;
+        snprintf(n2, sizeof n2, "%s.intermediate.dense", p);
+        if ((st = get_linear(m, n2, I, H, &L->inter, err)))
+            return st;
+        snprintf(n2, sizeof n2, "%s.output.dense", p);
+        if ((st = get_linear(m, n2, H, I, &L->out, err)))
+            return st;
+        snprintf(n2, sizeof n2, "%s.output.LayerNorm.weight", p);
+        if ((st = get(m, n2, 1, H, 0, &L->ln2_g, err)))
+            return st;
+        snprintf(n2, sizeof n2, "%s.output.LayerNorm.bias", p);
+        if ((st = get(m, n2, 1, H, 0, &L->ln2_b, err)))
+            return st;
+        linear *ls[4] = {&L->qkv, &L->attn_out, &L->inter, &L->out};
+        for (int j = 0; j < 4; j++) {
+            if (m->opts.precision == RG_BERT_INT8)
+                ls[j]->q = rg_int8_matrix_new(ls[j]->w, ls[j]->n, ls[j]->k);
+            else
+                ls[j]->p = rg_f32_matrix_new(ls[j]->w, ls[j]->n, ls[j]->k);
+        }
+    }
+    /* Q, K, V were counted separately by get(); the fused copy adds nothing. */
+    return RG_OK;
+}
+
+/* ---- model directory ---- */
+
+static json_t *load_json(const char *dir, const char *name, bool required, rg_status *st, rg_error *err)
+{
+    char *path = rg_path_join(dir, name);
+    *st = RG_OK;
+    if (!rg_path_exists(path)) {
+        if (required)
+            *st = rg_error_set(err, RG_ERR_NOTFOUND, "%s is missing; a sentence-transformers model directory "
+                               "needs config.json, vocab.txt, model.safetensors", path);
+        free(path);
+        return NULL;
+    }
+    json_error_t jerr;
+    json_t *j = json_load_file(path, 0, &jerr);
+    if (!j)
+        *st = rg_error_set(err, RG_ERR_CORRUPT, "%s: invalid JSON at line %d: %s", path, jerr.line, jerr.text);
+    free(path);
+    return j;
+}
+
+static int json_int_or(json_t *o, const char *key, int def)
+{
+    json_t *v = json_object_get(o, key);
+    return json_is_integer(v) ? (int)json_integer_value(v) : def;
+}
+
+static rg_status parse_config(rg_bert_model *m, const char *dir, rg_error *err)
+{
+    rg_status st;
+    rg_bert_info *in = &m->info;
+    json_t *cfg = load_json(dir, "config.json", true, &st, err);
+    if (!cfg)
+        return st;
+    const char *type = json_string_value(json_object_get(cfg, "model_type"));
+    json_t *arch = json_array_get(json_object_get(cfg, "architectures"), 0);
+    snprintf(in->architecture, sizeof in->architecture, "%s",
+             json_is_string(arch) ? json_string_value(arch) : type ? type : "unknown");
+    const char *act = json_string_value(json_object_get(cfg, "hidden_act"));
+    const char *pos = json_string_value(json_object_get(cfg, "position_embedding_type"));
+    in->vocab_size = json_int_or(cfg, "vocab_size", 0);
+    in->hidden = json_int_or(cfg, "hidden_size", 0);
+    in->layers = json_int_or(cfg, "num_hidden_layers", 0);
+    in->heads = json_int_or(cfg, "num_attention_heads", 0);
+    in->intermediate = json_int_or(cfg, "intermediate_size", 0);
+    in->max_position = json_int_or(cfg, "max_position_embeddings", 512);
+    in->type_vocab = json_int_or(cfg, "type_vocab_size", 2);
+    json_t *eps = json_object_get(cfg, "layer_norm_eps");
+    in->layer_norm_eps = json_is_number(eps) ? (float)json_number_value(eps) : 1e-12f;
+    char path[64];
+    snprintf(path, sizeof path, "config.json");
+    if (!type || strcmp(type, "bert") != 0)
+        st = rg_error_set(err, RG_ERR_INVALID, "%s/config.json: model_type is '%s'; ragged's bert engine runs BERT "
+                          "models only (e.g. all-MiniLM-L6-v2, bge-small-en-v1.5)", dir, type ? type : "missing");
+    else if (act && strcmp(act, "gelu") != 0)
+        st = rg_error_set(err, RG_ERR_INVALID, "%s/config.json: hidden_act '%s' is not supported (only 'gelu')", dir,
+                          act);
+    else if (pos && strcmp(pos, "absolute") != 0)
+        st = rg_error_set(err, RG_ERR_INVALID, "%s/config.json: position_embedding_type '%s' is not supported "
+                          "(only 'absolute')", dir, pos);
+    else if (in->vocab_size <= 0 || in->hidden <= 0 || in->layers <= 0 || in->heads <= 0 || in->intermediate <= 0 ||
+             in->hidden % in->heads != 0 || in->type_vocab <= 0 || in->max_position <= 2)
+        st = rg_error_set(err, RG_ERR_INVALID, "%s/config.json: invalid dimensions (vocab_size %d, hidden_size %d, "
+                          "num_hidden_layers %d, num_attention_heads %d, intermediate_size %d)", dir, in->vocab_size,
+                          in->hidden, in->layers, in->heads, in->intermediate);
+    json_decref(cfg);
+    if (st != RG_OK)
+        return st;
+
+    /* Tokenizer options. */
+    rg_bert_tokenizer_opts topts = rg_bert_tokenizer_default_opts();
+    json_t *tc = load_json(dir, "tokenizer_config.json", false, &st, err);
+    if (st != RG_OK)
+        return st;
+    if (tc) {
+        json_t *lc = json_object_get(tc, "do_lower_case"), *sa = json_object_get(tc, "strip_accents");
+        json_t *cjk = json_object_get(tc, "tokenize_chinese_chars");
+        if (json_is_boolean(lc))
+            topts.lower_case = json_is_true(lc);
+        topts.strip_accents = json_is_boolean(sa) ? json_is_true(sa) : topts.lower_case;
+        if (json_is_boolean(cjk))
+            topts.tokenize_cjk = json_is_true(cjk);
+        json_decref(tc);
+    }
+    in->lower_case = topts.lower_case;
+    char *vpath = rg_path_join(dir, "vocab.txt");
+    if (!rg_path_exists(vpath)) {
+        free(vpath);
+        vpath = rg_path_join(dir, "tokenizer.json");
+        if (!rg_path_exists(vpath)) {
+            st = rg_error_set(err, RG_ERR_NOTFOUND, "%s: neither vocab.txt nor tokenizer.json is present; copy the "
+                              "model's tokenizer files into the directory", dir);
+            free(vpath);
+            return st;
+        }
+    }
+    st = rg_bert_tokenizer_load(vpath, &topts, &m->tok, err);
+    free(vpath);
+    if (st != RG_OK)
+        return st;
+    in->vocab_tokens = rg_bert_tokenizer_vocab_size(m->tok);
+    if (in->vocab_tokens > (size_t)in->vocab_size)
+        return rg_error_set(err, RG_ERR_MISMATCH, "%s: the vocabulary has %zu tokens but config.json vocab_size is %d",
+                            dir, in->vocab_tokens, in->vocab_size);
+
+    /* Pooling: modules.json names the pooling directory. */
+    char *pool_dir = rg_xstrdup("1_Pooling");
+    json_t *mods = load_json(dir, "modules.json", false, &st, err);
+    if (st != RG_OK) {
+        free(pool_dir);
+        return st;
+    }
+    in->normalize = false;
+    size_t i;
+    json_t *mod;
+    json_array_foreach(mods, i, mod) {
+        const char *mt = json_string_value(json_object_get(mod, "type"));
+        const char *mp = json_string_value(json_object_get(mod, "path"));
+        if (!mt)
+            continue;
+        if (strstr(mt, "Pooling") && mp) {
+            free(pool_dir);
+            pool_dir = rg_xstrdup(mp);
+        } else if (strstr(mt, "Normalize")) {
+            in->normalize = true;
+        } else if (!strstr(mt, "Transformer")) {
+            st = rg_error_set(err, RG_ERR_INVALID, "%s/modules.json: module %s is not supported (ragged runs "
+                              "Transformer + Pooling + Normalize)", dir, mt);
+        }
+    }
+    json_decref(mods);
+    if (st != RG_OK) {
+        free(pool_dir);
+        return st;
+    }
+    char *pool_cfg = rg_xasprintf("%s/config.json", pool_dir);
+    free(pool_dir);
+    json_t *pc = load_json(dir, pool_cfg, false, &st, err);
+    in->pooling = RG_BERT_POOL_MEAN;
+    if (pc) {
+        int modes = 0;
+        if (json_is_true(json_object_get(pc, "pooling_mode_cls_token")))
+            in->pooling = RG_BERT_POOL_CLS, modes++;
+        if (json_is_true(json_object_get(pc, "pooling_mode_max_tokens")))
+            in->pooling = RG_BERT_POOL_MAX, modes++;
+        if (json_is_true(json_object_get(pc, "pooling_mode_mean_tokens")))
+            in->pooling = RG_BERT_POOL_MEAN, modes++;
+        static const char *unsupported[] = {"pooling_mode_mean_sqrt_len_tokens", "pooling_mode_weightedmean_tokens",
+                                            "pooling_mode_lasttoken"};
+        for (size_t u = 0; u < RG_ARRAY_LEN(unsupported); u++)
+            if (json_is_true(json_object_get(pc, unsupported[u])))
+                modes += 100;
+        if (modes != 1)
+            st = rg_error_set(err, RG_ERR_INVALID, "%s/%s: ragged supports exactly one of mean, cls or max pooling",
+                              dir, pool_cfg);
+        json_decref(pc);
+    }
+    free(pool_cfg);
+    if (st != RG_OK)
+        return st;
+
+    json_t *sb = load_json(dir, "sentence_bert_config.json", false, &st, err);
+    if (st != RG_OK)
+        return st;
+    in->max_seq_length = json_int_or(sb, "max_seq_length", RG_MIN(512, in->max_position));
+    json_decref(sb);
+    /* Position ids run 0..len-1; the table must hold them. */
+    if (in->max_seq_length > in->max_position)
+        in->max_seq_length = in->max_position;
+    if (in->max_seq_length < 3)
+        return rg_error_set(err, RG_ERR_INVALID, "%s/sentence_bert_config.json: max_seq_length %d is too small", dir,
+                            in->max_seq_length);
+    return RG_OK;
+}
+
+static rg_status fingerprint(rg_bert_model *m, const char *dir, rg_error *err)
+{
+    /* Everything that changes vectors: the config, tokenizer files, the
+     * weights file's size, header and a sample of tensor bytes, pooling and
+     * length, and the precision.  (Hashing whole multi-GB weight files on
+     * every open would be too slow; header + samples catch any re-export.) */
+    rg_buf b;
+    rg_buf_init(&b);
+    static const char *files[] = {"config.json", "tokenizer_config.json", "vocab.txt", "tokenizer.json",
+                                  "modules.json", "sentence_bert_config.json"};
+    for (size_t i = 0; i < RG_ARRAY_LEN(files); i++) {
+        char *p = rg_path_join(dir, files[i]);
+        char hex[65] = "absent";
+        if (rg_path_exists(p)) {
+            rg_status st = rg_sha256_file_hex(p, hex, err);
+            if (st != RG_OK) {
+                free(p);
+                rg_buf_free(&b);
+                return st;
+            }
+        }
+        rg_buf_printf(&b, "%s=%s\n", files[i], hex);
+        free(p);
+    }
+    size_t hl;
+    const char *hdr = rg_safetensors_header(m->st, &hl);
+    char hex[65];
+    rg_sha256_hex(hdr, hl, hex);
+    rg_buf_printf(&b, "weights_size=%llu header=%s\n", (unsigned long long)rg_safetensors_file_size(m->st), hex);
+    for (size_t i = 0; i < rg_safetensors_count(m->st); i++) {
+        const rg_st_tensor *t = rg_safetensors_at(m->st, i);
+        size_t n = RG_MIN(t->nbytes, (size_t)4096);
+        /* first and last bytes of every tensor */
+        rg_sha256_hex(t->data, n, hex);
+        rg_buf_printf(&b, "%s:%s", t->name, hex);
+        rg_sha256_hex((const char *)t->data + t->nbytes - n, n, hex);
+        rg_buf_printf(&b, ":%s\n", hex);
+    }
+    rg_buf_printf(&b, "pooling=%s max_seq_length=%d precision=%s\n", rg_bert_pooling_name(m->info.pooling),
+                  m->info.max_seq_length, m->opts.precision == RG_BERT_INT8 ? "int8" : "fp32");
+    rg_sha256_hex(b.data, b.len, m->info.fingerprint);
+    rg_buf_free(&b);
+    return RG_OK;
+}
+
+rg_status rg_bert_model_open(const char *dir, const rg_bert_model_opts *opts, rg_bert_model **out, rg_error *err)
+{
+    if (!rg_is_dir(dir))
+        return rg_error_set(err, RG_ERR_NOTFOUND, "model directory %s does not exist; set embedding.model to a "
+                            "sentence-transformers model directory", dir);
+    rg_bert_model *m = rg_xcalloc(1, sizeof *m);
+    m->opts = opts ? *opts : (rg_bert_model_opts){0};
+    pthread_mutex_init(&m->lock, NULL);
+    rg_status st = parse_config(m, dir, err);
+    if (st == RG_OK) {
+        char *wpath = rg_path_join(dir, "model.safetensors");
+        if (!rg_path_exists(wpath)) {
+            char *bin = rg_path_join(dir, "pytorch_model.bin");
+            st = rg_error_set(err, RG_ERR_NOTFOUND, "%s is missing%s", wpath,
+                              rg_path_exists(bin) ? " (only pytorch_model.bin is present: convert it to safetensors, "
+                                                    "ragged does not read pickle files)" : "");
+            free(bin);
+        } else {
+            st = rg_safetensors_open(wpath, &m->st, err);
+        }
+        free(wpath);
+    }
+    if (st == RG_OK)
+        st = load_weights(m, err);
+    if (st == RG_OK)
+        st = fingerprint(m, dir, err);
+    if (st != RG_OK) {
+        rg_bert_model_free(m);
+        return st;
+    }
+    m->info.weights_bytes = rg_safetensors_file_size(m->st);
+    int threads = m->opts.threads > 0 ? m->opts.threads : rg_cpu_count();
+    m->opts.threads = threads;
+    /* The engine splits work across its own threads; BLAS running threads of
+     * its own under them would oversubscribe the cores. */
+    openblas_set_num_threads(1);
+    m->pool = pool_new(threads);
+    int L = m->info.max_seq_length;
+    m->scores = rg_xmalloc((size_t)threads * L * L * sizeof *m->scores);
+    *out = m;
+    return RG_OK;
+}
+
+void rg_bert_model_free(rg_bert_model *m)
+{
+    if (!m)
+        return;
+    pool_free(m->pool);
+    if (m->layers)
+        for (int i = 0; i < m->info.layers; i++) {
+            rg_int8_matrix_free(m->layers[i].qkv.q);
+            rg_int8_matrix_free(m->layers[i].attn_out.q);
+            rg_int8_matrix_free(m->layers[i].inter.q);
+            rg_int8_matrix_free(m->layers[i].out.q);
+            rg_f32_matrix_free(m->layers[i].qkv.p);
+            rg_f32_matrix_free(m->layers[i].attn_out.p);
+            rg_f32_matrix_free(m->layers[i].inter.p);
+            rg_f32_matrix_free(m->layers[i].out.p);
+        }
+    free(m->layers);
+    for (size_t i = 0; i < m->nowned; i++)
+        free(m->owned[i]);
+    free(m->owned);
+    rg_safetensors_free(m->st);
+    rg_bert_tokenizer_free(m->tok);
+    free(m->x);
+    free(m->qkv);
+    free(m->ctx);
+    free(m->tmp);
+    free(m->inter);
+    free(m->xq);
+    free(m->xscale);
+    free(m->scores);
+    pthread_mutex_destroy(&m->lock);
+    free(m);
+}
+
+const rg_bert_info *rg_bert_model_info(const rg_bert_model *m) { return &m->info; }
+const rg_bert_tokenizer *rg_bert_model_tokenizer(const rg_bert_model *m) { return m->tok; }
+
+rg_status rg_bert_model_inspect(const char *dir, rg_bert_info *info, rg_error *err)
+{
+    rg_bert_model *m;
+    rg_bert_model_opts o = {.threads = 1, .precision = RG_BERT_FP32};
+    rg_status st = rg_bert_model_open(dir, &o, &m, err);
+    if (st != RG_OK)
+        return st;
+    *info = m->info;
+    rg_bert_model_free(m);
+    return RG_OK;
+}
+
+/* ---- forward pass ---- */
+
+typedef struct fwd {
+    rg_bert_model *m;
+    int T;                        /* packed tokens */
+    size_t nseq;
+    const int *lens;
+    const int *offs;              /* first token of each sequence */
+    const int32_t *const *ids;
+    /* current step */
+    const linear *lin;
+    const float *in;
+    float *out;
+    int gelu;
+    int col_block;                /* columns per task */
+    const float *res;             /* residual to add before LayerNorm */
+    const float *ln_g, *ln_b;
+    int rows_per_task;
+} fwd;
+
+/* Element-wise loops are compiled for AVX-512, AVX2 and baseline x86-64 and
+ * picked at load time (ifunc), so the default build flags still get SIMD. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define RG_VECTOR_LOOP __attribute__((target_clones("avx512f", "avx2", "default"), optimize("O3")))
+#else
+#define RG_VECTOR_LOOP
+#endif
+
+/* erf as a rational function on [-4, 4] (beyond, erf is +-1 in float): max
+ * error 4.2e-7, with no library call so the GELU loop vectorises. */
+static inline float erf_approx(float x)
+{
+    x = x < -4.0f ? -4.0f : x > 4.0f ? 4.0f : x;
+    float x2 = x * x;
+    float p = -2.72614225801306e-10f;
+    p = p * x2 + 2.77068142495902e-08f;
+    p = p * x2 - 2.10102402082508e-06f;
+    p = p * x2 - 5.69250639462346e-05f;
+    p = p * x2 - 7.34990630326855e-04f;
+    p = p * x2 - 2.95459980854025e-03f;
+    p = p * x2 - 1.60960333262415e-02f;
+    p *= x;
+    float q = -1.45660718464996e-05f;
+    q = q * x2 - 2.13374055278905e-04f;
+    q = q * x2 - 1.68282697438203e-03f;
+    q = q * x2 - 7.37332916720468e-03f;
+    q = q * x2 - 1.42647390514189e-02f;
+    return p / q;
+}
+
+/* e^x for x <= 0 (softmax after subtracting the maximum): 2^n * p(r) with
+ * r = x - n ln 2 and a degree-6 polynomial; relative error ~2e-7. */
+static inline float exp_nonpos(float x)
+{
+    x = x < -87.0f ? -87.0f : x;
+    float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;   /* round to nearest */
+    float r = x - n * 0.693145751953125f - n * 1.428606765330187045e-06f;
+    float p = 1.0f / 720;
+    p = p * r + 1.0f / 120;
+    p = p * r + 1.0f / 24;
+    p = p * r + 1.0f / 6;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    int32_t bits = ((int32_t)n + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return p * scale;
+}
+
+RG_VECTOR_LOOP static void softmax_row(float *restrict row, int n)
+{
+    float mx = row[0], sum = 0;
+    for (int j = 1; j < n; j++)
+        mx = row[j] > mx ? row[j] : mx;
+    for (int j = 0; j < n; j++) {
+        float e = exp_nonpos(row[j] - mx);
+        row[j] = e;
+        sum += e;
+    }
+    float inv = 1.0f / sum;
+    for (int j = 0; j < n; j++)
+        row[j] *= inv;
+}
+
+/* y += b, then optionally GELU(y) = y/2 (1 + erf(y/sqrt 2)). */
+RG_VECTOR_LOOP static void bias_gelu_row(float *restrict y, const float *restrict b, int n, int gelu_act)
+{
+    if (gelu_act) {
+        for (int c = 0; c < n; c++) {
+            float v = y[c] + b[c];
+            y[c] = 0.5f * v * (1.0f + erf_approx(v * 0.70710678118654752f));
+        }
+    } else {
+        for (int c = 0; c < n; c++)
+            y[c] += b[c];
+    }
+}
+
+/* One column block of out = in W^T + b (optionally GELU). */
+static void linear_task(void *arg, int task, int worker)
+{
+    fwd *f = arg;
+    const linear *l = f->lin;
+    int n0 = task * f->col_block, n1 = RG_MIN(l->n, n0 + f->col_block);
+    if (n0 >= n1)
+        return;
+    if (l->q) {
+        rg_int8_gemm(l->q, f->m->xq, f->m->xscale, f->T, n0, n1, f->out, l->n);
+    } else if (l->p) {
+        rg_f32_gemm(l->p, f->in, l->k, f->T, n0, n1, f->out, l->n);
+    } else {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, f->T, n1 - n0, l->k, 1.0f, f->in, l->k,
+                    l->w + (size_t)n0 * l->k, l->k, 0.0f, f->out + n0, l->n);
+    }
+    for (int r = 0; r < f->T; r++)
+        bias_gelu_row(f->out + (size_t)r * l->n + n0, l->b + n0, n1 - n0, f->gelu);
+}
+
+static void quantize_task(void *arg, int task, int worker)
+{
+    fwd *f = arg;
+    int r0 = task * f->rows_per_task, r1 = RG_MIN(f->T, r0 + f->rows_per_task);
+    int kpad = rg_int8_matrix_kpad(f->lin->q);
+    rg_int8_quantize_rows(f->in, r0, r1, f->lin->k, f->lin->k, f->m->xq, kpad, f->m->xscale);
+}
+
+static void run_linear(fwd *f, const linear *l, const float *in, float *out, int gelu_act)
+{
+    rg_bert_model *m = f->m;
+    int threads = m->pool->nthreads;
+    f->lin = l;
+    f->in = in;
+    f->out = out;
+    f->gelu = gelu_act;
+    if (l->q) {
+        f->rows_per_task = RG_MAX(1, (f->T + threads - 1) / threads);
+        pool_run(m->pool, (f->T + f->rows_per_task - 1) / f->rows_per_task, quantize_task, f);
+    }
+    /* Blocks of whole 16-column groups, a few per thread for balance. */
+    int tasks = threads == 1 ? 1 : threads * 2;
+    int cb = (l->n + tasks - 1) / tasks;
+    cb = (cb + 15) / 16 * 16;
+    f->col_block = cb;
+    pool_run(m->pool, (l->n + cb - 1) / cb, linear_task, f);
+}
+
+RG_VECTOR_LOOP static void layer_norm_row(float *restrict y, const float *restrict x, const float *restrict g,
+                                          const float *restrict b, int n, float eps)
+{
+    /* Two passes (mean, then squared deviations) in float: exact enough for
+     * rows of a few thousand values and vectorisable. */
+    float mean = 0, var = 0;
+    for (int i = 0; i < n; i++)
+        mean += x[i];
+    mean /= (float)n;
+    for (int i = 0; i < n; i++) {
+        float d = x[i] - mean;
+        var += d * d;
+    }
+    var /= (float)n;
+    float inv = 1.0f / sqrtf(var + eps);
+    for (int i = 0; i < n; i++)
+        y[i] = (x[i] - mean) * inv * g[i] + b[i];
+}
+
+/* x = LayerNorm(out + res) for a block of rows (in place into f->m->x). */
+static void add_ln_task(void *arg, int task, int worker)
+{
+    fwd *f = arg;
+    rg_bert_model *m = f->m;
+    int H = m->info.hidden;
+    int r0 = task * f->rows_per_task, r1 = RG_MIN(f->T, r0 + f->rows_per_task);
+    for (int r = r0; r < r1; r++) {
+        float *y = f->out + (size_t)r * H;
+        const float *res = f->res + (size_t)r * H;
+        for (int i = 0; i < H; i++)
+            y[i] += res[i];
+        layer_norm_row(m->x + (size_t)r * H, y, f->ln_g, f->ln_b, H, m->info.layer_norm_eps);
+    }
+}
+
+static void run_add_ln(fwd *f, float *out, const float *res, const float *g, const float *b)
+{
+    int threads = f->m->pool->nthreads;
+    f->out = out;
+    f->res = res;
+    f->ln_g = g;
+    f->ln_b = b;
+    f->rows_per_task = RG_MAX(1, (f->T + threads * 4 - 1) / (threads * 4));
+    pool_run(f->m->pool, (f->T + f->rows_per_task - 1) / f->rows_per_task, add_ln_task, f);
+}
+
+/* Self-attention of one head of one sequence: softmax(Q K^T / sqrt(d)) V. */
+static void attention_task(void *arg, int task, int worker)
+{
+    fwd *f = arg;
+    rg_bert_model *m = f->m;
+    int H = m->info.hidden, nh = m->info.heads, d = H / nh;
+    int s = task / nh, h = task % nh;
+    int L = f->lens[s];
+    const float *base = m->qkv + (size_t)f->offs[s] * 3 * H + (size_t)h * d;
+    const float *q = base, *k = base + H, *v = base + 2 * H;
+    float *S = m->scores + (size_t)worker * m->info.max_seq_length * m->info.max_seq_length;
+    float scale = 1.0f / sqrtf((float)d);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, L, L, d, scale, q, 3 * H, k, 3 * H, 0.0f, S, L);
+    for (int i = 0; i < L; i++)
+        softmax_row(S + (size_t)i * L, L);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, L, d, L, 1.0f, S, L, v, 3 * H, 0.0f,
+                m->ctx + (size_t)f->offs[s] * H + (size_t)h * d, H);
+}
+
+static void embed_task(void *arg, int task, int worker)
+{
+    fwd *f = arg;
+    rg_bert_model *m = f->m;
+    int H = m->info.hidden;
+    const int32_t *const *ids = f->ids;
+    size_t s = (size_t)task;
+    for (int i = 0; i < f->lens[s]; i++) {
+        int32_t id = ids[s][i];
+        float *y = m->tmp + (size_t)(f->offs[s] + i) * H;
+        const float *w = m->word_emb + (size_t)id * H, *p = m->pos_emb + (size_t)i * H, *t = m->type_emb;
+        for (int c = 0; c < H; c++)
+            y[c] = w[c] + p[c] + t[c];
+        layer_norm_row(m->x + (size_t)(f->offs[s] + i) * H, y, m->emb_ln_g, m->emb_ln_b, H, m->info.layer_norm_eps);
+    }
+}
+
+static void grow_scratch(rg_bert_model *m, size_t T)
+{
+    if (T <= m->cap_tokens)
+        return;
+    size_t H = (size_t)m->info.hidden, I = (size_t)m->info.intermediate;
+    free(m->x);
+    free(m->qkv);
+    free(m->ctx);
+    free(m->tmp);
+    free(m->inter);
+    free(m->xq);
+    free(m->xscale);
+    m->x = rg_xmalloc(T * H * sizeof(float));
+    m->qkv = rg_xmalloc(T * 3 * H * sizeof(float));
+    m->ctx = rg_xmalloc(T * H * sizeof(float));
+    m->tmp = rg_xmalloc(T * H * sizeof(float));
+    m->inter = rg_xmalloc(T * I * sizeof(float));
+    /* int8 rows are padded to a multiple of 64 bytes */
+    size_t kmax = (RG_MAX(H, I) + 63) / 64 * 64;
+    m->xq = rg_xmalloc(T * kmax);
+    m->xscale = rg_xmalloc(T * sizeof(float));
+    m->cap_tokens = T;
+}
+
+rg_status rg_bert_model_encode_ids(rg_bert_model *m, const int32_t *const *ids, const int *lens, size_t n, float *out,
+                                   rg_error *err)
+{
+    if (n == 0)
+        return RG_OK;
+    const rg_bert_info *in = &m->info;
+    int H = in->hidden;
+    int *offs = rg_xmalloc(n * sizeof *offs);
+    size_t T = 0;
+    for (size_t s = 0; s < n; s++) {
+        if (lens[s] < 1 || lens[s] > in->max_seq_length) {
+            free(offs);
+            return rg_error_set(err, RG_ERR_INVALID, "sequence %zu has %d tokens; the model reads 1..%d", s, lens[s],
+                                in->max_seq_length);
+        }
+        for (int i = 0; i < lens[s]; i++)
+            if (ids[s][i] < 0 || ids[s][i] >= in->vocab_size) {
+                free(offs);
+                return rg_error_set(err, RG_ERR_INVALID, "token id %d is outside the vocabulary (%d)", ids[s][i],
+                                    in->vocab_size);
+            }
+        offs[s] = (int)T;
+        T += (size_t)lens[s];
+    }
+    pthread_mutex_lock(&m->lock);
+    grow_scratch(m, T);
+    fwd f = {.m = m, .T = (int)T, .nseq = n, .lens = lens, .offs = offs, .ids = ids};
+    pool_run(m->pool, (int)n, embed_task, &f);
+    for (int l = 0; l < in->layers; l++) {
+        const layer *L = &m->layers[l];
+        run_linear(&f, &L->qkv, m->x, m->qkv, 0);
+        pool_run(m->pool, (int)n * in->heads, attention_task, &f);
+        run_linear(&f, &L->attn_out, m->ctx, m->tmp, 0);
+        run_add_ln(&f, m->tmp, m->x, L->ln1_g, L->ln1_b);
+        run_linear(&f, &L->inter, m->x, m->inter, 1);
+        run_linear(&f, &L->out, m->inter, m->tmp, 0);
+        run_add_ln(&f, m->tmp, m->x, L->ln2_g, L->ln2_b);
+    }
+    for (size_t s = 0; s < n; s++) {
+        float *o = out + s * (size_t)H;
+        const float *x = m->x + (size_t)offs[s] * H;
+        if (in->pooling == RG_BERT_POOL_CLS) {
+            memcpy(o, x, (size_t)H * sizeof *o);
+        } else if (in->pooling == RG_BERT_POOL_MAX) {
+            memcpy(o, x, (size_t)H * sizeof *o);
+            for (int i = 1; i < lens[s]; i++)
+                for (int c = 0; c < H; c++)
+                    o[c] = x[(size_t)i * H + c] > o[c] ? x[(size_t)i * H + c] : o[c];
+        } else {
+            for (int c = 0; c < H; c++) {
+                double acc = 0;
+                for (int i = 0; i < lens[s]; i++)
+                    acc += x[(size_t)i * H + c];
+                o[c] = (float)(acc / lens[s]);
+            }
+        }
+        rg_normalize(o, (size_t)H);
+    }
+    pthread_mutex_unlock(&m->lock);
+    free(offs);
+    return RG_OK;
+}
+
+size_t rg_bert_model_count_tokens(const rg_bert_model *m, const char *text, size_t len)
+{
+    return rg_bert_tokenize(m->tok, text, len, NULL, 0);
+}
+
+typedef struct seq_ref {
+    size_t index;
+    int len;
+} seq_ref;
+
+static int by_len_desc(const void *a, const void *b)
+{
+    const seq_ref *x = a, *y = b;
+    if (x->len != y->len)
+        return x->len > y->len ? -1 : 1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+rg_status rg_bert_model_embed(rg_bert_model *m, const char *const *texts, size_t n, const char *prefix, int batch_size,
+                              float *out, rg_error *err)
+{
+    const rg_bert_info *in = &m->info;
+    rg_bert_special_ids sp = rg_bert_tokenizer_specials(m->tok);
+    int maxlen = in->max_seq_length, H = in->hidden;
+    if (batch_size <= 0)
+        batch_size = 32;
+    int32_t *ids = rg_xmalloc((n ? n : 1) * (size_t)maxlen * sizeof *ids);
+    seq_ref *refs = rg_xmalloc((n ? n : 1) * sizeof *refs);
+    size_t plen = prefix ? strlen(prefix) : 0;
+    rg_buf tmp;
+    rg_buf_init(&tmp);
+    for (size_t i = 0; i < n; i++) {
+        int32_t *row = ids + i * (size_t)maxlen;
+        const char *t = texts[i] ? texts[i] : "";
+        size_t tl = strlen(t);
+        if (plen) {
+            tmp.len = 0;
+            rg_buf_append(&tmp, prefix, plen);
+            rg_buf_append(&tmp, t, tl);
+            t = tmp.data;
+            tl = tmp.len;
+        }
+        row[0] = sp.cls;
+        size_t k = rg_bert_tokenize(m->tok, t, tl, row + 1, (size_t)maxlen - 2);
+        row[k + 1] = sp.sep;
+        refs[i] = (seq_ref){i, (int)k + 2};
+    }
+    rg_buf_free(&tmp);
+    /* Longest first: similar lengths share a batch, and the attention tasks of
+     * a batch are handed out biggest first. */
+    qsort(refs, n, sizeof *refs, by_len_desc);
+    const int32_t **bptr = rg_xmalloc((size_t)batch_size * sizeof *bptr);
+    int *blen = rg_xmalloc((size_t)batch_size * sizeof *blen);
+    float *bout = rg_xmalloc((size_t)batch_size * H * sizeof *bout);
+    rg_status st = RG_OK;
+    for (size_t b0 = 0; b0 < n && st == RG_OK; b0 += (size_t)batch_size) {
+        size_t bn = RG_MIN((size_t)batch_size, n - b0);
+        for (size_t j = 0; j < bn; j++) {
+            bptr[j] = ids + refs[b0 + j].index * (size_t)maxlen;
+            blen[j] = refs[b0 + j].len;
+        }
+        st = rg_bert_model_encode_ids(m, bptr, blen, bn, bout, err);
+        for (size_t j = 0; j < bn && st == RG_OK; j++)
+            memcpy(out + refs[b0 + j].index * (size_t)H, bout + j * (size_t)H, (size_t)H * sizeof *out);
+    }
+    free(bptr);
+    free(blen);
+    free(bout);
+    free(refs);
+    free(ids);
+    return st;
+}

@@ -1,0 +1,74 @@
+/* Native sentence-transformers BERT: loads a model directory (config.json,
+ * vocab.txt or tokenizer.json, tokenizer_config.json, model.safetensors,
+ * modules.json, 1_Pooling/config.json, sentence_bert_config.json) and
+ * computes sentence embeddings.
+ *
+ * The forward pass packs the tokens of a batch into one [tokens, hidden]
+ * matrix, so the dense layers never multiply padding and attention runs per
+ * sequence (which is what the padding mask of the reference model computes).
+ * Matrix products use OpenBLAS (fp32) or bert_int8.c (int8); the engine's
+ * own thread pool splits every step, and BLAS itself runs single-threaded. */
+#ifndef RG_BERT_MODEL_H
+#define RG_BERT_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "bert_tokenizer.h"
+#include "error.h"
+
+typedef enum rg_bert_pooling { RG_BERT_POOL_MEAN, RG_BERT_POOL_CLS, RG_BERT_POOL_MAX } rg_bert_pooling;
+typedef enum rg_bert_precision { RG_BERT_FP32, RG_BERT_INT8 } rg_bert_precision;
+
+typedef struct rg_bert_info {
+    char architecture[64];
+    int vocab_size, hidden, layers, heads, intermediate, max_position, type_vocab;
+    float layer_norm_eps;
+    rg_bert_pooling pooling;
+    bool normalize;            /* a Normalize module is listed (ragged always normalises) */
+    int max_seq_length;        /* tokens incl. [CLS]/[SEP] */
+    bool lower_case;
+    int64_t parameters;
+    uint64_t weights_bytes;    /* model.safetensors size */
+    char weights_dtype[8];     /* dtype of the word embeddings: F32, F16, BF16 */
+    size_t vocab_tokens;
+    char fingerprint[65];      /* SHA-256 over config, tokenizer, weights sample, pooling, length */
+} rg_bert_info;
+
+typedef struct rg_bert_model_opts {
+    int threads;               /* 0: all cores */
+    rg_bert_precision precision;
+} rg_bert_model_opts;
+
+typedef struct rg_bert_model rg_bert_model;
+
+rg_status rg_bert_model_open(const char *dir, const rg_bert_model_opts *opts, rg_bert_model **out, rg_error *err);
+void rg_bert_model_free(rg_bert_model *m);
+
+const rg_bert_info *rg_bert_model_info(const rg_bert_model *m);
+const rg_bert_tokenizer *rg_bert_model_tokenizer(const rg_bert_model *m);
+const char *rg_bert_pooling_name(rg_bert_pooling p);
+
+/* Embeds n token sequences (each with its [CLS] ... [SEP], at most
+ * max_seq_length long) into out (n * hidden floats, L2-normalised). */
+rg_status rg_bert_model_encode_ids(rg_bert_model *m, const int32_t *const *ids, const int *lens, size_t n, float *out,
+                                   rg_error *err);
+/* Tokenizes (truncating to max_seq_length), sorts by length, batches and
+ * embeds n texts.  prefix (may be NULL) is prepended to every text. */
+rg_status rg_bert_model_embed(rg_bert_model *m, const char *const *texts, size_t n, const char *prefix,
+                              int batch_size, float *out, rg_error *err);
+/* WordPiece count of a text, without special tokens. */
+size_t rg_bert_model_count_tokens(const rg_bert_model *m, const char *text, size_t len);
+
+/* Loads a model directory's metadata and weight header only (for
+ * `ragged model info`): no weights are converted. */
+rg_status rg_bert_model_inspect(const char *dir, rg_bert_info *info, rg_error *err);
+
+/* An rg_embedder over a model directory without a config (embed_bert.c;
+ * `ragged embed --model`, tests).  Prefixes may be NULL. */
+struct rg_embedder;
+rg_status rg_embedder_bert_open_path(const char *dir, const rg_bert_model_opts *opts, const char *query_prefix,
+                                     const char *document_prefix, int batch_size, struct rg_embedder **out,
+                                     rg_error *err);
+
+#endif

@@ -1,0 +1,195 @@
+/* ragged collections list|create|delete|info */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "util.h"
+
+int rg_cmd_collections(rg_cli *cli, int argc, char **argv);
+
+static const char HELP[] =
+    "usage: ragged collections list [--backend NAME]\n"
+    "       ragged collections create NAME\n"
+    "       ragged collections delete NAME\n"
+    "       ragged collections info NAME\n"
+    "       ragged collections compact NAME\n\n"
+    "list    collections of a backend with record counts and embedders\n"
+    "create  an empty collection for the configured embedder\n"
+    "delete  a collection and all its records (cannot be undone)\n"
+    "info    record count, embedder, bytes on disk by component\n"
+    "compact reclaim space left by deletes and rebuild indexes\n\n" RG_CLI_COMMON_HELP;
+
+static json_t *identity_json(const rg_embedder_identity *id)
+{
+    return json_pack("{s:s, s:s, s:i, s:s}", "kind", id->kind, "model", id->model, "dim", id->dim, "fingerprint",
+                     id->fingerprint);
+}
+
+json_t *rg_stats_to_json(const rg_store_stats *s);
+
+json_t *rg_stats_to_json(const rg_store_stats *s)
+{
+    json_t *comp = json_object();
+    for (size_t i = 0; i < s->ncomponents; i++)
+        json_object_set_new(comp, s->components[i].name, json_integer(s->components[i].bytes));
+    json_t *j = json_pack("{s:I, s:I, s:I, s:o}", "records", (json_int_t)s->records, "tombstones",
+                          (json_int_t)s->tombstones, "bytes_total", (json_int_t)s->bytes_total, "bytes_by_component",
+                          comp);
+    if (s->details)
+        json_object_set(j, "details", s->details);
+    return j;
+}
+
+static int do_list(rg_cli *cli, rg_store *store)
+{
+    rg_collection_info *infos = NULL;
+    size_t n = 0;
+    rg_error err;
+    if (rg_store_list(store, &infos, &n, &err) != RG_OK)
+        return rg_cli_fail(cli, &err);
+    if (cli->format == RG_FORMAT_JSON) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(arr, json_pack("{s:s, s:s, s:I, s:o}", "name", infos[i].name, "backend",
+                                                 rg_store_backend(store), "records", (json_int_t)infos[i].count,
+                                                 "embedder", identity_json(&infos[i].identity)));
+        rg_cli_print_json(json_pack("{s:o}", "collections", arr));
+    } else if (n == 0) {
+        printf("no collections in the %s backend\n", rg_store_backend(store));
+    } else {
+        printf("%-32s %10s  %s\n", "NAME", "RECORDS", "EMBEDDER");
+        for (size_t i = 0; i < n; i++) {
+            char id[400];
+            rg_embedder_identity_format(&infos[i].identity, id, sizeof id);
+            printf("%-32s %10lld  %s\n", infos[i].name, (long long)infos[i].count, id);
+        }
+    }
+    free(infos);
+    return 0;
+}
+
+static int do_info(rg_cli *cli, rg_store *store, const char *name)
+{
+    rg_error err;
+    rg_collection *coll = NULL;
+    /* No embedder: info works whatever embedder is configured. */
+    rg_status st = rg_collection_open(store, name, NULL, false, &coll, &err);
+    if (st != RG_OK)
+        return rg_cli_fail(cli, &err);
+    rg_collection_info info;
+    rg_store_stats stats;
+    st = rg_collection_info_get(coll, &info, &err);
+    if (st == RG_OK)
+        st = rg_collection_stats(coll, &stats, &err);
+    int rc = 0;
+    if (st != RG_OK) {
+        rc = rg_cli_fail(cli, &err);
+    } else if (cli->format == RG_FORMAT_JSON) {
+        json_t *j = json_pack("{s:s, s:s, s:I, s:o, s:o}", "name", name, "backend", rg_store_backend(store), "records",
+                              (json_int_t)info.count, "embedder", identity_json(&info.identity), "stats",
+                              rg_stats_to_json(&stats));
+        rg_cli_print_json(j);
+    } else {
+        char id[400];
+        rg_embedder_identity_format(&info.identity, id, sizeof id);
+        printf("collection  %s\nbackend     %s\nrecords     %lld\nembedder    %s\n", name, rg_store_backend(store),
+               (long long)info.count, id);
+        if (stats.tombstones)
+            printf("tombstones  %lld\n", (long long)stats.tombstones);
+        if (stats.bytes_total >= 0)
+            printf("disk        %lld bytes", (long long)stats.bytes_total);
+        if (stats.records > 0 && stats.bytes_total >= 0)
+            printf(" (%.0f bytes per record)", (double)stats.bytes_total / (double)stats.records);
+        putchar('\n');
+        for (size_t i = 0; i < stats.ncomponents; i++)
+            printf("  %-26s %12lld\n", stats.components[i].name, (long long)stats.components[i].bytes);
+        if (stats.details) {
+            char *d = json_dumps(stats.details, JSON_COMPACT | JSON_SORT_KEYS);
+            printf("details     %s\n", d);
+            free(d);
+        }
+    }
+    if (st == RG_OK)
+        rg_store_stats_free(&stats);
+    rg_collection_close(coll);
+    return rc;
+}
+
+int rg_cmd_collections(rg_cli *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {RG_CLI_COMMON_OPTIONS, {0}};
+    int c, rc = 0;
+    rg_cli_getopt_reset();
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'h') {
+            fputs(HELP, stdout);
+            return 0;
+        }
+        if (!rg_cli_common_option(cli, c, optarg, &rc))
+            return rc;
+    }
+    if (optind >= argc)
+        return rg_cli_usage_error(cli, "collections needs an action: list, create, delete, info or compact");
+    const char *action = argv[optind];
+    const char *name = optind + 1 < argc ? argv[optind + 1] : NULL;
+    bool needs_name = strcmp(action, "list") != 0;
+    if (strcmp(action, "list") && strcmp(action, "create") && strcmp(action, "delete") && strcmp(action, "info") &&
+        strcmp(action, "compact"))
+        return rg_cli_usage_error(cli, "unknown action '%s'; use list, create, delete, info or compact", action);
+    if (needs_name && !name)
+        return rg_cli_usage_error(cli, "collections %s needs a collection name", action);
+    if (optind + (needs_name ? 2 : 1) < argc)
+        return rg_cli_usage_error(cli, "unexpected argument '%s'", argv[optind + (needs_name ? 2 : 1)]);
+    rg_config *cfg = rg_cli_config(cli);
+    if (!cfg)
+        return 2;
+    rg_error err;
+    rg_store *store = NULL;
+    if (rg_store_open(cfg, NULL, &store, &err) != RG_OK)
+        return rg_cli_fail(cli, &err);
+    if (!strcmp(action, "list")) {
+        rc = do_list(cli, store);
+    } else if (!strcmp(action, "info")) {
+        rc = do_info(cli, store, name);
+    } else if (!strcmp(action, "delete")) {
+        if (rg_store_delete_collection(store, name, &err) != RG_OK)
+            rc = rg_cli_fail(cli, &err);
+        else if (cli->format == RG_FORMAT_JSON)
+            rg_cli_print_json(json_pack("{s:s, s:s}", "deleted", name, "backend", rg_store_backend(store)));
+        else
+            printf("deleted collection %s from the %s backend\n", name, rg_store_backend(store));
+    } else if (!strcmp(action, "create")) {
+        rg_embedder *emb = NULL;
+        rg_status st = rg_embedder_open(cfg, &emb, &err);
+        if (st == RG_OK)
+            st = rg_store_create_collection(store, name, &emb->identity, &err);
+        if (st != RG_OK)
+            rc = rg_cli_fail(cli, &err);
+        else if (cli->format == RG_FORMAT_JSON)
+            rg_cli_print_json(json_pack("{s:s, s:s, s:o}", "created", name, "backend", rg_store_backend(store),
+                                        "embedder", identity_json(&emb->identity)));
+        else
+            printf("created collection %s in the %s backend\n", name, rg_store_backend(store));
+        rg_embedder_free(emb);
+    } else { /* compact */
+        rg_embedder *emb = NULL;
+        rg_collection *coll = NULL;
+        rg_status st = rg_embedder_open(cfg, &emb, &err);
+        if (st == RG_OK)
+            st = rg_collection_open(store, name, emb, false, &coll, &err);
+        if (st == RG_OK)
+            st = rg_collection_compact(coll, &err);
+        if (st != RG_OK)
+            rc = rg_cli_fail(cli, &err);
+        else if (cli->format == RG_FORMAT_JSON)
+            rg_cli_print_json(json_pack("{s:s}", "compacted", name));
+        else
+            printf("compacted collection %s\n", name);
+        rg_collection_close(coll);
+        rg_embedder_free(emb);
+    }
+    rg_store_close(store);
+    return rc;
+}

@@ -1,0 +1,205 @@
+/* ragged query "TEXT" */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "util.h"
+
+int rg_cmd_query(rg_cli *cli, int argc, char **argv);
+
+static const char HELP[] =
+    "usage: ragged query \"TEXT\" [-k N] [--where JSON] [-m KEY=VALUE]... [--show-text]\n"
+    "                    [--collection NAME] [--backend NAME] [--format text|json]\n\n"
+    "Finds the passages most similar to TEXT and prints them ranked, with their sources.\n\n"
+    "  -k N                 number of passages (default: retrieval.k)\n"
+    "  --where JSON         metadata filter in ChromaDB's grammar, e.g.\n"
+    "                       '{\"page_number\": {\"$gte\": 3}}'; operators $eq $ne $gt $gte $lt\n"
+    "                       $lte $in $nin, combined with $and / $or\n"
+    "  -m KEY=VALUE         shorthand for {\"KEY\": VALUE}; may be repeated (all must match)\n"
+    "  --show-text          print each passage in full (default: a short excerpt)\n"
+    "  --complexity N       search effort for graph backends (default: the backend's setting)\n\n" RG_CLI_COMMON_HELP;
+
+/* First ~240 bytes of a passage on one line, cut at a UTF-8 boundary. */
+static void print_excerpt(const char *text, bool full)
+{
+    if (full) {
+        printf("   %s\n", text);
+        return;
+    }
+    size_t n = strlen(text), limit = 240, i = 0, out = 0;
+    fputs("   ", stdout);
+    bool space = false;
+    for (; i < n && out < limit; i++) {
+        unsigned char ch = (unsigned char)text[i];
+        if (ch == '\n' || ch == '\r' || ch == '\t' || ch == ' ') {
+            if (!space)
+                putchar(' '), out++;
+            space = true;
+            continue;
+        }
+        space = false;
+        putchar(ch);
+        out++;
+    }
+    while (i < n && ((unsigned char)text[i] & 0xc0) == 0x80)
+        putchar(text[i++]);
+    puts(i < n ? " ..." : "");
+}
+
+int rg_cmd_query(rg_cli *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {RG_CLI_COMMON_OPTIONS,
+                                         {"where", required_argument, NULL, 'w'},
+                                         {"show-text", no_argument, NULL, 's'},
+                                         {"complexity", required_argument, NULL, 'c'},
+                                         {0}};
+    int k = 0, complexity = 0, c, rc = 0;
+    bool show_text = false;
+    rg_filter *where = NULL;
+    rg_error err;
+    /* Filters are parsed after all options so --format applies to their errors. */
+    const char **filter_args = rg_xcalloc((size_t)argc, sizeof *filter_args);
+    char *filter_kinds = rg_xcalloc((size_t)argc, 1);
+    size_t nfilters = 0;
+    rg_cli_getopt_reset();
+    while ((c = getopt_long(argc, argv, "hk:m:", opts, NULL)) != -1) {
+        switch (c) {
+        case 'h':
+            fputs(HELP, stdout);
+            free(filter_args);
+            free(filter_kinds);
+            return 0;
+        case 'k': {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (*end || v < 1 || v > 100000) {
+                free(filter_args);
+                free(filter_kinds);
+                return rg_cli_usage_error(cli, "-k takes a number from 1 to 100000, not '%s'", optarg);
+            }
+            k = (int)v;
+            break;
+        }
+        case 'c': {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (*end || v < 1 || v > 100000) {
+                free(filter_args);
+                free(filter_kinds);
+                return rg_cli_usage_error(cli, "--complexity takes a number from 1 to 100000, not '%s'", optarg);
+            }
+            complexity = (int)v;
+            break;
+        }
+        case 'w':
+        case 'm':
+            filter_kinds[nfilters] = (char)c;
+            filter_args[nfilters++] = optarg;
+            break;
+        case 's': show_text = true; break;
+        default:
+            if (!rg_cli_common_option(cli, c, optarg, &rc)) {
+                free(filter_args);
+                free(filter_kinds);
+                return rc;
+            }
+        }
+    }
+    for (size_t i = 0; i < nfilters && rc == 0; i++) {
+        rg_filter *f = NULL;
+        rg_status st = filter_kinds[i] == 'w' ? rg_filter_parse(filter_args[i], &f, &err)
+                                              : rg_filter_from_kv(filter_args[i], &f, &err);
+        if (st != RG_OK)
+            rc = rg_cli_fail(cli, &err);
+        else
+            where = rg_filter_and(where, f);
+    }
+    free(filter_args);
+    free(filter_kinds);
+    if (rc) {
+        rg_filter_free(where);
+        return rc;
+    }
+    if (optind >= argc || !*argv[optind]) {
+        rg_filter_free(where);
+        return rg_cli_usage_error(cli, "query needs the text to search for");
+    }
+    if (optind + 1 < argc) {
+        rg_filter_free(where);
+        return rg_cli_usage_error(cli, "query takes one text argument; quote it: ragged query \"%s ...\"",
+                                  argv[optind]);
+    }
+    const char *text = argv[optind];
+    rg_embedder *emb;
+    rg_store *store;
+    rg_collection *coll;
+    rc = rg_cli_open_collection(cli, false, &emb, &store, &coll);
+    if (rc) {
+        rg_filter_free(where);
+        return rc;
+    }
+    if (!k)
+        k = (int)rg_config_int(rg_cli_config(cli), "retrieval.k");
+    rg_query_opts qo = {.k = k,
+                        .where = where,
+                        .include = RG_INCLUDE_DOCUMENTS | RG_INCLUDE_METADATAS,
+                        .search_complexity = complexity};
+    rg_hits hits;
+    rg_hits_init(&hits);
+    double t0 = rg_now();
+    rg_status st = rg_collection_query_text(coll, text, &qo, &hits, &err);
+    double elapsed = rg_now() - t0;
+    if (st != RG_OK) {
+        rc = rg_cli_fail(cli, &err);
+    } else if (cli->format == RG_FORMAT_JSON) {
+        json_t *results = json_array();
+        for (size_t i = 0; i < hits.n; i++) {
+            rg_hit *h = &hits.items[i];
+            json_t *r = json_pack("{s:I, s:s, s:f, s:f}", "rank", (json_int_t)(i + 1), "id", h->id, "score",
+                                  1.0 - h->distance, "distance", (double)h->distance);
+            json_t *m = h->metadata;
+            static const char *const lift[] = {"document_path", "title", "page_number", "chunk_position",
+                                               "total_chunks"};
+            for (size_t f = 0; m && f < RG_ARRAY_LEN(lift); f++)
+                if (json_object_get(m, lift[f]))
+                    json_object_set(r, lift[f], json_object_get(m, lift[f]));
+            if (h->document)
+                json_object_set_new(r, "text", json_string(h->document));
+            if (m)
+                json_object_set(r, "metadata", m);
+            json_array_append_new(results, r);
+        }
+        json_t *j = json_pack("{s:s, s:s, s:s, s:i, s:f, s:o}", "query", text, "collection", cli->collection,
+                              "backend", rg_store_backend(store), "k", k, "seconds", elapsed, "results", results);
+        rg_cli_print_json(j);
+    } else if (hits.n == 0) {
+        printf("no passages found in %s/%s%s\n", rg_store_backend(store), cli->collection,
+               where ? " that match the filter" : "");
+    } else {
+        for (size_t i = 0; i < hits.n; i++) {
+            rg_hit *h = &hits.items[i];
+            json_t *m = h->metadata;
+            const char *path = json_string_value(json_object_get(m, "document_path"));
+            json_t *page = json_object_get(m, "page_number");
+            json_t *pos = json_object_get(m, "chunk_position");
+            json_t *tot = json_object_get(m, "total_chunks");
+            printf("%zu. [%.3f] %s", i + 1, 1.0 - h->distance, path ? path : h->id);
+            if (page)
+                printf(" (page %lld)", (long long)json_integer_value(page));
+            if (pos && tot)
+                printf(" chunk %lld/%lld", (long long)json_integer_value(pos) + 1,
+                       (long long)json_integer_value(tot));
+            putchar('\n');
+            if (h->document)
+                print_excerpt(h->document, show_text);
+        }
+    }
+    rg_hits_free(&hits);
+    rg_filter_free(where);
+    rg_collection_close(coll);
+    rg_store_close(store);
+    rg_embedder_free(emb);
+    return rc;
+}

@@ -1,0 +1,46 @@
+/* The ingest pipeline: walk paths -> read -> chunk -> embed -> store.
+ * Re-ingesting an unchanged file does nothing; a changed file's chunks are
+ * replaced; with prune, chunks of files that no longer exist are removed. */
+#ifndef RG_INGEST_H
+#define RG_INGEST_H
+
+#include <jansson.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "config.h"
+#include "store.h"
+
+typedef struct rg_ingest_report {
+    int64_t files_total;        /* candidate files found by the walk */
+    int64_t files_done;
+    int64_t files_ingested;     /* new or changed */
+    int64_t files_unchanged;
+    int64_t files_skipped;      /* unsupported, unreadable, binary, too large */
+    int64_t chunks_written;
+    int64_t chunks_removed;
+    int64_t documents_pruned;
+    json_t *warnings;           /* [{"path":..., "reason":...}] */
+} rg_ingest_report;
+
+typedef struct rg_ingest_opts {
+    bool prune;
+    /* Checked between files; set by the SIGINT/SIGTERM handler. */
+    volatile sig_atomic_t *interrupted;
+    /* Called after every file (may be NULL). */
+    void (*on_progress)(void *ctx, const rg_ingest_report *r, const char *current);
+    void *progress_ctx;
+    /* Called for each skipped file as it happens (may be NULL). */
+    void (*on_warning)(void *ctx, const char *path, const char *reason);
+} rg_ingest_opts;
+
+void rg_ingest_report_init(rg_ingest_report *r);
+void rg_ingest_report_free(rg_ingest_report *r);
+
+rg_status rg_ingest(rg_collection *c, const rg_config *cfg, const char *const *paths, size_t npaths,
+                    const rg_ingest_opts *opts, rg_ingest_report *report, rg_error *err);
+
+/* Stable id of a document (hex of its absolute path's hash). */
+void rg_document_id(const char *abs_path, char out[17]);
+
+#endif

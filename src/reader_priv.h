@@ -1,0 +1,34 @@
+/* Helpers shared by the reader_*.c files (not part of the public reader
+ * contract in reader.h). */
+#ifndef RG_READER_PRIV_H
+#define RG_READER_PRIV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "error.h"
+#include "util.h"
+
+/* Turns the raw bytes of a text-like file into clean UTF-8: strips a UTF-8
+ * BOM, decodes UTF-16 with a BOM, refuses binary content (NUL bytes near the
+ * start, many control bytes), repairs rare invalid UTF-8 bytes with U+FFFD,
+ * transcodes text that is plausibly Windows-1252/Latin-1, and normalises
+ * CRLF and lone CR to LF.  Messages name path. */
+rg_status rg_text_decode(const char *path, const char *data, size_t len, rg_buf *out, rg_error *err);
+
+/* Appends s to out as paragraphs: lines are right-trimmed, runs of blank
+ * lines (and form feeds) become one "\n\n", leading and trailing blank lines
+ * are dropped, other control characters except tab are removed.  A "\n\n"
+ * separates the new text from what out already holds. */
+void rg_text_append_paragraphs(rg_buf *out, const char *s, size_t n);
+
+/* Appends a code point as UTF-8 (invalid ones become U+FFFD). */
+void rg_utf8_put(rg_buf *out, unsigned long cp);
+
+/* Collapses runs of whitespace to one space and trims both ends, in place;
+ * returns the new length. */
+size_t rg_text_squeeze_spaces(char *s, size_t n);
+
+/* Lower-case extension of path without the dot ("" if none), in out. */
+void rg_path_extension(const char *path, char *out, size_t outsz);
+
+#endif

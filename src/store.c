@@ -1,0 +1,596 @@
+/* The generic storage layer: backend registry, input validation shared by
+ * all backends, collection handles with the embedder identity check, and
+ * the small containers (record batches, hits, stats). */
+#include "store.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "util.h"
+
+struct rg_store {
+    const rg_store_ops *ops;
+    void *impl;
+};
+
+struct rg_collection {
+    rg_store *store;
+    void *impl;
+    char *name;
+    rg_embedder *embedder;
+    rg_embedder_identity identity;
+};
+
+static const rg_store_ops *const BACKENDS[] = {&rg_store_leann_ops, &rg_store_chromadb_ops, &rg_store_exact_ops};
+static const char *const BACKEND_NAMES[] = {"leann", "chromadb", "exact", NULL};
+
+const char *const *rg_store_backend_names(void)
+{
+    return BACKEND_NAMES;
+}
+
+const rg_store_ops *rg_store_backend_find(const char *name)
+{
+    for (size_t i = 0; i < RG_ARRAY_LEN(BACKENDS); i++)
+        if (!strcmp(BACKENDS[i]->name, name))
+            return BACKENDS[i];
+    return NULL;
+}
+
+rg_status rg_store_open(const rg_config *cfg, const char *backend, rg_store **out, rg_error *err)
+{
+    if (!backend)
+        backend = rg_config_str(cfg, "vectorstore.backend");
+    const rg_store_ops *ops = rg_store_backend_find(backend);
+    if (!ops)
+        return rg_error_set(err, RG_ERR_INVALID, "unknown backend '%s'; valid backends: leann, chromadb, exact",
+                            backend);
+    if (ops->abi_version != RG_STORE_ABI)
+        return rg_error_set(err, RG_ERR_INTERNAL, "backend %s was built for storage interface %d, not %d", backend,
+                            ops->abi_version, RG_STORE_ABI);
+    void *impl = NULL;
+    rg_status rc = ops->open(cfg, &impl, err);
+    if (rc != RG_OK)
+        return rc;
+    rg_store *s = rg_xcalloc(1, sizeof *s);
+    s->ops = ops;
+    s->impl = impl;
+    *out = s;
+    return RG_OK;
+}
+
+void rg_store_close(rg_store *s)
+{
+    if (!s)
+        return;
+    if (s->ops->close)
+        s->ops->close(s->impl);
+    free(s);
+}
+
+const char *rg_store_backend(const rg_store *s)
+{
+    return s->ops->name;
+}
+
+rg_status rg_collection_name_check(const char *name, rg_error *err)
+{
+    size_t n = name ? strlen(name) : 0;
+    const char *rule = "collection names are 3-512 characters of letters, digits, '.', '_' and '-', start and end "
+                       "with a letter or digit, and contain no '..'";
+    if (n < 3 || n > RG_COLLECTION_NAME_MAX)
+        return rg_error_set(err, RG_ERR_INVALID, "invalid collection name '%s': %s", name ? name : "", rule);
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (!alnum && c != '.' && c != '_' && c != '-')
+            return rg_error_set(err, RG_ERR_INVALID, "invalid collection name '%s': %s", name, rule);
+        if ((i == 0 || i == n - 1) && !alnum)
+            return rg_error_set(err, RG_ERR_INVALID, "invalid collection name '%s': %s", name, rule);
+    }
+    if (strstr(name, ".."))
+        return rg_error_set(err, RG_ERR_INVALID, "invalid collection name '%s': %s", name, rule);
+    return RG_OK;
+}
+
+rg_status rg_store_list(rg_store *s, rg_collection_info **out, size_t *n, rg_error *err)
+{
+    *out = NULL;
+    *n = 0;
+    return s->ops->list_collections(s->impl, out, n, err);
+}
+
+rg_status rg_store_create_collection(rg_store *s, const char *name, const rg_embedder_identity *id, rg_error *err)
+{
+    rg_status rc = rg_collection_name_check(name, err);
+    if (rc != RG_OK)
+        return rc;
+    return s->ops->create_collection(s->impl, name, id, err);
+}
+
+rg_status rg_store_delete_collection(rg_store *s, const char *name, rg_error *err)
+{
+    rg_status rc = rg_collection_name_check(name, err);
+    if (rc != RG_OK)
+        return rc;
+    return s->ops->delete_collection(s->impl, name, err);
+}
+
+rg_status rg_store_rename_collection(rg_store *s, const char *from, const char *to, rg_error *err)
+{
+    rg_status rc = rg_collection_name_check(from, err);
+    if (rc == RG_OK)
+        rc = rg_collection_name_check(to, err);
+    if (rc != RG_OK)
+        return rc;
+    if (!s->ops->rename_collection)
+        return rg_error_set(err, RG_ERR_UNAVAILABLE, "the %s backend cannot rename collections", s->ops->name);
+    return s->ops->rename_collection(s->impl, from, to, err);
+}
+
+rg_status rg_collection_open(rg_store *s, const char *name, rg_embedder *embedder, bool create, rg_collection **out,
+                             rg_error *err)
+{
+    rg_status rc = rg_collection_name_check(name, err);
+    if (rc != RG_OK)
+        return rc;
+    void *impl = NULL;
+    rc = s->ops->open_collection(s->impl, name, embedder, &impl, err);
+    if (rc == RG_ERR_NOTFOUND && create) {
+        if (!embedder)
+            return rg_error_set(err, RG_ERR_INVALID, "cannot create collection '%s' without an embedder", name);
+        rc = s->ops->create_collection(s->impl, name, &embedder->identity, err);
+        if (rc == RG_OK || rc == RG_ERR_EXISTS) /* EXISTS: another process won the race */
+            rc = s->ops->open_collection(s->impl, name, embedder, &impl, err);
+    } else if (rc == RG_ERR_NOTFOUND) {
+        return rg_error_set(err, RG_ERR_NOTFOUND,
+                            "collection '%s' does not exist in the %s backend (list them with 'ragged collections "
+                            "list --backend %s', or create it by ingesting into it)",
+                            name, s->ops->name, s->ops->name);
+    }
+    if (rc != RG_OK)
+        return rc;
+    rg_collection *c = rg_xcalloc(1, sizeof *c);
+    c->store = s;
+    c->impl = impl;
+    c->name = rg_xstrdup(name);
+    c->embedder = embedder;
+    rg_collection_info info;
+    rc = s->ops->info(impl, &info, err);
+    if (rc == RG_OK) {
+        c->identity = info.identity;
+        if (embedder)
+            rc = rg_embedder_identity_check(&info.identity, &embedder->identity, name, err);
+    }
+    if (rc != RG_OK) {
+        rg_collection_close(c);
+        return rc;
+    }
+    *out = c;
+    return RG_OK;
+}
+
+void rg_collection_close(rg_collection *c)
+{
+    if (!c)
+        return;
+    if (c->store->ops->close_collection)
+        c->store->ops->close_collection(c->impl);
+    free(c->name);
+    free(c);
+}
+
+const char *rg_collection_name(const rg_collection *c)
+{
+    return c->name;
+}
+
+rg_store *rg_collection_store(const rg_collection *c)
+{
+    return c->store;
+}
+
+int rg_collection_dim(const rg_collection *c)
+{
+    return c->identity.dim;
+}
+
+rg_embedder *rg_collection_embedder(const rg_collection *c)
+{
+    return c->embedder;
+}
+
+/* ---- validation ---- */
+
+static int cmp_str_ptr(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static rg_status validate_metadata(const char *id, const json_t *m, rg_error *err)
+{
+    if (!json_is_object(m))
+        return rg_error_set(err, RG_ERR_INVALID, "record '%s': metadata must be a JSON object", id);
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)m, key, v)
+    {
+        if (!*key || strchr(key, '"') || strchr(key, '\\') || !rg_utf8_valid(key, strlen(key)))
+            return rg_error_set(err, RG_ERR_INVALID,
+                                "record '%s': metadata key '%s' is not allowed (empty, quotes, backslashes or "
+                                "invalid UTF-8)",
+                                id, key);
+        if (json_is_string(v)) {
+            const char *s = json_string_value(v);
+            if (!rg_utf8_valid(s, json_string_length(v)) || memchr(s, 0, json_string_length(v)))
+                return rg_error_set(err, RG_ERR_INVALID, "record '%s': metadata '%s' is not valid UTF-8 text", id,
+                                    key);
+        } else if (json_is_real(v)) {
+            if (!isfinite(json_real_value(v)))
+                return rg_error_set(err, RG_ERR_INVALID, "record '%s': metadata '%s' is not a finite number", id, key);
+        } else if (!json_is_integer(v) && !json_is_boolean(v)) {
+            return rg_error_set(err, RG_ERR_INVALID,
+                                "record '%s': metadata '%s' must be a string, integer, float or boolean (lists, "
+                                "objects and null are not stored by every backend)",
+                                id, key);
+        }
+    }
+    return RG_OK;
+}
+
+rg_status rg_records_validate(const rg_record *recs, size_t n, int dim, rg_error *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        const rg_record *r = &recs[i];
+        if (!r->id || !*r->id)
+            return rg_error_set(err, RG_ERR_INVALID, "record %zu of the batch has an empty id", i);
+        size_t len = strlen(r->id);
+        if (len > RG_ID_MAX)
+            return rg_error_set(err, RG_ERR_INVALID, "record id '%.40s...' is %zu bytes; the limit is %d", r->id, len,
+                                RG_ID_MAX);
+        if (!rg_utf8_valid(r->id, len))
+            return rg_error_set(err, RG_ERR_INVALID, "record %zu of the batch has an id that is not valid UTF-8", i);
+        if (r->document && !rg_utf8_valid(r->document, strlen(r->document)))
+            return rg_error_set(err, RG_ERR_INVALID, "record '%s': document is not valid UTF-8", r->id);
+        if (r->metadata) {
+            rg_status rc = validate_metadata(r->id, r->metadata, err);
+            if (rc != RG_OK)
+                return rc;
+        }
+        if (!r->embedding)
+            return rg_error_set(err, RG_ERR_INVALID, "record '%s' has no embedding", r->id);
+        for (int d = 0; d < dim; d++)
+            if (!isfinite(r->embedding[d]))
+                return rg_error_set(err, RG_ERR_INVALID, "record '%s': embedding has a non-finite value", r->id);
+    }
+    if (n > 1) {
+        const char **ids = rg_xmalloc(n * sizeof *ids);
+        for (size_t i = 0; i < n; i++)
+            ids[i] = recs[i].id;
+        qsort(ids, n, sizeof *ids, cmp_str_ptr);
+        for (size_t i = 1; i < n; i++)
+            if (!strcmp(ids[i - 1], ids[i])) {
+                rg_error_set(err, RG_ERR_INVALID, "id '%s' appears more than once in the batch", ids[i]);
+                free(ids);
+                return RG_ERR_INVALID;
+            }
+        free(ids);
+    }
+    return RG_OK;
+}
+
+static rg_status add_or_upsert(rg_collection *c, const rg_record *recs, size_t n, bool upsert, rg_error *err)
+{
+    if (n == 0)
+        return RG_OK;
+    rg_status rc = rg_records_validate(recs, n, c->identity.dim, err);
+    if (rc != RG_OK)
+        return rc;
+    return c->store->ops->add(c->impl, recs, n, upsert, err);
+}
+
+rg_status rg_collection_add(rg_collection *c, const rg_record *recs, size_t n, rg_error *err)
+{
+    return add_or_upsert(c, recs, n, false, err);
+}
+
+rg_status rg_collection_upsert(rg_collection *c, const rg_record *recs, size_t n, rg_error *err)
+{
+    return add_or_upsert(c, recs, n, true, err);
+}
+
+rg_status rg_collection_get(rg_collection *c, const char *const *ids, size_t nids, const rg_filter *where,
+                            unsigned include, size_t offset, size_t limit, rg_record_batch *out, rg_error *err)
+{
+    if (out->dim == 0)
+        out->dim = c->identity.dim;
+    if (ids && nids == 0)
+        return RG_OK;
+    return c->store->ops->get(c->impl, ids, nids, where, include, offset, limit, out, err);
+}
+
+rg_status rg_collection_delete(rg_collection *c, const char *const *ids, size_t nids, const rg_filter *where,
+                               size_t *deleted, rg_error *err)
+{
+    size_t dummy;
+    if (!deleted)
+        deleted = &dummy;
+    *deleted = 0;
+    if (!ids && !where)
+        return rg_error_set(err, RG_ERR_INVALID,
+                            "delete needs ids or a filter (to remove a whole collection, delete the collection)");
+    if (ids && nids == 0)
+        return RG_OK;
+    return c->store->ops->delete_records(c->impl, ids, nids, where, deleted, err);
+}
+
+rg_status rg_collection_count(rg_collection *c, int64_t *out, rg_error *err)
+{
+    return c->store->ops->count(c->impl, out, err);
+}
+
+rg_status rg_collection_query(rg_collection *c, const float *query, const rg_query_opts *opts, rg_hits *out,
+                              rg_error *err)
+{
+    if (opts->k < 1)
+        return rg_error_set(err, RG_ERR_INVALID, "k must be at least 1 (got %d)", opts->k);
+    rg_status rc = c->store->ops->query(c->impl, query, opts, out, err);
+    if (rc == RG_OK)
+        rg_hits_sort(out);
+    return rc;
+}
+
+rg_status rg_collection_query_text(rg_collection *c, const char *text, const rg_query_opts *opts, rg_hits *out,
+                                   rg_error *err)
+{
+    if (!c->embedder)
+        return rg_error_set(err, RG_ERR_INTERNAL, "collection '%s' was opened without an embedder", c->name);
+    float *q = rg_xmalloc((size_t)c->identity.dim * sizeof *q);
+    const char *texts[1] = {text};
+    rg_status rc = rg_embedder_embed(c->embedder, texts, 1, RG_EMBED_QUERY, q, err);
+    if (rc == RG_OK)
+        rc = rg_collection_query(c, q, opts, out, err);
+    free(q);
+    return rc;
+}
+
+rg_status rg_collection_info_get(rg_collection *c, rg_collection_info *out, rg_error *err)
+{
+    return c->store->ops->info(c->impl, out, err);
+}
+
+rg_status rg_collection_stats(rg_collection *c, rg_store_stats *out, rg_error *err)
+{
+    rg_store_stats_init(out);
+    return c->store->ops->stats(c->impl, out, err);
+}
+
+rg_status rg_collection_compact(rg_collection *c, rg_error *err)
+{
+    if (!c->store->ops->compact)
+        return RG_OK; /* nothing to reclaim in this backend */
+    return c->store->ops->compact(c->impl, err);
+}
+
+/* ---- containers ---- */
+
+void rg_record_batch_init(rg_record_batch *b, int dim)
+{
+    memset(b, 0, sizeof *b);
+    b->dim = dim;
+}
+
+void rg_record_batch_push(rg_record_batch *b, const char *id, const char *document, const json_t *metadata,
+                          const float *embedding)
+{
+    if (b->n == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 16;
+        b->items = rg_xrealloc(b->items, b->cap * sizeof *b->items);
+    }
+    rg_record *r = &b->items[b->n++];
+    r->id = rg_xstrdup(id);
+    r->document = document ? rg_xstrdup(document) : NULL;
+    r->metadata = metadata ? json_deep_copy(metadata) : NULL;
+    r->embedding = NULL;
+    if (embedding) {
+        r->embedding = rg_xmalloc((size_t)b->dim * sizeof(float));
+        memcpy(r->embedding, embedding, (size_t)b->dim * sizeof(float));
+    }
+}
+
+void rg_record_batch_clear(rg_record_batch *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        free(b->items[i].id);
+        free(b->items[i].document);
+        json_decref(b->items[i].metadata);
+        free(b->items[i].embedding);
+    }
+    b->n = 0;
+}
+
+void rg_record_batch_free(rg_record_batch *b)
+{
+    rg_record_batch_clear(b);
+    free(b->items);
+    b->items = NULL;
+    b->cap = 0;
+}
+
+void rg_hits_init(rg_hits *h)
+{
+    memset(h, 0, sizeof *h);
+}
+
+void rg_hits_push(rg_hits *h, const char *id, float distance, const char *document, const json_t *metadata)
+{
+    if (h->n == h->cap) {
+        h->cap = h->cap ? h->cap * 2 : 16;
+        h->items = rg_xrealloc(h->items, h->cap * sizeof *h->items);
+    }
+    rg_hit *x = &h->items[h->n++];
+    x->id = rg_xstrdup(id);
+    x->distance = distance;
+    x->document = document ? rg_xstrdup(document) : NULL;
+    x->metadata = metadata ? json_deep_copy(metadata) : NULL;
+}
+
+static int cmp_hit(const void *a, const void *b)
+{
+    const rg_hit *x = a, *y = b;
+    if (x->distance < y->distance)
+        return -1;
+    if (x->distance > y->distance)
+        return 1;
+    return strcmp(x->id, y->id);
+}
+
+void rg_hits_sort(rg_hits *h)
+{
+    if (h->n > 1)
+        qsort(h->items, h->n, sizeof *h->items, cmp_hit);
+}
+
+void rg_hits_free(rg_hits *h)
+{
+    for (size_t i = 0; i < h->n; i++) {
+        free(h->items[i].id);
+        free(h->items[i].document);
+        json_decref(h->items[i].metadata);
+    }
+    free(h->items);
+    rg_hits_init(h);
+}
+
+void rg_store_stats_init(rg_store_stats *s)
+{
+    memset(s, 0, sizeof *s);
+}
+
+void rg_store_stats_add(rg_store_stats *s, const char *component, int64_t bytes)
+{
+    for (size_t i = 0; i < s->ncomponents; i++)
+        if (!strcmp(s->components[i].name, component)) {
+            s->components[i].bytes += bytes;
+            return;
+        }
+    if (s->ncomponents == RG_STATS_MAX_COMPONENTS)
+        return;
+    rg_store_component *c = &s->components[s->ncomponents++];
+    snprintf(c->name, sizeof c->name, "%s", component);
+    c->bytes = bytes;
+}
+
+void rg_store_stats_free(rg_store_stats *s)
+{
+    json_decref(s->details);
+    s->details = NULL;
+}
+
+/* ---- exact top-k ---- */
+
+/* Max-heap on distance (then index) holding the best k so far. */
+static bool worse(float da, size_t ia, float db, size_t ib)
+{
+    return da > db || (da == db && ia > ib);
+}
+
+static void heap_sift_down(float *d, size_t *ix, size_t n, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < n && worse(d[l], ix[l], d[m], ix[m]))
+            m = l;
+        if (r < n && worse(d[r], ix[r], d[m], ix[m]))
+            m = r;
+        if (m == i)
+            return;
+        float td = d[i];
+        d[i] = d[m];
+        d[m] = td;
+        size_t ti = ix[i];
+        ix[i] = ix[m];
+        ix[m] = ti;
+        i = m;
+    }
+}
+
+static int cmp_pair(const void *a, const void *b)
+{
+    const struct { float d; size_t i; } *x = a, *y = b;
+    return worse(x->d, x->i, y->d, y->i) ? 1 : worse(y->d, y->i, x->d, x->i) ? -1 : 0;
+}
+
+void rg_exact_topk(const float *matrix, size_t rows, int dim, const float *query, int k,
+                   bool (*ok)(void *ctx, size_t row), void *ctx, size_t *idx_out, float *dist_out, size_t *nout)
+{
+    size_t n = 0, kk = (size_t)k;
+    for (size_t r = 0; r < rows; r++) {
+        if (ok && !ok(ctx, r))
+            continue;
+        float dist = 1.0f - rg_dot(matrix + r * (size_t)dim, query, (size_t)dim);
+        if (n < kk) {
+            dist_out[n] = dist;
+            idx_out[n] = r;
+            n++;
+            if (n == kk)
+                for (size_t i = kk / 2 + 1; i-- > 0;)
+                    heap_sift_down(dist_out, idx_out, n, i);
+        } else if (worse(dist_out[0], idx_out[0], dist, r)) {
+            dist_out[0] = dist;
+            idx_out[0] = r;
+            heap_sift_down(dist_out, idx_out, n, 0);
+        }
+    }
+    /* Heap order to ascending order. */
+    struct pair { float d; size_t i; } *p = rg_xmalloc((n ? n : 1) * sizeof *p);
+    for (size_t i = 0; i < n; i++)
+        p[i] = (struct pair){dist_out[i], idx_out[i]};
+    qsort(p, n, sizeof *p, cmp_pair);
+    for (size_t i = 0; i < n; i++) {
+        dist_out[i] = p[i].d;
+        idx_out[i] = p[i].i;
+    }
+    free(p);
+    *nout = n;
+}
+
+/* ---- helpers for directory-backed backends ---- */
+
+rg_status rg_rename_collection_dir(const char *dir, const char *from, const char *to, const char *backend,
+                                   rg_error *err)
+{
+    char *src = rg_path_join(dir, from);
+    char *dst = rg_path_join(dir, to);
+    rg_status rc = RG_OK;
+    if (!rg_is_dir(src))
+        rc = rg_error_set(err, RG_ERR_NOTFOUND, "collection '%s' does not exist in the %s backend", from, backend);
+    else if (rg_path_exists(dst))
+        rc = rg_error_set(err, RG_ERR_EXISTS, "collection '%s' already exists in the %s backend", to, backend);
+    /* renameat2(RENAME_NOREPLACE) would close the window between the check
+     * and the rename, but is Linux-only; rename() refuses a non-empty
+     * target directory anyway, so the worst case is a clear error. */
+    else if (rename(src, dst) != 0)
+        rc = rg_error_set(err, errno == ENOTEMPTY || errno == EEXIST ? RG_ERR_EXISTS : RG_ERR_IO,
+                          "cannot rename collection '%s' to '%s': %s", from, to, strerror(errno));
+    else
+        rg_fsync_dir(dir);
+    free(src);
+    free(dst);
+    return rc;
+}
+
+static int cmp_info(const void *a, const void *b)
+{
+    return strcmp(((const rg_collection_info *)a)->name, ((const rg_collection_info *)b)->name);
+}
+
+void rg_collection_info_sort(rg_collection_info *infos, size_t n)
+{
+    if (n > 1)
+        qsort(infos, n, sizeof *infos, cmp_info);
+}

@@ -1,0 +1,352 @@
+/* The native BERT engine against tests/ref/bert_ref.py, an independent
+ * float64 numpy implementation written from the model definition, on tiny
+ * random models written by tests/ref/make_tiny_bert.py. */
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bert_int8.h"
+#include "bert_model.h"
+#include "test.h"
+#include "util.h"
+
+#define PY "/usr/bin/python3"
+
+static const char *const TEXTS[] = {
+    "Hello world!",
+    "The quick brown fox jumps over the lazy dog.",
+    "Café naïve, un-able; token-izer $5 & 10%",
+    "",
+    "embedding model search query passage vector store local first rag the quick brown fox jumped over "
+    "the lazy dogs again and again until the end of the sequence",
+    "x",
+    "ÉMBEDDING Models?! (quick)",
+    "zzqx unknownish words 12345",
+};
+#define NTEXTS ((int)RG_ARRAY_LEN(TEXTS))
+
+/* Skips (returns false) when the reference cannot run here. */
+static bool have_reference(void)
+{
+    if (!rg_path_exists("tests/ref/bert_ref.py")) {
+        rg_test_fail(__FILE__, __LINE__, "tests/ref/bert_ref.py not found: run the tests from the repository root");
+        return false;
+    }
+    if (system(PY " -c 'import numpy' >/dev/null 2>&1") != 0) {
+        rg_test_skip(PY " with numpy is not available (scripts/install-deps.sh installs python3-numpy)");
+        return false;
+    }
+    return true;
+}
+
+static bool gen_model(const char *dir, const char *args)
+{
+    char *cmd = rg_xasprintf(PY " tests/ref/make_tiny_bert.py '%s' %s", dir, args);
+    int rc = system(cmd);
+    free(cmd);
+    if (rc != 0)
+        rg_test_fail(__FILE__, __LINE__, "make_tiny_bert.py %s failed", args);
+    return rc == 0;
+}
+
+/* Runs the reference on TEXTS; returns n*dim floats and the token ids. */
+static float *ref_embed(const char *dir, const char *const *texts, int n, int batch, const char *prefix, int dim,
+                        json_t **ids_out)
+{
+    const char *tmp = rg_test_tmpdir();
+    char *in = rg_xasprintf("%s/ref_in.json", tmp), *out = rg_xasprintf("%s/ref_out.json", tmp);
+    json_t *req = json_object(), *arr = json_array();
+    for (int i = 0; i < n; i++)
+        json_array_append_new(arr, json_string(texts[i]));
+    json_object_set_new(req, "texts", arr);
+    json_object_set_new(req, "batch_size", json_integer(batch));
+    json_object_set_new(req, "prefix", json_string(prefix ? prefix : ""));
+    json_dump_file(req, in, 0);
+    json_decref(req);
+    char *cmd = rg_xasprintf(PY " tests/ref/bert_ref.py '%s' '%s' '%s'", dir, in, out);
+    int rc = system(cmd);
+    free(cmd);
+    float *res = NULL;
+    json_t *o = rc == 0 ? json_load_file(out, 0, NULL) : NULL;
+    if (o) {
+        json_t *e = json_object_get(o, "embeddings");
+        res = rg_xmalloc((size_t)n * dim * sizeof *res);
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < dim; j++)
+                res[i * dim + j] = (float)json_real_value(json_array_get(json_array_get(e, (size_t)i), (size_t)j));
+        if (ids_out)
+            *ids_out = json_incref(json_object_get(o, "ids"));
+        json_decref(o);
+    }
+    free(in);
+    free(out);
+    return res;
+}
+
+static double max_abs_diff(const float *a, const float *b, size_t n)
+{
+    double m = 0;
+    for (size_t i = 0; i < n; i++)
+        m = fmax(m, fabs((double)a[i] - b[i]));
+    return m;
+}
+
+/* Generates a model, embeds TEXTS with ragged and the reference, compares. */
+static void compare_with_reference(const char *gen_args, int batch, const char *prefix)
+{
+    if (!have_reference())
+        return;
+    char *dir = rg_path_join(rg_test_tmpdir(), "model");
+    if (!gen_model(dir, gen_args)) {
+        free(dir);
+        return;
+    }
+    rg_error err = {0};
+    rg_bert_model *m;
+    rg_bert_model_opts o = {.threads = 2, .precision = RG_BERT_FP32};
+    CHECK_OK(rg_bert_model_open(dir, &o, &m, &err), &err);
+    int dim = rg_bert_model_info(m)->hidden;
+    float *got = rg_xmalloc((size_t)NTEXTS * dim * sizeof *got);
+    rg_status st = rg_bert_model_embed(m, TEXTS, NTEXTS, prefix, batch, got, &err);
+    json_t *ids = NULL;
+    float *want = ref_embed(dir, TEXTS, NTEXTS, 3, prefix, dim, &ids);
+    /* Same token ids as the reference tokenizer (with truncation). */
+    int maxlen = rg_bert_model_info(m)->max_seq_length;
+    bool ids_ok = ids != NULL;
+    int bad_text = -1;
+    for (int i = 0; ids_ok && i < NTEXTS; i++) {
+        int32_t buf[512];
+        rg_buf t;
+        rg_buf_init(&t);
+        if (prefix)
+            rg_buf_puts(&t, prefix);
+        rg_buf_puts(&t, TEXTS[i]);
+        size_t k = rg_bert_tokenize(rg_bert_model_tokenizer(m), t.data, t.len, buf, (size_t)maxlen - 2);
+        rg_buf_free(&t);
+        json_t *r = json_array_get(ids, (size_t)i);
+        if (json_array_size(r) != k + 2) {
+            ids_ok = false;
+            bad_text = i;
+            break;
+        }
+        for (size_t j = 0; j < k; j++)
+            if (json_integer_value(json_array_get(r, j + 1)) != buf[j]) {
+                ids_ok = false;
+                bad_text = i;
+            }
+    }
+    double diff = want ? max_abs_diff(got, want, (size_t)NTEXTS * dim) : 1e9;
+    json_decref(ids);
+    free(got);
+    free(want);
+    rg_bert_model_free(m);
+    free(dir);
+    CHECK_OK(st, &err);
+    fprintf(stderr, "    max abs diff vs numpy reference: %.3g\n", diff);
+    CHECK_MSG(ids_ok, "token ids differ from the reference for text %d", bad_text);
+    CHECK_MSG(diff <= 1e-4, "max abs diff %.3g > 1e-4 vs the numpy reference (%s)", diff, gen_args);
+}
+
+TEST(bert_fp32_mean_matches_reference) { compare_with_reference("--pooling mean --seed 1", 3, NULL); }
+TEST(bert_fp32_cls_matches_reference) { compare_with_reference("--pooling cls --seed 2", 4, NULL); }
+TEST(bert_fp32_max_matches_reference) { compare_with_reference("--pooling max --seed 3", 2, NULL); }
+TEST(bert_fp32_f16_weights_match_reference) { compare_with_reference("--dtype F16 --seed 4", 8, NULL); }
+TEST(bert_fp32_bf16_weights_match_reference) { compare_with_reference("--dtype BF16 --seed 5", 1, NULL); }
+TEST(bert_fp32_prefix_and_wider_model)
+{
+    compare_with_reference("--seed 6 --hidden 48 --heads 3 --intermediate 80 --layers 3 --max-seq-length 16", 5,
+                           "query: ");
+}
+
+static double cosine(const float *a, const float *b, int n)
+{
+    double d = 0, na = 0, nb = 0;
+    for (int i = 0; i < n; i++) {
+        d += (double)a[i] * b[i];
+        na += (double)a[i] * a[i];
+        nb += (double)b[i] * b[i];
+    }
+    return d / sqrt(na * nb);
+}
+
+TEST(bert_int8_close_to_fp32)
+{
+    if (!have_reference())
+        return;
+    char *dir = rg_path_join(rg_test_tmpdir(), "model");
+    if (!gen_model(dir, "--seed 7 --hidden 128 --heads 4 --intermediate 512 --layers 2 --std 0.08")) {
+        free(dir);
+        return;
+    }
+    rg_error err = {0};
+    rg_bert_model *m32, *m8;
+    rg_bert_model_opts o32 = {.threads = 2, .precision = RG_BERT_FP32}, o8 = {.threads = 2, .precision = RG_BERT_INT8};
+    CHECK_OK(rg_bert_model_open(dir, &o32, &m32, &err), &err);
+    CHECK_OK(rg_bert_model_open(dir, &o8, &m8, &err), &err);
+    int dim = 128;
+    float *a = rg_xmalloc((size_t)NTEXTS * dim * sizeof *a), *b = rg_xmalloc((size_t)NTEXTS * dim * sizeof *b);
+    CHECK_OK(rg_bert_model_embed(m32, TEXTS, NTEXTS, NULL, 3, a, &err), &err);
+    CHECK_OK(rg_bert_model_embed(m8, TEXTS, NTEXTS, NULL, 3, b, &err), &err);
+    double worst = 1;
+    for (int i = 0; i < NTEXTS; i++)
+        worst = fmin(worst, cosine(a + i * dim, b + i * dim, dim));
+    bool fp_differs = strcmp(rg_bert_model_info(m32)->fingerprint, rg_bert_model_info(m8)->fingerprint) != 0;
+    free(a);
+    free(b);
+    rg_bert_model_free(m32);
+    rg_bert_model_free(m8);
+    free(dir);
+    fprintf(stderr, "    int8 kernel %s: worst cosine to fp32 %.6f\n", rg_int8_kernel_name(), worst);
+    CHECK_MSG(worst >= 0.999, "int8 cosine %.6f < 0.999", worst);
+    CHECK_MSG(fp_differs, "fp32 and int8 must have different fingerprints");
+}
+
+/* Every int8 kernel computes exactly the integer dot products. */
+TEST(bert_int8_kernels_exact)
+{
+    int n = 90, k = 200, rows = 7;   /* n, k not multiples of the block sizes */
+    float *w = rg_xmalloc((size_t)n * k * sizeof *w), *x = rg_xmalloc((size_t)rows * k * sizeof *x);
+    uint64_t s = 12345;
+    for (int i = 0; i < n * k; i++) {
+        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+        w[i] = (float)((int)(s >> 33) % 2001 - 1000) / 1000.0f;
+    }
+    for (int i = 0; i < rows * k; i++) {
+        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+        x[i] = (float)((int)(s >> 33) % 2001 - 1000) / 300.0f;
+    }
+    const char *kernels[] = {"scalar", "avx2", NULL};
+    float *ys[3];
+    for (int kk = 0; kk < 3; kk++) {
+        if (kernels[kk])
+            setenv("RAGGED_INT8_KERNEL", kernels[kk], 1);
+        else
+            unsetenv("RAGGED_INT8_KERNEL");
+        rg_int8_matrix *q = rg_int8_matrix_new(w, n, k);
+        int kpad = rg_int8_matrix_kpad(q);
+        int8_t *xq = rg_xcalloc((size_t)rows * kpad, 1);
+        float xs[16];
+        rg_int8_quantize_rows(x, 0, rows, k, k, xq, kpad, xs);
+        ys[kk] = rg_xcalloc((size_t)rows * n, sizeof(float));
+        /* two column ranges, as the engine's tasks split them */
+        rg_int8_gemm(q, xq, xs, rows, 0, 48, ys[kk], n);
+        rg_int8_gemm(q, xq, xs, rows, 48, n, ys[kk], n);
+        free(xq);
+        rg_int8_matrix_free(q);
+    }
+    unsetenv("RAGGED_INT8_KERNEL");
+    double d1 = max_abs_diff(ys[0], ys[1], (size_t)rows * n), d2 = max_abs_diff(ys[0], ys[2], (size_t)rows * n);
+    /* and the result approximates the float product */
+    double worst = 0;
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < n; c++) {
+            double ref = 0;
+            for (int i = 0; i < k; i++)
+                ref += (double)x[r * k + i] * w[c * k + i];
+            worst = fmax(worst, fabs(ref - ys[0][r * n + c]));
+        }
+    for (int i = 0; i < 3; i++)
+        free(ys[i]);
+    free(w);
+    free(x);
+    CHECK_MSG(d1 <= 1e-4 && d2 <= 1e-4, "kernels disagree: scalar/avx2 %.3g scalar/native %.3g", d1, d2);
+    CHECK_MSG(worst < 0.5, "int8 product too far from float: %.3g", worst);
+}
+
+TEST(bert_errors_name_the_problem)
+{
+    if (!have_reference())
+        return;
+    rg_error err = {0};
+    rg_bert_model *m = NULL;
+    rg_bert_model_opts o = {.threads = 1};
+    char *dir = rg_path_join(rg_test_tmpdir(), "m");
+    CHECK(rg_bert_model_open(dir, &o, &m, &err) == RG_ERR_NOTFOUND);
+    CHECK(strstr(err.msg, "does not exist"));
+    if (!gen_model(dir, "--seed 9"))
+        return;
+    /* wrong shape: config says a different FFN width */
+    char *cfgp = rg_path_join(dir, "config.json");
+    char *txt;
+    size_t len;
+    CHECK_OK(rg_read_file(cfgp, 1 << 20, &txt, &len, &err), &err);
+    char *p = strstr(txt, "\"intermediate_size\": 64");
+    CHECK(p);
+    memcpy(p, "\"intermediate_size\": 96", 23);
+    CHECK_OK(rg_write_file_atomic(cfgp, txt, len, &err), &err);
+    CHECK(rg_bert_model_open(dir, &o, &m, &err) == RG_ERR_MISMATCH);
+    CHECK_MSG(strstr(err.msg, "encoder.layer.0.intermediate.dense.weight") && strstr(err.msg, "[64, 32]") &&
+                  strstr(err.msg, "[96, 32]"), "message: %s", err.msg);
+    memcpy(p, "\"intermediate_size\": 64", 23);
+    p = strstr(txt, "\"model_type\": \"bert\"");
+    CHECK(p);
+    memcpy(p, "\"model_type\": \"gpt2\"", 20);
+    CHECK_OK(rg_write_file_atomic(cfgp, txt, len, &err), &err);
+    CHECK(rg_bert_model_open(dir, &o, &m, &err) == RG_ERR_INVALID);
+    CHECK_MSG(strstr(err.msg, "gpt2"), "message: %s", err.msg);
+    free(txt);
+    free(cfgp);
+    /* unsupported dtype */
+    char *dir2 = rg_path_join(rg_test_tmpdir(), "m64");
+    if (!gen_model(dir2, "--dtype F64"))
+        return;
+    CHECK(rg_bert_model_open(dir2, &o, &m, &err) == RG_ERR_INVALID);
+    CHECK_MSG(strstr(err.msg, "F64") && strstr(err.msg, "embeddings.word_embeddings.weight"), "message: %s", err.msg);
+    /* missing weights */
+    char *w = rg_path_join(dir2, "model.safetensors");
+    unlink(w);
+    CHECK(rg_bert_model_open(dir2, &o, &m, &err) == RG_ERR_NOTFOUND);
+    CHECK_MSG(strstr(err.msg, "model.safetensors"), "message: %s", err.msg);
+    /* truncated weights */
+    CHECK(gen_model(dir2, "--seed 10"));
+    CHECK(truncate(w, 4000) == 0);
+    CHECK(rg_bert_model_open(dir2, &o, &m, &err) == RG_ERR_CORRUPT);
+    CHECK_MSG(strstr(err.msg, "truncated"), "message: %s", err.msg);
+    free(w);
+    free(dir2);
+    free(dir);
+}
+
+TEST(bert_fingerprint_tracks_weights_and_pooling)
+{
+    if (!have_reference())
+        return;
+    char *d1 = rg_path_join(rg_test_tmpdir(), "a"), *d2 = rg_path_join(rg_test_tmpdir(), "b");
+    char *d3 = rg_path_join(rg_test_tmpdir(), "c"), *d4 = rg_path_join(rg_test_tmpdir(), "d");
+    CHECK(gen_model(d1, "--seed 1") && gen_model(d2, "--seed 1") && gen_model(d3, "--seed 2") &&
+          gen_model(d4, "--seed 1 --pooling cls"));
+    rg_bert_info i1, i2, i3, i4;
+    rg_error err = {0};
+    CHECK_OK(rg_bert_model_inspect(d1, &i1, &err), &err);
+    CHECK_OK(rg_bert_model_inspect(d2, &i2, &err), &err);
+    CHECK_OK(rg_bert_model_inspect(d3, &i3, &err), &err);
+    CHECK_OK(rg_bert_model_inspect(d4, &i4, &err), &err);
+    CHECK_EQ_STR(i1.fingerprint, i2.fingerprint);
+    CHECK(strcmp(i1.fingerprint, i3.fingerprint) != 0);
+    CHECK(strcmp(i1.fingerprint, i4.fingerprint) != 0);
+    CHECK_EQ_INT(i1.hidden, 32);
+    CHECK_EQ_INT(i1.layers, 2);
+    CHECK_EQ_INT(i1.max_seq_length, 24);
+    CHECK(i4.pooling == RG_BERT_POOL_CLS);
+    free(d1);
+    free(d2);
+    free(d3);
+    free(d4);
+}
+
+/* The other fp32 kernels this CPU can run (the default is the best one). */
+TEST(bert_fp32_blas_fallback_matches_reference)
+{
+    setenv("RAGGED_FP32_KERNEL", "blas", 1);
+    compare_with_reference("--pooling mean --seed 11", 3, NULL);
+    unsetenv("RAGGED_FP32_KERNEL");
+}
+
+TEST(bert_fp32_avx2_kernel_matches_reference)
+{
+    setenv("RAGGED_FP32_KERNEL", "avx2", 1);
+    compare_with_reference("--pooling max --seed 12 --hidden 40 --heads 5 --intermediate 72", 3, NULL);
+    unsetenv("RAGGED_FP32_KERNEL");
+}

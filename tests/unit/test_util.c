@@ -1,0 +1,61 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "test.h"
+#include "util.h"
+
+TEST(sha256_known_vectors)
+{
+    char hex[65];
+    rg_sha256_hex("", 0, hex);
+    CHECK_EQ_STR(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    rg_sha256_hex("abc", 3, hex);
+    CHECK_EQ_STR(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    const char *two = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"; /* spans two blocks */
+    rg_sha256_hex(two, strlen(two), hex);
+    CHECK_EQ_STR(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+}
+
+TEST(crc32c_known_vector)
+{
+    CHECK_EQ_INT(rg_crc32c(0, "123456789", 9), 0xe3069283u);
+    /* incremental == one shot */
+    uint32_t c = rg_crc32c(0, "12345", 5);
+    CHECK_EQ_INT(rg_crc32c(c, "6789", 4), 0xe3069283u);
+}
+
+TEST(utf8_validation)
+{
+    CHECK(rg_utf8_valid("plain", 5));
+    CHECK(rg_utf8_valid("Köln 東京 🎉", strlen("Köln 東京 🎉")));
+    CHECK(!rg_utf8_valid("\xc0\xaf", 2));         /* overlong */
+    CHECK(!rg_utf8_valid("\xed\xa0\x80", 3));     /* surrogate */
+    CHECK(!rg_utf8_valid("\xe6\x9d", 2));         /* truncated */
+    CHECK(!rg_utf8_valid("\xff", 1));
+    CHECK(!rg_utf8_valid("\xf4\x90\x80\x80", 4)); /* > U+10FFFF */
+}
+
+TEST(atomic_write_and_tree_removal)
+{
+    const char *dir = rg_test_tmpdir();
+    char *sub = rg_path_join(dir, "a/b/c");
+    rg_error err;
+    CHECK_OK(rg_mkdir_p(sub, 0700, &err), &err);
+    char *file = rg_path_join(sub, "f.txt");
+    CHECK_OK(rg_write_file_atomic(file, "hello", 5, &err), &err);
+    CHECK_OK(rg_write_file_atomic(file, "world!", 6, &err), &err);
+    char *data;
+    size_t len;
+    CHECK_OK(rg_read_file(file, 0, &data, &len, &err), &err);
+    CHECK_EQ_INT(len, 6);
+    CHECK_EQ_STR(data, "world!");
+    free(data);
+    CHECK_EQ_INT(rg_read_file(file, 3, &data, &len, &err), RG_ERR_INVALID); /* over the size limit */
+    CHECK_EQ_INT(rg_dir_size(dir), 6);
+    char *top = rg_path_join(dir, "a");
+    CHECK_OK(rg_remove_tree(top, &err), &err);
+    CHECK(!rg_path_exists(top));
+    free(top);
+    free(file);
+    free(sub);
+}
