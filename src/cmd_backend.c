@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "compare.h"
+#include "metrics.h"
 #include "util.h"
 
 int rg_cmd_backend(rg_cli *cli, int argc, char **argv);
@@ -23,7 +24,11 @@ static const char HELP[] =
     "         disk bytes and ratio, ingest time, query latency p50/p95, recall@k against\n"
     "         exact, and the overlap of results between backends.  A backend that cannot\n"
     "         be reached is reported, not fatal.  Temporary collections are removed.\n\n"
-    "  --queries FILE       one query per line (default: 50 sampled from the passages)\n"
+    "  --queries FILE       one query per line, or BEIR JSONL ({\"_id\":..., \"text\":...})\n"
+    "                       (default: 50 sampled from the passages)\n"
+    "  --qrels FILE         BEIR judgements (query-id, corpus-id, score; TSV) for those\n"
+    "                       queries: adds nDCG@10 and Recall@100; a passage's corpus-id\n"
+    "                       is its file name without extension\n"
     "  -k N                 results compared per query (default 10)\n"
     "  --chart FILE.svg     also draw disk, latency, recall and ingest time\n"
     "  --keep               keep the temporary collections\n\n" RG_CLI_COMMON_HELP;
@@ -168,15 +173,25 @@ static void fmt_bytes(char *buf, size_t n, int64_t b)
         snprintf(buf, n, "%.1f KiB", (double)b / 1024.0);
 }
 
-static int do_compare(rg_cli *cli, char **paths, size_t npaths, const char *queries_file, int k, const char *chart,
-                      bool keep)
+static int do_compare(rg_cli *cli, char **paths, size_t npaths, const char *queries_file, const char *qrels_file,
+                      int k, const char *chart, bool keep)
 {
     rg_config *cfg = rg_cli_config(cli);
     if (!cfg)
         return 2;
-    char **queries = NULL;
+    char **queries = NULL, **qids = NULL;
     size_t nq = 0;
     rg_error err;
+    json_t *qrels = NULL;
+    if (qrels_file) {
+        if (!queries_file)
+            return rg_cli_usage_error(cli, "--qrels needs --queries with the judged queries");
+        char msg[512];
+        if (!(qrels = rg_qrels_load(qrels_file, msg, sizeof msg))) {
+            rg_error_set(&err, RG_ERR_INVALID, "%s", msg);
+            return rg_cli_fail(cli, &err);
+        }
+    }
     if (queries_file) {
         char *text;
         if (rg_read_file(queries_file, 64 << 20, &text, NULL, &err) != RG_OK)
@@ -193,18 +208,40 @@ static int do_compare(rg_cli *cli, char **paths, size_t npaths, const char *quer
             if (nq == cap) {
                 cap = cap ? cap * 2 : 64;
                 queries = rg_xrealloc(queries, cap * sizeof *queries);
+                qids = rg_xrealloc(qids, cap * sizeof *qids);
             }
-            queries[nq++] = rg_xstrdup(line);
+            json_t *j = line[0] == '{' ? json_loads(line, 0, NULL) : NULL;
+            const char *qtext = j ? json_string_value(json_object_get(j, "text")) : line;
+            const char *id = j ? json_string_value(json_object_get(j, "_id")) : NULL;
+            if (!qtext) {
+                json_decref(j);
+                continue;
+            }
+            /* With judgements, only judged queries are run. */
+            if (qrels && (!id || !json_object_get(qrels, id))) {
+                json_decref(j);
+                continue;
+            }
+            char num[32];
+            snprintf(num, sizeof num, "%zu", nq + 1);
+            queries[nq] = rg_xstrdup(qtext);
+            qids[nq++] = rg_xstrdup(id ? id : num);
+            json_decref(j);
         }
         free(text);
-        if (!nq)
-            return rg_cli_usage_error(cli, "%s has no queries (one per line)", queries_file);
+        if (!nq) {
+            json_decref(qrels);
+            return rg_cli_usage_error(cli, "%s has no %squeries (one per line, or BEIR JSONL)", queries_file,
+                                      qrels ? "judged " : "");
+        }
     }
     const char *only[1] = {cli->backend};
     rg_compare_opts o = {.paths = (const char *const *)paths,
                          .npaths = npaths,
                          .queries = (const char *const *)queries,
                          .nqueries = nq,
+                         .query_ids = (const char *const *)qids,
+                         .qrels = qrels,
                          .k = k,
                          .backends = cli->backend ? only : NULL,
                          .nbackends = cli->backend ? 1 : 0,
@@ -214,9 +251,13 @@ static int do_compare(rg_cli *cli, char **paths, size_t npaths, const char *quer
                          .ctx = cli};
     rg_compare_result r;
     rg_status st = rg_compare_run(cfg, &o, &r, &err);
-    for (size_t i = 0; i < nq; i++)
+    for (size_t i = 0; i < nq; i++) {
         free(queries[i]);
+        free(qids[i]);
+    }
     free(queries);
+    free(qids);
+    json_decref(qrels);
     if (st != RG_OK) {
         rg_compare_result_free(&r);
         return rg_cli_fail(cli, &err);
@@ -234,8 +275,9 @@ static int do_compare(rg_cli *cli, char **paths, size_t npaths, const char *quer
         rg_cli_print_json(rg_compare_result_json(&r));
     } else {
         printf("%zu queries, k = %d; recall and overlap against the exact backend\n\n", r.nqueries, r.k);
-        printf("%-9s %8s %12s %8s %9s %10s %10s %9s\n", "backend", "records", "disk", "vs exact", "ingest s",
-               "p50 ms", "p95 ms", "recall@k");
+        bool judged = qrels_file != NULL;
+        printf("%-9s %8s %12s %8s %9s %10s %10s %9s%s\n", "backend", "records", "disk", "vs exact", "ingest s",
+               "p50 ms", "p95 ms", "recall@k", judged ? "   nDCG@10   R@100" : "");
         for (size_t i = 0; i < r.nrows; i++) {
             rg_compare_row *w = &r.rows[i];
             if (!w->available) {
@@ -246,8 +288,11 @@ static int do_compare(rg_cli *cli, char **paths, size_t npaths, const char *quer
             fmt_bytes(disk, sizeof disk, w->bytes);
             if (w->bytes >= 0 && r.rows[0].bytes > 0)
                 snprintf(ratio, sizeof ratio, "%.1f%%", 100.0 * (double)w->bytes / (double)r.rows[0].bytes);
-            printf("%-9s %8lld %12s %8s %9.2f %10.2f %10.2f %9.3f\n", w->backend, (long long)w->records, disk, ratio,
+            printf("%-9s %8lld %12s %8s %9.2f %10.2f %10.2f %9.3f", w->backend, (long long)w->records, disk, ratio,
                    w->ingest_seconds, w->query_p50_ms, w->query_p95_ms, w->recall_at_k);
+            if (judged)
+                printf(" %9.4f %7.4f", w->ndcg_at_10, w->recall_at_100);
+            putchar('\n');
         }
         printf("\noverlap of top-%d results between backends\n%-9s", r.k, "");
         for (size_t j = 0; j < r.nrows; j++)
@@ -275,9 +320,10 @@ int rg_cmd_backend(rg_cli *cli, int argc, char **argv)
     static const struct option opts[] = {RG_CLI_COMMON_OPTIONS,
                                          {"queries", required_argument, NULL, 'q'},
                                          {"chart", required_argument, NULL, 'c'},
+                                         {"qrels", required_argument, NULL, 'r'},
                                          {"keep", no_argument, NULL, 'K'},
                                          {0}};
-    const char *queries = NULL, *chart = NULL;
+    const char *queries = NULL, *qrels = NULL, *chart = NULL;
     int k = 10, c, rc = 0;
     bool keep = false;
     rg_cli_getopt_reset();
@@ -286,6 +332,7 @@ int rg_cmd_backend(rg_cli *cli, int argc, char **argv)
         case 'h': fputs(HELP, stdout); return 0;
         case 'q': queries = optarg; break;
         case 'c': chart = optarg; break;
+        case 'r': qrels = optarg; break;
         case 'K': keep = true; break;
         case 'k': {
             char *end;
@@ -313,7 +360,7 @@ int rg_cmd_backend(rg_cli *cli, int argc, char **argv)
     if (!strcmp(action, "compare")) {
         if (optind + 1 >= argc)
             return rg_cli_usage_error(cli, "compare needs files or directories to put in every backend");
-        return do_compare(cli, argv + optind + 1, (size_t)(argc - optind - 1), queries, k, chart, keep);
+        return do_compare(cli, argv + optind + 1, (size_t)(argc - optind - 1), queries, qrels, k, chart, keep);
     }
     return rg_cli_usage_error(cli, "unknown action '%s'; use stats or compare", action);
 }

@@ -7,6 +7,7 @@
 
 #include "embedder.h"
 #include "ingest.h"
+#include "metrics.h"
 #include "util.h"
 
 static int cmp_double(const void *a, const void *b)
@@ -68,6 +69,20 @@ typedef struct run {
     char **ids;                 /* nqueries * k result ids (NULL where fewer) */
 } run;
 
+/* A hit's document key for judgements: the file name without directory and
+ * extension (so a corpus written as one file per document, named by its id,
+ * matches BEIR-style qrels). */
+static char *doc_key(const rg_hit *h)
+{
+    const char *path = json_string_value(json_object_get(h->metadata, "document_path"));
+    if (!path)
+        return rg_xstrdup(h->id);
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    const char *dot = strrchr(base, '.');
+    return rg_xstrndup(base, dot && dot != base ? (size_t)(dot - base) : strlen(base));
+}
+
 static void phase(const rg_compare_opts *o, const char *backend, const char *what)
 {
     if (o->on_phase)
@@ -108,6 +123,7 @@ rg_status rg_compare_run(const rg_config *cfg, const rg_compare_opts *o, rg_comp
         snprintf(row->backend, sizeof row->backend, "%s", order[i]);
         snprintf(row->collection, sizeof row->collection, "ragged-compare-%ld-%s", (long)getpid(), order[i]);
         row->bytes = -1;
+        row->ndcg_at_10 = row->recall_at_100 = NAN;
         rg_error berr;
         if (rg_store_open(cfg, order[i], &runs[i].store, &berr) != RG_OK) {
             snprintf(row->error, sizeof row->error, "%s", berr.msg);
@@ -170,7 +186,9 @@ rg_status rg_compare_run(const rg_config *cfg, const rg_compare_opts *o, rg_comp
         phase(o, row->backend, "query");
         runs[i].ids = rg_xcalloc(nq * (size_t)k + 1, sizeof *runs[i].ids);
         double *lat = rg_xcalloc(nq + 1, sizeof *lat);
-        double sum = 0;
+        double sum = 0, ndcg = 0, rec100 = 0;
+        size_t judged = 0;
+        int kq = o->qrels ? RG_MAX(k, 100) : k;
         for (size_t q = 0; q < nq; q++) {
             if (o->interrupted && *o->interrupted) {
                 rc = rg_error_set(err, RG_ERR_INTERRUPTED, "interrupted");
@@ -178,7 +196,7 @@ rg_status rg_compare_run(const rg_config *cfg, const rg_compare_opts *o, rg_comp
             }
             rg_hits h;
             rg_hits_init(&h);
-            rg_query_opts qo = {.k = k};
+            rg_query_opts qo = {.k = kq, .include = o->qrels ? RG_INCLUDE_METADATAS : 0};
             rg_error qerr;
             double t0 = rg_now();
             rg_status st = rg_collection_query_text(runs[i].coll, queries[q], &qo, &h, &qerr);
@@ -192,9 +210,33 @@ rg_status rg_compare_run(const rg_config *cfg, const rg_compare_opts *o, rg_comp
             }
             for (size_t j = 0; j < h.n && j < (size_t)k; j++)
                 runs[i].ids[q * (size_t)k + j] = rg_xstrdup(h.items[j].id);
+            const json_t *jq = o->qrels && o->query_ids ? json_object_get(o->qrels, o->query_ids[q]) : NULL;
+            if (jq) {
+                /* Document ranking: first (best) chunk of each document. */
+                char **keys = rg_xcalloc(h.n + 1, sizeof *keys);
+                size_t nk = 0;
+                for (size_t j = 0; j < h.n; j++) {
+                    char *key = doc_key(&h.items[j]);
+                    bool dup = false;
+                    for (size_t x = 0; x < nk && !dup; x++)
+                        dup = !strcmp(keys[x], key);
+                    if (dup)
+                        free(key);
+                    else
+                        keys[nk++] = key;
+                }
+                ndcg += rg_ndcg_at((const char *const *)keys, nk, jq, 10);
+                rec100 += rg_recall_at((const char *const *)keys, nk, jq, 100);
+                judged++;
+                for (size_t x = 0; x < nk; x++)
+                    free(keys[x]);
+                free(keys);
+            }
             rg_hits_free(&h);
         }
         row->query_mean_ms = nq ? sum / (double)nq : 0;
+        row->ndcg_at_10 = judged ? ndcg / (double)judged : NAN;
+        row->recall_at_100 = judged ? rec100 / (double)judged : NAN;
         row->query_p50_ms = percentile(lat, nq, 0.50);
         row->query_p95_ms = percentile(lat, nq, 0.95);
         free(lat);
@@ -285,6 +327,8 @@ json_t *rg_compare_result_json(const rg_compare_result *r)
             json_object_set_new(o, "query_p50_ms", json_real(w->query_p50_ms));
             json_object_set_new(o, "query_p95_ms", json_real(w->query_p95_ms));
             json_object_set_new(o, "recall_at_k", num_or_null(w->recall_at_k));
+            json_object_set_new(o, "ndcg_at_10", num_or_null(w->ndcg_at_10));
+            json_object_set_new(o, "recall_at_100", num_or_null(w->recall_at_100));
             json_t *ov = json_object();
             for (size_t j = 0; j < r->nrows; j++)
                 if (r->rows[j].available)

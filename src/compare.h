@@ -19,6 +19,9 @@ typedef struct rg_compare_opts {
     const char *const *queries;       /* query texts; NULL: sampled from the passages */
     size_t nqueries;
     size_t sample_queries;            /* how many to sample when queries is NULL (default 50) */
+    const char *const *query_ids;     /* ids of the queries (for judgements), or NULL */
+    const json_t *qrels;              /* {"query-id": {"doc-key": grade}}: adds nDCG@10 and Recall@100;
+                                       * a hit's doc-key is its file name without extension */
     int k;                            /* default 10 */
     const char *const *backends;      /* NULL: every known backend */
     size_t nbackends;
@@ -38,6 +41,7 @@ typedef struct rg_compare_row {
     double ingest_seconds;
     double query_p50_ms, query_p95_ms, query_mean_ms;
     double recall_at_k;               /* mean |top-k ∩ exact top-k| / k */
+    double ndcg_at_10, recall_at_100; /* NAN without judgements */
     json_t *stats;                    /* bytes by component etc. */
 } rg_compare_row;
 
