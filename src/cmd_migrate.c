@@ -165,7 +165,9 @@ static void print_report(const rg_migrate_report *r, bool ok)
                r->target_existed ? "replacing the existing collection" : "a new collection");
         printf("  records     %lld (about %.0f bytes of text and metadata each)\n", (long long)r->records_source,
                r->avg_record_bytes);
-        printf("  vectors     %s\n", r->reembedded ? "re-embedded" : "reused (same embedder)");
+        printf("  vectors     %s\n", r->reembedded                      ? "re-embedded"
+                                   : !strcmp(r->from_backend, "leann") ? "recomputed from leann's passages (same embedder)"
+                                                                       : "reused (same embedder)");
         if (r->reembedded)
             printf("              %s\n", r->reembed_reason);
         printf("  pages       %lld of up to %zu records\n", (long long)r->batches, r->batch_size);
@@ -185,6 +187,9 @@ static void print_report(const rg_migrate_report *r, bool ok)
            (long long)r->batches, r->batch_size, r->overwrote ? ", replaced the old target" : "");
     if (r->reembedded)
         printf("  vectors     re-embedded: %s\n", r->reembed_reason);
+    else if (!strcmp(r->from_backend, "leann"))
+        printf("  vectors     recomputed by leann from its passages with the same embedder (%s)\n",
+               r->source_embedder);
     else
         printf("  vectors     reused (%s)\n", r->source_embedder);
     printf("  disk        %s before (%s), %s after (%s)\n", before, r->from_backend, after, r->to_backend);
