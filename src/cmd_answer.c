@@ -120,6 +120,7 @@ static json_t *source_json(const answer_run *r, size_t i)
 
 /* ---- streaming the answer --------------------------------------------- */
 
+#ifndef RG_WITHOUT_CHROMADB
 static bool to_terminal(void *ctx, const char *text, size_t len)
 {
     answer_run *r = ctx;
@@ -145,7 +146,6 @@ static bool after_redaction(void *ctx, const char *text, size_t len)
     return !r->to_stdout || rg_cite_filter_feed(&r->cf, text, len);
 }
 
-#ifndef RG_WITHOUT_CHROMADB
 static bool on_llm_text(void *ctx, const char *text, size_t len)
 {
     answer_run *r = ctx;
