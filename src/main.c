@@ -13,6 +13,7 @@ int rg_cmd_collections(rg_cli *cli, int argc, char **argv);
 int rg_cmd_config(rg_cli *cli, int argc, char **argv);
 int rg_cmd_embed(rg_cli *cli, int argc, char **argv);
 int rg_cmd_model(rg_cli *cli, int argc, char **argv);
+int rg_cmd_eval(rg_cli *cli, int argc, char **argv);
 
 static const rg_cli_command COMMANDS[] = {
     {"ingest", "read files and store their chunks in a collection", rg_cmd_ingest},
@@ -21,6 +22,7 @@ static const rg_cli_command COMMANDS[] = {
     {"config", "show, validate or create the configuration", rg_cmd_config},
     {"embed", "embed one text and print the vector (dimension, norm, values)", rg_cmd_embed},
     {"model", "describe a sentence-transformers model directory (model info PATH)", rg_cmd_model},
+    {"eval", "measure retrieval quality on a BEIR dataset (nDCG@10, Recall@100)", rg_cmd_eval},
 };
 
 /* The one piece of process-wide state: async-signal-safe flag. */
