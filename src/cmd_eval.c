@@ -86,7 +86,7 @@ static int cmp_double(const void *a, const void *b)
 
 static double percentile(double *v, size_t n, double p)
 {
-    if (!n)
+    if (!n || !v)
         return 0;
     qsort(v, n, sizeof *v, cmp_double);
     size_t i = (size_t)(p * (double)(n - 1) + 0.5);
@@ -228,6 +228,7 @@ static json_t *sweep(evaluator *ev, rg_collection *coll, const rg_retrieve_opts 
         for (size_t a = 0; a < n1; a++)
             for (size_t b = 0; b < n2; b++) {
                 rg_retrieve_opts o = *base;
+                o.mode = RG_RETRIEVE_HYBRID;
                 o.fusion = fu == 0 ? RG_FUSION_RRF : RG_FUSION_SCORE;
                 if (fu == 0) {
                     o.rrf_k = rrf_ks[a];
