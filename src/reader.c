@@ -292,7 +292,8 @@ rg_status rg_text_decode(const char *path, const char *data, size_t len, rg_buf 
         }
     }
 
-    rg_buf_reserve(out, mode == DECODE_UTF8 ? len : len * 3);
+    /* Exact for UTF-8; transcoding grows the buffer as it needs to. */
+    rg_buf_reserve(out, len);
     for (size_t i = 0; i < len;) {
         unsigned c = p[i];
         if (c < 0x80) {
