@@ -8,6 +8,7 @@
 #include "beir.h"
 #include "chunker.h"
 #include "cli.h"
+#include "metrics.h"
 #include "retrieve.h"
 #include "util.h"
 
@@ -415,8 +416,12 @@ int rg_cmd_eval(rg_cli *cli, int argc, char **argv)
     rg_status st = rg_beir_load_jsonl(corpus_path, &corpus, &err);
     if (st == RG_OK)
         st = rg_beir_load_jsonl(queries_path, &all_queries, &err);
-    if (st == RG_OK)
-        st = rg_beir_load_qrels(qrels_path, &ev.qrels, &err);
+    if (st == RG_OK) {
+        char msg[512];
+        ev.qrels = rg_qrels_load(qrels_path, msg, sizeof msg);
+        if (!ev.qrels)
+            st = rg_error_set(&err, RG_ERR_INVALID, "%s", msg);
+    }
     if (st != RG_OK) {
         rg_beir_docs_free(&corpus);
         rg_beir_docs_free(&all_queries);
