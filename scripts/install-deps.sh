@@ -47,3 +47,9 @@ else
     echo "  dnf install pkgconf libyaml-devel sqlite-devel jansson-devel utf8proc-devel libxml2-devel poppler-glib-devel libzstd-devel openblas-devel libstemmer-devel libcurl-devel python3-numpy nodejs" >&2
     exit 1
 fi
+
+# The ChromaDB server for the chromadb backend's tests (npm packages pinned
+# exactly, installed into .deps/chroma by the script that runs the server).
+if [[ "${1:-}" != "--if-missing" ]]; then
+    "$(dirname "${BASH_SOURCE[0]}")/chroma-server.sh" install
+fi
