@@ -302,7 +302,10 @@ int rg_cmd_answer(rg_cli *cli, const char *question, const rg_hits *hits, bool s
     r.passages = passages_from_hits(hits);
     r.provider = rg_config_str(cfg, "llm.provider");
     r.model = rg_config_str(cfg, "llm.model");
-    const char *url = rg_config_str(cfg, "llm.url");
+    /* llm.url may carry user:password@; messages and JSON never show it. */
+    r.url_owned = rg_url_for_display(rg_config_str(cfg, "llm.url"));
+    r.url_shown = r.url_owned;
+    const char *url = r.url_owned;
     rg_buf_init(&r.answer);
     rg_error_clear(&r.err);
     double t0 = rg_now();
@@ -328,6 +331,7 @@ int rg_cmd_answer(rg_cli *cli, const char *question, const rg_hits *hits, bool s
             r.state = ST_NO_LLM;
             rg_error_prefix(&r.err, "cannot use the %s LLM (llm.url '%s', llm.model '%s')", r.provider, url, r.model);
         } else {
+            free(r.url_owned);
             r.url_owned = rg_xstrdup(rg_llm_endpoint(llm));
             r.url_shown = r.url_owned;
         }
