@@ -98,10 +98,10 @@ void rg_cite_filter_free(rg_cite_filter *f);
 
 struct rg_cli;
 struct rg_hits;
-/* Answers question from hits (in rank order) and prints the result in the
+/* Answers question from hits (in rank order, retrieved in `mode`) and prints the result in the
  * CLI's format; returns the exit code. */
 int rg_cmd_answer(struct rg_cli *cli, const char *question, const struct rg_hits *hits, bool show_text,
-                  const char *backend, int k);
+                  const char *backend, const char *mode, int k);
 
 /* ---- Secrets ---------------------------------------------------------- */
 

@@ -102,7 +102,7 @@ env RAGGED_LLM_PROVIDER=ollama RAGGED_LLM_URL="$LLM_URL" RAGGED_LLM_MODEL=slow \
     "$RAGGED" query "$Q" "${B[@]}" --answer -k 1 >"$TMP/int.out" 2>"$TMP/int.err" &
 rp=$!
 for ((i = 0; i < 100; i++)); do
-    grep -q "According" "$TMP/int.out" && break
+    grep -q "According" "$TMP/int.out" 2>/dev/null && break
     sleep 0.1
 done
 kill -INT $rp
