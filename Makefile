@@ -70,7 +70,9 @@ $(BUILD)/test_unit: $(TEST_OBJ) $(BUILD)/libragged.a
 deps:
 	scripts/install-deps.sh
 
-check: $(BUILD)/ragged $(BUILD)/test_unit
+check:
+	@scripts/install-deps.sh --if-missing
+	@$(MAKE) --no-print-directory $(BUILD)/ragged $(BUILD)/test_unit
 	RAGGED_BUILD=$(BUILD) tests/run.sh
 
 check-unit: $(BUILD)/test_unit

@@ -15,11 +15,14 @@ TEST_PKGS=(python3 python3-numpy clang libclang-rt-14-dev nodejs npm sqlite3 cur
 want=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}")
 
 if [[ "${1:-}" == "--if-missing" ]]; then
+    # Fast path for `make demo` / `make check`: nothing to do when the build
+    # libraries are all there (any platform with pkg-config).
     if command -v pkg-config >/dev/null && pkg-config --exists yaml-0.1 sqlite3 jansson libutf8proc \
-        libxml-2.0 poppler-glib libzstd openblas libcurl 2>/dev/null && [[ -f /usr/include/libstemmer.h ]]; then
+        libxml-2.0 poppler-glib libzstd openblas libcurl 2>/dev/null && [[ -f /usr/include/libstemmer.h ]] &&
+        { ! command -v dpkg >/dev/null || dpkg -s "${TEST_PKGS[@]}" >/dev/null 2>&1 ||
+          { command -v node >/dev/null && dpkg -s python3-numpy sqlite3 >/dev/null 2>&1; }; }; then
         exit 0
     fi
-    want=("${BUILD_PKGS[@]}")
 fi
 
 if command -v apt-get >/dev/null; then
@@ -43,4 +46,10 @@ else
     echo "  brew install pkg-config libyaml sqlite jansson utf8proc libxml2 poppler zstd openblas snowball curl numpy node" >&2
     echo "  dnf install pkgconf libyaml-devel sqlite-devel jansson-devel utf8proc-devel libxml2-devel poppler-glib-devel libzstd-devel openblas-devel libstemmer-devel libcurl-devel python3-numpy nodejs" >&2
     exit 1
+fi
+
+# The ChromaDB server for the chromadb backend's tests (npm packages pinned
+# exactly, installed into .deps/chroma by the script that runs the server).
+if [[ "${1:-}" != "--if-missing" ]]; then
+    "$(dirname "${BASH_SOURCE[0]}")/chroma-server.sh" install
 fi

@@ -56,7 +56,7 @@ static int do_schema(rg_cli *cli)
         if (k->type == RG_CFG_ENUM)
             snprintf(type, sizeof type, "one of `%s`", k->choices);
         else if (k->type == RG_CFG_INT || k->type == RG_CFG_FLOAT)
-            snprintf(type, sizeof type, "%s, %g to %g", type_name(k->type), k->min, k->max);
+            snprintf(type, sizeof type, "%s, %.10g to %.10g", type_name(k->type), k->min, k->max);
         else
             snprintf(type, sizeof type, "%s", type_name(k->type));
         /* Escape the table separator in choices. */
@@ -68,7 +68,12 @@ static int do_schema(rg_cli *cli)
             esc[j++] = *p;
         }
         esc[j] = '\0';
-        printf("| `%s` | %s | `%s` | `%s` | %s |\n", k->key, esc, k->default_value, env, k->help);
+        char def[300];
+        if (*k->default_value)
+            snprintf(def, sizeof def, "`%s`", k->default_value);
+        else
+            snprintf(def, sizeof def, "(empty)");
+        printf("| `%s` | %s | %s | `%s` | %s |\n", k->key, esc, def, env, k->help);
     }
     return 0;
 }

@@ -91,6 +91,7 @@ int rg_cmd_ingest(rg_cli *cli, int argc, char **argv)
                               "chunks_removed", (json_int_t)report.chunks_removed, "documents_pruned",
                               (json_int_t)report.documents_pruned, "records_in_collection", (json_int_t)count,
                               "seconds", elapsed, "warnings", report.warnings);
+        json_object_set_new(j, "files_ignored", json_integer(report.files_ignored));
         if (st != RG_OK)
             json_object_set_new(j, "error", json_pack("{s:s, s:s}", "code", rg_status_name(st), "message", err.msg));
         rg_cli_print_json(j);

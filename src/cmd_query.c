@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "answer.h"
 #include "cli.h"
 #include "util.h"
 
@@ -11,7 +12,7 @@ int rg_cmd_query(rg_cli *cli, int argc, char **argv);
 
 static const char HELP[] =
     "usage: ragged query \"TEXT\" [-k N] [--where JSON] [-m KEY=VALUE]... [--show-text]\n"
-    "                    [--collection NAME] [--backend NAME] [--format text|json]\n\n"
+    "                    [--answer] [--collection NAME] [--backend NAME] [--format text|json]\n\n"
     "Finds the passages most similar to TEXT and prints them ranked, with their sources.\n\n"
     "  -k N                 number of passages (default: retrieval.k)\n"
     "  --where JSON         metadata filter in ChromaDB's grammar, e.g.\n"
@@ -19,7 +20,11 @@ static const char HELP[] =
     "                       $lte $in $nin, combined with $and / $or\n"
     "  -m KEY=VALUE         shorthand for {\"KEY\": VALUE}; may be repeated (all must match)\n"
     "  --show-text          print each passage in full (default: a short excerpt)\n"
-    "  --complexity N       search effort for graph backends (default: the backend's setting)\n\n" RG_CLI_COMMON_HELP;
+    "  --complexity N       search effort for graph backends (default: the backend's setting)\n"
+    "  --answer             ask the LLM in llm.* to answer TEXT from the passages, with [n]\n"
+    "                       citations and their sources (see docs/answers.md).  Exit 3: no\n"
+    "                       usable LLM configured, 4: the LLM could not be reached or failed;\n"
+    "                       in both cases the passages are printed instead\n\n" RG_CLI_COMMON_HELP;
 
 /* First ~240 bytes of a passage on one line, cut at a UTF-8 boundary. */
 static void print_excerpt(const char *text, bool full)
@@ -54,9 +59,10 @@ int rg_cmd_query(rg_cli *cli, int argc, char **argv)
                                          {"where", required_argument, NULL, 'w'},
                                          {"show-text", no_argument, NULL, 's'},
                                          {"complexity", required_argument, NULL, 'c'},
+                                         {"answer", no_argument, NULL, 'a'},
                                          {0}};
     int k = 0, complexity = 0, c, rc = 0;
-    bool show_text = false;
+    bool show_text = false, answer = false;
     rg_filter *where = NULL;
     rg_error err;
     /* Filters are parsed after all options so --format applies to their errors. */
@@ -99,6 +105,7 @@ int rg_cmd_query(rg_cli *cli, int argc, char **argv)
             filter_args[nfilters++] = optarg;
             break;
         case 's': show_text = true; break;
+        case 'a': answer = true; break;
         default:
             if (!rg_cli_common_option(cli, c, optarg, &rc)) {
                 free(filter_args);
@@ -153,6 +160,8 @@ int rg_cmd_query(rg_cli *cli, int argc, char **argv)
     double elapsed = rg_now() - t0;
     if (st != RG_OK) {
         rc = rg_cli_fail(cli, &err);
+    } else if (answer) {
+        rc = rg_cmd_answer(cli, text, &hits, show_text, rg_store_backend(store), k);
     } else if (cli->format == RG_FORMAT_JSON) {
         json_t *results = json_array();
         for (size_t i = 0; i < hits.n; i++) {

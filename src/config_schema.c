@@ -81,6 +81,9 @@ const rg_config_key rg_config_schema[] = {
     {"llm.api_key_env", RG_CFG_STRING, "", NULL, NO_RANGE, "Name of the environment variable holding the LLM API key."},
     {"llm.timeout_ms", RG_CFG_INT, "120000", NULL, 100, 3600000, "LLM request timeout."},
     {"llm.context_tokens", RG_CFG_INT, "4096", NULL, 256, 10000000, "Context window the prompt must fit."},
+    {"llm.answer_tokens", RG_CFG_INT, "512", NULL, 16, 1000000,
+     "Tokens reserved for the answer (the prompt gets context_tokens minus this; also the server's limit on "
+     "the answer's length)."},
     {"llm.temperature", RG_CFG_FLOAT, "0.2", NULL, 0, 2, "Sampling temperature."},
 
     {NULL, 0, NULL, NULL, 0, 0, NULL}

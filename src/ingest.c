@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -66,6 +67,21 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Whether a reader exists for this file (extension, else its first bytes):
+ * images, archives and the like found by walking a directory are passed
+ * over quietly; a file named on the command line always gets a message. */
+static bool readable_kind(const char *path)
+{
+    unsigned char head[512];
+    size_t n = 0;
+    FILE *f = fopen(path, "rb");
+    if (f) {
+        n = fread(head, 1, sizeof head, f);
+        fclose(f);
+    }
+    return rg_reader_find(path, head, n) != NULL;
+}
+
 /* Collects regular files below dir (absolute, resolved).  Hidden entries and
  * node_modules are skipped; symbolic links are followed only when their
  * target stays inside root. */
@@ -121,8 +137,11 @@ static void walk(const char *dir, const char *root, file_list *out, const rg_ing
         if (S_ISDIR(st.st_mode)) {
             walk(path, root, out, o, r, depth + 1);
             free(path);
-        } else if (S_ISREG(st.st_mode)) {
+        } else if (S_ISREG(st.st_mode) && readable_kind(path)) {
             files_push(out, path);
+        } else if (S_ISREG(st.st_mode)) {
+            r->files_ignored++;
+            free(path);
         } else {
             free(path);
         }
@@ -139,10 +158,29 @@ typedef struct pending {
      * chunks (other file hash) are removed. */
     char **doc_ids;
     char **hashes;
+    size_t *counts;              /* chunks written for each document */
     size_t ndocs, capdocs;
 } pending;
 
-static rg_status flush(rg_collection *c, pending *p, rg_ingest_report *r, rg_error *err)
+/* Chunk ids are DOCID-NNNNN; this version wrote positions 0..count-1. */
+static void chunk_id(char *buf, size_t n, const char *doc_id, size_t position)
+{
+    snprintf(buf, n, "%s-%05zu", doc_id, position);
+}
+
+static bool chunk_id_written(const char *id, const char *doc_id, size_t count)
+{
+    size_t l = strlen(doc_id);
+    if (strncmp(id, doc_id, l) != 0 || id[l] != '-')
+        return false;
+    char *end;
+    unsigned long long pos = strtoull(id + l + 1, &end, 10);
+    char canon[64];
+    chunk_id(canon, sizeof canon, doc_id, (size_t)pos);
+    return !*end && pos < count && !strcmp(canon, id);
+}
+
+static rg_status flush(rg_collection *c, pending *p, json_t *manifest, rg_ingest_report *r, rg_error *err)
 {
     if (p->batch.n == 0)
         return RG_OK;
@@ -167,18 +205,27 @@ static rg_status flush(rg_collection *c, pending *p, rg_ingest_report *r, rg_err
     free(vecs);
     if (rc == RG_OK)
         r->chunks_written += (int64_t)p->batch.n;
-    /* Remove chunks of the same documents left from older versions. */
+    /* Remove chunks of the same documents left from older versions: ids the
+     * manifest knows that this version did not write. */
     for (size_t i = 0; rc == RG_OK && i < p->ndocs; i++) {
-        json_t *w = json_pack("{s:[{s:{s:s}}, {s:{s:s}}]}", "$and", "document_id", "$eq", p->doc_ids[i], "file_hash",
-                              "$ne", p->hashes[i]);
-        rg_filter *f = NULL;
-        rc = rg_filter_from_json(w, &f, err);
-        json_decref(w);
+        json_t *e = json_object_get(manifest, p->doc_ids[i]);
+        json_t *old = json_object_get(e, "ids");
+        const char **stale = rg_xcalloc(json_array_size(old) + 1, sizeof *stale);
+        size_t nstale = 0, j;
+        json_t *id;
+        json_array_foreach(old, j, id)
+        {
+            const char *s = json_string_value(id);
+            if (!chunk_id_written(s, p->doc_ids[i], p->counts[i]))
+                stale[nstale++] = s;
+        }
         size_t deleted = 0;
-        if (rc == RG_OK)
-            rc = rg_collection_delete(c, NULL, 0, f, &deleted, err);
-        rg_filter_free(f);
+        if (nstale)
+            rc = rg_collection_delete(c, stale, nstale, NULL, &deleted, err);
+        free(stale);
         r->chunks_removed += (int64_t)deleted;
+        if (e)
+            json_object_del(manifest, p->doc_ids[i]);
     }
     for (size_t i = 0; i < p->ndocs; i++) {
         free(p->doc_ids[i]);
@@ -189,37 +236,63 @@ static rg_status flush(rg_collection *c, pending *p, rg_ingest_report *r, rg_err
     return rc;
 }
 
-/* Whether the collection already holds exactly this version of the file. */
-static rg_status is_unchanged(rg_collection *c, const char *doc_id, const char *hash, bool *unchanged, rg_error *err)
+/* What the collection already holds, per document: {"doc-id": {"hash": file
+ * hash of its chunks or null when they disagree, "total": total_chunks,
+ * "path": document_path, "ids": [chunk ids]}}.  Read once per run with one
+ * paged scan, so deciding what changed costs no query per file. */
+static rg_status manifest_load(rg_collection *c, json_t **out, rg_error *err)
 {
-    *unchanged = false;
-    json_t *w = json_pack("{s:s}", "document_id", doc_id);
-    rg_filter *f = NULL;
-    rg_status rc = rg_filter_from_json(w, &f, err);
-    json_decref(w);
-    rg_record_batch b;
-    rg_record_batch_init(&b, rg_collection_dim(c));
-    if (rc == RG_OK)
-        rc = rg_collection_get(c, NULL, 0, f, RG_INCLUDE_METADATAS, 0, 0, &b, err);
-    if (rc == RG_OK && b.n > 0) {
-        bool all_same = true;
-        int64_t total = -1;
-        for (size_t i = 0; i < b.n; i++) {
-            json_t *m = b.items[i].metadata;
-            const char *h = json_string_value(json_object_get(m, "file_hash"));
-            if (!h || strcmp(h, hash) != 0)
-                all_same = false;
-            total = json_integer_value(json_object_get(m, "total_chunks"));
+    json_t *m = json_object();
+    const size_t page = 2000;
+    rg_status rc = RG_OK;
+    for (size_t offset = 0;; offset += page) {
+        rg_record_batch b;
+        rg_record_batch_init(&b, rg_collection_dim(c));
+        rc = rg_collection_get(c, NULL, 0, NULL, RG_INCLUDE_METADATAS, offset, page, &b, err);
+        for (size_t i = 0; rc == RG_OK && i < b.n; i++) {
+            json_t *md = b.items[i].metadata;
+            const char *doc = json_string_value(json_object_get(md, "document_id"));
+            if (!doc)
+                continue; /* a record not written by ingest */
+            json_t *e = json_object_get(m, doc);
+            const char *hash = json_string_value(json_object_get(md, "file_hash"));
+            if (!e) {
+                e = json_pack("{s:s?, s:I, s:s?, s:[]}", "hash", hash, "total",
+                              json_integer_value(json_object_get(md, "total_chunks")), "path",
+                              json_string_value(json_object_get(md, "document_path")), "ids");
+                json_object_set_new(m, doc, e);
+            } else {
+                const char *seen = json_string_value(json_object_get(e, "hash"));
+                if (!seen || !hash || strcmp(seen, hash) != 0)
+                    json_object_set_new(e, "hash", json_null());
+            }
+            json_array_append_new(json_object_get(e, "ids"), json_string(b.items[i].id));
         }
-        *unchanged = all_same && total == (int64_t)b.n;
+        size_t got = b.n;
+        rg_record_batch_free(&b);
+        if (rc != RG_OK || got < page)
+            break;
     }
-    rg_record_batch_free(&b);
-    rg_filter_free(f);
-    return rc;
+    if (rc != RG_OK) {
+        json_decref(m);
+        return rc;
+    }
+    *out = m;
+    return RG_OK;
 }
 
-static rg_status ingest_file(rg_collection *c, const rg_config *cfg, const char *path, pending *p,
-                             const rg_ingest_opts *o, rg_ingest_report *r, rg_error *err)
+/* The collection holds exactly this version of the file: every chunk
+ * carries its hash and none is missing. */
+static bool is_unchanged(const json_t *manifest, const char *doc_id, const char *hash)
+{
+    json_t *e = json_object_get(manifest, doc_id);
+    const char *h = json_string_value(json_object_get(e, "hash"));
+    return e && h && !strcmp(h, hash) &&
+           json_integer_value(json_object_get(e, "total")) == (json_int_t)json_array_size(json_object_get(e, "ids"));
+}
+
+static rg_status ingest_file(rg_collection *c, const rg_config *cfg, const char *path, const json_t *manifest,
+                             pending *p, const rg_ingest_opts *o, rg_ingest_report *r, rg_error *err)
 {
     char doc_id[17], hash[65];
     rg_document_id(path, doc_id);
@@ -229,11 +302,7 @@ static rg_status ingest_file(rg_collection *c, const rg_config *cfg, const char 
         r->files_skipped++;
         return RG_OK;
     }
-    bool unchanged = false;
-    rg_status rc = is_unchanged(c, doc_id, hash, &unchanged, err);
-    if (rc != RG_OK)
-        return rc;
-    if (unchanged) {
+    if (is_unchanged(manifest, doc_id, hash)) {
         r->files_unchanged++;
         return RG_OK;
     }
@@ -281,7 +350,7 @@ static rg_status ingest_file(rg_collection *c, const rg_config *cfg, const char 
         char chash[65];
         rg_sha256_hex(text, strlen(text), chash);
         char id[48];
-        snprintf(id, sizeof id, "%s-%05zu", doc_id, i);
+        chunk_id(id, sizeof id, doc_id, i);
         json_t *m = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "document_id", doc_id, "document_path", path,
                               "file_hash", hash, "content_hash", chash, "chunk_position", (json_int_t)i,
                               "total_chunks", (json_int_t)chunks.n, "format", doc.format ? doc.format : "text");
@@ -297,7 +366,9 @@ static rg_status ingest_file(rg_collection *c, const rg_config *cfg, const char 
         p->capdocs = p->capdocs ? p->capdocs * 2 : 16;
         p->doc_ids = rg_xrealloc(p->doc_ids, p->capdocs * sizeof *p->doc_ids);
         p->hashes = rg_xrealloc(p->hashes, p->capdocs * sizeof *p->hashes);
+        p->counts = rg_xrealloc(p->counts, p->capdocs * sizeof *p->counts);
     }
+    p->counts[p->ndocs] = chunks.n;
     p->doc_ids[p->ndocs] = rg_xstrdup(doc_id);
     p->hashes[p->ndocs++] = rg_xstrdup(hash);
     r->files_ingested++;
@@ -306,53 +377,36 @@ static rg_status ingest_file(rg_collection *c, const rg_config *cfg, const char 
     return RG_OK;
 }
 
-/* Removes chunks whose document_path lies under one of roots and no longer
- * exists. */
-static rg_status prune(rg_collection *c, char **roots, size_t nroots, rg_ingest_report *r, rg_error *err)
+/* Removes the chunks of documents under one of roots whose file is gone. */
+static rg_status prune(rg_collection *c, const json_t *manifest, char **roots, size_t nroots, rg_ingest_report *r,
+                       rg_error *err)
 {
-    json_t *gone = json_object(); /* document_id -> true */
-    size_t offset = 0;
-    const size_t page = 1000;
     rg_status rc = RG_OK;
-    for (;;) {
-        rg_record_batch b;
-        rg_record_batch_init(&b, rg_collection_dim(c));
-        rc = rg_collection_get(c, NULL, 0, NULL, RG_INCLUDE_METADATAS, offset, page, &b, err);
-        for (size_t i = 0; rc == RG_OK && i < b.n; i++) {
-            const char *path = json_string_value(json_object_get(b.items[i].metadata, "document_path"));
-            const char *id = json_string_value(json_object_get(b.items[i].metadata, "document_id"));
-            if (!path || !id)
-                continue;
-            bool under = false;
-            for (size_t k = 0; k < nroots; k++)
-                under |= path_inside(path, roots[k]);
-            if (under && !rg_path_exists(path))
-                json_object_set_new(gone, id, json_true());
-        }
-        size_t got = b.n;
-        rg_record_batch_free(&b);
-        if (rc != RG_OK || got < page)
-            break;
-        offset += page;
-    }
-    const char *id;
-    json_t *v;
-    json_object_foreach(gone, id, v)
+    const char *doc;
+    json_t *e;
+    json_object_foreach((json_t *)manifest, doc, e)
     {
+        const char *path = json_string_value(json_object_get(e, "path"));
+        if (!path || rg_path_exists(path))
+            continue;
+        bool under = false;
+        for (size_t k = 0; k < nroots; k++)
+            under |= path_inside(path, roots[k]);
+        if (!under)
+            continue;
+        json_t *ids = json_object_get(e, "ids");
+        const char **list = rg_xcalloc(json_array_size(ids) + 1, sizeof *list);
+        size_t n = 0, i;
+        json_t *id;
+        json_array_foreach(ids, i, id) list[n++] = json_string_value(id);
+        size_t deleted = 0;
+        rc = rg_collection_delete(c, list, n, NULL, &deleted, err);
+        free(list);
         if (rc != RG_OK)
             break;
-        json_t *w = json_pack("{s:s}", "document_id", id);
-        rg_filter *f = NULL;
-        rc = rg_filter_from_json(w, &f, err);
-        json_decref(w);
-        size_t deleted = 0;
-        if (rc == RG_OK)
-            rc = rg_collection_delete(c, NULL, 0, f, &deleted, err);
-        rg_filter_free(f);
         r->chunks_removed += (int64_t)deleted;
         r->documents_pruned++;
     }
-    json_decref(gone);
     return rc;
 }
 
@@ -376,6 +430,9 @@ rg_status rg_ingest(rg_collection *c, const rg_config *cfg, const char *const *p
             files_push(&files, rg_xstrdup(real));
     }
     r->files_total = (int64_t)files.n;
+    json_t *manifest = NULL;
+    if (rc == RG_OK)
+        rc = manifest_load(c, &manifest, err);
     pending p;
     memset(&p, 0, sizeof p);
     rg_record_batch_init(&p.batch, 0);
@@ -384,7 +441,7 @@ rg_status rg_ingest(rg_collection *c, const rg_config *cfg, const char *const *p
     for (size_t i = 0; rc == RG_OK && i < files.n; i++) {
         if (o->interrupted && *o->interrupted) {
             /* Store what is already read so the work done is kept. */
-            rc = flush(c, &p, r, err);
+            rc = flush(c, &p, manifest, r, err);
             if (rc == RG_OK)
                 rc = rg_error_set(err, RG_ERR_INTERRUPTED,
                                   "interrupted after %lld of %lld files; everything before that is stored, run the "
@@ -392,17 +449,18 @@ rg_status rg_ingest(rg_collection *c, const rg_config *cfg, const char *const *p
                                   (long long)r->files_done, (long long)r->files_total);
             break;
         }
-        rc = ingest_file(c, cfg, files.paths[i], &p, o, r, err);
+        rc = ingest_file(c, cfg, files.paths[i], manifest, &p, o, r, err);
         if (rc == RG_OK && p.batch.n >= batch_chunks)
-            rc = flush(c, &p, r, err);
+            rc = flush(c, &p, manifest, r, err);
         r->files_done++;
         if (o->on_progress)
             o->on_progress(o->progress_ctx, r, files.paths[i]);
     }
     if (rc == RG_OK)
-        rc = flush(c, &p, r, err);
+        rc = flush(c, &p, manifest, r, err);
     if (rc == RG_OK && o->prune)
-        rc = prune(c, roots, nroots, r, err);
+        rc = prune(c, manifest, roots, nroots, r, err);
+    json_decref(manifest);
     rg_record_batch_free(&p.batch);
     for (size_t i = 0; i < p.ndocs; i++) {
         free(p.doc_ids[i]);
@@ -410,6 +468,7 @@ rg_status rg_ingest(rg_collection *c, const rg_config *cfg, const char *const *p
     }
     free(p.doc_ids);
     free(p.hashes);
+    free(p.counts);
     for (size_t i = 0; i < files.n; i++)
         free(files.paths[i]);
     free(files.paths);

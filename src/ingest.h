@@ -16,7 +16,8 @@ typedef struct rg_ingest_report {
     int64_t files_done;
     int64_t files_ingested;     /* new or changed */
     int64_t files_unchanged;
-    int64_t files_skipped;      /* unsupported, unreadable, binary, too large */
+    int64_t files_skipped;      /* unreadable, binary, too large, no text (with a warning) */
+    int64_t files_ignored;      /* found by walking, of a kind ragged does not read (no warning) */
     int64_t chunks_written;
     int64_t chunks_removed;
     int64_t documents_pruned;

@@ -11,14 +11,18 @@ int rg_cmd_ingest(rg_cli *cli, int argc, char **argv);
 int rg_cmd_query(rg_cli *cli, int argc, char **argv);
 int rg_cmd_collections(rg_cli *cli, int argc, char **argv);
 int rg_cmd_config(rg_cli *cli, int argc, char **argv);
+int rg_cmd_backend(rg_cli *cli, int argc, char **argv);
 int rg_cmd_embed(rg_cli *cli, int argc, char **argv);
 int rg_cmd_model(rg_cli *cli, int argc, char **argv);
+int rg_cmd_migrate(rg_cli *cli, int argc, char **argv);
 
 static const rg_cli_command COMMANDS[] = {
     {"ingest", "read files and store their chunks in a collection", rg_cmd_ingest},
     {"query", "find the passages that best match a question", rg_cmd_query},
     {"collections", "list, create, delete or describe collections", rg_cmd_collections},
+    {"migrate", "copy a collection to another backend (staged, verified, rolled back on failure)", rg_cmd_migrate},
     {"config", "show, validate or create the configuration", rg_cmd_config},
+    {"backend", "compare backends side by side, or show their storage statistics", rg_cmd_backend},
     {"embed", "embed one text and print the vector (dimension, norm, values)", rg_cmd_embed},
     {"model", "describe a sentence-transformers model directory (model info PATH)", rg_cmd_model},
 };

@@ -210,6 +210,56 @@ static xmlNode *find_element(xmlNode *root, const char *name)
     return NULL;
 }
 
+static bool has_role(xmlNode *n, const char *role)
+{
+    xmlChar *v = xmlGetProp(n, (const xmlChar *)"role");
+    bool yes = v && strcasecmp((const char *)v, role) == 0;
+    xmlFree(v);
+    return yes;
+}
+
+/* Counts elements called name (or with role=name) below root, up to 2, and
+ * returns the first. */
+static xmlNode *find_landmark(xmlNode *root, const char *name, int *count)
+{
+    xmlNode *first = NULL, *n = root;
+    *count = 0;
+    while (n) {
+        if (n->type == XML_ELEMENT_NODE && (name_is(n, name) || has_role(n, name))) {
+            if (!first)
+                first = n;
+            if (++*count == 2)
+                return first;
+        }
+        if (n->children && n->type == XML_ELEMENT_NODE) {
+            n = n->children;
+            continue;
+        }
+        while (n != root && !n->next)
+            n = n->parent;
+        if (n == root)
+            break;
+        n = n->next;
+    }
+    return first;
+}
+
+/* Site chrome (banners, menus not marked <nav>, sidebars, footers) repeats on
+ * every page of a site and drowns the page's own words in retrieval.  When
+ * the page marks its content, with one <main> (or role="main") or one
+ * <article>, only that is read. */
+static xmlNode *main_content(xmlNode *root)
+{
+    int count;
+    xmlNode *m = find_landmark(root, "main", &count);
+    if (m && count == 1 && !skip_element(m))
+        return m;
+    m = find_landmark(root, "article", &count);
+    if (m && count == 1 && !skip_element(m))
+        return m;
+    return root;
+}
+
 static char *element_text(xmlNode *n)
 {
     if (!n)
@@ -330,7 +380,7 @@ static rg_status html_read(const char *path, const char *data, size_t len, rg_do
     html_out o = {0};
     rg_buf_init(&o.buf);
     if (root)
-        walk(&o, root);
+        walk(&o, main_content(root));
     char *title = NULL;
     if (root) {
         xmlNode *head = find_element(root, "head");

@@ -3,6 +3,7 @@
  * Encrypted, damaged and image-only PDFs are refused with a message that
  * says which of the three it is. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -108,15 +109,29 @@ static void append_page_text(rg_buf *out, PopplerPage *page, const char *t, size
     for (size_t i = 0; i < nlines; i++) {
         const char *nl = memchr(p, '\n', tl - (size_t)(p - t));
         size_t n = nl ? (size_t)(nl - p) : tl - (size_t)(p - t);
+        bool para_break = false;
         if (!isinf(top[i])) {
             if (prev != SIZE_MAX && base > 0) {
                 double d = top[i] - top[prev];
                 /* 1.3: list items and paragraph gaps are 1.4x the pitch or
                  * more, while lines of one paragraph vary by a few percent. */
-                if (d <= 0 || d > 1.3 * base)
+                if (d <= 0 || d > 1.3 * base) {
                     rg_buf_putc(&lines, '\n');
+                    para_break = true;
+                }
             }
             prev = i;
+        }
+        /* Rejoin words hyphenated at a line end ("manip-" + "ulation"): only
+         * lower-case on both sides, so "Wi-" + "Fi" and "-" bullets stay. */
+        const char *q = p;
+        while (q < p + n && *q == ' ')
+            q++;
+        if (!para_break && lines.len >= 3 && lines.data[lines.len - 1] == '\n' && lines.data[lines.len - 2] == '-' &&
+            lines.data[lines.len - 3] >= 'a' && lines.data[lines.len - 3] <= 'z' && q < p + n && *q >= 'a' && *q <= 'z') {
+            lines.len -= 2;
+            n -= (size_t)(q - p);
+            p = q;
         }
         rg_buf_append(&lines, p, n);
         rg_buf_putc(&lines, '\n');
@@ -125,6 +140,68 @@ static void append_page_text(rg_buf *out, PopplerPage *page, const char *t, size
     free(top);
     rg_text_append_paragraphs(out, lines.data, lines.len);
     rg_buf_free(&lines);
+}
+
+/* A page's first or last line, digits folded so "Page 3" matches "Page 4";
+ * 0 when there is no such line or it is too long to be a running head. */
+static uint64_t edge_line_hash(const rg_buf *b, bool last, size_t *start, size_t *end)
+{
+    if (!b->len)
+        return 0;
+    const char *nl = last ? memrchr(b->data, '\n', b->len) : memchr(b->data, '\n', b->len);
+    *start = last ? (nl ? (size_t)(nl - b->data) + 1 : 0) : 0;
+    *end = last ? b->len : (nl ? (size_t)(nl - b->data) : b->len);
+    size_t n = *end - *start;
+    if (n == 0 || n > 120)
+        return 0;
+    char norm[128];
+    for (size_t i = 0; i < n; i++) {
+        char c = b->data[*start + i];
+        norm[i] = c >= '0' && c <= '9' ? '#' : c;
+    }
+    return rg_hash64(norm, n, 0x5eed) | 1;
+}
+
+/* Running heads and page numbers repeat at the top or bottom of most pages
+ * and would otherwise land in every chunk.  A first or last line is dropped
+ * when the same (digit-folded) line sits in that place on at least three
+ * pages and a third of the pages with text. */
+static void strip_running_lines(rg_buf *pages, size_t np)
+{
+    if (np < 3)
+        return;
+    uint64_t *h = rg_xcalloc(2 * np, sizeof *h);
+    size_t *cut = rg_xcalloc(4 * np, sizeof *cut);
+    size_t with_text = 0;
+    for (size_t i = 0; i < np; i++) {
+        with_text += pages[i].len > 0;
+        h[2 * i] = edge_line_hash(&pages[i], false, &cut[4 * i], &cut[4 * i + 1]);
+        h[2 * i + 1] = edge_line_hash(&pages[i], true, &cut[4 * i + 2], &cut[4 * i + 3]);
+    }
+    bool *drop = rg_xcalloc(2 * np, sizeof *drop);
+    for (size_t i = 0; i < 2 * np; i++) {
+        if (!h[i])
+            continue;
+        size_t count = 0;
+        for (size_t j = i % 2; j < 2 * np; j += 2)
+            count += h[j] == h[i];
+        drop[i] = count >= 3 && count * 3 >= with_text;
+    }
+    for (size_t i = 0; i < np; i++) {
+        rg_buf *b = &pages[i];
+        size_t keep_from = drop[2 * i] ? cut[4 * i + 1] : 0;
+        size_t keep_to = drop[2 * i + 1] ? cut[4 * i + 2] : b->len;
+        if (keep_to < keep_from) /* a one-line page that is both */
+            keep_to = keep_from;
+        if (keep_from == 0 && keep_to == b->len)
+            continue;
+        memmove(b->data, b->data + keep_from, keep_to - keep_from);
+        b->len = keep_to - keep_from;
+        b->data[b->len] = '\0';
+    }
+    free(drop);
+    free(cut);
+    free(h);
 }
 
 static rg_status pdf_read(const char *path, const char *data, size_t len, rg_document *doc, rg_error *err)
@@ -157,11 +234,8 @@ static rg_status pdf_read(const char *path, const char *data, size_t len, rg_doc
         g_bytes_unref(bytes);
         return rg_error_set(err, RG_ERR_INVALID, "%s is a PDF without pages; nothing to read", path);
     }
-    rg_buf out;
-    rg_buf_init(&out);
-    size_t *offsets = rg_xmalloc((size_t)np * sizeof *offsets);
+    rg_buf *pages = rg_xcalloc((size_t)np, sizeof *pages);
     for (int i = 0; i < np; i++) {
-        size_t before = out.len;
         PopplerPage *page = poppler_document_get_page(pd, i);
         char *t = page ? poppler_page_get_text(page) : NULL;
         if (t) {
@@ -172,18 +246,29 @@ static rg_status pdf_read(const char *path, const char *data, size_t len, rg_doc
                 rg_buf fixed;
                 rg_buf_init(&fixed);
                 if (rg_text_decode(path, t, tl, &fixed, NULL) == RG_OK)
-                    append_page_text(&out, page, fixed.data, fixed.len);
+                    append_page_text(&pages[i], page, fixed.data, fixed.len);
                 rg_buf_free(&fixed);
             } else {
-                append_page_text(&out, page, t, tl);
+                append_page_text(&pages[i], page, t, tl);
             }
             g_free(t);
         }
         if (page)
             g_object_unref(page);
+    }
+    strip_running_lines(pages, (size_t)np);
+    rg_buf out;
+    rg_buf_init(&out);
+    size_t *offsets = rg_xmalloc((size_t)np * sizeof *offsets);
+    for (int i = 0; i < np; i++) {
+        size_t before = out.len;
+        if (pages[i].len)
+            rg_text_append_paragraphs(&out, pages[i].data, pages[i].len);
+        rg_buf_free(&pages[i]);
         /* The page starts after the "\n\n" that separates it from the one before. */
         offsets[i] = out.len > before ? before + (before > 0 ? 2 : 0) : out.len;
     }
+    free(pages);
     char *title = NULL;
     gchar *meta = poppler_document_get_title(pd);
     if (meta) {

@@ -1,16 +1,1086 @@
-/* leann backend: placeholder until the LEANN issue lands.  The name is
- * accepted everywhere; opening it says clearly that it is not built yet. */
-#include "store.h"
+/* The leann backend: rg_store_ops entry points, the collection directory,
+ * SQLite schema, loading, locking and recomputation of embeddings.
+ *
+ * A collection is PERSIST_DIR/NAME/ holding
+ *   leann.sqlite      WAL database: passages (zstd), ids, metadata, the graph
+ *                     overlay of recent edits, the committed generation
+ *   graph-G.bin       proximity graph of generation G (leann_format.c)
+ *   codes-G.bin       PQ codebooks + codes of generation G
+ *   lock              flock()ed by the process writing (holds its pid)
+ *
+ * Atomicity: a write first puts any new generation files on disk (fsynced,
+ * under a new G), then commits one SQLite transaction that records the
+ * passages together with G and the overlay.  Killed at any instant, the
+ * database names either the old or the new generation, and both files of
+ * that generation are complete; files of other generations are orphans that
+ * the next writer deletes.  See docs/leann.md for the whole design. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zdict.h>
+#include <zstd.h>
 
-static rg_status leann_open(const struct rg_config *cfg, void **store, rg_error *err)
+#include "config.h"
+#include "leann.h"
+#include "sqlite_util.h"
+#include "store.h"
+#include "util.h"
+
+#define LEANN_FORMAT "ragged-leann-1"
+#define LEANN_DB "leann.sqlite"
+#define LEANN_LOCK_WAIT_S 5.0
+#define LEANN_ZSTD_LEVEL 9
+#define LEANN_ZSTD_DICT_LEVEL 19
+
+typedef struct leann_store {
+    char *dir;
+    leann_params params;
+} leann_store;
+
+static rg_status leann_open(const rg_config *cfg, void **out, rg_error *err)
 {
-    return rg_error_set(err, RG_ERR_UNAVAILABLE,
-                        "the leann backend is not available yet in this build; use --backend exact "
-                        "(or set vectorstore.backend: exact)");
+    const char *dir = rg_config_str(cfg, "vectorstore.leann.persist_directory");
+    if (!*dir)
+        return rg_error_set(err, RG_ERR_INVALID,
+                            "vectorstore.leann.persist_directory is empty; set it to a directory");
+    leann_store *s = rg_xcalloc(1, sizeof *s);
+    s->dir = rg_xstrdup(dir);
+    s->params.graph_degree = (int)rg_config_int(cfg, "vectorstore.leann.graph_degree");
+    s->params.pruned_degree = (int)rg_config_int(cfg, "vectorstore.leann.pruned_degree");
+    s->params.search_complexity = (int)rg_config_int(cfg, "vectorstore.leann.search_complexity");
+    s->params.rerank_candidates = (int)rg_config_int(cfg, "vectorstore.leann.rerank_candidates");
+    s->params.hub_fraction = rg_config_float(cfg, "vectorstore.leann.hub_fraction");
+    s->params.cache_mb = rg_config_int(cfg, "vectorstore.leann.cache_mb");
+    if (s->params.pruned_degree > s->params.graph_degree)
+        s->params.pruned_degree = s->params.graph_degree;
+    *out = s;
+    return RG_OK;
+}
+
+static void leann_close(void *impl)
+{
+    leann_store *s = impl;
+    if (!s)
+        return;
+    free(s->dir);
+    free(s);
+}
+
+/* ---- meta helpers ------------------------------------------------------- */
+
+static rg_status meta_int(sqlite3 *db, const char *key, int64_t def, int64_t *out, rg_error *err)
+{
+    char *v = NULL;
+    rg_status rc = rg_sqlite_meta_get(db, key, &v, err);
+    if (rc != RG_OK)
+        return rc;
+    *out = v ? strtoll(v, NULL, 10) : def;
+    free(v);
+    return RG_OK;
+}
+
+rg_status leann_meta_set_int(leann_coll *c, const char *key, int64_t v, rg_error *err)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%lld", (long long)v);
+    return rg_sqlite_meta_set(c->db, key, buf, err);
+}
+
+rg_status leann_meta_save(leann_coll *c, rg_error *err)
+{
+    c->version++;
+    rg_status rc = leann_meta_set_int(c, "version", c->version, err);
+    if (rc == RG_OK)
+        rc = leann_meta_set_int(c, "nodes", c->graph.n, err);
+    if (rc == RG_OK)
+        rc = leann_meta_set_int(c, "entry", c->graph.entry == LEANN_NONE ? -1 : (int64_t)c->graph.entry, err);
+    if (rc == RG_OK)
+        rc = leann_meta_set_int(c, "generation", c->generation, err);
+    if (rc == RG_OK)
+        rc = leann_meta_set_int(c, "base_n", c->base_n, err);
+    if (rc == RG_OK)
+        rc = leann_meta_set_int(c, "built_n", c->built_n, err);
+    if (rc == RG_OK)
+        rc = leann_meta_set_int(c, "dict_id", c->dict_id, err);
+    return rc;
+}
+
+static rg_status read_identity(sqlite3 *db, const char *path, rg_embedder_identity *id, rg_error *err)
+{
+    char *format = NULL, *ident = NULL;
+    rg_status rc = rg_sqlite_meta_get(db, "format", &format, err);
+    if (rc == RG_OK)
+        rc = rg_sqlite_meta_get(db, "identity", &ident, err);
+    if (rc == RG_OK && (!format || strcmp(format, LEANN_FORMAT) != 0))
+        rc = rg_error_set(err, RG_ERR_CORRUPT, "%s is not a ragged leann collection (format '%s', expected '%s')",
+                          path, format ? format : "none", LEANN_FORMAT);
+    if (rc == RG_OK && (!ident || rg_embedder_identity_from_text(ident, id) != RG_OK))
+        rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: the embedder identity is missing or damaged", path);
+    free(format);
+    free(ident);
+    return rc;
+}
+
+/* ---- store-level operations ---------------------------------------------- */
+
+static rg_status leann_list(void *impl, rg_collection_info **out, size_t *n, rg_error *err)
+{
+    leann_store *s = impl;
+    DIR *d = opendir(s->dir);
+    if (!d)
+        return errno == ENOENT ? RG_OK : rg_error_set(err, RG_ERR_IO, "cannot read %s: %s", s->dir, strerror(errno));
+    size_t cap = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.' || rg_collection_name_check(de->d_name, NULL) != RG_OK)
+            continue;
+        char *coll_dir = rg_path_join(s->dir, de->d_name);
+        char *path = rg_path_join(coll_dir, LEANN_DB);
+        free(coll_dir);
+        if (!rg_path_exists(path)) {
+            free(path);
+            continue;
+        }
+        sqlite3 *db = NULL;
+        rg_collection_info info = {0};
+        snprintf(info.name, sizeof info.name, "%s", de->d_name);
+        info.count = -1;
+        rg_error ignored;
+        if (rg_sqlite_open(path, SQLITE_OPEN_READONLY, &db, &ignored) == RG_OK) {
+            read_identity(db, path, &info.identity, &ignored);
+            rg_sqlite_scalar_int(db, "SELECT count(*) FROM records", &info.count, &ignored);
+        }
+        sqlite3_close(db);
+        free(path);
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 8;
+            *out = rg_xrealloc(*out, cap * sizeof **out);
+        }
+        (*out)[(*n)++] = info;
+    }
+    closedir(d);
+    rg_collection_info_sort(*out, *n);
+    return RG_OK;
+}
+
+static const char *SCHEMA =
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    /* seq keeps the insertion order (get() pages by it; upsert keeps it);
+     * node is the record's place in the graph and codes. */
+    "CREATE TABLE records(seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, node INTEGER NOT NULL UNIQUE,"
+    " doc BLOB, doclen INTEGER NOT NULL DEFAULT 0, dict INTEGER NOT NULL DEFAULT 0, metadata TEXT, vec BLOB);"
+    "CREATE TABLE tombstones(node INTEGER PRIMARY KEY);"
+    "CREATE TABLE adj(node INTEGER PRIMARY KEY, flags INTEGER NOT NULL, nbrs BLOB NOT NULL);"
+    "CREATE TABLE codes(node INTEGER PRIMARY KEY, code BLOB NOT NULL);"
+    "CREATE TABLE dicts(id INTEGER PRIMARY KEY, dict BLOB NOT NULL);";
+
+static rg_status leann_create(void *impl, const char *name, const rg_embedder_identity *identity, rg_error *err)
+{
+    leann_store *s = impl;
+    rg_status rc = rg_mkdir_p(s->dir, 0700, err);
+    if (rc != RG_OK)
+        return rc;
+    char *final = rg_path_join(s->dir, name);
+    if (rg_path_exists(final)) {
+        free(final);
+        return rg_error_set(err, RG_ERR_EXISTS, "collection '%s' already exists in the leann backend", name);
+    }
+    /* Built in a hidden directory, then renamed: a crash leaves no
+     * collection or a complete one. */
+    char *tmpname = rg_xasprintf(".%s.creating.%ld", name, (long)getpid());
+    char *tmp = rg_path_join(s->dir, tmpname);
+    free(tmpname);
+    rg_remove_tree(tmp, NULL);
+    rc = rg_mkdir_p(tmp, 0700, err);
+    sqlite3 *db = NULL;
+    char *dbpath = rg_path_join(tmp, LEANN_DB);
+    if (rc == RG_OK)
+        rc = rg_sqlite_open(dbpath, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &db, err);
+    if (rc == RG_OK)
+        rc = rg_sqlite_exec(db, "BEGIN", err);
+    if (rc == RG_OK)
+        rc = rg_sqlite_exec(db, SCHEMA, err);
+    if (rc == RG_OK)
+        rc = rg_sqlite_meta_set(db, "format", LEANN_FORMAT, err);
+    if (rc == RG_OK) {
+        char *ident = rg_embedder_identity_to_text(identity);
+        rc = rg_sqlite_meta_set(db, "identity", ident, err);
+        free(ident);
+    }
+    char buf[64];
+    snprintf(buf, sizeof buf, "%d", s->params.graph_degree);
+    if (rc == RG_OK)
+        rc = rg_sqlite_meta_set(db, "graph_degree", buf, err);
+    snprintf(buf, sizeof buf, "%d", s->params.pruned_degree);
+    if (rc == RG_OK)
+        rc = rg_sqlite_meta_set(db, "pruned_degree", buf, err);
+    snprintf(buf, sizeof buf, "%.6f", s->params.hub_fraction);
+    if (rc == RG_OK)
+        rc = rg_sqlite_meta_set(db, "hub_fraction", buf, err);
+    if (rc == RG_OK)
+        rc = rg_sqlite_exec(db, "COMMIT", err);
+    if (db)
+        sqlite3_close(db);
+    if (rc == RG_OK && rename(tmp, final) != 0)
+        rc = errno == ENOTEMPTY || errno == EEXIST
+                 ? rg_error_set(err, RG_ERR_EXISTS, "collection '%s' already exists in the leann backend", name)
+                 : rg_error_set(err, RG_ERR_IO, "cannot create %s: %s", final, strerror(errno));
+    if (rc == RG_OK)
+        rg_fsync_dir(s->dir);
+    else
+        rg_remove_tree(tmp, NULL);
+    free(dbpath);
+    free(tmp);
+    free(final);
+    return rc;
+}
+
+static rg_status leann_delete_collection(void *impl, const char *name, rg_error *err)
+{
+    leann_store *s = impl;
+    char *dir = rg_path_join(s->dir, name);
+    char *db = rg_path_join(dir, LEANN_DB);
+    bool ok = rg_path_exists(db);
+    free(db);
+    if (!ok) {
+        free(dir);
+        return rg_error_set(err, RG_ERR_NOTFOUND, "collection '%s' does not exist in the leann backend", name);
+    }
+    char *gone = rg_xasprintf("%s/.%s.deleting.%ld", s->dir, name, (long)getpid());
+    rg_status rc = RG_OK;
+    if (rename(dir, gone) != 0)
+        rc = rg_error_set(err, RG_ERR_IO, "cannot delete %s: %s", dir, strerror(errno));
+    else
+        rc = rg_remove_tree(gone, err);
+    free(gone);
+    free(dir);
+    return rc;
+}
+
+static rg_status leann_rename(void *impl, const char *from, const char *to, rg_error *err)
+{
+    leann_store *s = impl;
+    return rg_rename_collection_dir(s->dir, from, to, "leann", err);
+}
+
+/* ---- loading ------------------------------------------------------------- */
+
+static char *gen_path(const leann_coll *c, const char *kind, int64_t gen)
+{
+    return rg_xasprintf("%s/%s-%lld.bin", c->dir, kind, (long long)gen);
+}
+
+static void free_state(leann_coll *c)
+{
+    leann_graph_free(&c->graph);
+    leann_pq_free(&c->pq);
+    free(c->codes);
+    c->codes = NULL;
+    c->codes_cap = 0;
+    c->live = 0;
+}
+
+void leann_invalidate(leann_coll *c)
+{
+    free_state(c);
+    c->version = -1;
+}
+
+void leann_codes_reserve(leann_coll *c, uint32_t n)
+{
+    if (n <= c->codes_cap || c->pq.m == 0)
+        return;
+    size_t cap = c->codes_cap ? c->codes_cap : 64;
+    while (cap < n)
+        cap *= 2;
+    c->codes = rg_xrealloc(c->codes, cap * (size_t)c->pq.m);
+    c->codes_cap = cap;
+}
+
+static rg_status load_overlay(leann_coll *c, uint32_t nodes, rg_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    rg_status rc = RG_OK;
+    if (sqlite3_prepare_v2(c->db, "SELECT node, flags, nbrs FROM adj", -1, &st, NULL) != SQLITE_OK)
+        return rg_sqlite_error(c->db, c->db_path, err);
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t v = sqlite3_column_int64(st, 0);
+        int64_t fl = sqlite3_column_int64(st, 1);
+        int deg = leann_nbrs_decode(sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2),
+                                    v >= 0 && v < nodes ? leann_graph_nbrs(&c->graph, (uint32_t)v) : NULL,
+                                    c->graph.max_degree);
+        bool bad = v < 0 || v >= nodes || deg < 0 || fl < 0 || fl > 3;
+        for (int i = 0; !bad && i < deg; i++)
+            bad = leann_graph_nbrs(&c->graph, (uint32_t)v)[i] >= nodes;
+        if (bad) {
+            rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: graph overlay row for node %lld is damaged", c->db_path,
+                              (long long)v);
+            break;
+        }
+        c->graph.deg[v] = (uint16_t)deg;
+        c->graph.flags[v] = (uint8_t)fl;
+    }
+    if (rc == RG_OK && r != SQLITE_DONE)
+        rc = rg_sqlite_error(c->db, c->db_path, err);
+    sqlite3_finalize(st);
+    if (rc != RG_OK)
+        return rc;
+
+    int64_t have = 0;
+    if (sqlite3_prepare_v2(c->db, "SELECT node, code FROM codes", -1, &st, NULL) != SQLITE_OK)
+        return rg_sqlite_error(c->db, c->db_path, err);
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t v = sqlite3_column_int64(st, 0);
+        const uint8_t *code = sqlite3_column_blob(st, 1);
+        bool bad = v < c->base_n || v >= nodes || sqlite3_column_bytes(st, 1) != c->pq.m;
+        for (int j = 0; !bad && j < c->pq.m; j++)
+            bad = code[j] >= c->pq.ksub;
+        if (bad) {
+            rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: PQ code row for node %lld is damaged", c->db_path,
+                              (long long)v);
+            break;
+        }
+        memcpy(c->codes + (size_t)v * c->pq.m, code, (size_t)c->pq.m);
+        have++;
+    }
+    if (rc == RG_OK && r != SQLITE_DONE)
+        rc = rg_sqlite_error(c->db, c->db_path, err);
+    sqlite3_finalize(st);
+    if (rc == RG_OK && have != (int64_t)nodes - c->base_n)
+        rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: %lld nodes have no PQ code", c->db_path,
+                          (long long)((int64_t)nodes - c->base_n - have));
+    if (rc != RG_OK)
+        return rc;
+
+    if (sqlite3_prepare_v2(c->db, "SELECT node FROM tombstones", -1, &st, NULL) != SQLITE_OK)
+        return rg_sqlite_error(c->db, c->db_path, err);
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t v = sqlite3_column_int64(st, 0);
+        if (v >= 0 && v < nodes)
+            c->graph.flags[v] |= LEANN_NODE_DELETED;
+    }
+    if (r != SQLITE_DONE)
+        rc = rg_sqlite_error(c->db, c->db_path, err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* The compression dictionary new passages use. */
+static void ensure_cdict(leann_coll *c)
+{
+    if (c->dict_id == c->cdict_id)
+        return;
+    if (c->cdict)
+        ZSTD_freeCDict(c->cdict);
+    c->cdict = NULL;
+    c->cdict_id = 0;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(c->db, "SELECT dict FROM dicts WHERE id = ?", -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, c->dict_id);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            c->cdict = ZSTD_createCDict(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
+                                        LEANN_ZSTD_DICT_LEVEL);
+            c->cdict_id = c->cdict ? c->dict_id : 0;
+        }
+    }
+    sqlite3_finalize(st);
+}
+
+/* Loads generation files + overlay as one consistent snapshot (inside a
+ * read transaction).  A writer may delete the files of the generation we
+ * just read the name of; then we look again. */
+static rg_status leann_load(leann_coll *c, rg_error *err)
+{
+    rg_status rc = RG_OK;
+    for (int attempt = 0; attempt < 5; attempt++) {
+        free_state(c);
+        rc = rg_sqlite_exec(c->db, "BEGIN", err);
+        if (rc != RG_OK)
+            return rc;
+        int64_t version = 0, gen = 0, nodes = 0, entry = -1, base_n = 0, built_n = 0, dict_id = 0;
+        int64_t gd = c->params.graph_degree, pd = c->params.pruned_degree;
+        rc = meta_int(c->db, "version", 0, &version, err);
+        if (rc == RG_OK)
+            rc = meta_int(c->db, "generation", 0, &gen, err);
+        if (rc == RG_OK)
+            rc = meta_int(c->db, "nodes", 0, &nodes, err);
+        if (rc == RG_OK)
+            rc = meta_int(c->db, "entry", -1, &entry, err);
+        if (rc == RG_OK)
+            rc = meta_int(c->db, "base_n", 0, &base_n, err);
+        if (rc == RG_OK)
+            rc = meta_int(c->db, "built_n", 0, &built_n, err);
+        if (rc == RG_OK)
+            rc = meta_int(c->db, "dict_id", 0, &dict_id, err);
+        if (rc == RG_OK)
+            rc = meta_int(c->db, "graph_degree", gd, &gd, err);
+        if (rc == RG_OK)
+            rc = meta_int(c->db, "pruned_degree", pd, &pd, err);
+        if (rc == RG_OK && (nodes < 0 || nodes >= LEANN_NONE || base_n < 0 || base_n > nodes || gen < 0 ||
+                            gd < 1 || gd > 256 || pd < 1 || pd > gd || (gen == 0 && nodes > 0) ||
+                            entry < -1 || entry >= nodes))
+            rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: collection counters are inconsistent", c->db_path);
+        bool retry = false;
+        if (rc == RG_OK && gen > 0) {
+            char *gp = gen_path(c, "graph", gen), *cp = gen_path(c, "codes", gen);
+            uint32_t ncodes = 0;
+            rc = leann_graph_read(&c->graph, gp, err);
+            if (rc == RG_OK)
+                rc = leann_codes_read(&c->pq, &c->codes, &ncodes, cp, err);
+            if (rc == RG_OK && (c->graph.n != base_n || ncodes != base_n || c->pq.dim != c->dim))
+                rc = rg_error_set(err, RG_ERR_CORRUPT,
+                                  "%s / %s do not match %s (nodes %u / %u, expected %lld; dimension %d)", gp, cp,
+                                  c->db_path, c->graph.n, ncodes, (long long)base_n, c->pq.dim);
+            retry = rc == RG_ERR_NOTFOUND;
+            free(gp);
+            free(cp);
+            c->codes_cap = ncodes;
+        } else if (rc == RG_OK) {
+            leann_graph_init(&c->graph, (int)gd, (int)pd);
+        }
+        if (rc == RG_OK) {
+            c->base_n = (uint32_t)base_n;
+            leann_graph_reserve(&c->graph, (uint32_t)nodes);
+            while (c->graph.n < nodes)
+                leann_graph_add_node(&c->graph);
+            leann_codes_reserve(c, (uint32_t)nodes);
+            c->graph.entry = entry < 0 ? LEANN_NONE : (uint32_t)entry;
+            rc = load_overlay(c, (uint32_t)nodes, err);
+        }
+        if (rc == RG_OK)
+            rc = rg_sqlite_scalar_int(c->db, "SELECT count(*) FROM records", &c->live, err);
+        rg_sqlite_exec(c->db, "COMMIT", NULL);
+        if (rc == RG_OK) {
+            if (gen != c->generation)
+                leann_cache_clear(&c->cache);   /* nodes may have been renumbered */
+            c->version = version;
+            c->generation = gen;
+            c->built_n = (uint32_t)built_n;
+            c->dict_id = dict_id;
+            ensure_cdict(c);
+            return RG_OK;
+        }
+        free_state(c);
+        c->version = -1;
+        if (!retry)
+            return rc;
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return rc;
+}
+
+rg_status leann_refresh(leann_coll *c, rg_error *err)
+{
+    int64_t v = 0;
+    rg_status rc = meta_int(c->db, "version", 0, &v, err);
+    if (rc != RG_OK)
+        return rc;
+    if (v == c->version)
+        return RG_OK;
+    return leann_load(c, err);
+}
+
+/* ---- locking ------------------------------------------------------------- */
+
+static void remove_orphans(leann_coll *c)
+{
+    DIR *d = opendir(c->dir);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        long long g;
+        char kind[8];
+        if (sscanf(de->d_name, "%5[a-z]-%lld.bin", kind, &g) != 2 ||
+            (strcmp(kind, "graph") != 0 && strcmp(kind, "codes") != 0) || g == c->generation)
+            continue;
+        char *p = rg_path_join(c->dir, de->d_name);
+        unlink(p);
+        free(p);
+    }
+    closedir(d);
+}
+
+rg_status leann_lock(leann_coll *c, rg_error *err)
+{
+    if (c->lock_fd >= 0)
+        return RG_OK;
+    char *path = rg_path_join(c->dir, "lock");
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        rg_status rc = rg_error_set(err, RG_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+        free(path);
+        return rc;
+    }
+    double deadline = rg_now() + LEANN_LOCK_WAIT_S;
+    while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        if ((errno != EWOULDBLOCK && errno != EINTR) || rg_now() > deadline) {
+            char buf[32] = {0};
+            ssize_t k = pread(fd, buf, sizeof buf - 1, 0);
+            long pid = k > 0 ? strtol(buf, NULL, 10) : 0;
+            close(fd);
+            free(path);
+            return rg_error_set(err, RG_ERR_LOCKED,
+                                "collection %s is locked by another ragged process (pid %ld); wait for it to "
+                                "finish or stop it, then retry",
+                                c->name, pid);
+        }
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    free(path);
+    char buf[32];
+    int k = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) == 0 && pwrite(fd, buf, (size_t)k, 0) < 0) {
+        /* the pid is only for the message; the lock is what matters */
+    }
+    c->lock_fd = fd;
+    rg_status rc = leann_refresh(c, err);
+    if (rc == RG_OK)
+        remove_orphans(c);
+    return rc;
+}
+
+static void leann_unlock(leann_coll *c)
+{
+    if (c->lock_fd < 0)
+        return;
+    if (ftruncate(c->lock_fd, 0) != 0) {
+        /* harmless: a stale pid in the file is only shown in messages */
+    }
+    close(c->lock_fd);   /* releases the flock */
+    c->lock_fd = -1;
+}
+
+/* ---- passages: zstd, optionally with a dictionary trained on them -------- */
+
+rg_status leann_doc_compress(leann_coll *c, const char *doc, rg_buf *out, rg_error *err)
+{
+    size_t len = strlen(doc);
+    size_t bound = ZSTD_compressBound(len);
+    out->len = 0;
+    rg_buf_reserve(out, bound);
+    ZSTD_CCtx *cctx = ZSTD_createCCtx();
+    size_t r = c->cdict ? ZSTD_compress_usingCDict(cctx, out->data, bound, doc, len, c->cdict)
+                        : ZSTD_compressCCtx(cctx, out->data, bound, doc, len, LEANN_ZSTD_LEVEL);
+    ZSTD_freeCCtx(cctx);
+    if (ZSTD_isError(r))
+        return rg_error_set(err, RG_ERR_INTERNAL, "zstd: %s", ZSTD_getErrorName(r));
+    out->len = r;
+    return RG_OK;
+}
+
+static void *get_ddict(leann_coll *c, int64_t id, rg_error *err)
+{
+    for (size_t i = 0; i < c->nddicts; i++)
+        if (c->ddicts[i].id == id)
+            return c->ddicts[i].ddict;
+    sqlite3_stmt *st = NULL;
+    void *dd = NULL;
+    if (sqlite3_prepare_v2(c->db, "SELECT dict FROM dicts WHERE id = ?", -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, id);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            dd = ZSTD_createDDict(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+    }
+    sqlite3_finalize(st);
+    if (!dd) {
+        rg_error_set(err, RG_ERR_CORRUPT, "%s: compression dictionary %lld is missing", c->db_path, (long long)id);
+        return NULL;
+    }
+    c->ddicts = rg_xrealloc(c->ddicts, (c->nddicts + 1) * sizeof *c->ddicts);
+    c->ddicts[c->nddicts++] = (leann_dict){id, dd};
+    return dd;
+}
+
+rg_status leann_doc_decompress(leann_coll *c, const void *blob, size_t len, int64_t dict, int64_t rawlen,
+                               char **out, rg_error *err)
+{
+    if (rawlen < 0 || rawlen > (int64_t)1 << 31)
+        return rg_error_set(err, RG_ERR_CORRUPT, "%s: a passage has a bad length", c->db_path);
+    char *buf = rg_xmalloc((size_t)rawlen + 1);
+    ZSTD_DCtx *dctx = ZSTD_createDCtx();
+    size_t r;
+    if (dict) {
+        void *dd = get_ddict(c, dict, err);
+        if (!dd) {
+            ZSTD_freeDCtx(dctx);
+            free(buf);
+            return err ? err->code : RG_ERR_CORRUPT;
+        }
+        r = ZSTD_decompress_usingDDict(dctx, buf, (size_t)rawlen, blob, len, dd);
+    } else {
+        r = ZSTD_decompressDCtx(dctx, buf, (size_t)rawlen, blob, len);
+    }
+    ZSTD_freeDCtx(dctx);
+    if (ZSTD_isError(r) || r != (size_t)rawlen) {
+        free(buf);
+        return rg_error_set(err, RG_ERR_CORRUPT, "%s: a compressed passage is damaged (%s)", c->db_path,
+                            ZSTD_isError(r) ? ZSTD_getErrorName(r) : "wrong length");
+    }
+    buf[rawlen] = '\0';
+    *out = buf;
+    return RG_OK;
+}
+
+/* ---- recomputing embeddings ------------------------------------------------ */
+
+rg_status leann_fetch_vectors(leann_coll *c, const uint32_t *nodes, size_t n, float *out, rg_error *err)
+{
+    size_t dim = (size_t)c->dim;
+    uint32_t *miss = NULL;
+    size_t nmiss = 0;
+    for (size_t i = 0; i < n; i++) {
+        const float *v = leann_cache_get(&c->cache, nodes[i]);
+        if (v) {
+            memcpy(out + i * dim, v, dim * sizeof(float));
+        } else {
+            if (!miss)
+                miss = rg_xmalloc(n * sizeof *miss);
+            miss[nmiss++] = (uint32_t)i;
+        }
+    }
+    if (nmiss == 0)
+        return RG_OK;
+    sqlite3_stmt *st = NULL;
+    rg_status rc = RG_OK;
+    if (sqlite3_prepare_v2(c->db, "SELECT doc, doclen, dict, vec FROM records WHERE node = ?", -1, &st, NULL) !=
+        SQLITE_OK) {
+        free(miss);
+        return rg_sqlite_error(c->db, c->db_path, err);
+    }
+    char **texts = rg_xcalloc(nmiss, sizeof *texts);
+    size_t *tpos = rg_xmalloc(nmiss * sizeof *tpos);
+    size_t nt = 0;
+    for (size_t m = 0; rc == RG_OK && m < nmiss; m++) {
+        size_t i = miss[m];
+        sqlite3_bind_int64(st, 1, nodes[i]);
+        int r = sqlite3_step(st);
+        if (r != SQLITE_ROW) {
+            rc = r == SQLITE_DONE ? rg_error_set(err, RG_ERR_CORRUPT, "%s: graph node %u has no record", c->db_path,
+                                                 nodes[i])
+                                  : rg_sqlite_error(c->db, c->db_path, err);
+        } else if (sqlite3_column_type(st, 3) != SQLITE_NULL) {
+            /* A record without text keeps its vector: nothing to recompute
+             * it from. */
+            if ((size_t)sqlite3_column_bytes(st, 3) != dim * sizeof(float))
+                rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: stored vector of node %u has the wrong size",
+                                  c->db_path, nodes[i]);
+            else {
+                memcpy(out + i * dim, sqlite3_column_blob(st, 3), dim * sizeof(float));
+                leann_cache_put(&c->cache, nodes[i], out + i * dim,
+                                nodes[i] < c->graph.n && (c->graph.flags[nodes[i]] & LEANN_NODE_HUB));
+            }
+        } else {
+            rc = leann_doc_decompress(c, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
+                                      sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 1), &texts[nt], err);
+            if (rc == RG_OK)
+                tpos[nt++] = i;
+        }
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    if (rc == RG_OK && nt > 0) {
+        if (!c->embedder) {
+            rc = rg_error_set(err, RG_ERR_INVALID,
+                              "collection %s was opened without an embedder; leann needs it to recompute embeddings",
+                              c->name);
+        } else {
+            float *buf = malloc(nt * dim * sizeof(float));
+            if (!buf)
+                rc = rg_error_set(err, RG_ERR_NOMEM, "out of memory recomputing %zu embeddings", nt);
+            else
+                rc = rg_embedder_embed(c->embedder, (const char *const *)texts, nt, RG_EMBED_DOCUMENT, buf, err);
+            for (size_t t = 0; rc == RG_OK && t < nt; t++) {
+                size_t i = tpos[t];
+                memcpy(out + i * dim, buf + t * dim, dim * sizeof(float));
+                leann_cache_put(&c->cache, nodes[i], out + i * dim,
+                                nodes[i] < c->graph.n && (c->graph.flags[nodes[i]] & LEANN_NODE_HUB));
+            }
+            free(buf);
+            c->recomputed += nt;
+        }
+    }
+    for (size_t t = 0; t < nt; t++)
+        free(texts[t]);
+    free(texts);
+    free(tpos);
+    free(miss);
+    return rc;
+}
+
+/* ---- generations ----------------------------------------------------------- */
+
+rg_status leann_write_generation(leann_coll *c, int64_t gen, rg_error *err)
+{
+    char *gp = gen_path(c, "graph", gen), *cp = gen_path(c, "codes", gen);
+    rg_status rc = leann_graph_write(&c->graph, gp, NULL, err);
+    if (rc == RG_OK)
+        rc = leann_codes_write(&c->pq, c->codes, c->graph.n, cp, NULL, err);
+    free(gp);
+    free(cp);
+    return rc;
+}
+
+void leann_remove_generation(leann_coll *c, int64_t gen)
+{
+    if (gen <= 0)
+        return;
+    char *gp = gen_path(c, "graph", gen), *cp = gen_path(c, "codes", gen);
+    unlink(gp);
+    unlink(cp);
+    free(gp);
+    free(cp);
+}
+
+/* ---- collection handle ----------------------------------------------------- */
+
+static rg_status leann_open_collection(void *impl, const char *name, rg_embedder *embedder, void **out,
+                                       rg_error *err)
+{
+    leann_store *s = impl;
+    char *dir = rg_path_join(s->dir, name);
+    char *path = rg_path_join(dir, LEANN_DB);
+    if (!rg_path_exists(path)) {
+        free(dir);
+        free(path);
+        return rg_error_set(err, RG_ERR_NOTFOUND, "collection '%s' does not exist in the leann backend", name);
+    }
+    leann_coll *c = rg_xcalloc(1, sizeof *c);
+    c->name = rg_xstrdup(name);
+    c->dir = dir;
+    c->db_path = path;
+    c->embedder = embedder;
+    c->params = s->params;
+    c->lock_fd = -1;
+    c->version = -1;
+    leann_graph_init(&c->graph, c->params.graph_degree, c->params.pruned_degree);
+    rg_status rc = rg_sqlite_open(path, SQLITE_OPEN_READWRITE, &c->db, err);
+    if (rc == RG_OK)
+        rc = read_identity(c->db, path, &c->identity, err);
+    if (rc == RG_OK) {
+        c->dim = c->identity.dim;
+        leann_cache_init(&c->cache, c->dim, (size_t)c->params.cache_mb << 20);
+        rc = leann_load(c, err);
+    }
+    if (rc != RG_OK) {
+        leann_cache_free(&c->cache);
+        leann_graph_free(&c->graph);
+        if (c->db)
+            sqlite3_close(c->db);
+        free(c->name);
+        free(c->dir);
+        free(c->db_path);
+        free(c);
+        return rc;
+    }
+    *out = c;
+    return RG_OK;
+}
+
+static void leann_close_collection(void *impl)
+{
+    leann_coll *c = impl;
+    if (!c)
+        return;
+    leann_unlock(c);
+    free_state(c);
+    leann_cache_free(&c->cache);
+    leann_visit_free(&c->visit);
+    if (c->cdict)
+        ZSTD_freeCDict(c->cdict);
+    for (size_t i = 0; i < c->nddicts; i++)
+        ZSTD_freeDDict(c->ddicts[i].ddict);
+    free(c->ddicts);
+    sqlite3_close(c->db);
+    free(c->name);
+    free(c->dir);
+    free(c->db_path);
+    free(c);
+}
+
+static rg_status leann_info(void *impl, rg_collection_info *out, rg_error *err)
+{
+    leann_coll *c = impl;
+    memset(out, 0, sizeof *out);
+    snprintf(out->name, sizeof out->name, "%s", c->name);
+    out->identity = c->identity;
+    return rg_sqlite_scalar_int(c->db, "SELECT count(*) FROM records", &out->count, err);
+}
+
+static rg_status leann_count(void *impl, int64_t *out, rg_error *err)
+{
+    leann_coll *c = impl;
+    return rg_sqlite_scalar_int(c->db, "SELECT count(*) FROM records", out, err);
+}
+
+/* Writes hold the lock only for the operation: a long-lived reader/server
+ * never blocks ingest, and a second writer waits for the first's batch. */
+static rg_status leann_add_op(void *impl, const rg_record *recs, size_t n, bool upsert, rg_error *err)
+{
+    leann_coll *c = impl;
+    rg_status rc = leann_lock(c, err);
+    if (rc == RG_OK)
+        rc = leann_add(c, recs, n, upsert, err);
+    leann_unlock(c);
+    return rc;
+}
+
+static rg_status leann_delete_op(void *impl, const char *const *ids, size_t nids, const rg_filter *where,
+                                 size_t *deleted, rg_error *err)
+{
+    leann_coll *c = impl;
+    rg_status rc = leann_lock(c, err);
+    if (rc == RG_OK)
+        rc = leann_delete(c, ids, nids, where, deleted, err);
+    leann_unlock(c);
+    return rc;
+}
+
+static rg_status leann_compact_op(void *impl, rg_error *err)
+{
+    leann_coll *c = impl;
+    rg_status rc = leann_lock(c, err);
+    if (rc == RG_OK)
+        rc = leann_compact(c, err);
+    leann_unlock(c);
+    return rc;
+}
+
+static rg_status leann_query_op(void *impl, const float *q, const rg_query_opts *opts, rg_hits *out,
+                                rg_error *err)
+{
+    leann_coll *c = impl;
+    rg_status rc = leann_refresh(c, err);
+    if (rc == RG_OK)
+        rc = leann_query(c, q, opts, out, err);
+    return rc;
+}
+
+static void build_where(const char *const *ids, size_t nids, const rg_filter *where, rg_buf *sql, json_t *params)
+{
+    rg_buf_puts(sql, " WHERE 1");
+    if (ids) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < nids; i++)
+            json_array_append_new(arr, json_string(ids[i]));
+        char *text = json_dumps(arr, JSON_COMPACT);
+        json_decref(arr);
+        rg_buf_puts(sql, " AND id IN (SELECT value FROM json_each(?))");
+        json_array_append_new(params, json_string(text));
+        free(text);
+    }
+    if (where) {
+        rg_buf_puts(sql, " AND ");
+        rg_filter_to_sql(where, "metadata", sql, params);
+    }
+}
+
+rg_status leann_filter_nodes(leann_coll *c, const rg_filter *where, uint32_t **nodes, size_t *n, rg_error *err)
+{
+    rg_buf sql;
+    rg_buf_init(&sql);
+    json_t *params = json_array();
+    rg_buf_puts(&sql, "SELECT node FROM records");
+    build_where(NULL, 0, where, &sql, params);
+    rg_buf_puts(&sql, " ORDER BY node");
+    sqlite3_stmt *st = NULL;
+    rg_status rc = rg_sqlite_prepare_bound(c->db, c->db_path, sql.data, params, &st, err);
+    rg_buf_free(&sql);
+    json_decref(params);
+    if (rc != RG_OK)
+        return rc;
+    size_t cap = 0, cnt = 0;
+    uint32_t *out = NULL;
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t v = sqlite3_column_int64(st, 0);
+        if (v < 0 || v >= c->graph.n) {
+            rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: a record points at graph node %lld of %u", c->db_path,
+                              (long long)v, c->graph.n);
+            break;
+        }
+        if (cnt == cap) {
+            cap = cap ? cap * 2 : 256;
+            out = rg_xrealloc(out, cap * sizeof *out);
+        }
+        out[cnt++] = (uint32_t)v;
+    }
+    if (rc == RG_OK && r != SQLITE_DONE)
+        rc = rg_sqlite_error(c->db, c->db_path, err);
+    sqlite3_finalize(st);
+    if (rc != RG_OK) {
+        free(out);
+        return rc;
+    }
+    *nodes = out;
+    *n = cnt;
+    return RG_OK;
+}
+
+static rg_status leann_get(void *impl, const char *const *ids, size_t nids, const rg_filter *where,
+                           unsigned include, size_t offset, size_t limit, rg_record_batch *out, rg_error *err)
+{
+    leann_coll *c = impl;
+    rg_status rc = leann_refresh(c, err);
+    if (rc != RG_OK)
+        return rc;
+    rg_buf sql;
+    rg_buf_init(&sql);
+    json_t *params = json_array();
+    rg_buf_puts(&sql, "SELECT id, node, doc, doclen, dict, metadata FROM records");
+    build_where(ids, nids, where, &sql, params);
+    rg_buf_printf(&sql, " ORDER BY seq LIMIT %lld OFFSET %lld", limit ? (long long)limit : -1LL,
+                  (long long)offset);
+    sqlite3_stmt *st = NULL;
+    rc = rg_sqlite_prepare_bound(c->db, c->db_path, sql.data, params, &st, err);
+    rg_buf_free(&sql);
+    json_decref(params);
+    if (rc != RG_OK)
+        return rc;
+    size_t first = out->n;
+    uint32_t *nodes = NULL;
+    size_t cap = 0, cnt = 0;
+    int r;
+    while (rc == RG_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *meta = NULL;
+        char *doc = NULL;
+        const char *id = (const char *)sqlite3_column_text(st, 0);
+        if ((include & RG_INCLUDE_METADATAS) && sqlite3_column_type(st, 5) != SQLITE_NULL) {
+            meta = json_loads((const char *)sqlite3_column_text(st, 5), 0, NULL);
+            if (!meta)
+                rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: metadata of record '%s' is damaged", c->db_path, id);
+        }
+        if (rc == RG_OK && (include & RG_INCLUDE_DOCUMENTS) && sqlite3_column_type(st, 2) != SQLITE_NULL)
+            rc = leann_doc_decompress(c, sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2),
+                                      sqlite3_column_int64(st, 4), sqlite3_column_int64(st, 3), &doc, err);
+        if (rc == RG_OK) {
+            rg_record_batch_push(out, id, doc, meta, NULL);
+            if (cnt == cap) {
+                cap = cap ? cap * 2 : 64;
+                nodes = rg_xrealloc(nodes, cap * sizeof *nodes);
+            }
+            nodes[cnt++] = (uint32_t)sqlite3_column_int64(st, 1);
+        }
+        free(doc);
+        json_decref(meta);
+    }
+    if (rc == RG_OK && r != SQLITE_DONE)
+        rc = rg_sqlite_error(c->db, c->db_path, err);
+    sqlite3_finalize(st);
+    if (rc == RG_OK && (include & RG_INCLUDE_EMBEDDINGS) && cnt > 0) {
+        /* Embeddings are not stored: recompute them (exact). */
+        float *vecs = malloc(cnt * (size_t)c->dim * sizeof(float));
+        if (!vecs)
+            rc = rg_error_set(err, RG_ERR_NOMEM, "out of memory recomputing %zu embeddings", cnt);
+        else
+            rc = leann_fetch_vectors(c, nodes, cnt, vecs, err);
+        for (size_t i = 0; rc == RG_OK && i < cnt; i++) {
+            rg_record *rec = &out->items[first + i];
+            rec->embedding = rg_xmalloc((size_t)c->dim * sizeof(float));
+            memcpy(rec->embedding, vecs + i * (size_t)c->dim, (size_t)c->dim * sizeof(float));
+        }
+        free(vecs);
+    }
+    free(nodes);
+    return rc;
+}
+
+static int64_t file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (int64_t)st.st_size : 0;
+}
+
+static rg_status leann_stats(void *impl, rg_store_stats *out, rg_error *err)
+{
+    leann_coll *c = impl;
+    rg_status rc = leann_refresh(c, err);
+    if (rc != RG_OK)
+        return rc;
+    int64_t passages = 0, metadata = 0, adj = 0, codes = 0, dicts = 0, vecs = 0, tomb = 0;
+    rc = rg_sqlite_scalar_int(c->db, "SELECT coalesce(sum(length(doc)), 0) FROM records", &passages, err);
+    if (rc == RG_OK)
+        rc = rg_sqlite_scalar_int(c->db,
+                                  "SELECT coalesce(sum(length(CAST(id AS BLOB)) + coalesce(length(CAST(metadata "
+                                  "AS BLOB)), 0)), 0) FROM records",
+                                  &metadata, err);
+    if (rc == RG_OK)
+        rc = rg_sqlite_scalar_int(c->db, "SELECT coalesce(sum(length(nbrs)), 0) FROM adj", &adj, err);
+    if (rc == RG_OK)
+        rc = rg_sqlite_scalar_int(c->db, "SELECT coalesce(sum(length(code)), 0) FROM codes", &codes, err);
+    if (rc == RG_OK)
+        rc = rg_sqlite_scalar_int(c->db, "SELECT coalesce(sum(length(dict)), 0) FROM dicts", &dicts, err);
+    if (rc == RG_OK)
+        rc = rg_sqlite_scalar_int(c->db, "SELECT coalesce(sum(length(vec)), 0) FROM records", &vecs, err);
+    if (rc == RG_OK)
+        rc = rg_sqlite_scalar_int(c->db, "SELECT count(*) FROM tombstones", &tomb, err);
+    if (rc != RG_OK)
+        return rc;
+    char *gp = gen_path(c, "graph", c->generation), *cp = gen_path(c, "codes", c->generation);
+    int64_t gbytes = c->generation ? file_size(gp) : 0, cbytes = c->generation ? file_size(cp) : 0;
+    free(gp);
+    free(cp);
+    char *wal = rg_xasprintf("%s-wal", c->db_path), *shm = rg_xasprintf("%s-shm", c->db_path);
+    int64_t sqlite_total = file_size(c->db_path) + file_size(wal) + file_size(shm);
+    free(wal);
+    free(shm);
+    out->records = c->live;
+    out->tombstones = tomb;
+    out->bytes_total = rg_dir_size(c->dir);
+    rg_store_stats_add(out, "graph", gbytes + adj);
+    rg_store_stats_add(out, "codes", cbytes + codes);
+    rg_store_stats_add(out, "passages", passages + dicts);
+    rg_store_stats_add(out, "metadata", metadata);
+    if (vecs)
+        rg_store_stats_add(out, "vectors(no text)", vecs);
+    int64_t inside = passages + dicts + metadata + adj + codes + vecs;
+    rg_store_stats_add(out, "sqlite", sqlite_total > inside ? sqlite_total - inside : 0);
+    uint32_t hubs = 0;
+    for (uint32_t v = 0; v < c->graph.n; v++)
+        hubs += (c->graph.flags[v] & LEANN_NODE_HUB) && !(c->graph.flags[v] & LEANN_NODE_DELETED);
+    size_t overlay = 0;
+    int64_t ov = 0;
+    if (rg_sqlite_scalar_int(c->db, "SELECT count(*) FROM adj", &ov, NULL) == RG_OK)
+        overlay = (size_t)ov;
+    out->details = json_pack(
+        "{s:s, s:f, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:i, s:i, s:i, s:I, s:I, s:I, s:s}", "search",
+        "graph + PQ-steered beam search, exact recompute + rerank", "avg_degree", leann_graph_avg_degree(&c->graph),
+        "graph_degree", c->graph.max_degree, "pruned_degree", c->graph.pruned_degree, "hubs", (int)hubs, "nodes",
+        (json_int_t)c->graph.n, "generation", (json_int_t)c->generation, "overlay_nodes", (json_int_t)overlay,
+        "built_n", (json_int_t)c->built_n, "pq_bytes_per_node", c->pq.m, "pq_centroids", c->pq.ksub, "dimension",
+        c->dim, "cache_bytes", (json_int_t)(c->cache.slots * (size_t)c->dim * sizeof(float)), "cache_entries",
+        (json_int_t)c->cache.used, "recomputed_by_this_handle", (json_int_t)c->recomputed, "zstd_dictionary",
+        c->dict_id ? "yes" : "no");
+    return RG_OK;
 }
 
 const rg_store_ops rg_store_leann_ops = {
     .abi_version = RG_STORE_ABI,
     .name = "leann",
     .open = leann_open,
+    .close = leann_close,
+    .list_collections = leann_list,
+    .create_collection = leann_create,
+    .delete_collection = leann_delete_collection,
+    .rename_collection = leann_rename,
+    .open_collection = leann_open_collection,
+    .close_collection = leann_close_collection,
+    .info = leann_info,
+    .add = leann_add_op,
+    .get = leann_get,
+    .delete_records = leann_delete_op,
+    .count = leann_count,
+    .query = leann_query_op,
+    .stats = leann_stats,
+    .compact = leann_compact_op,
 };

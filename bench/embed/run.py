@@ -110,35 +110,39 @@ def make_ids(batch, length, seed):
 
 
 def torch_worker(model, threads, seconds):
-    """Measures the PyTorch peer for every shape; prints JSON."""
-    import json
+    """Serves measurements of the PyTorch peer: reads "L B" (passages/s) or
+    "lat" (median ms of a 16-token query) lines on stdin, answers one line each.
+    A long-lived process lets the main run interleave ragged and PyTorch
+    shape by shape, so both see the same background load."""
     peer, torch = torch_peer(model, threads)
-    out = {"speed": {}, "version": torch.__version__}
-    for L in LENGTHS:
-        for B in BATCHES:
-            ids = torch.tensor(make_ids(B, L, 42))
-            mask = torch.ones(B, L, dtype=torch.bool)
+    print("ready " + torch.__version__, flush=True)
+    for line in sys.stdin:
+        cmd = line.split()
+        if cmd == ["lat"]:
+            ids = torch.tensor(make_ids(1, 16, 7))
+            mask = torch.ones(1, 16, dtype=torch.bool)
+            ts = []
             with torch.inference_mode():
                 peer(ids, mask)
-                n, t0 = 0, time.perf_counter()
-                while True:
+                for _ in range(200):
+                    t0 = time.perf_counter()
                     peer(ids, mask)
-                    n += 1
-                    el = time.perf_counter() - t0
-                    if el >= seconds and n >= 3:
-                        break
-            out["speed"]["%d/%d" % (L, B)] = n * B / el
-    ids = torch.tensor(make_ids(1, 16, 7))
-    mask = torch.ones(1, 16, dtype=torch.bool)
-    ts = []
-    with torch.inference_mode():
-        peer(ids, mask)
-        for _ in range(200):
-            t0 = time.perf_counter()
+                    ts.append((time.perf_counter() - t0) * 1000)
+            print(float(np.median(ts)), flush=True)
+            continue
+        L, B = int(cmd[0]), int(cmd[1])
+        ids = torch.tensor(make_ids(B, L, 42))
+        mask = torch.ones(B, L, dtype=torch.bool)
+        with torch.inference_mode():
             peer(ids, mask)
-            ts.append((time.perf_counter() - t0) * 1000)
-    out["latency_ms"] = float(np.median(ts))
-    print(json.dumps(out))
+            n, t0 = 0, time.perf_counter()
+            while True:
+                peer(ids, mask)
+                n += 1
+                el = time.perf_counter() - t0
+                if el >= seconds and n >= 3:
+                    break
+        print(n * B / el, flush=True)
 
 
 def main():
@@ -160,7 +164,6 @@ def main():
     exe = build_driver(tmp)
     peer, torch = torch_peer(model, a.threads)
     T = str(a.threads)
-    torch_version = torch.__version__
 
     # Same model on both sides: compare embeddings of a few sequences.
     check = [make_ids(1, n, 100 + n)[0] for n in (5, 40, 200)]
@@ -176,6 +179,24 @@ def main():
                                 for s in check])
         diffs[prec] = (np.abs(c - t).max(), (c * t).sum(1).min())
 
+    # PyTorch's OpenMP threads and the BLAS's own threads can oversubscribe
+    # the cores; keep one worker per BLAS setting and take PyTorch's better number.
+    workers = {}
+    for blas_threads in ("1", T):
+        env = dict(os.environ, OPENBLAS_NUM_THREADS=blas_threads, OMP_NUM_THREADS=T)
+        w = subprocess.Popen([sys.executable, __file__, "--torch-worker", model, T, str(a.seconds)], env=env,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        torch_version = w.stdout.readline().split()[1]
+        workers[blas_threads] = w
+
+    def ask(cmd):
+        vals = []
+        for w in workers.values():
+            w.stdin.write(cmd + "\n")
+            w.stdin.flush()
+            vals.append(float(w.stdout.readline()))
+        return vals
+
     rows, load = [], [os.getloadavg()[0]]
     for L in LENGTHS:
         for B in BATCHES:
@@ -185,26 +206,19 @@ def main():
                 kv = dict(x.split("=") for x in out.split())
                 res[prec] = float(kv["passages_per_s"])
                 kernel = kv["kernel"]
+            res["torch"] = max(ask("%d %d" % (L, B)))
             rows.append((L, B, res))
             load.append(os.getloadavg()[0])
+            print("len %d batch %d: ragged fp32 %.1f/s, int8 %.1f/s, torch %.1f/s" %
+                  (L, B, res["fp32"], res["int8"], res["torch"]), file=sys.stderr)
     lat = {}
     for prec in ("fp32", "int8"):
         kv = dict(x.split("=") for x in sh([exe, "latency", model, prec, T, "16", "200"]).split())
         lat[prec] = float(kv["median_ms"])
-    # PyTorch's OpenMP threads and the BLAS's own threads can oversubscribe
-    # the cores; measure both BLAS settings and keep PyTorch's better number.
-    import json
-    peers = {}
-    for blas_threads in ("1", T):
-        env = dict(os.environ, OPENBLAS_NUM_THREADS=blas_threads, OMP_NUM_THREADS=T)
-        peers[blas_threads] = json.loads(sh([sys.executable, __file__, "--torch-worker", model, T, str(a.seconds)],
-                                            env=env).splitlines()[-1])
-        load.append(os.getloadavg()[0])
-    for L, B, res in rows:
-        res["torch"] = max(p["speed"]["%d/%d" % (L, B)] for p in peers.values())
-        print("len %d batch %d: ragged fp32 %.1f/s, int8 %.1f/s, torch %.1f/s" %
-              (L, B, res["fp32"], res["int8"], res["torch"]), file=sys.stderr)
-    lat["torch"] = min(p["latency_ms"] for p in peers.values())
+    lat["torch"] = min(ask("lat"))
+    for w in workers.values():
+        w.stdin.close()
+        w.wait()
 
     cpu = "unknown"
     for l in open("/proc/cpuinfo"):
@@ -221,7 +235,7 @@ def main():
               (cpu, os.cpu_count(), platform.machine(), T, commit,
                datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M"), kernel, torch_version, np.__version__))
     md.append("PyTorch peer: torch.nn.TransformerEncoder fast path, inference mode, no padding mask (equal lengths); "
-              "best of OPENBLAS_NUM_THREADS=1 and =%s. Inputs are token ids on both sides (tokenizer not timed)." % T)
+              "best of OPENBLAS_NUM_THREADS=1 and =%s, measured right after ragged for each shape. Inputs are token ids on both sides (tokenizer not timed)." % T)
     md.append("Load average (1 min) during the run: %s (other jobs share this machine)." %
               ", ".join("%.2f" % x for x in load))
     md.append("Same model check: max |ragged fp32 - torch| = %.2g (min cosine %.6f); int8 min cosine to torch %.5f." %

@@ -118,6 +118,20 @@ TEST(reader_html_declared_charsets)
     CHECK_EQ_STR(doc.text, "Привет");
     rg_document_free(&doc);
 
+    CHECK_OK(READ_LIT("sjis.html", "<meta charset=\"shift_jis\"><p>\x93\xfa\x96\x7b\x8c\xea text</p>", &doc, &err), &err);
+    CHECK_EQ_STR(doc.text, "日本語 text");
+    rg_document_free(&doc);
+
+    /* An unknown charset name falls back to our own decoding, quietly. */
+    rt_capture cap;
+    rt_capture_begin(&cap);
+    rg_status st = READ_LIT("bogus.html", "<meta charset=\"x-bogus\"><p>caf\xe9 ok</p>", &doc, &err);
+    long leaked = rt_capture_end(&cap);
+    CHECK_OK(st, &err);
+    CHECK_EQ_INT(leaked, 0);
+    CHECK_EQ_STR(doc.text, "café ok");
+    rg_document_free(&doc);
+
     /* UTF-8 bytes with a wrong Latin-1 declaration stay UTF-8. */
     CHECK_OK(READ_LIT("liar.html", "<meta charset=\"iso-8859-1\"><p>naïve</p>", &doc, &err), &err);
     CHECK_EQ_STR(doc.text, "naïve");
@@ -165,5 +179,35 @@ TEST(reader_html_huge_text_node_is_not_truncated)
     CHECK_OK(st, &err);
     CHECK(doc.len > 12500000);
     CHECK(strcmp(doc.text + doc.len - strlen("END\n\nafter"), "END\n\nafter") == 0);
+    rg_document_free(&doc);
+}
+
+TEST(reader_html_main_content_only_when_marked)
+{
+    rg_document doc;
+    rg_error err = {0};
+    CHECK_OK(READ_LIT("site.html",
+                      "<html><head><title>Post</title></head><body>"
+                      "<div class=banner>Site Name</div><ul class=menu><li>Home</li><li>Blog</li></ul>"
+                      "<main><h1>The Post</h1><p>What the page says.</p></main>"
+                      "<aside>Related links</aside><footer>Copyright</footer></body></html>",
+                      &doc, &err),
+             &err);
+    CHECK_EQ_STR(doc.title, "Post");
+    CHECK_EQ_STR(doc.text, "The Post\n\nWhat the page says.");
+    rg_document_free(&doc);
+
+    CHECK_OK(READ_LIT("article.html",
+                      "<body><div>Menu</div><article><p>Article body.</p></article><div>Footer</div></body>",
+                      &doc, &err),
+             &err);
+    CHECK_EQ_STR(doc.text, "Article body.");
+    rg_document_free(&doc);
+
+    /* Several articles (an index page): everything is content. */
+    CHECK_OK(READ_LIT("index.html", "<body><div>Menu</div><article>One.</article><article>Two.</article></body>", &doc,
+                      &err),
+             &err);
+    CHECK_EQ_STR(doc.text, "Menu\n\nOne.\n\nTwo.");
     rg_document_free(&doc);
 }

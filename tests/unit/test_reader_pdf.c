@@ -227,3 +227,26 @@ TEST(reader_pdf_vertical_gaps_become_paragraphs)
                            "Second paragraph, line one.\nSecond paragraph, line two.\nSecond paragraph, line three.");
     rg_document_free(&doc);
 }
+
+TEST(reader_pdf_running_heads_and_hyphens)
+{
+    const char *pages[] = {
+        "Pantry Manual\nThe first page talks about manip-\nulation of compost and Wi-\nFi routers.\n\nPage 1",
+        "Pantry Manual\nThe second page is about the greenhouse.\n\nPage 2",
+        "Pantry Manual\nThe third page is about the orchard.\n\nPage 3",
+        "A title page without the running head\nThe fourth page is about bees.\n\nPage 4",
+    };
+    pdf_spec s = {pages, 4, NULL, 0};
+    rg_document doc;
+    rg_error err = {0};
+    CHECK_OK(read_pdf("manual.pdf", &s, &doc, &err, NULL), &err);
+    CHECK_MSG(strstr(doc.text, "Pantry Manual") == NULL, "running head kept: %s", doc.text);
+    CHECK_MSG(strstr(doc.text, "Page ") == NULL, "page numbers kept: %s", doc.text);
+    CHECK_MSG(strstr(doc.text, "about manipulation of compost and Wi-\nFi routers.") != NULL, "text: %s", doc.text);
+    CHECK(strstr(doc.text, "A title page without the running head") != NULL);
+    const char *third = strstr(doc.text, "The third page");
+    CHECK(third != NULL);
+    CHECK_EQ_INT(doc.page_offsets[2], (size_t)(third - doc.text));
+    CHECK_EQ_INT(rg_document_page_at(&doc, (size_t)(third - doc.text)), 3);
+    rg_document_free(&doc);
+}

@@ -1,0 +1,211 @@
+/* HTTP client over libcurl (see http.h).
+ *
+ * One CURL easy handle per rg_http: libcurl keeps the connection to the last
+ * hosts alive inside the handle, so consecutive requests to the same server
+ * reuse one TCP (and TLS) connection.  Options are reset before every request
+ * (curl_easy_reset keeps the connection cache) so one request's settings never
+ * leak into the next. */
+#include "http.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct rg_http {
+    CURL *curl;
+    long timeout_ms;
+    long connect_timeout_ms;
+    bool tls_verify;
+    char *auth_header;       /* "Authorization: Bearer ..." or NULL; never printed */
+    char *extra_header;
+    char *noproxy;           /* loopback hosts appended to $no_proxy */
+    char errbuf[CURL_ERROR_SIZE];
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc = CURLE_OK;
+
+static void curl_init_once(void)
+{
+    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+rg_http_opts rg_http_default_opts(void)
+{
+    rg_http_opts o = {0};
+    o.timeout_ms = 30000;
+    o.connect_timeout_ms = 5000;
+    o.tls_verify = true;
+    return o;
+}
+
+rg_status rg_http_new(const rg_http_opts *opts, rg_http **out, rg_error *err)
+{
+    *out = NULL;
+    pthread_once(&curl_once, curl_init_once);
+    if (curl_init_rc != CURLE_OK)
+        return rg_error_set(err, RG_ERR_INTERNAL, "cannot initialise libcurl: %s",
+                            curl_easy_strerror(curl_init_rc));
+    rg_http_opts o = opts ? *opts : rg_http_default_opts();
+    rg_http *h = rg_xcalloc(1, sizeof *h);
+    h->curl = curl_easy_init();
+    if (!h->curl) {
+        free(h);
+        return rg_error_set(err, RG_ERR_INTERNAL, "cannot create a libcurl handle");
+    }
+    h->timeout_ms = o.timeout_ms > 0 ? o.timeout_ms : 30000;
+    h->connect_timeout_ms = o.connect_timeout_ms > 0 ? o.connect_timeout_ms : 5000;
+    h->tls_verify = o.tls_verify;
+    if (o.bearer_token && *o.bearer_token)
+        h->auth_header = rg_xasprintf("Authorization: Bearer %s", o.bearer_token);
+    if (o.extra_header && *o.extra_header)
+        h->extra_header = rg_xstrdup(o.extra_header);
+    /* A local-first tool talks to servers on this machine: never send that
+     * traffic through a proxy configured for the outside world. */
+    const char *np = getenv("no_proxy");
+    if (!np || !*np)
+        np = getenv("NO_PROXY");
+    h->noproxy = (np && *np) ? rg_xasprintf("%s,localhost,127.0.0.1,::1", np)
+                             : rg_xstrdup("localhost,127.0.0.1,::1");
+    if (!h->tls_verify)
+        fprintf(stderr, "ragged: warning: TLS certificate verification is off (tls_verify: false); "
+                        "anyone on the network path can read and change this traffic\n");
+    *out = h;
+    return RG_OK;
+}
+
+void rg_http_free(rg_http *h)
+{
+    if (!h)
+        return;
+    curl_easy_cleanup(h->curl);
+    if (h->auth_header) {
+        /* The token should not outlive the handle in freed memory. */
+        volatile char *p = h->auth_header;
+        while (*p)
+            *p++ = 0;
+        free(h->auth_header);
+    }
+    free(h->extra_header);
+    free(h->noproxy);
+    free(h);
+}
+
+/* The URL as shown in messages: user:password@ removed. */
+static void url_for_message(const char *url, char *buf, size_t n)
+{
+    const char *scheme_end = strstr(url, "://");
+    const char *host = scheme_end ? scheme_end + 3 : url;
+    const char *slash = strchr(host, '/');
+    const char *at = strchr(host, '@');
+    if (at && (!slash || at < slash))
+        snprintf(buf, n, "%.*s%s", (int)(host - url), url, at + 1);
+    else
+        snprintf(buf, n, "%s", url);
+}
+
+typedef struct {
+    rg_buf *response;
+    rg_http_chunk_fn on_data;
+    void *ctx;
+    bool aborted;
+} write_ctx;
+
+static size_t on_write(char *data, size_t size, size_t nmemb, void *userdata)
+{
+    write_ctx *w = userdata;
+    size_t n = size * nmemb;
+    if (w->response) {
+        rg_buf_append(w->response, data, n);
+        return n;
+    }
+    if (!w->on_data(w->ctx, data, n)) {
+        w->aborted = true;
+        return 0;   /* makes libcurl stop with CURLE_WRITE_ERROR */
+    }
+    return n;
+}
+
+static rg_status perform(rg_http *h, const char *method, const char *url, const char *body,
+                         size_t body_len, long *status, write_ctx *w, rg_error *err)
+{
+    CURL *c = h->curl;
+    curl_easy_reset(c);
+    h->errbuf[0] = 0;
+    *status = 0;
+
+    struct curl_slist *headers = NULL;
+    if (body)
+        headers = curl_slist_append(headers, "Content-Type: application/json");
+    /* Without this libcurl waits up to a second for "100 Continue" before
+     * sending bodies over 1 MiB. */
+    headers = curl_slist_append(headers, "Expect:");
+    if (h->auth_header)
+        headers = curl_slist_append(headers, h->auth_header);
+    if (h->extra_header)
+        headers = curl_slist_append(headers, h->extra_header);
+
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, h->timeout_ms);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, h->connect_timeout_ms);
+    curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(c, CURLOPT_NOPROXY, h->noproxy);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, h->tls_verify ? 1L : 0L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, h->tls_verify ? 2L : 0L);
+    curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");   /* whatever libcurl can decode */
+#if LIBCURL_VERSION_NUM >= 0x075500
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, w);
+
+    if (body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+    }
+    if (strcmp(method, "GET") == 0 && !body)
+        curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+    else if (strcmp(method, "HEAD") == 0)
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    else if (!(strcmp(method, "POST") == 0 && body))
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+
+    CURLcode rc = curl_easy_perform(c);
+    curl_slist_free_all(headers);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+
+    if (rc == CURLE_WRITE_ERROR && w->aborted)
+        return rg_error_set(err, RG_ERR_INTERRUPTED, "request to %s stopped by the reader", url);
+    if (rc != CURLE_OK) {
+        char shown[512];
+        url_for_message(url, shown, sizeof shown);
+        const char *reason = h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc);
+        return rg_error_set(err, RG_ERR_NETWORK, "cannot reach %s: %s", shown, reason);
+    }
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+    return RG_OK;
+}
+
+rg_status rg_http_request(rg_http *h, const char *method, const char *url, const char *body,
+                          size_t body_len, long *status, rg_buf *response, rg_error *err)
+{
+    write_ctx w = {.response = response};
+    response->len = 0;
+    if (response->data)
+        response->data[0] = 0;
+    return perform(h, method, url, body, body_len, status, &w, err);
+}
+
+rg_status rg_http_stream(rg_http *h, const char *method, const char *url, const char *body, size_t body_len,
+                         long *status, rg_http_chunk_fn on_data, void *ctx, rg_error *err)
+{
+    write_ctx w = {.on_data = on_data, .ctx = ctx};
+    return perform(h, method, url, body, body_len, status, &w, err);
+}

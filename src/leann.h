@@ -1,0 +1,331 @@
+/* The leann backend's shared structs and constants (pgvector-style split by
+ * phase):
+ *
+ *   leann.h          this file: graph, codes, cache, collection state
+ *   store_leann.c    rg_store_ops entry points, SQLite schema, locking, load
+ *   leann_build.c    bulk graph build + high-degree-preserving pruning
+ *   leann_search.c   best-first beam search (PQ-steered) + exact rerank
+ *   leann_insert.c   incremental insert of new nodes into the graph
+ *   leann_vacuum.c   delete (tombstone + neighbour repair), compact/rebuild
+ *   leann_pq.c       product quantisation (k-means codebooks, ADC tables)
+ *   leann_format.c   on-disk graph/codes files (magic, version, CRC32C)
+ *   leann_utils.c    embedding cache, node sets, varints, float16
+ *
+ * A collection keeps no full-precision embedding on disk: only the graph,
+ * the PQ codes and the passages.  Exact vectors are recomputed through the
+ * collection's embedder when a query (or a graph edit) needs them.  See
+ * docs/leann.md. */
+#ifndef RG_LEANN_H
+#define RG_LEANN_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "embedder.h"
+#include "error.h"
+#include "filter.h"
+#include "store.h"
+
+#define LEANN_FORMAT_VERSION 1
+#define LEANN_GRAPH_MAGIC "RGLEANNG"
+#define LEANN_CODES_MAGIC "RGLEANNC"
+#define LEANN_HEADER_SIZE 32
+#define LEANN_NONE UINT32_MAX
+
+/* RobustPrune's alpha: > 1 keeps some longer edges so the graph stays
+ * navigable after pruning (DiskANN's value). */
+#define LEANN_ALPHA 1.2f
+/* Beam width used while building / inserting. */
+#define LEANN_BUILD_L 64
+/* PQ training sample cap and k-means iterations. */
+#define LEANN_PQ_TRAIN_MAX 32768
+#define LEANN_PQ_ITERS 10
+/* A full rebuild happens on add when the collection has doubled since the
+ * last build, until it is this big (then only `compact` rebuilds). */
+#define LEANN_AUTO_REBUILD_MAX 65536
+
+enum { LEANN_NODE_HUB = 1, LEANN_NODE_DELETED = 2 };
+
+/* ---- product quantisation (leann_pq.c) ---------------------------------- */
+
+typedef struct leann_pq {
+    int dim;          /* full vector dimension */
+    int m;            /* sub-quantisers (bytes per code) */
+    int dsub;         /* dim / m */
+    int ksub;         /* centroids per sub-quantiser (<= 256) */
+    float *centroids; /* m * ksub * dsub; rounded through float16 so what is
+                       * stored on disk is exactly what encodes */
+} leann_pq;
+
+/* Sub-quantiser count for a dimension: 4-dimensional sub-vectors when the
+ * dimension allows (about dim/4 bytes a node). */
+int leann_pq_default_m(int dim);
+/* Trains on n vectors (a sample if n is large). */
+rg_status leann_pq_train(leann_pq *pq, const float *x, size_t n, int dim, int m, uint64_t seed,
+                         rg_error *err);
+void leann_pq_encode(const leann_pq *pq, const float *x, uint8_t *code);
+void leann_pq_decode(const leann_pq *pq, const uint8_t *code, float *x);
+/* table[j * ksub + c] = <q_j, centroid_jc>: inner products for ADC. */
+void leann_pq_table(const leann_pq *pq, const float *q, float *table);
+/* Approximate cosine distance 1 - <q, decode(code)>. */
+static inline float leann_pq_distance(const leann_pq *pq, const float *table, const uint8_t *code)
+{
+    float s = 0;
+    for (int j = 0; j < pq->m; j++)
+        s += table[j * pq->ksub + code[j]];
+    return 1.0f - s;
+}
+void leann_pq_free(leann_pq *pq);
+
+typedef struct leann_cand {
+    float dist;
+    uint32_t node;
+} leann_cand;
+
+typedef struct leann_visit leann_visit;
+typedef float (*leann_dist_fn)(void *ctx, uint32_t node);
+
+/* ---- graph (leann_build.c, leann_insert.c, leann_vacuum.c) --------------- */
+
+/* In memory every node has max_degree neighbour slots; on disk the lists are
+ * CSR with delta + varint ids (leann_format.c). */
+typedef struct leann_graph {
+    uint32_t n, cap;
+    int max_degree;       /* graph_degree: hubs keep it */
+    int pruned_degree;    /* everyone else */
+    uint32_t *nbrs;       /* cap * max_degree */
+    uint16_t *deg;
+    uint8_t *flags;       /* LEANN_NODE_* */
+    uint32_t entry;       /* LEANN_NONE when empty */
+} leann_graph;
+
+void leann_graph_init(leann_graph *g, int max_degree, int pruned_degree);
+void leann_graph_reserve(leann_graph *g, uint32_t n);
+/* Appends a node without edges; returns its number. */
+uint32_t leann_graph_add_node(leann_graph *g);
+void leann_graph_free(leann_graph *g);
+static inline uint32_t *leann_graph_nbrs(const leann_graph *g, uint32_t v)
+{
+    return g->nbrs + (size_t)v * (size_t)g->max_degree;
+}
+static inline int leann_graph_bound(const leann_graph *g, uint32_t v)
+{
+    return (g->flags[v] & LEANN_NODE_HUB) ? g->max_degree : g->pruned_degree;
+}
+double leann_graph_avg_degree(const leann_graph *g);
+
+/* Where a graph edit gets vectors: exact ones for the nodes being placed,
+ * exact or PQ-reconstructed ones for neighbours being re-pruned.  The
+ * pointer stays valid for the whole edit. */
+typedef struct leann_space {
+    const float *(*vec)(void *ctx, uint32_t node);
+    void *ctx;
+    int dim;
+} leann_space;
+
+/* Bulk build over n vectors (row i = node i): Vamana-style insertion with
+ * RobustPrune at max_degree, then high-degree-preserving pruning. */
+void leann_graph_build(leann_graph *g, const float *vecs, uint32_t n, int dim, double hub_fraction,
+                       uint64_t seed);
+/* Keeps the hub_fraction best-connected nodes (by in-degree) at max_degree,
+ * prunes everybody else to pruned_degree, choosing diverse neighbours. */
+void leann_graph_prune_hubs(leann_graph *g, const leann_space *sp, double hub_fraction);
+/* RobustPrune: picks at most bound neighbours of p from cand (sorted by
+ * distance to p, dist given) so that each kept one is not much closer to an
+ * already kept one than to p.  Returns the count written to out. */
+int leann_robust_prune(const leann_space *sp, uint32_t p, const uint32_t *cand, const float *dist,
+                       int ncand, int bound, float alpha, uint32_t *out);
+/* Sets p's list to the RobustPrune choice (bound) among cand (any order,
+ * duplicates, p itself and deleted nodes are dropped). */
+void leann_graph_set_pruned(leann_graph *g, const leann_space *sp, uint32_t p, uint32_t *cand,
+                            int ncand, int bound);
+/* Re-prunes node v's list after adding candidate c (used for reverse edges). */
+void leann_graph_add_edge(leann_graph *g, const leann_space *sp, uint32_t v, uint32_t c);
+/* Gives node v its neighbours from cand (exact distances through sp,
+ * RobustPrune to bound) and adds the reverse edges, re-pruning neighbours
+ * that overflow their own bound. */
+void leann_graph_connect(leann_graph *g, const leann_space *sp, uint32_t v, const uint32_t *cand,
+                         int ncand, int bound);
+/* Inserts node v (already added with leann_graph_add_node) searching the
+ * graph with exact distances from sp. */
+void leann_graph_insert_exact(leann_graph *g, const leann_space *sp, uint32_t v, int bound,
+                              struct leann_visit *vs);
+
+/* ---- search (leann_search.c) ---------------------------------------------- */
+
+
+/* Reusable visited marks: stamp[v] == cur means visited in this search. */
+struct leann_visit {
+    uint32_t *stamp;
+    uint32_t cap;
+    uint32_t cur;
+};
+void leann_visit_begin(leann_visit *vs, uint32_t n);
+static inline bool leann_visit_test_set(leann_visit *vs, uint32_t v)
+{
+    if (vs->stamp[v] == vs->cur)
+        return true;
+    vs->stamp[v] = vs->cur;
+    return false;
+}
+void leann_visit_free(leann_visit *vs);
+
+/* Best-first beam search of width L from the entry point.  Every node whose
+ * distance was computed goes to *seen (sorted ascending, caller frees).
+ * Deleted nodes are walked through but are the caller's to drop. */
+void leann_beam_search(const leann_graph *g, leann_dist_fn dist, void *ctx, int L,
+                       leann_visit *vs, leann_cand **seen, size_t *nseen);
+
+/* Live (not deleted, not self) nodes of a sorted seen list, at most max. */
+int leann_candidates_from_seen(const leann_graph *g, const leann_cand *seen, size_t nseen,
+                               uint32_t self, uint32_t *out, int max);
+
+/* ---- utilities (leann_utils.c) -------------------------------------------- */
+
+uint16_t leann_f32_to_f16(float f);
+float leann_f16_to_f32(uint16_t h);
+size_t leann_varint_put(uint8_t *p, uint64_t v);
+/* Returns bytes read, 0 if the input ends first or the varint is too long. */
+size_t leann_varint_get(const uint8_t *p, size_t avail, uint64_t *v);
+int leann_cand_cmp(const void *a, const void *b);
+
+/* Embedding cache: node -> exact vector, bounded by bytes.  Hubs are kept in
+ * preference (CLOCK eviction gives them a second life). */
+typedef struct leann_cache {
+    int dim;
+    size_t slots, used;
+    float *vecs;          /* slots * dim */
+    uint32_t *node;       /* slot -> node */
+    uint8_t *ref;         /* CLOCK reference bits */
+    uint32_t *table;      /* open addressing: node -> slot + 1 (0 empty) */
+    size_t tcap;
+    size_t hand;
+    uint64_t hits, misses;
+} leann_cache;
+
+void leann_cache_init(leann_cache *c, int dim, size_t bytes);
+const float *leann_cache_get(leann_cache *c, uint32_t node);
+void leann_cache_put(leann_cache *c, uint32_t node, const float *v, bool hub);
+void leann_cache_clear(leann_cache *c);
+void leann_cache_free(leann_cache *c);
+
+/* ---- on-disk files (leann_format.c) --------------------------------------- */
+
+rg_status leann_graph_write(const leann_graph *g, const char *path, int64_t *bytes, rg_error *err);
+rg_status leann_graph_read(leann_graph *g, const char *path, rg_error *err);
+rg_status leann_codes_write(const leann_pq *pq, const uint8_t *codes, uint32_t n, const char *path,
+                            int64_t *bytes, rg_error *err);
+/* *codes receives n * pq->m bytes. */
+rg_status leann_codes_read(leann_pq *pq, uint8_t **codes, uint32_t *n, const char *path,
+                           rg_error *err);
+/* Adjacency list as delta + varint bytes (also used for the SQLite overlay). */
+void leann_nbrs_encode(const uint32_t *nbrs, int deg, rg_buf *out);
+/* Returns the degree, or -1 when malformed / longer than max. */
+int leann_nbrs_decode(const uint8_t *p, size_t n, uint32_t *out, int max);
+
+/* ---- a collection (store_leann.c and the phase files) ------------------- */
+
+typedef struct leann_params {
+    int graph_degree, pruned_degree, search_complexity, rerank_candidates;
+    double hub_fraction;
+    int64_t cache_mb;
+} leann_params;
+
+typedef struct leann_dict {
+    int64_t id;
+    void *ddict;          /* ZSTD_DDict */
+} leann_dict;
+
+typedef struct leann_coll {
+    char *name, *dir, *db_path;
+    sqlite3 *db;
+    rg_embedder *embedder;
+    rg_embedder_identity identity;
+    int dim;
+    leann_params params;
+
+    /* State as of meta.version; reloaded when another process changed it. */
+    int64_t version;
+    int64_t generation;   /* graph-G.bin / codes-G.bin; 0: none yet */
+    uint32_t base_n;      /* nodes in the generation files */
+    uint32_t built_n;     /* live nodes at the last full build */
+    leann_graph graph;
+    leann_pq pq;          /* pq.m == 0: no codes yet */
+    uint8_t *codes;       /* graph.cap * pq.m */
+    size_t codes_cap;     /* nodes the codes array holds */
+    int64_t live;
+
+    leann_cache cache;
+    leann_visit visit;
+    int lock_fd;          /* -1 until the first write takes the lock */
+    int64_t dict_id;      /* zstd dictionary for new passages; 0: none */
+    void *cdict;          /* ZSTD_CDict for dict_id */
+    int64_t cdict_id;
+    leann_dict *ddicts;
+    size_t nddicts;
+    uint64_t recomputed;  /* embeddings recomputed by this handle */
+    uint64_t last_query_recomputed;
+} leann_coll;
+
+/* store_leann.c */
+rg_status leann_refresh(leann_coll *c, rg_error *err);
+rg_status leann_lock(leann_coll *c, rg_error *err);
+/* Exact vectors of nodes: cache, else recomputed from the passages in one
+ * batch through the embedder (or the stored vector of a record that has no
+ * text).  out: n * dim. */
+rg_status leann_fetch_vectors(leann_coll *c, const uint32_t *nodes, size_t n, float *out, rg_error *err);
+rg_status leann_doc_compress(leann_coll *c, const char *doc, rg_buf *out, rg_error *err);
+rg_status leann_doc_decompress(leann_coll *c, const void *blob, size_t len, int64_t dict, int64_t rawlen,
+                               char **out, rg_error *err);
+/* Writes generation gen's graph + codes files from memory. */
+rg_status leann_write_generation(leann_coll *c, int64_t gen, rg_error *err);
+void leann_remove_generation(leann_coll *c, int64_t gen);
+rg_status leann_meta_set_int(leann_coll *c, const char *key, int64_t v, rg_error *err);
+/* Records the in-memory graph counters (nodes, entry, version+1) in meta. */
+rg_status leann_meta_save(leann_coll *c, rg_error *err);
+/* Drops all in-memory state so the next operation reloads from disk. */
+void leann_invalidate(leann_coll *c);
+void leann_codes_reserve(leann_coll *c, uint32_t n);
+
+/* leann_insert.c */
+rg_status leann_add(leann_coll *c, const rg_record *recs, size_t n, bool upsert, rg_error *err);
+/* leann_vacuum.c */
+rg_status leann_delete(leann_coll *c, const char *const *ids, size_t nids, const rg_filter *where,
+                       size_t *deleted, rg_error *err);
+/* Tombstones the nodes in memory and repairs their in-neighbours; marks
+ * every changed node in dirty (graph.n bytes). */
+void leann_graph_remove(leann_coll *c, const uint32_t *nodes, size_t n, uint8_t *dirty);
+/* Full rebuild over the live records (known: nodes whose exact vectors the
+ * caller has, e.g. the batch being added; the rest come from the cache or
+ * are recomputed): renumbers nodes in insertion order, rebuilds graph +
+ * codes under a new generation.  Runs inside the caller's transaction. */
+rg_status leann_rebuild(leann_coll *c, const uint32_t *known, const float *known_vecs, size_t nknown,
+                        bool retrain_dict, rg_error *err);
+rg_status leann_compact(leann_coll *c, rg_error *err);
+/* Writes changed adjacency lists (dirty) and new codes (nodes >= from) to
+ * the SQLite overlay; checkpoints into a new generation when it grows. */
+rg_status leann_save_overlay(leann_coll *c, const uint8_t *dirty, uint32_t new_from, int64_t *new_gen,
+                             rg_error *err);
+/* leann_search.c */
+rg_status leann_query(leann_coll *c, const float *q, const rg_query_opts *opts, rg_hits *out,
+                      rg_error *err);
+/* Nodes matching a filter (ascending); NULL filter: all live nodes. */
+rg_status leann_filter_nodes(leann_coll *c, const rg_filter *where, uint32_t **nodes, size_t *n,
+                             rg_error *err);
+/* Space for graph edits: exact vectors put by the caller (the batch being
+ * added, recomputed candidates), else the cache, else PQ reconstruction
+ * (approximate: good enough to choose diverse neighbours when re-pruning).
+ * Pointers stay valid until leann_edit_space_free. */
+typedef struct leann_edit_space {
+    leann_coll *c;
+    float **vec;           /* per node, owned; NULL: not materialised */
+    uint32_t nvec;
+} leann_edit_space;
+void leann_edit_space_init(leann_edit_space *es, leann_coll *c);
+void leann_edit_space_put(leann_edit_space *es, uint32_t node, const float *v);
+void leann_edit_space_free(leann_edit_space *es);
+const float *leann_edit_space_vec(void *ctx, uint32_t node);
+
+#endif

@@ -1,0 +1,306 @@
+/* On-disk files of a leann collection.  Both share a 32-byte header:
+ *
+ *   0  magic[8]        "RGLEANNG" (graph) or "RGLEANNC" (codes)
+ *   8  u32 version     LEANN_FORMAT_VERSION
+ *  12  u32 flags       0
+ *  16  u64 payload     payload length in bytes
+ *  24  u32 crc         CRC32C of the payload
+ *  28  u32 hcrc        CRC32C of bytes 0..27
+ *
+ * All integers little-endian.  Graph payload: u32 n, u32 entry, u16
+ * max_degree, u16 pruned_degree, n flag bytes, then per node a varint
+ * degree and the neighbour ids sorted ascending as varint deltas (CSR with
+ * delta + varint: about one byte an edge on collections up to ~100K).
+ * Codes payload: u32 n, u32 dim, u32 m, u32 ksub, the codebooks as float16
+ * (m*ksub*dsub), then n*m code bytes.
+ *
+ * Reading checks everything (lengths, ids in range, codes < ksub) so a
+ * damaged, truncated or foreign file is RG_ERR_CORRUPT naming the file. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "leann.h"
+#include "util.h"
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+    return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
+}
+
+static void buf_put32(rg_buf *b, uint32_t v)
+{
+    uint8_t t[4];
+    put32(t, v);
+    rg_buf_append(b, t, 4);
+}
+
+static void buf_put16(rg_buf *b, uint16_t v)
+{
+    uint8_t t[2] = {(uint8_t)v, (uint8_t)(v >> 8)};
+    rg_buf_append(b, t, 2);
+}
+
+static void buf_putvar(rg_buf *b, uint64_t v)
+{
+    uint8_t t[10];
+    rg_buf_append(b, t, leann_varint_put(t, v));
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+void leann_nbrs_encode(const uint32_t *nbrs, int deg, rg_buf *out)
+{
+    uint32_t s[256];
+    memcpy(s, nbrs, sizeof(uint32_t) * (size_t)deg);
+    qsort(s, (size_t)deg, sizeof(uint32_t), cmp_u32);
+    buf_putvar(out, (uint64_t)deg);
+    uint32_t prev = 0;
+    for (int i = 0; i < deg; i++) {
+        buf_putvar(out, (uint64_t)(s[i] - prev));
+        prev = s[i];
+    }
+}
+
+/* Decodes one list; returns bytes used or 0 when malformed. */
+static size_t nbrs_decode(const uint8_t *p, size_t n, uint32_t *out, int max, int *deg_out)
+{
+    uint64_t deg, v;
+    size_t off = leann_varint_get(p, n, &deg);
+    if (!off || deg > (uint64_t)max)
+        return 0;
+    uint64_t prev = 0;
+    for (uint64_t i = 0; i < deg; i++) {
+        size_t k = leann_varint_get(p + off, n - off, &v);
+        if (!k || (i > 0 && v == 0))
+            return 0;      /* truncated, or a duplicate neighbour */
+        off += k;
+        prev += v;
+        if (prev >= LEANN_NONE)
+            return 0;
+        out[i] = (uint32_t)prev;
+    }
+    *deg_out = (int)deg;
+    return off;
+}
+
+int leann_nbrs_decode(const uint8_t *p, size_t n, uint32_t *out, int max)
+{
+    int deg = 0;
+    size_t used = nbrs_decode(p, n, out, max, &deg);
+    return used == n ? deg : -1;
+}
+
+static rg_status write_with_header(const char *path, const char *magic, rg_buf *payload,
+                                   int64_t *bytes, rg_error *err)
+{
+    uint8_t h[LEANN_HEADER_SIZE];
+    memcpy(h, magic, 8);
+    put32(h + 8, LEANN_FORMAT_VERSION);
+    put32(h + 12, 0);
+    put64(h + 16, payload->len);
+    put32(h + 24, rg_crc32c(0, payload->data, payload->len));
+    put32(h + 28, rg_crc32c(0, h, 28));
+    rg_buf all;
+    rg_buf_init(&all);
+    rg_buf_append(&all, h, sizeof h);
+    rg_buf_append(&all, payload->data, payload->len);
+    rg_status st = rg_write_file_atomic(path, all.data, all.len, err);
+    if (bytes)
+        *bytes = (int64_t)all.len;
+    rg_buf_free(&all);
+    return st;
+}
+
+static rg_status corrupt(rg_error *err, const char *path, const char *why)
+{
+    return rg_error_set(err, RG_ERR_CORRUPT,
+                        "leann file %s is damaged or not a ragged leann file (%s); restore the "
+                        "collection from a backup or delete it and ingest again",
+                        path, why);
+}
+
+/* Reads a file, checks the header and returns the payload (inside *file). */
+static rg_status read_with_header(const char *path, const char *magic, char **file,
+                                  const uint8_t **payload, size_t *plen, rg_error *err)
+{
+    size_t len = 0;
+    *file = NULL;
+    rg_status st = rg_read_file(path, (size_t)1 << 34, file, &len, err);
+    if (st != RG_OK)
+        return st;
+    const uint8_t *h = (const uint8_t *)*file;
+    const char *why = NULL;
+    if (len < LEANN_HEADER_SIZE)
+        why = "shorter than its header";
+    else if (memcmp(h, magic, 8) != 0)
+        why = "wrong magic";
+    else if (get32(h + 28) != rg_crc32c(0, h, 28))
+        why = "header checksum mismatch";
+    else if (get32(h + 8) != LEANN_FORMAT_VERSION)
+        why = "unsupported format version (written by another ragged version)";
+    else if (get64(h + 16) != len - LEANN_HEADER_SIZE)
+        why = "truncated or has trailing bytes";
+    else if (get32(h + 24) != rg_crc32c(0, h + LEANN_HEADER_SIZE, len - LEANN_HEADER_SIZE))
+        why = "checksum mismatch";
+    if (why) {
+        free(*file);
+        *file = NULL;
+        return corrupt(err, path, why);
+    }
+    *payload = h + LEANN_HEADER_SIZE;
+    *plen = len - LEANN_HEADER_SIZE;
+    return RG_OK;
+}
+
+rg_status leann_graph_write(const leann_graph *g, const char *path, int64_t *bytes, rg_error *err)
+{
+    rg_buf b;
+    rg_buf_init(&b);
+    buf_put32(&b, g->n);
+    buf_put32(&b, g->entry);
+    buf_put16(&b, (uint16_t)g->max_degree);
+    buf_put16(&b, (uint16_t)g->pruned_degree);
+    if (g->n)
+        rg_buf_append(&b, g->flags, g->n);
+    for (uint32_t v = 0; v < g->n; v++)
+        leann_nbrs_encode(leann_graph_nbrs(g, v), g->deg[v], &b);
+    rg_status st = write_with_header(path, LEANN_GRAPH_MAGIC, &b, bytes, err);
+    rg_buf_free(&b);
+    return st;
+}
+
+rg_status leann_graph_read(leann_graph *g, const char *path, rg_error *err)
+{
+    char *file;
+    const uint8_t *p;
+    size_t len;
+    rg_status st = read_with_header(path, LEANN_GRAPH_MAGIC, &file, &p, &len, err);
+    if (st != RG_OK)
+        return st;
+    if (len < 12) {
+        free(file);
+        return corrupt(err, path, "graph header too short");
+    }
+    uint32_t n = get32(p), entry = get32(p + 4);
+    int maxd = p[8] | p[9] << 8, prd = p[10] | p[11] << 8;
+    size_t off = 12;
+    if (maxd < 1 || maxd > 256 || prd < 1 || prd > maxd || len - off < n ||
+        (entry != LEANN_NONE && entry >= n) || (n > 0 && entry == LEANN_NONE)) {
+        free(file);
+        return corrupt(err, path, "bad graph parameters");
+    }
+    leann_graph_init(g, maxd, prd);
+    leann_graph_reserve(g, n);
+    g->n = n;
+    g->entry = entry;
+    if (n)
+        memcpy(g->flags, p + off, n);
+    off += n;
+    for (uint32_t v = 0; v < n; v++) {
+        int deg = 0;
+        size_t k = nbrs_decode(p + off, len - off, leann_graph_nbrs(g, v), maxd, &deg);
+        bool bad = k == 0;
+        for (int i = 0; !bad && i < deg; i++)
+            bad = leann_graph_nbrs(g, v)[i] >= n;
+        if (bad || g->flags[v] > (LEANN_NODE_HUB | LEANN_NODE_DELETED)) {
+            free(file);
+            leann_graph_free(g);
+            return corrupt(err, path, "bad adjacency list");
+        }
+        g->deg[v] = (uint16_t)deg;
+        off += k;
+    }
+    free(file);
+    if (off != len) {
+        leann_graph_free(g);
+        return corrupt(err, path, "trailing bytes after the adjacency lists");
+    }
+    return RG_OK;
+}
+
+rg_status leann_codes_write(const leann_pq *pq, const uint8_t *codes, uint32_t n, const char *path,
+                            int64_t *bytes, rg_error *err)
+{
+    rg_buf b;
+    rg_buf_init(&b);
+    buf_put32(&b, n);
+    buf_put32(&b, (uint32_t)pq->dim);
+    buf_put32(&b, (uint32_t)pq->m);
+    buf_put32(&b, (uint32_t)pq->ksub);
+    size_t nc = (size_t)pq->m * pq->ksub * pq->dsub;
+    for (size_t i = 0; i < nc; i++)
+        buf_put16(&b, leann_f32_to_f16(pq->centroids[i]));
+    if (n)
+        rg_buf_append(&b, codes, (size_t)n * pq->m);
+    rg_status st = write_with_header(path, LEANN_CODES_MAGIC, &b, bytes, err);
+    rg_buf_free(&b);
+    return st;
+}
+
+rg_status leann_codes_read(leann_pq *pq, uint8_t **codes, uint32_t *n_out, const char *path,
+                           rg_error *err)
+{
+    char *file;
+    const uint8_t *p;
+    size_t len;
+    memset(pq, 0, sizeof *pq);
+    *codes = NULL;
+    rg_status st = read_with_header(path, LEANN_CODES_MAGIC, &file, &p, &len, err);
+    if (st != RG_OK)
+        return st;
+    if (len < 16) {
+        free(file);
+        return corrupt(err, path, "codes header too short");
+    }
+    uint32_t n = get32(p), dim = get32(p + 4), m = get32(p + 8), ksub = get32(p + 12);
+    if (dim == 0 || dim > 65536 || m == 0 || m > dim || dim % m != 0 || ksub == 0 || ksub > 256) {
+        free(file);
+        return corrupt(err, path, "bad codebook parameters");
+    }
+    size_t nc = (size_t)ksub * dim;
+    if (len != 16 + nc * 2 + (size_t)n * m) {
+        free(file);
+        return corrupt(err, path, "size does not match its parameters");
+    }
+    pq->dim = (int)dim;
+    pq->m = (int)m;
+    pq->dsub = (int)(dim / m);
+    pq->ksub = (int)ksub;
+    pq->centroids = rg_xmalloc(sizeof(float) * nc);
+    for (size_t i = 0; i < nc; i++)
+        pq->centroids[i] = leann_f16_to_f32((uint16_t)(p[16 + 2 * i] | p[17 + 2 * i] << 8));
+    const uint8_t *cp = p + 16 + nc * 2;
+    for (size_t i = 0; i < (size_t)n * m; i++) {
+        if (cp[i] >= ksub) {
+            free(file);
+            leann_pq_free(pq);
+            return corrupt(err, path, "code out of range");
+        }
+    }
+    *codes = rg_xmalloc((size_t)n * m + 1);
+    memcpy(*codes, cp, (size_t)n * m);
+    *n_out = n;
+    free(file);
+    return RG_OK;
+}

@@ -1,0 +1,430 @@
+/* add / upsert for the leann backend: incremental insertion into the
+ * existing graph, or a full rebuild when the collection has doubled since
+ * its last build (so PQ codebooks and the graph stay trained on the data
+ * they index; the total rebuild work stays within a constant factor of one
+ * build).  Either way the whole call is one SQLite transaction; new graph /
+ * codes files, when any, are written before it commits.
+ *
+ * Records arrive with their embeddings: those are used for this insertion
+ * and cached, never written.  A record whose vector cannot be recomputed
+ * from its text (no text, or a vector that is not what the collection's
+ * embedder gives for the text) keeps its vector in SQLite, so every answer
+ * stays exact. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "leann.h"
+#include "sqlite_util.h"
+#include "util.h"
+
+/* Candidate pool (exactly recomputed) for a new node's neighbours. */
+#define INSERT_POOL 48
+/* A vector "is" the embedder's when cosine similarity is at least this. */
+#define SAME_VECTOR 0.9999f
+
+void leann_edit_space_init(leann_edit_space *es, leann_coll *c)
+{
+    memset(es, 0, sizeof *es);
+    es->c = c;
+}
+
+static void es_ensure(leann_edit_space *es, uint32_t node)
+{
+    if (node < es->nvec)
+        return;
+    uint32_t n = es->nvec ? es->nvec : 64;
+    while (n <= node)
+        n *= 2;
+    es->vec = rg_xrealloc(es->vec, n * sizeof *es->vec);
+    memset(es->vec + es->nvec, 0, (n - es->nvec) * sizeof *es->vec);
+    es->nvec = n;
+}
+
+void leann_edit_space_put(leann_edit_space *es, uint32_t node, const float *v)
+{
+    es_ensure(es, node);
+    size_t dim = (size_t)es->c->dim;
+    if (!es->vec[node])
+        es->vec[node] = rg_xmalloc(dim * sizeof(float));
+    memcpy(es->vec[node], v, dim * sizeof(float));
+}
+
+const float *leann_edit_space_vec(void *ctx, uint32_t node)
+{
+    leann_edit_space *es = ctx;
+    leann_coll *c = es->c;
+    es_ensure(es, node);
+    if (es->vec[node])
+        return es->vec[node];
+    float *v = rg_xmalloc((size_t)c->dim * sizeof(float));
+    const float *cv = leann_cache_get(&c->cache, node);
+    if (cv)
+        memcpy(v, cv, (size_t)c->dim * sizeof(float));
+    else if (c->pq.m && node < c->codes_cap)
+        leann_pq_decode(&c->pq, c->codes + (size_t)node * c->pq.m, v);
+    else
+        memset(v, 0, (size_t)c->dim * sizeof(float));
+    es->vec[node] = v;
+    return v;
+}
+
+void leann_edit_space_free(leann_edit_space *es)
+{
+    for (uint32_t i = 0; i < es->nvec; i++)
+        free(es->vec[i]);
+    free(es->vec);
+    memset(es, 0, sizeof *es);
+}
+
+typedef struct pq_dist_ctx {
+    const leann_pq *pq;
+    const float *table;
+    const uint8_t *codes;
+} pq_dist_ctx;
+
+static float pq_dist(void *ctx, uint32_t node)
+{
+    pq_dist_ctx *p = ctx;
+    return leann_pq_distance(p->pq, p->table, p->codes + (size_t)node * p->pq->m);
+}
+
+/* Inserts new node v (exact vector in es) into the graph. */
+static rg_status insert_node(leann_coll *c, leann_edit_space *es, uint32_t v, uint8_t *dirty, rg_error *err)
+{
+    leann_graph *g = &c->graph;
+    dirty[v] = 1;
+    if (g->entry == LEANN_NONE) {
+        g->entry = v;
+        g->flags[v] |= LEANN_NODE_HUB;
+        return RG_OK;
+    }
+    const float *vv = leann_edit_space_vec(es, v);
+    float *table = rg_xmalloc(sizeof(float) * (size_t)c->pq.m * c->pq.ksub);
+    leann_pq_table(&c->pq, vv, table);
+    pq_dist_ctx pc = {&c->pq, table, c->codes};
+    leann_cand *seen = NULL;
+    size_t nseen = 0;
+    leann_beam_search(g, pq_dist, &pc, LEANN_BUILD_L, &c->visit, &seen, &nseen);
+    free(table);
+    uint32_t pool[INSERT_POOL];
+    int np = leann_candidates_from_seen(g, seen, nseen, v, pool, INSERT_POOL);
+    free(seen);
+    /* Exact vectors for the candidates: the choice of a new node's edges is
+     * where graph quality is made. */
+    uint32_t need[INSERT_POOL];
+    size_t nneed = 0;
+    for (int i = 0; i < np; i++) {
+        es_ensure(es, pool[i]);
+        if (!es->vec[pool[i]] && !leann_cache_get(&c->cache, pool[i]))
+            need[nneed++] = pool[i];
+    }
+    if (nneed) {
+        float *buf = rg_xmalloc(nneed * (size_t)c->dim * sizeof(float));
+        rg_status rc = leann_fetch_vectors(c, need, nneed, buf, err);
+        for (size_t i = 0; rc == RG_OK && i < nneed; i++)
+            leann_edit_space_put(es, need[i], buf + i * (size_t)c->dim);
+        free(buf);
+        if (rc != RG_OK)
+            return rc;
+    }
+    leann_space sp = {leann_edit_space_vec, es, c->dim};
+    leann_graph_connect(g, &sp, v, pool, np, leann_graph_bound(g, v));
+    for (int i = 0; i < g->deg[v]; i++)
+        dirty[leann_graph_nbrs(g, v)[i]] = 1;
+    return RG_OK;
+}
+
+rg_status leann_save_overlay(leann_coll *c, const uint8_t *dirty, uint32_t new_from, int64_t *new_gen,
+                             rg_error *err)
+{
+    leann_graph *g = &c->graph;
+    *new_gen = 0;
+    int64_t overlay = 0;
+    rg_status rc = rg_sqlite_scalar_int(c->db, "SELECT count(*) FROM adj", &overlay, err);
+    if (rc != RG_OK)
+        return rc;
+    uint32_t ndirty = 0;
+    for (uint32_t v = 0; v < g->n; v++)
+        ndirty += dirty[v] != 0;
+    /* Checkpoint: when the overlay would hold more than half the graph,
+     * write a new generation instead (same transaction commits it). */
+    if (overlay + ndirty > 256 + c->base_n / 2) {
+        int64_t gen = c->generation + 1;
+        rc = leann_write_generation(c, gen, err);
+        if (rc == RG_OK)
+            rc = rg_sqlite_exec(c->db, "DELETE FROM adj; DELETE FROM codes;", err);
+        if (rc != RG_OK) {
+            leann_remove_generation(c, gen);
+            return rc;
+        }
+        *new_gen = gen;
+        c->generation = gen;
+        c->base_n = g->n;
+        return RG_OK;
+    }
+    sqlite3_stmt *sa = NULL, *sc = NULL;
+    if (sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO adj(node, flags, nbrs) VALUES(?, ?, ?)", -1, &sa, NULL) !=
+            SQLITE_OK ||
+        sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO codes(node, code) VALUES(?, ?)", -1, &sc, NULL) !=
+            SQLITE_OK) {
+        rc = rg_sqlite_error(c->db, c->db_path, err);
+        sqlite3_finalize(sa);
+        return rc;
+    }
+    rg_buf b;
+    rg_buf_init(&b);
+    for (uint32_t v = 0; rc == RG_OK && v < g->n; v++) {
+        if (!dirty[v])
+            continue;
+        b.len = 0;
+        leann_nbrs_encode(leann_graph_nbrs(g, v), g->deg[v], &b);
+        sqlite3_bind_int64(sa, 1, v);
+        sqlite3_bind_int64(sa, 2, g->flags[v]);
+        sqlite3_bind_blob(sa, 3, b.data, (int)b.len, SQLITE_STATIC);
+        if (sqlite3_step(sa) != SQLITE_DONE)
+            rc = rg_sqlite_error(c->db, c->db_path, err);
+        sqlite3_reset(sa);
+    }
+    for (uint32_t v = new_from; rc == RG_OK && v < g->n; v++) {
+        sqlite3_bind_int64(sc, 1, v);
+        sqlite3_bind_blob(sc, 2, c->codes + (size_t)v * c->pq.m, c->pq.m, SQLITE_STATIC);
+        if (sqlite3_step(sc) != SQLITE_DONE)
+            rc = rg_sqlite_error(c->db, c->db_path, err);
+        sqlite3_reset(sc);
+    }
+    rg_buf_free(&b);
+    sqlite3_finalize(sa);
+    sqlite3_finalize(sc);
+    return rc;
+}
+
+/* Which records keep their vector: no text, or a vector that is not the
+ * embedder's for the text.  Checking costs one embedding per batch (the
+ * first record); only if it differs is every record of the batch checked. */
+static rg_status vectors_to_keep(leann_coll *c, const rg_record *recs, size_t n, uint8_t *keep, rg_error *err)
+{
+    size_t dim = (size_t)c->dim;
+    memset(keep, 0, n);
+    size_t first = n;
+    for (size_t i = 0; i < n; i++) {
+        if (!recs[i].document || !*recs[i].document)
+            keep[i] = 1;
+        else if (first == n)
+            first = i;
+    }
+    if (first == n)
+        return RG_OK;
+    if (!c->embedder)
+        return rg_error_set(err, RG_ERR_INVALID,
+                            "collection %s was opened without an embedder; leann needs it to add records", c->name);
+    float *v = rg_xmalloc(dim * sizeof(float));
+    const char *t[1] = {recs[first].document};
+    rg_status rc = rg_embedder_embed(c->embedder, t, 1, RG_EMBED_DOCUMENT, v, err);
+    bool same = rc == RG_OK && rg_dot(v, recs[first].embedding, dim) >= SAME_VECTOR;
+    free(v);
+    if (rc != RG_OK || same)
+        return rc;
+    float *all = malloc(n * dim * sizeof(float));
+    const char **texts = rg_xmalloc(n * sizeof *texts);
+    size_t nt = 0;
+    size_t *pos = rg_xmalloc(n * sizeof *pos);
+    for (size_t i = 0; i < n; i++)
+        if (!keep[i]) {
+            pos[nt] = i;
+            texts[nt++] = recs[i].document;
+        }
+    if (!all)
+        rc = rg_error_set(err, RG_ERR_NOMEM, "out of memory checking %zu embeddings", n);
+    else
+        rc = rg_embedder_embed(c->embedder, texts, nt, RG_EMBED_DOCUMENT, all, err);
+    for (size_t j = 0; rc == RG_OK && j < nt; j++)
+        if (rg_dot(all + j * dim, recs[pos[j]].embedding, dim) < SAME_VECTOR)
+            keep[pos[j]] = 1;
+    free(all);
+    free(texts);
+    free(pos);
+    return rc;
+}
+
+/* Writes one record row (insert, or update in place for upsert so it keeps
+ * its position). */
+static rg_status write_record(leann_coll *c, sqlite3_stmt *ins, sqlite3_stmt *upd, const rg_record *r, int64_t seq,
+                              uint32_t node, bool keep_vec, rg_buf *z, rg_error *err)
+{
+    rg_status rc = RG_OK;
+    bool has_doc = r->document != NULL;
+    if (has_doc) {
+        rc = leann_doc_compress(c, r->document, z, err);
+        if (rc != RG_OK)
+            return rc;
+    }
+    char *meta = r->metadata ? json_dumps(r->metadata, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    sqlite3_stmt *st = seq > 0 ? upd : ins;
+    sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, node);
+    if (has_doc)
+        sqlite3_bind_blob(st, 3, z->data, (int)z->len, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 3);
+    sqlite3_bind_int64(st, 4, has_doc ? (int64_t)strlen(r->document) : 0);
+    sqlite3_bind_int64(st, 5, has_doc ? c->cdict_id : 0);
+    if (meta)
+        sqlite3_bind_text(st, 6, meta, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, 6);
+    if (keep_vec)
+        sqlite3_bind_blob(st, 7, r->embedding, (int)((size_t)c->dim * sizeof(float)), SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 7);
+    if (seq > 0)
+        sqlite3_bind_int64(st, 8, seq);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = rg_sqlite_error(c->db, c->db_path, err);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    free(meta);
+    return rc;
+}
+
+rg_status leann_add(leann_coll *c, const rg_record *recs, size_t n, bool upsert, rg_error *err)
+{
+    if (n == 0)
+        return RG_OK;
+    uint8_t *keep = rg_xmalloc(n);
+    rg_status rc = vectors_to_keep(c, recs, n, keep, err);
+    if (rc != RG_OK) {
+        free(keep);
+        return rc;
+    }
+    rc = rg_sqlite_exec(c->db, "BEGIN IMMEDIATE", err);
+    if (rc != RG_OK) {
+        free(keep);
+        return rc;
+    }
+    int64_t old_gen = c->generation;
+    bool mutated = false;
+    int64_t *seqs = rg_xcalloc(n, sizeof *seqs);
+    uint32_t *old_nodes = rg_xmalloc(n * sizeof *old_nodes);
+    size_t nold = 0;
+    sqlite3_stmt *find = NULL, *ins = NULL, *upd = NULL;
+    if (sqlite3_prepare_v2(c->db, "SELECT seq, node FROM records WHERE id = ?", -1, &find, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(c->db,
+                           "INSERT INTO records(id, node, doc, doclen, dict, metadata, vec) VALUES(?,?,?,?,?,?,?)",
+                           -1, &ins, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(c->db,
+                           "UPDATE records SET id=?, node=?, doc=?, doclen=?, dict=?, metadata=?, vec=? "
+                           "WHERE seq=?",
+                           -1, &upd, NULL) != SQLITE_OK)
+        rc = rg_sqlite_error(c->db, c->db_path, err);
+    for (size_t i = 0; rc == RG_OK && i < n; i++) {
+        sqlite3_bind_text(find, 1, recs[i].id, -1, SQLITE_STATIC);
+        int r = sqlite3_step(find);
+        if (r == SQLITE_ROW) {
+            if (!upsert)
+                rc = rg_error_set(err, RG_ERR_EXISTS,
+                                  "record '%s' already exists in collection '%s' (use upsert to replace it)",
+                                  recs[i].id, c->name);
+            seqs[i] = sqlite3_column_int64(find, 0);
+            old_nodes[nold++] = (uint32_t)sqlite3_column_int64(find, 1);
+        } else if (r != SQLITE_DONE) {
+            rc = rg_sqlite_error(c->db, c->db_path, err);
+        }
+        sqlite3_reset(find);
+    }
+
+    /* New nodes get the next numbers; old versions of upserted records
+     * become tombstones. */
+    uint32_t first_new = c->graph.n;
+    rg_buf z;
+    rg_buf_init(&z);
+    if (rc == RG_OK && nold) {
+        sqlite3_stmt *tomb = NULL;
+        if (sqlite3_prepare_v2(c->db, "INSERT OR IGNORE INTO tombstones(node) VALUES(?)", -1, &tomb, NULL) !=
+            SQLITE_OK)
+            rc = rg_sqlite_error(c->db, c->db_path, err);
+        for (size_t i = 0; rc == RG_OK && i < nold; i++) {
+            sqlite3_bind_int64(tomb, 1, old_nodes[i]);
+            if (sqlite3_step(tomb) != SQLITE_DONE)
+                rc = rg_sqlite_error(c->db, c->db_path, err);
+            sqlite3_reset(tomb);
+        }
+        sqlite3_finalize(tomb);
+    }
+    for (size_t i = 0; rc == RG_OK && i < n; i++)
+        rc = write_record(c, ins, upd, &recs[i], seqs[i], first_new + (uint32_t)i, keep[i], &z, err);
+    rg_buf_free(&z);
+    sqlite3_finalize(find);
+    sqlite3_finalize(ins);
+    sqlite3_finalize(upd);
+
+    int64_t live_after = c->live - (int64_t)nold + (int64_t)n;
+    bool rebuild = c->pq.m == 0 || c->graph.entry == LEANN_NONE ||
+                   (live_after >= 2 * (int64_t)c->built_n && c->built_n < LEANN_AUTO_REBUILD_MAX);
+    if (rc == RG_OK) {
+        mutated = true;
+        leann_graph_reserve(&c->graph, first_new + (uint32_t)n);
+        for (size_t i = 0; i < n; i++)
+            leann_graph_add_node(&c->graph);
+        for (size_t i = 0; i < nold; i++)
+            if (old_nodes[i] < first_new)
+                c->graph.flags[old_nodes[i]] |= LEANN_NODE_DELETED;
+        if (rebuild) {
+            uint32_t *kn = rg_xmalloc(n * sizeof *kn);
+            float *kv = rg_xmalloc(n * (size_t)c->dim * sizeof(float));
+            for (size_t i = 0; i < n; i++) {
+                kn[i] = first_new + (uint32_t)i;
+                memcpy(kv + i * (size_t)c->dim, recs[i].embedding, (size_t)c->dim * sizeof(float));
+            }
+            rc = leann_rebuild(c, kn, kv, n, false, err);
+            free(kn);
+            free(kv);
+        } else {
+            leann_codes_reserve(c, c->graph.n);
+            leann_edit_space es;
+            leann_edit_space_init(&es, c);
+            uint8_t *dirty = rg_xcalloc(c->graph.n, 1);
+            for (size_t i = 0; i < n; i++) {
+                uint32_t v = first_new + (uint32_t)i;
+                leann_pq_encode(&c->pq, recs[i].embedding, c->codes + (size_t)v * c->pq.m);
+                leann_edit_space_put(&es, v, recs[i].embedding);
+            }
+            /* Old versions out first so new nodes do not link to them. */
+            if (nold)
+                leann_graph_remove(c, old_nodes, nold, dirty);
+            for (size_t i = 0; rc == RG_OK && i < n; i++)
+                rc = insert_node(c, &es, first_new + (uint32_t)i, dirty, err);
+            int64_t new_gen = 0;
+            if (rc == RG_OK)
+                rc = leann_save_overlay(c, dirty, first_new, &new_gen, err);
+            if (rc == RG_OK)
+                rc = leann_meta_save(c, err);
+            /* The batch's vectors are exact and likely queried soon. */
+            for (size_t i = 0; rc == RG_OK && i < n; i++)
+                leann_cache_put(&c->cache, first_new + (uint32_t)i, recs[i].embedding, false);
+            free(dirty);
+            leann_edit_space_free(&es);
+        }
+    }
+    if (rc == RG_OK)
+        rc = rg_sqlite_exec(c->db, "COMMIT", err);
+    if (rc == RG_OK) {
+        c->live = live_after;
+        if (c->generation != old_gen)
+            leann_remove_generation(c, old_gen);
+    } else {
+        rg_sqlite_exec(c->db, "ROLLBACK", NULL);
+        if (c->generation != old_gen)
+            leann_remove_generation(c, c->generation);
+        if (mutated) {
+            /* Memory was edited for a transaction that did not commit. */
+            leann_invalidate(c);
+            leann_cache_clear(&c->cache);
+            c->generation = -1;
+        }
+    }
+    free(keep);
+    free(seqs);
+    free(old_nodes);
+    return rc;
+}

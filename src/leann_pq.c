@@ -1,0 +1,226 @@
+/* Product quantisation for the leann backend: each vector is cut into m
+ * sub-vectors and each sub-vector is replaced by the index of its nearest
+ * centroid (one byte).  The codebooks are trained with k-means on the
+ * collection itself.  A query builds an m x ksub table of inner products
+ * once; the approximate distance to any node is then m table look-ups (ADC),
+ * which is what steers the graph traversal before exact recompute. */
+#include <float.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "leann.h"
+#include "util.h"
+
+int leann_pq_default_m(int dim)
+{
+    /* 8-dimensional sub-vectors: dim/8 bytes a node (48 for 384-d), which
+     * with the exact rerank keeps recall high while codes stay small. */
+    for (int dsub = 8; dsub >= 1; dsub--)
+        if (dim % dsub == 0)
+            return dim / dsub;
+    return dim;
+}
+
+/* splitmix64: a tiny deterministic generator so builds are reproducible. */
+static uint64_t rng_next(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+typedef struct kmeans_job {
+    const float *x;       /* n * dim (full vectors) */
+    size_t n;
+    int dim, dsub, ksub;
+    int j0, j1;           /* sub-quantisers this thread trains */
+    float *centroids;     /* m * ksub * dsub */
+    uint64_t seed;
+} kmeans_job;
+
+static float l2sq(const float *a, const float *b, int d)
+{
+    float s = 0;
+    for (int i = 0; i < d; i++) {
+        float t = a[i] - b[i];
+        s += t * t;
+    }
+    return s;
+}
+
+static void kmeans_one(const kmeans_job *jb, int j, float *sub, uint32_t *assign, double *sum,
+                       uint32_t *cnt)
+{
+    size_t n = jb->n;
+    int dsub = jb->dsub, ksub = jb->ksub;
+    float *cent = jb->centroids + (size_t)j * ksub * dsub;
+    for (size_t i = 0; i < n; i++)
+        memcpy(sub + i * dsub, jb->x + i * jb->dim + (size_t)j * dsub, sizeof(float) * dsub);
+    uint64_t rs = jb->seed ^ ((uint64_t)j * 0x100000001b3ull);
+    /* Initial centroids: distinct random rows (Forgy). */
+    for (int c = 0; c < ksub; c++) {
+        size_t r = (size_t)(rng_next(&rs) % n);
+        if ((size_t)ksub >= n)
+            r = (size_t)c % n;
+        memcpy(cent + (size_t)c * dsub, sub + r * dsub, sizeof(float) * dsub);
+    }
+    for (int it = 0; it < LEANN_PQ_ITERS; it++) {
+        for (size_t i = 0; i < n; i++) {
+            float best = FLT_MAX;
+            uint32_t bc = 0;
+            for (int c = 0; c < ksub; c++) {
+                float d = l2sq(sub + i * dsub, cent + (size_t)c * dsub, dsub);
+                if (d < best) {
+                    best = d;
+                    bc = (uint32_t)c;
+                }
+            }
+            assign[i] = bc;
+        }
+        memset(sum, 0, sizeof(double) * (size_t)ksub * dsub);
+        memset(cnt, 0, sizeof(uint32_t) * ksub);
+        for (size_t i = 0; i < n; i++) {
+            cnt[assign[i]]++;
+            for (int t = 0; t < dsub; t++)
+                sum[(size_t)assign[i] * dsub + t] += sub[i * dsub + t];
+        }
+        for (int c = 0; c < ksub; c++) {
+            if (cnt[c] == 0) {
+                /* Empty cluster: restart it on a random point so no code is
+                 * wasted. */
+                size_t r = (size_t)(rng_next(&rs) % n);
+                memcpy(cent + (size_t)c * dsub, sub + r * dsub, sizeof(float) * dsub);
+                continue;
+            }
+            for (int t = 0; t < dsub; t++)
+                cent[(size_t)c * dsub + t] = (float)(sum[(size_t)c * dsub + t] / cnt[c]);
+        }
+    }
+    /* What goes to disk is float16: round now so encoding uses exactly the
+     * centroids a later reader will see. */
+    for (size_t t = 0; t < (size_t)ksub * dsub; t++)
+        cent[t] = leann_f16_to_f32(leann_f32_to_f16(cent[t]));
+}
+
+static void *kmeans_thread(void *arg)
+{
+    const kmeans_job *jb = arg;
+    float *sub = rg_xmalloc(sizeof(float) * jb->n * jb->dsub);
+    uint32_t *assign = rg_xmalloc(sizeof(uint32_t) * jb->n);
+    double *sum = rg_xmalloc(sizeof(double) * (size_t)jb->ksub * jb->dsub);
+    uint32_t *cnt = rg_xmalloc(sizeof(uint32_t) * jb->ksub);
+    for (int j = jb->j0; j < jb->j1; j++)
+        kmeans_one(jb, j, sub, assign, sum, cnt);
+    free(sub);
+    free(assign);
+    free(sum);
+    free(cnt);
+    return NULL;
+}
+
+rg_status leann_pq_train(leann_pq *pq, const float *x, size_t n, int dim, int m, uint64_t seed,
+                         rg_error *err)
+{
+    memset(pq, 0, sizeof *pq);
+    if (n == 0 || dim <= 0 || m <= 0 || dim % m != 0)
+        return rg_error_set(err, RG_ERR_INTERNAL, "leann: cannot train PQ (n=%zu dim=%d m=%d)", n, dim, m);
+    pq->dim = dim;
+    pq->m = m;
+    pq->dsub = dim / m;
+    pq->ksub = n < 256 ? (int)n : 256;
+    pq->centroids = rg_xcalloc((size_t)m * pq->ksub * pq->dsub, sizeof(float));
+
+    /* Sample without replacement (partial Fisher-Yates on an index). */
+    const float *train = x;
+    float *sample = NULL;
+    size_t ntrain = n;
+    if (n > LEANN_PQ_TRAIN_MAX) {
+        uint32_t *idx = rg_xmalloc(sizeof(uint32_t) * n);
+        for (size_t i = 0; i < n; i++)
+            idx[i] = (uint32_t)i;
+        uint64_t rs = seed;
+        ntrain = LEANN_PQ_TRAIN_MAX;
+        sample = rg_xmalloc(sizeof(float) * ntrain * dim);
+        for (size_t i = 0; i < ntrain; i++) {
+            size_t r = i + (size_t)(rng_next(&rs) % (n - i));
+            uint32_t t = idx[i];
+            idx[i] = idx[r];
+            idx[r] = t;
+            memcpy(sample + i * dim, x + (size_t)idx[i] * dim, sizeof(float) * dim);
+        }
+        free(idx);
+        train = sample;
+    }
+
+    int nth = rg_cpu_count();
+    if (nth > m)
+        nth = m;
+    if (nth > 8)
+        nth = 8;
+    kmeans_job jobs[8];
+    pthread_t th[8];
+    for (int t = 0; t < nth; t++) {
+        jobs[t] = (kmeans_job){train, ntrain, dim, pq->dsub, pq->ksub, m * t / nth, m * (t + 1) / nth,
+                               pq->centroids, seed};
+    }
+    int started = 0;
+    for (int t = 1; t < nth; t++) {
+        if (pthread_create(&th[t], NULL, kmeans_thread, &jobs[t]) != 0)
+            break;
+        started = t;
+    }
+    kmeans_thread(&jobs[0]);
+    for (int t = 1; t <= started; t++)
+        pthread_join(th[t], NULL);
+    for (int t = started + 1; t < nth; t++)   /* threads that could not start */
+        kmeans_thread(&jobs[t]);
+    free(sample);
+    return RG_OK;
+}
+
+void leann_pq_encode(const leann_pq *pq, const float *x, uint8_t *code)
+{
+    for (int j = 0; j < pq->m; j++) {
+        const float *cent = pq->centroids + (size_t)j * pq->ksub * pq->dsub;
+        const float *sx = x + (size_t)j * pq->dsub;
+        float best = FLT_MAX;
+        int bc = 0;
+        for (int c = 0; c < pq->ksub; c++) {
+            float d = l2sq(sx, cent + (size_t)c * pq->dsub, pq->dsub);
+            if (d < best) {
+                best = d;
+                bc = c;
+            }
+        }
+        code[j] = (uint8_t)bc;
+    }
+}
+
+void leann_pq_decode(const leann_pq *pq, const uint8_t *code, float *x)
+{
+    for (int j = 0; j < pq->m; j++)
+        memcpy(x + (size_t)j * pq->dsub,
+               pq->centroids + ((size_t)j * pq->ksub + code[j]) * pq->dsub, sizeof(float) * pq->dsub);
+}
+
+void leann_pq_table(const leann_pq *pq, const float *q, float *table)
+{
+    for (int j = 0; j < pq->m; j++) {
+        const float *cent = pq->centroids + (size_t)j * pq->ksub * pq->dsub;
+        const float *sq = q + (size_t)j * pq->dsub;
+        for (int c = 0; c < pq->ksub; c++) {
+            float s = 0;
+            for (int t = 0; t < pq->dsub; t++)
+                s += sq[t] * cent[(size_t)c * pq->dsub + t];
+            table[j * pq->ksub + c] = s;
+        }
+    }
+}
+
+void leann_pq_free(leann_pq *pq)
+{
+    free(pq->centroids);
+    memset(pq, 0, sizeof *pq);
+}

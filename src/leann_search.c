@@ -1,0 +1,269 @@
+/* Search in the leann backend, all in this file:
+ *
+ *  1. leann_beam_search: best-first traversal of the graph with a beam of
+ *     width L (search_complexity).  Distances come from a callback: PQ codes
+ *     (ADC look-ups) for queries, exact vectors while building.
+ *  2. leann_query: the two-level search.  PQ distances steer the traversal;
+ *     the most promising candidates (rerank_candidates) get their exact
+ *     embeddings recomputed from their passages through the collection's
+ *     embedder (batched; hub and recent ones come from the cache), are
+ *     reranked and the k best are returned with exact cosine distances.
+ *  3. Filtered queries: SQLite yields the matching set.  A small set is
+ *     scored directly (PQ over the set, then exact rerank); a large one uses
+ *     the graph, admitting only matching nodes as results; if the graph finds
+ *     fewer than k, the set is scored directly, so a filtered query returns k
+ *     hits whenever k records match. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "leann.h"
+#include "util.h"
+
+void leann_beam_search(const leann_graph *g, leann_dist_fn dist, void *ctx, int L, leann_visit *vs,
+                       leann_cand **seen_out, size_t *nseen_out)
+{
+    *seen_out = NULL;
+    *nseen_out = 0;
+    if (g->entry == LEANN_NONE || g->n == 0)
+        return;
+    if (L < 1)
+        L = 1;
+    leann_visit_begin(vs, g->n);
+    leann_cand *pool = rg_xmalloc(sizeof(leann_cand) * ((size_t)L + 1));
+    uint8_t *expanded = rg_xcalloc((size_t)L + 1, 1);
+    size_t seen_cap = (size_t)L * 8 + 64, nseen = 0;
+    leann_cand *seen = rg_xmalloc(sizeof(leann_cand) * seen_cap);
+    int np = 0;
+
+    uint32_t e = g->entry;
+    leann_visit_test_set(vs, e);
+    float de = dist(ctx, e);
+    pool[np++] = (leann_cand){de, e};
+    seen[nseen++] = (leann_cand){de, e};
+
+    int cur = 0;   /* first possibly unexpanded position */
+    while (cur < np) {
+        if (expanded[cur]) {
+            cur++;
+            continue;
+        }
+        expanded[cur] = 1;
+        uint32_t v = pool[cur].node;
+        const uint32_t *nb = leann_graph_nbrs(g, v);
+        int d = g->deg[v];
+        int lowest = np;   /* lowest position an insertion reached */
+        for (int i = 0; i < d; i++) {
+            uint32_t u = nb[i];
+            if (u >= g->n || leann_visit_test_set(vs, u))
+                continue;
+            float du = dist(ctx, u);
+            if (nseen == seen_cap) {
+                seen_cap *= 2;
+                seen = rg_xrealloc(seen, sizeof(leann_cand) * seen_cap);
+            }
+            seen[nseen++] = (leann_cand){du, u};
+            if (np == L && du >= pool[np - 1].dist)
+                continue;
+            /* Sorted insert; the worst falls off a full beam. */
+            int pos = np < L ? np : L - 1;
+            while (pos > 0 && leann_cand_cmp(&pool[pos - 1], &(leann_cand){du, u}) > 0) {
+                pool[pos] = pool[pos - 1];
+                expanded[pos] = expanded[pos - 1];
+                pos--;
+            }
+            pool[pos] = (leann_cand){du, u};
+            expanded[pos] = 0;
+            if (np < L)
+                np++;
+            if (pos < lowest)
+                lowest = pos;
+        }
+        if (lowest < cur)
+            cur = lowest;
+    }
+    qsort(seen, nseen, sizeof *seen, leann_cand_cmp);
+    free(pool);
+    free(expanded);
+    *seen_out = seen;
+    *nseen_out = nseen;
+}
+
+/* ---- the two-level query ----------------------------------------------- */
+
+typedef struct pq_ctx {
+    const leann_pq *pq;
+    const float *table;
+    const uint8_t *codes;
+} pq_ctx;
+
+static float pq_dist(void *ctx, uint32_t node)
+{
+    pq_ctx *p = ctx;
+    return leann_pq_distance(p->pq, p->table, p->codes + (size_t)node * p->pq->m);
+}
+
+/* How many candidates get an exact recompute when the config says 0.  The
+ * exact rerank is what makes the answer exact, and with PQ steering it is
+ * also what recall hinges on: rerank a good part of the beam. */
+static int default_rerank(int k, int L)
+{
+    int r = L / 2;
+    if (r < 2 * k + 10)
+        r = 2 * k + 10;
+    return r;
+}
+
+/* PQ scores of every node in a set: when the set is small this is cheaper
+ * and more exact than walking a graph built for everybody. */
+static leann_cand *score_set(const leann_coll *c, const pq_ctx *pc, const uint32_t *set, size_t n)
+{
+    leann_cand *cs = rg_xmalloc((n ? n : 1) * sizeof *cs);
+    for (size_t i = 0; i < n; i++)
+        cs[i] = (leann_cand){pq_dist((void *)pc, set[i]), set[i]};
+    qsort(cs, n, sizeof *cs, leann_cand_cmp);
+    (void)c;
+    return cs;
+}
+
+typedef struct ranked {
+    float dist;
+    int64_t seq;
+    uint32_t node;
+} ranked;
+
+static int ranked_cmp(const void *a, const void *b)
+{
+    const ranked *x = a, *y = b;
+    if (x->dist != y->dist)
+        return x->dist < y->dist ? -1 : 1;
+    return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* Exact distances for the candidates, best k (ties by insertion order, as
+ * the exact backend breaks them) pushed to out. */
+static rg_status rerank(leann_coll *c, const float *q, const uint32_t *cand, size_t n, int k, unsigned include,
+                        rg_hits *out, rg_error *err)
+{
+    size_t dim = (size_t)c->dim;
+    float *vecs = malloc((n ? n : 1) * dim * sizeof(float));
+    if (!vecs)
+        return rg_error_set(err, RG_ERR_NOMEM, "out of memory for %zu candidate embeddings", n);
+    rg_status rc = leann_fetch_vectors(c, cand, n, vecs, err);
+    ranked *rk = rg_xmalloc((n ? n : 1) * sizeof *rk);
+    sqlite3_stmt *st = NULL;
+    if (rc == RG_OK &&
+        sqlite3_prepare_v2(c->db, "SELECT seq, id, doc, doclen, dict, metadata FROM records WHERE node = ?", -1, &st,
+                           NULL) != SQLITE_OK)
+        rc = rg_error_set(err, RG_ERR_INTERNAL, "%s: %s", c->db_path, sqlite3_errmsg(c->db));
+    for (size_t i = 0; rc == RG_OK && i < n; i++) {
+        rk[i].dist = 1.0f - rg_dot(q, vecs + i * dim, dim);
+        rk[i].node = cand[i];
+        sqlite3_bind_int64(st, 1, cand[i]);
+        rk[i].seq = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : INT64_MAX;
+        sqlite3_reset(st);
+    }
+    if (rc == RG_OK)
+        qsort(rk, n, sizeof *rk, ranked_cmp);
+    for (size_t i = 0; rc == RG_OK && i < n && i < (size_t)k; i++) {
+        sqlite3_bind_int64(st, 1, rk[i].node);
+        if (sqlite3_step(st) != SQLITE_ROW) {
+            rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: graph node %u has no record", c->db_path, rk[i].node);
+            break;
+        }
+        json_t *meta = NULL;
+        char *doc = NULL;
+        if ((include & RG_INCLUDE_METADATAS) && sqlite3_column_type(st, 5) != SQLITE_NULL)
+            meta = json_loads((const char *)sqlite3_column_text(st, 5), 0, NULL);
+        if ((include & RG_INCLUDE_DOCUMENTS) && sqlite3_column_type(st, 2) != SQLITE_NULL)
+            rc = leann_doc_decompress(c, sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2),
+                                      sqlite3_column_int64(st, 4), sqlite3_column_int64(st, 3), &doc, err);
+        if (rc == RG_OK)
+            rg_hits_push(out, (const char *)sqlite3_column_text(st, 1), rk[i].dist, doc, meta);
+        free(doc);
+        json_decref(meta);
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    free(rk);
+    free(vecs);
+    return rc;
+}
+
+/* Graph-walk candidates that are live and (if set) in the filter bitmap. */
+static size_t graph_candidates(leann_coll *c, pq_ctx *pc, int L, const uint8_t *in_set, uint32_t *out, size_t max)
+{
+    leann_cand *seen = NULL;
+    size_t nseen = 0, n = 0;
+    leann_beam_search(&c->graph, pq_dist, pc, L, &c->visit, &seen, &nseen);
+    for (size_t i = 0; i < nseen && n < max; i++) {
+        uint32_t v = seen[i].node;
+        if (c->graph.flags[v] & LEANN_NODE_DELETED)
+            continue;
+        if (in_set && !in_set[v])
+            continue;
+        out[n++] = v;
+    }
+    free(seen);
+    return n;
+}
+
+rg_status leann_query(leann_coll *c, const float *q, const rg_query_opts *opts, rg_hits *out, rg_error *err)
+{
+    if (c->live <= 0 || c->pq.m == 0 || c->graph.n == 0)
+        return RG_OK;
+    uint64_t before = c->recomputed;
+    int k = opts->k;
+    int L = opts->search_complexity > 0 ? opts->search_complexity : c->params.search_complexity;
+    if (L < k)
+        L = k;
+    int R = c->params.rerank_candidates > 0 ? c->params.rerank_candidates : default_rerank(k, L);
+    if (R < k)
+        R = k;
+    float *table = rg_xmalloc(sizeof(float) * (size_t)c->pq.m * c->pq.ksub);
+    leann_pq_table(&c->pq, q, table);
+    pq_ctx pc = {&c->pq, table, c->codes};
+    uint32_t *cand = rg_xmalloc((size_t)R * sizeof *cand);
+    size_t ncand = 0;
+    rg_status rc = RG_OK;
+    uint32_t *set = NULL;
+    size_t nset = 0;
+    bool use_set = false;
+
+    if (opts->where) {
+        rc = leann_filter_nodes(c, opts->where, &set, &nset, err);
+        if (rc == RG_OK && nset > 0) {
+            if (nset <= (size_t)R || nset <= 4096 || nset <= c->graph.n / 4) {
+                use_set = true;   /* small: score the whole set */
+            } else {
+                uint8_t *in_set = rg_xcalloc(c->graph.n, 1);
+                for (size_t i = 0; i < nset; i++)
+                    in_set[set[i]] = 1;
+                ncand = graph_candidates(c, &pc, L, in_set, cand, (size_t)R);
+                free(in_set);
+                /* The walk found too few matches: fall back to the set. */
+                use_set = ncand < (size_t)k && ncand < nset;
+            }
+        }
+    } else {
+        ncand = graph_candidates(c, &pc, L, NULL, cand, (size_t)R);
+        if (ncand < (size_t)k && ncand < (size_t)c->live) {
+            /* Unreachable nodes (heavy deletes): score everybody. */
+            rc = leann_filter_nodes(c, NULL, &set, &nset, err);
+            use_set = rc == RG_OK;
+        }
+    }
+    if (rc == RG_OK && use_set) {
+        leann_cand *cs = score_set(c, &pc, set, nset);
+        ncand = 0;
+        for (size_t i = 0; i < nset && ncand < (size_t)R; i++)
+            cand[ncand++] = cs[i].node;
+        free(cs);
+    }
+    if (rc == RG_OK && ncand > 0)
+        rc = rerank(c, q, cand, ncand, k, opts->include, out, err);
+    c->last_query_recomputed = c->recomputed - before;
+    free(set);
+    free(cand);
+    free(table);
+    return rc;
+}

@@ -1,0 +1,227 @@
+/* Small pieces the leann phases share: float16, varints, candidate order,
+ * visited marks and the embedding cache. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "leann.h"
+#include "util.h"
+
+uint16_t leann_f32_to_f16(float f)
+{
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    uint32_t sign = (x >> 16) & 0x8000u;
+    int32_t exp = (int32_t)((x >> 23) & 0xff) - 127 + 15;
+    uint32_t mant = x & 0x7fffffu;
+    if (((x >> 23) & 0xff) == 0xff)                 /* inf / nan */
+        return (uint16_t)(sign | 0x7c00u | (mant ? 0x200u : 0));
+    if (exp >= 31)
+        return (uint16_t)(sign | 0x7c00u);
+    if (exp <= 0) {                                  /* subnormal or zero */
+        if (exp < -10)
+            return (uint16_t)sign;
+        mant |= 0x800000u;
+        uint32_t shift = (uint32_t)(14 - exp);
+        uint32_t h = mant >> shift;
+        uint32_t rem = mant & ((1u << shift) - 1);
+        uint32_t half = 1u << (shift - 1);
+        if (rem > half || (rem == half && (h & 1)))
+            h++;
+        return (uint16_t)(sign | h);
+    }
+    uint32_t h = ((uint32_t)exp << 10) | (mant >> 13);
+    uint32_t rem = mant & 0x1fffu;
+    if (rem > 0x1000u || (rem == 0x1000u && (h & 1)))
+        h++;                                         /* may carry into the exponent: still right */
+    return (uint16_t)(sign | h);
+}
+
+float leann_f16_to_f32(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
+    uint32_t exp = (h >> 10) & 0x1f;
+    uint32_t mant = h & 0x3ffu;
+    uint32_t x;
+    if (exp == 0) {
+        if (mant == 0) {
+            x = sign;
+        } else {
+            float f = ldexpf((float)mant, -24);
+            memcpy(&x, &f, 4);
+            x |= sign;
+        }
+    } else if (exp == 31) {
+        x = sign | 0x7f800000u | (mant << 13);
+    } else {
+        x = sign | ((exp + 127 - 15) << 23) | (mant << 13);
+    }
+    float f;
+    memcpy(&f, &x, 4);
+    return f;
+}
+
+size_t leann_varint_put(uint8_t *p, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        p[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (uint8_t)v;
+    return n;
+}
+
+size_t leann_varint_get(const uint8_t *p, size_t avail, uint64_t *v)
+{
+    uint64_t r = 0;
+    for (size_t i = 0; i < avail && i < 10; i++) {
+        r |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+        if (!(p[i] & 0x80)) {
+            *v = r;
+            return i + 1;
+        }
+    }
+    return 0;
+}
+
+int leann_cand_cmp(const void *a, const void *b)
+{
+    const leann_cand *x = a, *y = b;
+    if (x->dist < y->dist)
+        return -1;
+    if (x->dist > y->dist)
+        return 1;
+    return (x->node > y->node) - (x->node < y->node);
+}
+
+void leann_visit_begin(leann_visit *vs, uint32_t n)
+{
+    if (n > vs->cap) {
+        free(vs->stamp);
+        vs->cap = n + n / 2 + 16;
+        vs->stamp = rg_xcalloc(vs->cap, sizeof(uint32_t));
+        vs->cur = 0;
+    }
+    if (++vs->cur == 0) {       /* wrapped: old stamps could collide */
+        memset(vs->stamp, 0, sizeof(uint32_t) * vs->cap);
+        vs->cur = 1;
+    }
+}
+
+void leann_visit_free(leann_visit *vs)
+{
+    free(vs->stamp);
+    memset(vs, 0, sizeof *vs);
+}
+
+/* ---- embedding cache ---------------------------------------------------- */
+
+void leann_cache_init(leann_cache *c, int dim, size_t bytes)
+{
+    memset(c, 0, sizeof *c);
+    c->dim = dim;
+    size_t per = sizeof(float) * (size_t)dim + sizeof(uint32_t) * 3 + 1;
+    c->slots = dim > 0 ? bytes / per : 0;
+    if (c->slots == 0)
+        return;
+    c->vecs = rg_xmalloc(sizeof(float) * c->slots * dim);
+    c->node = rg_xmalloc(sizeof(uint32_t) * c->slots);
+    c->ref = rg_xcalloc(c->slots, 1);
+    c->tcap = 16;
+    while (c->tcap < c->slots * 2)
+        c->tcap *= 2;
+    c->table = rg_xcalloc(c->tcap, sizeof(uint32_t));
+}
+
+static size_t cache_hash(const leann_cache *c, uint32_t node)
+{
+    return (size_t)((node * 0x9e3779b1u) & (c->tcap - 1));
+}
+
+static size_t cache_find(const leann_cache *c, uint32_t node)
+{
+    for (size_t h = cache_hash(c, node);; h = (h + 1) & (c->tcap - 1)) {
+        uint32_t s = c->table[h];
+        if (s == 0 || c->node[s - 1] == node)
+            return h;
+    }
+}
+
+/* Removes table position h, re-inserting the probe chain behind it so
+ * lookups never stop early (linear probing deletion). */
+static void cache_table_delete(leann_cache *c, size_t h)
+{
+    c->table[h] = 0;
+    for (size_t i = (h + 1) & (c->tcap - 1); c->table[i]; i = (i + 1) & (c->tcap - 1)) {
+        uint32_t s = c->table[i];
+        c->table[i] = 0;
+        c->table[cache_find(c, c->node[s - 1])] = s;
+    }
+}
+
+const float *leann_cache_get(leann_cache *c, uint32_t node)
+{
+    if (c->slots == 0)
+        return NULL;
+    size_t h = cache_find(c, node);
+    uint32_t s = c->table[h];
+    if (!s) {
+        c->misses++;
+        return NULL;
+    }
+    c->hits++;
+    if (c->ref[s - 1] < 1)
+        c->ref[s - 1] = 1;
+    return c->vecs + (size_t)(s - 1) * c->dim;
+}
+
+void leann_cache_put(leann_cache *c, uint32_t node, const float *v, bool hub)
+{
+    if (c->slots == 0)
+        return;
+    size_t h = cache_find(c, node);
+    if (c->table[h]) {
+        memcpy(c->vecs + (size_t)(c->table[h] - 1) * c->dim, v, sizeof(float) * c->dim);
+        return;
+    }
+    size_t slot;
+    if (c->used < c->slots) {
+        slot = c->used++;
+    } else {
+        /* CLOCK: a slot is evicted when its reference count reaches zero;
+         * hubs start with two lives, so they survive a sweep that evicts
+         * the recently recomputed passages. */
+        for (;;) {
+            slot = c->hand;
+            c->hand = (c->hand + 1) % c->slots;
+            if (c->ref[slot] == 0)
+                break;
+            c->ref[slot]--;
+        }
+        cache_table_delete(c, cache_find(c, c->node[slot]));
+        h = cache_find(c, node);
+    }
+    c->node[slot] = node;
+    c->ref[slot] = hub ? 2 : 0;
+    memcpy(c->vecs + slot * c->dim, v, sizeof(float) * c->dim);
+    c->table[h] = (uint32_t)slot + 1;
+}
+
+void leann_cache_clear(leann_cache *c)
+{
+    if (c->slots == 0)
+        return;
+    c->used = 0;
+    c->hand = 0;
+    memset(c->table, 0, sizeof(uint32_t) * c->tcap);
+}
+
+void leann_cache_free(leann_cache *c)
+{
+    free(c->vecs);
+    free(c->node);
+    free(c->ref);
+    free(c->table);
+    memset(c, 0, sizeof *c);
+}

@@ -1,0 +1,457 @@
+/* Deletes and rebuilds for the leann backend.
+ *
+ * Delete: the record's row goes, its node becomes a tombstone, and every
+ * node that pointed at it is repaired (FreshDiskANN-style): its list becomes
+ * its other neighbours plus the deleted node's neighbours, re-pruned for
+ * diversity.  So the graph stays navigable without a rebuild.  Tombstones
+ * keep their number until a rebuild (`compact`, or the automatic one when
+ * the collection doubles) renumbers the live nodes. */
+#include <stdlib.h>
+#include <string.h>
+#include <zdict.h>
+#include <zstd.h>
+
+#include "leann.h"
+#include "sqlite_util.h"
+#include "util.h"
+
+#define DICT_MIN_DOCS 256
+#define DICT_BYTES (32 * 1024)
+#define DICT_SAMPLE_MAX (8u << 20)
+
+void leann_graph_remove(leann_coll *c, const uint32_t *nodes, size_t n, uint8_t *dirty)
+{
+    leann_graph *g = &c->graph;
+    for (size_t i = 0; i < n; i++)
+        if (nodes[i] < g->n) {
+            g->flags[nodes[i]] |= LEANN_NODE_DELETED;
+            dirty[nodes[i]] = 1;
+        }
+    leann_edit_space es;
+    leann_edit_space_init(&es, c);
+    leann_space sp = {leann_edit_space_vec, &es, c->dim};
+    uint32_t *cand = rg_xmalloc(sizeof(uint32_t) * (size_t)(g->max_degree + 1) * (size_t)(g->max_degree + 1));
+    for (uint32_t u = 0; u < g->n; u++) {
+        if (g->flags[u] & LEANN_NODE_DELETED)
+            continue;
+        uint32_t *nb = leann_graph_nbrs(g, u);
+        int d = g->deg[u], nc = 0;
+        bool touched = false;
+        for (int i = 0; i < d; i++) {
+            uint32_t w = nb[i];
+            if (!(g->flags[w] & LEANN_NODE_DELETED)) {
+                cand[nc++] = w;
+                continue;
+            }
+            touched = true;
+            /* Route around w through its own neighbours. */
+            for (int j = 0; j < g->deg[w]; j++) {
+                uint32_t x = leann_graph_nbrs(g, w)[j];
+                if (x != u && !(g->flags[x] & LEANN_NODE_DELETED))
+                    cand[nc++] = x;
+            }
+        }
+        if (!touched)
+            continue;
+        dirty[u] = 1;
+        int bound = leann_graph_bound(g, u);
+        /* dedupe */
+        int m = 0;
+        for (int i = 0; i < nc; i++) {
+            bool dup = false;
+            for (int j = 0; j < m && !dup; j++)
+                dup = cand[j] == cand[i];
+            if (!dup)
+                cand[m++] = cand[i];
+        }
+        if (m <= bound) {
+            memcpy(nb, cand, sizeof(uint32_t) * (size_t)m);
+            g->deg[u] = (uint16_t)m;
+        } else {
+            leann_graph_set_pruned(g, &sp, u, cand, m, bound);
+        }
+    }
+    free(cand);
+    leann_edit_space_free(&es);
+    for (size_t i = 0; i < n; i++)
+        if (nodes[i] < g->n)
+            g->deg[nodes[i]] = 0;
+    if (g->entry != LEANN_NONE && (g->flags[g->entry] & LEANN_NODE_DELETED)) {
+        /* New entry: the best-connected live hub, else any live node. */
+        uint32_t best = LEANN_NONE;
+        for (uint32_t v = 0; v < g->n; v++) {
+            if (g->flags[v] & LEANN_NODE_DELETED)
+                continue;
+            if (best == LEANN_NONE || ((g->flags[v] & LEANN_NODE_HUB) && !(g->flags[best] & LEANN_NODE_HUB)) ||
+                (((g->flags[v] ^ g->flags[best]) & LEANN_NODE_HUB) == 0 && g->deg[v] > g->deg[best]))
+                best = v;
+        }
+        g->entry = best;
+        if (best != LEANN_NONE) {
+            g->flags[best] |= LEANN_NODE_HUB;
+            dirty[best] = 1;
+        }
+    }
+}
+
+rg_status leann_delete(leann_coll *c, const char *const *ids, size_t nids, const rg_filter *where, size_t *deleted,
+                       rg_error *err)
+{
+    *deleted = 0;
+    rg_status rc = rg_sqlite_exec(c->db, "BEGIN IMMEDIATE", err);
+    if (rc != RG_OK)
+        return rc;
+    /* Which nodes: ids and/or filter, through SQL like get(). */
+    rg_buf sql;
+    rg_buf_init(&sql);
+    json_t *params = json_array();
+    rg_buf_puts(&sql, "SELECT node FROM records WHERE 1");
+    if (ids) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < nids; i++)
+            json_array_append_new(arr, json_string(ids[i]));
+        char *text = json_dumps(arr, JSON_COMPACT);
+        json_decref(arr);
+        rg_buf_puts(&sql, " AND id IN (SELECT value FROM json_each(?))");
+        json_array_append_new(params, json_string(text));
+        free(text);
+    }
+    if (where) {
+        rg_buf_puts(&sql, " AND ");
+        rg_filter_to_sql(where, "metadata", &sql, params);
+    }
+    sqlite3_stmt *st = NULL;
+    rc = rg_sqlite_prepare_bound(c->db, c->db_path, sql.data, params, &st, err);
+    rg_buf_free(&sql);
+    json_decref(params);
+    uint32_t *nodes = NULL;
+    size_t n = 0, cap = 0;
+    int r = SQLITE_DONE;
+    while (rc == RG_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            nodes = rg_xrealloc(nodes, cap * sizeof *nodes);
+        }
+        nodes[n++] = (uint32_t)sqlite3_column_int64(st, 0);
+    }
+    if (rc == RG_OK && r != SQLITE_DONE)
+        rc = rg_sqlite_error(c->db, c->db_path, err);
+    sqlite3_finalize(st);
+    if (rc != RG_OK || n == 0) {
+        rg_sqlite_exec(c->db, rc == RG_OK ? "COMMIT" : "ROLLBACK", NULL);
+        free(nodes);
+        return rc;
+    }
+    sqlite3_stmt *del = NULL, *tomb = NULL;
+    if (sqlite3_prepare_v2(c->db, "DELETE FROM records WHERE node = ?", -1, &del, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(c->db, "INSERT OR IGNORE INTO tombstones(node) VALUES(?)", -1, &tomb, NULL) != SQLITE_OK)
+        rc = rg_sqlite_error(c->db, c->db_path, err);
+    for (size_t i = 0; rc == RG_OK && i < n; i++) {
+        sqlite3_bind_int64(del, 1, nodes[i]);
+        sqlite3_bind_int64(tomb, 1, nodes[i]);
+        if (sqlite3_step(del) != SQLITE_DONE || sqlite3_step(tomb) != SQLITE_DONE)
+            rc = rg_sqlite_error(c->db, c->db_path, err);
+        sqlite3_reset(del);
+        sqlite3_reset(tomb);
+    }
+    sqlite3_finalize(del);
+    sqlite3_finalize(tomb);
+    int64_t old_gen = c->generation;
+    bool mutated = false;
+    if (rc == RG_OK) {
+        mutated = true;
+        uint8_t *dirty = rg_xcalloc(c->graph.n ? c->graph.n : 1, 1);
+        leann_graph_remove(c, nodes, n, dirty);
+        int64_t new_gen;
+        rc = leann_save_overlay(c, dirty, c->graph.n, &new_gen, err);
+        free(dirty);
+    }
+    if (rc == RG_OK)
+        rc = leann_meta_save(c, err);
+    if (rc == RG_OK)
+        rc = rg_sqlite_exec(c->db, "COMMIT", err);
+    if (rc == RG_OK) {
+        c->live -= (int64_t)n;
+        *deleted = n;
+        if (c->generation != old_gen)
+            leann_remove_generation(c, old_gen);
+    } else {
+        rg_sqlite_exec(c->db, "ROLLBACK", NULL);
+        if (c->generation != old_gen)
+            leann_remove_generation(c, c->generation);
+        if (mutated) {
+            leann_invalidate(c);
+            c->generation = -1;
+        }
+    }
+    free(nodes);
+    return rc;
+}
+
+/* Trains a zstd dictionary on the passages and recompresses them all. */
+static rg_status retrain_dictionary(leann_coll *c, rg_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(c->db, "SELECT seq, doc, doclen, dict FROM records WHERE doc IS NOT NULL ORDER BY seq", -1,
+                           &st, NULL) != SQLITE_OK)
+        return rg_sqlite_error(c->db, c->db_path, err);
+    rg_buf all;
+    rg_buf_init(&all);
+    size_t *sizes = NULL, nsz = 0, capsz = 0;
+    int64_t *seqs = NULL;
+    rg_status rc = RG_OK;
+    int r;
+    while (rc == RG_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
+        char *doc = NULL;
+        rc = leann_doc_decompress(c, sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1),
+                                  sqlite3_column_int64(st, 3), sqlite3_column_int64(st, 2), &doc, err);
+        if (rc != RG_OK)
+            break;
+        if (nsz == capsz) {
+            capsz = capsz ? capsz * 2 : 256;
+            sizes = rg_xrealloc(sizes, capsz * sizeof *sizes);
+            seqs = rg_xrealloc(seqs, capsz * sizeof *seqs);
+        }
+        sizes[nsz] = strlen(doc);
+        seqs[nsz++] = sqlite3_column_int64(st, 0);
+        rg_buf_append(&all, doc, strlen(doc));
+        free(doc);
+    }
+    sqlite3_finalize(st);
+    if (rc != RG_OK || nsz < DICT_MIN_DOCS) {
+        rg_buf_free(&all);
+        free(sizes);
+        free(seqs);
+        return rc;
+    }
+    /* Train on a prefix of the samples (ZDICT wants ~100x the dictionary). */
+    size_t nsamp = 0, sampbytes = 0;
+    while (nsamp < nsz && sampbytes + sizes[nsamp] <= DICT_SAMPLE_MAX)
+        sampbytes += sizes[nsamp++];
+    void *dict = rg_xmalloc(DICT_BYTES);
+    size_t dlen = ZDICT_trainFromBuffer(dict, DICT_BYTES, all.data, sizes, (unsigned)nsamp);
+    if (ZDICT_isError(dlen)) {
+        /* Too little or too uniform text: keep plain zstd. */
+        free(dict);
+        rg_buf_free(&all);
+        free(sizes);
+        free(seqs);
+        return RG_OK;
+    }
+    int64_t id = c->dict_id + 1;
+    sqlite3_stmt *ins = NULL, *upd = NULL;
+    if (sqlite3_prepare_v2(c->db, "INSERT INTO dicts(id, dict) VALUES(?, ?)", -1, &ins, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(c->db, "UPDATE records SET doc = ?, dict = ? WHERE seq = ?", -1, &upd, NULL) != SQLITE_OK)
+        rc = rg_sqlite_error(c->db, c->db_path, err);
+    if (rc == RG_OK) {
+        sqlite3_bind_int64(ins, 1, id);
+        sqlite3_bind_blob(ins, 2, dict, (int)dlen, SQLITE_STATIC);
+        if (sqlite3_step(ins) != SQLITE_DONE)
+            rc = rg_sqlite_error(c->db, c->db_path, err);
+    }
+    ZSTD_CDict *cd = rc == RG_OK ? ZSTD_createCDict(dict, dlen, 19 /* as store_leann.c */) : NULL;
+    ZSTD_CCtx *cctx = ZSTD_createCCtx();
+    rg_buf z;
+    rg_buf_init(&z);
+    size_t off = 0;
+    for (size_t i = 0; rc == RG_OK && i < nsz; i++) {
+        size_t bound = ZSTD_compressBound(sizes[i]);
+        z.len = 0;
+        rg_buf_reserve(&z, bound);
+        size_t k = ZSTD_compress_usingCDict(cctx, z.data, bound, all.data + off, sizes[i], cd);
+        off += sizes[i];
+        if (ZSTD_isError(k)) {
+            rc = rg_error_set(err, RG_ERR_INTERNAL, "zstd: %s", ZSTD_getErrorName(k));
+            break;
+        }
+        sqlite3_bind_blob(upd, 1, z.data, (int)k, SQLITE_STATIC);
+        sqlite3_bind_int64(upd, 2, id);
+        sqlite3_bind_int64(upd, 3, seqs[i]);
+        if (sqlite3_step(upd) != SQLITE_DONE)
+            rc = rg_sqlite_error(c->db, c->db_path, err);
+        sqlite3_reset(upd);
+    }
+    rg_buf_free(&z);
+    ZSTD_freeCCtx(cctx);
+    sqlite3_finalize(ins);
+    sqlite3_finalize(upd);
+    if (rc == RG_OK) {
+        char *q = sqlite3_mprintf("DELETE FROM dicts WHERE id <> %lld", (long long)id);
+        rc = rg_sqlite_exec(c->db, q, err);
+        sqlite3_free(q);
+    }
+    if (rc == RG_OK) {
+        if (c->cdict)
+            ZSTD_freeCDict(c->cdict);
+        c->cdict = cd;
+        c->cdict_id = id;
+        c->dict_id = id;
+    } else if (cd) {
+        ZSTD_freeCDict(cd);
+    }
+    free(dict);
+    rg_buf_free(&all);
+    free(sizes);
+    free(seqs);
+    return rc;
+}
+
+rg_status leann_rebuild(leann_coll *c, const uint32_t *known, const float *known_vecs, size_t nknown,
+                        bool retrain_dict, rg_error *err)
+{
+    size_t dim = (size_t)c->dim;
+    uint32_t *old = NULL;
+    size_t n = 0;
+    /* Live records in insertion order: the new numbering. */
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(c->db, "SELECT node FROM records ORDER BY seq", -1, &st, NULL) != SQLITE_OK)
+        return rg_sqlite_error(c->db, c->db_path, err);
+    size_t cap = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 1024;
+            old = rg_xrealloc(old, cap * sizeof *old);
+        }
+        old[n++] = (uint32_t)sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    rg_status rc = RG_OK;
+    float *vecs = n ? malloc(n * dim * sizeof(float)) : NULL;
+    if (n && !vecs) {
+        free(old);
+        return rg_error_set(err, RG_ERR_NOMEM, "out of memory rebuilding %zu records", n);
+    }
+    /* Vectors: given ones (the batch being added), else cache, else
+     * recomputed in batches. */
+    uint32_t maxold = 0;
+    for (size_t i = 0; i < n; i++)
+        if (old[i] > maxold)
+            maxold = old[i];
+    uint32_t *kidx = rg_xmalloc(((size_t)maxold + 1) * sizeof *kidx);
+    memset(kidx, 0xff, ((size_t)maxold + 1) * sizeof *kidx);
+    for (size_t i = 0; i < nknown; i++)
+        if (known[i] <= maxold)
+            kidx[known[i]] = (uint32_t)i;
+    uint32_t *batch = rg_xmalloc(256 * sizeof *batch);
+    size_t *bpos = rg_xmalloc(256 * sizeof *bpos);
+    float *bvec = rg_xmalloc(256 * dim * sizeof(float));
+    size_t nb = 0;
+    for (size_t i = 0; rc == RG_OK && i <= n; i++) {
+        if (i < n) {
+            if (kidx[old[i]] != UINT32_MAX) {
+                memcpy(vecs + i * dim, known_vecs + (size_t)kidx[old[i]] * dim, dim * sizeof(float));
+                continue;
+            }
+            batch[nb] = old[i];
+            bpos[nb++] = i;
+        }
+        if (nb == 256 || (i == n && nb > 0)) {
+            rc = leann_fetch_vectors(c, batch, nb, bvec, err);
+            for (size_t j = 0; rc == RG_OK && j < nb; j++)
+                memcpy(vecs + bpos[j] * dim, bvec + j * dim, dim * sizeof(float));
+            nb = 0;
+        }
+    }
+    free(batch);
+    free(bpos);
+    free(bvec);
+    free(kidx);
+    if (rc == RG_OK && (retrain_dict || (c->dict_id == 0 && n >= DICT_MIN_DOCS)))
+        rc = retrain_dictionary(c, err);
+
+    /* Renumber rows old -> new (through negative numbers: node is UNIQUE). */
+    sqlite3_stmt *upd = NULL;
+    if (rc == RG_OK &&
+        sqlite3_prepare_v2(c->db, "UPDATE records SET node = ? WHERE node = ?", -1, &upd, NULL) != SQLITE_OK)
+        rc = rg_sqlite_error(c->db, c->db_path, err);
+    for (size_t i = 0; rc == RG_OK && i < n; i++) {
+        sqlite3_bind_int64(upd, 1, -1 - (int64_t)i);
+        sqlite3_bind_int64(upd, 2, old[i]);
+        if (sqlite3_step(upd) != SQLITE_DONE)
+            rc = rg_sqlite_error(c->db, c->db_path, err);
+        sqlite3_reset(upd);
+    }
+    sqlite3_finalize(upd);
+    if (rc == RG_OK)
+        rc = rg_sqlite_exec(c->db,
+                            "UPDATE records SET node = -1 - node WHERE node < 0;"
+                            "DELETE FROM tombstones; DELETE FROM adj; DELETE FROM codes;",
+                            err);
+
+    if (rc == RG_OK) {
+        leann_graph_free(&c->graph);
+        leann_graph_init(&c->graph, c->params.graph_degree, c->params.pruned_degree);
+        leann_graph_build(&c->graph, vecs, (uint32_t)n, c->dim, c->params.hub_fraction, 0x1ea22);
+        leann_pq_free(&c->pq);
+        free(c->codes);
+        c->codes = NULL;
+        c->codes_cap = 0;
+        if (n) {
+            rc = leann_pq_train(&c->pq, vecs, n, c->dim, leann_pq_default_m(c->dim), 0xc0de5, err);
+            if (rc == RG_OK) {
+                leann_codes_reserve(c, (uint32_t)n);
+                for (size_t i = 0; i < n; i++)
+                    leann_pq_encode(&c->pq, vecs + i * dim, c->codes + i * (size_t)c->pq.m);
+            }
+        } else {
+            /* An empty collection has no codebook; the next add rebuilds. */
+            c->pq.dim = c->dim;
+        }
+    }
+    int64_t gen = c->generation + 1;
+    if (rc == RG_OK && n > 0)
+        rc = leann_write_generation(c, gen, err);
+    if (rc == RG_OK) {
+        c->generation = n > 0 ? gen : 0;
+        c->base_n = (uint32_t)n;
+        c->built_n = (uint32_t)n;
+    }
+    if (rc == RG_OK) {
+        char buf[32];
+        snprintf(buf, sizeof buf, "%d", c->params.graph_degree);
+        rc = rg_sqlite_meta_set(c->db, "graph_degree", buf, err);
+        snprintf(buf, sizeof buf, "%d", c->graph.pruned_degree);
+        if (rc == RG_OK)
+            rc = rg_sqlite_meta_set(c->db, "pruned_degree", buf, err);
+    }
+    if (rc == RG_OK)
+        rc = leann_meta_save(c, err);
+    if (rc == RG_OK) {
+        /* Node numbers changed: refill the cache with exact vectors, hubs
+         * first so they win when it is too small for everyone. */
+        leann_cache_clear(&c->cache);
+        for (int pass = 0; pass < 2; pass++)
+            for (size_t i = 0; i < n && c->cache.used < c->cache.slots; i++) {
+                bool hub = (c->graph.flags[i] & LEANN_NODE_HUB) != 0;
+                if (hub == (pass == 0))
+                    leann_cache_put(&c->cache, (uint32_t)i, vecs + i * dim, hub);
+            }
+    }
+    free(vecs);
+    free(old);
+    return rc;
+}
+
+rg_status leann_compact(leann_coll *c, rg_error *err)
+{
+    rg_status rc = rg_sqlite_exec(c->db, "BEGIN IMMEDIATE", err);
+    if (rc != RG_OK)
+        return rc;
+    int64_t old_gen = c->generation;
+    rc = leann_rebuild(c, NULL, NULL, 0, true, err);
+    if (rc == RG_OK)
+        rc = rg_sqlite_exec(c->db, "COMMIT", err);
+    if (rc == RG_OK) {
+        if (c->generation != old_gen)
+            leann_remove_generation(c, old_gen);
+        /* Give the freed pages back to the file system. */
+        rg_sqlite_exec(c->db, "VACUUM", NULL);
+    } else {
+        rg_sqlite_exec(c->db, "ROLLBACK", NULL);
+        if (c->generation != old_gen)
+            leann_remove_generation(c, c->generation);
+        leann_invalidate(c);
+        c->generation = -1;
+    }
+    return rc;
+}

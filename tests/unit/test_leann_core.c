@@ -1,0 +1,311 @@
+/* leann's building blocks over in-memory vectors: PQ, graph build + pruning,
+ * beam search recall, file formats and their corruption checks. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "leann.h"
+#include "test.h"
+#include "util.h"
+
+/* Clustered random unit vectors: like text embeddings, not uniform noise. */
+static float *make_vectors(uint32_t n, int dim, uint64_t seed)
+{
+    float *v = rg_xmalloc(sizeof(float) * n * dim);
+    int nclusters = 20;
+    float *cent = rg_xmalloc(sizeof(float) * nclusters * dim);
+    srand((unsigned)seed);
+    for (int i = 0; i < nclusters * dim; i++)
+        cent[i] = (float)rand() / RAND_MAX - 0.5f;
+    for (uint32_t i = 0; i < n; i++) {
+        int c = rand() % nclusters;
+        for (int t = 0; t < dim; t++)
+            v[(size_t)i * dim + t] = cent[c * dim + t] + 0.35f * ((float)rand() / RAND_MAX - 0.5f);
+        rg_normalize(v + (size_t)i * dim, (size_t)dim);
+    }
+    free(cent);
+    return v;
+}
+
+static int cmp_cand(const void *a, const void *b) { return leann_cand_cmp(a, b); }
+
+/* Exact top-k ids of q among vecs. */
+static void brute(const float *vecs, uint32_t n, int dim, const float *q, int k, uint32_t *out)
+{
+    leann_cand *all = rg_xmalloc(sizeof(leann_cand) * n);
+    for (uint32_t i = 0; i < n; i++)
+        all[i] = (leann_cand){1.0f - rg_dot(q, vecs + (size_t)i * dim, (size_t)dim), i};
+    qsort(all, n, sizeof *all, cmp_cand);
+    for (int i = 0; i < k; i++)
+        out[i] = all[i].node;
+    free(all);
+}
+
+TEST(leann_f16_roundtrip)
+{
+    float vals[] = {0.0f, 1.0f, -1.0f, 0.333333f, 1e-3f, 65504.0f, -2.5e-6f};
+    for (size_t i = 0; i < RG_ARRAY_LEN(vals); i++) {
+        float r = leann_f16_to_f32(leann_f32_to_f16(vals[i]));
+        CHECK_MSG(fabsf(r - vals[i]) <= fabsf(vals[i]) * 1e-3f + 1e-7f, "%g -> %g", vals[i], r);
+    }
+}
+
+TEST(leann_varint_roundtrip)
+{
+    uint8_t b[10];
+    uint64_t vals[] = {0, 1, 127, 128, 300, 1u << 31, UINT64_MAX};
+    for (size_t i = 0; i < RG_ARRAY_LEN(vals); i++) {
+        size_t n = leann_varint_put(b, vals[i]);
+        uint64_t r;
+        CHECK_EQ_INT(leann_varint_get(b, n, &r), n);
+        CHECK(r == vals[i]);
+        CHECK_EQ_INT(leann_varint_get(b, n - 1, &r), 0);   /* truncated */
+    }
+}
+
+TEST(leann_pq_approximates_inner_products)
+{
+    int dim = 32;
+    uint32_t n = 2000;
+    float *v = make_vectors(n, dim, 7);
+    leann_pq pq;
+    rg_error err = {0};
+    CHECK_OK(leann_pq_train(&pq, v, n, dim, leann_pq_default_m(dim), 1, &err), &err);
+    CHECK_EQ_INT(pq.ksub, 256);
+    uint8_t *codes = rg_xmalloc((size_t)n * pq.m);
+    for (uint32_t i = 0; i < n; i++)
+        leann_pq_encode(&pq, v + (size_t)i * dim, codes + (size_t)i * pq.m);
+    float *table = rg_xmalloc(sizeof(float) * pq.m * pq.ksub);
+    double err_sum = 0;
+    for (uint32_t qi = 0; qi < 20; qi++) {
+        const float *q = v + (size_t)qi * 97 % n * dim;
+        leann_pq_table(&pq, q, table);
+        for (uint32_t i = 0; i < n; i++) {
+            float exact = 1.0f - rg_dot(q, v + (size_t)i * dim, (size_t)dim);
+            float approx = leann_pq_distance(&pq, table, codes + (size_t)i * pq.m);
+            err_sum += fabs(exact - approx);
+        }
+    }
+    double mean_err = err_sum / (20.0 * n);
+    CHECK_MSG(mean_err < 0.05, "mean |approx - exact| = %g", mean_err);
+    /* decode is consistent with the table */
+    float *rec = rg_xmalloc(sizeof(float) * dim);
+    leann_pq_decode(&pq, codes, rec);
+    leann_pq_table(&pq, v, table);
+    CHECK(fabsf((1.0f - rg_dot(v, rec, (size_t)dim)) - leann_pq_distance(&pq, table, codes)) < 1e-4f);
+    free(rec);
+    free(table);
+    free(codes);
+    leann_pq_free(&pq);
+    free(v);
+}
+
+TEST(leann_pq_small_collection)
+{
+    float *v = make_vectors(5, 16, 3);
+    leann_pq pq;
+    rg_error err = {0};
+    CHECK_OK(leann_pq_train(&pq, v, 5, 16, leann_pq_default_m(16), 1, &err), &err);
+    CHECK_EQ_INT(pq.ksub, 5);
+    uint8_t code[16];
+    leann_pq_encode(&pq, v, code);
+    float rec[16];
+    leann_pq_decode(&pq, code, rec);
+    CHECK(rg_dot(rec, v, 16) > 0.99f);   /* each point is its own centroid */
+    leann_pq_free(&pq);
+    free(v);
+}
+
+typedef struct qctx {
+    const float *v;
+    const float *q;
+    int dim;
+} qctx;
+
+static float qdist(void *c, uint32_t node)
+{
+    qctx *x = c;
+    return 1.0f - rg_dot(x->q, x->v + (size_t)node * x->dim, (size_t)x->dim);
+}
+
+/* recall@k of the beam search (exact distances) over 50 queries that are
+ * perturbed copies of stored vectors. */
+static float graph_recall(const leann_graph *g, const float *v, uint32_t n, int dim, int L, int k)
+{
+    leann_visit vs = {0};
+    int hit = 0, total = 0;
+    uint32_t truth[64];
+    float *q = rg_xmalloc(sizeof(float) * dim);
+    srand(99);
+    for (uint32_t qi = 0; qi < 50; qi++) {
+        memcpy(q, v + (size_t)((qi * 131) % n) * dim, sizeof(float) * dim);
+        for (int t = 0; t < dim; t++)
+            q[t] += 0.2f * ((float)rand() / RAND_MAX - 0.5f);
+        rg_normalize(q, (size_t)dim);
+        brute(v, n, dim, q, k, truth);
+        leann_cand *seen;
+        size_t nseen;
+        qctx ctx = {v, q, dim};
+        leann_beam_search(g, qdist, &ctx, L, &vs, &seen, &nseen);
+        for (int i = 0; i < k; i++)
+            for (size_t j = 0; j < nseen && j < (size_t)k; j++)
+                if (seen[j].node == truth[i])
+                    hit++;
+        total += k;
+        free(seen);
+    }
+    free(q);
+    leann_visit_free(&vs);
+    return (float)hit / (float)total;
+}
+
+TEST(leann_graph_build_prune_search)
+{
+    int dim = 48;
+    uint32_t n = 3000;
+    float *v = make_vectors(n, dim, 11);
+    leann_graph g;
+    leann_graph_init(&g, 32, 12);
+    leann_graph_build(&g, v, n, dim, 0.02, 42);
+    CHECK_EQ_INT(g.n, n);
+    uint32_t hubs = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (g.flags[i] & LEANN_NODE_HUB)
+            hubs++;
+        else
+            CHECK_MSG(g.deg[i] <= 12, "node %u degree %d > pruned 12", i, g.deg[i]);
+        CHECK(g.deg[i] >= 1);
+        for (int t = 0; t < g.deg[i]; t++)
+            CHECK(leann_graph_nbrs(&g, i)[t] < n && leann_graph_nbrs(&g, i)[t] != i);
+    }
+    CHECK_MSG(hubs >= 55 && hubs <= 62, "hubs %u", hubs);
+    double avg = leann_graph_avg_degree(&g);
+    CHECK_MSG(avg > 4 && avg <= 13, "avg degree %g", avg);
+    float r = graph_recall(&g, v, n, dim, 64, 10);
+    CHECK_MSG(r >= 0.9f, "recall@10 %g at L=64", r);
+    float r_small = graph_recall(&g, v, n, dim, 10, 10);
+    CHECK_MSG(r_small <= r + 1e-6f, "larger beam should not lose recall (%g vs %g)", r_small, r);
+    leann_graph_free(&g);
+    free(v);
+}
+
+TEST(leann_graph_file_roundtrip_and_corruption)
+{
+    int dim = 16;
+    uint32_t n = 500;
+    float *v = make_vectors(n, dim, 5);
+    leann_graph g, h;
+    leann_graph_init(&g, 16, 6);
+    leann_graph_build(&g, v, n, dim, 0.05, 1);
+    char *path = rg_path_join(rg_test_tmpdir(), "graph.bin");
+    rg_error err = {0};
+    int64_t bytes = 0;
+    CHECK_OK(leann_graph_write(&g, path, &bytes, &err), &err);
+    CHECK(bytes > 0);
+    CHECK_OK(leann_graph_read(&h, path, &err), &err);
+    CHECK_EQ_INT(h.n, g.n);
+    CHECK_EQ_INT(h.entry, g.entry);
+    for (uint32_t i = 0; i < n; i++) {
+        CHECK_EQ_INT(h.deg[i], g.deg[i]);
+        CHECK_EQ_INT(h.flags[i], g.flags[i]);
+        uint32_t a[64], b[64];
+        memcpy(a, leann_graph_nbrs(&g, i), g.deg[i] * 4u);
+        memcpy(b, leann_graph_nbrs(&h, i), h.deg[i] * 4u);
+        int same = 0;
+        for (int x = 0; x < g.deg[i]; x++)
+            for (int y = 0; y < h.deg[i]; y++)
+                same += a[x] == b[y];
+        CHECK_EQ_INT(same, g.deg[i]);
+    }
+    leann_graph_free(&h);
+    /* compact: well under 4 bytes an edge */
+    CHECK_MSG(bytes < (int64_t)(n * (2 + leann_graph_avg_degree(&g) * 2.0) + 64), "%lld bytes",
+              (long long)bytes);
+
+    char *data;
+    size_t len;
+    CHECK_OK(rg_read_file(path, 1 << 26, &data, &len, &err), &err);
+    /* flip a byte in the payload */
+    data[len / 2] ^= 0x40;
+    CHECK_OK(rg_write_file_atomic(path, data, len, &err), &err);
+    CHECK_EQ_INT(leann_graph_read(&h, path, &err), RG_ERR_CORRUPT);
+    CHECK(strstr(err.msg, path) != NULL);
+    /* truncated */
+    data[len / 2] ^= 0x40;
+    CHECK_OK(rg_write_file_atomic(path, data, len - 7, &err), &err);
+    CHECK_EQ_INT(leann_graph_read(&h, path, &err), RG_ERR_CORRUPT);
+    /* foreign */
+    CHECK_OK(rg_write_file_atomic(path, "hello, world; not a graph at all....", 36, &err), &err);
+    CHECK_EQ_INT(leann_graph_read(&h, path, &err), RG_ERR_CORRUPT);
+    /* empty */
+    CHECK_OK(rg_write_file_atomic(path, "", 0, &err), &err);
+    CHECK_EQ_INT(leann_graph_read(&h, path, &err), RG_ERR_CORRUPT);
+    free(data);
+    free(path);
+    leann_graph_free(&g);
+    free(v);
+}
+
+TEST(leann_codes_file_roundtrip_and_corruption)
+{
+    int dim = 16;
+    uint32_t n = 300;
+    float *v = make_vectors(n, dim, 8);
+    leann_pq pq, pq2;
+    rg_error err = {0};
+    CHECK_OK(leann_pq_train(&pq, v, n, dim, 4, 3, &err), &err);
+    uint8_t *codes = rg_xmalloc((size_t)n * pq.m), *codes2;
+    for (uint32_t i = 0; i < n; i++)
+        leann_pq_encode(&pq, v + (size_t)i * dim, codes + (size_t)i * pq.m);
+    char *path = rg_path_join(rg_test_tmpdir(), "codes.bin");
+    CHECK_OK(leann_codes_write(&pq, codes, n, path, NULL, &err), &err);
+    uint32_t n2;
+    CHECK_OK(leann_codes_read(&pq2, &codes2, &n2, path, &err), &err);
+    CHECK_EQ_INT(n2, n);
+    CHECK_EQ_INT(pq2.m, pq.m);
+    CHECK(memcmp(codes, codes2, (size_t)n * pq.m) == 0);
+    /* centroids were rounded through float16 at training: exact round trip */
+    CHECK(memcmp(pq.centroids, pq2.centroids, sizeof(float) * pq.ksub * dim) == 0);
+    free(codes2);
+    leann_pq_free(&pq2);
+    char *data;
+    size_t len;
+    CHECK_OK(rg_read_file(path, 1 << 26, &data, &len, &err), &err);
+    data[40] ^= 1;
+    CHECK_OK(rg_write_file_atomic(path, data, len, &err), &err);
+    CHECK_EQ_INT(leann_codes_read(&pq2, &codes2, &n2, path, &err), RG_ERR_CORRUPT);
+    CHECK(strstr(err.msg, "codes.bin") != NULL);
+    free(data);
+    free(path);
+    free(codes);
+    leann_pq_free(&pq);
+    free(v);
+}
+
+TEST(leann_cache_bounded_and_evicts)
+{
+    leann_cache c;
+    int dim = 8;
+    leann_cache_init(&c, dim, 10 * (sizeof(float) * dim + 13));
+    CHECK_EQ_INT(c.slots, 10);
+    float v[8];
+    for (uint32_t i = 0; i < 100; i++) {
+        for (int t = 0; t < dim; t++)
+            v[t] = (float)i;
+        leann_cache_put(&c, i, v, i == 3);
+    }
+    CHECK(c.used == 10);
+    const float *h = leann_cache_get(&c, 99);
+    CHECK(h && h[0] == 99.0f);
+    CHECK(leann_cache_get(&c, 50) == NULL);
+    int found = 0;
+    for (uint32_t i = 0; i < 100; i++) {
+        const float *x = leann_cache_get(&c, i);
+        if (x) {
+            CHECK(x[0] == (float)i);
+            found++;
+        }
+    }
+    CHECK_EQ_INT(found, 10);
+    leann_cache_free(&c);
+}

@@ -1,0 +1,443 @@
+/* The leann backend end to end through the storage interface, against the
+ * exact backend as the oracle: recall, exact distances, filters with few
+ * matches, deletes/upserts then queries, compaction, persistence, damaged
+ * files, records whose vectors are not the embedder's, and the writer lock. */
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "contract.h"
+#include "filter.h"
+#include "test.h"
+#include "util.h"
+
+#define LDIM 96
+
+/* Pseudo-text over a fixed vocabulary: varied enough that the builtin
+ * embedder spreads the documents out. */
+static char *make_doc(unsigned seed)
+{
+    static const char *const syl[] = {"ka", "lo", "mi", "ne", "ru", "ta", "vo", "shi", "pe", "za", "qu", "do",
+                                      "fe", "gi", "ho", "ju", "be", "ci", "xo", "wy"};
+    rg_buf b;
+    rg_buf_init(&b);
+    unsigned s = seed * 2654435761u + 12345u;
+    int words = 6 + (int)(s % 9);
+    for (int w = 0; w < words; w++) {
+        s = s * 1103515245u + 12345u;
+        /* a topic per record (seed / 10) plus noise words */
+        unsigned pick = (w < 3) ? (seed / 10) * 7 + (unsigned)w : (s >> 8);
+        for (int k = 0; k < 3; k++)
+            rg_buf_puts(&b, syl[(pick >> (k * 5)) % 20]);
+        rg_buf_putc(&b, ' ');
+    }
+    return rg_buf_steal(&b);
+}
+
+typedef struct corpus {
+    size_t n;
+    char **ids, **docs;
+    json_t **meta;
+    float *vecs;
+    rg_record *recs;
+} corpus;
+
+static void corpus_make(corpus *c, contract_env *env, size_t n, unsigned salt)
+{
+    c->n = n;
+    c->ids = rg_xcalloc(n, sizeof *c->ids);
+    c->docs = rg_xcalloc(n, sizeof *c->docs);
+    c->meta = rg_xcalloc(n, sizeof *c->meta);
+    c->recs = rg_xcalloc(n, sizeof *c->recs);
+    for (size_t i = 0; i < n; i++) {
+        c->ids[i] = rg_xasprintf("r%u-%05zu", salt, i);
+        c->docs[i] = make_doc((unsigned)i + salt * 100000u);
+        c->meta[i] = json_pack("{s:I, s:I, s:b}", "group", (json_int_t)(i % 100), "num", (json_int_t)i, "even",
+                               (int)(i % 2 == 0));
+    }
+    c->vecs = contract_embed(env, (const char *const *)c->docs, n);
+    for (size_t i = 0; i < n; i++)
+        c->recs[i] = (rg_record){c->ids[i], c->docs[i], c->meta[i], c->vecs + i * LDIM};
+}
+
+static void corpus_free(corpus *c)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        free(c->ids[i]);
+        free(c->docs[i]);
+        json_decref(c->meta[i]);
+    }
+    free(c->ids);
+    free(c->docs);
+    free(c->meta);
+    free(c->recs);
+    free(c->vecs);
+}
+
+static ssize_t index_of(const corpus *c, const char *id)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (!strcmp(c->ids[i], id))
+            return (ssize_t)i;
+    return -1;
+}
+
+/* Recall@k of leann vs exact over nq queries (perturbed record vectors);
+ * also checks every leann distance is the exact one. */
+static float recall_vs_exact(rg_collection *lc, rg_collection *ec, const corpus *co, int k, int nq, const rg_filter *where,
+                             bool *distances_exact)
+{
+    int hit = 0, total = 0;
+    *distances_exact = true;
+    float q[LDIM];
+    rg_error err;
+    for (int t = 0; t < nq; t++) {
+        memcpy(q, co->vecs + (size_t)((t * 37) % co->n) * LDIM, sizeof q);
+        for (int d = 0; d < LDIM; d++)
+            q[d] += 0.05f * (float)((t * 31 + d * 17) % 11 - 5) / 5.0f;
+        rg_normalize(q, LDIM);
+        rg_hits a, b;
+        rg_hits_init(&a);
+        rg_hits_init(&b);
+        rg_query_opts qo = {.k = k, .where = where};
+        if (rg_collection_query(lc, q, &qo, &a, &err) != RG_OK || rg_collection_query(ec, q, &qo, &b, &err) != RG_OK) {
+            fprintf(stderr, "    query: %s\n", err.msg);
+            *distances_exact = false;
+            return 0;
+        }
+        if (a.n != b.n)
+            *distances_exact = false;
+        for (size_t i = 0; i < a.n; i++) {
+            ssize_t ix = index_of(co, a.items[i].id);
+            float want = ix >= 0 ? 1.0f - rg_dot(q, co->vecs + (size_t)ix * LDIM, LDIM) : 99;
+            if (fabsf(want - a.items[i].distance) > 1e-4f)
+                *distances_exact = false;
+        }
+        for (size_t i = 0; i < b.n; i++)
+            for (size_t j = 0; j < a.n; j++)
+                if (!strcmp(b.items[i].id, a.items[j].id))
+                    hit++;
+        total += (int)b.n;
+        rg_hits_free(&a);
+        rg_hits_free(&b);
+    }
+    return total ? (float)hit / (float)total : 1.0f;
+}
+
+typedef struct pair_env {
+    contract_env le, ee;
+    rg_collection *lc, *ec;
+} pair_env;
+
+static bool pair_open(pair_env *p, const char *name)
+{
+    rg_error err;
+    if (!contract_env_open(&p->le, "leann", LDIM) || !contract_env_open(&p->ee, "exact", LDIM))
+        return false;
+    if (rg_collection_open(p->le.store, name, p->le.emb, true, &p->lc, &err) != RG_OK ||
+        rg_collection_open(p->ee.store, name, p->ee.emb, true, &p->ec, &err) != RG_OK) {
+        fprintf(stderr, "    open: %s\n", err.msg);
+        return false;
+    }
+    return true;
+}
+
+static void pair_close(pair_env *p)
+{
+    rg_collection_close(p->lc);
+    rg_collection_close(p->ec);
+    contract_env_close(&p->le);
+    contract_env_close(&p->ee);
+}
+
+static rg_status add_both(pair_env *p, const rg_record *r, size_t n, bool upsert, rg_error *err)
+{
+    rg_status rc = upsert ? rg_collection_upsert(p->lc, r, n, err) : rg_collection_add(p->lc, r, n, err);
+    if (rc == RG_OK)
+        rc = upsert ? rg_collection_upsert(p->ec, r, n, err) : rg_collection_add(p->ec, r, n, err);
+    return rc;
+}
+
+TEST(leann_recall_and_exact_distances_incremental)
+{
+    pair_env p;
+    CHECK(pair_open(&p, "recall"));
+    corpus co;
+    corpus_make(&co, &p.le, 1540, 1);
+    rg_error err;
+    /* Batches of 100: rebuilds at doublings, incremental inserts between. */
+    for (size_t i = 0; i < 1500; i += 100)
+        CHECK_OK(add_both(&p, co.recs + i, 100, false, &err), &err);
+    /* and some single-record adds (pure incremental path) */
+    for (size_t i = 1500; i < co.n; i++)
+        CHECK_OK(add_both(&p, co.recs + i, 1, false, &err), &err);
+    bool exact;
+    float r10 = recall_vs_exact(p.lc, p.ec, &co, 10, 60, NULL, &exact);
+    CHECK_MSG(exact, "leann distances differ from the exact ones");
+    CHECK_MSG(r10 >= 0.9f, "recall@10 %.3f", r10);
+    /* the single-added records are findable by their own vector */
+    for (size_t i = 1500; i < co.n; i += 7) {
+        rg_hits h;
+        rg_hits_init(&h);
+        rg_query_opts qo = {.k = 1};
+        CHECK_OK(rg_collection_query(p.lc, co.vecs + i * LDIM, &qo, &h, &err), &err);
+        CHECK(h.n == 1 && h.items[0].distance < 1e-4f);
+        rg_hits_free(&h);
+    }
+    rg_store_stats st;
+    CHECK_OK(rg_collection_stats(p.lc, &st, &err), &err);
+    CHECK_EQ_INT(st.records, 1540);
+    int have = 0;
+    for (size_t i = 0; i < st.ncomponents; i++) {
+        const char *n = st.components[i].name;
+        if (!strcmp(n, "graph") || !strcmp(n, "codes") || !strcmp(n, "passages") || !strcmp(n, "metadata") ||
+            !strcmp(n, "sqlite"))
+            have += st.components[i].bytes > 0;
+        CHECK_MSG(strcmp(n, "vectors(no text)") != 0, "vectors were stored for records with text");
+    }
+    CHECK_EQ_INT(have, 5);
+    json_t *avg = json_object_get(st.details, "avg_degree");
+    CHECK(avg && json_real_value(avg) > 2 && json_real_value(avg) <= 32);
+    rg_store_stats_free(&st);
+    corpus_free(&co);
+    pair_close(&p);
+}
+
+TEST(leann_filters_with_few_matches_return_k)
+{
+    pair_env p;
+    CHECK(pair_open(&p, "filter"));
+    corpus co;
+    corpus_make(&co, &p.le, 1200, 3);
+    rg_error err;
+    CHECK_OK(add_both(&p, co.recs, co.n, false, &err), &err);
+    const char *filters[] = {"{\"group\": 7}", "{\"num\": {\"$lt\": 15}}", "{\"even\": true}",
+                             "{\"$or\": [{\"group\": 3}, {\"num\": 1199}]}", "{\"group\": {\"$in\": [1, 2]}}"};
+    for (size_t f = 0; f < RG_ARRAY_LEN(filters); f++) {
+        rg_filter *w;
+        CHECK_OK(rg_filter_parse(filters[f], &w, &err), &err);
+        bool exact;
+        float r = recall_vs_exact(p.lc, p.ec, &co, 10, 20, w, &exact);
+        CHECK_MSG(exact, "filter %s: wrong count or distance", filters[f]);
+        CHECK_MSG(r >= 0.95f, "filter %s: recall %.3f", filters[f], r);
+        rg_filter_free(w);
+    }
+    corpus_free(&co);
+    pair_close(&p);
+}
+
+TEST(leann_delete_upsert_compact_then_query)
+{
+    pair_env p;
+    CHECK(pair_open(&p, "mutate"));
+    corpus co;
+    corpus_make(&co, &p.le, 1000, 4);
+    rg_error err;
+    CHECK_OK(add_both(&p, co.recs, co.n, false, &err), &err);
+    /* delete 30% by filter, plus a few by id */
+    rg_filter *w;
+    CHECK_OK(rg_filter_parse("{\"group\": {\"$lt\": 30}}", &w, &err), &err);
+    size_t dl = 0, de = 0;
+    CHECK_OK(rg_collection_delete(p.lc, NULL, 0, w, &dl, &err), &err);
+    CHECK_OK(rg_collection_delete(p.ec, NULL, 0, w, &de, &err), &err);
+    CHECK_EQ_INT(dl, 300);
+    CHECK_EQ_INT(dl, de);
+    rg_filter_free(w);
+    const char *ids[] = {co.ids[31], co.ids[32], co.ids[33]};
+    CHECK_OK(rg_collection_delete(p.lc, ids, 3, NULL, &dl, &err), &err);
+    CHECK_OK(rg_collection_delete(p.ec, ids, 3, NULL, &de, &err), &err);
+    CHECK_EQ_INT(dl, 3);
+    bool exact;
+    float r = recall_vs_exact(p.lc, p.ec, &co, 10, 40, NULL, &exact);
+    CHECK_MSG(exact, "after delete: wrong count or distance");
+    CHECK_MSG(r >= 0.9f, "after delete: recall %.3f", r);
+    /* upsert: new text for 10 records; their new vectors find them */
+    for (size_t i = 40; i < 50; i++) {
+        free(co.docs[i]);
+        co.docs[i] = make_doc(900000u + (unsigned)i);
+        const char *t[1] = {co.docs[i]};
+        CHECK_OK(rg_embedder_embed(p.le.emb, t, 1, RG_EMBED_DOCUMENT, co.vecs + i * LDIM, &err), &err);
+        co.recs[i].document = co.docs[i];
+    }
+    CHECK_OK(add_both(&p, co.recs + 40, 10, true, &err), &err);
+    int64_t n;
+    CHECK_OK(rg_collection_count(p.lc, &n, &err), &err);
+    CHECK_EQ_INT(n, 697);
+    for (size_t i = 40; i < 50; i++) {
+        rg_hits h;
+        rg_hits_init(&h);
+        rg_query_opts qo = {.k = 3, .include = RG_INCLUDE_DOCUMENTS};
+        CHECK_OK(rg_collection_query(p.lc, co.vecs + i * LDIM, &qo, &h, &err), &err);
+        CHECK(h.n == 3 && h.items[0].distance < 1e-4f);
+        CHECK_EQ_STR(h.items[0].document, co.docs[i]);
+        rg_hits_free(&h);
+    }
+    rg_store_stats st;
+    CHECK_OK(rg_collection_stats(p.lc, &st, &err), &err);
+    CHECK_MSG(st.tombstones == 313, "tombstones %lld", (long long)st.tombstones);
+    rg_store_stats_free(&st);
+    CHECK_OK(rg_collection_compact(p.lc, &err), &err);
+    CHECK_OK(rg_collection_stats(p.lc, &st, &err), &err);
+    CHECK_EQ_INT(st.tombstones, 0);
+    CHECK_EQ_INT(st.records, 697);
+    rg_store_stats_free(&st);
+    r = recall_vs_exact(p.lc, p.ec, &co, 10, 40, NULL, &exact);
+    CHECK_MSG(exact && r >= 0.9f, "after compact: recall %.3f", r);
+    /* delete everything, then add again */
+    CHECK_OK(rg_filter_parse("{\"num\": {\"$gte\": 0}}", &w, &err), &err);
+    CHECK_OK(rg_collection_delete(p.lc, NULL, 0, w, &dl, &err), &err);
+    rg_filter_free(w);
+    CHECK_EQ_INT(dl, 697);
+    rg_hits h;
+    rg_hits_init(&h);
+    rg_query_opts qo = {.k = 3};
+    CHECK_OK(rg_collection_query(p.lc, co.vecs, &qo, &h, &err), &err);
+    CHECK_EQ_INT(h.n, 0);
+    CHECK_OK(rg_collection_add(p.lc, co.recs, 5, &err), &err);
+    CHECK_OK(rg_collection_query(p.lc, co.vecs, &qo, &h, &err), &err);
+    CHECK_EQ_INT(h.n, 3);
+    CHECK(h.items[0].distance < 1e-4f);
+    rg_hits_free(&h);
+    corpus_free(&co);
+    pair_close(&p);
+}
+
+TEST(leann_persists_and_reports_damaged_files)
+{
+    pair_env p;
+    CHECK(pair_open(&p, "persist"));
+    corpus co;
+    corpus_make(&co, &p.le, 600, 5);
+    rg_error err;
+    CHECK_OK(add_both(&p, co.recs, co.n, false, &err), &err);
+    rg_hits a, b;
+    rg_hits_init(&a);
+    rg_hits_init(&b);
+    rg_query_opts qo = {.k = 10};
+    CHECK_OK(rg_collection_query(p.lc, co.vecs + 5 * LDIM, &qo, &a, &err), &err);
+    rg_collection_close(p.lc);
+    p.lc = NULL;
+    CHECK_OK(rg_collection_open(p.le.store, "persist", p.le.emb, false, &p.lc, &err), &err);
+    CHECK_OK(rg_collection_query(p.lc, co.vecs + 5 * LDIM, &qo, &b, &err), &err);
+    CHECK_EQ_INT(a.n, b.n);
+    for (size_t i = 0; i < a.n; i++)
+        CHECK_EQ_STR(a.items[i].id, b.items[i].id);
+    rg_hits_free(&a);
+    rg_hits_free(&b);
+    rg_collection_close(p.lc);
+    p.lc = NULL;
+
+    /* Exactly one generation's files are on disk. */
+    char *dir = rg_path_join(rg_test_tmpdir(), "leann/persist");
+    char *graph = NULL, *codes = NULL;
+    for (int g = 1; g < 100 && !graph; g++) {
+        char *gp = rg_xasprintf("%s/graph-%d.bin", dir, g);
+        if (rg_path_exists(gp)) {
+            graph = gp;
+            codes = rg_xasprintf("%s/codes-%d.bin", dir, g);
+        } else {
+            free(gp);
+        }
+    }
+    CHECK(graph && rg_path_exists(codes));
+    char *data;
+    size_t len;
+    CHECK_OK(rg_read_file(graph, 1 << 26, &data, &len, &err), &err);
+    data[len - 3] ^= 0x10;
+    CHECK_OK(rg_write_file_atomic(graph, data, len, &err), &err);
+    rg_collection *c = NULL;
+    CHECK_EQ_INT(rg_collection_open(p.le.store, "persist", p.le.emb, false, &c, &err), RG_ERR_CORRUPT);
+    CHECK_MSG(strstr(err.msg, "graph-") != NULL, "message does not name the file: %s", err.msg);
+    data[len - 3] ^= 0x10;
+    CHECK_OK(rg_write_file_atomic(graph, data, len, &err), &err);
+    free(data);
+    CHECK_OK(rg_read_file(codes, 1 << 26, &data, &len, &err), &err);
+    CHECK_OK(rg_write_file_atomic(codes, data, len / 2, &err), &err);
+    CHECK_EQ_INT(rg_collection_open(p.le.store, "persist", p.le.emb, false, &c, &err), RG_ERR_CORRUPT);
+    CHECK_MSG(strstr(err.msg, "codes-") != NULL, "message does not name the file: %s", err.msg);
+    CHECK_OK(rg_write_file_atomic(codes, data, len, &err), &err);
+    free(data);
+    /* a missing generation file is damage too */
+    char *moved = rg_xasprintf("%s.moved", graph);
+    CHECK(rename(graph, moved) == 0);
+    CHECK(rg_collection_open(p.le.store, "persist", p.le.emb, false, &c, &err) != RG_OK);
+    CHECK(rename(moved, graph) == 0);
+    CHECK_OK(rg_collection_open(p.le.store, "persist", p.le.emb, false, &p.lc, &err), &err);
+    free(moved);
+    free(graph);
+    free(codes);
+    free(dir);
+    corpus_free(&co);
+    pair_close(&p);
+}
+
+TEST(leann_vectors_not_from_the_embedder_stay_exact)
+{
+    pair_env p;
+    CHECK(pair_open(&p, "custom"));
+    corpus co;
+    corpus_make(&co, &p.le, 300, 6);
+    /* replace vectors by unrelated random unit vectors */
+    srand(5);
+    for (size_t i = 0; i < co.n * LDIM; i++)
+        co.vecs[i] = (float)rand() / RAND_MAX - 0.5f;
+    for (size_t i = 0; i < co.n; i++)
+        rg_normalize(co.vecs + i * LDIM, LDIM);
+    co.recs[3].document = NULL;   /* and one record without text */
+    rg_error err;
+    CHECK_OK(add_both(&p, co.recs, co.n, false, &err), &err);
+    bool exact;
+    float r = recall_vs_exact(p.lc, p.ec, &co, 5, 30, NULL, &exact);
+    CHECK_MSG(exact && r >= 0.9f, "recall %.3f", r);
+    rg_record_batch b;
+    rg_record_batch_init(&b, LDIM);
+    const char *ids[] = {co.ids[3], co.ids[4]};
+    CHECK_OK(rg_collection_get(p.lc, ids, 2, NULL, RG_INCLUDE_ALL, 0, 0, &b, &err), &err);
+    CHECK_EQ_INT(b.n, 2);
+    for (size_t i = 0; i < b.n; i++) {
+        ssize_t ix = index_of(&co, b.items[i].id);
+        CHECK(ix >= 0 && b.items[i].embedding);
+        CHECK(rg_dot(b.items[i].embedding, co.vecs + (size_t)ix * LDIM, LDIM) > 0.9999f);
+    }
+    rg_record_batch_free(&b);
+    corpus_free(&co);
+    pair_close(&p);
+}
+
+TEST(leann_second_writer_gets_locked_error)
+{
+    pair_env p;
+    CHECK(pair_open(&p, "locked"));
+    corpus co;
+    corpus_make(&co, &p.le, 20, 7);
+    rg_error err;
+    CHECK_OK(rg_collection_add(p.lc, co.recs, 10, &err), &err);
+    /* Another process's lock, as ragged takes it. */
+    char *lock = rg_path_join(rg_test_tmpdir(), "leann/locked/lock");
+    int fd = open(lock, O_RDWR);
+    CHECK(fd >= 0);
+    CHECK(flock(fd, LOCK_EX) == 0);
+    CHECK(pwrite(fd, "4242\n", 5, 0) == 5);
+    double t0 = rg_now();
+    CHECK_EQ_INT(rg_collection_add(p.lc, co.recs + 10, 10, &err), RG_ERR_LOCKED);
+    CHECK(rg_now() - t0 >= 1.0);   /* it waited first */
+    CHECK_MSG(strstr(err.msg, "locked by another ragged process (pid 4242)") != NULL, "%s", err.msg);
+    /* readers are not blocked */
+    int64_t n;
+    CHECK_OK(rg_collection_count(p.lc, &n, &err), &err);
+    CHECK_EQ_INT(n, 10);
+    rg_hits h;
+    rg_hits_init(&h);
+    rg_query_opts qo = {.k = 3};
+    CHECK_OK(rg_collection_query(p.lc, co.vecs, &qo, &h, &err), &err);
+    CHECK_EQ_INT(h.n, 3);
+    rg_hits_free(&h);
+    close(fd);
+    CHECK_OK(rg_collection_add(p.lc, co.recs + 10, 10, &err), &err);
+    free(lock);
+    corpus_free(&co);
+    pair_close(&p);
+}
