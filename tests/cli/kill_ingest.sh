@@ -2,7 +2,10 @@
 # backend: after each kill the collection opens, every record acknowledged by
 # the last completed ingest is present (a changed file in its old or its new
 # version), no half-written version of a document is visible, queries work;
-# the next completed ingest leaves exactly the files on disk.
+# the next completed ingest leaves exactly the files on disk.  Known gap,
+# counted and reported: a changed file is replaced in two steps (upsert, then
+# delete of the old ids beyond the new chunk count), so a kill between them
+# leaves the old version's tail visible until the next ingest.
 # RAGGED_TEST_KILL_ITERATIONS (default 20) sets the loop count (`make soak`).
 source "$(dirname "$0")/_lib.sh"
 source "$(dirname "$0")/_faults.sh"
@@ -19,7 +22,7 @@ for b in $(fault_backends); do
     $CHECK manifest "$D" >"$TMP/man.json"
     snapshot "$b" $C "$TMP/snap.json"
     $CHECK check "$TMP/snap.json" --manifest "$TMP/man.json" --strict >/dev/null || fail "$b: baseline ingest broken"
-    killed=0 finished=0 stale_runs=0 progressed=0
+    killed=0 finished=0 stale_runs=0 progressed=0 orphan_runs=0
     inc=$((dur / 4 + 10))   # duration of an incremental ingest, learned from runs that finish
     for ((i = 1; i <= N; i++)); do
         cp "$TMP/man.json" "$TMP/prev.json"
@@ -42,6 +45,7 @@ for b in $(fault_backends); do
         res=$($CHECK check "$TMP/snap.json" --manifest "$TMP/ack.json" --previous "$TMP/prev.json") ||
             fail "$b iteration $i: after kill -9 at ${delay} ms (exit $rc): $res"
         [[ $res == *'"stale_documents": 0'* ]] || stale_runs=$((stale_runs + 1))
+        [[ $res == *'"orphaned_tails": 0'* ]] || orphan_runs=$((orphan_runs + 1))
         [[ $res == *'"progressed": 0'* ]] || progressed=$((progressed + 1))
         # A completed ingest repairs whatever the kill left.  When the kill
         # came before any write it does the killed run's whole work: its
@@ -54,5 +58,6 @@ for b in $(fault_backends); do
             fail "$b iteration $i: the ingest after the kill did not repair the collection: $res"
     done
     echo "kill_ingest[$b]: $N runs (full ingest ${dur} ms, incremental ~${inc} ms): $killed killed mid-run" \
-         "($progressed after committing part of their work), $finished finished first; 0 violations; $stale_runs kills left an old version beside the new one (repaired by the next ingest)"
+         "($progressed after committing part of their work), $finished finished first; 0 violations; $stale_runs kills left an old version beside the new one," \
+         "$orphan_runs of them its tail chunks only (both repaired by the next ingest)"
 done
