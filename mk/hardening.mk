@@ -16,7 +16,7 @@ FUZZ_TARGETS := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_LIB_OBJ := $(LIB_SRC:src/%.c=$(FUZZ_BUILD)/obj/%.o)
 FUZZ_REPLAY := $(FUZZ_TARGETS:%=$(BUILD)/fuzz-replay/%)
 
-SOAK_ITERATIONS ?= 200
+SOAK_ITERATIONS ?= 20
 SOAK_TESTS := kill_ingest kill_ops concurrent_ingest
 
 .PHONY: fuzz fuzz-build fuzz-smoke soak

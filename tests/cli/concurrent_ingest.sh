@@ -6,15 +6,15 @@ source "$(dirname "$0")/_lib.sh"
 source "$(dirname "$0")/_faults.sh"
 printf 'chunking:\n  size: 64\n  overlap: 8\n' >"$TMP/ragged.yml"
 export RAGGED_CONFIG="$TMP/ragged.yml"
-ROUNDS=${RAGGED_TEST_CONCURRENT_ROUNDS:-3}
+ROUNDS=${RAGGED_TEST_CONCURRENT_ROUNDS:-2}
 
 for b in $(fault_backends); do
     C=concurrent
     reads=0 locked_reads=0 writers_ok=0 writers_locked=0
     for ((round = 1; round <= ROUNDS; round++)); do
         A="$TMP/$b-a$round" B="$TMP/$b-b$round"
-        $CHECK corpus "$A" 60 $((round * 2))
-        $CHECK corpus "$B" 60 $((round * 2 + 1))
+        $CHECK corpus "$A" 40 $((round * 2))
+        $CHECK corpus "$B" 40 $((round * 2 + 1))
         "$RAGGED" ingest "$A" --backend "$b" --collection $C --quiet >"$TMP/wa.out" 2>&1 &
         pa=$!
         "$RAGGED" ingest "$B" --backend "$b" --collection $C --quiet >"$TMP/wb.out" 2>&1 &

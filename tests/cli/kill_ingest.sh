@@ -6,16 +6,16 @@
 # counted and reported: a changed file is replaced in two steps (upsert, then
 # delete of the old ids beyond the new chunk count), so a kill between them
 # leaves the old version's tail visible until the next ingest.
-# RAGGED_TEST_KILL_ITERATIONS (default 20) sets the loop count (`make soak`).
+# RAGGED_TEST_KILL_ITERATIONS (default 6 in `make check`; `make soak` runs 20+) sets the loop count.
 source "$(dirname "$0")/_lib.sh"
 source "$(dirname "$0")/_faults.sh"
-N=${RAGGED_TEST_KILL_ITERATIONS:-20}
+N=${RAGGED_TEST_KILL_ITERATIONS:-6}
 printf 'chunking:\n  size: 64\n  overlap: 8\n' >"$TMP/ragged.yml"
 export RAGGED_CONFIG="$TMP/ragged.yml"
 
 for b in $(fault_backends); do
     D="$TMP/docs-$b"; C=killtest
-    $CHECK corpus "$D" 120 1
+    $CHECK corpus "$D" 60 1
     t0=$(now_ms)
     expect_exit 0 "$RAGGED" ingest "$D" --prune --backend "$b" --collection $C --quiet
     dur=$(( $(now_ms) - t0 ))
