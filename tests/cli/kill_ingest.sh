@@ -15,7 +15,7 @@ export RAGGED_CONFIG="$TMP/ragged.yml"
 
 for b in $(fault_backends); do
     D="$TMP/docs-$b"; C=killtest
-    $CHECK corpus "$D" 60 1
+    $CHECK corpus "$D" ${RAGGED_TEST_KILL_FILES:-60} 1
     t0=$(now_ms)
     expect_exit 0 "$RAGGED" ingest "$D" --prune --backend "$b" --collection $C --quiet
     dur=$(( $(now_ms) - t0 ))

@@ -2,10 +2,10 @@
 # on every available backend.  compact: the collection reopens with every
 # record and passes the invariant checks.  delete: the collection is either
 # intact or gone (never half there), and can be deleted or recreated after.
-# RAGGED_TEST_KILL_ITERATIONS (default 4 in `make check`; `make soak` runs 20+) sets the loop count.
+# RAGGED_TEST_KILL_ITERATIONS (default 3 in `make check`; `make soak` runs 20+) sets the loop count.
 source "$(dirname "$0")/_lib.sh"
 source "$(dirname "$0")/_faults.sh"
-N=${RAGGED_TEST_KILL_ITERATIONS:-4}
+N=${RAGGED_TEST_KILL_ITERATIONS:-3}
 printf 'chunking:\n  size: 64\n  overlap: 8\n' >"$TMP/ragged.yml"
 export RAGGED_CONFIG="$TMP/ragged.yml"
 
@@ -22,7 +22,7 @@ run_and_kill() {
 
 for b in $(fault_backends); do
     D="$TMP/docs-$b"
-    $CHECK corpus "$D" 40 7
+    $CHECK corpus "$D" ${RAGGED_TEST_KILL_FILES:-24} 7
     $CHECK manifest "$D" >"$TMP/man.json"
 
     # ---- compact ----
