@@ -266,6 +266,7 @@ typedef struct leann_coll {
     int64_t dict_id;      /* zstd dictionary for new passages; 0: none */
     void *cdict;          /* ZSTD_CDict for dict_id */
     int64_t cdict_id;
+    void *dctx;           /* ZSTD_DCtx, reused */
     leann_dict *ddicts;
     size_t nddicts;
     uint64_t recomputed;  /* embeddings recomputed by this handle */

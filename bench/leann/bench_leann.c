@@ -11,7 +11,8 @@
  *       latency p50/p95, embeddings recomputed per query, for every
  *       search_complexity L; then disk bytes by component
  *
- * Environment: RAGGED_BENCH_PROVIDER (builtin|bert), RAGGED_BENCH_MODEL. */
+ * Environment: RAGGED_BENCH_PROVIDER (builtin|bert), RAGGED_BENCH_MODEL, and
+ * RAGGED_BENCH_RERANK / _SCAN / _PRUNED / _DEGREE for the leann knobs. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +46,15 @@ static rg_config *make_cfg(const char *dir, int64_t cache_mb)
     const char *model = getenv("RAGGED_BENCH_MODEL");
     if (model && *model && rg_config_set(cfg, "embedding.model", model, RG_SRC_FLAG, &err) != RG_OK)
         die("config", &err);
+    const char *knobs[][2] = {{"RAGGED_BENCH_RERANK", "vectorstore.leann.rerank_candidates"},
+                              {"RAGGED_BENCH_SCAN", "vectorstore.leann.scan_threshold"},
+                              {"RAGGED_BENCH_PRUNED", "vectorstore.leann.pruned_degree"},
+                              {"RAGGED_BENCH_DEGREE", "vectorstore.leann.graph_degree"}};
+    for (size_t i = 0; i < RG_ARRAY_LEN(knobs); i++) {
+        const char *v = getenv(knobs[i][0]);
+        if (v && *v && rg_config_set(cfg, knobs[i][1], v, RG_SRC_FLAG, &err) != RG_OK)
+            die("config", &err);
+    }
     if (cache_mb >= 0) {
         char b[32];
         snprintf(b, sizeof b, "%lld", (long long)cache_mb);
