@@ -33,11 +33,6 @@ static const char HELP[] =
     "  --chart FILE.svg     also draw disk, latency, recall and ingest time\n"
     "  --keep               keep the temporary collections\n\n" RG_CLI_COMMON_HELP;
 
-static json_t *identity_json(const rg_embedder_identity *id)
-{
-    return json_pack("{s:s, s:s, s:i, s:s}", "kind", id->kind, "model", id->model, "dim", id->dim, "fingerprint",
-                     id->fingerprint);
-}
 
 /* Stats of one collection as JSON; health "ok" or the error. */
 static json_t *collection_stats(rg_store *store, const rg_collection_info *info)
@@ -45,7 +40,7 @@ static json_t *collection_stats(rg_store *store, const rg_collection_info *info)
     rg_error err;
     rg_collection *c = NULL;
     json_t *o = json_pack("{s:s, s:I, s:o}", "collection", info->name, "records", (json_int_t)info->count, "embedder",
-                          identity_json(&info->identity));
+                          rg_embedder_identity_to_json(&info->identity));
     if (rg_collection_open(store, info->name, NULL, false, &c, &err) != RG_OK) {
         json_object_set_new(o, "health", json_string(err.msg));
         return o;

@@ -21,11 +21,6 @@ static const char HELP[] =
     "info    record count, embedder, bytes on disk by component\n"
     "compact reclaim space left by deletes and rebuild indexes\n\n" RG_CLI_COMMON_HELP;
 
-static json_t *identity_json(const rg_embedder_identity *id)
-{
-    return json_pack("{s:s, s:s, s:i, s:s}", "kind", id->kind, "model", id->model, "dim", id->dim, "fingerprint",
-                     id->fingerprint);
-}
 
 json_t *rg_stats_to_json(const rg_store_stats *s);
 
@@ -54,7 +49,7 @@ static int do_list(rg_cli *cli, rg_store *store)
         for (size_t i = 0; i < n; i++)
             json_array_append_new(arr, json_pack("{s:s, s:s, s:I, s:o}", "name", infos[i].name, "backend",
                                                  rg_store_backend(store), "records", (json_int_t)infos[i].count,
-                                                 "embedder", identity_json(&infos[i].identity)));
+                                                 "embedder", rg_embedder_identity_to_json(&infos[i].identity)));
         rg_cli_print_json(json_pack("{s:o}", "collections", arr));
     } else if (n == 0) {
         printf("no collections in the %s backend\n", rg_store_backend(store));
@@ -88,7 +83,7 @@ static int do_info(rg_cli *cli, rg_store *store, const char *name)
         rc = rg_cli_fail(cli, &err);
     } else if (cli->format == RG_FORMAT_JSON) {
         json_t *j = json_pack("{s:s, s:s, s:I, s:o, s:o}", "name", name, "backend", rg_store_backend(store), "records",
-                              (json_int_t)info.count, "embedder", identity_json(&info.identity), "stats",
+                              (json_int_t)info.count, "embedder", rg_embedder_identity_to_json(&info.identity), "stats",
                               rg_stats_to_json(&stats));
         rg_cli_print_json(j);
     } else {
@@ -169,7 +164,7 @@ int rg_cmd_collections(rg_cli *cli, int argc, char **argv)
             rc = rg_cli_fail(cli, &err);
         else if (cli->format == RG_FORMAT_JSON)
             rg_cli_print_json(json_pack("{s:s, s:s, s:o}", "created", name, "backend", rg_store_backend(store),
-                                        "embedder", identity_json(&emb->identity)));
+                                        "embedder", rg_embedder_identity_to_json(&emb->identity)));
         else
             printf("created collection %s in the %s backend\n", name, rg_store_backend(store));
         rg_embedder_free(emb);

@@ -25,10 +25,10 @@ static rg_status bert_embed(void *impl, const char *const *texts, size_t n, rg_e
 
 static size_t bert_count_tokens(void *impl, const char *text, size_t len)
 {
-    /* The document prefix is read by the model too, so it takes part of the
-     * max_tokens budget the chunker fills. */
+    /* Additive over words (the chunker sums counts of pieces), so the
+     * document prefix is taken off max_tokens instead of added here. */
     bert_embedder *b = impl;
-    return rg_bert_model_count_tokens(b->model, text, len) + b->document_prefix_tokens;
+    return rg_bert_model_count_tokens(b->model, text, len);
 }
 
 static void bert_free(void *impl)
@@ -81,7 +81,9 @@ rg_status rg_embedder_bert_open_path(const char *dir, const rg_bert_model_opts *
                             b->document_prefix);
     rg_sha256_hex(fp, strlen(fp), e->identity.fingerprint);
     free(fp);
-    e->max_tokens = info->max_seq_length;
+    /* The document prefix is read by the model too: it takes part of the
+     * budget the chunker fills (queries are not chunked). */
+    e->max_tokens = info->max_seq_length - (int)RG_MIN(b->document_prefix_tokens, (size_t)info->max_seq_length / 2);
     e->batch_size = b->batch_size;
     *out = e;
     return RG_OK;

@@ -116,10 +116,15 @@ rg_status rg_embedder_identity_check(const rg_embedder_identity *stored, const r
                         collection, a, b);
 }
 
+json_t *rg_embedder_identity_to_json(const rg_embedder_identity *id)
+{
+    return json_pack("{s:s, s:s, s:i, s:s}", "kind", id->kind, "model", id->model, "dim", id->dim, "fingerprint",
+                     id->fingerprint);
+}
+
 char *rg_embedder_identity_to_text(const rg_embedder_identity *id)
 {
-    json_t *j = json_pack("{s:s, s:s, s:i, s:s}", "kind", id->kind, "model", id->model, "dim", id->dim,
-                          "fingerprint", id->fingerprint);
+    json_t *j = rg_embedder_identity_to_json(id);
     char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(j);
     return s;

@@ -69,6 +69,9 @@ void rg_embedder_identity_format(const rg_embedder_identity *id, char *buf, size
 
 /* Identity as compact JSON text (stored by backends) and back. */
 char *rg_embedder_identity_to_text(const rg_embedder_identity *id);
+/* As a JSON object (for --format json output); new reference. */
+struct json_t;
+struct json_t *rg_embedder_identity_to_json(const rg_embedder_identity *id);
 rg_status rg_embedder_identity_from_text(const char *text, rg_embedder_identity *id);
 
 /* Provider constructors (each in its own file). */

@@ -154,33 +154,6 @@ void rg_utf8_put(rg_buf *out, unsigned long cp)
     rg_buf_append(out, b, n);
 }
 
-/* Length of the valid UTF-8 sequence at p (2..4), or 0 if invalid. */
-static size_t utf8_seq_len(const unsigned char *p, size_t avail)
-{
-    unsigned c = p[0];
-    size_t len;
-    uint32_t cp;
-    if ((c & 0xe0) == 0xc0)
-        len = 2, cp = c & 0x1f;
-    else if ((c & 0xf0) == 0xe0)
-        len = 3, cp = c & 0x0f;
-    else if ((c & 0xf8) == 0xf0)
-        len = 4, cp = c & 0x07;
-    else
-        return 0;
-    if (len > avail)
-        return 0;
-    for (size_t k = 1; k < len; k++) {
-        if ((p[k] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (p[k] & 0x3f);
-    }
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
-        (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
-}
-
 /* Windows-1252 0x80..0x9f; 0 marks the five undefined bytes.  Latin-1 is
  * the same above 0x9f, and its 0x80..0x9f controls never occur in real
  * text, so one table covers both. */
@@ -244,7 +217,7 @@ rg_status rg_text_decode(const char *path, const char *data, size_t len, rg_buf 
             i++;
             continue;
         }
-        size_t n = utf8_seq_len(p + i, len - i);
+        size_t n = rg_utf8_seq_len(p + i, len - i);
         if (n) {
             valid_mb++;
             i += n;
@@ -318,7 +291,7 @@ rg_status rg_text_decode(const char *path, const char *data, size_t len, rg_buf 
             i++;
             continue;
         }
-        size_t n = utf8_seq_len(p + i, len - i);
+        size_t n = rg_utf8_seq_len(p + i, len - i);
         if (n) {
             rg_buf_append(out, p + i, n);
             i += n;

@@ -317,20 +317,32 @@ static void build_where(const char *const *ids, size_t nids, const rg_filter *wh
     }
 }
 
+/* Prepares "HEAD WHERE ... TAIL" for ids and/or a filter, parameters bound. */
+static rg_status prepare_filtered(exact_coll *c, const char *head, const char *const *ids, size_t nids,
+                                  const rg_filter *where, const char *tail, sqlite3_stmt **st, rg_error *err)
+{
+    rg_buf sql;
+    rg_buf_init(&sql);
+    json_t *params = json_array();
+    rg_buf_puts(&sql, head);
+    build_where(ids, nids, where, &sql, params);
+    rg_buf_puts(&sql, tail);
+    rg_status rc = rg_sqlite_prepare_bound(c->db, c->path, sql.data, params, st, err);
+    rg_buf_free(&sql);
+    json_decref(params);
+    return rc;
+}
+
 static rg_status exact_get(void *impl, const char *const *ids, size_t nids, const rg_filter *where, unsigned include,
                            size_t offset, size_t limit, rg_record_batch *out, rg_error *err)
 {
     exact_coll *c = impl;
-    rg_buf sql;
-    rg_buf_init(&sql);
-    json_t *params = json_array();
-    rg_buf_puts(&sql, "SELECT id, document, metadata, embedding FROM records");
-    build_where(ids, nids, where, &sql, params);
-    rg_buf_printf(&sql, " ORDER BY seq LIMIT %lld OFFSET %lld", limit ? (long long)limit : -1LL, (long long)offset);
+    char tail[96];
+    snprintf(tail, sizeof tail, " ORDER BY seq LIMIT %lld OFFSET %lld", limit ? (long long)limit : -1LL,
+             (long long)offset);
     sqlite3_stmt *st = NULL;
-    rg_status rc = rg_sqlite_prepare_bound(c->db, c->path, sql.data, params, &st, err);
-    rg_buf_free(&sql);
-    json_decref(params);
+    rg_status rc = prepare_filtered(c, "SELECT id, document, metadata, embedding FROM records", ids, nids, where,
+                                    tail, &st, err);
     if (rc != RG_OK)
         return rc;
     int src;
@@ -365,15 +377,8 @@ static rg_status exact_delete(void *impl, const char *const *ids, size_t nids, c
                               rg_error *err)
 {
     exact_coll *c = impl;
-    rg_buf sql;
-    rg_buf_init(&sql);
-    json_t *params = json_array();
-    rg_buf_puts(&sql, "DELETE FROM records");
-    build_where(ids, nids, where, &sql, params);
     sqlite3_stmt *st = NULL;
-    rg_status rc = rg_sqlite_prepare_bound(c->db, c->path, sql.data, params, &st, err);
-    rg_buf_free(&sql);
-    json_decref(params);
+    rg_status rc = prepare_filtered(c, "DELETE FROM records", ids, nids, where, "", &st, err);
     if (rc != RG_OK)
         return rc;
     drop_matrix(c);
@@ -395,16 +400,8 @@ static rg_status exact_count(void *impl, int64_t *out, rg_error *err)
 static rg_status load_rows(exact_coll *c, const rg_filter *where, float **matrix, int64_t **seqs, size_t *rows,
                            rg_error *err)
 {
-    rg_buf sql;
-    rg_buf_init(&sql);
-    json_t *params = json_array();
-    rg_buf_puts(&sql, "SELECT seq, embedding FROM records");
-    build_where(NULL, 0, where, &sql, params);
-    rg_buf_puts(&sql, " ORDER BY seq");
     sqlite3_stmt *st = NULL;
-    rg_status rc = rg_sqlite_prepare_bound(c->db, c->path, sql.data, params, &st, err);
-    rg_buf_free(&sql);
-    json_decref(params);
+    rg_status rc = prepare_filtered(c, "SELECT seq, embedding FROM records", NULL, 0, where, " ORDER BY seq", &st, err);
     if (rc != RG_OK)
         return rc;
     size_t dim = (size_t)c->identity.dim, cap = 0, n = 0;

@@ -76,5 +76,7 @@ void rg_normalize(float *v, size_t n);
 
 /* UTF-8: true if the buffer is valid UTF-8 (no overlongs, no surrogates). */
 bool rg_utf8_valid(const char *s, size_t n);
+/* Length (1..4) of the valid UTF-8 sequence at p, 0 if invalid or cut off. */
+size_t rg_utf8_seq_len(const unsigned char *p, size_t avail);
 
 #endif

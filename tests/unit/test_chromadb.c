@@ -364,18 +364,18 @@ TEST(chromadb_batches_split_by_request_bytes)
     if (!fixture_open(&f, "bytes"))
         goto out;
     rg_error err = {0};
-    /* 48 records of 1 MiB: one request would be 48 MiB, over the server's
+    /* 42 records of 1 MiB: one request would be 42 MiB, over the server's
      * 40 MiB limit (it answers 413), though far under max_batch_size. */
-    const size_t n = 48;
+    const size_t n = 42;
     rg_record *r = make_records(0, n, 1u << 20);
     rg_status rc = rg_collection_add(f.coll, r, n, &err);
     CHECK_MSG(rc == RG_OK, "add: %s", err.msg);
     CHECK_EQ_INT(count_of(f.coll), (int64_t)n);
     rg_record_batch got;
     rg_record_batch_init(&got, DIM);
-    const char *ids[] = {"id-47"};
+    const char *ids[] = {"id-41"};
     rc = rg_collection_get(f.coll, ids, 1, NULL, RG_INCLUDE_DOCUMENTS, 0, 0, &got, &err);
-    bool same = rc == RG_OK && got.n == 1 && got.items[0].document && strcmp(got.items[0].document, r[47].document) == 0;
+    bool same = rc == RG_OK && got.n == 1 && got.items[0].document && strcmp(got.items[0].document, r[41].document) == 0;
     rg_record_batch_free(&got);
     free_records(r, n);
     CHECK(same);
