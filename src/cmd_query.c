@@ -3,22 +3,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "answer.h"
 #include "cli.h"
+#include "retrieve.h"
 #include "util.h"
 
 int rg_cmd_query(rg_cli *cli, int argc, char **argv);
 
 static const char HELP[] =
-    "usage: ragged query \"TEXT\" [-k N] [--where JSON] [-m KEY=VALUE]... [--show-text]\n"
-    "                    [--answer] [--collection NAME] [--backend NAME] [--format text|json]\n\n"
+    "usage: ragged query \"TEXT\" [-k N] [--mode vector|bm25|hybrid] [--where JSON]\n"
+    "                    [-m KEY=VALUE]... [--show-text] [--answer]\n"
+    "                    [--collection NAME] [--backend NAME] [--format text|json]\n\n"
     "Finds the passages most similar to TEXT and prints them ranked, with their sources.\n\n"
     "  -k N                 number of passages (default: retrieval.k)\n"
     "  --where JSON         metadata filter in ChromaDB's grammar, e.g.\n"
     "                       '{\"page_number\": {\"$gte\": 3}}'; operators $eq $ne $gt $gte $lt\n"
     "                       $lte $in $nin, combined with $and / $or\n"
     "  -m KEY=VALUE         shorthand for {\"KEY\": VALUE}; may be repeated (all must match)\n"
+    "  --mode MODE          vector, bm25 (lexical) or hybrid (both fused; default:\n"
+    "                       retrieval.mode)\n"
     "  --show-text          print each passage in full (default: a short excerpt)\n"
     "  --complexity N       search effort for graph backends (default: the backend's setting)\n"
     "  --answer             ask the LLM in llm.* to answer TEXT from the passages, with [n]\n"
@@ -53,14 +58,25 @@ static void print_excerpt(const char *text, bool full)
     puts(i < n ? " ..." : "");
 }
 
+/* Paths below the working directory are shown relative to it. */
+static const char *display_path(const char *path, const char *cwd)
+{
+    size_t n = cwd ? strlen(cwd) : 0;
+    if (n > 1 && strncmp(path, cwd, n) == 0 && path[n] == '/')
+        return path + n + 1;
+    return path;
+}
+
 int rg_cmd_query(rg_cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {RG_CLI_COMMON_OPTIONS,
                                          {"where", required_argument, NULL, 'w'},
                                          {"show-text", no_argument, NULL, 's'},
                                          {"complexity", required_argument, NULL, 'c'},
+                                         {"mode", required_argument, NULL, 'M'},
                                          {"answer", no_argument, NULL, 'a'},
                                          {0}};
+    const char *mode = NULL;
     int k = 0, complexity = 0, c, rc = 0;
     bool show_text = false, answer = false;
     rg_filter *where = NULL;
@@ -105,6 +121,7 @@ int rg_cmd_query(rg_cli *cli, int argc, char **argv)
             filter_args[nfilters++] = optarg;
             break;
         case 's': show_text = true; break;
+        case 'M': mode = optarg; break;
         case 'a': answer = true; break;
         default:
             if (!rg_cli_common_option(cli, c, optarg, &rc)) {
@@ -147,21 +164,33 @@ int rg_cmd_query(rg_cli *cli, int argc, char **argv)
         rg_filter_free(where);
         return rc;
     }
+    rg_retrieve_opts qo;
+    rg_retrieve_opts_from_config(&qo, rg_cli_config(cli));
     if (!k)
-        k = (int)rg_config_int(rg_cli_config(cli), "retrieval.k");
-    rg_query_opts qo = {.k = k,
-                        .where = where,
-                        .include = RG_INCLUDE_DOCUMENTS | RG_INCLUDE_METADATAS,
-                        .search_complexity = complexity};
+        k = qo.k;
+    qo.k = k;
+    qo.where = where;
+    qo.include = RG_INCLUDE_DOCUMENTS | RG_INCLUDE_METADATAS;
+    qo.search_complexity = complexity;
     rg_hits hits;
     rg_hits_init(&hits);
     double t0 = rg_now();
-    rg_status st = rg_collection_query_text(coll, text, &qo, &hits, &err);
+    rg_status st = mode ? rg_retrieve_mode_parse(mode, &qo.mode, &err) : RG_OK;
+    if (st != RG_OK) {
+        rg_hits_free(&hits);
+        rg_filter_free(where);
+        rg_collection_close(coll);
+        rg_store_close(store);
+        rg_embedder_free(emb);
+        return rg_cli_usage_error(cli, "%s", err.msg);
+    }
+    st = rg_retrieve(coll, text, &qo, &hits, &err);
     double elapsed = rg_now() - t0;
     if (st != RG_OK) {
         rc = rg_cli_fail(cli, &err);
     } else if (answer) {
-        rc = rg_cmd_answer(cli, text, &hits, show_text, rg_store_backend(store), k);
+        rc = rg_cmd_answer(cli, text, &hits, show_text, rg_store_backend(store), rg_retrieve_mode_name(qo.mode),
+                           k);
     } else if (cli->format == RG_FORMAT_JSON) {
         json_t *results = json_array();
         for (size_t i = 0; i < hits.n; i++) {
@@ -180,13 +209,15 @@ int rg_cmd_query(rg_cli *cli, int argc, char **argv)
                 json_object_set(r, "metadata", m);
             json_array_append_new(results, r);
         }
-        json_t *j = json_pack("{s:s, s:s, s:s, s:i, s:f, s:o}", "query", text, "collection", cli->collection,
-                              "backend", rg_store_backend(store), "k", k, "seconds", elapsed, "results", results);
+        json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:i, s:f, s:o}", "query", text, "collection", cli->collection,
+                              "backend", rg_store_backend(store), "mode", rg_retrieve_mode_name(qo.mode), "k", k,
+                              "seconds", elapsed, "results", results);
         rg_cli_print_json(j);
     } else if (hits.n == 0) {
         printf("no passages found in %s/%s%s\n", rg_store_backend(store), cli->collection,
                where ? " that match the filter" : "");
     } else {
+        char *cwd = getcwd(NULL, 0);
         for (size_t i = 0; i < hits.n; i++) {
             rg_hit *h = &hits.items[i];
             json_t *m = h->metadata;
@@ -194,16 +225,20 @@ int rg_cmd_query(rg_cli *cli, int argc, char **argv)
             json_t *page = json_object_get(m, "page_number");
             json_t *pos = json_object_get(m, "chunk_position");
             json_t *tot = json_object_get(m, "total_chunks");
-            printf("%zu. [%.3f] %s", i + 1, 1.0 - h->distance, path ? path : h->id);
+            const char *title = json_string_value(json_object_get(m, "title"));
+            printf("%zu. [%.3f] %s", i + 1, 1.0 - h->distance, path ? display_path(path, cwd) : h->id);
             if (page)
                 printf(" (page %lld)", (long long)json_integer_value(page));
             if (pos && tot)
                 printf(" chunk %lld/%lld", (long long)json_integer_value(pos) + 1,
                        (long long)json_integer_value(tot));
+            if (title && *title)
+                printf(" \xe2\x80\x94 %s", title);
             putchar('\n');
             if (h->document)
                 print_excerpt(h->document, show_text);
         }
+        free(cwd);
     }
     rg_hits_free(&hits);
     rg_filter_free(where);

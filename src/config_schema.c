@@ -76,6 +76,18 @@ const rg_config_key rg_config_schema[] = {
     {"retrieval.rrf_k", RG_CFG_INT, "60", NULL, 1, 100000, "Reciprocal rank fusion constant."},
     {"retrieval.vector_weight", RG_CFG_FLOAT, "1.0", NULL, 0, 1000, "Weight of the vector side in fusion."},
     {"retrieval.bm25_weight", RG_CFG_FLOAT, "1.0", NULL, 0, 1000, "Weight of the BM25 side in fusion."},
+    {"retrieval.fusion", RG_CFG_ENUM, "rrf", "rrf|score", NO_RANGE,
+     "How hybrid mode fuses the two rankings: rrf (reciprocal rank fusion, weight / (rrf_k + rank)) or score "
+     "(min-max normalised scores, weighted sum)."},
+    {"retrieval.candidates", RG_CFG_INT, "100", NULL, 1, 100000,
+     "Passages each side (vector, BM25) contributes to hybrid fusion (at least k)."},
+    {"retrieval.bm25_k1", RG_CFG_FLOAT, "1.2", NULL, 0, 100, "BM25 term-frequency saturation."},
+    {"retrieval.bm25_b", RG_CFG_FLOAT, "0.75", NULL, 0, 1, "BM25 document-length normalisation."},
+    {"retrieval.bm25_stemmer", RG_CFG_ENUM, "english", "english|porter|none", NO_RANGE,
+     "Stemmer of the BM25 index: english (Snowball), porter (original Porter, as FTS5's porter tokenizer), none. "
+     "Changing it rebuilds the index on next use."},
+    {"retrieval.lexical_directory", RG_CFG_PATH, "$XDG_DATA_HOME/ragged/lexical", NULL, NO_RANGE,
+     "Where BM25 indexes of chromadb collections live (exact and leann keep theirs in PERSIST_DIR/.lexical)."},
 
     /* ---- answers ---- */
     {"llm.provider", RG_CFG_ENUM, "none", "none|ollama|openai", NO_RANGE, "LLM used by `query --answer`."},

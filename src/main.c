@@ -15,6 +15,7 @@ int rg_cmd_backend(rg_cli *cli, int argc, char **argv);
 int rg_cmd_embed(rg_cli *cli, int argc, char **argv);
 int rg_cmd_model(rg_cli *cli, int argc, char **argv);
 int rg_cmd_migrate(rg_cli *cli, int argc, char **argv);
+int rg_cmd_eval(rg_cli *cli, int argc, char **argv);
 
 static const rg_cli_command COMMANDS[] = {
     {"ingest", "read files and store their chunks in a collection", rg_cmd_ingest},
@@ -25,6 +26,7 @@ static const rg_cli_command COMMANDS[] = {
     {"backend", "compare backends side by side, or show their storage statistics", rg_cmd_backend},
     {"embed", "embed one text and print the vector (dimension, norm, values)", rg_cmd_embed},
     {"model", "describe a sentence-transformers model directory (model info PATH)", rg_cmd_model},
+    {"eval", "measure retrieval quality on a BEIR dataset (nDCG@10, Recall@100)", rg_cmd_eval},
 };
 
 /* The one piece of process-wide state: async-signal-safe flag. */

@@ -10,11 +10,14 @@
 #include <string.h>
 
 #include "config.h"
+#include "lexical.h"
 #include "util.h"
 
 struct rg_store {
     const rg_store_ops *ops;
     void *impl;
+    char *lexical_dir;              /* where collections' BM25 sidecars live */
+    rg_lexical_params lexical;
 };
 
 struct rg_collection {
@@ -23,6 +26,8 @@ struct rg_collection {
     char *name;
     rg_embedder *embedder;
     rg_embedder_identity identity;
+    rg_lexical *lex;                /* opened on first use */
+    bool lex_checked;               /* record counts compared once per handle */
 };
 
 static const rg_store_ops *const BACKENDS[] = {&rg_store_leann_ops, &rg_store_chromadb_ops, &rg_store_exact_ops};
@@ -39,6 +44,38 @@ const rg_store_ops *rg_store_backend_find(const char *name)
         if (!strcmp(BACKENDS[i]->name, name))
             return BACKENDS[i];
     return NULL;
+}
+
+/* BM25 sidecars: beside the collections for the backends that keep them in
+ * a local directory (a dot-directory, which no collection name can be),
+ * else under retrieval.lexical_directory, one directory per server and
+ * database so two servers' same-named collections never share an index. */
+static char *lexical_dir(const rg_config *cfg, const char *backend)
+{
+    if (!strcmp(backend, "exact") || !strcmp(backend, "leann")) {
+        char key[64];
+        snprintf(key, sizeof key, "vectorstore.%s.persist_directory", backend);
+        return rg_path_join(rg_config_str(cfg, key), ".lexical");
+    }
+    char *where = rg_xasprintf("%s|%s|%s", rg_config_str(cfg, "vectorstore.chromadb.url"),
+                               rg_config_str(cfg, "vectorstore.chromadb.tenant"),
+                               rg_config_str(cfg, "vectorstore.chromadb.database"));
+    char hex[65], sub[64];
+    rg_sha256_hex(where, strlen(where), hex);
+    free(where);
+    snprintf(sub, sizeof sub, "%s-%.16s", backend, hex);
+    char *base = rg_path_join(rg_config_str(cfg, "retrieval.lexical_directory"), backend);
+    char *dir = rg_path_join(base, sub + strlen(backend) + 1);
+    free(base);
+    return dir;
+}
+
+static char *lexical_path(const rg_store *s, const char *collection)
+{
+    char *file = rg_xasprintf("%s.fts.sqlite", collection);
+    char *p = rg_path_join(s->lexical_dir, file);
+    free(file);
+    return p;
 }
 
 rg_status rg_store_open(const rg_config *cfg, const char *backend, rg_store **out, rg_error *err)
@@ -59,6 +96,10 @@ rg_status rg_store_open(const rg_config *cfg, const char *backend, rg_store **ou
     rg_store *s = rg_xcalloc(1, sizeof *s);
     s->ops = ops;
     s->impl = impl;
+    s->lexical_dir = lexical_dir(cfg, ops->name);
+    snprintf(s->lexical.stemmer, sizeof s->lexical.stemmer, "%s", rg_config_str(cfg, "retrieval.bm25_stemmer"));
+    s->lexical.k1 = rg_config_float(cfg, "retrieval.bm25_k1");
+    s->lexical.b = rg_config_float(cfg, "retrieval.bm25_b");
     *out = s;
     return RG_OK;
 }
@@ -69,6 +110,7 @@ void rg_store_close(rg_store *s)
         return;
     if (s->ops->close)
         s->ops->close(s->impl);
+    free(s->lexical_dir);
     free(s);
 }
 
@@ -104,12 +146,22 @@ rg_status rg_store_list(rg_store *s, rg_collection_info **out, size_t *n, rg_err
     return s->ops->list_collections(s->impl, out, n, err);
 }
 
+static void drop_lexical(rg_store *s, const char *name)
+{
+    char *p = lexical_path(s, name);
+    rg_lexical_remove_files(p);
+    free(p);
+}
+
 rg_status rg_store_create_collection(rg_store *s, const char *name, const rg_embedder_identity *id, rg_error *err)
 {
     rg_status rc = rg_collection_name_check(name, err);
     if (rc != RG_OK)
         return rc;
-    return s->ops->create_collection(s->impl, name, id, err);
+    rc = s->ops->create_collection(s->impl, name, id, err);
+    if (rc == RG_OK)
+        drop_lexical(s, name); /* left over from a collection deleted by hand */
+    return rc;
 }
 
 rg_status rg_store_delete_collection(rg_store *s, const char *name, rg_error *err)
@@ -117,7 +169,10 @@ rg_status rg_store_delete_collection(rg_store *s, const char *name, rg_error *er
     rg_status rc = rg_collection_name_check(name, err);
     if (rc != RG_OK)
         return rc;
-    return s->ops->delete_collection(s->impl, name, err);
+    rc = s->ops->delete_collection(s->impl, name, err);
+    if (rc == RG_OK)
+        drop_lexical(s, name);
+    return rc;
 }
 
 rg_status rg_store_rename_collection(rg_store *s, const char *from, const char *to, rg_error *err)
@@ -129,7 +184,14 @@ rg_status rg_store_rename_collection(rg_store *s, const char *from, const char *
         return rc;
     if (!s->ops->rename_collection)
         return rg_error_set(err, RG_ERR_UNAVAILABLE, "the %s backend cannot rename collections", s->ops->name);
-    return s->ops->rename_collection(s->impl, from, to, err);
+    rc = s->ops->rename_collection(s->impl, from, to, err);
+    if (rc == RG_OK) {
+        char *a = lexical_path(s, from), *b = lexical_path(s, to);
+        rg_lexical_rename_files(a, b);
+        free(a);
+        free(b);
+    }
+    return rc;
 }
 
 rg_status rg_collection_open(rg_store *s, const char *name, rg_embedder *embedder, bool create, rg_collection **out,
@@ -144,6 +206,8 @@ rg_status rg_collection_open(rg_store *s, const char *name, rg_embedder *embedde
         if (!embedder)
             return rg_error_set(err, RG_ERR_INVALID, "cannot create collection '%s' without an embedder", name);
         rc = s->ops->create_collection(s->impl, name, &embedder->identity, err);
+        if (rc == RG_OK)
+            drop_lexical(s, name);
         if (rc == RG_OK || rc == RG_ERR_EXISTS) /* EXISTS: another process won the race */
             rc = s->ops->open_collection(s->impl, name, embedder, &impl, err);
     } else if (rc == RG_ERR_NOTFOUND) {
@@ -180,6 +244,7 @@ void rg_collection_close(rg_collection *c)
         return;
     if (c->store->ops->close_collection)
         c->store->ops->close_collection(c->impl);
+    rg_lexical_close(c->lex);
     free(c->name);
     free(c);
 }
@@ -283,6 +348,165 @@ rg_status rg_records_validate(const rg_record *recs, size_t n, int dim, rg_error
     return RG_OK;
 }
 
+/* ---- the lexical sidecar, kept in step by the writes below ---- */
+
+static rg_status lexical_open(rg_collection *c, rg_error *err)
+{
+    if (c->lex)
+        return RG_OK;
+    if (!c->store->lexical_dir)
+        return rg_error_set(err, RG_ERR_UNAVAILABLE, "the %s backend has no place for a BM25 index",
+                            c->store->ops->name);
+    char *path = lexical_path(c->store, c->name);
+    rg_status rc = rg_lexical_open(path, &c->store->lexical, &c->lex, err);
+    if (rc != RG_OK)
+        rc = rg_error_set(err, rc,
+                          "cannot open the BM25 index of collection '%s' (%s); it is rebuilt from the collection "
+                          "if you delete %s",
+                          c->name, err->msg, path);
+    free(path);
+    return rc;
+}
+
+/* recs or ids name the records about to change (both NULL: a filter). */
+static rg_status lexical_begin(rg_collection *c, const rg_record *recs, const char *const *ids, size_t n,
+                               rg_lexical **lx, int64_t *op, rg_error *err)
+{
+    rg_status rc = lexical_open(c, err);
+    if (rc != RG_OK)
+        return rc;
+    const char **names = NULL;
+    if (recs) {
+        names = rg_xmalloc(n * sizeof *names);
+        for (size_t i = 0; i < n; i++)
+            names[i] = recs[i].id;
+        ids = names;
+    }
+    rc = rg_lexical_begin(c->lex, ids, n, op, err);
+    free(names);
+    if (rc == RG_OK)
+        *lx = c->lex;
+    return rc;
+}
+
+/* After the backend call.  A failure here leaves the journal entry, which
+ * the next search replays: the backend write already happened, so it is
+ * not reported as the call's failure. */
+static void lexical_finish(rg_lexical *lx, rg_status backend_rc, int64_t op, const rg_record *recs, size_t n,
+                           const char *const *ids, size_t nids, const rg_filter *where)
+{
+    rg_error ignored;
+    if (backend_rc == RG_OK) {
+        if (recs)
+            rg_lexical_put(lx, op, recs, n, &ignored);
+        else
+            rg_lexical_remove(lx, op, ids, nids, where, &ignored);
+    }
+    rg_lexical_end(lx);
+}
+
+static rg_status source_get(void *ctx, const char *const *ids, size_t nids, size_t offset, size_t limit,
+                            rg_record_batch *out, rg_error *err)
+{
+    rg_collection *c = ctx;
+    return rg_collection_get(c, ids, nids, NULL, RG_INCLUDE_DOCUMENTS | RG_INCLUDE_METADATAS, offset, limit, out,
+                             err);
+}
+
+static rg_status source_count(void *ctx, int64_t *out, rg_error *err)
+{
+    return rg_collection_count(ctx, out, err);
+}
+
+static rg_status lexical_ready(rg_collection *c, rg_error *err)
+{
+    rg_status rc = lexical_open(c, err);
+    if (rc != RG_OK)
+        return rc;
+    rg_lexical_source src = {source_get, source_count, c};
+    rc = rg_lexical_sync(c->lex, &src, !c->lex_checked, NULL, err);
+    if (rc == RG_OK)
+        c->lex_checked = true;
+    return rc;
+}
+
+rg_status rg_collection_lexical_rebuild(rg_collection *c, rg_error *err)
+{
+    rg_status rc = lexical_open(c, err);
+    if (rc != RG_OK)
+        return rc;
+    rg_lexical_source src = {source_get, source_count, c};
+    rc = rg_lexical_rebuild(c->lex, &src, err);
+    if (rc == RG_OK)
+        c->lex_checked = true;
+    return rc;
+}
+
+/* Attaches documents/metadata from the backend to id-only hits. */
+static rg_status attach_records(rg_collection *c, rg_hits *hits, unsigned include, rg_error *err)
+{
+    include &= RG_INCLUDE_DOCUMENTS | RG_INCLUDE_METADATAS;
+    if (!include || !hits->n)
+        return RG_OK;
+    const char **ids = rg_xmalloc(hits->n * sizeof *ids);
+    for (size_t i = 0; i < hits->n; i++)
+        ids[i] = hits->items[i].id;
+    rg_record_batch b;
+    rg_record_batch_init(&b, 0);
+    rg_status rc = rg_collection_get(c, ids, hits->n, NULL, include, 0, 0, &b, err);
+    free(ids);
+    if (rc == RG_OK) {
+        json_t *index = json_object();
+        for (size_t i = 0; i < b.n; i++)
+            json_object_set_new(index, b.items[i].id, json_integer((json_int_t)i));
+        for (size_t i = 0; i < hits->n; i++) {
+            json_t *at = json_object_get(index, hits->items[i].id);
+            if (!at)
+                continue;
+            rg_record *r = &b.items[json_integer_value(at)];
+            free(hits->items[i].document);
+            json_decref(hits->items[i].metadata);
+            hits->items[i].document = r->document ? rg_xstrdup(r->document) : NULL;
+            hits->items[i].metadata = r->metadata ? json_incref(r->metadata) : NULL;
+        }
+        json_decref(index);
+    }
+    rg_record_batch_free(&b);
+    return rc;
+}
+
+rg_status rg_collection_query_lexical(rg_collection *c, const char *text, const rg_query_opts *opts, rg_hits *out,
+                                      rg_error *err)
+{
+    if (opts->k < 1)
+        return rg_error_set(err, RG_ERR_INVALID, "k must be at least 1 (got %d)", opts->k);
+    rg_status rc = lexical_ready(c, err);
+    if (rc != RG_OK)
+        return rc;
+    rg_hits found;
+    rg_hits_init(&found);
+    rc = rg_lexical_search(c->lex, text, opts->k, opts->where, &found, err);
+    if (rc == RG_OK)
+        rc = attach_records(c, &found, opts->include, err);
+    if (rc == RG_OK) {
+        for (size_t i = 0; i < found.n; i++) {
+            rg_hits_push(out, found.items[i].id, found.items[i].distance, NULL, NULL);
+            rg_hit *h = &out->items[out->n - 1];
+            h->document = found.items[i].document;
+            h->metadata = found.items[i].metadata;
+            found.items[i].document = NULL;
+            found.items[i].metadata = NULL;
+        }
+    }
+    rg_hits_free(&found);
+    return rc;
+}
+
+rg_status rg_collection_attach(rg_collection *c, rg_hits *hits, unsigned include, rg_error *err)
+{
+    return attach_records(c, hits, include, err);
+}
+
 static rg_status add_or_upsert(rg_collection *c, const rg_record *recs, size_t n, bool upsert, rg_error *err)
 {
     if (n == 0)
@@ -290,7 +514,14 @@ static rg_status add_or_upsert(rg_collection *c, const rg_record *recs, size_t n
     rg_status rc = rg_records_validate(recs, n, c->identity.dim, err);
     if (rc != RG_OK)
         return rc;
-    return c->store->ops->add(c->impl, recs, n, upsert, err);
+    rg_lexical *lx = NULL;
+    int64_t op = 0;
+    rc = lexical_begin(c, recs, NULL, n, &lx, &op, err);
+    if (rc != RG_OK)
+        return rc;
+    rc = c->store->ops->add(c->impl, recs, n, upsert, err);
+    lexical_finish(lx, rc, op, recs, n, NULL, 0, NULL);
+    return rc;
 }
 
 rg_status rg_collection_add(rg_collection *c, const rg_record *recs, size_t n, rg_error *err)
@@ -325,7 +556,19 @@ rg_status rg_collection_delete(rg_collection *c, const char *const *ids, size_t 
                             "delete needs ids or a filter (to remove a whole collection, delete the collection)");
     if (ids && nids == 0)
         return RG_OK;
-    return c->store->ops->delete_records(c->impl, ids, nids, where, deleted, err);
+    rg_lexical *lx = NULL;
+    int64_t op = 0;
+    rg_status rc = lexical_begin(c, NULL, ids, nids, &lx, &op, err);
+    if (rc != RG_OK)
+        return rc;
+    rc = c->store->ops->delete_records(c->impl, ids, nids, where, deleted, err);
+    /* Deleting ids with a filter too removes only the matching ones: let
+     * the journal replay settle which. */
+    if (ids && where)
+        rg_lexical_end(lx);
+    else
+        lexical_finish(lx, rc, op, NULL, 0, ids, nids, where);
+    return rc;
 }
 
 rg_status rg_collection_count(rg_collection *c, int64_t *out, rg_error *err)

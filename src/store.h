@@ -212,6 +212,18 @@ rg_status rg_collection_query(rg_collection *c, const float *query, const rg_que
 /* Embeds `text` with the collection's embedder (query role) and queries. */
 rg_status rg_collection_query_text(rg_collection *c, const char *text, const rg_query_opts *opts,
                                    rg_hits *out, rg_error *err);
+/* BM25 over the collection's lexical index (lexical.h), for every backend.
+ * The index is a sidecar the generic layer keeps in step with the writes
+ * above and catches up from the backend when it is behind (first use, a
+ * crash between the two writes, another tool's writes).  opts->where
+ * applies; search_complexity is ignored.  Hits: distance = -BM25 score, so
+ * ascending distance is best first. */
+rg_status rg_collection_query_lexical(rg_collection *c, const char *text, const rg_query_opts *opts,
+                                      rg_hits *out, rg_error *err);
+/* Rebuilds the lexical index from the backend's records. */
+rg_status rg_collection_lexical_rebuild(rg_collection *c, rg_error *err);
+/* Fills document/metadata (per include) of hits that carry only ids. */
+rg_status rg_collection_attach(rg_collection *c, rg_hits *hits, unsigned include, rg_error *err);
 rg_status rg_collection_info_get(rg_collection *c, rg_collection_info *out, rg_error *err);
 rg_status rg_collection_stats(rg_collection *c, rg_store_stats *out, rg_error *err);
 rg_status rg_collection_compact(rg_collection *c, rg_error *err);

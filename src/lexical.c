@@ -1,0 +1,684 @@
+/* The lexical sidecar: SQLite FTS5 over analysed text, BM25 ranking with
+ * tunable k1/b, metadata filters, and the journal that keeps it in step
+ * with the backend.  See lexical.h for the guarantees.
+ *
+ * Layout (one SQLite file per collection):
+ *   meta(key, value)                   format, stemmer
+ *   docs(rowid, id UNIQUE, metadata)   metadata as JSON text (for filters)
+ *   fts(terms)  FTS5, rowid = docs.rowid; terms are the analyser's output
+ *               (space separated stems), tokenised by FTS5's 'ascii'
+ *               tokenizer, which splits on exactly those spaces
+ *   journal(op, id)                    pending writes; id NULL = unknown set
+ *
+ * Why pre-analysed text rather than an FTS5 tokenizer: the Snowball
+ * stemmers and stop list run in C once, the same way for documents and
+ * queries, and any SQLite (or sqlite3 shell) can open the file without a
+ * custom tokenizer being registered. */
+#include "lexical.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "analyzer.h"
+#include "sqlite_util.h"
+#include "util.h"
+
+#define LEXICAL_FORMAT "ragged-lexical-1"
+#define REBUILD_PAGE 1000
+
+struct rg_lexical {
+    char *path;
+    sqlite3 *db;
+    rg_analyzer *an;
+    rg_lexical_params params;
+    int lock_fd;
+    bool locked;
+};
+
+static const char *SCHEMA =
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS docs(rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, metadata TEXT);"
+    "CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(terms, tokenize = 'ascii');"
+    "CREATE TABLE IF NOT EXISTS journal(op INTEGER PRIMARY KEY, ids TEXT);";
+
+/* ---- BM25 as an FTS5 auxiliary function ----
+ * FTS5's built-in bm25() fixes k1 = 1.2 and b = 0.75; rg_bm25(fts, k1, b)
+ * is the same formula (Robertson/Sparck Jones IDF as Lucene computes it,
+ * log(1 + (N - n + 0.5) / (n + 0.5)), always positive) with the two
+ * parameters as arguments.  It returns -score so ORDER BY ascends. */
+
+typedef struct bm25_data {
+    int nphrase;
+    double avgdl;
+    double *idf;
+    int *freq;
+} bm25_data;
+
+static int count_rows(const Fts5ExtensionApi *api, Fts5Context *fts, void *ud)
+{
+    (*(sqlite3_int64 *)ud)++;
+    return SQLITE_OK;
+}
+
+static void bm25_data_free(void *p)
+{
+    bm25_data *d = p;
+    if (d) {
+        free(d->idf);
+        free(d->freq);
+        free(d);
+    }
+}
+
+static void rg_bm25(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx, int nval,
+                    sqlite3_value **vals)
+{
+    double k1 = nval > 0 ? sqlite3_value_double(vals[0]) : 1.2;
+    double b = nval > 1 ? sqlite3_value_double(vals[1]) : 0.75;
+    bm25_data *d = api->xGetAuxdata(fts, 0);
+    if (!d) {
+        d = rg_xcalloc(1, sizeof *d);
+        d->nphrase = api->xPhraseCount(fts);
+        sqlite3_int64 nrow = 0, ntok = 0;
+        int rc = api->xRowCount(fts, &nrow);
+        if (rc == SQLITE_OK)
+            rc = api->xColumnTotalSize(fts, -1, &ntok);
+        d->avgdl = nrow > 0 ? (double)ntok / (double)nrow : 1.0;
+        d->idf = rg_xcalloc((size_t)d->nphrase + 1, sizeof *d->idf);
+        d->freq = rg_xcalloc((size_t)d->nphrase + 1, sizeof *d->freq);
+        for (int i = 0; rc == SQLITE_OK && i < d->nphrase; i++) {
+            sqlite3_int64 hits = 0;
+            rc = api->xQueryPhrase(fts, i, &hits, count_rows);
+            d->idf[i] = log(1.0 + ((double)nrow - (double)hits + 0.5) / ((double)hits + 0.5));
+        }
+        if (rc == SQLITE_OK)
+            rc = api->xSetAuxdata(fts, d, bm25_data_free);
+        else
+            bm25_data_free(d);
+        if (rc != SQLITE_OK) {
+            sqlite3_result_error_code(ctx, rc);
+            return;
+        }
+    }
+    memset(d->freq, 0, (size_t)d->nphrase * sizeof *d->freq);
+    int ninst = 0, rc = api->xInstCount(fts, &ninst);
+    for (int i = 0; rc == SQLITE_OK && i < ninst; i++) {
+        int ip, ic, io;
+        rc = api->xInst(fts, i, &ip, &ic, &io);
+        if (rc == SQLITE_OK && ip >= 0 && ip < d->nphrase)
+            d->freq[ip]++;
+    }
+    int dl = 0;
+    if (rc == SQLITE_OK)
+        rc = api->xColumnSize(fts, -1, &dl);
+    if (rc != SQLITE_OK) {
+        sqlite3_result_error_code(ctx, rc);
+        return;
+    }
+    double score = 0, norm = k1 * (1.0 - b + b * (double)dl / d->avgdl);
+    for (int i = 0; i < d->nphrase; i++)
+        if (d->freq[i])
+            score += d->idf[i] * (double)d->freq[i] * (k1 + 1.0) / ((double)d->freq[i] + norm);
+    sqlite3_result_double(ctx, -score);
+}
+
+static fts5_api *fts5_api_of(sqlite3 *db)
+{
+    fts5_api *api = NULL;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT fts5(?1)", -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_pointer(st, 1, (void *)&api, "fts5_api_ptr", NULL);
+        sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+    return api;
+}
+
+/* ---- open / close ---- */
+
+static char *side_path(const char *path, const char *suffix)
+{
+    return rg_xasprintf("%s%s", path, suffix);
+}
+
+void rg_lexical_remove_files(const char *path)
+{
+    static const char *const suffixes[] = {"", "-wal", "-shm", "-journal", ".lock"};
+    for (size_t i = 0; i < RG_ARRAY_LEN(suffixes); i++) {
+        char *p = side_path(path, suffixes[i]);
+        unlink(p);
+        free(p);
+    }
+}
+
+void rg_lexical_rename_files(const char *from, const char *to)
+{
+    rg_lexical_remove_files(to);
+    char *a = side_path(from, "-wal");
+    bool has_wal = rg_path_exists(a);
+    free(a);
+    /* A WAL that is not yet checkpointed belongs to the old name and moving
+     * the pair is not atomic: then the index is dropped instead (rebuilt on
+     * next use).  Either way the old name's lock and -shm files go. */
+    if (!has_wal && rename(from, to) != 0)
+        rg_lexical_remove_files(to);
+    rg_lexical_remove_files(from);
+}
+
+static rg_status exec(rg_lexical *lx, const char *sql, rg_error *err)
+{
+    return rg_sqlite_exec(lx->db, sql, err);
+}
+
+static rg_status mark_rebuild(rg_lexical *lx, rg_error *err)
+{
+    return exec(lx, "INSERT INTO journal(ids) VALUES(NULL)", err);
+}
+
+rg_status rg_lexical_open(const char *path, const rg_lexical_params *params, rg_lexical **out, rg_error *err)
+{
+    *out = NULL;
+    char *dir = rg_path_dirname(path);
+    rg_status rc = rg_mkdir_p(dir, 0700, err);
+    free(dir);
+    if (rc != RG_OK)
+        return rc;
+    rg_lexical *lx = rg_xcalloc(1, sizeof *lx);
+    lx->path = rg_xstrdup(path);
+    lx->params = *params;
+    lx->lock_fd = -1;
+    rc = rg_analyzer_new(params->stemmer, &lx->an, err);
+    if (rc == RG_OK)
+        rc = rg_sqlite_open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &lx->db, err);
+    if (rc == RG_OK) {
+        fts5_api *api = fts5_api_of(lx->db);
+        if (!api || api->xCreateFunction(api, "rg_bm25", NULL, rg_bm25, NULL) != SQLITE_OK)
+            rc = rg_error_set(err, RG_ERR_UNAVAILABLE,
+                              "this SQLite library has no FTS5 full-text search, which BM25 retrieval needs; install "
+                              "a SQLite built with FTS5 (Debian's libsqlite3 is)");
+    }
+    if (rc == RG_OK) {
+        char *lock = side_path(path, ".lock");
+        lx->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (lx->lock_fd < 0)
+            rc = rg_error_set(err, RG_ERR_IO, "cannot open %s: %s", lock, strerror(errno));
+        free(lock);
+    }
+    char *format = NULL, *stemmer = NULL;
+    if (rc == RG_OK)
+        rc = exec(lx, "BEGIN IMMEDIATE", err);
+    if (rc == RG_OK) {
+        rc = exec(lx, SCHEMA, err);
+        if (rc == RG_OK)
+            rc = rg_sqlite_meta_get(lx->db, "format", &format, err);
+        if (rc == RG_OK)
+            rc = rg_sqlite_meta_get(lx->db, "stemmer", &stemmer, err);
+        if (rc == RG_OK && (!format || strcmp(format, LEXICAL_FORMAT) || !stemmer ||
+                            strcmp(stemmer, params->stemmer))) {
+            /* New, older format or another stemmer: start empty and mark
+             * for a rebuild from the backend. */
+            rc = exec(lx, "DELETE FROM docs; DELETE FROM fts; DELETE FROM journal;", err);
+            if (rc == RG_OK)
+                rc = rg_sqlite_meta_set(lx->db, "format", LEXICAL_FORMAT, err);
+            if (rc == RG_OK)
+                rc = rg_sqlite_meta_set(lx->db, "stemmer", params->stemmer, err);
+            if (rc == RG_OK)
+                rc = mark_rebuild(lx, err);
+        }
+        rg_error ignored;
+        rc = rc == RG_OK ? exec(lx, "COMMIT", err) : (exec(lx, "ROLLBACK", &ignored), rc);
+    }
+    free(format);
+    free(stemmer);
+    if (rc != RG_OK) {
+        rg_lexical_close(lx);
+        return rc;
+    }
+    *out = lx;
+    return RG_OK;
+}
+
+void rg_lexical_close(rg_lexical *lx)
+{
+    if (!lx)
+        return;
+    rg_lexical_end(lx);
+    if (lx->lock_fd >= 0)
+        close(lx->lock_fd);
+    sqlite3_close(lx->db);
+    rg_analyzer_free(lx->an);
+    free(lx->path);
+    free(lx);
+}
+
+/* ---- the lock and the journal ---- */
+
+static rg_status lock(rg_lexical *lx, rg_error *err)
+{
+    if (lx->locked)
+        return RG_OK;
+    while (flock(lx->lock_fd, LOCK_EX) != 0)
+        if (errno != EINTR)
+            return rg_error_set(err, RG_ERR_IO, "cannot lock %s.lock: %s", lx->path, strerror(errno));
+    lx->locked = true;
+    return RG_OK;
+}
+
+void rg_lexical_end(rg_lexical *lx)
+{
+    if (lx && lx->locked) {
+        flock(lx->lock_fd, LOCK_UN);
+        lx->locked = false;
+    }
+}
+
+rg_status rg_lexical_begin(rg_lexical *lx, const char *const *ids, size_t nids, int64_t *op, rg_error *err)
+{
+    rg_status rc = lock(lx, err);
+    if (rc != RG_OK)
+        return rc;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(lx->db, "INSERT INTO journal(ids) VALUES(?)", -1, &st, NULL) != SQLITE_OK) {
+        rc = rg_sqlite_error(lx->db, lx->path, err);
+    } else {
+        char *text = NULL;
+        if (ids) {
+            json_t *a = json_array();
+            for (size_t i = 0; i < nids; i++)
+                json_array_append_new(a, json_string(ids[i]));
+            text = json_dumps(a, JSON_COMPACT);
+            json_decref(a);
+            sqlite3_bind_text(st, 1, text, -1, SQLITE_TRANSIENT);
+        }
+        if (sqlite3_step(st) != SQLITE_DONE)
+            rc = rg_sqlite_error(lx->db, lx->path, err);
+        free(text);
+        *op = sqlite3_last_insert_rowid(lx->db);
+    }
+    sqlite3_finalize(st);
+    if (rc != RG_OK)
+        rg_lexical_end(lx);
+    return rc;
+}
+
+static rg_status clear_op(rg_lexical *lx, int64_t op, rg_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(lx->db, "DELETE FROM journal WHERE op = ?", -1, &st, NULL) != SQLITE_OK)
+        return rg_sqlite_error(lx->db, lx->path, err);
+    sqlite3_bind_int64(st, 1, op);
+    rg_status rc = sqlite3_step(st) == SQLITE_DONE ? RG_OK : rg_sqlite_error(lx->db, lx->path, err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* ---- row level writes (inside a transaction) ---- */
+
+typedef struct writer {
+    sqlite3_stmt *find, *ins_doc, *upd_doc, *del_doc, *ins_fts, *del_fts;
+    rg_buf terms;
+} writer;
+
+static void writer_free(writer *w)
+{
+    sqlite3_finalize(w->find);
+    sqlite3_finalize(w->ins_doc);
+    sqlite3_finalize(w->upd_doc);
+    sqlite3_finalize(w->del_doc);
+    sqlite3_finalize(w->ins_fts);
+    sqlite3_finalize(w->del_fts);
+    rg_buf_free(&w->terms);
+}
+
+static rg_status writer_init(rg_lexical *lx, writer *w, rg_error *err)
+{
+    memset(w, 0, sizeof *w);
+    sqlite3 *db = lx->db;
+    if (sqlite3_prepare_v2(db, "SELECT rowid FROM docs WHERE id = ?", -1, &w->find, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "INSERT INTO docs(id, metadata) VALUES(?, ?)", -1, &w->ins_doc, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "UPDATE docs SET metadata = ? WHERE rowid = ?", -1, &w->upd_doc, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "DELETE FROM docs WHERE rowid = ?", -1, &w->del_doc, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "INSERT INTO fts(rowid, terms) VALUES(?, ?)", -1, &w->ins_fts, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "DELETE FROM fts WHERE rowid = ?", -1, &w->del_fts, NULL) != SQLITE_OK) {
+        rg_status rc = rg_sqlite_error(db, lx->path, err);
+        writer_free(w);
+        return rc;
+    }
+    return RG_OK;
+}
+
+static int64_t find_row(writer *w, const char *id)
+{
+    sqlite3_reset(w->find);
+    sqlite3_bind_text(w->find, 1, id, -1, SQLITE_STATIC);
+    int64_t row = sqlite3_step(w->find) == SQLITE_ROW ? sqlite3_column_int64(w->find, 0) : 0;
+    sqlite3_reset(w->find);
+    return row;
+}
+
+static bool step_done(sqlite3_stmt *st)
+{
+    int r = sqlite3_step(st);
+    sqlite3_reset(st);
+    return r == SQLITE_DONE;
+}
+
+static rg_status put_one(rg_lexical *lx, writer *w, const char *id, const char *document, const json_t *metadata,
+                         rg_error *err)
+{
+    char *meta = metadata ? json_dumps(metadata, JSON_COMPACT) : NULL;
+    int64_t row = find_row(w, id);
+    bool ok;
+    if (row) {
+        sqlite3_bind_text(w->upd_doc, 1, meta, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(w->upd_doc, 2, row);
+        sqlite3_bind_int64(w->del_fts, 1, row);
+        ok = step_done(w->upd_doc) && step_done(w->del_fts);
+    } else {
+        sqlite3_bind_text(w->ins_doc, 1, id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(w->ins_doc, 2, meta, -1, SQLITE_STATIC);
+        ok = step_done(w->ins_doc);
+        row = sqlite3_last_insert_rowid(lx->db);
+    }
+    if (ok) {
+        w->terms.len = 0;
+        rg_analyzer_terms(lx->an, document ? document : "", &w->terms);
+        sqlite3_bind_int64(w->ins_fts, 1, row);
+        sqlite3_bind_text(w->ins_fts, 2, w->terms.data ? w->terms.data : "", (int)w->terms.len, SQLITE_STATIC);
+        ok = step_done(w->ins_fts);
+    }
+    free(meta);
+    return ok ? RG_OK : rg_sqlite_error(lx->db, lx->path, err);
+}
+
+static rg_status remove_one(rg_lexical *lx, writer *w, const char *id, rg_error *err)
+{
+    int64_t row = find_row(w, id);
+    if (!row)
+        return RG_OK;
+    sqlite3_bind_int64(w->del_doc, 1, row);
+    sqlite3_bind_int64(w->del_fts, 1, row);
+    return step_done(w->del_fts) && step_done(w->del_doc) ? RG_OK : rg_sqlite_error(lx->db, lx->path, err);
+}
+
+static rg_status commit_or_rollback(rg_lexical *lx, rg_status rc, rg_error *err)
+{
+    if (rc == RG_OK)
+        return exec(lx, "COMMIT", err);
+    rg_error ignored;
+    exec(lx, "ROLLBACK", &ignored);
+    return rc;
+}
+
+rg_status rg_lexical_put(rg_lexical *lx, int64_t op, const rg_record *recs, size_t n, rg_error *err)
+{
+    rg_status rc = exec(lx, "BEGIN IMMEDIATE", err);
+    if (rc != RG_OK)
+        return rc;
+    writer w;
+    rc = writer_init(lx, &w, err);
+    if (rc != RG_OK)
+        return commit_or_rollback(lx, rc, err);
+    for (size_t i = 0; rc == RG_OK && i < n; i++)
+        rc = put_one(lx, &w, recs[i].id, recs[i].document, recs[i].metadata, err);
+    writer_free(&w);
+    if (rc == RG_OK)
+        rc = clear_op(lx, op, err);
+    return commit_or_rollback(lx, rc, err);
+}
+
+rg_status rg_lexical_remove(rg_lexical *lx, int64_t op, const char *const *ids, size_t nids, const rg_filter *where,
+                            rg_error *err)
+{
+    rg_status rc = exec(lx, "BEGIN IMMEDIATE", err);
+    if (rc != RG_OK)
+        return rc;
+    writer w;
+    rc = writer_init(lx, &w, err);
+    if (rc != RG_OK)
+        return commit_or_rollback(lx, rc, err);
+    if (ids) {
+        for (size_t i = 0; rc == RG_OK && i < nids; i++)
+            rc = remove_one(lx, &w, ids[i], err);
+    } else {
+        /* The backend deleted what matched the filter in its copy of the
+         * metadata; the sidecar holds the same metadata. */
+        rg_buf sql;
+        rg_buf_init(&sql);
+        json_t *params = json_array();
+        rg_buf_puts(&sql, "SELECT id FROM docs WHERE ");
+        rg_filter_to_sql(where, "metadata", &sql, params);
+        sqlite3_stmt *st = NULL;
+        rc = rg_sqlite_prepare_bound(lx->db, lx->path, sql.data, params, &st, err);
+        char **victims = NULL;
+        size_t nv = 0, cap = 0;
+        while (rc == RG_OK && sqlite3_step(st) == SQLITE_ROW) {
+            if (nv == cap) {
+                cap = cap ? cap * 2 : 64;
+                victims = rg_xrealloc(victims, cap * sizeof *victims);
+            }
+            victims[nv++] = rg_xstrdup((const char *)sqlite3_column_text(st, 0));
+        }
+        sqlite3_finalize(st);
+        for (size_t i = 0; i < nv; i++) {
+            if (rc == RG_OK)
+                rc = remove_one(lx, &w, victims[i], err);
+            free(victims[i]);
+        }
+        free(victims);
+        json_decref(params);
+        rg_buf_free(&sql);
+    }
+    writer_free(&w);
+    if (rc == RG_OK)
+        rc = clear_op(lx, op, err);
+    return commit_or_rollback(lx, rc, err);
+}
+
+/* ---- catching up with the backend ---- */
+
+rg_status rg_lexical_count(rg_lexical *lx, int64_t *out, rg_error *err)
+{
+    return rg_sqlite_scalar_int(lx->db, "SELECT count(*) FROM docs", out, err);
+}
+
+static rg_status rebuild_locked(rg_lexical *lx, const rg_lexical_source *src, rg_error *err)
+{
+    rg_status rc = exec(lx, "BEGIN IMMEDIATE", err);
+    if (rc != RG_OK)
+        return rc;
+    rc = exec(lx, "DELETE FROM docs; DELETE FROM fts; DELETE FROM journal;", err);
+    writer w;
+    if (rc == RG_OK)
+        rc = writer_init(lx, &w, err);
+    if (rc != RG_OK)
+        return commit_or_rollback(lx, rc, err);
+    rg_record_batch b;
+    rg_record_batch_init(&b, 0);
+    for (size_t offset = 0; rc == RG_OK;) {
+        rg_record_batch_clear(&b);
+        rc = src->get(src->ctx, NULL, 0, offset, REBUILD_PAGE, &b, err);
+        for (size_t i = 0; rc == RG_OK && i < b.n; i++)
+            rc = put_one(lx, &w, b.items[i].id, b.items[i].document, b.items[i].metadata, err);
+        if (b.n < REBUILD_PAGE)
+            break;
+        offset += b.n;
+    }
+    rg_record_batch_free(&b);
+    writer_free(&w);
+    /* FTS5 keeps many small segments after row-by-row inserts; merging
+     * them once makes every later query cheaper. */
+    if (rc == RG_OK)
+        rc = exec(lx, "INSERT INTO fts(fts) VALUES('optimize')", err);
+    return commit_or_rollback(lx, rc, err);
+}
+
+rg_status rg_lexical_rebuild(rg_lexical *lx, const rg_lexical_source *src, rg_error *err)
+{
+    rg_status rc = lock(lx, err);
+    if (rc == RG_OK)
+        rc = rebuild_locked(lx, src, err);
+    rg_lexical_end(lx);
+    return rc;
+}
+
+/* Replays journal entries left by writers that did not finish. */
+static rg_status replay_locked(rg_lexical *lx, const rg_lexical_source *src, bool *full, rg_error *err)
+{
+    *full = false;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(lx->db, "SELECT op, ids FROM journal ORDER BY op", -1, &st, NULL) != SQLITE_OK)
+        return rg_sqlite_error(lx->db, lx->path, err);
+    json_t *ids = json_array();
+    int64_t max_op = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        max_op = sqlite3_column_int64(st, 0);
+        const char *text = (const char *)sqlite3_column_text(st, 1);
+        json_t *a = text ? json_loads(text, 0, NULL) : NULL;
+        if (!json_is_array(a))
+            *full = true;
+        else
+            json_array_extend(ids, a);
+        json_decref(a);
+    }
+    sqlite3_finalize(st);
+    rg_status rc = RG_OK;
+    if (!*full && max_op) {
+        size_t n = json_array_size(ids);
+        const char **idv = rg_xmalloc((n ? n : 1) * sizeof *idv);
+        for (size_t i = 0; i < n; i++)
+            idv[i] = json_string_value(json_array_get(ids, i));
+        rg_record_batch b;
+        rg_record_batch_init(&b, 0);
+        rc = n ? src->get(src->ctx, idv, n, 0, 0, &b, err) : RG_OK;
+        if (rc == RG_OK)
+            rc = exec(lx, "BEGIN IMMEDIATE", err);
+        if (rc == RG_OK) {
+            writer w;
+            rc = writer_init(lx, &w, err);
+            if (rc == RG_OK) {
+                /* Ids the backend returned are (re)written, the others are
+                 * gone from the backend. */
+                json_t *present = json_object();
+                for (size_t i = 0; rc == RG_OK && i < b.n; i++) {
+                    json_object_set_new(present, b.items[i].id, json_true());
+                    rc = put_one(lx, &w, b.items[i].id, b.items[i].document, b.items[i].metadata, err);
+                }
+                for (size_t i = 0; rc == RG_OK && i < n; i++)
+                    if (!json_object_get(present, idv[i]))
+                        rc = remove_one(lx, &w, idv[i], err);
+                json_decref(present);
+                writer_free(&w);
+            }
+            if (rc == RG_OK) {
+                char sql[96];
+                snprintf(sql, sizeof sql, "DELETE FROM journal WHERE op <= %lld", (long long)max_op);
+                rc = exec(lx, sql, err);
+            }
+            rc = commit_or_rollback(lx, rc, err);
+        }
+        rg_record_batch_free(&b);
+        free(idv);
+    }
+    json_decref(ids);
+    return rc;
+}
+
+rg_status rg_lexical_sync(rg_lexical *lx, const rg_lexical_source *src, bool check_count, bool *rebuilt,
+                          rg_error *err)
+{
+    if (rebuilt)
+        *rebuilt = false;
+    int64_t pending = 0;
+    rg_status rc = rg_sqlite_scalar_int(lx->db, "SELECT count(*) FROM journal", &pending, err);
+    if (rc != RG_OK || (!pending && !check_count))
+        return rc;
+    rc = lock(lx, err);
+    if (rc != RG_OK)
+        return rc;
+    bool full = false;
+    rc = replay_locked(lx, src, &full, err);
+    if (rc == RG_OK && !full && check_count) {
+        int64_t mine = 0, theirs = 0;
+        rc = rg_lexical_count(lx, &mine, err);
+        if (rc == RG_OK)
+            rc = src->count(src->ctx, &theirs, err);
+        full = rc == RG_OK && mine != theirs;
+    }
+    if (rc == RG_OK && full) {
+        rc = rebuild_locked(lx, src, err);
+        if (rc == RG_OK && rebuilt)
+            *rebuilt = true;
+    }
+    rg_lexical_end(lx);
+    return rc;
+}
+
+/* ---- search ---- */
+
+rg_status rg_lexical_search(rg_lexical *lx, const char *text, int k, const rg_filter *where, rg_hits *out,
+                            rg_error *err)
+{
+    rg_buf terms;
+    rg_buf_init(&terms);
+    size_t nterms = rg_analyzer_terms(lx->an, text, &terms);
+    if (!nterms || k < 1) {
+        rg_buf_free(&terms);
+        return RG_OK;
+    }
+    /* "t1" OR "t2" ...: every term is a phrase of one token; a repeated
+     * query term counts once per repetition, as in Lucene's bag of words. */
+    rg_buf match;
+    rg_buf_init(&match);
+    for (char *tok = strtok(terms.data, " "); tok; tok = strtok(NULL, " "))
+        rg_buf_printf(&match, "%s\"%s\"", match.len ? " OR " : "", tok);
+    rg_buf sql;
+    rg_buf_init(&sql);
+    json_t *params = json_array();
+    json_array_append_new(params, json_real(lx->params.k1));
+    json_array_append_new(params, json_real(lx->params.b));
+    json_array_append_new(params, json_string(match.data));
+    rg_buf_puts(&sql, "SELECT d.id, rg_bm25(fts, ?, ?) AS s FROM fts JOIN docs d ON d.rowid = fts.rowid"
+                      " WHERE fts MATCH ?");
+    if (where) {
+        rg_buf_puts(&sql, " AND ");
+        rg_filter_to_sql(where, "d.metadata", &sql, params);
+    }
+    rg_buf_puts(&sql, " ORDER BY s, d.id LIMIT ?");
+    json_array_append_new(params, json_integer(k));
+    sqlite3_stmt *st = NULL;
+    rg_status rc = rg_sqlite_prepare_bound(lx->db, lx->path, sql.data, params, &st, err);
+    int r = SQLITE_DONE;
+    while (rc == RG_OK && (r = sqlite3_step(st)) == SQLITE_ROW)
+        rg_hits_push(out, (const char *)sqlite3_column_text(st, 0), (float)sqlite3_column_double(st, 1), NULL, NULL);
+    if (rc == RG_OK && r != SQLITE_DONE)
+        rc = rg_sqlite_error(lx->db, lx->path, err);
+    sqlite3_finalize(st);
+    json_decref(params);
+    rg_buf_free(&sql);
+    rg_buf_free(&match);
+    rg_buf_free(&terms);
+    return rc;
+}
+
+int64_t rg_lexical_bytes(const char *path)
+{
+    int64_t total = 0;
+    static const char *const suffixes[] = {"", "-wal"};
+    for (size_t i = 0; i < RG_ARRAY_LEN(suffixes); i++) {
+        char *p = side_path(path, suffixes[i]);
+        struct stat sb;
+        if (stat(p, &sb) == 0)
+            total += sb.st_size;
+        free(p);
+    }
+    return total;
+}

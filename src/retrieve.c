@@ -1,0 +1,177 @@
+/* Vector, BM25 and hybrid retrieval behind one call.  See retrieve.h. */
+#include "retrieve.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+static const char *const MODE_NAMES[] = {"vector", "bm25", "hybrid"};
+static const char *const FUSION_NAMES[] = {"rrf", "score"};
+
+const char *rg_retrieve_mode_name(rg_retrieve_mode m)
+{
+    return MODE_NAMES[m];
+}
+
+const char *rg_fusion_name(rg_fusion f)
+{
+    return FUSION_NAMES[f];
+}
+
+rg_status rg_retrieve_mode_parse(const char *s, rg_retrieve_mode *out, rg_error *err)
+{
+    for (size_t i = 0; i < RG_ARRAY_LEN(MODE_NAMES); i++)
+        if (!strcmp(s, MODE_NAMES[i]))
+            return *out = (rg_retrieve_mode)i, RG_OK;
+    return rg_error_set(err, RG_ERR_INVALID, "unknown retrieval mode '%s'; valid modes: vector, bm25, hybrid", s);
+}
+
+rg_status rg_fusion_parse(const char *s, rg_fusion *out, rg_error *err)
+{
+    for (size_t i = 0; i < RG_ARRAY_LEN(FUSION_NAMES); i++)
+        if (!strcmp(s, FUSION_NAMES[i]))
+            return *out = (rg_fusion)i, RG_OK;
+    return rg_error_set(err, RG_ERR_INVALID, "unknown fusion '%s'; valid: rrf, score", s);
+}
+
+void rg_retrieve_opts_from_config(rg_retrieve_opts *o, const rg_config *cfg)
+{
+    memset(o, 0, sizeof *o);
+    rg_error ignored;
+    o->k = (int)rg_config_int(cfg, "retrieval.k");
+    /* The schema has already validated the enums. */
+    rg_retrieve_mode_parse(rg_config_str(cfg, "retrieval.mode"), &o->mode, &ignored);
+    rg_fusion_parse(rg_config_str(cfg, "retrieval.fusion"), &o->fusion, &ignored);
+    o->rrf_k = (int)rg_config_int(cfg, "retrieval.rrf_k");
+    o->vector_weight = rg_config_float(cfg, "retrieval.vector_weight");
+    o->bm25_weight = rg_config_float(cfg, "retrieval.bm25_weight");
+    o->candidates = (int)rg_config_int(cfg, "retrieval.candidates");
+}
+
+/* ---- fusion ---- */
+
+typedef struct fused {
+    const char *id;
+    double score;
+} fused;
+
+static int cmp_fused(const void *a, const void *b)
+{
+    const fused *x = a, *y = b;
+    if (x->score != y->score)
+        return x->score > y->score ? -1 : 1;
+    return strcmp(x->id, y->id);
+}
+
+/* Per-side contribution of the hit at rank i (0-based) of list l. */
+static void side_scores(const rg_hits *l, bool is_lex, const rg_retrieve_opts *o, double weight, double *out)
+{
+    if (o->fusion == RG_FUSION_RRF) {
+        for (size_t i = 0; i < l->n; i++)
+            out[i] = weight / ((double)o->rrf_k + (double)(i + 1));
+        return;
+    }
+    /* Similarity = 1 - distance (cosine) or -distance (BM25); lists are
+     * best first, so the first is the maximum and the last the minimum. */
+    double hi = -INFINITY, lo = INFINITY;
+    for (size_t i = 0; i < l->n; i++) {
+        double s = is_lex ? -(double)l->items[i].distance : 1.0 - (double)l->items[i].distance;
+        hi = fmax(hi, s);
+        lo = fmin(lo, s);
+    }
+    for (size_t i = 0; i < l->n; i++) {
+        double s = is_lex ? -(double)l->items[i].distance : 1.0 - (double)l->items[i].distance;
+        out[i] = weight * (hi > lo ? (s - lo) / (hi - lo) : 1.0);
+    }
+}
+
+void rg_fuse(const rg_hits *vec, const rg_hits *lex, const rg_retrieve_opts *o, int k, rg_hits *out)
+{
+    size_t cap = vec->n + lex->n;
+    fused *f = rg_xmalloc((cap ? cap : 1) * sizeof *f);
+    double *sv = rg_xmalloc((vec->n + 1) * sizeof *sv), *sl = rg_xmalloc((lex->n + 1) * sizeof *sl);
+    side_scores(vec, false, o, o->vector_weight, sv);
+    side_scores(lex, true, o, o->bm25_weight, sl);
+    json_t *index = json_object();
+    size_t n = 0;
+    for (int side = 0; side < 2; side++) {
+        const rg_hits *l = side ? lex : vec;
+        const double *s = side ? sl : sv;
+        for (size_t i = 0; i < l->n; i++) {
+            json_t *at = json_object_get(index, l->items[i].id);
+            if (at) {
+                f[json_integer_value(at)].score += s[i];
+                continue;
+            }
+            json_object_set_new(index, l->items[i].id, json_integer((json_int_t)n));
+            f[n++] = (fused){l->items[i].id, s[i]};
+        }
+    }
+    qsort(f, n, sizeof *f, cmp_fused);
+    for (size_t i = 0; i < n && (int)i < k; i++)
+        rg_hits_push(out, f[i].id, (float)(1.0 - f[i].score), NULL, NULL);
+    json_decref(index);
+    free(sv);
+    free(sl);
+    free(f);
+}
+
+/* ---- retrieval ---- */
+
+rg_status rg_retrieve_sides(rg_collection *c, const char *text, const rg_retrieve_opts *o, int depth, rg_hits *vec,
+                            rg_hits *lex, rg_error *err)
+{
+    rg_query_opts q = {.k = depth, .where = o->where, .include = 0, .search_complexity = o->search_complexity};
+    rg_status rc = vec ? rg_collection_query_text(c, text, &q, vec, err) : RG_OK;
+    if (rc == RG_OK && lex)
+        rc = rg_collection_query_lexical(c, text, &q, lex, err);
+    return rc;
+}
+
+rg_status rg_retrieve(rg_collection *c, const char *text, const rg_retrieve_opts *o, rg_hits *out, rg_error *err)
+{
+    if (o->k < 1)
+        return rg_error_set(err, RG_ERR_INVALID, "k must be at least 1 (got %d)", o->k);
+    rg_query_opts q = {.k = o->k, .where = o->where, .include = o->include, .search_complexity = o->search_complexity};
+    switch (o->mode) {
+    case RG_RETRIEVE_VECTOR:
+        return rg_collection_query_text(c, text, &q, out, err);
+    case RG_RETRIEVE_BM25: {
+        size_t first = out->n;
+        rg_status rc = rg_collection_query_lexical(c, text, &q, out, err);
+        for (size_t i = first; rc == RG_OK && i < out->n; i++)
+            out->items[i].distance = 1.0f + out->items[i].distance; /* 1 - score */
+        return rc;
+    }
+    case RG_RETRIEVE_HYBRID:
+        break;
+    }
+    if (o->fusion == RG_FUSION_RRF && o->rrf_k < 1)
+        return rg_error_set(err, RG_ERR_INVALID, "rrf_k must be at least 1 (got %d)", o->rrf_k);
+    int depth = o->candidates > o->k ? o->candidates : o->k;
+    rg_hits vec, lex, fusedh;
+    rg_hits_init(&vec);
+    rg_hits_init(&lex);
+    rg_hits_init(&fusedh);
+    rg_status rc = rg_retrieve_sides(c, text, o, depth, &vec, &lex, err);
+    if (rc == RG_OK) {
+        rg_fuse(&vec, &lex, o, o->k, &fusedh);
+        rc = rg_collection_attach(c, &fusedh, o->include, err);
+    }
+    if (rc == RG_OK) {
+        for (size_t i = 0; i < fusedh.n; i++) {
+            rg_hit *h = &fusedh.items[i];
+            rg_hits_push(out, h->id, h->distance, NULL, NULL);
+            out->items[out->n - 1].document = h->document;
+            out->items[out->n - 1].metadata = h->metadata;
+            h->document = NULL;
+            h->metadata = NULL;
+        }
+    }
+    rg_hits_free(&vec);
+    rg_hits_free(&lex);
+    rg_hits_free(&fusedh);
+    return rc;
+}
