@@ -367,8 +367,9 @@ int rg_cmd_eval(rg_cli *cli, int argc, char **argv)
     for (size_t i = 0; i < nsets; i++) {
         const char *eq = strchr(sets[i], '=');
         if (!eq) {
+            int code = rg_cli_usage_error(cli, "--set takes KEY=VALUE, not '%s'", sets[i]);
             free(sets);
-            return rg_cli_usage_error(cli, "--set takes KEY=VALUE, not '%s'", sets[i]);
+            return code;
         }
         char *key = rg_xstrndup(sets[i], (size_t)(eq - sets[i]));
         rg_status st = rg_config_set(cfg, key, eq + 1, RG_SRC_FLAG, &err);
