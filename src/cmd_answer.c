@@ -120,10 +120,22 @@ static json_t *source_json(const answer_run *r, size_t i)
 
 /* ---- streaming the answer --------------------------------------------- */
 
+#ifndef RG_WITHOUT_CHROMADB
 static bool to_terminal(void *ctx, const char *text, size_t len)
 {
     answer_run *r = ctx;
-    if (fwrite(text, 1, len, stdout) != len || fflush(stdout) != 0) {
+    /* Model output is untrusted (it echoes the documents): escape
+     * sequences and other control characters never reach the terminal. */
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c == '\r')
+            continue;
+        if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f)
+            putchar('?');
+        else
+            putchar(c);
+    }
+    if (ferror(stdout) || fflush(stdout) != 0) {
         r->stdout_failed = true;   /* e.g. a closed pipe: stop asking the model */
         return false;
     }
@@ -145,7 +157,6 @@ static bool after_redaction(void *ctx, const char *text, size_t len)
     return !r->to_stdout || rg_cite_filter_feed(&r->cf, text, len);
 }
 
-#ifndef RG_WITHOUT_CHROMADB
 static bool on_llm_text(void *ctx, const char *text, size_t len)
 {
     answer_run *r = ctx;

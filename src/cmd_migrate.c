@@ -143,10 +143,12 @@ static void print_verify(const rg_migrate_verify_report *v)
     printf("  digest      source %s, target %s\n", v->source_digest, v->target_digest);
     for (size_t i = 0; i < v->nmismatches; i++)
         printf("  mismatch    %s: %s\n", v->mismatches[i].id, v->mismatches[i].what);
+    char label[16];
+    snprintf(label, sizeof label, "top-%d", v->k);
     if (v->overlap_skipped[0])
-        printf("  top-%d       not measured: %s\n", v->k, v->overlap_skipped);
+        printf("  %-11s not measured: %s\n", label, v->overlap_skipped);
     else
-        printf("  top-%d       overlap mean %.3f, min %.3f over %d queries (minimum required %.2f)\n", v->k,
+        printf("  %-11s overlap mean %.3f, min %.3f over %d queries (minimum required %.2f)\n", label,
                v->overlap_mean, v->overlap_min, v->queries, v->min_overlap);
     if (v->failure[0])
         printf("  failure     %s\n", v->failure);
@@ -163,7 +165,9 @@ static void print_report(const rg_migrate_report *r, bool ok)
                r->target_existed ? "replacing the existing collection" : "a new collection");
         printf("  records     %lld (about %.0f bytes of text and metadata each)\n", (long long)r->records_source,
                r->avg_record_bytes);
-        printf("  vectors     %s\n", r->reembedded ? "re-embedded" : "reused (same embedder)");
+        printf("  vectors     %s\n", r->reembedded                      ? "re-embedded"
+                                   : !strcmp(r->from_backend, "leann") ? "recomputed from leann's passages (same embedder)"
+                                                                       : "reused (same embedder)");
         if (r->reembedded)
             printf("              %s\n", r->reembed_reason);
         printf("  pages       %lld of up to %zu records\n", (long long)r->batches, r->batch_size);
@@ -183,6 +187,9 @@ static void print_report(const rg_migrate_report *r, bool ok)
            (long long)r->batches, r->batch_size, r->overwrote ? ", replaced the old target" : "");
     if (r->reembedded)
         printf("  vectors     re-embedded: %s\n", r->reembed_reason);
+    else if (!strcmp(r->from_backend, "leann"))
+        printf("  vectors     recomputed by leann from its passages with the same embedder (%s)\n",
+               r->source_embedder);
     else
         printf("  vectors     reused (%s)\n", r->source_embedder);
     printf("  disk        %s before (%s), %s after (%s)\n", before, r->from_backend, after, r->to_backend);

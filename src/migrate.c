@@ -22,8 +22,8 @@
 #include "embedder.h"
 #include "util.h"
 
-static const char *const PHASE_NAMES[RG_MIGRATE_NPHASES] = {"recover", "read",   "embed",  "write",
-                                                            "build",   "verify", "publish"};
+static const char *const PHASE_NAMES[RG_MIGRATE_NPHASES] = {"recover", "read",   "embed",   "write",
+                                                            "build",   "verify", "queries", "publish"};
 
 const char *rg_migrate_phase_name(rg_migrate_phase p)
 {
@@ -399,6 +399,7 @@ static rg_status verify(mig *m, rg_collection *src, rg_collection *dst, bool sam
         double sum = 0, mn = 1;
         rg_query_opts qo = {.k = v->k};
         for (int i = 0; rc == RG_OK && i < nsample; i++) {
+            progress(m, RG_MIGRATE_QUERIES, i, nsample);
             if (interrupted(m)) {
                 rc = rg_error_set(err, RG_ERR_INTERRUPTED, "interrupted during verification");
                 break;
@@ -430,6 +431,8 @@ static rg_status verify(mig *m, rg_collection *src, rg_collection *dst, bool sam
             rg_hits_free(&ht);
         }
         free(q);
+        if (rc == RG_OK)
+            progress(m, RG_MIGRATE_QUERIES, nsample, nsample);
         v->overlap_mean = v->queries ? sum / v->queries : 0;
         v->overlap_min = v->queries ? mn : 0;
     }
@@ -500,7 +503,8 @@ static rg_status copy_records(mig *m, rg_collection *src, rg_collection *dst, bo
                               (long long)r->records_written, (long long)total);
             break;
         }
-        progress(m, RG_MIGRATE_READ, r->records_written, total);
+        if (r->records_written < total)
+            progress(m, RG_MIGRATE_READ, r->records_written, total);
         rg_record_batch_clear(&b);
         rc = rg_collection_get(src, NULL, 0, NULL, include, (size_t)r->records_written, batch, &b, err);
         if (rc != RG_OK) {

@@ -39,7 +39,8 @@ typedef enum rg_migrate_phase {
     RG_MIGRATE_EMBED,     /* computing vectors with the target's embedder */
     RG_MIGRATE_WRITE,     /* adding a page to the staging collection */
     RG_MIGRATE_BUILD,     /* compacting / rebuilding the staging index */
-    RG_MIGRATE_VERIFY,    /* comparing staging with the source */
+    RG_MIGRATE_VERIFY,    /* comparing staging with the source, record by record */
+    RG_MIGRATE_QUERIES,   /* verification: top-k overlap of sample queries */
     RG_MIGRATE_PUBLISH,   /* renames */
     RG_MIGRATE_NPHASES
 } rg_migrate_phase;

@@ -59,6 +59,13 @@ for p in ollama openai; do
     ask 0 "$p" unicode -k 1
     contains "$OUT" $'\u0421\u043e\u0433\u043b\u0430\u0441\u043d\u043e \u0437\u0430\u043c\u0435\u0442\u043a\u0430\u043c \U0001F4E6 [1].'
 
+    # Escape sequences from the model never reach the terminal; JSON keeps the text.
+    ask 0 "$p" control -k 1
+    contains "$OUT" "Plain ?[31mred?[0m textover [1]."
+    [[ $OUT != *$'\e'* && $OUT != *$'\r'* ]] || fail "control characters on stdout"
+    ask 0 "$p" control -k 1 --format json
+    [[ $(json_get "$OUT" 'j["answer"]') == $'Plain \e[31mred\e[0m text\rover [1].' ]] || fail "$OUT"
+
     # Stopped at the token limit: answer kept, warned.
     ask 0 "$p" length -k 1
     contains "$ERR" "cut at llm.answer_tokens=512"

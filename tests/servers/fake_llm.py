@@ -31,6 +31,7 @@ The model name selects a behaviour:
   html            HTTP 502 with an HTML page
   leak            echoes the presented bearer token inside the answer text
   unicode         an answer in non-ASCII text
+  control         terminal escape sequences and a carriage return in the answer
 With --key K every request must carry "Authorization: Bearer K"; others get
 HTTP 401 whose message repeats the token they presented (as some servers
 do), which ragged must never print.
@@ -70,6 +71,8 @@ def make_answer(mode, prompt, token):
         # Cyrillic, an emoji (4-byte UTF-8) and Japanese, split anywhere on the wire.
         return ("\u0421\u043e\u0433\u043b\u0430\u0441\u043d\u043e \u0437\u0430\u043c\u0435\u0442\u043a\u0430\u043c "
                 "\U0001F4E6 [1]. \u65e5\u672c\u8a9e\u306e\u30c6\u30ad\u30b9\u30c8 [1].")
+    if mode == "control":
+        return "Plain \x1b[31mred\x1b[0m text\rover [1]."
     if not ps:
         return "The passages do not say."
     parts = ["According to the notes, %s [1]." % first_words(ps[0][1], 8)]

@@ -284,10 +284,16 @@ TEST(migrate_verify_catches_altered_records)
     uniq_name(src, sizeof src, "vsrc");
     CHECK(fill(cfg, "exact", src, 120));
     static const char *const kinds[] = {"document", "metadata", "delete"};
+    /* Every target backend available here; the staging copy is altered
+     * through the store interface, as any writer could. */
+    for (const char *const *be = rg_store_backend_names(); *be; be++)
     for (size_t k = 0; k < RG_ARRAY_LEN(kinds); k++) {
+        if (!backend_ok(cfg, *be))
+            break;
+        fprintf(stderr, "    [exact -> %s, %s altered]\n", *be, kinds[k]);
         uniq_name(dst, sizeof dst, "vdst");
         hook_ctx h = {.what = kinds[k]};
-        rg_migrate_opts o = base_opts("exact", "exact", src, dst);
+        rg_migrate_opts o = base_opts("exact", *be, src, dst);
         o.verify = true;
         o.after_write = alter_one;
         o.ctx = &h;
@@ -307,9 +313,9 @@ TEST(migrate_verify_catches_altered_records)
             CHECK_EQ_INT(r.verify.missing, 1);
         CHECK(strcmp(r.verify.source_digest, r.verify.target_digest) != 0);
         /* Nothing published, nothing left. */
-        char *d = dump(cfg, "exact", dst);
+        char *d = dump(cfg, *be, dst);
         CHECK(d == NULL);
-        CHECK_EQ_INT(count_names(cfg, "exact", ".rgmig-"), 0);
+        CHECK_EQ_INT(count_names(cfg, *be, ".rgmig-"), 0);
     }
     /* Without --verify the same tampering goes unnoticed: the check is what
      * catches it (and a failing hook rolls back like any failure). */
