@@ -12,9 +12,12 @@ S=$SHARED/data/scifact
 OUT=$ROOT/bench/retrieval
 [[ -f $S/qrels/train.tsv ]] || { echo "retrieval bench: $S not found; skipped" >&2; exit 0; }
 make -C "$ROOT" -s all >/dev/null
-RAGGED=$ROOT/build/ragged
+COMMIT=$(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- src || echo "+changes")
+# A private copy: rebuilding the tree during the run cannot change the binary measured.
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/ragged-bench-retrieval-XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
+cp "$ROOT/build/ragged" "$WORK/ragged"
+RAGGED=$WORK/ragged
 cd "$WORK"                       # no ./ragged.yml from the caller
 export XDG_DATA_HOME=$WORK/data XDG_CONFIG_HOME=$WORK/config
 unset RAGGED_CONFIG
@@ -40,7 +43,6 @@ for kb in "1.2 0.75" "0.9 0.4" "1.2 0.5" "1.5 0.75"; do
         >"$WORK/k1b-$1-$2.json"
 done
 LOADS+=("$(load)")
-COMMIT=$(git -C "$ROOT" rev-parse --short HEAD)
 CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
 /usr/bin/python3 - "$WORK" "$OUT/RESULTS.md" "$COMMIT" "$CPU" "$(nproc)" "${LOADS[*]}" <<'PY'
 import json, sys, os, datetime
