@@ -189,7 +189,8 @@ int rg_cmd_query(rg_cli *cli, int argc, char **argv)
     if (st != RG_OK) {
         rc = rg_cli_fail(cli, &err);
     } else if (answer) {
-        rc = rg_cmd_answer(cli, text, &hits, show_text, rg_store_backend(store), k);
+        rc = rg_cmd_answer(cli, text, &hits, show_text, rg_store_backend(store), rg_retrieve_mode_name(qo.mode),
+                           k);
     } else if (cli->format == RG_FORMAT_JSON) {
         json_t *results = json_array();
         for (size_t i = 0; i < hits.n; i++) {
