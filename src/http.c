@@ -195,7 +195,8 @@ static rg_status perform(rg_http *h, const char *method, const char *url, const 
 
 /* A hostile or misconfigured server may echo the request headers in an
  * error body, and callers quote error bodies in their messages: blank the
- * bearer token out of every response before anyone sees it. */
+ * bearer token out of error responses before anyone sees them.  (Successful
+ * bodies are parsed, never printed, and left as they are.) */
 static void mask_token(const rg_http *h, rg_buf *b)
 {
     static const char prefix[] = "Authorization: Bearer ";
@@ -217,7 +218,8 @@ rg_status rg_http_request(rg_http *h, const char *method, const char *url, const
     if (response->data)
         response->data[0] = 0;
     rg_status st = perform(h, method, url, body, body_len, status, &w, err);
-    mask_token(h, response);
+    if (st == RG_OK && (*status < 200 || *status >= 300))
+        mask_token(h, response);
     return st;
 }
 
