@@ -677,7 +677,9 @@ static inline float erf_approx(float x)
  * r = x - n ln 2 and a degree-6 polynomial; relative error ~2e-7. */
 static inline float exp_nonpos(float x)
 {
-    x = x < -87.0f ? -87.0f : x;
+    /* Written so NaN (a damaged model) also lands in range: the int
+     * conversion below would be undefined behaviour otherwise. */
+    x = x >= -87.0f ? (x <= 0.0f ? x : 0.0f) : -87.0f;
     float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;   /* round to nearest */
     float r = x - n * 0.693145751953125f - n * 1.428606765330187045e-06f;
     float p = 1.0f / 720;
