@@ -100,6 +100,9 @@ uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/bin/ragged $(DESTDIR)$(PREFIX)/lib/libragged.a $(DESTDIR)$(PREFIX)/include/ragged
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 -include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/obj/main.d
+
+# Fuzz targets, corpus replay in `make check`, soak tests.
+include mk/hardening.mk

@@ -412,6 +412,17 @@ char *rg_mask_secret(const char *text, const char *secret)
     return rg_buf_steal(&b);
 }
 
+char *rg_url_for_display(const char *url)
+{
+    const char *scheme_end = strstr(url, "://");
+    const char *host = scheme_end ? scheme_end + 3 : url;
+    size_t host_len = strcspn(host, "/?#");
+    const char *at = memrchr(host, '@', host_len);
+    if (at)
+        return rg_xasprintf("%.*s%s", (int)(host - url), url, at + 1);
+    return rg_xstrdup(url);
+}
+
 void rg_error_mask_secret(rg_error *err, const char *secret)
 {
     if (!err)

@@ -98,10 +98,10 @@ void rg_cite_filter_free(rg_cite_filter *f);
 
 struct rg_cli;
 struct rg_hits;
-/* Answers question from hits (in rank order) and prints the result in the
+/* Answers question from hits (in rank order, retrieved in `mode`) and prints the result in the
  * CLI's format; returns the exit code. */
 int rg_cmd_answer(struct rg_cli *cli, const char *question, const struct rg_hits *hits, bool show_text,
-                  const char *backend, int k);
+                  const char *backend, const char *mode, int k);
 
 /* ---- Secrets ---------------------------------------------------------- */
 
@@ -109,6 +109,8 @@ int rg_cmd_answer(struct rg_cli *cli, const char *question, const struct rg_hits
  * Secrets shorter than 4 bytes are not masked (they would hide ordinary
  * text; a real API key is never that short). */
 char *rg_mask_secret(const char *text, const char *secret);
+/* Copy of a URL without any user:password@ part, for messages. */
+char *rg_url_for_display(const char *url);
 /* Masks an error message in place. */
 void rg_error_mask_secret(rg_error *err, const char *secret);
 

@@ -112,6 +112,9 @@ RG_VECTOR_LOOP static void quantize_row(const float *restrict row, int k, int8_t
         /* round half to even via the 1.5 * 2^23 trick: |v| <= 127 */
         float v = row[i] * inv;
         v = (v + 12582912.0f) - 12582912.0f;
+        /* Clamp: NaN or infinite activations (a damaged model) would make
+         * the conversion undefined behaviour. */
+        v = v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v == v ? v : 0.0f;
         q[i] = (int8_t)(int)v;
     }
     *scale = s;

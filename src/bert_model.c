@@ -677,7 +677,9 @@ static inline float erf_approx(float x)
  * r = x - n ln 2 and a degree-6 polynomial; relative error ~2e-7. */
 static inline float exp_nonpos(float x)
 {
-    x = x < -87.0f ? -87.0f : x;
+    /* Written so NaN (a damaged model) also lands in range: the int
+     * conversion below would be undefined behaviour otherwise. */
+    x = x >= -87.0f ? (x <= 0.0f ? x : 0.0f) : -87.0f;
     float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;   /* round to nearest */
     float r = x - n * 0.693145751953125f - n * 1.428606765330187045e-06f;
     float p = 1.0f / 720;
@@ -944,6 +946,8 @@ size_t rg_bert_model_count_tokens(const rg_bert_model *m, const char *text, size
     return rg_bert_tokenize(m->tok, text, len, NULL, 0);
 }
 
+#define RG_BERT_MAX_BATCH_TOKENS 16384
+
 typedef struct seq_ref {
     size_t index;
     int len;
@@ -994,11 +998,17 @@ rg_status rg_bert_model_embed(rg_bert_model *m, const char *const *texts, size_t
     int *blen = rg_xmalloc((size_t)batch_size * sizeof *blen);
     float *bout = rg_xmalloc((size_t)batch_size * H * sizeof *bout);
     rg_status st = RG_OK;
-    for (size_t b0 = 0; b0 < n && st == RG_OK; b0 += (size_t)batch_size) {
-        size_t bn = RG_MIN((size_t)batch_size, n - b0);
-        for (size_t j = 0; j < bn; j++) {
-            bptr[j] = ids + refs[b0 + j].index * (size_t)maxlen;
-            blen[j] = refs[b0 + j].len;
+    /* Scratch memory grows with the tokens of a batch (about 5 hidden +
+     * 1 FFN row of floats per token), so a batch also ends at a token budget. */
+    size_t token_budget = RG_MAX((size_t)maxlen, (size_t)RG_BERT_MAX_BATCH_TOKENS);
+    for (size_t b0 = 0, bn = 0; b0 < n && st == RG_OK; b0 += bn) {
+        size_t tokens = 0;
+        for (bn = 0; bn < (size_t)batch_size && b0 + bn < n; bn++) {
+            if (bn > 0 && tokens + (size_t)refs[b0 + bn].len > token_budget)
+                break;
+            tokens += (size_t)refs[b0 + bn].len;
+            bptr[bn] = ids + refs[b0 + bn].index * (size_t)maxlen;
+            blen[bn] = refs[b0 + bn].len;
         }
         st = rg_bert_model_encode_ids(m, bptr, blen, bn, bout, err);
         for (size_t j = 0; j < bn && st == RG_OK; j++)

@@ -123,10 +123,12 @@ static rg_status load_tokenizer_json(rg_bert_tokenizer *t, const char *path, rg_
     json_t *vocab = json_object_get(json_object_get(root, "model"), "vocab");
     const char *type = json_string_value(json_object_get(json_object_get(root, "model"), "type"));
     if (!json_is_object(vocab) || (type && strcmp(type, "WordPiece") != 0)) {
+        /* type points into root: format the message before freeing it. */
+        rg_status st = rg_error_set(err, RG_ERR_INVALID, "%s: not a WordPiece tokenizer (model.type is %s); "
+                                    "ragged's bert engine reads BERT WordPiece vocabularies only",
+                                    path, type ? type : "missing");
         json_decref(root);
-        return rg_error_set(err, RG_ERR_INVALID, "%s: not a WordPiece tokenizer (model.type is %s); "
-                            "ragged's bert engine reads BERT WordPiece vocabularies only",
-                            path, type ? type : "missing");
+        return st;
     }
     size_t maxid = 0;
     const char *key;
@@ -134,8 +136,9 @@ static rg_status load_tokenizer_json(rg_bert_tokenizer *t, const char *path, rg_
     json_object_foreach(vocab, key, val) {
         json_int_t id = json_integer_value(val);
         if (!json_is_integer(val) || id < 0 || id > 10000000) {
+            rg_status st = rg_error_set(err, RG_ERR_CORRUPT, "%s: token '%s' has an invalid id", path, key);
             json_decref(root);
-            return rg_error_set(err, RG_ERR_CORRUPT, "%s: token '%s' has an invalid id", path, key);
+            return st;
         }
         if ((size_t)id + 1 > maxid)
             maxid = (size_t)id + 1;

@@ -233,7 +233,7 @@ static void print_sources_text(answer_run *r, const rg_citations *cites)
                 invalid, invalid == 1 ? "" : "s", invalid == 1 ? "es" : "");
 }
 
-static void print_json(answer_run *r, const rg_citations *cites, const char *backend, int k)
+static void print_json(answer_run *r, const rg_citations *cites, const char *backend, const char *mode, int k)
 {
     json_t *passages = json_array();
     for (size_t i = 0; i < r->hits->n; i++) {
@@ -262,8 +262,8 @@ static void print_json(answer_run *r, const rg_citations *cites, const char *bac
     }
     json_t *llm = json_pack("{s:s, s:s, s:s}", "provider", r->provider, "url", r->url_shown ? r->url_shown : "",
                             "model", r->model);
-    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:i}", "query", r->question, "collection", r->cli->collection,
-                          "backend", backend, "status", state_name(r->state), "k", k);
+    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i}", "query", r->question, "collection", r->cli->collection,
+                          "backend", backend, "mode", mode, "status", state_name(r->state), "k", k);
     json_object_set_new(j, "llm", llm);
     json_object_set_new(j, "answer", r->state == ST_ANSWERED || r->answer.len
                                          ? json_stringn(r->answer.data ? r->answer.data : "", r->answer.len)
@@ -292,7 +292,8 @@ static void print_json(answer_run *r, const rg_citations *cites, const char *bac
     rg_cli_print_json(j);
 }
 
-int rg_cmd_answer(rg_cli *cli, const char *question, const rg_hits *hits, bool show_text, const char *backend, int k)
+int rg_cmd_answer(rg_cli *cli, const char *question, const rg_hits *hits, bool show_text, const char *backend,
+                  const char *mode, int k)
 {
     rg_config *cfg = rg_cli_config(cli);
     if (!cfg)
@@ -302,7 +303,10 @@ int rg_cmd_answer(rg_cli *cli, const char *question, const rg_hits *hits, bool s
     r.passages = passages_from_hits(hits);
     r.provider = rg_config_str(cfg, "llm.provider");
     r.model = rg_config_str(cfg, "llm.model");
-    const char *url = rg_config_str(cfg, "llm.url");
+    /* llm.url may carry user:password@; messages and JSON never show it. */
+    r.url_owned = rg_url_for_display(rg_config_str(cfg, "llm.url"));
+    r.url_shown = r.url_owned;
+    const char *url = r.url_owned;
     rg_buf_init(&r.answer);
     rg_error_clear(&r.err);
     double t0 = rg_now();
@@ -328,6 +332,7 @@ int rg_cmd_answer(rg_cli *cli, const char *question, const rg_hits *hits, bool s
             r.state = ST_NO_LLM;
             rg_error_prefix(&r.err, "cannot use the %s LLM (llm.url '%s', llm.model '%s')", r.provider, url, r.model);
         } else {
+            free(r.url_owned);
             r.url_owned = rg_xstrdup(rg_llm_endpoint(llm));
             r.url_shown = r.url_owned;
         }
@@ -402,7 +407,7 @@ int rg_cmd_answer(rg_cli *cli, const char *question, const rg_hits *hits, bool s
                     (long long)rg_config_int(cfg, "llm.answer_tokens"));
     }
     if (cli->format == RG_FORMAT_JSON) {
-        print_json(&r, &cites, backend, k);
+        print_json(&r, &cites, backend, mode, k);
     } else if (r.state == ST_NO_PASSAGES) {
         printf("no passages found in %s/%s; there is nothing to answer from\n", backend, cli->collection);
     } else {

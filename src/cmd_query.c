@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "answer.h"
 #include "cli.h"
@@ -55,6 +56,15 @@ static void print_excerpt(const char *text, bool full)
     while (i < n && ((unsigned char)text[i] & 0xc0) == 0x80)
         putchar(text[i++]);
     puts(i < n ? " ..." : "");
+}
+
+/* Paths below the working directory are shown relative to it. */
+static const char *display_path(const char *path, const char *cwd)
+{
+    size_t n = cwd ? strlen(cwd) : 0;
+    if (n > 1 && strncmp(path, cwd, n) == 0 && path[n] == '/')
+        return path + n + 1;
+    return path;
 }
 
 int rg_cmd_query(rg_cli *cli, int argc, char **argv)
@@ -179,7 +189,8 @@ int rg_cmd_query(rg_cli *cli, int argc, char **argv)
     if (st != RG_OK) {
         rc = rg_cli_fail(cli, &err);
     } else if (answer) {
-        rc = rg_cmd_answer(cli, text, &hits, show_text, rg_store_backend(store), k);
+        rc = rg_cmd_answer(cli, text, &hits, show_text, rg_store_backend(store), rg_retrieve_mode_name(qo.mode),
+                           k);
     } else if (cli->format == RG_FORMAT_JSON) {
         json_t *results = json_array();
         for (size_t i = 0; i < hits.n; i++) {
@@ -206,6 +217,7 @@ int rg_cmd_query(rg_cli *cli, int argc, char **argv)
         printf("no passages found in %s/%s%s\n", rg_store_backend(store), cli->collection,
                where ? " that match the filter" : "");
     } else {
+        char *cwd = getcwd(NULL, 0);
         for (size_t i = 0; i < hits.n; i++) {
             rg_hit *h = &hits.items[i];
             json_t *m = h->metadata;
@@ -213,16 +225,20 @@ int rg_cmd_query(rg_cli *cli, int argc, char **argv)
             json_t *page = json_object_get(m, "page_number");
             json_t *pos = json_object_get(m, "chunk_position");
             json_t *tot = json_object_get(m, "total_chunks");
-            printf("%zu. [%.3f] %s", i + 1, 1.0 - h->distance, path ? path : h->id);
+            const char *title = json_string_value(json_object_get(m, "title"));
+            printf("%zu. [%.3f] %s", i + 1, 1.0 - h->distance, path ? display_path(path, cwd) : h->id);
             if (page)
                 printf(" (page %lld)", (long long)json_integer_value(page));
             if (pos && tot)
                 printf(" chunk %lld/%lld", (long long)json_integer_value(pos) + 1,
                        (long long)json_integer_value(tot));
+            if (title && *title)
+                printf(" \xe2\x80\x94 %s", title);
             putchar('\n');
             if (h->document)
                 print_excerpt(h->document, show_text);
         }
+        free(cwd);
     }
     rg_hits_free(&hits);
     rg_filter_free(where);

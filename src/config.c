@@ -189,6 +189,26 @@ static bool choice_valid(const char *value, const char *choices)
     return false;
 }
 
+/* Keys such as embedding.api_key_env hold the NAME of the variable that
+ * holds a secret. */
+static bool names_env_var(const char *key)
+{
+    size_t n = strlen(key);
+    return n > 4 && strcmp(key + n - 4, "_env") == 0;
+}
+
+static bool env_name_valid(const char *s)
+{
+    if (!*s)
+        return true; /* unset */
+    if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || *s == '_'))
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_'))
+            return false;
+    return true;
+}
+
 /* base_dir: directory that relative paths resolve against (NULL: as given). */
 static rg_status set_value(config_value *v, const char *text, const char *base_dir, rg_config_source src,
                            const char *origin, rg_error *err)
@@ -254,6 +274,12 @@ static rg_status set_value(config_value *v, const char *text, const char *base_d
             canon = rg_xstrdup(text);
         break;
     case RG_CFG_STRING:
+        if (names_env_var(k->key) && !env_name_valid(text))
+            /* Most likely the secret itself was pasted here: never echo it. */
+            return rg_error_set(err, RG_ERR_INVALID,
+                                "%s: %s must be the name of an environment variable (letters, digits, '_'), not "
+                                "its value; the value was not shown in case it is a secret",
+                                origin, k->key);
         canon = rg_xstrdup(text);
         break;
     }
@@ -599,12 +625,29 @@ json_t *rg_config_to_json(const rg_config *cfg, bool with_origin)
     return root;
 }
 
+/* Length of a UTF-8 NEL (U+0085), LS (U+2028) or PS (U+2029) at s: YAML
+ * folds them like newlines, so they must be written as \N, \L, \P. */
+static size_t yaml_break_len(const char *s)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    if (u[0] == 0xC2 && u[1] == 0x85)
+        return 2;
+    if (u[0] == 0xE2 && u[1] == 0x80 && (u[2] == 0xA8 || u[2] == 0xA9))
+        return 3;
+    return 0;
+}
+
 static bool needs_quotes(const char *s)
 {
     if (!*s)
         return true;
     if (strpbrk(s, ":#{}[],&*!|>'\"%@`") || s[0] == ' ' || s[strlen(s) - 1] == ' ' || s[0] == '-' || s[0] == '?')
         return true;
+    /* Control characters (newline, tab, ...) and YAML's Unicode line breaks
+     * only survive in double quotes. */
+    for (const char *c = s; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f || yaml_break_len(c))
+            return true;
     bool b;
     return parse_bool(s, &b) || !strcmp(s, "null") || !strcmp(s, "~");
 }
@@ -640,9 +683,22 @@ char *rg_config_to_yaml(const rg_config *cfg, bool with_origin)
             if (needs_quotes(v->text)) {
                 rg_buf_printf(&out, "%*s%s: \"", depth * 2, "", p);
                 for (const char *c = v->text; *c; c++) {
+                    unsigned char u = (unsigned char)*c;
                     if (*c == '"' || *c == '\\')
-                        rg_buf_putc(&out, '\\');
-                    rg_buf_putc(&out, *c);
+                        rg_buf_printf(&out, "\\%c", *c);
+                    else if (u == '\n')
+                        rg_buf_puts(&out, "\\n");
+                    else if (u == '\t')
+                        rg_buf_puts(&out, "\\t");
+                    else if (u < 0x20 || u == 0x7f)
+                        rg_buf_printf(&out, "\\x%02x", u);
+                    else if (yaml_break_len(c)) {
+                        size_t bl = yaml_break_len(c);
+                        rg_buf_puts(&out, bl == 2 ? "\\N" : (unsigned char)c[2] == 0xA8 ? "\\L" : "\\P");
+                        c += bl - 1;
+                    }
+                    else
+                        rg_buf_putc(&out, *c);
                 }
                 rg_buf_putc(&out, '"');
             } else {

@@ -293,6 +293,9 @@ json_t *rg_filter_to_json(const rg_filter *f)
     if (!f)
         return json_object();
     json_t *obj = json_object();
+    /* `{}` parses to a conjunction of nothing; "$and": [] would not parse back. */
+    if (f->op == RG_FILTER_AND && f->nchildren == 0)
+        return obj;
     if (f->op == RG_FILTER_AND || f->op == RG_FILTER_OR) {
         json_t *arr = json_array();
         for (size_t i = 0; i < f->nchildren; i++)

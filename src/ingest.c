@@ -307,6 +307,17 @@ static rg_status ingest_file(rg_collection *c, const rg_config *cfg, const char 
         return RG_OK;
     }
     size_t max_bytes = (size_t)rg_config_int(cfg, "ingest.max_file_mb") * 1024 * 1024;
+    struct stat sb;
+    if (stat(path, &sb) == 0 && (uint64_t)sb.st_size > max_bytes) {
+        /* Name the setting: the user can only act on the limit if told which one it is. */
+        char *msg = rg_xasprintf("%.1f MB is over ingest.max_file_mb = %lld; skipped (raise the limit to read it)",
+                                 (double)sb.st_size / (1024.0 * 1024.0),
+                                 (long long)rg_config_int(cfg, "ingest.max_file_mb"));
+        warn(o, r, path, msg);
+        free(msg);
+        r->files_skipped++;
+        return RG_OK;
+    }
     rg_document doc;
     memset(&doc, 0, sizeof doc);
     if (rg_document_read(path, max_bytes, &doc, &ferr) != RG_OK) {

@@ -44,17 +44,6 @@ static char *endpoint_for(rg_llm_format format, const char *url)
     return rg_xasprintf("%.*s%s", (int)n, url, add);
 }
 
-static char *strip_userinfo(const char *url)
-{
-    const char *scheme_end = strstr(url, "://");
-    const char *host = scheme_end ? scheme_end + 3 : url;
-    const char *slash = strchr(host, '/');
-    const char *at = strchr(host, '@');
-    if (at && (!slash || at < slash))
-        return rg_xasprintf("%.*s%s", (int)(host - url), url, at + 1);
-    return rg_xstrdup(url);
-}
-
 rg_status rg_llm_new(const rg_llm_opts *opts, rg_llm **out, rg_error *err)
 {
     *out = NULL;
@@ -66,7 +55,7 @@ rg_status rg_llm_new(const rg_llm_opts *opts, rg_llm **out, rg_error *err)
                             "llm.url is empty: set it to the OpenAI-compatible server's base URL, e.g. "
                             "http://127.0.0.1:8080/v1");
     if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
-        char *shown = strip_userinfo(url);
+        char *shown = rg_url_for_display(url);
         rg_status st = rg_error_set(err, RG_ERR_INVALID, "llm.url must start with http:// or https://, not '%s'",
                                     shown);
         free(shown);
@@ -83,7 +72,7 @@ rg_status rg_llm_new(const rg_llm_opts *opts, rg_llm **out, rg_error *err)
     llm->opts.api_key = llm->api_key;
     llm->opts.url = NULL;
     llm->endpoint = endpoint_for(opts->format, url);
-    llm->shown = strip_userinfo(llm->endpoint);
+    llm->shown = rg_url_for_display(llm->endpoint);
     rg_http_opts ho = rg_http_default_opts();
     ho.timeout_ms = opts->timeout_ms;
     ho.connect_timeout_ms = RG_MIN(opts->timeout_ms > 0 ? opts->timeout_ms : 5000, 5000);

@@ -307,9 +307,11 @@ rg_status rg_text_decode(const char *path, const char *data, size_t len, rg_buf 
 
 void rg_text_append_paragraphs(rg_buf *out, const char *s, size_t n)
 {
-    /* Output never exceeds input + one separator: a "\n\n" is only written
-     * after a blank line, which consumed at least one input byte. */
-    rg_buf_reserve(out, n + 4);
+    /* A line of one byte ended by a form feed or vertical tab (2 input
+     * bytes) is written with a "\n\n" before it (3 output bytes), so the
+     * output can reach 1.5 times the input: reserve twice it plus the
+     * leading separator. */
+    rg_buf_reserve(out, 2 * n + 4);
     char *d = out->data;
     size_t o = out->len;
     int sep = o ? 2 : 0;  /* what precedes the next non-blank line: 0 nothing, 1 "\n", 2 "\n\n" */

@@ -305,6 +305,33 @@ static void init_libxml(void)
     xmlInitParser();
 }
 
+/* Replaces bytes that are not part of a valid UTF-8 sequence with U+FFFD.
+ * libxml2's iconv path can pass a raw byte of a declared legacy charset
+ * through (seen with "&" followed by a high byte in ISO-8859-2), and the
+ * reader contract promises UTF-8. */
+static void utf8_repair(char **s, size_t *len)
+{
+    if (!*s || rg_utf8_valid(*s, *len))
+        return;
+    rg_buf b;
+    rg_buf_init(&b);
+    for (size_t i = 0; i < *len;) {
+        size_t k = 1;
+        while (k <= 4 && i + k <= *len && !rg_utf8_valid(*s + i, k))
+            k++;
+        if (k <= 4 && i + k <= *len) {
+            rg_buf_append(&b, *s + i, k);
+            i += k;
+        } else {
+            rg_buf_puts(&b, "\xEF\xBF\xBD");
+            i++;
+        }
+    }
+    free(*s);
+    *len = b.len;
+    *s = rg_buf_steal(&b);
+}
+
 static rg_status html_read(const char *path, const char *data, size_t len, rg_document *doc, rg_error *err)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -373,6 +400,11 @@ static rg_status html_read(const char *path, const char *data, size_t len, rg_do
     rg_buf_free(&o.buf);
     doc->len = final.len;
     doc->text = rg_buf_steal(&final);
+    utf8_repair(&doc->text, &doc->len);
+    if (title) {
+        size_t tl = strlen(title);
+        utf8_repair(&title, &tl);
+    }
     doc->title = title;
     doc->format = "html";
     return RG_OK;

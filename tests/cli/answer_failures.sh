@@ -96,4 +96,19 @@ for p in ollama openai; do
     contains "$OUT" "According"
     passages_shown
 done
+
+# Ctrl-C while the answer streams: stops at the next piece, keeps the text, exit 130.
+env RAGGED_LLM_PROVIDER=ollama RAGGED_LLM_URL="$LLM_URL" RAGGED_LLM_MODEL=slow \
+    "$RAGGED" query "$Q" "${B[@]}" --answer -k 1 >"$TMP/int.out" 2>"$TMP/int.err" &
+rp=$!
+for ((i = 0; i < 100; i++)); do
+    grep -q "According" "$TMP/int.out" 2>/dev/null && break
+    sleep 0.1
+done
+kill -INT $rp
+wait $rp
+rc=$?
+[[ $rc -eq 130 ]] || fail "interrupted answer: exit $rc: $(cat "$TMP/int.err")"
+contains "$(cat "$TMP/int.out")" "[answer incomplete: interrupted]"
+contains "$(cat "$TMP/int.out")" "Retrieved passages:"
 exit 0

@@ -39,6 +39,15 @@ done
 port=$(free_port)
 expect_exit 4 "${K[@]}" RAGGED_LLM_PROVIDER=openai RAGGED_LLM_URL="http://127.0.0.1:$port/v1" RAGGED_LLM_MODEL=ok "$RAGGED" query "$Q" "${B[@]}" --answer --format json
 clean
+# Credentials in the URL are not shown either.
+for fmt in text json; do
+    expect_exit 4 env RAGGED_LLM_PROVIDER=ollama RAGGED_LLM_URL="http://user:$SECRET@127.0.0.1:$port" RAGGED_LLM_MODEL=ok "$RAGGED" query "$Q" "${B[@]}" --answer --format $fmt
+    clean
+    contains "$OUT$ERR" "http://127.0.0.1:$port/api/chat"
+    expect_exit 3 env RAGGED_LLM_PROVIDER=ollama RAGGED_LLM_URL="ftp://user:$SECRET@127.0.0.1:$port" RAGGED_LLM_MODEL=ok "$RAGGED" query "$Q" "${B[@]}" --answer --format $fmt
+    clean
+    contains "$OUT$ERR" "ftp://127.0.0.1:$port"
+done
 expect_exit 0 "${K[@]}" RAGGED_LLM_PROVIDER=openai "$RAGGED" config show
 clean
 contains "$OUT" "RG_TEST_LLM_KEY"

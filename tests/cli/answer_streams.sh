@@ -92,6 +92,12 @@ for p in ollama openai; do
     [[ $(json_get "$req" '"['"$((n + 1))"'] Source:" in j["messages"][1]["content"]') == False ]] || fail "passage $((n + 1)) sent: $req"
 done
 
+# Passages come from the configured retrieval mode (--mode / retrieval.mode).
+for mode in vector bm25 hybrid; do
+    ask 0 ollama ok -k 2 --mode $mode --format json
+    [[ $(json_get "$OUT" '(j["mode"], j["status"], j["passages"][0]["document_path"].endswith("backup.md") or j["passages"][0]["document_path"].endswith("maintenance.txt"))') == "('$mode', 'answered', True)" ]] || fail "$mode: $OUT"
+done
+
 # The base URL may be given with /v1 or with the whole path.
 expect_exit 0 env RAGGED_LLM_PROVIDER=openai RAGGED_LLM_URL="$LLM_URL/v1/" RAGGED_LLM_MODEL=crlf "$RAGGED" query "$Q" "${B[@]}" --answer -k 1
 contains "$OUT" "(Passages seen: 1.)"
@@ -106,7 +112,7 @@ for p in ollama openai; do
         "$RAGGED" query "$Q" "${B[@]}" --answer -k 1 >"$TMP/gate.out" 2>"$TMP/gate.err" &
     rp=$!
     for ((i = 0; i < 80; i++)); do
-        grep -q "According" "$TMP/gate.out" && break
+        grep -q "According" "$TMP/gate.out" 2>/dev/null && break
         sleep 0.1
     done
     early=$(cat "$TMP/gate.out")

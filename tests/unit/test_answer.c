@@ -239,3 +239,19 @@ TEST(answer_passage_describe)
     CHECK_EQ_STR(d, "docs/a.pdf");
     free(d);
 }
+
+TEST(answer_url_for_display)
+{
+    static const char *const cases[][2] = {
+        {"http://127.0.0.1:11434", "http://127.0.0.1:11434"},
+        {"http://user:pw@host:8080/v1", "http://host:8080/v1"},
+        {"https://a:b@c@host/path?x=1@y", "https://host/path?x=1@y"},
+        {"user:pw@host", "host"},
+        {"", ""},
+    };
+    for (size_t i = 0; i < RG_ARRAY_LEN(cases); i++) {
+        char *d = rg_url_for_display(cases[i][0]);
+        CHECK_EQ_STR(d, cases[i][1]);
+        free(d);
+    }
+}

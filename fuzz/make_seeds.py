@@ -1,0 +1,150 @@
+#!/usr/bin/python3
+"""Writes the seed corpora in fuzz/corpus/TARGET (small, deterministic).
+
+Run from the repository root after changing a format; the outputs are
+committed.  Crash inputs found later are added by hand (named crash-*), so
+this script never deletes files it did not write."""
+import json
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CORPUS = os.path.join(ROOT, "fuzz", "corpus")
+SEP = b"\n@@@\n"
+
+
+def put(target, name, data):
+    d = os.path.join(CORPUS, target)
+    os.makedirs(d, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode()
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def pdf(pages, title=None, compress=False):
+    """A minimal PDF with Helvetica text, one content stream per page."""
+    objs = []
+    kids = []
+    font = 3
+    objs.append(b"<< /Type /Catalog /Pages 2 0 R >>")
+    objs.append(None)  # pages, filled below
+    objs.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+    for text in pages:
+        lines = text.split("\n")
+        ops = "BT /F1 12 Tf 72 720 Td 14 TL " + " ".join(
+            "(" + l.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") + ") '" for l in lines) + " ET"
+        stream = ops.encode("latin-1")
+        content_no = len(objs) + 1
+        objs.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
+        page_no = len(objs) + 1
+        objs.append(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents %d 0 R "
+                    b"/Resources << /Font << /F1 %d 0 R >> >> >>" % (content_no, font))
+        kids.append(page_no)
+    objs[1] = b"<< /Type /Pages /Kids [" + b" ".join(b"%d 0 R" % k for k in kids) + b"] /Count %d >>" % len(kids)
+    info = None
+    if title:
+        objs.append(b"<< /Title (" + title.encode("latin-1") + b") >>")
+        info = len(objs)
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offs = []
+    for i, o in enumerate(objs, 1):
+        offs.append(len(out))
+        out += b"%d 0 obj\n" % i + o + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
+    for o in offs:
+        out += b"%010d 00000 n \n" % o
+    out += b"trailer\n<< /Size %d /Root 1 0 R" % (len(objs) + 1)
+    if info:
+        out += b" /Info %d 0 R" % info
+    out += b" >>\nstartxref\n%d\n%%%%EOF\n" % xref
+    return bytes(out)
+
+
+def main():
+    # ---- config ----
+    put("fuzz_config", "empty.yml", "")
+    put("fuzz_config", "basic.yml", "vectorstore:\n  backend: exact\n  exact:\n    persist_directory: ./data\n"
+        "embedding:\n  provider: builtin\n  dimension: 64\nchunking:\n  size: 128\n  overlap: 16\n")
+    put("fuzz_config", "types.yml", "retrieval:\n  k: 10\n  mode: hybrid\n  vector_weight: 0.5\n"
+        "vectorstore:\n  chromadb:\n    tls_verify: no\n    url: \"http://127.0.0.1:8000\"\n"
+        "    auth_token_env: MY_TOKEN\nllm:\n  provider: ollama\n  temperature: 1.5\n  model: 'a: b # c'\n")
+    put("fuzz_config", "anchors.yml", "base: &b\n  k: 3\nretrieval: *b\nembedding: {provider: builtin, model: ~}\n")
+    put("fuzz_config", "bad.yml", "vectorstore:\n  backnd: leann\n  - list\n")
+    put("fuzz_config", "strings.yml", "embedding:\n  query_prefix: \"query:\\t\\\"x\\\"\\n\"\n"
+        "  document_prefix: |\n    multi\n    line\n")
+    # ---- filter ----
+    filters = [
+        {"year": {"$gte": 2020}}, {"lang": "en"}, {"$and": [{"a": 1}, {"b": {"$ne": "x"}}]},
+        {"$or": [{"c": True}, {"d": {"$lt": 2.5}}]}, {"a": {"$in": [1, "1", 2.0]}}, {"b": {"$nin": ["x", "y"]}},
+        {"a": 1, "b": "x"}, {"$and": [{"$or": [{"a": {"$gt": 0}}, {"year": {"$lte": 2020}}]}, {"lang": {"$eq": "fr"}}]},
+        {"k.e": 1}, {"a b": "é"},
+    ]
+    for i, f in enumerate(filters):
+        put("fuzz_filter", "f%02d.json" % i, json.dumps(f))
+    put("fuzz_filter", "kv1.txt", "lang=en")
+    put("fuzz_filter", "kv2.txt", "year=2020")
+    put("fuzz_filter", "bad1.json", '{"a": {"$regex": "x"}}')
+    # ---- readers ----
+    put("fuzz_reader_text", "plain.txt", "Hello world.\n\nSecond paragraph, with a sentence. And another!\n")
+    put("fuzz_reader_text", "latin1.txt", "Caf\xe9 na\xefve r\xe9sum\xe9\n".encode("latin-1"))
+    put("fuzz_reader_text", "utf16.txt", "\ufeffUTF-16 text \u20ac\n".encode("utf-16-le"))
+    put("fuzz_reader_text", "bom.txt", b"\xef\xbb\xbfBOM then text\r\nCRLF lines\r\n")
+    for name in sorted(os.listdir(os.path.join(ROOT, "samples", "pantry"))):
+        with open(os.path.join(ROOT, "samples", "pantry", name), "rb") as f:
+            data = f.read()
+        if name.endswith(".md"):
+            put("fuzz_reader_markdown", name, data)
+        elif name.endswith(".html"):
+            put("fuzz_reader_html", name, data)
+        else:
+            put("fuzz_reader_text", name, data)
+    put("fuzz_reader_markdown", "syntax.md", "---\ntitle: Front matter\n---\n# Title\n\nSome *emph* and **strong**, "
+        "`code`, [link](http://127.0.0.1/x) ![img](y.png)\n\n```c\nint x;\n```\n\n    indented\n\n| a | b |\n|---|---|\n"
+        "| 1 | 2 |\n\n> quote\n\n- item\n1. one\n\nSetext\n======\n<div>html</div>\n")
+    put("fuzz_reader_html", "syntax.html", "<!DOCTYPE html><html><head><title>T &amp; t</title><meta charset=utf-8>"
+        "<script>var x=1;</script><style>p{}</style><link rel=stylesheet href=\"http://127.0.0.1:9/x.css\"></head>"
+        "<body><nav>menu</nav><h1>Head</h1><p>Para <b>bold</b> &eacute; &#x20AC;</p><pre>  pre\n  text</pre>"
+        "<table><tr><td>a</td><td>b</td></tr></table><img src=\"http://127.0.0.1:9/i.png\"><iframe "
+        "src=\"http://127.0.0.1:9/\"></iframe><ul><li>x<li>y</ul></body></html>")
+    put("fuzz_reader_html", "latin1.html", "<html><head><meta charset=\"iso-8859-1\"></head><body>caf\xe9</body>"
+        "</html>".encode("latin-1"))
+    put("fuzz_reader_pdf", "one.pdf", pdf(["Hello PDF world.", "Second line."], title="A title"))
+    put("fuzz_reader_pdf", "two.pdf", pdf(["Page one text.\nMore text on page one.", "Page two (text)."]))
+    # ---- chunker ----
+    put("fuzz_chunker", "short.txt", b"\x20\x04" + b"One sentence. Two sentences here! A third one?\n\nNew paragraph.")
+    with open(os.path.join(ROOT, "samples", "pantry", "overview.md"), "rb") as f:
+        put("fuzz_chunker", "overview.txt", b"\x00\x08" + f.read())
+    put("fuzz_chunker", "long_word.txt", b"\x00\x00" + b"x" * 3000 + " é中文字".encode() * 50)
+    # ---- model files: a tiny random BERT from the tests' generator ----
+    with tempfile.TemporaryDirectory() as d:
+        subprocess.run([sys.executable, os.path.join(ROOT, "tests", "ref", "make_tiny_bert.py"), d, "--layers", "1",
+                        "--hidden", "8", "--heads", "2", "--intermediate", "16", "--max-seq-length", "12",
+                        "--max-position", "16"], check=True)
+        def rd(n):
+            p = os.path.join(d, n)
+            return open(p, "rb").read() if os.path.exists(p) else None
+        st = rd("model.safetensors")
+        put("fuzz_safetensors", "tiny_bert.safetensors", st)
+        hdr = json.dumps({"__metadata__": {"format": "pt"}, "a": {"dtype": "F16", "shape": [2, 2],
+                          "data_offsets": [0, 8]}, "b": {"dtype": "BF16", "shape": [3], "data_offsets": [8, 14]},
+                          "c": {"dtype": "I64", "shape": [1], "data_offsets": [14, 22]}}).encode()
+        put("fuzz_safetensors", "dtypes.safetensors", struct.pack("<Q", len(hdr)) + hdr + bytes(range(22)))
+        vocab = rd("vocab.txt")
+        put("fuzz_tokenizer", "vocab.bin", b"\x02" + vocab + SEP + "Hello, world! Café naïve 中文 token-izer".encode())
+        tj = json.dumps({"model": {"type": "WordPiece", "vocab": {t: i for i, t in
+                         enumerate(vocab.decode().splitlines())}}}).encode()
+        put("fuzz_tokenizer", "tokenizer_json.bin", b"\x03" + tj + SEP + b"the quick brown fox jumps")
+        put("fuzz_tokenizer", "fixed.bin", b"\x0a" + "unable tokenizer 123 ÉCOLE 中 !".encode())
+        files = ["config.json", "vocab.txt", "model.safetensors", "modules.json", "1_Pooling/config.json",
+                 "sentence_bert_config.json", "tokenizer_config.json"]
+        put("fuzz_bert_model", "tiny.bin", SEP.join(rd(f) or b"" for f in files))
+        put("fuzz_bert_model", "tiny_min.bin", SEP.join(rd(f) for f in files[:3]))
+
+
+if __name__ == "__main__":
+    main()

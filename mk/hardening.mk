@@ -1,0 +1,57 @@
+# Hardening targets (included by the Makefile).
+#   make fuzz-build        libFuzzer targets in build-fuzz/ (clang, ASan + UBSan)
+#   make fuzz-smoke        every target for FUZZ_SMOKE_SECONDS (CI)
+#   make fuzz              every target for FUZZ_SECONDS (long runs)
+#   make soak              the fault-injection tests with SOAK_ITERATIONS kills each
+# `make check` builds fuzz/replay.c around each target with $(CC) and replays
+# the seed and regression corpora in fuzz/corpus/ (tests/cli/fuzz_replay.sh).
+
+FUZZ_CC ?= clang
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SMOKE_SECONDS ?= 8
+FUZZ_SECONDS ?= 600
+FUZZ_SAN := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE $(filter-out -Wno-format-truncation,$(WARN)) $(FUZZ_SAN) $(PKG_CFLAGS) -Iinclude -Isrc -Ifuzz -pthread -MMD -MP
+FUZZ_TARGETS := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_LIB_OBJ := $(LIB_SRC:src/%.c=$(FUZZ_BUILD)/obj/%.o)
+FUZZ_REPLAY := $(FUZZ_TARGETS:%=$(BUILD)/fuzz-replay/%)
+
+SOAK_ITERATIONS ?= 20
+SOAK_TESTS := kill_ingest kill_ops concurrent_ingest
+
+.PHONY: fuzz fuzz-build fuzz-smoke soak
+
+$(FUZZ_BUILD)/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_BUILD)/libragged-fuzz.a: $(FUZZ_LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c $(wildcard fuzz/*.h) $(FUZZ_BUILD)/libragged-fuzz.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_BUILD)/libragged-fuzz.a $(LIBS)
+
+fuzz-build: $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/%)
+
+fuzz-smoke: fuzz-build
+	fuzz/run.sh $(FUZZ_SMOKE_SECONDS)
+
+fuzz: fuzz-build
+	fuzz/run.sh $(FUZZ_SECONDS)
+
+$(BUILD)/fuzz-replay/fuzz_%: fuzz/fuzz_%.c fuzz/replay.c $(wildcard fuzz/*.h) $(BUILD)/libragged.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Ifuzz -o $@ $< fuzz/replay.c $(ALL_LDFLAGS) $(BUILD)/libragged.a $(LIBS)
+
+check: $(FUZZ_REPLAY)
+
+-include $(FUZZ_LIB_OBJ:.o=.d)
+
+soak: $(BUILD)/ragged
+	@for t in $(SOAK_TESTS); do \
+	    tmp=$$(mktemp -d); echo "== $$t ($(SOAK_ITERATIONS) iterations)"; \
+	    RAGGED=$(CURDIR)/$(BUILD)/ragged RAGGED_REPO=$(CURDIR) TMP=$$tmp XDG_DATA_HOME=$$tmp/data \
+	    XDG_CONFIG_HOME=$$tmp/config HOME=$$tmp/home RAGGED_TEST_KILL_ITERATIONS=$(SOAK_ITERATIONS) \
+	    RAGGED_TEST_CONCURRENT_ROUNDS=$$(( $(SOAK_ITERATIONS) / 10 + 1 )) bash tests/cli/$$t.sh 2>&1 | grep -v Killed \
+	    || exit 1; rm -rf $$tmp; done
