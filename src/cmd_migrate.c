@@ -81,7 +81,7 @@ static void fmt_bytes(int64_t b, char *buf, size_t n)
         snprintf(buf, n, "unknown");
     else if (b < 10 * 1024)
         snprintf(buf, n, "%lld B", (long long)b);
-    else if (b < 10 * 1024 * 1024)
+    else if (b < 1024 * 1024)
         snprintf(buf, n, "%.1f KiB", (double)b / 1024);
     else
         snprintf(buf, n, "%.1f MiB", (double)b / (1024 * 1024));
