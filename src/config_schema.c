@@ -22,6 +22,9 @@ const rg_config_key rg_config_schema[] = {
      "Fraction of best-connected nodes that keep the full graph_degree."},
     {"vectorstore.leann.rerank_candidates", RG_CFG_INT, "0", NULL, 0, 100000,
      "Candidates recomputed exactly per query (0: chosen from k and search_complexity)."},
+    {"vectorstore.leann.scan_threshold", RG_CFG_INT, "16384", NULL, 0, 100000000,
+     "Collections with at most this many records are searched by scanning every PQ code instead of walking "
+     "the graph (cheaper and more exact at that size); 0: always walk the graph."},
     {"vectorstore.leann.cache_mb", RG_CFG_INT, "64", NULL, 0, 65536,
      "Memory for cached embeddings of hub nodes and recently recomputed passages."},
     {"vectorstore.exact.persist_directory", RG_CFG_PATH, "$XDG_DATA_HOME/ragged/exact", NULL, NO_RANGE,

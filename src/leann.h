@@ -184,6 +184,8 @@ int leann_candidates_from_seen(const leann_graph *g, const leann_cand *seen, siz
 
 /* ---- utilities (leann_utils.c) -------------------------------------------- */
 
+/* Fast dot product for graph construction (AVX2 when the CPU has it). */
+float leann_dot(const float *a, const float *b, size_t n);
 uint16_t leann_f32_to_f16(float f);
 float leann_f16_to_f32(uint16_t h);
 size_t leann_varint_put(uint8_t *p, uint64_t v);
@@ -229,6 +231,7 @@ int leann_nbrs_decode(const uint8_t *p, size_t n, uint32_t *out, int max);
 
 typedef struct leann_params {
     int graph_degree, pruned_degree, search_complexity, rerank_candidates;
+    int64_t scan_threshold;
     double hub_fraction;
     int64_t cache_mb;
 } leann_params;
@@ -263,6 +266,7 @@ typedef struct leann_coll {
     int64_t dict_id;      /* zstd dictionary for new passages; 0: none */
     void *cdict;          /* ZSTD_CDict for dict_id */
     int64_t cdict_id;
+    void *dctx;           /* ZSTD_DCtx, reused */
     leann_dict *ddicts;
     size_t nddicts;
     uint64_t recomputed;  /* embeddings recomputed by this handle */

@@ -85,7 +85,7 @@ int leann_robust_prune(const leann_space *sp, uint32_t p, const uint32_t *cand, 
                 removed[j] = 1;
                 continue;
             }
-            float dij = 1.0f - rg_dot(vi, sp->vec(sp->ctx, cand[j]), (size_t)sp->dim);
+            float dij = 1.0f - leann_dot(vi, sp->vec(sp->ctx, cand[j]), (size_t)sp->dim);
             /* c_j is reachable through c_i: the edge p->c_j adds little. */
             if (alpha * dij <= dist[j])
                 removed[j] = 1;
@@ -107,7 +107,7 @@ void leann_graph_set_pruned(leann_graph *g, const leann_space *sp, uint32_t p, u
         if (cand[i] == p || (g->flags[cand[i]] & LEANN_NODE_DELETED))
             continue;
         cs[nc].node = cand[i];
-        cs[nc].dist = 1.0f - rg_dot(vp, sp->vec(sp->ctx, cand[i]), (size_t)sp->dim);
+        cs[nc].dist = 1.0f - leann_dot(vp, sp->vec(sp->ctx, cand[i]), (size_t)sp->dim);
         nc++;
     }
     qsort(cs, (size_t)nc, sizeof *cs, leann_cand_cmp);
@@ -171,7 +171,7 @@ typedef struct exact_ctx {
 static float exact_dist(void *ctx, uint32_t node)
 {
     exact_ctx *e = ctx;
-    return 1.0f - rg_dot(e->q, e->sp->vec(e->sp->ctx, node), (size_t)e->sp->dim);
+    return 1.0f - leann_dot(e->q, e->sp->vec(e->sp->ctx, node), (size_t)e->sp->dim);
 }
 
 int leann_candidates_from_seen(const leann_graph *g, const leann_cand *seen, size_t nseen,
@@ -272,7 +272,7 @@ void leann_graph_build(leann_graph *g, const float *vecs, uint32_t n, int dim, d
     uint32_t medoid = 0;
     float best = -1e30f;
     for (uint32_t v = 0; v < n; v++) {
-        float s = rg_dot(mean, vecs + (size_t)v * dim, (size_t)dim);
+        float s = leann_dot(mean, vecs + (size_t)v * dim, (size_t)dim);
         if (s > best) {
             best = s;
             medoid = v;

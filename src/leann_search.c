@@ -103,26 +103,44 @@ static float pq_dist(void *ctx, uint32_t node)
 }
 
 /* How many candidates get an exact recompute when the config says 0.  The
- * exact rerank is what makes the answer exact, and with PQ steering it is
- * also what recall hinges on: rerank a good part of the beam. */
+ * exact rerank is what makes the answer exact; its size is what a query
+ * costs (each candidate is one embedding unless cached).  On scifact with
+ * the builtin embedder and 4-d PQ, k + 20 candidates give recall@10 0.95
+ * and k + 10 only 0.91 (bench/leann/RESULTS.md); a wider beam buys a
+ * proportionally larger rerank. */
 static int default_rerank(int k, int L)
 {
-    int r = L / 2;
-    if (r < 2 * k + 10)
-        r = 2 * k + 10;
+    int r = L / 4;
+    if (r < k + 20)
+        r = k + 20;
     return r;
 }
 
-/* PQ scores of every node in a set: when the set is small this is cheaper
- * and more exact than walking a graph built for everybody. */
-static leann_cand *score_set(const leann_coll *c, const pq_ctx *pc, const uint32_t *set, size_t n)
+/* The best `max` nodes of a set by PQ distance (sorted).  When the set is
+ * small this is cheaper and more exact than walking a graph built for
+ * everybody.  Bounded insertion: O(n log max) for the usual case. */
+static size_t score_set(const pq_ctx *pc, const uint32_t *set, size_t n, leann_cand *best, size_t max)
 {
-    leann_cand *cs = rg_xmalloc((n ? n : 1) * sizeof *cs);
-    for (size_t i = 0; i < n; i++)
-        cs[i] = (leann_cand){pq_dist((void *)pc, set[i]), set[i]};
-    qsort(cs, n, sizeof *cs, leann_cand_cmp);
-    (void)c;
-    return cs;
+    size_t nb = 0;
+    for (size_t i = 0; i < n; i++) {
+        leann_cand x = {pq_dist((void *)pc, set[i]), set[i]};
+        if (nb == max && leann_cand_cmp(&x, &best[nb - 1]) >= 0)
+            continue;
+        size_t lo = 0, hi = nb;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (leann_cand_cmp(&best[mid], &x) < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        size_t end = nb < max ? nb : max - 1;
+        memmove(best + lo + 1, best + lo, (end - lo) * sizeof *best);
+        best[lo] = x;
+        if (nb < max)
+            nb++;
+    }
+    return nb;
 }
 
 typedef struct ranked {
@@ -232,7 +250,9 @@ rg_status leann_query(leann_coll *c, const float *q, const rg_query_opts *opts, 
     if (opts->where) {
         rc = leann_filter_nodes(c, opts->where, &set, &nset, err);
         if (rc == RG_OK && nset > 0) {
-            if (nset <= (size_t)R || nset <= 4096 || nset <= c->graph.n / 4) {
+            /* A selective filter leaves a walk surrounded by non-matching
+             * nodes: score such a set (or any set under the scan size). */
+            if (nset <= (size_t)R || (int64_t)nset <= c->params.scan_threshold || nset <= c->graph.n / 4) {
                 use_set = true;   /* small: score the whole set */
             } else {
                 uint8_t *in_set = rg_xcalloc(c->graph.n, 1);
@@ -244,6 +264,14 @@ rg_status leann_query(leann_coll *c, const float *q, const rg_query_opts *opts, 
                 use_set = ncand < (size_t)k && ncand < nset;
             }
         }
+    } else if (c->live <= c->params.scan_threshold) {
+        /* Small collection: a scan of every code costs about what a walk
+         * does and misses nothing the codes can see. */
+        set = rg_xmalloc((size_t)c->live * sizeof *set);
+        for (uint32_t v = 0; v < c->graph.n && nset < (size_t)c->live; v++)
+            if (!(c->graph.flags[v] & LEANN_NODE_DELETED))
+                set[nset++] = v;
+        use_set = true;
     } else {
         ncand = graph_candidates(c, &pc, L, NULL, cand, (size_t)R);
         if (ncand < (size_t)k && ncand < (size_t)c->live) {
@@ -253,10 +281,10 @@ rg_status leann_query(leann_coll *c, const float *q, const rg_query_opts *opts, 
         }
     }
     if (rc == RG_OK && use_set) {
-        leann_cand *cs = score_set(c, &pc, set, nset);
-        ncand = 0;
-        for (size_t i = 0; i < nset && ncand < (size_t)R; i++)
-            cand[ncand++] = cs[i].node;
+        leann_cand *cs = rg_xmalloc((size_t)R * sizeof *cs);
+        ncand = score_set(&pc, set, nset, cs, (size_t)R);
+        for (size_t i = 0; i < ncand; i++)
+            cand[i] = cs[i].node;
         free(cs);
     }
     if (rc == RG_OK && ncand > 0)

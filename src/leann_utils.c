@@ -1,11 +1,42 @@
 /* Small pieces the leann phases share: float16, varints, candidate order,
  * visited marks and the embedding cache. */
+#include <immintrin.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "leann.h"
 #include "util.h"
+
+/* Graph construction is dominated by dot products; the generic rg_dot is
+ * built for the baseline ISA.  Answers never depend on this: final
+ * distances use rg_dot, exactly as the exact backend does. */
+__attribute__((target("avx2,fma"))) static float dot_avx2(const float *a, const float *b, size_t n)
+{
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+    }
+    for (; i + 8 <= n; i += 8)
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+    s0 = _mm256_add_ps(s0, s1);
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(s0), _mm256_extractf128_ps(s0, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_add_ss(h, _mm_shuffle_ps(h, h, 1));
+    float s = _mm_cvtss_f32(h);
+    for (; i < n; i++)
+        s += a[i] * b[i];
+    return s;
+}
+
+float leann_dot(const float *a, const float *b, size_t n)
+{
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return dot_avx2(a, b, n);
+    return rg_dot(a, b, n);
+}
 
 uint16_t leann_f32_to_f16(float f)
 {

@@ -99,6 +99,9 @@ static rg_status server_error(long status, const rg_buf *body, const char *what,
         rg_error_set(err, code, "%s: ChromaDB answered HTTP %ld: %.300s", what, status,
                      body->len ? body->data : "(empty body)");
     json_decref(j);
+    if (status == 401 || status == 403)
+        rg_error_prefix(err, "the server wants credentials ragged did not have or that it refused (put a token in an "
+                             "environment variable and name it in vectorstore.chromadb.auth_token_env)");
     return code;
 }
 

@@ -59,6 +59,7 @@ static rg_status leann_open(const rg_config *cfg, void **out, rg_error *err)
     s->params.rerank_candidates = (int)rg_config_int(cfg, "vectorstore.leann.rerank_candidates");
     s->params.hub_fraction = rg_config_float(cfg, "vectorstore.leann.hub_fraction");
     s->params.cache_mb = rg_config_int(cfg, "vectorstore.leann.cache_mb");
+    s->params.scan_threshold = rg_config_int(cfg, "vectorstore.leann.scan_threshold");
     if (s->params.pruned_degree > s->params.graph_degree)
         s->params.pruned_degree = s->params.graph_degree;
     *out = s;
@@ -608,12 +609,15 @@ rg_status leann_doc_decompress(leann_coll *c, const void *blob, size_t len, int6
     if (rawlen < 0 || rawlen > (int64_t)1 << 31)
         return rg_error_set(err, RG_ERR_CORRUPT, "%s: a passage has a bad length", c->db_path);
     char *buf = rg_xmalloc((size_t)rawlen + 1);
-    ZSTD_DCtx *dctx = ZSTD_createDCtx();
+    /* One decompression context per handle: creating one costs more than
+     * decompressing a passage. */
+    if (!c->dctx)
+        c->dctx = ZSTD_createDCtx();
+    ZSTD_DCtx *dctx = c->dctx;
     size_t r;
     if (dict) {
         void *dd = get_ddict(c, dict, err);
         if (!dd) {
-            ZSTD_freeDCtx(dctx);
             free(buf);
             return err ? err->code : RG_ERR_CORRUPT;
         }
@@ -621,7 +625,6 @@ rg_status leann_doc_decompress(leann_coll *c, const void *blob, size_t len, int6
     } else {
         r = ZSTD_decompressDCtx(dctx, buf, (size_t)rawlen, blob, len);
     }
-    ZSTD_freeDCtx(dctx);
     if (ZSTD_isError(r) || r != (size_t)rawlen) {
         free(buf);
         return rg_error_set(err, RG_ERR_CORRUPT, "%s: a compressed passage is damaged (%s)", c->db_path,
@@ -798,6 +801,7 @@ static void leann_close_collection(void *impl)
     leann_visit_free(&c->visit);
     if (c->cdict)
         ZSTD_freeCDict(c->cdict);
+    ZSTD_freeDCtx(c->dctx);
     for (size_t i = 0; i < c->nddicts; i++)
         ZSTD_freeDDict(c->ddicts[i].ddict);
     free(c->ddicts);
@@ -1058,7 +1062,7 @@ static rg_status leann_stats(void *impl, rg_store_stats *out, rg_error *err)
         "graph_degree", c->graph.max_degree, "pruned_degree", c->graph.pruned_degree, "hubs", (int)hubs, "nodes",
         (json_int_t)c->graph.n, "generation", (json_int_t)c->generation, "overlay_nodes", (json_int_t)overlay,
         "built_n", (json_int_t)c->built_n, "pq_bytes_per_node", c->pq.m, "pq_centroids", c->pq.ksub, "dimension",
-        c->dim, "cache_bytes", (json_int_t)(c->cache.slots * (size_t)c->dim * sizeof(float)), "cache_entries",
+        c->dim, "cache_capacity_bytes", (json_int_t)(c->cache.slots * (size_t)c->dim * sizeof(float)), "cache_entries",
         (json_int_t)c->cache.used, "recomputed_by_this_handle", (json_int_t)c->recomputed, "zstd_dictionary",
         c->dict_id ? "yes" : "no");
     return RG_OK;

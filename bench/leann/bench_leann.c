@@ -11,7 +11,8 @@
  *       latency p50/p95, embeddings recomputed per query, for every
  *       search_complexity L; then disk bytes by component
  *
- * Environment: RAGGED_BENCH_PROVIDER (builtin|bert), RAGGED_BENCH_MODEL. */
+ * Environment: RAGGED_BENCH_PROVIDER (builtin|bert), RAGGED_BENCH_MODEL, and
+ * RAGGED_BENCH_RERANK / _SCAN / _PRUNED / _DEGREE for the leann knobs. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +46,15 @@ static rg_config *make_cfg(const char *dir, int64_t cache_mb)
     const char *model = getenv("RAGGED_BENCH_MODEL");
     if (model && *model && rg_config_set(cfg, "embedding.model", model, RG_SRC_FLAG, &err) != RG_OK)
         die("config", &err);
+    const char *knobs[][2] = {{"RAGGED_BENCH_RERANK", "vectorstore.leann.rerank_candidates"},
+                              {"RAGGED_BENCH_SCAN", "vectorstore.leann.scan_threshold"},
+                              {"RAGGED_BENCH_PRUNED", "vectorstore.leann.pruned_degree"},
+                              {"RAGGED_BENCH_DEGREE", "vectorstore.leann.graph_degree"}};
+    for (size_t i = 0; i < RG_ARRAY_LEN(knobs); i++) {
+        const char *v = getenv(knobs[i][0]);
+        if (v && *v && rg_config_set(cfg, knobs[i][1], v, RG_SRC_FLAG, &err) != RG_OK)
+            die("config", &err);
+    }
     if (cache_mb >= 0) {
         char b[32];
         snprintf(b, sizeof b, "%lld", (long long)cache_mb);
@@ -92,6 +102,14 @@ static void read_jsonl(const char *path, docs *d, bool corpus)
     fclose(f);
 }
 
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 + (double)ru.ru_stime.tv_sec +
+           (double)ru.ru_stime.tv_usec * 1e-6;
+}
+
 static long peak_rss_kb(void)
 {
     struct rusage ru;
@@ -130,15 +148,16 @@ static int build(int argc, char **argv)
     for (size_t i = 0; i < d.n; i++)
         recs[i] = (rg_record){d.ids[i], d.texts[i], NULL, vecs + i * (size_t)dim};
     t0 = rg_now();
+    double cpu0 = cpu_seconds();
     for (size_t i = 0; i < d.n; i += batch) {
         size_t m = RG_MIN(batch, d.n - i);
         if (rg_collection_add(c, recs + i, m, &err) != RG_OK)
             die("add", &err);
     }
-    double t_build = rg_now() - t0;
-    printf("backend=%s records=%zu dim=%d batch=%zu embed_s=%.2f build_s=%.2f peak_rss_mb=%.1f "
-           "rss_before_build_mb=%.1f\n",
-           backend, d.n, dim, batch, t_embed, t_build, peak_rss_kb() / 1024.0, rss_before / 1024.0);
+    double t_build = rg_now() - t0, cpu_build = cpu_seconds() - cpu0;
+    printf("backend=%s records=%zu dim=%d batch=%zu embed_s=%.2f build_wall_s=%.2f build_cpu_s=%.2f "
+           "peak_rss_mb=%.1f rss_before_build_mb=%.1f\n",
+           backend, d.n, dim, batch, t_embed, t_build, cpu_build, peak_rss_kb() / 1024.0, rss_before / 1024.0);
     rg_collection_close(c);
     rg_store_close(st);
     rg_embedder_free(emb);

@@ -5,7 +5,7 @@
 # otherwise.  The machine is shared: load average is recorded with the results.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-NQ=${1:-300}
+NQ=${1:-200}
 BATCH=${2:-64}
 DATA=${RAGGED_SHARED:-../shared}/data/scifact
 [[ -f $DATA/corpus.jsonl ]] || { echo "skip: $DATA/corpus.jsonl is absent"; exit 77; }
@@ -33,11 +33,18 @@ $BIN build "$W" "$DATA/corpus.jsonl" exact "$BATCH"
 $BIN build "$W/bulk" "$DATA/corpus.jsonl" leann 100000 2>&1 | sed 's/^/one add() of everything: /'
 echo '```'
 echo
-echo "## Queries, cold cache (cache_mb 0: every candidate recomputed, as a one-shot CLI query)"
+echo "## Queries, default settings, cold cache (cache_mb 0: every candidate recomputed, as in a one-shot CLI query)"
 echo
-$BIN query "$W" "$DATA/corpus.jsonl" "$DATA/queries.jsonl" "$NQ" 0 10,20,40,60,100,150,200,300 | sed 's/^\(queries\|disk\|component\|details\)/    \1/'
+echo "At this size the default scans all PQ codes (scan_threshold 16384); search_complexity only changes the"
+echo "rerank size max(k + 20, L / 4)."
 echo
-echo "## Queries, default cache (64 MB), second pass over the same queries"
+$BIN query "$W" "$DATA/corpus.jsonl" "$DATA/queries.jsonl" "$NQ" 0 20,100,200,400 | sed 's/^\(queries\|disk\|component\|details\)/    \1/'
+echo
+echo "## Queries, graph walk forced (scan_threshold 0), cold cache"
+echo
+RAGGED_BENCH_SCAN=0 $BIN query "$W" "$DATA/corpus.jsonl" "$DATA/queries.jsonl" "$NQ" 0 50,100,200,400,800 | grep -v '^\(disk\|component\|details\)' | sed 's/^queries/    queries/'
+echo
+echo "## Queries, default settings, default cache (64 MB), second pass over the same queries"
 echo
 $BIN query "$W" "$DATA/corpus.jsonl" "$DATA/queries.jsonl" "$NQ" 64 100,100 | grep -v '^\(disk\|component\|details\)' | sed 's/^queries/    queries/'
 echo

@@ -2,12 +2,12 @@
 """A tiny embedding server for tests: speaks ollama's POST /api/embed and the
 OpenAI-compatible POST /v1/embeddings, with deterministic vectors.
 
-usage: embed_server.py PORT_FILE [--model NAME] [--dim N] [--api-key KEY] [--fail-first N]
+usage: embed_server.py PORT_FILE [--model NAME] [--dim N] [--api-key KEY] [--fail-first N] [--delay-ms MS]
 
 Binds 127.0.0.1 on a free port and writes the port to PORT_FILE (the test
 waits for it).  Vectors: dimension N, value i = sin(hash(text) + i), so equal
 texts get equal vectors.  --fail-first N answers 503 to the first N requests
-(to exercise retries).  --api-key requires "Authorization: Bearer KEY".
+(to exercise retries); --delay-ms answers late (timeouts).  --api-key requires "Authorization: Bearer KEY".
 Every request body is appended to PORT_FILE.log for the test to inspect.
 """
 import argparse
@@ -16,6 +16,7 @@ import json
 import math
 import os
 import sys
+import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 
@@ -31,6 +32,7 @@ def main():
     ap.add_argument("--dim", type=int, default=8)
     ap.add_argument("--api-key")
     ap.add_argument("--fail-first", type=int, default=0)
+    ap.add_argument("--delay-ms", type=int, default=0)
     a = ap.parse_args()
     state = {"failures": a.fail_first}
     log = open(a.port_file + ".log", "a")
@@ -54,6 +56,8 @@ def main():
             body = self.rfile.read(n)
             log.write(body.decode() + "\n")
             log.flush()
+            if a.delay_ms:
+                time.sleep(a.delay_ms / 1000.0)
             if state["failures"] > 0:
                 state["failures"] -= 1
                 return self.reply(503, {"error": "busy, try again"})

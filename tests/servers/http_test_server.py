@@ -9,6 +9,8 @@ server by PID).
   /status/N     answers HTTP status N with a JSON error body
   /slow/MS      sleeps MS milliseconds, then answers
   /stream/N     N chunks "line i\\n" sent as chunked transfer encoding
+  /old/api/v2/version    "0.6.3" (a ChromaDB that is too old)
+  /auth/api/v2/version   401 with a JSON error (a server wanting a token)
 """
 import argparse
 import json
@@ -40,7 +42,11 @@ class Handler(BaseHTTPRequestHandler):
     def _handle(self):
         body = self._body()
         parts = self.path.strip("/").split("/")
-        if parts[0] == "echo":
+        if self.path == "/old/api/v2/version":
+            self._send(200, "0.6.3")
+        elif self.path == "/auth/api/v2/version":
+            self._send(401, {"error": "AuthError", "message": "Unauthorized"})
+        elif parts[0] == "echo":
             self._send(200, {
                 "method": self.command,
                 "path": self.path,

@@ -12,9 +12,7 @@
 
 #include <jansson.h>
 #include <math.h>
-#include <netinet/in.h>
 #include <stdlib.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,6 +21,7 @@
 #include "filter.h"
 #include "http.h"
 #include "store.h"
+#include "test_servers.h"
 #include "util.h"
 
 #define DIM 8
@@ -184,23 +183,12 @@ static int64_t count_of(rg_collection *c)
     return n;
 }
 
-static int closed_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t al = sizeof a;
-    bind(fd, (struct sockaddr *)&a, sizeof a);
-    getsockname(fd, (struct sockaddr *)&a, &al);
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
 /* ---- tests -------------------------------------------------------------- */
 
 TEST(chromadb_unreachable_says_how_to_start_it)
 {
     char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d", closed_port());
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", rg_test_closed_port());
     rg_config *cfg = config_for(url);
     rg_store *s = NULL;
     rg_error err = {0};
@@ -213,6 +201,42 @@ TEST(chromadb_unreachable_says_how_to_start_it)
     CHECK_MSG(strstr(err.msg, want) != NULL, "message: %s", err.msg);
     CHECK_MSG(strstr(err.msg, "— start it with scripts/chroma-server.sh start or set vectorstore.chromadb.url"),
               "message: %s", err.msg);
+}
+
+/* The version check, against the python test server posing as servers
+ * ragged cannot use: no v2 API, a 0.x version, one that wants a token. */
+TEST(chromadb_version_check_and_auth_errors)
+{
+    rg_test_server srv;
+    if (!rg_test_server_start(&srv))
+        return;
+    static const struct {
+        const char *path;
+        rg_status code;
+        const char *want;
+    } cases[] = {
+        {"", RG_ERR_UNAVAILABLE, "it is not ChromaDB 1.x"},
+        {"/old", RG_ERR_UNAVAILABLE, "reports version 0.6.3; ragged supports ChromaDB 1.x"},
+        {"/auth", RG_ERR_SERVER, "vectorstore.chromadb.auth_token_env"},
+    };
+    rg_status got[3];
+    char msgs[3][RG_ERROR_MSG_MAX];
+    for (size_t i = 0; i < RG_ARRAY_LEN(cases); i++) {
+        char url[128];
+        snprintf(url, sizeof url, "%s%s", srv.base, cases[i].path);
+        rg_config *cfg = config_for(url);
+        rg_store *s = NULL;
+        rg_error err = {0};
+        got[i] = rg_store_open(cfg, "chromadb", &s, &err);
+        snprintf(msgs[i], sizeof msgs[i], "%s", err.msg);
+        rg_store_close(s);
+        rg_config_free(cfg);
+    }
+    rg_test_server_stop(&srv);
+    for (size_t i = 0; i < RG_ARRAY_LEN(cases); i++) {
+        CHECK_MSG(got[i] == cases[i].code, "%s: status %d, message: %s", cases[i].path, got[i], msgs[i]);
+        CHECK_MSG(strstr(msgs[i], cases[i].want), "%s: message: %s", cases[i].path, msgs[i]);
+    }
 }
 
 TEST(chromadb_missing_token_variable_is_named)

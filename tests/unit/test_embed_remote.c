@@ -206,4 +206,24 @@ TEST(remote_errors_name_url_and_model)
     CHECK(st == RG_ERR_NETWORK);
     CHECK_MSG(strstr(err.msg, "127.0.0.1") && strstr(err.msg, "tiny-embed"), "message: %s", err.msg);
 }
+TEST(remote_timeout_is_an_error)
+{
+    server s = {0};
+    const char *args[] = {"--delay-ms", "3000", NULL};
+    if (!server_start(&s, args))
+        return server_stop(&s);
+    rg_config *cfg = remote_config("ollama", s.port, "tiny-embed");
+    rg_error err = {0};
+    rg_config_set(cfg, "embedding.timeout_ms", "200", RG_SRC_FLAG, &err);
+    rg_embedder *e = NULL;
+    double t0 = rg_now();
+    rg_status st = rg_embedder_remote_open(cfg, &e, &err);
+    double elapsed = rg_now() - t0;
+    rg_config_free(cfg);
+    server_stop(&s);
+    CHECK(st == RG_ERR_NETWORK);
+    CHECK_MSG(strstr(err.msg, "tiny-embed"), "message: %s", err.msg);
+    /* 4 attempts of 0.2 s plus 1.4 s of back-off, not 4 x 3 s */
+    CHECK_MSG(elapsed < 6.0, "gave up after %.1f s", elapsed);
+}
 #endif

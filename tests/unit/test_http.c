@@ -13,84 +13,8 @@
 #include <unistd.h>
 
 #include "http.h"
+#include "test_servers.h"
 #include "util.h"
-
-typedef struct {
-    pid_t pid;
-    int port;
-    char base[64];
-} test_server;
-
-static const char *server_script(void)
-{
-    const char *p = "tests/servers/http_test_server.py";
-    return rg_path_exists(p) ? p : NULL;
-}
-
-/* Starts the server, waits (at most 10 s) for it to publish its port. */
-static bool server_start(test_server *s)
-{
-    const char *script = server_script();
-    if (!script) {
-        rg_test_skip("tests/servers/http_test_server.py not found (run from the repository root)");
-        return false;
-    }
-    char *port_file = rg_path_join(rg_test_tmpdir(), "port");
-    pid_t pid = fork();
-    if (pid == 0) {
-        execlp("python3", "python3", script, "--port-file", port_file, (char *)NULL);
-        _exit(127);
-    }
-    s->pid = pid;
-    s->port = 0;
-    for (int i = 0; i < 200 && !s->port; i++) {
-        char *text = NULL;
-        size_t len;
-        if (rg_read_file(port_file, 64, &text, &len, NULL) == RG_OK) {
-            s->port = atoi(text);
-            free(text);
-            break;
-        }
-        int st;
-        if (waitpid(pid, &st, WNOHANG) == pid) {
-            s->pid = 0;
-            break;
-        }
-        usleep(50 * 1000);
-    }
-    free(port_file);
-    if (!s->port) {
-        if (s->pid) {
-            kill(s->pid, SIGTERM);
-            waitpid(s->pid, NULL, 0);
-        }
-        rg_test_skip("python3 test server did not start within 10 s");
-        return false;
-    }
-    snprintf(s->base, sizeof s->base, "http://127.0.0.1:%d", s->port);
-    return true;
-}
-
-static void server_stop(test_server *s)
-{
-    if (s->pid > 0) {
-        kill(s->pid, SIGTERM);
-        waitpid(s->pid, NULL, 0);
-        s->pid = 0;
-    }
-}
-
-/* A loopback port with nothing listening (bound, then closed). */
-static int closed_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t al = sizeof a;
-    bind(fd, (struct sockaddr *)&a, sizeof a);
-    getsockname(fd, (struct sockaddr *)&a, &al);
-    close(fd);
-    return ntohs(a.sin_port);
-}
 
 static json_t *get_json(const rg_buf *b)
 {
@@ -99,8 +23,8 @@ static json_t *get_json(const rg_buf *b)
 
 TEST(http_methods_bodies_headers_keepalive)
 {
-    test_server srv;
-    if (!server_start(&srv))
+    rg_test_server srv;
+    if (!rg_test_server_start(&srv))
         return;
     rg_error err = {0};
     rg_http_opts o = rg_http_default_opts();
@@ -193,7 +117,7 @@ out:
     json_decref(j);
     rg_buf_free(&resp);
     rg_http_free(h);
-    server_stop(&srv);
+    rg_test_server_stop(&srv);
 }
 
 typedef struct {
@@ -212,8 +136,8 @@ static bool on_chunk(void *ctx, const char *data, size_t len)
 
 TEST(http_stream_and_abort)
 {
-    test_server srv;
-    if (!server_start(&srv))
+    rg_test_server srv;
+    if (!rg_test_server_start(&srv))
         return;
     rg_error err = {0};
     rg_http *h = NULL;
@@ -255,13 +179,13 @@ out:
         rg_test_fail(__FILE__, __LINE__, "http error: %s", err.msg);
     rg_buf_free(&sc.got);
     rg_http_free(h);
-    server_stop(&srv);
+    rg_test_server_stop(&srv);
 }
 
 TEST(http_timeout_names_url)
 {
-    test_server srv;
-    if (!server_start(&srv))
+    rg_test_server srv;
+    if (!rg_test_server_start(&srv))
         return;
     rg_error err = {0};
     rg_http_opts o = rg_http_default_opts();
@@ -278,7 +202,7 @@ TEST(http_timeout_names_url)
     }
     rg_buf_free(&resp);
     rg_http_free(h);
-    server_stop(&srv);
+    rg_test_server_stop(&srv);
     CHECK_EQ_INT(rc, RG_ERR_NETWORK);
     CHECK_MSG(strstr(err.msg, "cannot reach http://127.0.0.1:") && strstr(err.msg, "/slow/3000: "),
               "message: %s", err.msg);
@@ -292,7 +216,7 @@ TEST(http_unreachable_message_hides_credentials)
     rg_http *h = NULL;
     CHECK_OK(rg_http_new(&o, &h, &err), &err);
     char url[128];
-    int port = closed_port();
+    int port = rg_test_closed_port();
     snprintf(url, sizeof url, "http://user:pw@127.0.0.1:%d/api", port);
     long status = -1;
     rg_buf resp;

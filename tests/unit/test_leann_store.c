@@ -132,17 +132,33 @@ typedef struct pair_env {
     rg_collection *lc, *ec;
 } pair_env;
 
-static bool pair_open(pair_env *p, const char *name)
+/* graph: walk the graph even for these small collections (the default
+ * scans every code below vectorstore.leann.scan_threshold records). */
+static bool pair_open_mode(pair_env *p, const char *name, bool graph)
 {
     rg_error err;
     if (!contract_env_open(&p->le, "leann", LDIM) || !contract_env_open(&p->ee, "exact", LDIM))
         return false;
+    if (graph) {
+        rg_store_close(p->le.store);
+        p->le.store = NULL;
+        if (rg_config_set(p->le.cfg, "vectorstore.leann.scan_threshold", "0", RG_SRC_FLAG, &err) != RG_OK ||
+            rg_store_open(p->le.cfg, "leann", &p->le.store, &err) != RG_OK) {
+            fprintf(stderr, "    reopen: %s\n", err.msg);
+            return false;
+        }
+    }
     if (rg_collection_open(p->le.store, name, p->le.emb, true, &p->lc, &err) != RG_OK ||
         rg_collection_open(p->ee.store, name, p->ee.emb, true, &p->ec, &err) != RG_OK) {
         fprintf(stderr, "    open: %s\n", err.msg);
         return false;
     }
     return true;
+}
+
+static bool pair_open(pair_env *p, const char *name)
+{
+    return pair_open_mode(p, name, true);
 }
 
 static void pair_close(pair_env *p)
@@ -202,6 +218,22 @@ TEST(leann_recall_and_exact_distances_incremental)
     json_t *avg = json_object_get(st.details, "avg_degree");
     CHECK(avg && json_real_value(avg) > 2 && json_real_value(avg) <= 32);
     rg_store_stats_free(&st);
+    corpus_free(&co);
+    pair_close(&p);
+}
+
+TEST(leann_scan_mode_recall)
+{
+    pair_env p;
+    CHECK(pair_open_mode(&p, "scan", false));
+    corpus co;
+    corpus_make(&co, &p.le, 1000, 9);
+    rg_error err;
+    CHECK_OK(add_both(&p, co.recs, co.n, false, &err), &err);
+    bool exact;
+    float r = recall_vs_exact(p.lc, p.ec, &co, 10, 40, NULL, &exact);
+    CHECK_MSG(exact, "scan mode: wrong count or distance");
+    CHECK_MSG(r >= 0.95f, "scan mode recall@10 %.3f", r);
     corpus_free(&co);
     pair_close(&p);
 }
