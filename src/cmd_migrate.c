@@ -34,6 +34,8 @@ static const char HELP[] =
     "  --verify-queries N   queries sampled from the collection's passages (default 50)\n"
     "  --min-overlap X      mean top-10 overlap below X fails verification (default 0.8)\n"
     "  --reembed            recompute vectors even when the embedders match\n"
+    "  --no-build           skip the final compact/rebuild of the target (leann: a full\n"
+    "                       graph rebuild that recomputes every vector)\n"
     "  --dry-run            report what would happen, with size estimates; write nothing\n\n"
     "Leftovers of a killed migration (staging or backup collections) are found and\n"
     "cleaned at the start of the next migrate into the same backend.\n\n" RG_CLI_COMMON_HELP;
@@ -79,7 +81,7 @@ static void fmt_bytes(int64_t b, char *buf, size_t n)
         snprintf(buf, n, "unknown");
     else if (b < 10 * 1024)
         snprintf(buf, n, "%lld B", (long long)b);
-    else if (b < 10 * 1024 * 1024)
+    else if (b < 1024 * 1024)
         snprintf(buf, n, "%.1f KiB", (double)b / 1024);
     else
         snprintf(buf, n, "%.1f MiB", (double)b / (1024 * 1024));
@@ -237,7 +239,8 @@ enum {
     OPT_VERIFY_QUERIES,
     OPT_MIN_OVERLAP,
     OPT_REEMBED,
-    OPT_DRY_RUN
+    OPT_DRY_RUN,
+    OPT_NO_BUILD
 };
 
 int rg_cmd_migrate(rg_cli *cli, int argc, char **argv)
@@ -253,6 +256,7 @@ int rg_cmd_migrate(rg_cli *cli, int argc, char **argv)
                                          {"min-overlap", required_argument, NULL, OPT_MIN_OVERLAP},
                                          {"reembed", no_argument, NULL, OPT_REEMBED},
                                          {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+                                         {"no-build", no_argument, NULL, OPT_NO_BUILD},
                                          {0}};
     rg_migrate_opts mo = {.min_overlap = -1, .interrupted = cli->interrupted};
     const char *from = NULL, *to_backend = NULL;
@@ -290,6 +294,7 @@ int rg_cmd_migrate(rg_cli *cli, int argc, char **argv)
         case OPT_VERIFY: mo.verify = true; break;
         case OPT_REEMBED: mo.reembed = true; break;
         case OPT_DRY_RUN: mo.dry_run = true; break;
+        case OPT_NO_BUILD: mo.no_build = true; break;
         default:
             if (!rg_cli_common_option(cli, c, optarg, &rc))
                 return rc;

@@ -746,7 +746,7 @@ rg_status rg_migrate(const rg_config *cfg, const rg_migrate_opts *o, rg_migrate_
     }
     staging_created = true;
     rc = copy_records(&m, src, dst, reuse, emb, err);
-    if (rc == RG_OK) {
+    if (rc == RG_OK && !o->no_build) {
         progress(&m, RG_MIGRATE_BUILD, 0, 1);
         if ((rc = rg_collection_compact(dst, err)) != RG_OK)
             rg_error_prefix(err, "building %s/%s", o->to_backend, r->staging);

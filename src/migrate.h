@@ -57,6 +57,7 @@ typedef struct rg_migrate_opts {
     bool dry_run;
     bool overwrite;
     bool reembed;                 /* recompute vectors even when the embedders match */
+    bool no_build;                /* skip the final compact/rebuild of the target */
     int verify_queries;           /* sample size for the top-k overlap; 0: 50 */
     int verify_k;                 /* 0: 10 */
     double min_overlap;           /* mean top-k overlap below this fails --verify; <0: 0.8 */

@@ -557,3 +557,20 @@ TEST(migrate_default_batch_sizes)
     CHECK(rg_migrate_default_batch("exact", "leann", 384, 1000) >= 64);
     CHECK(rg_migrate_default_batch("exact", "leann", 384, 1000) <= 2000);
 }
+
+TEST(migrate_no_build_skips_the_rebuild)
+{
+    rg_config *cfg = mk_config(MDIM);
+    char src[64], dst[64];
+    uniq_name(src, sizeof src, "nbsrc");
+    uniq_name(dst, sizeof dst, "nbdst");
+    CHECK(fill(cfg, "exact", src, 40));
+    rg_migrate_opts o = base_opts("exact", "exact", src, dst);
+    o.no_build = o.verify = true;
+    rg_migrate_report r;
+    rg_error err;
+    CHECK_OK(rg_migrate(cfg, &o, &r, &err), &err);
+    CHECK(r.verify.passed && r.published);
+    CHECK(r.phase_seconds[RG_MIGRATE_BUILD] == 0.0);
+    rg_config_free(cfg);
+}
