@@ -396,7 +396,10 @@ int rg_cmd_answer(rg_cli *cli, const char *question, const rg_hits *hits, bool s
     int rc = 0;
     if (r.state == ST_NO_LLM || r.state == ST_LLM_FAILED) {
         fprintf(stderr, "ragged: %s\n", r.err.msg);
-        rc = r.err.code == RG_ERR_INTERRUPTED ? 130 : r.state == ST_NO_LLM ? RG_EXIT_NO_LLM : RG_EXIT_LLM_FAILED;
+        rc = r.err.code == RG_ERR_INTERRUPTED ? 130
+             : r.err.code == RG_ERR_IO        ? 1   /* our stdout, not the LLM, failed */
+             : r.state == ST_NO_LLM           ? RG_EXIT_NO_LLM
+                                              : RG_EXIT_LLM_FAILED;
     }
     if (r.state == ST_ANSWERED && !cli->quiet) {
         if (r.malformed)

@@ -23,7 +23,7 @@ The model name selects a behaviour:
   cutoff          half the answer, then the connection is dropped mid-body
   cutoff-clean    half the answer, then a clean end of body without the end marker
   slow            0.4 s between pieces
-  gate            half the answer, then waits (<= 10 s) for the --gate file
+  gate            half the answer, then waits (<= 60 s) for the --gate file
   error           HTTP 404 with the server's JSON error
   midstream-error an error object in the middle of the stream
   length          the server stops at its token limit (finish reason "length")
@@ -231,7 +231,7 @@ class Handler(BaseHTTPRequestHandler):
             if mode == "cutoff-clean":
                 self.end_chunked()
                 return
-            deadline = time.time() + 10
+            deadline = time.time() + 60
             while ARGS.gate and not os.path.exists(ARGS.gate) and time.time() < deadline:
                 time.sleep(0.02)
             events = events[half:]
