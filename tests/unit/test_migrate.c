@@ -554,8 +554,13 @@ TEST(migrate_default_batch_sizes)
     CHECK(n >= 16);
     CHECK((double)n * (20000 * 1.2 + 1024 * 12) < 10.0 * 1024 * 1024);
     CHECK(rg_migrate_default_batch("leann", "chromadb", 384, 1000) <= 1000);
-    CHECK(rg_migrate_default_batch("exact", "leann", 384, 1000) >= 64);
-    CHECK(rg_migrate_default_batch("exact", "leann", 384, 1000) <= 2000);
+    CHECK(rg_migrate_default_batch("exact", "exact", 384, 1000) >= 64);
+    CHECK(rg_migrate_default_batch("exact", "exact", 384, 1000) <= 2000);
+    /* Into leann: big pages (one build from the copied vectors), bounded. */
+    CHECK(rg_migrate_default_batch("exact", "leann", 384, 1400) >= 10000);
+    CHECK(rg_migrate_default_batch("exact", "leann", 384, 1400) <= 50000);
+    CHECK(rg_migrate_default_batch("chromadb", "leann", 384, 1400) >= 10000);
+    CHECK(rg_migrate_default_batch("chromadb", "chromadb", 384, 1400) <= 1000);
 }
 
 TEST(migrate_no_build_skips_the_rebuild)
