@@ -43,9 +43,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(i == 0 || c->start >= ch.items[i - 1].start, "chunk %zu starts before chunk %zu", i, i - 1);
         FUZZ_CHECK(boundary(text, len, c->start) && boundary(text, len, c->end),
                    "chunk %zu [%zu, %zu) cuts a UTF-8 character", i, c->start, c->end);
-        for (size_t k = covered; k < c->start; k++)
+        for (size_t k = covered; k < c->start; k++) {
+            if (!strchr(" \n\t\r\v\f", text[k]))
+                for (size_t x = 0; x < ch.n; x++)
+                    fprintf(stderr, "chunk %zu: [%zu, %zu) %zu tokens: '%.*s'\n", x, ch.items[x].start,
+                            ch.items[x].end, ch.items[x].tokens, (int)RG_MIN(ch.items[x].end - ch.items[x].start, 60),
+                            text + ch.items[x].start);
             FUZZ_CHECK(strchr(" \n\t\r\v\f", text[k]) != NULL,
                        "byte %zu (0x%02x) is in no chunk", k, (unsigned char)text[k]);
+        }
         if (c->end > covered)
             covered = c->end;
     }

@@ -2,7 +2,10 @@
 """Writes the seed corpora in fuzz/corpus/TARGET (small, deterministic).
 
 Run from the repository root after changing a format; the outputs are
-committed.  Crash inputs found later are added by hand (named crash-*), so
+committed.  Not written here: fuzz_leann_graph / fuzz_leann_codes (graph and
+codes files of small collections ragged built, stored as payload-only
+".payload" and whole-file ".raw" inputs), fuzz_llm_stream and
+fuzz_query_text (written by hand).  Crash inputs found later are added by hand (named crash-*), so
 this script never deletes files it did not write."""
 import json
 import os

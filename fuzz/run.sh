@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs libFuzzer targets built by `make fuzz-build` (build-fuzz/fuzz_*).
 #   fuzz/run.sh SECONDS [TARGET...]      each target for SECONDS (default: all targets)
+#   FUZZ_RUNS=N fuzz/run.sh ...          ... or until N executions, whichever comes first
 # The seed corpus fuzz/corpus/TARGET is read, never written: new inputs go to
 # build-fuzz/corpus/TARGET (kept between runs), crashes to
 # build-fuzz/artifacts/TARGET/.  Prints one line per target:
@@ -27,7 +28,8 @@ for t in "${targets[@]}"; do
     log="$FB/$t.log"
     # -timeout: one input taking over 10 s is a hang; -rss_limit_mb and
     # -malloc_limit_mb make an input-sized allocation over 1 GiB a finding.
-    "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 -max_len=65536 \
+    runs=(); [[ -n ${FUZZ_RUNS:-} ]] && runs=(-runs="$FUZZ_RUNS")
+    "$bin" -max_total_time="$secs" "${runs[@]}" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 -max_len=65536 \
         -print_final_stats=1 -artifact_prefix="$art/" "${dict[@]}" "$corpus" "${seeds[@]}" >"$log" 2>&1
     rc=$?
     execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)

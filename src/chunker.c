@@ -59,6 +59,17 @@ static size_t sentence_end(const char *t, size_t i, size_t end)
     return end;
 }
 
+/* Whether [a, b) holds anything but spaces: words the embedder counts as
+ * zero tokens (a lone quote) must still land in a unit, or the text between
+ * two chunks is lost. */
+static bool has_text(const char *t, size_t a, size_t b)
+{
+    for (size_t i = a; i < b; i++)
+        if (!is_space(t[i]))
+            return true;
+    return false;
+}
+
 /* Splits an over-long piece at word boundaries into units of <= size tokens. */
 static void split_words(const char *t, size_t start, size_t end, rg_embedder *emb, size_t size, bool para, units *u)
 {
@@ -75,7 +86,7 @@ static void split_words(const char *t, size_t start, size_t end, rg_embedder *em
         if (wt > size) {
             /* A "word" longer than a chunk (a URL, base64): cut it by bytes at
              * UTF-8 boundaries in proportion. */
-            if (tokens) {
+            if (tokens || has_text(t, piece, w)) {
                 units_push(u, piece, w, tokens, para && piece == start);
                 tokens = 0;
             }
@@ -98,7 +109,7 @@ static void split_words(const char *t, size_t start, size_t end, rg_embedder *em
         }
         tokens += wt;
     }
-    if (tokens)
+    if (tokens || has_text(t, piece, end))
         units_push(u, piece, end, tokens, para && piece == start);
 }
 

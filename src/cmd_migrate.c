@@ -27,13 +27,18 @@ static const char HELP[] =
     "  --from BACKEND       source backend (instead of FROM-to-TO)\n"
     "  --to-backend BACKEND target backend (instead of FROM-to-TO)\n"
     "  --batch-size N       records per page (default: sized for the backends; pages to\n"
-    "                       or from chromadb stay near 8 MiB, far below its 40 MiB limit)\n"
+    "                       or from chromadb stay near 8 MiB, far below its 40 MiB limit;\n"
+    "                       pages into leann up to 96 MiB so it builds from the copied vectors)\n"
     "  --overwrite          replace an existing target (swapped in only after success)\n"
     "  --verify             before publishing, check the same ids, documents and metadata\n"
     "                       (hashes) and the top-10 overlap of sample queries\n"
     "  --verify-queries N   queries sampled from the collection's passages (default 50)\n"
     "  --min-overlap X      mean top-10 overlap below X fails verification (default 0.8)\n"
     "  --reembed            recompute vectors even when the embedders match\n"
+    "  --no-build           skip the final compact of the target (done by default except\n"
+    "                       into leann)\n"
+    "  --rebuild            compact the target even when it is leann (a full graph rebuild\n"
+    "                       that recomputes every vector)\n"
     "  --dry-run            report what would happen, with size estimates; write nothing\n\n"
     "Leftovers of a killed migration (staging or backup collections) are found and\n"
     "cleaned at the start of the next migrate into the same backend.\n\n" RG_CLI_COMMON_HELP;
@@ -79,7 +84,7 @@ static void fmt_bytes(int64_t b, char *buf, size_t n)
         snprintf(buf, n, "unknown");
     else if (b < 10 * 1024)
         snprintf(buf, n, "%lld B", (long long)b);
-    else if (b < 10 * 1024 * 1024)
+    else if (b < 1024 * 1024)
         snprintf(buf, n, "%.1f KiB", (double)b / 1024);
     else
         snprintf(buf, n, "%.1f MiB", (double)b / (1024 * 1024));
@@ -128,6 +133,7 @@ static json_t *report_json(const rg_migrate_report *r)
                                               (json_int_t)r->bytes_after, "target_estimate",
                                               (json_int_t)r->bytes_estimated));
     json_object_set_new(j, "phase_seconds", phases);
+    json_object_set_new(j, "read_batch_size", json_integer((json_int_t)r->read_batch));
     if (r->verify.done)
         json_object_set_new(j, "verification", verify_json(r->verify.done ? &r->verify : NULL));
     return j;
@@ -237,7 +243,9 @@ enum {
     OPT_VERIFY_QUERIES,
     OPT_MIN_OVERLAP,
     OPT_REEMBED,
-    OPT_DRY_RUN
+    OPT_DRY_RUN,
+    OPT_NO_BUILD,
+    OPT_REBUILD
 };
 
 int rg_cmd_migrate(rg_cli *cli, int argc, char **argv)
@@ -253,6 +261,8 @@ int rg_cmd_migrate(rg_cli *cli, int argc, char **argv)
                                          {"min-overlap", required_argument, NULL, OPT_MIN_OVERLAP},
                                          {"reembed", no_argument, NULL, OPT_REEMBED},
                                          {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+                                         {"no-build", no_argument, NULL, OPT_NO_BUILD},
+                                         {"rebuild", no_argument, NULL, OPT_REBUILD},
                                          {0}};
     rg_migrate_opts mo = {.min_overlap = -1, .interrupted = cli->interrupted};
     const char *from = NULL, *to_backend = NULL;
@@ -290,6 +300,8 @@ int rg_cmd_migrate(rg_cli *cli, int argc, char **argv)
         case OPT_VERIFY: mo.verify = true; break;
         case OPT_REEMBED: mo.reembed = true; break;
         case OPT_DRY_RUN: mo.dry_run = true; break;
+        case OPT_NO_BUILD: mo.no_build = true; break;
+        case OPT_REBUILD: mo.rebuild = true; break;
         default:
             if (!rg_cli_common_option(cli, c, optarg, &rc))
                 return rc;

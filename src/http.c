@@ -193,6 +193,23 @@ static rg_status perform(rg_http *h, const char *method, const char *url, const 
     return RG_OK;
 }
 
+/* A hostile or misconfigured server may echo the request headers in an
+ * error body, and callers quote error bodies in their messages: blank the
+ * bearer token out of error responses before anyone sees them.  (Successful
+ * bodies are parsed, never printed, and left as they are.) */
+static void mask_token(const rg_http *h, rg_buf *b)
+{
+    static const char prefix[] = "Authorization: Bearer ";
+    if (!h->auth_header || !b->data || strncmp(h->auth_header, prefix, sizeof prefix - 1) != 0)
+        return;
+    const char *tok = h->auth_header + sizeof prefix - 1;
+    size_t tl = strlen(tok);
+    if (tl == 0)
+        return;
+    for (char *p = b->data; (p = memmem(p, b->len - (size_t)(p - b->data), tok, tl)) != NULL; p += tl)
+        memset(p, '*', tl);
+}
+
 rg_status rg_http_request(rg_http *h, const char *method, const char *url, const char *body,
                           size_t body_len, long *status, rg_buf *response, rg_error *err)
 {
@@ -200,7 +217,10 @@ rg_status rg_http_request(rg_http *h, const char *method, const char *url, const
     response->len = 0;
     if (response->data)
         response->data[0] = 0;
-    return perform(h, method, url, body, body_len, status, &w, err);
+    rg_status st = perform(h, method, url, body, body_len, status, &w, err);
+    if (st == RG_OK && (*status < 200 || *status >= 300))
+        mask_token(h, response);
+    return st;
 }
 
 rg_status rg_http_stream(rg_http *h, const char *method, const char *url, const char *body, size_t body_len,

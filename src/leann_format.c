@@ -10,7 +10,7 @@
  * All integers little-endian.  Graph payload: u32 n, u32 entry, u16
  * max_degree, u16 pruned_degree, n flag bytes, then per node a varint
  * degree and the neighbour ids sorted ascending as varint deltas (CSR with
- * delta + varint: about one byte an edge on collections up to ~100K).
+ * delta + varint: about two bytes an edge, e.g. 1.9 on scifact).
  * Codes payload: u32 n, u32 dim, u32 m, u32 ksub, the codebooks as float16
  * (m*ksub*dsub), then n*m code bytes.
  *

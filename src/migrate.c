@@ -181,13 +181,23 @@ size_t rg_migrate_default_batch(const char *from_backend, const char *to_backend
     bool remote = !strcmp(from_backend, "chromadb") || !strcmp(to_backend, "chromadb");
     double per, budget;
     size_t lo, hi;
-    if (remote) {
+    /* Into leann the write page is sized for leann; rg_migrate reads a
+     * ChromaDB source in smaller requests to fill it. */
+    if (remote && strcmp(to_backend, "leann") != 0) {
         /* A JSON request carries each float as ~12 characters; 8 MiB keeps a
          * page five times under ChromaDB's 40 MiB body limit even when the
          * average hides a few long records (the backend splits by bytes too). */
         per = avg_record_bytes * 1.2 + dim * 12.0 + 256;
         budget = 8.0 * 1024 * 1024;
         lo = 16, hi = 1000;
+    } else if (!strcmp(to_backend, "leann")) {
+        /* leann stores no vectors: every later insert that triggers one of
+         * its rebuilds recomputes the vectors already written.  Large pages
+         * (up to 96 MiB) let a collection of tens of thousands of records
+         * go in as one build from the copied vectors. */
+        per = avg_record_bytes + dim * 4.0 + 256;
+        budget = 96.0 * 1024 * 1024;
+        lo = 64, hi = 50000;
     } else {
         per = avg_record_bytes + dim * 4.0 + 256;
         budget = 16.0 * 1024 * 1024;
@@ -320,7 +330,7 @@ static rg_status verify(mig *m, rg_collection *src, rg_collection *dst, bool sam
     char **sample = rg_xcalloc((size_t)(nq ? nq : 1), sizeof *sample);
     int nsample = 0;
     uint64_t sdig = 0, tdig = 0;
-    size_t batch = m->r->batch_size;
+    size_t batch = m->r->read_batch;
     rg_record_batch sb, tb;
     rg_record_batch_init(&sb, rg_collection_dim(src));
     rg_record_batch_init(&tb, rg_collection_dim(dst));
@@ -503,17 +513,35 @@ static rg_status copy_records(mig *m, rg_collection *src, rg_collection *dst, bo
                               (long long)r->records_written, (long long)total);
             break;
         }
-        if (r->records_written < total)
-            progress(m, RG_MIGRATE_READ, r->records_written, total);
+        /* A write page may span several read pages (a ChromaDB source read
+         * in small requests, a leann target written in one big page);
+         * backends append to the batch. */
         rg_record_batch_clear(&b);
-        rc = rg_collection_get(src, NULL, 0, NULL, include, (size_t)r->records_written, batch, &b, err);
-        if (rc != RG_OK) {
-            rg_error_prefix(err, "reading %s/%s at record %lld", r->from_backend, r->source,
-                            (long long)r->records_written);
-            break;
+        bool eof = false;
+        while (rc == RG_OK && b.n < batch) {
+            if (b.n && interrupted(m))
+                break;
+            if (r->records_written + (int64_t)b.n < total)
+                progress(m, RG_MIGRATE_READ, r->records_written + (int64_t)b.n, total);
+            size_t before = b.n, want = RG_MIN(r->read_batch, batch - b.n);
+            rc = rg_collection_get(src, NULL, 0, NULL, include, (size_t)r->records_written + b.n, want, &b, err);
+            if (rc != RG_OK)
+                rg_error_prefix(err, "reading %s/%s at record %lld", r->from_backend, r->source,
+                                (long long)(r->records_written + (int64_t)before));
+            else if (b.n - before < want)
+                eof = true;
+            if (eof)
+                break;
         }
+        if (rc != RG_OK)
+            break;
         if (b.n == 0)
             break;
+        if (!eof && b.n < batch) {   /* interrupted while filling the page */
+            rc = rg_error_set(err, RG_ERR_INTERRUPTED, "interrupted after %lld of %lld records",
+                              (long long)r->records_written, (long long)total);
+            break;
+        }
         if (!reuse) {
             progress(m, RG_MIGRATE_EMBED, r->records_written, total);
             for (size_t i = 0; i < b.n; i++) {
@@ -550,7 +578,7 @@ static rg_status copy_records(mig *m, rg_collection *src, rg_collection *dst, bo
         r->records_written += (int64_t)b.n;
         r->batches++;
         progress(m, RG_MIGRATE_WRITE, r->records_written, total > r->records_written ? total : r->records_written);
-        if (b.n < batch)
+        if (eof)
             break;
     }
     rg_record_batch_free(&b);
@@ -721,6 +749,13 @@ rg_status rg_migrate(const rg_config *cfg, const rg_migrate_opts *o, rg_migrate_
     r->batch_size = o->batch_size ? o->batch_size
                                   : rg_migrate_default_batch(o->from_backend, o->to_backend, emb->identity.dim,
                                                              r->avg_record_bytes);
+    /* Reads (and verification pages) stay within the source's limits. */
+    r->read_batch = RG_MIN(r->batch_size, rg_migrate_default_batch(o->from_backend, o->from_backend,
+                                                                   emb->identity.dim, r->avg_record_bytes));
+    if (o->batch_size)
+        r->read_batch = RG_MIN(r->read_batch, o->batch_size);
+    if (!strcmp(o->from_backend, "exact") || !strcmp(o->from_backend, "leann"))
+        r->read_batch = RG_MAX(r->read_batch, RG_MIN(r->batch_size, (size_t)2000));
     r->bytes_estimated = estimate_bytes(o->to_backend, r->records_source, emb->identity.dim, r->avg_record_bytes);
 
     rc = exists_in(ts, target, &r->target_existed, err);
@@ -746,7 +781,8 @@ rg_status rg_migrate(const rg_config *cfg, const rg_migrate_opts *o, rg_migrate_
     }
     staging_created = true;
     rc = copy_records(&m, src, dst, reuse, emb, err);
-    if (rc == RG_OK) {
+    bool build = o->rebuild || (!o->no_build && strcmp(o->to_backend, "leann") != 0);
+    if (rc == RG_OK && build) {
         progress(&m, RG_MIGRATE_BUILD, 0, 1);
         if ((rc = rg_collection_compact(dst, err)) != RG_OK)
             rg_error_prefix(err, "building %s/%s", o->to_backend, r->staging);

@@ -57,6 +57,11 @@ typedef struct rg_migrate_opts {
     bool dry_run;
     bool overwrite;
     bool reembed;                 /* recompute vectors even when the embedders match */
+    /* The final compact of the target ("build" phase).  Default: yes, except
+     * into leann, whose compact is a full rebuild that recomputes every
+     * vector (the graph its inserts built from the copied vectors is kept). */
+    bool no_build;                /* never */
+    bool rebuild;                 /* always */
     int verify_queries;           /* sample size for the top-k overlap; 0: 50 */
     int verify_k;                 /* 0: 10 */
     double min_overlap;           /* mean top-k overlap below this fails --verify; <0: 0.8 */
@@ -102,7 +107,8 @@ typedef struct rg_migrate_report {
     char reembed_reason[256];
     bool dry_run, published, overwrote, target_existed, rolled_back;
     int64_t records_source, records_written;
-    size_t batch_size;
+    size_t batch_size;            /* records per write page */
+    size_t read_batch;            /* records per read request (and verification page) */
     int64_t batches;
     int64_t bytes_before;         /* source bytes on disk; -1: unknown */
     int64_t bytes_after;          /* target bytes on disk after publishing; -1: unknown */

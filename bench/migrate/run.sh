@@ -4,7 +4,9 @@
 # --verify; then 50,000+ generated records (SciFact copied 10 times under
 # other file names) for time and peak RSS, to show memory stays bounded.
 # Writes bench/migrate/RESULTS.md.  Needs GNU time (/usr/bin/time).
-#   bench/migrate/run.sh [--skip-50k]
+#   bench/migrate/run.sh [--skip-50k | --with-leann-50k]
+# (leann at 50k records takes tens of minutes on a shared 2-core machine, so
+# it runs only with --with-leann-50k.)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 REPO=$PWD
@@ -15,6 +17,7 @@ CORPUS=$SHARED/data/scifact/corpus.jsonl
 [[ -f $CORPUS ]] || { echo "SciFact corpus not found at $CORPUS; nothing to measure" >&2; exit 77; }
 [[ -x /usr/bin/time ]] || { echo "GNU time is needed (apt-get install time)" >&2; exit 1; }
 SKIP50K=${1:-}
+LEANN50K=0; [[ $SKIP50K == --with-leann-50k ]] && LEANN50K=1
 W=$(mktemp -d "${TMPDIR:-/tmp}/ragged-bench-migrate-XXXXXX")
 trap 'rm -rf "$W"' EXIT
 export XDG_DATA_HOME=$W/data XDG_CONFIG_HOME=$W/config HOME=$W/home
@@ -83,6 +86,9 @@ if [[ " ${available[*]} " == *" leann "* && " ${available[*]} " == *" chromadb "
     measure "scifact leann-to-chromadb --verify" leann-to-chromadb --collection scifact --to scifact-from-leann --verify
 fi
 measure "scifact exact-to-exact --dry-run" exact-to-exact --collection scifact --to scifact-dry --dry-run
+# Another embedder (dimension 256): every record is embedded again.
+RAGGED_EMBEDDING_DIMENSION=256 measure "scifact exact-to-exact re-embedded (256-d) --verify" exact-to-exact \
+    --collection scifact --to scifact-256 --verify
 
 if [[ $SKIP50K != --skip-50k ]]; then
     t0=$(date +%s.%N)
@@ -100,44 +106,12 @@ if [[ $SKIP50K != --skip-50k ]]; then
     fi
     for be in "${available[@]}"; do
         [[ $be == exact ]] && continue
+        [[ $be == leann && $LEANN50K == 0 ]] && continue
         measure "50k exact-to-$be" "exact-to-$be" --collection big --to big
         measure "50k $be-to-exact" "$be-to-exact" --collection big --to "big-from-$be"
     done
 fi
 
 # The table.
-/usr/bin/python3 - "$ROWS" "$REPO" >"$REPO/bench/migrate/RESULTS.md" <<'PY'
-import json, os, platform, subprocess, sys, time
-rows = [json.loads(l) for l in open(sys.argv[1])]
-repo = sys.argv[2]
-commit = subprocess.run(["git", "-C", repo, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())
-load = open("/proc/loadavg").read().split()[:3]
-mib = lambda b: "?" if b is None or b < 0 else f"{b/1048576:.1f}"
-print("# ragged migrate: measured costs\n")
-print(f"Machine: {cpu}, {os.cpu_count()} cores visible, shared with other jobs (load average {' '.join(load)} at the end "
-      f"of the run). Commit {commit}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. Embedder: builtin (384-d). "
-      "Produced by `bench/migrate/run.sh`; wall time and peak RSS from GNU time.\n")
-print("| run | records | wall s | rec/s | peak RSS MiB | source MiB | target MiB | read / embed / write / build / verify s | verify |")
-print("|---|---:|---:|---:|---:|---:|---:|---|---|")
-for r in rows:
-    j = r["report"]
-    if r["rc"] != 0:
-        err = j.get("error", {}).get("message") or r["stderr"].strip()
-        print(f"| {r['label']} | | {r['wall']:.1f} | | {r['rss_kib']/1024:.0f} | | | | FAILED: {err[:160]} |")
-        continue
-    n = j.get("records_written") or j.get("records_source", 0)
-    ps = j.get("phase_seconds", {})
-    ps["verify"] = ps.get("verify", 0) + ps.get("queries", 0)
-    phases = " / ".join(f"{ps.get(p, 0):.1f}" for p in ("read", "embed", "write", "build", "verify"))
-    v = j.get("verification")
-    vs = ""
-    if v:
-        ov = v["topk_overlap"]
-        vs = ("passed" if v["passed"] else "FAILED") + (f", top-10 overlap {ov['mean']:.3f} (min {ov['min']:.1f})" if "mean" in ov else "")
-    tgt = j["bytes"]["target"] if not j.get("dry_run") else j["bytes"]["target_estimate"]
-    rate = f"{n / r['wall']:.0f}" if r["wall"] > 0 and not j.get("dry_run") else ""
-    label = r["label"] + (" (target size: estimate)" if j.get("dry_run") else "")
-    print(f"| {label} | {n} | {r['wall']:.1f} | {rate} | {r['rss_kib']/1024:.0f} | {mib(j['bytes']['source'])} | {mib(tgt)} | {phases} | {vs} |")
-PY
+/usr/bin/python3 "$REPO/bench/migrate/table.py" "$ROWS" "$REPO" >"$REPO/bench/migrate/RESULTS.md"
 cat "$REPO/bench/migrate/RESULTS.md"

@@ -13,13 +13,14 @@ TEST(builtin_embedder_is_deterministic_normalised_and_meaningful)
     rg_error err;
     CHECK_OK(rg_embedder_open(cfg, &e, &err), &err);
     int dim = e->identity.dim;
-    CHECK_EQ_INT(dim, 384);
+    CHECK_EQ_INT(dim, rg_config_int(cfg, "embedding.dimension"));
+    CHECK(dim >= 384);
     const char *texts[] = {"How do I back up the PostgreSQL database every night?",
                            "Nightly backups of the Postgres database are made with pg_dump.",
                            "Tomatoes need plenty of sun and regular watering in summer.",
                            "How do I back up the PostgreSQL database every night?", "", "Ünïcödé café naïve",
                            "unicode cafe naive"};
-    float v[7 * 384];
+    static float v[7 * 8192];
     CHECK_OK(rg_embedder_embed(e, texts, 7, RG_EMBED_DOCUMENT, v, &err), &err);
     for (int i = 0; i < 7; i++) {
         if (i == 4)

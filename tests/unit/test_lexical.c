@@ -180,7 +180,7 @@ TEST(lexical_bm25_ranks_hand_corpus)
         CHECK(json_object_get(h.items[0].metadata, "lang"));
         rg_analyzer *an;
         rg_error err;
-        CHECK_OK(rg_analyzer_new("english", &an, &err), &err);
+        CHECK_OK(rg_analyzer_new(rg_config_str(env.cfg, "retrieval.bm25_stemmer"), &an, &err), &err);
         for (size_t i = 0; i < h.n; i++) {
             size_t d = (size_t)(h.items[i].id[1] - '1');
             double want = bm25_oracle(an, "Which cats eat cat food?", d, NDOCS);
@@ -284,7 +284,8 @@ TEST(lexical_sidecar_catches_up)
         rg_collection_close(c);
         {
             /* Checkpoint the WAL into the file before copying it. */
-            rg_lexical_params p = {"english", 1.2, 0.75};
+            rg_lexical_params p = {"", 1.2, 0.75};
+            snprintf(p.stemmer, sizeof p.stemmer, "%s", rg_config_str(env.cfg, "retrieval.bm25_stemmer"));
             rg_lexical *lx;
             CHECK_OK(rg_lexical_open(path, &p, &lx, &err), &err);
             rg_lexical_close(lx);
@@ -307,7 +308,8 @@ TEST(lexical_sidecar_catches_up)
         c = reopen(&env, c);
         CHECK(c);
         {
-            rg_lexical_params p = {"english", 1.2, 0.75};
+            rg_lexical_params p = {"", 1.2, 0.75};
+            snprintf(p.stemmer, sizeof p.stemmer, "%s", rg_config_str(env.cfg, "retrieval.bm25_stemmer"));
             rg_lexical *lx;
             CHECK_OK(rg_lexical_open(path, &p, &lx, &err), &err);
             const char *ids[1] = {"d4"};

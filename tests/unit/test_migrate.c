@@ -554,6 +554,28 @@ TEST(migrate_default_batch_sizes)
     CHECK(n >= 16);
     CHECK((double)n * (20000 * 1.2 + 1024 * 12) < 10.0 * 1024 * 1024);
     CHECK(rg_migrate_default_batch("leann", "chromadb", 384, 1000) <= 1000);
-    CHECK(rg_migrate_default_batch("exact", "leann", 384, 1000) >= 64);
-    CHECK(rg_migrate_default_batch("exact", "leann", 384, 1000) <= 2000);
+    CHECK(rg_migrate_default_batch("exact", "exact", 384, 1000) >= 64);
+    CHECK(rg_migrate_default_batch("exact", "exact", 384, 1000) <= 2000);
+    /* Into leann: big pages (one build from the copied vectors), bounded. */
+    CHECK(rg_migrate_default_batch("exact", "leann", 384, 1400) >= 10000);
+    CHECK(rg_migrate_default_batch("exact", "leann", 384, 1400) <= 50000);
+    CHECK(rg_migrate_default_batch("chromadb", "leann", 384, 1400) >= 10000);
+    CHECK(rg_migrate_default_batch("chromadb", "chromadb", 384, 1400) <= 1000);
+}
+
+TEST(migrate_no_build_skips_the_rebuild)
+{
+    rg_config *cfg = mk_config(MDIM);
+    char src[64], dst[64];
+    uniq_name(src, sizeof src, "nbsrc");
+    uniq_name(dst, sizeof dst, "nbdst");
+    CHECK(fill(cfg, "exact", src, 40));
+    rg_migrate_opts o = base_opts("exact", "exact", src, dst);
+    o.no_build = o.verify = true;
+    rg_migrate_report r;
+    rg_error err;
+    CHECK_OK(rg_migrate(cfg, &o, &r, &err), &err);
+    CHECK(r.verify.passed && r.published);
+    CHECK(r.phase_seconds[RG_MIGRATE_BUILD] == 0.0);
+    rg_config_free(cfg);
 }
