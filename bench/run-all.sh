@@ -4,6 +4,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
+# Sections are kept in docs/benchmarks.md by each suite; --assemble is for suites that only write RESULTS.md.
 if [[ "${1:-}" != "--assemble" ]]; then
     for suite in bench/*/; do
         name=$(basename "$suite")
