@@ -19,6 +19,7 @@
 #include <string.h>
 #include <utf8proc.h>
 
+#include "analyzer.h"
 #include "config.h"
 #include "embedder.h"
 #include "util.h"
@@ -36,27 +37,6 @@ typedef struct builtin {
     struct sb_stemmer *stemmer;
 } builtin;
 
-static const char *const STOPWORDS[] = {
-    "a", "about", "above", "after", "again", "against", "all", "am", "an", "and", "any", "are", "as", "at", "be",
-    "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do",
-    "does", "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having", "he",
-    "her", "here", "hers", "herself", "him", "himself", "his", "how", "i", "if", "in", "into", "is", "it", "its",
-    "itself", "just", "me", "more", "most", "my", "myself", "no", "nor", "not", "now", "of", "off", "on", "once",
-    "only", "or", "other", "our", "ours", "ourselves", "out", "over", "own", "same", "she", "should", "so", "some",
-    "such", "than", "that", "the", "their", "theirs", "them", "themselves", "then", "there", "these", "they", "this",
-    "those", "through", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what", "when", "where",
-    "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "yours", "yourself",
-    "yourselves"};
-
-static int cmp_cstr(const void *a, const void *b)
-{
-    return strcmp((const char *)a, *(const char *const *)b);
-}
-
-static bool is_stopword(const char *w)
-{
-    return bsearch(w, STOPWORDS, RG_ARRAY_LEN(STOPWORDS), sizeof STOPWORDS[0], cmp_cstr) != NULL;
-}
 
 /* Feature accumulator: open addressing on 64-bit feature hashes. */
 typedef struct feature {
@@ -187,7 +167,7 @@ static void on_word(void *ctx, const char *w, size_t len)
         len = sizeof word - 1;
     memcpy(word, w, len);
     word[len] = '\0';
-    if (is_stopword(word))
+    if (rg_english_stopword(word))
         return;
     pthread_mutex_lock(&e->b->stem_lock);
     const sb_symbol *st = sb_stemmer_stem(e->b->stemmer, (const sb_symbol *)word, (int)len);
