@@ -30,15 +30,22 @@
 
 #include "config.h"
 #include "leann.h"
+#include "metapack.h"
 #include "sqlite_util.h"
 #include "store.h"
 #include "util.h"
 
-#define LEANN_FORMAT "ragged-leann-1"
+/* Format 2 keeps metadata packed (metapack.h) in table rec behind the view
+ * records; format 1 (JSON text in table records) is still read and
+ * written as it is. */
+#define LEANN_FORMAT "ragged-leann-2"
+#define LEANN_FORMAT_V1 "ragged-leann-1"
 #define LEANN_DB "leann.sqlite"
 #define LEANN_LOCK_WAIT_S 5.0
 #define LEANN_ZSTD_LEVEL 9
 #define LEANN_ZSTD_DICT_LEVEL 19
+
+static rg_status db_open(const char *path, int flags, sqlite3 **db, rg_error *err);
 
 typedef struct leann_store {
     char *dir;
@@ -120,7 +127,7 @@ static rg_status read_identity(sqlite3 *db, const char *path, rg_embedder_identi
     rg_status rc = rg_sqlite_meta_get(db, "format", &format, err);
     if (rc == RG_OK)
         rc = rg_sqlite_meta_get(db, "identity", &ident, err);
-    if (rc == RG_OK && (!format || strcmp(format, LEANN_FORMAT) != 0))
+    if (rc == RG_OK && (!format || (strcmp(format, LEANN_FORMAT) != 0 && strcmp(format, LEANN_FORMAT_V1) != 0)))
         rc = rg_error_set(err, RG_ERR_CORRUPT, "%s is not a ragged leann collection (format '%s', expected '%s')",
                           path, format ? format : "none", LEANN_FORMAT);
     if (rc == RG_OK && (!ident || rg_embedder_identity_from_text(ident, id) != RG_OK))
@@ -155,7 +162,7 @@ static rg_status leann_list(void *impl, rg_collection_info **out, size_t *n, rg_
         snprintf(info.name, sizeof info.name, "%s", de->d_name);
         info.count = -1;
         rg_error ignored;
-        if (rg_sqlite_open(path, SQLITE_OPEN_READONLY, &db, &ignored) == RG_OK) {
+        if (db_open(path, SQLITE_OPEN_READONLY, &db, &ignored) == RG_OK) {
             read_identity(db, path, &info.identity, &ignored);
             rg_sqlite_scalar_int(db, "SELECT count(*) FROM records", &info.count, &ignored);
         }
@@ -172,16 +179,38 @@ static rg_status leann_list(void *impl, rg_collection_info **out, size_t *n, rg_
     return RG_OK;
 }
 
+/* records is a view over rec so that every phase file reads and writes
+ * metadata as JSON text while the table holds it packed (metapack.h: about
+ * 40% of the JSON's size).  The triggers run inside the writer's own
+ * statement, so atomicity is that of the statement. */
 static const char *SCHEMA =
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
     /* seq keeps the insertion order (get() pages by it; upsert keeps it);
      * node is the record's place in the graph and codes. */
-    "CREATE TABLE records(seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, node INTEGER NOT NULL UNIQUE,"
-    " doc BLOB, doclen INTEGER NOT NULL DEFAULT 0, dict INTEGER NOT NULL DEFAULT 0, metadata TEXT, vec BLOB);"
+    "CREATE TABLE rec(seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, node INTEGER NOT NULL UNIQUE,"
+    " doc BLOB, doclen INTEGER NOT NULL DEFAULT 0, dict INTEGER NOT NULL DEFAULT 0, meta BLOB, vec BLOB);"
+    "CREATE VIEW records AS SELECT seq, id, node, doc, doclen, dict, rg_meta_json(meta) AS metadata, vec FROM rec;"
+    "CREATE TRIGGER records_insert INSTEAD OF INSERT ON records BEGIN"
+    " INSERT INTO rec(seq, id, node, doc, doclen, dict, meta, vec) VALUES(NEW.seq, NEW.id, NEW.node, NEW.doc,"
+    " coalesce(NEW.doclen, 0), coalesce(NEW.dict, 0), rg_meta_pack(NEW.metadata), NEW.vec); END;"
+    "CREATE TRIGGER records_update INSTEAD OF UPDATE ON records BEGIN"
+    " UPDATE rec SET seq = NEW.seq, id = NEW.id, node = NEW.node, doc = NEW.doc, doclen = NEW.doclen,"
+    " dict = NEW.dict, meta = CASE WHEN NEW.metadata IS OLD.metadata THEN meta ELSE rg_meta_pack(NEW.metadata) END,"
+    " vec = NEW.vec WHERE seq = OLD.seq; END;"
+    "CREATE TRIGGER records_delete INSTEAD OF DELETE ON records BEGIN DELETE FROM rec WHERE seq = OLD.seq; END;"
     "CREATE TABLE tombstones(node INTEGER PRIMARY KEY);"
     "CREATE TABLE adj(node INTEGER PRIMARY KEY, flags INTEGER NOT NULL, nbrs BLOB NOT NULL);"
     "CREATE TABLE codes(node INTEGER PRIMARY KEY, code BLOB NOT NULL);"
     "CREATE TABLE dicts(id INTEGER PRIMARY KEY, dict BLOB NOT NULL);";
+
+/* Opens leann.sqlite with the SQL functions its schema uses. */
+static rg_status db_open(const char *path, int flags, sqlite3 **db, rg_error *err)
+{
+    rg_status rc = rg_sqlite_open(path, flags, db, err);
+    if (rc == RG_OK && rg_metapack_register(*db) != SQLITE_OK)
+        rc = rg_sqlite_error(*db, path, err);
+    return rc;
+}
 
 static rg_status leann_create(void *impl, const char *name, const rg_embedder_identity *identity, rg_error *err)
 {
@@ -204,7 +233,7 @@ static rg_status leann_create(void *impl, const char *name, const rg_embedder_id
     sqlite3 *db = NULL;
     char *dbpath = rg_path_join(tmp, LEANN_DB);
     if (rc == RG_OK)
-        rc = rg_sqlite_open(dbpath, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &db, err);
+        rc = db_open(dbpath, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &db, err);
     if (rc == RG_OK)
         rc = rg_sqlite_exec(db, "BEGIN", err);
     if (rc == RG_OK)
@@ -767,7 +796,7 @@ static rg_status leann_open_collection(void *impl, const char *name, rg_embedder
     c->lock_fd = -1;
     c->version = -1;
     leann_graph_init(&c->graph, c->params.graph_degree, c->params.pruned_degree);
-    rg_status rc = rg_sqlite_open(path, SQLITE_OPEN_READWRITE, &c->db, err);
+    rg_status rc = db_open(path, SQLITE_OPEN_READWRITE, &c->db, err);
     if (rc == RG_OK)
         rc = read_identity(c->db, path, &c->identity, err);
     if (rc == RG_OK) {
@@ -827,14 +856,31 @@ static rg_status leann_count(void *impl, int64_t *out, rg_error *err)
     return rg_sqlite_scalar_int(c->db, "SELECT count(*) FROM records", out, err);
 }
 
+/* VACUUM (one atomic rewrite of the database) and a WAL truncate so the
+ * directory holds only live pages.  Best effort: a failure (e.g. a reader
+ * holding an old snapshot) leaves the database as it was. */
+static void leann_repack(leann_coll *c)
+{
+    rg_error ignored;
+    if (rg_sqlite_exec(c->db, "VACUUM", &ignored) == RG_OK)
+        rg_sqlite_exec(c->db, "PRAGMA wal_checkpoint(TRUNCATE)", &ignored);
+}
+
 /* Writes hold the lock only for the operation: a long-lived reader/server
  * never blocks ingest, and a second writer waits for the first's batch. */
 static rg_status leann_add_op(void *impl, const rg_record *recs, size_t n, bool upsert, rg_error *err)
 {
     leann_coll *c = impl;
     rg_status rc = leann_lock(c, err);
+    int64_t gen = c->generation;
     if (rc == RG_OK)
         rc = leann_add(c, recs, n, upsert, err);
+    /* A rebuild renumbers nodes and may recompress every passage with a new
+     * dictionary: rows were rewritten in place and pages are left part
+     * empty.  Rebuilds happen at doublings, so repacking then costs a
+     * constant factor of the ingest. */
+    if (rc == RG_OK && c->generation != gen)
+        leann_repack(c);
     leann_unlock(c);
     return rc;
 }
@@ -856,6 +902,8 @@ static rg_status leann_compact_op(void *impl, rg_error *err)
     rg_status rc = leann_lock(c, err);
     if (rc == RG_OK)
         rc = leann_compact(c, err);
+    if (rc == RG_OK)
+        leann_repack(c);
     leann_unlock(c);
     return rc;
 }
@@ -1011,12 +1059,17 @@ static rg_status leann_stats(void *impl, rg_store_stats *out, rg_error *err)
     rg_status rc = leann_refresh(c, err);
     if (rc != RG_OK)
         return rc;
-    int64_t passages = 0, metadata = 0, adj = 0, codes = 0, dicts = 0, vecs = 0, tomb = 0;
-    rc = rg_sqlite_scalar_int(c->db, "SELECT coalesce(sum(length(doc)), 0) FROM records", &passages, err);
+    int64_t passages = 0, metadata = 0, adj = 0, codes = 0, dicts = 0, vecs = 0, tomb = 0, packed = 0;
+    rc = rg_sqlite_scalar_int(c->db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'rec'",
+                              &packed, err);
+    if (rc == RG_OK)
+        rc = rg_sqlite_scalar_int(c->db, "SELECT coalesce(sum(length(doc)), 0) FROM records", &passages, err);
     if (rc == RG_OK)
         rc = rg_sqlite_scalar_int(c->db,
-                                  "SELECT coalesce(sum(length(CAST(id AS BLOB)) + coalesce(length(CAST(metadata "
-                                  "AS BLOB)), 0)), 0) FROM records",
+                                  packed ? "SELECT coalesce(sum(length(CAST(id AS BLOB)) + coalesce(length(meta), 0)),"
+                                           " 0) FROM rec"
+                                         : "SELECT coalesce(sum(length(CAST(id AS BLOB)) + coalesce(length(CAST("
+                                           "metadata AS BLOB)), 0)), 0) FROM records",
                                   &metadata, err);
     if (rc == RG_OK)
         rc = rg_sqlite_scalar_int(c->db, "SELECT coalesce(sum(length(nbrs)), 0) FROM adj", &adj, err);

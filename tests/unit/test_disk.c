@@ -1,0 +1,238 @@
+/* The compact on-disk forms: packed metadata (metapack.c) round trip and
+ * damage, the leann collection's packed metadata through get/filter/
+ * upsert/delete, format-1 collections (JSON text metadata) still read, and
+ * a damaged packed metadata row reported as an error. */
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "contract.h"
+#include "filter.h"
+#include "metapack.h"
+#include "test.h"
+#include "util.h"
+
+#define DDIM 64
+
+static json_t *roundtrip(const json_t *in)
+{
+    rg_buf b;
+    rg_buf_init(&b);
+    rg_metapack_encode(in, &b);
+    json_t *out = rg_metapack_decode(b.data, b.len);
+    rg_buf_free(&b);
+    return out;
+}
+
+TEST(metapack_roundtrip_is_lossless_and_smaller)
+{
+    const char *texts[] = {
+        "{}",
+        "{\"document_id\":\"8ecdc8b9f1ded81b\",\"document_path\":\"/a/b/c.txt\",\"file_hash\":"
+        "\"08958d97ded5afa6a9498159153bb6579aaa1db58926fe10dffbb19c3a3598d7\",\"content_hash\":"
+        "\"95503c95bd7eec5cddb61338b4cb13705a9ef13f0059946b00ff72028b9e86b1\",\"chunk_position\":0,"
+        "\"total_chunks\":2,\"format\":\"text\",\"title\":\"T\\u00e9st \\\"q\\\"\"}",
+        "{\"zeta\":-9223372036854775807,\"a\":1.5,\"b\":-0.0,\"c\":1e300,\"n\":null,\"t\":true,\"f\":false,"
+        "\"arr\":[1,\"x\",{\"y\":2}],\"obj\":{\"k\":[]},\"HEX\":\"ABCDEF0123456789\",\"odd\":\"abcdef012345678\","
+        "\"short\":\"abcd\",\"\":\"empty key\",\"big\":9223372036854775807,\"neg\":-1}",
+    };
+    for (size_t i = 0; i < RG_ARRAY_LEN(texts); i++) {
+        json_t *in = json_loads(texts[i], 0, NULL);
+        CHECK(in);
+        json_t *out = roundtrip(in);
+        CHECK_MSG(out && json_equal(in, out), "round trip changed %s", texts[i]);
+        /* key order is kept */
+        char *a = json_dumps(in, JSON_COMPACT), *b = json_dumps(out, JSON_COMPACT);
+        CHECK_EQ_STR(a, b);
+        rg_buf pk;
+        rg_buf_init(&pk);
+        rg_metapack_encode(in, &pk);
+        if (i == 1)
+            CHECK_MSG(pk.len * 2 < strlen(a), "packed %zu bytes vs %zu JSON", pk.len, strlen(a));
+        /* every truncation is rejected or decodes to something, never crashes */
+        for (size_t cut = 0; cut < pk.len; cut++) {
+            json_t *t = rg_metapack_decode(pk.data, cut);
+            json_decref(t);
+        }
+        rg_buf_free(&pk);
+        free(a);
+        free(b);
+        json_decref(in);
+        json_decref(out);
+    }
+    CHECK(rg_metapack_decode("\x00", 1) == NULL);         /* wrong version */
+    CHECK(rg_metapack_decode("\xa1\x01\x09", 3) == NULL); /* unknown tag */
+    CHECK(rg_metapack_decode("\xa1\x7f\x00", 3) == NULL); /* unknown key index */
+    CHECK(rg_metapack_decode("\xa1\x01\x05\x05" "ab", 5) == NULL); /* string longer than the data */
+}
+
+static rg_record *make_recs(contract_env *env, size_t n, unsigned salt, char ***ids, char ***docs, json_t ***meta,
+                            float **vecs)
+{
+    *ids = rg_xcalloc(n, sizeof **ids);
+    *docs = rg_xcalloc(n, sizeof **docs);
+    *meta = rg_xcalloc(n, sizeof **meta);
+    rg_record *r = rg_xcalloc(n, sizeof *r);
+    for (size_t i = 0; i < n; i++) {
+        (*ids)[i] = rg_xasprintf("d%u-%04zu", salt, i);
+        (*docs)[i] = rg_xasprintf("passage %zu about topic %zu with words w%zu w%zu and salt %u", i, i % 7, i * 31 % 97,
+                                  i * 17 % 89, salt);
+        char hash[65];
+        rg_sha256_hex((*docs)[i], strlen((*docs)[i]), hash);
+        (*meta)[i] = json_pack("{s:s, s:s, s:I, s:f, s:s}", "document_path", "/some/dir/file.txt", "content_hash", hash,
+                               "chunk_position", (json_int_t)i, "score", (double)i / 4.0, "group",
+                               i % 3 == 0 ? "alpha" : "beta");
+    }
+    *vecs = contract_embed(env, (const char *const *)*docs, n);
+    for (size_t i = 0; i < n; i++)
+        r[i] = (rg_record){(*ids)[i], (*docs)[i], (*meta)[i], *vecs + i * DDIM};
+    return r;
+}
+
+static void free_recs(size_t n, rg_record *r, char **ids, char **docs, json_t **meta, float *vecs)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(ids[i]);
+        free(docs[i]);
+        json_decref(meta[i]);
+    }
+    free(ids);
+    free(docs);
+    free(meta);
+    free(r);
+    free(vecs);
+}
+
+static void check_all_meta(rg_collection *c, size_t n, char **ids, json_t **meta)
+{
+    rg_error err;
+    rg_record_batch b;
+    rg_record_batch_init(&b, 0);
+    CHECK_OK(rg_collection_get(c, NULL, 0, NULL, RG_INCLUDE_METADATAS | RG_INCLUDE_DOCUMENTS, 0, 0, &b, &err), &err);
+    CHECK_EQ_INT(b.n, n);
+    for (size_t i = 0; i < b.n; i++) {
+        CHECK_EQ_STR(b.items[i].id, ids[i]);
+        CHECK_MSG(json_equal(b.items[i].metadata, meta[i]), "metadata of %s differs", ids[i]);
+    }
+    rg_record_batch_free(&b);
+}
+
+static rg_status exec_sql(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    int r = sqlite3_open(path, &db);
+    if (r == SQLITE_OK)
+        r = sqlite3_exec(db, sql, NULL, NULL, NULL);
+    if (r != SQLITE_OK)
+        fprintf(stderr, "sql: %s\n", sqlite3_errmsg(db));
+    sqlite3_close(db);
+    return r == SQLITE_OK ? RG_OK : RG_ERR_IO;
+}
+
+TEST(leann_packed_metadata_get_filter_upsert_delete)
+{
+    contract_env env;
+    if (!contract_env_open(&env, "leann", DDIM))
+        return;
+    rg_error err;
+    rg_collection *c = NULL;
+    CHECK_OK(rg_collection_open(env.store, "packed", env.emb, true, &c, &err), &err);
+    size_t n = 300;
+    char **ids, **docs;
+    json_t **meta;
+    float *vecs;
+    rg_record *r = make_recs(&env, n, 1, &ids, &docs, &meta, &vecs);
+    CHECK_OK(rg_collection_add(c, r, n, &err), &err);
+    check_all_meta(c, n, ids, meta);
+
+    /* a filter on packed metadata: strings, numbers */
+    rg_filter *f = NULL;
+    CHECK_OK(rg_filter_parse("{\"group\": \"alpha\"}", &f, &err), &err);
+    rg_record_batch b;
+    rg_record_batch_init(&b, 0);
+    CHECK_OK(rg_collection_get(c, NULL, 0, f, RG_INCLUDE_METADATAS, 0, 0, &b, &err), &err);
+    CHECK_EQ_INT(b.n, 100);
+    rg_record_batch_clear(&b);
+    rg_hits h;
+    rg_hits_init(&h);
+    rg_query_opts qo = {.k = 5, .where = f, .include = RG_INCLUDE_METADATAS};
+    CHECK_OK(rg_collection_query(c, vecs + 4 * DDIM, &qo, &h, &err), &err);
+    CHECK_EQ_INT(h.n, 5);
+    for (size_t i = 0; i < h.n; i++)
+        CHECK_EQ_STR(json_string_value(json_object_get(h.items[i].metadata, "group")), "alpha");
+    rg_hits_free(&h);
+
+    /* upsert changes metadata of some, delete by filter removes others */
+    for (size_t i = 0; i < 50; i++) {
+        json_object_set_new(meta[i], "group", json_string("gamma"));
+        json_object_set_new(meta[i], "extra", json_real((double)i + 0.25));
+    }
+    CHECK_OK(rg_collection_upsert(c, r, 50, &err), &err);
+    check_all_meta(c, n, ids, meta);
+    size_t deleted = 0;
+    CHECK_OK(rg_collection_delete(c, NULL, 0, f, &deleted, &err), &err);
+    CHECK_EQ_INT(deleted, 83); /* alpha among 50..299 */
+    rg_filter_free(f);
+    CHECK_OK(rg_collection_get(c, NULL, 0, NULL, RG_INCLUDE_METADATAS, 0, 0, &b, &err), &err);
+    CHECK_EQ_INT(b.n, n - 83);
+    for (size_t i = 0; i < b.n; i++)
+        CHECK(strcmp(json_string_value(json_object_get(b.items[i].metadata, "group")), "alpha") != 0);
+    rg_record_batch_free(&b);
+    rg_collection_close(c);
+
+    /* a damaged packed row is an error naming the problem, not a crash */
+    char *db = rg_path_join(rg_test_tmpdir(), "leann/packed/leann.sqlite");
+    CHECK(exec_sql(db, "UPDATE rec SET meta = x'a10905' WHERE seq = (SELECT max(seq) FROM rec)") == RG_OK);
+    CHECK_OK(rg_collection_open(env.store, "packed", env.emb, false, &c, &err), &err);
+    rg_record_batch_init(&b, 0);
+    CHECK(rg_collection_get(c, NULL, 0, NULL, RG_INCLUDE_METADATAS, 0, 0, &b, &err) != RG_OK);
+    CHECK_MSG(strstr(err.msg, "metadata") != NULL, "unclear message: %s", err.msg);
+    rg_record_batch_free(&b);
+    rg_collection_close(c);
+    free(db);
+    free_recs(n, r, ids, docs, meta, vecs);
+    contract_env_close(&env);
+}
+
+TEST(leann_format1_collection_still_reads_and_writes)
+{
+    contract_env env;
+    if (!contract_env_open(&env, "leann", DDIM))
+        return;
+    rg_error err;
+    rg_collection *c = NULL;
+    CHECK_OK(rg_collection_open(env.store, "old", env.emb, true, &c, &err), &err);
+    size_t n = 120;
+    char **ids, **docs;
+    json_t **meta;
+    float *vecs;
+    rg_record *r = make_recs(&env, n, 2, &ids, &docs, &meta, &vecs);
+    CHECK_OK(rg_collection_add(c, r, 80, &err), &err);
+    rg_collection_close(c);
+    /* Turn it into what format 1 wrote: a records table with JSON text. */
+    char *db = rg_path_join(rg_test_tmpdir(), "leann/old/leann.sqlite");
+    sqlite3 *h = NULL;
+    CHECK(sqlite3_open(db, &h) == SQLITE_OK);
+    CHECK(rg_metapack_register(h) == SQLITE_OK);
+    CHECK(sqlite3_exec(h,
+                       "BEGIN; CREATE TABLE old AS SELECT * FROM records; DROP VIEW records; DROP TABLE rec;"
+                       "CREATE TABLE records(seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, node INTEGER NOT NULL "
+                       "UNIQUE, doc BLOB, doclen INTEGER NOT NULL DEFAULT 0, dict INTEGER NOT NULL DEFAULT 0, metadata "
+                       "TEXT, vec BLOB); INSERT INTO records SELECT * FROM old; DROP TABLE old;"
+                       "UPDATE meta SET value = 'ragged-leann-1' WHERE key = 'format'; COMMIT;",
+                       NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(h);
+    CHECK_OK(rg_collection_open(env.store, "old", env.emb, false, &c, &err), &err);
+    check_all_meta(c, 80, ids, meta);
+    CHECK_OK(rg_collection_add(c, r + 80, n - 80, &err), &err);
+    check_all_meta(c, n, ids, meta);
+    rg_store_stats st;
+    rg_store_stats_init(&st);
+    CHECK_OK(rg_collection_stats(c, &st, &err), &err);
+    CHECK_EQ_INT(st.records, n);
+    rg_store_stats_free(&st);
+    rg_collection_close(c);
+    free(db);
+    free_recs(n, r, ids, docs, meta, vecs);
+    contract_env_close(&env);
+}
