@@ -17,7 +17,7 @@ FUZZ_LIB_OBJ := $(LIB_SRC:src/%.c=$(FUZZ_BUILD)/obj/%.o)
 FUZZ_REPLAY := $(FUZZ_TARGETS:%=$(BUILD)/fuzz-replay/%)
 
 SOAK_ITERATIONS ?= 20
-SOAK_TESTS := kill_ingest kill_ops concurrent_ingest
+SOAK_TESTS := kill_ingest kill_ops concurrent_ingest kill_points
 
 .PHONY: fuzz fuzz-build fuzz-smoke soak
 
@@ -53,5 +53,6 @@ soak: $(BUILD)/ragged
 	    tmp=$$(mktemp -d); echo "== $$t ($(SOAK_ITERATIONS) iterations)"; \
 	    RAGGED=$(CURDIR)/$(BUILD)/ragged RAGGED_REPO=$(CURDIR) TMP=$$tmp XDG_DATA_HOME=$$tmp/data \
 	    XDG_CONFIG_HOME=$$tmp/config HOME=$$tmp/home RAGGED_TEST_KILL_ITERATIONS=$(SOAK_ITERATIONS) \
-	    RAGGED_TEST_CONCURRENT_ROUNDS=$$(( $(SOAK_ITERATIONS) / 10 + 1 )) bash tests/cli/$$t.sh 2>&1 | grep -v Killed \
+	    RAGGED_TEST_CONCURRENT_ROUNDS=$$(( $(SOAK_ITERATIONS) / 10 + 1 )) \
+	    RAGGED_TEST_KILL_POINT_SYSCALLS='fdatasync fsync rename pwrite64' bash tests/cli/$$t.sh 2>&1 | grep -v Killed \
 	    || exit 1; rm -rf $$tmp; done

@@ -9,8 +9,9 @@ BUILD_PKGS=(build-essential pkg-config libyaml-dev libsqlite3-dev libjansson-dev
             libxml2-dev libpoppler-glib-dev libzstd-dev libopenblas-dev libstemmer-dev
             libcurl4-openssl-dev)
 # Tests: the numpy reference for the embedding engine, sanitizer runtimes, the
-# ChromaDB server (npm), sqlite3 CLI for corrupting stores on purpose.
-TEST_PKGS=(python3 python3-numpy clang libclang-rt-14-dev nodejs npm sqlite3 curl procps)
+# ChromaDB server (npm), sqlite3 CLI for corrupting stores on purpose, strace
+# for killing a process at a chosen write (tests/cli/kill_points.sh).
+TEST_PKGS=(python3 python3-numpy clang libclang-rt-14-dev nodejs npm sqlite3 curl procps strace)
 
 want=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}")
 

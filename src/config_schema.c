@@ -73,7 +73,7 @@ const rg_config_key rg_config_schema[] = {
 
     /* ---- retrieval ---- */
     {"retrieval.k", RG_CFG_INT, "5", NULL, 1, 10000, "Passages returned by a query."},
-    {"retrieval.mode", RG_CFG_ENUM, "vector", "vector|bm25|hybrid", NO_RANGE,
+    {"retrieval.mode", RG_CFG_ENUM, "hybrid", "vector|bm25|hybrid", NO_RANGE,
      "vector search, lexical BM25, or both fused."},
     {"retrieval.rrf_k", RG_CFG_INT, "60", NULL, 1, 100000, "Reciprocal rank fusion constant."},
     {"retrieval.vector_weight", RG_CFG_FLOAT, "0.1", NULL, 0, 1000,

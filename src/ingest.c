@@ -198,33 +198,40 @@ static rg_status flush(rg_collection *c, pending *p, json_t *manifest, rg_ingest
     free(texts);
     for (size_t i = 0; i < p->batch.n; i++)
         p->batch.items[i].embedding = vecs + i * (size_t)dim;
-    if (rc == RG_OK)
-        rc = rg_collection_upsert(c, p->batch.items, p->batch.n, err);
-    for (size_t i = 0; i < p->batch.n; i++)
-        p->batch.items[i].embedding = NULL; /* owned by vecs */
-    free(vecs);
-    if (rc == RG_OK)
-        r->chunks_written += (int64_t)p->batch.n;
-    /* Remove chunks of the same documents left from older versions: ids the
-     * manifest knows that this version did not write. */
+    /* Chunks of the same documents left from older versions (ids the
+     * manifest knows that this version did not write) go in the same store
+     * call as the new chunks: where the backend can, a crash leaves the old
+     * or the new version of a changed file, never the new one plus the old
+     * one's tail. */
+    size_t nstale = 0, capstale = 0;
+    const char **stale = NULL;
     for (size_t i = 0; rc == RG_OK && i < p->ndocs; i++) {
-        json_t *e = json_object_get(manifest, p->doc_ids[i]);
-        json_t *old = json_object_get(e, "ids");
-        const char **stale = rg_xcalloc(json_array_size(old) + 1, sizeof *stale);
-        size_t nstale = 0, j;
+        json_t *old = json_object_get(json_object_get(manifest, p->doc_ids[i]), "ids");
+        size_t j;
         json_t *id;
         json_array_foreach(old, j, id)
         {
             const char *s = json_string_value(id);
-            if (!chunk_id_written(s, p->doc_ids[i], p->counts[i]))
-                stale[nstale++] = s;
+            if (chunk_id_written(s, p->doc_ids[i], p->counts[i]))
+                continue;
+            if (nstale == capstale) {
+                capstale = capstale ? capstale * 2 : 64;
+                stale = rg_xrealloc(stale, capstale * sizeof *stale);
+            }
+            stale[nstale++] = s;
         }
-        size_t deleted = 0;
-        if (nstale)
-            rc = rg_collection_delete(c, stale, nstale, NULL, &deleted, err);
-        free(stale);
+    }
+    size_t deleted = 0;
+    if (rc == RG_OK)
+        rc = rg_collection_replace(c, p->batch.items, p->batch.n, stale, nstale, &deleted, err);
+    free(stale);
+    for (size_t i = 0; i < p->batch.n; i++)
+        p->batch.items[i].embedding = NULL; /* owned by vecs */
+    free(vecs);
+    if (rc == RG_OK) {
+        r->chunks_written += (int64_t)p->batch.n;
         r->chunks_removed += (int64_t)deleted;
-        if (e)
+        for (size_t i = 0; i < p->ndocs; i++)
             json_object_del(manifest, p->doc_ids[i]);
     }
     for (size_t i = 0; i < p->ndocs; i++) {

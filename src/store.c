@@ -3,11 +3,14 @@
  * the small containers (record batches, hits, stats). */
 #include "store.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "config.h"
 #include "lexical.h"
@@ -571,6 +574,59 @@ rg_status rg_collection_delete(rg_collection *c, const char *const *ids, size_t 
     return rc;
 }
 
+rg_status rg_collection_replace(rg_collection *c, const rg_record *recs, size_t n, const char *const *del,
+                                size_t ndel, size_t *deleted, rg_error *err)
+{
+    size_t dummy;
+    if (!deleted)
+        deleted = &dummy;
+    *deleted = 0;
+    if (ndel == 0)
+        return add_or_upsert(c, recs, n, true, err);
+    if (n == 0)
+        return rg_collection_delete(c, del, ndel, NULL, deleted, err);
+    rg_status rc = rg_records_validate(recs, n, c->identity.dim, err);
+    if (rc != RG_OK)
+        return rc;
+    /* An id in both lists has no sensible order; ingest never asks for it. */
+    json_t *seen = json_object();
+    for (size_t i = 0; i < n; i++)
+        json_object_set_new(seen, recs[i].id, json_true());
+    for (size_t i = 0; rc == RG_OK && i < ndel; i++)
+        if (json_object_get(seen, del[i]))
+            rc = rg_error_set(err, RG_ERR_INVALID, "record '%s' is both written and deleted in one replace", del[i]);
+    json_decref(seen);
+    if (rc != RG_OK)
+        return rc;
+    /* One journal entry names both sets: whatever part of the backend
+     * write survives a crash, the next search replays exactly those ids. */
+    const char **all = rg_xmalloc((n + ndel) * sizeof *all);
+    for (size_t i = 0; i < n; i++)
+        all[i] = recs[i].id;
+    memcpy(all + n, del, ndel * sizeof *del);
+    rg_lexical *lx = NULL;
+    int64_t op = 0;
+    rc = lexical_begin(c, NULL, all, n + ndel, &lx, &op, err);
+    free(all);
+    if (rc != RG_OK)
+        return rc;
+    if (c->store->ops->replace) {
+        rc = c->store->ops->replace(c->impl, recs, n, del, ndel, deleted, err);
+    } else {
+        rc = c->store->ops->add(c->impl, recs, n, true, err);
+        if (rc == RG_OK)
+            rc = c->store->ops->delete_records(c->impl, del, ndel, NULL, deleted, err);
+    }
+    if (rc == RG_OK) {
+        /* The put leaves the entry (op 0 is no entry); the remove clears it. */
+        rg_error ignored;
+        if (rg_lexical_put(lx, 0, recs, n, &ignored) == RG_OK)
+            rg_lexical_remove(lx, op, del, ndel, NULL, &ignored);
+    }
+    rg_lexical_end(lx);
+    return rc;
+}
+
 rg_status rg_collection_count(rg_collection *c, int64_t *out, rg_error *err)
 {
     return c->store->ops->count(c->impl, out, err);
@@ -836,4 +892,47 @@ void rg_collection_info_sort(rg_collection_info *infos, size_t n)
 {
     if (n > 1)
         qsort(infos, n, sizeof *infos, cmp_info);
+}
+
+/* The PID a leftover name ends with, or 0 when the name is not one:
+ * ".NAME.creating.PID" / ".NAME.deleting.PID". */
+static long leftover_pid(const char *name)
+{
+    if (name[0] != '.')
+        return 0;
+    const char *dot = strrchr(name, '.');
+    if (!dot || dot == name || !dot[1])
+        return 0;
+    char *end;
+    errno = 0;
+    long pid = strtol(dot + 1, &end, 10);
+    if (*end || errno || pid <= 0)
+        return 0;
+    static const char *const kinds[] = {".creating", ".deleting"};
+    for (size_t i = 0; i < RG_ARRAY_LEN(kinds); i++) {
+        size_t l = strlen(kinds[i]);
+        if ((size_t)(dot - name) > l + 1 && !strncmp(dot - l, kinds[i], l))
+            return pid;
+    }
+    return 0;
+}
+
+void rg_collection_dir_sweep(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        long pid = leftover_pid(de->d_name);
+        /* A live PID (or one we may not signal) may be the operation still
+         * running: only a dead owner's leftover is garbage. */
+        if (!pid || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        char *path = rg_path_join(dir, de->d_name);
+        if (rg_is_dir(path))
+            rg_remove_tree(path, NULL);
+        free(path);
+    }
+    closedir(d);
 }

@@ -158,6 +158,14 @@ typedef struct rg_store_ops {
     rg_status (*stats)(void *coll, rg_store_stats *out, rg_error *err);
     /* Optional (NULL): rebuild / reclaim space. */
     rg_status (*compact)(void *coll, rg_error *err);
+    /* Optional (NULL: the generic layer calls add(upsert) then
+     * delete_records, two steps a crash can split): upserts recs and deletes
+     * the records named by del in one atomic step, so a changed file's new
+     * chunks and the removal of its old version's surplus chunks become
+     * visible together.  Records arrive validated; no id is in both lists.
+     * *deleted counts the removed records. */
+    rg_status (*replace)(void *coll, const rg_record *recs, size_t n, const char *const *del, size_t ndel,
+                         size_t *deleted, rg_error *err);
 } rg_store_ops;
 
 /* Backends (one file each).  A backend not compiled in or not finished has
@@ -206,6 +214,12 @@ rg_status rg_collection_get(rg_collection *c, const char *const *ids, size_t nid
                             unsigned include, size_t offset, size_t limit, rg_record_batch *out, rg_error *err);
 rg_status rg_collection_delete(rg_collection *c, const char *const *ids, size_t nids, const rg_filter *where,
                                size_t *deleted, rg_error *err);
+/* Upserts recs and deletes the ids in del (none of them in recs): in one
+ * atomic step where the backend has a replace op, else upsert first, then
+ * delete (a crash between leaves the old records beside the new ones, never
+ * fewer).  deleted may be NULL. */
+rg_status rg_collection_replace(rg_collection *c, const rg_record *recs, size_t n, const char *const *del,
+                                size_t ndel, size_t *deleted, rg_error *err);
 rg_status rg_collection_count(rg_collection *c, int64_t *out, rg_error *err);
 rg_status rg_collection_query(rg_collection *c, const float *query, const rg_query_opts *opts,
                               rg_hits *out, rg_error *err);
@@ -233,6 +247,10 @@ rg_status rg_collection_compact(rg_collection *c, rg_error *err);
 rg_status rg_rename_collection_dir(const char *dir, const char *from, const char *to, const char *backend,
                                    rg_error *err);
 void rg_collection_info_sort(rg_collection_info *infos, size_t n);
+/* Removes DIR/.NAME.creating.PID and DIR/.NAME.deleting.PID directories
+ * (left by a process killed while creating or deleting a collection) whose
+ * process is gone.  Best effort: errors are ignored. */
+void rg_collection_dir_sweep(const char *dir);
 
 /* Shared by backends: validates one batch as the contract above says. */
 rg_status rg_records_validate(const rg_record *recs, size_t n, int dim, rg_error *err);

@@ -47,6 +47,7 @@ static rg_status exact_open(const rg_config *cfg, void **out, rg_error *err)
         return rg_error_set(err, RG_ERR_INVALID, "vectorstore.exact.persist_directory is empty; set it to a directory");
     exact_store *s = rg_xcalloc(1, sizeof *s);
     s->dir = rg_xstrdup(dir);
+    rg_collection_dir_sweep(s->dir);
     *out = s;
     return RG_OK;
 }
@@ -251,14 +252,11 @@ static rg_status exact_info(void *impl, rg_collection_info *out, rg_error *err)
     return rg_sqlite_scalar_int(c->db, "SELECT count(*) FROM records", &out->count, err);
 }
 
-static rg_status exact_add(void *impl, const rg_record *recs, size_t n, bool upsert, rg_error *err)
+/* Writes recs inside the caller's transaction. */
+static rg_status write_records(exact_coll *c, const rg_record *recs, size_t n, bool upsert, rg_error *err)
 {
-    exact_coll *c = impl;
     size_t dim = (size_t)c->identity.dim;
-    rg_status rc = rg_sqlite_exec(c->db, "BEGIN IMMEDIATE", err);
-    if (rc != RG_OK)
-        return rc;
-    drop_matrix(c);
+    rg_status rc = RG_OK;
     const char *sql = upsert ? "INSERT INTO records(id, document, metadata, embedding) VALUES(?,?,?,?) "
                                "ON CONFLICT(id) DO UPDATE SET document=excluded.document, "
                                "metadata=excluded.metadata, embedding=excluded.embedding"
@@ -290,11 +288,39 @@ static rg_status exact_add(void *impl, const rg_record *recs, size_t n, bool ups
         sqlite3_clear_bindings(st);
     }
     sqlite3_finalize(st);
+    return rc;
+}
+
+static rg_status delete_where(exact_coll *c, const char *const *ids, size_t nids, const rg_filter *where,
+                              size_t *deleted, rg_error *err);
+
+static rg_status exact_write(exact_coll *c, const rg_record *recs, size_t n, bool upsert, const char *const *del,
+                             size_t ndel, size_t *deleted, rg_error *err)
+{
+    rg_status rc = rg_sqlite_exec(c->db, "BEGIN IMMEDIATE", err);
+    if (rc != RG_OK)
+        return rc;
+    drop_matrix(c);
+    rc = write_records(c, recs, n, upsert, err);
+    if (rc == RG_OK && ndel)
+        rc = delete_where(c, del, ndel, NULL, deleted, err);
     if (rc == RG_OK)
         rc = rg_sqlite_exec(c->db, "COMMIT", err);
     if (rc != RG_OK)
         rg_sqlite_exec(c->db, "ROLLBACK", NULL);
     return rc;
+}
+
+static rg_status exact_add(void *impl, const rg_record *recs, size_t n, bool upsert, rg_error *err)
+{
+    return exact_write(impl, recs, n, upsert, NULL, 0, NULL, err);
+}
+
+/* Both in one transaction: readers and a crash see the old or the new set. */
+static rg_status exact_replace(void *impl, const rg_record *recs, size_t n, const char *const *del, size_t ndel,
+                               size_t *deleted, rg_error *err)
+{
+    return exact_write(impl, recs, n, true, del, ndel, deleted, err);
 }
 
 /* WHERE clause for ids (bound as one JSON array) and a filter. */
@@ -373,10 +399,9 @@ static rg_status exact_get(void *impl, const char *const *ids, size_t nids, cons
     return rc;
 }
 
-static rg_status exact_delete(void *impl, const char *const *ids, size_t nids, const rg_filter *where, size_t *deleted,
-                              rg_error *err)
+static rg_status delete_where(exact_coll *c, const char *const *ids, size_t nids, const rg_filter *where,
+                              size_t *deleted, rg_error *err)
 {
-    exact_coll *c = impl;
     sqlite3_stmt *st = NULL;
     rg_status rc = prepare_filtered(c, "DELETE FROM records", ids, nids, where, "", &st, err);
     if (rc != RG_OK)
@@ -388,6 +413,12 @@ static rg_status exact_delete(void *impl, const char *const *ids, size_t nids, c
         *deleted = (size_t)sqlite3_changes(c->db);
     sqlite3_finalize(st);
     return rc;
+}
+
+static rg_status exact_delete(void *impl, const char *const *ids, size_t nids, const rg_filter *where, size_t *deleted,
+                              rg_error *err)
+{
+    return delete_where(impl, ids, nids, where, deleted, err);
 }
 
 static rg_status exact_count(void *impl, int64_t *out, rg_error *err)
@@ -531,4 +562,5 @@ const rg_store_ops rg_store_exact_ops = {
     .query = exact_query,
     .stats = exact_stats,
     .compact = exact_compact,
+    .replace = exact_replace,
 };

@@ -69,6 +69,7 @@ static rg_status leann_open(const rg_config *cfg, void **out, rg_error *err)
     s->params.scan_threshold = rg_config_int(cfg, "vectorstore.leann.scan_threshold");
     if (s->params.pruned_degree > s->params.graph_degree)
         s->params.pruned_degree = s->params.graph_degree;
+    rg_collection_dir_sweep(s->dir);
     *out = s;
     return RG_OK;
 }

@@ -2,7 +2,11 @@
 # Runs every test: the C unit tests (build/test_unit) and each end-to-end
 # CLI script in tests/cli/ (exit 0 pass, 77 skip, anything else fail).
 # Ends with one line "N passed, N failed, N skipped".
+# tests/run.sh NAME... runs only those CLI tests (and the unit tests only if
+# "unit" is one of the names), for quick runs while working.
 set -uo pipefail
+only=" $* "
+wanted() { [[ $only == "  " || $only == *" $1 "* ]]; }
 cd "$(dirname "$0")/.."
 BUILD=${RAGGED_BUILD:-build}
 export RAGGED="$PWD/$BUILD/ragged"
@@ -31,6 +35,7 @@ for svc in tests/services/*.sh; do
     done <<<"$out"
 done
 
+if wanted unit; then
 echo "== unit tests" >&2
 unit_out=$("$BUILD/test_unit" 2> >(cat >&2))
 unit_rc=$?
@@ -43,11 +48,13 @@ fi
 if [[ $unit_rc -ne 0 && ${BASH_REMATCH[2]:-0} -eq 0 ]]; then
     failed=$((failed + 1)); failures+=("unit test binary crashed (exit $unit_rc)")
 fi
+fi
 
 echo "== CLI tests" >&2
 for t in tests/cli/[!_]*.sh; do
     [ -e "$t" ] || continue
     name=$(basename "$t" .sh)
+    wanted "$name" || continue
     tmp=$(mktemp -d "${TMPDIR:-/tmp}/ragged-cli-XXXXXX")
     start=$(date +%s.%N)
     TMP="$tmp" XDG_DATA_HOME="$tmp/data" XDG_CONFIG_HOME="$tmp/config" HOME="$tmp/home" \

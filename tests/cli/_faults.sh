@@ -17,7 +17,10 @@ fault_backends() {
 snapshot() {
     local info query
     info=$("$RAGGED" collections info "$2" --backend "$1" --format json 2>/dev/null)
-    query=$("$RAGGED" query "backup restore" --backend "$1" --collection "$2" -k 10000 --format json 2>/dev/null)
+    # --mode vector: a listing of the store itself.  Hybrid reads the store and
+    # the BM25 sidecar one after the other, so during a write its union can
+    # hold part of a document committed between the two reads.
+    query=$("$RAGGED" query "backup restore" --backend "$1" --collection "$2" -k 10000 --mode vector --format json 2>/dev/null)
     printf '{"info": %s, "query": %s}\n' "${info:-null}" "${query:-null}" >"$3"
 }
 

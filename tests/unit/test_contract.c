@@ -242,6 +242,65 @@ TEST(contract_upsert_and_delete)
     }
 }
 
+/* rg_collection_replace: upserts and deletes in one call (atomic where the
+ * backend has a replace op; the kill tests check that part). */
+TEST(contract_replace)
+{
+    FOR_EACH_BACKEND("replace")
+    {
+        rg_error err;
+        rg_collection *c = open_new(&env, cname);
+        CHECK(c);
+        fixture f, g;
+        fixture_make(&f, &env, 8, 0);
+        fixture_make(&g, &env, 3, 100);
+        CHECK_OK(rg_collection_add(c, f.recs, f.n, &err), &err);
+        /* doc-00000..2 get g's texts; doc-00005..7 go; doc-00003/4 stay. */
+        for (size_t i = 0; i < g.n; i++)
+            g.recs[i].id = f.ids[i];
+        const char *del[] = {"doc-00005", "doc-00006", "doc-00007", "missing"};
+        size_t deleted = 0;
+        CHECK_OK(rg_collection_replace(c, g.recs, g.n, del, 4, &deleted, &err), &err);
+        CHECK_EQ_INT(deleted, 3);
+        int64_t count;
+        CHECK_OK(rg_collection_count(c, &count, &err), &err);
+        CHECK_EQ_INT(count, 5);
+        rg_record_batch b;
+        rg_record_batch_init(&b, DIM);
+        CHECK_OK(rg_collection_get(c, NULL, 0, NULL, RG_INCLUDE_DOCUMENTS, 0, 0, &b, &err), &err);
+        CHECK_EQ_INT(b.n, 5);
+        for (size_t i = 0; i < b.n; i++) {
+            int at = atoi(b.items[i].id + 4);
+            CHECK(at <= 4);
+            CHECK_EQ_STR(b.items[i].document, at < 3 ? g.docs[at] : f.docs[at]);
+        }
+        rg_record_batch_free(&b);
+        /* The BM25 index follows: a deleted record's words find nothing of it. */
+        rg_hits h;
+        rg_hits_init(&h);
+        rg_query_opts qo = {.k = 10, .include = 0};
+        CHECK_OK(rg_collection_query_lexical(c, f.docs[6], &qo, &h, &err), &err);
+        for (size_t i = 0; i < h.n; i++)
+            CHECK(strcmp(h.items[i].id, "doc-00006") != 0);
+        rg_hits_free(&h);
+        /* An id both written and deleted is refused, and nothing changes. */
+        const char *both[] = {"doc-00003", f.ids[0]};
+        CHECK_EQ_INT(rg_collection_replace(c, g.recs, 1, both, 2, &deleted, &err), RG_ERR_INVALID);
+        CHECK_OK(rg_collection_count(c, &count, &err), &err);
+        CHECK_EQ_INT(count, 5);
+        /* Only upserts, only deletes. */
+        CHECK_OK(rg_collection_replace(c, f.recs + 5, 1, NULL, 0, &deleted, &err), &err);
+        CHECK_EQ_INT(deleted, 0);
+        CHECK_OK(rg_collection_replace(c, NULL, 0, both, 1, &deleted, &err), &err);
+        CHECK_EQ_INT(deleted, 1);
+        CHECK_OK(rg_collection_count(c, &count, &err), &err);
+        CHECK_EQ_INT(count, 5);
+        fixture_free(&f);
+        fixture_free(&g);
+        rg_collection_close(c);
+    }
+}
+
 TEST(contract_query_basics)
 {
     FOR_EACH_BACKEND("query")
