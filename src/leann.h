@@ -178,6 +178,25 @@ void leann_visit_free(leann_visit *vs);
 void leann_beam_search(const leann_graph *g, leann_dist_fn dist, void *ctx, int L,
                        leann_visit *vs, leann_cand **seen, size_t *nseen);
 
+/* Adaptive exact rerank (rerank_candidates 0): candidates are recomputed in
+ * PQ order, first max(k + 2, LEANN_RERANK_MIN) of them, then
+ * LEANN_RERANK_STEP at a time, until the unscored ones are expected to hold
+ * fewer than LEANN_RERANK_MISSES of the exact top k.  Set on scifact
+ * (bench/leann/RESULTS.md). */
+#define LEANN_RERANK_MIN 8
+#define LEANN_RERANK_STEP 4
+#define LEANN_RERANK_MISSES 0.1
+/* Exact vectors of n nodes into out (n * dim). */
+typedef rg_status (*leann_vecs_fn)(void *ctx, const uint32_t *nodes, size_t n, float *out, rg_error *err);
+/* Expected number of the exact top k among the unscored cand[done..ncand)
+ * (cand sorted by PQ distance, exact[i] the exact distance of cand[i] for
+ * i < done), from the PQ error observed on the scored ones. */
+double leann_rerank_expected_misses(const leann_cand *cand, size_t ncand, const float *exact, size_t done, int k);
+/* Exact distances (1 - <q, v>) of cand[0..*scored), recomputed in PQ order:
+ * all ncand when !adaptive, else until the rule above stops. */
+rg_status leann_rerank_exact(const float *q, size_t dim, const leann_cand *cand, size_t ncand, int k, bool adaptive,
+                             leann_vecs_fn vecs, void *ctx, float *exact, size_t *scored, rg_error *err);
+
 /* Live (not deleted, not self) nodes of a sorted seen list, at most max. */
 int leann_candidates_from_seen(const leann_graph *g, const leann_cand *seen, size_t nseen,
                                uint32_t self, uint32_t *out, int max);

@@ -13,6 +13,8 @@
  *     the graph, admitting only matching nodes as results; if the graph finds
  *     fewer than k, the set is scored directly, so a filtered query returns k
  *     hits whenever k records match. */
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -102,18 +104,20 @@ static float pq_dist(void *ctx, uint32_t node)
     return leann_pq_distance(p->pq, p->table, p->codes + (size_t)node * p->pq->m);
 }
 
-/* How many candidates get an exact recompute when the config says 0.  The
- * exact rerank is what makes the answer exact; its size is what a query
- * costs (each candidate is one embedding unless cached).  On scifact with
- * the builtin embedder and 4-d PQ, k + 20 candidates give recall@10 0.95
- * and k + 10 only 0.91 (bench/leann/RESULTS.md); a wider beam buys a
- * proportionally larger rerank. */
-static int default_rerank(int k, int L)
+/* The most candidates an adaptive rerank (rerank_candidates 0) may
+ * recompute.  The exact rerank is what makes the answer exact; its size is
+ * what a query costs (each candidate is one embedding unless cached).  The
+ * adaptive rule usually stops far earlier (bench/leann/RESULTS.md); the cap
+ * only bounds a query whose PQ distances are unusually poor.  A fixed
+ * rerank of max(k + 20, L / 4) was the old default: twice that leaves the
+ * rule room to go beyond it when the PQ error calls for it, and a wider
+ * beam still buys a proportionally larger rerank. */
+static int rerank_cap(int k, int L)
 {
     int r = L / 4;
     if (r < k + 20)
         r = k + 20;
-    return r;
+    return 2 * r;
 }
 
 /* The best `max` nodes of a set by PQ distance (sorted).  When the set is
@@ -143,6 +147,91 @@ static size_t score_set(const pq_ctx *pc, const uint32_t *set, size_t n, leann_c
     return nb;
 }
 
+/* ---- exact rerank -------------------------------------------------------- */
+
+/* Expected number of the true top k still among cand[done..ncand).  The
+ * exact distance of a candidate is its PQ distance plus an error (minus
+ * <q, residual>); the errors of the candidates scored so far give its mean
+ * and spread, and each unscored candidate's chance of beating the current
+ * k-th exact distance is read off a normal with that mean and spread.  The
+ * spread is an estimate from few samples, biased low by the selection (the
+ * scored ones are the PQ best), which is why the threshold is a small
+ * fraction of one miss and why a minimum sample comes first. */
+double leann_rerank_expected_misses(const leann_cand *cand, size_t ncand, const float *exact, size_t done, int k)
+{
+    if (done < (size_t)k || done < 2)
+        return (double)(ncand - done);
+    double mean = 0, m2 = 0;
+    for (size_t i = 0; i < done; i++)
+        mean += exact[i] - cand[i].dist;
+    mean /= (double)done;
+    for (size_t i = 0; i < done; i++) {
+        double e = exact[i] - cand[i].dist - mean;
+        m2 += e * e;
+    }
+    double sd = sqrt(m2 / (double)(done - 1));
+    if (sd < 1e-6)
+        sd = 1e-6;   /* PQ that is exact for this query: only ties remain */
+    /* k-th smallest exact distance: a bounded insertion into k slots. */
+    float *best = rg_xmalloc((size_t)k * sizeof *best);
+    int nb = 0;
+    for (size_t i = 0; i < done; i++) {
+        float x = exact[i];
+        if (nb == k && x >= best[k - 1])
+            continue;
+        int pos = nb < k ? nb++ : k - 1;
+        while (pos > 0 && best[pos - 1] > x) {
+            best[pos] = best[pos - 1];
+            pos--;
+        }
+        best[pos] = x;
+    }
+    double kth = best[k - 1];
+    free(best);
+    double misses = 0;
+    for (size_t j = done; j < ncand; j++) {
+        double p = 0.5 * erfc((cand[j].dist + mean - kth) / (sd * M_SQRT2));
+        misses += p;
+        /* PQ-sorted: every later candidate is less likely still. */
+        if (p < 1e-9)
+            break;
+    }
+    return misses;
+}
+
+rg_status leann_rerank_exact(const float *q, size_t dim, const leann_cand *cand, size_t ncand, int k, bool adaptive,
+                             leann_vecs_fn vecs_fn, void *ctx, float *exact, size_t *scored, rg_error *err)
+{
+    *scored = 0;
+    size_t done = 0;
+    size_t step = adaptive ? LEANN_RERANK_STEP : ncand;
+    size_t next = adaptive ? RG_MAX((size_t)k + 2, (size_t)LEANN_RERANK_MIN) : ncand;
+    float *vecs = malloc(RG_MAX(RG_MAX(next, step), (size_t)1) * dim * sizeof(float));
+    if (!vecs)
+        return rg_error_set(err, RG_ERR_NOMEM, "out of memory for %zu candidate embeddings", next);
+    uint32_t *nodes = rg_xmalloc(RG_MAX(RG_MAX(next, step), (size_t)1) * sizeof *nodes);
+    rg_status rc = RG_OK;
+    while (done < ncand) {
+        size_t end = RG_MIN(next, ncand);
+        for (size_t i = done; i < end; i++)
+            nodes[i - done] = cand[i].node;
+        rc = vecs_fn(ctx, nodes, end - done, vecs, err);
+        if (rc != RG_OK)
+            break;
+        for (size_t i = done; i < end; i++)
+            exact[i] = 1.0f - rg_dot(q, vecs + (i - done) * dim, dim);
+        done = end;
+        if (done >= ncand ||
+            (adaptive && leann_rerank_expected_misses(cand, ncand, exact, done, k) < LEANN_RERANK_MISSES))
+            break;
+        next = done + step;
+    }
+    free(nodes);
+    free(vecs);
+    *scored = done;
+    return rc;
+}
+
 typedef struct ranked {
     float dist;
     int64_t seq;
@@ -157,32 +246,49 @@ static int ranked_cmp(const void *a, const void *b)
     return (x->seq > y->seq) - (x->seq < y->seq);
 }
 
-/* Exact distances for the candidates, best k (ties by insertion order, as
- * the exact backend breaks them) pushed to out. */
-static rg_status rerank(leann_coll *c, const float *q, const uint32_t *cand, size_t n, int k, unsigned include,
-                        rg_hits *out, rg_error *err)
+static rg_status coll_vecs(void *ctx, const uint32_t *nodes, size_t n, float *out, rg_error *err)
 {
-    size_t dim = (size_t)c->dim;
-    float *vecs = malloc((n ? n : 1) * dim * sizeof(float));
-    if (!vecs)
-        return rg_error_set(err, RG_ERR_NOMEM, "out of memory for %zu candidate embeddings", n);
-    rg_status rc = leann_fetch_vectors(c, cand, n, vecs, err);
+    return leann_fetch_vectors(ctx, nodes, n, out, err);
+}
+
+/* Exact distances for the best candidates, best k (ties by insertion order,
+ * as the exact backend breaks them) pushed to out.  Only the first nexact
+ * hits are guaranteed exact; when k is larger (the deep vector side of a
+ * hybrid query, which only feeds fusion), the rest are ranked by the PQ
+ * distance corrected by the mean PQ error observed on this query, so they
+ * cost no recompute. */
+static rg_status rerank(leann_coll *c, const float *q, const leann_cand *cand, size_t n, int k, int nexact,
+                        bool adaptive, unsigned include, rg_hits *out, rg_error *err)
+{
+    float *exact = rg_xmalloc((n ? n : 1) * sizeof *exact);
+    size_t scored = 0;
+    rg_status rc = leann_rerank_exact(q, (size_t)c->dim, cand, n, nexact, adaptive, coll_vecs, c, exact, &scored, err);
     ranked *rk = rg_xmalloc((n ? n : 1) * sizeof *rk);
     sqlite3_stmt *st = NULL;
     if (rc == RG_OK &&
         sqlite3_prepare_v2(c->db, "SELECT seq, id, doc, doclen, dict, metadata FROM records WHERE node = ?", -1, &st,
                            NULL) != SQLITE_OK)
         rc = rg_error_set(err, RG_ERR_INTERNAL, "%s: %s", c->db_path, sqlite3_errmsg(c->db));
-    for (size_t i = 0; rc == RG_OK && i < n; i++) {
-        rk[i].dist = 1.0f - rg_dot(q, vecs + i * dim, dim);
-        rk[i].node = cand[i];
-        sqlite3_bind_int64(st, 1, cand[i]);
+    double bias = 0;
+    for (size_t i = 0; i < scored; i++)
+        bias += exact[i] - cand[i].dist;
+    bias = scored ? bias / (double)scored : 0;
+    size_t ranked_n = scored < (size_t)k ? RG_MIN(n, (size_t)k) : scored;
+    for (size_t i = 0; rc == RG_OK && i < ranked_n; i++) {
+        rk[i].dist = i < scored ? exact[i] : (float)(cand[i].dist + bias);
+        rk[i].node = cand[i].node;
+        sqlite3_bind_int64(st, 1, cand[i].node);
         rk[i].seq = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : INT64_MAX;
         sqlite3_reset(st);
     }
-    if (rc == RG_OK)
-        qsort(rk, n, sizeof *rk, ranked_cmp);
-    for (size_t i = 0; rc == RG_OK && i < n && i < (size_t)k; i++) {
+    if (rc == RG_OK) {
+        /* The exact top nexact first, then everything else by (exact or
+         * estimated) distance. */
+        qsort(rk, scored, sizeof *rk, ranked_cmp);
+        size_t top = RG_MIN(scored, (size_t)nexact);
+        qsort(rk + top, ranked_n - top, sizeof *rk, ranked_cmp);
+    }
+    for (size_t i = 0; rc == RG_OK && i < ranked_n && i < (size_t)k; i++) {
         sqlite3_bind_int64(st, 1, rk[i].node);
         if (sqlite3_step(st) != SQLITE_ROW) {
             rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: graph node %u has no record", c->db_path, rk[i].node);
@@ -203,12 +309,12 @@ static rg_status rerank(leann_coll *c, const float *q, const uint32_t *cand, siz
     }
     sqlite3_finalize(st);
     free(rk);
-    free(vecs);
+    free(exact);
     return rc;
 }
 
 /* Graph-walk candidates that are live and (if set) in the filter bitmap. */
-static size_t graph_candidates(leann_coll *c, pq_ctx *pc, int L, const uint8_t *in_set, uint32_t *out, size_t max)
+static size_t graph_candidates(leann_coll *c, pq_ctx *pc, int L, const uint8_t *in_set, leann_cand *out, size_t max)
 {
     leann_cand *seen = NULL;
     size_t nseen = 0, n = 0;
@@ -219,7 +325,7 @@ static size_t graph_candidates(leann_coll *c, pq_ctx *pc, int L, const uint8_t *
             continue;
         if (in_set && !in_set[v])
             continue;
-        out[n++] = v;
+        out[n++] = seen[i];
     }
     free(seen);
     return n;
@@ -234,13 +340,15 @@ rg_status leann_query(leann_coll *c, const float *q, const rg_query_opts *opts, 
     int L = opts->search_complexity > 0 ? opts->search_complexity : c->params.search_complexity;
     if (L < k)
         L = k;
-    int R = c->params.rerank_candidates > 0 ? c->params.rerank_candidates : default_rerank(k, L);
+    int nexact = opts->exact > 0 && opts->exact < k ? opts->exact : k;
+    bool adaptive = c->params.rerank_candidates <= 0;
+    int R = adaptive ? rerank_cap(k, L) : c->params.rerank_candidates;
     if (R < k)
         R = k;
     float *table = rg_xmalloc(sizeof(float) * (size_t)c->pq.m * c->pq.ksub);
     leann_pq_table(&c->pq, q, table);
     pq_ctx pc = {&c->pq, table, c->codes};
-    uint32_t *cand = rg_xmalloc((size_t)R * sizeof *cand);
+    leann_cand *cand = rg_xmalloc((size_t)R * sizeof *cand);
     size_t ncand = 0;
     rg_status rc = RG_OK;
     uint32_t *set = NULL;
@@ -280,15 +388,10 @@ rg_status leann_query(leann_coll *c, const float *q, const rg_query_opts *opts, 
             use_set = rc == RG_OK;
         }
     }
-    if (rc == RG_OK && use_set) {
-        leann_cand *cs = rg_xmalloc((size_t)R * sizeof *cs);
-        ncand = score_set(&pc, set, nset, cs, (size_t)R);
-        for (size_t i = 0; i < ncand; i++)
-            cand[i] = cs[i].node;
-        free(cs);
-    }
+    if (rc == RG_OK && use_set)
+        ncand = score_set(&pc, set, nset, cand, (size_t)R);
     if (rc == RG_OK && ncand > 0)
-        rc = rerank(c, q, cand, ncand, k, opts->include, out, err);
+        rc = rerank(c, q, cand, ncand, k, nexact, adaptive, opts->include, out, err);
     c->last_query_recomputed = c->recomputed - before;
     free(set);
     free(cand);

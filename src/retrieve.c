@@ -120,14 +120,21 @@ void rg_fuse(const rg_hits *vec, const rg_hits *lex, const rg_retrieve_opts *o, 
 
 /* ---- retrieval ---- */
 
-rg_status rg_retrieve_sides(rg_collection *c, const char *text, const rg_retrieve_opts *o, int depth, rg_hits *vec,
-                            rg_hits *lex, rg_error *err)
+static rg_status sides(rg_collection *c, const char *text, const rg_retrieve_opts *o, int depth, int exact, rg_hits *vec,
+                       rg_hits *lex, rg_error *err)
 {
-    rg_query_opts q = {.k = depth, .where = o->where, .include = 0, .search_complexity = o->search_complexity};
+    rg_query_opts q = {
+        .k = depth, .where = o->where, .include = 0, .search_complexity = o->search_complexity, .exact = exact};
     rg_status rc = vec ? rg_collection_query_text(c, text, &q, vec, err) : RG_OK;
     if (rc == RG_OK && lex)
         rc = rg_collection_query_lexical(c, text, &q, lex, err);
     return rc;
+}
+
+rg_status rg_retrieve_sides(rg_collection *c, const char *text, const rg_retrieve_opts *o, int depth, rg_hits *vec,
+                            rg_hits *lex, rg_error *err)
+{
+    return sides(c, text, o, depth, 0, vec, lex, err);
 }
 
 rg_status rg_retrieve(rg_collection *c, const char *text, const rg_retrieve_opts *o, rg_hits *out, rg_error *err)
@@ -155,7 +162,11 @@ rg_status rg_retrieve(rg_collection *c, const char *text, const rg_retrieve_opts
     rg_hits_init(&vec);
     rg_hits_init(&lex);
     rg_hits_init(&fusedh);
-    rg_status rc = rg_retrieve_sides(c, text, o, depth, &vec, &lex, err);
+    /* Only the vector side's top k needs exact distances: past it, a hit
+     * only adds a weighted score to fusion, and approximate distances spare
+     * leann one embedding recompute per hit (about 100 at the default
+     * depth). */
+    rg_status rc = sides(c, text, o, depth, o->k, &vec, &lex, err);
     if (rc == RG_OK) {
         rg_fuse(&vec, &lex, o, o->k, &fusedh);
         rc = rg_collection_attach(c, &fusedh, o->include, err);

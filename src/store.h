@@ -84,6 +84,9 @@ typedef struct rg_query_opts {
     const rg_filter *where;  /* NULL: no filter */
     unsigned include;        /* RG_INCLUDE_DOCUMENTS | RG_INCLUDE_METADATAS */
     int search_complexity;   /* 0: backend default (leann's beam width) */
+    int exact;               /* hits that must be ranked by exact distance; 0: all k.  The rest may be
+                              * ranked by approximate distances (leann: PQ, no recompute), which is all
+                              * the deep side of a hybrid fusion needs */
 } rg_query_opts;
 
 typedef struct rg_store_component {

@@ -405,7 +405,9 @@ static rg_status load_overlay(leann_coll *c, uint32_t nodes, rg_error *err)
     return rc;
 }
 
-/* The compression dictionary new passages use. */
+/* The compression dictionary new passages use.  Made on the first write, not
+ * at load: a level-19 CDict costs more instructions than a whole cold
+ * query, and readers never compress. */
 static void ensure_cdict(leann_coll *c)
 {
     if (c->dict_id == c->cdict_id)
@@ -497,7 +499,6 @@ static rg_status leann_load(leann_coll *c, rg_error *err)
             c->generation = gen;
             c->built_n = (uint32_t)built_n;
             c->dict_id = dict_id;
-            ensure_cdict(c);
             return RG_OK;
         }
         free_state(c);
@@ -599,6 +600,7 @@ rg_status leann_doc_compress(leann_coll *c, const char *doc, rg_buf *out, rg_err
 {
     size_t len = strlen(doc);
     size_t bound = ZSTD_compressBound(len);
+    ensure_cdict(c);
     out->len = 0;
     rg_buf_reserve(out, bound);
     ZSTD_CCtx *cctx = ZSTD_createCCtx();

@@ -490,25 +490,41 @@ rg_status rg_sha256_file_hex(const char *path, char out[65], rg_error *err)
     return RG_OK;
 }
 
+/* Slicing-by-8 (eight table lookups per 8 bytes instead of one per byte):
+ * opening a leann collection checks the CRC of its whole graph and codes
+ * files, and the bytewise loop was a fifth of a one-shot CLI query's
+ * instructions.  Bytes are assembled explicitly, so the result does not
+ * depend on the host's byte order. */
 uint32_t rg_crc32c(uint32_t crc, const void *data, size_t n)
 {
-    static uint32_t table[256];
+    static uint32_t table[8][256];
     static int ready;
-    /* The table is a pure function of the polynomial; computing it twice in a
-     * race writes identical values, so no lock is needed. */
+    /* The tables are a pure function of the polynomial; computing them twice
+     * in a race writes identical values, so no lock is needed. */
     if (!__atomic_load_n(&ready, __ATOMIC_ACQUIRE)) {
         for (uint32_t i = 0; i < 256; i++) {
             uint32_t c = i;
             for (int k = 0; k < 8; k++)
                 c = (c & 1) ? 0x82f63b78u ^ (c >> 1) : c >> 1;
-            table[i] = c;
+            table[0][i] = c;
         }
+        for (uint32_t i = 0; i < 256; i++)
+            for (int t = 1; t < 8; t++)
+                table[t][i] = (table[t - 1][i] >> 8) ^ table[0][table[t - 1][i] & 0xff];
         __atomic_store_n(&ready, 1, __ATOMIC_RELEASE);
     }
     const unsigned char *p = data;
     crc = ~crc;
-    for (size_t i = 0; i < n; i++)
-        crc = table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
+    while (n >= 8) {
+        uint32_t lo = crc ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
+        uint32_t hi = (uint32_t)p[4] | (uint32_t)p[5] << 8 | (uint32_t)p[6] << 16 | (uint32_t)p[7] << 24;
+        crc = table[7][lo & 0xff] ^ table[6][(lo >> 8) & 0xff] ^ table[5][(lo >> 16) & 0xff] ^ table[4][lo >> 24] ^
+              table[3][hi & 0xff] ^ table[2][(hi >> 8) & 0xff] ^ table[1][(hi >> 16) & 0xff] ^ table[0][hi >> 24];
+        p += 8;
+        n -= 8;
+    }
+    while (n--)
+        crc = table[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
     return ~crc;
 }
 
