@@ -238,6 +238,50 @@ TEST(leann_scan_mode_recall)
     pair_close(&p);
 }
 
+/* rg_query_opts.exact: the first `exact` hits are the exact top ones with
+ * exact distances, the rest (the deep side of a hybrid fusion) come ranked
+ * by PQ without a recompute each, and there are still k of them. */
+TEST(leann_query_exact_prefix_then_approximate)
+{
+    pair_env p;
+    CHECK(pair_open_mode(&p, "prefix", false));
+    corpus co;
+    corpus_make(&co, &p.le, 600, 5);
+    rg_error err;
+    CHECK_OK(add_both(&p, co.recs, co.n, false, &err), &err);
+    float q[LDIM];
+    memcpy(q, co.vecs + 17 * LDIM, sizeof q);
+    rg_hits top, deep, ex;
+    rg_hits_init(&top);
+    rg_hits_init(&deep);
+    rg_hits_init(&ex);
+    rg_query_opts o5 = {.k = 5}, o50 = {.k = 50, .exact = 5};
+    CHECK_OK(rg_collection_query(p.lc, q, &o5, &top, &err), &err);
+    CHECK_OK(rg_collection_query(p.lc, q, &o50, &deep, &err), &err);
+    CHECK_OK(rg_collection_query(p.ec, q, &o50, &ex, &err), &err);
+    CHECK_EQ_INT(deep.n, 50);
+    for (size_t i = 0; i < top.n; i++) {
+        CHECK_EQ_STR(deep.items[i].id, top.items[i].id);
+        CHECK(fabsf(deep.items[i].distance - top.items[i].distance) < 1e-6f);
+    }
+    /* the tail is ordered, distinct, and mostly the exact backend's */
+    int found = 0;
+    for (size_t i = 0; i < deep.n; i++) {
+        if (i > 5)
+            CHECK(deep.items[i].distance >= deep.items[i - 1].distance);
+        for (size_t j = 0; j < i; j++)
+            CHECK(strcmp(deep.items[i].id, deep.items[j].id) != 0);
+        for (size_t j = 0; j < ex.n; j++)
+            found += !strcmp(deep.items[i].id, ex.items[j].id);
+    }
+    CHECK_MSG(found >= 45, "%d of the exact top 50", found);
+    rg_hits_free(&top);
+    rg_hits_free(&deep);
+    rg_hits_free(&ex);
+    corpus_free(&co);
+    pair_close(&p);
+}
+
 TEST(leann_filters_with_few_matches_return_k)
 {
     pair_env p;
