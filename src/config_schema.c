@@ -21,7 +21,7 @@ const rg_config_key rg_config_schema[] = {
     {"vectorstore.leann.hub_fraction", RG_CFG_FLOAT, "0.02", NULL, 0, 1,
      "Fraction of best-connected nodes that keep the full graph_degree."},
     {"vectorstore.leann.rerank_candidates", RG_CFG_INT, "0", NULL, 0, 100000,
-     "Candidates recomputed exactly per query (0: chosen from k and search_complexity)."},
+     "Candidates recomputed exactly per query (0: adaptive, stops when the rest cannot plausibly reach the top k)."},
     {"vectorstore.leann.scan_threshold", RG_CFG_INT, "16384", NULL, 0, 100000000,
      "Collections with at most this many records are searched by scanning every PQ code instead of walking "
      "the graph (cheaper and more exact at that size); 0: always walk the graph."},

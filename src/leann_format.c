@@ -291,7 +291,9 @@ rg_status leann_codes_read(leann_pq *pq, uint8_t **codes, uint32_t *n_out, const
     for (size_t i = 0; i < nc; i++)
         pq->centroids[i] = leann_f16_to_f32((uint16_t)(p[16 + 2 * i] | p[17 + 2 * i] << 8));
     const uint8_t *cp = p + 16 + nc * 2;
-    for (size_t i = 0; i < (size_t)n * m; i++) {
+    /* With 256 centroids every byte is a valid code: the check would cost
+     * a few instructions per byte of every open for nothing. */
+    for (size_t i = 0; ksub < 256 && i < (size_t)n * m; i++) {
         if (cp[i] >= ksub) {
             free(file);
             leann_pq_free(pq);

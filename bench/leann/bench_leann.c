@@ -12,7 +12,9 @@
  *       search_complexity L; then disk bytes by component
  *
  * Environment: RAGGED_BENCH_PROVIDER (builtin|bert), RAGGED_BENCH_MODEL, and
- * RAGGED_BENCH_RERANK / _SCAN / _PRUNED / _DEGREE for the leann knobs. */
+ * RAGGED_BENCH_RERANK / _SCAN / _PRUNED / _DEGREE for the leann knobs,
+ * RAGGED_BENCH_PRECISION (fp32|int8) for the bert engine, RAGGED_BENCH_DOCS
+ * to embed only the first N documents. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,7 +51,8 @@ static rg_config *make_cfg(const char *dir, int64_t cache_mb)
     const char *knobs[][2] = {{"RAGGED_BENCH_RERANK", "vectorstore.leann.rerank_candidates"},
                               {"RAGGED_BENCH_SCAN", "vectorstore.leann.scan_threshold"},
                               {"RAGGED_BENCH_PRUNED", "vectorstore.leann.pruned_degree"},
-                              {"RAGGED_BENCH_DEGREE", "vectorstore.leann.graph_degree"}};
+                              {"RAGGED_BENCH_DEGREE", "vectorstore.leann.graph_degree"},
+                              {"RAGGED_BENCH_PRECISION", "embedding.precision"}};
     for (size_t i = 0; i < RG_ARRAY_LEN(knobs); i++) {
         const char *v = getenv(knobs[i][0]);
         if (v && *v && rg_config_set(cfg, knobs[i][1], v, RG_SRC_FLAG, &err) != RG_OK)
