@@ -28,7 +28,7 @@ W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 header() {
-    echo "- date: $(date -u +%Y-%m-%dT%H:%MZ), commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src bench || echo '+dirty')"
+    echo "- date: $(date -u +%Y-%m-%dT%H:%MZ), commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src bench/leann/bench_leann.c bench/leann/run.sh || echo "+dirty")"
     echo "- machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores, $(free -g | awk '/Mem/{print $2}') GB RAM; load average at start: $(load)"
     echo "- defaults: graph_degree 32, pruned_degree 12, search_complexity 100, scan_threshold 16384 (this corpus is scanned), rerank_candidates 0 (adaptive)"
     echo "- cold cache: cache_mb 0, every candidate recomputed by every query, as in a one-shot CLI query"
