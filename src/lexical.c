@@ -64,6 +64,7 @@ struct rg_lexical {
     ZSTD_CDict *cdict;        /* the newest lexdict, NULL before one is trained */
     ZSTD_DDict *ddict;
     unsigned dict_id;         /* zstd dictionary id of cdict/ddict */
+    bool want_vacuum;         /* rows were rewritten: repack after the commit */
 };
 
 static const char *META_SCHEMA = "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);";
@@ -636,6 +637,7 @@ static rg_status maybe_train_dict(rg_lexical *lx, writer *w, rg_error *err)
             sqlite3_bind_int64(ins, 1, ZDICT_getDictID(dict, dlen));
             sqlite3_bind_blob(ins, 2, dict, (int)dlen, SQLITE_STATIC);
             rc = step_done(ins) ? load_dict(lx, 0, err) : rg_sqlite_error(lx->db, lx->path, err);
+            lx->want_vacuum = true;
             size_t off = 0;
             for (size_t i = 0; rc == RG_OK && i < k; off += sizes[i], i++) {
                 rc = pack_terms(lx, all.data + off, sizes[i], &w->z, err);
@@ -659,10 +661,32 @@ static rg_status maybe_train_dict(rg_lexical *lx, writer *w, rg_error *err)
     return rc;
 }
 
+/* Rows that shrink (recompressed with the dictionary) or go, and FTS5
+ * segment merges, leave free pages that SQLite only reuses, never returns.
+ * When more than an eighth of the file is free, or after a rebuild or the
+ * recompression that comes with the dictionary, the file is rewritten; a
+ * VACUUM costs one pass over the file, so over many writes this stays a
+ * constant factor.  A failure (a reader holding the file, say) is harmless: it is
+ * tried again after the next write. */
+static void maybe_vacuum(rg_lexical *lx)
+{
+    int64_t free_pages = 0, pages = 0;
+    rg_error ignored;
+    if (rg_sqlite_scalar_int(lx->db, "PRAGMA freelist_count", &free_pages, &ignored) == RG_OK &&
+        rg_sqlite_scalar_int(lx->db, "PRAGMA page_count", &pages, &ignored) == RG_OK && free_pages > 64 &&
+        free_pages * 8 > pages)
+        lx->want_vacuum = true;
+    if (lx->want_vacuum && exec(lx, "VACUUM", &ignored) == RG_OK)
+        lx->want_vacuum = false;
+}
+
 static rg_status commit_or_rollback(rg_lexical *lx, rg_status rc, rg_error *err)
 {
-    if (rc == RG_OK)
+    if (rc == RG_OK) {
         rc = exec(lx, "COMMIT", err);
+        if (rc == RG_OK)
+            maybe_vacuum(lx);
+    }
     if (rc != RG_OK) {
         rg_error ignored;
         exec(lx, "ROLLBACK", &ignored);
@@ -755,6 +779,7 @@ static rg_status rebuild_locked(rg_lexical *lx, const rg_lexical_source *src, rg
     /* A fresh dictionary is trained from the rebuilt rows. */
     rc = exec(lx, "DELETE FROM docs; INSERT INTO fts(fts) VALUES('delete-all'); DELETE FROM lexdict; DELETE FROM journal;", err);
     forget_dict(lx);
+    lx->want_vacuum = true;
     writer w;
     if (rc == RG_OK)
         rc = writer_init(lx, &w, err);
