@@ -255,16 +255,11 @@ static rg_status retrain_dictionary(leann_coll *c, rg_error *err)
     rg_buf_init(&z);
     size_t off = 0;
     for (size_t i = 0; rc == RG_OK && i < nsz; i++) {
-        size_t bound = ZSTD_compressBound(sizes[i]);
-        z.len = 0;
-        rg_buf_reserve(&z, bound);
-        size_t k = ZSTD_compress_usingCDict(cctx, z.data, bound, all.data + off, sizes[i], cd);
+        rc = leann_zstd_frame(cctx, cd, all.data + off, sizes[i], &z, err);
         off += sizes[i];
-        if (ZSTD_isError(k)) {
-            rc = rg_error_set(err, RG_ERR_INTERNAL, "zstd: %s", ZSTD_getErrorName(k));
+        if (rc != RG_OK)
             break;
-        }
-        sqlite3_bind_blob(upd, 1, z.data, (int)k, SQLITE_STATIC);
+        sqlite3_bind_blob(upd, 1, z.data, (int)z.len, SQLITE_STATIC);
         sqlite3_bind_int64(upd, 2, id);
         sqlite3_bind_int64(upd, 3, seqs[i]);
         if (sqlite3_step(upd) != SQLITE_DONE)
