@@ -286,6 +286,18 @@ rg_status leann_lock(leann_coll *c, rg_error *err);
  * batch through the embedder (or the stored vector of a record that has no
  * text).  out: n * dim. */
 rg_status leann_fetch_vectors(leann_coll *c, const uint32_t *nodes, size_t n, float *out, rg_error *err);
+
+/* What is stored for a graph node: its text, or for a record whose vector
+ * cannot be recomputed (no text, caller-supplied vector) that vector. */
+typedef struct leann_passage {
+    char *text;   /* NUL-terminated, or NULL */
+    float *vec;   /* dim floats, or NULL */
+} leann_passage;
+/* The passages of nodes[0..n) into out[0..n), in one call; this is the one
+ * place that knows how passages are stored.  On error nothing is left to
+ * free.  Release with leann_passages_free. */
+rg_status leann_fetch_passages(leann_coll *c, const uint32_t *nodes, size_t n, leann_passage *out, rg_error *err);
+void leann_passages_free(leann_passage *p, size_t n);
 rg_status leann_doc_compress(leann_coll *c, const char *doc, rg_buf *out, rg_error *err);
 /* One passage frame into out, with cdict (a ZSTD_CDict) or without (NULL);
  * cctx is a ZSTD_CCtx the caller reuses. */

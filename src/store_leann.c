@@ -682,35 +682,20 @@ rg_status leann_doc_decompress(leann_coll *c, const void *blob, size_t len, int6
 
 /* ---- recomputing embeddings ------------------------------------------------ */
 
-rg_status leann_fetch_vectors(leann_coll *c, const uint32_t *nodes, size_t n, float *out, rg_error *err)
+/* ---- passages of graph nodes --------------------------------------------- */
+
+rg_status leann_fetch_passages(leann_coll *c, const uint32_t *nodes, size_t n, leann_passage *out, rg_error *err)
 {
-    size_t dim = (size_t)c->dim;
-    uint32_t *miss = NULL;
-    size_t nmiss = 0;
-    for (size_t i = 0; i < n; i++) {
-        const float *v = leann_cache_get(&c->cache, nodes[i]);
-        if (v) {
-            memcpy(out + i * dim, v, dim * sizeof(float));
-        } else {
-            if (!miss)
-                miss = rg_xmalloc(n * sizeof *miss);
-            miss[nmiss++] = (uint32_t)i;
-        }
-    }
-    if (nmiss == 0)
+    memset(out, 0, n * sizeof *out);
+    if (n == 0)
         return RG_OK;
     sqlite3_stmt *st = NULL;
-    rg_status rc = RG_OK;
     if (sqlite3_prepare_v2(c->db, "SELECT doc, doclen, dict, vec FROM records WHERE node = ?", -1, &st, NULL) !=
-        SQLITE_OK) {
-        free(miss);
+        SQLITE_OK)
         return rg_sqlite_error(c->db, c->db_path, err);
-    }
-    char **texts = rg_xcalloc(nmiss, sizeof *texts);
-    size_t *tpos = rg_xmalloc(nmiss * sizeof *tpos);
-    size_t nt = 0;
-    for (size_t m = 0; rc == RG_OK && m < nmiss; m++) {
-        size_t i = miss[m];
+    size_t bytes = (size_t)c->dim * sizeof(float);
+    rg_status rc = RG_OK;
+    for (size_t i = 0; rc == RG_OK && i < n; i++) {
         sqlite3_bind_int64(st, 1, nodes[i]);
         int r = sqlite3_step(st);
         if (r != SQLITE_ROW) {
@@ -718,25 +703,76 @@ rg_status leann_fetch_vectors(leann_coll *c, const uint32_t *nodes, size_t n, fl
                                                  nodes[i])
                                   : rg_sqlite_error(c->db, c->db_path, err);
         } else if (sqlite3_column_type(st, 3) != SQLITE_NULL) {
-            /* A record without text keeps its vector: nothing to recompute
-             * it from. */
-            if ((size_t)sqlite3_column_bytes(st, 3) != dim * sizeof(float))
+            if ((size_t)sqlite3_column_bytes(st, 3) != bytes) {
                 rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: stored vector of node %u has the wrong size",
                                   c->db_path, nodes[i]);
-            else {
-                memcpy(out + i * dim, sqlite3_column_blob(st, 3), dim * sizeof(float));
-                leann_cache_put(&c->cache, nodes[i], out + i * dim,
-                                nodes[i] < c->graph.n && (c->graph.flags[nodes[i]] & LEANN_NODE_HUB));
+            } else {
+                out[i].vec = rg_xmalloc(bytes);
+                memcpy(out[i].vec, sqlite3_column_blob(st, 3), bytes);
             }
         } else {
             rc = leann_doc_decompress(c, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
-                                      sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 1), &texts[nt], err);
-            if (rc == RG_OK)
-                tpos[nt++] = i;
+                                      sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 1), &out[i].text, err);
         }
         sqlite3_reset(st);
     }
     sqlite3_finalize(st);
+    if (rc != RG_OK)
+        leann_passages_free(out, n);
+    return rc;
+}
+
+void leann_passages_free(leann_passage *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(p[i].text);
+        free(p[i].vec);
+        p[i].text = NULL;
+        p[i].vec = NULL;
+    }
+}
+
+/* ---- recomputing embeddings ------------------------------------------------ */
+
+rg_status leann_fetch_vectors(leann_coll *c, const uint32_t *nodes, size_t n, float *out, rg_error *err)
+{
+    size_t dim = (size_t)c->dim;
+    uint32_t *miss = NULL, *mnodes = NULL;
+    size_t nmiss = 0;
+    for (size_t i = 0; i < n; i++) {
+        const float *v = leann_cache_get(&c->cache, nodes[i]);
+        if (v) {
+            memcpy(out + i * dim, v, dim * sizeof(float));
+        } else {
+            if (!miss) {
+                miss = rg_xmalloc(n * sizeof *miss);
+                mnodes = rg_xmalloc(n * sizeof *mnodes);
+            }
+            mnodes[nmiss] = nodes[i];
+            miss[nmiss++] = (uint32_t)i;
+        }
+    }
+    if (nmiss == 0)
+        return RG_OK;
+    leann_passage *ps = rg_xmalloc(nmiss * sizeof *ps);
+    rg_status rc = leann_fetch_passages(c, mnodes, nmiss, ps, err);
+    bool fetched = rc == RG_OK;
+    char **texts = rg_xcalloc(nmiss, sizeof *texts);
+    size_t *tpos = rg_xmalloc(nmiss * sizeof *tpos);
+    size_t nt = 0;
+    for (size_t m = 0; rc == RG_OK && m < nmiss; m++) {
+        size_t i = miss[m];
+        if (ps[m].vec) {
+            /* A record without text keeps its vector: nothing to recompute
+             * it from. */
+            memcpy(out + i * dim, ps[m].vec, dim * sizeof(float));
+            leann_cache_put(&c->cache, nodes[i], out + i * dim,
+                            nodes[i] < c->graph.n && (c->graph.flags[nodes[i]] & LEANN_NODE_HUB));
+        } else {
+            texts[nt] = ps[m].text;
+            tpos[nt++] = i;
+        }
+    }
     if (rc == RG_OK && nt > 0) {
         if (!c->embedder) {
             rc = rg_error_set(err, RG_ERR_INVALID,
@@ -758,11 +794,13 @@ rg_status leann_fetch_vectors(leann_coll *c, const uint32_t *nodes, size_t n, fl
             c->recomputed += nt;
         }
     }
-    for (size_t t = 0; t < nt; t++)
-        free(texts[t]);
+    if (fetched)
+        leann_passages_free(ps, nmiss);   /* owns the texts */
+    free(ps);
     free(texts);
     free(tpos);
     free(miss);
+    free(mnodes);
     return rc;
 }
 
