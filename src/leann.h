@@ -325,7 +325,10 @@ void leann_graph_remove(leann_coll *c, const uint32_t *nodes, size_t n, uint8_t 
 /* Full rebuild over the live records (known: nodes whose exact vectors the
  * caller has, e.g. the batch being added; the rest come from the cache or
  * are recomputed): renumbers nodes in insertion order, rebuilds graph +
- * codes under a new generation.  Runs inside the caller's transaction. */
+ * codes under a new generation, and retrains the passage dictionary once
+ * there are 256 passages (retrain_dict is ignored: every rebuild retrains;
+ * it stays so callers in other files need not change).  Runs inside the
+ * caller's transaction. */
 rg_status leann_rebuild(leann_coll *c, const uint32_t *known, const float *known_vecs, size_t nknown,
                         bool retrain_dict, rg_error *err);
 rg_status leann_compact(leann_coll *c, rg_error *err);

@@ -49,7 +49,8 @@
 #define LEXICAL_FORMAT "ragged-lexical-2"
 #define TERMS_ZSTD_LEVEL 9        /* level 19 gains under 1% on these short texts */
 #define DICT_MIN_DOCS 256         /* train the terms dictionary from this many documents */
-#define DICT_BYTES (32 * 1024)
+#define DICT_RETRAIN_MAX 65536    /* retrain at 4x growth up to this many documents */
+#define DICT_BYTES (64 * 1024)
 #define REBUILD_PAGE 1000
 
 struct rg_lexical {
@@ -591,16 +592,32 @@ static rg_status remove_one(rg_lexical *lx, writer *w, const char *id, rg_error 
     return step_done(w->del_doc) ? RG_OK : rg_sqlite_error(lx->db, lx->path, err);
 }
 
-/* Once there are enough documents and no dictionary yet, trains one on
- * their terms and recompresses every row with it (the index itself does
- * not change).  Later documents use it too. */
+/* Once 256 documents have been written, trains a dictionary on their terms
+ * and recompresses every row with it (the index itself does not change);
+ * again whenever the rows written have grown fourfold, up to 65,536: a
+ * dictionary trained on the first 256 compresses the rest of SciFact 4%
+ * worse than one trained on all.  Growth is measured by the largest rowid
+ * (no count(*) scan per write); meta.dict_rows keeps its value at the last
+ * training, even one that produced no dictionary. */
 static rg_status maybe_train_dict(rg_lexical *lx, writer *w, rg_error *err)
 {
-    if (lx->cdict)
-        return RG_OK;
-    int64_t n = 0;
-    rg_status rc = rg_sqlite_scalar_int(lx->db, "SELECT count(*) FROM docs WHERE terms IS NOT NULL", &n, err);
-    if (rc != RG_OK || n < DICT_MIN_DOCS)
+    int64_t top = 0, at = 0, n = 0;
+    char *v = NULL;
+    rg_status rc = rg_sqlite_scalar_int(lx->db, "SELECT coalesce(max(rowid), 0) FROM docs", &top, err);
+    if (rc == RG_OK)
+        rc = rg_sqlite_meta_get(lx->db, "dict_rows", &v, err);
+    if (v)
+        at = strtoll(v, NULL, 10);
+    free(v);
+    bool due = at <= 0 ? top >= DICT_MIN_DOCS : top >= 4 * at && at < DICT_RETRAIN_MAX;
+    if (rc != RG_OK || !due)
+        return rc;
+    char num[24];
+    snprintf(num, sizeof num, "%lld", (long long)top);
+    rc = rg_sqlite_meta_set(lx->db, "dict_rows", num, err);
+    if (rc == RG_OK)
+        rc = rg_sqlite_scalar_int(lx->db, "SELECT count(*) FROM docs WHERE terms IS NOT NULL", &n, err);
+    if (rc != RG_OK || n < DICT_MIN_DOCS / 4)
         return rc;
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(lx->db, "SELECT rowid, terms FROM docs WHERE terms IS NOT NULL ORDER BY rowid", -1, &st,
@@ -629,11 +646,13 @@ static rg_status maybe_train_dict(rg_lexical *lx, writer *w, rg_error *err)
     }
     if (rc == RG_OK && dlen) {
         sqlite3_stmt *ins = NULL, *upd = NULL;
-        if (sqlite3_prepare_v2(lx->db, "INSERT OR REPLACE INTO lexdict(id, dict) VALUES(?, ?)", -1, &ins, NULL) !=
-                SQLITE_OK ||
-            sqlite3_prepare_v2(lx->db, "UPDATE docs SET terms = ? WHERE rowid = ?", -1, &upd, NULL) != SQLITE_OK) {
+        /* Every row was read above, so the old dictionary can go now. */
+        rc = exec(lx, "DELETE FROM lexdict", err);
+        if (rc == RG_OK &&
+            (sqlite3_prepare_v2(lx->db, "INSERT INTO lexdict(id, dict) VALUES(?, ?)", -1, &ins, NULL) != SQLITE_OK ||
+             sqlite3_prepare_v2(lx->db, "UPDATE docs SET terms = ? WHERE rowid = ?", -1, &upd, NULL) != SQLITE_OK))
             rc = rg_sqlite_error(lx->db, lx->path, err);
-        } else {
+        if (rc == RG_OK) {
             sqlite3_bind_int64(ins, 1, ZDICT_getDictID(dict, dlen));
             sqlite3_bind_blob(ins, 2, dict, (int)dlen, SQLITE_STATIC);
             rc = step_done(ins) ? load_dict(lx, 0, err) : rg_sqlite_error(lx->db, lx->path, err);
@@ -777,7 +796,10 @@ static rg_status rebuild_locked(rg_lexical *lx, const rg_lexical_source *src, rg
     if (rc != RG_OK)
         return rc;
     /* A fresh dictionary is trained from the rebuilt rows. */
-    rc = exec(lx, "DELETE FROM docs; INSERT INTO fts(fts) VALUES('delete-all'); DELETE FROM lexdict; DELETE FROM journal;", err);
+    rc = exec(lx,
+              "DELETE FROM docs; INSERT INTO fts(fts) VALUES('delete-all'); DELETE FROM lexdict;"
+              "DELETE FROM meta WHERE key = 'dict_rows'; DELETE FROM journal;",
+              err);
     forget_dict(lx);
     lx->want_vacuum = true;
     writer w;

@@ -156,21 +156,33 @@ TEST(lexical_format2_updates_match_fresh_index)
     CHECK(put_range(lx, 0, 100, 1));
     CHECK_EQ_INT(scalar("upd.fts.sqlite", "SELECT count(*) FROM lexdict"), 0);
     CHECK(put_range(lx, 50, 80, 2));   /* replaces rows stored without a dictionary */
-    CHECK(put_range(lx, 100, NREC, 1));
+    CHECK(put_range(lx, 100, 256, 1));
     CHECK_EQ_INT(scalar("upd.fts.sqlite", "SELECT count(*) FROM lexdict"), 1);
+    int64_t first_dict = scalar("upd.fts.sqlite", "SELECT id FROM lexdict");
+    CHECK(put_range(lx, 256, NREC, 1));
     CHECK(put_range(lx, 80, 90, 2));    /* rows recompressed with the dictionary */
     CHECK(put_range(lx, 300, 350, 3));  /* rows written with it */
     rg_error err;
     CHECK_OK(remove_range(lx, 0, 20, &err), &err);
     CHECK_OK(remove_range(lx, 340, 360, &err), &err);
+    /* 4x the rows of the first training: retrained, every row recompressed */
+    CHECK(put_range(lx, NREC, 1030, 4));
+    CHECK_EQ_INT(scalar("upd.fts.sqlite", "SELECT count(*) FROM lexdict"), 1);
+    CHECK(scalar("upd.fts.sqlite", "SELECT id FROM lexdict") != first_dict);
+    CHECK_OK(remove_range(lx, 1000, 1010, &err), &err);
+    CHECK(put_range(lx, 30, 40, 5));
 
     rg_lexical *ref = open_at("ref.fts.sqlite");
     CHECK(ref);
-    CHECK(put_range(ref, 20, 50, 1));
+    CHECK(put_range(ref, 20, 30, 1));
+    CHECK(put_range(ref, 30, 40, 5));
+    CHECK(put_range(ref, 40, 50, 1));
     CHECK(put_range(ref, 50, 90, 2));
     CHECK(put_range(ref, 90, 300, 1));
     CHECK(put_range(ref, 300, 340, 3));
     CHECK(put_range(ref, 360, NREC, 1));
+    CHECK(put_range(ref, NREC, 1000, 4));
+    CHECK(put_range(ref, 1010, 1030, 4));
     int64_t na = 0, nb = 0;
     CHECK_OK(rg_lexical_count(lx, &na, &err), &err);
     CHECK_OK(rg_lexical_count(ref, &nb, &err), &err);
