@@ -206,10 +206,18 @@ TEST(lexical_format1_file_is_replaced)
     rg_lexical *lx = open_at("old.fts.sqlite");
     CHECK(lx);
     rg_lexical_close(lx);
+    CHECK_EQ_INT(scalar("old.fts.sqlite", "PRAGMA auto_vacuum"), 0);
     CHECK_EQ_INT(scalar("old.fts.sqlite", "SELECT count(*) FROM docs"), 0);
     CHECK_EQ_INT(scalar("old.fts.sqlite", "SELECT count(*) FROM pragma_table_info('docs') WHERE name = 'terms'"), 1);
     /* marked for a full rebuild from the backend at the next sync */
     CHECK_EQ_INT(scalar("old.fts.sqlite", "SELECT count(*) FROM journal WHERE ids IS NULL"), 1);
+    /* the first write repacks the file with auto_vacuum on, so pages freed
+     * later go back to the file system */
+    lx = open_at("old.fts.sqlite");
+    CHECK(lx);
+    CHECK(put_range(lx, 0, 10, 1));
+    rg_lexical_close(lx);
+    CHECK_EQ_INT(scalar("old.fts.sqlite", "PRAGMA auto_vacuum"), 1);
 }
 
 TEST(lexical_damaged_terms_are_an_error)
