@@ -248,9 +248,13 @@ rg_status rg_lexical_open(const char *path, const rg_lexical_params *params, rg_
     /* FTS5's segment merges free pages all the time; with auto_vacuum the
      * file gives them back at each commit instead of keeping about a tenth
      * of itself free.  In WAL mode it takes effect at the next VACUUM,
-     * which a new or reformatted file gets after its first write. */
+     * which a file without it gets after the first write of a handle. */
+    int64_t av = 0;
     if (rc == RG_OK)
         rc = exec(lx, "PRAGMA auto_vacuum = FULL", err);
+    if (rc == RG_OK)
+        rc = rg_sqlite_scalar_int(lx->db, "PRAGMA auto_vacuum", &av, err);
+    lx->want_vacuum = av == 0;
     if (rc == RG_OK)
         rc = exec(lx, "BEGIN IMMEDIATE", err);
     if (rc == RG_OK) {
@@ -266,7 +270,6 @@ rg_status rg_lexical_open(const char *path, const rg_lexical_params *params, rg_
             rc = exec(lx, DROP_ALL, err);
             if (rc == RG_OK)
                 rc = exec(lx, SCHEMA, err);
-            lx->want_vacuum = true;   /* applies auto_vacuum (WAL files need a VACUUM for it) */
             if (rc == RG_OK)
                 rc = rg_sqlite_meta_set(lx->db, "format", LEXICAL_FORMAT, err);
             if (rc == RG_OK)
