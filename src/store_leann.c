@@ -38,7 +38,12 @@
 /* Format 2 keeps metadata packed (metapack.h) in table rec behind the view
  * records; format 1 (JSON text in table records) is still read and
  * written as it is. */
-#define LEANN_FORMAT "ragged-leann-2"
+/* Format 3 (same schema as 2) may hold what older versions cannot decode:
+ * int8 codebooks, passage frames without dictionary id, metapack 0xA2.
+ * Every write marks the collection 3 so that an older ragged says "format
+ * ragged-leann-3" instead of reporting damage; this version reads 1, 2, 3. */
+#define LEANN_FORMAT "ragged-leann-3"
+#define LEANN_FORMAT_V2 "ragged-leann-2"
 #define LEANN_FORMAT_V1 "ragged-leann-1"
 #define LEANN_DB "leann.sqlite"
 #define LEANN_LOCK_WAIT_S 5.0
@@ -119,6 +124,8 @@ rg_status leann_meta_save(leann_coll *c, rg_error *err)
         rc = leann_meta_set_int(c, "built_n", c->built_n, err);
     if (rc == RG_OK)
         rc = leann_meta_set_int(c, "dict_id", c->dict_id, err);
+    if (rc == RG_OK)
+        rc = rg_sqlite_meta_set(c->db, "format", LEANN_FORMAT, err);
     return rc;
 }
 
@@ -128,7 +135,8 @@ static rg_status read_identity(sqlite3 *db, const char *path, rg_embedder_identi
     rg_status rc = rg_sqlite_meta_get(db, "format", &format, err);
     if (rc == RG_OK)
         rc = rg_sqlite_meta_get(db, "identity", &ident, err);
-    if (rc == RG_OK && (!format || (strcmp(format, LEANN_FORMAT) != 0 && strcmp(format, LEANN_FORMAT_V1) != 0)))
+    if (rc == RG_OK && (!format || (strcmp(format, LEANN_FORMAT) != 0 && strcmp(format, LEANN_FORMAT_V2) != 0 &&
+                                    strcmp(format, LEANN_FORMAT_V1) != 0)))
         rc = rg_error_set(err, RG_ERR_CORRUPT, "%s is not a ragged leann collection (format '%s', expected '%s')",
                           path, format ? format : "none", LEANN_FORMAT);
     if (rc == RG_OK && (!ident || rg_embedder_identity_from_text(ident, id) != RG_OK))

@@ -272,6 +272,16 @@ TEST(leann_format1_collection_still_reads_and_writes)
     CHECK_EQ_INT(st.records, n);
     rg_store_stats_free(&st);
     rg_collection_close(c);
+    /* written by this version: marked format 3, so older versions refuse it
+     * by name instead of reporting damage */
+    CHECK(sqlite3_open(db, &h) == SQLITE_OK);
+    sqlite3_stmt *fs = NULL;
+    CHECK(sqlite3_prepare_v2(h, "SELECT value FROM meta WHERE key = 'format'", -1, &fs, NULL) == SQLITE_OK);
+    CHECK(sqlite3_step(fs) == SQLITE_ROW);
+    bool v3 = !strcmp((const char *)sqlite3_column_text(fs, 0), "ragged-leann-3");
+    sqlite3_finalize(fs);
+    sqlite3_close(h);
+    CHECK(v3);
     free(db);
     free_recs(n, r, ids, docs, meta, vecs);
     contract_env_close(&env);
