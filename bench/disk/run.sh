@@ -102,5 +102,7 @@ awk -v l="$leann_bytes" -v x="$lex_bytes" -v c="$chroma_bytes" -v cs="$chroma_si
     printf ".\n" }'
 echo
 echo "leann ingest wall time: $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b-a}') s."
+# Hand-written reading of a run (it names the commit it was written for).
+[[ -f $ROOT/bench/disk/analysis.md ]] && cat "$ROOT/bench/disk/analysis.md"
 } >"$ROOT/bench/disk/RESULTS.md"
 cat "$ROOT/bench/disk/RESULTS.md"
