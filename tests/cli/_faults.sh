@@ -32,3 +32,17 @@ ms_sleep() { sleep "$(awk "BEGIN{printf \"%.3f\", $1/1000}")"; }
 
 # now_ms: wall clock in milliseconds.
 now_ms() { date +%s%3N; }
+
+# digest BACKEND COLLECTION: one JSON line {"records", "hash"} or {"absent":
+# true} (see _store_check.py digest); the vector listing and a BM25 query
+# matching every record must agree.  Fails the test on a violation.
+ALL_WORDS=$($CHECK words)
+digest() {
+    local info query bm25 res
+    info=$("$RAGGED" collections info "$2" --backend "$1" --format json 2>/dev/null)
+    query=$("$RAGGED" query "backup restore" --backend "$1" --collection "$2" -k 10000 --mode vector --format json 2>/dev/null)
+    bm25=$("$RAGGED" query "$ALL_WORDS" --backend "$1" --collection "$2" -k 10000 --mode bm25 --format json 2>/dev/null)
+    printf '{"info": %s, "query": %s, "bm25": %s}\n' "${info:-null}" "${query:-null}" "${bm25:-null}" >"$TMP/digest.json"
+    res=$($CHECK digest "$TMP/digest.json" 2>"$TMP/digest.err") || fail "$1/$2: $(cat "$TMP/digest.err") ($res)"
+    echo "$res"
+}

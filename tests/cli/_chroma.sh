@@ -1,0 +1,38 @@
+# A ChromaDB server of the test's own (the fault tests stop, freeze and
+# restart it, so they cannot share the one tests/run.sh starts).  Sourced
+# after _lib.sh.  chroma_start skips the test (exit 77, with the reason) when
+# no server can run here; the server is stopped by its PID on exit.
+REPO=${RAGGED_REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+CHROMA_SCRIPT="$REPO/scripts/chroma-server.sh"
+CHROMA_PIDF="$TMP/chroma.pid"
+CHROMA_DATA="$TMP/chroma-data"
+
+chroma_stop() { "$CHROMA_SCRIPT" stop --pid-file "$CHROMA_PIDF" >/dev/null 2>&1 || true; }
+
+# chroma_start: a server on a free port; sets CHROMA_URL and CHROMA_PORT and
+# points ragged at it.
+chroma_start() {
+    [[ -x $CHROMA_SCRIPT ]] || skip "scripts/chroma-server.sh is not in this tree"
+    local deps=${RAGGED_CHROMA_DEPS:-$REPO/.deps/chroma}
+    [[ -f $deps/node_modules/chromadb/package.json ]] ||
+        skip "ChromaDB npm packages not installed (scripts/chroma-server.sh install)"
+    "$RAGGED" collections list --backend chromadb --config /dev/null >/dev/null 2>"$TMP/probe"
+    grep -q "not compiled in\|not available" "$TMP/probe" && skip "chromadb backend not in this build"
+    trap 'chroma_resume; chroma_stop' EXIT
+    CHROMA_URL=$("$CHROMA_SCRIPT" start --port auto --path "$CHROMA_DATA" --pid-file "$CHROMA_PIDF" --timeout 90 \
+        2>"$TMP/chroma-start.log") || skip "ChromaDB server did not start: $(tail -n 3 "$TMP/chroma-start.log")"
+    CHROMA_PORT=${CHROMA_URL##*:}
+    export RAGGED_VECTORSTORE_CHROMADB_URL=$CHROMA_URL
+}
+
+# chroma_restart: the same data directory and port again (bounded wait).
+chroma_restart() {
+    "$CHROMA_SCRIPT" start --port "$CHROMA_PORT" --path "$CHROMA_DATA" --pid-file "$CHROMA_PIDF" --timeout 90 \
+        >/dev/null 2>"$TMP/chroma-start.log" || fail "could not restart the server: $(tail -n 3 "$TMP/chroma-start.log")"
+}
+
+# chroma_freeze / chroma_resume: SIGSTOP / SIGCONT to the server's process
+# group: it keeps its port (the kernel still accepts connections) but answers
+# nothing, the way a hung or swapped-out server looks to a client.
+chroma_freeze() { kill -STOP -- "-$(cat "$CHROMA_PIDF")"; }
+chroma_resume() { [[ -f $CHROMA_PIDF ]] && kill -CONT -- "-$(cat "$CHROMA_PIDF")" 2>/dev/null; return 0; }
