@@ -56,7 +56,8 @@ soak: $(BUILD)/ragged
 	    RAGGED_TEST_CONCURRENT_ROUNDS=$$(( $(SOAK_ITERATIONS) / 10 + 1 )) \
 	    RAGGED_TEST_KILL_POINT_SYSCALLS='fdatasync fsync rename pwrite64' \
 	    RAGGED_TEST_MIGRATE_POINT_SYSCALLS='rename fsync fdatasync' \
-	    RAGGED_TEST_MIGRATE_POINT_DIRECTIONS='exact-to-exact exact-to-leann' \
+	    RAGGED_TEST_MIGRATE_POINT_DIRECTIONS='exact-to-exact exact-to-leann exact-to-chromadb' \
+	    RAGGED_TEST_MIGRATE_NET_SYSCALLS='sendto recvfrom' RAGGED_TEST_MIGRATE_POINT_TAIL=25 \
 	    RAGGED_TEST_OUTAGE_ITERATIONS=$$(( $(SOAK_ITERATIONS) / 2 )) bash tests/cli/$$t.sh >$$tmp.log 2>&1; \
 	    rc=$$?; grep -v Killed $$tmp.log; rm -f $$tmp.log; \
 	    [ $$rc -eq 0 ] || [ $$rc -eq 77 ] || { echo "$$t failed (exit $$rc); its files: $$tmp"; exit 1; }; \

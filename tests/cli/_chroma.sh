@@ -9,21 +9,32 @@ CHROMA_DATA="$TMP/chroma-data"
 
 chroma_stop() { "$CHROMA_SCRIPT" stop --pid-file "$CHROMA_PIDF" >/dev/null 2>&1 || true; }
 
-# chroma_start: a server on a free port; sets CHROMA_URL and CHROMA_PORT and
-# points ragged at it.
-chroma_start() {
-    [[ -x $CHROMA_SCRIPT ]] || skip "scripts/chroma-server.sh is not in this tree"
+# chroma_try_start: a server on a free port; sets CHROMA_URL and CHROMA_PORT
+# and points ragged at it.  Returns 1 with the reason in CHROMA_UNAVAILABLE
+# when no server can run here.
+chroma_try_start() {
+    CHROMA_UNAVAILABLE=""
     local deps=${RAGGED_CHROMA_DEPS:-$REPO/.deps/chroma}
-    [[ -f $deps/node_modules/chromadb/package.json ]] ||
-        skip "ChromaDB npm packages not installed (scripts/chroma-server.sh install)"
-    "$RAGGED" collections list --backend chromadb --config /dev/null >/dev/null 2>"$TMP/probe"
-    grep -q "not compiled in\|not available" "$TMP/probe" && skip "chromadb backend not in this build"
-    trap 'chroma_resume; chroma_stop' EXIT
-    CHROMA_URL=$("$CHROMA_SCRIPT" start --port auto --path "$CHROMA_DATA" --pid-file "$CHROMA_PIDF" --timeout 90 \
-        2>"$TMP/chroma-start.log") || skip "ChromaDB server did not start: $(tail -n 3 "$TMP/chroma-start.log")"
+    if [[ ! -x $CHROMA_SCRIPT ]]; then
+        CHROMA_UNAVAILABLE="scripts/chroma-server.sh is not in this tree"
+    elif [[ ! -f $deps/node_modules/chromadb/package.json ]]; then
+        CHROMA_UNAVAILABLE="ChromaDB npm packages not installed (scripts/chroma-server.sh install)"
+    elif "$RAGGED" collections list --backend chromadb --config /dev/null 2>&1 >/dev/null |
+        grep -q "not compiled in\|not available"; then
+        CHROMA_UNAVAILABLE="chromadb backend not in this build"
+    else
+        trap 'chroma_resume; chroma_stop' EXIT
+        CHROMA_URL=$("$CHROMA_SCRIPT" start --port auto --path "$CHROMA_DATA" --pid-file "$CHROMA_PIDF" --timeout 90 \
+            2>"$TMP/chroma-start.log") ||
+            CHROMA_UNAVAILABLE="ChromaDB server did not start: $(tail -n 3 "$TMP/chroma-start.log")"
+    fi
+    [[ -z $CHROMA_UNAVAILABLE ]] || return 1
     CHROMA_PORT=${CHROMA_URL##*:}
     export RAGGED_VECTORSTORE_CHROMADB_URL=$CHROMA_URL
 }
+
+# chroma_start: the same, skipping the test (exit 77) without a server.
+chroma_start() { chroma_try_start || skip "$CHROMA_UNAVAILABLE"; }
 
 # chroma_restart: the same data directory and port again (bounded wait).
 chroma_restart() {

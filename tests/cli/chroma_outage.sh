@@ -91,6 +91,8 @@ for kind in stop restart; do
             outcome="completed"
         else
             lost_server $rc "$TMP/err" "$what"
+            # The summary claims only what reached the server.
+            contains "$(cat "$TMP/out")" "stopped after"
             outcome="failed cleanly"
         fi
         if [[ $kind == stop ]]; then
