@@ -91,8 +91,9 @@ for kind in stop restart; do
             outcome="completed"
         else
             lost_server $rc "$TMP/err" "$what"
-            # The summary claims only what reached the server.
-            contains "$(cat "$TMP/out")" "stopped after"
+            # A summary (none when the collection could not even be opened)
+            # claims only what reached the server.
+            not_contains "$(cat "$TMP/out")" "ingested"
             outcome="failed cleanly"
         fi
         if [[ $kind == stop ]]; then

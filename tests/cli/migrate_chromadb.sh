@@ -18,7 +18,7 @@ trap stop_server EXIT
 URL=$("$S" start --port auto --path "$TMP/chroma-data" --pid-file "$PIDF" --timeout 90 2>"$TMP/start.log") ||
     skip "ChromaDB server did not start: $(tail -n 3 "$TMP/start.log")"
 PORT=${URL##*:}
-export RAGGED_VECTORSTORE_CHROMADB_URL=$URL RAGGED_VECTORSTORE_CHROMADB_TIMEOUT_MS=3000
+export RAGGED_VECTORSTORE_CHROMADB_URL=$URL RAGGED_VECTORSTORE_CHROMADB_TIMEOUT_MS=20000
 
 D="$TMP/docs"; mkdir -p "$D"
 /usr/bin/python3 - "$D/big.txt" <<'PY'
