@@ -71,30 +71,33 @@ int leann_robust_prune(const leann_space *sp, uint32_t p, const uint32_t *cand, 
                        int ncand, int bound, float alpha, uint32_t *out)
 {
     (void)p;
-    uint8_t stack_removed[512];
-    uint8_t *removed = ncand <= 512 ? stack_removed : rg_xmalloc((size_t)ncand);
-    memset(removed, 0, (size_t)ncand);
+    /* Lazy form of the greedy rule: a candidate is compared only with the
+     * ones kept before it, and the scan stops once bound are kept, so the
+     * tail of a long candidate list costs nothing.  Same choice as checking
+     * every kept one against all later candidates. */
+    const float *kept[256];
     int nout = 0;
+    if (bound > 256)
+        bound = 256;
     for (int i = 0; i < ncand && nout < bound; i++) {
-        if (removed[i])
+        bool dup = false;
+        for (int k = 0; k < nout && !dup; k++)
+            dup = out[k] == cand[i];
+        if (dup)
             continue;
-        out[nout++] = cand[i];
         const float *vi = sp->vec(sp->ctx, cand[i]);
-        for (int j = i + 1; j < ncand; j++) {
-            if (removed[j])
-                continue;
-            if (cand[j] == cand[i]) {
-                removed[j] = 1;
-                continue;
-            }
-            float dij = 1.0f - leann_dot(vi, sp->vec(sp->ctx, cand[j]), (size_t)sp->dim);
-            /* c_j is reachable through c_i: the edge p->c_j adds little. */
-            if (alpha * dij <= dist[j])
-                removed[j] = 1;
+        bool covered = false;
+        for (int k = 0; k < nout && !covered; k++) {
+            float dki = 1.0f - leann_dot(kept[k], vi, (size_t)sp->dim);
+            /* c_i is reachable through an already kept c_k: the edge
+             * p->c_i adds little. */
+            covered = alpha * dki <= dist[i];
         }
+        if (covered)
+            continue;
+        kept[nout] = vi;
+        out[nout++] = cand[i];
     }
-    if (removed != stack_removed)
-        free(removed);
     return nout;
 }
 
@@ -154,7 +157,9 @@ void leann_graph_connect(leann_graph *g, const leann_space *sp, uint32_t v, cons
  * (adds the long edges that keep the pruned graph navigable). */
 
 /* Candidate pool size for a node's neighbour choice. */
+#ifndef POOL_MAX
 #define POOL_MAX 128
+#endif
 /* Largest batch: a fraction of n (nodes of one batch cannot see each other
  * while choosing neighbours), and a floor so small graphs still batch. */
 #define BATCH_FRACTION 0.02
