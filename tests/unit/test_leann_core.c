@@ -178,7 +178,9 @@ TEST(leann_graph_build_prune_search)
         for (int t = 0; t < g.deg[i]; t++)
             CHECK(leann_graph_nbrs(&g, i)[t] < n && leann_graph_nbrs(&g, i)[t] != i);
     }
-    CHECK_MSG(hubs >= 55 && hubs <= 62, "hubs %u", hubs);
+    /* 2% by in-degree plus the entry, plus the few that reconnect nodes
+     * pruning stranded (leann_graph_reconnect). */
+    CHECK_MSG(hubs >= 55 && hubs <= 80, "hubs %u", hubs);
     double avg = leann_graph_avg_degree(&g);
     CHECK_MSG(avg > 4 && avg <= 13, "avg degree %g", avg);
     float r = graph_recall(&g, v, n, dim, 64, 10);
