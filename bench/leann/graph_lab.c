@@ -10,7 +10,7 @@
  *       builds the graph over OUT.docs (CPU seconds, peak RSS), trains PQ,
  *       then for every beam width L walks the graph for every query twice:
  *       on exact distances (graph quality alone) and on PQ distances followed
- *       by the exact rerank of the best R = max(k + 20, L / 32) live nodes
+ *       by the exact rerank of the best R = max(k + 20, L / 40) live nodes
  *       seen (what leann_query does; RAGGED_BENCH_R fixes R).  recall@3 and
  *       recall@10 are against brute force; "PQ dist/query" is distance
  *       computations per walk (the walk's cost: ADC look-ups, no recompute).
@@ -260,7 +260,7 @@ static int eval(char **argv)
     char *Ls = rg_xstrdup(argv[3]);
     for (char *tok = strtok(Ls, ","); tok; tok = strtok(NULL, ",")) {
         int L = atoi(tok);
-        int R = L / 32 > 30 ? L / 32 : 30, R3 = L / 32 > 23 ? L / 32 : 23;   /* leann_query's default */
+        int R = L / 40 > 30 ? L / 40 : 30, R3 = L / 40 > 23 ? L / 40 : 23;   /* leann_query's default */
         if (fixed_r)
             R = R3 = fixed_r;
         double ex10 = 0, pq3 = 0, pq10 = 0, scan10 = 0;
