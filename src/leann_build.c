@@ -458,7 +458,7 @@ void leann_graph_reconnect(leann_graph *g)
         return;
     uint8_t *seen = rg_xcalloc(g->n, 1);
     uint32_t *queue = rg_xmalloc(sizeof(uint32_t) * g->n);
-    for (int round = 0; round < 8; round++) {
+    for (int round = 0; round < 64; round++) {
         uint32_t head = 0, tail = 0;
         memset(seen, 0, g->n);
         queue[tail++] = g->entry;
@@ -482,13 +482,15 @@ void leann_graph_reconnect(leann_graph *g)
              * nodes others depend on, and they have the room). */
             const uint32_t *nb = leann_graph_nbrs(g, u);
             for (int i = 0; i < g->deg[u]; i++) {
+                /* Only a node the walk expanded (1), not one linked in this
+                 * round (2): that one's list may hold u already. */
                 uint32_t w = nb[i];
-                if (!seen[w] || g->deg[w] >= g->max_degree)
+                if (seen[w] != 1 || g->deg[w] >= g->max_degree)
                     continue;
                 if (g->deg[w] >= leann_graph_bound(g, w))
                     g->flags[w] |= LEANN_NODE_HUB;
                 leann_graph_nbrs(g, w)[g->deg[w]++] = u;
-                seen[u] = 1;   /* reached now; its own out-edges next round */
+                seen[u] = 2;   /* reached now; its own out-edges next round */
                 fixed = true;
                 break;
             }

@@ -230,6 +230,10 @@ TEST(leann_graph_parallel_build_navigable)
     for (uint32_t i = 0; i < n; i++) {
         hubs += (g.flags[i] & LEANN_NODE_HUB) != 0;
         CHECK(g.deg[i] >= 1 && g.deg[i] <= 32);
+        const uint32_t *nb = leann_graph_nbrs(&g, i);
+        for (int a = 0; a < g.deg[i]; a++)
+            for (int b = 0; b < a; b++)
+                CHECK_MSG(nb[a] != nb[b], "node %u lists %u twice", i, nb[a]);
     }
     /* 2% by in-degree, plus the few that reconnect stranded nodes. */
     CHECK_MSG(hubs >= 75 && hubs <= 120, "hubs %u", hubs);
@@ -247,6 +251,34 @@ TEST(leann_graph_parallel_build_navigable)
     CHECK_MSG(same, "two builds of the same input differ");
     leann_graph_free(&g);
     leann_graph_free(&h);
+    free(v);
+}
+
+/* Many identical vectors (the same chunk in several files) strand nodes
+ * after pruning; reconnecting them must not list a neighbour twice, or the
+ * graph file is rejected on reading. */
+TEST(leann_graph_duplicate_vectors_reconnect_and_roundtrip)
+{
+    int dim = 16;
+    uint32_t n = 1500, distinct = 60;
+    float *base = make_vectors(distinct, dim, 3);
+    float *v = rg_xmalloc(sizeof(float) * n * dim);
+    for (uint32_t i = 0; i < n; i++)
+        memcpy(v + (size_t)i * dim, base + (size_t)(i % distinct) * dim, sizeof(float) * dim);
+    leann_graph g, h;
+    leann_graph_init(&g, 32, 12);
+    leann_graph_build(&g, v, n, dim, 0.02, 5);
+    CHECK_EQ_INT(reachable(&g), n);
+    char *path = rg_path_join(rg_test_tmpdir(), "dup-graph.bin");
+    rg_error err;
+    int64_t bytes;
+    CHECK_OK(leann_graph_write(&g, path, &bytes, &err), &err);
+    CHECK_OK(leann_graph_read(&h, path, &err), &err);
+    CHECK_EQ_INT(h.n, n);
+    leann_graph_free(&g);
+    leann_graph_free(&h);
+    free(path);
+    free(base);
     free(v);
 }
 
