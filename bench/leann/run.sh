@@ -30,7 +30,7 @@ load() { cut -d' ' -f1-3 /proc/loadavg; }
 header() {
     echo "- date: $(date -u +%Y-%m-%dT%H:%MZ), commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src bench/leann/bench_leann.c bench/leann/run.sh || echo "+dirty")"
     echo "- machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores, $(free -g | awk '/Mem/{print $2}') GB RAM; load average at start: $(load)"
-    echo "- defaults: graph_degree 32, pruned_degree 12, search_complexity 100, scan_threshold 16384 (this corpus is scanned), rerank_candidates 0 (adaptive)"
+    echo "- defaults: graph_degree 32, pruned_degree 12, search_complexity 1000, scan_threshold 16384 (this corpus is scanned), rerank_candidates 0 (adaptive)"
     echo "- cold cache: cache_mb 0, every candidate recomputed by every query, as in a one-shot CLI query"
     echo "- wall times are under the load shown (2 shared cores); CPU ms is user+sys of the process for the query"
 }
@@ -38,11 +38,11 @@ header() {
 queries() {   # NQ FIXED...
     local nq=$1
     shift
-    $BIN query "$W" "$DATA/corpus.jsonl" "$DATA/queries.jsonl" "$nq" 0 100 | grep -v '^\(disk\|component\|details\)' |
-        sed 's/^| 100 |/| adaptive (default) |/; s/^| search_complexity |/| rerank |/'
+    $BIN query "$W" "$DATA/corpus.jsonl" "$DATA/queries.jsonl" "$nq" 0 1000 | grep -v '^\(disk\|component\|details\)' |
+        sed 's/^| 1000 |/| adaptive (default) |/; s/^| search_complexity |/| rerank |/'
     for r in "$@"; do
-        RAGGED_BENCH_RERANK=$r $BIN query "$W" "$DATA/corpus.jsonl" "$DATA/queries.jsonl" "$nq" 0 100 |
-            grep '^| 100 |' | sed "s/^| 100 |/| fixed $r |/"
+        RAGGED_BENCH_RERANK=$r $BIN query "$W" "$DATA/corpus.jsonl" "$DATA/queries.jsonl" "$nq" 0 1000 |
+            grep '^| 1000 |' | sed "s/^| 1000 |/| fixed $r |/"
     done
 }
 
@@ -99,7 +99,7 @@ queries "$NQ" 20 30
 echo
 echo "## Queries, 64 MB cache, second pass over the same queries (a long-running process)"
 echo
-$BIN query "$W" "$DATA/corpus.jsonl" "$DATA/queries.jsonl" "$NQ" 64 100,100 | grep -v '^\(disk\|component\|details\)'
+$BIN query "$W" "$DATA/corpus.jsonl" "$DATA/queries.jsonl" "$NQ" 64 1000,1000 | grep -v '^\(disk\|component\|details\)'
 echo
 echo "## One-shot CLI: \`ragged query TEXT --backend leann\` on an ingested copy (process start to exit)"
 echo
