@@ -4,7 +4,8 @@
 # place under /usr/share/doc by bench/scale/run.sh.
 #   bench/scale/install-corpus.sh          (needs root or sudo)
 set -euo pipefail
-PKGS=(linux-doc-6.1 python3.11-doc rust-doc openjdk-17-doc python-scipy-doc libboost1.81-doc)
+PKGS=(linux-doc-6.1 python3.11-doc rust-doc openjdk-17-doc python-scipy-doc libboost1.81-doc qtbase5-doc-html
+      postgresql-doc-15 python-django-doc)
 missing=()
 for p in "${PKGS[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

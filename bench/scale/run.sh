@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The scale benchmark: documentation that Debian packages ship (HTML of the
-# Linux kernel, Python 3.11, Rust, OpenJDK 17 API, SciPy and Boost docs), read in place with
+# Linux kernel, Python 3.11, Rust, OpenJDK 17 API, SciPy, Boost, Qt 5, PostgreSQL 15
+# and Django docs), read in place with
 # `ragged ingest` (the product's own walker, HTML reader and chunker, default
 # chunking) into the exact backend, then a subset of the same files into the
 # leann backend and into a second exact collection as its reference.
@@ -29,7 +30,8 @@ while [[ $# -gt 0 ]]; do
 done
 DIRS=(/usr/share/doc/linux-doc-6.1/html /usr/share/doc/python3.11/html /usr/share/doc/rust-doc
       /usr/share/doc/openjdk-17-jre-headless/api /usr/share/doc/python-scipy-doc/html
-      /usr/share/doc/libboost1.81-doc/doc)
+      /usr/share/doc/libboost1.81-doc/doc /usr/share/qt5/doc /usr/share/doc/postgresql-doc-15/html
+      /usr/share/doc/python-django-doc/html)
 for d in "${DIRS[@]}"; do
     [[ -d $d ]] || { echo "skip: $d is absent; run bench/scale/install-corpus.sh first" >&2; exit 77; }
 done
