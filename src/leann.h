@@ -125,13 +125,19 @@ typedef struct leann_space {
     int dim;
 } leann_space;
 
-/* Bulk build over n vectors (row i = node i): Vamana-style insertion with
- * RobustPrune at max_degree, then high-degree-preserving pruning. */
+/* Bulk build over n vectors (row i = node i): batched parallel Vamana (two
+ * passes, alpha 1.0 then LEANN_ALPHA, RobustPrune at max_degree), then
+ * high-degree-preserving pruning.  Uses up to rg_cpu_count() threads. */
 void leann_graph_build(leann_graph *g, const float *vecs, uint32_t n, int dim, double hub_fraction,
                        uint64_t seed);
 /* Keeps the hub_fraction best-connected nodes (by in-degree) at max_degree,
  * prunes everybody else to pruned_degree, choosing diverse neighbours. */
 void leann_graph_prune_hubs(leann_graph *g, const leann_space *sp, double hub_fraction);
+/* Makes every live node reachable from the entry again: an unreachable
+ * node gets an in-edge from its nearest reachable out-neighbour, which
+ * becomes a hub if its pruned list is full.  Pruning can strand a node whose
+ * in-edges all lost to more diverse ones. */
+void leann_graph_reconnect(leann_graph *g);
 /* RobustPrune: picks at most bound neighbours of p from cand (sorted by
  * distance to p, dist given) so that each kept one is not much closer to an
  * already kept one than to p.  Returns the count written to out. */
@@ -148,10 +154,6 @@ void leann_graph_add_edge(leann_graph *g, const leann_space *sp, uint32_t v, uin
  * that overflow their own bound. */
 void leann_graph_connect(leann_graph *g, const leann_space *sp, uint32_t v, const uint32_t *cand,
                          int ncand, int bound);
-/* Inserts node v (already added with leann_graph_add_node) searching the
- * graph with exact distances from sp. */
-void leann_graph_insert_exact(leann_graph *g, const leann_space *sp, uint32_t v, int bound,
-                              struct leann_visit *vs);
 
 /* ---- search (leann_search.c) ---------------------------------------------- */
 
@@ -177,6 +179,9 @@ void leann_visit_free(leann_visit *vs);
  * Deleted nodes are walked through but are the caller's to drop. */
 void leann_beam_search(const leann_graph *g, leann_dist_fn dist, void *ctx, int L,
                        leann_visit *vs, leann_cand **seen, size_t *nseen);
+/* The same from several entry points (the beam starts with the best L). */
+void leann_beam_search_from(const leann_graph *g, leann_dist_fn dist, void *ctx, int L, const uint32_t *entries,
+                            int nentries, leann_visit *vs, leann_cand **seen, size_t *nseen);
 
 /* Live (not deleted, not self) nodes of a sorted seen list, at most max. */
 int leann_candidates_from_seen(const leann_graph *g, const leann_cand *seen, size_t nseen,
