@@ -91,6 +91,10 @@ def queries(name):
             rows.append(d)
         else:
             extra.update(d)
+            for k in ("load_before", "load_after"):
+                m = re.search(k + r"=([\d. ]+\d)", line)
+                if m:
+                    extra[k] = m.group(1)
     return rows, extra
 
 
@@ -110,8 +114,8 @@ print(f"- corpus: the HTML shipped by {', '.join('`' + p + '`' for p in pkgs)} "
 print()
 print("### Ingest")
 print()
-print("| run | backend | files | chunks | wall s | CPU s (user+sys) | peak RSS MB | load avg before -> after |")
-print("|---|---|---:|---:|---:|---:|---:|---|")
+print("| run | backend | files | chunks | wall s | CPU s (user+sys) | peak RSS MB | load avg before -> after | commit |")
+print("|---|---|---:|---:|---:|---:|---:|---|---|")
 labels = {"full-exact": "whole corpus", "full-exact-again": "whole corpus again, nothing changed",
           "subset-exact": "subset (reference for leann)", "subset-leann": "subset"}
 for name, backend in [("full-exact", "exact"), ("full-exact-again", "exact"), ("subset-exact", "exact"),
@@ -124,7 +128,8 @@ for name, backend in [("full-exact", "exact"), ("full-exact-again", "exact"), ("
     chunks = j.get("records_in_collection", "?")
     status = "" if t["status"] == "0" else f" (exit {t['status']})"
     print(f"| {labels[name]}{status} | {backend} | {files} | {chunks} | {t['wall']:.0f} | {t['cpu']:.0f} | "
-          f"{t['rss_mb']:.0f} | {l.get('load_before', '?')} -> {l.get('load_after', '?')} |")
+          f"{t['rss_mb']:.0f} | {l.get('load_before', '?')} -> {l.get('load_after', '?')} | "
+          f"{l.get('commit', meta.get('commit', '?'))} |")
 print()
 print("### Disk")
 print()
@@ -155,15 +160,16 @@ print("Sentences of 5 to 20 words drawn from the collection's chunks (random chu
       " pays for loading (the exact backend reads every vector into memory) and is shown alone; p50/p95 are over"
       " the others. Recall@10 is the share of the exact backend's top 10, in the same mode, that leann returns.")
 print()
-print("| collection | backend | mode | queries | open ms | first query ms | p50 ms | p95 ms | recall@10 vs exact | process peak RSS MB | load avg |")
-print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
+print("| collection | backend | mode | queries | open ms | first query ms | p50 ms | p95 ms | recall@10 vs exact | process peak RSS MB | load avg | commit |")
+print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|")
 for name, coll in [("full-exact-query", "docs"), ("subset-query", "subset")]:
     rows, extra = queries(name)
     for d in rows:
         rec = next((v for k, v in d.items() if k.startswith("recall10")), "")
         print(f"| {coll} | {d['backend']} | {d['mode']} | {d['queries']} | {d['open_ms']} | {d['first_query_ms']} | "
               f"{d['p50_ms']} | {d['p95_ms']} | {rec} | {int(extra.get('maxrss_kb', 0)) / 1024:.0f} | "
-              f"{extra.get('load_before', '?')} -> {extra.get('load_after', '?')} |")
+              f"{extra.get('load_before', '?')} -> {extra.get('load_after', '?')} | "
+              f"{extra.get('commit', meta.get('commit', '?'))} |")
 
 # ---- reading: derived from the tables above and from constants in the code ----
 full = ingest("full-exact")

@@ -40,6 +40,9 @@ PKGS="yaml-0.1 sqlite3 jansson libutf8proc libxml-2.0 poppler-glib libzstd openb
 cc -std=c17 -D_GNU_SOURCE -O2 -g -Isrc $(pkg-config --cflags $PKGS) -pthread bench/scale/bench_scale.c \
     build/libragged.a $(pkg-config --libs $PKGS) $(pkg-config --libs libcurl 2>/dev/null) -lstemmer -lm \
     -o build/bench_scale
+# The commit the binaries were built from, recorded with every stage (a
+# --skip-full run reuses stages measured by an earlier build).
+COMMIT=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src || echo "+dirty")
 RAGGED=$ROOT/build/ragged
 OUT=$ROOT/bench/out/scale
 mkdir -p "$OUT"
@@ -52,7 +55,7 @@ load() { cut -d' ' -f1-3 /proc/loadavg; }
 timed_ingest() {
     local name=$1 backend=$2 coll=$3; shift 3
     echo "bench: $name: ingest into $backend/$coll (load $(load))" >&2
-    echo "load_before=$(load)" >"$OUT/$name.load"
+    printf 'commit=%s\nload_before=%s\n' "$COMMIT" "$(load)" >"$OUT/$name.load"
     /usr/bin/time -v -o "$OUT/$name.time" "$RAGGED" ingest "$@" --backend "$backend" --collection "$coll" \
         --format json --quiet >"$OUT/$name.json"
     echo "load_after=$(load)" >>"$OUT/$name.load"
@@ -67,7 +70,7 @@ if [[ $SKIP_FULL == 0 ]]; then
     # alone (what `collections` does when the index is missing or stale).
     python3 bench/scale/queries.py "$DATA/exact/docs/exact.sqlite" "$NQ" 42 >"$OUT/queries-full.txt"
     echo "bench: full-exact queries (load $(load))" >&2
-    { echo "load_before=$(load)"
+    { echo "commit=$COMMIT load_before=$(load)"
       /usr/bin/time -f 'time_user=%U time_sys=%S wall=%e maxrss_kb=%M' build/bench_scale docs "$OUT/queries-full.txt" exact 2>&1
       echo "load_after=$(load)"; } >"$OUT/full-exact-query.txt"
 fi
@@ -92,7 +95,7 @@ timed_ingest subset-exact exact subset "${SUBSET[@]}"
 timed_ingest subset-leann leann subset "${SUBSET[@]}"
 python3 bench/scale/queries.py "$DATA/exact/subset/exact.sqlite" "$NQ" 42 >"$OUT/queries-subset.txt"
 echo "bench: subset queries, exact then leann (load $(load))" >&2
-{ echo "load_before=$(load)"
+{ echo "commit=$COMMIT load_before=$(load)"
   /usr/bin/time -f 'time_user=%U time_sys=%S wall=%e maxrss_kb=%M' build/bench_scale subset "$OUT/queries-subset.txt" exact,leann 2>&1
   echo "load_after=$(load)"; } >"$OUT/subset-query.txt"
 
@@ -101,7 +104,7 @@ echo "bench: subset queries, exact then leann (load $(load))" >&2
 "$RAGGED" backend stats --backend leann --format json --quiet >"$OUT/stats-leann.json"
 {
     echo "machine=$(lscpu | sed -n 's/^Model name: *//p' | head -n1), $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB RAM"
-    echo "commit=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src bench || echo "+dirty")"
+    echo "commit=$COMMIT"
     echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "corpus_bytes=$(du -sb --apparent-size "${DIRS[@]}" | awk '{s+=$1} END {print s}')"
     for d in "${DIRS[@]}"; do echo "package_dir=$d $(dpkg -S "$d" 2>/dev/null | head -n1 | cut -d: -f1)"; done
