@@ -424,3 +424,52 @@ TEST(text_fold_ascii_matches_utf8proc)
     free(s);
     CHECK(rg_text_fold("bad \xff byte", 10, &n) == NULL);
 }
+
+/* A fake backend of n records d1.. from DOCS. */
+typedef struct fake_src {
+    size_t n;
+} fake_src;
+
+static rg_status fake_get(void *ctx, const char *const *ids, size_t nids, size_t offset, size_t limit,
+                          rg_record_batch *out, rg_error *err)
+{
+    (void)ids;
+    (void)nids;
+    (void)err;
+    fake_src *f = ctx;
+    for (size_t i = offset; i < f->n && (!limit || i < offset + limit); i++)
+        rg_record_batch_push(out, DOCS[i][0], DOCS[i][1], NULL, NULL);
+    return RG_OK;
+}
+
+static rg_status fake_count(void *ctx, int64_t *out, rg_error *err)
+{
+    (void)err;
+    *out = (int64_t)((fake_src *)ctx)->n;
+    return RG_OK;
+}
+
+/* A new sidecar is marked for a rebuild; for an empty collection the mark
+ * is dropped (the first search after a fresh ingest rebuilt everything),
+ * for a collection with records it stays. */
+TEST(lexical_new_sidecar_rebuilds_only_when_backend_has_records)
+{
+    rg_lexical_params p = {"english", 1.2, 0.75};
+    rg_error err;
+    for (size_t n = 0; n <= 3; n += 3) {
+        char *path = rg_xasprintf("%s/settle-%zu.fts.sqlite", rg_test_tmpdir(), n);
+        rg_lexical *lx;
+        CHECK_OK(rg_lexical_open(path, &p, &lx, &err), &err);
+        fake_src f = {n};
+        rg_lexical_source src = {fake_get, fake_count, &f};
+        CHECK_OK(rg_lexical_settle_empty(lx, &src, &err), &err);
+        bool rebuilt = false;
+        CHECK_OK(rg_lexical_sync(lx, &src, false, &rebuilt, &err), &err);
+        CHECK_MSG(rebuilt == (n > 0), "backend of %zu records: rebuilt %d", n, (int)rebuilt);
+        int64_t count = -1;
+        CHECK_OK(rg_lexical_count(lx, &count, &err), &err);
+        CHECK_EQ_INT(count, (int64_t)n);
+        rg_lexical_close(lx);
+        free(path);
+    }
+}
