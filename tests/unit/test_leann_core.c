@@ -323,7 +323,8 @@ TEST(leann_codes_file_roundtrip_and_corruption)
     CHECK_EQ_INT(n2, n);
     CHECK_EQ_INT(pq2.m, pq.m);
     CHECK(memcmp(codes, codes2, (size_t)n * pq.m) == 0);
-    /* centroids were rounded through float16 at training: exact round trip */
+    /* centroids were rounded through int8 at training: exact round trip */
+    CHECK(pq.scales && pq2.scales);
     CHECK(memcmp(pq.centroids, pq2.centroids, sizeof(float) * pq.ksub * dim) == 0);
     free(codes2);
     leann_pq_free(&pq2);
@@ -336,6 +337,82 @@ TEST(leann_codes_file_roundtrip_and_corruption)
     CHECK(strstr(err.msg, "codes.bin") != NULL);
     free(data);
     free(path);
+    free(codes);
+    leann_pq_free(&pq);
+    free(v);
+}
+
+/* Payload offset of the first codebook scale (after the 32-byte header and
+ * n, dim, m, ksub). */
+#define SCALE0 (LEANN_HEADER_SIZE + 16)
+
+static void fix_crcs(char *data, size_t len)
+{
+    uint8_t *h = (uint8_t *)data;
+    uint32_t c = rg_crc32c(0, h + LEANN_HEADER_SIZE, len - LEANN_HEADER_SIZE);
+    memcpy(h + 24, &c, 4);   /* little-endian host (x86-64, aarch64) */
+    c = rg_crc32c(0, h, 28);
+    memcpy(h + 28, &c, 4);
+}
+
+TEST(leann_codes_int8_codebooks_and_float16_files)
+{
+    int dim = 32;
+    uint32_t n = 400;
+    float *v = make_vectors(n, dim, 9);
+    leann_pq pq, pq2;
+    rg_error err = {0};
+    CHECK_OK(leann_pq_train(&pq, v, n, dim, 4, 5, &err), &err);
+    uint8_t *codes = rg_xmalloc((size_t)n * pq.m), *codes2;
+    for (uint32_t i = 0; i < n; i++)
+        leann_pq_encode(&pq, v + (size_t)i * dim, codes + (size_t)i * pq.m);
+    char *path = rg_path_join(rg_test_tmpdir(), "c8.bin");
+    int64_t bytes8 = 0, bytes16 = 0;
+    CHECK_OK(leann_codes_write(&pq, codes, n, path, &bytes8, &err), &err);
+    /* A float16 codebook (format of older collections) is written and read
+     * back as float16. */
+    float *sc = pq.scales;
+    pq.scales = NULL;
+    char *path16 = rg_path_join(rg_test_tmpdir(), "c16.bin");
+    CHECK_OK(leann_codes_write(&pq, codes, n, path16, &bytes16, &err), &err);
+    pq.scales = sc;
+    CHECK_EQ_INT(bytes16 - bytes8, (int64_t)pq.ksub * dim - 4 * pq.m);
+    uint32_t n2;
+    CHECK_OK(leann_codes_read(&pq2, &codes2, &n2, path16, &err), &err);
+    CHECK(pq2.scales == NULL);
+    for (size_t i = 0; i < (size_t)pq.ksub * dim; i++)
+        CHECK(fabsf(pq2.centroids[i] - pq.centroids[i]) <= 1e-3f * (1 + fabsf(pq.centroids[i])));
+    free(codes2);
+    leann_pq_free(&pq2);
+    /* damage that keeps the checksums right is still caught */
+    char *data;
+    size_t len;
+    CHECK_OK(rg_read_file(path, 1 << 26, &data, &len, &err), &err);
+    char *orig = rg_xmalloc(len);
+    memcpy(orig, data, len);
+    float nan = NAN;
+    memcpy(data + SCALE0, &nan, 4);
+    fix_crcs(data, len);
+    CHECK_OK(rg_write_file_atomic(path, data, len, &err), &err);
+    CHECK_EQ_INT(leann_codes_read(&pq2, &codes2, &n2, path, &err), RG_ERR_CORRUPT);
+    CHECK(strstr(err.msg, "c8.bin") && strstr(err.msg, "scale"));
+    memcpy(data, orig, len);
+    data[12] |= 4;   /* a flag this version does not know */
+    fix_crcs(data, len);
+    CHECK_OK(rg_write_file_atomic(path, data, len, &err), &err);
+    CHECK_EQ_INT(leann_codes_read(&pq2, &codes2, &n2, path, &err), RG_ERR_CORRUPT);
+    CHECK(strstr(err.msg, "c8.bin") && strstr(err.msg, "flags"));
+    memcpy(data, orig, len);
+    data[12] = 0;    /* int8 payload claimed as float16: sizes disagree */
+    fix_crcs(data, len);
+    CHECK_OK(rg_write_file_atomic(path, data, len, &err), &err);
+    CHECK_EQ_INT(leann_codes_read(&pq2, &codes2, &n2, path, &err), RG_ERR_CORRUPT);
+    CHECK_OK(rg_write_file_atomic(path, data, len - 7, &err), &err);
+    CHECK_EQ_INT(leann_codes_read(&pq2, &codes2, &n2, path, &err), RG_ERR_CORRUPT);
+    free(orig);
+    free(data);
+    free(path);
+    free(path16);
     free(codes);
     leann_pq_free(&pq);
     free(v);
