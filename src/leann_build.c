@@ -489,7 +489,21 @@ void leann_graph_reconnect(leann_graph *g)
             const uint32_t *nb = leann_graph_nbrs(g, u);
             for (int i = 0; i < g->deg[u]; i++) {
                 uint32_t w = nb[i];
-                if (!seen[w] || g->deg[w] >= g->max_degree)
+                if (!seen[w])
+                    continue;
+                /* w may be reached only by an earlier fix of this round
+                 * (not expanded yet) and already list u: then u is reached
+                 * through it, and a second copy of the edge would make a
+                 * list the graph file refuses to load. */
+                bool linked = false;
+                for (int j = 0; j < g->deg[w] && !linked; j++)
+                    linked = leann_graph_nbrs(g, w)[j] == u;
+                if (linked) {
+                    seen[u] = 1;
+                    fixed = true;
+                    break;
+                }
+                if (g->deg[w] >= g->max_degree)
                     continue;
                 if (g->deg[w] >= leann_graph_bound(g, w))
                     g->flags[w] |= LEANN_NODE_HUB;
