@@ -178,6 +178,7 @@ sub_e = ingest("subset-exact")
 se = stats("exact", "docs")
 sl = stats("leann", "subset")
 dim = 1024
+codes_b = dim // 8 if dim >= 768 else dim // 4  # PQ sub-vector rule of leann format 3 (docs/leann.md)
 if full and se:
     n = se["records"]
     vec_mb = n * dim * 4 / 2**20
@@ -203,6 +204,16 @@ if full and se:
               f" (the BM25 sidecar, shared by both, comes on top). Its ingest of the subset took"
               f" {sub_l[0]['cpu']:.0f} s of CPU against {sub_e[0]['cpu']:.0f} s for exact: the difference is the"
               " graph build.")
+lex = du([f"{data}/exact/.lexical/docs.fts.sqlite*"])
+if se and lex:
+    print(f"- The BM25 sidecar took {lex / se['records']:.0f} bytes per chunk (FTS5 index plus a copy of the analysed"
+          " terms and of the metadata)"
+          + (f", more than leann's whole store ({sl['bytes_total'] / sl['records']:.0f} B per chunk in the subset)"
+             if sl and sl["bytes_total"] / sl["records"] < lex / se["records"] else "")
+          + f". That is lexical format 1 (commit {(ingest('full-exact')[2].get('commit') if ingest('full-exact') else '?')});"
+          f" the subset, written by the later commit with the `disk` work's format 2, has"
+          f" {du([f'{data}/exact/.lexical/subset.fts.sqlite*']) / max(stats('exact', 'subset')['records'], 1):.0f}"
+          " B per chunk. The whole corpus was not re-measured with format 2.")
 rows, extra = queries("full-exact-query")
 hyb = next((d for d in rows if d["mode"] == "hybrid"), None)
 if hyb and float(hyb["first_query_ms"]) > 30000:
@@ -222,9 +233,9 @@ print("From the code (`src/leann_insert.c`, `src/leann_vacuum.c`), not measured 
       " The largest automatic rebuild therefore holds at most 65,536 + 4,096 vectors"
       f" ({(65536 + 4096) * dim * 4 / 2**20:.0f} MB at {dim}-d, {(65536 + 4096) * 384 * 4 / 2**20:.0f} MB at 384-d),"
       " whatever the corpus size. On top of that an open collection keeps the graph (about 130 B per node) and"
-      f" the PQ codes ({dim // 4} B per node at {dim}-d) in memory, plus `cache_mb` (64 MB) of cached vectors:"
-      f" for 250,000 chunks about {250000 * (130 + dim // 4) / 2**20:.0f} MB + 64 MB. So ingest's leann memory is"
-      f" bounded by about {(65536 + 4096) * dim * 4 / 2**20:.0f} MB + N x {130 + dim // 4} B + 64 MB."
+      f" the PQ codes ({codes_b} B per node at {dim}-d) in memory, plus `cache_mb` (64 MB) of cached vectors:"
+      f" for 250,000 chunks about {250000 * (130 + codes_b) / 2**20:.0f} MB + 64 MB. So ingest's leann memory is"
+      f" bounded by about {(65536 + 4096) * dim * 4 / 2**20:.0f} MB + N x {130 + codes_b} B + 64 MB."
       " The exception is `ragged collections compact`, which rebuilds from all live"
       f" records at once: N x dim x 4 B ({250000 * dim * 4 / 2**30:.2f} GiB for 250,000 chunks at {dim}-d)."
       " Streaming that rebuild is not done.")
@@ -237,11 +248,12 @@ if sub_l and sl and se:
     m, n = sl["records"], se["records"]
     per = sub_l[0]["cpu"] / m
     lines.append(f"- **leann on one machine** is the compact choice (bytes per chunk above) while its ingest time is"
-                 f" acceptable. Measured here: {per * 1000:.1f} ms of CPU per chunk at {m} chunks, mostly the"
-                 f" single-threaded graph build. *Extrapolation, not a measurement:* {n} chunks would need at least"
+                 f" acceptable. Measured here: {per * 1000:.1f} ms of CPU per chunk at {m} chunks, mostly the graph"
+                 f" build and PQ training. *Extrapolation, not a measurement:* {n} chunks would need at least"
                  f" {per * n / 3600:.1f} CPU-hours at that rate (graph insertion cost grows with the graph, so this is"
-                 " a lower bound). Until the graph build gets faster (the `graph` work), a corpus of this size is"
-                 " better served by the chromadb backend.")
+                 " a lower bound; the leann ingest of the whole corpus was not run). That is fine for a one-off"
+                 " ingest on one machine; for a corpus that is re-ingested often, or much larger, the chromadb"
+                 " backend avoids the graph build.")
 lines.append("- **The chromadb backend (one ChromaDB server)** when several processes or machines must write and"
              " query one collection at the same time (leann allows one writer per collection, exact the same), when"
              " ingest time matters more than disk (ChromaDB stores full vectors: at least N x dim x 4 B, about"
