@@ -130,12 +130,12 @@ static float pq_dist(void *ctx, uint32_t node)
  * the builtin embedder and 4-d PQ, k + 20 candidates give recall@10 0.95
  * and k + 10 only 0.91 (bench/leann/RESULTS.md).  The walk itself costs
  * only PQ look-ups, so a wide beam is cheap and grows the rerank slowly: the
- * default beam of 800 visits about 2,800 nodes of scifact and its best
- * k + 20 by PQ distance hold 0.95 of the true top 10 (the walk section of
- * bench/leann/RESULTS.md). */
+ * default beam of 1000 visits about 3,300 nodes of scifact and its best
+ * k + 20 by PQ distance hold 0.96 of the true top 10
+ * (bench/leann/RESULTS-graph.md). */
 static int default_rerank(int k, int L)
 {
-    int r = L / 32;
+    int r = L / 40;
     if (r < k + 20)
         r = k + 20;
     return r;

@@ -10,12 +10,14 @@
  *       builds the graph over OUT.docs (CPU seconds, peak RSS), trains PQ,
  *       then for every beam width L walks the graph for every query twice:
  *       on exact distances (graph quality alone) and on PQ distances followed
- *       by the exact rerank of the best R = max(k + 20, L / 4) live nodes seen
- *       (what leann_query does).  recall@3 / recall@10 are against brute
- *       force; "dist/query" is distance computations per walk.
+ *       by the exact rerank of the best R = max(k + 20, L / 40) live nodes
+ *       seen (what leann_query does; RAGGED_BENCH_R fixes R).  recall@3 and
+ *       recall@10 are against brute force; "PQ dist/query" is distance
+ *       computations per walk (the walk's cost: ADC look-ups, no recompute).
  *
  * Environment: RAGGED_BENCH_DEGREE / _PRUNED (graph_degree / pruned_degree,
- * default 32 / 12), RAGGED_BENCH_HUBS (hub fraction, default 0.02). */
+ * default 32 / 12), RAGGED_BENCH_HUBS (hub fraction, default 0.02),
+ * RAGGED_BENCH_SEEDS (also start the walk from the best N hubs). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -258,7 +260,7 @@ static int eval(char **argv)
     char *Ls = rg_xstrdup(argv[3]);
     for (char *tok = strtok(Ls, ","); tok; tok = strtok(NULL, ",")) {
         int L = atoi(tok);
-        int R = L / 4 > 30 ? L / 4 : 30, R3 = L / 4 > 23 ? L / 4 : 23;
+        int R = L / 40 > 30 ? L / 40 : 30, R3 = L / 40 > 23 ? L / 40 : 23;   /* leann_query's default */
         if (fixed_r)
             R = R3 = fixed_r;
         double ex10 = 0, pq3 = 0, pq10 = 0, scan10 = 0;

@@ -178,7 +178,9 @@ TEST(leann_graph_build_prune_search)
         for (int t = 0; t < g.deg[i]; t++)
             CHECK(leann_graph_nbrs(&g, i)[t] < n && leann_graph_nbrs(&g, i)[t] != i);
     }
-    CHECK_MSG(hubs >= 55 && hubs <= 62, "hubs %u", hubs);
+    /* 2% by in-degree plus the entry, plus the few that reconnect nodes
+     * pruning stranded (leann_graph_reconnect). */
+    CHECK_MSG(hubs >= 55 && hubs <= 80, "hubs %u", hubs);
     double avg = leann_graph_avg_degree(&g);
     CHECK_MSG(avg > 4 && avg <= 13, "avg degree %g", avg);
     float r = graph_recall(&g, v, n, dim, 64, 10);
@@ -228,14 +230,18 @@ TEST(leann_graph_parallel_build_navigable)
     for (uint32_t i = 0; i < n; i++) {
         hubs += (g.flags[i] & LEANN_NODE_HUB) != 0;
         CHECK(g.deg[i] >= 1 && g.deg[i] <= 32);
+        const uint32_t *nb = leann_graph_nbrs(&g, i);
+        for (int a = 0; a < g.deg[i]; a++)
+            for (int b = 0; b < a; b++)
+                CHECK_MSG(nb[a] != nb[b], "node %u lists %u twice", i, nb[a]);
     }
     /* 2% by in-degree, plus the few that reconnect stranded nodes. */
     CHECK_MSG(hubs >= 75 && hubs <= 120, "hubs %u", hubs);
     float r = graph_recall(&g, v, n, dim, 64, 10);
-    /* 0.88 measured (0.92 with the old serial build, whose per-edge
-     * re-pruning cost 10x more); a graph without reverse edges or with
-     * unreachable clusters stays far below. */
-    CHECK_MSG(r >= 0.8f, "recall@10 %g at L=64", r);
+    /* 0.99 measured (0.92 with the old serial build, whose per-edge
+     * re-pruning cost 3x more here); a graph without reverse edges or with
+     * clusters joined by too few long edges stays far below. */
+    CHECK_MSG(r >= 0.9f, "recall@10 %g at L=64", r);
     leann_graph_init(&h, 32, 12);
     leann_graph_build(&h, v, n, dim, 0.02, 7);
     bool same = h.entry == g.entry;
@@ -245,6 +251,34 @@ TEST(leann_graph_parallel_build_navigable)
     CHECK_MSG(same, "two builds of the same input differ");
     leann_graph_free(&g);
     leann_graph_free(&h);
+    free(v);
+}
+
+/* Many identical vectors (the same chunk in several files) strand nodes
+ * after pruning; reconnecting them must not list a neighbour twice, or the
+ * graph file is rejected on reading. */
+TEST(leann_graph_duplicate_vectors_reconnect_and_roundtrip)
+{
+    int dim = 16;
+    uint32_t n = 1500, distinct = 60;
+    float *base = make_vectors(distinct, dim, 3);
+    float *v = rg_xmalloc(sizeof(float) * n * dim);
+    for (uint32_t i = 0; i < n; i++)
+        memcpy(v + (size_t)i * dim, base + (size_t)(i % distinct) * dim, sizeof(float) * dim);
+    leann_graph g, h;
+    leann_graph_init(&g, 32, 12);
+    leann_graph_build(&g, v, n, dim, 0.02, 5);
+    CHECK_EQ_INT(reachable(&g), n);
+    char *path = rg_path_join(rg_test_tmpdir(), "dup-graph.bin");
+    rg_error err;
+    int64_t bytes;
+    CHECK_OK(leann_graph_write(&g, path, &bytes, &err), &err);
+    CHECK_OK(leann_graph_read(&h, path, &err), &err);
+    CHECK_EQ_INT(h.n, n);
+    leann_graph_free(&g);
+    leann_graph_free(&h);
+    free(path);
+    free(base);
     free(v);
 }
 
