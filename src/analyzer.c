@@ -70,11 +70,87 @@ const char *rg_analyzer_stemmer(const rg_analyzer *a)
     return a->name;
 }
 
+char *rg_text_fold(const char *text, size_t len, size_t *outlen)
+{
+    /* ASCII runs are folded here: case folding is A-Z -> a-z and no ASCII
+     * character decomposes, is a mark or is default-ignorable.  Only the
+     * runs in between go through utf8proc; an ASCII character has combining
+     * class 0, so no reordering of marks crosses it and folding each run
+     * alone gives what folding the whole text gives. */
+    rg_buf out;
+    rg_buf_init(&out);
+    size_t i = 0;
+    while (i < len && text[i]) {
+        size_t j = i;
+        while (j < len && text[j] && (unsigned char)text[j] < 0x80)
+            j++;
+        for (; i < j; i++)
+            rg_buf_putc(&out, (text[i] >= 'A' && text[i] <= 'Z') ? (char)(text[i] + ('a' - 'A')) : text[i]);
+        while (j < len && (unsigned char)text[j] >= 0x80)
+            j++;
+        if (j == i)
+            continue;
+        utf8proc_uint8_t *norm = NULL;
+        utf8proc_ssize_t n = utf8proc_map((const utf8proc_uint8_t *)text + i, (utf8proc_ssize_t)(j - i), &norm,
+                                          UTF8PROC_CASEFOLD | UTF8PROC_STRIPMARK | UTF8PROC_DECOMPOSE |
+                                              UTF8PROC_COMPAT | UTF8PROC_IGNORE);
+        if (n < 0) {
+            rg_buf_free(&out);
+            return NULL;
+        }
+        rg_buf_append(&out, (const char *)norm, (size_t)n);
+        free(norm);
+        i = j;
+    }
+    /* Words stop at a NUL, as they always did. */
+    if (i < len && !rg_utf8_valid(text + i, len - i)) {
+        rg_buf_free(&out);
+        return NULL;
+    }
+    *outlen = out.len;
+    if (!out.data)
+        return rg_xstrdup("");
+    return rg_buf_steal(&out);
+}
+
 static bool is_word_char(utf8proc_int32_t cp)
 {
+    if (cp < 0x80)
+        return (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || (cp >= '0' && cp <= '9');
     utf8proc_category_t c = utf8proc_category(cp);
     return (c >= UTF8PROC_CATEGORY_LU && c <= UTF8PROC_CATEGORY_LO) ||
            (c >= UTF8PROC_CATEGORY_ND && c <= UTF8PROC_CATEGORY_NO);
+}
+
+void rg_text_words(const char *s, size_t n, void (*fn)(void *ctx, const char *w, size_t len), void *ctx)
+{
+    const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
+    size_t i = 0, start = 0;
+    bool in_word = false;
+    while (i < n) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t step = 1;
+        if (p[i] < 0x80) {
+            cp = p[i];
+        } else {
+            step = utf8proc_iterate(p + i, (utf8proc_ssize_t)(n - i), &cp);
+            if (step <= 0) {
+                step = 1;
+                cp = ' ';
+            }
+        }
+        bool w = is_word_char(cp);
+        if (w && !in_word) {
+            start = i;
+            in_word = true;
+        } else if (!w && in_word) {
+            fn(ctx, s + start, i - start);
+            in_word = false;
+        }
+        i += (size_t)step;
+    }
+    if (in_word)
+        fn(ctx, s + start, n - start);
 }
 
 static size_t emit(rg_analyzer *a, const char *w, size_t len, rg_buf *out)
@@ -103,36 +179,26 @@ static size_t emit(rg_analyzer *a, const char *w, size_t len, rg_buf *out)
     return 1;
 }
 
+typedef struct terms_ctx {
+    rg_analyzer *a;
+    rg_buf *out;
+    size_t count;
+} terms_ctx;
+
+static void on_term(void *ctx, const char *w, size_t len)
+{
+    terms_ctx *t = ctx;
+    t->count += emit(t->a, w, len, t->out);
+}
+
 size_t rg_analyzer_terms(rg_analyzer *a, const char *text, rg_buf *out)
 {
-    utf8proc_uint8_t *norm = NULL;
-    utf8proc_ssize_t n = utf8proc_map((const utf8proc_uint8_t *)text, (utf8proc_ssize_t)strlen(text), &norm,
-                                      UTF8PROC_CASEFOLD | UTF8PROC_STRIPMARK | UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT |
-                                          UTF8PROC_IGNORE);
-    if (n < 0)
+    size_t n = 0;
+    char *norm = rg_text_fold(text, strlen(text), &n);
+    if (!norm)
         return 0;
-    size_t count = 0, i = 0, start = 0;
-    bool in_word = false;
-    const char *s = (const char *)norm;
-    while (i < (size_t)n) {
-        utf8proc_int32_t cp;
-        utf8proc_ssize_t step = utf8proc_iterate(norm + i, n - (utf8proc_ssize_t)i, &cp);
-        if (step <= 0) {
-            step = 1;
-            cp = ' ';
-        }
-        bool w = is_word_char(cp);
-        if (w && !in_word) {
-            start = i;
-            in_word = true;
-        } else if (!w && in_word) {
-            count += emit(a, s + start, i - start, out);
-            in_word = false;
-        }
-        i += (size_t)step;
-    }
-    if (in_word)
-        count += emit(a, s + start, (size_t)n - start, out);
+    terms_ctx t = {a, out, 0};
+    rg_text_words(norm, n, on_term, &t);
     free(norm);
-    return count;
+    return t.count;
 }

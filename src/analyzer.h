@@ -26,4 +26,16 @@ size_t rg_analyzer_terms(rg_analyzer *a, const char *text, rg_buf *out);
 
 bool rg_english_stopword(const char *word);
 
+/* The normalisation both the analyzer and the builtin embedder apply:
+ * Unicode case folding, compatibility decomposition, marks and ignorable
+ * code points removed (utf8proc).  Returns a malloc'd NUL-terminated copy
+ * and its length in *outlen, or NULL if text is not valid UTF-8.  Pure
+ * ASCII text, most of what gets ingested, takes a byte loop with the same
+ * result instead of a decomposition per character. */
+char *rg_text_fold(const char *text, size_t len, size_t *outlen);
+
+/* Calls fn(ctx, word, len) for each run of letters and digits (Unicode
+ * categories L* and N*) of folded text s of n bytes. */
+void rg_text_words(const char *s, size_t n, void (*fn)(void *ctx, const char *w, size_t len), void *ctx);
+
 #endif

@@ -17,7 +17,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <utf8proc.h>
 
 #include "analyzer.h"
 #include "config.h"
@@ -80,55 +79,6 @@ static void features_add(features *f, uint64_t h, float weight)
     f->slots[j].count += 1.0f;
 }
 
-/* Case-folded, accent-free copy of text (NULL if not valid UTF-8). */
-static char *normalise(const char *text, size_t len)
-{
-    utf8proc_uint8_t *out = NULL;
-    utf8proc_ssize_t n = utf8proc_map((const utf8proc_uint8_t *)text, (utf8proc_ssize_t)len, &out,
-                                      UTF8PROC_CASEFOLD | UTF8PROC_STRIPMARK | UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT |
-                                          UTF8PROC_IGNORE);
-    if (n < 0)
-        return NULL;
-    return (char *)out;
-}
-
-static bool is_word_char(utf8proc_int32_t cp)
-{
-    utf8proc_category_t c = utf8proc_category(cp);
-    return (c >= UTF8PROC_CATEGORY_LU && c <= UTF8PROC_CATEGORY_LO) ||
-           (c >= UTF8PROC_CATEGORY_ND && c <= UTF8PROC_CATEGORY_NO);
-}
-
-/* Calls fn(word, len) for every word of normalised text. */
-typedef void (*word_fn)(void *ctx, const char *w, size_t len);
-
-static void for_each_word(const char *s, word_fn fn, void *ctx)
-{
-    const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
-    size_t i = 0, start = 0;
-    bool in_word = false;
-    size_t n = strlen(s);
-    while (i < n) {
-        utf8proc_int32_t cp;
-        utf8proc_ssize_t step = utf8proc_iterate(p + i, (utf8proc_ssize_t)(n - i), &cp);
-        if (step <= 0) {
-            step = 1;
-            cp = ' ';
-        }
-        bool w = is_word_char(cp);
-        if (w && !in_word) {
-            start = i;
-            in_word = true;
-        } else if (!w && in_word) {
-            fn(ctx, s + start, i - start);
-            in_word = false;
-        }
-        i += (size_t)step;
-    }
-    if (in_word)
-        fn(ctx, s + start, n - start);
-}
-
 typedef struct embed_ctx {
     builtin *b;
     features f;
@@ -187,10 +137,11 @@ static void embed_one(builtin *b, const char *prefix, const char *text, float *o
     char *joined = NULL;
     if (prefix && *prefix)
         text = joined = rg_xasprintf("%s%s", prefix, text);
-    char *norm = normalise(text, strlen(text));
+    size_t nlen = 0;
+    char *norm = rg_text_fold(text, strlen(text), &nlen);
     embed_ctx e = {.b = b};
     if (norm)
-        for_each_word(norm, on_word, &e);
+        rg_text_words(norm, nlen, on_word, &e);
     for (size_t i = 0; i < e.f.cap; i++) {
         feature *ft = &e.f.slots[i];
         if (!ft->h)
@@ -225,10 +176,10 @@ static void count_word(void *ctx, const char *w, size_t len)
 
 static size_t builtin_count_tokens(void *impl, const char *text, size_t len)
 {
-    char *norm = normalise(text, len);
-    size_t n = 0;
+    size_t nlen = 0, n = 0;
+    char *norm = rg_text_fold(text, len, &nlen);
     if (norm)
-        for_each_word(norm, count_word, &n);
+        rg_text_words(norm, nlen, count_word, &n);
     free(norm);
     return n;
 }

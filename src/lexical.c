@@ -848,6 +848,27 @@ rg_status rg_lexical_rebuild(rg_lexical *lx, const rg_lexical_source *src, rg_er
     return rc;
 }
 
+rg_status rg_lexical_settle_empty(rg_lexical *lx, const rg_lexical_source *src, rg_error *err)
+{
+    int64_t marks = 0;
+    rg_status rc = rg_sqlite_scalar_int(lx->db, "SELECT count(*) FROM journal WHERE ids IS NULL", &marks, err);
+    if (rc != RG_OK || !marks)
+        return rc;
+    /* Writers hold the lock across their backend write: under it, an empty
+     * backend stays empty until the mark is gone. */
+    rc = lock(lx, err);
+    if (rc != RG_OK)
+        return rc;
+    int64_t mine = 0, theirs = 0;
+    rc = rg_lexical_count(lx, &mine, err);
+    if (rc == RG_OK)
+        rc = src->count(src->ctx, &theirs, err);
+    if (rc == RG_OK && mine == 0 && theirs == 0)
+        rc = exec(lx, "DELETE FROM journal WHERE ids IS NULL", err);
+    rg_lexical_end(lx);
+    return rc;
+}
+
 /* Replays journal entries left by writers that did not finish. */
 static rg_status replay_locked(rg_lexical *lx, const rg_lexical_source *src, bool *full, rg_error *err)
 {

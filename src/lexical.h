@@ -76,6 +76,11 @@ void rg_lexical_end(rg_lexical *lx);
 rg_status rg_lexical_sync(rg_lexical *lx, const rg_lexical_source *src, bool check_count, bool *rebuilt,
                           rg_error *err);
 rg_status rg_lexical_rebuild(rg_lexical *lx, const rg_lexical_source *src, rg_error *err);
+/* A new sidecar is marked for a full rebuild.  When the index and the
+ * backend are both empty, the rebuild would give the empty index there
+ * already is: the mark is dropped, so the first search after a fresh ingest
+ * does not analyse every passage a second time. */
+rg_status rg_lexical_settle_empty(rg_lexical *lx, const rg_lexical_source *src, rg_error *err);
 
 /* Top k by BM25 among records matching where (NULL: all).  Hits carry ids
  * only, distance = -BM25 score (so ascending distance = best first; ties by

@@ -97,7 +97,9 @@ static void emit_text(html_out *o, const char *s)
 
 static bool name_is(const xmlNode *n, const char *name)
 {
-    return n->name && strcasecmp((const char *)n->name, name) == 0;
+    /* The first letter rules out most names without a call (this runs for
+     * every element against every list). */
+    return n->name && (n->name[0] | 0x20) == name[0] && strcasecmp((const char *)n->name, name) == 0;
 }
 
 static bool name_in(const xmlNode *n, const char *const *names)

@@ -390,6 +390,10 @@ rg_status rg_records_validate(const rg_record *recs, size_t n, int dim, rg_error
 
 /* ---- the lexical sidecar, kept in step by the writes below ---- */
 
+static rg_status source_get(void *ctx, const char *const *ids, size_t nids, size_t offset, size_t limit,
+                            rg_record_batch *out, rg_error *err);
+static rg_status source_count(void *ctx, int64_t *out, rg_error *err);
+
 static rg_status lexical_open(rg_collection *c, rg_error *err)
 {
     if (c->lex)
@@ -405,6 +409,10 @@ static rg_status lexical_open(rg_collection *c, rg_error *err)
                           "if you delete %s",
                           c->name, err->msg, path);
     free(path);
+    if (rc == RG_OK) {
+        rg_lexical_source src = {source_get, source_count, c};
+        rc = rg_lexical_settle_empty(c->lex, &src, err);
+    }
     return rc;
 }
 

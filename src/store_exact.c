@@ -38,6 +38,15 @@ typedef struct exact_coll {
     int64_t *seqs;
     size_t rows;
     bool loaded;
+    /* Where the last unfiltered page of get() ended.  The next page (offset
+     * equal to page_end) continues after page_seq instead of making SQLite
+     * step over offset rows again: paging through a collection by offset,
+     * as ingest's manifest and the BM25 rebuild do, was quadratic.  Valid
+     * while PRAGMA data_version (other connections' commits) is page_version
+     * and this handle has not written. */
+    bool page_valid;
+    size_t page_end;
+    int64_t page_seq, page_version;
 } exact_coll;
 
 static rg_status exact_open(const rg_config *cfg, void **out, rg_error *err)
@@ -223,6 +232,7 @@ static rg_status exact_open_collection(void *impl, const char *name, rg_embedder
 
 static void drop_matrix(exact_coll *c)
 {
+    c->page_valid = false;
     free(c->matrix);
     free(c->seqs);
     c->matrix = NULL;
@@ -363,16 +373,38 @@ static rg_status exact_get(void *impl, const char *const *ids, size_t nids, cons
                            size_t offset, size_t limit, rg_record_batch *out, rg_error *err)
 {
     exact_coll *c = impl;
-    char tail[96];
-    snprintf(tail, sizeof tail, " ORDER BY seq LIMIT %lld OFFSET %lld", limit ? (long long)limit : -1LL,
-             (long long)offset);
+    char tail[160];
+    bool paging = !ids && !where;
+    int64_t version = 0;
+    if (paging) {
+        rg_status vrc = rg_sqlite_scalar_int(c->db, "PRAGMA data_version", &version, err);
+        if (vrc != RG_OK)
+            return vrc;
+    }
+    if (paging && offset > 0 && c->page_valid && offset == c->page_end && version == c->page_version)
+        snprintf(tail, sizeof tail, " AND seq > %lld ORDER BY seq LIMIT %lld", (long long)c->page_seq,
+                 limit ? (long long)limit : -1LL);
+    else
+        snprintf(tail, sizeof tail, " ORDER BY seq LIMIT %lld OFFSET %lld", limit ? (long long)limit : -1LL,
+                 (long long)offset);
+    c->page_valid = false;
     sqlite3_stmt *st = NULL;
-    rg_status rc = prepare_filtered(c, "SELECT id, document, metadata, embedding FROM records", ids, nids, where,
-                                    tail, &st, err);
+    /* Columns not asked for are not read: SQLite would otherwise load every
+     * row's embedding (overflow pages) just to page through metadata. */
+    char head[128];
+    snprintf(head, sizeof head, "SELECT id, %s, %s, %s, seq FROM records",
+             (include & RG_INCLUDE_DOCUMENTS) ? "document" : "NULL",
+             (include & RG_INCLUDE_METADATAS) ? "metadata" : "NULL",
+             (include & RG_INCLUDE_EMBEDDINGS) ? "embedding" : "NULL");
+    rg_status rc = prepare_filtered(c, head, ids, nids, where, tail, &st, err);
     if (rc != RG_OK)
         return rc;
     int src;
+    size_t got = 0;
+    int64_t last_seq = 0;
     while (rc == RG_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        got++;
+        last_seq = sqlite3_column_int64(st, 4);
         json_t *meta = NULL;
         if ((include & RG_INCLUDE_METADATAS) && sqlite3_column_type(st, 2) != SQLITE_NULL) {
             meta = json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL);
@@ -396,6 +428,12 @@ static rg_status exact_get(void *impl, const char *const *ids, size_t nids, cons
     if (rc == RG_OK && src != SQLITE_DONE)
         rc = rg_sqlite_error(c->db, c->path, err);
     sqlite3_finalize(st);
+    if (rc == RG_OK && paging && got > 0) {
+        c->page_valid = true;
+        c->page_end = offset + got;
+        c->page_seq = last_seq;
+        c->page_version = version;
+    }
     return rc;
 }
 

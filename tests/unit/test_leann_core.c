@@ -640,3 +640,35 @@ TEST(leann_adaptive_rerank_matches_full_rerank)
     leann_pq_free(&pq);
     free(v);
 }
+
+/* Node 2 is stranded and links to reachable node 1; node 3 is stranded and
+ * links only to 2, which already lists 3.  Reconnecting 2 makes 3
+ * reachable through the edge 2 -> 3 that is there: adding it a second time
+ * made a list the graph file refuses to load. */
+TEST(leann_reconnect_adds_no_duplicate_edge)
+{
+    leann_graph g;
+    leann_graph_init(&g, 4, 2);
+    for (int i = 0; i < 4; i++)
+        leann_graph_add_node(&g);
+    g.entry = 0;
+    leann_graph_nbrs(&g, 0)[g.deg[0]++] = 1;
+    leann_graph_nbrs(&g, 2)[g.deg[2]++] = 1;
+    leann_graph_nbrs(&g, 2)[g.deg[2]++] = 3;
+    leann_graph_nbrs(&g, 3)[g.deg[3]++] = 2;
+    leann_graph_reconnect(&g);
+    for (uint32_t v = 0; v < g.n; v++)
+        for (int i = 0; i < g.deg[v]; i++)
+            for (int j = i + 1; j < g.deg[v]; j++)
+                CHECK_MSG(leann_graph_nbrs(&g, v)[i] != leann_graph_nbrs(&g, v)[j], "node %u lists %u twice", v,
+                          leann_graph_nbrs(&g, v)[i]);
+    /* Everything is reachable from the entry. */
+    bool seen[4] = {true, false, false, false};
+    for (int round = 0; round < 4; round++)
+        for (uint32_t v = 0; v < g.n; v++)
+            for (int i = 0; seen[v] && i < g.deg[v]; i++)
+                seen[leann_graph_nbrs(&g, v)[i]] = true;
+    for (int v = 0; v < 4; v++)
+        CHECK_MSG(seen[v], "node %d unreachable", v);
+    leann_graph_free(&g);
+}

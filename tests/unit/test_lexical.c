@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <utf8proc.h>
 
 #include "analyzer.h"
 #include "contract.h"
@@ -366,4 +367,109 @@ TEST(analyzer_terms)
     rg_buf_free(&b);
     rg_analyzer_free(an);
     CHECK(rg_analyzer_new("klingon", &an, &err) == RG_ERR_INVALID);
+}
+
+static void count_words_cb(void *ctx, const char *w, size_t len)
+{
+    (void)w;
+    (void)len;
+    (*(size_t *)ctx)++;
+}
+
+/* rg_text_fold's ASCII path must give what utf8proc gives (the vectors of
+ * the builtin embedder and the BM25 terms depend on it), and word splitting
+ * must agree with the Unicode categories for every ASCII character. */
+TEST(text_fold_ascii_matches_utf8proc)
+{
+    for (int c = 1; c < 128; c++) {
+        char in[4] = {'x', (char)c, 'Y', '\0'};
+        size_t n = 0;
+        char *fast = rg_text_fold(in, 3, &n);
+        utf8proc_uint8_t *ref = NULL;
+        utf8proc_ssize_t rn = utf8proc_map((const utf8proc_uint8_t *)in, 3, &ref,
+                                           UTF8PROC_CASEFOLD | UTF8PROC_STRIPMARK | UTF8PROC_DECOMPOSE |
+                                               UTF8PROC_COMPAT | UTF8PROC_IGNORE);
+        CHECK(fast && rn >= 0);
+        CHECK_MSG(n == (size_t)rn && !memcmp(fast, ref, n), "character %d folds differently", c);
+        size_t words = 0;
+        rg_text_words(fast, n, count_words_cb, &words);
+        utf8proc_category_t cat = utf8proc_category(c);
+        bool word_char = (cat >= UTF8PROC_CATEGORY_LU && cat <= UTF8PROC_CATEGORY_LO) ||
+                         (cat >= UTF8PROC_CATEGORY_ND && cat <= UTF8PROC_CATEGORY_NO);
+        CHECK_MSG(words == (word_char ? 1u : 2u), "character %d splits words differently", c);
+        free(fast);
+        free(ref);
+    }
+    /* Mixed text is folded run by run; the result must be the whole-text fold. */
+    static const char *const mixed[] = {"Ünïcödé CAFÉ", "e\xcc\x81t\xc3\xa9", "\xef\xac\x81le \xc2\xbd x\xc2\xb2",
+                                        "soft\xc2\xadhyphen", "Heading\xc2\xb6", "\xe2\x84\xaa" "elvin Stra\xc3\x9f" "e",
+                                        "a\xcc\x81\xcc\xa3" "b \xc7\x85", "\xe2\x80\x9cquoted\xe2\x80\x9d", ""};
+    for (size_t i = 0; i < RG_ARRAY_LEN(mixed); i++) {
+        size_t n = 0, len = strlen(mixed[i]);
+        char *fast = rg_text_fold(mixed[i], len, &n);
+        utf8proc_uint8_t *ref = NULL;
+        utf8proc_ssize_t rn = utf8proc_map((const utf8proc_uint8_t *)mixed[i], (utf8proc_ssize_t)len, &ref,
+                                           UTF8PROC_CASEFOLD | UTF8PROC_STRIPMARK | UTF8PROC_DECOMPOSE |
+                                               UTF8PROC_COMPAT | UTF8PROC_IGNORE);
+        CHECK(fast && rn >= 0);
+        CHECK_MSG(n == (size_t)rn && !memcmp(fast, ref, n), "\"%s\" folds to \"%s\", utf8proc gives \"%s\"",
+                  mixed[i], fast, (char *)ref);
+        free(fast);
+        free(ref);
+    }
+    size_t n = 0;
+    char *s = rg_text_fold("Ünïcödé CAFÉ", strlen("Ünïcödé CAFÉ"), &n);
+    CHECK_EQ_STR(s, "unicode cafe");
+    CHECK_EQ_INT(n, 12);
+    free(s);
+    CHECK(rg_text_fold("bad \xff byte", 10, &n) == NULL);
+}
+
+/* A fake backend of n records d1.. from DOCS. */
+typedef struct fake_src {
+    size_t n;
+} fake_src;
+
+static rg_status fake_get(void *ctx, const char *const *ids, size_t nids, size_t offset, size_t limit,
+                          rg_record_batch *out, rg_error *err)
+{
+    (void)ids;
+    (void)nids;
+    (void)err;
+    fake_src *f = ctx;
+    for (size_t i = offset; i < f->n && (!limit || i < offset + limit); i++)
+        rg_record_batch_push(out, DOCS[i][0], DOCS[i][1], NULL, NULL);
+    return RG_OK;
+}
+
+static rg_status fake_count(void *ctx, int64_t *out, rg_error *err)
+{
+    (void)err;
+    *out = (int64_t)((fake_src *)ctx)->n;
+    return RG_OK;
+}
+
+/* A new sidecar is marked for a rebuild; for an empty collection the mark
+ * is dropped (the first search after a fresh ingest rebuilt everything),
+ * for a collection with records it stays. */
+TEST(lexical_new_sidecar_rebuilds_only_when_backend_has_records)
+{
+    rg_lexical_params p = {"english", 1.2, 0.75};
+    rg_error err;
+    for (size_t n = 0; n <= 3; n += 3) {
+        char *path = rg_xasprintf("%s/settle-%zu.fts.sqlite", rg_test_tmpdir(), n);
+        rg_lexical *lx;
+        CHECK_OK(rg_lexical_open(path, &p, &lx, &err), &err);
+        fake_src f = {n};
+        rg_lexical_source src = {fake_get, fake_count, &f};
+        CHECK_OK(rg_lexical_settle_empty(lx, &src, &err), &err);
+        bool rebuilt = false;
+        CHECK_OK(rg_lexical_sync(lx, &src, false, &rebuilt, &err), &err);
+        CHECK_MSG(rebuilt == (n > 0), "backend of %zu records: rebuilt %d", n, (int)rebuilt);
+        int64_t count = -1;
+        CHECK_OK(rg_lexical_count(lx, &count, &err), &err);
+        CHECK_EQ_INT(count, (int64_t)n);
+        rg_lexical_close(lx);
+        free(path);
+    }
 }

@@ -1,0 +1,157 @@
+/* Query driver of the scale benchmark (built by bench/scale/run.sh against
+ * build/libragged.a).  Collections are the ones `ragged ingest` wrote, found
+ * through the usual configuration ($XDG_DATA_HOME, $XDG_CONFIG_HOME).
+ *
+ *   bench_scale COLLECTION QUERIES BACKEND[,BACKEND2]
+ *       QUERIES: one query per line.  Opens the collection in each backend,
+ *       times its first query separately (it includes loading whatever the
+ *       backend loads lazily), then runs every query through rg_retrieve
+ *       exactly as `ragged query` does (query embedding, documents and
+ *       metadata included, k 10) in vector and in hybrid mode, in the same
+ *       process.  With two backends, the first is the reference: recall@10 of
+ *       the second is the share of the first's top 10 it returns, per mode.
+ *       Prints one line per backend and mode, then peak RSS. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "config.h"
+#include "embedder.h"
+#include "retrieve.h"
+#include "store.h"
+#include "util.h"
+
+static void die(const char *what, const rg_error *err)
+{
+    fprintf(stderr, "bench_scale: %s: %s\n", what, err ? err->msg : "");
+    exit(1);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double pct(const double *sorted, size_t n, double p)
+{
+    size_t i = (size_t)(p * (double)n);
+    return sorted[i < n ? i : n - 1];
+}
+
+static double overlap(const rg_hits *got, const rg_hits *truth, size_t k)
+{
+    size_t n = RG_MIN(k, truth->n), hit = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < RG_MIN(k, got->n); j++)
+            if (!strcmp(truth->items[i].id, got->items[j].id))
+                hit++;
+    return n ? (double)hit / (double)n : 1.0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 4) {
+        fprintf(stderr, "usage: bench_scale COLLECTION QUERIES BACKEND[,BACKEND2]\n");
+        return 2;
+    }
+    rg_error err;
+    rg_config *cfg;
+    if (rg_config_load(NULL, &cfg, &err) != RG_OK)
+        die("config", &err);
+    FILE *f = fopen(argv[2], "r");
+    if (!f) {
+        perror(argv[2]);
+        return 1;
+    }
+    char **qs = NULL, *line = NULL;
+    size_t nq = 0, cap = 0, lcap = 0;
+    ssize_t len;
+    while ((len = getline(&line, &lcap, f)) > 0) {
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = '\0';
+        if (!len)
+            continue;
+        if (nq == cap) {
+            cap = cap ? cap * 2 : 256;
+            qs = rg_xrealloc(qs, cap * sizeof *qs);
+        }
+        qs[nq++] = rg_xstrdup(line);
+    }
+    free(line);
+    fclose(f);
+    if (nq < 2)
+        die("queries", NULL);
+    char *list = rg_xstrdup(argv[3]);
+    char *backends[2] = {strtok(list, ","), strtok(NULL, ",")};
+    int nb = backends[1] ? 2 : 1;
+    rg_embedder *emb;
+    if (rg_embedder_open(cfg, &emb, &err) != RG_OK)
+        die("embedder", &err);
+    static const rg_retrieve_mode modes[2] = {RG_RETRIEVE_VECTOR, RG_RETRIEVE_HYBRID};
+    rg_hits *ref[2] = {rg_xcalloc(nq, sizeof(rg_hits)), rg_xcalloc(nq, sizeof(rg_hits))};
+    double *lat = rg_xmalloc(nq * sizeof *lat);
+    for (int b = 0; b < nb; b++) {
+        rg_store *st;
+        rg_collection *c;
+        double t0 = rg_now();
+        if (rg_store_open(cfg, backends[b], &st, &err) != RG_OK)
+            die("store", &err);
+        if (rg_collection_open(st, argv[1], emb, false, &c, &err) != RG_OK)
+            die("open", &err);
+        double open_ms = (rg_now() - t0) * 1000.0;
+        for (int m = 0; m < 2; m++) {
+            rg_retrieve_opts o;
+            rg_retrieve_opts_from_config(&o, cfg);
+            o.k = 10;
+            o.mode = modes[m];
+            o.include = RG_INCLUDE_DOCUMENTS | RG_INCLUDE_METADATAS;
+            double recall = 0, first_ms = 0;
+            for (size_t i = 0; i < nq; i++) {
+                rg_hits h;
+                rg_hits_init(&h);
+                double q0 = rg_now();
+                if (rg_retrieve(c, qs[i], &o, &h, &err) != RG_OK)
+                    die("query", &err);
+                lat[i] = (rg_now() - q0) * 1000.0;
+                if (i == 0)
+                    first_ms = lat[i];
+                if (b == 0) {
+                    ref[m][i] = h;
+                } else {
+                    recall += overlap(&h, &ref[m][i], 10);
+                    rg_hits_free(&h);
+                }
+            }
+            /* The first query pays for lazy loading; it is reported alone
+             * and left out of the percentiles. */
+            qsort(lat + 1, nq - 1, sizeof *lat, cmp_double);
+            printf("backend=%s mode=%s queries=%zu open_ms=%.1f first_query_ms=%.1f p50_ms=%.2f p95_ms=%.2f",
+                   backends[b], rg_retrieve_mode_name(modes[m]), nq - 1, open_ms, first_ms, pct(lat + 1, nq - 1, 0.5),
+                   pct(lat + 1, nq - 1, 0.95));
+            if (b > 0)
+                printf(" recall10_vs_%s=%.4f", backends[0], recall / (double)nq);
+            printf("\n");
+            fflush(stdout);
+        }
+        rg_collection_close(c);
+        rg_store_close(st);
+    }
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("peak_rss_mb=%.1f\n", (double)ru.ru_maxrss / 1024.0);
+    for (int m = 0; m < 2; m++) {
+        for (size_t i = 0; i < nq; i++)
+            rg_hits_free(&ref[m][i]);
+        free(ref[m]);
+    }
+    for (size_t i = 0; i < nq; i++)
+        free(qs[i]);
+    free(qs);
+    free(lat);
+    free(list);
+    rg_embedder_free(emb);
+    rg_config_free(cfg);
+    return 0;
+}
