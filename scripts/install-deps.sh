@@ -2,6 +2,8 @@
 # The single list of ragged's system dependencies.  Idempotent.
 #   scripts/install-deps.sh              install everything (build, tests, benchmarks' peers)
 #   scripts/install-deps.sh --if-missing install only when a build dependency is absent
+#   scripts/install-deps.sh --arm64      the aarch64 cross toolchain, qemu-user and the arm64
+#                                        builds of the libraries (multiarch), for `make check-arm64`
 set -euo pipefail
 
 # Build and runtime libraries (pkg-config names in the Makefile).
@@ -14,6 +16,29 @@ BUILD_PKGS=(build-essential pkg-config libyaml-dev libsqlite3-dev libjansson-dev
 TEST_PKGS=(python3 python3-numpy clang libclang-rt-14-dev nodejs npm sqlite3 curl procps strace)
 
 want=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}")
+
+if [[ "${1:-}" == "--arm64" ]]; then
+    # Debian multiarch: the same -dev packages for arm64 next to the native
+    # ones (same versions, so nothing native is replaced), a cross compiler
+    # and qemu-user to run the aarch64 binaries.  The arm64 libc, loader and
+    # libraries land in /lib/aarch64-linux-gnu, so qemu-aarch64 finds them
+    # without a sysroot.
+    command -v apt-get >/dev/null || { echo "install-deps: --arm64 needs Debian/Ubuntu (apt-get, dpkg multiarch)" >&2; exit 1; }
+    cross=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user pkg-config)
+    for p in "${BUILD_PKGS[@]}"; do
+        case "$p" in build-essential|pkg-config) ;; *) cross+=("$p:arm64") ;; esac
+    done
+    missing=()
+    for p in "${cross[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+    if ((${#missing[@]})); then
+        SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+        echo "install-deps: installing ${missing[*]}" >&2
+        dpkg --print-foreign-architectures | grep -qx arm64 || $SUDO dpkg --add-architecture arm64
+        $SUDO apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+    fi
+    exit 0
+fi
 
 if [[ "${1:-}" == "--if-missing" ]]; then
     # Fast path for `make demo` / `make check`: nothing to do when the build
