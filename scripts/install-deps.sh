@@ -24,9 +24,13 @@ if [[ "${1:-}" == "--arm64" ]]; then
     # libraries land in /lib/aarch64-linux-gnu, so qemu-aarch64 finds them
     # without a sysroot.
     command -v apt-get >/dev/null || { echo "install-deps: --arm64 needs Debian/Ubuntu (apt-get, dpkg multiarch)" >&2; exit 1; }
-    cross=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user pkg-config)
+    # libpoppler-glib-dev is not Multi-Arch: same (the arm64 one would
+    # remove the native one): the native headers plus the arm64 shared
+    # library and the -dev packages it needs (mk/portability.mk).
+    cross=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user pkg-config libpoppler-glib-dev
+           libpoppler-glib8:arm64 libglib2.0-dev:arm64 libcairo2-dev:arm64)
     for p in "${BUILD_PKGS[@]}"; do
-        case "$p" in build-essential|pkg-config) ;; *) cross+=("$p:arm64") ;; esac
+        case "$p" in build-essential|pkg-config|libpoppler-glib-dev) ;; *) cross+=("$p:arm64") ;; esac
     done
     missing=()
     for p in "${cross[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
