@@ -17,6 +17,19 @@ TEST_PKGS=(python3 python3-numpy clang libclang-rt-14-dev nodejs npm sqlite3 cur
 
 want=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}")
 
+# Installed for this machine's architecture (or architecture-independent);
+# an arch-qualified name (foo:arm64) must be installed exactly.  Not
+# `dpkg -s`: it fails on a name installed for two architectures (multiarch).
+installed() {
+    local arch
+    arch=$(dpkg --print-architecture)
+    if [[ $1 == *:* ]]; then
+        dpkg-query -W -f='${Status}\n' "$1" 2>/dev/null | grep -qx 'install ok installed'
+    else
+        dpkg-query -W -f='${Status} ${Architecture}\n' "$1" 2>/dev/null | grep -qE "^install ok installed ($arch|all)\$"
+    fi
+}
+
 if [[ "${1:-}" == "--arm64" ]]; then
     # Debian multiarch: the same -dev packages for arm64 next to the native
     # ones (same versions, so nothing native is replaced), a cross compiler
@@ -33,7 +46,7 @@ if [[ "${1:-}" == "--arm64" ]]; then
         case "$p" in build-essential|pkg-config|libpoppler-glib-dev) ;; *) cross+=("$p:arm64") ;; esac
     done
     missing=()
-    for p in "${cross[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+    for p in "${cross[@]}"; do installed "$p" || missing+=("$p"); done
     if ((${#missing[@]})); then
         SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
         echo "install-deps: installing ${missing[*]}" >&2
@@ -58,7 +71,7 @@ fi
 if command -v apt-get >/dev/null; then
     missing=()
     for p in "${want[@]}"; do
-        dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+        installed "$p" || missing+=("$p")
     done
     # nodejs/npm may come from another source than Debian's packages; accept them when present.
     if command -v node >/dev/null && command -v npm >/dev/null; then
