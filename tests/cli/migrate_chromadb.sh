@@ -18,7 +18,7 @@ trap stop_server EXIT
 URL=$("$S" start --port auto --path "$TMP/chroma-data" --pid-file "$PIDF" --timeout 90 2>"$TMP/start.log") ||
     skip "ChromaDB server did not start: $(tail -n 3 "$TMP/start.log")"
 PORT=${URL##*:}
-export RAGGED_VECTORSTORE_CHROMADB_URL=$URL RAGGED_VECTORSTORE_CHROMADB_TIMEOUT_MS=3000
+export RAGGED_VECTORSTORE_CHROMADB_URL=$URL
 
 D="$TMP/docs"; mkdir -p "$D"
 /usr/bin/python3 - "$D/big.txt" <<'PY'
@@ -55,7 +55,11 @@ wait_staging() {   # backend pid: until a staging collection of that backend hol
 }
 
 # 1. The server dies while it is the target.
-"$RAGGED" migrate exact-to-chromadb --collection big --to victim --batch-size 5 >"$TMP/out" 2>"$TMP/err" &
+# The migrations whose server gets killed have a short timeout so they fail
+# quickly; every other command keeps the default, as a loaded machine (an
+# ASan build beside other jobs) can take seconds for one healthy batch.
+RAGGED_VECTORSTORE_CHROMADB_TIMEOUT_MS=3000 \
+    "$RAGGED" migrate exact-to-chromadb --collection big --to victim --batch-size 5 >"$TMP/out" 2>"$TMP/err" &
 pid=$!
 wait_staging chromadb $pid
 stop_server
@@ -74,7 +78,8 @@ contains "$ERR" "deleted chromadb/victim.rgmig-staging-$pid, staging data of an 
 [[ $(names chromadb) == "big victim" ]] || fail "chromadb after recovery: $(names chromadb)"
 
 # 2. The server dies while it is the source.
-"$RAGGED" migrate chromadb-to-exact --collection big --to from-chroma --batch-size 5 >"$TMP/out" 2>"$TMP/err" &
+RAGGED_VECTORSTORE_CHROMADB_TIMEOUT_MS=3000 \
+    "$RAGGED" migrate chromadb-to-exact --collection big --to from-chroma --batch-size 5 >"$TMP/out" 2>"$TMP/err" &
 pid=$!
 wait_staging exact $pid
 stop_server
