@@ -2,7 +2,7 @@
 #   make fuzz-build        libFuzzer targets in build-fuzz/ (clang, ASan + UBSan)
 #   make fuzz-smoke        every target for FUZZ_SMOKE_SECONDS (CI)
 #   make fuzz              every target for FUZZ_SECONDS (long runs)
-#   make soak              the fault-injection tests with SOAK_ITERATIONS kills each
+#   make soak              the fault-injection tests with SOAK_ITERATIONS kills each (a failure stops it)
 # `make check` builds fuzz/replay.c around each target with $(CC) and replays
 # the seed and regression corpora in fuzz/corpus/ (tests/cli/fuzz_replay.sh).
 
@@ -17,7 +17,7 @@ FUZZ_LIB_OBJ := $(LIB_SRC:src/%.c=$(FUZZ_BUILD)/obj/%.o)
 FUZZ_REPLAY := $(FUZZ_TARGETS:%=$(BUILD)/fuzz-replay/%)
 
 SOAK_ITERATIONS ?= 20
-SOAK_TESTS := kill_ingest kill_ops concurrent_ingest kill_points
+SOAK_TESTS := kill_ingest kill_ops concurrent_ingest kill_points kill_migrate kill_migrate_points chroma_outage
 
 .PHONY: fuzz fuzz-build fuzz-smoke soak
 
@@ -54,5 +54,11 @@ soak: $(BUILD)/ragged
 	    RAGGED=$(CURDIR)/$(BUILD)/ragged RAGGED_REPO=$(CURDIR) TMP=$$tmp XDG_DATA_HOME=$$tmp/data \
 	    XDG_CONFIG_HOME=$$tmp/config HOME=$$tmp/home RAGGED_TEST_KILL_ITERATIONS=$(SOAK_ITERATIONS) \
 	    RAGGED_TEST_CONCURRENT_ROUNDS=$$(( $(SOAK_ITERATIONS) / 10 + 1 )) \
-	    RAGGED_TEST_KILL_POINT_SYSCALLS='fdatasync fsync rename pwrite64' bash tests/cli/$$t.sh 2>&1 | grep -v Killed \
-	    || exit 1; rm -rf $$tmp; done
+	    RAGGED_TEST_KILL_POINT_SYSCALLS='fdatasync fsync rename pwrite64' \
+	    RAGGED_TEST_MIGRATE_POINT_SYSCALLS='rename fsync fdatasync' \
+	    RAGGED_TEST_MIGRATE_POINT_DIRECTIONS='exact-to-exact exact-to-leann exact-to-chromadb' \
+	    RAGGED_TEST_MIGRATE_NET_SYSCALLS='sendto recvfrom' RAGGED_TEST_MIGRATE_POINT_TAIL=25 \
+	    RAGGED_TEST_OUTAGE_ITERATIONS=$$(( $(SOAK_ITERATIONS) / 2 )) bash tests/cli/$$t.sh >$$tmp.log 2>&1; \
+	    rc=$$?; grep -v Killed $$tmp.log; rm -f $$tmp.log; \
+	    [ $$rc -eq 0 ] || [ $$rc -eq 77 ] || { echo "$$t failed (exit $$rc); its files: $$tmp"; exit 1; }; \
+	    rm -rf $$tmp; done

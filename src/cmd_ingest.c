@@ -95,6 +95,16 @@ int rg_cmd_ingest(rg_cli *cli, int argc, char **argv)
         if (st != RG_OK)
             json_object_set_new(j, "error", json_pack("{s:s, s:s}", "code", rg_status_name(st), "message", err.msg));
         rg_cli_print_json(j);
+    } else if (st != RG_OK) {
+        /* files_ingested counts files read, not stored: after a failure say
+         * only what reached the store (the error follows on stderr). */
+        char total[32] = "unknown";
+        if (count >= 0)
+            snprintf(total, sizeof total, "%lld", (long long)count);
+        printf("stopped after %lld of %lld files: %lld chunks written and %lld removed in %s/%s before the error, "
+               "%s records in total (%.1fs)\n",
+               (long long)report.files_done, (long long)report.files_total, (long long)report.chunks_written,
+               (long long)report.chunks_removed, rg_store_backend(store), cli->collection, total, elapsed);
     } else {
         printf("ingested %lld file%s (%lld unchanged, %lld skipped) into %s/%s: %lld chunks written, %lld removed, "
                "%lld records in total (%.1fs)\n",

@@ -14,7 +14,7 @@ const rg_config_key rg_config_schema[] = {
      "Directory holding leann collections (one sub-directory each)."},
     {"vectorstore.leann.graph_degree", RG_CFG_INT, "32", NULL, 4, 256,
      "Maximum neighbours per node before pruning (hub nodes keep this degree)."},
-    {"vectorstore.leann.search_complexity", RG_CFG_INT, "100", NULL, 1, 100000,
+    {"vectorstore.leann.search_complexity", RG_CFG_INT, "1000", NULL, 1, 100000,
      "Beam width of the graph search: higher finds more of the true neighbours, slower."},
     {"vectorstore.leann.pruned_degree", RG_CFG_INT, "12", NULL, 2, 256,
      "Degree non-hub nodes are pruned to (high-degree-preserving pruning)."},

@@ -32,6 +32,7 @@
 #define LEANN_GRAPH_MAGIC "RGLEANNG"
 #define LEANN_CODES_MAGIC "RGLEANNC"
 #define LEANN_HEADER_SIZE 32
+#define LEANN_CODES_INT8 1u   /* header flag: codebooks stored as int8 + scales */
 #define LEANN_NONE UINT32_MAX
 
 /* RobustPrune's alpha: > 1 keeps some longer edges so the graph stays
@@ -55,13 +56,18 @@ typedef struct leann_pq {
     int m;            /* sub-quantisers (bytes per code) */
     int dsub;         /* dim / m */
     int ksub;         /* centroids per sub-quantiser (<= 256) */
-    float *centroids; /* m * ksub * dsub; rounded through float16 so what is
-                       * stored on disk is exactly what encodes */
+    float *centroids; /* m * ksub * dsub; rounded through what is stored on
+                       * disk, so what encodes is exactly what a reader loads */
+    float *scales;    /* m: int8 codebook scale per sub-quantiser; NULL when
+                       * the codebooks are float16 (codes files of format 1) */
 } leann_pq;
 
-/* Sub-quantiser count for a dimension: 4-dimensional sub-vectors when the
- * dimension allows (about dim/4 bytes a node). */
+/* Sub-quantiser count for a dimension: 8-dimensional sub-vectors from 768
+ * dimensions up, 4-dimensional below (at least 96 bytes a node either way). */
 int leann_pq_default_m(int dim);
+/* int8 codebooks: the scale of n values, and one value's code. */
+float leann_pq_int8_scale(const float *v, size_t n);
+int8_t leann_pq_int8_of(float v, float scale);
 /* Trains on n vectors (a sample if n is large). */
 rg_status leann_pq_train(leann_pq *pq, const float *x, size_t n, int dim, int m, uint64_t seed,
                          rg_error *err);
@@ -125,13 +131,19 @@ typedef struct leann_space {
     int dim;
 } leann_space;
 
-/* Bulk build over n vectors (row i = node i): Vamana-style insertion with
- * RobustPrune at max_degree, then high-degree-preserving pruning. */
+/* Bulk build over n vectors (row i = node i): batched parallel Vamana (two
+ * passes, alpha 1.0 then LEANN_ALPHA, RobustPrune at max_degree), then
+ * high-degree-preserving pruning.  Uses up to rg_cpu_count() threads. */
 void leann_graph_build(leann_graph *g, const float *vecs, uint32_t n, int dim, double hub_fraction,
                        uint64_t seed);
 /* Keeps the hub_fraction best-connected nodes (by in-degree) at max_degree,
  * prunes everybody else to pruned_degree, choosing diverse neighbours. */
 void leann_graph_prune_hubs(leann_graph *g, const leann_space *sp, double hub_fraction);
+/* Makes every live node reachable from the entry again: an unreachable
+ * node gets an in-edge from its nearest reachable out-neighbour, which
+ * becomes a hub if its pruned list is full.  Pruning can strand a node whose
+ * in-edges all lost to more diverse ones. */
+void leann_graph_reconnect(leann_graph *g);
 /* RobustPrune: picks at most bound neighbours of p from cand (sorted by
  * distance to p, dist given) so that each kept one is not much closer to an
  * already kept one than to p.  Returns the count written to out. */
@@ -148,10 +160,6 @@ void leann_graph_add_edge(leann_graph *g, const leann_space *sp, uint32_t v, uin
  * that overflow their own bound. */
 void leann_graph_connect(leann_graph *g, const leann_space *sp, uint32_t v, const uint32_t *cand,
                          int ncand, int bound);
-/* Inserts node v (already added with leann_graph_add_node) searching the
- * graph with exact distances from sp. */
-void leann_graph_insert_exact(leann_graph *g, const leann_space *sp, uint32_t v, int bound,
-                              struct leann_visit *vs);
 
 /* ---- search (leann_search.c) ---------------------------------------------- */
 
@@ -177,6 +185,9 @@ void leann_visit_free(leann_visit *vs);
  * Deleted nodes are walked through but are the caller's to drop. */
 void leann_beam_search(const leann_graph *g, leann_dist_fn dist, void *ctx, int L,
                        leann_visit *vs, leann_cand **seen, size_t *nseen);
+/* The same from several entry points (the beam starts with the best L). */
+void leann_beam_search_from(const leann_graph *g, leann_dist_fn dist, void *ctx, int L, const uint32_t *entries,
+                            int nentries, leann_visit *vs, leann_cand **seen, size_t *nseen);
 
 /* Live (not deleted, not self) nodes of a sorted seen list, at most max. */
 int leann_candidates_from_seen(const leann_graph *g, const leann_cand *seen, size_t nseen,
@@ -285,7 +296,22 @@ rg_status leann_lock(leann_coll *c, rg_error *err);
  * batch through the embedder (or the stored vector of a record that has no
  * text).  out: n * dim. */
 rg_status leann_fetch_vectors(leann_coll *c, const uint32_t *nodes, size_t n, float *out, rg_error *err);
+
+/* What is stored for a graph node: its text, or for a record whose vector
+ * cannot be recomputed (no text, caller-supplied vector) that vector. */
+typedef struct leann_passage {
+    char *text;   /* NUL-terminated, or NULL */
+    float *vec;   /* dim floats, or NULL */
+} leann_passage;
+/* The passages of nodes[0..n) into out[0..n), in one call; this is the one
+ * place that knows how passages are stored.  On error nothing is left to
+ * free.  Release with leann_passages_free. */
+rg_status leann_fetch_passages(leann_coll *c, const uint32_t *nodes, size_t n, leann_passage *out, rg_error *err);
+void leann_passages_free(leann_passage *p, size_t n);
 rg_status leann_doc_compress(leann_coll *c, const char *doc, rg_buf *out, rg_error *err);
+/* One passage frame into out, with cdict (a ZSTD_CDict) or without (NULL);
+ * cctx is a ZSTD_CCtx the caller reuses. */
+rg_status leann_zstd_frame(void *cctx, const void *cdict, const char *src, size_t len, rg_buf *out, rg_error *err);
 rg_status leann_doc_decompress(leann_coll *c, const void *blob, size_t len, int64_t dict, int64_t rawlen,
                                char **out, rg_error *err);
 /* Writes generation gen's graph + codes files from memory. */
@@ -309,7 +335,10 @@ void leann_graph_remove(leann_coll *c, const uint32_t *nodes, size_t n, uint8_t 
 /* Full rebuild over the live records (known: nodes whose exact vectors the
  * caller has, e.g. the batch being added; the rest come from the cache or
  * are recomputed): renumbers nodes in insertion order, rebuilds graph +
- * codes under a new generation.  Runs inside the caller's transaction. */
+ * codes under a new generation, and retrains the passage dictionary once
+ * there are 256 passages (retrain_dict is ignored: every rebuild retrains;
+ * it stays so callers in other files need not change).  Runs inside the
+ * caller's transaction. */
 rg_status leann_rebuild(leann_coll *c, const uint32_t *known, const float *known_vecs, size_t nknown,
                         bool retrain_dict, rg_error *err);
 rg_status leann_compact(leann_coll *c, rg_error *err);

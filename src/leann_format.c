@@ -2,7 +2,7 @@
  *
  *   0  magic[8]        "RGLEANNG" (graph) or "RGLEANNC" (codes)
  *   8  u32 version     LEANN_FORMAT_VERSION
- *  12  u32 flags       0
+ *  12  u32 flags       0, or for codes LEANN_CODES_INT8
  *  16  u64 payload     payload length in bytes
  *  24  u32 crc         CRC32C of the payload
  *  28  u32 hcrc        CRC32C of bytes 0..27
@@ -11,11 +11,16 @@
  * max_degree, u16 pruned_degree, n flag bytes, then per node a varint
  * degree and the neighbour ids sorted ascending as varint deltas (CSR with
  * delta + varint: about two bytes an edge, e.g. 1.9 on scifact).
- * Codes payload: u32 n, u32 dim, u32 m, u32 ksub, the codebooks as float16
- * (m*ksub*dsub), then n*m code bytes.
+ * Codes payload: u32 n, u32 dim, u32 m, u32 ksub, the codebooks, then n*m
+ * code bytes.  Codebooks (m*ksub*dsub values, sub-quantiser by
+ * sub-quantiser) are float16, or with flag LEANN_CODES_INT8 m float32
+ * scales followed by the values as int8 (value = int8 * scale of its
+ * sub-quantiser), half the bytes; they are written in the form they were
+ * trained for, so encoding always matches what a reader decodes.
  *
  * Reading checks everything (lengths, ids in range, codes < ksub) so a
  * damaged, truncated or foreign file is RG_ERR_CORRUPT naming the file. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,13 +116,13 @@ int leann_nbrs_decode(const uint8_t *p, size_t n, uint32_t *out, int max)
     return used == n ? deg : -1;
 }
 
-static rg_status write_with_header(const char *path, const char *magic, rg_buf *payload,
+static rg_status write_with_header(const char *path, const char *magic, uint32_t flags, rg_buf *payload,
                                    int64_t *bytes, rg_error *err)
 {
     uint8_t h[LEANN_HEADER_SIZE];
     memcpy(h, magic, 8);
     put32(h + 8, LEANN_FORMAT_VERSION);
-    put32(h + 12, 0);
+    put32(h + 12, flags);
     put64(h + 16, payload->len);
     put32(h + 24, rg_crc32c(0, payload->data, payload->len));
     put32(h + 28, rg_crc32c(0, h, 28));
@@ -141,8 +146,8 @@ static rg_status corrupt(rg_error *err, const char *path, const char *why)
 }
 
 /* Reads a file, checks the header and returns the payload (inside *file). */
-static rg_status read_with_header(const char *path, const char *magic, char **file,
-                                  const uint8_t **payload, size_t *plen, rg_error *err)
+static rg_status read_with_header(const char *path, const char *magic, uint32_t flags_allowed, uint32_t *flags,
+                                  char **file, const uint8_t **payload, size_t *plen, rg_error *err)
 {
     size_t len = 0;
     *file = NULL;
@@ -159,6 +164,8 @@ static rg_status read_with_header(const char *path, const char *magic, char **fi
         why = "header checksum mismatch";
     else if (get32(h + 8) != LEANN_FORMAT_VERSION)
         why = "unsupported format version (written by another ragged version)";
+    else if ((get32(h + 12) & ~flags_allowed) != 0)
+        why = "unknown flags (written by another ragged version)";
     else if (get64(h + 16) != len - LEANN_HEADER_SIZE)
         why = "truncated or has trailing bytes";
     else if (get32(h + 24) != rg_crc32c(0, h + LEANN_HEADER_SIZE, len - LEANN_HEADER_SIZE))
@@ -168,6 +175,8 @@ static rg_status read_with_header(const char *path, const char *magic, char **fi
         *file = NULL;
         return corrupt(err, path, why);
     }
+    if (flags)
+        *flags = get32(h + 12);
     *payload = h + LEANN_HEADER_SIZE;
     *plen = len - LEANN_HEADER_SIZE;
     return RG_OK;
@@ -185,7 +194,7 @@ rg_status leann_graph_write(const leann_graph *g, const char *path, int64_t *byt
         rg_buf_append(&b, g->flags, g->n);
     for (uint32_t v = 0; v < g->n; v++)
         leann_nbrs_encode(leann_graph_nbrs(g, v), g->deg[v], &b);
-    rg_status st = write_with_header(path, LEANN_GRAPH_MAGIC, &b, bytes, err);
+    rg_status st = write_with_header(path, LEANN_GRAPH_MAGIC, 0, &b, bytes, err);
     rg_buf_free(&b);
     return st;
 }
@@ -195,7 +204,7 @@ rg_status leann_graph_read(leann_graph *g, const char *path, rg_error *err)
     char *file;
     const uint8_t *p;
     size_t len;
-    rg_status st = read_with_header(path, LEANN_GRAPH_MAGIC, &file, &p, &len, err);
+    rg_status st = read_with_header(path, LEANN_GRAPH_MAGIC, 0, NULL, &file, &p, &len, err);
     if (st != RG_OK)
         return st;
     if (len < 12) {
@@ -248,12 +257,24 @@ rg_status leann_codes_write(const leann_pq *pq, const uint8_t *codes, uint32_t n
     buf_put32(&b, (uint32_t)pq->dim);
     buf_put32(&b, (uint32_t)pq->m);
     buf_put32(&b, (uint32_t)pq->ksub);
-    size_t nc = (size_t)pq->m * pq->ksub * pq->dsub;
-    for (size_t i = 0; i < nc; i++)
-        buf_put16(&b, leann_f32_to_f16(pq->centroids[i]));
+    size_t nc = (size_t)pq->m * pq->ksub * pq->dsub, per = (size_t)pq->ksub * pq->dsub;
+    if (pq->scales) {
+        for (int j = 0; j < pq->m; j++) {
+            uint32_t u;
+            memcpy(&u, &pq->scales[j], 4);
+            buf_put32(&b, u);
+        }
+        for (size_t i = 0; i < nc; i++) {
+            uint8_t q = (uint8_t)leann_pq_int8_of(pq->centroids[i], pq->scales[i / per]);
+            rg_buf_append(&b, &q, 1);
+        }
+    } else {
+        for (size_t i = 0; i < nc; i++)
+            buf_put16(&b, leann_f32_to_f16(pq->centroids[i]));
+    }
     if (n)
         rg_buf_append(&b, codes, (size_t)n * pq->m);
-    rg_status st = write_with_header(path, LEANN_CODES_MAGIC, &b, bytes, err);
+    rg_status st = write_with_header(path, LEANN_CODES_MAGIC, pq->scales ? LEANN_CODES_INT8 : 0, &b, bytes, err);
     rg_buf_free(&b);
     return st;
 }
@@ -266,7 +287,8 @@ rg_status leann_codes_read(leann_pq *pq, uint8_t **codes, uint32_t *n_out, const
     size_t len;
     memset(pq, 0, sizeof *pq);
     *codes = NULL;
-    rg_status st = read_with_header(path, LEANN_CODES_MAGIC, &file, &p, &len, err);
+    uint32_t flags = 0;
+    rg_status st = read_with_header(path, LEANN_CODES_MAGIC, LEANN_CODES_INT8, &flags, &file, &p, &len, err);
     if (st != RG_OK)
         return st;
     if (len < 16) {
@@ -278,8 +300,10 @@ rg_status leann_codes_read(leann_pq *pq, uint8_t **codes, uint32_t *n_out, const
         free(file);
         return corrupt(err, path, "bad codebook parameters");
     }
-    size_t nc = (size_t)ksub * dim;
-    if (len != 16 + nc * 2 + (size_t)n * m) {
+    bool int8 = flags & LEANN_CODES_INT8;
+    size_t nc = (size_t)ksub * dim, per = nc / m;
+    size_t cbytes = int8 ? (size_t)m * 4 + nc : nc * 2;
+    if (len != 16 + cbytes + (size_t)n * m) {
         free(file);
         return corrupt(err, path, "size does not match its parameters");
     }
@@ -288,9 +312,25 @@ rg_status leann_codes_read(leann_pq *pq, uint8_t **codes, uint32_t *n_out, const
     pq->dsub = (int)(dim / m);
     pq->ksub = (int)ksub;
     pq->centroids = rg_xmalloc(sizeof(float) * nc);
-    for (size_t i = 0; i < nc; i++)
-        pq->centroids[i] = leann_f16_to_f32((uint16_t)(p[16 + 2 * i] | p[17 + 2 * i] << 8));
-    const uint8_t *cp = p + 16 + nc * 2;
+    if (int8) {
+        pq->scales = rg_xmalloc(sizeof(float) * m);
+        for (uint32_t j = 0; j < m; j++) {
+            uint32_t u = get32(p + 16 + 4 * (size_t)j);
+            memcpy(&pq->scales[j], &u, 4);
+            if (!isfinite(pq->scales[j]) || pq->scales[j] < 0) {
+                free(file);
+                leann_pq_free(pq);
+                return corrupt(err, path, "bad codebook scale");
+            }
+        }
+        const int8_t *q = (const int8_t *)(p + 16 + (size_t)m * 4);
+        for (size_t i = 0; i < nc; i++)
+            pq->centroids[i] = (float)q[i] * pq->scales[i / per];
+    } else {
+        for (size_t i = 0; i < nc; i++)
+            pq->centroids[i] = leann_f16_to_f32((uint16_t)(p[16 + 2 * i] | p[17 + 2 * i] << 8));
+    }
+    const uint8_t *cp = p + 16 + cbytes;
     for (size_t i = 0; i < (size_t)n * m; i++) {
         if (cp[i] >= ksub) {
             free(file);

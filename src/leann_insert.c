@@ -18,7 +18,7 @@
 #include "sqlite_util.h"
 #include "util.h"
 
-/* Candidate pool (exactly recomputed) for a new node's neighbours. */
+/* Candidate pool for a new node's neighbours. */
 #define INSERT_POOL 48
 /* A vector "is" the embedder's when cosine similarity is at least this. */
 #define SAME_VECTOR 0.9999f
@@ -90,7 +90,7 @@ static float pq_dist(void *ctx, uint32_t node)
 }
 
 /* Inserts new node v (exact vector in es) into the graph. */
-static rg_status insert_node(leann_coll *c, leann_edit_space *es, uint32_t v, uint8_t *dirty, rg_error *err)
+static rg_status insert_node(leann_coll *c, leann_edit_space *es, uint32_t v, uint8_t *dirty)
 {
     leann_graph *g = &c->graph;
     dirty[v] = 1;
@@ -110,24 +110,11 @@ static rg_status insert_node(leann_coll *c, leann_edit_space *es, uint32_t v, ui
     uint32_t pool[INSERT_POOL];
     int np = leann_candidates_from_seen(g, seen, nseen, v, pool, INSERT_POOL);
     free(seen);
-    /* Exact vectors for the candidates: the choice of a new node's edges is
-     * where graph quality is made. */
-    uint32_t need[INSERT_POOL];
-    size_t nneed = 0;
-    for (int i = 0; i < np; i++) {
-        es_ensure(es, pool[i]);
-        if (!es->vec[pool[i]] && !leann_cache_get(&c->cache, pool[i]))
-            need[nneed++] = pool[i];
-    }
-    if (nneed) {
-        float *buf = rg_xmalloc(nneed * (size_t)c->dim * sizeof(float));
-        rg_status rc = leann_fetch_vectors(c, need, nneed, buf, err);
-        for (size_t i = 0; rc == RG_OK && i < nneed; i++)
-            leann_edit_space_put(es, need[i], buf + i * (size_t)c->dim);
-        free(buf);
-        if (rc != RG_OK)
-            return rc;
-    }
+    /* The candidates' vectors come from the cache or, failing that, from
+     * their PQ codes (4-dimensional sub-vectors: close to exact), never from
+     * a recompute.  Recomputing the pool (about 48 embeddings a node, mostly
+     * cache misses once a collection outgrows the cache) made incremental
+     * ingest cost more than embedding the collection itself. */
     leann_space sp = {leann_edit_space_vec, es, c->dim};
     leann_graph_connect(g, &sp, v, pool, np, leann_graph_bound(g, v));
     for (int i = 0; i < g->deg[v]; i++)
@@ -393,7 +380,7 @@ rg_status leann_add(leann_coll *c, const rg_record *recs, size_t n, bool upsert,
             if (nold)
                 leann_graph_remove(c, old_nodes, nold, dirty);
             for (size_t i = 0; rc == RG_OK && i < n; i++)
-                rc = insert_node(c, &es, first_new + (uint32_t)i, dirty, err);
+                rc = insert_node(c, &es, first_new + (uint32_t)i, dirty);
             int64_t new_gen = 0;
             if (rc == RG_OK)
                 rc = leann_save_overlay(c, dirty, first_new, &new_gen, err);

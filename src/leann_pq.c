@@ -5,6 +5,7 @@
  * once; the approximate distance to any node is then m table look-ups (ADC),
  * which is what steers the graph traversal before exact recompute. */
 #include <float.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,11 +15,14 @@
 
 int leann_pq_default_m(int dim)
 {
-    /* 4-dimensional sub-vectors: dim/4 bytes a node (96 for 384-d).  On
-     * scifact with the builtin embedder, 8-dimensional ones (48 bytes) put
-     * only 90% of the true top 10 in the PQ top 50; 4-dimensional ones 99%,
-     * which halves the exact recomputes a query needs. */
-    for (int dsub = 4; dsub >= 1; dsub--)
+    /* Measured on scifact with the builtin embedder (bench/disk/RESULTS.md):
+     * at 384 dimensions, 8-dimensional sub-vectors (48 bytes) put only 90%
+     * of the true top 10 in the PQ top 50, 4-dimensional ones (96 bytes)
+     * 99%.  At 1024 dimensions 8-dimensional ones (128 bytes) keep recall@10
+     * against exact search at 0.968 with the default rerank (0.992 with 256
+     * bytes) and halve the codes.  So: never fewer than 96 bytes a node. */
+    int first = dim >= 768 ? 8 : 4;
+    for (int dsub = first; dsub >= 1; dsub--)
         if (dim % dsub == 0)
             return dim / dsub;
     return dim;
@@ -100,10 +104,22 @@ static void kmeans_one(const kmeans_job *jb, int j, float *sub, uint32_t *assign
                 cent[(size_t)c * dsub + t] = (float)(sum[(size_t)c * dsub + t] / cnt[c]);
         }
     }
-    /* What goes to disk is float16: round now so encoding uses exactly the
-     * centroids a later reader will see. */
-    for (size_t t = 0; t < (size_t)ksub * dsub; t++)
-        cent[t] = leann_f16_to_f32(leann_f32_to_f16(cent[t]));
+}
+
+float leann_pq_int8_scale(const float *v, size_t n)
+{
+    float mx = 0;
+    for (size_t i = 0; i < n; i++)
+        mx = fabsf(v[i]) > mx ? fabsf(v[i]) : mx;
+    return mx / 127.0f;
+}
+
+int8_t leann_pq_int8_of(float v, float scale)
+{
+    if (scale <= 0)
+        return 0;
+    long q = lrintf(v / scale);
+    return (int8_t)(q > 127 ? 127 : q < -127 ? -127 : q);
 }
 
 static void *kmeans_thread(void *arg)
@@ -179,6 +195,17 @@ rg_status leann_pq_train(leann_pq *pq, const float *x, size_t n, int dim, int m,
     for (int t = started + 1; t < nth; t++)   /* threads that could not start */
         kmeans_thread(&jobs[t]);
     free(sample);
+    /* The codebooks go to disk as int8 with one scale per sub-quantiser
+     * (half of float16; codebooks are 256 x dim values, 256 KB at 1024-d).
+     * Round now so encoding uses exactly the centroids a reader will see. */
+    size_t per = (size_t)pq->ksub * pq->dsub;
+    pq->scales = rg_xmalloc(sizeof(float) * (size_t)m);
+    for (int j = 0; j < m; j++) {
+        float *cent = pq->centroids + (size_t)j * per;
+        pq->scales[j] = leann_pq_int8_scale(cent, per);
+        for (size_t t = 0; t < per; t++)
+            cent[t] = (float)leann_pq_int8_of(cent[t], pq->scales[j]) * pq->scales[j];
+    }
     return RG_OK;
 }
 
@@ -224,5 +251,6 @@ void leann_pq_table(const leann_pq *pq, const float *q, float *table)
 void leann_pq_free(leann_pq *pq)
 {
     free(pq->centroids);
+    free(pq->scales);
     memset(pq, 0, sizeof *pq);
 }

@@ -1,14 +1,19 @@
 /* Compact binary metadata: see metapack.h for the layout and why. */
 #include "metapack.h"
 
+#include "ingest.h"
+
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MP_VERSION 0xA1
+#define MP_VERSION_DERIVED 0xA2   /* may hold T_PATH_ID */
 
-enum { T_NULL, T_TRUE, T_FALSE, T_INT, T_REAL, T_STR, T_HEX, T_JSON };
+/* T_PATH_ID: the value is what ingest derives from the object's
+ * document_path (rg_document_id), so it is not stored. */
+enum { T_NULL, T_TRUE, T_FALSE, T_INT, T_REAL, T_STR, T_HEX, T_JSON, T_PATH_ID };
 
 /* Names ragged's ingest writes (and a few common ones).  Append only: the
  * index is part of the stored form. */
@@ -130,9 +135,22 @@ static void put_value(rg_buf *b, const json_t *v)
     }
 }
 
+/* Whether v is the document id ingest derives from obj's document_path. */
+static bool is_path_id(const json_t *obj, const json_t *v)
+{
+    const char *path = json_string_value(json_object_get(obj, "document_path"));
+    if (!path || !json_is_string(v) || json_string_length(v) != 16)
+        return false;
+    char id[17];
+    rg_document_id(path, id);
+    return strcmp(id, json_string_value(v)) == 0;
+}
+
 void rg_metapack_encode(const json_t *obj, rg_buf *out)
 {
-    uint8_t ver = MP_VERSION;
+    json_t *idv = json_object_get(obj, "document_id");
+    bool derive = idv && is_path_id(obj, idv);
+    uint8_t ver = derive ? MP_VERSION_DERIVED : MP_VERSION;
     rg_buf_append(out, &ver, 1);
     const char *key;
     json_t *v;
@@ -146,7 +164,12 @@ void rg_metapack_encode(const json_t *obj, rg_buf *out)
             put_varint(out, 0);
             put_bytes(out, key, strlen(key));
         }
-        put_value(out, v);
+        if (derive && v == idv) {
+            uint8_t tag = T_PATH_ID;
+            rg_buf_append(out, &tag, 1);
+        } else {
+            put_value(out, v);
+        }
     }
 }
 
@@ -216,8 +239,10 @@ static json_t *get_value(const uint8_t **p, const uint8_t *end)
 json_t *rg_metapack_decode(const void *data, size_t n)
 {
     const uint8_t *p = data, *end = p + n;
-    if (n < 1 || *p++ != MP_VERSION)
+    if (n < 1 || (*p != MP_VERSION && *p != MP_VERSION_DERIVED))
         return NULL;
+    bool derived = *p++ == MP_VERSION_DERIVED;
+    const char *path_id_key = NULL;   /* the member whose value is derived */
     json_t *obj = json_object();
     while (p < end) {
         uint64_t k;
@@ -234,11 +259,26 @@ json_t *rg_metapack_decode(const void *data, size_t n)
                 goto bad;
             key = owned = rg_xstrndup((const char *)s, len);
         }
-        json_t *v = get_value(&p, end);
+        json_t *v;
+        if (derived && p < end && *p == T_PATH_ID && !path_id_key && k) {
+            p++;
+            path_id_key = key;    /* a built-in name: outlives the loop */
+            v = json_null();      /* placeholder, keeps the member's place */
+        } else {
+            v = get_value(&p, end);
+        }
         int rc = v ? json_object_set_new(obj, key, v) : -1;
         free(owned);
         if (rc != 0)
             goto bad;
+    }
+    if (path_id_key) {
+        const char *path = json_string_value(json_object_get(obj, "document_path"));
+        if (!path)
+            goto bad;
+        char id[17];
+        rg_document_id(path, id);
+        json_object_set_new(obj, path_id_key, json_string(id));
     }
     return obj;
 bad:

@@ -6,11 +6,13 @@
  * SHA-256 hex digests (about 330 bytes a chunk as JSON, about 130 packed).
  * The form is lossless for what JSON can hold: key order, integers, reals
  * (as IEEE doubles), strings of any content, nested values (kept as JSON
- * text).  Layout: one version byte (0xA1), then per member a key (varint
+ * text).  Layout: one version byte (0xA1, or 0xA2 when a value is derived,
+ * see below), then per member a key (varint
  * index into a built-in list of common names + 1, or 0 and a varint length
  * and the bytes) and a value (a tag byte, then varint / 8 bytes / length +
  * bytes).  Lower-case hex strings of even length >= 16 are stored as their
- * bytes.
+ * bytes.  A document_id equal to what ingest derives from the object's
+ * document_path (rg_document_id) is stored as a bare tag and recomputed.
  *
  * SQL: rg_metapack_register() adds rg_meta_pack(json_text) -> blob and
  * rg_meta_json(blob) -> json_text to a connection (text in rg_meta_json is

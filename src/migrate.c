@@ -110,6 +110,18 @@ static bool info_has(const rg_collection_info *infos, size_t n, const char *name
     return false;
 }
 
+/* BM25 index files of a dead migration's staging or backup collection that
+ * the backend no longer holds (rg_store_sweep_indexes). */
+static bool dead_leftover_index(const char *name, void *ctx)
+{
+    (void)ctx;
+    char base[RG_COLLECTION_NAME_MAX + 1];
+    long pid;
+    return (parse_leftover(name, RG_MIGRATE_STAGING_TAG, base, sizeof base, &pid) ||
+            parse_leftover(name, RG_MIGRATE_BACKUP_TAG, base, sizeof base, &pid)) &&
+           !pid_alive(pid);
+}
+
 int rg_migrate_recover(rg_store *store, bool dry_run, void (*on_notice)(void *ctx, const char *msg), void *ctx,
                        rg_error *err)
 {
@@ -171,6 +183,17 @@ int rg_migrate_recover(rg_store *store, bool dry_run, void (*on_notice)(void *ct
             notice(&o, "could not delete leftover %s/%s: %s", be, name, e.msg);
     }
     free(infos);
+    /* A kill between a rename or delete in the backend and the same step on
+     * the collection's BM25 index leaves the index under a staging or backup
+     * name that no collection has any more. */
+    if (!dry_run) {
+        rg_error e;
+        int swept = rg_store_sweep_indexes(store, dead_leftover_index, NULL, &e);
+        if (swept > 0) {
+            notice(&o, "deleted %d BM25 index(es) of %s collections left by interrupted migrations", swept, be);
+            found += swept;
+        }
+    }
     return found;
 }
 

@@ -172,10 +172,11 @@ rg_status rg_store_delete_collection(rg_store *s, const char *name, rg_error *er
     rg_status rc = rg_collection_name_check(name, err);
     if (rc != RG_OK)
         return rc;
-    rc = s->ops->delete_collection(s->impl, name, err);
-    if (rc == RG_OK)
-        drop_lexical(s, name);
-    return rc;
+    /* The index first: a process killed between the two steps (or a
+     * backend that refuses) leaves a collection whose index is rebuilt on
+     * its next search, never an index of a collection that is gone. */
+    drop_lexical(s, name);
+    return s->ops->delete_collection(s->impl, name, err);
 }
 
 rg_status rg_store_rename_collection(rg_store *s, const char *from, const char *to, rg_error *err)
@@ -195,6 +196,42 @@ rg_status rg_store_rename_collection(rg_store *s, const char *from, const char *
         free(b);
     }
     return rc;
+}
+
+int rg_store_sweep_indexes(rg_store *s, bool (*drop)(const char *name, void *ctx), void *ctx, rg_error *err)
+{
+    if (!s->lexical_dir)
+        return 0;
+    rg_collection_info *infos = NULL;
+    size_t n = 0;
+    if (rg_store_list(s, &infos, &n, err) != RG_OK)
+        return -1;
+    int dropped = 0;
+    DIR *d = opendir(s->lexical_dir);
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        /* NAME.fts.sqlite and its -wal, -shm, -journal and .lock files. */
+        const char *suffix = strstr(de->d_name, ".fts.sqlite");
+        if (!suffix || suffix == de->d_name)
+            continue;
+        char *name = rg_xstrndup(de->d_name, (size_t)(suffix - de->d_name));
+        bool listed = false;
+        for (size_t i = 0; i < n && !listed; i++)
+            listed = !strcmp(infos[i].name, name);
+        char *path = lexical_path(s, name);
+        if (!listed && rg_collection_name_check(name, NULL) == RG_OK && drop(name, ctx)) {
+            /* readdir may still return the side files of an index just
+             * removed: count the index once, by its main file. */
+            dropped += rg_path_exists(path);
+            rg_lexical_remove_files(path);
+        }
+        free(path);
+        free(name);
+    }
+    if (d)
+        closedir(d);
+    free(infos);
+    return dropped;
 }
 
 rg_status rg_collection_open(rg_store *s, const char *name, rg_embedder *embedder, bool create, rg_collection **out,

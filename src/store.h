@@ -197,6 +197,12 @@ rg_status rg_store_list(rg_store *s, rg_collection_info **out, size_t *n, rg_err
 rg_status rg_store_create_collection(rg_store *s, const char *name, const rg_embedder_identity *id, rg_error *err);
 rg_status rg_store_delete_collection(rg_store *s, const char *name, rg_error *err);
 rg_status rg_store_rename_collection(rg_store *s, const char *from, const char *to, rg_error *err);
+/* Removes BM25 index files left under the name of a collection the backend
+ * does not hold, when drop(name, ctx) says so.  A rename is two steps (the
+ * backend, then the index file), so a process killed between them leaves
+ * the index under the old name, which no later call touches.  Returns how
+ * many indexes were removed, -1 (err set) when the backend cannot list. */
+int rg_store_sweep_indexes(rg_store *s, bool (*drop)(const char *name, void *ctx), void *ctx, rg_error *err);
 
 /* Opens `name`, creating it for this embedder when create is true and it does
  * not exist.  Fails with RG_ERR_MISMATCH if it was built by another embedder. */

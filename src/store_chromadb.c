@@ -55,6 +55,7 @@ typedef struct chroma_store {
     char *persist_dir;    /* NULL: unknown (remote server) */
     char *version;
     size_t max_batch;
+    long timeout_ms;      /* per request, for messages */
 } chroma_store;
 
 typedef struct chroma_coll {
@@ -75,6 +76,13 @@ static rg_status unreachable(chroma_store *st, rg_error *err)
     char reason[RG_ERROR_MSG_MAX];
     const char *p = strstr(err->msg, "cannot reach ") == err->msg ? strstr(err->msg + 13, ": ") : NULL;
     snprintf(reason, sizeof reason, "%s", p ? p + 2 : err->msg);
+    /* A server that accepts the connection but does not answer (hung,
+     * stopped with SIGSTOP, overloaded) is not fixed by starting it. */
+    if (strstr(reason, "timed out"))
+        return rg_error_set(err, RG_ERR_NETWORK,
+                            "ChromaDB at %s did not answer in time (vectorstore.chromadb.timeout_ms is %ld): %s — "
+                            "check that the server is running and not overloaded, or raise the timeout",
+                            st->url, st->timeout_ms, reason);
     return rg_error_set(err, RG_ERR_NETWORK, "cannot reach ChromaDB at %s: %s — " CHROMA_START_HINT, st->url,
                         reason);
 }
@@ -206,6 +214,7 @@ static rg_status chromadb_open(const struct rg_config *cfg, void **out, rg_error
     const char *pd = rg_config_str(cfg, "vectorstore.chromadb.persist_directory");
     st->persist_dir = *pd ? rg_xstrdup(pd) : NULL;
     st->max_batch = CHROMA_DEFAULT_BATCH;
+    st->timeout_ms = o.timeout_ms;
     rg_status rc = rg_http_new(&o, &st->http, err);
     if (rc != RG_OK) {
         chromadb_close(st);

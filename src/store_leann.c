@@ -38,7 +38,12 @@
 /* Format 2 keeps metadata packed (metapack.h) in table rec behind the view
  * records; format 1 (JSON text in table records) is still read and
  * written as it is. */
-#define LEANN_FORMAT "ragged-leann-2"
+/* Format 3 (same schema as 2) may hold what older versions cannot decode:
+ * int8 codebooks, passage frames without dictionary id, metapack 0xA2.
+ * Every write marks the collection 3 so that an older ragged says "format
+ * ragged-leann-3" instead of reporting damage; this version reads 1, 2, 3. */
+#define LEANN_FORMAT "ragged-leann-3"
+#define LEANN_FORMAT_V2 "ragged-leann-2"
 #define LEANN_FORMAT_V1 "ragged-leann-1"
 #define LEANN_DB "leann.sqlite"
 #define LEANN_LOCK_WAIT_S 5.0
@@ -119,6 +124,8 @@ rg_status leann_meta_save(leann_coll *c, rg_error *err)
         rc = leann_meta_set_int(c, "built_n", c->built_n, err);
     if (rc == RG_OK)
         rc = leann_meta_set_int(c, "dict_id", c->dict_id, err);
+    if (rc == RG_OK)
+        rc = rg_sqlite_meta_set(c->db, "format", LEANN_FORMAT, err);
     return rc;
 }
 
@@ -128,7 +135,8 @@ static rg_status read_identity(sqlite3 *db, const char *path, rg_embedder_identi
     rg_status rc = rg_sqlite_meta_get(db, "format", &format, err);
     if (rc == RG_OK)
         rc = rg_sqlite_meta_get(db, "identity", &ident, err);
-    if (rc == RG_OK && (!format || (strcmp(format, LEANN_FORMAT) != 0 && strcmp(format, LEANN_FORMAT_V1) != 0)))
+    if (rc == RG_OK && (!format || (strcmp(format, LEANN_FORMAT) != 0 && strcmp(format, LEANN_FORMAT_V2) != 0 &&
+                                    strcmp(format, LEANN_FORMAT_V1) != 0)))
         rc = rg_error_set(err, RG_ERR_CORRUPT, "%s is not a ragged leann collection (format '%s', expected '%s')",
                           path, format ? format : "none", LEANN_FORMAT);
     if (rc == RG_OK && (!ident || rg_embedder_identity_from_text(ident, id) != RG_OK))
@@ -595,20 +603,35 @@ static void leann_unlock(leann_coll *c)
 
 /* ---- passages: zstd, optionally with a dictionary trained on them -------- */
 
-rg_status leann_doc_compress(leann_coll *c, const char *doc, rg_buf *out, rg_error *err)
+/* The frame leaves out the dictionary id and the content size (6 bytes,
+ * about 1.5% of a passage): records.dict and records.doclen hold both.
+ * Frames written before this had them; the decoder reads either. */
+rg_status leann_zstd_frame(void *cctx, const void *cdict, const char *src, size_t len, rg_buf *out, rg_error *err)
 {
-    size_t len = strlen(doc);
+    ZSTD_CCtx *cc = cctx;
     size_t bound = ZSTD_compressBound(len);
     out->len = 0;
     rg_buf_reserve(out, bound);
-    ZSTD_CCtx *cctx = ZSTD_createCCtx();
-    size_t r = c->cdict ? ZSTD_compress_usingCDict(cctx, out->data, bound, doc, len, c->cdict)
-                        : ZSTD_compressCCtx(cctx, out->data, bound, doc, len, LEANN_ZSTD_LEVEL);
-    ZSTD_freeCCtx(cctx);
+    ZSTD_CCtx_reset(cc, ZSTD_reset_session_and_parameters);
+    size_t r = ZSTD_CCtx_setParameter(cc, ZSTD_c_dictIDFlag, 0);
+    if (!ZSTD_isError(r))
+        r = ZSTD_CCtx_setParameter(cc, ZSTD_c_contentSizeFlag, 0);
+    if (!ZSTD_isError(r))
+        r = cdict ? ZSTD_CCtx_refCDict(cc, cdict) : ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, LEANN_ZSTD_LEVEL);
+    if (!ZSTD_isError(r))
+        r = ZSTD_compress2(cc, out->data, bound, src, len);
     if (ZSTD_isError(r))
         return rg_error_set(err, RG_ERR_INTERNAL, "zstd: %s", ZSTD_getErrorName(r));
     out->len = r;
     return RG_OK;
+}
+
+rg_status leann_doc_compress(leann_coll *c, const char *doc, rg_buf *out, rg_error *err)
+{
+    ZSTD_CCtx *cctx = ZSTD_createCCtx();
+    rg_status rc = leann_zstd_frame(cctx, c->cdict, doc, strlen(doc), out, err);
+    ZSTD_freeCCtx(cctx);
+    return rc;
 }
 
 static void *get_ddict(leann_coll *c, int64_t id, rg_error *err)
@@ -667,35 +690,20 @@ rg_status leann_doc_decompress(leann_coll *c, const void *blob, size_t len, int6
 
 /* ---- recomputing embeddings ------------------------------------------------ */
 
-rg_status leann_fetch_vectors(leann_coll *c, const uint32_t *nodes, size_t n, float *out, rg_error *err)
+/* ---- passages of graph nodes --------------------------------------------- */
+
+rg_status leann_fetch_passages(leann_coll *c, const uint32_t *nodes, size_t n, leann_passage *out, rg_error *err)
 {
-    size_t dim = (size_t)c->dim;
-    uint32_t *miss = NULL;
-    size_t nmiss = 0;
-    for (size_t i = 0; i < n; i++) {
-        const float *v = leann_cache_get(&c->cache, nodes[i]);
-        if (v) {
-            memcpy(out + i * dim, v, dim * sizeof(float));
-        } else {
-            if (!miss)
-                miss = rg_xmalloc(n * sizeof *miss);
-            miss[nmiss++] = (uint32_t)i;
-        }
-    }
-    if (nmiss == 0)
+    memset(out, 0, n * sizeof *out);
+    if (n == 0)
         return RG_OK;
     sqlite3_stmt *st = NULL;
-    rg_status rc = RG_OK;
     if (sqlite3_prepare_v2(c->db, "SELECT doc, doclen, dict, vec FROM records WHERE node = ?", -1, &st, NULL) !=
-        SQLITE_OK) {
-        free(miss);
+        SQLITE_OK)
         return rg_sqlite_error(c->db, c->db_path, err);
-    }
-    char **texts = rg_xcalloc(nmiss, sizeof *texts);
-    size_t *tpos = rg_xmalloc(nmiss * sizeof *tpos);
-    size_t nt = 0;
-    for (size_t m = 0; rc == RG_OK && m < nmiss; m++) {
-        size_t i = miss[m];
+    size_t bytes = (size_t)c->dim * sizeof(float);
+    rg_status rc = RG_OK;
+    for (size_t i = 0; rc == RG_OK && i < n; i++) {
         sqlite3_bind_int64(st, 1, nodes[i]);
         int r = sqlite3_step(st);
         if (r != SQLITE_ROW) {
@@ -703,25 +711,76 @@ rg_status leann_fetch_vectors(leann_coll *c, const uint32_t *nodes, size_t n, fl
                                                  nodes[i])
                                   : rg_sqlite_error(c->db, c->db_path, err);
         } else if (sqlite3_column_type(st, 3) != SQLITE_NULL) {
-            /* A record without text keeps its vector: nothing to recompute
-             * it from. */
-            if ((size_t)sqlite3_column_bytes(st, 3) != dim * sizeof(float))
+            if ((size_t)sqlite3_column_bytes(st, 3) != bytes) {
                 rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: stored vector of node %u has the wrong size",
                                   c->db_path, nodes[i]);
-            else {
-                memcpy(out + i * dim, sqlite3_column_blob(st, 3), dim * sizeof(float));
-                leann_cache_put(&c->cache, nodes[i], out + i * dim,
-                                nodes[i] < c->graph.n && (c->graph.flags[nodes[i]] & LEANN_NODE_HUB));
+            } else {
+                out[i].vec = rg_xmalloc(bytes);
+                memcpy(out[i].vec, sqlite3_column_blob(st, 3), bytes);
             }
         } else {
             rc = leann_doc_decompress(c, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
-                                      sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 1), &texts[nt], err);
-            if (rc == RG_OK)
-                tpos[nt++] = i;
+                                      sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 1), &out[i].text, err);
         }
         sqlite3_reset(st);
     }
     sqlite3_finalize(st);
+    if (rc != RG_OK)
+        leann_passages_free(out, n);
+    return rc;
+}
+
+void leann_passages_free(leann_passage *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(p[i].text);
+        free(p[i].vec);
+        p[i].text = NULL;
+        p[i].vec = NULL;
+    }
+}
+
+/* ---- recomputing embeddings ------------------------------------------------ */
+
+rg_status leann_fetch_vectors(leann_coll *c, const uint32_t *nodes, size_t n, float *out, rg_error *err)
+{
+    size_t dim = (size_t)c->dim;
+    uint32_t *miss = NULL, *mnodes = NULL;
+    size_t nmiss = 0;
+    for (size_t i = 0; i < n; i++) {
+        const float *v = leann_cache_get(&c->cache, nodes[i]);
+        if (v) {
+            memcpy(out + i * dim, v, dim * sizeof(float));
+        } else {
+            if (!miss) {
+                miss = rg_xmalloc(n * sizeof *miss);
+                mnodes = rg_xmalloc(n * sizeof *mnodes);
+            }
+            mnodes[nmiss] = nodes[i];
+            miss[nmiss++] = (uint32_t)i;
+        }
+    }
+    if (nmiss == 0)
+        return RG_OK;
+    leann_passage *ps = rg_xmalloc(nmiss * sizeof *ps);
+    rg_status rc = leann_fetch_passages(c, mnodes, nmiss, ps, err);
+    bool fetched = rc == RG_OK;
+    char **texts = rg_xcalloc(nmiss, sizeof *texts);
+    size_t *tpos = rg_xmalloc(nmiss * sizeof *tpos);
+    size_t nt = 0;
+    for (size_t m = 0; rc == RG_OK && m < nmiss; m++) {
+        size_t i = miss[m];
+        if (ps[m].vec) {
+            /* A record without text keeps its vector: nothing to recompute
+             * it from. */
+            memcpy(out + i * dim, ps[m].vec, dim * sizeof(float));
+            leann_cache_put(&c->cache, nodes[i], out + i * dim,
+                            nodes[i] < c->graph.n && (c->graph.flags[nodes[i]] & LEANN_NODE_HUB));
+        } else {
+            texts[nt] = ps[m].text;
+            tpos[nt++] = i;
+        }
+    }
     if (rc == RG_OK && nt > 0) {
         if (!c->embedder) {
             rc = rg_error_set(err, RG_ERR_INVALID,
@@ -743,11 +802,13 @@ rg_status leann_fetch_vectors(leann_coll *c, const uint32_t *nodes, size_t n, fl
             c->recomputed += nt;
         }
     }
-    for (size_t t = 0; t < nt; t++)
-        free(texts[t]);
+    if (fetched)
+        leann_passages_free(ps, nmiss);   /* owns the texts */
+    free(ps);
     free(texts);
     free(tpos);
     free(miss);
+    free(mnodes);
     return rc;
 }
 

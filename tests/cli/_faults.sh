@@ -13,14 +13,26 @@ fault_backends() {
     done
 }
 
-# snapshot BACKEND COLLECTION FILE: info + every record through a query.
+# listing BACKEND COLLECTION: every record as `query --format json` prints
+# them.  --mode vector: a listing of the store itself.  Hybrid reads the
+# store and the BM25 sidecar one after the other, so during a write its union
+# can hold part of a document committed between the two reads.  ChromaDB's
+# vector search is approximate even with k >= the record count (its HNSW
+# index leaves a few out), so its collections are read from the server's own
+# API instead (the server the test points RAGGED_VECTORSTORE_CHROMADB_URL at).
+listing() {
+    if [[ $1 == chromadb ]]; then
+        /usr/bin/python3 "$(dirname "${BASH_SOURCE[0]}")/_chroma_dump.py" "$RAGGED_VECTORSTORE_CHROMADB_URL" "$2" 2>/dev/null
+    else
+        "$RAGGED" query "backup restore" --backend "$1" --collection "$2" -k 10000 --mode vector --format json 2>/dev/null
+    fi
+}
+
+# snapshot BACKEND COLLECTION FILE: info + every record.
 snapshot() {
     local info query
     info=$("$RAGGED" collections info "$2" --backend "$1" --format json 2>/dev/null)
-    # --mode vector: a listing of the store itself.  Hybrid reads the store and
-    # the BM25 sidecar one after the other, so during a write its union can
-    # hold part of a document committed between the two reads.
-    query=$("$RAGGED" query "backup restore" --backend "$1" --collection "$2" -k 10000 --mode vector --format json 2>/dev/null)
+    query=$(listing "$1" "$2")
     printf '{"info": %s, "query": %s}\n' "${info:-null}" "${query:-null}" >"$3"
 }
 
@@ -32,3 +44,17 @@ ms_sleep() { sleep "$(awk "BEGIN{printf \"%.3f\", $1/1000}")"; }
 
 # now_ms: wall clock in milliseconds.
 now_ms() { date +%s%3N; }
+
+# digest BACKEND COLLECTION: one JSON line {"records", "hash"} or {"absent":
+# true} (see _store_check.py digest); the vector listing and a BM25 query
+# matching every record must agree.  Fails the test on a violation.
+ALL_WORDS=$($CHECK words)
+digest() {
+    local info query bm25 res
+    info=$("$RAGGED" collections info "$2" --backend "$1" --format json 2>/dev/null)
+    query=$(listing "$1" "$2")
+    bm25=$("$RAGGED" query "$ALL_WORDS" --backend "$1" --collection "$2" -k 10000 --mode bm25 --format json 2>/dev/null)
+    printf '{"info": %s, "query": %s, "bm25": %s}\n' "${info:-null}" "${query:-null}" "${bm25:-null}" >"$TMP/digest.json"
+    res=$($CHECK digest "$TMP/digest.json" 2>"$TMP/digest.err") || fail "$1/$2: $(cat "$TMP/digest.err") ($res)"
+    echo "$res"
+}

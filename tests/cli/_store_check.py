@@ -12,6 +12,16 @@ usage:
       --absent-ok      the collection may be missing (killed create/delete)
       --no-count       skip comparing the record count of `info` with the
                        query (two commands: a writer may run between them)
+  _store_check.py digest SNAPSHOT              count + content hash of a collection
+  _store_check.py words                        every word corpus/mutate use (one line)
+
+digest: SNAPSHOT as below, optionally with "bm25": <query --mode bm25 ...>
+of a text holding every corpus word.  Prints {"absent": true} for a missing
+collection, else {"records": N, "hash": H}: H hashes the sorted (id,
+document, metadata) triples, so equal collections in different backends
+have equal hashes.  Violations: the query does not return every record the
+collection counts, an id twice, or BM25 ids that differ from the records
+(the sidecar claims records the backend does not hold, or misses some).
 
 SNAPSHOT is a JSON object {"info": <collections info --format json>,
 "query": <query ... -k 10000 --format json>}.  Checks: the query returns
@@ -163,6 +173,43 @@ def check(args):
     return 1 if errors else 0
 
 
+def digest(args):
+    snap = json.load(open(args[0]))
+    info, query, bm25 = snap.get("info") or {}, snap.get("query") or {}, snap.get("bm25")
+    errors = []
+    if "error" in info or "records" not in info:
+        if info.get("error", {}).get("code") == "not_found":
+            print(json.dumps({"absent": True}))
+            return 0
+        errors.append("collection does not open: %s" % json.dumps(info)[:400])
+    elif "results" not in query:
+        errors.append("query fails: %s" % json.dumps(query)[:400])
+    else:
+        res = query["results"]
+        ids = [r["id"] for r in res]
+        if len(res) != info["records"]:
+            errors.append("query returned %d of %d records" % (len(res), info["records"]))
+        if len(set(ids)) != len(ids):
+            errors.append("an id is returned twice")
+        if bm25 is not None:
+            if "results" not in bm25:
+                errors.append("BM25 query fails: %s" % json.dumps(bm25)[:400])
+            else:
+                lex = {r["id"] for r in bm25["results"]}
+                extra, lacking = lex - set(ids), set(ids) - lex
+                if extra:
+                    errors.append("the BM25 index holds %d records the collection does not (%s)"
+                                  % (len(extra), sorted(extra)[:3]))
+                if lacking:
+                    errors.append("the BM25 index lacks %d records (%s)" % (len(lacking), sorted(lacking)[:3]))
+        lines = sorted(json.dumps([r["id"], r.get("text"), r.get("metadata") or {}], sort_keys=True) for r in res)
+        h = hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
+        print(json.dumps({"records": len(res), "hash": h}))
+    for e in errors[:20]:
+        print("VIOLATION: " + e, file=sys.stderr)
+    return 1 if errors else 0
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "corpus":
@@ -173,6 +220,10 @@ def main():
         json.dump(manifest(args[0]), sys.stdout)
     elif cmd == "check":
         sys.exit(check(args))
+    elif cmd == "words":  # every word the corpus uses: a BM25 query that matches every record
+        print(" ".join(WORDS))
+    elif cmd == "digest":
+        sys.exit(digest(args))
 
 
 if __name__ == "__main__":

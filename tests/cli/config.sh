@@ -5,7 +5,7 @@ expect_exit 0 "$RAGGED" config init
 contains "$OUT" "vectorstore:"
 contains "$OUT" "  backend: leann"
 contains "$OUT" "    graph_degree: 32"
-contains "$OUT" "    search_complexity: 100"
+contains "$OUT" "    search_complexity: 1000"
 expect_exit 0 "$RAGGED" config init --write "$TMP/full.yml"
 expect_exit 1 "$RAGGED" config init --write "$TMP/full.yml"
 contains "$ERR" "not overwriting"

@@ -18,7 +18,7 @@ TEST(config_defaults_and_spec_keys)
     rg_config *cfg = rg_config_new_defaults();
     CHECK_EQ_STR(rg_config_str(cfg, "vectorstore.backend"), "leann");
     CHECK_EQ_INT(rg_config_int(cfg, "vectorstore.leann.graph_degree"), 32);
-    CHECK_EQ_INT(rg_config_int(cfg, "vectorstore.leann.search_complexity"), 100);
+    CHECK_EQ_INT(rg_config_int(cfg, "vectorstore.leann.search_complexity"), 1000);
     CHECK(strstr(rg_config_str(cfg, "vectorstore.leann.persist_directory"), "ragged/leann"));
     CHECK_EQ_INT(rg_config_source_of(cfg, "vectorstore.backend"), RG_SRC_DEFAULT);
     rg_config_free(cfg);

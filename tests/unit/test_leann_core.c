@@ -178,7 +178,9 @@ TEST(leann_graph_build_prune_search)
         for (int t = 0; t < g.deg[i]; t++)
             CHECK(leann_graph_nbrs(&g, i)[t] < n && leann_graph_nbrs(&g, i)[t] != i);
     }
-    CHECK_MSG(hubs >= 55 && hubs <= 62, "hubs %u", hubs);
+    /* 2% by in-degree plus the entry, plus the few that reconnect nodes
+     * pruning stranded (leann_graph_reconnect). */
+    CHECK_MSG(hubs >= 55 && hubs <= 80, "hubs %u", hubs);
     double avg = leann_graph_avg_degree(&g);
     CHECK_MSG(avg > 4 && avg <= 13, "avg degree %g", avg);
     float r = graph_recall(&g, v, n, dim, 64, 10);
@@ -186,6 +188,97 @@ TEST(leann_graph_build_prune_search)
     float r_small = graph_recall(&g, v, n, dim, 10, 10);
     CHECK_MSG(r_small <= r + 1e-6f, "larger beam should not lose recall (%g vs %g)", r_small, r);
     leann_graph_free(&g);
+    free(v);
+}
+
+/* Nodes reachable from the entry by following out-edges. */
+static uint32_t reachable(const leann_graph *g)
+{
+    uint8_t *seen = rg_xcalloc(g->n, 1);
+    uint32_t *queue = rg_xmalloc(sizeof(uint32_t) * g->n), head = 0, tail = 0;
+    queue[tail++] = g->entry;
+    seen[g->entry] = 1;
+    while (head < tail) {
+        uint32_t v = queue[head++];
+        for (int i = 0; i < g->deg[v]; i++) {
+            uint32_t u = leann_graph_nbrs(g, v)[i];
+            if (!seen[u]) {
+                seen[u] = 1;
+                queue[tail++] = u;
+            }
+        }
+    }
+    free(seen);
+    free(queue);
+    return tail;
+}
+
+/* The batched parallel build (n above the threading threshold): every node
+ * stays reachable after pruning, the walk finds the true neighbours of
+ * queries that are not stored vectors, and the result does not depend on
+ * thread scheduling. */
+TEST(leann_graph_parallel_build_navigable)
+{
+    int dim = 48;
+    uint32_t n = 4000;
+    float *v = make_vectors(n, dim, 23);
+    leann_graph g, h;
+    leann_graph_init(&g, 32, 12);
+    leann_graph_build(&g, v, n, dim, 0.02, 7);
+    CHECK_EQ_INT(reachable(&g), n);
+    uint32_t hubs = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        hubs += (g.flags[i] & LEANN_NODE_HUB) != 0;
+        CHECK(g.deg[i] >= 1 && g.deg[i] <= 32);
+        const uint32_t *nb = leann_graph_nbrs(&g, i);
+        for (int a = 0; a < g.deg[i]; a++)
+            for (int b = 0; b < a; b++)
+                CHECK_MSG(nb[a] != nb[b], "node %u lists %u twice", i, nb[a]);
+    }
+    /* 2% by in-degree, plus the few that reconnect stranded nodes. */
+    CHECK_MSG(hubs >= 75 && hubs <= 120, "hubs %u", hubs);
+    float r = graph_recall(&g, v, n, dim, 64, 10);
+    /* 0.99 measured (0.92 with the old serial build, whose per-edge
+     * re-pruning cost 3x more here); a graph without reverse edges or with
+     * clusters joined by too few long edges stays far below. */
+    CHECK_MSG(r >= 0.9f, "recall@10 %g at L=64", r);
+    leann_graph_init(&h, 32, 12);
+    leann_graph_build(&h, v, n, dim, 0.02, 7);
+    bool same = h.entry == g.entry;
+    for (uint32_t i = 0; same && i < n; i++)
+        same = h.deg[i] == g.deg[i] && h.flags[i] == g.flags[i] &&
+               !memcmp(leann_graph_nbrs(&g, i), leann_graph_nbrs(&h, i), sizeof(uint32_t) * g.deg[i]);
+    CHECK_MSG(same, "two builds of the same input differ");
+    leann_graph_free(&g);
+    leann_graph_free(&h);
+    free(v);
+}
+
+/* Many identical vectors (the same chunk in several files) strand nodes
+ * after pruning; reconnecting them must not list a neighbour twice, or the
+ * graph file is rejected on reading. */
+TEST(leann_graph_duplicate_vectors_reconnect_and_roundtrip)
+{
+    int dim = 16;
+    uint32_t n = 1500, distinct = 60;
+    float *base = make_vectors(distinct, dim, 3);
+    float *v = rg_xmalloc(sizeof(float) * n * dim);
+    for (uint32_t i = 0; i < n; i++)
+        memcpy(v + (size_t)i * dim, base + (size_t)(i % distinct) * dim, sizeof(float) * dim);
+    leann_graph g, h;
+    leann_graph_init(&g, 32, 12);
+    leann_graph_build(&g, v, n, dim, 0.02, 5);
+    CHECK_EQ_INT(reachable(&g), n);
+    char *path = rg_path_join(rg_test_tmpdir(), "dup-graph.bin");
+    rg_error err;
+    int64_t bytes;
+    CHECK_OK(leann_graph_write(&g, path, &bytes, &err), &err);
+    CHECK_OK(leann_graph_read(&h, path, &err), &err);
+    CHECK_EQ_INT(h.n, n);
+    leann_graph_free(&g);
+    leann_graph_free(&h);
+    free(path);
+    free(base);
     free(v);
 }
 
@@ -264,7 +357,8 @@ TEST(leann_codes_file_roundtrip_and_corruption)
     CHECK_EQ_INT(n2, n);
     CHECK_EQ_INT(pq2.m, pq.m);
     CHECK(memcmp(codes, codes2, (size_t)n * pq.m) == 0);
-    /* centroids were rounded through float16 at training: exact round trip */
+    /* centroids were rounded through int8 at training: exact round trip */
+    CHECK(pq.scales && pq2.scales);
     CHECK(memcmp(pq.centroids, pq2.centroids, sizeof(float) * pq.ksub * dim) == 0);
     free(codes2);
     leann_pq_free(&pq2);
@@ -277,6 +371,82 @@ TEST(leann_codes_file_roundtrip_and_corruption)
     CHECK(strstr(err.msg, "codes.bin") != NULL);
     free(data);
     free(path);
+    free(codes);
+    leann_pq_free(&pq);
+    free(v);
+}
+
+/* Payload offset of the first codebook scale (after the 32-byte header and
+ * n, dim, m, ksub). */
+#define SCALE0 (LEANN_HEADER_SIZE + 16)
+
+static void fix_crcs(char *data, size_t len)
+{
+    uint8_t *h = (uint8_t *)data;
+    uint32_t c = rg_crc32c(0, h + LEANN_HEADER_SIZE, len - LEANN_HEADER_SIZE);
+    memcpy(h + 24, &c, 4);   /* little-endian host (x86-64, aarch64) */
+    c = rg_crc32c(0, h, 28);
+    memcpy(h + 28, &c, 4);
+}
+
+TEST(leann_codes_int8_codebooks_and_float16_files)
+{
+    int dim = 32;
+    uint32_t n = 400;
+    float *v = make_vectors(n, dim, 9);
+    leann_pq pq, pq2;
+    rg_error err = {0};
+    CHECK_OK(leann_pq_train(&pq, v, n, dim, 4, 5, &err), &err);
+    uint8_t *codes = rg_xmalloc((size_t)n * pq.m), *codes2;
+    for (uint32_t i = 0; i < n; i++)
+        leann_pq_encode(&pq, v + (size_t)i * dim, codes + (size_t)i * pq.m);
+    char *path = rg_path_join(rg_test_tmpdir(), "c8.bin");
+    int64_t bytes8 = 0, bytes16 = 0;
+    CHECK_OK(leann_codes_write(&pq, codes, n, path, &bytes8, &err), &err);
+    /* A float16 codebook (format of older collections) is written and read
+     * back as float16. */
+    float *sc = pq.scales;
+    pq.scales = NULL;
+    char *path16 = rg_path_join(rg_test_tmpdir(), "c16.bin");
+    CHECK_OK(leann_codes_write(&pq, codes, n, path16, &bytes16, &err), &err);
+    pq.scales = sc;
+    CHECK_EQ_INT(bytes16 - bytes8, (int64_t)pq.ksub * dim - 4 * pq.m);
+    uint32_t n2;
+    CHECK_OK(leann_codes_read(&pq2, &codes2, &n2, path16, &err), &err);
+    CHECK(pq2.scales == NULL);
+    for (size_t i = 0; i < (size_t)pq.ksub * dim; i++)
+        CHECK(fabsf(pq2.centroids[i] - pq.centroids[i]) <= 1e-3f * (1 + fabsf(pq.centroids[i])));
+    free(codes2);
+    leann_pq_free(&pq2);
+    /* damage that keeps the checksums right is still caught */
+    char *data;
+    size_t len;
+    CHECK_OK(rg_read_file(path, 1 << 26, &data, &len, &err), &err);
+    char *orig = rg_xmalloc(len);
+    memcpy(orig, data, len);
+    float nan = NAN;
+    memcpy(data + SCALE0, &nan, 4);
+    fix_crcs(data, len);
+    CHECK_OK(rg_write_file_atomic(path, data, len, &err), &err);
+    CHECK_EQ_INT(leann_codes_read(&pq2, &codes2, &n2, path, &err), RG_ERR_CORRUPT);
+    CHECK(strstr(err.msg, "c8.bin") && strstr(err.msg, "scale"));
+    memcpy(data, orig, len);
+    data[12] |= 4;   /* a flag this version does not know */
+    fix_crcs(data, len);
+    CHECK_OK(rg_write_file_atomic(path, data, len, &err), &err);
+    CHECK_EQ_INT(leann_codes_read(&pq2, &codes2, &n2, path, &err), RG_ERR_CORRUPT);
+    CHECK(strstr(err.msg, "c8.bin") && strstr(err.msg, "flags"));
+    memcpy(data, orig, len);
+    data[12] = 0;    /* int8 payload claimed as float16: sizes disagree */
+    fix_crcs(data, len);
+    CHECK_OK(rg_write_file_atomic(path, data, len, &err), &err);
+    CHECK_EQ_INT(leann_codes_read(&pq2, &codes2, &n2, path, &err), RG_ERR_CORRUPT);
+    CHECK_OK(rg_write_file_atomic(path, data, len - 7, &err), &err);
+    CHECK_EQ_INT(leann_codes_read(&pq2, &codes2, &n2, path, &err), RG_ERR_CORRUPT);
+    free(orig);
+    free(data);
+    free(path);
+    free(path16);
     free(codes);
     leann_pq_free(&pq);
     free(v);

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Graph-only leann benchmark (bench/leann/graph_lab.c): build CPU time and
+# peak memory of leann_graph_build, and walk recall as search_complexity
+# varies, on precomputed vectors of ../shared/data/scifact.
+#   bench/leann/graph.sh [NDOCS] [NQ] [L-LIST]       prints a RESULTS-graph.md section
+# RAGGED_BENCH_PROVIDER=bert RAGGED_BENCH_MODEL=DIR uses a bert model (slow:
+# use NDOCS ~1500); vectors are cached in bench/out/graph/ by provider.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+NDOCS=${1:-100000}
+NQ=${2:-300}
+LS=${3:-50,100,200,400,800,1600}
+DATA=${RAGGED_SHARED:-../shared}/data/scifact
+[[ -f $DATA/corpus.jsonl ]] || { echo "skip: $DATA/corpus.jsonl is absent"; exit 77; }
+make -s -j2 build/libragged.a
+PKGS="yaml-0.1 sqlite3 jansson libutf8proc libxml-2.0 poppler-glib libzstd openblas"
+BIN=build/graph_lab
+cc -std=c17 -D_GNU_SOURCE -O2 -g -Isrc $(pkg-config --cflags $PKGS) -pthread bench/leann/graph_lab.c \
+   build/libragged.a $(pkg-config --libs $PKGS) $(pkg-config --libs libcurl 2>/dev/null) -lstemmer -lm -o $BIN
+OUT=bench/out/graph/${RAGGED_BENCH_PROVIDER:-builtin}-$NDOCS-$NQ
+mkdir -p "$(dirname "$OUT")"
+[[ -f $OUT.docs ]] || $BIN embed "$DATA/corpus.jsonl" "$DATA/queries.jsonl" "$NDOCS" "$NQ" "$OUT"
+echo "- date: $(date -u +%Y-%m-%dT%H:%MZ), commit: $(git rev-parse --short HEAD), embedder: ${RAGGED_BENCH_PROVIDER:-builtin} ${RAGGED_BENCH_MODEL:-}"
+echo "- machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores; load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (shared)"
+echo
+echo '```'
+$BIN eval "$OUT" "$LS"
+echo '```'
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
