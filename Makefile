@@ -47,6 +47,7 @@ help:
 	@echo "make demo       install deps if missing, build, ingest samples/, run a query"
 	@echo "make check      run all tests (unit + CLI end-to-end)"
 	@echo "make check-asan run all tests under ASan + UBSan"
+	@echo "make check-arm64 cross-build for aarch64 and run the tests under qemu-user"
 	@echo "make install PREFIX=/usr/local"
 
 $(BUILD)/obj/%.o: src/%.c
@@ -100,9 +101,11 @@ uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/bin/ragged $(DESTDIR)$(PREFIX)/lib/libragged.a $(DESTDIR)$(PREFIX)/include/ragged
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-arm64
 
 -include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/obj/main.d
 
 # Fuzz targets, corpus replay in `make check`, soak tests.
 include mk/hardening.mk
+# aarch64 cross-build tested under qemu-user (make check-arm64).
+include mk/portability.mk

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
 char *rg_passage_describe(const rg_passage *p, bool with_chunk)
 {
     rg_buf b;
@@ -417,7 +419,7 @@ char *rg_url_for_display(const char *url)
     const char *scheme_end = strstr(url, "://");
     const char *host = scheme_end ? scheme_end + 3 : url;
     size_t host_len = strcspn(host, "/?#");
-    const char *at = memrchr(host, '@', host_len);
+    const char *at = rg_memrchr(host, '@', host_len);
     if (at)
         return rg_xasprintf("%.*s%s", (int)(host - url), url, at + 1);
     return rg_xstrdup(url);

@@ -1,11 +1,18 @@
 /* Packed fp32 GEMM kernels.  See bert_f32.h. */
 #include "bert_f32.h"
 
-#include <immintrin.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu.h"
 #include "util.h"
+
+/* The packed kernels are x86 only; elsewhere rg_f32_matrix_new returns NULL
+ * and the engine uses OpenBLAS (which has its own NEON kernels on aarch64). */
+#if defined(__x86_64__) || defined(__i386__)
+#define RG_F32_X86 1
+#include <immintrin.h>
+#endif
 
 typedef enum f32_kernel { F_AVX2, F_AVX512 } f32_kernel;
 
@@ -17,10 +24,12 @@ struct rg_f32_matrix {
 
 rg_f32_matrix *rg_f32_matrix_new(const float *w, int n, int k)
 {
+#ifndef RG_F32_X86
+    return NULL;
+#endif
     const char *force = getenv("RAGGED_FP32_KERNEL");
-    __builtin_cpu_init();
-    bool avx512 = __builtin_cpu_supports("avx512f");
-    bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    bool avx512 = rg_cpu_has(RG_CPU_AVX512F | RG_CPU_FMA);
+    bool avx2 = rg_cpu_has(RG_CPU_AVX2 | RG_CPU_FMA);
     if ((force && strcmp(force, "blas") == 0) || (!avx512 && !avx2))
         return NULL;
     rg_f32_matrix *m = rg_xcalloc(1, sizeof *m);
@@ -59,6 +68,7 @@ const char *rg_f32_matrix_kernel(const rg_f32_matrix *m)
     return !m ? "openblas" : m->kern == F_AVX512 ? "avx512" : "avx2";
 }
 
+#ifdef RG_F32_X86
 #define AVX512_ATTR __attribute__((target("avx512f,fma")))
 #define AVX2_ATTR __attribute__((target("avx2,fma")))
 
@@ -163,10 +173,16 @@ AVX2_ATTR static void gemm256(const rg_f32_matrix *m, const float *x, int ldx, i
     }
 }
 
+#endif /* RG_F32_X86 */
+
 void rg_f32_gemm(const rg_f32_matrix *m, const float *x, int ldx, int rows, int n0, int n1, float *y, int ldy)
 {
+#ifdef RG_F32_X86
     if (m->kern == F_AVX512)
         gemm512(m, x, ldx, rows, n0, n1, y, ldy);
     else
         gemm256(m, x, ldx, rows, n0, n1, y, ldy);
+#else
+    abort();   /* no matrix is ever made without the x86 kernels */
+#endif
 }

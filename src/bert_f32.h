@@ -11,7 +11,8 @@
 typedef struct rg_f32_matrix rg_f32_matrix;
 
 /* NULL when this CPU has no kernel for it (use BLAS), or when
- * RAGGED_FP32_KERNEL=blas; RAGGED_FP32_KERNEL=avx2 forces the AVX2 kernel. */
+ * RAGGED_FP32_KERNEL=blas or RAGGED_SIMD=portable (cpu.h), and on every
+ * non-x86 CPU; RAGGED_FP32_KERNEL=avx2 forces the AVX2 kernel. */
 rg_f32_matrix *rg_f32_matrix_new(const float *w, int n, int k);
 void rg_f32_matrix_free(rg_f32_matrix *m);
 const char *rg_f32_matrix_kernel(const rg_f32_matrix *m);

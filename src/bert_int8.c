@@ -7,15 +7,21 @@
  * Activations: symmetric per row, also [-127, 127], quantised per call.
  *
  * The SIMD kernels carry target attributes, so this file builds with the
- * project's plain flags; the kernel is picked with __builtin_cpu_supports. */
+ * project's plain flags; the kernel is picked at run time (cpu.h).  They
+ * are x86 only: elsewhere the portable kernel runs. */
 #include "bert_int8.h"
 
-#include <immintrin.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu.h"
 #include "util.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#define RG_INT8_X86 1
+#include <immintrin.h>
+#endif
 
 typedef enum kernel { K_SCALAR, K_AVX2, K_VNNI } kernel;
 
@@ -30,9 +36,12 @@ struct rg_int8_matrix {
 static kernel pick_kernel(void)
 {
     const char *force = getenv("RAGGED_INT8_KERNEL");
-    __builtin_cpu_init();
-    bool vnni = __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw");
-    bool avx2 = __builtin_cpu_supports("avx2");
+#ifdef RG_INT8_X86
+    bool vnni = rg_cpu_has(RG_CPU_AVX512VNNI | RG_CPU_AVX512BW);
+    bool avx2 = rg_cpu_has(RG_CPU_AVX2);
+#else
+    bool vnni = false, avx2 = false;
+#endif
     if (force && strcmp(force, "scalar") == 0)
         return K_SCALAR;
     if (force && strcmp(force, "avx2") == 0)
@@ -148,6 +157,7 @@ static void gemm_scalar(const rg_int8_matrix *m, const int8_t *xq, const float *
     }
 }
 
+#ifdef RG_INT8_X86
 /* ---- AVX2: VPMADDUBSW on |x| and sign(w, x), then VPMADDWD to int32 ---- */
 
 #define AVX2_ATTR __attribute__((target("avx2,fma")))
@@ -292,16 +302,20 @@ VNNI_ATTR static void gemm_vnni(const rg_int8_matrix *m, const int8_t *xq, const
     }
 }
 
+#endif /* RG_INT8_X86 */
+
 void rg_int8_gemm(const rg_int8_matrix *m, const int8_t *xq, const float *xscale, int rows, int n0, int n1, float *y,
                   int ldy)
 {
     switch (m->kern) {
+#ifdef RG_INT8_X86
     case K_VNNI:
         gemm_vnni(m, xq, xscale, rows, n0, n1, y, ldy);
         break;
     case K_AVX2:
         gemm_avx2(m, xq, xscale, rows, n0, n1, y, ldy);
         break;
+#endif
     default:
         gemm_scalar(m, xq, xscale, rows, n0, n1, y, ldy);
         break;

@@ -25,7 +25,7 @@ void rg_int8_gemm(const rg_int8_matrix *w, const int8_t *xq, const float *xscale
                   int ldy);
 
 /* "avx512vnni", "avx2" or "scalar"; RAGGED_INT8_KERNEL=scalar|avx2 forces a
- * slower kernel (tests compare them). */
+ * slower kernel (tests compare them), RAGGED_SIMD=portable the scalar one. */
 const char *rg_int8_kernel_name(void);
 
 #endif

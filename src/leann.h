@@ -224,8 +224,13 @@ int leann_candidates_from_seen(const leann_graph *g, const leann_cand *seen, siz
 
 /* ---- utilities (leann_utils.c) -------------------------------------------- */
 
-/* Fast dot product for graph construction (AVX2 when the CPU has it). */
+/* Fast dot product for graph construction: AVX2+FMA or NEON when the CPU
+ * has it and RAGGED_SIMD is not "portable" (kernel chosen once per process). */
 float leann_dot(const float *a, const float *b, size_t n);
+typedef float (*leann_dot_fn)(const float *a, const float *b, size_t n);
+/* The kernel leann_dot would choose now (*name: "avx2", "neon" or
+ * "portable"); for tests that compare kernels. */
+leann_dot_fn leann_dot_pick(const char **name);
 uint16_t leann_f32_to_f16(float f);
 float leann_f16_to_f32(uint16_t h);
 size_t leann_varint_put(uint8_t *p, uint64_t v);

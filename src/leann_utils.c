@@ -1,16 +1,24 @@
 /* Small pieces the leann phases share: float16, varints, candidate order,
  * visited marks and the embedding cache. */
-#include <immintrin.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu.h"
 #include "leann.h"
 #include "util.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#elif defined(__aarch64__) && defined(__ARM_NEON)
+#include <arm_neon.h>
+#endif
 
 /* Graph construction is dominated by dot products; the generic rg_dot is
  * built for the baseline ISA.  Answers never depend on this: final
  * distances use rg_dot, exactly as the exact backend does. */
+#if defined(__x86_64__) || defined(__i386__)
 __attribute__((target("avx2,fma"))) static float dot_avx2(const float *a, const float *b, size_t n)
 {
     __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
@@ -30,12 +38,54 @@ __attribute__((target("avx2,fma"))) static float dot_avx2(const float *a, const 
         s += a[i] * b[i];
     return s;
 }
+#elif defined(__aarch64__) && defined(__ARM_NEON)
+/* Without -ffast-math the compiler keeps rg_dot's four scalar sums. */
+static float dot_neon(const float *a, const float *b, size_t n)
+{
+    float32x4_t s0 = vdupq_n_f32(0), s1 = vdupq_n_f32(0);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        s0 = vfmaq_f32(s0, vld1q_f32(a + i), vld1q_f32(b + i));
+        s1 = vfmaq_f32(s1, vld1q_f32(a + i + 4), vld1q_f32(b + i + 4));
+    }
+    float s = vaddvq_f32(vaddq_f32(s0, s1));
+    for (; i < n; i++)
+        s += a[i] * b[i];
+    return s;
+}
+#endif
+
+leann_dot_fn leann_dot_pick(const char **name)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    if (rg_cpu_has(RG_CPU_AVX2 | RG_CPU_FMA)) {
+        if (name)
+            *name = "avx2";
+        return dot_avx2;
+    }
+#elif defined(__aarch64__) && defined(__ARM_NEON)
+    if (rg_cpu_has(RG_CPU_NEON)) {
+        if (name)
+            *name = "neon";
+        return dot_neon;
+    }
+#endif
+    if (name)
+        *name = "portable";
+    return rg_dot;
+}
+
+/* Chosen once per process: leann_dot sits in the graph build's inner loop,
+ * too hot for a getenv per call, and has no owning object to hold it. */
+static leann_dot_fn dot_kernel;
+static pthread_once_t dot_kernel_once = PTHREAD_ONCE_INIT;
+
+static void dot_kernel_init(void) { dot_kernel = leann_dot_pick(NULL); }
 
 float leann_dot(const float *a, const float *b, size_t n)
 {
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        return dot_avx2(a, b, n);
-    return rg_dot(a, b, n);
+    pthread_once(&dot_kernel_once, dot_kernel_init);
+    return dot_kernel(a, b, n);
 }
 
 uint16_t leann_f32_to_f16(float f)

@@ -11,6 +11,7 @@
 
 #include "reader.h"
 #include "reader_priv.h"
+#include "util.h"
 
 static const char *const pdf_extensions[] = {"pdf", NULL};
 
@@ -148,7 +149,7 @@ static uint64_t edge_line_hash(const rg_buf *b, bool last, size_t *start, size_t
 {
     if (!b->len)
         return 0;
-    const char *nl = last ? memrchr(b->data, '\n', b->len) : memchr(b->data, '\n', b->len);
+    const char *nl = last ? rg_memrchr(b->data, '\n', b->len) : memchr(b->data, '\n', b->len);
     *start = last ? (nl ? (size_t)(nl - b->data) + 1 : 0) : 0;
     *end = last ? b->len : (nl ? (size_t)(nl - b->data) : b->len);
     size_t n = *end - *start;

@@ -541,6 +541,15 @@ int rg_cpu_count(void)
     return n > 0 ? (int)n : 1;
 }
 
+const void *rg_memrchr(const void *s, int c, size_t n)
+{
+    const unsigned char *p = s;
+    while (n--)
+        if (p[n] == (unsigned char)c)
+            return p + n;
+    return NULL;
+}
+
 float rg_dot(const float *a, const float *b, size_t n)
 {
     float s0 = 0, s1 = 0, s2 = 0, s3 = 0;

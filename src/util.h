@@ -70,6 +70,10 @@ double rg_now(void);
 /* Number of online cores (>= 1). */
 int rg_cpu_count(void);
 
+/* Last occurrence of byte c in s[0..n), or NULL: memrchr is a GNU extension
+ * (absent on macOS). */
+const void *rg_memrchr(const void *s, int c, size_t n);
+
 /* Vector math on float arrays. */
 float rg_dot(const float *a, const float *b, size_t n);
 void rg_normalize(float *v, size_t n);

@@ -19,11 +19,13 @@ for v in $(env | grep -o '^RAGGED_[A-Z_]*' | grep -v -e '^RAGGED_BUILD$' -e '^RA
 passed=0 failed=0 skipped=0
 failures=()
 
-# Optional services (started by hooks in tests/services/*.sh, stopped on exit).
+# Optional services (started by hooks in tests/services/*.sh, stopped on exit;
+# RAGGED_TEST_NO_SERVICES=1 starts none, their tests then skip).
 cleanup_hooks=()
 cleanup() { for h in "${cleanup_hooks[@]}"; do eval "$h"; done; }
 trap cleanup EXIT INT TERM
 for svc in tests/services/*.sh; do
+    [[ ${RAGGED_TEST_NO_SERVICES:-} == 1 ]] && break
     [ -e "$svc" ] || continue
     # A service script prints "export VAR=..." lines and a "cleanup: CMD" line.
     out=$(bash "$svc" start 2>&1) || { echo "service $(basename "$svc") unavailable: $out" >&2; continue; }

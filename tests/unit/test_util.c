@@ -83,3 +83,16 @@ TEST(atomic_write_and_tree_removal)
     free(file);
     free(sub);
 }
+
+TEST(memrchr_finds_last_byte)
+{
+    const char s[] = "a@b@c\0@";
+    CHECK(rg_memrchr(s, '@', 5) == s + 3);
+    CHECK(rg_memrchr(s, '@', 3) == s + 1);
+    CHECK(rg_memrchr(s, '@', 7) == s + 6);   /* past a NUL: bytes, not a string */
+    CHECK(rg_memrchr(s, 'a', 5) == s);
+    CHECK(rg_memrchr(s, 'z', 5) == NULL);
+    CHECK(rg_memrchr(s, '@', 0) == NULL);
+    const unsigned char hi[] = {0x10, 0xff, 0x20};
+    CHECK(rg_memrchr(hi, 0xff, 3) == hi + 1);
+}

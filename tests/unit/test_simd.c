@@ -1,0 +1,201 @@
+/* The SIMD kernels against their portable paths (RAGGED_SIMD=portable) and
+ * a float64 reference, so x86 CI checks the code aarch64 runs and the
+ * aarch64 run under qemu checks the NEON kernel. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bert_f32.h"
+#include "bert_int8.h"
+#include "cpu.h"
+#include "leann.h"
+#include "test.h"
+#include "util.h"
+
+static float frand(uint64_t *s)
+{
+    *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (float)((int)(*s >> 33) % 2001 - 1000) / 1000.0f;
+}
+
+/* Sets RAGGED_SIMD (NULL: unset) and gives back the previous value, so a
+ * whole run under RAGGED_SIMD=portable keeps it after each test. */
+static char *swap_simd(const char *v)
+{
+    const char *old = getenv("RAGGED_SIMD");
+    char *saved = old ? rg_xstrdup(old) : NULL;
+    if (v)
+        setenv("RAGGED_SIMD", v, 1);
+    else
+        unsetenv("RAGGED_SIMD");
+    return saved;
+}
+
+static void restore_simd(char *saved)
+{
+    if (saved)
+        setenv("RAGGED_SIMD", saved, 1);
+    else
+        unsetenv("RAGGED_SIMD");
+    free(saved);
+}
+
+TEST(simd_portable_override_disables_every_kernel)
+{
+    char *saved = swap_simd("portable");
+    const char *name = NULL;
+    leann_dot_fn f = leann_dot_pick(&name);
+    bool any = rg_cpu_has(RG_CPU_AVX2) || rg_cpu_has(RG_CPU_FMA) || rg_cpu_has(RG_CPU_NEON) ||
+               rg_cpu_has(RG_CPU_AVX512F);
+    const char *int8 = rg_int8_kernel_name();
+    float w[32 * 8] = {0};
+    rg_f32_matrix *m = rg_f32_matrix_new(w, 32, 8);
+    const char *mode = rg_simd_mode();
+    restore_simd(saved);
+    rg_f32_matrix_free(m);
+    CHECK(!any);
+    CHECK_EQ_STR(name, "portable");
+    CHECK(f == rg_dot);
+    CHECK_EQ_STR(int8, "scalar");
+    CHECK(m == NULL);   /* NULL: the engine uses OpenBLAS */
+    CHECK_EQ_STR(mode, "portable");
+}
+
+TEST(simd_unknown_mode_means_auto)
+{
+    char *saved = swap_simd("sse9");
+    const char *mode = rg_simd_mode();
+    const char *name = NULL;
+    leann_dot_pick(&name);
+    char *again = swap_simd(NULL);
+    const char *auto_name = NULL;
+    leann_dot_pick(&auto_name);
+    free(again);
+    restore_simd(saved);
+    CHECK_EQ_STR(mode, "auto");
+    CHECK_EQ_STR(name, auto_name);
+}
+
+TEST(simd_leann_dot_kernels_agree)
+{
+    char *saved = swap_simd("portable");
+    const char *pname = NULL, *sname = NULL;
+    leann_dot_fn portable = leann_dot_pick(&pname);
+    unsetenv("RAGGED_SIMD");
+    leann_dot_fn simd = leann_dot_pick(&sname);
+    restore_simd(saved);
+    fprintf(stderr, "    leann_dot: %s against %s\n", sname, pname);
+    uint64_t s = 7;
+    float a[1031], b[1031];
+    for (size_t i = 0; i < RG_ARRAY_LEN(a); i++) {
+        a[i] = frand(&s);
+        b[i] = frand(&s);
+    }
+    /* every tail length around the vector widths, a MiniLM row, odd sizes */
+    size_t lens[] = {0, 1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 23, 24, 31, 32, 33, 63, 100, 384, 768, 1031};
+    for (size_t t = 0; t < RG_ARRAY_LEN(lens); t++) {
+        size_t n = lens[t];
+        double ref = 0, mag = 0;
+        for (size_t i = 0; i < n; i++) {
+            ref += (double)a[i] * b[i];
+            mag += fabs((double)a[i] * b[i]);
+        }
+        /* misaligned starts too: the kernels use unaligned loads */
+        const float *pa = n + 1 < RG_ARRAY_LEN(a) ? a + 1 : a;
+        double ref1 = 0;
+        for (size_t i = 0; i < n; i++)
+            ref1 += (double)pa[i] * b[i];
+        double tol = 1e-5 * (mag + 1);
+        float p = portable(a, b, n), v = simd(a, b, n), v1 = simd(pa, b, n), l = leann_dot(a, b, n);
+        CHECK_MSG(fabs(p - ref) <= tol, "portable n=%zu: %.9g vs %.9g", n, p, ref);
+        CHECK_MSG(fabs(v - ref) <= tol, "%s n=%zu: %.9g vs %.9g", sname, n, v, ref);
+        CHECK_MSG(fabs(v1 - ref1) <= tol, "%s n=%zu unaligned: %.9g vs %.9g", sname, n, v1, ref1);
+        CHECK_MSG(fabs(v - p) <= tol, "%s vs portable n=%zu: %.9g vs %.9g", sname, n, v, p);
+        CHECK_MSG(fabs(l - ref) <= tol, "leann_dot n=%zu: %.9g vs %.9g", n, l, ref);
+    }
+}
+
+/* int8 GEMM: the default kernel against the portable one, exactly the
+ * same integer sums, so only the order of two float multiplications may
+ * differ. */
+TEST(simd_int8_gemm_portable_matches_default)
+{
+    int n = 70, k = 130, rows = 5;
+    uint64_t s = 99;
+    float *w = rg_xmalloc((size_t)n * k * sizeof *w), *x = rg_xmalloc((size_t)rows * k * sizeof *x);
+    for (int i = 0; i < n * k; i++)
+        w[i] = frand(&s);
+    for (int i = 0; i < rows * k; i++)
+        x[i] = 3 * frand(&s);
+    float *ys[2];
+    const char *names[2];
+    for (int v = 0; v < 2; v++) {
+        char *saved = swap_simd(v == 0 ? "portable" : NULL);
+        rg_int8_matrix *q = rg_int8_matrix_new(w, n, k);
+        names[v] = rg_int8_kernel_name();
+        restore_simd(saved);
+        int kpad = rg_int8_matrix_kpad(q);
+        int8_t *xq = rg_xcalloc((size_t)rows * kpad, 1);
+        float xs[8];
+        rg_int8_quantize_rows(x, 0, rows, k, k, xq, kpad, xs);
+        ys[v] = rg_xcalloc((size_t)rows * n, sizeof(float));
+        rg_int8_gemm(q, xq, xs, rows, 0, 64, ys[v], n);
+        rg_int8_gemm(q, xq, xs, rows, 64, n, ys[v], n);
+        free(xq);
+        rg_int8_matrix_free(q);
+    }
+    fprintf(stderr, "    int8 gemm: %s against %s\n", names[1], names[0]);
+    double worst = 0, worst_ref = 0;
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < n; c++) {
+            double a = ys[0][r * n + c], b = ys[1][r * n + c], ref = 0;
+            for (int i = 0; i < k; i++)
+                ref += (double)x[r * k + i] * w[c * k + i];
+            worst = fmax(worst, fabs(a - b) / (fabs(a) + 1e-3));
+            worst_ref = fmax(worst_ref, fabs(a - ref));
+        }
+    free(w);
+    free(x);
+    free(ys[0]);
+    free(ys[1]);
+    CHECK_EQ_STR(names[0], "scalar");
+    CHECK_MSG(worst < 1e-5, "int8 %s vs scalar: relative difference %g", names[1], worst);
+    /* quantisation error of a 130-long product of values in [-3, 3] x [-1, 1] */
+    CHECK_MSG(worst_ref < 0.5, "int8 scalar vs float64: %g", worst_ref);
+}
+
+/* fp32 GEMM: the packed kernel (when this CPU has one) against float64;
+ * the portable path is OpenBLAS, checked by the BERT reference tests. */
+TEST(simd_f32_gemm_matches_reference)
+{
+    int n = 45, k = 37, rows = 6;
+    uint64_t s = 5;
+    float *w = rg_xmalloc((size_t)n * k * sizeof *w), *x = rg_xmalloc((size_t)rows * k * sizeof *x);
+    float *y = rg_xcalloc((size_t)rows * n, sizeof *y);
+    for (int i = 0; i < n * k; i++)
+        w[i] = frand(&s);
+    for (int i = 0; i < rows * k; i++)
+        x[i] = frand(&s);
+    rg_f32_matrix *m = rg_f32_matrix_new(w, n, k);
+    fprintf(stderr, "    fp32 gemm: %s\n", rg_f32_matrix_kernel(m));
+    double worst = 0;
+    if (m) {
+        rg_f32_gemm(m, x, k, rows, 0, 32, y, n);
+        rg_f32_gemm(m, x, k, rows, 32, n, y, n);
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < n; c++) {
+                double ref = 0;
+                for (int i = 0; i < k; i++)
+                    ref += (double)x[r * k + i] * w[c * k + i];
+                worst = fmax(worst, fabs(ref - y[r * n + c]));
+            }
+    }
+    bool want_packed = rg_cpu_has(RG_CPU_AVX2 | RG_CPU_FMA) && !getenv("RAGGED_FP32_KERNEL"), packed = m != NULL;
+    rg_f32_matrix_free(m);
+    free(w);
+    free(x);
+    free(y);
+    CHECK_MSG(!want_packed || packed, "this CPU has AVX2+FMA but no packed fp32 kernel was chosen");
+    CHECK_MSG(worst < 1e-4, "fp32 packed kernel vs float64: %g", worst);
+}
