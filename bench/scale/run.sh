@@ -90,6 +90,9 @@ step = 1 if want <= 0 or want >= total else max(1, round(total / want))
 print("\n".join(files[::step]))
 PY
 mapfile -t SUBSET <"$OUT/subset-files.txt"
+# The whole corpus: name the directories (62,000 file names exceed the
+# argument list limit).
+[[ $LEANN_CHUNKS -le 0 ]] && SUBSET=("${DIRS[@]}")
 rm -rf "$DATA/leann/subset" "$DATA/exact/subset" "$DATA"/*/.lexical/subset.*
 timed_ingest subset-exact exact subset "${SUBSET[@]}"
 timed_ingest subset-leann leann subset "${SUBSET[@]}"
