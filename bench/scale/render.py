@@ -118,6 +118,13 @@ print("| run | backend | files | chunks | wall s | CPU s (user+sys) | peak RSS M
 print("|---|---|---:|---:|---:|---:|---:|---|---|")
 labels = {"full-exact": "whole corpus", "full-exact-again": "whole corpus again, nothing changed",
           "subset-exact": "subset (reference for leann)", "subset-leann": "subset"}
+def _chunks(name):
+    r = ingest(name)
+    return r[1].get("records_in_collection") if r else None
+WHOLE = _chunks("subset-leann") is not None and _chunks("subset-leann") == _chunks("full-exact")
+if WHOLE:
+    labels.update({"subset-exact": "whole corpus, second collection (reference for leann)",
+                   "subset-leann": "whole corpus"})
 for name, backend in [("full-exact", "exact"), ("full-exact-again", "exact"), ("subset-exact", "exact"),
                       ("subset-leann", "leann")]:
     r = ingest(name)
@@ -199,19 +206,34 @@ if full and se:
           " query scans all of them (p50 in the table).")
     if sl and sub_l:
         m = sl["records"]
-        print(f"- **leann** stores {sl['bytes_total'] / m:.0f} bytes per chunk in the {m}-chunk subset"
+        where = "on the whole corpus" if WHOLE else f"in the {m}-chunk subset"
+        print(f"- **leann** stores {sl['bytes_total'] / m:.0f} bytes per chunk {where}"
               f" against {du([f'{data}/exact/subset']) / max(stats('exact', 'subset')['records'], 1):.0f} for exact"
-              f" (the BM25 sidecar, shared by both, comes on top). Its ingest of the subset took"
+              f" (the BM25 sidecar, shared by both, comes on top). Its ingest took"
               f" {sub_l[0]['cpu']:.0f} s of CPU against {sub_e[0]['cpu']:.0f} s for exact: the difference is the"
-              " graph build.")
+              f" graph build and PQ training. Peak RSS {sub_l[0]['rss_mb']:.0f} MB against"
+              f" {sub_e[0]['rss_mb']:.0f} MB for the exact ingest of the same files (the ingest pipeline's own batch"
+              " is in both).")
+    srows, _ = queries("subset-query")
+    lv = next((d for d in srows if d["backend"] == "leann" and d["mode"] == "vector"), None)
+    lh = next((d for d in srows if d["backend"] == "leann" and d["mode"] == "hybrid"), None)
+    rec = lambda d: next((float(v) for k, v in d.items() if k.startswith("recall10")), None)
+    if lv and lh and rec(lv) is not None and rec(lh) is not None:
+        print(f"- **leann's vector recall falls with size on this embedder.** Recall@10 against exact is"
+              f" {rec(lv):.3f} in vector mode (graph walk, search_complexity 1000, adaptive rerank) and"
+              f" {rec(lh):.3f} in hybrid mode (the default), where BM25 supplies what the walk misses."
+              " The builtin embedder's hashed-feature space is a hard case for a pruned graph (docs/leann.md,"
+              " Limits; on SciFact's 6,925 chunks the walk reaches 0.958). At this size a user who needs"
+              " vector-only recall should raise `vectorstore.leann.search_complexity`, use a trained embedding"
+              " model, or use the hybrid default.")
 lex = du([f"{data}/exact/.lexical/docs.fts.sqlite*"])
 if se and lex:
     print(f"- The BM25 sidecar took {lex / se['records']:.0f} bytes per chunk (FTS5 index plus a copy of the analysed"
           " terms and of the metadata)"
-          + (f", more than leann's whole store ({sl['bytes_total'] / sl['records']:.0f} B per chunk in the subset)"
+          + (f", more than leann's whole store ({sl['bytes_total'] / sl['records']:.0f} B per chunk)"
              if sl and sl["bytes_total"] / sl["records"] < lex / se["records"] else "")
           + f". That is lexical format 1 (commit {(ingest('full-exact')[2].get('commit') if ingest('full-exact') else '?')});"
-          f" the subset, written by the later commit with the `disk` work's format 2, has"
+          f" the collection `subset`, written by a later commit with the `disk` work's format 2, has"
           f" {du([f'{data}/exact/.lexical/subset.fts.sqlite*']) / max(stats('exact', 'subset')['records'], 1):.0f}"
           " B per chunk. The whole corpus was not re-measured with format 2.")
 rows, extra = queries("full-exact-query")
@@ -225,7 +247,10 @@ if hyb and float(hyb["first_query_ms"]) > 30000:
 print()
 print("### LEANN build memory: the bound")
 print()
-print("From the code (`src/leann_insert.c`, `src/leann_vacuum.c`), not measured at 250K: an ingest hands"
+measured = (f"Measured: the leann ingest of {sl['records']} chunks peaked at {sub_l[0]['rss_mb']:.0f} MB RSS, the"
+            f" exact ingest of the same files at {sub_e[0]['rss_mb']:.0f} MB. " if WHOLE and sl and sub_l and sub_e
+            else "Not measured at 250K. ")
+print(measured + "From the code (`src/leann_insert.c`, `src/leann_vacuum.c`): an ingest hands"
       " leann batches of 4,096 chunks. A batch is inserted incrementally, holding its own vectors"
       f" (4,096 x {dim} x 4 B = {4096 * dim * 4 / 2**20:.0f} MB at the builtin embedder's {dim} dimensions),"
       " except when the collection has doubled since its last build *and* that build had fewer than 65,536"
@@ -247,11 +272,14 @@ lines = []
 if sub_l and sl and se:
     m, n = sl["records"], se["records"]
     per = sub_l[0]["cpu"] / m
+    cost = (f" The whole corpus took {sub_l[0]['cpu'] / 3600:.2f} CPU-hours ({sub_l[0]['wall'] / 60:.0f} min wall on"
+            " 2 cores)." if WHOLE else
+            f" *Extrapolation, not a measurement:* {n} chunks would need at least {per * n / 3600:.1f} CPU-hours at"
+            " that rate (graph insertion cost grows with the graph, so this is a lower bound; the leann ingest of"
+            " the whole corpus was not run).")
     lines.append(f"- **leann on one machine** is the compact choice (bytes per chunk above) while its ingest time is"
                  f" acceptable. Measured here: {per * 1000:.1f} ms of CPU per chunk at {m} chunks, mostly the graph"
-                 f" build and PQ training. *Extrapolation, not a measurement:* {n} chunks would need at least"
-                 f" {per * n / 3600:.1f} CPU-hours at that rate (graph insertion cost grows with the graph, so this is"
-                 " a lower bound; the leann ingest of the whole corpus was not run). That is fine for a one-off"
+                 f" build and PQ training." + cost + " That is fine for a one-off"
                  " ingest on one machine; for a corpus that is re-ingested often, or much larger, the chromadb"
                  " backend avoids the graph build.")
 lines.append("- **The chromadb backend (one ChromaDB server)** when several processes or machines must write and"
