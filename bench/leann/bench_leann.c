@@ -25,6 +25,7 @@
 #include "embedder.h"
 #include "store.h"
 #include "util.h"
+#include "../bench_util.h"
 
 static void die(const char *what, const rg_error *err)
 {
@@ -107,21 +108,6 @@ static void read_jsonl(const char *path, docs *d, bool corpus)
     }
     free(line);
     fclose(f);
-}
-
-static double cpu_seconds(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 + (double)ru.ru_stime.tv_sec +
-           (double)ru.ru_stime.tv_usec * 1e-6;
-}
-
-static long peak_rss_kb(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_maxrss;
 }
 
 static int build(int argc, char **argv)

@@ -29,26 +29,12 @@
 #include "embedder.h"
 #include "leann.h"
 #include "util.h"
+#include "../bench_util.h"
 
 static void die(const char *what, const rg_error *err)
 {
     fprintf(stderr, "graph_lab: %s: %s\n", what, err ? err->msg : "");
     exit(1);
-}
-
-static double cpu_seconds(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 + (double)ru.ru_stime.tv_sec +
-           (double)ru.ru_stime.tv_usec * 1e-6;
-}
-
-static long peak_rss_kb(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_maxrss;
 }
 
 static char **read_texts(const char *path, size_t max, bool corpus, size_t *n)

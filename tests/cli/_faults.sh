@@ -58,3 +58,8 @@ digest() {
     res=$($CHECK digest "$TMP/digest.json" 2>"$TMP/digest.err") || fail "$1/$2: $(cat "$TMP/digest.err") ($res)"
     echo "$res"
 }
+
+# strace_run ARGS...: strace with LeakSanitizer off for the traced process.
+# LeakSanitizer cannot run under ptrace: in an ASan build it would turn every
+# completed traced run into a failure of its own.
+strace_run() { ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" strace "$@"; }

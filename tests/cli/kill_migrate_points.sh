@@ -46,7 +46,7 @@ mf_sources exact
 declare -A counts
 syscall_count() {   # SYSCALL SRC CMD...: runs CMD (a complete migrate) under strace, counts SYSCALL
     local sc=$1 src=$2; shift 2
-    env ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" strace -f -o "$TMP/trace" -e trace="$sc" "$@" --collection "$src" >/dev/null 2>&1 ||
+    strace_run -f -o "$TMP/trace" -e trace="$sc" "$@" --collection "$src" >/dev/null 2>&1 ||
         fail "the counting run of $* failed"
     # strace counts the calls of each thread for inject's when=: take the
     # thread that makes the requests.
@@ -80,7 +80,7 @@ for dir in $DIRS; do
                 ((n >= 1)) || continue
             fi
             # Through a pipe: bash reports no "Killed" for it.
-            env ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" strace -f -o /dev/null -e trace="$sc" -e inject="$sc":signal=KILL:when=$n \
+            strace_run -f -o /dev/null -e trace="$sc" -e inject="$sc":signal=KILL:when=$n \
                 "${M[@]}" --collection src-$new 2>&1 | cat >"$TMP/out"
             rc=${PIPESTATUS[0]}
             [[ $rc -eq 0 || $rc -eq 137 ]] || fail "$dir: migrate killed at $sc #$n: exit $rc: $(cat "$TMP/out")"

@@ -19,9 +19,6 @@ strace -f -o /dev/null true 2>/dev/null || skip "strace cannot trace here (ptrac
 printf 'chunking:\n  size: 64\n  overlap: 8\n' >"$TMP/ragged.yml"
 export RAGGED_CONFIG="$TMP/ragged.yml"
 SYSCALLS=${RAGGED_TEST_KILL_POINT_SYSCALLS:-fdatasync fsync rename}
-# LeakSanitizer cannot run under ptrace: in an ASan build it would turn every
-# completed run under strace into a failure of its own.
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 DATA="$XDG_DATA_HOME/ragged"
 
 for b in $(fault_backends); do
@@ -41,7 +38,7 @@ for b in $(fault_backends); do
         for ((n = 1; ; n++)); do
             rm -rf "$DATA"; cp -a "$TMP/saved" "$DATA"
             # Through a pipe: bash reports no "Killed" for it.
-            strace -f -o /dev/null -e trace="$sc" -e inject="$sc":signal=KILL:when=$n \
+            strace_run -f -o /dev/null -e trace="$sc" -e inject="$sc":signal=KILL:when=$n \
                 "$RAGGED" ingest "$D" --prune --backend "$b" --collection $C --quiet 2>&1 | cat >"$TMP/out"
             rc=${PIPESTATUS[0]}
             [[ $rc -eq 0 ]] && break
