@@ -22,6 +22,12 @@ const rg_config_key rg_config_schema[] = {
      "Fraction of best-connected nodes that keep the full graph_degree."},
     {"vectorstore.leann.rerank_candidates", RG_CFG_INT, "0", NULL, 0, 100000,
      "Candidates recomputed exactly per query (0: adaptive, stops when the rest cannot plausibly reach the top k)."},
+    {"vectorstore.leann.code_bytes", RG_CFG_INT, "0", NULL, 0, 4096,
+     "Bytes of PQ code a node for collections built from now on (0: automatic, see docs/leann.md); "
+     "fewer bytes: a smaller index, coarser search steering, more exact recomputation per query."},
+    {"vectorstore.leann.code_bits", RG_CFG_ENUM, "auto", "auto|4|8", NO_RANGE,
+     "Bits a PQ sub-quantiser code has for collections built from now on: 4 (16 centroids, two codes a "
+     "byte, cheaper training) or 8 (256 centroids); auto: the measured default."},
     {"vectorstore.leann.scan_threshold", RG_CFG_INT, "16384", NULL, 0, 100000000,
      "Collections with at most this many records are searched by scanning every PQ code instead of walking "
      "the graph (cheaper and more exact at that size); 0: always walk the graph."},

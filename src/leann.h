@@ -33,6 +33,7 @@
 #define LEANN_CODES_MAGIC "RGLEANNC"
 #define LEANN_HEADER_SIZE 32
 #define LEANN_CODES_INT8 1u   /* header flag: codebooks stored as int8 + scales */
+#define LEANN_CODES_PACK4 2u  /* header flag: ksub <= 16, two codes a byte (low nibble first) */
 #define LEANN_NONE UINT32_MAX
 
 /* RobustPrune's alpha: > 1 keeps some longer edges so the graph stays
@@ -43,6 +44,8 @@
 /* PQ training sample cap and k-means iterations. */
 #define LEANN_PQ_TRAIN_MAX 32768
 #define LEANN_PQ_ITERS 10
+/* Bits a PQ code of a new collection has (vectorstore.leann.code_bits 0). */
+#define LEANN_PQ_DEFAULT_BITS 8
 /* A full rebuild happens on add when the collection has doubled since the
  * last build, until it is this big (then only `compact` rebuilds). */
 #define LEANN_AUTO_REBUILD_MAX 65536
@@ -53,7 +56,7 @@ enum { LEANN_NODE_HUB = 1, LEANN_NODE_DELETED = 2 };
 
 typedef struct leann_pq {
     int dim;          /* full vector dimension */
-    int m;            /* sub-quantisers (bytes per code) */
+    int m;            /* sub-quantisers (bytes per code in memory) */
     int dsub;         /* dim / m */
     int ksub;         /* centroids per sub-quantiser (<= 256) */
     float *centroids; /* m * ksub * dsub; rounded through what is stored on
@@ -68,9 +71,14 @@ int leann_pq_default_m(int dim);
 /* int8 codebooks: the scale of n values, and one value's code. */
 float leann_pq_int8_scale(const float *v, size_t n);
 int8_t leann_pq_int8_of(float v, float scale);
-/* Trains on n vectors (a sample if n is large). */
-rg_status leann_pq_train(leann_pq *pq, const float *x, size_t n, int dim, int m, uint64_t seed,
-                         rg_error *err);
+/* Sub-quantisers and centroids for code_bytes bytes a node (0: automatic,
+ * leann_pq_default_m) of code_bits-bit codes (4 or 8; anything else: the
+ * default).  4-bit codes are packed two to a byte on disk (LEANN_CODES_PACK4),
+ * so m = 2 * code_bytes; m is rounded down to a divisor of dim. */
+void leann_pq_shape(int dim, int code_bytes, int code_bits, int *m, int *ksub);
+/* Trains on n vectors (a sample if n is large); shape as leann_pq_shape. */
+rg_status leann_pq_train(leann_pq *pq, const float *x, size_t n, int dim, int code_bytes, int code_bits,
+                         uint64_t seed, rg_error *err);
 void leann_pq_encode(const leann_pq *pq, const float *x, uint8_t *code);
 void leann_pq_decode(const leann_pq *pq, const uint8_t *code, float *x);
 /* table[j * ksub + c] = <q_j, centroid_jc>: inner products for ADC. */
@@ -276,6 +284,7 @@ int leann_nbrs_decode(const uint8_t *p, size_t n, uint32_t *out, int max);
 
 typedef struct leann_params {
     int graph_degree, pruned_degree, search_complexity, rerank_candidates;
+    int code_bytes, code_bits;   /* PQ shape of the next build (leann_pq_shape) */
     int64_t scan_threshold;
     double hub_fraction;
     int64_t cache_mb;

@@ -2,7 +2,7 @@
  *
  *   0  magic[8]        "RGLEANNG" (graph) or "RGLEANNC" (codes)
  *   8  u32 version     LEANN_FORMAT_VERSION
- *  12  u32 flags       0, or for codes LEANN_CODES_INT8
+ *  12  u32 flags       0, or for codes LEANN_CODES_INT8 | LEANN_CODES_PACK4
  *  16  u64 payload     payload length in bytes
  *  24  u32 crc         CRC32C of the payload
  *  28  u32 hcrc        CRC32C of bytes 0..27
@@ -16,7 +16,11 @@
  * sub-quantiser) are float16, or with flag LEANN_CODES_INT8 m float32
  * scales followed by the values as int8 (value = int8 * scale of its
  * sub-quantiser), half the bytes; they are written in the form they were
- * trained for, so encoding always matches what a reader decodes.
+ * trained for, so encoding always matches what a reader decodes.  With
+ * flag LEANN_CODES_PACK4 (ksub <= 16) the codes are n*ceil(m/2) bytes, two
+ * a byte, sub-quantiser 2i in the low nibble; without it one a byte (every
+ * file written before 4-bit codes existed, whatever its ksub).  In memory
+ * codes are always one byte a sub-quantiser (ADC indexes by byte).
  *
  * Reading checks everything (lengths, ids in range, codes < ksub) so a
  * damaged, truncated or foreign file is RG_ERR_CORRUPT naming the file. */
@@ -272,9 +276,18 @@ rg_status leann_codes_write(const leann_pq *pq, const uint8_t *codes, uint32_t n
         for (size_t i = 0; i < nc; i++)
             buf_put16(&b, leann_f32_to_f16(pq->centroids[i]));
     }
-    if (n)
+    bool pack = pq->ksub <= 16;
+    if (n && !pack)
         rg_buf_append(&b, codes, (size_t)n * pq->m);
-    rg_status st = write_with_header(path, LEANN_CODES_MAGIC, pq->scales ? LEANN_CODES_INT8 : 0, &b, bytes, err);
+    for (uint32_t v = 0; pack && v < n; v++) {
+        const uint8_t *c = codes + (size_t)v * pq->m;
+        for (int j = 0; j < pq->m; j += 2) {
+            uint8_t two = (uint8_t)((c[j] & 15) | (j + 1 < pq->m ? (c[j + 1] & 15) << 4 : 0));
+            rg_buf_append(&b, &two, 1);
+        }
+    }
+    uint32_t flags = (pq->scales ? LEANN_CODES_INT8 : 0) | (pack ? LEANN_CODES_PACK4 : 0);
+    rg_status st = write_with_header(path, LEANN_CODES_MAGIC, flags, &b, bytes, err);
     rg_buf_free(&b);
     return st;
 }
@@ -288,7 +301,7 @@ rg_status leann_codes_read(leann_pq *pq, uint8_t **codes, uint32_t *n_out, const
     memset(pq, 0, sizeof *pq);
     *codes = NULL;
     uint32_t flags = 0;
-    rg_status st = read_with_header(path, LEANN_CODES_MAGIC, LEANN_CODES_INT8, &flags, &file, &p, &len, err);
+    rg_status st = read_with_header(path, LEANN_CODES_MAGIC, LEANN_CODES_INT8 | LEANN_CODES_PACK4, &flags, &file, &p, &len, err);
     if (st != RG_OK)
         return st;
     if (len < 16) {
@@ -300,10 +313,15 @@ rg_status leann_codes_read(leann_pq *pq, uint8_t **codes, uint32_t *n_out, const
         free(file);
         return corrupt(err, path, "bad codebook parameters");
     }
-    bool int8 = flags & LEANN_CODES_INT8;
+    bool int8 = flags & LEANN_CODES_INT8, pack = flags & LEANN_CODES_PACK4;
+    if (pack && ksub > 16) {
+        free(file);
+        return corrupt(err, path, "packed 4-bit codes with more than 16 centroids");
+    }
     size_t nc = (size_t)ksub * dim, per = nc / m;
     size_t cbytes = int8 ? (size_t)m * 4 + nc : nc * 2;
-    if (len != 16 + cbytes + (size_t)n * m) {
+    size_t stride = pack ? (m + 1) / 2 : m;
+    if (len != 16 + cbytes + (size_t)n * stride) {
         free(file);
         return corrupt(err, path, "size does not match its parameters");
     }
@@ -331,17 +349,37 @@ rg_status leann_codes_read(leann_pq *pq, uint8_t **codes, uint32_t *n_out, const
             pq->centroids[i] = leann_f16_to_f32((uint16_t)(p[16 + 2 * i] | p[17 + 2 * i] << 8));
     }
     const uint8_t *cp = p + 16 + cbytes;
-    /* With 256 centroids every byte is a valid code: the check would cost
-     * a few instructions per byte of every open for nothing. */
-    for (size_t i = 0; ksub < 256 && i < (size_t)n * m; i++) {
-        if (cp[i] >= ksub) {
+    *codes = rg_xmalloc((size_t)n * m + 1);
+    if (pack) {
+        uint8_t *out = *codes;
+        for (uint32_t v = 0; v < n; v++, cp += stride, out += m)
+            for (uint32_t j = 0; j < m; j++)
+                out[j] = (uint8_t)(j & 1 ? cp[j / 2] >> 4 : cp[j / 2] & 15);
+        if (m & 1)
+            for (uint32_t v = 0; v < n; v++)   /* the unused high nibble of a node's last byte */
+                if (p[16 + cbytes + (size_t)v * stride + stride - 1] >> 4) {
+                    free(file);
+                    free(*codes);
+                    *codes = NULL;
+                    leann_pq_free(pq);
+                    return corrupt(err, path, "code out of range");
+                }
+    } else {
+        memcpy(*codes, cp, (size_t)n * m);
+    }
+    /* With 256 centroids every byte is a valid code (16 with 4-bit codes):
+     * the check would cost a few instructions per byte of every open for
+     * nothing. */
+    bool all_valid = ksub == 256 || (pack && ksub == 16);
+    for (size_t i = 0; !all_valid && i < (size_t)n * m; i++) {
+        if ((*codes)[i] >= ksub) {
             free(file);
+            free(*codes);
+            *codes = NULL;
             leann_pq_free(pq);
             return corrupt(err, path, "code out of range");
         }
     }
-    *codes = rg_xmalloc((size_t)n * m + 1);
-    memcpy(*codes, cp, (size_t)n * m);
     *n_out = n;
     free(file);
     return RG_OK;

@@ -28,6 +28,32 @@ int leann_pq_default_m(int dim)
     return dim;
 }
 
+/* The largest divisor of dim that is at most want (at least 1). */
+static int divisor_at_most(int dim, int want)
+{
+    if (want > dim)
+        want = dim;
+    for (int m = want; m > 1; m--)
+        if (dim % m == 0)
+            return m;
+    return 1;
+}
+
+void leann_pq_shape(int dim, int code_bytes, int code_bits, int *m, int *ksub)
+{
+    if (code_bits != 4 && code_bits != 8)
+        code_bits = LEANN_PQ_DEFAULT_BITS;
+    if (code_bytes <= 0) {
+        *m = leann_pq_default_m(dim);
+        *ksub = code_bits == 4 ? 16 : 256;
+        return;
+    }
+    /* 4-bit codes pack two sub-quantisers into a byte on disk. */
+    int want = code_bits == 4 ? 2 * code_bytes : code_bytes;
+    *m = divisor_at_most(dim, want);
+    *ksub = code_bits == 4 ? 16 : 256;
+}
+
 /* splitmix64: a tiny deterministic generator so builds are reproducible. */
 static uint64_t rng_next(uint64_t *s)
 {
@@ -138,16 +164,19 @@ static void *kmeans_thread(void *arg)
     return NULL;
 }
 
-rg_status leann_pq_train(leann_pq *pq, const float *x, size_t n, int dim, int m, uint64_t seed,
-                         rg_error *err)
+rg_status leann_pq_train(leann_pq *pq, const float *x, size_t n, int dim, int code_bytes, int code_bits,
+                         uint64_t seed, rg_error *err)
 {
     memset(pq, 0, sizeof *pq);
+    int m = 0, ksub = 0;
+    if (dim > 0)
+        leann_pq_shape(dim, code_bytes, code_bits, &m, &ksub);
     if (n == 0 || dim <= 0 || m <= 0 || dim % m != 0)
         return rg_error_set(err, RG_ERR_INTERNAL, "leann: cannot train PQ (n=%zu dim=%d m=%d)", n, dim, m);
     pq->dim = dim;
     pq->m = m;
     pq->dsub = dim / m;
-    pq->ksub = n < 256 ? (int)n : 256;
+    pq->ksub = n < (size_t)ksub ? (int)n : ksub;
     pq->centroids = rg_xcalloc((size_t)m * pq->ksub * pq->dsub, sizeof(float));
 
     /* Sample without replacement (partial Fisher-Yates on an index). */

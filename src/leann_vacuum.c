@@ -389,7 +389,7 @@ rg_status leann_rebuild(leann_coll *c, const uint32_t *known, const float *known
         c->codes = NULL;
         c->codes_cap = 0;
         if (n) {
-            rc = leann_pq_train(&c->pq, vecs, n, c->dim, leann_pq_default_m(c->dim), 0xc0de5, err);
+            rc = leann_pq_train(&c->pq, vecs, n, c->dim, c->params.code_bytes, c->params.code_bits, 0xc0de5, err);
             if (rc == RG_OK) {
                 leann_codes_reserve(c, (uint32_t)n);
                 for (size_t i = 0; i < n; i++)

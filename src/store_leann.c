@@ -69,6 +69,8 @@ static rg_status leann_open(const rg_config *cfg, void **out, rg_error *err)
     s->params.pruned_degree = (int)rg_config_int(cfg, "vectorstore.leann.pruned_degree");
     s->params.search_complexity = (int)rg_config_int(cfg, "vectorstore.leann.search_complexity");
     s->params.rerank_candidates = (int)rg_config_int(cfg, "vectorstore.leann.rerank_candidates");
+    s->params.code_bytes = (int)rg_config_int(cfg, "vectorstore.leann.code_bytes");
+    s->params.code_bits = atoi(rg_config_str(cfg, "vectorstore.leann.code_bits"));   /* auto: 0 */
     s->params.hub_fraction = rg_config_float(cfg, "vectorstore.leann.hub_fraction");
     s->params.cache_mb = rg_config_int(cfg, "vectorstore.leann.cache_mb");
     s->params.scan_threshold = rg_config_int(cfg, "vectorstore.leann.scan_threshold");

@@ -12,7 +12,8 @@
  *       search_complexity L; then disk bytes by component
  *
  * Environment: RAGGED_BENCH_PROVIDER (builtin|bert), RAGGED_BENCH_MODEL, and
- * RAGGED_BENCH_RERANK / _SCAN / _PRUNED / _DEGREE for the leann knobs,
+ * RAGGED_BENCH_RERANK / _SCAN / _PRUNED / _DEGREE / _CODE_BYTES / _CODE_BITS
+ * for the leann knobs,
  * RAGGED_BENCH_PRECISION (fp32|int8) for the bert engine, RAGGED_BENCH_DOCS
  * to embed only the first N documents. */
 #include <jansson.h>
@@ -53,6 +54,8 @@ static rg_config *make_cfg(const char *dir, int64_t cache_mb)
                               {"RAGGED_BENCH_SCAN", "vectorstore.leann.scan_threshold"},
                               {"RAGGED_BENCH_PRUNED", "vectorstore.leann.pruned_degree"},
                               {"RAGGED_BENCH_DEGREE", "vectorstore.leann.graph_degree"},
+                              {"RAGGED_BENCH_CODE_BYTES", "vectorstore.leann.code_bytes"},
+                              {"RAGGED_BENCH_CODE_BITS", "vectorstore.leann.code_bits"},
                               {"RAGGED_BENCH_PRECISION", "embedding.precision"}};
     for (size_t i = 0; i < RG_ARRAY_LEN(knobs); i++) {
         const char *v = getenv(knobs[i][0]);

@@ -223,7 +223,7 @@ static int eval(char **argv)
     fflush(stdout);
     leann_pq pq;
     rg_error err;
-    if (leann_pq_train(&pq, v, n, (int)dim, leann_pq_default_m((int)dim), 0xc0de5, &err) != RG_OK)
+    if (leann_pq_train(&pq, v, n, (int)dim, 0, 0, 0xc0de5, &err) != RG_OK)
         die("pq", &err);
     uint8_t *codes = rg_xmalloc((size_t)n * pq.m);
     for (uint32_t i = 0; i < n; i++)

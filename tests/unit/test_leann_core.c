@@ -70,7 +70,7 @@ TEST(leann_pq_approximates_inner_products)
     float *v = make_vectors(n, dim, 7);
     leann_pq pq;
     rg_error err = {0};
-    CHECK_OK(leann_pq_train(&pq, v, n, dim, leann_pq_default_m(dim), 1, &err), &err);
+    CHECK_OK(leann_pq_train(&pq, v, n, dim, 0, 8, 1, &err), &err);
     CHECK_EQ_INT(pq.ksub, 256);
     uint8_t *codes = rg_xmalloc((size_t)n * pq.m);
     for (uint32_t i = 0; i < n; i++)
@@ -105,7 +105,7 @@ TEST(leann_pq_small_collection)
     float *v = make_vectors(5, 16, 3);
     leann_pq pq;
     rg_error err = {0};
-    CHECK_OK(leann_pq_train(&pq, v, 5, 16, leann_pq_default_m(16), 1, &err), &err);
+    CHECK_OK(leann_pq_train(&pq, v, 5, 16, 0, 8, 1, &err), &err);
     CHECK_EQ_INT(pq.ksub, 5);
     uint8_t code[16];
     leann_pq_encode(&pq, v, code);
@@ -346,7 +346,7 @@ TEST(leann_codes_file_roundtrip_and_corruption)
     float *v = make_vectors(n, dim, 8);
     leann_pq pq, pq2;
     rg_error err = {0};
-    CHECK_OK(leann_pq_train(&pq, v, n, dim, 4, 3, &err), &err);
+    CHECK_OK(leann_pq_train(&pq, v, n, dim, 4, 8, 3, &err), &err);
     uint8_t *codes = rg_xmalloc((size_t)n * pq.m), *codes2;
     for (uint32_t i = 0; i < n; i++)
         leann_pq_encode(&pq, v + (size_t)i * dim, codes + (size_t)i * pq.m);
@@ -396,7 +396,7 @@ TEST(leann_codes_int8_codebooks_and_float16_files)
     float *v = make_vectors(n, dim, 9);
     leann_pq pq, pq2;
     rg_error err = {0};
-    CHECK_OK(leann_pq_train(&pq, v, n, dim, 4, 5, &err), &err);
+    CHECK_OK(leann_pq_train(&pq, v, n, dim, 4, 8, 5, &err), &err);
     uint8_t *codes = rg_xmalloc((size_t)n * pq.m), *codes2;
     for (uint32_t i = 0; i < n; i++)
         leann_pq_encode(&pq, v + (size_t)i * dim, codes + (size_t)i * pq.m);
@@ -590,7 +590,7 @@ TEST(leann_adaptive_rerank_matches_full_rerank)
     float *v = make_vectors(n, dim, 11);
     leann_pq pq;
     rg_error err = {0};
-    CHECK_OK(leann_pq_train(&pq, v, n, dim, leann_pq_default_m(dim), 1, &err), &err);
+    CHECK_OK(leann_pq_train(&pq, v, n, dim, 0, 8, 1, &err), &err);
     uint8_t *codes = rg_xmalloc((size_t)n * pq.m);
     for (uint32_t i = 0; i < n; i++)
         leann_pq_encode(&pq, v + (size_t)i * dim, codes + (size_t)i * pq.m);
