@@ -65,8 +65,9 @@ typedef struct leann_pq {
                        * the codebooks are float16 (codes files of format 1) */
 } leann_pq;
 
-/* Sub-quantiser count for a dimension: 8-dimensional sub-vectors from 768
- * dimensions up, 4-dimensional below (at least 96 bytes a node either way). */
+/* Sub-quantiser count for a dimension (8-bit codes): 16-dimensional
+ * sub-vectors from 768 dimensions up (64 bytes at 1024-d), 4-dimensional
+ * below (96 bytes at 384-d). */
 int leann_pq_default_m(int dim);
 /* int8 codebooks: the scale of n values, and one value's code. */
 float leann_pq_int8_scale(const float *v, size_t n);

@@ -1,6 +1,7 @@
 /* Product quantisation for the leann backend: each vector is cut into m
  * sub-vectors and each sub-vector is replaced by the index of its nearest
- * centroid (one byte).  The codebooks are trained with k-means on the
+ * centroid (one byte in memory; 4-bit codes of 16 centroids are packed two
+ * a byte on disk).  The codebooks are trained with k-means on the
  * collection itself.  A query builds an m x ksub table of inner products
  * once; the approximate distance to any node is then m table look-ups (ADC),
  * which is what steers the graph traversal before exact recompute. */
@@ -15,13 +16,16 @@
 
 int leann_pq_default_m(int dim)
 {
-    /* Measured on scifact with the builtin embedder (bench/disk/RESULTS.md):
-     * at 384 dimensions, 8-dimensional sub-vectors (48 bytes) put only 90%
-     * of the true top 10 in the PQ top 50, 4-dimensional ones (96 bytes)
-     * 99%.  At 1024 dimensions 8-dimensional ones (128 bytes) keep recall@10
-     * against exact search at 0.968 with the default rerank (0.992 with 256
-     * bytes) and halve the codes.  So: never fewer than 96 bytes a node. */
-    int first = dim >= 768 ? 8 : 4;
+    /* Measured on scifact (bench/leann/RESULTS-codes*.md, cold queries,
+     * adaptive rerank).  At 1024 dimensions (the builtin embedder)
+     * 16-dimensional sub-vectors (64 bytes a node) keep recall@3/@10
+     * against exact search at 0.970/0.962 for 58 recomputed candidates a
+     * k = 10 query, where 8-dimensional ones (128 bytes, the previous
+     * default) gave 0.968/0.977 for 37; 4-bit codes of the same size lose
+     * far more (64 bytes: 0.908/0.917).  At 384 dimensions (MiniLM-shaped)
+     * a recompute is a bert forward pass, ~50 ms, so the codes stay fine:
+     * 4-dimensional sub-vectors (96 bytes). */
+    int first = dim >= 768 ? 16 : 4;
     for (int dsub = first; dsub >= 1; dsub--)
         if (dim % dsub == 0)
             return dim / dsub;

@@ -452,6 +452,85 @@ TEST(leann_codes_int8_codebooks_and_float16_files)
     free(v);
 }
 
+/* 4-bit codes (16 centroids) are packed two a byte on disk; a file of the
+ * layout every earlier version wrote (one byte a code, no PACK4 flag, also
+ * for ksub <= 16) still loads, and bad bytes in either are caught. */
+static void check_4bit(int dim, int code_bytes, uint32_t n, uint64_t seed)
+{
+    float *v = make_vectors(n, dim, seed);
+    leann_pq pq, pq2;
+    rg_error err = {0};
+    CHECK_OK(leann_pq_train(&pq, v, n, dim, code_bytes, 4, seed, &err), &err);
+    CHECK_EQ_INT(pq.ksub, 16);
+    CHECK(pq.m <= 2 * code_bytes && dim % pq.m == 0);
+    size_t m = (size_t)pq.m, stride = (m + 1) / 2;
+    uint8_t *codes = rg_xmalloc((size_t)n * m), *codes2;
+    for (uint32_t i = 0; i < n; i++)
+        leann_pq_encode(&pq, v + (size_t)i * dim, codes + (size_t)i * m);
+    char *path = rg_path_join(rg_test_tmpdir(), "c4.bin");
+    int64_t bytes = 0;
+    CHECK_OK(leann_codes_write(&pq, codes, n, path, &bytes, &err), &err);
+    size_t cb = 4 * m + (size_t)pq.ksub * dim;   /* int8 codebooks with their scales */
+    CHECK_EQ_INT(bytes, (int64_t)(LEANN_HEADER_SIZE + 16 + cb + n * stride));
+    uint32_t n2;
+    CHECK_OK(leann_codes_read(&pq2, &codes2, &n2, path, &err), &err);
+    CHECK_EQ_INT(n2, n);
+    CHECK_EQ_INT(pq2.m, pq.m);
+    CHECK_EQ_INT(pq2.ksub, 16);
+    CHECK(memcmp(codes, codes2, (size_t)n * m) == 0);
+    CHECK(memcmp(pq.centroids, pq2.centroids, sizeof(float) * pq.ksub * dim) == 0);
+    free(codes2);
+    leann_pq_free(&pq2);
+
+    /* The old layout, byte for byte as the writer before PACK4 made it. */
+    char *data;
+    size_t len;
+    CHECK_OK(rg_read_file(path, 1 << 26, &data, &len, &err), &err);
+    CHECK_EQ_INT(data[12], (char)(LEANN_CODES_INT8 | LEANN_CODES_PACK4));
+    size_t head = LEANN_HEADER_SIZE + 16 + cb, olen = head + (size_t)n * m;
+    char *old = rg_xmalloc(olen);
+    memcpy(old, data, head);
+    memcpy(old + head, codes, (size_t)n * m);
+    old[12] = LEANN_CODES_INT8;
+    uint64_t payload = olen - LEANN_HEADER_SIZE;
+    memcpy(old + 16, &payload, 8);   /* little-endian host */
+    fix_crcs(old, olen);
+    CHECK_OK(rg_write_file_atomic(path, old, olen, &err), &err);
+    CHECK_OK(leann_codes_read(&pq2, &codes2, &n2, path, &err), &err);
+    CHECK_EQ_INT(n2, n);
+    CHECK(memcmp(codes, codes2, (size_t)n * m) == 0);
+    free(codes2);
+    leann_pq_free(&pq2);
+    old[olen - 1] = 16;   /* one byte a code: 16 is out of range */
+    fix_crcs(old, olen);
+    CHECK_OK(rg_write_file_atomic(path, old, olen, &err), &err);
+    CHECK_EQ_INT(leann_codes_read(&pq2, &codes2, &n2, path, &err), RG_ERR_CORRUPT);
+    CHECK(strstr(err.msg, "c4.bin") && strstr(err.msg, "range"));
+    /* PACK4 on a file whose size is that of unpacked codes */
+    old[12] = LEANN_CODES_INT8 | LEANN_CODES_PACK4;
+    fix_crcs(old, olen);
+    CHECK_OK(rg_write_file_atomic(path, old, olen, &err), &err);
+    CHECK_EQ_INT(leann_codes_read(&pq2, &codes2, &n2, path, &err), RG_ERR_CORRUPT);
+    if (m & 1) {   /* the unused nibble of a node's last byte must be zero */
+        data[len - 1] |= (char)0xf0;
+        fix_crcs(data, len);
+        CHECK_OK(rg_write_file_atomic(path, data, len, &err), &err);
+        CHECK_EQ_INT(leann_codes_read(&pq2, &codes2, &n2, path, &err), RG_ERR_CORRUPT);
+    }
+    free(old);
+    free(data);
+    free(path);
+    free(codes);
+    leann_pq_free(&pq);
+    free(v);
+}
+
+TEST(leann_codes_4bit_packed_and_old_unpacked_layout)
+{
+    check_4bit(32, 8, 400, 11);   /* m = 16: even */
+    check_4bit(15, 3, 300, 12);   /* m = 5: the last byte of a node holds one code */
+}
+
 TEST(leann_cache_bounded_and_evicts)
 {
     leann_cache c;
