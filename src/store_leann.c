@@ -1180,7 +1180,7 @@ static rg_status leann_stats(void *impl, rg_store_stats *out, rg_error *err)
         "graph + PQ-steered beam search, exact recompute + rerank", "avg_degree", leann_graph_avg_degree(&c->graph),
         "graph_degree", c->graph.max_degree, "pruned_degree", c->graph.pruned_degree, "hubs", (int)hubs, "nodes",
         (json_int_t)c->graph.n, "generation", (json_int_t)c->generation, "overlay_nodes", (json_int_t)overlay,
-        "built_n", (json_int_t)c->built_n, "pq_bytes_per_node", c->pq.m, "pq_centroids", c->pq.ksub, "dimension",
+        "built_n", (json_int_t)c->built_n, "pq_bytes_per_node", c->pq.ksub <= 16 ? (c->pq.m + 1) / 2 : c->pq.m, "pq_centroids", c->pq.ksub, "dimension",
         c->dim, "cache_capacity_bytes", (json_int_t)(c->cache.slots * (size_t)c->dim * sizeof(float)), "cache_entries",
         (json_int_t)c->cache.used, "recomputed_by_this_handle", (json_int_t)c->recomputed, "zstd_dictionary",
         c->dict_id ? "yes" : "no");
