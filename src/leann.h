@@ -44,6 +44,9 @@
 /* PQ training sample cap and k-means iterations. */
 #define LEANN_PQ_TRAIN_MAX 32768
 #define LEANN_PQ_ITERS 10
+/* Automatic code size: coarser codes up to this many vectors (the default
+ * scan_threshold: collections that are scanned rather than walked). */
+#define LEANN_PQ_COARSE_MAX 16384
 /* Bits a PQ code of a new collection has (vectorstore.leann.code_bits 0). */
 #define LEANN_PQ_DEFAULT_BITS 8
 /* A full rebuild happens on add when the collection has doubled since the
@@ -65,10 +68,11 @@ typedef struct leann_pq {
                        * the codebooks are float16 (codes files of format 1) */
 } leann_pq;
 
-/* Sub-quantiser count for a dimension (8-bit codes): 16-dimensional
- * sub-vectors from 768 dimensions up (64 bytes at 1024-d), 4-dimensional
- * below (96 bytes at 384-d). */
-int leann_pq_default_m(int dim);
+/* Sub-quantiser count for n vectors of a dimension (8-bit codes):
+ * 16-dimensional sub-vectors from 768 dimensions up (64 bytes at 1024-d;
+ * 8-dimensional, 128 bytes, above LEANN_PQ_COARSE_MAX vectors), 4-dimensional
+ * below 768 (96 bytes at 384-d). */
+int leann_pq_default_m(int dim, size_t n);
 /* int8 codebooks: the scale of n values, and one value's code. */
 float leann_pq_int8_scale(const float *v, size_t n);
 int8_t leann_pq_int8_of(float v, float scale);
@@ -76,7 +80,7 @@ int8_t leann_pq_int8_of(float v, float scale);
  * leann_pq_default_m) of code_bits-bit codes (4 or 8; anything else: the
  * default).  4-bit codes are packed two to a byte on disk (LEANN_CODES_PACK4),
  * so m = 2 * code_bytes; m is rounded down to a divisor of dim. */
-void leann_pq_shape(int dim, int code_bytes, int code_bits, int *m, int *ksub);
+void leann_pq_shape(int dim, size_t n, int code_bytes, int code_bits, int *m, int *ksub);
 /* Trains on n vectors (a sample if n is large); shape as leann_pq_shape. */
 rg_status leann_pq_train(leann_pq *pq, const float *x, size_t n, int dim, int code_bytes, int code_bits,
                          uint64_t seed, rg_error *err);

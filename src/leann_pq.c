@@ -14,7 +14,7 @@
 #include "leann.h"
 #include "util.h"
 
-int leann_pq_default_m(int dim)
+int leann_pq_default_m(int dim, size_t n)
 {
     /* Measured on scifact (bench/leann/RESULTS-codes*.md, cold queries,
      * adaptive rerank).  At 1024 dimensions (the builtin embedder)
@@ -24,8 +24,12 @@ int leann_pq_default_m(int dim)
      * default) gave 0.968/0.977 for 37; 4-bit codes of the same size lose
      * far more (64 bytes: 0.908/0.917).  At 384 dimensions (MiniLM-shaped)
      * a recompute is a bert forward pass, ~50 ms, so the codes stay fine:
-     * 4-dimensional sub-vectors (96 bytes). */
-    int first = dim >= 768 ? 16 : 4;
+     * 4-dimensional sub-vectors (96 bytes).  Above LEANN_PQ_COARSE_MAX
+     * vectors a collection is walked, not scanned, and the codes steer the
+     * walk as well; 64-byte codes were not measured there (the walk is
+     * already the weak spot at 256K chunks, docs/leann.md Limits), so those
+     * keep 8-dimensional sub-vectors (128 bytes). */
+    int first = dim < 768 ? 4 : n > LEANN_PQ_COARSE_MAX ? 8 : 16;
     for (int dsub = first; dsub >= 1; dsub--)
         if (dim % dsub == 0)
             return dim / dsub;
@@ -43,12 +47,12 @@ static int divisor_at_most(int dim, int want)
     return 1;
 }
 
-void leann_pq_shape(int dim, int code_bytes, int code_bits, int *m, int *ksub)
+void leann_pq_shape(int dim, size_t n, int code_bytes, int code_bits, int *m, int *ksub)
 {
     if (code_bits != 4 && code_bits != 8)
         code_bits = LEANN_PQ_DEFAULT_BITS;
     if (code_bytes <= 0) {
-        *m = leann_pq_default_m(dim);
+        *m = leann_pq_default_m(dim, n);
         *ksub = code_bits == 4 ? 16 : 256;
         return;
     }
@@ -174,7 +178,7 @@ rg_status leann_pq_train(leann_pq *pq, const float *x, size_t n, int dim, int co
     memset(pq, 0, sizeof *pq);
     int m = 0, ksub = 0;
     if (dim > 0)
-        leann_pq_shape(dim, code_bytes, code_bits, &m, &ksub);
+        leann_pq_shape(dim, n, code_bytes, code_bits, &m, &ksub);
     if (n == 0 || dim <= 0 || m <= 0 || dim % m != 0)
         return rg_error_set(err, RG_ERR_INTERNAL, "leann: cannot train PQ (n=%zu dim=%d m=%d)", n, dim, m);
     pq->dim = dim;

@@ -452,6 +452,26 @@ TEST(leann_codes_int8_codebooks_and_float16_files)
     free(v);
 }
 
+TEST(leann_pq_shape_automatic_and_explicit)
+{
+    int m, ksub;
+    leann_pq_shape(1024, 5000, 0, 0, &m, &ksub);   /* scanned size: 16-d sub-vectors */
+    CHECK_EQ_INT(m, 64);
+    CHECK_EQ_INT(ksub, 256);
+    leann_pq_shape(1024, LEANN_PQ_COARSE_MAX + 1, 0, 0, &m, &ksub);   /* walked: 8-d */
+    CHECK_EQ_INT(m, 128);
+    leann_pq_shape(384, 1000, 0, 0, &m, &ksub);
+    CHECK_EQ_INT(m, 96);
+    leann_pq_shape(1024, 5000, 64, 4, &m, &ksub);   /* 4-bit: two sub-quantisers a byte */
+    CHECK_EQ_INT(m, 128);
+    CHECK_EQ_INT(ksub, 16);
+    leann_pq_shape(1024, 5000, 48, 8, &m, &ksub);   /* rounded down to a divisor of dim */
+    CHECK_EQ_INT(m, 32);
+    leann_pq_shape(384, 1000, 48, 7, &m, &ksub);    /* bits other than 4 or 8: 8 */
+    CHECK_EQ_INT(m, 48);
+    CHECK_EQ_INT(ksub, 256);
+}
+
 /* 4-bit codes (16 centroids) are packed two a byte on disk; a file of the
  * layout every earlier version wrote (one byte a code, no PACK4 flag, also
  * for ksub <= 16) still loads, and bad bytes in either are caught. */
