@@ -4,6 +4,7 @@
 # embeddings per query and the codes file size.  Writes bench/leann/RESULTS-codes.md (or RESULTS-codes-bert.md).
 #
 #   bench/leann/codes.sh [--bert] [NQ] [SHAPE...]     SHAPE = BYTES:BITS, e.g. 128:8 64:8 64:4 128:4 (0 = auto)
+#   BATCH=N: add the corpus N records at a time (automatic rebuilds + incremental inserts, as ingest does)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 MODE=builtin
@@ -21,7 +22,7 @@ cc -std=c17 -D_GNU_SOURCE -O2 -g -Isrc -Iinclude $(pkg-config --cflags $PKGS) -p
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 load() { cut -d' ' -f1-3 /proc/loadavg; }
-OUT=bench/leann/RESULTS-codes.md
+OUT=bench/leann/RESULTS-codes${BATCH:+-batch$BATCH}.md
 if [[ $MODE == bert ]]; then
     OUT=bench/leann/RESULTS-codes-bert.md
     VOCAB=${RAGGED_SHARED:-../shared}/models/all-MiniLM-L6-v2/vocab.txt
@@ -46,7 +47,7 @@ for s in $SHAPES; do
     echo "### shape $s"
     echo
     echo '```'
-    $BIN build "$W/c" "$DATA/corpus.jsonl" exact,leann 100000
+    $BIN build "$W/c" "$DATA/corpus.jsonl" exact,leann "${BATCH:-100000}"
     echo "codes_bytes=$(stat -c %s "$W"/c/leann/*/codes-*.bin 2>/dev/null | head -n1)"
     echo '```'
     echo
