@@ -255,7 +255,7 @@ static rg_status write_record(leann_coll *c, sqlite3_stmt *ins, sqlite3_stmt *up
     else
         sqlite3_bind_null(st, 3);
     sqlite3_bind_int64(st, 4, has_doc ? (int64_t)strlen(r->document) : 0);
-    sqlite3_bind_int64(st, 5, has_doc ? c->cdict_id : 0);
+    sqlite3_bind_int64(st, 5, has_doc ? leann_doc_dict(c) : 0);
     if (meta)
         sqlite3_bind_text(st, 6, meta, -1, SQLITE_TRANSIENT);
     else
@@ -296,12 +296,15 @@ rg_status leann_add(leann_coll *c, const rg_record *recs, size_t n, bool upsert,
     size_t nold = 0;
     sqlite3_stmt *find = NULL, *ins = NULL, *upd = NULL;
     if (sqlite3_prepare_v2(c->db, "SELECT seq, node FROM records WHERE id = ?", -1, &find, NULL) != SQLITE_OK ||
+        /* rec directly (the writer's schema is format 4, leann_lock):
+         * the view's triggers would unpack the old row for nothing. */
         sqlite3_prepare_v2(c->db,
-                           "INSERT INTO records(id, node, doc, doclen, dict, metadata, vec) VALUES(?,?,?,?,?,?,?)",
+                           "INSERT INTO rec(id, node, doc, doclen, dict, meta, vec)"
+                           " VALUES(?1, ?2, ?3, ?4, ?5, rg_leann_meta_pack(?6, ?3, ?4, ?5), ?7)",
                            -1, &ins, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(c->db,
-                           "UPDATE records SET id=?, node=?, doc=?, doclen=?, dict=?, metadata=?, vec=? "
-                           "WHERE seq=?",
+                           "UPDATE rec SET id=?1, node=?2, doc=?3, doclen=?4, dict=?5,"
+                           " meta=rg_leann_meta_pack(?6, ?3, ?4, ?5), vec=?7 WHERE seq=?8",
                            -1, &upd, NULL) != SQLITE_OK)
         rc = rg_sqlite_error(c->db, c->db_path, err);
     for (size_t i = 0; rc == RG_OK && i < n; i++) {
