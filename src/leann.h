@@ -376,6 +376,22 @@ void leann_invalidate(leann_coll *c);
 void leann_codes_reserve(leann_coll *c, uint32_t n);
 
 /* leann_insert.c */
+/* A write transaction: the _in functions do their part inside one, so that
+ * several commit or roll back together (leann_replace); leann_tx_end
+ * commits when rc is RG_OK, else rolls back and forgets what memory held. */
+typedef struct leann_tx {
+    int64_t old_gen;      /* generation files to remove once committed */
+    bool mutated;         /* memory was edited */
+    int64_t live_delta;   /* applied to c->live on commit */
+} leann_tx;
+rg_status leann_tx_begin(leann_coll *c, leann_tx *tx, rg_error *err);
+rg_status leann_tx_end(leann_coll *c, leann_tx *tx, rg_status rc, rg_error *err);
+rg_status leann_add_in(leann_coll *c, leann_tx *tx, const rg_record *recs, size_t n, bool upsert, rg_error *err);
+rg_status leann_delete_in(leann_coll *c, leann_tx *tx, const char *const *ids, size_t nids, const rg_filter *where,
+                          size_t *deleted, rg_error *err);
+/* Upserts recs and deletes del in one transaction. */
+rg_status leann_replace(leann_coll *c, const rg_record *recs, size_t n, const char *const *del, size_t ndel,
+                        size_t *deleted, rg_error *err);
 rg_status leann_add(leann_coll *c, const rg_record *recs, size_t n, bool upsert, rg_error *err);
 /* leann_vacuum.c */
 rg_status leann_delete(leann_coll *c, const char *const *ids, size_t nids, const rg_filter *where,

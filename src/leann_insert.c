@@ -274,7 +274,63 @@ static rg_status write_record(leann_coll *c, sqlite3_stmt *ins, sqlite3_stmt *up
     return rc;
 }
 
+/* ---- write transactions ---------------------------------------------------- */
+
+rg_status leann_tx_begin(leann_coll *c, leann_tx *tx, rg_error *err)
+{
+    *tx = (leann_tx){.old_gen = c->generation};
+    return rg_sqlite_exec(c->db, "BEGIN IMMEDIATE", err);
+}
+
+rg_status leann_tx_end(leann_coll *c, leann_tx *tx, rg_status rc, rg_error *err)
+{
+    if (rc == RG_OK)
+        rc = rg_sqlite_exec(c->db, "COMMIT", err);
+    if (rc == RG_OK) {
+        c->live += tx->live_delta;
+        if (c->generation != tx->old_gen)
+            leann_remove_generation(c, tx->old_gen);
+        return RG_OK;
+    }
+    rg_sqlite_exec(c->db, "ROLLBACK", NULL);
+    if (c->generation != tx->old_gen)
+        leann_remove_generation(c, c->generation);
+    if (tx->mutated) {
+        /* Memory was edited for a transaction that did not commit. */
+        leann_invalidate(c);
+        leann_cache_clear(&c->cache);
+        c->generation = -1;
+    }
+    return rc;
+}
+
 rg_status leann_add(leann_coll *c, const rg_record *recs, size_t n, bool upsert, rg_error *err)
+{
+    if (n == 0)
+        return RG_OK;
+    leann_tx tx;
+    rg_status rc = leann_tx_begin(c, &tx, err);
+    if (rc == RG_OK)
+        rc = leann_add_in(c, &tx, recs, n, upsert, err);
+    return leann_tx_end(c, &tx, rc, err);
+}
+
+rg_status leann_replace(leann_coll *c, const rg_record *recs, size_t n, const char *const *del, size_t ndel,
+                        size_t *deleted, rg_error *err)
+{
+    size_t gone = 0;
+    leann_tx tx;
+    rg_status rc = leann_tx_begin(c, &tx, err);
+    if (rc == RG_OK)
+        rc = leann_add_in(c, &tx, recs, n, true, err);
+    if (rc == RG_OK && ndel)
+        rc = leann_delete_in(c, &tx, del, ndel, NULL, &gone, err);
+    rc = leann_tx_end(c, &tx, rc, err);
+    *deleted = rc == RG_OK ? gone : 0;
+    return rc;
+}
+
+rg_status leann_add_in(leann_coll *c, leann_tx *tx, const rg_record *recs, size_t n, bool upsert, rg_error *err)
 {
     if (n == 0)
         return RG_OK;
@@ -284,13 +340,6 @@ rg_status leann_add(leann_coll *c, const rg_record *recs, size_t n, bool upsert,
         free(keep);
         return rc;
     }
-    rc = rg_sqlite_exec(c->db, "BEGIN IMMEDIATE", err);
-    if (rc != RG_OK) {
-        free(keep);
-        return rc;
-    }
-    int64_t old_gen = c->generation;
-    bool mutated = false;
     int64_t *seqs = rg_xcalloc(n, sizeof *seqs);
     uint32_t *old_nodes = rg_xmalloc(n * sizeof *old_nodes);
     size_t nold = 0;
@@ -352,7 +401,7 @@ rg_status leann_add(leann_coll *c, const rg_record *recs, size_t n, bool upsert,
     bool rebuild = c->pq.m == 0 || c->graph.entry == LEANN_NONE ||
                    (live_after >= 2 * (int64_t)c->built_n && c->built_n < LEANN_AUTO_REBUILD_MAX);
     if (rc == RG_OK) {
-        mutated = true;
+        tx->mutated = true;
         leann_graph_reserve(&c->graph, first_new + (uint32_t)n);
         for (size_t i = 0; i < n; i++)
             leann_graph_add_node(&c->graph);
@@ -397,22 +446,7 @@ rg_status leann_add(leann_coll *c, const rg_record *recs, size_t n, bool upsert,
         }
     }
     if (rc == RG_OK)
-        rc = rg_sqlite_exec(c->db, "COMMIT", err);
-    if (rc == RG_OK) {
-        c->live = live_after;
-        if (c->generation != old_gen)
-            leann_remove_generation(c, old_gen);
-    } else {
-        rg_sqlite_exec(c->db, "ROLLBACK", NULL);
-        if (c->generation != old_gen)
-            leann_remove_generation(c, c->generation);
-        if (mutated) {
-            /* Memory was edited for a transaction that did not commit. */
-            leann_invalidate(c);
-            leann_cache_clear(&c->cache);
-            c->generation = -1;
-        }
-    }
+        tx->live_delta += live_after - c->live;
     free(keep);
     free(seqs);
     free(old_nodes);

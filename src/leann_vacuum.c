@@ -92,10 +92,21 @@ void leann_graph_remove(leann_coll *c, const uint32_t *nodes, size_t n, uint8_t 
 rg_status leann_delete(leann_coll *c, const char *const *ids, size_t nids, const rg_filter *where, size_t *deleted,
                        rg_error *err)
 {
+    size_t gone = 0;
+    leann_tx tx;
+    rg_status rc = leann_tx_begin(c, &tx, err);
+    if (rc == RG_OK)
+        rc = leann_delete_in(c, &tx, ids, nids, where, &gone, err);
+    rc = leann_tx_end(c, &tx, rc, err);
+    *deleted = rc == RG_OK ? gone : 0;
+    return rc;
+}
+
+rg_status leann_delete_in(leann_coll *c, leann_tx *tx, const char *const *ids, size_t nids, const rg_filter *where,
+                          size_t *deleted, rg_error *err)
+{
     *deleted = 0;
-    rg_status rc = rg_sqlite_exec(c->db, "BEGIN IMMEDIATE", err);
-    if (rc != RG_OK)
-        return rc;
+    rg_status rc = RG_OK;
     /* Which nodes: ids and/or filter, through SQL like get(). */
     rg_buf sql;
     rg_buf_init(&sql);
@@ -120,7 +131,6 @@ rg_status leann_delete(leann_coll *c, const char *const *ids, size_t nids, const
         rc = rg_sqlite_error(c->db, c->db_path, err);
     sqlite3_finalize(st);
     if (rc != RG_OK || n == 0) {
-        rg_sqlite_exec(c->db, rc == RG_OK ? "COMMIT" : "ROLLBACK", NULL);
         free(nodes);
         return rc;
     }
@@ -138,10 +148,8 @@ rg_status leann_delete(leann_coll *c, const char *const *ids, size_t nids, const
     }
     sqlite3_finalize(del);
     sqlite3_finalize(tomb);
-    int64_t old_gen = c->generation;
-    bool mutated = false;
     if (rc == RG_OK) {
-        mutated = true;
+        tx->mutated = true;
         uint8_t *dirty = rg_xcalloc(c->graph.n ? c->graph.n : 1, 1);
         leann_graph_remove(c, nodes, n, dirty);
         int64_t new_gen;
@@ -150,21 +158,9 @@ rg_status leann_delete(leann_coll *c, const char *const *ids, size_t nids, const
     }
     if (rc == RG_OK)
         rc = leann_meta_save(c, err);
-    if (rc == RG_OK)
-        rc = rg_sqlite_exec(c->db, "COMMIT", err);
     if (rc == RG_OK) {
-        c->live -= (int64_t)n;
+        tx->live_delta -= (int64_t)n;
         *deleted = n;
-        if (c->generation != old_gen)
-            leann_remove_generation(c, old_gen);
-    } else {
-        rg_sqlite_exec(c->db, "ROLLBACK", NULL);
-        if (c->generation != old_gen)
-            leann_remove_generation(c, c->generation);
-        if (mutated) {
-            leann_invalidate(c);
-            c->generation = -1;
-        }
     }
     free(nodes);
     return rc;

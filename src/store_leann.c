@@ -884,6 +884,22 @@ static rg_status leann_add_op(void *impl, const rg_record *recs, size_t n, bool 
     return rc;
 }
 
+/* The new version of a changed file and the removal of its old surplus
+ * chunks in one transaction: a kill leaves the old version or the new. */
+static rg_status leann_replace_op(void *impl, const rg_record *recs, size_t n, const char *const *del, size_t ndel,
+                                  size_t *deleted, rg_error *err)
+{
+    leann_coll *c = impl;
+    rg_status rc = leann_lock(c, err);
+    int64_t gen = c->generation;
+    if (rc == RG_OK)
+        rc = leann_replace(c, recs, n, del, ndel, deleted, err);
+    if (rc == RG_OK && c->generation != gen)
+        leann_repack(c);
+    leann_unlock(c);
+    return rc;
+}
+
 static rg_status leann_delete_op(void *impl, const char *const *ids, size_t nids, const rg_filter *where,
                                  size_t *deleted, rg_error *err)
 {
@@ -1142,4 +1158,5 @@ const rg_store_ops rg_store_leann_ops = {
     .query = leann_query_op,
     .stats = leann_stats,
     .compact = leann_compact_op,
+    .replace = leann_replace_op,
 };
