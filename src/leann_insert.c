@@ -344,7 +344,7 @@ rg_status leann_add_in(leann_coll *c, leann_tx *tx, const rg_record *recs, size_
     uint32_t *old_nodes = rg_xmalloc(n * sizeof *old_nodes);
     size_t nold = 0;
     sqlite3_stmt *find = NULL, *ins = NULL, *upd = NULL;
-    if (sqlite3_prepare_v2(c->db, "SELECT seq, node FROM records WHERE id = ?", -1, &find, NULL) != SQLITE_OK ||
+    if (sqlite3_prepare_v2(c->db, "SELECT seq, node FROM rec WHERE rg_id_key(id) = rg_id_key(?1) AND id = ?1", -1, &find, NULL) != SQLITE_OK ||
         /* rec directly (the writer's schema is format 4, leann_lock):
          * the view's triggers would unpack the old row for nothing. */
         sqlite3_prepare_v2(c->db,

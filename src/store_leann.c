@@ -193,6 +193,16 @@ static rg_status leann_list(void *impl, rg_collection_info **out, size_t *n, rg_
     return RG_OK;
 }
 
+/* Ids are unique through an index of a 64-bit key of each id (rg_id_key:
+ * the first 8 bytes of its SHA-256) rather than of the ids themselves,
+ * half the size; a lookup compares the key, then the id.  Two different
+ * ids with one key would make the second's add fail as a duplicate: at a
+ * million records the chance is about 3e-8. */
+#define REC_TABLE                                                                                            \
+    "CREATE TABLE rec(seq INTEGER PRIMARY KEY, id TEXT NOT NULL, node INTEGER NOT NULL UNIQUE,"             \
+    " doc BLOB, doclen INTEGER NOT NULL DEFAULT 0, dict INTEGER NOT NULL DEFAULT 0, meta BLOB, vec BLOB);" \
+    "CREATE UNIQUE INDEX rec_id ON rec(rg_id_key(id));"
+
 /* records is a view over rec so that every phase file reads and writes
  * metadata as JSON text while the table holds it packed and compressed
  * (leann_text.c).  The triggers run inside the writer's own statement, so
@@ -202,8 +212,7 @@ static const char *TABLES =
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
     /* seq keeps the insertion order (get() pages by it; upsert keeps it);
      * node is the record's place in the graph and codes. */
-    "CREATE TABLE rec(seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, node INTEGER NOT NULL UNIQUE,"
-    " doc BLOB, doclen INTEGER NOT NULL DEFAULT 0, dict INTEGER NOT NULL DEFAULT 0, meta BLOB, vec BLOB);"
+    REC_TABLE
     "CREATE TABLE tombstones(node INTEGER PRIMARY KEY);"
     "CREATE TABLE adj(node INTEGER PRIMARY KEY, flags INTEGER NOT NULL, nbrs BLOB NOT NULL);"
     "CREATE TABLE codes(node INTEGER PRIMARY KEY, code BLOB NOT NULL);"
@@ -223,11 +232,27 @@ static const char *VIEW =
     " vec = NEW.vec WHERE seq = OLD.seq; END;"
     "CREATE TRIGGER records_delete INSTEAD OF DELETE ON records BEGIN DELETE FROM rec WHERE seq = OLD.seq; END;";
 
+static void sql_id_key(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    char hex[65];
+    rg_sha256_hex(sqlite3_value_text(argv[0]), (size_t)sqlite3_value_bytes(argv[0]), hex);
+    hex[16] = '\0';
+    sqlite3_result_int64(ctx, (int64_t)strtoull(hex, NULL, 16));
+}
+
 /* Opens leann.sqlite with the SQL functions its schemas use. */
 static rg_status db_open(const char *path, int flags, leann_coll *c, sqlite3 **db, rg_error *err)
 {
     rg_status rc = rg_sqlite_open(path, flags, db, err);
-    if (rc == RG_OK && (rg_metapack_register(*db) != SQLITE_OK || leann_text_register(*db, c) != SQLITE_OK))
+    if (rc == RG_OK && (rg_metapack_register(*db) != SQLITE_OK || leann_text_register(*db, c) != SQLITE_OK ||
+                        sqlite3_create_function(*db, "rg_id_key", 1,
+                                                SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
+                                                sql_id_key, NULL, NULL) != SQLITE_OK))
         rc = rg_sqlite_error(*db, path, err);
     return rc;
 }
@@ -240,17 +265,20 @@ static rg_status upgrade_schema(leann_coll *c, rg_error *err)
     if (c->format == LEANN_FORMAT_MAX)
         return RG_OK;
     rg_status rc = rg_sqlite_exec(c->db, "BEGIN IMMEDIATE", err);
-    if (rc == RG_OK && c->format == 1)
+    /* The old table as old, then a new rec with format 4's index. */
+    if (rc == RG_OK)
         rc = rg_sqlite_exec(c->db,
-                            "CREATE TABLE rec(seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, node INTEGER NOT NULL"
-                            " UNIQUE, doc BLOB, doclen INTEGER NOT NULL DEFAULT 0, dict INTEGER NOT NULL DEFAULT 0,"
-                            " meta BLOB, vec BLOB);"
-                            "INSERT INTO rec SELECT seq, id, node, doc, doclen, dict, rg_meta_pack(metadata), vec"
-                            " FROM records ORDER BY seq;"
-                            "DROP TABLE records;",
+                            c->format == 1 ? "ALTER TABLE records RENAME TO old;"
+                                           : "DROP VIEW records; ALTER TABLE rec RENAME TO old;",   /* and triggers */
                             err);
-    else if (rc == RG_OK)
-        rc = rg_sqlite_exec(c->db, "DROP VIEW records", err);   /* and its triggers */
+    if (rc == RG_OK)
+        rc = rg_sqlite_exec(c->db, REC_TABLE, err);
+    if (rc == RG_OK)
+        rc = rg_sqlite_exec(c->db,
+                            c->format == 1 ? "INSERT INTO rec SELECT seq, id, node, doc, doclen, dict,"
+                                             " rg_meta_pack(metadata), vec FROM old ORDER BY seq; DROP TABLE old;"
+                                           : "INSERT INTO rec SELECT * FROM old ORDER BY seq; DROP TABLE old;",
+                            err);
     if (rc == RG_OK)
         rc = rg_sqlite_exec(c->db, VIEW, err);
     if (rc == RG_OK)
@@ -943,7 +971,8 @@ void leann_where_sql(const leann_coll *c, const char *const *ids, size_t nids, c
             json_array_append_new(arr, json_string(ids[i]));
         char *text = json_dumps(arr, JSON_COMPACT);
         json_decref(arr);
-        rg_buf_puts(sql, " AND id IN (SELECT value FROM json_each(?))");
+        rg_buf_puts(sql, " AND rg_id_key(id) IN (SELECT rg_id_key(value) FROM json_each(?1))"
+                         " AND id IN (SELECT value FROM json_each(?1))");
         json_array_append_new(params, json_string(text));
         free(text);
     }
