@@ -35,8 +35,8 @@ rg_status rg_dynlib_load(const rg_dynlib *lib, const char *const *names, size_t 
             const char *why = dlerror();
             install_hint(lib, hint, sizeof hint);
             rg_status st = rg_error_set(err, RG_ERR_UNAVAILABLE,
-                                        "%s needs %s from %s, which that library does not have (%s); "
-                                        "it is older than the one ragged was built with: %s",
+                                        "%s needs %s from %s, which the installed copy does not have (%s); "
+                                        "it is not the version ragged was built against: %s",
                                         lib->needed_for, names[i], lib->soname, why ? why : "symbol not found", hint);
             dlclose(h);
             return st;

@@ -273,7 +273,7 @@ static rg_status pdf_read(const char *path, const char *data, size_t len, rg_doc
 {
     pthread_once(&poppler_once, poppler_load_once);
     if (poppler_load_err.code != RG_OK)
-        return rg_error_set(err, poppler_load_err.code, "cannot read %s: %s", path, poppler_load_err.msg);
+        return rg_error_set(err, poppler_load_err.code, "%s", poppler_load_err.msg);
     const poppler_api *pa = &poppler_fns;
     /* Static bytes: data outlives the PopplerDocument, which is gone before
      * we return. */
