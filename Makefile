@@ -12,11 +12,11 @@ PKG_CONFIG ?= pkg-config
 WITHOUT_CHROMADB ?= 0
 
 # Linked: what most commands use.  Opened with dlopen on first use
-# (src/dynlib.h, mk/dynlib.mk): poppler-glib and libcurl, whose dependency
-# trees made start-up slow for every command; only their headers are used
-# at build time.
-PKGS := yaml-0.1 sqlite3 jansson libutf8proc libxml-2.0 libzstd openblas
-DLOPEN_PKGS := poppler-glib
+# (src/dynlib.h, mk/dynlib.mk): poppler-glib, OpenBLAS and libcurl, whose
+# loading made start-up slow for every command (bench/startup/); only their
+# headers are used at build time.
+PKGS := yaml-0.1 sqlite3 jansson libutf8proc libxml-2.0 libzstd
+DLOPEN_PKGS := poppler-glib openblas
 ifneq ($(WITHOUT_CHROMADB),1)
 DLOPEN_PKGS += libcurl
 endif

@@ -1,12 +1,13 @@
 /* Optional shared libraries opened on first use instead of linked.
  *
- * poppler-glib (PDF) and libcurl (ChromaDB, remote embedders, LLM) bring
- * about 70 more shared libraries with them; the dynamic loader relocating
- * them was most of the CPU time of a one-shot `ragged query`, which never
- * calls them (bench/startup/).  Each user loads its library through
- * rg_dynlib_load the first time it needs it.  The soname and the Debian
- * package come from the build (mk/dynlib.mk), so what is opened is the
- * library the headers belong to, never a guessed file name. */
+ * poppler-glib (PDF), OpenBLAS (BERT models) and libcurl (ChromaDB, remote
+ * embedders, LLM) bring about 70 shared libraries with them; the dynamic
+ * loader relocating them (and OpenBLAS starting its threads) was most of
+ * the CPU time of a one-shot `ragged query`, which never calls them
+ * (bench/startup/).  Each user loads its library through rg_dynlib_load
+ * when it first needs it.  The soname and the Debian package come from the
+ * build (mk/dynlib.mk), so what is opened is the library the headers
+ * belong to, never a guessed file name. */
 #ifndef RG_DYNLIB_H
 #define RG_DYNLIB_H
 

@@ -1,4 +1,4 @@
-# poppler-glib and libcurl are opened on first use, not linked (src/dynlib.h):
+# poppler-glib, OpenBLAS and libcurl are opened on first use, not linked (src/dynlib.h):
 # the binary must not need them to start, and when the installed copy cannot
 # be used the user gets one message naming the library and the package,
 # while everything else (here: Markdown files in the same ingest) still works.
@@ -9,7 +9,7 @@ head -c 4 "$RAGGED" | grep -q ELF || skip "$RAGGED is not an ELF binary (a wrapp
 
 needed=$(readelf -d "$RAGGED" | grep NEEDED)
 [[ -n $needed ]] || fail "readelf shows no NEEDED entries for $RAGGED"
-for lib in poppler glib gobject cairo curl; do
+for lib in poppler glib gobject cairo curl openblas; do
     not_contains "$needed" "lib$lib"
 done
 
@@ -47,12 +47,13 @@ LD_LIBRARY_PATH="$TMP/fake" expect_exit 1 "$RAGGED" query "backups" --backend ch
 contains "$ERR" "needs curl_global_init from $curl"
 if command -v dpkg >/dev/null; then contains "$ERR" "apt-get install libcurl"; fi
 
-# A query on the embedded store never opens either library.
+# A query with the builtin embedder opens none of them.
 if command -v strace >/dev/null; then
     # LeakSanitizer cannot run under ptrace (ASan builds); see _faults.sh.
     ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" strace -f -e trace=openat -o "$TMP/trace" "$RAGGED" query "How do I back up the database?" --backend exact -k 1 >/dev/null 2>&1 ||
         fail "query under strace failed"
     not_contains "$(cat "$TMP/trace")" "libpoppler"
     not_contains "$(cat "$TMP/trace")" "libcurl"
+    not_contains "$(cat "$TMP/trace")" "libopenblas"
 fi
 exit 0
