@@ -17,9 +17,9 @@
 #include "safetensors.h"
 #include "util.h"
 
-/* OpenBLAS is opened when a model is, not linked: its relocations and
- * thread start-up were a third of the start-up time of every command, and
- * only BERT models call it (dynlib.h). */
+/* OpenBLAS is opened when a model is, not linked: linked, its relocations
+ * and thread start-up cost every command about 3 ms of CPU, and only BERT
+ * models call it (dynlib.h, bench/startup/). */
 #ifndef RG_OPENBLAS_SONAME
 #error "RG_OPENBLAS_SONAME is not set: mk/dynlib.mk reads it from the OpenBLAS development package (libopenblas-dev)"
 #endif

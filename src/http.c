@@ -7,8 +7,9 @@
  * leak into the next.
  *
  * libcurl is not linked but opened on the first rg_http_new (dynlib.h):
- * with its TLS, LDAP, SSH and Kerberos dependencies it was a third of the
- * start-up time of every command, and most commands never make a request. */
+ * linked, it and its TLS, LDAP, SSH and Kerberos dependencies slowed the
+ * start-up of every command, and most commands never make a request
+ * (bench/startup/). */
 #include "http.h"
 
 /* The calls go through function pointers, which curl's GCC type-checking

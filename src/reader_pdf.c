@@ -3,9 +3,9 @@
  * Encrypted, damaged and image-only PDFs are refused with a message that
  * says which of the three it is.
  *
- * poppler-glib is not linked but opened on the first PDF (dynlib.h): it
- * and its GLib, cairo, NSS and image-format dependencies were half of the
- * start-up time of every command. */
+ * poppler-glib is not linked but opened on the first PDF (dynlib.h):
+ * linked, it and its GLib, cairo, NSS and image-format dependencies slowed
+ * the start-up of every command (bench/startup/). */
 #include <math.h>
 #include <pthread.h>
 #include <stdint.h>
