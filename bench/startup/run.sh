@@ -3,8 +3,9 @@
 # `ragged --version`, `ragged query --mode vector` and `--mode hybrid` on the
 # ingested sample collection (samples/pantry, default leann backend and
 # builtin embedder), before and after in the same run, runs interleaved.
-# "Before" is BASE (default: the merge base with main), built from
-# `git archive` in bench/out/startup/; "after" is this checkout.  Also times
+# "Before" is BASE (default 62fee9f, the last commit that linked
+# poppler-glib, libcurl and OpenBLAS), built from `git archive` in
+# bench/out/startup/; "after" is this checkout.  Also times
 # empty programs linked against library sets, to show what each costs.
 # Writes bench/startup/RESULTS.md.
 #
@@ -13,7 +14,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 RUNS=${1:-30}
-BASE=${BASE:-$(git merge-base HEAD main)}
+BASE=${BASE:-62fee9f}
 OUT=$ROOT/bench/out/startup
 mkdir -p "$OUT"
 CC=${CC:-cc}
@@ -83,7 +84,7 @@ load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 nlibs() { ldd "$1" | wc -l; }
 f() { awk '{printf "%s | %s | %s | %s", $1, $2, $3, $4}' <<<"$1"; }
 {
-    echo "# Start-up benchmark"
+    echo "## Start-up of the one-shot CLI (\`bench/startup/run.sh\`)"
     echo
     echo "\`bench/startup/run.sh $RUNS\`: each command run $RUNS times, before and after interleaved"
     echo "(spawn_time.c: fork + exec + wait4; CPU = user + sys of the process and its threads)."
