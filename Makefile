@@ -11,12 +11,17 @@ PKG_CONFIG ?= pkg-config
 # chromadb backend (core ragged never needs them).
 WITHOUT_CHROMADB ?= 0
 
-PKGS := yaml-0.1 sqlite3 jansson libutf8proc libxml-2.0 poppler-glib libzstd openblas
+# Linked: what most commands use.  Opened with dlopen on first use
+# (src/dynlib.h, mk/dynlib.mk): poppler-glib, OpenBLAS and libcurl, whose
+# loading made start-up slow for every command (bench/startup/); only their
+# headers are used at build time.
+PKGS := yaml-0.1 sqlite3 jansson libutf8proc libxml-2.0 libzstd
+DLOPEN_PKGS := poppler-glib openblas
 ifneq ($(WITHOUT_CHROMADB),1)
-PKGS += libcurl
+DLOPEN_PKGS += libcurl
 endif
 
-PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) $(DLOPEN_PKGS) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 
 WARN := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wno-format-truncation -Wstrict-prototypes -Wmissing-prototypes
@@ -52,7 +57,7 @@ help:
 
 $(BUILD)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(DYNLIB_CFLAGS_$*) -c $< -o $@
 
 $(BUILD)/test-obj/%.o: tests/unit/%.c
 	@mkdir -p $(dir $@)
@@ -105,6 +110,8 @@ clean:
 
 -include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/obj/main.d
 
+# Sonames of the libraries opened with dlopen (DYNLIB_CFLAGS_*).
+include mk/dynlib.mk
 # Fuzz targets, corpus replay in `make check`, soak tests.
 include mk/hardening.mk
 # aarch64 cross-build tested under qemu-user (make check-arm64).

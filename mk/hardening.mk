@@ -23,7 +23,7 @@ SOAK_TESTS := kill_ingest kill_ops concurrent_ingest kill_points kill_migrate ki
 
 $(FUZZ_BUILD)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DYNLIB_CFLAGS_$*) -fsanitize=fuzzer-no-link -c $< -o $@
 
 $(FUZZ_BUILD)/libragged-fuzz.a: $(FUZZ_LIB_OBJ)
 	@rm -f $@

@@ -13,8 +13,19 @@
 
 #include "bert_f32.h"
 #include "bert_int8.h"
+#include "dynlib.h"
 #include "safetensors.h"
 #include "util.h"
+
+/* OpenBLAS is opened when a model is, not linked: linked, its relocations
+ * and thread start-up cost every command about 3 ms of CPU, and only BERT
+ * models call it (dynlib.h, bench/startup/). */
+#ifndef RG_OPENBLAS_SONAME
+#error "RG_OPENBLAS_SONAME is not set: mk/dynlib.mk reads it from the OpenBLAS development package (libopenblas-dev)"
+#endif
+#ifndef RG_OPENBLAS_PACKAGE
+#define RG_OPENBLAS_PACKAGE ""
+#endif
 
 /* ---- a small fork-join thread pool ---- */
 
@@ -165,6 +176,7 @@ struct rg_bert_model {
     float **owned;                /* converted tensors to free */
     size_t nowned, capowned;
     pool *pool;
+    __typeof__(cblas_sgemm) *sgemm; /* from OpenBLAS, opened by rg_bert_model_open */
     pthread_mutex_t lock;         /* one forward pass at a time (shared scratch, pool) */
     /* scratch, grown on demand */
     float *x, *qkv, *ctx, *tmp, *inter;
@@ -531,6 +543,24 @@ static rg_status fingerprint(rg_bert_model *m, const char *dir, rg_error *err)
     return RG_OK;
 }
 
+/* Every open loads the library again: after the first, dlopen only finds
+ * it already mapped (it is never unloaded, see dynlib.c), so the function
+ * pointers can live in the model instead of in global state. */
+static rg_status load_blas(rg_bert_model *m, rg_error *err)
+{
+    static const rg_dynlib lib = {RG_OPENBLAS_SONAME, RG_OPENBLAS_PACKAGE, "running a BERT model"};
+    static const char *const names[] = {"cblas_sgemm", "openblas_set_num_threads"};
+    void *syms[2];
+    rg_status st = rg_dynlib_load(&lib, names, 2, syms, err);
+    if (st != RG_OK)
+        return st;
+    m->sgemm = (__typeof__(m->sgemm))syms[0];
+    /* The engine splits work across its own threads; BLAS running threads of
+     * its own under them would oversubscribe the cores. */
+    ((__typeof__(openblas_set_num_threads) *)syms[1])(1);
+    return RG_OK;
+}
+
 rg_status rg_bert_model_open(const char *dir, const rg_bert_model_opts *opts, rg_bert_model **out, rg_error *err)
 {
     if (!rg_is_dir(dir))
@@ -540,6 +570,8 @@ rg_status rg_bert_model_open(const char *dir, const rg_bert_model_opts *opts, rg
     m->opts = opts ? *opts : (rg_bert_model_opts){0};
     pthread_mutex_init(&m->lock, NULL);
     rg_status st = parse_config(m, dir, err);
+    if (st == RG_OK)
+        st = load_blas(m, err);
     if (st == RG_OK) {
         char *wpath = rg_path_join(dir, "model.safetensors");
         if (!rg_path_exists(wpath)) {
@@ -564,9 +596,6 @@ rg_status rg_bert_model_open(const char *dir, const rg_bert_model_opts *opts, rg
     m->info.weights_bytes = rg_safetensors_file_size(m->st);
     int threads = m->opts.threads > 0 ? m->opts.threads : rg_cpu_count();
     m->opts.threads = threads;
-    /* The engine splits work across its own threads; BLAS running threads of
-     * its own under them would oversubscribe the cores. */
-    openblas_set_num_threads(1);
     m->pool = pool_new(threads);
     int L = m->info.max_seq_length;
     m->scores = rg_xmalloc((size_t)threads * L * L * sizeof *m->scores);
@@ -737,7 +766,7 @@ static void linear_task(void *arg, int task, int worker)
     } else if (l->p) {
         rg_f32_gemm(l->p, f->in, l->k, f->T, n0, n1, f->out, l->n);
     } else {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, f->T, n1 - n0, l->k, 1.0f, f->in, l->k,
+        f->m->sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, f->T, n1 - n0, l->k, 1.0f, f->in, l->k,
                     l->w + (size_t)n0 * l->k, l->k, 0.0f, f->out + n0, l->n);
     }
     for (int r = 0; r < f->T; r++)
@@ -830,10 +859,10 @@ static void attention_task(void *arg, int task, int worker)
     const float *q = base, *k = base + H, *v = base + 2 * H;
     float *S = m->scores + (size_t)worker * m->info.max_seq_length * m->info.max_seq_length;
     float scale = 1.0f / sqrtf((float)d);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, L, L, d, scale, q, 3 * H, k, 3 * H, 0.0f, S, L);
+    m->sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, L, L, d, scale, q, 3 * H, k, 3 * H, 0.0f, S, L);
     for (int i = 0; i < L; i++)
         softmax_row(S + (size_t)i * L, L);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, L, d, L, 1.0f, S, L, v, 3 * H, 0.0f,
+    m->sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, L, d, L, 1.0f, S, L, v, 3 * H, 0.0f,
                 m->ctx + (size_t)f->offs[s] * H + (size_t)h * d, H);
 }
 

@@ -288,6 +288,18 @@ bool rg_filter_match(const rg_filter *f, const json_t *metadata)
 
 /* ---- rendering ---- */
 
+bool rg_filter_mentions(const rg_filter *f, const char *key)
+{
+    if (!f)
+        return false;
+    if (f->key && !strcmp(f->key, key))
+        return true;
+    for (size_t i = 0; i < f->nchildren; i++)
+        if (rg_filter_mentions(f->children[i], key))
+            return true;
+    return false;
+}
+
 json_t *rg_filter_to_json(const rg_filter *f)
 {
     if (!f)

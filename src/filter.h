@@ -56,6 +56,8 @@ void rg_filter_free(rg_filter *f);
  * matches everything). */
 bool rg_filter_match(const rg_filter *f, const json_t *metadata);
 
+/* Whether any comparison in the filter is on key. */
+bool rg_filter_mentions(const rg_filter *f, const char *key);
 /* Canonical ChromaDB JSON (new reference). */
 json_t *rg_filter_to_json(const rg_filter *f);
 

@@ -4,16 +4,61 @@
  * hosts alive inside the handle, so consecutive requests to the same server
  * reuse one TCP (and TLS) connection.  Options are reset before every request
  * (curl_easy_reset keeps the connection cache) so one request's settings never
- * leak into the next. */
+ * leak into the next.
+ *
+ * libcurl is not linked but opened on the first rg_http_new (dynlib.h):
+ * linked, it and its TLS, LDAP, SSH and Kerberos dependencies slowed the
+ * start-up of every command, and most commands never make a request
+ * (bench/startup/). */
 #include "http.h"
 
+/* The calls go through function pointers, which curl's GCC type-checking
+ * macros (they wrap the real curl_easy_setopt) cannot follow. */
+#define CURL_DISABLE_TYPECHECK
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dynlib.h"
+
+#ifndef RG_CURL_SONAME
+#error "RG_CURL_SONAME is not set: mk/dynlib.mk reads it from the libcurl development package (libcurl4-openssl-dev)"
+#endif
+#ifndef RG_CURL_PACKAGE
+#define RG_CURL_PACKAGE ""
+#endif
+
+/* Every libcurl function http.c calls, with the prototypes of the headers
+ * it is built against. */
+#define CURL_FUNCS(X)                                                                                                  \
+    X(curl_global_init)                                                                                                \
+    X(curl_easy_init)                                                                                                  \
+    X(curl_easy_cleanup)                                                                                               \
+    X(curl_easy_reset)                                                                                                 \
+    X(curl_easy_setopt)                                                                                                \
+    X(curl_easy_perform)                                                                                               \
+    X(curl_easy_getinfo)                                                                                               \
+    X(curl_easy_strerror)                                                                                              \
+    X(curl_slist_append)                                                                                               \
+    X(curl_slist_free_all)
+
+typedef struct curl_api {
+#define X(f) __typeof__(f) *f;
+    CURL_FUNCS(X)
+#undef X
+} curl_api;
+
+enum {
+#define X(f) CURL_FUNC_##f,
+    CURL_FUNCS(X)
+#undef X
+    CURL_NFUNCS
+};
+
 struct rg_http {
+    const curl_api *cu;
     CURL *curl;
     long timeout_ms;
     long connect_timeout_ms;
@@ -24,12 +69,38 @@ struct rg_http {
     char errbuf[CURL_ERROR_SIZE];
 };
 
+/* Loaded and initialised once per process, never undone: curl_global_init
+ * must run once before any other thread uses libcurl (it is not
+ * thread-safe in every libcurl build), and the library cannot be unloaded
+ * safely afterwards (OpenSSL's exit handlers).  These are written only
+ * inside pthread_once and read-only after it; a failure is kept too, so
+ * every later rg_http_new reports the same message. */
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc = CURLE_OK;
+static curl_api curl_fns;
+static rg_error curl_load_err;
 
 static void curl_init_once(void)
 {
-    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+    static const rg_dynlib lib = {RG_CURL_SONAME, RG_CURL_PACKAGE,
+                                  "talking to a server (ChromaDB backend, remote embedder or LLM)"};
+    static const char *const names[] = {
+#define X(f) #f,
+        CURL_FUNCS(X)
+#undef X
+    };
+    void *syms[CURL_NFUNCS];
+    if (rg_dynlib_load(&lib, names, CURL_NFUNCS, syms, &curl_load_err) != RG_OK)
+        return;
+    curl_api a;
+#define X(f) a.f = (__typeof__(a.f))syms[CURL_FUNC_##f];
+    CURL_FUNCS(X)
+#undef X
+    CURLcode rc = a.curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (rc != CURLE_OK) {
+        rg_error_set(&curl_load_err, RG_ERR_INTERNAL, "cannot initialise libcurl: %s", a.curl_easy_strerror(rc));
+        return;
+    }
+    curl_fns = a;
 }
 
 rg_http_opts rg_http_default_opts(void)
@@ -45,12 +116,12 @@ rg_status rg_http_new(const rg_http_opts *opts, rg_http **out, rg_error *err)
 {
     *out = NULL;
     pthread_once(&curl_once, curl_init_once);
-    if (curl_init_rc != CURLE_OK)
-        return rg_error_set(err, RG_ERR_INTERNAL, "cannot initialise libcurl: %s",
-                            curl_easy_strerror(curl_init_rc));
+    if (curl_load_err.code != RG_OK)
+        return rg_error_set(err, curl_load_err.code, "%s", curl_load_err.msg);
     rg_http_opts o = opts ? *opts : rg_http_default_opts();
     rg_http *h = rg_xcalloc(1, sizeof *h);
-    h->curl = curl_easy_init();
+    h->cu = &curl_fns;
+    h->curl = curl_fns.curl_easy_init();
     if (!h->curl) {
         free(h);
         return rg_error_set(err, RG_ERR_INTERNAL, "cannot create a libcurl handle");
@@ -80,7 +151,7 @@ void rg_http_free(rg_http *h)
 {
     if (!h)
         return;
-    curl_easy_cleanup(h->curl);
+    h->cu->curl_easy_cleanup(h->curl);
     if (h->auth_header) {
         /* The token should not outlive the handle in freed memory. */
         volatile char *p = h->auth_header;
@@ -131,65 +202,66 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *userdata)
 static rg_status perform(rg_http *h, const char *method, const char *url, const char *body,
                          size_t body_len, long *status, write_ctx *w, rg_error *err)
 {
+    const curl_api *cu = h->cu;
     CURL *c = h->curl;
-    curl_easy_reset(c);
+    cu->curl_easy_reset(c);
     h->errbuf[0] = 0;
     *status = 0;
 
     struct curl_slist *headers = NULL;
     if (body)
-        headers = curl_slist_append(headers, "Content-Type: application/json");
+        headers = cu->curl_slist_append(headers, "Content-Type: application/json");
     /* Without this libcurl waits up to a second for "100 Continue" before
      * sending bodies over 1 MiB. */
-    headers = curl_slist_append(headers, "Expect:");
+    headers = cu->curl_slist_append(headers, "Expect:");
     if (h->auth_header)
-        headers = curl_slist_append(headers, h->auth_header);
+        headers = cu->curl_slist_append(headers, h->auth_header);
     if (h->extra_header)
-        headers = curl_slist_append(headers, h->extra_header);
+        headers = cu->curl_slist_append(headers, h->extra_header);
 
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, h->timeout_ms);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, h->connect_timeout_ms);
-    curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(c, CURLOPT_NOPROXY, h->noproxy);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, h->tls_verify ? 1L : 0L);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, h->tls_verify ? 2L : 0L);
-    curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");   /* whatever libcurl can decode */
+    cu->curl_easy_setopt(c, CURLOPT_URL, url);
+    cu->curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    cu->curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
+    cu->curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    cu->curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, h->timeout_ms);
+    cu->curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, h->connect_timeout_ms);
+    cu->curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+    cu->curl_easy_setopt(c, CURLOPT_NOPROXY, h->noproxy);
+    cu->curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, h->tls_verify ? 1L : 0L);
+    cu->curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, h->tls_verify ? 2L : 0L);
+    cu->curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");   /* whatever libcurl can decode */
 #if LIBCURL_VERSION_NUM >= 0x075500
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    cu->curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 #else
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+    cu->curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, w);
+    cu->curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
+    cu->curl_easy_setopt(c, CURLOPT_WRITEDATA, w);
 
     if (body) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+        cu->curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        cu->curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
     }
     if (strcmp(method, "GET") == 0 && !body)
-        curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+        cu->curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
     else if (strcmp(method, "HEAD") == 0)
-        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+        cu->curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
     else if (!(strcmp(method, "POST") == 0 && body))
-        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+        cu->curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 
-    CURLcode rc = curl_easy_perform(c);
-    curl_slist_free_all(headers);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+    CURLcode rc = cu->curl_easy_perform(c);
+    cu->curl_slist_free_all(headers);
+    cu->curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
 
     if (rc == CURLE_WRITE_ERROR && w->aborted)
         return rg_error_set(err, RG_ERR_INTERRUPTED, "request to %s stopped by the reader", url);
     if (rc != CURLE_OK) {
         char shown[512];
         url_for_message(url, shown, sizeof shown);
-        const char *reason = h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc);
+        const char *reason = h->errbuf[0] ? h->errbuf : cu->curl_easy_strerror(rc);
         return rg_error_set(err, RG_ERR_NETWORK, "cannot reach %s: %s", shown, reason);
     }
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+    cu->curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
     return RG_OK;
 }
 

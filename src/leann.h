@@ -300,6 +300,11 @@ typedef struct leann_dict {
     void *ddict;          /* ZSTD_DDict */
 } leann_dict;
 
+typedef struct leann_cdict {
+    int64_t id;           /* 0: none */
+    void *cdict;          /* ZSTD_CDict */
+} leann_cdict;
+
 typedef struct leann_coll {
     char *name, *dir, *db_path;
     sqlite3 *db;
@@ -322,11 +327,14 @@ typedef struct leann_coll {
     leann_cache cache;
     leann_visit visit;
     int lock_fd;          /* -1 until the first write takes the lock */
+    int format;           /* of the schema: 1..4 (store_leann.c) */
     int64_t dict_id;      /* zstd dictionary for new passages; 0: none */
-    void *cdict;          /* ZSTD_CDict for dict_id */
-    int64_t cdict_id;
+    int64_t meta_dict_id; /* and for metadata */
+    leann_cdict passage_cdict, meta_cdict;
+    void *cctx;           /* ZSTD_CCtx, reused */
     void *dctx;           /* ZSTD_DCtx, reused */
-    leann_dict *ddicts;
+    rg_buf zbuf;          /* a frame being compressed or given its magic back */
+    leann_dict *ddicts;   /* decompression dictionaries by id */
     size_t nddicts;
     uint64_t recomputed;  /* embeddings recomputed by this handle */
     uint64_t last_query_recomputed;
@@ -351,12 +359,26 @@ typedef struct leann_passage {
  * free.  Release with leann_passages_free. */
 rg_status leann_fetch_passages(leann_coll *c, const uint32_t *nodes, size_t n, leann_passage *out, rg_error *err);
 void leann_passages_free(leann_passage *p, size_t n);
+
+/* leann_text.c: passages and metadata, compressed with dictionaries trained
+ * on the collection. */
+/* The passage's frame into out (replacing its content), with the dictionary
+ * leann_doc_dict() names (what records.dict must hold). */
 rg_status leann_doc_compress(leann_coll *c, const char *doc, rg_buf *out, rg_error *err);
-/* One passage frame into out, with cdict (a ZSTD_CDict) or without (NULL);
- * cctx is a ZSTD_CCtx the caller reuses. */
-rg_status leann_zstd_frame(void *cctx, const void *cdict, const char *src, size_t len, rg_buf *out, rg_error *err);
+int64_t leann_doc_dict(leann_coll *c);
 rg_status leann_doc_decompress(leann_coll *c, const void *blob, size_t len, int64_t dict, int64_t rawlen,
                                char **out, rg_error *err);
+/* SQL functions rg_leann_meta_pack(json, doc, doclen, dict) and
+ * rg_leann_meta(meta, doc, doclen, dict) on db, for handle c (NULL on a
+ * connection that only counts rows: the functions then fail if called). */
+int leann_text_register(sqlite3 *db, leann_coll *c);
+/* Trains new passage and metadata dictionaries on the collection and
+ * rewrites every row with them (inside the caller's transaction). */
+rg_status leann_train_dictionaries(leann_coll *c, rg_error *err);
+/* Drops cached dictionaries (after a rolled-back write); _free also the
+ * contexts. */
+void leann_text_reset(leann_coll *c);
+void leann_text_free(leann_coll *c);
 /* Writes generation gen's graph + codes files from memory. */
 rg_status leann_write_generation(leann_coll *c, int64_t gen, rg_error *err);
 void leann_remove_generation(leann_coll *c, int64_t gen);
@@ -368,6 +390,22 @@ void leann_invalidate(leann_coll *c);
 void leann_codes_reserve(leann_coll *c, uint32_t n);
 
 /* leann_insert.c */
+/* A write transaction: the _in functions do their part inside one, so that
+ * several commit or roll back together (leann_replace); leann_tx_end
+ * commits when rc is RG_OK, else rolls back and forgets what memory held. */
+typedef struct leann_tx {
+    int64_t old_gen;      /* generation files to remove once committed */
+    bool mutated;         /* memory was edited */
+    int64_t live_delta;   /* applied to c->live on commit */
+} leann_tx;
+rg_status leann_tx_begin(leann_coll *c, leann_tx *tx, rg_error *err);
+rg_status leann_tx_end(leann_coll *c, leann_tx *tx, rg_status rc, rg_error *err);
+rg_status leann_add_in(leann_coll *c, leann_tx *tx, const rg_record *recs, size_t n, bool upsert, rg_error *err);
+rg_status leann_delete_in(leann_coll *c, leann_tx *tx, const char *const *ids, size_t nids, const rg_filter *where,
+                          size_t *deleted, rg_error *err);
+/* Upserts recs and deletes del in one transaction. */
+rg_status leann_replace(leann_coll *c, const rg_record *recs, size_t n, const char *const *del, size_t ndel,
+                        size_t *deleted, rg_error *err);
 rg_status leann_add(leann_coll *c, const rg_record *recs, size_t n, bool upsert, rg_error *err);
 /* leann_vacuum.c */
 rg_status leann_delete(leann_coll *c, const char *const *ids, size_t nids, const rg_filter *where,
@@ -393,6 +431,10 @@ rg_status leann_save_overlay(leann_coll *c, const uint8_t *dirty, uint32_t new_f
 rg_status leann_query(leann_coll *c, const float *q, const rg_query_opts *opts, rg_hits *out,
                       rg_error *err);
 /* Nodes matching a filter (ascending); NULL filter: all live nodes. */
+/* " WHERE ..." selecting records by ids (or all when NULL) and filter
+ * (or none) from the view records; binds go to params. */
+void leann_where_sql(const leann_coll *c, const char *const *ids, size_t nids, const rg_filter *where,
+                     rg_buf *sql, json_t *params);
 rg_status leann_filter_nodes(leann_coll *c, const rg_filter *where, uint32_t **nodes, size_t *n,
                              rg_error *err);
 /* Space for graph edits: exact vectors put by the caller (the batch being

@@ -255,7 +255,7 @@ static rg_status write_record(leann_coll *c, sqlite3_stmt *ins, sqlite3_stmt *up
     else
         sqlite3_bind_null(st, 3);
     sqlite3_bind_int64(st, 4, has_doc ? (int64_t)strlen(r->document) : 0);
-    sqlite3_bind_int64(st, 5, has_doc ? c->cdict_id : 0);
+    sqlite3_bind_int64(st, 5, has_doc ? leann_doc_dict(c) : 0);
     if (meta)
         sqlite3_bind_text(st, 6, meta, -1, SQLITE_TRANSIENT);
     else
@@ -274,7 +274,63 @@ static rg_status write_record(leann_coll *c, sqlite3_stmt *ins, sqlite3_stmt *up
     return rc;
 }
 
+/* ---- write transactions ---------------------------------------------------- */
+
+rg_status leann_tx_begin(leann_coll *c, leann_tx *tx, rg_error *err)
+{
+    *tx = (leann_tx){.old_gen = c->generation};
+    return rg_sqlite_exec(c->db, "BEGIN IMMEDIATE", err);
+}
+
+rg_status leann_tx_end(leann_coll *c, leann_tx *tx, rg_status rc, rg_error *err)
+{
+    if (rc == RG_OK)
+        rc = rg_sqlite_exec(c->db, "COMMIT", err);
+    if (rc == RG_OK) {
+        c->live += tx->live_delta;
+        if (c->generation != tx->old_gen)
+            leann_remove_generation(c, tx->old_gen);
+        return RG_OK;
+    }
+    rg_sqlite_exec(c->db, "ROLLBACK", NULL);
+    if (c->generation != tx->old_gen)
+        leann_remove_generation(c, c->generation);
+    if (tx->mutated) {
+        /* Memory was edited for a transaction that did not commit. */
+        leann_invalidate(c);
+        leann_cache_clear(&c->cache);
+        c->generation = -1;
+    }
+    return rc;
+}
+
 rg_status leann_add(leann_coll *c, const rg_record *recs, size_t n, bool upsert, rg_error *err)
+{
+    if (n == 0)
+        return RG_OK;
+    leann_tx tx;
+    rg_status rc = leann_tx_begin(c, &tx, err);
+    if (rc == RG_OK)
+        rc = leann_add_in(c, &tx, recs, n, upsert, err);
+    return leann_tx_end(c, &tx, rc, err);
+}
+
+rg_status leann_replace(leann_coll *c, const rg_record *recs, size_t n, const char *const *del, size_t ndel,
+                        size_t *deleted, rg_error *err)
+{
+    size_t gone = 0;
+    leann_tx tx;
+    rg_status rc = leann_tx_begin(c, &tx, err);
+    if (rc == RG_OK)
+        rc = leann_add_in(c, &tx, recs, n, true, err);
+    if (rc == RG_OK && ndel)
+        rc = leann_delete_in(c, &tx, del, ndel, NULL, &gone, err);
+    rc = leann_tx_end(c, &tx, rc, err);
+    *deleted = rc == RG_OK ? gone : 0;
+    return rc;
+}
+
+rg_status leann_add_in(leann_coll *c, leann_tx *tx, const rg_record *recs, size_t n, bool upsert, rg_error *err)
 {
     if (n == 0)
         return RG_OK;
@@ -284,24 +340,20 @@ rg_status leann_add(leann_coll *c, const rg_record *recs, size_t n, bool upsert,
         free(keep);
         return rc;
     }
-    rc = rg_sqlite_exec(c->db, "BEGIN IMMEDIATE", err);
-    if (rc != RG_OK) {
-        free(keep);
-        return rc;
-    }
-    int64_t old_gen = c->generation;
-    bool mutated = false;
     int64_t *seqs = rg_xcalloc(n, sizeof *seqs);
     uint32_t *old_nodes = rg_xmalloc(n * sizeof *old_nodes);
     size_t nold = 0;
     sqlite3_stmt *find = NULL, *ins = NULL, *upd = NULL;
-    if (sqlite3_prepare_v2(c->db, "SELECT seq, node FROM records WHERE id = ?", -1, &find, NULL) != SQLITE_OK ||
+    if (sqlite3_prepare_v2(c->db, "SELECT seq, node FROM rec WHERE rg_id_key(id) = rg_id_key(?1) AND id = ?1", -1, &find, NULL) != SQLITE_OK ||
+        /* rec directly (the writer's schema is format 4, leann_lock):
+         * the view's triggers would unpack the old row for nothing. */
         sqlite3_prepare_v2(c->db,
-                           "INSERT INTO records(id, node, doc, doclen, dict, metadata, vec) VALUES(?,?,?,?,?,?,?)",
+                           "INSERT INTO rec(id, node, doc, doclen, dict, meta, vec)"
+                           " VALUES(?1, ?2, ?3, ?4, ?5, rg_leann_meta_pack(?6, ?3, ?4, ?5), ?7)",
                            -1, &ins, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(c->db,
-                           "UPDATE records SET id=?, node=?, doc=?, doclen=?, dict=?, metadata=?, vec=? "
-                           "WHERE seq=?",
+                           "UPDATE rec SET id=?1, node=?2, doc=?3, doclen=?4, dict=?5,"
+                           " meta=rg_leann_meta_pack(?6, ?3, ?4, ?5), vec=?7 WHERE seq=?8",
                            -1, &upd, NULL) != SQLITE_OK)
         rc = rg_sqlite_error(c->db, c->db_path, err);
     for (size_t i = 0; rc == RG_OK && i < n; i++) {
@@ -349,7 +401,7 @@ rg_status leann_add(leann_coll *c, const rg_record *recs, size_t n, bool upsert,
     bool rebuild = c->pq.m == 0 || c->graph.entry == LEANN_NONE ||
                    (live_after >= 2 * (int64_t)c->built_n && c->built_n < LEANN_AUTO_REBUILD_MAX);
     if (rc == RG_OK) {
-        mutated = true;
+        tx->mutated = true;
         leann_graph_reserve(&c->graph, first_new + (uint32_t)n);
         for (size_t i = 0; i < n; i++)
             leann_graph_add_node(&c->graph);
@@ -394,22 +446,7 @@ rg_status leann_add(leann_coll *c, const rg_record *recs, size_t n, bool upsert,
         }
     }
     if (rc == RG_OK)
-        rc = rg_sqlite_exec(c->db, "COMMIT", err);
-    if (rc == RG_OK) {
-        c->live = live_after;
-        if (c->generation != old_gen)
-            leann_remove_generation(c, old_gen);
-    } else {
-        rg_sqlite_exec(c->db, "ROLLBACK", NULL);
-        if (c->generation != old_gen)
-            leann_remove_generation(c, c->generation);
-        if (mutated) {
-            /* Memory was edited for a transaction that did not commit. */
-            leann_invalidate(c);
-            leann_cache_clear(&c->cache);
-            c->generation = -1;
-        }
-    }
+        tx->live_delta += live_after - c->live;
     free(keep);
     free(seqs);
     free(old_nodes);

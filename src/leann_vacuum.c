@@ -8,18 +8,11 @@
  * the collection doubles) renumbers the live nodes. */
 #include <stdlib.h>
 #include <string.h>
-#include <zdict.h>
-#include <zstd.h>
 
 #include "leann.h"
 #include "sqlite_util.h"
 #include "util.h"
 
-#define DICT_MIN_DOCS 256
-/* 64 KB rather than 32: on scifact the passages shrink by 5%, four times
- * what the larger dictionary costs. */
-#define DICT_BYTES (64 * 1024)
-#define DICT_SAMPLE_MAX (8u << 20)
 
 void leann_graph_remove(leann_coll *c, const uint32_t *nodes, size_t n, uint8_t *dirty)
 {
@@ -99,29 +92,27 @@ void leann_graph_remove(leann_coll *c, const uint32_t *nodes, size_t n, uint8_t 
 rg_status leann_delete(leann_coll *c, const char *const *ids, size_t nids, const rg_filter *where, size_t *deleted,
                        rg_error *err)
 {
+    size_t gone = 0;
+    leann_tx tx;
+    rg_status rc = leann_tx_begin(c, &tx, err);
+    if (rc == RG_OK)
+        rc = leann_delete_in(c, &tx, ids, nids, where, &gone, err);
+    rc = leann_tx_end(c, &tx, rc, err);
+    *deleted = rc == RG_OK ? gone : 0;
+    return rc;
+}
+
+rg_status leann_delete_in(leann_coll *c, leann_tx *tx, const char *const *ids, size_t nids, const rg_filter *where,
+                          size_t *deleted, rg_error *err)
+{
     *deleted = 0;
-    rg_status rc = rg_sqlite_exec(c->db, "BEGIN IMMEDIATE", err);
-    if (rc != RG_OK)
-        return rc;
+    rg_status rc = RG_OK;
     /* Which nodes: ids and/or filter, through SQL like get(). */
     rg_buf sql;
     rg_buf_init(&sql);
     json_t *params = json_array();
-    rg_buf_puts(&sql, "SELECT node FROM records WHERE 1");
-    if (ids) {
-        json_t *arr = json_array();
-        for (size_t i = 0; i < nids; i++)
-            json_array_append_new(arr, json_string(ids[i]));
-        char *text = json_dumps(arr, JSON_COMPACT);
-        json_decref(arr);
-        rg_buf_puts(&sql, " AND id IN (SELECT value FROM json_each(?))");
-        json_array_append_new(params, json_string(text));
-        free(text);
-    }
-    if (where) {
-        rg_buf_puts(&sql, " AND ");
-        rg_filter_to_sql(where, "metadata", &sql, params);
-    }
+    rg_buf_puts(&sql, "SELECT node FROM records");
+    leann_where_sql(c, ids, nids, where, &sql, params);
     sqlite3_stmt *st = NULL;
     rc = rg_sqlite_prepare_bound(c->db, c->db_path, sql.data, params, &st, err);
     rg_buf_free(&sql);
@@ -140,12 +131,11 @@ rg_status leann_delete(leann_coll *c, const char *const *ids, size_t nids, const
         rc = rg_sqlite_error(c->db, c->db_path, err);
     sqlite3_finalize(st);
     if (rc != RG_OK || n == 0) {
-        rg_sqlite_exec(c->db, rc == RG_OK ? "COMMIT" : "ROLLBACK", NULL);
         free(nodes);
         return rc;
     }
     sqlite3_stmt *del = NULL, *tomb = NULL;
-    if (sqlite3_prepare_v2(c->db, "DELETE FROM records WHERE node = ?", -1, &del, NULL) != SQLITE_OK ||
+    if (sqlite3_prepare_v2(c->db, "DELETE FROM rec WHERE node = ?", -1, &del, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(c->db, "INSERT OR IGNORE INTO tombstones(node) VALUES(?)", -1, &tomb, NULL) != SQLITE_OK)
         rc = rg_sqlite_error(c->db, c->db_path, err);
     for (size_t i = 0; rc == RG_OK && i < n; i++) {
@@ -158,10 +148,8 @@ rg_status leann_delete(leann_coll *c, const char *const *ids, size_t nids, const
     }
     sqlite3_finalize(del);
     sqlite3_finalize(tomb);
-    int64_t old_gen = c->generation;
-    bool mutated = false;
     if (rc == RG_OK) {
-        mutated = true;
+        tx->mutated = true;
         uint8_t *dirty = rg_xcalloc(c->graph.n ? c->graph.n : 1, 1);
         leann_graph_remove(c, nodes, n, dirty);
         int64_t new_gen;
@@ -170,126 +158,11 @@ rg_status leann_delete(leann_coll *c, const char *const *ids, size_t nids, const
     }
     if (rc == RG_OK)
         rc = leann_meta_save(c, err);
-    if (rc == RG_OK)
-        rc = rg_sqlite_exec(c->db, "COMMIT", err);
     if (rc == RG_OK) {
-        c->live -= (int64_t)n;
+        tx->live_delta -= (int64_t)n;
         *deleted = n;
-        if (c->generation != old_gen)
-            leann_remove_generation(c, old_gen);
-    } else {
-        rg_sqlite_exec(c->db, "ROLLBACK", NULL);
-        if (c->generation != old_gen)
-            leann_remove_generation(c, c->generation);
-        if (mutated) {
-            leann_invalidate(c);
-            c->generation = -1;
-        }
     }
     free(nodes);
-    return rc;
-}
-
-/* Trains a zstd dictionary on the passages and recompresses them all. */
-static rg_status retrain_dictionary(leann_coll *c, rg_error *err)
-{
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(c->db, "SELECT seq, doc, doclen, dict FROM records WHERE doc IS NOT NULL ORDER BY seq", -1,
-                           &st, NULL) != SQLITE_OK)
-        return rg_sqlite_error(c->db, c->db_path, err);
-    rg_buf all;
-    rg_buf_init(&all);
-    size_t *sizes = NULL, nsz = 0, capsz = 0;
-    int64_t *seqs = NULL;
-    rg_status rc = RG_OK;
-    int r;
-    while (rc == RG_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
-        char *doc = NULL;
-        rc = leann_doc_decompress(c, sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1),
-                                  sqlite3_column_int64(st, 3), sqlite3_column_int64(st, 2), &doc, err);
-        if (rc != RG_OK)
-            break;
-        if (nsz == capsz) {
-            capsz = capsz ? capsz * 2 : 256;
-            sizes = rg_xrealloc(sizes, capsz * sizeof *sizes);
-            seqs = rg_xrealloc(seqs, capsz * sizeof *seqs);
-        }
-        sizes[nsz] = strlen(doc);
-        seqs[nsz++] = sqlite3_column_int64(st, 0);
-        rg_buf_append(&all, doc, strlen(doc));
-        free(doc);
-    }
-    sqlite3_finalize(st);
-    if (rc != RG_OK || nsz < DICT_MIN_DOCS) {
-        rg_buf_free(&all);
-        free(sizes);
-        free(seqs);
-        return rc;
-    }
-    /* Train on a prefix of the samples (ZDICT wants ~100x the dictionary). */
-    size_t nsamp = 0, sampbytes = 0;
-    while (nsamp < nsz && sampbytes + sizes[nsamp] <= DICT_SAMPLE_MAX)
-        sampbytes += sizes[nsamp++];
-    void *dict = rg_xmalloc(DICT_BYTES);
-    size_t dlen = ZDICT_trainFromBuffer(dict, DICT_BYTES, all.data, sizes, (unsigned)nsamp);
-    if (ZDICT_isError(dlen)) {
-        /* Too little or too uniform text: keep plain zstd. */
-        free(dict);
-        rg_buf_free(&all);
-        free(sizes);
-        free(seqs);
-        return RG_OK;
-    }
-    int64_t id = c->dict_id + 1;
-    sqlite3_stmt *ins = NULL, *upd = NULL;
-    if (sqlite3_prepare_v2(c->db, "INSERT INTO dicts(id, dict) VALUES(?, ?)", -1, &ins, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(c->db, "UPDATE records SET doc = ?, dict = ? WHERE seq = ?", -1, &upd, NULL) != SQLITE_OK)
-        rc = rg_sqlite_error(c->db, c->db_path, err);
-    if (rc == RG_OK) {
-        sqlite3_bind_int64(ins, 1, id);
-        sqlite3_bind_blob(ins, 2, dict, (int)dlen, SQLITE_STATIC);
-        if (sqlite3_step(ins) != SQLITE_DONE)
-            rc = rg_sqlite_error(c->db, c->db_path, err);
-    }
-    ZSTD_CDict *cd = rc == RG_OK ? ZSTD_createCDict(dict, dlen, 19 /* as store_leann.c */) : NULL;
-    ZSTD_CCtx *cctx = ZSTD_createCCtx();
-    rg_buf z;
-    rg_buf_init(&z);
-    size_t off = 0;
-    for (size_t i = 0; rc == RG_OK && i < nsz; i++) {
-        rc = leann_zstd_frame(cctx, cd, all.data + off, sizes[i], &z, err);
-        off += sizes[i];
-        if (rc != RG_OK)
-            break;
-        sqlite3_bind_blob(upd, 1, z.data, (int)z.len, SQLITE_STATIC);
-        sqlite3_bind_int64(upd, 2, id);
-        sqlite3_bind_int64(upd, 3, seqs[i]);
-        if (sqlite3_step(upd) != SQLITE_DONE)
-            rc = rg_sqlite_error(c->db, c->db_path, err);
-        sqlite3_reset(upd);
-    }
-    rg_buf_free(&z);
-    ZSTD_freeCCtx(cctx);
-    sqlite3_finalize(ins);
-    sqlite3_finalize(upd);
-    if (rc == RG_OK) {
-        char *q = sqlite3_mprintf("DELETE FROM dicts WHERE id <> %lld", (long long)id);
-        rc = rg_sqlite_exec(c->db, q, err);
-        sqlite3_free(q);
-    }
-    if (rc == RG_OK) {
-        if (c->cdict)
-            ZSTD_freeCDict(c->cdict);
-        c->cdict = cd;
-        c->cdict_id = id;
-        c->dict_id = id;
-    } else if (cd) {
-        ZSTD_freeCDict(cd);
-    }
-    free(dict);
-    rg_buf_free(&all);
-    free(sizes);
-    free(seqs);
     return rc;
 }
 
@@ -358,13 +231,13 @@ rg_status leann_rebuild(leann_coll *c, const uint32_t *known, const float *known
      * trained on the first 256 passages compresses the rest about 4% worse
      * than one trained on all of them. */
     (void)retrain_dict;
-    if (rc == RG_OK && n >= DICT_MIN_DOCS)
-        rc = retrain_dictionary(c, err);
+    if (rc == RG_OK)
+        rc = leann_train_dictionaries(c, err);
 
     /* Renumber rows old -> new (through negative numbers: node is UNIQUE). */
     sqlite3_stmt *upd = NULL;
     if (rc == RG_OK &&
-        sqlite3_prepare_v2(c->db, "UPDATE records SET node = ? WHERE node = ?", -1, &upd, NULL) != SQLITE_OK)
+        sqlite3_prepare_v2(c->db, "UPDATE rec SET node = ? WHERE node = ?", -1, &upd, NULL) != SQLITE_OK)
         rc = rg_sqlite_error(c->db, c->db_path, err);
     for (size_t i = 0; rc == RG_OK && i < n; i++) {
         sqlite3_bind_int64(upd, 1, -1 - (int64_t)i);
@@ -376,7 +249,7 @@ rg_status leann_rebuild(leann_coll *c, const uint32_t *known, const float *known
     sqlite3_finalize(upd);
     if (rc == RG_OK)
         rc = rg_sqlite_exec(c->db,
-                            "UPDATE records SET node = -1 - node WHERE node < 0;"
+                            "UPDATE rec SET node = -1 - node WHERE node < 0;"
                             "DELETE FROM tombstones; DELETE FROM adj; DELETE FROM codes;",
                             err);
 

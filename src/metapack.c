@@ -9,11 +9,13 @@
 #include <string.h>
 
 #define MP_VERSION 0xA1
-#define MP_VERSION_DERIVED 0xA2   /* may hold T_PATH_ID */
+#define MP_VERSION_DERIVED 0xA2   /* may hold T_PATH_ID, T_DOC_HASH */
 
 /* T_PATH_ID: the value is what ingest derives from the object's
- * document_path (rg_document_id), so it is not stored. */
-enum { T_NULL, T_TRUE, T_FALSE, T_INT, T_REAL, T_STR, T_HEX, T_JSON, T_PATH_ID };
+ * document_path (rg_document_id), so it is not stored.  T_DOC_HASH: the
+ * value is the SHA-256 (hex) of the record's document, which the caller
+ * supplies on decode. */
+enum { T_NULL, T_TRUE, T_FALSE, T_INT, T_REAL, T_STR, T_HEX, T_JSON, T_PATH_ID, T_DOC_HASH };
 
 /* Names ragged's ingest writes (and a few common ones).  Append only: the
  * index is part of the stored form. */
@@ -148,9 +150,16 @@ static bool is_path_id(const json_t *obj, const json_t *v)
 
 void rg_metapack_encode(const json_t *obj, rg_buf *out)
 {
+    rg_metapack_encode_doc(obj, NULL, out);
+}
+
+void rg_metapack_encode_doc(const json_t *obj, const char *doc_sha256, rg_buf *out)
+{
     json_t *idv = json_object_get(obj, "document_id");
     bool derive = idv && is_path_id(obj, idv);
-    uint8_t ver = derive ? MP_VERSION_DERIVED : MP_VERSION;
+    json_t *hashv = json_object_get(obj, RG_METAPACK_DOC_HASH_KEY);
+    bool derive_hash = doc_sha256 && json_is_string(hashv) && !strcmp(json_string_value(hashv), doc_sha256);
+    uint8_t ver = derive || derive_hash ? MP_VERSION_DERIVED : MP_VERSION;
     rg_buf_append(out, &ver, 1);
     const char *key;
     json_t *v;
@@ -164,8 +173,8 @@ void rg_metapack_encode(const json_t *obj, rg_buf *out)
             put_varint(out, 0);
             put_bytes(out, key, strlen(key));
         }
-        if (derive && v == idv) {
-            uint8_t tag = T_PATH_ID;
+        if ((derive && v == idv) || (derive_hash && v == hashv)) {
+            uint8_t tag = v == idv ? T_PATH_ID : T_DOC_HASH;
             rg_buf_append(out, &tag, 1);
         } else {
             put_value(out, v);
@@ -238,6 +247,11 @@ static json_t *get_value(const uint8_t **p, const uint8_t *end)
 
 json_t *rg_metapack_decode(const void *data, size_t n)
 {
+    return rg_metapack_decode_doc(data, n, NULL, NULL);
+}
+
+json_t *rg_metapack_decode_doc(const void *data, size_t n, rg_metapack_doc_hash_fn doc_hash, void *ctx)
+{
     const uint8_t *p = data, *end = p + n;
     if (n < 1 || (*p != MP_VERSION && *p != MP_VERSION_DERIVED))
         return NULL;
@@ -264,6 +278,14 @@ json_t *rg_metapack_decode(const void *data, size_t n)
             p++;
             path_id_key = key;    /* a built-in name: outlives the loop */
             v = json_null();      /* placeholder, keeps the member's place */
+        } else if (derived && p < end && *p == T_DOC_HASH) {
+            p++;
+            const char *h = doc_hash ? doc_hash(ctx) : NULL;
+            if (!h) {             /* not asked for: the member is left out */
+                free(owned);
+                continue;
+            }
+            v = json_string(h);
         } else {
             v = get_value(&p, end);
         }

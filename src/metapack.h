@@ -12,7 +12,10 @@
  * and the bytes) and a value (a tag byte, then varint / 8 bytes / length +
  * bytes).  Lower-case hex strings of even length >= 16 are stored as their
  * bytes.  A document_id equal to what ingest derives from the object's
- * document_path (rg_document_id) is stored as a bare tag and recomputed.
+ * document_path (rg_document_id) is stored as a bare tag and recomputed;
+ * with rg_metapack_encode_doc, so is a content_hash equal to the SHA-256 of
+ * the record's document (the caller gives it back on decode).  Version byte
+ * 0xA3 is taken by the leann backend's compressed form (leann_text.c).
  *
  * SQL: rg_metapack_register() adds rg_meta_pack(json_text) -> blob and
  * rg_meta_json(blob) -> json_text to a connection (text in rg_meta_json is
@@ -28,8 +31,18 @@
 
 /* Appends the packed form of obj (a JSON object) to out. */
 void rg_metapack_encode(const json_t *obj, rg_buf *out);
+/* The member that rg_metapack_encode_doc may leave to be recomputed. */
+#define RG_METAPACK_DOC_HASH_KEY "content_hash"
+/* As rg_metapack_encode; a content_hash member equal to doc_sha256 (the hex
+ * SHA-256 of the record's document, or NULL) is not stored. */
+void rg_metapack_encode_doc(const json_t *obj, const char *doc_sha256, rg_buf *out);
 /* NULL if the bytes are not a well-formed packed object. */
 json_t *rg_metapack_decode(const void *data, size_t n);
+/* Gives the hex SHA-256 of the record's document, or NULL to leave the
+ * member out (a caller that does not need it saves decompressing the
+ * document).  It may be called more than once for one object. */
+typedef const char *(*rg_metapack_doc_hash_fn)(void *ctx);
+json_t *rg_metapack_decode_doc(const void *data, size_t n, rg_metapack_doc_hash_fn doc_hash, void *ctx);
 /* Registers rg_meta_pack / rg_meta_json on db; SQLITE_OK or an SQLite code. */
 int rg_metapack_register(sqlite3 *db);
 

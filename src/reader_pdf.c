@@ -1,17 +1,62 @@
 /* PDF via poppler-glib: the text of each page in reading order, with the
  * byte offset where each page starts so chunks can cite a page number.
  * Encrypted, damaged and image-only PDFs are refused with a message that
- * says which of the three it is. */
+ * says which of the three it is.
+ *
+ * poppler-glib is not linked but opened on the first PDF (dynlib.h):
+ * linked, it and its GLib, cairo, NSS and image-format dependencies slowed
+ * the start-up of every command (bench/startup/). */
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <poppler.h>
 
+#include "dynlib.h"
 #include "reader.h"
 #include "reader_priv.h"
 #include "util.h"
+
+#ifndef RG_POPPLER_SONAME
+#error "RG_POPPLER_SONAME is not set: mk/dynlib.mk reads it from the poppler-glib development package (libpoppler-glib-dev)"
+#endif
+#ifndef RG_POPPLER_PACKAGE
+#define RG_POPPLER_PACKAGE ""
+#endif
+
+/* Every poppler-glib, GObject and GLib function this file calls, with the
+ * prototypes of the headers it is built against.  The GLib ones are looked
+ * up through poppler-glib's handle, so they come from the GLib it uses. */
+#define POPPLER_FUNCS(X)                                                                                               \
+    X(poppler_document_new_from_bytes)                                                                                 \
+    X(poppler_document_get_n_pages)                                                                                    \
+    X(poppler_document_get_page)                                                                                       \
+    X(poppler_document_get_title)                                                                                      \
+    X(poppler_page_get_text)                                                                                           \
+    X(poppler_page_get_text_layout)                                                                                    \
+    X(poppler_error_quark)                                                                                             \
+    X(g_bytes_new_static)                                                                                              \
+    X(g_bytes_unref)                                                                                                   \
+    X(g_error_free)                                                                                                    \
+    X(g_free)                                                                                                          \
+    X(g_log_default_handler)                                                                                           \
+    X(g_log_set_handler)                                                                                               \
+    X(g_object_unref)
+
+typedef struct poppler_api {
+#define X(f) __typeof__(f) *f;
+    POPPLER_FUNCS(X)
+#undef X
+} poppler_api;
+
+enum {
+#define X(f) POPPLER_FUNC_##f,
+    POPPLER_FUNCS(X)
+#undef X
+    POPPLER_NFUNCS
+};
 
 static const char *const pdf_extensions[] = {"pdf", NULL};
 
@@ -25,22 +70,41 @@ static bool pdf_sniff(const unsigned char *head, size_t n)
 
 /* Poppler reports syntax problems of damaged files through GLib logging in
  * its own domain.  We turn them into one rg_error instead, so they are
- * dropped unless RAGGED_DEBUG asks to see them.  Installed once per process:
- * a per-call install/remove would race between ingest threads. */
+ * dropped unless RAGGED_DEBUG asks to see them. */
 static void poppler_log_handler(const gchar *domain, GLogLevelFlags level, const gchar *message, gpointer data)
 {
+    const poppler_api *pa = data;
     if (getenv("RAGGED_DEBUG"))
-        g_log_default_handler(domain, level, message, data);
+        pa->g_log_default_handler(domain, level, message, NULL);
 }
 
-static void quiet_poppler(void)
+/* Loaded once per process and never unloaded: GLib's type system and log
+ * handlers are process-wide and GObject libraries cannot be unloaded, and
+ * the log handler must be installed once (a per-call install/remove would
+ * race between ingest threads).  The reader has no context object to keep
+ * a handle in, so these are written only inside pthread_once and read-only
+ * after it; a failure is kept too, so every PDF reports the same message. */
+static pthread_once_t poppler_once = PTHREAD_ONCE_INIT;
+static poppler_api poppler_fns;
+static rg_error poppler_load_err;
+
+static void poppler_load_once(void)
 {
-    static gsize once = 0;
-    if (g_once_init_enter(&once)) {
-        g_log_set_handler("Poppler", (GLogLevelFlags)(G_LOG_LEVEL_MASK | G_LOG_FLAG_FATAL | G_LOG_FLAG_RECURSION),
-                          poppler_log_handler, NULL);
-        g_once_init_leave(&once, 1);
-    }
+    static const rg_dynlib lib = {RG_POPPLER_SONAME, RG_POPPLER_PACKAGE, "reading PDF files"};
+    static const char *const names[] = {
+#define X(f) #f,
+        POPPLER_FUNCS(X)
+#undef X
+    };
+    void *syms[POPPLER_NFUNCS];
+    if (rg_dynlib_load(&lib, names, POPPLER_NFUNCS, syms, &poppler_load_err) != RG_OK)
+        return;
+#define X(f) poppler_fns.f = (__typeof__(poppler_fns.f))syms[POPPLER_FUNC_##f];
+    POPPLER_FUNCS(X)
+#undef X
+    poppler_fns.g_log_set_handler("Poppler",
+                                  (GLogLevelFlags)(G_LOG_LEVEL_MASK | G_LOG_FLAG_FATAL | G_LOG_FLAG_RECURSION),
+                                  poppler_log_handler, &poppler_fns);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -54,7 +118,7 @@ static int cmp_double(const void *a, const void *b)
  * previous one than the page's usual line pitch (or above it: a new column)
  * begins a paragraph.  Without a usable layout the lines are kept as they
  * are. */
-static void append_page_text(rg_buf *out, PopplerPage *page, const char *t, size_t tl)
+static void append_page_text(const poppler_api *pa, rg_buf *out, PopplerPage *page, const char *t, size_t tl)
 {
     size_t nchars = 0, nlines = 1;
     for (size_t i = 0; i < tl; i++) {
@@ -63,8 +127,8 @@ static void append_page_text(rg_buf *out, PopplerPage *page, const char *t, size
     }
     PopplerRectangle *rects = NULL;
     guint nrects = 0;
-    if (!poppler_page_get_text_layout(page, &rects, &nrects) || nrects != nchars || nlines < 3) {
-        g_free(rects);
+    if (!pa->poppler_page_get_text_layout(page, &rects, &nrects) || nrects != nchars || nlines < 3) {
+        pa->g_free(rects);
         rg_text_append_paragraphs(out, t, tl);
         return;
     }
@@ -82,7 +146,7 @@ static void append_page_text(rg_buf *out, PopplerPage *page, const char *t, size
             top[li] = rects[k].y1;
         k++;
     }
-    g_free(rects);
+    pa->g_free(rects);
 
     double *pitch = rg_xmalloc(nlines * sizeof *pitch);
     size_t npitch = 0, prev = SIZE_MAX;
@@ -207,15 +271,18 @@ static void strip_running_lines(rg_buf *pages, size_t np)
 
 static rg_status pdf_read(const char *path, const char *data, size_t len, rg_document *doc, rg_error *err)
 {
-    quiet_poppler();
+    pthread_once(&poppler_once, poppler_load_once);
+    if (poppler_load_err.code != RG_OK)
+        return rg_error_set(err, poppler_load_err.code, "%s", poppler_load_err.msg);
+    const poppler_api *pa = &poppler_fns;
     /* Static bytes: data outlives the PopplerDocument, which is gone before
      * we return. */
-    GBytes *bytes = g_bytes_new_static(data, len);
+    GBytes *bytes = pa->g_bytes_new_static(data, len);
     GError *gerr = NULL;
-    PopplerDocument *pd = poppler_document_new_from_bytes(bytes, NULL, &gerr);
+    PopplerDocument *pd = pa->poppler_document_new_from_bytes(bytes, NULL, &gerr);
     if (!pd) {
         rg_status st;
-        if (gerr && g_error_matches(gerr, POPPLER_ERROR, POPPLER_ERROR_ENCRYPTED))
+        if (gerr && gerr->domain == pa->poppler_error_quark() && gerr->code == POPPLER_ERROR_ENCRYPTED)
             st = rg_error_set(err, RG_ERR_INVALID,
                               "%s is an encrypted (password-protected) PDF; ragged cannot read it. Save a copy "
                               "without the password (e.g. qpdf --decrypt --password=... in.pdf out.pdf) and ingest that",
@@ -224,21 +291,21 @@ static rg_status pdf_read(const char *path, const char *data, size_t len, rg_doc
             st = rg_error_set(err, RG_ERR_INVALID, "%s is not a readable PDF (%s); the file may be damaged or truncated",
                               path, gerr && gerr->message ? gerr->message : "unknown error");
         if (gerr)
-            g_error_free(gerr);
-        g_bytes_unref(bytes);
+            pa->g_error_free(gerr);
+        pa->g_bytes_unref(bytes);
         return st;
     }
 
-    int np = poppler_document_get_n_pages(pd);
+    int np = pa->poppler_document_get_n_pages(pd);
     if (np <= 0) {
-        g_object_unref(pd);
-        g_bytes_unref(bytes);
+        pa->g_object_unref(pd);
+        pa->g_bytes_unref(bytes);
         return rg_error_set(err, RG_ERR_INVALID, "%s is a PDF without pages; nothing to read", path);
     }
     rg_buf *pages = rg_xcalloc((size_t)np, sizeof *pages);
     for (int i = 0; i < np; i++) {
-        PopplerPage *page = poppler_document_get_page(pd, i);
-        char *t = page ? poppler_page_get_text(page) : NULL;
+        PopplerPage *page = pa->poppler_document_get_page(pd, i);
+        char *t = page ? pa->poppler_page_get_text(page) : NULL;
         if (t) {
             size_t tl = strlen(t);
             /* Poppler's text is UTF-8 in practice; make sure of it, since
@@ -247,15 +314,15 @@ static rg_status pdf_read(const char *path, const char *data, size_t len, rg_doc
                 rg_buf fixed;
                 rg_buf_init(&fixed);
                 if (rg_text_decode(path, t, tl, &fixed, NULL) == RG_OK)
-                    append_page_text(&pages[i], page, fixed.data, fixed.len);
+                    append_page_text(pa, &pages[i], page, fixed.data, fixed.len);
                 rg_buf_free(&fixed);
             } else {
-                append_page_text(&pages[i], page, t, tl);
+                append_page_text(pa, &pages[i], page, t, tl);
             }
-            g_free(t);
+            pa->g_free(t);
         }
         if (page)
-            g_object_unref(page);
+            pa->g_object_unref(page);
     }
     strip_running_lines(pages, (size_t)np);
     rg_buf out;
@@ -271,15 +338,15 @@ static rg_status pdf_read(const char *path, const char *data, size_t len, rg_doc
     }
     free(pages);
     char *title = NULL;
-    gchar *meta = poppler_document_get_title(pd);
+    gchar *meta = pa->poppler_document_get_title(pd);
     if (meta) {
         size_t tl = rg_text_squeeze_spaces(meta, strlen(meta));
         if (tl && rg_utf8_valid(meta, tl))
             title = rg_xstrndup(meta, tl);
-        g_free(meta);
+        pa->g_free(meta);
     }
-    g_object_unref(pd);
-    g_bytes_unref(bytes);
+    pa->g_object_unref(pd);
+    pa->g_bytes_unref(bytes);
 
     if (out.len == 0) {
         rg_buf_free(&out);

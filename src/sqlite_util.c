@@ -51,7 +51,13 @@ rg_status rg_sqlite_open(const char *path, int flags, sqlite3 **out, rg_error *e
     sqlite3_busy_timeout(db, 10000);
     sqlite3_extended_result_codes(db, 0);
     rg_status st = RG_OK;
-    if (!(flags & SQLITE_OPEN_READONLY)) {
+    /* 8 KB pages for new files (a no-op on existing ones): rows of a few
+     * hundred bytes leave half a row unused per page, and a 1,024-dimension
+     * vector (4 KB) does not fit a 4 KB page and would overflow into a
+     * second one.  Measured on a SciFact leann collection: 1.6% smaller. */
+    if (st == RG_OK && (flags & SQLITE_OPEN_CREATE))
+        st = rg_sqlite_exec(db, "PRAGMA page_size=8192", err);
+    if (st == RG_OK && !(flags & SQLITE_OPEN_READONLY)) {
         st = rg_sqlite_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", err);
     }
     if (st == RG_OK) {

@@ -25,8 +25,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <zdict.h>
-#include <zstd.h>
 
 #include "config.h"
 #include "leann.h"
@@ -35,22 +33,21 @@
 #include "store.h"
 #include "util.h"
 
-/* Format 2 keeps metadata packed (metapack.h) in table rec behind the view
- * records; format 1 (JSON text in table records) is still read and
- * written as it is. */
-/* Format 3 (same schema as 2) may hold what older versions cannot decode:
- * int8 codebooks, passage frames without dictionary id, metapack 0xA2.
- * Every write marks the collection 3 so that an older ragged says "format
- * ragged-leann-3" instead of reporting damage; this version reads 1, 2, 3. */
-#define LEANN_FORMAT "ragged-leann-3"
-#define LEANN_FORMAT_V2 "ragged-leann-2"
-#define LEANN_FORMAT_V1 "ragged-leann-1"
+/* Formats of leann.sqlite.  1: table records with metadata as JSON text.
+ * 2: metadata packed (metapack.h) in table rec behind the view records.
+ * 3: same schema; may hold int8 codebooks, passage frames without
+ * dictionary id, metapack 0xA2.  4: the view reads and writes through
+ * leann_text.c (compressed metadata, content_hash recomputed, magic-less
+ * frames).  This version reads 1..4; the first write upgrades the schema
+ * to 4 in place (one transaction), so write paths know one schema, and an
+ * older ragged says "format ragged-leann-4" instead of reporting damage. */
+#define LEANN_FORMAT "ragged-leann-4"
+#define LEANN_FORMAT_PREFIX "ragged-leann-"
+#define LEANN_FORMAT_MAX 4
 #define LEANN_DB "leann.sqlite"
 #define LEANN_LOCK_WAIT_S 5.0
-#define LEANN_ZSTD_LEVEL 9
-#define LEANN_ZSTD_DICT_LEVEL 19
 
-static rg_status db_open(const char *path, int flags, sqlite3 **db, rg_error *err);
+static rg_status db_open(const char *path, int flags, leann_coll *c, sqlite3 **db, rg_error *err);
 
 typedef struct leann_store {
     char *dir;
@@ -127,20 +124,28 @@ rg_status leann_meta_save(leann_coll *c, rg_error *err)
     if (rc == RG_OK)
         rc = leann_meta_set_int(c, "dict_id", c->dict_id, err);
     if (rc == RG_OK)
-        rc = rg_sqlite_meta_set(c->db, "format", LEANN_FORMAT, err);
+        rc = leann_meta_set_int(c, "meta_dict_id", c->meta_dict_id, err);
     return rc;
 }
 
-static rg_status read_identity(sqlite3 *db, const char *path, rg_embedder_identity *id, rg_error *err)
+/* The schema format (1..LEANN_FORMAT_MAX) into *version when not NULL. */
+static rg_status read_identity(sqlite3 *db, const char *path, rg_embedder_identity *id, int *version,
+                               rg_error *err)
 {
     char *format = NULL, *ident = NULL;
     rg_status rc = rg_sqlite_meta_get(db, "format", &format, err);
     if (rc == RG_OK)
         rc = rg_sqlite_meta_get(db, "identity", &ident, err);
-    if (rc == RG_OK && (!format || (strcmp(format, LEANN_FORMAT) != 0 && strcmp(format, LEANN_FORMAT_V2) != 0 &&
-                                    strcmp(format, LEANN_FORMAT_V1) != 0)))
-        rc = rg_error_set(err, RG_ERR_CORRUPT, "%s is not a ragged leann collection (format '%s', expected '%s')",
+    size_t plen = strlen(LEANN_FORMAT_PREFIX);
+    int v = format && !strncmp(format, LEANN_FORMAT_PREFIX, plen) && strlen(format) == plen + 1
+                ? format[plen] - '0' : 0;
+    if (rc == RG_OK && (v < 1 || v > LEANN_FORMAT_MAX))
+        rc = rg_error_set(err, RG_ERR_CORRUPT,
+                          "%s is not a ragged leann collection this version can read (format '%s', expected '%s'"
+                          " or older); a newer ragged wrote it, or it is not ragged's",
                           path, format ? format : "none", LEANN_FORMAT);
+    if (version)
+        *version = v;
     if (rc == RG_OK && (!ident || rg_embedder_identity_from_text(ident, id) != RG_OK))
         rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: the embedder identity is missing or damaged", path);
     free(format);
@@ -173,8 +178,8 @@ static rg_status leann_list(void *impl, rg_collection_info **out, size_t *n, rg_
         snprintf(info.name, sizeof info.name, "%s", de->d_name);
         info.count = -1;
         rg_error ignored;
-        if (db_open(path, SQLITE_OPEN_READONLY, &db, &ignored) == RG_OK) {
-            read_identity(db, path, &info.identity, &ignored);
+        if (db_open(path, SQLITE_OPEN_READONLY, NULL, &db, &ignored) == RG_OK) {
+            read_identity(db, path, &info.identity, NULL, &ignored);
             rg_sqlite_scalar_int(db, "SELECT count(*) FROM records", &info.count, &ignored);
         }
         sqlite3_close(db);
@@ -190,36 +195,102 @@ static rg_status leann_list(void *impl, rg_collection_info **out, size_t *n, rg_
     return RG_OK;
 }
 
+/* Ids are unique through an index of a 64-bit key of each id (rg_id_key:
+ * the first 8 bytes of its SHA-256) rather than of the ids themselves,
+ * half the size; a lookup compares the key, then the id.  Two different
+ * ids with one key would make the second's add fail as a duplicate: at a
+ * million records the chance is about 3e-8. */
+#define REC_TABLE                                                                                            \
+    "CREATE TABLE rec(seq INTEGER PRIMARY KEY, id TEXT NOT NULL, node INTEGER NOT NULL UNIQUE,"             \
+    " doc BLOB, doclen INTEGER NOT NULL DEFAULT 0, dict INTEGER NOT NULL DEFAULT 0, meta BLOB, vec BLOB);" \
+    "CREATE UNIQUE INDEX rec_id ON rec(rg_id_key(id));"
+
 /* records is a view over rec so that every phase file reads and writes
- * metadata as JSON text while the table holds it packed (metapack.h: about
- * 40% of the JSON's size).  The triggers run inside the writer's own
- * statement, so atomicity is that of the statement. */
-static const char *SCHEMA =
+ * metadata as JSON text while the table holds it packed and compressed
+ * (leann_text.c).  The triggers run inside the writer's own statement, so
+ * atomicity is that of the statement.  Code that rewrites rows without
+ * changing a record (renumbering, recompressing) writes rec directly. */
+static const char *TABLES =
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
     /* seq keeps the insertion order (get() pages by it; upsert keeps it);
      * node is the record's place in the graph and codes. */
-    "CREATE TABLE rec(seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, node INTEGER NOT NULL UNIQUE,"
-    " doc BLOB, doclen INTEGER NOT NULL DEFAULT 0, dict INTEGER NOT NULL DEFAULT 0, meta BLOB, vec BLOB);"
-    "CREATE VIEW records AS SELECT seq, id, node, doc, doclen, dict, rg_meta_json(meta) AS metadata, vec FROM rec;"
-    "CREATE TRIGGER records_insert INSTEAD OF INSERT ON records BEGIN"
-    " INSERT INTO rec(seq, id, node, doc, doclen, dict, meta, vec) VALUES(NEW.seq, NEW.id, NEW.node, NEW.doc,"
-    " coalesce(NEW.doclen, 0), coalesce(NEW.dict, 0), rg_meta_pack(NEW.metadata), NEW.vec); END;"
-    "CREATE TRIGGER records_update INSTEAD OF UPDATE ON records BEGIN"
-    " UPDATE rec SET seq = NEW.seq, id = NEW.id, node = NEW.node, doc = NEW.doc, doclen = NEW.doclen,"
-    " dict = NEW.dict, meta = CASE WHEN NEW.metadata IS OLD.metadata THEN meta ELSE rg_meta_pack(NEW.metadata) END,"
-    " vec = NEW.vec WHERE seq = OLD.seq; END;"
-    "CREATE TRIGGER records_delete INSTEAD OF DELETE ON records BEGIN DELETE FROM rec WHERE seq = OLD.seq; END;"
+    REC_TABLE
     "CREATE TABLE tombstones(node INTEGER PRIMARY KEY);"
     "CREATE TABLE adj(node INTEGER PRIMARY KEY, flags INTEGER NOT NULL, nbrs BLOB NOT NULL);"
     "CREATE TABLE codes(node INTEGER PRIMARY KEY, code BLOB NOT NULL);"
     "CREATE TABLE dicts(id INTEGER PRIMARY KEY, dict BLOB NOT NULL);";
+/* packed: the stored metadata, for filters (rg_leann_meta without the
+ * passage leaves out what only the passage gives). */
+static const char *VIEW =
+    "CREATE VIEW records AS SELECT seq, id, node, doc, doclen, dict,"
+    " rg_leann_meta(meta, doc, doclen, dict) AS metadata, vec, meta AS packed FROM rec;"
+    "CREATE TRIGGER records_insert INSTEAD OF INSERT ON records BEGIN"
+    " INSERT INTO rec(seq, id, node, doc, doclen, dict, meta, vec) VALUES(NEW.seq, NEW.id, NEW.node, NEW.doc,"
+    " coalesce(NEW.doclen, 0), coalesce(NEW.dict, 0),"
+    " rg_leann_meta_pack(NEW.metadata, NEW.doc, coalesce(NEW.doclen, 0), coalesce(NEW.dict, 0)), NEW.vec); END;"
+    "CREATE TRIGGER records_update INSTEAD OF UPDATE ON records BEGIN"
+    " UPDATE rec SET seq = NEW.seq, id = NEW.id, node = NEW.node, doc = NEW.doc, doclen = NEW.doclen,"
+    " dict = NEW.dict, meta = rg_leann_meta_pack(NEW.metadata, NEW.doc, NEW.doclen, NEW.dict),"
+    " vec = NEW.vec WHERE seq = OLD.seq; END;"
+    "CREATE TRIGGER records_delete INSTEAD OF DELETE ON records BEGIN DELETE FROM rec WHERE seq = OLD.seq; END;";
 
-/* Opens leann.sqlite with the SQL functions its schema uses. */
-static rg_status db_open(const char *path, int flags, sqlite3 **db, rg_error *err)
+static void sql_id_key(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    char hex[65];
+    rg_sha256_hex(sqlite3_value_text(argv[0]), (size_t)sqlite3_value_bytes(argv[0]), hex);
+    hex[16] = '\0';
+    sqlite3_result_int64(ctx, (int64_t)strtoull(hex, NULL, 16));
+}
+
+/* Opens leann.sqlite with the SQL functions its schemas use. */
+static rg_status db_open(const char *path, int flags, leann_coll *c, sqlite3 **db, rg_error *err)
 {
     rg_status rc = rg_sqlite_open(path, flags, db, err);
-    if (rc == RG_OK && rg_metapack_register(*db) != SQLITE_OK)
+    if (rc == RG_OK && (rg_metapack_register(*db) != SQLITE_OK || leann_text_register(*db, c) != SQLITE_OK ||
+                        sqlite3_create_function(*db, "rg_id_key", 1,
+                                                SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
+                                                sql_id_key, NULL, NULL) != SQLITE_OK))
         rc = rg_sqlite_error(*db, path, err);
+    return rc;
+}
+
+/* Brings a collection of an older format to format 4 in one transaction
+ * (the caller holds the write lock).  Rows keep their stored form (the
+ * view reads every older form); the next full rebuild rewrites them. */
+static rg_status upgrade_schema(leann_coll *c, rg_error *err)
+{
+    if (c->format == LEANN_FORMAT_MAX)
+        return RG_OK;
+    rg_status rc = rg_sqlite_exec(c->db, "BEGIN IMMEDIATE", err);
+    /* The old table as old, then a new rec with format 4's index. */
+    if (rc == RG_OK)
+        rc = rg_sqlite_exec(c->db,
+                            c->format == 1 ? "ALTER TABLE records RENAME TO old;"
+                                           : "DROP VIEW records; ALTER TABLE rec RENAME TO old;",   /* and triggers */
+                            err);
+    if (rc == RG_OK)
+        rc = rg_sqlite_exec(c->db, REC_TABLE, err);
+    if (rc == RG_OK)
+        rc = rg_sqlite_exec(c->db,
+                            c->format == 1 ? "INSERT INTO rec SELECT seq, id, node, doc, doclen, dict,"
+                                             " rg_meta_pack(metadata), vec FROM old ORDER BY seq; DROP TABLE old;"
+                                           : "INSERT INTO rec SELECT * FROM old ORDER BY seq; DROP TABLE old;",
+                            err);
+    if (rc == RG_OK)
+        rc = rg_sqlite_exec(c->db, VIEW, err);
+    if (rc == RG_OK)
+        rc = rg_sqlite_meta_set(c->db, "format", LEANN_FORMAT, err);
+    if (rc == RG_OK)
+        rc = rg_sqlite_exec(c->db, "COMMIT", err);
+    if (rc == RG_OK)
+        c->format = LEANN_FORMAT_MAX;
+    else
+        rg_sqlite_exec(c->db, "ROLLBACK", NULL);
     return rc;
 }
 
@@ -244,11 +315,13 @@ static rg_status leann_create(void *impl, const char *name, const rg_embedder_id
     sqlite3 *db = NULL;
     char *dbpath = rg_path_join(tmp, LEANN_DB);
     if (rc == RG_OK)
-        rc = db_open(dbpath, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &db, err);
+        rc = db_open(dbpath, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL, &db, err);
     if (rc == RG_OK)
         rc = rg_sqlite_exec(db, "BEGIN", err);
     if (rc == RG_OK)
-        rc = rg_sqlite_exec(db, SCHEMA, err);
+        rc = rg_sqlite_exec(db, TABLES, err);
+    if (rc == RG_OK)
+        rc = rg_sqlite_exec(db, VIEW, err);
     if (rc == RG_OK)
         rc = rg_sqlite_meta_set(db, "format", LEANN_FORMAT, err);
     if (rc == RG_OK) {
@@ -332,6 +405,7 @@ static void free_state(leann_coll *c)
 void leann_invalidate(leann_coll *c)
 {
     free_state(c);
+    leann_text_reset(c);
     c->version = -1;
 }
 
@@ -415,29 +489,6 @@ static rg_status load_overlay(leann_coll *c, uint32_t nodes, rg_error *err)
     return rc;
 }
 
-/* The compression dictionary new passages use.  Made on the first write, not
- * at load: a level-19 CDict costs more instructions than a whole cold
- * query, and readers never compress. */
-static void ensure_cdict(leann_coll *c)
-{
-    if (c->dict_id == c->cdict_id)
-        return;
-    if (c->cdict)
-        ZSTD_freeCDict(c->cdict);
-    c->cdict = NULL;
-    c->cdict_id = 0;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(c->db, "SELECT dict FROM dicts WHERE id = ?", -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, c->dict_id);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            c->cdict = ZSTD_createCDict(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
-                                        LEANN_ZSTD_DICT_LEVEL);
-            c->cdict_id = c->cdict ? c->dict_id : 0;
-        }
-    }
-    sqlite3_finalize(st);
-}
-
 /* Loads generation files + overlay as one consistent snapshot (inside a
  * read transaction).  A writer may delete the files of the generation we
  * just read the name of; then we look again. */
@@ -449,7 +500,7 @@ static rg_status leann_load(leann_coll *c, rg_error *err)
         rc = rg_sqlite_exec(c->db, "BEGIN", err);
         if (rc != RG_OK)
             return rc;
-        int64_t version = 0, gen = 0, nodes = 0, entry = -1, base_n = 0, built_n = 0, dict_id = 0;
+        int64_t version = 0, gen = 0, nodes = 0, entry = -1, base_n = 0, built_n = 0, dict_id = 0, meta_dict_id = 0;
         int64_t gd = c->params.graph_degree, pd = c->params.pruned_degree;
         rc = meta_int(c->db, "version", 0, &version, err);
         if (rc == RG_OK)
@@ -464,6 +515,8 @@ static rg_status leann_load(leann_coll *c, rg_error *err)
             rc = meta_int(c->db, "built_n", 0, &built_n, err);
         if (rc == RG_OK)
             rc = meta_int(c->db, "dict_id", 0, &dict_id, err);
+        if (rc == RG_OK)
+            rc = meta_int(c->db, "meta_dict_id", 0, &meta_dict_id, err);
         if (rc == RG_OK)
             rc = meta_int(c->db, "graph_degree", gd, &gd, err);
         if (rc == RG_OK)
@@ -509,6 +562,7 @@ static rg_status leann_load(leann_coll *c, rg_error *err)
             c->generation = gen;
             c->built_n = (uint32_t)built_n;
             c->dict_id = dict_id;
+            c->meta_dict_id = meta_dict_id;
             return RG_OK;
         }
         free_state(c);
@@ -589,6 +643,8 @@ rg_status leann_lock(leann_coll *c, rg_error *err)
     c->lock_fd = fd;
     rg_status rc = leann_refresh(c, err);
     if (rc == RG_OK)
+        rc = upgrade_schema(c, err);
+    if (rc == RG_OK)
         remove_orphans(c);
     return rc;
 }
@@ -602,94 +658,6 @@ static void leann_unlock(leann_coll *c)
     }
     close(c->lock_fd);   /* releases the flock */
     c->lock_fd = -1;
-}
-
-/* ---- passages: zstd, optionally with a dictionary trained on them -------- */
-
-/* The frame leaves out the dictionary id and the content size (6 bytes,
- * about 1.5% of a passage): records.dict and records.doclen hold both.
- * Frames written before this had them; the decoder reads either. */
-rg_status leann_zstd_frame(void *cctx, const void *cdict, const char *src, size_t len, rg_buf *out, rg_error *err)
-{
-    ZSTD_CCtx *cc = cctx;
-    size_t bound = ZSTD_compressBound(len);
-    out->len = 0;
-    rg_buf_reserve(out, bound);
-    ZSTD_CCtx_reset(cc, ZSTD_reset_session_and_parameters);
-    size_t r = ZSTD_CCtx_setParameter(cc, ZSTD_c_dictIDFlag, 0);
-    if (!ZSTD_isError(r))
-        r = ZSTD_CCtx_setParameter(cc, ZSTD_c_contentSizeFlag, 0);
-    if (!ZSTD_isError(r))
-        r = cdict ? ZSTD_CCtx_refCDict(cc, cdict) : ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, LEANN_ZSTD_LEVEL);
-    if (!ZSTD_isError(r))
-        r = ZSTD_compress2(cc, out->data, bound, src, len);
-    if (ZSTD_isError(r))
-        return rg_error_set(err, RG_ERR_INTERNAL, "zstd: %s", ZSTD_getErrorName(r));
-    out->len = r;
-    return RG_OK;
-}
-
-rg_status leann_doc_compress(leann_coll *c, const char *doc, rg_buf *out, rg_error *err)
-{
-    ensure_cdict(c);
-    ZSTD_CCtx *cctx = ZSTD_createCCtx();
-    rg_status rc = leann_zstd_frame(cctx, c->cdict, doc, strlen(doc), out, err);
-    ZSTD_freeCCtx(cctx);
-    return rc;
-}
-
-static void *get_ddict(leann_coll *c, int64_t id, rg_error *err)
-{
-    for (size_t i = 0; i < c->nddicts; i++)
-        if (c->ddicts[i].id == id)
-            return c->ddicts[i].ddict;
-    sqlite3_stmt *st = NULL;
-    void *dd = NULL;
-    if (sqlite3_prepare_v2(c->db, "SELECT dict FROM dicts WHERE id = ?", -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, id);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            dd = ZSTD_createDDict(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0));
-    }
-    sqlite3_finalize(st);
-    if (!dd) {
-        rg_error_set(err, RG_ERR_CORRUPT, "%s: compression dictionary %lld is missing", c->db_path, (long long)id);
-        return NULL;
-    }
-    c->ddicts = rg_xrealloc(c->ddicts, (c->nddicts + 1) * sizeof *c->ddicts);
-    c->ddicts[c->nddicts++] = (leann_dict){id, dd};
-    return dd;
-}
-
-rg_status leann_doc_decompress(leann_coll *c, const void *blob, size_t len, int64_t dict, int64_t rawlen,
-                               char **out, rg_error *err)
-{
-    if (rawlen < 0 || rawlen > (int64_t)1 << 31)
-        return rg_error_set(err, RG_ERR_CORRUPT, "%s: a passage has a bad length", c->db_path);
-    char *buf = rg_xmalloc((size_t)rawlen + 1);
-    /* One decompression context per handle: creating one costs more than
-     * decompressing a passage. */
-    if (!c->dctx)
-        c->dctx = ZSTD_createDCtx();
-    ZSTD_DCtx *dctx = c->dctx;
-    size_t r;
-    if (dict) {
-        void *dd = get_ddict(c, dict, err);
-        if (!dd) {
-            free(buf);
-            return err ? err->code : RG_ERR_CORRUPT;
-        }
-        r = ZSTD_decompress_usingDDict(dctx, buf, (size_t)rawlen, blob, len, dd);
-    } else {
-        r = ZSTD_decompressDCtx(dctx, buf, (size_t)rawlen, blob, len);
-    }
-    if (ZSTD_isError(r) || r != (size_t)rawlen) {
-        free(buf);
-        return rg_error_set(err, RG_ERR_CORRUPT, "%s: a compressed passage is damaged (%s)", c->db_path,
-                            ZSTD_isError(r) ? ZSTD_getErrorName(r) : "wrong length");
-    }
-    buf[rawlen] = '\0';
-    *out = buf;
-    return RG_OK;
 }
 
 /* ---- recomputing embeddings ------------------------------------------------ */
@@ -862,9 +830,9 @@ static rg_status leann_open_collection(void *impl, const char *name, rg_embedder
     c->lock_fd = -1;
     c->version = -1;
     leann_graph_init(&c->graph, c->params.graph_degree, c->params.pruned_degree);
-    rg_status rc = db_open(path, SQLITE_OPEN_READWRITE, &c->db, err);
+    rg_status rc = db_open(path, SQLITE_OPEN_READWRITE, c, &c->db, err);
     if (rc == RG_OK)
-        rc = read_identity(c->db, path, &c->identity, err);
+        rc = read_identity(c->db, path, &c->identity, &c->format, err);
     if (rc == RG_OK) {
         c->dim = c->identity.dim;
         leann_cache_init(&c->cache, c->dim, (size_t)c->params.cache_mb << 20);
@@ -894,12 +862,7 @@ static void leann_close_collection(void *impl)
     free_state(c);
     leann_cache_free(&c->cache);
     leann_visit_free(&c->visit);
-    if (c->cdict)
-        ZSTD_freeCDict(c->cdict);
-    ZSTD_freeDCtx(c->dctx);
-    for (size_t i = 0; i < c->nddicts; i++)
-        ZSTD_freeDDict(c->ddicts[i].ddict);
-    free(c->ddicts);
+    leann_text_free(c);
     sqlite3_close(c->db);
     free(c->name);
     free(c->dir);
@@ -951,6 +914,22 @@ static rg_status leann_add_op(void *impl, const rg_record *recs, size_t n, bool 
     return rc;
 }
 
+/* The new version of a changed file and the removal of its old surplus
+ * chunks in one transaction: a kill leaves the old version or the new. */
+static rg_status leann_replace_op(void *impl, const rg_record *recs, size_t n, const char *const *del, size_t ndel,
+                                  size_t *deleted, rg_error *err)
+{
+    leann_coll *c = impl;
+    rg_status rc = leann_lock(c, err);
+    int64_t gen = c->generation;
+    if (rc == RG_OK)
+        rc = leann_replace(c, recs, n, del, ndel, deleted, err);
+    if (rc == RG_OK && c->generation != gen)
+        leann_repack(c);
+    leann_unlock(c);
+    return rc;
+}
+
 static rg_status leann_delete_op(void *impl, const char *const *ids, size_t nids, const rg_filter *where,
                                  size_t *deleted, rg_error *err)
 {
@@ -984,7 +963,8 @@ static rg_status leann_query_op(void *impl, const float *q, const rg_query_opts 
     return rc;
 }
 
-static void build_where(const char *const *ids, size_t nids, const rg_filter *where, rg_buf *sql, json_t *params)
+void leann_where_sql(const leann_coll *c, const char *const *ids, size_t nids, const rg_filter *where,
+                     rg_buf *sql, json_t *params)
 {
     rg_buf_puts(sql, " WHERE 1");
     if (ids) {
@@ -993,13 +973,16 @@ static void build_where(const char *const *ids, size_t nids, const rg_filter *wh
             json_array_append_new(arr, json_string(ids[i]));
         char *text = json_dumps(arr, JSON_COMPACT);
         json_decref(arr);
-        rg_buf_puts(sql, " AND id IN (SELECT value FROM json_each(?))");
+        rg_buf_puts(sql, " AND rg_id_key(id) IN (SELECT rg_id_key(value) FROM json_each(?1))"
+                         " AND id IN (SELECT value FROM json_each(?1))");
         json_array_append_new(params, json_string(text));
         free(text);
     }
     if (where) {
         rg_buf_puts(sql, " AND ");
-        rg_filter_to_sql(where, "metadata", sql, params);
+        /* Only a filter on content_hash needs the passages decompressed. */
+        bool cheap = c->format >= 4 && !rg_filter_mentions(where, RG_METAPACK_DOC_HASH_KEY);
+        rg_filter_to_sql(where, cheap ? "rg_leann_meta(packed, NULL, 0, 0)" : "metadata", sql, params);
     }
 }
 
@@ -1009,7 +992,7 @@ rg_status leann_filter_nodes(leann_coll *c, const rg_filter *where, uint32_t **n
     rg_buf_init(&sql);
     json_t *params = json_array();
     rg_buf_puts(&sql, "SELECT node FROM records");
-    build_where(NULL, 0, where, &sql, params);
+    leann_where_sql(c, NULL, 0, where, &sql, params);
     rg_buf_puts(&sql, " ORDER BY node");
     sqlite3_stmt *st = NULL;
     rg_status rc = rg_sqlite_prepare_bound(c->db, c->db_path, sql.data, params, &st, err);
@@ -1056,7 +1039,7 @@ static rg_status leann_get(void *impl, const char *const *ids, size_t nids, cons
     rg_buf_init(&sql);
     json_t *params = json_array();
     rg_buf_puts(&sql, "SELECT id, node, doc, doclen, dict, metadata FROM records");
-    build_where(ids, nids, where, &sql, params);
+    leann_where_sql(c, ids, nids, where, &sql, params);
     rg_buf_printf(&sql, " ORDER BY seq LIMIT %lld OFFSET %lld", limit ? (long long)limit : -1LL,
                   (long long)offset);
     sqlite3_stmt *st = NULL;
@@ -1206,4 +1189,5 @@ const rg_store_ops rg_store_leann_ops = {
     .query = leann_query_op,
     .stats = leann_stats,
     .compact = leann_compact_op,
+    .replace = leann_replace_op,
 };

@@ -234,55 +234,128 @@ TEST(leann_packed_metadata_get_filter_upsert_delete)
     contract_env_close(&env);
 }
 
-TEST(leann_format1_collection_still_reads_and_writes)
+/* Turns collection NAME into what format 1 (a records table with JSON
+ * text) or format 3 (packed metadata that stores content_hash, and the view
+ * of that format) wrote, with meta[i] as the metadata of row i. */
+static void make_old_format(const char *name, int format, size_t n, char **ids, json_t **meta)
+{
+    char *rel = rg_xasprintf("leann/%s/leann.sqlite", name);
+    char *db = rg_path_join(rg_test_tmpdir(), rel);
+    free(rel);
+    sqlite3 *h = NULL;
+    CHECK(sqlite3_open(db, &h) == SQLITE_OK);
+    CHECK(rg_metapack_register(h) == SQLITE_OK);
+    CHECK(sqlite3_exec(h,
+                       "BEGIN; CREATE TABLE old AS SELECT seq, id, node, doc, doclen, dict, CAST(NULL AS TEXT) AS"
+                       " metadata, vec FROM rec; DROP VIEW records; DROP TABLE rec;",
+                       NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_stmt *up = NULL;
+    CHECK(sqlite3_prepare_v2(h, "UPDATE old SET metadata = ? WHERE id = ?", -1, &up, NULL) == SQLITE_OK);
+    for (size_t i = 0; i < n; i++) {
+        char *text = json_dumps(meta[i], JSON_COMPACT);
+        sqlite3_bind_text(up, 1, text, -1, free);
+        sqlite3_bind_text(up, 2, ids[i], -1, SQLITE_STATIC);
+        CHECK(sqlite3_step(up) == SQLITE_DONE);
+        sqlite3_reset(up);
+    }
+    sqlite3_finalize(up);
+    const char *v1 = "CREATE TABLE records(seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, node INTEGER NOT NULL "
+                     "UNIQUE, doc BLOB, doclen INTEGER NOT NULL DEFAULT 0, dict INTEGER NOT NULL DEFAULT 0, metadata "
+                     "TEXT, vec BLOB); INSERT INTO records SELECT * FROM old; DROP TABLE old;"
+                     "UPDATE meta SET value = 'ragged-leann-1' WHERE key = 'format'; COMMIT;";
+    const char *v3 =
+        "CREATE TABLE rec(seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, node INTEGER NOT NULL UNIQUE,"
+        " doc BLOB, doclen INTEGER NOT NULL DEFAULT 0, dict INTEGER NOT NULL DEFAULT 0, meta BLOB, vec BLOB);"
+        "INSERT INTO rec SELECT seq, id, node, doc, doclen, dict, rg_meta_pack(metadata), vec FROM old;"
+        "DROP TABLE old;"
+        "CREATE VIEW records AS SELECT seq, id, node, doc, doclen, dict, rg_meta_json(meta) AS metadata, vec FROM rec;"
+        "CREATE TRIGGER records_insert INSTEAD OF INSERT ON records BEGIN"
+        " INSERT INTO rec(seq, id, node, doc, doclen, dict, meta, vec) VALUES(NEW.seq, NEW.id, NEW.node, NEW.doc,"
+        " coalesce(NEW.doclen, 0), coalesce(NEW.dict, 0), rg_meta_pack(NEW.metadata), NEW.vec); END;"
+        "CREATE TRIGGER records_delete INSTEAD OF DELETE ON records BEGIN DELETE FROM rec WHERE seq = OLD.seq; END;"
+        "UPDATE meta SET value = 'ragged-leann-3' WHERE key = 'format'; COMMIT;";
+    CHECK(sqlite3_exec(h, format == 1 ? v1 : v3, NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(h);
+    free(db);
+}
+
+static char *format_of(const char *name)
+{
+    char *rel = rg_xasprintf("leann/%s/leann.sqlite", name);
+    char *db = rg_path_join(rg_test_tmpdir(), rel);
+    free(rel);
+    sqlite3 *h = NULL;
+    char *out = NULL;
+    sqlite3_stmt *fs = NULL;
+    if (sqlite3_open(db, &h) == SQLITE_OK &&
+        sqlite3_prepare_v2(h, "SELECT value FROM meta WHERE key = 'format'", -1, &fs, NULL) == SQLITE_OK &&
+        sqlite3_step(fs) == SQLITE_ROW)
+        out = rg_xstrdup((const char *)sqlite3_column_text(fs, 0));
+    sqlite3_finalize(fs);
+    sqlite3_close(h);
+    free(db);
+    return out ? out : rg_xstrdup("none");
+}
+
+static void old_format_reads_and_writes(int format)
 {
     contract_env env;
     if (!contract_env_open(&env, "leann", DDIM))
         return;
     rg_error err;
     rg_collection *c = NULL;
-    CHECK_OK(rg_collection_open(env.store, "old", env.emb, true, &c, &err), &err);
-    size_t n = 120;
+    const char *name = format == 1 ? "old1" : "old3";
+    CHECK_OK(rg_collection_open(env.store, name, env.emb, true, &c, &err), &err);
+    /* 300 records: over the count at which dictionaries are trained */
+    size_t n = 420;
     char **ids, **docs;
     json_t **meta;
     float *vecs;
     rg_record *r = make_recs(&env, n, 2, &ids, &docs, &meta, &vecs);
-    CHECK_OK(rg_collection_add(c, r, 80, &err), &err);
+    CHECK_OK(rg_collection_add(c, r, 300, &err), &err);
     rg_collection_close(c);
-    /* Turn it into what format 1 wrote: a records table with JSON text. */
-    char *db = rg_path_join(rg_test_tmpdir(), "leann/old/leann.sqlite");
-    sqlite3 *h = NULL;
-    CHECK(sqlite3_open(db, &h) == SQLITE_OK);
-    CHECK(rg_metapack_register(h) == SQLITE_OK);
-    CHECK(sqlite3_exec(h,
-                       "BEGIN; CREATE TABLE old AS SELECT * FROM records; DROP VIEW records; DROP TABLE rec;"
-                       "CREATE TABLE records(seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, node INTEGER NOT NULL "
-                       "UNIQUE, doc BLOB, doclen INTEGER NOT NULL DEFAULT 0, dict INTEGER NOT NULL DEFAULT 0, metadata "
-                       "TEXT, vec BLOB); INSERT INTO records SELECT * FROM old; DROP TABLE old;"
-                       "UPDATE meta SET value = 'ragged-leann-1' WHERE key = 'format'; COMMIT;",
-                       NULL, NULL, NULL) == SQLITE_OK);
-    sqlite3_close(h);
-    CHECK_OK(rg_collection_open(env.store, "old", env.emb, false, &c, &err), &err);
-    check_all_meta(c, 80, ids, meta);
-    CHECK_OK(rg_collection_add(c, r + 80, n - 80, &err), &err);
+    make_old_format(name, format, 300, ids, meta);
+    CHECK_OK(rg_collection_open(env.store, name, env.emb, false, &c, &err), &err);
+    check_all_meta(c, 300, ids, meta);
+    rg_filter *f = NULL;
+    CHECK_OK(rg_filter_parse("{\"group\": \"alpha\"}", &f, &err), &err);
+    rg_record_batch b;
+    rg_record_batch_init(&b, 0);
+    CHECK_OK(rg_collection_get(c, NULL, 0, f, RG_INCLUDE_METADATAS, 0, 0, &b, &err), &err);
+    CHECK_EQ_INT(b.n, 100);
+    rg_record_batch_free(&b);
+    /* the first write upgrades the schema in place */
+    CHECK_OK(rg_collection_add(c, r + 300, n - 300, &err), &err);
     check_all_meta(c, n, ids, meta);
+    rg_record_batch_init(&b, 0);
+    CHECK_OK(rg_collection_get(c, NULL, 0, f, RG_INCLUDE_METADATAS, 0, 0, &b, &err), &err);
+    CHECK_EQ_INT(b.n, 140);
+    rg_record_batch_free(&b);
+    rg_filter_free(f);
     rg_store_stats st;
     rg_store_stats_init(&st);
     CHECK_OK(rg_collection_stats(c, &st, &err), &err);
     CHECK_EQ_INT(st.records, n);
     rg_store_stats_free(&st);
+    /* a rebuild rewrites every row in the current form */
+    CHECK_OK(rg_collection_compact(c, &err), &err);
+    check_all_meta(c, n, ids, meta);
     rg_collection_close(c);
-    /* written by this version: marked format 3, so older versions refuse it
-     * by name instead of reporting damage */
-    CHECK(sqlite3_open(db, &h) == SQLITE_OK);
-    sqlite3_stmt *fs = NULL;
-    CHECK(sqlite3_prepare_v2(h, "SELECT value FROM meta WHERE key = 'format'", -1, &fs, NULL) == SQLITE_OK);
-    CHECK(sqlite3_step(fs) == SQLITE_ROW);
-    bool v3 = !strcmp((const char *)sqlite3_column_text(fs, 0), "ragged-leann-3");
-    sqlite3_finalize(fs);
-    sqlite3_close(h);
-    CHECK(v3);
-    free(db);
+    /* marked format 4, so older versions refuse it by name instead of
+     * reporting damage */
+    char *fmt = format_of(name);
+    CHECK_EQ_STR(fmt, "ragged-leann-4");
+    free(fmt);
     free_recs(n, r, ids, docs, meta, vecs);
     contract_env_close(&env);
+}
+
+TEST(leann_format1_collection_still_reads_and_writes)
+{
+    old_format_reads_and_writes(1);
+}
+
+TEST(leann_format3_collection_still_reads_and_writes)
+{
+    old_format_reads_and_writes(3);
 }

@@ -1,0 +1,587 @@
+/* The text of a leann collection: passages and metadata, the two things it
+ * stores that cannot be recomputed, and on SciFact nearly two thirds of its
+ * bytes (bench/disk/RESULTS.md).
+ *
+ * Passages.  One zstd frame each, so that a query decompresses only the ~25
+ * passages it reranks.  Frames are stored without their 4-byte magic and
+ * without dictionary id and content size (records.dict and records.doclen
+ * hold the last two); frames of older versions have them all.  The reader
+ * tells the two apart by the magic: a frame stored without it begins with
+ * its header descriptor, which never equals the magic's first byte (that
+ * would set a reserved bit).  (zstd's own magic-less format is in its
+ * experimental API only, so the magic is cut and put back here.)
+ *
+ * Metadata.  Packed (metapack.h), and once the collection has a metadata
+ * dictionary also compressed: 0xA3, varint dictionary id, a magic-less frame
+ * with content size, stored the same way.  Ingest's metadata repeats directory prefixes, key names
+ * and formats from chunk to chunk, which a dictionary trained on the
+ * collection removes.  content_hash, the SHA-256 of the passage, is not
+ * stored: it is recomputed from the passage when the whole metadata is read
+ * (rg_leann_meta with the document), and left out when only a filter reads it
+ * (rg_leann_meta without), so that filters never decompress passages.
+ *
+ * Dictionaries.  Both are trained on the collection at every full rebuild
+ * (leann_train_dictionaries), which rewrites every row with them, and stored
+ * in table dicts zstd-compressed themselves: a dictionary is text-like and
+ * shrinks to about 40%, which is what makes a larger one pay. */
+#include <stdlib.h>
+#include <string.h>
+#include <zdict.h>
+#include <zstd.h>
+
+#include "leann.h"
+#include "metapack.h"
+#include "sqlite_util.h"
+#include "util.h"
+
+#define PASSAGE_LEVEL 9         /* without a dictionary (small collections) */
+#define DICT_LEVEL 19           /* with one: compression happens once, reads many times */
+#define DICT_MIN_DOCS 256
+/* Measured on scifact (bench/disk): 64 KB -> 256 KB shrinks the passages by
+ * 8%, and the dictionary itself is stored compressed. */
+#define PASSAGE_DICT_BYTES (256 * 1024)
+#define META_DICT_BYTES (16 * 1024)
+#define DICT_SAMPLE_MAX (32u << 20)
+#define META_ZSTD 0xA3          /* metapack's version bytes are 0xA1, 0xA2 */
+
+static const uint8_t ZSTD_MAGIC_LE[4] = {0x28, 0xB5, 0x2F, 0xFD};
+
+static bool has_magic(const void *blob, size_t len)
+{
+    return len >= 4 && memcmp(blob, ZSTD_MAGIC_LE, 4) == 0;
+}
+
+/* ---- dictionaries -------------------------------------------------------- */
+
+/* Dictionary id's bytes, decompressed if stored compressed.  *out must be
+ * freed; NULL when absent. */
+static rg_status dict_bytes(leann_coll *c, int64_t id, void **out, size_t *len, rg_error *err)
+{
+    *out = NULL;
+    *len = 0;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(c->db, "SELECT dict FROM dicts WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
+        return rg_sqlite_error(c->db, c->db_path, err);
+    sqlite3_bind_int64(st, 1, id);
+    rg_status rc = RG_OK;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        const void *b = sqlite3_column_blob(st, 0);
+        size_t n = (size_t)sqlite3_column_bytes(st, 0);
+        unsigned long long raw = has_magic(b, n) ? ZSTD_getFrameContentSize(b, n) : n;
+        if (raw == ZSTD_CONTENTSIZE_ERROR || raw == ZSTD_CONTENTSIZE_UNKNOWN || raw > (64u << 20)) {
+            rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: compression dictionary %lld is damaged", c->db_path,
+                              (long long)id);
+        } else {
+            *out = rg_xmalloc(raw ? (size_t)raw : 1);
+            *len = (size_t)raw;
+            size_t r = has_magic(b, n) ? ZSTD_decompress(*out, (size_t)raw, b, n) : (memcpy(*out, b, n), n);
+            if (ZSTD_isError(r) || r != raw) {
+                free(*out);
+                *out = NULL;
+                rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: compression dictionary %lld is damaged", c->db_path,
+                                  (long long)id);
+            }
+        }
+    }
+    sqlite3_finalize(st);
+    if (rc == RG_OK && !*out)
+        rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: compression dictionary %lld is missing", c->db_path,
+                          (long long)id);
+    return rc;
+}
+
+static ZSTD_DDict *get_ddict(leann_coll *c, int64_t id, rg_error *err)
+{
+    for (size_t i = 0; i < c->nddicts; i++)
+        if (c->ddicts[i].id == id)
+            return c->ddicts[i].ddict;
+    void *bytes;
+    size_t len;
+    if (dict_bytes(c, id, &bytes, &len, err) != RG_OK)
+        return NULL;
+    ZSTD_DDict *dd = ZSTD_createDDict(bytes, len);
+    free(bytes);
+    if (!dd) {
+        rg_error_set(err, RG_ERR_CORRUPT, "%s: compression dictionary %lld is damaged", c->db_path, (long long)id);
+        return NULL;
+    }
+    c->ddicts = rg_xrealloc(c->ddicts, (c->nddicts + 1) * sizeof *c->ddicts);
+    c->ddicts[c->nddicts++] = (leann_dict){id, dd};
+    return dd;
+}
+
+/* The CDict of dictionary id into *slot (made on the first write, not at
+ * load: a level-19 CDict costs more than a whole cold query, and readers
+ * never compress).  NULL without a dictionary. */
+static ZSTD_CDict *get_cdict(leann_coll *c, int64_t id, leann_cdict *slot)
+{
+    if (slot->id == id)
+        return slot->cdict;
+    ZSTD_freeCDict(slot->cdict);
+    slot->cdict = NULL;
+    slot->id = 0;
+    void *bytes;
+    size_t len;
+    rg_error ignored;
+    if (id && dict_bytes(c, id, &bytes, &len, &ignored) == RG_OK) {
+        slot->cdict = ZSTD_createCDict(bytes, len, DICT_LEVEL);
+        slot->id = slot->cdict ? id : 0;
+        free(bytes);
+    }
+    return slot->cdict;
+}
+
+void leann_text_reset(leann_coll *c)
+{
+    ZSTD_freeCDict(c->passage_cdict.cdict);
+    ZSTD_freeCDict(c->meta_cdict.cdict);
+    c->passage_cdict = c->meta_cdict = (leann_cdict){0};
+    for (size_t i = 0; i < c->nddicts; i++)
+        ZSTD_freeDDict(c->ddicts[i].ddict);
+    free(c->ddicts);
+    c->ddicts = NULL;
+    c->nddicts = 0;
+}
+
+void leann_text_free(leann_coll *c)
+{
+    leann_text_reset(c);
+    ZSTD_freeDCtx(c->dctx);
+    ZSTD_freeCCtx(c->cctx);
+    c->dctx = NULL;
+    c->cctx = NULL;
+    rg_buf_free(&c->zbuf);
+}
+
+/* ---- frames -------------------------------------------------------------- */
+
+static rg_status frame(leann_coll *c, const ZSTD_CDict *cdict, bool content_size, const void *src, size_t len,
+                       rg_buf *out, rg_error *err)
+{
+    if (!c->cctx)
+        c->cctx = ZSTD_createCCtx();
+    ZSTD_CCtx *cc = c->cctx;
+    size_t bound = ZSTD_compressBound(len);
+    c->zbuf.len = 0;
+    rg_buf_reserve(&c->zbuf, bound);
+    ZSTD_CCtx_reset(cc, ZSTD_reset_session_and_parameters);
+    size_t r = ZSTD_CCtx_setParameter(cc, ZSTD_c_dictIDFlag, 0);
+    if (!ZSTD_isError(r))
+        r = ZSTD_CCtx_setParameter(cc, ZSTD_c_contentSizeFlag, content_size);
+    if (!ZSTD_isError(r))
+        r = cdict ? ZSTD_CCtx_refCDict(cc, cdict) : ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, PASSAGE_LEVEL);
+    if (!ZSTD_isError(r))
+        r = ZSTD_compress2(cc, c->zbuf.data, bound, src, len);
+    if (ZSTD_isError(r))
+        return rg_error_set(err, RG_ERR_INTERNAL, "zstd: %s", ZSTD_getErrorName(r));
+    if (r <= 4 || !has_magic(c->zbuf.data, r))
+        return rg_error_set(err, RG_ERR_INTERNAL, "zstd: unexpected frame");
+    rg_buf_append(out, c->zbuf.data + 4, r - 4);
+    return RG_OK;
+}
+
+/* A stored frame as zstd reads it: with its magic (put back into c->zbuf
+ * when it was cut). */
+static const void *whole_frame(leann_coll *c, const void *blob, size_t *len)
+{
+    if (has_magic(blob, *len))
+        return blob;
+    c->zbuf.len = 0;
+    rg_buf_append(&c->zbuf, ZSTD_MAGIC_LE, 4);
+    rg_buf_append(&c->zbuf, blob, *len);
+    *len += 4;
+    return c->zbuf.data;
+}
+
+/* Decompresses exactly rawlen bytes. */
+static rg_status unframe(leann_coll *c, const void *blob, size_t len, int64_t dict, void *dst, size_t rawlen,
+                         rg_error *err)
+{
+    if (!c->dctx)
+        c->dctx = ZSTD_createDCtx();
+    ZSTD_DDict *dd = NULL;
+    if (dict && !(dd = get_ddict(c, dict, err)))
+        return err ? err->code : RG_ERR_CORRUPT;
+    blob = whole_frame(c, blob, &len);
+    size_t r = dd ? ZSTD_decompress_usingDDict(c->dctx, dst, rawlen, blob, len, dd)
+                  : ZSTD_decompressDCtx(c->dctx, dst, rawlen, blob, len);
+    if (ZSTD_isError(r) || r != rawlen)
+        return rg_error_set(err, RG_ERR_CORRUPT, "%s: compressed text is damaged (%s)", c->db_path,
+                            ZSTD_isError(r) ? ZSTD_getErrorName(r) : "wrong length");
+    return RG_OK;
+}
+
+/* ---- passages ------------------------------------------------------------ */
+
+rg_status leann_doc_compress(leann_coll *c, const char *doc, rg_buf *out, rg_error *err)
+{
+    out->len = 0;
+    return frame(c, get_cdict(c, c->dict_id, &c->passage_cdict), false, doc, strlen(doc), out, err);
+}
+
+int64_t leann_doc_dict(leann_coll *c)
+{
+    get_cdict(c, c->dict_id, &c->passage_cdict);
+    return c->passage_cdict.id;
+}
+
+rg_status leann_doc_decompress(leann_coll *c, const void *blob, size_t len, int64_t dict, int64_t rawlen,
+                               char **out, rg_error *err)
+{
+    if (rawlen < 0 || rawlen > (int64_t)1 << 31)
+        return rg_error_set(err, RG_ERR_CORRUPT, "%s: a passage has a bad length", c->db_path);
+    char *buf = rg_xmalloc((size_t)rawlen + 1);
+    rg_status rc = unframe(c, blob, len, dict, buf, (size_t)rawlen, err);
+    if (rc != RG_OK) {
+        free(buf);
+        return rc;
+    }
+    buf[rawlen] = '\0';
+    *out = buf;
+    return RG_OK;
+}
+
+/* ---- metadata ------------------------------------------------------------ */
+
+/* The packed bytes of a stored metadata blob (decompressed into scratch if
+ * need be). */
+static rg_status meta_packed(leann_coll *c, const uint8_t *blob, size_t len, rg_buf *scratch, const uint8_t **p,
+                             size_t *n, rg_error *err)
+{
+    if (len == 0 || blob[0] != META_ZSTD) {
+        *p = blob;
+        *n = len;
+        return RG_OK;
+    }
+    uint64_t id = 0;
+    size_t i = 1;
+    for (int shift = 0; i < len && shift < 63; shift += 7) {
+        id |= (uint64_t)(blob[i] & 0x7f) << shift;
+        if (!(blob[i++] & 0x80))
+            break;
+    }
+    size_t flen = i < len ? len - i : 0;
+    const void *f = whole_frame(c, blob + i, &flen);
+    unsigned long long raw = flen > 4 ? ZSTD_getFrameContentSize(f, flen) : ZSTD_CONTENTSIZE_ERROR;
+    if (raw == ZSTD_CONTENTSIZE_ERROR || raw == ZSTD_CONTENTSIZE_UNKNOWN || raw > (16u << 20))
+        return rg_error_set(err, RG_ERR_CORRUPT, "%s: stored metadata is damaged", c->db_path);
+    scratch->len = 0;
+    rg_buf_reserve(scratch, (size_t)raw + 1);
+    rg_status rc = unframe(c, blob + i, len - i, (int64_t)id, scratch->data, (size_t)raw, err);
+    if (rc != RG_OK)
+        return rc;
+    scratch->len = (size_t)raw;
+    *p = (const uint8_t *)scratch->data;
+    *n = scratch->len;
+    return RG_OK;
+}
+
+/* Stored form of a packed object: compressed with the metadata dictionary
+ * when there is one. */
+static rg_status meta_store(leann_coll *c, int64_t meta_dict, const rg_buf *packed, rg_buf *out, rg_error *err)
+{
+    out->len = 0;
+    ZSTD_CDict *cd = meta_dict ? get_cdict(c, meta_dict, &c->meta_cdict) : NULL;
+    if (!cd) {
+        rg_buf_append(out, packed->data, packed->len);
+        return RG_OK;
+    }
+    uint8_t head[11];
+    size_t k = 0;
+    head[k++] = META_ZSTD;
+    for (uint64_t v = (uint64_t)c->meta_cdict.id;; v >>= 7) {
+        head[k++] = (uint8_t)(v >= 0x80 ? (v & 0x7f) | 0x80 : v);
+        if (v < 0x80)
+            break;
+    }
+    rg_buf_append(out, head, k);
+    return frame(c, cd, true, packed->data, packed->len, out, err);
+}
+
+typedef struct doc_ref {
+    leann_coll *c;
+    const void *blob;
+    size_t len;
+    int64_t doclen, dict;
+    const char *text;     /* when the caller has it */
+    char hex[65];
+    int state;            /* 0 not computed, 1 done, -1 failed */
+} doc_ref;
+
+static const char *doc_ref_hash(void *ctx)
+{
+    doc_ref *d = ctx;
+    if (d->state == 0) {
+        char *text = NULL;
+        rg_error ignored;
+        if (d->text)
+            rg_sha256_hex(d->text, strlen(d->text), d->hex);
+        else if (d->blob && leann_doc_decompress(d->c, d->blob, d->len, d->dict, d->doclen, &text, &ignored) == RG_OK)
+            rg_sha256_hex(text, strlen(text), d->hex);
+        d->state = d->text || text ? 1 : -1;
+        free(text);
+    }
+    return d->state == 1 ? d->hex : NULL;
+}
+
+/* rg_leann_meta_pack(json_text, doc, doclen, dict) -> stored metadata blob */
+static void sql_meta_pack(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    leann_coll *c = sqlite3_user_data(ctx);
+    if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    json_t *obj = json_loads((const char *)sqlite3_value_text(argv[0]), 0, NULL);
+    if (!json_is_object(obj) || !c) {
+        json_decref(obj);
+        sqlite3_result_error(ctx, c ? "rg_leann_meta_pack: metadata is not a JSON object"
+                                    : "rg_leann_meta_pack: not a leann collection handle", -1);
+        return;
+    }
+    doc_ref d = {.c = c, .blob = sqlite3_value_blob(argv[1]), .len = (size_t)sqlite3_value_bytes(argv[1]),
+                 .doclen = sqlite3_value_int64(argv[2]), .dict = sqlite3_value_int64(argv[3])};
+    const char *hash = sqlite3_value_type(argv[1]) == SQLITE_NULL ? NULL : doc_ref_hash(&d);
+    rg_buf packed, stored;
+    rg_buf_init(&packed);
+    rg_buf_init(&stored);
+    rg_metapack_encode_doc(obj, hash, &packed);
+    json_decref(obj);
+    rg_error err;
+    if (meta_store(c, c->meta_dict_id, &packed, &stored, &err) != RG_OK) {
+        sqlite3_result_error(ctx, err.msg, -1);
+        rg_buf_free(&stored);
+    } else {
+        sqlite3_result_blob(ctx, stored.data, (int)stored.len, free);
+    }
+    rg_buf_free(&packed);
+}
+
+/* rg_leann_meta(meta, doc, doclen, dict) -> JSON text; with doc NULL, a
+ * content_hash recomputed from the document is left out. */
+static void sql_meta(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    leann_coll *c = sqlite3_user_data(ctx);
+    int t = sqlite3_value_type(argv[0]);
+    if (t == SQLITE_NULL) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    if (!c) {
+        sqlite3_result_error(ctx, "rg_leann_meta: not a leann collection handle", -1);
+        return;
+    }
+    rg_buf scratch;
+    rg_buf_init(&scratch);
+    const uint8_t *p;
+    size_t n;
+    rg_error err;
+    if (meta_packed(c, sqlite3_value_blob(argv[0]), (size_t)sqlite3_value_bytes(argv[0]), &scratch, &p, &n, &err) !=
+        RG_OK) {
+        rg_buf_free(&scratch);
+        sqlite3_result_error(ctx, err.msg, -1);
+        sqlite3_result_error_code(ctx, SQLITE_CORRUPT);
+        return;
+    }
+    doc_ref d = {.c = c, .blob = sqlite3_value_blob(argv[1]), .len = (size_t)sqlite3_value_bytes(argv[1]),
+                 .doclen = sqlite3_value_int64(argv[2]), .dict = sqlite3_value_int64(argv[3])};
+    bool with_doc = sqlite3_value_type(argv[1]) != SQLITE_NULL;
+    json_t *obj = rg_metapack_decode_doc(p, n, with_doc ? doc_ref_hash : NULL, &d);
+    rg_buf_free(&scratch);
+    char *text = obj && d.state != -1 ? json_dumps(obj, JSON_COMPACT) : NULL;
+    json_decref(obj);
+    if (!text) {
+        sqlite3_result_error(ctx, "stored metadata is damaged (cannot unpack it)", -1);
+        sqlite3_result_error_code(ctx, SQLITE_CORRUPT);
+        return;
+    }
+    sqlite3_result_text(ctx, text, -1, free);
+}
+
+int leann_text_register(sqlite3 *db, leann_coll *c)
+{
+    /* Used by the schema's view and triggers, so not DIRECTONLY; not
+     * DETERMINISTIC either: results depend on the handle's dictionaries. */
+    int flags = SQLITE_UTF8 | SQLITE_INNOCUOUS;
+    int rc = sqlite3_create_function(db, "rg_leann_meta_pack", 4, flags, c, sql_meta_pack, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_create_function(db, "rg_leann_meta", 4, flags, c, sql_meta, NULL, NULL);
+    return rc;
+}
+
+/* ---- training ------------------------------------------------------------ */
+
+static rg_status store_dict(leann_coll *c, int64_t id, const void *dict, size_t len, rg_error *err)
+{
+    size_t bound = ZSTD_compressBound(len);
+    void *z = rg_xmalloc(bound);
+    size_t zn = ZSTD_compress(z, bound, dict, len, 19);
+    rg_status rc = RG_OK;
+    sqlite3_stmt *ins = NULL;
+    if (ZSTD_isError(zn))
+        rc = rg_error_set(err, RG_ERR_INTERNAL, "zstd: %s", ZSTD_getErrorName(zn));
+    else if (sqlite3_prepare_v2(c->db, "INSERT INTO dicts(id, dict) VALUES(?, ?)", -1, &ins, NULL) != SQLITE_OK)
+        rc = rg_sqlite_error(c->db, c->db_path, err);
+    if (rc == RG_OK) {
+        sqlite3_bind_int64(ins, 1, id);
+        sqlite3_bind_blob(ins, 2, z, (int)zn, SQLITE_STATIC);
+        if (sqlite3_step(ins) != SQLITE_DONE)
+            rc = rg_sqlite_error(c->db, c->db_path, err);
+    }
+    sqlite3_finalize(ins);
+    free(z);
+    return rc;
+}
+
+/* A dictionary of at most cap bytes trained on samples; 0 when zstd finds
+ * too little to learn from (the caller then keeps what it has). */
+static size_t train(void *dict, size_t cap, const rg_buf *all, const size_t *sizes, size_t n, size_t sample_max)
+{
+    size_t nsamp = 0, bytes = 0;
+    while (nsamp < n && bytes + sizes[nsamp] <= sample_max)
+        bytes += sizes[nsamp++];
+    size_t len = ZDICT_trainFromBuffer(dict, cap, all->data, sizes, (unsigned)nsamp);
+    return ZDICT_isError(len) ? 0 : len;
+}
+
+rg_status leann_train_dictionaries(leann_coll *c, rg_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(c->db, "SELECT seq, doc, doclen, dict, meta FROM rec ORDER BY seq", -1, &st, NULL) !=
+        SQLITE_OK)
+        return rg_sqlite_error(c->db, c->db_path, err);
+    rg_buf docs, metas, scratch;
+    rg_buf_init(&docs);
+    rg_buf_init(&metas);
+    rg_buf_init(&scratch);
+    /* per row: seq, passage size (SIZE_MAX: none), packed metadata size (SIZE_MAX: none) */
+    size_t *dsz = NULL, *msz = NULL, n = 0, cap = 0, ndocs = 0, nmetas = 0;
+    int64_t *seqs = NULL;
+    rg_status rc = RG_OK;
+    int r;
+    while (rc == RG_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 256;
+            dsz = rg_xrealloc(dsz, cap * sizeof *dsz);
+            msz = rg_xrealloc(msz, cap * sizeof *msz);
+            seqs = rg_xrealloc(seqs, cap * sizeof *seqs);
+        }
+        seqs[n] = sqlite3_column_int64(st, 0);
+        dsz[n] = msz[n] = SIZE_MAX;
+        char *doc = NULL;
+        if (sqlite3_column_type(st, 1) != SQLITE_NULL) {
+            rc = leann_doc_decompress(c, sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1),
+                                      sqlite3_column_int64(st, 3), sqlite3_column_int64(st, 2), &doc, err);
+            if (rc != RG_OK)
+                break;
+            dsz[n] = strlen(doc);
+            rg_buf_append(&docs, doc, dsz[n]);
+            ndocs++;
+        }
+        if (sqlite3_column_type(st, 4) != SQLITE_NULL) {
+            /* Re-packed with the passage at hand, so rows of older versions
+             * lose their content_hash too. */
+            const uint8_t *p;
+            size_t pn;
+            json_t *obj = NULL;
+            rc = meta_packed(c, sqlite3_column_blob(st, 4), (size_t)sqlite3_column_bytes(st, 4), &scratch, &p, &pn,
+                             err);
+            doc_ref d = {.c = c, .text = doc};
+            if (rc == RG_OK && !(obj = rg_metapack_decode_doc(p, pn, doc ? doc_ref_hash : NULL, &d)))
+                rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: metadata of row %lld is damaged", c->db_path,
+                                  (long long)seqs[n]);
+            if (rc == RG_OK) {
+                size_t before = metas.len;
+                rg_metapack_encode_doc(obj, doc ? d.hex : NULL, &metas);
+                msz[n] = metas.len - before;
+                nmetas++;
+            }
+            json_decref(obj);
+        }
+        free(doc);
+        n++;
+    }
+    sqlite3_finalize(st);
+    if (rc != RG_OK || ndocs < DICT_MIN_DOCS)
+        goto done;
+
+    size_t *samp = rg_xmalloc(n * sizeof *samp);
+    size_t ns = 0;
+    for (size_t i = 0; i < n; i++)
+        if (dsz[i] != SIZE_MAX)
+            samp[ns++] = dsz[i];
+    void *pdict = rg_xmalloc(PASSAGE_DICT_BYTES);
+    size_t plen = train(pdict, PASSAGE_DICT_BYTES, &docs, samp, ns, DICT_SAMPLE_MAX);
+    ns = 0;
+    for (size_t i = 0; i < n; i++)
+        if (msz[i] != SIZE_MAX)
+            samp[ns++] = msz[i];
+    void *mdict = rg_xmalloc(META_DICT_BYTES);
+    size_t mlen = nmetas >= DICT_MIN_DOCS ? train(mdict, META_DICT_BYTES, &metas, samp, ns, DICT_SAMPLE_MAX) : 0;
+    free(samp);
+
+    /* New ids above every id in use: a cached dictionary is never taken
+     * for another (leann_invalidate drops the caches of a rolled-back
+     * write, whose ids may come again). */
+    int64_t next = (c->dict_id > c->meta_dict_id ? c->dict_id : c->meta_dict_id) + 1;
+    int64_t pid = plen ? next : c->dict_id;
+    int64_t mid = mlen ? next + 1 : c->meta_dict_id;
+    if (plen)
+        rc = store_dict(c, pid, pdict, plen, err);
+    if (rc == RG_OK && mlen)
+        rc = store_dict(c, mid, mdict, mlen, err);
+    free(pdict);
+    free(mdict);
+    if (rc == RG_OK) {
+        c->dict_id = pid;
+        c->meta_dict_id = mid;
+    }
+    sqlite3_stmt *upd = NULL;
+    if (rc == RG_OK && sqlite3_prepare_v2(c->db, "UPDATE rec SET doc = coalesce(?, doc), dict = ?, meta = ? WHERE seq = ?",
+                                          -1, &upd, NULL) != SQLITE_OK)
+        rc = rg_sqlite_error(c->db, c->db_path, err);
+    rg_buf z, m, one;
+    rg_buf_init(&z);
+    rg_buf_init(&m);
+    size_t doff = 0, moff = 0;
+    ZSTD_CDict *pcd = get_cdict(c, c->dict_id, &c->passage_cdict);
+    for (size_t i = 0; rc == RG_OK && i < n; i++) {
+        sqlite3_reset(upd);
+        sqlite3_clear_bindings(upd);
+        if (dsz[i] != SIZE_MAX) {
+            z.len = 0;
+            rc = frame(c, pcd, false, docs.data + doff, dsz[i], &z, err);
+            doff += dsz[i];
+            sqlite3_bind_blob(upd, 1, z.data, (int)z.len, SQLITE_STATIC);
+        }
+        sqlite3_bind_int64(upd, 2, dsz[i] != SIZE_MAX ? c->passage_cdict.id : 0);
+        if (rc == RG_OK && msz[i] != SIZE_MAX) {
+            one = (rg_buf){.data = metas.data + moff, .len = msz[i]};
+            rc = meta_store(c, c->meta_dict_id, &one, &m, err);
+            moff += msz[i];
+            sqlite3_bind_blob(upd, 3, m.data, (int)m.len, SQLITE_STATIC);
+        }
+        sqlite3_bind_int64(upd, 4, seqs[i]);
+        if (rc == RG_OK && sqlite3_step(upd) != SQLITE_DONE)
+            rc = rg_sqlite_error(c->db, c->db_path, err);
+    }
+    sqlite3_finalize(upd);
+    rg_buf_free(&z);
+    rg_buf_free(&m);
+    if (rc == RG_OK) {
+        char *q = sqlite3_mprintf("DELETE FROM dicts WHERE id NOT IN (%lld, %lld)", (long long)c->dict_id,
+                                  (long long)c->meta_dict_id);
+        rc = rg_sqlite_exec(c->db, q, err);
+        sqlite3_free(q);
+    }
+done:
+    rg_buf_free(&docs);
+    rg_buf_free(&metas);
+    rg_buf_free(&scratch);
+    free(dsz);
+    free(msz);
+    free(seqs);
+    return rc;
+}
