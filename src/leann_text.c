@@ -390,14 +390,11 @@ static void sql_meta(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     bool with_doc = sqlite3_value_type(argv[1]) != SQLITE_NULL;
     json_t *obj = rg_metapack_decode_doc(p, n, with_doc ? doc_ref_hash : NULL, &d);
     rg_buf_free(&scratch);
-    char *text = obj && d.state != -1 ? json_dumps(obj, JSON_COMPACT) : NULL;
-    json_decref(obj);
-    if (!text) {
-        sqlite3_result_error(ctx, "stored metadata is damaged (cannot unpack it)", -1);
-        sqlite3_result_error_code(ctx, SQLITE_CORRUPT);
-        return;
+    if (d.state == -1) {   /* the passage it derives from is damaged */
+        json_decref(obj);
+        obj = NULL;
     }
-    sqlite3_result_text(ctx, text, -1, free);
+    rg_metapack_sql_result(ctx, obj);
 }
 
 int leann_text_register(sqlite3 *db, leann_coll *c)

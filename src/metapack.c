@@ -342,7 +342,11 @@ static void sql_json(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         sqlite3_result_value(ctx, argv[0]);
         return;
     }
-    json_t *obj = rg_metapack_decode(sqlite3_value_blob(argv[0]), (size_t)sqlite3_value_bytes(argv[0]));
+    rg_metapack_sql_result(ctx, rg_metapack_decode(sqlite3_value_blob(argv[0]), (size_t)sqlite3_value_bytes(argv[0])));
+}
+
+void rg_metapack_sql_result(sqlite3_context *ctx, json_t *obj)
+{
     char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
     json_decref(obj);
     if (!text) {

@@ -43,6 +43,9 @@ json_t *rg_metapack_decode(const void *data, size_t n);
  * document).  It may be called more than once for one object. */
 typedef const char *(*rg_metapack_doc_hash_fn)(void *ctx);
 json_t *rg_metapack_decode_doc(const void *data, size_t n, rg_metapack_doc_hash_fn doc_hash, void *ctx);
+/* The JSON text of obj (taken) as the result of an SQL function, or the
+ * "damaged" error when obj is NULL. */
+void rg_metapack_sql_result(sqlite3_context *ctx, json_t *obj);
 /* Registers rg_meta_pack / rg_meta_json on db; SQLITE_OK or an SQLite code. */
 int rg_metapack_register(sqlite3 *db);
 
