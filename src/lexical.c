@@ -227,7 +227,7 @@ rg_status rg_lexical_open(const char *path, const rg_lexical_params *params, rg_
     lx->lock_fd = -1;
     rc = rg_analyzer_new(params->stemmer, &lx->an, err);
     if (rc == RG_OK)
-        rc = rg_sqlite_open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &lx->db, err);
+        rc = rg_sqlite_open_paged(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, 8192, &lx->db, err);
     if (rc == RG_OK) {
         fts5_api *api = fts5_api_of(lx->db);
         if (!api || api->xCreateFunction(api, "rg_bm25", NULL, rg_bm25, NULL) != SQLITE_OK)

@@ -14,6 +14,11 @@
  * survives power loss), a 10 s busy timeout (a second writer waits, then
  * gets RG_ERR_LOCKED) and file mode 0600.  flags: SQLITE_OPEN_* */
 rg_status rg_sqlite_open(const char *path, int flags, sqlite3 **out, rg_error *err);
+/* The same; a file it creates gets pages of page_size bytes (0: SQLite's
+ * default, 4 KB).  8 KB suits rows of a few hundred bytes (leann, lexical:
+ * half a row unused per page, 1.6% smaller on SciFact); it does not suit
+ * 4 KB vectors (exact), which then take a page each. */
+rg_status rg_sqlite_open_paged(const char *path, int flags, int page_size, sqlite3 **out, rg_error *err);
 /* Error from the connection's last failure, naming the file. */
 rg_status rg_sqlite_error(sqlite3 *db, const char *path, rg_error *err);
 rg_status rg_sqlite_exec(sqlite3 *db, const char *sql, rg_error *err);

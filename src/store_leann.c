@@ -250,7 +250,7 @@ static void sql_id_key(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 /* Opens leann.sqlite with the SQL functions its schemas use. */
 static rg_status db_open(const char *path, int flags, leann_coll *c, sqlite3 **db, rg_error *err)
 {
-    rg_status rc = rg_sqlite_open(path, flags, db, err);
+    rg_status rc = rg_sqlite_open_paged(path, flags, 8192, db, err);
     if (rc == RG_OK && (rg_metapack_register(*db) != SQLITE_OK || leann_text_register(*db, c) != SQLITE_OK ||
                         sqlite3_create_function(*db, "rg_id_key", 1,
                                                 SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
