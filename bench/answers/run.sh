@@ -12,10 +12,8 @@ DATA=$SHARED/data/scifact/corpus.jsonl
 VOCAB=$SHARED/models/all-MiniLM-L6-v2/vocab.txt
 [[ -f $DATA && -f $VOCAB ]] || { echo "skip: $DATA or $VOCAB is absent"; exit 77; }
 make -s -j2 build/libragged.a
-PKGS="yaml-0.1 sqlite3 jansson libutf8proc libxml-2.0 poppler-glib libzstd openblas libcurl"
 BIN=build/bench_answers
-cc -std=c17 -D_GNU_SOURCE -O2 -g -Isrc $(pkg-config --cflags $PKGS) -pthread bench/answers/bench_answers.c \
-    build/libragged.a $(pkg-config --libs $PKGS) -lstemmer -lm -o $BIN
+bench/cc.sh bench/answers/bench_answers.c $BIN
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 N=200000

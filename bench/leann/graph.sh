@@ -13,10 +13,8 @@ LS=${3:-50,100,200,400,800,1600}
 DATA=${RAGGED_SHARED:-../shared}/data/scifact
 [[ -f $DATA/corpus.jsonl ]] || { echo "skip: $DATA/corpus.jsonl is absent"; exit 77; }
 make -s -j2 build/libragged.a
-PKGS="yaml-0.1 sqlite3 jansson libutf8proc libxml-2.0 poppler-glib libzstd openblas"
 BIN=build/graph_lab
-cc -std=c17 -D_GNU_SOURCE -O2 -g -Isrc $(pkg-config --cflags $PKGS) -pthread bench/leann/graph_lab.c \
-   build/libragged.a $(pkg-config --libs $PKGS) $(pkg-config --libs libcurl 2>/dev/null) -lstemmer -lm -o $BIN
+bench/cc.sh bench/leann/graph_lab.c $BIN
 OUT=bench/out/graph/${RAGGED_BENCH_PROVIDER:-builtin}-$NDOCS-$NQ
 mkdir -p "$(dirname "$OUT")"
 [[ -f $OUT.docs ]] || $BIN embed "$DATA/corpus.jsonl" "$DATA/queries.jsonl" "$NDOCS" "$NQ" "$OUT"

@@ -20,10 +20,8 @@ esac
 DATA=${RAGGED_SHARED:-../shared}/data/scifact
 [[ -f $DATA/corpus.jsonl ]] || { echo "skip: $DATA/corpus.jsonl is absent"; exit 77; }
 make -s -j2 all
-PKGS="yaml-0.1 sqlite3 jansson libutf8proc libxml-2.0 poppler-glib libzstd openblas"
 BIN=build/bench_leann
-cc -std=c17 -D_GNU_SOURCE -O2 -g -Isrc -Iinclude $(pkg-config --cflags $PKGS) -pthread bench/leann/bench_leann.c \
-   build/libragged.a $(pkg-config --libs $PKGS) $(pkg-config --libs libcurl 2>/dev/null) -lstemmer -lm -o $BIN
+bench/cc.sh bench/leann/bench_leann.c $BIN
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 load() { cut -d' ' -f1-3 /proc/loadavg; }

@@ -36,10 +36,7 @@ for d in "${DIRS[@]}"; do
     [[ -d $d ]] || { echo "skip: $d is absent; run bench/scale/install-corpus.sh first" >&2; exit 77; }
 done
 make -s -j2 all
-PKGS="yaml-0.1 sqlite3 jansson libutf8proc libxml-2.0 poppler-glib libzstd openblas"
-cc -std=c17 -D_GNU_SOURCE -O2 -g -Isrc $(pkg-config --cflags $PKGS) -pthread bench/scale/bench_scale.c \
-    build/libragged.a $(pkg-config --libs $PKGS) $(pkg-config --libs libcurl 2>/dev/null) -lstemmer -lm \
-    -o build/bench_scale
+bench/cc.sh bench/scale/bench_scale.c build/bench_scale
 # The commit the binaries were built from, recorded with every stage (a
 # --skip-full run reuses stages measured by an earlier build).
 COMMIT=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src || echo "+dirty")
