@@ -193,22 +193,29 @@ static const void *whole_frame(leann_coll *c, const void *blob, size_t *len)
     return c->zbuf.data;
 }
 
-/* Decompresses exactly rawlen bytes. */
-static rg_status unframe(leann_coll *c, const void *blob, size_t len, int64_t dict, void *dst, size_t rawlen,
-                         rg_error *err)
+/* Decompresses exactly rawlen bytes of a whole frame (with its magic). */
+static rg_status unframe_whole(leann_coll *c, const void *blob, size_t len, int64_t dict, void *dst, size_t rawlen,
+                               rg_error *err)
 {
     if (!c->dctx)
         c->dctx = ZSTD_createDCtx();
     ZSTD_DDict *dd = NULL;
     if (dict && !(dd = get_ddict(c, dict, err)))
         return err ? err->code : RG_ERR_CORRUPT;
-    blob = whole_frame(c, blob, &len);
     size_t r = dd ? ZSTD_decompress_usingDDict(c->dctx, dst, rawlen, blob, len, dd)
                   : ZSTD_decompressDCtx(c->dctx, dst, rawlen, blob, len);
     if (ZSTD_isError(r) || r != rawlen)
         return rg_error_set(err, RG_ERR_CORRUPT, "%s: compressed text is damaged (%s)", c->db_path,
                             ZSTD_isError(r) ? ZSTD_getErrorName(r) : "wrong length");
     return RG_OK;
+}
+
+/* Decompresses exactly rawlen bytes of a stored frame. */
+static rg_status unframe(leann_coll *c, const void *blob, size_t len, int64_t dict, void *dst, size_t rawlen,
+                         rg_error *err)
+{
+    blob = whole_frame(c, blob, &len);
+    return unframe_whole(c, blob, len, dict, dst, rawlen, err);
 }
 
 /* ---- passages ------------------------------------------------------------ */
@@ -267,7 +274,7 @@ static rg_status meta_packed(leann_coll *c, const uint8_t *blob, size_t len, rg_
         return rg_error_set(err, RG_ERR_CORRUPT, "%s: stored metadata is damaged", c->db_path);
     scratch->len = 0;
     rg_buf_reserve(scratch, (size_t)raw + 1);
-    rg_status rc = unframe(c, blob + i, len - i, (int64_t)id, scratch->data, (size_t)raw, err);
+    rg_status rc = unframe_whole(c, f, flen, (int64_t)id, scratch->data, (size_t)raw, err);
     if (rc != RG_OK)
         return rc;
     scratch->len = (size_t)raw;

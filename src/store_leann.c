@@ -205,11 +205,9 @@ static rg_status leann_list(void *impl, rg_collection_info **out, size_t *n, rg_
     " doc BLOB, doclen INTEGER NOT NULL DEFAULT 0, dict INTEGER NOT NULL DEFAULT 0, meta BLOB, vec BLOB);" \
     "CREATE UNIQUE INDEX rec_id ON rec(rg_id_key(id));"
 
-/* records is a view over rec so that every phase file reads and writes
- * metadata as JSON text while the table holds it packed and compressed
- * (leann_text.c).  The triggers run inside the writer's own statement, so
- * atomicity is that of the statement.  Code that rewrites rows without
- * changing a record (renumbering, recompressing) writes rec directly. */
+/* records is a read-only view over rec that gives the metadata back as
+ * JSON (leann_text.c); every write goes to rec directly, packing metadata
+ * with rg_leann_meta_pack. */
 static const char *TABLES =
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
     /* seq keeps the insertion order (get() pages by it; upsert keeps it);
@@ -223,16 +221,7 @@ static const char *TABLES =
  * passage leaves out what only the passage gives). */
 static const char *VIEW =
     "CREATE VIEW records AS SELECT seq, id, node, doc, doclen, dict,"
-    " rg_leann_meta(meta, doc, doclen, dict) AS metadata, vec, meta AS packed FROM rec;"
-    "CREATE TRIGGER records_insert INSTEAD OF INSERT ON records BEGIN"
-    " INSERT INTO rec(seq, id, node, doc, doclen, dict, meta, vec) VALUES(NEW.seq, NEW.id, NEW.node, NEW.doc,"
-    " coalesce(NEW.doclen, 0), coalesce(NEW.dict, 0),"
-    " rg_leann_meta_pack(NEW.metadata, NEW.doc, coalesce(NEW.doclen, 0), coalesce(NEW.dict, 0)), NEW.vec); END;"
-    "CREATE TRIGGER records_update INSTEAD OF UPDATE ON records BEGIN"
-    " UPDATE rec SET seq = NEW.seq, id = NEW.id, node = NEW.node, doc = NEW.doc, doclen = NEW.doclen,"
-    " dict = NEW.dict, meta = rg_leann_meta_pack(NEW.metadata, NEW.doc, NEW.doclen, NEW.dict),"
-    " vec = NEW.vec WHERE seq = OLD.seq; END;"
-    "CREATE TRIGGER records_delete INSTEAD OF DELETE ON records BEGIN DELETE FROM rec WHERE seq = OLD.seq; END;";
+    " rg_leann_meta(meta, doc, doclen, dict) AS metadata, vec, meta AS packed FROM rec;";
 
 static void sql_id_key(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
