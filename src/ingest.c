@@ -168,6 +168,17 @@ static void chunk_id(char *buf, size_t n, const char *doc_id, size_t position)
     snprintf(buf, n, "%s-%05zu", doc_id, position);
 }
 
+bool rg_chunk_id_from_metadata(const json_t *metadata, char out[RG_CHUNK_ID_MAX])
+{
+    const json_t *doc = json_object_get(metadata, "document_id");
+    const json_t *pos = json_object_get(metadata, "chunk_position");
+    if (!json_is_string(doc) || !json_is_integer(pos) || json_integer_value(pos) < 0 ||
+        json_string_length(doc) > RG_CHUNK_ID_MAX - 24)
+        return false;
+    chunk_id(out, RG_CHUNK_ID_MAX, json_string_value(doc), (size_t)json_integer_value(pos));
+    return true;
+}
+
 static bool chunk_id_written(const char *id, const char *doc_id, size_t count)
 {
     size_t l = strlen(doc_id);

@@ -44,4 +44,11 @@ rg_status rg_ingest(rg_collection *c, const rg_config *cfg, const char *const *p
 /* Stable id of a document (hex of its absolute path's hash). */
 void rg_document_id(const char *abs_path, char out[17]);
 
+/* The id ingest gives a chunk, DOCID-NNNNN, from the document_id and
+ * chunk_position members of its metadata; false when either is missing or
+ * not of ingest's form.  Backends use it to avoid storing ids they can
+ * rebuild (leann). */
+#define RG_CHUNK_ID_MAX 48
+bool rg_chunk_id_from_metadata(const json_t *metadata, char out[RG_CHUNK_ID_MAX]);
+
 #endif

@@ -368,10 +368,27 @@ rg_status leann_doc_compress(leann_coll *c, const char *doc, rg_buf *out, rg_err
 int64_t leann_doc_dict(leann_coll *c);
 rg_status leann_doc_decompress(leann_coll *c, const void *blob, size_t len, int64_t dict, int64_t rawlen,
                                char **out, rg_error *err);
-/* SQL functions rg_leann_meta_pack(json, doc, doclen, dict) and
- * rg_leann_meta(meta, doc, doclen, dict) on db, for handle c (NULL on a
+/* SQL functions rg_leann_meta_pack(json, doc, doclen, dict),
+ * rg_leann_meta(meta, doc, doclen, dict) and rg_leann_id(meta) on db, for handle c (NULL on a
  * connection that only counts rows: the functions then fail if called). */
 int leann_text_register(sqlite3 *db, leann_coll *c);
+
+/* Every SQL function leann.sqlite's schema uses (rg_id_key, the metapack
+ * and leann_text ones), for handle c (NULL: rg_leann_* then fail if
+ * called); SQLITE_OK or an SQLite code.  Tools and tests that write the
+ * database directly need them too. */
+int leann_sql_register(sqlite3 *db, leann_coll *c);
+
+/* SQL expression for rec.own_id of a row with id ID and stored metadata
+ * META (store_leann.c: NULL when the metadata gives the id back). */
+#define LEANN_OWN_ID(ID, META) "CASE WHEN rg_leann_id(" META ") IS " ID " THEN NULL ELSE " ID " END"
+
+/* SQL condition for "the record row of node ?1", of table rec or view
+ * records.  A row whose node is seq - 1 (every row until records are deleted
+ * and compacted away, or upserted) is found through its rowid; the others
+ * through the partial index rec_node, which holds only them. */
+#define LEANN_NODE_ROW                                                                                      \
+    "seq IN (?1 + 1, (SELECT seq FROM records WHERE node = ?1 AND node != seq - 1)) AND node = ?1"
 /* Trains new passage and metadata dictionaries on the collection and
  * rewrites every row with them (inside the caller's transaction). */
 rg_status leann_train_dictionaries(leann_coll *c, rg_error *err);

@@ -237,7 +237,7 @@ static rg_status vectors_to_keep(leann_coll *c, const rg_record *recs, size_t n,
 /* Writes one record row (insert, or update in place for upsert so it keeps
  * its position). */
 static rg_status write_record(leann_coll *c, sqlite3_stmt *ins, sqlite3_stmt *upd, const rg_record *r, int64_t seq,
-                              uint32_t node, bool keep_vec, rg_buf *z, rg_error *err)
+                              uint32_t node, bool keep_vec, int64_t *max_seq, rg_buf *z, rg_error *err)
 {
     rg_status rc = RG_OK;
     bool has_doc = r->document != NULL;
@@ -266,6 +266,9 @@ static rg_status write_record(leann_coll *c, sqlite3_stmt *ins, sqlite3_stmt *up
         sqlite3_bind_null(st, 7);
     if (seq > 0)
         sqlite3_bind_int64(st, 8, seq);
+    else
+        /* seq = node + 1 keeps the row out of rec_node; else the next seq. */
+        sqlite3_bind_int64(st, 8, *max_seq = node >= *max_seq ? (int64_t)node + 1 : *max_seq + 1);
     if (sqlite3_step(st) != SQLITE_DONE)
         rc = rg_sqlite_error(c->db, c->db_path, err);
     sqlite3_reset(st);
@@ -344,16 +347,21 @@ rg_status leann_add_in(leann_coll *c, leann_tx *tx, const rg_record *recs, size_
     uint32_t *old_nodes = rg_xmalloc(n * sizeof *old_nodes);
     size_t nold = 0;
     sqlite3_stmt *find = NULL, *ins = NULL, *upd = NULL;
-    if (sqlite3_prepare_v2(c->db, "SELECT seq, node FROM rec WHERE rg_id_key(id) = rg_id_key(?1) AND id = ?1", -1, &find, NULL) != SQLITE_OK ||
-        /* rec directly (the writer's schema is format 4, leann_lock):
-         * the view's triggers would unpack the old row for nothing. */
+    /* +id: a bare "id = ?1" lets SQLite's constant propagation rewrite the
+     * indexed rg_id_key(id) into rg_id_key(?1), and the lookup becomes a
+     * scan of the whole table for every record added. */
+    if (sqlite3_prepare_v2(c->db, "SELECT seq, node FROM rec WHERE rg_id_key(id) = rg_id_key(?1) AND +id = ?1", -1,
+                           &find, NULL) != SQLITE_OK ||
+        /* rec directly (the writer's schema is format 5, leann_lock).  The
+         * metadata is packed once, then asked for the id it gives back. */
         sqlite3_prepare_v2(c->db,
-                           "INSERT INTO rec(id, node, doc, doclen, dict, meta, vec)"
-                           " VALUES(?1, ?2, ?3, ?4, ?5, rg_leann_meta_pack(?6, ?3, ?4, ?5), ?7)",
+                           "INSERT INTO rec(seq, own_id, node, doc, doclen, dict, meta, vec)"
+                           " SELECT ?8, " LEANN_OWN_ID("?1", "m") ", ?2, ?3, ?4, ?5, m, ?7"
+                           " FROM (SELECT rg_leann_meta_pack(?6, ?3, ?4, ?5) AS m)",
                            -1, &ins, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(c->db,
-                           "UPDATE rec SET id=?1, node=?2, doc=?3, doclen=?4, dict=?5,"
-                           " meta=rg_leann_meta_pack(?6, ?3, ?4, ?5), vec=?7 WHERE seq=?8",
+                           "UPDATE rec SET own_id = " LEANN_OWN_ID("?1", "m") ", node=?2, doc=?3, doclen=?4, dict=?5,"
+                           " meta=m, vec=?7 FROM (SELECT rg_leann_meta_pack(?6, ?3, ?4, ?5) AS m) WHERE seq=?8",
                            -1, &upd, NULL) != SQLITE_OK)
         rc = rg_sqlite_error(c->db, c->db_path, err);
     for (size_t i = 0; rc == RG_OK && i < n; i++) {
@@ -390,8 +398,11 @@ rg_status leann_add_in(leann_coll *c, leann_tx *tx, const rg_record *recs, size_
         }
         sqlite3_finalize(tomb);
     }
+    int64_t max_seq = 0;
+    if (rc == RG_OK)
+        rc = rg_sqlite_scalar_int(c->db, "SELECT coalesce(max(seq), 0) FROM rec", &max_seq, err);
     for (size_t i = 0; rc == RG_OK && i < n; i++)
-        rc = write_record(c, ins, upd, &recs[i], seqs[i], first_new + (uint32_t)i, keep[i], &z, err);
+        rc = write_record(c, ins, upd, &recs[i], seqs[i], first_new + (uint32_t)i, keep[i], &max_seq, &z, err);
     rg_buf_free(&z);
     sqlite3_finalize(find);
     sqlite3_finalize(ins);

@@ -302,7 +302,7 @@ static rg_status rerank(leann_coll *c, const float *q, const leann_cand *cand, s
     ranked *rk = rg_xmalloc((n ? n : 1) * sizeof *rk);
     sqlite3_stmt *st = NULL;
     if (rc == RG_OK &&
-        sqlite3_prepare_v2(c->db, "SELECT seq, id, doc, doclen, dict, metadata FROM records WHERE node = ?", -1, &st,
+        sqlite3_prepare_v2(c->db, "SELECT seq, id, doc, doclen, dict, metadata FROM records WHERE " LEANN_NODE_ROW, -1, &st,
                            NULL) != SQLITE_OK)
         rc = rg_error_set(err, RG_ERR_INTERNAL, "%s: %s", c->db_path, sqlite3_errmsg(c->db));
     double bias = 0;

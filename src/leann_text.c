@@ -30,6 +30,7 @@
 #include <zstd.h>
 
 #include "leann.h"
+#include "ingest.h"
 #include "metapack.h"
 #include "sqlite_util.h"
 #include "util.h"
@@ -404,6 +405,43 @@ static void sql_meta(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     rg_metapack_sql_result(ctx, obj);
 }
 
+/* rg_leann_id(meta) -> the id ingest derives from the stored metadata
+ * (rg_chunk_id_from_metadata), or NULL.  Rows whose id is that one store no
+ * id (rec.own_id is NULL; rec.id is generated from this). */
+static void sql_id(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    leann_coll *c = sqlite3_user_data(ctx);
+    if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    if (!c) {
+        sqlite3_result_error(ctx, "rg_leann_id: not a leann collection handle", -1);
+        return;
+    }
+    rg_buf scratch;
+    rg_buf_init(&scratch);
+    const uint8_t *p;
+    size_t n;
+    rg_error err;
+    if (meta_packed(c, sqlite3_value_blob(argv[0]), (size_t)sqlite3_value_bytes(argv[0]), &scratch, &p, &n, &err) !=
+        RG_OK) {
+        rg_buf_free(&scratch);
+        sqlite3_result_error(ctx, err.msg, -1);
+        sqlite3_result_error_code(ctx, SQLITE_CORRUPT);
+        return;
+    }
+    json_t *obj = rg_metapack_decode_doc(p, n, NULL, NULL);
+    rg_buf_free(&scratch);
+    char id[RG_CHUNK_ID_MAX];
+    if (obj && rg_chunk_id_from_metadata(obj, id))
+        sqlite3_result_text(ctx, id, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_result_null(ctx);
+    json_decref(obj);
+}
+
 int leann_text_register(sqlite3 *db, leann_coll *c)
 {
     /* Used by the schema's view and triggers, so not DIRECTONLY; not
@@ -412,6 +450,11 @@ int leann_text_register(sqlite3 *db, leann_coll *c)
     int rc = sqlite3_create_function(db, "rg_leann_meta_pack", 4, flags, c, sql_meta_pack, NULL, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_create_function(db, "rg_leann_meta", 4, flags, c, sql_meta, NULL, NULL);
+    /* DETERMINISTIC, as a generated column and the id index require: the
+     * result depends on the row and on a dictionary, and a dictionary id
+     * never names other bytes. */
+    if (rc == SQLITE_OK)
+        rc = sqlite3_create_function(db, "rg_leann_id", 1, flags | SQLITE_DETERMINISTIC, c, sql_id, NULL, NULL);
     return rc;
 }
 

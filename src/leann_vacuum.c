@@ -135,7 +135,7 @@ rg_status leann_delete_in(leann_coll *c, leann_tx *tx, const char *const *ids, s
         return rc;
     }
     sqlite3_stmt *del = NULL, *tomb = NULL;
-    if (sqlite3_prepare_v2(c->db, "DELETE FROM rec WHERE node = ?", -1, &del, NULL) != SQLITE_OK ||
+    if (sqlite3_prepare_v2(c->db, "DELETE FROM rec WHERE " LEANN_NODE_ROW, -1, &del, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(c->db, "INSERT OR IGNORE INTO tombstones(node) VALUES(?)", -1, &tomb, NULL) != SQLITE_OK)
         rc = rg_sqlite_error(c->db, c->db_path, err);
     for (size_t i = 0; rc == RG_OK && i < n; i++) {
@@ -174,21 +174,25 @@ rg_status leann_rebuild(leann_coll *c, const uint32_t *known, const float *known
     size_t n = 0;
     /* Live records in insertion order: the new numbering. */
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(c->db, "SELECT node FROM records ORDER BY seq", -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(c->db, "SELECT node, seq FROM rec ORDER BY seq", -1, &st, NULL) != SQLITE_OK)
         return rg_sqlite_error(c->db, c->db_path, err);
     size_t cap = 0;
+    int64_t *seqs = NULL;
     while (sqlite3_step(st) == SQLITE_ROW) {
         if (n == cap) {
             cap = cap ? cap * 2 : 1024;
             old = rg_xrealloc(old, cap * sizeof *old);
+            seqs = rg_xrealloc(seqs, cap * sizeof *seqs);
         }
-        old[n++] = (uint32_t)sqlite3_column_int64(st, 0);
+        old[n] = (uint32_t)sqlite3_column_int64(st, 0);
+        seqs[n++] = sqlite3_column_int64(st, 1);
     }
     sqlite3_finalize(st);
     rg_status rc = RG_OK;
     float *vecs = n ? malloc(n * dim * sizeof(float)) : NULL;
     if (n && !vecs) {
         free(old);
+        free(seqs);
         return rg_error_set(err, RG_ERR_NOMEM, "out of memory rebuilding %zu records", n);
     }
     /* Vectors: given ones (the batch being added), else cache, else
@@ -234,14 +238,18 @@ rg_status leann_rebuild(leann_coll *c, const uint32_t *known, const float *known
     if (rc == RG_OK)
         rc = leann_train_dictionaries(c, err);
 
-    /* Renumber rows old -> new (through negative numbers: node is UNIQUE). */
+    /* Renumber rows old -> new, row i of seq order to node i.  Rows that
+     * will be in the partial index rec_node (node != seq - 1) go through
+     * negative numbers, so no two of them ever share a node; the others are
+     * not in it and take theirs at once. */
     sqlite3_stmt *upd = NULL;
     if (rc == RG_OK &&
-        sqlite3_prepare_v2(c->db, "UPDATE rec SET node = ? WHERE node = ?", -1, &upd, NULL) != SQLITE_OK)
+        sqlite3_prepare_v2(c->db, "UPDATE rec SET node = CASE WHEN ?1 = seq - 1 THEN ?1 ELSE -1 - ?1 END WHERE seq = ?2",
+                           -1, &upd, NULL) != SQLITE_OK)
         rc = rg_sqlite_error(c->db, c->db_path, err);
     for (size_t i = 0; rc == RG_OK && i < n; i++) {
-        sqlite3_bind_int64(upd, 1, -1 - (int64_t)i);
-        sqlite3_bind_int64(upd, 2, old[i]);
+        sqlite3_bind_int64(upd, 1, (int64_t)i);
+        sqlite3_bind_int64(upd, 2, seqs[i]);
         if (sqlite3_step(upd) != SQLITE_DONE)
             rc = rg_sqlite_error(c->db, c->db_path, err);
         sqlite3_reset(upd);
@@ -304,6 +312,7 @@ rg_status leann_rebuild(leann_coll *c, const uint32_t *known, const float *known
     }
     free(vecs);
     free(old);
+    free(seqs);
     return rc;
 }
 

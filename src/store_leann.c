@@ -38,12 +38,15 @@
  * 3: same schema; may hold int8 codebooks, passage frames without
  * dictionary id, metapack 0xA2.  4: the view reads and writes through
  * leann_text.c (compressed metadata, content_hash recomputed, magic-less
- * frames).  This version reads 1..4; the first write upgrades the schema
- * to 4 in place (one transaction), so write paths know one schema, and an
- * older ragged says "format ragged-leann-4" instead of reporting damage. */
-#define LEANN_FORMAT "ragged-leann-4"
+ * frames).  5: ids that ingest derives from the metadata are not stored
+ * (rec.id is a generated column), and only rows whose node is not seq - 1
+ * are in a node index.  This version reads 1..5; the first write upgrades
+ * the schema to 5 in place (one transaction), so write paths know one
+ * schema, and an older ragged says "format ragged-leann-5" instead of
+ * reporting damage. */
+#define LEANN_FORMAT "ragged-leann-5"
 #define LEANN_FORMAT_PREFIX "ragged-leann-"
-#define LEANN_FORMAT_MAX 4
+#define LEANN_FORMAT_MAX 5
 #define LEANN_DB "leann.sqlite"
 #define LEANN_LOCK_WAIT_S 5.0
 
@@ -199,19 +202,30 @@ static rg_status leann_list(void *impl, rg_collection_info **out, size_t *n, rg_
  * the first 8 bytes of its SHA-256) rather than of the ids themselves,
  * half the size; a lookup compares the key, then the id.  Two different
  * ids with one key would make the second's add fail as a duplicate: at a
- * million records the chance is about 3e-8. */
+ * million records the chance is about 3e-8.
+ *
+ * own_id holds the id only when it is not the one ingest derives from the
+ * record's metadata (rg_leann_id): 22 bytes a chunk otherwise, 4% of a
+ * collection.  Writers put NULL there exactly when rg_leann_id of the
+ * stored metadata gives the id back (LEANN_OWN_ID), so reading never
+ * depends on how the JSON was packed.
+ *
+ * node is the record's place in the graph and codes.  Inserts give a new
+ * row seq = node + 1 when they can, so that a collection nobody deleted
+ * from or upserted into keeps rec_node empty (LEANN_NODE_ROW). */
 #define REC_TABLE                                                                                            \
-    "CREATE TABLE rec(seq INTEGER PRIMARY KEY, id TEXT NOT NULL, node INTEGER NOT NULL UNIQUE,"             \
-    " doc BLOB, doclen INTEGER NOT NULL DEFAULT 0, dict INTEGER NOT NULL DEFAULT 0, meta BLOB, vec BLOB);" \
-    "CREATE UNIQUE INDEX rec_id ON rec(rg_id_key(id));"
+    "CREATE TABLE rec(seq INTEGER PRIMARY KEY, own_id TEXT, node INTEGER NOT NULL,"                          \
+    " doc BLOB, doclen INTEGER NOT NULL DEFAULT 0, dict INTEGER NOT NULL DEFAULT 0, meta BLOB, vec BLOB,"    \
+    " id TEXT NOT NULL GENERATED ALWAYS AS (coalesce(own_id, rg_leann_id(meta))) VIRTUAL);"                \
+    "CREATE UNIQUE INDEX rec_id ON rec(rg_id_key(id));"                                                     \
+    "CREATE UNIQUE INDEX rec_node ON rec(node) WHERE node != seq - 1;"
 
 /* records is a read-only view over rec that gives the metadata back as
  * JSON (leann_text.c); every write goes to rec directly, packing metadata
  * with rg_leann_meta_pack. */
 static const char *TABLES =
-    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-    /* seq keeps the insertion order (get() pages by it; upsert keeps it);
-     * node is the record's place in the graph and codes. */
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
+    /* seq keeps the insertion order (get() pages by it; upsert keeps it). */
     REC_TABLE
     "CREATE TABLE tombstones(node INTEGER PRIMARY KEY);"
     "CREATE TABLE adj(node INTEGER PRIMARY KEY, flags INTEGER NOT NULL, nbrs BLOB NOT NULL);"
@@ -236,39 +250,54 @@ static void sql_id_key(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     sqlite3_result_int64(ctx, (int64_t)strtoull(hex, NULL, 16));
 }
 
+int leann_sql_register(sqlite3 *db, leann_coll *c)
+{
+    int rc = rg_metapack_register(db);
+    if (rc == SQLITE_OK)
+        rc = leann_text_register(db, c);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_create_function(db, "rg_id_key", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
+                                     sql_id_key, NULL, NULL);
+    return rc;
+}
+
 /* Opens leann.sqlite with the SQL functions its schemas use. */
 static rg_status db_open(const char *path, int flags, leann_coll *c, sqlite3 **db, rg_error *err)
 {
     rg_status rc = rg_sqlite_open_paged(path, flags, 8192, db, err);
-    if (rc == RG_OK && (rg_metapack_register(*db) != SQLITE_OK || leann_text_register(*db, c) != SQLITE_OK ||
-                        sqlite3_create_function(*db, "rg_id_key", 1,
-                                                SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
-                                                sql_id_key, NULL, NULL) != SQLITE_OK))
+    if (rc == RG_OK && leann_sql_register(*db, c) != SQLITE_OK)
         rc = rg_sqlite_error(*db, path, err);
     return rc;
 }
 
-/* Brings a collection of an older format to format 4 in one transaction
- * (the caller holds the write lock).  Rows keep their stored form (the
- * view reads every older form); the next full rebuild rewrites them. */
+/* Brings a collection of an older format to format 5 in one transaction
+ * (the caller holds the write lock).  Rows keep their stored passages and
+ * metadata (the view reads every older form; the next full rebuild rewrites
+ * them); ids that the metadata gives back stop being stored. */
 static rg_status upgrade_schema(leann_coll *c, rg_error *err)
 {
     if (c->format == LEANN_FORMAT_MAX)
         return RG_OK;
     rg_status rc = rg_sqlite_exec(c->db, "BEGIN IMMEDIATE", err);
-    /* The old table as old, then a new rec with format 4's index. */
+    /* The old table as old (its indexes go with it), then format 5's rec. */
     if (rc == RG_OK)
         rc = rg_sqlite_exec(c->db,
                             c->format == 1 ? "ALTER TABLE records RENAME TO old;"
-                                           : "DROP VIEW records; ALTER TABLE rec RENAME TO old;",   /* and triggers */
+                                           : "DROP VIEW records; DROP INDEX IF EXISTS rec_id;"
+                                             " ALTER TABLE rec RENAME TO old;",
                             err);
     if (rc == RG_OK)
         rc = rg_sqlite_exec(c->db, REC_TABLE, err);
     if (rc == RG_OK)
         rc = rg_sqlite_exec(c->db,
-                            c->format == 1 ? "INSERT INTO rec SELECT seq, id, node, doc, doclen, dict,"
-                                             " rg_meta_pack(metadata), vec FROM old ORDER BY seq; DROP TABLE old;"
-                                           : "INSERT INTO rec SELECT * FROM old ORDER BY seq; DROP TABLE old;",
+                            c->format == 1
+                                ? "INSERT INTO rec(seq, own_id, node, doc, doclen, dict, meta, vec)"
+                                  " SELECT seq, " LEANN_OWN_ID("id", "m") ", node, doc, doclen, dict, m, vec"
+                                  " FROM (SELECT *, rg_meta_pack(metadata) AS m FROM old) ORDER BY seq;"
+                                  " DROP TABLE old;"
+                                : "INSERT INTO rec(seq, own_id, node, doc, doclen, dict, meta, vec)"
+                                  " SELECT seq, " LEANN_OWN_ID("id", "meta") ", node, doc, doclen, dict, meta, vec"
+                                  " FROM old ORDER BY seq; DROP TABLE old;",
                             err);
     if (rc == RG_OK)
         rc = rg_sqlite_exec(c->db, VIEW, err);
@@ -659,7 +688,7 @@ rg_status leann_fetch_passages(leann_coll *c, const uint32_t *nodes, size_t n, l
     if (n == 0)
         return RG_OK;
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(c->db, "SELECT doc, doclen, dict, vec FROM records WHERE node = ?", -1, &st, NULL) !=
+    if (sqlite3_prepare_v2(c->db, "SELECT doc, doclen, dict, vec FROM records WHERE " LEANN_NODE_ROW, -1, &st, NULL) !=
         SQLITE_OK)
         return rg_sqlite_error(c->db, c->db_path, err);
     size_t bytes = (size_t)c->dim * sizeof(float);

@@ -9,6 +9,7 @@
 #include "contract.h"
 #include "filter.h"
 #include "ingest.h"
+#include "leann.h"
 #include "metapack.h"
 #include "test.h"
 #include "util.h"
@@ -113,16 +114,24 @@ static rg_record *make_recs(contract_env *env, size_t n, unsigned salt, char ***
     *docs = rg_xcalloc(n, sizeof **docs);
     *meta = rg_xcalloc(n, sizeof **meta);
     rg_record *r = rg_xcalloc(n, sizeof *r);
+    char *path = rg_xasprintf("/some/dir/file%u.txt", salt);
+    char doc_id[17];
+    rg_document_id(path, doc_id);
     for (size_t i = 0; i < n; i++) {
-        (*ids)[i] = rg_xasprintf("d%u-%04zu", salt, i);
+        /* Ids of three kinds: the one ingest would give (leann stores none),
+         * one of ingest's form for another position, and one of no form. */
+        (*ids)[i] = i % 4 == 0   ? rg_xasprintf("%s-%05zu", doc_id, i)
+                    : i % 4 == 1 ? rg_xasprintf("%s-%05zu", doc_id, i + 100000)
+                                 : rg_xasprintf("d%u-%04zu", salt, i);
         (*docs)[i] = rg_xasprintf("passage %zu about topic %zu with words w%zu w%zu and salt %u", i, i % 7, i * 31 % 97,
                                   i * 17 % 89, salt);
         char hash[65];
         rg_sha256_hex((*docs)[i], strlen((*docs)[i]), hash);
-        (*meta)[i] = json_pack("{s:s, s:s, s:I, s:f, s:s}", "document_path", "/some/dir/file.txt", "content_hash", hash,
-                               "chunk_position", (json_int_t)i, "score", (double)i / 4.0, "group",
+        (*meta)[i] = json_pack("{s:s, s:s, s:s, s:I, s:f, s:s}", "document_id", doc_id, "document_path", path,
+                               "content_hash", hash, "chunk_position", (json_int_t)i, "score", (double)i / 4.0, "group",
                                i % 3 == 0 ? "alpha" : "beta");
     }
+    free(path);
     *vecs = contract_embed(env, (const char *const *)*docs, n);
     for (size_t i = 0; i < n; i++)
         r[i] = (rg_record){(*ids)[i], (*docs)[i], (*meta)[i], *vecs + i * DDIM};
@@ -175,11 +184,27 @@ static rg_status exec_sql(const char *path, const char *sql)
     sqlite3 *db = NULL;
     int r = sqlite3_open(path, &db);
     if (r == SQLITE_OK)
+        r = leann_sql_register(db, NULL);
+    if (r == SQLITE_OK)
         r = sqlite3_exec(db, sql, NULL, NULL, NULL);
     if (r != SQLITE_OK)
         fprintf(stderr, "sql: %s\n", sqlite3_errmsg(db));
     sqlite3_close(db);
     return r == SQLITE_OK ? RG_OK : RG_ERR_IO;
+}
+
+/* The integer the query sql gives on database path (-1 on error). */
+static int64_t sql_int(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int64_t v = -1;
+    if (sqlite3_open(path, &db) == SQLITE_OK && sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
 }
 
 TEST(leann_packed_metadata_get_filter_upsert_delete)
@@ -197,6 +222,20 @@ TEST(leann_packed_metadata_get_filter_upsert_delete)
     rg_record *r = make_recs(&env, n, 1, &ids, &docs, &meta, &vecs);
     CHECK_OK(rg_collection_add(c, r, n, &err), &err);
     check_all_meta(c, n, ids, meta);
+    /* exactly the ids the metadata gives back are not stored; no row
+     * needed the node index */
+    char *dbpath = rg_path_join(rg_test_tmpdir(), "leann/packed/leann.sqlite");
+    CHECK_EQ_INT(sql_int(dbpath, "SELECT count(*) FROM rec WHERE own_id IS NULL"), n / 4);
+    CHECK_EQ_INT(sql_int(dbpath, "SELECT count(*) FROM rec WHERE node != seq - 1"), 0);
+    free(dbpath);
+    /* a derived id is found, and is a duplicate, like any other */
+    rg_record_batch one;
+    rg_record_batch_init(&one, 0);
+    const char *want[] = {ids[8], ids[9]};
+    CHECK_OK(rg_collection_get(c, want, 2, NULL, 0, 0, 0, &one, &err), &err);
+    CHECK_EQ_INT(one.n, 2);
+    rg_record_batch_free(&one);
+    CHECK(rg_collection_add(c, r + 8, 1, &err) == RG_ERR_EXISTS);
 
     /* a filter on packed metadata: strings, numbers */
     rg_filter *f = NULL;
@@ -257,10 +296,23 @@ static void make_old_format(const char *name, int format, size_t n, char **ids, 
     free(rel);
     sqlite3 *h = NULL;
     CHECK(sqlite3_open(db, &h) == SQLITE_OK);
-    CHECK(rg_metapack_register(h) == SQLITE_OK);
+    CHECK(leann_sql_register(h, NULL) == SQLITE_OK);
+    /* Format 5 stores no id that the metadata gives back: take them all
+     * from ids (row i has seq i + 1). */
+    CHECK(sqlite3_exec(h, "CREATE TEMP TABLE ids(seq INTEGER PRIMARY KEY, id TEXT)", NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_stmt *put = NULL;
+    CHECK(sqlite3_prepare_v2(h, "INSERT INTO ids VALUES(?, ?)", -1, &put, NULL) == SQLITE_OK);
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_bind_int64(put, 1, (int64_t)i + 1);
+        sqlite3_bind_text(put, 2, ids[i], -1, SQLITE_STATIC);
+        CHECK(sqlite3_step(put) == SQLITE_DONE);
+        sqlite3_reset(put);
+    }
+    sqlite3_finalize(put);
     CHECK(sqlite3_exec(h,
-                       "BEGIN; CREATE TABLE old AS SELECT seq, id, node, doc, doclen, dict, CAST(NULL AS TEXT) AS"
-                       " metadata, vec FROM rec; DROP VIEW records; DROP TABLE rec;",
+                       "BEGIN; CREATE TABLE old AS SELECT seq, ids.id, node, doc, doclen, dict,"
+                       " CAST(NULL AS TEXT) AS metadata, vec FROM rec JOIN ids USING(seq);"
+                       " DROP VIEW records; DROP TABLE rec;",
                        NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_stmt *up = NULL;
     CHECK(sqlite3_prepare_v2(h, "UPDATE old SET metadata = ? WHERE id = ?", -1, &up, NULL) == SQLITE_OK);
@@ -352,10 +404,10 @@ static void old_format_reads_and_writes(int format)
     check_count_where(c, where, 1);   /* now recomputed from the passage */
     check_count_where(c, "{\"group\": \"alpha\"}", 140);
     rg_collection_close(c);
-    /* marked format 4, so older versions refuse it by name instead of
+    /* marked format 5, so older versions refuse it by name instead of
      * reporting damage */
     char *fmt = format_of(name);
-    CHECK_EQ_STR(fmt, "ragged-leann-4");
+    CHECK_EQ_STR(fmt, "ragged-leann-5");
     free(fmt);
     free_recs(n, r, ids, docs, meta, vecs);
     contract_env_close(&env);
