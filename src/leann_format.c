@@ -134,28 +134,28 @@ int leann_nbrs_decode(const uint8_t *p, size_t n, uint32_t *out, int max)
     return used == n ? deg : -1;
 }
 
-/* zstd levels.  The int8 codebooks are entropy-bound (order-0 entropy 149
- * KB of 262 KB at 1024-d): only the optimal parser of level 16 and up gets
- * there (152 KB, ~30 ms; 161 KB at levels 3 to 15, 77 ms at level 19 for
- * 0.1% more).  The graph's varint deltas gain nothing above level 6 (131.3
- * KB at 6, 131.6 KB at 19 in 5x the time), and level 6 keeps a 256K-node
- * graph of ~7 MB, rewritten at every checkpoint, near 70 ms. */
-#define ZSTD_LEVEL_GRAPH 6
-#define ZSTD_LEVEL_CODEBOOKS 16
-#define ZSTD_LEVEL_LARGE 6
-#define ZSTD_SMALL ((size_t)1 << 20)
+/* zstd level 1 for both files: neither has much for match finding (the
+ * int8 codebooks are near their order-0 entropy, 149 KB of 262 KB at
+ * 1024-d; the graph is varint deltas of scattered ids), so the gain is the
+ * entropy coding, which level 1 gets as well as any.  Measured on scifact:
+ * codebooks 152.2 KB in 1 ms at level 1, 161 KB at levels 3 to 15 (whose
+ * short matches cost more than they save), 152.2 KB at 19 in 76 ms; graph
+ * 131.5 KB in 0.2 ms at 1, 131.3 KB in 1.7 ms at 6.  A synthetic 7.7 MB
+ * graph (256K nodes, rewritten at every checkpoint) takes ~10 ms at 1
+ * against 40 ms at 6 and 2.7 s at 19. */
+#define ZSTD_LEVEL 1
 
 /* Writes header + payload, the first zprefix bytes of the payload as one
  * zstd frame (see the top of the file). */
 static rg_status write_with_header(const char *path, const char *magic, uint32_t flags, const rg_buf *payload,
-                                   size_t zprefix, int level, int64_t *bytes, rg_error *err)
+                                   size_t zprefix, int64_t *bytes, rg_error *err)
 {
     rg_buf all;
     rg_buf_init(&all);
     size_t bound = ZSTD_compressBound(zprefix);
     rg_buf_reserve(&all, LEANN_HEADER_SIZE + 16 + bound + (payload->len - zprefix));
     all.len = LEANN_HEADER_SIZE + 16;
-    size_t z = ZSTD_compress(all.data + all.len, bound, payload->data, zprefix, level);
+    size_t z = ZSTD_compress(all.data + all.len, bound, payload->data, zprefix, ZSTD_LEVEL);
     if (ZSTD_isError(z)) {
         rg_buf_free(&all);
         return rg_error_set(err, RG_ERR_INTERNAL, "zstd: %s", ZSTD_getErrorName(z));
@@ -320,7 +320,7 @@ rg_status leann_graph_write(const leann_graph *g, const char *path, int64_t *byt
         rg_buf_append(&b, g->flags, g->n);
     for (uint32_t v = 0; v < g->n; v++)
         leann_nbrs_encode(leann_graph_nbrs(g, v), g->deg[v], &b);
-    rg_status st = write_with_header(path, LEANN_GRAPH_MAGIC, 0, &b, b.len, ZSTD_LEVEL_GRAPH, bytes, err);
+    rg_status st = write_with_header(path, LEANN_GRAPH_MAGIC, 0, &b, b.len, bytes, err);
     rg_buf_free(&b);
     return st;
 }
@@ -414,8 +414,7 @@ rg_status leann_codes_write(const leann_pq *pq, const uint8_t *codes, uint32_t n
     }
     uint32_t flags = (pq->scales ? LEANN_CODES_INT8 : 0) | (pack ? LEANN_CODES_PACK4 : 0);
     size_t head = b.len - (size_t)n * (pack ? (size_t)(pq->m + 1) / 2 : (size_t)pq->m);
-    rg_status st = write_with_header(path, LEANN_CODES_MAGIC, flags, &b, head,
-                                     head < ZSTD_SMALL ? ZSTD_LEVEL_CODEBOOKS : ZSTD_LEVEL_LARGE, bytes, err);
+    rg_status st = write_with_header(path, LEANN_CODES_MAGIC, flags, &b, head, bytes, err);
     rg_buf_free(&b);
     return st;
 }
