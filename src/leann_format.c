@@ -115,8 +115,11 @@ static size_t nbrs_decode(const uint8_t *p, size_t n, uint32_t *out, int max, in
     uint64_t prev = 0;
     for (uint64_t i = 0; i < deg; i++) {
         size_t k = leann_varint_get(p + off, n - off, &v);
-        if (!k || (i > 0 && v == 0))
-            return 0;      /* truncated, or a duplicate neighbour */
+        /* Truncated, a duplicate neighbour, or a delta so large that prev
+         * would wrap around to an id already listed (the writer sorts, so
+         * a duplicate read here would be written as a delta of 0). */
+        if (!k || (i > 0 && v == 0) || v >= LEANN_NONE)
+            return 0;
         off += k;
         prev += v;
         if (prev >= LEANN_NONE)
