@@ -9,8 +9,12 @@
 
 /* Input: a mode byte, then either the whole file (mode bit 0 set) or the
  * payload only, to which a valid header with correct CRCs is added so the
- * mutations reach the payload parser instead of dying at the checksum. */
-static char *write_leann_file(const char *name, const char *magic, const uint8_t *data, size_t size)
+ * mutations reach the payload parser instead of dying at the checksum;
+ * mode bits 1 to 3 are then the header's flags (LEANN_CODES_INT8 1,
+ * LEANN_CODES_PACK4 2, LEANN_FILE_ZSTD 4: a stored payload that starts
+ * with its zstd section). */
+static char *write_leann_file(const char *name, const char *magic, uint32_t allowed, const uint8_t *data,
+                              size_t size)
 {
     if (size < 1)
         return fuzz_write(name, "", 0);
@@ -20,7 +24,7 @@ static char *write_leann_file(const char *name, const char *magic, const uint8_t
     size_t n = size - 1;
     uint8_t *f = rg_xmalloc(LEANN_HEADER_SIZE + n);
     memcpy(f, magic, 8);
-    uint32_t v[2] = {LEANN_FORMAT_VERSION, 0};
+    uint32_t v[2] = {LEANN_FORMAT_VERSION, (uint32_t)(data[0] >> 1) & allowed};
     for (int i = 0; i < 4; i++) {
         f[8 + i] = (uint8_t)(v[0] >> (8 * i));
         f[12 + i] = (uint8_t)(v[1] >> (8 * i));
@@ -43,7 +47,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size > (1u << 20))
         return 0;
-    char *path = write_leann_file("codes.bin", LEANN_CODES_MAGIC, data, size);
+    char *path = write_leann_file("codes.bin", LEANN_CODES_MAGIC, LEANN_CODES_INT8 | LEANN_CODES_PACK4 | LEANN_FILE_ZSTD,
+                                  data, size);
     leann_pq pq;
     memset(&pq, 0, sizeof pq);
     uint8_t *codes = NULL;

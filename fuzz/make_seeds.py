@@ -4,7 +4,9 @@
 Run from the repository root after changing a format; the outputs are
 committed.  Not written here: fuzz_leann_graph / fuzz_leann_codes (graph and
 codes files of small collections ragged built, stored as payload-only
-".payload" and whole-file ".raw" inputs), fuzz_llm_stream and
+".payload" and whole-file ".raw" inputs; the *-zstd ones are the same files
+rewritten by the writer of LEANN_FILE_ZSTD, their payload mode byte holding
+the header flags shifted left by one), fuzz_llm_stream and
 fuzz_query_text (written by hand).  Crash inputs found later are added by hand (named crash-*), so
 this script never deletes files it did not write."""
 import json

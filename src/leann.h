@@ -34,6 +34,10 @@
 #define LEANN_HEADER_SIZE 32
 #define LEANN_CODES_INT8 1u   /* header flag: codebooks stored as int8 + scales */
 #define LEANN_CODES_PACK4 2u  /* header flag: ksub <= 16, two codes a byte (low nibble first) */
+/* Header flag of both files: the payload's leading section (the whole graph;
+ * the parameters and codebooks of a codes file) is one zstd frame; see the
+ * top of leann_format.c.  Files without it (older ragged) still load. */
+#define LEANN_FILE_ZSTD 4u
 #define LEANN_NONE UINT32_MAX
 
 /* RobustPrune's alpha: > 1 keeps some longer edges so the graph stays

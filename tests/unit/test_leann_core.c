@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zstd.h>
 
 #include "leann.h"
 #include "test.h"
@@ -389,6 +390,59 @@ static void fix_crcs(char *data, size_t len)
     memcpy(h + 28, &c, 4);
 }
 
+/* A file (flag LEANN_FILE_ZSTD, as written now) in the layout ragged wrote
+ * before that flag: the logical payload stored as is, byte for byte.  NULL
+ * when the file is not a well-formed compressed one (callers CHECK). */
+static char *to_legacy(const char *data, size_t len, size_t *olen)
+{
+    uint32_t flags;
+    uint64_t raw, zlen;
+    memcpy(&flags, data + 12, 4);   /* little-endian host */
+    memcpy(&raw, data + LEANN_HEADER_SIZE, 8);
+    memcpy(&zlen, data + LEANN_HEADER_SIZE + 8, 8);
+    if (!(flags & LEANN_FILE_ZSTD) || zlen > len - LEANN_HEADER_SIZE - 16)
+        return NULL;
+    size_t zoff = LEANN_HEADER_SIZE + 16, rest = len - zoff - zlen;
+    *olen = LEANN_HEADER_SIZE + raw + rest;
+    char *o = rg_xmalloc(*olen);
+    memcpy(o, data, LEANN_HEADER_SIZE);
+    if (ZSTD_decompress(o + LEANN_HEADER_SIZE, raw, data + zoff, zlen) != raw) {
+        free(o);
+        return NULL;
+    }
+    memcpy(o + LEANN_HEADER_SIZE + raw, data + zoff + zlen, rest);
+    flags &= ~LEANN_FILE_ZSTD;
+    memcpy(o + 12, &flags, 4);
+    uint64_t pl = *olen - LEANN_HEADER_SIZE;
+    memcpy(o + 16, &pl, 8);
+    fix_crcs(o, *olen);
+    return o;
+}
+
+/* The reverse: a legacy file with its first zprefix payload bytes as one
+ * zstd frame followed by junk bytes inside the frame's stored length. */
+static char *to_zstd(const char *old, size_t olen, size_t zprefix, size_t junk, size_t *len)
+{
+    size_t bound = ZSTD_compressBound(zprefix), rest = olen - LEANN_HEADER_SIZE - zprefix;
+    char *o = rg_xcalloc(1, LEANN_HEADER_SIZE + 16 + bound + junk + rest);
+    memcpy(o, old, LEANN_HEADER_SIZE);
+    size_t z = ZSTD_compress(o + LEANN_HEADER_SIZE + 16, bound, old + LEANN_HEADER_SIZE, zprefix, 3);
+    if (ZSTD_isError(z)) {
+        free(o);
+        return NULL;
+    }
+    uint64_t raw = zprefix, zlen = z + junk;
+    memcpy(o + LEANN_HEADER_SIZE, &raw, 8);
+    memcpy(o + LEANN_HEADER_SIZE + 8, &zlen, 8);
+    memcpy(o + LEANN_HEADER_SIZE + 16 + zlen, old + LEANN_HEADER_SIZE + zprefix, rest);
+    *len = LEANN_HEADER_SIZE + 16 + zlen + rest;
+    o[12] |= LEANN_FILE_ZSTD;
+    uint64_t pl = *len - LEANN_HEADER_SIZE;
+    memcpy(o + 16, &pl, 8);
+    fix_crcs(o, *len);
+    return o;
+}
+
 TEST(leann_codes_int8_codebooks_and_float16_files)
 {
     int dim = 32;
@@ -410,7 +464,20 @@ TEST(leann_codes_int8_codebooks_and_float16_files)
     char *path16 = rg_path_join(rg_test_tmpdir(), "c16.bin");
     CHECK_OK(leann_codes_write(&pq, codes, n, path16, &bytes16, &err), &err);
     pq.scales = sc;
-    CHECK_EQ_INT(bytes16 - bytes8, (int64_t)pq.ksub * dim - 4 * pq.m);
+    char *data;
+    size_t len, len16;
+    CHECK_OK(rg_read_file(path16, 1 << 26, &data, &len, &err), &err);
+    char *legacy = to_legacy(data, len, &len16);
+    CHECK(legacy);
+    free(legacy);
+    free(data);
+    CHECK_OK(rg_read_file(path, 1 << 26, &data, &len, &err), &err);
+    CHECK_EQ_INT(len, bytes8);
+    legacy = to_legacy(data, len, &len);
+    CHECK(legacy);
+    free(data);
+    data = legacy;
+    CHECK_EQ_INT(len16 - len, (size_t)pq.ksub * dim - 4 * pq.m);
     uint32_t n2;
     CHECK_OK(leann_codes_read(&pq2, &codes2, &n2, path16, &err), &err);
     CHECK(pq2.scales == NULL);
@@ -418,10 +485,8 @@ TEST(leann_codes_int8_codebooks_and_float16_files)
         CHECK(fabsf(pq2.centroids[i] - pq.centroids[i]) <= 1e-3f * (1 + fabsf(pq.centroids[i])));
     free(codes2);
     leann_pq_free(&pq2);
-    /* damage that keeps the checksums right is still caught */
-    char *data;
-    size_t len;
-    CHECK_OK(rg_read_file(path, 1 << 26, &data, &len, &err), &err);
+    /* damage that keeps the checksums right is still caught (in the legacy
+     * layout, whose payload offsets are those of the parsed payload) */
     char *orig = rg_xmalloc(len);
     memcpy(orig, data, len);
     float nan = NAN;
@@ -431,7 +496,7 @@ TEST(leann_codes_int8_codebooks_and_float16_files)
     CHECK_EQ_INT(leann_codes_read(&pq2, &codes2, &n2, path, &err), RG_ERR_CORRUPT);
     CHECK(strstr(err.msg, "c8.bin") && strstr(err.msg, "scale"));
     memcpy(data, orig, len);
-    data[12] |= 4;   /* a flag this version does not know */
+    data[12] |= 8;   /* a flag this version does not know */
     fix_crcs(data, len);
     CHECK_OK(rg_write_file_atomic(path, data, len, &err), &err);
     CHECK_EQ_INT(leann_codes_read(&pq2, &codes2, &n2, path, &err), RG_ERR_CORRUPT);
@@ -491,7 +556,6 @@ static void check_4bit(int dim, int code_bytes, uint32_t n, uint64_t seed)
     int64_t bytes = 0;
     CHECK_OK(leann_codes_write(&pq, codes, n, path, &bytes, &err), &err);
     size_t cb = 4 * m + (size_t)pq.ksub * dim;   /* int8 codebooks with their scales */
-    CHECK_EQ_INT(bytes, (int64_t)(LEANN_HEADER_SIZE + 16 + cb + n * stride));
     uint32_t n2;
     CHECK_OK(leann_codes_read(&pq2, &codes2, &n2, path, &err), &err);
     CHECK_EQ_INT(n2, n);
@@ -506,7 +570,20 @@ static void check_4bit(int dim, int code_bytes, uint32_t n, uint64_t seed)
     char *data;
     size_t len;
     CHECK_OK(rg_read_file(path, 1 << 26, &data, &len, &err), &err);
-    CHECK_EQ_INT(data[12], (char)(LEANN_CODES_INT8 | LEANN_CODES_PACK4));
+    CHECK_EQ_INT(len, bytes);
+    CHECK_EQ_INT(data[12], (char)(LEANN_CODES_INT8 | LEANN_CODES_PACK4 | LEANN_FILE_ZSTD));
+    char *legacy = to_legacy(data, len, &len);
+    CHECK(legacy);
+    /* the codes are stored raw after the frame */
+    CHECK(memcmp(legacy + len - n * stride, data + bytes - n * stride, n * stride) == 0);
+    free(data);
+    data = legacy;
+    CHECK_EQ_INT(len, LEANN_HEADER_SIZE + 16 + cb + n * stride);
+    CHECK_OK(rg_write_file_atomic(path, data, len, &err), &err);
+    CHECK_OK(leann_codes_read(&pq2, &codes2, &n2, path, &err), &err);   /* legacy, packed */
+    CHECK(memcmp(codes, codes2, (size_t)n * m) == 0);
+    free(codes2);
+    leann_pq_free(&pq2);
     size_t head = LEANN_HEADER_SIZE + 16 + cb, olen = head + (size_t)n * m;
     char *old = rg_xmalloc(olen);
     memcpy(old, data, head);
@@ -549,6 +626,189 @@ TEST(leann_codes_4bit_packed_and_old_unpacked_layout)
 {
     check_4bit(32, 8, 400, 11);   /* m = 16: even */
     check_4bit(15, 3, 300, 12);   /* m = 5: the last byte of a node holds one code */
+}
+
+/* Damaged compressed sections (checksums fixed so the damage reaches zstd
+ * and the parsers) are RG_ERR_CORRUPT naming the file, never a crash. */
+static int read_as(bool graph, const char *path, char *buf, size_t len, rg_error *err)
+{
+    rg_error e2;
+    if (rg_write_file_atomic(path, buf, len, &e2) != RG_OK)
+        return -1;
+    if (graph) {
+        leann_graph h;
+        rg_status st = leann_graph_read(&h, path, err);
+        if (st == RG_OK)
+            leann_graph_free(&h);
+        return st;
+    }
+    leann_pq pq;
+    uint8_t *codes;
+    uint32_t n;
+    rg_status st = leann_codes_read(&pq, &codes, &n, path, err);
+    if (st == RG_OK) {
+        free(codes);
+        leann_pq_free(&pq);
+    }
+    return st;
+}
+
+static void put_u64(char *p, uint64_t v)
+{
+    memcpy(p, &v, 8);   /* little-endian host */
+}
+
+static void check_zstd_damage(bool graph, const char *path, const char *data, size_t len, size_t section)
+{
+    rg_error err = {0};
+    const char *name = strrchr(path, '/') + 1;
+    size_t zoff = LEANN_HEADER_SIZE + 16;
+    uint64_t raw, zlen;
+    memcpy(&raw, data + LEANN_HEADER_SIZE, 8);
+    memcpy(&zlen, data + LEANN_HEADER_SIZE + 8, 8);
+    CHECK_EQ_INT(raw, section);
+    char *b = rg_xmalloc(len);
+#define EXPECT_CORRUPT(blen)                                                   \
+    do {                                                                       \
+        fix_crcs(b, (blen));                                                   \
+        CHECK_EQ_INT(read_as(graph, path, b, (blen), &err), RG_ERR_CORRUPT);   \
+        CHECK_MSG(strstr(err.msg, name) != NULL, "%s", err.msg);               \
+        memcpy(b, data, len);                                                  \
+    } while (0)
+    memcpy(b, data, len);
+    CHECK_EQ_INT(read_as(graph, path, b, len, &err), RG_OK);
+    b[zoff] ^= 1;   /* the frame's magic */
+    EXPECT_CORRUPT(len);
+    put_u64(b + LEANN_HEADER_SIZE, raw + 1);   /* raw length lying */
+    EXPECT_CORRUPT(len);
+    put_u64(b + LEANN_HEADER_SIZE, raw - 1);
+    EXPECT_CORRUPT(len);
+    put_u64(b + LEANN_HEADER_SIZE, (uint64_t)1 << 40);
+    EXPECT_CORRUPT(len);
+    put_u64(b + LEANN_HEADER_SIZE + 8, len);   /* frame length beyond the file */
+    EXPECT_CORRUPT(len);
+    put_u64(b + LEANN_HEADER_SIZE + 8, zlen - 1);   /* frame cut short by its length */
+    EXPECT_CORRUPT(len);
+    /* frame truncated: its last bytes gone, lengths adjusted to match */
+    memmove(b + zoff + zlen - 5, b + zoff + zlen, len - zoff - zlen);
+    put_u64(b + LEANN_HEADER_SIZE + 8, zlen - 5);
+    put_u64(b + 16, len - 5 - LEANN_HEADER_SIZE);
+    EXPECT_CORRUPT(len - 5);
+    /* one byte at a time over the frame: a decoded file or a refusal (the
+     * frame has no checksum of its own: like a byte of a legacy file, a
+     * changed literal can decode to a different valid file; the CRC32C
+     * over the stored bytes is what catches accidental damage) */
+    int refused = 0, tried = 0;
+    for (size_t i = zoff; i < zoff + zlen; i += 1 + zlen / 100, tried++) {
+        b[i] ^= 0x5a;
+        fix_crcs(b, len);
+        int st = read_as(graph, path, b, len, &err);
+        CHECK_MSG(st == RG_OK || st == RG_ERR_CORRUPT, "byte %zu: status %d", i, st);
+        refused += st == RG_ERR_CORRUPT;
+        b[i] ^= 0x5a;
+    }
+    printf("    %s: %d of %d damaged frames refused, the rest decoded to a valid file\n", name, refused, tried);
+    CHECK(tried > 50);
+#undef EXPECT_CORRUPT
+    free(b);
+}
+
+TEST(leann_files_zstd_sections_legacy_layout_and_damage)
+{
+    rg_error err = {0};
+    int dim = 16;
+    uint32_t n = 500;
+    float *v = make_vectors(n, dim, 21);
+    leann_graph g, h;
+    leann_graph_init(&g, 16, 6);
+    leann_graph_build(&g, v, n, dim, 0.05, 1);
+    char *path = rg_path_join(rg_test_tmpdir(), "zg.bin");
+    int64_t bytes = 0;
+    CHECK_OK(leann_graph_write(&g, path, &bytes, &err), &err);
+    char *data, *old, *z;
+    size_t len, olen, zl;
+    CHECK_OK(rg_read_file(path, 1 << 26, &data, &len, &err), &err);
+    CHECK_EQ_INT(data[12], LEANN_FILE_ZSTD);
+    CHECK((old = to_legacy(data, len, &olen)) != NULL);
+    CHECK_MSG(len < olen, "compressed %zu bytes, legacy %zu", len, olen);
+    /* the legacy file (flag absent) reads the same graph */
+    CHECK_OK(rg_write_file_atomic(path, old, olen, &err), &err);
+    CHECK_OK(leann_graph_read(&h, path, &err), &err);
+    CHECK_EQ_INT(h.n, g.n);
+    CHECK_EQ_INT(h.entry, g.entry);
+    for (uint32_t i = 0; i < n; i++) {
+        CHECK_EQ_INT(h.deg[i], g.deg[i]);
+        CHECK_EQ_INT(h.flags[i], g.flags[i]);
+    }
+    leann_graph_free(&h);
+    check_zstd_damage(true, path, data, len, olen - LEANN_HEADER_SIZE);
+    /* any level's frame reads; a graph is one frame, nothing after it */
+    CHECK((z = to_zstd(old, olen, olen - LEANN_HEADER_SIZE, 0, &zl)) != NULL);
+    CHECK_EQ_INT(read_as(true, path, z, zl, &err), RG_OK);
+    free(z);
+    CHECK((z = to_zstd(old, olen, olen - LEANN_HEADER_SIZE - 10, 0, &zl)) != NULL);
+    CHECK_EQ_INT(read_as(true, path, z, zl, &err), RG_ERR_CORRUPT);
+    free(z);
+    CHECK((z = to_zstd(old, olen, olen - LEANN_HEADER_SIZE, 4, &zl)) != NULL);   /* junk after the frame */
+    CHECK_EQ_INT(read_as(true, path, z, zl, &err), RG_ERR_CORRUPT);
+    free(z);
+    /* 16 MB of zeros from a small frame: decoded (the buffer grows past
+     * its first guess), then refused by the graph parser */
+    size_t big = (size_t)16 << 20;
+    char *zeros = rg_xcalloc(1, LEANN_HEADER_SIZE + big);
+    memcpy(zeros, old, LEANN_HEADER_SIZE);
+    CHECK((z = to_zstd(zeros, LEANN_HEADER_SIZE + big, big, 0, &zl)) != NULL);
+    CHECK(zl < 4096);
+    CHECK_EQ_INT(read_as(true, path, z, zl, &err), RG_ERR_CORRUPT);
+    CHECK(strstr(err.msg, "graph parameters"));
+    free(z);
+    free(zeros);
+    free(old);
+    free(data);
+    free(path);
+    leann_graph_free(&g);
+
+    /* codes: the parameters and codebooks are the section, codes stay raw */
+    dim = 32;
+    float *v2 = make_vectors(400, dim, 22);
+    leann_pq pq, pq2;
+    CHECK_OK(leann_pq_train(&pq, v2, 400, dim, 8, 8, 3, &err), &err);
+    uint8_t *codes = rg_xmalloc((size_t)400 * pq.m), *codes2;
+    for (uint32_t i = 0; i < 400; i++)
+        leann_pq_encode(&pq, v2 + (size_t)i * dim, codes + (size_t)i * pq.m);
+    path = rg_path_join(rg_test_tmpdir(), "zc.bin");
+    CHECK_OK(leann_codes_write(&pq, codes, 400, path, &bytes, &err), &err);
+    CHECK_OK(rg_read_file(path, 1 << 26, &data, &len, &err), &err);
+    CHECK_EQ_INT(data[12], LEANN_FILE_ZSTD | LEANN_CODES_INT8);
+    size_t section = 16 + 4 * (size_t)pq.m + (size_t)pq.ksub * dim;
+    CHECK((old = to_legacy(data, len, &olen)) != NULL);
+    CHECK_EQ_INT(olen, LEANN_HEADER_SIZE + section + (size_t)400 * pq.m);
+    CHECK(memcmp(data + len - 400 * pq.m, codes, (size_t)400 * pq.m) == 0);
+    CHECK_OK(rg_write_file_atomic(path, old, olen, &err), &err);
+    uint32_t n2;
+    CHECK_OK(leann_codes_read(&pq2, &codes2, &n2, path, &err), &err);
+    CHECK_EQ_INT(n2, 400);
+    CHECK(memcmp(codes, codes2, (size_t)400 * pq.m) == 0);
+    CHECK(memcmp(pq.centroids, pq2.centroids, sizeof(float) * pq.ksub * dim) == 0);
+    free(codes2);
+    leann_pq_free(&pq2);
+    check_zstd_damage(false, path, data, len, section);
+    CHECK((z = to_zstd(old, olen, section, 0, &zl)) != NULL);
+    CHECK_EQ_INT(read_as(false, path, z, zl, &err), RG_OK);
+    free(z);
+    size_t wrong[] = {section - 1, section + 1, (size_t)pq.m, 8, olen - LEANN_HEADER_SIZE};
+    for (size_t i = 0; i < sizeof wrong / sizeof wrong[0]; i++) {   /* the section is exactly that */
+        CHECK((z = to_zstd(old, olen, wrong[i], 0, &zl)) != NULL);
+        CHECK_EQ_INT(read_as(false, path, z, zl, &err), RG_ERR_CORRUPT);
+        free(z);
+    }
+    free(old);
+    free(data);
+    free(path);
+    free(codes);
+    leann_pq_free(&pq);
+    free(v2);
+    free(v);
 }
 
 TEST(leann_cache_bounded_and_evicts)
