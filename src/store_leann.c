@@ -1133,7 +1133,10 @@ static rg_status leann_stats(void *impl, rg_store_stats *out, rg_error *err)
         rc = rg_sqlite_scalar_int(c->db, "SELECT coalesce(sum(length(doc)), 0) FROM records", &passages, err);
     if (rc == RG_OK)
         rc = rg_sqlite_scalar_int(c->db,
-                                  packed ? "SELECT coalesce(sum(length(CAST(id AS BLOB)) + coalesce(length(meta), 0)),"
+                                  /* stored bytes: from format 5 on, most ids are not (own_id) */
+                                  c->format >= 5 ? "SELECT coalesce(sum(coalesce(length(CAST(own_id AS BLOB)), 0)"
+                                                   " + coalesce(length(meta), 0)), 0) FROM rec"
+                                  : packed ? "SELECT coalesce(sum(length(CAST(id AS BLOB)) + coalesce(length(meta), 0)),"
                                            " 0) FROM rec"
                                          : "SELECT coalesce(sum(length(CAST(id AS BLOB)) + coalesce(length(CAST("
                                            "metadata AS BLOB)), 0)), 0) FROM records",
