@@ -300,11 +300,22 @@ static rg_status rerank(leann_coll *c, const float *q, const leann_cand *cand, s
     size_t scored = 0;
     rg_status rc = leann_rerank_exact(q, (size_t)c->dim, cand, n, nexact, adaptive, coll_vecs, c, exact, &scored, err);
     ranked *rk = rg_xmalloc((n ? n : 1) * sizeof *rk);
-    sqlite3_stmt *st = NULL;
+    /* Two statements: ranking needs only seq, and SQLite computes every
+     * result column of a row it steps to, so a column the caller did not
+     * ask for (metadata: a decompression and a hash; a document: a block)
+     * is selected as NULL. */
+    sqlite3_stmt *order = NULL, *st = NULL;
+    const char *want = include & RG_INCLUDE_METADATAS
+                           ? (include & RG_INCLUDE_DOCUMENTS ? "SELECT seq, id, doc, doclen, dict, metadata"
+                                                              : "SELECT seq, id, NULL, 0, 0, metadata")
+                           : (include & RG_INCLUDE_DOCUMENTS ? "SELECT seq, id, doc, doclen, dict, NULL"
+                                                              : "SELECT seq, id, NULL, 0, 0, NULL");
+    char *sql = rg_xasprintf("%s FROM records WHERE %s", want, LEANN_NODE_ROW);
     if (rc == RG_OK &&
-        sqlite3_prepare_v2(c->db, "SELECT seq, id, doc, doclen, dict, metadata FROM records WHERE " LEANN_NODE_ROW, -1, &st,
-                           NULL) != SQLITE_OK)
+        (sqlite3_prepare_v2(c->db, "SELECT seq FROM records WHERE " LEANN_NODE_ROW, -1, &order, NULL) != SQLITE_OK ||
+         sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK))
         rc = rg_error_set(err, RG_ERR_INTERNAL, "%s: %s", c->db_path, sqlite3_errmsg(c->db));
+    free(sql);
     double bias = 0;
     for (size_t i = 0; i < scored; i++)
         bias += exact[i] - cand[i].dist;
@@ -313,9 +324,9 @@ static rg_status rerank(leann_coll *c, const float *q, const leann_cand *cand, s
     for (size_t i = 0; rc == RG_OK && i < ranked_n; i++) {
         rk[i].dist = i < scored ? exact[i] : (float)(cand[i].dist + bias);
         rk[i].node = cand[i].node;
-        sqlite3_bind_int64(st, 1, cand[i].node);
-        rk[i].seq = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : INT64_MAX;
-        sqlite3_reset(st);
+        sqlite3_bind_int64(order, 1, cand[i].node);
+        rk[i].seq = sqlite3_step(order) == SQLITE_ROW ? sqlite3_column_int64(order, 0) : INT64_MAX;
+        sqlite3_reset(order);
     }
     if (rc == RG_OK) {
         /* The exact top nexact first, then everything else by (exact or
@@ -343,6 +354,7 @@ static rg_status rerank(leann_coll *c, const float *q, const leann_cand *cand, s
         json_decref(meta);
         sqlite3_reset(st);
     }
+    sqlite3_finalize(order);
     sqlite3_finalize(st);
     free(rk);
     free(exact);
