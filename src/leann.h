@@ -331,7 +331,7 @@ typedef struct leann_coll {
     leann_cache cache;
     leann_visit visit;
     int lock_fd;          /* -1 until the first write takes the lock */
-    int format;           /* of the schema: 1..5 (store_leann.c) */
+    int format;           /* of the schema: 1..4 (store_leann.c) */
     int64_t dict_id;      /* zstd dictionary for new passages; 0: none */
     int64_t meta_dict_id; /* and for metadata */
     leann_cdict passage_cdict, meta_cdict;
@@ -340,8 +340,6 @@ typedef struct leann_coll {
     rg_buf zbuf;          /* a frame being compressed or given its magic back */
     leann_dict *ddicts;   /* decompression dictionaries by id */
     size_t nddicts;
-    int64_t block_id;     /* the passage block in block (0: none) */
-    rg_buf block;         /* its decompressed passages */
     uint64_t recomputed;  /* embeddings recomputed by this handle */
     uint64_t last_query_recomputed;
 } leann_coll;
@@ -374,21 +372,6 @@ rg_status leann_doc_compress(leann_coll *c, const char *doc, rg_buf *out, rg_err
 int64_t leann_doc_dict(leann_coll *c);
 rg_status leann_doc_decompress(leann_coll *c, const void *blob, size_t len, int64_t dict, int64_t rawlen,
                                char **out, rg_error *err);
-/* Passage blocks (format 5): up to LEANN_BLOCK_ROWS passages of rows whose
- * seq lies in [first, first + LEANN_BLOCK_ROWS) share one frame in table
- * blocks (id = first); each row's doc is then a reference to it, which
- * leann_doc_decompress follows. */
-#define LEANN_BLOCK_ROWS 64
-/* Groups the passages docs[i] (lens[i] bytes; NULL: none) of rows seqs[i]
- * (ascending, not yet written) into blocks, inserts the blocks, and puts in
- * refs[i] the doc value for row i (empty for none).  Compressed with the
- * dictionary leann_doc_dict gives. */
-rg_status leann_blocks_put(leann_coll *c, const int64_t *seqs, const char *const *docs, const size_t *lens,
-                           size_t n, rg_buf *refs, rg_error *err);
-/* If row seq's passage is in a block, gives every row of that block its own
- * frame again and deletes the block (before the row is deleted or replaced:
- * a block never keeps the text of a record that is gone). */
-rg_status leann_block_dissolve(leann_coll *c, int64_t seq, rg_error *err);
 /* SQL functions rg_leann_meta_pack(json, doc, doclen, dict),
  * rg_leann_meta(meta, doc, doclen, dict) and rg_leann_id(meta) on db, for handle c (NULL on a
  * connection that only counts rows: the functions then fail if called). */

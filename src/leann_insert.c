@@ -234,26 +234,24 @@ static rg_status vectors_to_keep(leann_coll *c, const rg_record *recs, size_t n,
     return rc;
 }
 
-/* Writes one record row: insert at seq, or with update, in place (upsert
- * keeps the position).  ref, when not empty, is the stored passage (a block
- * reference); otherwise the passage gets a frame of its own. */
+/* Writes one record row (insert, or update in place for upsert so it keeps
+ * its position). */
 static rg_status write_record(leann_coll *c, sqlite3_stmt *ins, sqlite3_stmt *upd, const rg_record *r, int64_t seq,
-                              bool update, uint32_t node, bool keep_vec, const rg_buf *ref, rg_buf *z, rg_error *err)
+                              uint32_t node, bool keep_vec, int64_t *max_seq, rg_buf *z, rg_error *err)
 {
     rg_status rc = RG_OK;
     bool has_doc = r->document != NULL;
-    const rg_buf *doc = ref->len ? ref : z;
-    if (has_doc && !ref->len) {
+    if (has_doc) {
         rc = leann_doc_compress(c, r->document, z, err);
         if (rc != RG_OK)
             return rc;
     }
     char *meta = r->metadata ? json_dumps(r->metadata, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    sqlite3_stmt *st = update ? upd : ins;
+    sqlite3_stmt *st = seq > 0 ? upd : ins;
     sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, node);
     if (has_doc)
-        sqlite3_bind_blob(st, 3, doc->data, (int)doc->len, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 3, z->data, (int)z->len, SQLITE_STATIC);
     else
         sqlite3_bind_null(st, 3);
     sqlite3_bind_int64(st, 4, has_doc ? (int64_t)strlen(r->document) : 0);
@@ -266,7 +264,11 @@ static rg_status write_record(leann_coll *c, sqlite3_stmt *ins, sqlite3_stmt *up
         sqlite3_bind_blob(st, 7, r->embedding, (int)((size_t)c->dim * sizeof(float)), SQLITE_STATIC);
     else
         sqlite3_bind_null(st, 7);
-    sqlite3_bind_int64(st, 8, seq);
+    if (seq > 0)
+        sqlite3_bind_int64(st, 8, seq);
+    else
+        /* seq = node + 1 keeps the row out of rec_node; else the next seq. */
+        sqlite3_bind_int64(st, 8, *max_seq = node >= *max_seq ? (int64_t)node + 1 : *max_seq + 1);
     if (sqlite3_step(st) != SQLITE_DONE)
         rc = rg_sqlite_error(c->db, c->db_path, err);
     sqlite3_reset(st);
@@ -396,40 +398,11 @@ rg_status leann_add_in(leann_coll *c, leann_tx *tx, const rg_record *recs, size_
         }
         sqlite3_finalize(tomb);
     }
-    /* An upserted row's old passage may share a block: out of it first. */
-    for (size_t i = 0; rc == RG_OK && i < n; i++)
-        if (seqs[i] > 0)
-            rc = leann_block_dissolve(c, seqs[i], err);
-    /* New rows: seq = node + 1 keeps a row out of rec_node, else the next
-     * seq; their passages go into blocks. */
     int64_t max_seq = 0;
     if (rc == RG_OK)
         rc = rg_sqlite_scalar_int(c->db, "SELECT coalesce(max(seq), 0) FROM rec", &max_seq, err);
-    int64_t *wseq = rg_xmalloc(n * sizeof *wseq);
-    const char **docs = rg_xcalloc(n, sizeof *docs);
-    size_t *lens = rg_xcalloc(n, sizeof *lens);
-    rg_buf *refs = rg_xcalloc(n, sizeof *refs);
-    for (size_t i = 0; i < n; i++) {
-        uint32_t node = first_new + (uint32_t)i;
-        if (seqs[i] > 0) {
-            wseq[i] = seqs[i];
-            continue;
-        }
-        wseq[i] = max_seq = node >= max_seq ? (int64_t)node + 1 : max_seq + 1;
-        docs[i] = recs[i].document;
-        lens[i] = docs[i] ? strlen(docs[i]) : 0;
-    }
-    if (rc == RG_OK)
-        rc = leann_blocks_put(c, wseq, docs, lens, n, refs, err);
     for (size_t i = 0; rc == RG_OK && i < n; i++)
-        rc = write_record(c, ins, upd, &recs[i], wseq[i], seqs[i] > 0, first_new + (uint32_t)i, keep[i], &refs[i], &z,
-                          err);
-    for (size_t i = 0; i < n; i++)
-        rg_buf_free(&refs[i]);
-    free(refs);
-    free(lens);
-    free(docs);
-    free(wseq);
+        rc = write_record(c, ins, upd, &recs[i], seqs[i], first_new + (uint32_t)i, keep[i], &max_seq, &z, err);
     rg_buf_free(&z);
     sqlite3_finalize(find);
     sqlite3_finalize(ins);

@@ -2,22 +2,14 @@
  * stores that cannot be recomputed, and on SciFact nearly two thirds of its
  * bytes (bench/disk/RESULTS.md).
  *
- * Passages.  In blocks: the passages of up to LEANN_BLOCK_ROWS consecutive
- * rows share one zstd frame in table blocks, sized so that two fill an
- * 8 KB SQLite page (about 16 passages; on SciFact 6% smaller than a frame
- * each, after page slack), and a row's doc is a short reference (BLOCK_REF,
- * block id, offset).  A query decompresses the blocks of the ~25 passages it
- * reranks, keeping the last one.  A delete or upsert first gives every row
- * of the affected block a frame of its own again (leann_block_dissolve), so
- * no block keeps the text of a record that is gone; the next full rebuild
- * re-blocks everything.  Frames (blocks and single ones) are stored
- * without their 4-byte magic, and single ones without dictionary id and
- * content size (records.dict and records.doclen hold them); frames of older
- * versions have them all.  The reader tells them apart by the first byte:
- * a frame stored without magic begins with its header descriptor, which
- * never equals the magic's first byte nor BLOCK_REF (both would set a
- * reserved bit).  (zstd's own magic-less format is in its experimental API
- * only, so the magic is cut and put back here.)
+ * Passages.  One zstd frame each, so that a query decompresses only the ~25
+ * passages it reranks.  Frames are stored without their 4-byte magic and
+ * without dictionary id and content size (records.dict and records.doclen
+ * hold the last two); frames of older versions have them all.  The reader
+ * tells the two apart by the magic: a frame stored without it begins with
+ * its header descriptor, which never equals the magic's first byte (that
+ * would set a reserved bit).  (zstd's own magic-less format is in its
+ * experimental API only, so the magic is cut and put back here.)
  *
  * Metadata.  Packed (metapack.h), and once the collection has a metadata
  * dictionary also compressed: 0xA3, varint dictionary id, a magic-less frame
@@ -155,13 +147,11 @@ void leann_text_reset(leann_coll *c)
     free(c->ddicts);
     c->ddicts = NULL;
     c->nddicts = 0;
-    c->block_id = 0;
 }
 
 void leann_text_free(leann_coll *c)
 {
     leann_text_reset(c);
-    rg_buf_free(&c->block);
     ZSTD_freeDCtx(c->dctx);
     ZSTD_freeCCtx(c->cctx);
     c->dctx = NULL;
@@ -248,285 +238,11 @@ int64_t leann_doc_dict(leann_coll *c)
     return c->passage_cdict.id;
 }
 
-/* ---- passage blocks ------------------------------------------------------ */
-
-static void put_varint(rg_buf *b, uint64_t v)
-{
-    uint8_t t[10];
-    size_t k = 0;
-    for (; v >= 0x80; v >>= 7)
-        t[k++] = (uint8_t)(v | 0x80);
-    t[k++] = (uint8_t)v;
-    rg_buf_append(b, t, k);
-}
-
-static bool get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
-{
-    uint64_t r = 0;
-    for (int shift = 0; shift < 63 && *p < end; shift += 7) {
-        uint8_t b = *(*p)++;
-        r |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) {
-            *v = r;
-            return true;
-        }
-    }
-    return false;
-}
-
-/* A row's doc referring to a block: BLOCK_REF, varint block id, varint
- * offset of the passage in the block.  The byte has the frame header's
- * reserved bit set, so it is neither a stored frame nor a frame's magic. */
-#define BLOCK_REF 0x08
-/* A block's stored frame is at most this, so that two fit one 8 KB SQLite
- * page: blocks of a fixed number of passages left 13% of their pages empty
- * on SciFact, which took back most of what they saved.  About 16 passages
- * of text a block, which a candidate fetch decompresses whole. */
-#define BLOCK_BYTES 4060
-
-static bool is_block_ref(const void *blob, size_t len)
-{
-    return len > 0 && *(const uint8_t *)blob == BLOCK_REF;
-}
-
-static bool parse_block_ref(const void *blob, size_t len, int64_t *id, uint64_t *off)
-{
-    const uint8_t *p = (const uint8_t *)blob + 1, *end = (const uint8_t *)blob + len;
-    uint64_t v;
-    if (!get_varint(&p, end, &v) || v == 0 || v > INT64_MAX || !get_varint(&p, end, off) || p != end)
-        return false;
-    *id = (int64_t)v;
-    return true;
-}
-
-/* Block id decompressed into c->block (kept: the rows of one block are
- * usually read together). */
-static rg_status load_block(leann_coll *c, int64_t id, int64_t dict, rg_error *err)
-{
-    if (c->block_id == id)
-        return RG_OK;
-    c->block_id = 0;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(c->db, "SELECT body FROM blocks WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
-        return rg_sqlite_error(c->db, c->db_path, err);
-    sqlite3_bind_int64(st, 1, id);
-    rg_status rc = RG_OK;
-    int r = sqlite3_step(st);
-    if (r != SQLITE_ROW) {
-        rc = r == SQLITE_DONE ? rg_error_set(err, RG_ERR_CORRUPT, "%s: passage block %lld is missing", c->db_path,
-                                             (long long)id)
-                              : rg_sqlite_error(c->db, c->db_path, err);
-    } else {
-        size_t flen = (size_t)sqlite3_column_bytes(st, 0);
-        const void *f = whole_frame(c, sqlite3_column_blob(st, 0), &flen);
-        unsigned long long raw = flen > 4 ? ZSTD_getFrameContentSize(f, flen) : ZSTD_CONTENTSIZE_ERROR;
-        if (raw == ZSTD_CONTENTSIZE_ERROR || raw == ZSTD_CONTENTSIZE_UNKNOWN || raw > (64u << 20)) {
-            rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: passage block %lld is damaged", c->db_path, (long long)id);
-        } else {
-            c->block.len = 0;
-            rg_buf_reserve(&c->block, (size_t)raw + 1);
-            rc = unframe_whole(c, f, flen, dict, c->block.data, (size_t)raw, err);
-            if (rc == RG_OK) {
-                c->block.len = (size_t)raw;
-                c->block_id = id;
-            }
-        }
-    }
-    sqlite3_finalize(st);
-    return rc;
-}
-
-/* One frame of the passages of rows i..j-1 (text holds them, out the
- * frame). */
-static rg_status block_frame(leann_coll *c, const ZSTD_CDict *cd, const char *const *docs, const size_t *lens,
-                             size_t i, size_t j, rg_buf *text, rg_buf *out, rg_error *err)
-{
-    text->len = 0;
-    for (size_t k = i; k < j; k++)
-        if (docs[k])
-            rg_buf_append(text, docs[k], lens[k]);
-    out->len = 0;
-    return frame(c, cd, true, text->data, text->len, out, err);
-}
-
-rg_status leann_blocks_put(leann_coll *c, const int64_t *seqs, const char *const *docs, const size_t *lens,
-                           size_t n, rg_buf *refs, rg_error *err)
-{
-    sqlite3_stmt *ins = NULL;
-    if (sqlite3_prepare_v2(c->db, "INSERT INTO blocks(id, body) VALUES(?, ?)", -1, &ins, NULL) != SQLITE_OK)
-        return rg_sqlite_error(c->db, c->db_path, err);
-    ZSTD_CDict *cd = get_cdict(c, c->dict_id, &c->passage_cdict);
-    c->block_id = 0;   /* an id may come again after its block was dissolved */
-    rg_buf text, body, best_body;
-    rg_buf_init(&text);
-    rg_buf_init(&body);
-    rg_buf_init(&best_body);
-    rg_status rc = RG_OK;
-    for (size_t i = 0; i < n; i++)
-        refs[i].len = 0;
-    /* Compressed size over raw size, from the last frame (a guess first). */
-    double ratio = 0.3;
-    for (size_t i = 0; rc == RG_OK && i < n;) {
-        if (!docs[i]) {
-            i++;
-            continue;
-        }
-        /* Rows i..best-1 (seq within the block's span): as many as the ratio
-         * says fit BLOCK_BYTES, corrected by a few trial frames; the largest
-         * that fits wins, and a single row always does, however large. */
-        int64_t first = seqs[i];
-        size_t limit = i + 1;
-        while (limit < n && seqs[limit] - first < LEANN_BLOCK_ROWS)
-            limit++;
-        size_t best = 0, over = limit + 1;   /* over: fewest rows seen not to fit */
-        for (int trial = 0; rc == RG_OK && trial < 4; trial++) {
-            size_t j = i + 1, raw = lens[i];
-            for (; j < limit && j + 1 < over; j++) {
-                size_t len = docs[j] ? lens[j] : 0;
-                if ((double)(raw + len) * ratio > BLOCK_BYTES)
-                    break;
-                raw += len;
-            }
-            if (j <= best)
-                j = best + 1;
-            if (j >= over || (trial == 3 && best == 0))
-                j = best ? best : i + 1;
-            if (j == best)
-                break;
-            rc = block_frame(c, cd, docs, lens, i, j, &text, &body, err);
-            if (rc != RG_OK)
-                break;
-            ratio = (double)body.len / (double)(text.len ? text.len : 1);
-            if (body.len > BLOCK_BYTES && j > i + 1) {
-                over = j;
-                continue;
-            }
-            best = j;
-            rg_buf t = best_body;
-            best_body = body;
-            body = t;
-            if (j == limit || BLOCK_BYTES - best_body.len < best_body.len / (j - i))
-                break;   /* all rows of the span, or within about one passage of full */
-        }
-        if (rc == RG_OK && best == 0) {
-            best = i + 1;
-            rc = block_frame(c, cd, docs, lens, i, best, &text, &best_body, err);
-        }
-        if (rc != RG_OK)
-            break;
-        /* Stored references: offsets in the winning frame's text. */
-        size_t off = 0;
-        for (size_t k = i; k < best; k++) {
-            if (!docs[k])
-                continue;
-            refs[k].len = 0;
-            uint8_t tag = BLOCK_REF;
-            rg_buf_append(&refs[k], &tag, 1);
-            put_varint(&refs[k], (uint64_t)first);
-            put_varint(&refs[k], off);
-            off += lens[k];
-        }
-        sqlite3_bind_int64(ins, 1, first);
-        sqlite3_bind_blob(ins, 2, best_body.data, (int)best_body.len, SQLITE_STATIC);
-        if (sqlite3_step(ins) != SQLITE_DONE)
-            rc = rg_sqlite_error(c->db, c->db_path, err);
-        sqlite3_reset(ins);
-        i = best;
-    }
-    sqlite3_finalize(ins);
-    rg_buf_free(&text);
-    rg_buf_free(&body);
-    rg_buf_free(&best_body);
-    return rc;
-}
-
-rg_status leann_block_dissolve(leann_coll *c, int64_t seq, rg_error *err)
-{
-    int64_t id = 0;
-    uint64_t off;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(c->db, "SELECT doc FROM rec WHERE seq = ?", -1, &st, NULL) != SQLITE_OK)
-        return rg_sqlite_error(c->db, c->db_path, err);
-    sqlite3_bind_int64(st, 1, seq);
-    if (sqlite3_step(st) == SQLITE_ROW &&
-        is_block_ref(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0)) &&
-        !parse_block_ref(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), &id, &off)) {
-        sqlite3_finalize(st);
-        return rg_error_set(err, RG_ERR_CORRUPT, "%s: the passage of row %lld is damaged", c->db_path,
-                            (long long)seq);
-    }
-    sqlite3_finalize(st);
-    if (id == 0)
-        return RG_OK;
-    /* Every row of the block gets its own frame, compressed with the
-     * dictionary the block was. */
-    sqlite3_stmt *rows = NULL, *upd = NULL;
-    rg_status rc = RG_OK;
-    if (sqlite3_prepare_v2(c->db, "SELECT seq, doc, doclen, dict FROM rec WHERE seq >= ?1 AND seq < ?1 + ?2", -1,
-                           &rows, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(c->db, "UPDATE rec SET doc = ? WHERE seq = ?", -1, &upd, NULL) != SQLITE_OK)
-        rc = rg_sqlite_error(c->db, c->db_path, err);
-    sqlite3_bind_int64(rows, 1, id);
-    sqlite3_bind_int64(rows, 2, LEANN_BLOCK_ROWS);
-    rg_buf z;
-    rg_buf_init(&z);
-    int r;
-    while (rc == RG_OK && (r = sqlite3_step(rows)) == SQLITE_ROW) {
-        const void *blob = sqlite3_column_blob(rows, 1);
-        size_t len = (size_t)sqlite3_column_bytes(rows, 1);
-        int64_t rid;
-        if (!is_block_ref(blob, len) || !parse_block_ref(blob, len, &rid, &off) || rid != id)
-            continue;
-        int64_t dict = sqlite3_column_int64(rows, 3);
-        char *text = NULL;
-        rc = leann_doc_decompress(c, blob, len, dict, sqlite3_column_int64(rows, 2), &text, err);
-        if (rc == RG_OK) {
-            z.len = 0;
-            rc = frame(c, get_cdict(c, dict, &c->passage_cdict), false, text, strlen(text), &z, err);
-        }
-        free(text);
-        if (rc == RG_OK) {
-            sqlite3_bind_blob(upd, 1, z.data, (int)z.len, SQLITE_STATIC);
-            sqlite3_bind_int64(upd, 2, sqlite3_column_int64(rows, 0));
-            if (sqlite3_step(upd) != SQLITE_DONE)
-                rc = rg_sqlite_error(c->db, c->db_path, err);
-            sqlite3_reset(upd);
-        }
-    }
-    sqlite3_finalize(rows);
-    sqlite3_finalize(upd);
-    rg_buf_free(&z);
-    if (rc == RG_OK) {
-        char *q = sqlite3_mprintf("DELETE FROM blocks WHERE id = %lld", (long long)id);
-        rc = rg_sqlite_exec(c->db, q, err);
-        sqlite3_free(q);
-    }
-    c->block_id = 0;
-    return rc;
-}
-
 rg_status leann_doc_decompress(leann_coll *c, const void *blob, size_t len, int64_t dict, int64_t rawlen,
                                char **out, rg_error *err)
 {
     if (rawlen < 0 || rawlen > (int64_t)1 << 31)
         return rg_error_set(err, RG_ERR_CORRUPT, "%s: a passage has a bad length", c->db_path);
-    if (is_block_ref(blob, len)) {
-        int64_t id;
-        uint64_t off;
-        if (!parse_block_ref(blob, len, &id, &off))
-            return rg_error_set(err, RG_ERR_CORRUPT, "%s: a passage's block reference is damaged", c->db_path);
-        rg_status rc = load_block(c, id, dict, err);
-        if (rc != RG_OK)
-            return rc;
-        if (off > c->block.len || (uint64_t)rawlen > c->block.len - off)
-            return rg_error_set(err, RG_ERR_CORRUPT, "%s: a passage lies outside its block %lld", c->db_path,
-                                (long long)id);
-        char *buf = rg_xmalloc((size_t)rawlen + 1);
-        memcpy(buf, c->block.data + off, (size_t)rawlen);
-        buf[rawlen] = '\0';
-        *out = buf;
-        return RG_OK;
-    }
     char *buf = rg_xmalloc((size_t)rawlen + 1);
     rg_status rc = unframe(c, blob, len, dict, buf, (size_t)rawlen, err);
     if (rc != RG_OK) {
@@ -879,31 +595,24 @@ rg_status leann_train_dictionaries(leann_coll *c, rg_error *err)
         c->dict_id = pid;
         c->meta_dict_id = mid;
     }
-    /* Every passage goes into a new block, in seq order. */
-    const char **dp = rg_xcalloc(n ? n : 1, sizeof *dp);
-    rg_buf *refs = rg_xcalloc(n ? n : 1, sizeof *refs);
-    for (size_t i = 0, doff = 0; i < n; i++)
-        if (dsz[i] != SIZE_MAX) {
-            dp[i] = docs.data + doff;
-            doff += dsz[i];
-        }
-    if (rc == RG_OK)
-        rc = rg_sqlite_exec(c->db, "DELETE FROM blocks", err);
-    c->block_id = 0;
-    if (rc == RG_OK)
-        rc = leann_blocks_put(c, seqs, dp, dsz, n, refs, err);
     sqlite3_stmt *upd = NULL;
     if (rc == RG_OK && sqlite3_prepare_v2(c->db, "UPDATE rec SET doc = coalesce(?, doc), dict = ?, meta = ? WHERE seq = ?",
                                           -1, &upd, NULL) != SQLITE_OK)
         rc = rg_sqlite_error(c->db, c->db_path, err);
-    rg_buf m, one;
+    rg_buf z, m, one;
+    rg_buf_init(&z);
     rg_buf_init(&m);
-    size_t moff = 0;
+    size_t doff = 0, moff = 0;
+    ZSTD_CDict *pcd = get_cdict(c, c->dict_id, &c->passage_cdict);
     for (size_t i = 0; rc == RG_OK && i < n; i++) {
         sqlite3_reset(upd);
         sqlite3_clear_bindings(upd);
-        if (dsz[i] != SIZE_MAX)
-            sqlite3_bind_blob(upd, 1, refs[i].data, (int)refs[i].len, SQLITE_STATIC);
+        if (dsz[i] != SIZE_MAX) {
+            z.len = 0;
+            rc = frame(c, pcd, false, docs.data + doff, dsz[i], &z, err);
+            doff += dsz[i];
+            sqlite3_bind_blob(upd, 1, z.data, (int)z.len, SQLITE_STATIC);
+        }
         sqlite3_bind_int64(upd, 2, dsz[i] != SIZE_MAX ? c->passage_cdict.id : 0);
         if (rc == RG_OK && msz[i] != SIZE_MAX) {
             one = (rg_buf){.data = metas.data + moff, .len = msz[i]};
@@ -916,10 +625,7 @@ rg_status leann_train_dictionaries(leann_coll *c, rg_error *err)
             rc = rg_sqlite_error(c->db, c->db_path, err);
     }
     sqlite3_finalize(upd);
-    for (size_t i = 0; i < n; i++)
-        rg_buf_free(&refs[i]);
-    free(refs);
-    free(dp);
+    rg_buf_free(&z);
     rg_buf_free(&m);
     if (rc == RG_OK) {
         char *q = sqlite3_mprintf("DELETE FROM dicts WHERE id NOT IN (%lld, %lld)", (long long)c->dict_id,

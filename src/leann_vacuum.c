@@ -102,19 +102,6 @@ rg_status leann_delete(leann_coll *c, const char *const *ids, size_t nids, const
     return rc;
 }
 
-/* The text of a deleted record leaves the file with it: a block holding
- * its passage is dissolved first (leann_block_dissolve). */
-static rg_status dissolve_block_of(leann_coll *c, uint32_t node, rg_error *err)
-{
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(c->db, "SELECT seq FROM rec WHERE " LEANN_NODE_ROW, -1, &st, NULL) != SQLITE_OK)
-        return rg_sqlite_error(c->db, c->db_path, err);
-    sqlite3_bind_int64(st, 1, node);
-    int64_t seq = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_finalize(st);
-    return seq > 0 ? leann_block_dissolve(c, seq, err) : RG_OK;
-}
-
 rg_status leann_delete_in(leann_coll *c, leann_tx *tx, const char *const *ids, size_t nids, const rg_filter *where,
                           size_t *deleted, rg_error *err)
 {
@@ -152,9 +139,6 @@ rg_status leann_delete_in(leann_coll *c, leann_tx *tx, const char *const *ids, s
         sqlite3_prepare_v2(c->db, "INSERT OR IGNORE INTO tombstones(node) VALUES(?)", -1, &tomb, NULL) != SQLITE_OK)
         rc = rg_sqlite_error(c->db, c->db_path, err);
     for (size_t i = 0; rc == RG_OK && i < n; i++) {
-        rc = dissolve_block_of(c, nodes[i], err);
-        if (rc != RG_OK)
-            break;
         sqlite3_bind_int64(del, 1, nodes[i]);
         sqlite3_bind_int64(tomb, 1, nodes[i]);
         if (sqlite3_step(del) != SQLITE_DONE || sqlite3_step(tomb) != SQLITE_DONE)

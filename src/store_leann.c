@@ -220,9 +220,6 @@ static rg_status leann_list(void *impl, rg_collection_info **out, size_t *n, rg_
     "CREATE UNIQUE INDEX rec_id ON rec(rg_id_key(id));"                                                     \
     "CREATE UNIQUE INDEX rec_node ON rec(node) WHERE node != seq - 1;"
 
-/* Passage blocks (leann_text.c): id is the seq of the block's first row. */
-#define BLOCKS_TABLE "CREATE TABLE IF NOT EXISTS blocks(id INTEGER PRIMARY KEY, body BLOB NOT NULL);"
-
 /* records is a read-only view over rec that gives the metadata back as
  * JSON (leann_text.c); every write goes to rec directly, packing metadata
  * with rg_leann_meta_pack. */
@@ -233,8 +230,7 @@ static const char *TABLES =
     "CREATE TABLE tombstones(node INTEGER PRIMARY KEY);"
     "CREATE TABLE adj(node INTEGER PRIMARY KEY, flags INTEGER NOT NULL, nbrs BLOB NOT NULL);"
     "CREATE TABLE codes(node INTEGER PRIMARY KEY, code BLOB NOT NULL);"
-    "CREATE TABLE dicts(id INTEGER PRIMARY KEY, dict BLOB NOT NULL);"
-    BLOCKS_TABLE;
+    "CREATE TABLE dicts(id INTEGER PRIMARY KEY, dict BLOB NOT NULL);";
 /* packed: the stored metadata, for filters (rg_leann_meta without the
  * passage leaves out what only the passage gives). */
 static const char *VIEW =
@@ -291,7 +287,7 @@ static rg_status upgrade_schema(leann_coll *c, rg_error *err)
                                              " ALTER TABLE rec RENAME TO old;",
                             err);
     if (rc == RG_OK)
-        rc = rg_sqlite_exec(c->db, REC_TABLE BLOCKS_TABLE, err);
+        rc = rg_sqlite_exec(c->db, REC_TABLE, err);
     if (rc == RG_OK)
         rc = rg_sqlite_exec(c->db,
                             c->format == 1
@@ -605,7 +601,6 @@ rg_status leann_refresh(leann_coll *c, rg_error *err)
         return rc;
     if (v == c->version)
         return RG_OK;
-    c->block_id = 0;   /* another process may have rewritten blocks */
     return leann_load(c, err);
 }
 
@@ -1152,10 +1147,6 @@ static rg_status leann_stats(void *impl, rg_store_stats *out, rg_error *err)
         rc = rg_sqlite_scalar_int(c->db, "SELECT coalesce(sum(length(code)), 0) FROM codes", &codes, err);
     if (rc == RG_OK)
         rc = rg_sqlite_scalar_int(c->db, "SELECT coalesce(sum(length(dict)), 0) FROM dicts", &dicts, err);
-    int64_t blocks = 0;
-    if (rc == RG_OK && c->format >= 5)
-        rc = rg_sqlite_scalar_int(c->db, "SELECT coalesce(sum(length(body)), 0) FROM blocks", &blocks, err);
-    passages += blocks;
     if (rc == RG_OK)
         rc = rg_sqlite_scalar_int(c->db, "SELECT coalesce(sum(length(vec)), 0) FROM records", &vecs, err);
     if (rc == RG_OK)
