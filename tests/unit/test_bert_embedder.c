@@ -75,9 +75,13 @@ TEST(bert_embedder_identity_roles_and_tokens)
     CHECK_OK(rg_embedder_embed(plain, texts, 5, RG_EMBED_QUERY, q, &err), &err);
     CHECK_OK(rg_embedder_embed(pref, texts, 5, RG_EMBED_DOCUMENT, pd, &err), &err);
     CHECK_OK(rg_embedder_embed(pref, texts, 5, RG_EMBED_QUERY, pq, &err), &err);
-    /* no prefixes: roles agree; equal texts give equal rows whatever the batch order */
+    /* no prefixes: roles agree; equal texts give equal rows whatever their
+     * place in the batch (to rounding: OpenBLAS, the fallback GEMM, may sum
+     * an edge tile's rows in another order; seen on an AVX-512 EPYC) */
     CHECK(memcmp(d, q, sizeof d) == 0);
-    CHECK(memcmp(d, d + 4 * 32, 32 * sizeof(float)) == 0);
+    for (int k = 0; k < 32; k++)
+        CHECK_MSG(fabsf(d[k] - d[4 * 32 + k]) <= 1e-6f, "component %d: %g vs %g", k, (double)d[k],
+                  (double)d[4 * 32 + k]);
     /* prefixes change vectors, differently per role */
     CHECK(memcmp(pd, pq, sizeof pd) != 0);
     CHECK(memcmp(pd, d, sizeof pd) != 0);
