@@ -345,6 +345,10 @@ typedef struct leann_coll {
 } leann_coll;
 
 /* store_leann.c */
+/* Appends "SELECT lead, doc, doclen, dict, metadata FROM records" with NULL
+ * (and 0) for what include leaves out: SQLite computes every result column
+ * of a row it steps to, and metadata costs a decompression and a hash. */
+void leann_select_records(rg_buf *sql, const char *lead, unsigned include);
 rg_status leann_refresh(leann_coll *c, rg_error *err);
 rg_status leann_lock(leann_coll *c, rg_error *err);
 /* Exact vectors of nodes: cache, else recomputed from the passages in one

@@ -200,6 +200,12 @@ typedef struct {
     size_t hlen, tlen;
 } payload;
 
+/* Byte off of the logical payload (off < hlen + tlen). */
+static const uint8_t *payload_at(const payload *pl, size_t off)
+{
+    return off < pl->hlen ? pl->head + off : pl->tail + (off - pl->hlen);
+}
+
 static void payload_free(payload *pl)
 {
     free(pl->file);
@@ -488,7 +494,7 @@ rg_status leann_codes_read(leann_pq *pq, uint8_t **codes, uint32_t *n_out, const
         for (size_t i = 0; i < nc; i++)
             pq->centroids[i] = leann_f16_to_f32((uint16_t)(p[16 + 2 * i] | p[17 + 2 * i] << 8));
     }
-    const uint8_t *c0 = pl.section ? pl.tail : p + 16 + cbytes, *cp = c0;
+    const uint8_t *c0 = payload_at(&pl, 16 + cbytes), *cp = c0;
     *codes = rg_xmalloc((size_t)n * m + 1);
     if (pack) {
         uint8_t *out = *codes;

@@ -300,22 +300,17 @@ static rg_status rerank(leann_coll *c, const float *q, const leann_cand *cand, s
     size_t scored = 0;
     rg_status rc = leann_rerank_exact(q, (size_t)c->dim, cand, n, nexact, adaptive, coll_vecs, c, exact, &scored, err);
     ranked *rk = rg_xmalloc((n ? n : 1) * sizeof *rk);
-    /* Two statements: ranking needs only seq, and SQLite computes every
-     * result column of a row it steps to, so a column the caller did not
-     * ask for (metadata: a decompression and a hash; a document: a block)
-     * is selected as NULL. */
+    /* Ranking needs only seq; the k returned, what the caller asked for. */
     sqlite3_stmt *order = NULL, *st = NULL;
-    const char *want = include & RG_INCLUDE_METADATAS
-                           ? (include & RG_INCLUDE_DOCUMENTS ? "SELECT seq, id, doc, doclen, dict, metadata"
-                                                              : "SELECT seq, id, NULL, 0, 0, metadata")
-                           : (include & RG_INCLUDE_DOCUMENTS ? "SELECT seq, id, doc, doclen, dict, NULL"
-                                                              : "SELECT seq, id, NULL, 0, 0, NULL");
-    char *sql = rg_xasprintf("%s FROM records WHERE %s", want, LEANN_NODE_ROW);
+    rg_buf sql;
+    rg_buf_init(&sql);
+    leann_select_records(&sql, "seq, id", include);
+    rg_buf_puts(&sql, " WHERE " LEANN_NODE_ROW);
     if (rc == RG_OK &&
         (sqlite3_prepare_v2(c->db, "SELECT seq FROM records WHERE " LEANN_NODE_ROW, -1, &order, NULL) != SQLITE_OK ||
-         sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK))
+         sqlite3_prepare_v2(c->db, sql.data, -1, &st, NULL) != SQLITE_OK))
         rc = rg_error_set(err, RG_ERR_INTERNAL, "%s: %s", c->db_path, sqlite3_errmsg(c->db));
-    free(sql);
+    rg_buf_free(&sql);
     double bias = 0;
     for (size_t i = 0; i < scored; i++)
         bias += exact[i] - cand[i].dist;

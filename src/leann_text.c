@@ -373,31 +373,44 @@ static void sql_meta_pack(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     rg_buf_free(&packed);
 }
 
+/* The packed bytes of a stored metadata argument v of SQL function fn
+ * (decompressed into scratch if need be); false when that already decided
+ * the result: NULL for a NULL argument, or the error. */
+static bool meta_arg(sqlite3_context *ctx, const char *fn, sqlite3_value *v, rg_buf *scratch, const uint8_t **p,
+                     size_t *n)
+{
+    leann_coll *c = sqlite3_user_data(ctx);
+    if (sqlite3_value_type(v) == SQLITE_NULL) {
+        sqlite3_result_null(ctx);
+        return false;
+    }
+    if (!c) {
+        char *msg = sqlite3_mprintf("%s: not a leann collection handle", fn);
+        sqlite3_result_error(ctx, msg, -1);
+        sqlite3_free(msg);
+        return false;
+    }
+    rg_error err;
+    if (meta_packed(c, sqlite3_value_blob(v), (size_t)sqlite3_value_bytes(v), scratch, p, n, &err) != RG_OK) {
+        sqlite3_result_error(ctx, err.msg, -1);
+        sqlite3_result_error_code(ctx, SQLITE_CORRUPT);
+        return false;
+    }
+    return true;
+}
+
 /* rg_leann_meta(meta, doc, doclen, dict) -> JSON text; with doc NULL, a
  * content_hash recomputed from the document is left out. */
 static void sql_meta(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     (void)argc;
     leann_coll *c = sqlite3_user_data(ctx);
-    int t = sqlite3_value_type(argv[0]);
-    if (t == SQLITE_NULL) {
-        sqlite3_result_null(ctx);
-        return;
-    }
-    if (!c) {
-        sqlite3_result_error(ctx, "rg_leann_meta: not a leann collection handle", -1);
-        return;
-    }
     rg_buf scratch;
     rg_buf_init(&scratch);
     const uint8_t *p;
     size_t n;
-    rg_error err;
-    if (meta_packed(c, sqlite3_value_blob(argv[0]), (size_t)sqlite3_value_bytes(argv[0]), &scratch, &p, &n, &err) !=
-        RG_OK) {
+    if (!meta_arg(ctx, "rg_leann_meta", argv[0], &scratch, &p, &n)) {
         rg_buf_free(&scratch);
-        sqlite3_result_error(ctx, err.msg, -1);
-        sqlite3_result_error_code(ctx, SQLITE_CORRUPT);
         return;
     }
     doc_ref d = {.c = c, .blob = sqlite3_value_blob(argv[1]), .len = (size_t)sqlite3_value_bytes(argv[1]),
@@ -420,25 +433,12 @@ static void sql_meta(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 static void sql_id(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     (void)argc;
-    leann_coll *c = sqlite3_user_data(ctx);
-    if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
-        sqlite3_result_null(ctx);
-        return;
-    }
-    if (!c) {
-        sqlite3_result_error(ctx, "rg_leann_id: not a leann collection handle", -1);
-        return;
-    }
     rg_buf scratch;
     rg_buf_init(&scratch);
     const uint8_t *p;
     size_t n;
-    rg_error err;
-    if (meta_packed(c, sqlite3_value_blob(argv[0]), (size_t)sqlite3_value_bytes(argv[0]), &scratch, &p, &n, &err) !=
-        RG_OK) {
+    if (!meta_arg(ctx, "rg_leann_id", argv[0], &scratch, &p, &n)) {
         rg_buf_free(&scratch);
-        sqlite3_result_error(ctx, err.msg, -1);
-        sqlite3_result_error_code(ctx, SQLITE_CORRUPT);
         return;
     }
     json_t *obj = rg_metapack_decode_doc(p, n, NULL, NULL);

@@ -1046,6 +1046,13 @@ rg_status leann_filter_nodes(leann_coll *c, const rg_filter *where, uint32_t **n
     return RG_OK;
 }
 
+void leann_select_records(rg_buf *sql, const char *lead, unsigned include)
+{
+    rg_buf_printf(sql, "SELECT %s, %s, %s FROM records", lead,
+                  include & RG_INCLUDE_DOCUMENTS ? "doc, doclen, dict" : "NULL, 0, 0",
+                  include & RG_INCLUDE_METADATAS ? "metadata" : "NULL");
+}
+
 static rg_status leann_get(void *impl, const char *const *ids, size_t nids, const rg_filter *where,
                            unsigned include, size_t offset, size_t limit, rg_record_batch *out, rg_error *err)
 {
@@ -1056,7 +1063,7 @@ static rg_status leann_get(void *impl, const char *const *ids, size_t nids, cons
     rg_buf sql;
     rg_buf_init(&sql);
     json_t *params = json_array();
-    rg_buf_puts(&sql, "SELECT id, node, doc, doclen, dict, metadata FROM records");
+    leann_select_records(&sql, "id, node", include);
     leann_where_sql(c, ids, nids, where, &sql, params);
     rg_buf_printf(&sql, " ORDER BY seq LIMIT %lld OFFSET %lld", limit ? (long long)limit : -1LL,
                   (long long)offset);

@@ -283,18 +283,27 @@ TEST(leann_graph_duplicate_vectors_reconnect_and_roundtrip)
     free(v);
 }
 
+/* A graph of 500 clustered 16-d vectors (*v, from seed), written to file
+ * name in the test directory (*path, *bytes). */
+static rg_status write_test_graph(leann_graph *g, uint64_t seed, const char *name, float **v, char **path,
+                                  int64_t *bytes, rg_error *err)
+{
+    *v = make_vectors(500, 16, seed);
+    leann_graph_init(g, 16, 6);
+    leann_graph_build(g, *v, 500, 16, 0.05, 1);
+    *path = rg_path_join(rg_test_tmpdir(), name);
+    return leann_graph_write(g, *path, bytes, err);
+}
+
 TEST(leann_graph_file_roundtrip_and_corruption)
 {
-    int dim = 16;
     uint32_t n = 500;
-    float *v = make_vectors(n, dim, 5);
     leann_graph g, h;
-    leann_graph_init(&g, 16, 6);
-    leann_graph_build(&g, v, n, dim, 0.05, 1);
-    char *path = rg_path_join(rg_test_tmpdir(), "graph.bin");
+    char *path;
     rg_error err = {0};
     int64_t bytes = 0;
-    CHECK_OK(leann_graph_write(&g, path, &bytes, &err), &err);
+    float *v;
+    CHECK_OK(write_test_graph(&g, 5, "graph.bin", &v, &path, &bytes, &err), &err);
     CHECK(bytes > 0);
     CHECK_OK(leann_graph_read(&h, path, &err), &err);
     CHECK_EQ_INT(h.n, g.n);
@@ -716,15 +725,12 @@ static void check_zstd_damage(bool graph, const char *path, const char *data, si
 TEST(leann_files_zstd_sections_legacy_layout_and_damage)
 {
     rg_error err = {0};
-    int dim = 16;
     uint32_t n = 500;
-    float *v = make_vectors(n, dim, 21);
     leann_graph g, h;
-    leann_graph_init(&g, 16, 6);
-    leann_graph_build(&g, v, n, dim, 0.05, 1);
-    char *path = rg_path_join(rg_test_tmpdir(), "zg.bin");
+    char *path;
     int64_t bytes = 0;
-    CHECK_OK(leann_graph_write(&g, path, &bytes, &err), &err);
+    float *v;
+    CHECK_OK(write_test_graph(&g, 21, "zg.bin", &v, &path, &bytes, &err), &err);
     char *data, *old, *z;
     size_t len, olen, zl;
     CHECK_OK(rg_read_file(path, 1 << 26, &data, &len, &err), &err);
@@ -769,7 +775,7 @@ TEST(leann_files_zstd_sections_legacy_layout_and_damage)
     leann_graph_free(&g);
 
     /* codes: the parameters and codebooks are the section, codes stay raw */
-    dim = 32;
+    int dim = 32;
     float *v2 = make_vectors(400, dim, 22);
     leann_pq pq, pq2;
     CHECK_OK(leann_pq_train(&pq, v2, 400, dim, 8, 8, 3, &err), &err);
