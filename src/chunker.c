@@ -70,9 +70,32 @@ static bool has_text(const char *t, size_t a, size_t b)
     return false;
 }
 
-/* Splits an over-long piece at word boundaries into units of <= size tokens. */
+/* A chunk holds at most this many bytes per token of its budget.  Token
+ * counts alone do not bound a chunk: a tokenizer counts a 50 MB "word" (no
+ * space in it) as one unknown token, and it would become one 50 MB chunk.
+ * Real text averages 4-6 bytes a token, URLs and code under 16. */
+#define CHUNK_BYTES_PER_TOKEN 32
+
+static size_t max_chunk_bytes(size_t size)
+{
+    return size * CHUNK_BYTES_PER_TOKEN;
+}
+
+/* End of a cut at most max bytes after p, moved back to a UTF-8 boundary
+ * (never before p + 1). */
+static size_t cut_at(const char *t, size_t p, size_t end, size_t max)
+{
+    size_t q = RG_MIN(end, p + RG_MAX(max, (size_t)4));
+    while (q < end && q > p + 1 && ((unsigned char)t[q] & 0xc0) == 0x80)
+        q--;
+    return q;
+}
+
+/* Splits an over-long piece at word boundaries into units of <= size tokens
+ * and <= max_chunk_bytes(size) bytes. */
 static void split_words(const char *t, size_t start, size_t end, rg_embedder *emb, size_t size, bool para, units *u)
 {
+    size_t max_bytes = max_chunk_bytes(size);
     size_t piece = start, tokens = 0, i = start;
     while (i < end) {
         while (i < end && is_space(t[i]))
@@ -82,27 +105,32 @@ static void split_words(const char *t, size_t start, size_t end, rg_embedder *em
             i++;
         if (w == i)
             break;
-        size_t wt = rg_embedder_count_tokens(emb, t + w, i - w);
+        /* Counting the tokens of a huge word costs its length again; past
+         * the byte limit it is cut whatever its count. */
+        size_t wt = i - w > max_bytes ? size + 1 : rg_embedder_count_tokens(emb, t + w, i - w);
         if (wt > size) {
-            /* A "word" longer than a chunk (a URL, base64): cut it by bytes at
-             * UTF-8 boundaries in proportion. */
+            /* A "word" longer than a chunk (a URL, base64, a run without
+             * spaces): cut it by bytes at UTF-8 boundaries, in proportion
+             * to its tokens and never over the byte limit. */
             if (tokens || has_text(t, piece, w)) {
                 units_push(u, piece, w, tokens, para && piece == start);
                 tokens = 0;
             }
-            size_t step = RG_MAX((size_t)1, (i - w) * size / (wt + 1));
+            size_t step = i - w > max_bytes ? max_bytes / 2 : RG_MAX((size_t)1, (i - w) * size / (wt + 1));
             size_t p = w;
             while (p < i) {
                 size_t q = RG_MIN(i, p + step);
                 while (q < i && ((unsigned char)t[q] & 0xc0) == 0x80)
                     q++;
+                if (q - p > max_bytes)
+                    q = cut_at(t, p, i, max_bytes);
                 units_push(u, p, q, rg_embedder_count_tokens(emb, t + p, q - p), para && p == start);
                 p = q;
             }
             piece = i;
             continue;
         }
-        if (tokens + wt > size && tokens) {
+        if (tokens && (tokens + wt > size || i - piece > max_bytes)) {
             units_push(u, piece, w, tokens, para && piece == start);
             piece = w;
             tokens = 0;
@@ -135,7 +163,7 @@ void rg_chunk_text(const char *t, size_t len, rg_embedder *emb, size_t size, siz
         while (s_end > i && is_space(t[s_end - 1]))
             s_end--;
         if (s_end > i) {
-            size_t tok = rg_embedder_count_tokens(emb, t + i, s_end - i);
+            size_t tok = s_end - i > max_chunk_bytes(size) ? size + 1 : rg_embedder_count_tokens(emb, t + i, s_end - i);
             if (tok > size)
                 split_words(t, i, s_end, emb, size, para, &u);
             else if (tok > 0 || s_end > i)
@@ -144,12 +172,14 @@ void rg_chunk_text(const char *t, size_t len, rg_embedder *emb, size_t size, siz
         }
         i = e > i ? e : i + 1;
     }
+    size_t max_bytes = max_chunk_bytes(size);
     /* Greedy packing; a new chunk prefers to start at a paragraph start when
      * the current chunk is already more than half full. */
     size_t a = 0;
     while (a < u.n) {
         size_t tokens = 0, b = a;
-        while (b < u.n && (tokens + u.items[b].tokens <= size || b == a)) {
+        while (b < u.n && ((tokens + u.items[b].tokens <= size && u.items[b].end - u.items[a].start <= max_bytes) ||
+                           b == a)) {
             if (b > a && u.items[b].paragraph_start && tokens > size / 2 && tokens + u.items[b].tokens > size * 3 / 4)
                 break;
             tokens += u.items[b].tokens;

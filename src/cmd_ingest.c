@@ -1,125 +1,423 @@
-/* ragged ingest PATH... */
+/* ragged ingest PATH...: options, progress per phase and the summary; the
+ * walk is walk.c, the pipeline ingest.c. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "ingest.h"
 #include "util.h"
+#include "walk.h"
 
 int rg_cmd_ingest(rg_cli *cli, int argc, char **argv);
 
 static const char HELP[] =
-    "usage: ragged ingest PATH... [--collection NAME] [--backend NAME] [--prune]\n\n"
-    "Reads text, Markdown, HTML and PDF files (directories are walked; hidden entries\n"
-    "and node_modules are skipped), splits them into chunks, embeds and stores them.\n"
-    "Unchanged files are skipped; changed files have their chunks replaced.\n\n"
-    "  --prune              also remove chunks of files under PATH that no longer exist\n\n" RG_CLI_COMMON_HELP;
+    "usage: ragged ingest PATH... [--include GLOB]... [--exclude GLOB]... [--prune] [--dry-run]\n\n"
+    "Reads text, Markdown, HTML and PDF files (directories are walked), splits them into\n"
+    "chunks, embeds and stores them. Unchanged files are skipped; changed files have\n"
+    "their chunks replaced. Every file is read once, however often it is reached.\n"
+    "Hidden entries and node_modules are skipped; inside a git work tree .gitignore files\n"
+    "are honoured, and .ignore files everywhere (gitignore syntax).\n\n"
+    "  --include GLOB       read only files matching GLOB (repeatable; a GLOB without '/'\n"
+    "                       matches the file name, with '/' the path below PATH; ** spans\n"
+    "                       directories)\n"
+    "  --exclude GLOB       never read files or directories matching GLOB (repeatable)\n"
+    "  --no-ignore          do not read .gitignore and .ignore files\n"
+    "  --follow             follow symbolic links that lead out of PATH\n"
+    "  --dry-run            list the files that would be read, with their reader; store nothing\n"
+    "  --prune              also remove chunks of files under PATH that no longer exist\n"
+    "  -v, --verbose        name every file as it is read, and every warning as it happens\n\n"
+    "A file that cannot be read is a warning naming it; the run goes on. Exit 0 when the run\n"
+    "completed (warnings are listed in the summary), 1 when a PATH named here could not be\n"
+    "read, when no file could be stored, or when the store failed.\n\n" RG_CLI_COMMON_HELP;
 
-typedef struct progress_ctx {
-    rg_progress *progress;
-    bool quiet;
-} progress_ctx;
+/* ---- progress: one line per phase with counts, rate and ETA ---- */
 
-static void on_progress(void *ctx, const rg_ingest_report *r, const char *current)
+typedef struct phase_clock {
+    double seconds;       /* time spent in the phase before the current stint */
+    int64_t base;         /* work of earlier batches (embed, store) */
+    int64_t last_done;
+} phase_clock;
+
+typedef struct progress {
+    bool enabled, tty, verbose;
+    rg_ingest_phase phase;
+    bool started;
+    double since, last_draw;
+    phase_clock clock[RG_INGEST_PRUNE + 1];
+    size_t last_len;
+    int64_t walk_found;
+} progress;
+
+static const char *const UNITS[] = {"files found", "files", "chunks", "records", "documents"};
+
+static void draw(progress *p, const char *line)
 {
-    progress_ctx *p = ctx;
-    char detail[64];
-    snprintf(detail, sizeof detail, "files, %lld chunks", (long long)r->chunks_written);
-    rg_progress_set_total(p->progress, r->files_total);
-    rg_progress_update(p->progress, r->files_done, detail);
+    if (p->tty) {
+        size_t n = strlen(line);
+        fprintf(stderr, "\r%s%*s", line, (int)(p->last_len > n ? p->last_len - n : 0), "");
+        p->last_len = n;
+    } else {
+        fprintf(stderr, "ragged ingest: %s\n", line);
+    }
+    fflush(stderr);
+}
+
+static void clear_line(progress *p)
+{
+    if (p->tty && p->last_len) {
+        fprintf(stderr, "\r%*s\r", (int)p->last_len, "");
+        p->last_len = 0;
+    }
+}
+
+static void on_phase_progress(progress *p, rg_ingest_phase ph, int64_t done, int64_t total)
+{
+    double now = rg_now();
+    if (!p->started || ph != p->phase) {
+        if (p->started)
+            p->clock[p->phase].seconds += now - p->since;
+        p->phase = ph;
+        p->since = now;
+        p->started = true;
+    }
+    phase_clock *c = &p->clock[ph];
+    /* embed/store count per batch: a new batch starts again at 0 */
+    if ((ph == RG_INGEST_EMBED || ph == RG_INGEST_STORE) && done < c->last_done)
+        c->base += c->last_done;
+    c->last_done = done;
+    if (!p->enabled)
+        return;
+    bool finished = total > 0 && done >= total;
+    if (now - p->last_draw < (p->tty ? 0.2 : 5.0) && !(p->tty && finished))
+        return;
+    p->last_draw = now;
+    double el = c->seconds + (now - p->since);
+    int64_t cum = c->base + done;
+    double rate = el > 0.05 ? (double)cum / el : 0;
+    char line[256];
+    int n;
+    if (ph == RG_INGEST_WALK)
+        n = snprintf(line, sizeof line, "walk: %lld files found", (long long)done);
+    else if (ph == RG_INGEST_STORE && done < total)
+        n = snprintf(line, sizeof line, "store: writing %lld records and updating the index (%.0fs so far)",
+                     (long long)total, now - p->since);
+    else
+        n = snprintf(line, sizeof line, "%s: %lld/%lld %s", rg_ingest_phase_name(ph), (long long)done,
+                     (long long)total, UNITS[ph]);
+    if (ph != RG_INGEST_WALK && ph != RG_INGEST_STORE && rate > 0 && n > 0 && (size_t)n < sizeof line) {
+        n += snprintf(line + n, sizeof line - (size_t)n, " (%.1f/s", rate);
+        if (total > done && (size_t)n < sizeof line)
+            n += snprintf(line + n, sizeof line - (size_t)n, ", ETA %.0fs", (double)(total - done) / rate);
+        if ((size_t)n < sizeof line)
+            snprintf(line + n, sizeof line - (size_t)n, ")");
+    }
+    draw(p, line);
+}
+
+static void on_progress(void *ctx, rg_ingest_phase ph, int64_t done, int64_t total, const char *current)
+{
+    (void)current;
+    on_phase_progress(ctx, ph, done, total);
+}
+
+static void on_walk_progress(void *ctx, int64_t found)
+{
+    on_phase_progress(ctx, RG_INGEST_WALK, found, 0);
 }
 
 static void on_warning(void *ctx, const char *path, const char *reason)
 {
-    progress_ctx *p = ctx;
-    if (!p->quiet)
-        fprintf(stderr, "\rragged: skipping %s: %s\n", path, reason);
+    progress *p = ctx;
+    if (p->verbose) {
+        clear_line(p);
+        fprintf(stderr, "ragged: warning: %s: %s\n", path, reason);
+    }
+}
+
+static void on_file(void *ctx, const char *path, const char *what, size_t chunks)
+{
+    progress *p = ctx;
+    if (!p->verbose)
+        return;
+    clear_line(p);
+    if (!strcmp(what, "unchanged"))
+        fprintf(stderr, "ragged: unchanged %s\n", path);
+    else
+        fprintf(stderr, "ragged: read %s (%s, %zu chunk%s)\n", path, what, chunks, chunks == 1 ? "" : "s");
+}
+
+/* The walk's warnings go into the report as they happen. */
+typedef struct walk_ctx {
+    progress *p;
+    rg_ingest_report *report;
+    const rg_ingest_opts *io;
+} walk_ctx;
+
+static void on_walk_warning(void *ctx, const char *path, const char *reason)
+{
+    walk_ctx *w = ctx;
+    rg_ingest_warn(w->io, w->report, path, reason);
+}
+
+static void on_walk_count(void *ctx, int64_t found)
+{
+    walk_ctx *w = ctx;
+    on_walk_progress(w->p, found);
+}
+
+/* ---- output ---- */
+
+static json_t *counts_json(const rg_ingest_report *r)
+{
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "files_found", (json_int_t)r->files_total,
+                     "files_ingested", (json_int_t)r->files_ingested, "files_unchanged",
+                     (json_int_t)r->files_unchanged, "files_skipped", (json_int_t)r->files_skipped, "files_ignored",
+                     (json_int_t)r->files_ignored, "files_excluded", (json_int_t)r->files_excluded,
+                     "files_duplicate", (json_int_t)r->files_duplicate, "paths_failed",
+                     (json_int_t)r->named_failed);
+}
+
+/* The counts line: the same numbers, under the same names, as the JSON. */
+static void print_counts(const rg_ingest_report *r, bool dry)
+{
+    if (dry)
+        printf("%lld file%s would be read", (long long)r->files_total, r->files_total == 1 ? "" : "s");
+    else
+        printf("files: %lld found, %lld ingested, %lld unchanged, %lld skipped", (long long)r->files_total,
+               (long long)r->files_ingested, (long long)r->files_unchanged, (long long)r->files_skipped);
+    printf("; not read: %lld ignored (no reader for their kind), %lld excluded (hidden, ignore files, globs), %lld "
+           "duplicate (reached twice)",
+           (long long)r->files_ignored, (long long)r->files_excluded, (long long)r->files_duplicate);
+    if (r->named_failed)
+        printf("; %lld named path%s failed", (long long)r->named_failed, r->named_failed == 1 ? "" : "s");
+    printf("\n");
+}
+
+static void print_warnings(const rg_ingest_report *r)
+{
+    size_t n = json_array_size(r->warnings);
+    if (!n)
+        return;
+    /* A run over a big tree can warn thousands of times: the text summary
+     * shows the first ones, JSON has them all. */
+    const size_t shown = 50;
+    printf("%zu warning%s:\n", n, n == 1 ? "" : "s");
+    size_t i;
+    json_t *w;
+    json_array_foreach(r->warnings, i, w)
+    {
+        if (i == shown) {
+            printf("  ... and %zu more (--format json lists them all)\n", n - shown);
+            break;
+        }
+        printf("  %s: %s\n", json_string_value(json_object_get(w, "path")),
+               json_string_value(json_object_get(w, "reason")));
+    }
+}
+
+static int dry_run(rg_cli *cli, const rg_walk_result *files, rg_ingest_report *report)
+{
+    if (cli->format == RG_FORMAT_JSON) {
+        json_t *list = json_array();
+        for (size_t i = 0; i < files->nfiles; i++) {
+            char *p = rg_path_escape(files->files[i].path);
+            json_array_append_new(list, json_pack("{s:s, s:s?}", "path", p, "reader", files->files[i].reader));
+            free(p);
+        }
+        json_t *j = counts_json(report);
+        json_object_set_new(j, "dry_run", json_true());
+        json_object_set_new(j, "files", list);
+        json_object_set(j, "warnings", report->warnings);
+        rg_cli_print_json(j);
+    } else {
+        for (size_t i = 0; i < files->nfiles; i++) {
+            char *p = rg_path_escape(files->files[i].path);
+            printf("%-9s %s\n", files->files[i].reader ? files->files[i].reader : "(none)", p);
+            free(p);
+        }
+        print_counts(report, true);
+        print_warnings(report);
+    }
+    return report->named_failed ? 1 : 0;
 }
 
 int rg_cmd_ingest(rg_cli *cli, int argc, char **argv)
 {
-    static const struct option opts[] = {RG_CLI_COMMON_OPTIONS, {"prune", no_argument, NULL, 'p'}, {0}};
-    bool prune = false;
+    enum { OPT_PRUNE = 2001, OPT_INCLUDE, OPT_EXCLUDE, OPT_NO_IGNORE, OPT_FOLLOW, OPT_DRY_RUN };
+    static const struct option opts[] = {RG_CLI_COMMON_OPTIONS,
+                                         {"prune", no_argument, NULL, OPT_PRUNE},
+                                         {"include", required_argument, NULL, OPT_INCLUDE},
+                                         {"exclude", required_argument, NULL, OPT_EXCLUDE},
+                                         {"no-ignore", no_argument, NULL, OPT_NO_IGNORE},
+                                         {"follow", no_argument, NULL, OPT_FOLLOW},
+                                         {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+                                         {"verbose", no_argument, NULL, 'v'},
+                                         {0}};
+    bool prune = false, dry = false, verbose = false;
+    rg_walk_opts wo = {0};
+    const char **include = rg_xcalloc((size_t)argc + 1, sizeof *include);
+    const char **exclude = rg_xcalloc((size_t)argc + 1, sizeof *exclude);
     int c, rc = 0;
     rg_cli_getopt_reset();
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (c == 'h') {
-            fputs(HELP, stdout);
-            return 0;
-        }
-        if (c == 'p') {
-            prune = true;
-            continue;
+    while ((c = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {
+        switch (c) {
+        case 'h': fputs(HELP, stdout); goto out;
+        case OPT_PRUNE: prune = true; continue;
+        case OPT_INCLUDE: include[wo.ninclude++] = optarg; continue;
+        case OPT_EXCLUDE: exclude[wo.nexclude++] = optarg; continue;
+        case OPT_NO_IGNORE: wo.no_ignore = true; continue;
+        case OPT_FOLLOW: wo.follow = true; continue;
+        case OPT_DRY_RUN: dry = true; continue;
+        case 'v': verbose = true; continue;
+        default: break;
         }
         if (!rg_cli_common_option(cli, c, optarg, &rc))
-            return rc;
+            goto out;
     }
-    if (optind >= argc)
-        return rg_cli_usage_error(cli, "ingest needs at least one file or directory");
-    rg_embedder *emb;
-    rg_store *store;
-    rg_collection *coll;
-    rc = rg_cli_open_collection(cli, true, &emb, &store, &coll);
-    if (rc)
-        return rc;
+    for (size_t i = 0; i < wo.ninclude + wo.nexclude; i++) {
+        const char *g = i < wo.ninclude ? include[i] : exclude[i - wo.ninclude];
+        if (!*g) {
+            rc = rg_cli_usage_error(cli, "--%s needs a non-empty GLOB", i < wo.ninclude ? "include" : "exclude");
+            goto out;
+        }
+    }
+    wo.include = include;
+    wo.exclude = exclude;
+    if (optind >= argc) {
+        rc = rg_cli_usage_error(cli, "ingest needs at least one file or directory");
+        goto out;
+    }
+    /* The configuration is checked before any work, so a bad one is exit 2
+     * whatever the paths are. */
+    if (!rg_cli_config(cli)) {
+        rc = 2;
+        goto out;
+    }
+
+    /* On a pipe the first line comes after 5 s: quick runs stay quiet. */
+    progress pg = {.enabled = !cli->quiet,
+                   .tty = isatty(STDERR_FILENO),
+                   .verbose = verbose && !cli->quiet,
+                   .last_draw = rg_now()};
     rg_ingest_report report;
     rg_ingest_report_init(&report);
-    progress_ctx pc = {.quiet = cli->quiet};
-    pc.progress = rg_progress_new(cli, "ingest", 0);
     rg_ingest_opts io = {.prune = prune,
                          .interrupted = cli->interrupted,
                          .on_progress = on_progress,
                          .on_warning = on_warning,
-                         .progress_ctx = &pc};
-    rg_error err;
+                         .on_file = on_file,
+                         .progress_ctx = &pg};
+    walk_ctx wc = {&pg, &report, &io};
+    wo.interrupted = cli->interrupted;
+    wo.on_warning = on_walk_warning;
+    wo.on_progress = on_walk_count;
+    wo.ctx = &wc;
     double t0 = rg_now();
-    rg_status st = rg_ingest(coll, rg_cli_config(cli), (const char *const *)argv + optind, (size_t)(argc - optind),
-                             &io, &report, &err);
-    double elapsed = rg_now() - t0;
-    rg_progress_free(pc.progress);
-    int64_t count = -1;
-    rg_error cerr;
-    rg_collection_count(coll, &count, &cerr);
-    if (cli->format == RG_FORMAT_JSON) {
-        json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:O}", "collection",
-                              cli->collection, "backend", rg_store_backend(store), "files_found",
-                              (json_int_t)report.files_total, "files_ingested", (json_int_t)report.files_ingested,
-                              "files_unchanged", (json_int_t)report.files_unchanged, "files_skipped",
-                              (json_int_t)report.files_skipped, "chunks_written", (json_int_t)report.chunks_written,
-                              "chunks_removed", (json_int_t)report.chunks_removed, "documents_pruned",
-                              (json_int_t)report.documents_pruned, "records_in_collection", (json_int_t)count,
-                              "seconds", elapsed, "warnings", report.warnings);
-        json_object_set_new(j, "files_ignored", json_integer(report.files_ignored));
-        if (st != RG_OK)
-            json_object_set_new(j, "error", json_pack("{s:s, s:s}", "code", rg_status_name(st), "message", err.msg));
-        rg_cli_print_json(j);
-    } else if (st != RG_OK) {
-        /* files_ingested counts files read, not stored: after a failure say
-         * only what reached the store (the error follows on stderr). */
-        char total[32] = "unknown";
-        if (count >= 0)
-            snprintf(total, sizeof total, "%lld", (long long)count);
-        printf("stopped after %lld of %lld files: %lld chunks written and %lld removed in %s/%s before the error, "
-               "%s records in total (%.1fs)\n",
-               (long long)report.files_done, (long long)report.files_total, (long long)report.chunks_written,
-               (long long)report.chunks_removed, rg_store_backend(store), cli->collection, total, elapsed);
+    rg_walk_result files;
+    bool walked = rg_walk((const char *const *)argv + optind, (size_t)(argc - optind), &wo, &files);
+    rg_ingest_report_walk(&report, &files);
+    clear_line(&pg);
+    if (!walked) {
+        fprintf(stderr, "ragged: interrupted while looking for files; nothing was stored\n");
+        rc = 130;
+    } else if (dry) {
+        rc = dry_run(cli, &files, &report);
+    } else if (files.nfiles == 0 && !prune) {
+        /* Nothing to store: do not create an empty collection. */
+        if (cli->format == RG_FORMAT_JSON) {
+            json_t *j = counts_json(&report);
+            json_object_set(j, "warnings", report.warnings);
+            json_object_set_new(j, "error", json_pack("{s:s, s:s}", "code", "not_found", "message",
+                                                      "no file to ingest was found"));
+            rg_cli_print_json(j);
+        } else {
+            print_counts(&report, false);
+            print_warnings(&report);
+        }
+        fprintf(stderr, "ragged: no file to ingest was found; nothing was stored%s\n",
+                report.files_excluded || report.files_ignored
+                    ? " (see the counts of files not read: --include/--exclude, --no-ignore or --dry-run help)"
+                    : "");
+        rc = 1;
     } else {
-        printf("ingested %lld file%s (%lld unchanged, %lld skipped) into %s/%s: %lld chunks written, %lld removed, "
-               "%lld records in total (%.1fs)\n",
-               (long long)report.files_ingested, report.files_ingested == 1 ? "" : "s",
-               (long long)report.files_unchanged, (long long)report.files_skipped, rg_store_backend(store),
-               cli->collection, (long long)report.chunks_written, (long long)report.chunks_removed, (long long)count,
-               elapsed);
+        rg_embedder *emb;
+        rg_store *store;
+        rg_collection *coll;
+        /* With nothing found, --prune works on an existing collection only. */
+        rc = rg_cli_open_collection(cli, files.nfiles > 0, &emb, &store, &coll);
+        if (!rc) {
+            rg_error err;
+            rg_status st = rg_ingest(coll, rg_cli_config(cli), &files, &io, &report, &err);
+            double elapsed = rg_now() - t0;
+            clear_line(&pg);
+            int64_t count = -1;
+            rg_error cerr;
+            rg_collection_count(coll, &count, &cerr);
+            const char *problem = NULL;
+            if (st == RG_OK && report.named_failed)
+                problem = "a path named on the command line could not be read (see the warnings)";
+            else if (st == RG_OK && report.files_total > 0 && report.files_ingested + report.files_unchanged == 0)
+                problem = "none of the files found could be read (see the warnings); nothing was stored";
+            if (cli->format == RG_FORMAT_JSON) {
+                json_t *j = json_pack("{s:s, s:s}", "collection", cli->collection, "backend", rg_store_backend(store));
+                json_t *counts = counts_json(&report);
+                json_object_update(j, counts);
+                json_decref(counts);
+                json_t *more = json_pack("{s:I, s:I, s:I, s:I, s:f, s:O}", "chunks_written",
+                                         (json_int_t)report.chunks_written, "chunks_removed",
+                                         (json_int_t)report.chunks_removed, "documents_pruned",
+                                         (json_int_t)report.documents_pruned, "records_in_collection",
+                                         (json_int_t)count, "seconds", elapsed, "warnings", report.warnings);
+                json_object_update(j, more);
+                json_decref(more);
+                if (st != RG_OK)
+                    json_object_set_new(j, "error",
+                                        json_pack("{s:s, s:s}", "code", rg_status_name(st), "message", err.msg));
+                else if (problem)
+                    json_object_set_new(j, "error", json_pack("{s:s, s:s}", "code", "io", "message", problem));
+                rg_cli_print_json(j);
+            } else {
+                char total[32] = "unknown";
+                if (count >= 0)
+                    snprintf(total, sizeof total, "%lld", (long long)count);
+                if (st != RG_OK)
+                    /* files_ingested counts files read, not stored: after a
+                     * failure say only what reached the store. */
+                    printf("stopped after %lld of %lld files: %lld chunks written and %lld removed in %s/%s before "
+                           "the error, %s records in total (%.1fs)\n",
+                           (long long)report.files_done, (long long)report.files_total,
+                           (long long)report.chunks_written, (long long)report.chunks_removed,
+                           rg_store_backend(store), cli->collection, total, elapsed);
+                else
+                    printf("ingested %lld file%s into %s/%s: %lld chunks written, %lld removed%s%.0lld%s, %s records "
+                           "in total (%.1fs)\n",
+                           (long long)report.files_ingested, report.files_ingested == 1 ? "" : "s",
+                           rg_store_backend(store), cli->collection, (long long)report.chunks_written,
+                           (long long)report.chunks_removed, report.documents_pruned ? " (" : "",
+                           (long long)report.documents_pruned, report.documents_pruned ? " documents pruned)" : "",
+                           total, elapsed);
+                print_counts(&report, false);
+                print_warnings(&report);
+            }
+            if (st != RG_OK) {
+                fprintf(stderr, "ragged: %s\n", err.msg);
+                rc = rg_status_exit_code(st);
+            } else if (problem) {
+                fprintf(stderr, "ragged: %s\n", problem);
+                rc = 1;
+            }
+            rg_collection_close(coll);
+            rg_store_close(store);
+            rg_embedder_free(emb);
+        }
     }
-    if (st != RG_OK) {
-        fprintf(stderr, "ragged: %s\n", err.msg);
-        rc = rg_status_exit_code(st);
-    }
+    rg_walk_result_free(&files);
     rg_ingest_report_free(&report);
-    rg_collection_close(coll);
-    rg_store_close(store);
-    rg_embedder_free(emb);
+out:
+    free(include);
+    free(exclude);
     return rc;
 }

@@ -33,120 +33,41 @@ void rg_document_id(const char *abs_path, char out[17])
     out[16] = '\0';
 }
 
+const char *rg_ingest_phase_name(rg_ingest_phase p)
+{
+    static const char *const names[] = {"walk", "read", "embed", "store", "prune"};
+    return (size_t)p < RG_ARRAY_LEN(names) ? names[p] : "?";
+}
+
+void rg_ingest_warn(const rg_ingest_opts *o, rg_ingest_report *r, const char *path, const char *reason)
+{
+    /* Both may carry bytes of a non-UTF-8 file name; JSON needs UTF-8. */
+    char *p = rg_path_escape(path), *why = rg_path_escape(reason);
+    json_array_append_new(r->warnings, json_pack("{s:s, s:s}", "path", p, "reason", why));
+    if (o && o->on_warning)
+        o->on_warning(o->progress_ctx, p, why);
+    free(p);
+    free(why);
+}
+
 static void warn(const rg_ingest_opts *o, rg_ingest_report *r, const char *path, const char *reason)
 {
-    json_array_append_new(r->warnings, json_pack("{s:s, s:s}", "path", path, "reason", reason));
-    if (o->on_warning)
-        o->on_warning(o->progress_ctx, path, reason);
+    rg_ingest_warn(o, r, path, reason);
 }
 
-/* ---- walking ---- */
-
-typedef struct file_list {
-    char **paths;
-    size_t n, cap;
-} file_list;
-
-static void files_push(file_list *f, char *path)
+void rg_ingest_report_walk(rg_ingest_report *r, const rg_walk_result *w)
 {
-    if (f->n == f->cap) {
-        f->cap = f->cap ? f->cap * 2 : 64;
-        f->paths = rg_xrealloc(f->paths, f->cap * sizeof *f->paths);
-    }
-    f->paths[f->n++] = path;
+    r->files_total = (int64_t)w->nfiles;
+    r->files_ignored = w->ignored;
+    r->files_excluded = w->excluded;
+    r->files_duplicate = w->duplicates;
+    r->named_failed = (int64_t)w->failed_args;
 }
 
-static bool path_inside(const char *path, const char *root)
+static void progress(const rg_ingest_opts *o, rg_ingest_phase ph, int64_t done, int64_t total, const char *cur)
 {
-    size_t lr = strlen(root);
-    return strncmp(path, root, lr) == 0 && (path[lr] == '/' || path[lr] == '\0' || (lr == 1 && root[0] == '/'));
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Whether a reader exists for this file (extension, else its first bytes):
- * images, archives and the like found by walking a directory are passed
- * over quietly; a file named on the command line always gets a message. */
-static bool readable_kind(const char *path)
-{
-    unsigned char head[512];
-    size_t n = 0;
-    FILE *f = fopen(path, "rb");
-    if (f) {
-        n = fread(head, 1, sizeof head, f);
-        fclose(f);
-    }
-    return rg_reader_find(path, head, n) != NULL;
-}
-
-/* Collects regular files below dir (absolute, resolved).  Hidden entries and
- * node_modules are skipped; symbolic links are followed only when their
- * target stays inside root. */
-static void walk(const char *dir, const char *root, file_list *out, const rg_ingest_opts *o, rg_ingest_report *r,
-                 int depth)
-{
-    if (depth > 64) {
-        warn(o, r, dir, "directory nesting deeper than 64 levels; not descending further");
-        return;
-    }
-    DIR *d = opendir(dir);
-    if (!d) {
-        warn(o, r, dir, strerror(errno));
-        return;
-    }
-    char **names = NULL;
-    size_t n = 0, cap = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (de->d_name[0] == '.' || !strcmp(de->d_name, "node_modules"))
-            continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 32;
-            names = rg_xrealloc(names, cap * sizeof *names);
-        }
-        names[n++] = rg_xstrdup(de->d_name);
-    }
-    closedir(d);
-    qsort(names, n, sizeof *names, cmp_str); /* deterministic order */
-    for (size_t i = 0; i < n; i++) {
-        char *path = rg_path_join(dir, names[i]);
-        free(names[i]);
-        struct stat st;
-        if (lstat(path, &st) != 0) {
-            free(path);
-            continue;
-        }
-        if (S_ISLNK(st.st_mode)) {
-            char *real = realpath(path, NULL);
-            if (!real || !path_inside(real, root) || stat(real, &st) != 0) {
-                warn(o, r, path, "symbolic link pointing outside the ingested directory; skipped");
-                free(real);
-                free(path);
-                continue;
-            }
-            free(path);
-            path = real;
-            if (S_ISDIR(st.st_mode)) { /* a link back inside root could loop: do not descend */
-                free(path);
-                continue;
-            }
-        }
-        if (S_ISDIR(st.st_mode)) {
-            walk(path, root, out, o, r, depth + 1);
-            free(path);
-        } else if (S_ISREG(st.st_mode) && readable_kind(path)) {
-            files_push(out, path);
-        } else if (S_ISREG(st.st_mode)) {
-            r->files_ignored++;
-            free(path);
-        } else {
-            free(path);
-        }
-    }
-    free(names);
+    if (o->on_progress)
+        o->on_progress(o->progress_ctx, ph, done, total, cur);
 }
 
 /* ---- per-file work ---- */
@@ -191,7 +112,8 @@ static bool chunk_id_written(const char *id, const char *doc_id, size_t count)
     return !*end && pos < count && !strcmp(canon, id);
 }
 
-static rg_status flush(rg_collection *c, pending *p, json_t *manifest, rg_ingest_report *r, rg_error *err)
+static rg_status flush(rg_collection *c, pending *p, json_t *manifest, const rg_ingest_opts *o, rg_ingest_report *r,
+                       rg_error *err)
 {
     if (p->batch.n == 0)
         return RG_OK;
@@ -205,7 +127,20 @@ static rg_status flush(rg_collection *c, pending *p, json_t *manifest, rg_ingest
         free(texts);
         return rg_error_set(err, RG_ERR_NOMEM, "out of memory embedding %zu chunks", p->batch.n);
     }
-    rg_status rc = rg_embedder_embed(emb, texts, p->batch.n, RG_EMBED_DOCUMENT, vecs, err);
+    /* In steps of a few embedder batches, so progress moves while a batch
+     * of thousands of chunks is embedded (tens of seconds with a BERT model). */
+    size_t bs = emb->batch_size > 0 ? (size_t)emb->batch_size : 32;
+    size_t step = bs * RG_MAX((size_t)1, 128 / bs);
+    rg_status rc = RG_OK;
+    progress(o, RG_INGEST_EMBED, 0, (int64_t)p->batch.n, NULL);
+    for (size_t i = 0; rc == RG_OK && i < p->batch.n; i += step) {
+        size_t m = RG_MIN(step, p->batch.n - i);
+        rc = rg_embedder_embed(emb, texts + i, m, RG_EMBED_DOCUMENT, vecs + i * (size_t)dim, err);
+        if (rc == RG_OK) {
+            r->chunks_embedded += (int64_t)m;
+            progress(o, RG_INGEST_EMBED, (int64_t)(i + m), (int64_t)p->batch.n, NULL);
+        }
+    }
     free(texts);
     for (size_t i = 0; i < p->batch.n; i++)
         p->batch.items[i].embedding = vecs + i * (size_t)dim;
@@ -233,8 +168,12 @@ static rg_status flush(rg_collection *c, pending *p, json_t *manifest, rg_ingest
         }
     }
     size_t deleted = 0;
-    if (rc == RG_OK)
+    if (rc == RG_OK) {
+        progress(o, RG_INGEST_STORE, 0, (int64_t)p->batch.n, NULL);
         rc = rg_collection_replace(c, p->batch.items, p->batch.n, stale, nstale, &deleted, err);
+        if (rc == RG_OK)
+            progress(o, RG_INGEST_STORE, (int64_t)p->batch.n, (int64_t)p->batch.n, NULL);
+    }
     free(stale);
     for (size_t i = 0; i < p->batch.n; i++)
         p->batch.items[i].embedding = NULL; /* owned by vecs */
@@ -309,38 +248,68 @@ static bool is_unchanged(const json_t *manifest, const char *doc_id, const char 
            json_integer_value(json_object_get(e, "total")) == (json_int_t)json_array_size(json_object_get(e, "ids"));
 }
 
-static rg_status ingest_file(rg_collection *c, const rg_config *cfg, const char *path, const json_t *manifest,
+/* Counts a file that was not stored; a file named on the command line that
+ * cannot be read makes the run fail (after the rest is done). */
+static void skipped(const rg_walk_file *f, rg_ingest_report *r)
+{
+    r->files_skipped++;
+    if (f->named)
+        r->named_failed++;
+}
+
+static rg_status ingest_file(rg_collection *c, const rg_config *cfg, const rg_walk_file *f, const json_t *manifest,
                              pending *p, const rg_ingest_opts *o, rg_ingest_report *r, rg_error *err)
 {
+    const char *path = f->path;
     char doc_id[17], hash[65];
     rg_document_id(path, doc_id);
     rg_error ferr;
+    /* The walk saw a regular file; check again before reading a byte: it may
+     * have been replaced by a FIFO or a device since (rg_sha256_file_hex and
+     * rg_read_file open non-blocking and refuse anything else). */
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        warn(o, r, path, strerror(errno));
+        skipped(f, r);
+        return RG_OK;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        warn(o, r, path, "not a regular file (any more); skipped");
+        skipped(f, r);
+        return RG_OK;
+    }
     if (rg_sha256_file_hex(path, hash, &ferr) != RG_OK) {
         warn(o, r, path, ferr.msg);
-        r->files_skipped++;
+        skipped(f, r);
         return RG_OK;
     }
+    char *shown = rg_path_escape(path);
     if (is_unchanged(manifest, doc_id, hash)) {
         r->files_unchanged++;
+        if (o->on_file)
+            o->on_file(o->progress_ctx, shown, "unchanged", 0);
+        free(shown);
         return RG_OK;
     }
+    rg_status st = RG_OK;
     size_t max_bytes = (size_t)rg_config_int(cfg, "ingest.max_file_mb") * 1024 * 1024;
-    struct stat sb;
-    if (stat(path, &sb) == 0 && (uint64_t)sb.st_size > max_bytes) {
+    if ((uint64_t)sb.st_size > max_bytes) {
         /* Name the setting: the user can only act on the limit if told which one it is. */
         char *msg = rg_xasprintf("%.1f MB is over ingest.max_file_mb = %lld; skipped (raise the limit to read it)",
                                  (double)sb.st_size / (1024.0 * 1024.0),
                                  (long long)rg_config_int(cfg, "ingest.max_file_mb"));
         warn(o, r, path, msg);
         free(msg);
-        r->files_skipped++;
+        skipped(f, r);
+        free(shown);
         return RG_OK;
     }
     rg_document doc;
     memset(&doc, 0, sizeof doc);
     if (rg_document_read(path, max_bytes, &doc, &ferr) != RG_OK) {
         warn(o, r, path, ferr.msg);
-        r->files_skipped++;
+        skipped(f, r);
+        free(shown);
         return RG_OK;
     }
     rg_embedder *emb = rg_collection_embedder(c);
@@ -357,9 +326,10 @@ static rg_status ingest_file(rg_collection *c, const rg_config *cfg, const char 
     }
     if (chunks.n == 0) {
         warn(o, r, path, "no text found");
-        r->files_skipped++;
+        skipped(f, r);
         rg_chunks_free(&chunks);
         rg_document_free(&doc);
+        free(shown);
         return RG_OK;
     }
     for (size_t i = 0; i < chunks.n; i++) {
@@ -369,7 +339,7 @@ static rg_status ingest_file(rg_collection *c, const rg_config *cfg, const char 
         rg_sha256_hex(text, strlen(text), chash);
         char id[48];
         chunk_id(id, sizeof id, doc_id, i);
-        json_t *m = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "document_id", doc_id, "document_path", path,
+        json_t *m = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "document_id", doc_id, "document_path", shown,
                               "file_hash", hash, "content_hash", chash, "chunk_position", (json_int_t)i,
                               "total_chunks", (json_int_t)chunks.n, "format", doc.format ? doc.format : "text");
         if (doc.title && *doc.title)
@@ -390,27 +360,46 @@ static rg_status ingest_file(rg_collection *c, const rg_config *cfg, const char 
     p->doc_ids[p->ndocs] = rg_xstrdup(doc_id);
     p->hashes[p->ndocs++] = rg_xstrdup(hash);
     r->files_ingested++;
+    if (o->on_file)
+        o->on_file(o->progress_ctx, shown, doc.format ? doc.format : "text", chunks.n);
     rg_chunks_free(&chunks);
     rg_document_free(&doc);
-    return RG_OK;
+    free(shown);
+    return st;
 }
 
-/* Removes the chunks of documents under one of roots whose file is gone. */
-static rg_status prune(rg_collection *c, const json_t *manifest, char **roots, size_t nroots, rg_ingest_report *r,
-                       rg_error *err)
+/* Whether the file of a stored document is known to be gone: lstat says
+ * it does not exist.  Any other failure (a directory without search
+ * permission, an I/O error) leaves it unknown, and unknown is kept. */
+static bool known_gone(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) != 0 && (errno == ENOENT || errno == ENOTDIR);
+}
+
+/* Removes the chunks of documents under one of the walk's roots whose file
+ * is gone.  Documents under a directory the walk could not list are kept. */
+static rg_status prune(rg_collection *c, const json_t *manifest, const rg_walk_result *w, const rg_ingest_opts *o,
+                       rg_ingest_report *r, rg_error *err)
 {
     rg_status rc = RG_OK;
     const char *doc;
     json_t *e;
+    int64_t done = 0, total = (int64_t)json_object_size(manifest);
     json_object_foreach((json_t *)manifest, doc, e)
     {
-        const char *path = json_string_value(json_object_get(e, "path"));
-        if (!path || rg_path_exists(path))
+        if (++done % 1000 == 0)
+            progress(o, RG_INGEST_PRUNE, done, total, NULL);
+        const char *shown = json_string_value(json_object_get(e, "path"));
+        if (!shown)
             continue;
+        char *path = rg_path_unescape(shown);
         bool under = false;
-        for (size_t k = 0; k < nroots; k++)
-            under |= path_inside(path, roots[k]);
-        if (!under)
+        for (size_t k = 0; k < w->nroots; k++)
+            under |= rg_path_inside(path, w->roots[k]);
+        bool gone = under && !rg_walk_under_unreadable(w, path) && known_gone(path);
+        free(path);
+        if (!gone)
             continue;
         json_t *ids = json_object_get(e, "ids");
         const char **list = rg_xcalloc(json_array_size(ids) + 1, sizeof *list);
@@ -425,41 +414,25 @@ static rg_status prune(rg_collection *c, const json_t *manifest, char **roots, s
         r->chunks_removed += (int64_t)deleted;
         r->documents_pruned++;
     }
+    progress(o, RG_INGEST_PRUNE, total, total, NULL);
     return rc;
 }
 
-rg_status rg_ingest(rg_collection *c, const rg_config *cfg, const char *const *paths, size_t npaths,
-                    const rg_ingest_opts *o, rg_ingest_report *r, rg_error *err)
+rg_status rg_ingest(rg_collection *c, const rg_config *cfg, const rg_walk_result *files, const rg_ingest_opts *o,
+                    rg_ingest_report *r, rg_error *err)
 {
-    file_list files = {0};
-    char **roots = rg_xcalloc(npaths ? npaths : 1, sizeof *roots);
-    size_t nroots = 0;
-    rg_status rc = RG_OK;
-    for (size_t i = 0; i < npaths && rc == RG_OK; i++) {
-        char *real = realpath(paths[i], NULL);
-        if (!real) {
-            rc = rg_error_set(err, RG_ERR_NOTFOUND, "cannot ingest %s: %s", paths[i], strerror(errno));
-            break;
-        }
-        roots[nroots++] = real;
-        if (rg_is_dir(real))
-            walk(real, real, &files, o, r, 0);
-        else
-            files_push(&files, rg_xstrdup(real));
-    }
-    r->files_total = (int64_t)files.n;
+    rg_ingest_report_walk(r, files);
     json_t *manifest = NULL;
-    if (rc == RG_OK)
-        rc = manifest_load(c, &manifest, err);
+    rg_status rc = manifest_load(c, &manifest, err);
     pending p;
     memset(&p, 0, sizeof p);
     rg_record_batch_init(&p.batch, 0);
     /* Large writes let the leann backend build its graph in bulk. */
     const size_t batch_chunks = 4096;
-    for (size_t i = 0; rc == RG_OK && i < files.n; i++) {
+    for (size_t i = 0; rc == RG_OK && i < files->nfiles; i++) {
         if (o->interrupted && *o->interrupted) {
             /* Store what is already read so the work done is kept. */
-            rc = flush(c, &p, manifest, r, err);
+            rc = flush(c, &p, manifest, o, r, err);
             if (rc == RG_OK)
                 rc = rg_error_set(err, RG_ERR_INTERRUPTED,
                                   "interrupted after %lld of %lld files; everything before that is stored, run the "
@@ -467,17 +440,18 @@ rg_status rg_ingest(rg_collection *c, const rg_config *cfg, const char *const *p
                                   (long long)r->files_done, (long long)r->files_total);
             break;
         }
-        rc = ingest_file(c, cfg, files.paths[i], manifest, &p, o, r, err);
+        progress(o, RG_INGEST_READ, r->files_done, r->files_total, NULL);
+        rc = ingest_file(c, cfg, &files->files[i], manifest, &p, o, r, err);
         if (rc == RG_OK && p.batch.n >= batch_chunks)
-            rc = flush(c, &p, manifest, r, err);
+            rc = flush(c, &p, manifest, o, r, err);
         r->files_done++;
-        if (o->on_progress)
-            o->on_progress(o->progress_ctx, r, files.paths[i]);
     }
     if (rc == RG_OK)
-        rc = flush(c, &p, manifest, r, err);
+        progress(o, RG_INGEST_READ, r->files_done, r->files_total, NULL);
+    if (rc == RG_OK)
+        rc = flush(c, &p, manifest, o, r, err);
     if (rc == RG_OK && o->prune)
-        rc = prune(c, manifest, roots, nroots, r, err);
+        rc = prune(c, manifest, files, o, r, err);
     json_decref(manifest);
     rg_record_batch_free(&p.batch);
     for (size_t i = 0; i < p.ndocs; i++) {
@@ -487,11 +461,5 @@ rg_status rg_ingest(rg_collection *c, const rg_config *cfg, const char *const *p
     free(p.doc_ids);
     free(p.hashes);
     free(p.counts);
-    for (size_t i = 0; i < files.n; i++)
-        free(files.paths[i]);
-    free(files.paths);
-    for (size_t i = 0; i < nroots; i++)
-        free(roots[i]);
-    free(roots);
     return rc;
 }

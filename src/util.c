@@ -140,7 +140,9 @@ char *rg_buf_steal(rg_buf *b)
 
 rg_status rg_read_file(const char *path, size_t max_bytes, char **out, size_t *len, rg_error *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* Non-blocking: opening a FIFO for reading blocks until a writer comes;
+     * the fstat below then refuses it (and devices) before any read. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0)
         return rg_error_set(err, errno == ENOENT ? RG_ERR_NOTFOUND : RG_ERR_IO, "cannot open %s: %s", path,
                             strerror(errno));
@@ -473,9 +475,20 @@ void rg_sha256_hex(const void *data, size_t n, char out[65])
 
 rg_status rg_sha256_file_hex(const char *path, char out[65], rg_error *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    /* As rg_read_file: never block on a FIFO, never hash a device. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0)
         return rg_error_set(err, RG_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return rg_error_set(err, RG_ERR_IO, "%s is not a regular file", path);
+    }
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        close(fd);
+        return rg_error_set(err, RG_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+    }
     sha256_ctx c;
     sha256_init(&c);
     unsigned char buf[65536];
