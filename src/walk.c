@@ -279,7 +279,7 @@ static void visit(walker *w, const char *path, const char *rel, bool git, int de
         real = realpath(path, NULL);
         if (!real) {
             if (errno == ELOOP)
-                warn(w, path, "symbolic link loop (the link resolves to itself); skipped");
+                warn(w, path, "symbolic link loop (its chain of links never ends); skipped");
             else if (errno == ENOENT)
                 warn(w, path, "broken symbolic link (its target does not exist); skipped");
             else
