@@ -27,11 +27,14 @@ static const char HELP[] =
     "  --no-ignore          do not read .gitignore and .ignore files\n"
     "  --follow             follow symbolic links that lead out of PATH\n"
     "  --dry-run            list the files that would be read, with their reader; store nothing\n"
+    "  --reset-selection    forget the --include/--exclude saved with the collection\n"
     "  --prune              also remove chunks of files under PATH that no longer exist\n"
     "  -v, --verbose        name every file as it is read, and every warning as it happens\n\n"
     "A file that cannot be read is a warning naming it; the run goes on. Exit 0 when the run\n"
     "completed (warnings are listed in the summary), 1 when a PATH named here could not be\n"
-    "read, when no file could be stored, or when the store failed.\n\n" RG_CLI_COMMON_HELP;
+    "read, when no file could be stored, or when the store failed.\n\n"
+    "The --include/--exclude of a run are saved with the collection: a later ingest into\n"
+    "it without them applies them again (--reset-selection forgets them).\n\n" RG_CLI_COMMON_HELP;
 
 /* ---- progress: one line per phase with counts, rate and ETA ---- */
 
@@ -218,6 +221,63 @@ static void print_warnings(const rg_ingest_report *r)
     }
 }
 
+/* ---- the selection saved with a collection ---- */
+
+#define SELECTION_KEY "ingest_selection"
+
+/* Fills wo's globs from the collection's saved selection (when the command
+ * line gave none).  The strings stay owned by *saved. */
+static int load_selection(rg_cli *cli, rg_walk_opts *wo, const char **include, const char **exclude, json_t **saved)
+{
+    rg_store *store = NULL;
+    rg_error err;
+    json_t *sel = NULL;
+    rg_status st = rg_store_open(rg_cli_config(cli), NULL, &store, &err);
+    if (st == RG_OK)
+        st = rg_store_collection_setting_get(store, cli->collection, SELECTION_KEY, &sel, &err);
+    rg_store_close(store);
+    if (st != RG_OK)
+        return rg_cli_fail(cli, &err);
+    if (!sel)
+        return 0;
+    size_t i;
+    json_t *g;
+    rg_buf shown;
+    rg_buf_init(&shown);
+    json_array_foreach(json_object_get(sel, "include"), i, g) if (json_is_string(g) && wo->ninclude < 256)
+    {
+        include[wo->ninclude++] = json_string_value(g);
+        rg_buf_printf(&shown, " --include '%s'", json_string_value(g));
+    }
+    json_array_foreach(json_object_get(sel, "exclude"), i, g) if (json_is_string(g) && wo->nexclude < 256)
+    {
+        exclude[wo->nexclude++] = json_string_value(g);
+        rg_buf_printf(&shown, " --exclude '%s'", json_string_value(g));
+    }
+    if (shown.len && !cli->quiet)
+        fprintf(stderr, "ragged: applying the selection saved with collection %s:%s (--reset-selection forgets it)\n",
+                cli->collection, shown.data);
+    rg_buf_free(&shown);
+    *saved = sel;
+    return 0;
+}
+
+static void save_selection(rg_cli *cli, rg_store *store, const rg_walk_opts *wo)
+{
+    json_t *sel = NULL;
+    if (wo->ninclude || wo->nexclude) {
+        sel = json_pack("{s:[], s:[]}", "include", "exclude");
+        for (size_t i = 0; i < wo->ninclude; i++)
+            json_array_append_new(json_object_get(sel, "include"), json_string(wo->include[i]));
+        for (size_t i = 0; i < wo->nexclude; i++)
+            json_array_append_new(json_object_get(sel, "exclude"), json_string(wo->exclude[i]));
+    }
+    rg_error err;
+    if (rg_store_collection_setting_put(store, cli->collection, SELECTION_KEY, sel, &err) != RG_OK)
+        fprintf(stderr, "ragged: warning: the selection was not saved with the collection: %s\n", err.msg);
+    json_decref(sel);
+}
+
 static int dry_run(rg_cli *cli, const rg_walk_result *files, rg_ingest_report *report)
 {
     if (cli->format == RG_FORMAT_JSON) {
@@ -246,7 +306,7 @@ static int dry_run(rg_cli *cli, const rg_walk_result *files, rg_ingest_report *r
 
 int rg_cmd_ingest(rg_cli *cli, int argc, char **argv)
 {
-    enum { OPT_PRUNE = 2001, OPT_INCLUDE, OPT_EXCLUDE, OPT_NO_IGNORE, OPT_FOLLOW, OPT_DRY_RUN };
+    enum { OPT_PRUNE = 2001, OPT_INCLUDE, OPT_EXCLUDE, OPT_NO_IGNORE, OPT_FOLLOW, OPT_DRY_RUN, OPT_RESET };
     static const struct option opts[] = {RG_CLI_COMMON_OPTIONS,
                                          {"prune", no_argument, NULL, OPT_PRUNE},
                                          {"include", required_argument, NULL, OPT_INCLUDE},
@@ -254,12 +314,14 @@ int rg_cmd_ingest(rg_cli *cli, int argc, char **argv)
                                          {"no-ignore", no_argument, NULL, OPT_NO_IGNORE},
                                          {"follow", no_argument, NULL, OPT_FOLLOW},
                                          {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+                                         {"reset-selection", no_argument, NULL, OPT_RESET},
                                          {"verbose", no_argument, NULL, 'v'},
                                          {0}};
-    bool prune = false, dry = false, verbose = false;
+    bool prune = false, dry = false, verbose = false, reset = false;
     rg_walk_opts wo = {0};
-    const char **include = rg_xcalloc((size_t)argc + 1, sizeof *include);
-    const char **exclude = rg_xcalloc((size_t)argc + 1, sizeof *exclude);
+    json_t *saved = NULL;
+    const char **include = rg_xcalloc((size_t)argc + 257, sizeof *include);
+    const char **exclude = rg_xcalloc((size_t)argc + 257, sizeof *exclude);
     int c, rc = 0;
     rg_cli_getopt_reset();
     while ((c = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {
@@ -271,6 +333,7 @@ int rg_cmd_ingest(rg_cli *cli, int argc, char **argv)
         case OPT_NO_IGNORE: wo.no_ignore = true; continue;
         case OPT_FOLLOW: wo.follow = true; continue;
         case OPT_DRY_RUN: dry = true; continue;
+        case OPT_RESET: reset = true; continue;
         case 'v': verbose = true; continue;
         default: break;
         }
@@ -296,6 +359,9 @@ int rg_cmd_ingest(rg_cli *cli, int argc, char **argv)
         rc = 2;
         goto out;
     }
+    bool given = wo.ninclude || wo.nexclude;
+    if (!given && !reset && (rc = load_selection(cli, &wo, include, exclude, &saved)) != 0)
+        goto out;
 
     /* On a pipe the first line comes after 5 s: quick runs stay quiet. */
     progress pg = {.enabled = !cli->quiet,
@@ -351,6 +417,8 @@ int rg_cmd_ingest(rg_cli *cli, int argc, char **argv)
         if (!rc) {
             rg_error err;
             rg_status st = rg_ingest(coll, rg_cli_config(cli), &files, &io, &report, &err);
+            if (st == RG_OK && (given || reset))
+                save_selection(cli, store, &wo);
             double elapsed = rg_now() - t0;
             clear_line(&pg);
             int64_t count = -1;
@@ -417,6 +485,7 @@ int rg_cmd_ingest(rg_cli *cli, int argc, char **argv)
     rg_walk_result_free(&files);
     rg_ingest_report_free(&report);
 out:
+    json_decref(saved);
     free(include);
     free(exclude);
     return rc;

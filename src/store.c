@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "lexical.h"
@@ -156,14 +157,84 @@ static void drop_lexical(rg_store *s, const char *name)
     free(p);
 }
 
+/* ---- per-collection settings: a small JSON object beside the BM25 sidecar ---- */
+
+static char *settings_path(const rg_store *s, const char *collection)
+{
+    char *file = rg_xasprintf("%s.settings.json", collection);
+    char *p = rg_path_join(s->lexical_dir, file);
+    free(file);
+    return p;
+}
+
+rg_status rg_store_collection_setting_get(rg_store *s, const char *name, const char *key, json_t **out,
+                                          rg_error *err)
+{
+    *out = NULL;
+    if (!s->lexical_dir || rg_collection_name_check(name, NULL) != RG_OK)
+        return RG_OK;
+    char *p = settings_path(s, name);
+    json_error_t je;
+    json_t *all = rg_path_exists(p) ? json_load_file(p, 0, &je) : NULL;
+    rg_status rc = RG_OK;
+    if (rg_path_exists(p) && !json_is_object(all))
+        rc = rg_error_set(err, RG_ERR_CORRUPT, "%s is damaged (%s); remove it to forget the collection's settings", p,
+                          all ? "not a JSON object" : je.text);
+    else if (all && json_object_get(all, key))
+        *out = json_incref(json_object_get(all, key));
+    json_decref(all);
+    free(p);
+    return rc;
+}
+
+rg_status rg_store_collection_setting_put(rg_store *s, const char *name, const char *key, json_t *value,
+                                          rg_error *err)
+{
+    if (!s->lexical_dir)
+        return RG_OK;
+    rg_status rc = rg_collection_name_check(name, err);
+    if (rc != RG_OK)
+        return rc;
+    char *p = settings_path(s, name);
+    json_t *all = rg_path_exists(p) ? json_load_file(p, 0, NULL) : NULL;
+    if (!json_is_object(all)) {
+        json_decref(all);
+        all = json_object();
+    }
+    if (value)
+        json_object_set(all, key, value);
+    else
+        json_object_del(all, key);
+    rc = rg_mkdir_p(s->lexical_dir, 0700, err);
+    if (rc == RG_OK) {
+        char *text = json_dumps(all, JSON_INDENT(2) | JSON_SORT_KEYS);
+        rc = rg_write_file_atomic(p, text, strlen(text), err);
+        free(text);
+    }
+    json_decref(all);
+    free(p);
+    return rc;
+}
+
+static void drop_settings(rg_store *s, const char *name)
+{
+    if (!s->lexical_dir)
+        return;
+    char *p = settings_path(s, name);
+    unlink(p);
+    free(p);
+}
+
 rg_status rg_store_create_collection(rg_store *s, const char *name, const rg_embedder_identity *id, rg_error *err)
 {
     rg_status rc = rg_collection_name_check(name, err);
     if (rc != RG_OK)
         return rc;
     rc = s->ops->create_collection(s->impl, name, id, err);
-    if (rc == RG_OK)
+    if (rc == RG_OK) {
         drop_lexical(s, name); /* left over from a collection deleted by hand */
+        drop_settings(s, name);
+    }
     return rc;
 }
 
@@ -176,6 +247,7 @@ rg_status rg_store_delete_collection(rg_store *s, const char *name, rg_error *er
      * backend that refuses) leaves a collection whose index is rebuilt on
      * its next search, never an index of a collection that is gone. */
     drop_lexical(s, name);
+    drop_settings(s, name);
     return s->ops->delete_collection(s->impl, name, err);
 }
 
@@ -194,6 +266,13 @@ rg_status rg_store_rename_collection(rg_store *s, const char *from, const char *
         rg_lexical_rename_files(a, b);
         free(a);
         free(b);
+        if (s->lexical_dir) {
+            a = settings_path(s, from), b = settings_path(s, to);
+            if (rename(a, b) != 0)
+                unlink(b); /* from had none: to must not keep another's */
+            free(a);
+            free(b);
+        }
     }
     return rc;
 }
@@ -246,8 +325,10 @@ rg_status rg_collection_open(rg_store *s, const char *name, rg_embedder *embedde
         if (!embedder)
             return rg_error_set(err, RG_ERR_INVALID, "cannot create collection '%s' without an embedder", name);
         rc = s->ops->create_collection(s->impl, name, &embedder->identity, err);
-        if (rc == RG_OK)
+        if (rc == RG_OK) {
             drop_lexical(s, name);
+            drop_settings(s, name);
+        }
         if (rc == RG_OK || rc == RG_ERR_EXISTS) /* EXISTS: another process won the race */
             rc = s->ops->open_collection(s->impl, name, embedder, &impl, err);
     } else if (rc == RG_ERR_NOTFOUND) {

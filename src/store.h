@@ -207,6 +207,16 @@ rg_status rg_store_rename_collection(rg_store *s, const char *from, const char *
  * many indexes were removed, -1 (err set) when the backend cannot list. */
 int rg_store_sweep_indexes(rg_store *s, bool (*drop)(const char *name, void *ctx), void *ctx, rg_error *err);
 
+/* Small settings a command keeps with a collection (ingest: the selection
+ * rules), in NAME.settings.json beside the collection's BM25 sidecar, for
+ * every backend; deleted, and renamed, with the collection.  get: *out is
+ * NULL when unset (new reference otherwise).  put: value NULL removes key.
+ * Written atomically. */
+rg_status rg_store_collection_setting_get(rg_store *s, const char *name, const char *key, json_t **out,
+                                          rg_error *err);
+rg_status rg_store_collection_setting_put(rg_store *s, const char *name, const char *key, json_t *value,
+                                          rg_error *err);
+
 /* Opens `name`, creating it for this embedder when create is true and it does
  * not exist.  Fails with RG_ERR_MISMATCH if it was built by another embedder. */
 rg_status rg_collection_open(rg_store *s, const char *name, rg_embedder *embedder, bool create,

@@ -102,6 +102,20 @@ not_contains "$OUT" "build/"
 not_contains "$OUT" "notes.log"
 [[ $(json_get "$OUT" 'len(j["files"])') == 9 ]] || fail "--exclude: $OUT"
 expect_exit 2 "$RAGGED" ingest "$G" --include ''
+# The selection is saved with the collection and applied again on re-ingest.
+expect_exit 0 "$RAGGED" ingest "$G" "${B[@]}" --collection sel --no-ignore --include '*.md' --exclude 'docs/a' --format json
+[[ $(json_get "$OUT" 'j["files_ingested"]') == 3 ]] || fail "$OUT"
+printf 'new text\n' >"$G/new.txt"
+expect_exit 0 "$RAGGED" ingest "$G" "${B[@]}" --collection sel --no-ignore --format json
+contains "$ERR" "--include '*.md' --exclude 'docs/a'"
+[[ $(json_get "$OUT" 'j["files_found"]') == 3 ]] || fail "saved selection not applied: $OUT"
+expect_exit 0 "$RAGGED" ingest "$G" "${B[@]}" --collection sel --no-ignore --dry-run --format json
+[[ $(json_get "$OUT" 'len(j["files"])') == 3 ]] || fail "dry-run ignores the saved selection: $OUT"
+expect_exit 0 "$RAGGED" ingest "$G" "${B[@]}" --collection sel --no-ignore --reset-selection --format json
+[[ $(json_get "$OUT" 'j["files_found"]') == 13 ]] || fail "--reset-selection: $OUT"
+expect_exit 0 "$RAGGED" ingest "$G" "${B[@]}" --collection sel --no-ignore --format json
+[[ $(json_get "$OUT" 'j["files_found"]') == 13 ]] || fail "selection not forgotten: $OUT"
+rm "$G/new.txt"
 
 # ---- non-UTF-8 names: kept losslessly, re-ingest skips them, prune removes them ----
 N="$TMP/names"; mkdir -p "$N"
