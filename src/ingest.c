@@ -418,10 +418,20 @@ static rg_status prune(rg_collection *c, const json_t *manifest, const rg_walk_r
     return rc;
 }
 
+/* Steps inside the backend's write (the leann graph build) as store-phase
+ * progress, with the backend's name for the step. */
+static void store_progress(void *ctx, const char *stage, int64_t done, int64_t total)
+{
+    const rg_ingest_opts *o = ctx;
+    progress(o, RG_INGEST_STORE, done, total, stage);
+}
+
 rg_status rg_ingest(rg_collection *c, const rg_config *cfg, const rg_walk_result *files, const rg_ingest_opts *o,
                     rg_ingest_report *r, rg_error *err)
 {
     rg_ingest_report_walk(r, files);
+    if (o->on_progress)
+        rg_collection_set_progress(c, store_progress, (void *)o);
     json_t *manifest = NULL;
     rg_status rc = manifest_load(c, &manifest, err);
     pending p;
@@ -452,6 +462,7 @@ rg_status rg_ingest(rg_collection *c, const rg_config *cfg, const rg_walk_result
         rc = flush(c, &p, manifest, o, r, err);
     if (rc == RG_OK && o->prune)
         rc = prune(c, manifest, files, o, r, err);
+    rg_collection_set_progress(c, NULL, NULL);
     json_decref(manifest);
     rg_record_batch_free(&p.batch);
     for (size_t i = 0; i < p.ndocs; i++) {

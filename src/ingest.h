@@ -46,8 +46,9 @@ typedef struct rg_ingest_opts {
     bool prune;
     /* Checked between files; set by the SIGINT/SIGTERM handler. */
     volatile sig_atomic_t *interrupted;
-    /* Called as work advances inside every phase (may be NULL); current is
-     * the file being read (escaped) or NULL. */
+    /* Called as work advances inside every phase (may be NULL).  In the
+     * store phase, current names the backend's step ("building the graph")
+     * and done/total count within it; otherwise it is NULL. */
     void (*on_progress)(void *ctx, rg_ingest_phase phase, int64_t done, int64_t total, const char *current);
     void *progress_ctx;
     /* Called for each skipped file as it happens (may be NULL); path escaped. */

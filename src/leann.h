@@ -163,6 +163,10 @@ typedef struct leann_space {
  * high-degree-preserving pruning.  Uses up to rg_cpu_count() threads. */
 void leann_graph_build(leann_graph *g, const float *vecs, uint32_t n, int dim, double hub_fraction,
                        uint64_t seed);
+/* The same, calling progress(ctx, done, n) on this thread after each batch
+ * of nodes is linked (progress may be NULL). */
+void leann_graph_build_progress(leann_graph *g, const float *vecs, uint32_t n, int dim, double hub_fraction,
+                                uint64_t seed, void (*progress)(void *ctx, uint32_t done, uint32_t n), void *ctx);
 /* Keeps the hub_fraction best-connected nodes (by in-degree) at max_degree,
  * prunes everybody else to pruned_degree, choosing diverse neighbours. */
 void leann_graph_prune_hubs(leann_graph *g, const leann_space *sp, double hub_fraction);
@@ -342,7 +346,16 @@ typedef struct leann_coll {
     size_t nddicts;
     uint64_t recomputed;  /* embeddings recomputed by this handle */
     uint64_t last_query_recomputed;
+    rg_store_progress_fn progress; /* rg_collection_set_progress; NULL: none */
+    void *progress_ctx;
 } leann_coll;
+
+/* Reports a step of a long write to the caller (store.h), if it asked. */
+static inline void leann_progress(const leann_coll *c, const char *stage, int64_t done, int64_t total)
+{
+    if (c->progress)
+        c->progress(c->progress_ctx, stage, done, total);
+}
 
 /* store_leann.c */
 /* Appends "SELECT lead, doc, doclen, dict, metadata FROM records" with NULL

@@ -401,8 +401,11 @@ rg_status leann_add_in(leann_coll *c, leann_tx *tx, const rg_record *recs, size_
     int64_t max_seq = 0;
     if (rc == RG_OK)
         rc = rg_sqlite_scalar_int(c->db, "SELECT coalesce(max(seq), 0) FROM rec", &max_seq, err);
-    for (size_t i = 0; rc == RG_OK && i < n; i++)
+    for (size_t i = 0; rc == RG_OK && i < n; i++) {
+        if (i % 512 == 0)
+            leann_progress(c, "writing records", (int64_t)i, (int64_t)n);
         rc = write_record(c, ins, upd, &recs[i], seqs[i], first_new + (uint32_t)i, keep[i], &max_seq, &z, err);
+    }
     rg_buf_free(&z);
     sqlite3_finalize(find);
     sqlite3_finalize(ins);
@@ -442,8 +445,12 @@ rg_status leann_add_in(leann_coll *c, leann_tx *tx, const rg_record *recs, size_
             /* Old versions out first so new nodes do not link to them. */
             if (nold)
                 leann_graph_remove(c, old_nodes, nold, dirty);
-            for (size_t i = 0; rc == RG_OK && i < n; i++)
+            for (size_t i = 0; rc == RG_OK && i < n; i++) {
+                if (i % 64 == 0)
+                    leann_progress(c, "linking into the graph", (int64_t)i, (int64_t)n);
                 rc = insert_node(c, &es, first_new + (uint32_t)i, dirty);
+            }
+            leann_progress(c, "saving the graph", 0, 0);
             int64_t new_gen = 0;
             if (rc == RG_OK)
                 rc = leann_save_overlay(c, dirty, first_new, &new_gen, err);

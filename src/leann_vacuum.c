@@ -166,6 +166,11 @@ rg_status leann_delete_in(leann_coll *c, leann_tx *tx, const char *const *ids, s
     return rc;
 }
 
+static void graph_progress(void *ctx, uint32_t done, uint32_t n)
+{
+    leann_progress(ctx, "building the graph", done, n);
+}
+
 rg_status leann_rebuild(leann_coll *c, const uint32_t *known, const float *known_vecs, size_t nknown,
                         bool retrain_dict, rg_error *err)
 {
@@ -220,6 +225,7 @@ rg_status leann_rebuild(leann_coll *c, const uint32_t *known, const float *known
             bpos[nb++] = i;
         }
         if (nb == 256 || (i == n && nb > 0)) {
+            leann_progress(c, "recomputing embeddings for the rebuild", (int64_t)i, (int64_t)n);
             rc = leann_fetch_vectors(c, batch, nb, bvec, err);
             for (size_t j = 0; rc == RG_OK && j < nb; j++)
                 memcpy(vecs + bpos[j] * dim, bvec + j * dim, dim * sizeof(float));
@@ -235,8 +241,10 @@ rg_status leann_rebuild(leann_coll *c, const uint32_t *known, const float *known
      * trained on the first 256 passages compresses the rest about 4% worse
      * than one trained on all of them. */
     (void)retrain_dict;
-    if (rc == RG_OK)
+    if (rc == RG_OK) {
+        leann_progress(c, "training compression dictionaries", 0, 0);
         rc = leann_train_dictionaries(c, err);
+    }
 
     /* Renumber rows old -> new, row i of seq order to node i.  Rows that
      * will be in the partial index rec_node (node != seq - 1) go through
@@ -264,7 +272,10 @@ rg_status leann_rebuild(leann_coll *c, const uint32_t *known, const float *known
     if (rc == RG_OK) {
         leann_graph_free(&c->graph);
         leann_graph_init(&c->graph, c->params.graph_degree, c->params.pruned_degree);
-        leann_graph_build(&c->graph, vecs, (uint32_t)n, c->dim, c->params.hub_fraction, 0x1ea22);
+        leann_progress(c, "building the graph", 0, (int64_t)n);
+        leann_graph_build_progress(&c->graph, vecs, (uint32_t)n, c->dim, c->params.hub_fraction, 0x1ea22,
+                                   graph_progress, c);
+        leann_progress(c, "training the vector codes", 0, 0);
         leann_pq_free(&c->pq);
         free(c->codes);
         c->codes = NULL;
@@ -282,8 +293,10 @@ rg_status leann_rebuild(leann_coll *c, const uint32_t *known, const float *known
         }
     }
     int64_t gen = c->generation + 1;
-    if (rc == RG_OK && n > 0)
+    if (rc == RG_OK && n > 0) {
+        leann_progress(c, "writing the index files", 0, 0);
         rc = leann_write_generation(c, gen, err);
+    }
     if (rc == RG_OK) {
         c->generation = n > 0 ? gen : 0;
         c->base_n = (uint32_t)n;

@@ -753,6 +753,12 @@ rg_status rg_collection_replace(rg_collection *c, const rg_record *recs, size_t 
     return rc;
 }
 
+void rg_collection_set_progress(rg_collection *c, rg_store_progress_fn fn, void *ctx)
+{
+    if (c->store->ops->set_progress)
+        c->store->ops->set_progress(c->impl, fn, ctx);
+}
+
 rg_status rg_collection_count(rg_collection *c, int64_t *out, rg_error *err)
 {
     return c->store->ops->count(c->impl, out, err);

@@ -109,6 +109,11 @@ void rg_store_stats_init(rg_store_stats *s);
 void rg_store_stats_add(rg_store_stats *s, const char *component, int64_t bytes);
 void rg_store_stats_free(rg_store_stats *s);
 
+/* Progress of a long write inside a backend (leann: records written, the
+ * graph linked or rebuilt, embeddings recomputed), for the caller to show.
+ * stage names the step; total 0: unknown.  Called on the writing thread. */
+typedef void (*rg_store_progress_fn)(void *ctx, const char *stage, int64_t done, int64_t total);
+
 typedef struct rg_collection_info {
     char name[RG_COLLECTION_NAME_MAX + 1];
     int64_t count;                   /* -1: unknown */
@@ -169,6 +174,9 @@ typedef struct rg_store_ops {
      * *deleted counts the removed records. */
     rg_status (*replace)(void *coll, const rg_record *recs, size_t n, const char *const *del, size_t ndel,
                          size_t *deleted, rg_error *err);
+    /* Optional (NULL: no progress from inside writes): fn (NULL: none) is
+     * called during later writes of this handle. */
+    void (*set_progress)(void *coll, rg_store_progress_fn fn, void *ctx);
 } rg_store_ops;
 
 /* Backends (one file each).  A backend not compiled in or not finished has
@@ -240,6 +248,9 @@ rg_status rg_collection_delete(rg_collection *c, const char *const *ids, size_t 
 rg_status rg_collection_replace(rg_collection *c, const rg_record *recs, size_t n, const char *const *del,
                                 size_t ndel, size_t *deleted, rg_error *err);
 rg_status rg_collection_count(rg_collection *c, int64_t *out, rg_error *err);
+/* Progress from inside the writes of this handle, where the backend
+ * reports it (fn NULL: none). */
+void rg_collection_set_progress(rg_collection *c, rg_store_progress_fn fn, void *ctx);
 rg_status rg_collection_query(rg_collection *c, const float *query, const rg_query_opts *opts,
                               rg_hits *out, rg_error *err);
 /* Embeds `text` with the collection's embedder (query role) and queries. */

@@ -828,6 +828,13 @@ void leann_remove_generation(leann_coll *c, int64_t gen)
 
 /* ---- collection handle ----------------------------------------------------- */
 
+static void leann_set_progress_op(void *coll, rg_store_progress_fn fn, void *ctx)
+{
+    leann_coll *c = coll;
+    c->progress = fn;
+    c->progress_ctx = ctx;
+}
+
 static rg_status leann_open_collection(void *impl, const char *name, rg_embedder *embedder, void **out,
                                        rg_error *err)
 {
@@ -1218,4 +1225,5 @@ const rg_store_ops rg_store_leann_ops = {
     .stats = leann_stats,
     .compact = leann_compact_op,
     .replace = leann_replace_op,
+    .set_progress = leann_set_progress_op,
 };
