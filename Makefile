@@ -37,7 +37,7 @@ ALL_CFLAGS += -DRG_WITHOUT_CHROMADB
 CURL_SRC := $(wildcard src/*http*.c src/chroma*.c src/store_chromadb.c src/embed_remote.c src/llm*.c)
 endif
 
-PUBLIC_HEADERS := src/error.h src/config.h src/embedder.h src/filter.h src/store.h src/reader.h src/ingest.h src/util.h
+PUBLIC_HEADERS := src/error.h src/config.h src/embedder.h src/filter.h src/store.h src/reader.h src/ingest.h src/walk.h src/util.h
 LIB_SRC := $(filter-out src/main.c $(CURL_SRC),$(wildcard src/*.c))
 LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
 TEST_SRC := $(wildcard tests/unit/*.c)

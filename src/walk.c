@@ -369,7 +369,8 @@ static void walk_dir(walker *w, const char *dir, const char *rel, bool git, int 
         push_unreadable(w, dir);
     }
     closedir(d);
-    qsort(names, n, sizeof *names, cmp_str); /* deterministic order */
+    if (n)
+        qsort(names, n, sizeof *names, cmp_str); /* deterministic order */
     bool pushed = false;
     if (!w->o->no_ignore) {
         git = git || has_git(dir);
