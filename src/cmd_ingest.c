@@ -244,7 +244,8 @@ static void print_warnings(const rg_ingest_report *r)
 
 /* Fills wo's globs from the collection's saved selection (when the command
  * line gave none).  The strings stay owned by *saved. */
-static int load_selection(rg_cli *cli, rg_walk_opts *wo, const char **include, const char **exclude, json_t **saved)
+static int load_selection(rg_cli *cli, rg_walk_opts *wo, const char **include, const char **exclude, json_t **saved,
+                          bool dry)
 {
     rg_store *store = NULL;
     rg_error err;
@@ -253,6 +254,11 @@ static int load_selection(rg_cli *cli, rg_walk_opts *wo, const char **include, c
     if (st == RG_OK)
         st = rg_store_collection_setting_get(store, cli->collection, SELECTION_KEY, &sel, &err);
     rg_store_close(store);
+    if (st != RG_OK && dry) {
+        /* A listing is still useful without the store (a server that is down). */
+        fprintf(stderr, "ragged: warning: the collection's saved selection was not read: %s\n", err.msg);
+        return 0;
+    }
     if (st != RG_OK)
         return rg_cli_fail(cli, &err);
     if (!sel)
@@ -377,7 +383,7 @@ int rg_cmd_ingest(rg_cli *cli, int argc, char **argv)
         goto out;
     }
     bool given = wo.ninclude || wo.nexclude;
-    if (!given && !reset && (rc = load_selection(cli, &wo, include, exclude, &saved)) != 0)
+    if (!given && !reset && (rc = load_selection(cli, &wo, include, exclude, &saved, dry)) != 0)
         goto out;
 
     /* On a pipe the first line comes after 5 s: quick runs stay quiet. */
