@@ -495,7 +495,10 @@ int rg_cmd_ingest(rg_cli *cli, int argc, char **argv)
                            (long long)report.chunks_removed, report.documents_pruned ? " (" : "",
                            (long long)report.documents_pruned, report.documents_pruned ? " documents pruned)" : "",
                            total, elapsed);
-                print_counts(&report, false);
+                /* After a failure "N ingested" would claim files read as
+                 * stored; the line above says what reached the store. */
+                if (st == RG_OK)
+                    print_counts(&report, false);
                 print_warnings(&report);
             }
             if (st != RG_OK) {
