@@ -201,22 +201,22 @@ static json_t *counts_json(const rg_ingest_report *r)
 }
 
 /* The counts line: the same numbers, under the same names, as the JSON. */
-static void print_counts(const rg_ingest_report *r, bool dry)
+static void print_counts(FILE *f, const rg_ingest_report *r, bool dry)
 {
     if (dry)
-        printf("%lld file%s would be read", (long long)r->files_total, r->files_total == 1 ? "" : "s");
+        fprintf(f, "%lld file%s would be read", (long long)r->files_total, r->files_total == 1 ? "" : "s");
     else
-        printf("files: %lld found, %lld ingested, %lld unchanged, %lld skipped", (long long)r->files_total,
+        fprintf(f, "files: %lld found, %lld ingested, %lld unchanged, %lld skipped", (long long)r->files_total,
                (long long)r->files_ingested, (long long)r->files_unchanged, (long long)r->files_skipped);
-    printf("; not read: %lld ignored (no reader for their kind), %lld excluded (hidden, ignore files, globs), %lld "
+    fprintf(f, "; not read: %lld ignored (no reader for their kind), %lld excluded (hidden, ignore files, globs), %lld "
            "duplicate (reached twice)",
            (long long)r->files_ignored, (long long)r->files_excluded, (long long)r->files_duplicate);
     if (r->named_failed)
-        printf("; %lld named path%s failed", (long long)r->named_failed, r->named_failed == 1 ? "" : "s");
-    printf("\n");
+        fprintf(f, "; %lld named path%s failed", (long long)r->named_failed, r->named_failed == 1 ? "" : "s");
+    fprintf(f, "\n");
 }
 
-static void print_warnings(const rg_ingest_report *r)
+static void print_warnings(FILE *f, const rg_ingest_report *r)
 {
     size_t n = json_array_size(r->warnings);
     if (!n)
@@ -224,16 +224,16 @@ static void print_warnings(const rg_ingest_report *r)
     /* A run over a big tree can warn thousands of times: the text summary
      * shows the first ones, JSON has them all. */
     const size_t shown = 50;
-    printf("%zu warning%s:\n", n, n == 1 ? "" : "s");
+    fprintf(f, "%zu warning%s:\n", n, n == 1 ? "" : "s");
     size_t i;
     json_t *w;
     json_array_foreach(r->warnings, i, w)
     {
         if (i == shown) {
-            printf("  ... and %zu more (--format json lists them all)\n", n - shown);
+            fprintf(f, "  ... and %zu more (--format json lists them all)\n", n - shown);
             break;
         }
-        printf("  %s: %s\n", json_string_value(json_object_get(w, "path")),
+        fprintf(f, "  %s: %s\n", json_string_value(json_object_get(w, "path")),
                json_string_value(json_object_get(w, "reason")));
     }
 }
@@ -321,8 +321,9 @@ static int dry_run(rg_cli *cli, const rg_walk_result *files, rg_ingest_report *r
             printf("%-9s %s\n", files->files[i].reader ? files->files[i].reader : "(none)", p);
             free(p);
         }
-        print_counts(report, true);
-        print_warnings(report);
+        /* stderr: stdout stays a list of files a script can read. */
+        print_counts(stderr, report, true);
+        print_warnings(stderr, report);
     }
     return report->named_failed ? 1 : 0;
 }
@@ -428,8 +429,8 @@ int rg_cmd_ingest(rg_cli *cli, int argc, char **argv)
                                                       "no file to ingest was found"));
             rg_cli_print_json(j);
         } else {
-            print_counts(&report, false);
-            print_warnings(&report);
+            print_counts(stdout, &report, false);
+            print_warnings(stdout, &report);
         }
         fprintf(stderr, "ragged: no file to ingest was found; nothing was stored%s\n",
                 report.files_excluded || report.files_ignored
@@ -498,8 +499,8 @@ int rg_cmd_ingest(rg_cli *cli, int argc, char **argv)
                 /* After a failure "N ingested" would claim files read as
                  * stored; the line above says what reached the store. */
                 if (st == RG_OK)
-                    print_counts(&report, false);
-                print_warnings(&report);
+                    print_counts(stdout, &report, false);
+                print_warnings(stdout, &report);
             }
             if (st != RG_OK) {
                 fprintf(stderr, "ragged: %s\n", err.msg);
