@@ -402,12 +402,13 @@ static rg_status lexical_open(rg_collection *c, rg_error *err)
         return rg_error_set(err, RG_ERR_UNAVAILABLE, "the %s backend has no place for a BM25 index",
                             c->store->ops->name);
     char *path = lexical_path(c->store, c->name);
-    rg_status rc = rg_lexical_open(path, &c->store->lexical, &c->lex, err);
+    rg_error lerr = {0};
+    rg_status rc = rg_lexical_open(path, &c->store->lexical, &c->lex, &lerr);
     if (rc != RG_OK)
         rc = rg_error_set(err, rc,
                           "cannot open the BM25 index of collection '%s' (%s); it is rebuilt from the collection "
                           "if you delete %s",
-                          c->name, err->msg, path);
+                          c->name, lerr.msg, path);
     free(path);
     if (rc == RG_OK) {
         rg_lexical_source src = {source_get, source_count, c};
