@@ -157,7 +157,9 @@ int rg_cmd_collections(rg_cli *cli, int argc, char **argv)
             printf("deleted collection %s from the %s backend\n", name, rg_store_backend(store));
     } else if (!strcmp(action, "create")) {
         rg_embedder *emb = NULL;
-        rg_status st = rg_embedder_open(cfg, &emb, &err);
+        rg_status st = rg_collection_name_check_new(name, &err);
+        if (st == RG_OK)
+            st = rg_embedder_open(cfg, &emb, &err);
         if (st == RG_OK)
             st = rg_store_create_collection(store, name, &emb->identity, &err);
         if (st != RG_OK)

@@ -122,23 +122,38 @@ const char *rg_store_backend(const rg_store *s)
     return s->ops->name;
 }
 
+#define NAME_RULE                                                                                          \
+    "collection names are 3-%d characters of letters, digits, '.', '_' and '-', start and end with a letter or " \
+    "digit, and contain no '..'"
+
 rg_status rg_collection_name_check(const char *name, rg_error *err)
 {
     size_t n = name ? strlen(name) : 0;
-    const char *rule = "collection names are 3-512 characters of letters, digits, '.', '_' and '-', start and end "
-                       "with a letter or digit, and contain no '..'";
-    if (n < 3 || n > RG_COLLECTION_NAME_MAX)
-        return rg_error_set(err, RG_ERR_INVALID, "invalid collection name '%s': %s", name ? name : "", rule);
-    for (size_t i = 0; i < n; i++) {
+    if (n > RG_COLLECTION_NAME_MAX)
+        return rg_error_set(err, RG_ERR_INVALID, "invalid collection name '%.40s...' (%zu characters): " NAME_RULE,
+                            name, n, RG_COLLECTION_NAME_MAX);
+    bool ok = n >= 3 && !strstr(name, "..");
+    for (size_t i = 0; ok && i < n; i++) {
         char c = name[i];
         bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-        if (!alnum && c != '.' && c != '_' && c != '-')
-            return rg_error_set(err, RG_ERR_INVALID, "invalid collection name '%s': %s", name, rule);
-        if ((i == 0 || i == n - 1) && !alnum)
-            return rg_error_set(err, RG_ERR_INVALID, "invalid collection name '%s': %s", name, rule);
+        ok = (alnum || c == '.' || c == '_' || c == '-') && (alnum || (i != 0 && i != n - 1));
     }
-    if (strstr(name, ".."))
-        return rg_error_set(err, RG_ERR_INVALID, "invalid collection name '%s': %s", name, rule);
+    if (!ok)
+        return rg_error_set(err, RG_ERR_INVALID, "invalid collection name '%s': " NAME_RULE, name ? name : "",
+                            RG_COLLECTION_NAME_MAX);
+    return RG_OK;
+}
+
+rg_status rg_collection_name_check_new(const char *name, rg_error *err)
+{
+    rg_status rc = rg_collection_name_check(name, err);
+    if (rc != RG_OK)
+        return rc;
+    if (strstr(name, RG_MIGRATE_STAGING_TAG) || strstr(name, RG_MIGRATE_BACKUP_TAG))
+        return rg_error_set(err, RG_ERR_INVALID,
+                            "collection name '%s' is reserved: names containing '%s' or '%s' are migrate's staging "
+                            "and backup collections, which 'ragged migrate' removes or renames; choose another name",
+                            name, RG_MIGRATE_STAGING_TAG, RG_MIGRATE_BACKUP_TAG);
     return RG_OK;
 }
 

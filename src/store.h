@@ -31,7 +31,14 @@ struct rg_config;
 
 #define RG_STORE_ABI 1
 #define RG_ID_MAX 512
-#define RG_COLLECTION_NAME_MAX 512
+/* ChromaDB takes 512, but a name is also a file name (a collection's
+ * directory, ".NAME.creating.PID" while it is made, the BM25 index
+ * "NAME.fts.sqlite-journal", migrate's "NAME.rgmig-staging-PID"), and file
+ * names end at 255 bytes: 200 leaves room for every suffix. */
+#define RG_COLLECTION_NAME_MAX 200
+/* Parts of the names migrate gives its own collections (migrate.h). */
+#define RG_MIGRATE_STAGING_TAG ".rgmig-staging-"
+#define RG_MIGRATE_BACKUP_TAG ".rgmig-backup-"
 
 enum {
     RG_INCLUDE_DOCUMENTS = 1u << 0,
@@ -192,9 +199,14 @@ void rg_store_close(rg_store *s);
 const char *rg_store_backend(const rg_store *s);
 
 /* ChromaDB's rules, applied to every backend so collections can move between
- * them: 3-512 of [a-zA-Z0-9._-], starting and ending with a letter or digit,
- * no "..". */
+ * them: 3-RG_COLLECTION_NAME_MAX of [a-zA-Z0-9._-], starting and ending with a
+ * letter or digit, no "..". */
 rg_status rg_collection_name_check(const char *name, rg_error *err);
+/* The check for a name a user creates: also refuses the names migrate gives
+ * its staging and backup collections ("*.rgmig-staging-*",
+ * "*.rgmig-backup-*"), which a later migrate would delete or rename as its
+ * own leftovers. */
+rg_status rg_collection_name_check_new(const char *name, rg_error *err);
 
 rg_status rg_store_list(rg_store *s, rg_collection_info **out, size_t *n, rg_error *err);
 rg_status rg_store_create_collection(rg_store *s, const char *name, const rg_embedder_identity *id, rg_error *err);
