@@ -47,9 +47,10 @@ static int do_list(rg_cli *cli, rg_store *store)
     if (cli->format == RG_FORMAT_JSON) {
         json_t *arr = json_array();
         for (size_t i = 0; i < n; i++)
-            json_array_append_new(arr, json_pack("{s:s, s:s, s:I, s:o}", "name", infos[i].name, "backend",
+            json_array_append_new(arr, json_pack("{s:s, s:s, s:I, s:o, s:b}", "name", infos[i].name, "backend",
                                                  rg_store_backend(store), "records", (json_int_t)infos[i].count,
-                                                 "embedder", rg_embedder_identity_to_json(&infos[i].identity)));
+                                                 "embedder", rg_embedder_identity_to_json(&infos[i].identity),
+                                                 "damaged", infos[i].damaged));
         rg_cli_print_json(json_pack("{s:o}", "collections", arr));
     } else if (n == 0) {
         printf("no collections in the %s backend\n", rg_store_backend(store));
@@ -58,8 +59,15 @@ static int do_list(rg_cli *cli, rg_store *store)
         for (size_t i = 0; i < n; i++) {
             char id[400];
             rg_embedder_identity_format(&infos[i].identity, id, sizeof id);
-            printf("%-32s %10lld  %s\n", infos[i].name, (long long)infos[i].count, id);
+            printf("%-32s %10lld  %s%s\n", infos[i].name, (long long)infos[i].count, id,
+                   infos[i].damaged ? "  DAMAGED" : "");
         }
+        for (size_t i = 0; i < n; i++)
+            if (infos[i].damaged)
+                fprintf(stderr,
+                        "ragged: collection '%s' is damaged (files it needs are missing); 'ragged collections check "
+                        "%s --backend %s' lists what, 'ragged collections info %s' says how to recover\n",
+                        infos[i].name, infos[i].name, rg_store_backend(store), infos[i].name);
     }
     free(infos);
     return 0;

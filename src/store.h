@@ -120,6 +120,7 @@ typedef struct rg_collection_info {
     char name[RG_COLLECTION_NAME_MAX + 1];
     int64_t count;                   /* -1: unknown */
     rg_embedder_identity identity;
+    bool damaged;                    /* files it needs are missing: it cannot be opened */
 } rg_collection_info;
 
 /* ---- What a backend implements ---------------------------------------- */

@@ -184,6 +184,18 @@ static rg_status leann_list(void *impl, rg_collection_info **out, size_t *n, rg_
         if (db_open(path, SQLITE_OPEN_READONLY, NULL, &db, &ignored) == RG_OK) {
             read_identity(db, path, &info.identity, NULL, &ignored);
             rg_sqlite_scalar_int(db, "SELECT count(*) FROM records", &info.count, &ignored);
+            /* The generation files the database names, as leann_load
+             * needs them. */
+            int64_t gen = 0;
+            if (meta_int(db, "generation", 0, &gen, &ignored) == RG_OK && gen > 0) {
+                char *dir = rg_path_join(s->dir, de->d_name);
+                char *gp = rg_xasprintf("%s/graph-%lld.bin", dir, (long long)gen);
+                char *cp = rg_xasprintf("%s/codes-%lld.bin", dir, (long long)gen);
+                info.damaged = !rg_path_exists(gp) || !rg_path_exists(cp);
+                free(gp);
+                free(cp);
+                free(dir);
+            }
         }
         sqlite3_close(db);
         free(path);
@@ -507,6 +519,19 @@ static rg_status load_overlay(leann_coll *c, uint32_t nodes, rg_error *err)
     return rc;
 }
 
+/* The error of a collection whose generation files are missing, naming the
+ * way out. */
+static rg_status leann_damaged(const leann_coll *c, rg_error *err)
+{
+    const char *name = strrchr(c->dir, '/') ? strrchr(c->dir, '/') + 1 : c->dir;
+    char why[RG_ERROR_MSG_MAX];
+    snprintf(why, sizeof why, "%s", err ? err->msg : "a file is missing");
+    return rg_error_set(err, RG_ERR_CORRUPT,
+                        "collection '%s' (leann) is damaged: %s. 'ragged collections check %s --backend leann' "
+                        "lists what is damaged; restore %s from a backup, or delete the collection and ingest again",
+                        name, why, name, c->dir);
+}
+
 /* Loads generation files + overlay as one consistent snapshot (inside a
  * read transaction).  A writer may delete the files of the generation we
  * just read the name of; then we look again. */
@@ -590,6 +615,11 @@ static rg_status leann_load(leann_coll *c, rg_error *err)
         struct timespec ts = {0, 20 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
+    /* Still missing after the writers had time to publish: the files of
+     * the generation the database names are gone.  That is damage, not a
+     * collection that does not exist ('collections list' shows it). */
+    if (rc == RG_ERR_NOTFOUND)
+        rc = leann_damaged(c, err);
     return rc;
 }
 
