@@ -397,6 +397,15 @@ int leann_sql_register(sqlite3 *db, leann_coll *c);
  * through the partial index rec_node, which holds only them. */
 #define LEANN_NODE_ROW                                                                                      \
     "seq IN (?1 + 1, (SELECT seq FROM records WHERE node = ?1 AND node != seq - 1)) AND node = ?1"
+/* leann_check.c: `collections check` of the collection in dir (its
+ * database named db_name), without loading it; one object per component
+ * appended to report.  RG_OK when the check ran, whatever it found. */
+rg_status leann_check(const char *dir, const char *db_name, json_t *report, rg_error *err);
+/* Decompresses and decodes one row's stored passage and metadata (either
+ * may be NULL), which verifies their checksums; *verified is false when
+ * the row predates checksums (format 6), so nothing could be verified. */
+rg_status leann_text_verify_row(leann_coll *c, const void *doc, size_t doc_bytes, int64_t doclen, int64_t dict,
+                                const void *meta, size_t meta_bytes, bool *verified, rg_error *err);
 /* Trains new passage and metadata dictionaries on the collection and
  * rewrites every row with them (inside the caller's transaction). */
 rg_status leann_train_dictionaries(leann_coll *c, rg_error *err);

@@ -90,4 +90,9 @@ rg_status rg_lexical_search(rg_lexical *lx, const char *text, int k, const rg_fi
 rg_status rg_lexical_count(rg_lexical *lx, int64_t *out, rg_error *err);
 int64_t rg_lexical_bytes(const char *path);
 
+/* Verifies the index file at path (SQLite's integrity_check and FTS5's
+ * integrity-check); appends {"component": "bm25", "ok", "detail"} to
+ * report.  A missing file is fine (the index is built on first use). */
+rg_status rg_lexical_check(const char *path, json_t *report);
+
 #endif

@@ -157,6 +157,44 @@ rg_status rg_collection_name_check_new(const char *name, rg_error *err)
     return RG_OK;
 }
 
+rg_status rg_store_check(rg_store *s, const char *name, json_t **report, bool *ok, rg_error *err)
+{
+    *report = NULL;
+    *ok = false;
+    rg_status rc = rg_collection_name_check(name, err);
+    if (rc != RG_OK)
+        return rc;
+    json_t *r = json_array();
+    if (s->ops->check)
+        rc = s->ops->check(s->impl, name, r, err);
+    else
+        json_array_append_new(r, json_pack("{s:s, s:n, s:s}", "component", s->ops->name, "ok", "detail",
+                                           "this backend has no check of its own"));
+    if (rc == RG_ERR_NOTFOUND)
+        rc = rg_error_set(err, RG_ERR_NOTFOUND, "collection '%s' does not exist in the %s backend", name,
+                          s->ops->name);
+    if (rc == RG_OK && s->lexical_dir) {
+        char *p = lexical_path(s, name);
+        rc = rg_lexical_check(p, r);
+        free(p);
+    }
+    if (rc != RG_OK) {
+        json_decref(r);
+        return rc;
+    }
+    bool all = true;
+    size_t i;
+    json_t *comp;
+    json_array_foreach(r, i, comp)
+    {
+        if (json_is_false(json_object_get(comp, "ok")))
+            all = false;
+    }
+    *report = r;
+    *ok = all;
+    return RG_OK;
+}
+
 rg_status rg_store_list(rg_store *s, rg_collection_info **out, size_t *n, rg_error *err)
 {
     *out = NULL;
@@ -539,6 +577,18 @@ static rg_status attach_records(rg_collection *c, rg_hits *hits, unsigned includ
     return rc;
 }
 
+/* A read that found damage names the collection and the way to see all of
+ * it (the backend's message names the file and what is wrong). */
+static rg_status damage_hint(const rg_collection *c, rg_status rc, rg_error *err)
+{
+    if (rc != RG_ERR_CORRUPT || !err || strstr(err->msg, "collections check"))
+        return rc;
+    return rg_error_set(err, rc,
+                        "collection '%s' (%s) is damaged: %s; 'ragged collections check %s --backend %s' checks all "
+                        "of it",
+                        c->name, c->store->ops->name, err->msg, c->name, c->store->ops->name);
+}
+
 rg_status rg_collection_query_lexical(rg_collection *c, const char *text, const rg_query_opts *opts, rg_hits *out,
                                       rg_error *err)
 {
@@ -563,12 +613,12 @@ rg_status rg_collection_query_lexical(rg_collection *c, const char *text, const 
         }
     }
     rg_hits_free(&found);
-    return rc;
+    return damage_hint(c, rc, err);
 }
 
 rg_status rg_collection_attach(rg_collection *c, rg_hits *hits, unsigned include, rg_error *err)
 {
-    return attach_records(c, hits, include, err);
+    return damage_hint(c, attach_records(c, hits, include, err), err);
 }
 
 static rg_status add_or_upsert(rg_collection *c, const rg_record *recs, size_t n, bool upsert, rg_error *err)
@@ -605,7 +655,7 @@ rg_status rg_collection_get(rg_collection *c, const char *const *ids, size_t nid
         out->dim = c->identity.dim;
     if (ids && nids == 0)
         return RG_OK;
-    return c->store->ops->get(c->impl, ids, nids, where, include, offset, limit, out, err);
+    return damage_hint(c, c->store->ops->get(c->impl, ids, nids, where, include, offset, limit, out, err), err);
 }
 
 rg_status rg_collection_delete(rg_collection *c, const char *const *ids, size_t nids, const rg_filter *where,
@@ -701,7 +751,7 @@ rg_status rg_collection_query(rg_collection *c, const float *query, const rg_que
     rg_status rc = c->store->ops->query(c->impl, query, opts, out, err);
     if (rc == RG_OK)
         rg_hits_sort(out);
-    return rc;
+    return damage_hint(c, rc, err);
 }
 
 rg_status rg_collection_query_text(rg_collection *c, const char *text, const rg_query_opts *opts, rg_hits *out,

@@ -177,6 +177,12 @@ typedef struct rg_store_ops {
      * *deleted counts the removed records. */
     rg_status (*replace)(void *coll, const rg_record *recs, size_t n, const char *const *del, size_t ndel,
                          size_t *deleted, rg_error *err);
+    /* Optional (NULL: the backend cannot check): verifies every stored byte
+     * it can of collection name without opening it for queries (a damaged
+     * one cannot be opened), appending {"component", "ok", "detail"} objects
+     * to report (a JSON array).  RG_OK when the check ran, whatever it
+     * found; RG_ERR_NOTFOUND when there is no such collection. */
+    rg_status (*check)(void *store, const char *name, json_t *report, rg_error *err);
 } rg_store_ops;
 
 /* Backends (one file each).  A backend not compiled in or not finished has
@@ -210,6 +216,9 @@ rg_status rg_collection_name_check(const char *name, rg_error *err);
 rg_status rg_collection_name_check_new(const char *name, rg_error *err);
 
 rg_status rg_store_list(rg_store *s, rg_collection_info **out, size_t *n, rg_error *err);
+/* `collections check`: the backend's check of collection name plus its BM25
+ * index; *report is a new JSON array of components, *ok whether all are. */
+rg_status rg_store_check(rg_store *s, const char *name, json_t **report, bool *ok, rg_error *err);
 rg_status rg_store_create_collection(rg_store *s, const char *name, const rg_embedder_identity *id, rg_error *err);
 rg_status rg_store_delete_collection(rg_store *s, const char *name, rg_error *err);
 rg_status rg_store_rename_collection(rg_store *s, const char *from, const char *to, rg_error *err);

@@ -40,13 +40,16 @@
  * leann_text.c (compressed metadata, content_hash recomputed, magic-less
  * frames).  5: ids that ingest derives from the metadata are not stored
  * (rec.id is a generated column), and only rows whose node is not seq - 1
- * are in a node index.  This version reads 1..5; the first write upgrades
- * the schema to 5 in place (one transaction), so write paths know one
- * schema, and an older ragged says "format ragged-leann-5" instead of
- * reporting damage. */
-#define LEANN_FORMAT "ragged-leann-5"
+ * are in a node index.  6: the schema of 5; passage and metadata frames
+ * carry zstd checksums and uncompressed metadata a CRC32C (0xA4), so bit
+ * rot is an error when read (leann_text.c); rows of older formats stay
+ * readable, unverified, until a full rebuild rewrites them.  This version
+ * reads 1..6; the first write upgrades the schema to 6 in place (one
+ * transaction), so write paths know one schema, and an older ragged says
+ * "format ragged-leann-6" instead of reporting damage. */
+#define LEANN_FORMAT "ragged-leann-6"
 #define LEANN_FORMAT_PREFIX "ragged-leann-"
-#define LEANN_FORMAT_MAX 5
+#define LEANN_FORMAT_MAX 6
 #define LEANN_DB "leann.sqlite"
 #define LEANN_LOCK_WAIT_S 5.0
 
@@ -282,25 +285,28 @@ static rg_status db_open(const char *path, int flags, leann_coll *c, sqlite3 **d
     return rc;
 }
 
-/* Brings a collection of an older format to format 5 in one transaction
+/* Brings a collection of an older format to format 6 in one transaction
  * (the caller holds the write lock).  Rows keep their stored passages and
  * metadata (the view reads every older form; the next full rebuild rewrites
- * them); ids that the metadata gives back stop being stored. */
+ * them); ids that the metadata gives back stop being stored.  5 -> 6 only
+ * records the format: new rows carry checksums, old ones are read as
+ * before. */
 static rg_status upgrade_schema(leann_coll *c, rg_error *err)
 {
     if (c->format == LEANN_FORMAT_MAX)
         return RG_OK;
     rg_status rc = rg_sqlite_exec(c->db, "BEGIN IMMEDIATE", err);
+    bool rebuild = c->format < 5;
     /* The old table as old (its indexes go with it), then format 5's rec. */
-    if (rc == RG_OK)
+    if (rc == RG_OK && rebuild)
         rc = rg_sqlite_exec(c->db,
                             c->format == 1 ? "ALTER TABLE records RENAME TO old;"
                                            : "DROP VIEW records; DROP INDEX IF EXISTS rec_id;"
                                              " ALTER TABLE rec RENAME TO old;",
                             err);
-    if (rc == RG_OK)
+    if (rc == RG_OK && rebuild)
         rc = rg_sqlite_exec(c->db, REC_TABLE, err);
-    if (rc == RG_OK)
+    if (rc == RG_OK && rebuild)
         rc = rg_sqlite_exec(c->db,
                             c->format == 1
                                 ? "INSERT INTO rec(seq, own_id, node, doc, doclen, dict, meta, vec)"
@@ -311,7 +317,7 @@ static rg_status upgrade_schema(leann_coll *c, rg_error *err)
                                   " SELECT seq, " LEANN_OWN_ID("id", "meta") ", node, doc, doclen, dict, meta, vec"
                                   " FROM old ORDER BY seq; DROP TABLE old;",
                             err);
-    if (rc == RG_OK)
+    if (rc == RG_OK && rebuild)
         rc = rg_sqlite_exec(c->db, VIEW, err);
     if (rc == RG_OK)
         rc = rg_sqlite_meta_set(c->db, "format", LEANN_FORMAT, err);
@@ -1228,6 +1234,15 @@ static rg_status leann_stats(void *impl, rg_store_stats *out, rg_error *err)
     return RG_OK;
 }
 
+static rg_status leann_check_op(void *impl, const char *name, json_t *report, rg_error *err)
+{
+    leann_store *s = impl;
+    char *dir = rg_path_join(s->dir, name);
+    rg_status rc = leann_check(dir, LEANN_DB, report, err);
+    free(dir);
+    return rc;
+}
+
 const rg_store_ops rg_store_leann_ops = {
     .abi_version = RG_STORE_ABI,
     .name = "leann",
@@ -1248,4 +1263,5 @@ const rg_store_ops rg_store_leann_ops = {
     .stats = leann_stats,
     .compact = leann_compact_op,
     .replace = leann_replace_op,
+    .check = leann_check_op,
 };
