@@ -28,13 +28,14 @@ open(t + "/deep.md", "w").write("[" * n + "x" + "](u)" * (n // 2))
 open(t + "/open.md", "w").write("[(" * (n * 2))
 open(t + "/tags.md", "w").write("<a" * (n * 2))
 open(t + "/ticks.md", "w").write(" ".join("`" * k for k in range(1, 1400)))
-open(t + "/deep.html", "w").write("<html><body>" + "<div><span>" * (n // 2) + "x")
+open(t + "/deep.html", "w").write("<html><body>" + "<div><span>" * (n * 2 // 5) + "x")
+open(t + "/attrs.html", "w").write("<html><body><p " + " ".join("a%d=x" % i for i in range(80000)) + ">x</p>")
 open(t + "/wide.txt", "w").write("word " * n)
 PY
-for f in deep.md open.md tags.md ticks.md deep.html wide.txt; do
+for f in deep.md open.md tags.md ticks.md deep.html attrs.html wide.txt; do
     case $f in *.md) t=markdown ;; *.html) t=html ;; *) t=text ;; esac
     start=$(date +%s.%N)
     timeout 60 "$BUILD_DIR/fuzz-replay/fuzz_reader_$t" "$TMP/$f" >/dev/null 2>&1 || fail "reader $t on $f failed or took over 60 s (exit $?)"
     echo "$t $f: $(awk "BEGIN{printf \"%.2f\", $(date +%s.%N) - $start}") s"
 done
-echo "reader limits: nested links ingested, 6 hostile inputs read in bounded time"
+echo "reader limits: nested links ingested, 7 hostile inputs read in bounded time"
