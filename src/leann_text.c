@@ -29,8 +29,9 @@
  * a flipped length, dictionary id or frame header fails the decompression
  * or the checksum.  Rows written before format 6 carry neither and are read
  * as before; leann_text_verify_row tells them apart, and the next full
- * rebuild (compact) rewrites them with checksums.  SciFact: 5,183 rows,
- * two frames each, 41 KB (0.1% of the ChromaDB size).
+ * rebuild (compact) rewrites them with checksums.  SciFact (6,925 rows,
+ * two frames each): the directory grew 57 KB, to 3,844,546 bytes, 2.93% of
+ * ChromaDB's 130,996,528 (docs/leann.md).
  *
  * Dictionaries.  Both are trained on the collection at every full rebuild
  * (leann_train_dictionaries), which rewrites every row with them, and stored
