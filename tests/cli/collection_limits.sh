@@ -23,17 +23,16 @@ for i in range(40):
     w = {"$and": [w, {"k%d" % i: {"$ne": "x"}}]}
 json.dump(w, open(t + "/deep40.json", "w"))
 PY
-for b in exact leann; do
-    for mode in vector bm25; do
-        expect_exit 2 "$RAGGED" query tomatoes --backend $b --collection lim --mode $mode --where "$(cat "$TMP/in12000.json")"
-        contains "$ERR" "10000"
-        not_contains "$ERR" ".sqlite"
-        expect_exit 2 "$RAGGED" query tomatoes --backend $b --collection lim --mode $mode --where "$(cat "$TMP/deep40.json")"
-        contains "$ERR" "nested"
-        for f in in10000 and3500; do
-            expect_exit 0 "$RAGGED" query tomatoes --backend $b --collection lim --mode $mode --format json --where "$(cat "$TMP/$f.json")"
-            [[ $(json_get "$OUT" 'len(j["results"])') == 1 ]] || fail "$b $mode $f: $OUT"
-        done
+for bm in exact:vector leann:vector leann:bm25; do
+    b=${bm%:*} mode=${bm#*:}
+    expect_exit 2 "$RAGGED" query tomatoes --backend $b --collection lim --mode $mode --where "$(cat "$TMP/in12000.json")"
+    contains "$ERR" "10000"
+    not_contains "$ERR" ".sqlite"
+    expect_exit 2 "$RAGGED" query tomatoes --backend $b --collection lim --mode $mode --where "$(cat "$TMP/deep40.json")"
+    contains "$ERR" "nested"
+    for f in in10000 and3500; do
+        expect_exit 0 "$RAGGED" query tomatoes --backend $b --collection lim --mode $mode --format json --where "$(cat "$TMP/$f.json")"
+        [[ $(json_get "$OUT" 'len(j["results"])') == 1 ]] || fail "$b $mode $f: $OUT"
     done
 done
 
