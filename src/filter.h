@@ -44,7 +44,7 @@ typedef struct rg_filter {
 
 /* A filter's size is bounded so every backend can run it: at most
  * RG_FILTER_MAX_TERMS comparisons (each value of a $in/$nin counts as one;
- * SQLite binds three parameters for each and takes 32,766), nested at most
+ * SQLite takes 32,766 parameters, and an equality binds three), nested at most
  * RG_FILTER_MAX_DEPTH levels of $and/$or.  Larger ones are RG_ERR_INVALID. */
 #define RG_FILTER_MAX_TERMS 10000
 #define RG_FILTER_MAX_DEPTH 32
