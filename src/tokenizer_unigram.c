@@ -40,6 +40,7 @@ typedef struct pretok {
 
 struct rg_unigram_tokenizer {
     char **pieces;
+    size_t *lens;                 /* strlen of each piece */
     double *scores;
     size_t npieces;
     int32_t *slots;               /* open addressing over pieces: id or -1 */
@@ -58,16 +59,35 @@ struct rg_unigram_tokenizer {
 
 /* ---- vocabulary index ---- */
 
-static int32_t piece_id(const rg_unigram_tokenizer *t, const char *s, size_t n)
+/* FNV-1a, extended one byte at a time: Viterbi tries every piece length at
+ * a position, and an incremental hash keeps that linear in the longest
+ * piece instead of quadratic. */
+#define FNV_BASIS 0xcbf29ce484222325ULL
+static inline uint64_t fnv_step(uint64_t h, unsigned char c) { return (h ^ c) * 0x100000001b3ULL; }
+
+static uint64_t fnv(const char *s, size_t n)
+{
+    uint64_t h = FNV_BASIS;
+    for (size_t i = 0; i < n; i++)
+        h = fnv_step(h, (unsigned char)s[i]);
+    return h;
+}
+
+static int32_t piece_id_h(const rg_unigram_tokenizer *t, const char *s, size_t n, uint64_t h)
 {
     size_t mask = t->nslots - 1;
-    for (size_t i = (size_t)rg_hash64(s, n, 0x51ed270b) & mask;; i = (i + 1) & mask) {
+    for (size_t i = (size_t)(h ^ (h >> 29)) & mask;; i = (i + 1) & mask) {
         int32_t id = t->slots[i];
         if (id < 0)
             return -1;
-        if (strlen(t->pieces[id]) == n && memcmp(t->pieces[id], s, n) == 0)
+        if (t->lens[id] == n && memcmp(t->pieces[id], s, n) == 0)
             return id;
     }
+}
+
+static int32_t piece_id(const rg_unigram_tokenizer *t, const char *s, size_t n)
+{
+    return piece_id_h(t, s, n, fnv(s, n));
 }
 
 static void build_index(rg_unigram_tokenizer *t)
@@ -78,17 +98,21 @@ static void build_index(rg_unigram_tokenizer *t)
     t->nslots = cap;
     t->slots = rg_xmalloc(cap * sizeof *t->slots);
     memset(t->slots, 0xff, cap * sizeof *t->slots);
+    t->lens = rg_xmalloc((t->npieces ? t->npieces : 1) * sizeof *t->lens);
+    for (size_t id = 0; id < t->npieces; id++)
+        t->lens[id] = strlen(t->pieces[id]);
     for (size_t id = 0; id < t->npieces; id++) {
-        size_t n = strlen(t->pieces[id]);
+        size_t n = t->lens[id];
         if (n == 0)
             continue;
         t->max_piece_bytes = RG_MAX(t->max_piece_bytes, n);
         /* A duplicate piece maps to its last id, as tokenizers' token_to_ids
          * map (built in vocabulary order) does. */
-        size_t i = (size_t)rg_hash64(t->pieces[id], n, 0x51ed270b) & (cap - 1);
+        uint64_t h = fnv(t->pieces[id], n);
+        size_t i = (size_t)(h ^ (h >> 29)) & (cap - 1);
         for (;; i = (i + 1) & (cap - 1)) {
             int32_t o = t->slots[i];
-            if (o < 0 || (strlen(t->pieces[o]) == n && memcmp(t->pieces[o], t->pieces[id], n) == 0))
+            if (o < 0 || (t->lens[o] == n && memcmp(t->pieces[o], t->pieces[id], n) == 0))
                 break;
         }
         t->slots[i] = (int32_t)id;
@@ -637,6 +661,7 @@ void rg_unigram_free(rg_unigram_tokenizer *t)
     for (size_t i = 0; i < t->npieces; i++)
         free(t->pieces[i]);
     free(t->pieces);
+    free(t->lens);
     free(t->scores);
     free(t->slots);
     for (size_t i = 0; i < t->nnorms; i++) {
@@ -859,10 +884,12 @@ static void viterbi(const rg_unigram_tokenizer *t, const char *s, size_t n, node
         double base = best[b].score;
         /* Every piece starting at b, shortest first (the trie order). */
         size_t lim = RG_MIN(n - b, t->max_piece_bytes);
+        uint64_t h = fnv(s + b, mb - 1);
         for (size_t l = mb; l <= lim; l++) {
+            h = fnv_step(h, (unsigned char)s[b + l - 1]);
             if (b + l < n && ((unsigned char)s[b + l] & 0xc0) == 0x80)
                 continue;   /* not a character boundary */
-            int32_t id = piece_id(t, s + b, l);
+            int32_t id = piece_id_h(t, s + b, l, h);
             if (id < 0)
                 continue;
             double cand = base + t->scores[id];
