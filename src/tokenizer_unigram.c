@@ -703,6 +703,22 @@ static void spans_push(spans *s, size_t a, size_t b)
     s->v[s->n++] = (span){a, b};
 }
 
+/* Appends the valid UTF-8 of s to out, dropping invalid bytes (the input
+ * text, and a Precompiled map's replacements, which come from the file). */
+static void append_valid_utf8(rg_buf *out, const char *s, size_t n)
+{
+    for (size_t p = 0; p < n;) {
+        utf8proc_int32_t c;
+        utf8proc_ssize_t l = utf8proc_iterate((const uint8_t *)s + p, (utf8proc_ssize_t)(n - p), &c);
+        if (l <= 0) {
+            p++;
+            continue;
+        }
+        rg_buf_append(out, s + p, (size_t)l);
+        p += (size_t)l;
+    }
+}
+
 /* Normalises text into *buf and splits it into pre-tokens (spans of *buf;
  * Metaspace rewrites the buffer). */
 static void pre_tokenize(const rg_unigram_tokenizer *t, const char *text, size_t len, rg_buf *buf, spans *out)
@@ -711,22 +727,12 @@ static void pre_tokenize(const rg_unigram_tokenizer *t, const char *text, size_t
     rg_buf_init(&a);
     rg_buf_init(&b);
     /* Invalid UTF-8 bytes are dropped (as by the WordPiece tokenizer). */
-    for (size_t p = 0; p < len;) {
-        utf8proc_int32_t c;
-        utf8proc_ssize_t l = utf8proc_iterate((const uint8_t *)text + p, (utf8proc_ssize_t)(len - p), &c);
-        if (l <= 0) {
-            p++;
-            continue;
-        }
-        rg_buf_append(&a, text + p, (size_t)l);
-        p += (size_t)l;
-    }
+    append_valid_utf8(&a, text, len);
     for (size_t i = 0; i < t->nnorms; i++) {
         b.len = 0;
         normalize_one(&t->norms[i], a.data ? a.data : "", a.len, &b);
-        rg_buf tmp = a;
-        a = b;
-        b = tmp;
+        a.len = 0;
+        append_valid_utf8(&a, b.data ? b.data : "", b.len);
     }
     spans cur = {0}, next = {0};
     if (a.len)
