@@ -19,7 +19,7 @@ static const char HELP[] =
     "usage: ragged eval --corpus FILE --queries FILE --qrels FILE [--mode LIST]\n"
     "                   [--fusion rrf|score] [--rrf-k N] [--vector-weight W] [--bm25-weight W]\n"
     "                   [--depth N] [--limit N] [--reuse] [--sweep] [--set KEY=VALUE]...\n"
-    "                   [--rerank-model DIR | --no-rerank]\n\n"
+    "                   [--rerank | --no-rerank] [--rerank-model DIR]\n\n"
     "Measures retrieval on a BEIR dataset: ingests the corpus into a collection (document =\n"
     "title + \" \" + text, chunked like any document, a document scores as its best chunk),\n"
     "runs every judged query and prints nDCG@10, Recall@100 and query latency.\n\n"
@@ -37,7 +37,8 @@ static const char HELP[] =
     "  --set KEY=VALUE      configuration override, e.g. --set retrieval.bm25_k1=0.9\n"
     "  --rerank-model DIR   also rerank each mode's best retrieval.rerank.top_n passages with\n"
     "                       this cross-encoder and report both (default: retrieval.rerank.model)\n"
-    "  --no-rerank          do not rerank even if retrieval.rerank.model is set\n"
+    "  --rerank, --no-rerank  require the configured reranker / do not rerank even if\n"
+    "                       retrieval.rerank.model is set\n"
     "The collection defaults to beir-DIR (DIR: the corpus file's directory name).\n"
     "Queries whose id equals a document id never retrieve that document (as BEIR does).\n\n" RG_CLI_COMMON_HELP;
 
@@ -319,7 +320,7 @@ static bool parse_float_arg(const char *s, double *out)
 int rg_cmd_eval(rg_cli *cli, int argc, char **argv)
 {
     enum { O_CORPUS = 2001, O_QUERIES, O_QRELS, O_MODE, O_FUSION, O_RRFK, O_VW, O_BW, O_DEPTH, O_LIMIT, O_REUSE,
-           O_SWEEP, O_SET, O_RERANK_MODEL, O_NO_RERANK };
+           O_SWEEP, O_SET, O_RERANK_MODEL, O_NO_RERANK, O_RERANK };
     static const struct option opts[] = {RG_CLI_COMMON_OPTIONS,
                                          {"corpus", required_argument, NULL, O_CORPUS},
                                          {"queries", required_argument, NULL, O_QUERIES},
@@ -336,9 +337,10 @@ int rg_cmd_eval(rg_cli *cli, int argc, char **argv)
                                          {"set", required_argument, NULL, O_SET},
                                          {"rerank-model", required_argument, NULL, O_RERANK_MODEL},
                                          {"no-rerank", no_argument, NULL, O_NO_RERANK},
+                                         {"rerank", no_argument, NULL, O_RERANK},
                                          {0}};
     const char *rerank_model = NULL;
-    bool no_rerank = false;
+    bool no_rerank = false, need_rerank = false;
     const char *corpus_path = NULL, *queries_path = NULL, *qrels_path = NULL, *modes = "all", *fusion = NULL;
     long rrf_k = 0, depth = 200, limit = 0;
     double vw = -1, bw = -1;
@@ -378,6 +380,7 @@ int rg_cmd_eval(rg_cli *cli, int argc, char **argv)
         case O_SET: sets[nsets++] = optarg; break;
         case O_RERANK_MODEL: rerank_model = optarg; break;
         case O_NO_RERANK: no_rerank = true; break;
+        case O_RERANK: need_rerank = true; break;
         default:
             if (!rg_cli_common_option(cli, c, optarg, &rc)) {
                 free(sets);
@@ -507,6 +510,9 @@ int rg_cmd_eval(rg_cli *cli, int argc, char **argv)
     bool ingested = false;
     rg_reranker *rr = NULL;
     st = no_rerank ? RG_OK : rg_reranker_open(cfg, rerank_model, &rr, &err);
+    if (st == RG_OK && need_rerank && !rr)
+        st = rg_error_set(&err, RG_ERR_INVALID, "--rerank needs a cross-encoder: set retrieval.rerank.model or "
+                          "pass --rerank-model DIR");
     if (st == RG_OK)
         st = rg_embedder_open(cfg, &emb, &err);
     if (st == RG_OK)

@@ -258,14 +258,14 @@ def main():
             cpu = l.split(":", 1)[1].strip()
             break
     lines = [
-        "# Reranking and XLM-R benchmark (bench/rerank/run.py)",
+        "## Reranking and XLM-R (bench/rerank/run.py)",
         "",
         "Machine: %s, %d cores visible (%s), threads used: %s. Commit %s, %s. int8 kernel: %s. PyTorch %s (CPU)."
         % (cpu, os.cpu_count(), platform.machine(), T, commit, now, kern, torch_version),
         "Load average (1 min) during the run: %s (the machine is shared with other jobs)."
         % ", ".join("%.2f" % l for l in loads),
         "",
-        "## Cross-encoder, ms-marco-MiniLM-L-6 shape: one query, 50 passages, pairs of %d tokens" % rows[0][6],
+        "### Cross-encoder, ms-marco-MiniLM-L-6 shape: one query, 50 passages, pairs of %d tokens" % rows[0][6],
         "",
         "Same model check: max |ragged fp32 - torch| score = %.2g; int8 vs fp32 on these 50 pairs: Kendall tau %.4f, "
         "top-10 overlap %d/10." % (diff, tau, overlap),
@@ -280,7 +280,7 @@ def main():
     lines += ["", "PyTorch runs fp32 in both rows (its measurement is repeated right after each ragged one); the ratio "
               "compares ragged on the same token ids with PyTorch's best setup. End to end adds ragged's tokenization "
               "of the 50 passages.",
-              "", "## XLM-R (multilingual-e5-small shape) vs BERT, same encoder (12 x 384), fp32, token ids", "",
+              "", "### XLM-R (multilingual-e5-small shape) vs BERT, same encoder (12 x 384), fp32, token ids", "",
               "| tokens | batch | BERT 30,522 vocab (passages/s) | XLM-R %d vocab (passages/s) | XLM-R / BERT |"
               % xl_vocab, "|---:|---:|---:|---:|---:|"]
     for L, B, xb, xx, r in xrows:

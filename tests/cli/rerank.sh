@@ -89,3 +89,19 @@ contains "$(cat "$TMP/rr.log")" '"model":"fake-reranker"'
 expect_exit 1 "$RAGGED" query "dog" "${B[@]}" --rerank-model missing
 contains "$ERR" "HTTP 404"
 kill $SRV
+
+# An XLM-R cross-encoder (Unigram tokenizer.json) reranks too, and an XLM-R
+# bi-encoder embeds; model info names the tokenizer and family.
+unset RAGGED_RETRIEVAL_RERANK_PROVIDER RAGGED_RETRIEVAL_RERANK_URL
+XC="$TMP/xce"; XB="$TMP/xbi"
+/usr/bin/python3 tests/ref/make_tiny_bert.py "$XC" --arch xlmr --cross-encoder --seed 33 >/dev/null
+/usr/bin/python3 tests/ref/make_tiny_bert.py "$XB" --arch xlmr --seed 34 >/dev/null
+expect_exit 0 "$RAGGED" model info "$XC" --format json
+[[ $(json_get "$OUT" '(j["kind"], j["tokenizer"], j["family"], j["position_offset"])') == "('cross-encoder', 'unigram', 'xlm-roberta', 2)" ]] || fail "$OUT"
+expect_exit 0 "$RAGGED" query "lazy dog" "${B[@]}" --mode bm25 -k 2 --rerank-model "$XC" --format json
+[[ $(json_get "$OUT" 'len(j["results"]) == 2 and j["results"][0]["rerank_score"] >= j["results"][1]["rerank_score"]') == True ]] || fail "$OUT"
+expect_exit 0 "$RAGGED" embed "caf\u00e9 stra\u00dfe" --model "$XB" --format json
+[[ $(json_get "$OUT" 'j["dim"] == 32 and abs(sum(v*v for v in j["vector"]) - 1) < 1e-4') == True ]] || fail "$OUT"
+expect_exit 2 "$RAGGED" eval --corpus "$E/corpus.jsonl" --queries "$E/queries.jsonl" --qrels "$E/qrels.tsv" \
+    "${B[@]}" --mode bm25 --rerank
+contains "$ERR" "retrieval.rerank.model"
