@@ -149,6 +149,25 @@ def main():
                  "sentence_bert_config.json", "tokenizer_config.json"]
         put("fuzz_bert_model", "tiny.bin", SEP.join(rd(f) or b"" for f in files))
         put("fuzz_bert_model", "tiny_min.bin", SEP.join(rd(f) for f in files[:3]))
+    # ---- cross-encoders and XLM-R: tiny generated models ----
+    for name, args in (("xlmr_cross.bin", ["--arch", "xlmr", "--cross-encoder", "--byte-fallback",
+                                           "--unigram-pieces", "60"]),
+                       ("xlmr_bi.bin", ["--arch", "xlmr", "--post", "template", "--pretok", "ws",
+                                        "--unigram-pieces", "60"]),
+                       ("bert_cross.bin", ["--cross-encoder", "--num-labels", "2"])):
+        with tempfile.TemporaryDirectory() as d:
+            subprocess.run([sys.executable, os.path.join(ROOT, "tests", "ref", "make_tiny_bert.py"), d,
+                            "--layers", "1", "--hidden", "8", "--heads", "2", "--intermediate", "16",
+                            "--max-seq-length", "12", "--max-position", "16"] + args, check=True)
+            def rd2(n):
+                p = os.path.join(d, n)
+                return open(p, "rb").read() if os.path.exists(p) else b""
+            files = ["config.json", "tokenizer.json", "model.safetensors", "tokenizer_config.json", "vocab.txt"]
+            put("fuzz_cross_encoder", name, SEP.join(rd2(f) for f in files))
+            if name.startswith("xlmr"):
+                put("fuzz_tokenizer_unigram", name.replace(".bin", "_tok.bin"), rd2("tokenizer.json") + SEP +
+                    "ﬁne Ａ café  straße e\u0301t\u00e9 ① 中文 😀 <s> мир".encode())
+    put("fuzz_tokenizer_unigram", "fixed.bin", "the ab AB é  abab 中".encode())
 
 
 if __name__ == "__main__":

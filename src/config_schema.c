@@ -100,6 +100,20 @@ const rg_config_key rg_config_schema[] = {
     {"retrieval.bm25_stemmer", RG_CFG_ENUM, "porter", "english|porter|none", NO_RANGE,
      "Stemmer of the BM25 index: english (Snowball), porter (original Porter, as FTS5's porter tokenizer), none. "
      "Changing it rebuilds the index on next use."},
+    {"retrieval.rerank.model", RG_CFG_STRING, "", NULL, NO_RANGE,
+     "Reranker: a sentence-transformers CrossEncoder directory (provider bert) or the server's model name "
+     "(provider openai); empty: no reranking. See docs/retrieval.md."},
+    {"retrieval.rerank.provider", RG_CFG_ENUM, "bert", "bert|openai", NO_RANGE,
+     "Reranker provider: bert (native cross-encoder) or openai (a server's POST /v1/rerank)."},
+    {"retrieval.rerank.top_n", RG_CFG_INT, "50", NULL, 1, 10000,
+     "Best first-stage passages the reranker rescores (at least k)."},
+    {"retrieval.rerank.precision", RG_CFG_ENUM, "fp32", "fp32|int8", NO_RANGE,
+     "bert reranker: weight precision (int8 is faster; see docs/retrieval.md for its rank agreement)."},
+    {"retrieval.rerank.batch_size", RG_CFG_INT, "16", NULL, 1, 4096, "bert reranker: pairs per forward pass."},
+    {"retrieval.rerank.url", RG_CFG_STRING, "", NULL, NO_RANGE, "openai reranker: server base URL."},
+    {"retrieval.rerank.api_key_env", RG_CFG_STRING, "", NULL, NO_RANGE,
+     "openai reranker: name of the environment variable holding the API key."},
+    {"retrieval.rerank.timeout_ms", RG_CFG_INT, "60000", NULL, 100, 3600000, "openai reranker: request timeout."},
     {"retrieval.lexical_directory", RG_CFG_PATH, "$XDG_DATA_HOME/ragged/lexical", NULL, NO_RANGE,
      "Where BM25 indexes of chromadb collections live (exact and leann keep theirs in PERSIST_DIR/.lexical)."},
 
