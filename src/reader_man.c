@@ -57,7 +57,10 @@ static bool man_sniff(const unsigned char *head, size_t n)
         if (ln == 0)
             continue;
         if (definition) { /* a macro body (.de NAME ... ..) is not text */
-            definition = !(ln >= 2 && l[0] == '.' && l[1] == '.');
+            size_t k = 1;
+            while (k < ln && (l[k] == ' ' || l[k] == '\t'))
+                k++;
+            definition = !(l[0] == '.' && k < ln && l[k] == '.');
             continue;
         }
         if (l[0] == '\\') { /* \" comment, or an escape-only line */
@@ -86,6 +89,31 @@ static bool man_sniff(const unsigned char *head, size_t n)
     }
     return roff > 0;
 }
+
+/* A page's own strings (.ds NAME VALUE), expanded by \*(NAME one level
+ * deep: a definition's own \* references are dropped, so expansion is at
+ * most MAN_DEF_MAX bytes per reference and cannot recurse. */
+#define MAN_DEFS 128
+#define MAN_DEF_MAX 256
+
+typedef struct man_def {
+    char name[16];
+    char *value;
+} man_def;
+
+typedef struct man_state {
+    man_def defs[MAN_DEFS];
+    size_t ndefs;
+    char *mdoc_name; /* the first .Nm argument, repeated by a bare .Nm */
+    rg_buf out;      /* the document */
+    rg_buf para;     /* the paragraph being built */
+    bool nofill;     /* .nf / .EX: lines are kept */
+    bool join;       /* \c at the end of the last line: no space before the next */
+    char *th_title;  /* "LS(1)" */
+    char *name_line; /* the first paragraph of the NAME section */
+    bool in_name;    /* inside the NAME section */
+    bool mdoc_flag;  /* mdoc .Fl pending: prefix "-" */
+} man_state;
 
 /* ---- escapes ---- */
 
@@ -163,20 +191,19 @@ static size_t skip_delimited(const char *s, size_t n)
     return close ? (size_t)(close - s) + 1 : n;
 }
 
-typedef struct man_state {
-    rg_buf out;      /* the document */
-    rg_buf para;     /* the paragraph being built */
-    bool nofill;     /* .nf / .EX: lines are kept */
-    bool join;       /* \c at the end of the last line: no space before the next */
-    char *th_title;  /* "LS(1)" */
-    char *name_line; /* the first paragraph of the NAME section */
-    bool in_name;    /* inside the NAME section */
-    bool mdoc_flag;  /* mdoc .Fl pending: prefix "-" */
-} man_state;
 
-/* Appends the text of s (escapes resolved) to out.  Returns false when the
- * line ends in \c (continue without a space). */
-static bool unescape(const char *s, size_t n, rg_buf *out)
+static const char *user_string(const man_state *st, const char *name, size_t len)
+{
+    for (size_t i = 0; st && i < st->ndefs; i++)
+        if (strlen(st->defs[i].name) == len && memcmp(st->defs[i].name, name, len) == 0)
+            return st->defs[i].value;
+    return NULL;
+}
+
+/* Appends the text of s (escapes resolved) to out; st (may be NULL) holds
+ * the page's strings, depth is 1 inside one.  Returns false when the line
+ * ends in \c (continue without a space). */
+static bool unescape_in(const man_state *st, int depth, const char *s, size_t n, rg_buf *out)
 {
     bool cont = false;
     for (size_t i = 0; i < n;) {
@@ -241,11 +268,17 @@ static bool unescape(const char *s, size_t n, rg_buf *out)
                     rg_utf8_put(out, v);
             }
             break;
-        case '*':
+        case '*': {
             i += escape_name(s + i, n - i, &name, &len);
-            if (lookup(strings, RG_ARRAY_LEN(strings), name, len, &cp) && cp)
+            const char *v = user_string(st, name, len);
+            if (v) {
+                if (depth == 0)
+                    unescape_in(st, 1, v, strlen(v), out);
+            } else if (lookup(strings, RG_ARRAY_LEN(strings), name, len, &cp) && cp) {
                 rg_utf8_put(out, cp);
+            }
             break;
+        }
         case 'w':
         case 'h':
         case 'v':
@@ -322,6 +355,11 @@ static bool unescape(const char *s, size_t n, rg_buf *out)
         }
     }
     return !cont;
+}
+
+static bool unescape_st(const man_state *st, const char *s, size_t n, rg_buf *out)
+{
+    return unescape_in(st, 0, s, n, out);
 }
 
 /* Splits a request's arguments (quoted with "..." where they hold spaces,
@@ -417,7 +455,7 @@ static void add_text(man_state *st, const char *s, size_t n)
     para_space(st);
     if (st->nofill && st->para.len && st->para.data[st->para.len - 1] == ' ')
         st->para.data[st->para.len - 1] = '\n';
-    st->join = !unescape(s, n, &st->para);
+    st->join = !unescape_st(st, s, n, &st->para);
 }
 
 static void add_heading(man_state *st, const char *s, size_t n)
@@ -425,7 +463,7 @@ static void add_heading(man_state *st, const char *s, size_t n)
     flush_para(st);
     rg_buf h;
     rg_buf_init(&h);
-    unescape(s, n, &h);
+    unescape_st(st, s, n, &h);
     if (h.len) {
         h.len = rg_text_squeeze_spaces(h.data, h.len);
         st->in_name = h.len == 4 && strncasecmp(h.data, "NAME", 4) == 0;
@@ -440,7 +478,7 @@ static void add_alternating(man_state *st, const char **args, const size_t *lens
 {
     para_space(st);
     for (size_t k = 0; k < nargs; k++)
-        unescape(args[k], lens[k], &st->para);
+        unescape_st(st, args[k], lens[k], &st->para);
 }
 
 static bool is_mdoc_macro(const char *s, size_t n)
@@ -480,8 +518,45 @@ static void add_mdoc(man_state *st, const char *req, size_t rl, const char **arg
         if (flag)
             rg_buf_putc(&st->para, '-');
         flag = false;
-        unescape(a, l, &st->para);
+        unescape_st(st, a, l, &st->para);
     }
+}
+
+/* .ds NAME VALUE: a leading quote of VALUE is dropped; later definitions
+ * of a name replace earlier ones; past MAN_DEFS names new ones are
+ * ignored (their references then expand to nothing). */
+static void define_string(man_state *st, const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n && (s[i] == ' ' || s[i] == '\t'))
+        i++;
+    size_t k = i;
+    while (k < n && s[k] != ' ' && s[k] != '\t')
+        k++;
+    if (k == i || k - i >= sizeof st->defs[0].name)
+        return;
+    size_t v = k;
+    while (v < n && (s[v] == ' ' || s[v] == '\t'))
+        v++;
+    if (v < n && s[v] == '"')
+        v++;
+    size_t vl = RG_MIN(n - v, (size_t)MAN_DEF_MAX);
+    /* Cut at a character boundary: the value is UTF-8 text. */
+    while (vl > 0 && vl < n - v && ((unsigned char)s[v + vl] & 0xc0) == 0x80)
+        vl--;
+    man_def *d = NULL;
+    for (size_t j = 0; j < st->ndefs; j++)
+        if (strlen(st->defs[j].name) == k - i && memcmp(st->defs[j].name, s + i, k - i) == 0)
+            d = &st->defs[j];
+    if (!d) {
+        if (st->ndefs == MAN_DEFS)
+            return;
+        d = &st->defs[st->ndefs++];
+        memcpy(d->name, s + i, k - i);
+        d->name[k - i] = '\0';
+    }
+    free(d->value);
+    d->value = rg_xstrndup(s + v, vl);
 }
 
 static bool req_is(const char *req, size_t rl, const char *name)
@@ -495,10 +570,10 @@ static char *make_title(const char **args, const size_t *lens, size_t nargs)
         return NULL;
     rg_buf t;
     rg_buf_init(&t);
-    unescape(args[0], lens[0], &t);
+    unescape_st(NULL, args[0], lens[0], &t);
     if (nargs > 1) {
         rg_buf_putc(&t, '(');
-        unescape(args[1], lens[1], &t);
+        unescape_st(NULL, args[1], lens[1], &t);
         rg_buf_putc(&t, ')');
     }
     if (!t.len) {
@@ -518,6 +593,22 @@ static rg_status man_read(const char *path, const char *data, size_t len, rg_doc
         rg_buf_free(&text);
         return rc;
     }
+    /* A backslash at the end of a line joins it to the next (roff's
+     * escaped newline); "\\" at the end is an escaped backslash. */
+    size_t o = 0;
+    for (size_t i = 0; i < text.len; i++) {
+        if (text.data[i] == '\\' && i + 1 < text.len) {
+            if (text.data[i + 1] == '\n') {
+                i++;
+                continue;
+            }
+            text.data[o++] = text.data[i++];
+        }
+        text.data[o++] = text.data[i];
+    }
+    text.len = o;
+    text.data[o] = '\0';
+    size_t limit = doc->max_expanded ? doc->max_expanded : RG_READ_EXPANDED_DEFAULT;
     man_state st;
     memset(&st, 0, sizeof st);
     rg_buf_init(&st.out);
@@ -530,6 +621,13 @@ static rg_status man_read(const char *path, const char *data, size_t len, rg_doc
     size_t lens[32];
 
     for (size_t a = 0; a < text.len;) {
+        if (st.out.len + st.para.len > limit) {
+            /* Only string expansion can grow the text past the input. */
+            rc = rg_error_set(err, RG_ERR_INVALID,
+                              "%s: its strings expand to more than %.1f MB of text (ingest.max_file_mb); skipped",
+                              path, (double)limit / 1048576.0);
+            break;
+        }
         const char *nl = memchr(text.data + a, '\n', text.len - a);
         size_t b = nl ? (size_t)(nl - text.data) : text.len;
         const char *s = text.data + a;
@@ -539,8 +637,13 @@ static rg_status man_read(const char *path, const char *data, size_t len, rg_doc
             n--;
         bool control = n && (s[0] == '.' || s[0] == '\'');
         if (skip_block) {
-            if (control && n >= 2 && s[1] == '.')
-                skip_block = false;
+            /* ".." ends a definition, also written ".  ." */
+            if (control) {
+                size_t k = 1;
+                while (k < n && (s[k] == ' ' || s[k] == '\t'))
+                    k++;
+                skip_block = !(k < n && s[k] == '.');
+            }
             continue;
         }
         /* The request name: after the control character and optional
@@ -576,7 +679,7 @@ static rg_status man_read(const char *path, const char *data, size_t len, rg_doc
             /* A data row: cells separated by tabs, T{ T} text blocks. */
             rg_buf row;
             rg_buf_init(&row);
-            unescape(s, n, &row);
+            unescape_st(&st, s, n, &row);
             rg_buf cells;
             rg_buf_init(&cells);
             for (size_t k = 0; k < row.len; k++) {
@@ -683,11 +786,21 @@ static rg_status man_read(const char *path, const char *data, size_t len, rg_doc
             if (nargs) {
                 flush_para(&st);
                 rg_buf_puts(&st.para, "See ");
-                unescape(args[0], lens[0], &st.para);
+                unescape_st(&st, args[0], lens[0], &st.para);
                 flush_para(&st);
             }
+        } else if (req_is(req, rl, "ds") || req_is(req, rl, "ds1")) {
+            define_string(&st, s + ra, n - ra);
         } else if (req_is(req, rl, "Nm")) {
-            add_mdoc(&st, req, rl, args, lens, nargs);
+            if (nargs && !st.mdoc_name)
+                st.mdoc_name = rg_xstrndup(args[0], lens[0]);
+            if (nargs) {
+                add_mdoc(&st, req, rl, args, lens, nargs);
+            } else if (st.mdoc_name) {
+                const char *nm = st.mdoc_name;
+                size_t nl_ = strlen(nm);
+                add_mdoc(&st, req, rl, &nm, &nl_, 1);
+            }
         } else if (req_is(req, rl, "Nd")) {
             para_space(&st);
             rg_buf_puts(&st.para, "- ");
@@ -701,9 +814,18 @@ static rg_status man_read(const char *path, const char *data, size_t len, rg_doc
     }
     flush_para(&st);
     rg_buf_free(&scratch);
+    for (size_t i = 0; i < st.ndefs; i++)
+        free(st.defs[i].value);
+    free(st.mdoc_name);
     rg_buf_free(&text);
     rg_buf_free(&st.para);
 
+    if (rc != RG_OK) {
+        free(st.name_line);
+        free(st.th_title);
+        rg_buf_free(&st.out);
+        return rc;
+    }
     if (st.name_line) {
         doc->title = st.name_line;
         free(st.th_title);
