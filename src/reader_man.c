@@ -617,6 +617,7 @@ static rg_status man_read(const char *path, const char *data, size_t len, rg_doc
     rg_buf_init(&scratch);
     /* Skipping state: inside .de/.ig until "..", inside .TS until .TE. */
     bool skip_block = false, table = false, table_format = false;
+    char table_tab = '\t'; /* the cell separator, tab(x) in the options */
     const char *args[32];
     size_t lens[32];
 
@@ -670,8 +671,11 @@ static rg_status man_read(const char *path, const char *data, size_t len, rg_doc
             if (control)
                 continue;
             if (table_format) {
-                /* Options ("allbox;") and format lines ("l l."), the last
-                 * ending in a period, come before the data. */
+                /* Options ("allbox tab(;);") and format lines ("l l."),
+                 * the last ending in a period, come before the data. */
+                const char *tab = memmem(s, n, "tab(", 4);
+                if (tab && tab + 4 < s + n)
+                    table_tab = tab[4];
                 if (n && s[n - 1] == '.')
                     table_format = false;
                 continue;
@@ -687,7 +691,7 @@ static rg_status man_read(const char *path, const char *data, size_t len, rg_doc
                     k++;
                     continue;
                 }
-                rg_buf_putc(&cells, row.data[k]);
+                rg_buf_putc(&cells, row.data[k] == table_tab ? ' ' : row.data[k]);
             }
             size_t cl = cells.len ? rg_text_squeeze_spaces(cells.data, cells.len) : 0;
             if (cl && !(cl == 1 && (cells.data[0] == '_' || cells.data[0] == '='))) {
@@ -781,6 +785,7 @@ static rg_status man_read(const char *path, const char *data, size_t len, rg_doc
             flush_para(&st);
             table = true;
             table_format = true;
+            table_tab = '\t';
         } else if (req_is(req, rl, "so")) {
             /* An alias page: say where its text lives. */
             if (nargs) {
