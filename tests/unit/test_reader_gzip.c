@@ -73,7 +73,8 @@ TEST(reader_gzip_selection)
     /* A binary inside an extension-less name is passed over. */
     rg_buf bin;
     rg_buf_init(&bin);
-    ta_gzip("\x7f" "ELF\0\0\0\0binary", 16, &bin);
+    static const char elf[] = "\x7f" "ELF\0\0\0\0binary";
+    ta_gzip(elf, sizeof elf - 1, &bin);
     CHECK(rg_reader_find("README.gz", (const unsigned char *)bin.data, bin.len) == NULL);
     /* A rotated log is not a man page, inside gzip or not. */
     rg_buf log;
