@@ -2,8 +2,8 @@
  * one byte choosing the language (file name), one the chunk size, then the
  * file.  Properties: the reader contract (fuzz_reader.h) and, for the
  * text it returns, chunks inside the text, in order, on UTF-8 character
- * boundaries, covering every non-space byte, within the size but for the
- * one-token slack of a forced cut. */
+ * boundaries, covering every non-space byte, within the size unless the
+ * chunk is a piece of one line longer than a chunk. */
 #include "chunker_code.h"
 #include "config.h"
 #include "embedder.h"
@@ -49,8 +49,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(i == 0 || c->start >= ch.items[i - 1].start, "chunk %zu starts before chunk %zu", i, i - 1);
         FUZZ_CHECK(boundary(t, doc.len, c->start) && boundary(t, doc.len, c->end),
                    "chunk %zu [%zu, %zu) cuts a UTF-8 character", i, c->start, c->end);
+        /* Over the size only inside one over-long line, which the prose
+         * chunker cuts by words (its own bounds, fuzz_chunker.c). */
         size_t tok = rg_embedder_count_tokens(emb, t + c->start, c->end - c->start);
-        FUZZ_CHECK(tok <= csize + 1, "chunk %zu has %zu tokens, size %zu", i, tok, csize);
+        FUZZ_CHECK(tok <= csize + 1 || !memchr(t + c->start, '\n', c->end - c->start),
+                   "chunk %zu spans lines with %zu tokens, size %zu", i, tok, csize);
         for (size_t k = covered; k < c->start; k++)
             FUZZ_CHECK(strchr(" \n\t\r\v\f", t[k]) != NULL, "byte %zu (0x%02x) is in no chunk", k,
                        (unsigned char)t[k]);

@@ -435,7 +435,6 @@ void rg_utf8_sanitize(char **s, size_t *len)
             i++;
         }
     }
-    rg_buf_reserve(&b, 0);
     free(*s);
     *len = b.len;
     *s = rg_buf_steal(&b);

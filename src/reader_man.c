@@ -843,7 +843,6 @@ static rg_status man_read(const char *path, const char *data, size_t len, rg_doc
         size_t tl = strlen(doc->title);
         rg_utf8_sanitize(&doc->title, &tl);
     }
-    rg_buf_reserve(&st.out, 0);
     doc->len = st.out.len;
     doc->text = rg_buf_steal(&st.out);
     rg_utf8_sanitize(&doc->text, &doc->len);

@@ -191,7 +191,6 @@ static void set_text(rg_document *doc, rg_buf *raw, const char *format)
     rg_buf final;
     rg_buf_init(&final);
     rg_text_append_paragraphs(&final, raw->data ? raw->data : "", raw->len);
-    rg_buf_reserve(&final, 0);
     doc->len = final.len;
     doc->text = rg_buf_steal(&final);
     rg_utf8_sanitize(&doc->text, &doc->len);
@@ -313,7 +312,7 @@ static char *resolve_href(const char *opf_path, const char *href)
             rg_buf_putc(&joined, *p);
         }
     }
-    rg_buf_reserve(&joined, 0);
+    rg_buf_append(&joined, "", 0); /* allocated and NUL-terminated even when empty */
     /* Resolve segments into out. */
     rg_buf out;
     rg_buf_init(&out);
@@ -331,7 +330,7 @@ static char *resolve_href(const char *opf_path, const char *href)
         rg_buf_puts(&out, seg);
     }
     rg_buf_free(&joined);
-    rg_buf_reserve(&out, 0);
+    rg_buf_append(&out, "", 0);
     out.data[out.len] = '\0';
     return rg_buf_steal(&out);
 }

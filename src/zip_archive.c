@@ -80,7 +80,6 @@ static void push_member(rg_zip *z, const char *name, rg_buf *data)
         z->cap = z->cap ? z->cap * 2 : 8;
         z->items = rg_xrealloc(z->items, z->cap * sizeof *z->items);
     }
-    rg_buf_reserve(data, 0);
     z->items[z->n].name = rg_xstrdup(name);
     z->items[z->n].len = data->len;
     z->items[z->n].data = rg_buf_steal(data);
