@@ -6,6 +6,7 @@
 #include "chunker_code.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -319,6 +320,85 @@ static void split_unit(const char *t, const line_info *lines, size_t a, size_t b
     }
 }
 
+static size_t indent_of(const char *t, const line_info *li)
+{
+    size_t i = li->start;
+    while (i < li->end && (t[i] == ' ' || t[i] == '\t'))
+        i++;
+    return i - li->start;
+}
+
+/* Inside a unit too long for one chunk (a class, a module wrapped in a
+ * function, a long function): the same rule one level down.  Lines at
+ * the body's indentation (the smallest below the unit's first line)
+ * start a nested unit after a blank line or after deeper lines, so methods
+ * stay whole; comments and decorators at that indentation go with what
+ * follows, as at the top.  Returns false when the body has no
+ * indentation to go by. */
+static bool mark_nested(const char *t, line_info *lines, size_t a, size_t b)
+{
+    size_t body = SIZE_MAX;
+    for (size_t k = a + 1; k < b; k++)
+        if (!lines[k].blank)
+            body = RG_MIN(body, indent_of(t, &lines[k]));
+    if (body == 0 || body == SIZE_MAX)
+        return false;
+    size_t prev_indent = 0;
+    bool prev_blank = false, any = false;
+    for (size_t k = a + 1; k < b; k++) {
+        lines[k].boundary = false;
+        if (lines[k].blank) {
+            prev_blank = true;
+            continue;
+        }
+        size_t ind = indent_of(t, &lines[k]);
+        char c = t[lines[k].start + ind];
+        if (ind == body && (prev_blank || prev_indent > body) && !strchr("})]", c)) {
+            lines[k].boundary = true;
+            any = true;
+        }
+        prev_indent = ind;
+        prev_blank = false;
+    }
+    return any;
+}
+
+/* Greedy packing of whole units of lines[a, b) (a unit starts at a and at
+ * every boundary line); a chunk boundary is a unit boundary, so no overlap
+ * is repeated there.  A unit over the size is packed by its nested units
+ * (one level), else cut between lines. */
+static void pack_units(const char *t, line_info *lines, size_t a, size_t b, bool nested, rg_embedder *emb,
+                       size_t size, size_t overlap, rg_chunks *out)
+{
+    size_t u = a;
+    while (u < b) {
+        size_t v = u + 1, tokens = lines[u].tokens;
+        while (v < b && !lines[v].boundary)
+            tokens += lines[v++].tokens;
+        if (tokens > size) {
+            if (!nested && mark_nested(t, lines, u, v))
+                pack_units(t, lines, u, v, true, emb, size, overlap, out);
+            else
+                split_unit(t, lines, u, v, emb, size, overlap, out);
+            u = v;
+            continue;
+        }
+        /* Add following units while they fit. */
+        size_t w = v;
+        while (w < b) {
+            size_t x = w + 1, t2 = lines[w].tokens;
+            while (x < b && !lines[x].boundary)
+                t2 += lines[x++].tokens;
+            if (tokens + t2 > size)
+                break;
+            tokens += t2;
+            w = x;
+        }
+        emit_lines(lines, u, w, out);
+        u = w;
+    }
+}
+
 void rg_chunk_code(const char *t, size_t len, const char *language, rg_embedder *emb, size_t size, size_t overlap,
                    rg_chunks *out)
 {
@@ -352,31 +432,6 @@ void rg_chunk_code(const char *t, size_t len, const char *language, rg_embedder 
     }
     find_boundaries(r, t, lines, nlines);
 
-    /* Greedy packing of whole units; a chunk boundary is a definition
-     * boundary, so no overlap is repeated there. */
-    size_t u = 0;
-    while (u < nlines) {
-        size_t v = u + 1, tokens = lines[u].tokens;
-        while (v < nlines && !lines[v].boundary)
-            tokens += lines[v++].tokens;
-        if (tokens > size) {
-            split_unit(t, lines, u, v, emb, size, overlap, out);
-            u = v;
-            continue;
-        }
-        /* Add following units while they fit. */
-        size_t w = v;
-        while (w < nlines) {
-            size_t x = w + 1, t2 = lines[w].tokens;
-            while (x < nlines && !lines[x].boundary)
-                t2 += lines[x++].tokens;
-            if (tokens + t2 > size)
-                break;
-            tokens += t2;
-            w = x;
-        }
-        emit_lines(lines, u, w, out);
-        u = w;
-    }
+    pack_units(t, lines, 0, nlines, false, emb, size, overlap, out);
     free(lines);
 }

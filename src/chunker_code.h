@@ -3,7 +3,8 @@
  * (bracket depth outside strings and comments for C-like languages,
  * indentation for Python, blank lines at column 0 otherwise), and packs
  * whole definitions into chunks of at most `size` tokens.  A definition
- * longer than a chunk is cut between lines (with `overlap` tokens of
+ * longer than a chunk is packed by its nested units (methods of a class),
+ * what is still too long is cut between lines (with `overlap` tokens of
  * lines repeated), a line longer than a chunk between words.  Kept apart
  * from chunker.c, which owns prose. */
 #ifndef RG_CHUNKER_CODE_H

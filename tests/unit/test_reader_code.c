@@ -148,3 +148,30 @@ TEST(chunker_code_long_function_and_long_line)
     rg_buf_free(&t);
     rg_embedder_free(e);
 }
+
+TEST(chunker_code_long_class_is_cut_between_methods)
+{
+    rg_embedder *e = builtin();
+    CHECK(e);
+    rg_buf t;
+    rg_buf_init(&t);
+    rg_buf_puts(&t, "class Inventory:\n    \"\"\"Keeps the shelves.\"\"\"\n\n");
+    for (int m = 0; m < 8; m++) {
+        rg_buf_printf(&t, "    @property\n    def shelf_%d(self):\n", m);
+        for (int l = 0; l < 4; l++)
+            rg_buf_printf(&t, "        self.count_%d = self.count_%d + %d  # restock step %d\n", l, l, m, l);
+        rg_buf_puts(&t, "        return self\n\n");
+    }
+    rg_chunks ch;
+    rg_chunk_code(t.data, t.len, "python", e, 100, 10, &ch);
+    CHECK(ch.n >= 3);
+    CHECK(covers(t.data, t.len, &ch));
+    /* The class is longer than a chunk: every chunk after the first starts
+     * at a method's decorator, none inside a method. */
+    for (size_t i = 1; i < ch.n; i++)
+        CHECK_MSG(strncmp(t.data + ch.items[i].start, "    @property\n    def shelf_", 28) == 0,
+                  "chunk %zu starts with '%.30s'", i, t.data + ch.items[i].start);
+    rg_chunks_free(&ch);
+    rg_buf_free(&t);
+    rg_embedder_free(e);
+}
