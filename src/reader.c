@@ -104,7 +104,7 @@ static bool gzip_name(const char *path)
 
 const rg_reader_ops *rg_reader_inner_find(const char *path, const unsigned char *head, size_t n)
 {
-    char *inner = rg_xstrndup(path, strlen(path) - 3); /* without ".gz" */
+    char *inner = rg_xstrndup(path, strlen(path) - (gzip_name(path) ? 3 : 0)); /* without ".gz" */
     const rg_reader_ops *r = find_plain(inner, head, n);
     free(inner);
     return r;

@@ -356,11 +356,16 @@ static bool append_chapter(const char *path, const rg_zip_member *m, rg_buf *raw
     return true;
 }
 
+/* Spine entries and manifest items looked at: matching them is a nested
+ * loop, and real books have hundreds of chapters, not thousands. */
+#define EPUB_MAX_CHAPTERS 4096
+
 /* The spine's members in reading order, resolved against the OPF; the
  * caller frees each and the array. */
-static char **spine_members(const rg_zip_member *opf, size_t *count, char **title)
+static char **spine_members(const rg_zip_member *opf, size_t *count, char **title, bool *too_many)
 {
     *count = 0;
+    *too_many = false;
     xmlDoc *d = parse_xml(opf);
     if (!d)
         return NULL;
@@ -371,15 +376,21 @@ static char **spine_members(const rg_zip_member *opf, size_t *count, char **titl
     xmlNode *spine = find_element(root, "spine");
     char **out = NULL;
     size_t n = 0, cap = 0;
-    for (xmlNode *ref = spine ? spine->children : NULL; ref && manifest && n < RG_ZIP_MAX_ENTRIES; ref = ref->next) {
+    for (xmlNode *ref = spine ? spine->children : NULL; ref && manifest; ref = ref->next) {
         if (!local_is(ref, "itemref"))
             continue;
+        if (n == EPUB_MAX_CHAPTERS) {
+            *too_many = true;
+            break;
+        }
         xmlChar *idref = xmlGetProp(ref, (const xmlChar *)"idref");
         if (!idref)
             continue;
-        for (xmlNode *item = manifest->children; item; item = item->next) {
+        size_t seen = 0;
+        for (xmlNode *item = manifest->children; item && seen < EPUB_MAX_CHAPTERS; item = item->next) {
             if (!local_is(item, "item"))
                 continue;
+            seen++;
             xmlChar *id = xmlGetProp(item, (const xmlChar *)"id");
             bool match = id && xmlStrEqual(id, idref);
             xmlFree(id);
@@ -426,7 +437,11 @@ static rg_status epub_read(const char *path, const char *data, size_t len, rg_do
             opf = &z.items[i];
     size_t nspine = 0;
     char *title = NULL;
-    char **spine = opf ? spine_members(opf, &nspine, &title) : NULL;
+    bool too_many = false;
+    char **spine = opf ? spine_members(opf, &nspine, &title, &too_many) : NULL;
+    if (too_many)
+        st = rg_error_set(err, RG_ERR_INVALID, "%s has more than %d chapters in its spine; not read", path,
+                          EPUB_MAX_CHAPTERS);
 
     rg_buf raw;
     rg_buf_init(&raw);
