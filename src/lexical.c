@@ -87,6 +87,7 @@ static const char *DROP_ALL = "DROP TABLE IF EXISTS fts; DROP TABLE IF EXISTS do
 
 typedef struct bm25_data {
     int nphrase;
+    double *qw;       /* query weight of each phrase: how often its term is in the query */
     double avgdl;
     double *idf;
     int *freq;
@@ -104,6 +105,7 @@ static void bm25_data_free(void *p)
     if (d) {
         free(d->idf);
         free(d->freq);
+        free(d->qw);
         free(d);
     }
 }
@@ -117,6 +119,16 @@ static void rg_bm25(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_conte
     if (!d) {
         d = rg_xcalloc(1, sizeof *d);
         d->nphrase = api->xPhraseCount(fts);
+        /* Third argument: the query weights, one decimal count per phrase
+         * separated by spaces (absent: 1 each). */
+        d->qw = rg_xcalloc((size_t)d->nphrase + 1, sizeof *d->qw);
+        const char *w = nval > 2 ? (const char *)sqlite3_value_text(vals[2]) : NULL;
+        for (int i = 0; i < d->nphrase; i++) {
+            char *end = NULL;
+            d->qw[i] = w && *w ? strtod(w, &end) : 1.0;
+            if (w && end)
+                w = end;
+        }
         sqlite3_int64 nrow = 0, ntok = 0;
         int rc = api->xRowCount(fts, &nrow);
         if (rc == SQLITE_OK)
@@ -156,7 +168,7 @@ static void rg_bm25(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_conte
     double score = 0, norm = k1 * (1.0 - b + b * (double)dl / d->avgdl);
     for (int i = 0; i < d->nphrase; i++)
         if (d->freq[i])
-            score += d->idf[i] * (double)d->freq[i] * (k1 + 1.0) / ((double)d->freq[i] + norm);
+            score += d->qw[i] * d->idf[i] * (double)d->freq[i] * (k1 + 1.0) / ((double)d->freq[i] + norm);
     sqlite3_result_double(ctx, -score);
 }
 
@@ -963,9 +975,20 @@ rg_status rg_lexical_sync(rg_lexical *lx, const rg_lexical_source *src, bool che
 
 /* ---- search ---- */
 
+static int cmp_cstr_ptr(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 rg_status rg_lexical_search(rg_lexical *lx, const char *text, int k, const rg_filter *where, rg_hits *out,
                             rg_error *err)
 {
+    size_t tlen = strlen(text);
+    if (tlen > RG_LEXICAL_QUERY_MAX)
+        return rg_error_set(err, RG_ERR_INVALID,
+                            "the query is %zu bytes; BM25 and hybrid queries take at most %d bytes (shorten it, or "
+                            "use --mode vector)",
+                            tlen, RG_LEXICAL_QUERY_MAX);
     rg_buf terms;
     rg_buf_init(&terms);
     size_t nterms = rg_analyzer_terms(lx->an, text, &terms);
@@ -973,19 +996,35 @@ rg_status rg_lexical_search(rg_lexical *lx, const char *text, int k, const rg_fi
         rg_buf_free(&terms);
         return RG_OK;
     }
-    /* "t1" OR "t2" ...: every term is a phrase of one token; a repeated
-     * query term counts once per repetition, as in Lucene's bag of words. */
-    rg_buf match;
+    /* "t1" OR "t2" ...: every distinct term is a phrase of one token,
+     * weighted by how often the query repeats it (Lucene's bag of words).
+     * One phrase per repetition made a long query quadratic: FTS5 walks
+     * every phrase for every matching row. */
+    char **tok = rg_xmalloc(nterms * sizeof *tok);
+    size_t nt = 0;
+    for (char *t = strtok(terms.data, " "); t && nt < nterms; t = strtok(NULL, " "))
+        tok[nt++] = t;
+    qsort(tok, nt, sizeof *tok, cmp_cstr_ptr);
+    rg_buf match, weights;
     rg_buf_init(&match);
-    for (char *tok = strtok(terms.data, " "); tok; tok = strtok(NULL, " "))
-        rg_buf_printf(&match, "%s\"%s\"", match.len ? " OR " : "", tok);
+    rg_buf_init(&weights);
+    for (size_t i = 0; i < nt;) {
+        size_t j = i + 1;
+        while (j < nt && !strcmp(tok[i], tok[j]))
+            j++;
+        rg_buf_printf(&match, "%s\"%s\"", match.len ? " OR " : "", tok[i]);
+        rg_buf_printf(&weights, "%s%zu", weights.len ? " " : "", j - i);
+        i = j;
+    }
+    free(tok);
     rg_buf sql;
     rg_buf_init(&sql);
     json_t *params = json_array();
     json_array_append_new(params, json_real(lx->params.k1));
     json_array_append_new(params, json_real(lx->params.b));
+    json_array_append_new(params, json_string(weights.data));
     json_array_append_new(params, json_string(match.data));
-    rg_buf_puts(&sql, "SELECT d.id, rg_bm25(fts, ?, ?) AS s FROM fts JOIN docs d ON d.rowid = fts.rowid"
+    rg_buf_puts(&sql, "SELECT d.id, rg_bm25(fts, ?, ?, ?) AS s FROM fts JOIN docs d ON d.rowid = fts.rowid"
                       " WHERE fts MATCH ?");
     if (where) {
         rg_buf_puts(&sql, " AND ");
@@ -1004,6 +1043,7 @@ rg_status rg_lexical_search(rg_lexical *lx, const char *text, int k, const rg_fi
     json_decref(params);
     rg_buf_free(&sql);
     rg_buf_free(&match);
+    rg_buf_free(&weights);
     rg_buf_free(&terms);
     return rc;
 }

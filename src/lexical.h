@@ -82,7 +82,12 @@ rg_status rg_lexical_rebuild(rg_lexical *lx, const rg_lexical_source *src, rg_er
  * does not analyse every passage a second time. */
 rg_status rg_lexical_settle_empty(rg_lexical *lx, const rg_lexical_source *src, rg_error *err);
 
-/* Top k by BM25 among records matching where (NULL: all).  Hits carry ids
+/* The longest query text BM25 accepts (bytes): far more than any question,
+ * small enough that a pasted document cannot make one query take seconds. */
+#define RG_LEXICAL_QUERY_MAX 16384
+
+/* Top k by BM25 among records matching where (NULL: all).  A text longer
+ * than RG_LEXICAL_QUERY_MAX is RG_ERR_INVALID.  Hits carry ids
  * only, distance = -BM25 score (so ascending distance = best first; ties by
  * id).  A text without any searchable term gives no hits. */
 rg_status rg_lexical_search(rg_lexical *lx, const char *text, int k, const rg_filter *where, rg_hits *out,

@@ -200,6 +200,42 @@ TEST(lexical_bm25_ranks_hand_corpus)
     }
 }
 
+/* Issue 21 item 8: a query of a pasted document took seconds (one FTS5
+ * phrase per query word, each walked for every matching row).  Past the
+ * limit it is a clear invalid-input error; at the limit, with thousands of
+ * distinct and repeated words, it answers and ranks like the short query
+ * made of its distinct words (repetitions only weight them). */
+TEST(lexical_long_query_bounded)
+{
+    FOR_EACH_BACKEND
+    {
+        fprintf(stderr, "    [%s]\n", env.backend);
+        rg_collection *c = fresh(&env, "lexlong");
+        CHECK(c);
+        CHECK(add_docs(&env, c, 0, NDOCS));
+        rg_buf q;
+        rg_buf_init(&q);
+        for (unsigned i = 0; q.len < RG_LEXICAL_QUERY_MAX - 64; i++)
+            rg_buf_printf(&q, "w%uq cat ", i * 7919u % 100000u);
+        rg_hits h;
+        CHECK(search(c, q.data, NULL, &h));
+        CHECK(h.n == 4);
+        CHECK_EQ_STR(h.items[0].id, "d4");
+        rg_hits_free(&h);
+        while (q.len <= RG_LEXICAL_QUERY_MAX)
+            rg_buf_puts(&q, "cat ");
+        rg_error err;
+        rg_hits_init(&h);
+        rg_query_opts o = {.k = 10};
+        CHECK(rg_collection_query_lexical(c, q.data, &o, &h, &err) == RG_ERR_INVALID);
+        CHECK(strstr(err.msg, "at most 16384 bytes") != NULL);
+        CHECK_EQ_INT(h.n, 0);
+        rg_hits_free(&h);
+        rg_buf_free(&q);
+        rg_collection_close(c);
+    }
+}
+
 TEST(lexical_filters_apply)
 {
     FOR_EACH_BACKEND
