@@ -438,19 +438,32 @@ static rg_status lexical_begin(rg_collection *c, const rg_record *recs, const ch
 }
 
 /* After the backend call.  A failure here leaves the journal entry, which
- * the next search replays: the backend write already happened, so it is
- * not reported as the call's failure. */
-static void lexical_finish(rg_lexical *lx, rg_status backend_rc, int64_t op, const rg_record *recs, size_t n,
-                           const char *const *ids, size_t nids, const rg_filter *where)
+ * the next ingest or search replays; the backend write already happened,
+ * but the call did not complete, so it fails (issue 21 item 7: a disk too
+ * full for the BM25 update must not end in a success). */
+static rg_status lexical_failed(rg_status rc, const char *what, rg_error *err)
 {
-    rg_error ignored;
+    char why[sizeof err->msg];
+    snprintf(why, sizeof why, "%s", err->msg);
+    return rg_error_set(err, rc,
+                        "%s could not be updated (%s); free space or fix the cause and run the same command again: "
+                        "it brings the BM25 index up to date",
+                        what, why);
+}
+
+#define STORED_BUT "the records were stored but the BM25 index"
+
+static rg_status lexical_finish(rg_lexical *lx, rg_status backend_rc, int64_t op, const rg_record *recs, size_t n,
+                                const char *const *ids, size_t nids, const rg_filter *where, rg_error *err)
+{
+    rg_status rc = backend_rc;
     if (backend_rc == RG_OK) {
-        if (recs)
-            rg_lexical_put(lx, op, recs, n, &ignored);
-        else
-            rg_lexical_remove(lx, op, ids, nids, where, &ignored);
+        rc = recs ? rg_lexical_put(lx, op, recs, n, err) : rg_lexical_remove(lx, op, ids, nids, where, err);
+        if (rc != RG_OK)
+            rc = lexical_failed(rc, STORED_BUT, err);
     }
     rg_lexical_end(lx);
+    return rc;
 }
 
 static rg_status source_get(void *ctx, const char *const *ids, size_t nids, size_t offset, size_t limit,
@@ -476,6 +489,14 @@ static rg_status lexical_ready(rg_collection *c, rg_error *err)
     if (rc == RG_OK)
         c->lex_checked = true;
     return rc;
+}
+
+rg_status rg_collection_lexical_sync(rg_collection *c, rg_error *err)
+{
+    if (!c->lex && !c->store->lexical_dir)
+        return RG_OK;
+    rg_status rc = lexical_ready(c, err);
+    return rc == RG_OK ? RG_OK : lexical_failed(rc, "the BM25 index is behind the collection and", err);
 }
 
 rg_status rg_collection_lexical_rebuild(rg_collection *c, rg_error *err)
@@ -568,8 +589,7 @@ static rg_status add_or_upsert(rg_collection *c, const rg_record *recs, size_t n
     if (rc != RG_OK)
         return rc;
     rc = c->store->ops->add(c->impl, recs, n, upsert, err);
-    lexical_finish(lx, rc, op, recs, n, NULL, 0, NULL);
-    return rc;
+    return lexical_finish(lx, rc, op, recs, n, NULL, 0, NULL, err);
 }
 
 rg_status rg_collection_add(rg_collection *c, const rg_record *recs, size_t n, rg_error *err)
@@ -612,11 +632,11 @@ rg_status rg_collection_delete(rg_collection *c, const char *const *ids, size_t 
     rc = c->store->ops->delete_records(c->impl, ids, nids, where, deleted, err);
     /* Deleting ids with a filter too removes only the matching ones: let
      * the journal replay settle which. */
-    if (ids && where)
+    if (ids && where) {
         rg_lexical_end(lx);
-    else
-        lexical_finish(lx, rc, op, NULL, 0, ids, nids, where);
-    return rc;
+        return rc;
+    }
+    return lexical_finish(lx, rc, op, NULL, 0, ids, nids, where, err);
 }
 
 rg_status rg_collection_replace(rg_collection *c, const rg_record *recs, size_t n, const char *const *del,
@@ -664,9 +684,11 @@ rg_status rg_collection_replace(rg_collection *c, const rg_record *recs, size_t 
     }
     if (rc == RG_OK) {
         /* The put leaves the entry (op 0 is no entry); the remove clears it. */
-        rg_error ignored;
-        if (rg_lexical_put(lx, 0, recs, n, &ignored) == RG_OK)
-            rg_lexical_remove(lx, op, del, ndel, NULL, &ignored);
+        rc = rg_lexical_put(lx, 0, recs, n, err);
+        if (rc == RG_OK)
+            rc = rg_lexical_remove(lx, op, del, ndel, NULL, err);
+        if (rc != RG_OK)
+            rc = lexical_failed(rc, STORED_BUT, err);
     }
     rg_lexical_end(lx);
     return rc;
