@@ -694,6 +694,39 @@ static rg_status kill_id(rg_lexical *lx, const char *id, rg_error *err)
     return RG_OK;
 }
 
+/* Writes a segment file crash-safely: GEN.seg.tmp, fsync, rename, fsync
+ * of the directory.  The temporary name is fixed (the writer holds the
+ * lock); one a killed writer left is an orphan the next writer removes. */
+static rg_status write_segment(rg_lexical *lx, const char *path, const rg_buf *bytes, rg_error *err)
+{
+    char *tmp = rg_xasprintf("%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    rg_status rc = RG_OK;
+    if (fd < 0)
+        rc = rg_error_set(err, RG_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
+    for (size_t off = 0; rc == RG_OK && off < bytes->len;) {
+        ssize_t w = write(fd, bytes->data + off, bytes->len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            rc = rg_error_set(err, RG_ERR_IO, "cannot write %s: %s", tmp, w < 0 ? strerror(errno) : "short write");
+        else
+            off += (size_t)w;
+    }
+    if (rc == RG_OK && fsync(fd) != 0)
+        rc = rg_error_set(err, RG_ERR_IO, "cannot flush %s: %s", tmp, strerror(errno));
+    if (fd >= 0 && close(fd) != 0 && rc == RG_OK)
+        rc = rg_error_set(err, RG_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
+    if (rc == RG_OK && rename(tmp, path) != 0)
+        rc = rg_error_set(err, RG_ERR_IO, "cannot rename %s: %s", tmp, strerror(errno));
+    if (rc == RG_OK && rg_fsync_dir(lx->dir) != 0)
+        rc = rg_error_set(err, RG_ERR_IO, "cannot flush %s: %s", lx->dir, strerror(errno));
+    if (rc != RG_OK)
+        unlink(tmp);
+    free(tmp);
+    return rc;
+}
+
 /* Writes b as segment gen (fsynced), appends it to the manifest in
  * memory and records the new ids in the map. */
 static rg_status add_segment(rg_lexical *lx, rg_bm25_builder *b, uint64_t gen, rg_error *err)
@@ -702,7 +735,7 @@ static rg_status add_segment(rg_lexical *lx, rg_bm25_builder *b, uint64_t gen, r
     rg_buf_init(&bytes);
     rg_bm25_builder_encode(b, &bytes);
     char *path = seg_path(lx, gen);
-    rg_status rc = rg_write_file_atomic(path, bytes.data, bytes.len, err);
+    rg_status rc = write_segment(lx, path, &bytes, err);
     if (rc == RG_OK) {
         lx->segs = rg_xrealloc(lx->segs, (lx->nsegs + 1) * sizeof *lx->segs);
         segref *s = &lx->segs[lx->nsegs++];
@@ -746,7 +779,7 @@ static rg_status merge_range(rg_lexical *lx, size_t i, size_t j, rg_error *err)
         rg_bm25_builder_encode(b, &bytes);
         merged.gen = lx->next_gen++;
         char *path = seg_path(lx, merged.gen);
-        rc = rg_write_file_atomic(path, bytes.data, bytes.len, err);
+        rc = write_segment(lx, path, &bytes, err);
         if (rc == RG_OK)
             rc = rg_bm25_seg_open(path, &merged.seg, err);
         free(path);
@@ -817,7 +850,7 @@ static void remove_orphans(rg_lexical *lx)
         char *end = NULL;
         unsigned long long gen = strtoull(de->d_name, &end, 10);
         bool seg = end && end != de->d_name && !strcmp(end, ".seg");
-        bool tmp = strstr(de->d_name, ".seg.tmp.") != NULL;
+        bool tmp = strstr(de->d_name, ".seg.tmp") != NULL;
         if ((seg && !seg_of(lx, gen)) || tmp) {
             char *p = rg_path_join(lx->dir, de->d_name);
             unlink(p);

@@ -16,7 +16,10 @@ printf 'chunking:\n  size: 64\n  overlap: 8\n' >"$TMP/ragged.yml"
 export RAGGED_CONFIG="$TMP/ragged.yml"
 DATA="$XDG_DATA_HOME/ragged"
 B=(--backend exact --collection bm25full)
-LEX="$DATA/exact/.lexical/bm25full.fts.sqlite"
+LEX="$DATA/exact/.lexical/bm25full.bm25/index.sqlite"
+# Segments are written as GEN.seg.tmp (then renamed): every name a few
+# writes can reach.
+SEGS=(); for g in $(seq 1 40); do SEGS+=(-P "$DATA/exact/.lexical/bm25full.bm25/$g.seg.tmp"); done
 
 D="$TMP/docs"
 $CHECK corpus "$D" 6 3
@@ -28,7 +31,7 @@ pending() {   # journal entries the index has not applied
     /usr/bin/python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT count(*) FROM journal').fetchone()[0])" "$LEX"
 }
 full_ingest() {   # full_ingest N: ingest with the index's writes failing from the Nth on
-    strace_run -f -o /dev/null -P "$LEX" -P "$LEX-wal" -P "$LEX-journal" -e trace=pwrite64,write \
+    strace_run -f -o /dev/null -P "$LEX" -P "$LEX-wal" -P "$LEX-journal" "${SEGS[@]}" -e trace=pwrite64,write \
         -e inject=pwrite64,write:error=ENOSPC:when="$1"+ "$RAGGED" ingest "$D" "${B[@]}" --quiet >"$TMP/out" 2>&1
 }
 
