@@ -45,6 +45,10 @@ typedef struct rg_bm25_seg rg_bm25_seg;
  * only the postings of its terms.  Any damage is RG_ERR_CORRUPT naming
  * the file. */
 rg_status rg_bm25_seg_open(const char *path, rg_bm25_seg **out, rg_error *err);
+/* Recomputes the checksums of segment bytes in place (best effort on
+ * damaged bytes): the fuzz target signs its mutations with it so they
+ * reach the decoders behind the checksums. */
+void rg_bm25_seg_resign(uint8_t *buf, size_t len);
 /* The same over bytes in memory (borrowed until free; the fuzz target). */
 rg_status rg_bm25_seg_parse(const void *data, size_t len, const char *name, rg_bm25_seg **out, rg_error *err);
 void rg_bm25_seg_free(rg_bm25_seg *s);

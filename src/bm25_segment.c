@@ -965,3 +965,30 @@ uint64_t rg_bm25_seg_total_dl(const rg_bm25_seg *s)
 {
     return s->total_dl;
 }
+
+void rg_bm25_seg_resign(uint8_t *buf, size_t len)
+{
+    if (len < HEAD_FIXED + 4 + 8 || memcmp(buf, SEG_MAGIC, 8))
+        return;
+    uint32_t head_len = get_u32(buf + 12);
+    if (head_len < HEAD_FIXED + 4 || head_len > len - 8)
+        return;
+    size_t crc_at = HEAD_FIXED;
+    for (int i = 0; i < NREGIONS; i++) {
+        uint64_t off = get_u64(buf + 48 + 16 * i), n = get_u64(buf + 56 + 16 * i);
+        if (off > len || n > len - off)
+            return;
+        for (uint64_t c = 0; c < n; c += (uint64_t)1 << CHUNK_SHIFT) {
+            if (crc_at + 4 > head_len - 4)
+                return;
+            uint64_t m = n - c < ((uint64_t)1 << CHUNK_SHIFT) ? n - c : (uint64_t)1 << CHUNK_SHIFT;
+            uint32_t crc = rg_crc32c(0, buf + off + c, (size_t)m);
+            memcpy(buf + crc_at, (uint8_t[4]){(uint8_t)crc, (uint8_t)(crc >> 8), (uint8_t)(crc >> 16),
+                                              (uint8_t)(crc >> 24)}, 4);
+            crc_at += 4;
+        }
+    }
+    uint32_t crc = rg_crc32c(0, buf, head_len - 4);
+    memcpy(buf + head_len - 4, (uint8_t[4]){(uint8_t)crc, (uint8_t)(crc >> 8), (uint8_t)(crc >> 16),
+                                            (uint8_t)(crc >> 24)}, 4);
+}
