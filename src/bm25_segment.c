@@ -466,8 +466,8 @@ struct rg_bm25_seg {
 static rg_status corrupt(const rg_bm25_seg *s, const char *what, rg_error *err)
 {
     return rg_error_set(err, RG_ERR_CORRUPT,
-                        "BM25 segment %s is damaged (%s); run `ragged collections reindex` or delete the "
-                        "collection's BM25 files (they are rebuilt from the collection)",
+                        "BM25 segment %s is damaged (%s); delete the directory it is in (the BM25 index is "
+                        "rebuilt from the collection at the next ingest or query)",
                         s->name, what);
 }
 
@@ -560,12 +560,14 @@ rg_status rg_bm25_seg_open(const char *path, rg_bm25_seg **out, rg_error *err)
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return rg_error_set(err, errno == ENOENT ? RG_ERR_CORRUPT : RG_ERR_IO,
-                            "cannot open BM25 segment %s: %s; run `ragged collections reindex` to rebuild the index",
+                            "cannot open BM25 segment %s: %s; delete the directory it is in (the BM25 index is "
+                            "rebuilt from the collection at the next ingest or query)",
                             path, strerror(errno));
     struct stat sb;
     if (fstat(fd, &sb) != 0 || sb.st_size <= 0) {
         close(fd);
-        return rg_error_set(err, RG_ERR_CORRUPT, "BM25 segment %s is empty; run `ragged collections reindex`", path);
+        return rg_error_set(err, RG_ERR_CORRUPT, "BM25 segment %s is empty; delete the directory it is in (the BM25 index is rebuilt "
+                            "from the collection at the next ingest or query)", path);
     }
     void *map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);

@@ -161,9 +161,9 @@ static rg_status exec(rg_lexical *lx, const char *sql, rg_error *err)
 static rg_status damaged(const rg_lexical *lx, const char *what, rg_error *err)
 {
     return rg_error_set(err, RG_ERR_CORRUPT,
-                        "the BM25 index %s is damaged (%s); run `ragged collections reindex` or delete %s (it is "
-                        "rebuilt from the collection)",
-                        lx->dir, what, lx->dir);
+                        "the BM25 index %s is damaged (%s); delete that directory (the index is rebuilt from the "
+                        "collection at the next ingest or query)",
+                        lx->dir, what);
 }
 
 /* ---- the id map ---- */
