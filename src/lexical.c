@@ -81,6 +81,7 @@ struct rg_lexical {
     /* the manifest as last read */
     bool loaded;
     uint64_t counter, next_gen, ndocs, total_dl;
+    uint32_t crc;                  /* of the manifest blob read or written last */
     segref *segs;
     size_t nsegs;
     idmap map;
@@ -367,7 +368,8 @@ static rg_status load(rg_lexical *lx, rg_error *err)
     if (r == SQLITE_ROW) {
         const uint8_t *p = sqlite3_column_blob(st, 0);
         size_t n = (size_t)sqlite3_column_bytes(st, 0);
-        if (lx->loaded && n >= 24 && get_u64(p + 16) == lx->counter && rg_crc32c(0, p, n - 4) == get_u32(p + n - 4)) {
+        if (lx->loaded && n >= 24 && get_u64(p + 16) == lx->counter && get_u32(p + n - 4) == lx->crc &&
+            rg_crc32c(0, p, n - 4) == lx->crc) {
             sqlite3_finalize(st);
             return RG_OK;
         }
@@ -379,6 +381,8 @@ static rg_status load(rg_lexical *lx, rg_error *err)
         idmap_free(&lx->map);
         lx->map_ok = false;
         rc = decode_manifest(lx, p ? p : (const uint8_t *)"", n, err);
+        if (rc == RG_OK)
+            lx->crc = get_u32(p + n - 4);
         for (size_t i = 0; i < nold; i++) {
             for (size_t j = 0; rc == RG_OK && j < lx->nsegs && old[i].seg; j++)
                 if (lx->segs[j].gen == old[i].gen) {
@@ -407,6 +411,7 @@ static rg_status store_manifest(rg_lexical *lx, rg_error *err)
     rg_buf b;
     rg_buf_init(&b);
     encode_manifest(lx, &b);
+    lx->crc = get_u32((const uint8_t *)b.data + b.len - 4);
     sqlite3_stmt *st = NULL;
     rg_status rc = RG_OK;
     if (sqlite3_prepare_v2(lx->db, "INSERT OR REPLACE INTO manifest(id, data) VALUES(1, ?)", -1, &st, NULL) !=
@@ -554,7 +559,9 @@ rg_status rg_lexical_open(const char *base, const rg_lexical_params *params, rg_
             rc = rg_sqlite_meta_get(lx->db, "stemmer", &stemmer, err);
         if (rc == RG_OK &&
             (!format || strcmp(format, LEXICAL_FORMAT) || !stemmer || strcmp(stemmer, params->stemmer))) {
-            rc = exec(lx, "BEGIN IMMEDIATE; DELETE FROM manifest; DELETE FROM journal;", err);
+            /* The manifest is replaced, not deleted: its change counter and
+             * generation numbers carry on (commit_new_segments). */
+            rc = exec(lx, "BEGIN IMMEDIATE; DELETE FROM journal;", err);
             forget(lx);
             bool converted = false;
             if (rc == RG_OK)
@@ -563,6 +570,12 @@ rg_status rg_lexical_open(const char *base, const rg_lexical_params *params, rg_
                 rc = rg_sqlite_meta_set(lx->db, "stemmer", params->stemmer, err);
             if (rc == RG_OK)
                 rc = convert_legacy(lx, &converted, err);
+            if (rc == RG_OK && !converted) {
+                uint64_t *made = NULL;
+                size_t nmade = 0;
+                rc = commit_new_segments(lx, NULL, 0, &made, &nmade, err);   /* empty */
+                free(made);
+            }
             if (rc == RG_OK && !converted)
                 rc = mark_rebuild(lx, err);
             rg_error ignored;
@@ -796,6 +809,26 @@ static rg_status merge_range(rg_lexical *lx, size_t i, size_t j, rg_error *err)
         free(merged.dead);
         return rc;
     }
+    /* The live documents of [i, j) are now merged.gen 0, 1, ... in order. */
+    uint32_t next = 0;
+    for (size_t x = i; rc == RG_OK && lx->map_ok && x < j; x++)
+        for (uint32_t d = 0; rc == RG_OK && d < lx->segs[x].ndocs; d++) {
+            if (rg_bit_get(lx->segs[x].dead, d))
+                continue;
+            const char *id;
+            rc = rg_bm25_seg_id(lx->segs[x].seg, d, &id, err);
+            idslot *slot = rc == RG_OK ? idmap_find(&lx->map, id) : NULL;
+            if (slot) {
+                slot->gen = merged.gen;
+                slot->doc = next;
+            }
+            next++;
+        }
+    if (rc != RG_OK) {
+        lx->map_ok = false;
+        idmap_free(&lx->map);
+        rc = RG_OK;   /* the merge itself is good: the map is rebuilt when next needed */
+    }
     for (size_t x = i; x < j; x++) {
         rg_bm25_seg_free(lx->segs[x].seg);
         free(lx->segs[x].dead);
@@ -805,9 +838,6 @@ static rg_status merge_range(rg_lexical *lx, size_t i, size_t j, rg_error *err)
     lx->nsegs -= (j - i) - keep;
     if (keep)
         lx->segs[i] = merged;
-    /* Documents moved: the map is rebuilt when next needed. */
-    idmap_free(&lx->map);
-    lx->map_ok = false;
     return RG_OK;
 }
 
@@ -959,9 +989,19 @@ rg_status rg_lexical_remove(rg_lexical *lx, int64_t op, const char *const *ids, 
 static rg_status commit_new_segments(rg_lexical *lx, rg_bm25_builder **builders, size_t nb, uint64_t **made,
                                      size_t *nmade, rg_error *err)
 {
+    /* The change counter and generation numbers keep growing across a
+     * rebuild: a reader that holds the old manifest must not mistake the
+     * new one for it, nor a new segment for an old file of the same name. */
+    rg_error ignored;
+    uint64_t counter = 0, next_gen = 1;
+    if (load(lx, &ignored) == RG_OK) {
+        counter = lx->counter;
+        next_gen = lx->next_gen > 1 ? lx->next_gen : 1;
+    }
     forget(lx);
     lx->loaded = true;
-    lx->next_gen = 1;
+    lx->counter = counter;
+    lx->next_gen = next_gen;
     rg_status rc = RG_OK;
     *made = rg_xcalloc(nb + 1, sizeof **made);
     for (size_t i = 0; rc == RG_OK && i < nb; i++)

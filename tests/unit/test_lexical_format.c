@@ -422,3 +422,56 @@ TEST(lexical_orphan_segments_removed)
     free(p);
     free(t);
 }
+
+/* A source of records r0000.. with texts of salt 7, for rebuilds. */
+static rg_status src_get(void *ctx, const char *const *ids, size_t nids, size_t offset, size_t limit,
+                         rg_record_batch *out, rg_error *err)
+{
+    (void)err;
+    size_t n = *(size_t *)ctx;
+    for (size_t i = offset; !ids && i < n && (!limit || i < offset + limit); i++) {
+        char id[16];
+        snprintf(id, sizeof id, "r%04zu", i);
+        char *text = make_text(i, 7);
+        rg_record_batch_push(out, id, text, NULL, NULL);
+        free(text);
+    }
+    (void)nids;
+    return RG_OK;
+}
+
+static rg_status src_count(void *ctx, int64_t *out, rg_error *err)
+{
+    (void)err;
+    *out = (int64_t)*(size_t *)ctx;
+    return RG_OK;
+}
+
+/* Another handle's cached manifest is never taken for the new one after a
+ * rebuild (change counter and generations keep growing). */
+TEST(lexical_reader_sees_rebuild)
+{
+    rg_lexical *w = open_at("rb"), *r = open_at("rb");
+    CHECK(w && r);
+    CHECK(put_range(w, 0, 100, 1));
+    rg_hits h;
+    rg_hits_init(&h);
+    rg_error err;
+    CHECK_OK(rg_lexical_search(r, "protein", 200, NULL, 0, &h, &err), &err);
+    size_t before = h.n;
+    CHECK(before > 0);
+    rg_hits_free(&h);
+    size_t n = 30;
+    rg_lexical_source src = {src_get, src_count, &n};
+    CHECK_OK(rg_lexical_rebuild(w, &src, &err), &err);
+    rg_hits_init(&h);
+    CHECK_OK(rg_lexical_search(r, "protein", 200, NULL, 0, &h, &err), &err);
+    CHECK(h.n <= 30 && h.n < before);
+    rg_hits_free(&h);
+    int64_t c = 0;
+    CHECK_OK(rg_lexical_count(r, &c, &err), &err);
+    CHECK_EQ_INT(c, 30);
+    CHECK_EQ_INT(count_files("rb.bm25", ".seg"), 1);
+    rg_lexical_close(w);
+    rg_lexical_close(r);
+}
