@@ -66,13 +66,13 @@ rg_status rg_bm25_seg_dl(rg_bm25_seg *s, uint32_t doc, uint32_t *dl, rg_error *e
 typedef struct rg_bm25_cursor {
     rg_bm25_seg *seg;
     const uint8_t *p, *end;        /* undecoded block headers and payloads */
-    uint32_t df;
+    uint32_t df, seen;             /* documents in the list; in the blocks before this one */
     /* the current block */
     uint32_t n, pos;               /* documents in it, next one to read */
     uint32_t first, last;          /* its first and last document */
     uint32_t max_tf, min_dl;       /* for its score bound */
     const uint8_t *payload;
-    uint32_t payload_len, bits_doc, bits_tf;
+    uint32_t payload_len, bits_doc, bits_tf;   /* Rice parameters */
     bool decoded;
     uint32_t docs[RG_BM25_BLOCK], tfs[RG_BM25_BLOCK];
     uint32_t prev_last;            /* last document of the block before (UINT32_MAX: none) */

@@ -22,7 +22,7 @@
 
 #define SEG_MAGIC "RGBM25SG"
 #define SEG_TRAILER "RGBM25EN"
-#define SEG_VERSION 1
+#define SEG_VERSION 1   /* the format docs/bm25.md describes */
 #define IDS_PER_BLOCK 64
 #define RESTART 16                 /* dictionary entries between full terms */
 #define CHUNK_SHIFT 16             /* 64 KiB checksum chunks */
@@ -124,25 +124,6 @@ static void pack(rg_buf *out, const uint32_t *v, size_t n, unsigned bits)
 static size_t packed_bytes(size_t n, unsigned bits)
 {
     return (n * bits + 7) / 8;
-}
-
-static void unpack(const uint8_t *p, size_t n, unsigned bits, uint32_t *out)
-{
-    if (!bits) {
-        memset(out, 0, n * sizeof *out);
-        return;
-    }
-    uint64_t acc = 0, mask = bits == 32 ? 0xffffffffu : ((1u << bits) - 1);
-    unsigned nb = 0;
-    for (size_t i = 0; i < n; i++) {
-        while (nb < bits) {
-            acc |= (uint64_t)*p++ << nb;
-            nb += 8;
-        }
-        out[i] = (uint32_t)(acc & mask);
-        acc >>= bits;
-        nb -= bits;
-    }
 }
 
 static uint32_t unpack_one(const uint8_t *p, uint64_t i, unsigned bits)
@@ -303,13 +284,82 @@ static int cmp_term(const void *x, const void *y, void *ctx)
     return r ? r : (a->len > c->len) - (a->len < c->len);
 }
 
+/* Rice codes, least significant bit first: v >> k in unary (that many
+ * ones, then a zero), then the k low bits of v. */
+typedef struct bitw {
+    rg_buf *out;
+    uint64_t acc;
+    unsigned nb;
+} bitw;
+
+static void bits_put(bitw *w, uint64_t v, unsigned n)
+{
+    while (n) {
+        unsigned take = n < 32 ? n : 32;
+        w->acc |= (v & ((1ull << take) - 1)) << w->nb;
+        w->nb += take;
+        v >>= take;
+        n -= take;
+        while (w->nb >= 8) {
+            rg_buf_putc(w->out, (char)(w->acc & 0xff));
+            w->acc >>= 8;
+            w->nb -= 8;
+        }
+    }
+}
+
+static void rice_put(bitw *w, uint32_t v, unsigned k)
+{
+    for (uint32_t q = v >> k; q;) {
+        unsigned run = q < 32 ? q : 32;
+        bits_put(w, (1ull << run) - 1, run);
+        q -= run;
+    }
+    bits_put(w, 0, 1);
+    bits_put(w, v, k);
+}
+
+static void bits_flush(bitw *w)
+{
+    if (w->nb)
+        rg_buf_putc(w->out, (char)(w->acc & 0xff));
+    w->acc = 0;
+    w->nb = 0;
+}
+
+/* The Rice parameter (at most max_k) that codes v[0..n) in fewest bits. */
+static unsigned rice_k(const uint32_t *v, size_t n, unsigned max_k, uint64_t *bits)
+{
+    unsigned best = 0;
+    uint64_t best_bits = UINT64_MAX;
+    for (unsigned k = 0; k <= max_k; k++) {
+        uint64_t t = 0;
+        for (size_t i = 0; i < n; i++)
+            t += (v[i] >> k) + 1 + k;
+        if (t < best_bits) {
+            best_bits = t;
+            best = k;
+        }
+    }
+    *bits = best_bits;
+    return best;
+}
+
+/* Blocks of up to 128 documents; the count of each follows from the
+ * term's document frequency.  Header: last document - (previous block's
+ * last + 1) (varint), largest tf (varint), smallest document length
+ * (varint); with more than one document also the payload length (varint),
+ * a byte kd << 3 | kt, and the payload: the gaps - 1 Rice-coded with kd,
+ * then tf - 1 with kt, byte-aligned. */
 static void encode_postings(const bterm *x, rg_buf *out, const uint32_t *dls)
 {
     uint32_t prev_last = UINT32_MAX;   /* -1 */
     uint32_t d[RG_BM25_BLOCK], f[RG_BM25_BLOCK];
+    rg_buf pay;
+    rg_buf_init(&pay);
     for (uint32_t at = 0; at < x->n; at += RG_BM25_BLOCK) {
         uint32_t n = x->n - at < RG_BM25_BLOCK ? x->n - at : RG_BM25_BLOCK;
-        uint32_t max_tf = 0, min_dl = UINT32_MAX, maxd = 0, maxf = 0, prev = prev_last;
+        uint32_t max_tf = 0, min_dl = UINT32_MAX, prev = prev_last;
         for (uint32_t i = 0; i < n; i++) {
             uint32_t doc = x->post[2 * (at + i)], tf = x->post[2 * (at + i) + 1];
             d[i] = doc - prev - 1;
@@ -319,25 +369,27 @@ static void encode_postings(const bterm *x, rg_buf *out, const uint32_t *dls)
                 max_tf = tf;
             if (dls[doc] < min_dl)
                 min_dl = dls[doc];
-            if (d[i] > maxd)
-                maxd = d[i];
-            if (f[i] > maxf)
-                maxf = f[i];
         }
-        rg_buf_putc(out, (char)(n - 1));
         put_varint(out, prev - (prev_last + 1));
         put_varint(out, max_tf);
         put_varint(out, min_dl);
         if (n > 1) {
-            unsigned bd = bits_for(maxd), bf = bits_for(maxf);
-            put_varint(out, packed_bytes(n, bd) + packed_bytes(n, bf));
-            rg_buf_putc(out, (char)bd);
-            rg_buf_putc(out, (char)bf);
-            pack(out, d, n, bd);
-            pack(out, f, n, bf);
+            uint64_t bd, bf;
+            unsigned kd = rice_k(d, n, 31, &bd), kt = rice_k(f, n, 7, &bf);
+            pay.len = 0;
+            bitw w = {&pay, 0, 0};
+            for (uint32_t i = 0; i < n; i++)
+                rice_put(&w, d[i], kd);
+            for (uint32_t i = 0; i < n; i++)
+                rice_put(&w, f[i], kt);
+            bits_flush(&w);
+            put_varint(out, pay.len);
+            rg_buf_putc(out, (char)(kd << 3 | kt));
+            rg_buf_append(out, pay.data, pay.len);
         }
         prev_last = prev;
     }
+    rg_buf_free(&pay);
 }
 
 void rg_bm25_builder_encode(rg_bm25_builder *b, rg_buf *out)
@@ -707,6 +759,7 @@ static rg_status cursor_init(rg_bm25_seg *s, const dentry *e, rg_bm25_cursor *c,
     c->p = s->r[R_POST].p + e->off;
     c->end = c->p + e->plen;
     c->df = e->df;
+    c->seen = 0;
     c->prev_last = UINT32_MAX;
     c->last = UINT32_MAX;
     bool more;
@@ -802,19 +855,22 @@ rg_status rg_bm25_cursor_next_block(rg_bm25_cursor *c, bool *more, rg_error *err
 {
     *more = false;
     c->decoded = false;
-    if (c->last != UINT32_MAX)
+    if (c->last != UINT32_MAX) {
         c->prev_last = c->last;
-    if (c->p == c->end)
+        c->seen += c->n;
+    }
+    if (c->seen >= c->df) {
+        if (c->p != c->end)
+            return corrupt(c->seg, "postings longer than their document count", err);
         return RG_OK;
+    }
     const uint8_t *p = c->p;
-    uint32_t n = (uint32_t)*p++ + 1, span;
-    if (n > RG_BM25_BLOCK || !get_varint32(&p, c->end, &span) || !get_varint32(&p, c->end, &c->max_tf) ||
+    uint32_t n = c->df - c->seen < RG_BM25_BLOCK ? c->df - c->seen : RG_BM25_BLOCK, span;
+    if (!get_varint32(&p, c->end, &span) || !get_varint32(&p, c->end, &c->max_tf) ||
         !get_varint32(&p, c->end, &c->min_dl) || c->max_tf == 0)
         return corrupt(c->seg, "postings block header", err);
-    uint64_t last = (uint64_t)c->prev_last + 1 + span;   /* prev_last + 1 wraps to 0 for -1 */
-    if (c->prev_last == UINT32_MAX)
-        last = span;
-    if (last >= c->seg->ndocs || last - (c->prev_last == UINT32_MAX ? 0 : (uint64_t)c->prev_last + 1) + 1 < n)
+    uint64_t start = c->prev_last == UINT32_MAX ? 0 : (uint64_t)c->prev_last + 1, last = start + span;
+    if (last >= c->seg->ndocs || last - start + 1 < n)
         return corrupt(c->seg, "postings block range", err);
     c->n = n;
     c->pos = 0;
@@ -823,14 +879,12 @@ rg_status rg_bm25_cursor_next_block(rg_bm25_cursor *c, bool *more, rg_error *err
     c->payload_len = 0;
     c->bits_doc = c->bits_tf = 0;
     if (n > 1) {
-        if (!get_varint32(&p, c->end, &c->payload_len) || c->end - p < 2)
+        if (!get_varint32(&p, c->end, &c->payload_len) || p == c->end)
             return corrupt(c->seg, "postings block header", err);
-        c->bits_doc = p[0];
-        c->bits_tf = p[1];
-        p += 2;
-        if (c->bits_doc > 32 || c->bits_tf > 32 ||
-            c->payload_len != packed_bytes(n, c->bits_doc) + packed_bytes(n, c->bits_tf) ||
-            (uint64_t)(c->end - p) < c->payload_len)
+        c->bits_doc = *p >> 3;
+        c->bits_tf = *p & 7;
+        p++;
+        if ((uint64_t)(c->end - p) < c->payload_len || c->payload_len < (2 * n + 7) / 8)
             return corrupt(c->seg, "postings block payload", err);
         c->payload = p;
         p += c->payload_len;
@@ -841,6 +895,56 @@ rg_status rg_bm25_cursor_next_block(rg_bm25_cursor *c, bool *more, rg_error *err
     return RG_OK;
 }
 
+/* Reads Rice codes from [p, p + len); false past the end. */
+typedef struct bitr {
+    const uint8_t *p, *end;
+    uint64_t acc;
+    unsigned nb;
+} bitr;
+
+static void bitr_fill(bitr *r)
+{
+    while (r->nb <= 56 && r->p < r->end) {
+        r->acc |= (uint64_t)*r->p++ << r->nb;
+        r->nb += 8;
+    }
+}
+
+static bool rice_get(bitr *r, unsigned k, uint32_t *out)
+{
+    uint64_t q = 0;
+    for (;;) {
+        bitr_fill(r);
+        if (!r->nb)
+            return false;
+        uint64_t ones = ~r->acc;
+        unsigned run = ones ? (unsigned)__builtin_ctzll(ones) : 64;
+        if (run < r->nb) {
+            q += run;
+            r->acc >>= run + 1;
+            r->nb -= run + 1;
+            break;
+        }
+        q += r->nb;
+        r->acc = 0;
+        r->nb = 0;
+        if (q > UINT32_MAX)
+            return false;
+    }
+    if (k) {
+        bitr_fill(r);
+        if (r->nb < k)
+            return false;
+        q = (q << k) | (r->acc & ((1ull << k) - 1));
+        r->acc >>= k;
+        r->nb -= k;
+    }
+    if (q > UINT32_MAX)
+        return false;
+    *out = (uint32_t)q;
+    return true;
+}
+
 rg_status rg_bm25_cursor_decode(rg_bm25_cursor *c, rg_error *err)
 {
     if (c->decoded)
@@ -849,19 +953,24 @@ rg_status rg_bm25_cursor_decode(rg_bm25_cursor *c, rg_error *err)
         c->docs[0] = c->last;
         c->tfs[0] = c->max_tf;
     } else {
-        unpack(c->payload, c->n, c->bits_doc, c->docs);
-        unpack(c->payload + packed_bytes(c->n, c->bits_doc), c->n, c->bits_tf, c->tfs);
+        bitr r = {c->payload, c->payload + c->payload_len, 0, 0};
         uint64_t doc = c->prev_last == UINT32_MAX ? 0 : (uint64_t)c->prev_last + 1;
         uint32_t maxtf = 0;
         for (uint32_t i = 0; i < c->n; i++) {
-            doc += c->docs[i];
+            uint32_t g;
+            if (!rice_get(&r, c->bits_doc, &g))
+                return corrupt(c->seg, "postings documents", err);
+            doc += g;
             if (doc > c->last)
                 return corrupt(c->seg, "postings documents", err);
             c->docs[i] = (uint32_t)doc;
             doc++;
-            if (c->tfs[i] >= UINT32_MAX - 1)
+        }
+        for (uint32_t i = 0; i < c->n; i++) {
+            uint32_t f;
+            if (!rice_get(&r, c->bits_tf, &f) || f >= c->max_tf)
                 return corrupt(c->seg, "postings frequencies", err);
-            c->tfs[i]++;
+            c->tfs[i] = f + 1;
             if (c->tfs[i] > maxtf)
                 maxtf = c->tfs[i];
         }

@@ -533,8 +533,10 @@ rg_status rg_lexical_open(const char *base, const rg_lexical_params *params, rg_
         if (lx->lock_fd < 0)
             rc = rg_error_set(err, RG_ERR_IO, "cannot open %s: %s", lx->lock_path, strerror(errno));
     }
+    /* A small file: 1 KiB pages (on a new file; pages that journal entries
+     * free are reused by the next ones). */
     if (rc == RG_OK)
-        rc = rg_sqlite_open(lx->db_path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &lx->db, err);
+        rc = rg_sqlite_open_paged(lx->db_path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, 1024, &lx->db, err);
     char *format = NULL, *stemmer = NULL;
     if (rc == RG_OK)
         rc = exec(lx, SCHEMA, err);
