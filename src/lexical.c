@@ -394,8 +394,9 @@ static rg_status load(rg_lexical *lx, rg_error *err)
         }
         free(old);
     } else if (r == SQLITE_DONE) {
-        forget(lx);
-        lx->loaded = true;      /* empty */
+        /* Every open writes a manifest before anything can read it: a
+         * missing row is damage, not an empty index. */
+        rc = damaged(lx, "the manifest is missing", err);
     } else {
         rc = rg_sqlite_error(lx->db, lx->db_path, err);
     }

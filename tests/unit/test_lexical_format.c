@@ -398,6 +398,15 @@ TEST(lexical_damage_is_an_error)
     CHECK_MSG(strstr(err.msg, "manifest"), "message: %s", err.msg);
     rg_hits_free(&h);
     rg_lexical_close(lx);
+    /* A manifest row gone is damage too, not an empty index. */
+    CHECK(run_sql("bad.bm25/index.sqlite", "DELETE FROM manifest"));
+    lx = open_at("bad");
+    CHECK(lx);
+    rg_hits_init(&h);
+    CHECK_EQ_INT(rg_lexical_search(lx, "protein", 5, NULL, 0, &h, &err), RG_ERR_CORRUPT);
+    CHECK_MSG(strstr(err.msg, "missing"), "message: %s", err.msg);
+    rg_hits_free(&h);
+    rg_lexical_close(lx);
     free(seg);
 }
 
