@@ -1380,6 +1380,8 @@ rg_status rg_lexical_stats(rg_lexical *lx, rg_store_stats *s, rg_error *err)
     int64_t all = rg_lexical_bytes(lx->base);
     rg_store_stats_add(s, "bm25-segments", seg_bytes);
     rg_store_stats_add(s, "bm25-manifest", all - seg_bytes);
+    if (s->bytes_total >= 0)   /* -1: a remote server's size is unknown */
+        s->bytes_total += all;
     if (!s->details)
         s->details = json_object();
     json_object_set_new(s->details, "bm25",

@@ -115,8 +115,8 @@ rg_status rg_lexical_search(rg_lexical *lx, const char *text, int k, const char 
 rg_status rg_lexical_count(rg_lexical *lx, int64_t *out, rg_error *err);
 /* Bytes on disk (index and a not yet converted old sidecar). */
 int64_t rg_lexical_bytes(const char *base);
-/* Adds the index's components (bm25-postings, bm25-manifest) to s and
- * details (segments, live and deleted records) to s->details. */
+/* Adds the index's components (bm25-segments, bm25-manifest) and bytes to
+ * s and details (segments, live and deleted records) to s->details. */
 rg_status rg_lexical_stats(rg_lexical *lx, rg_store_stats *s, rg_error *err);
 /* Checks every byte of every segment against its checksums and decodes
  * every postings list. */
