@@ -588,6 +588,14 @@ rg_status rg_lexical_open(const char *base, const rg_lexical_params *params, rg_
                 remove_legacy(lx->base);
                 remove_orphans(lx);
             }
+            /* Pages that journal entries (a batch's ids) take are freed
+             * again: with auto_vacuum they go back to the file system.  In
+             * WAL mode the setting takes a VACUUM, cheap on this new file. */
+            int64_t av = 0;
+            if (rc == RG_OK)
+                rc = rg_sqlite_scalar_int(lx->db, "PRAGMA auto_vacuum", &av, err);
+            if (rc == RG_OK && av == 0)
+                rc = exec(lx, "PRAGMA auto_vacuum = FULL; VACUUM", err);
         }
         flock(lx->lock_fd, LOCK_UN);
     }
