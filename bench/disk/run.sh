@@ -92,11 +92,11 @@ if [[ -f $OUT/chroma.components ]]; then
     while read -r name b; do echo "| ChromaDB: $name | $b | $((b / records)) |"; done <"$OUT/chroma.components"
 fi
 echo "| **ChromaDB persist directory** | **$chroma_bytes** | **$((chroma_bytes / records))** |"
-echo "| ragged's BM25 index for the chromadb collection | $chroma_side | $((chroma_side / records)) |"
+[[ $CHROMA == 1 ]] && echo "| ragged's BM25 index for the chromadb collection | $chroma_side | $((chroma_side / records)) |"
 echo
-awk -v l="$leann_bytes" -v x="$lex_bytes" -v c="$chroma_bytes" -v cs="$chroma_side" -v t="$raw_text" 'BEGIN {
+awk -v l="$leann_bytes" -v x="$lex_bytes" -v c="$chroma_bytes" -v cs="$chroma_side" -v t="$raw_text" -v fresh="$CHROMA" 'BEGIN {
     printf "leann / ChromaDB: **%.2f%%**; leann + BM25 / ChromaDB: **%.2f%%** (goal 3.5%%, stretch 3%%)", 100*l/c, 100*(l+x)/c
-    if (cs > 0) printf "; leann + BM25 / (ChromaDB + its BM25 index): %.2f%%", 100*(l+x)/(c+cs)
+    if (cs > 0 && fresh) printf "; leann + BM25 / (ChromaDB + its BM25 index): %.2f%%", 100*(l+x)/(c+cs)
     printf ".\nBM25 index / raw text of the corpus (%d bytes): **%.1f%%** (goal 15%%).\n", t, 100*x/t }'
 echo
 echo "leann ingest wall time: $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b-a}') s."
