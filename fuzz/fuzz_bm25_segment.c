@@ -3,7 +3,10 @@
  * clear: the checksums are recomputed first (rg_bm25_seg_resign), so the
  * mutations reach the dictionary, postings, length and id decoders instead
  * of stopping at a checksum; set: the bytes as they are (the checksums
- * must catch them).  Properties: a refusal with a message, or a segment
+ * must catch them).  Mode bit 1 set: the rest is documents instead (one a
+ * line, terms separated by spaces) and the segment the builder writes for
+ * them must read back whole (rg_bm25_seg_verify), whatever the gaps and
+ * frequencies.  Properties: a refusal with a message, or a segment
  * whose full verification, term walk and searches (with and without
  * tombstones and a filter) end in RG_OK or an error, never reading outside
  * the input (ASan) and never returning a document number outside it. */
@@ -32,6 +35,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1 || size > (1u << 20))
         return 0;
+    if (data[0] & 2) {
+        rg_bm25_builder *b = rg_bm25_builder_new();
+        size_t start = 1;
+        for (size_t i = 1; i <= size; i++)
+            if (i == size || data[i] == '\n') {
+                char id[24];
+                snprintf(id, sizeof id, "d%zu", rg_bm25_builder_ndocs(b));
+                rg_bm25_builder_add(b, id, (const char *)data + start, i - start);
+                start = i + 1;
+            }
+        rg_buf out;
+        rg_buf_init(&out);
+        rg_bm25_builder_encode(b, &out);
+        rg_bm25_builder_free(b);
+        rg_bm25_seg *s = NULL;
+        rg_error err;
+        rg_status st = rg_bm25_seg_parse(out.data, out.len, "built.seg", &s, &err);
+        if (st == RG_OK)
+            st = rg_bm25_seg_verify(s, &err);
+        FUZZ_CHECK(st == RG_OK, "a segment the builder wrote does not read back: %s", err.msg);
+        rg_bm25_seg_free(s);
+        rg_buf_free(&out);
+        return 0;
+    }
     uint8_t *buf = rg_xmalloc(size);
     memcpy(buf, data + 1, size - 1);
     if (!(data[0] & 1))

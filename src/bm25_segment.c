@@ -921,7 +921,9 @@ static bool rice_get(bitr *r, unsigned k, uint32_t *out)
         unsigned run = ones ? (unsigned)__builtin_ctzll(ones) : 64;
         if (run < r->nb) {
             q += run;
-            r->acc >>= run + 1;
+            /* run + 1 may be 64: a shift by the width is undefined (x86
+             * leaves the value unchanged), so a full word is cleared. */
+            r->acc = run + 1 >= 64 ? 0 : r->acc >> (run + 1);
             r->nb -= run + 1;
             break;
         }

@@ -354,3 +354,66 @@ TEST(bm25_segment_edges)
     CHECK(rg_bm25_seg_parse("SQLite format 3", 16, "foreign", &s, &err) == RG_ERR_CORRUPT);
     rg_buf_free(&out);
 }
+
+/* Round trip of the Rice-coded blocks at every alignment: postings lists of
+ * mostly small gaps with rare large ones (long unary runs, up to and past a
+ * 64-bit word: the case the 256K-chunk benchmark found) decode to exactly
+ * what was added. */
+TEST(bm25_postings_round_trip)
+{
+    uint64_t s = 12345;
+    rg_error err;
+    for (int round = 0; round < 300; round++) {
+        rg_bm25_builder *b = rg_bm25_builder_new();
+        uint32_t ndocs = 200 + (uint32_t)(rnd(&s) % 3000);
+        bool *has = rg_xcalloc(ndocs, 1);
+        uint32_t *tf = rg_xcalloc(ndocs, sizeof *tf);
+        for (uint32_t d = 0; d < ndocs; d++) {
+            char id[16];
+            snprintf(id, sizeof id, "%u", d);
+            uint64_t r = rnd(&s) % 100;
+            has[d] = r < (uint64_t)(round % 7 == 0 ? 2 : 60);
+            tf[d] = has[d] ? (rnd(&s) % 50 == 0 ? 1 + (uint32_t)(rnd(&s) % 300) : 1) : 0;
+            rg_buf t;
+            rg_buf_init(&t);
+            rg_buf_puts(&t, "filler");
+            for (uint32_t i = 0; i < tf[d]; i++)
+                rg_buf_puts(&t, " x");
+            rg_bm25_builder_add(b, id, t.data, t.len);
+            rg_buf_free(&t);
+        }
+        rg_buf out;
+        rg_buf_init(&out);
+        rg_bm25_builder_encode(b, &out);
+        rg_bm25_builder_free(b);
+        rg_bm25_seg *seg = NULL;
+        CHECK_OK(rg_bm25_seg_parse(out.data, out.len, "rt", &seg, &err), &err);
+        CHECK_OK(rg_bm25_seg_verify(seg, &err), &err);
+        rg_bm25_cursor c;
+        bool found = false;
+        CHECK_OK(rg_bm25_seg_term(seg, "x", 1, &c, &found, &err), &err);
+        uint32_t want = 0;
+        for (uint32_t d = 0; d < ndocs; d++)
+            while (want < ndocs && !has[want])
+                want++;
+        want = 0;
+        for (bool more = found; more;) {
+            CHECK_OK(rg_bm25_cursor_decode(&c, &err), &err);
+            for (uint32_t i = 0; i < c.n; i++) {
+                while (want < ndocs && !has[want])
+                    want++;
+                CHECK_MSG(c.docs[i] == want && c.tfs[i] == tf[want], "round %d: got doc %u tf %u, want %u tf %u",
+                          round, c.docs[i], c.tfs[i], want, tf[want]);
+                want++;
+            }
+            CHECK_OK(rg_bm25_cursor_next_block(&c, &more, &err), &err);
+        }
+        while (want < ndocs && !has[want])
+            want++;
+        CHECK_EQ_INT(want, ndocs);
+        rg_bm25_seg_free(seg);
+        rg_buf_free(&out);
+        free(has);
+        free(tf);
+    }
+}
