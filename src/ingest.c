@@ -486,6 +486,10 @@ rg_status rg_ingest(rg_collection *c, const rg_config *cfg, const char *const *p
         rc = flush(c, &p, manifest, r, err);
     if (rc == RG_OK && o->prune)
         rc = prune(c, manifest, roots, nroots, r, err);
+    /* A BM25 update an earlier run could not make (disk full, say) is
+     * made now, or this run fails too (issue 21 item 7). */
+    if (rc == RG_OK)
+        rc = rg_collection_lexical_sync(c, err);
     json_decref(manifest);
     rg_record_batch_free(&p.batch);
     for (size_t i = 0; i < p.ndocs; i++) {

@@ -265,6 +265,10 @@ rg_status rg_collection_query_text(rg_collection *c, const char *text, const rg_
  * ascending distance is best first. */
 rg_status rg_collection_query_lexical(rg_collection *c, const char *text, const rg_query_opts *opts,
                                       rg_hits *out, rg_error *err);
+/* Brings the lexical index up to date with the backend (replays writes a
+ * failure or a crash left pending); a failure is the caller's failure.
+ * Ingest ends with it, so an ingest that exits 0 leaves BM25 complete. */
+rg_status rg_collection_lexical_sync(rg_collection *c, rg_error *err);
 /* Rebuilds the lexical index from the backend's records. */
 rg_status rg_collection_lexical_rebuild(rg_collection *c, rg_error *err);
 /* Fills document/metadata (per include) of hits that carry only ids. */
