@@ -158,8 +158,8 @@ typedef struct leann_space {
     int dim;
 } leann_space;
 
-/* Bulk build over n vectors (row i = node i): batched parallel Vamana (two
- * passes, alpha 1.0 then LEANN_ALPHA, RobustPrune at max_degree), then
+/* Bulk build over n vectors (row i = node i): batched parallel Vamana (one
+ * pass, alpha LEANN_ALPHA, RobustPrune at max_degree), then
  * high-degree-preserving pruning.  Uses up to rg_cpu_count() threads. */
 void leann_graph_build(leann_graph *g, const float *vecs, uint32_t n, int dim, double hub_fraction,
                        uint64_t seed);
@@ -342,6 +342,10 @@ typedef struct leann_coll {
     size_t nddicts;
     uint64_t recomputed;  /* embeddings recomputed by this handle */
     uint64_t last_query_recomputed;
+    /* How this handle's last query found its candidates ("scan", "walk",
+     * "filtered scan", "filtered walk", "walk, then scan"; NULL: none yet),
+     * for backend stats. */
+    const char *last_query_path;
 } leann_coll;
 
 /* store_leann.c */
@@ -441,12 +445,11 @@ void leann_graph_remove(leann_coll *c, const uint32_t *nodes, size_t n, uint8_t 
 /* Full rebuild over the live records (known: nodes whose exact vectors the
  * caller has, e.g. the batch being added; the rest come from the cache or
  * are recomputed): renumbers nodes in insertion order, rebuilds graph +
- * codes under a new generation, and retrains the passage dictionary once
- * there are 256 passages (retrain_dict is ignored: every rebuild retrains;
- * it stays so callers in other files need not change).  Runs inside the
- * caller's transaction. */
+ * codes under a new generation, and retrains the passage and metadata
+ * dictionaries (from 256 records on).  Runs inside the caller's
+ * transaction. */
 rg_status leann_rebuild(leann_coll *c, const uint32_t *known, const float *known_vecs, size_t nknown,
-                        bool retrain_dict, rg_error *err);
+                        rg_error *err);
 rg_status leann_compact(leann_coll *c, rg_error *err);
 /* Writes changed adjacency lists (dirty) and new codes (nodes >= from) to
  * the SQLite overlay; checkpoints into a new generation when it grows. */

@@ -187,44 +187,41 @@ rg_status leann_save_overlay(leann_coll *c, const uint8_t *dirty, uint32_t new_f
 }
 
 /* Which records keep their vector: no text, or a vector that is not the
- * embedder's for the text.  Checking costs one embedding per batch (the
- * first record); only if it differs is every record of the batch checked. */
+ * embedder's for the text.  A record the caller marks `embedded` (it just
+ * computed the vector with this collection's embedder: ingest, eval, a
+ * migrate that re-embeds) is taken at its word; every other record with
+ * text is embedded once more and compared, in one batch.  (The check used
+ * to embed only the first record of a batch and trust the rest when it
+ * matched, so a migrated batch mixing recomputable and caller-supplied
+ * vectors lost the latter: issue 16, item 7.) */
 static rg_status vectors_to_keep(leann_coll *c, const rg_record *recs, size_t n, uint8_t *keep, rg_error *err)
 {
     size_t dim = (size_t)c->dim;
     memset(keep, 0, n);
-    size_t first = n;
+    size_t nt = 0;
     for (size_t i = 0; i < n; i++) {
         if (!recs[i].document || !*recs[i].document)
             keep[i] = 1;
-        else if (first == n)
-            first = i;
+        else if (!recs[i].embedded)
+            nt++;
     }
-    if (first == n)
+    if (nt == 0)
         return RG_OK;
     if (!c->embedder)
         return rg_error_set(err, RG_ERR_INVALID,
                             "collection %s was opened without an embedder; leann needs it to add records", c->name);
-    float *v = rg_xmalloc(dim * sizeof(float));
-    const char *t[1] = {recs[first].document};
-    rg_status rc = rg_embedder_embed(c->embedder, t, 1, RG_EMBED_DOCUMENT, v, err);
-    bool same = rc == RG_OK && rg_dot(v, recs[first].embedding, dim) >= SAME_VECTOR;
-    free(v);
-    if (rc != RG_OK || same)
-        return rc;
-    float *all = malloc(n * dim * sizeof(float));
-    const char **texts = rg_xmalloc(n * sizeof *texts);
-    size_t nt = 0;
-    size_t *pos = rg_xmalloc(n * sizeof *pos);
+    float *all = malloc(nt * dim * sizeof(float));
+    if (!all)
+        return rg_error_set(err, RG_ERR_NOMEM, "out of memory checking %zu embeddings", nt);
+    const char **texts = rg_xmalloc(nt * sizeof *texts);
+    size_t *pos = rg_xmalloc(nt * sizeof *pos);
+    nt = 0;
     for (size_t i = 0; i < n; i++)
-        if (!keep[i]) {
+        if (!keep[i] && !recs[i].embedded) {
             pos[nt] = i;
             texts[nt++] = recs[i].document;
         }
-    if (!all)
-        rc = rg_error_set(err, RG_ERR_NOMEM, "out of memory checking %zu embeddings", n);
-    else
-        rc = rg_embedder_embed(c->embedder, texts, nt, RG_EMBED_DOCUMENT, all, err);
+    rg_status rc = rg_embedder_embed(c->embedder, texts, nt, RG_EMBED_DOCUMENT, all, err);
     for (size_t j = 0; rc == RG_OK && j < nt; j++)
         if (rg_dot(all + j * dim, recs[pos[j]].embedding, dim) < SAME_VECTOR)
             keep[pos[j]] = 1;
@@ -426,7 +423,7 @@ rg_status leann_add_in(leann_coll *c, leann_tx *tx, const rg_record *recs, size_
                 kn[i] = first_new + (uint32_t)i;
                 memcpy(kv + i * (size_t)c->dim, recs[i].embedding, (size_t)c->dim * sizeof(float));
             }
-            rc = leann_rebuild(c, kn, kv, n, false, err);
+            rc = leann_rebuild(c, kn, kv, n, err);
             free(kn);
             free(kv);
         } else {

@@ -397,8 +397,10 @@ rg_status leann_query(leann_coll *c, const float *q, const rg_query_opts *opts, 
     uint32_t *set = NULL;
     size_t nset = 0;
     bool use_set = false;
+    const char *path = "walk";
 
     if (opts->where) {
+        path = "filtered scan";
         rc = leann_filter_nodes(c, opts->where, &set, &nset, err);
         if (rc == RG_OK && nset > 0) {
             /* A selective filter leaves a walk surrounded by non-matching
@@ -413,6 +415,7 @@ rg_status leann_query(leann_coll *c, const float *q, const rg_query_opts *opts, 
                 free(in_set);
                 /* The walk found too few matches: fall back to the set. */
                 use_set = ncand < (size_t)k && ncand < nset;
+                path = use_set ? "filtered walk, then scan" : "filtered walk";
             }
         }
     } else if (c->live <= c->params.scan_threshold) {
@@ -423,12 +426,14 @@ rg_status leann_query(leann_coll *c, const float *q, const rg_query_opts *opts, 
             if (!(c->graph.flags[v] & LEANN_NODE_DELETED))
                 set[nset++] = v;
         use_set = true;
+        path = "scan";
     } else {
         ncand = graph_candidates(c, &pc, L, NULL, cand, (size_t)R);
         if (ncand < (size_t)k && ncand < (size_t)c->live) {
             /* Unreachable nodes (heavy deletes): score everybody. */
             rc = leann_filter_nodes(c, NULL, &set, &nset, err);
             use_set = rc == RG_OK;
+            path = "walk, then scan";
         }
     }
     if (rc == RG_OK && use_set)
@@ -436,6 +441,7 @@ rg_status leann_query(leann_coll *c, const float *q, const rg_query_opts *opts, 
     if (rc == RG_OK && ncand > 0)
         rc = rerank(c, q, cand, ncand, k, nexact, adaptive, opts->include, out, err);
     c->last_query_recomputed = c->recomputed - before;
+    c->last_query_path = path;
     free(set);
     free(cand);
     free(table);

@@ -167,7 +167,7 @@ rg_status leann_delete_in(leann_coll *c, leann_tx *tx, const char *const *ids, s
 }
 
 rg_status leann_rebuild(leann_coll *c, const uint32_t *known, const float *known_vecs, size_t nknown,
-                        bool retrain_dict, rg_error *err)
+                        rg_error *err)
 {
     size_t dim = (size_t)c->dim;
     uint32_t *old = NULL;
@@ -234,7 +234,6 @@ rg_status leann_rebuild(leann_coll *c, const uint32_t *known, const float *known
      * at doublings, so this costs a constant factor, and a dictionary
      * trained on the first 256 passages compresses the rest about 4% worse
      * than one trained on all of them. */
-    (void)retrain_dict;
     if (rc == RG_OK)
         rc = leann_train_dictionaries(c, err);
 
@@ -322,7 +321,7 @@ rg_status leann_compact(leann_coll *c, rg_error *err)
     if (rc != RG_OK)
         return rc;
     int64_t old_gen = c->generation;
-    rc = leann_rebuild(c, NULL, NULL, 0, true, err);
+    rc = leann_rebuild(c, NULL, NULL, 0, err);
     if (rc == RG_OK)
         rc = rg_sqlite_exec(c->db, "COMMIT", err);
     if (rc == RG_OK) {

@@ -1186,9 +1186,21 @@ static rg_status leann_stats(void *impl, rg_store_stats *out, rg_error *err)
     int64_t ov = 0;
     if (rg_sqlite_scalar_int(c->db, "SELECT count(*) FROM adj", &ov, NULL) == RG_OK)
         overlay = (size_t)ov;
+    /* What an unfiltered query does at this size (leann_query decides the
+     * same way), and what this handle's last query did. */
+    char search[160];
+    if (c->live <= c->params.scan_threshold)
+        snprintf(search, sizeof search,
+                 "scan of every PQ code (%lld live records <= scan_threshold %lld), exact recompute + rerank",
+                 (long long)c->live, (long long)c->params.scan_threshold);
+    else
+        snprintf(search, sizeof search,
+                 "graph walk, PQ-steered beam of %d (%lld live records > scan_threshold %lld), exact recompute + "
+                 "rerank",
+                 c->params.search_complexity, (long long)c->live, (long long)c->params.scan_threshold);
     out->details = json_pack(
-        "{s:s, s:f, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:i, s:i, s:i, s:I, s:I, s:I, s:s}", "search",
-        "graph + PQ-steered beam search, exact recompute + rerank", "avg_degree", leann_graph_avg_degree(&c->graph),
+        "{s:s, s:s?, s:f, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:i, s:i, s:i, s:I, s:I, s:I, s:s}", "search", search,
+        "last_query", c->last_query_path, "avg_degree", leann_graph_avg_degree(&c->graph),
         "graph_degree", c->graph.max_degree, "pruned_degree", c->graph.pruned_degree, "hubs", (int)hubs, "nodes",
         (json_int_t)c->graph.n, "generation", (json_int_t)c->generation, "overlay_nodes", (json_int_t)overlay,
         "built_n", (json_int_t)c->built_n, "pq_bytes_per_node", c->pq.ksub <= 16 ? (c->pq.m + 1) / 2 : c->pq.m, "pq_centroids", c->pq.ksub, "dimension",

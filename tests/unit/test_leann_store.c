@@ -60,7 +60,7 @@ static void corpus_make(corpus *c, contract_env *env, size_t n, unsigned salt)
     }
     c->vecs = contract_embed(env, (const char *const *)c->docs, n);
     for (size_t i = 0; i < n; i++)
-        c->recs[i] = (rg_record){c->ids[i], c->docs[i], c->meta[i], c->vecs + i * LDIM};
+        c->recs[i] = (rg_record){c->ids[i], c->docs[i], c->meta[i], c->vecs + i * LDIM, false};
 }
 
 static void corpus_free(corpus *c)
@@ -217,6 +217,10 @@ TEST(leann_recall_and_exact_distances_incremental)
     CHECK_EQ_INT(have, 5);
     json_t *avg = json_object_get(st.details, "avg_degree");
     CHECK(avg && json_real_value(avg) > 2 && json_real_value(avg) <= 32);
+    /* scan_threshold 0: stats say the walk, as the last query did */
+    const char *how = json_string_value(json_object_get(st.details, "search"));
+    CHECK_MSG(how && !strncmp(how, "graph walk", 10), "%s", how ? how : "(none)");
+    CHECK_EQ_STR(json_string_value(json_object_get(st.details, "last_query")), "walk");
     rg_store_stats_free(&st);
     corpus_free(&co);
     pair_close(&p);
@@ -234,6 +238,12 @@ TEST(leann_scan_mode_recall)
     float r = recall_vs_exact(p.lc, p.ec, &co, 10, 40, NULL, &exact);
     CHECK_MSG(exact, "scan mode: wrong count or distance");
     CHECK_MSG(r >= 0.95f, "scan mode recall@10 %.3f", r);
+    rg_store_stats st;
+    CHECK_OK(rg_collection_stats(p.lc, &st, &err), &err);
+    const char *how = json_string_value(json_object_get(st.details, "search"));
+    CHECK_MSG(how && !strncmp(how, "scan of every PQ code", 21), "%s", how ? how : "(none)");
+    CHECK_EQ_STR(json_string_value(json_object_get(st.details, "last_query")), "scan");
+    rg_store_stats_free(&st);
     corpus_free(&co);
     pair_close(&p);
 }
