@@ -56,6 +56,16 @@
 /* A full rebuild happens on add when the collection has doubled since the
  * last build, until it is this big (then only `compact` rebuilds). */
 #define LEANN_AUTO_REBUILD_MAX 65536
+/* Automatic consolidation (a full rebuild at the end of the write that
+ * crosses a threshold, inside its transaction): when tombstones reach this
+ * share of the graph's nodes (and at least LEANN_CONSOLIDATE_MIN_DEAD), or,
+ * above LEANN_AUTO_REBUILD_MAX, when the nodes inserted incrementally since
+ * the last build reach LEANN_CONSOLIDATE_GROWTH times the nodes it built
+ * (4x growth: the rebuilds of a growing collection then cost about 1.3
+ * builds of its final size).  See leann_should_consolidate. */
+#define LEANN_CONSOLIDATE_DEAD 0.2
+#define LEANN_CONSOLIDATE_MIN_DEAD 16
+#define LEANN_CONSOLIDATE_GROWTH 3
 
 enum { LEANN_NODE_HUB = 1, LEANN_NODE_DELETED = 2 };
 
@@ -166,11 +176,17 @@ void leann_graph_build(leann_graph *g, const float *vecs, uint32_t n, int dim, d
 /* Keeps the hub_fraction best-connected nodes (by in-degree) at max_degree,
  * prunes everybody else to pruned_degree, choosing diverse neighbours. */
 void leann_graph_prune_hubs(leann_graph *g, const leann_space *sp, double hub_fraction);
-/* Makes every live node reachable from the entry again: an unreachable
- * node gets an in-edge from its nearest reachable out-neighbour, which
- * becomes a hub if its pruned list is full.  Pruning can strand a node whose
- * in-edges all lost to more diverse ones. */
-void leann_graph_reconnect(leann_graph *g);
+/* Makes every live node reachable from the entry again, as after a bulk
+ * build: a stranded node gets an in-edge from its nearest reachable
+ * out-neighbour, else from the nearest node a walk for its vector (sp; may
+ * be NULL) finds, else from any reachable node with room; that node becomes
+ * a hub if its pruned list is full.  Pruning, the re-prunes of an insert and
+ * the repairs of a delete can all strand a node.  Changed nodes are marked
+ * in dirty (graph.n bytes; may be NULL). */
+void leann_graph_reconnect(leann_graph *g, const leann_space *sp, uint8_t *dirty);
+/* Live nodes no walk from the entry can reach (0 in a healthy graph; the
+ * tests check it after every kind of write, stats report it). */
+uint32_t leann_graph_unreachable(const leann_graph *g);
 /* RobustPrune: picks at most bound neighbours of p from cand (sorted by
  * distance to p, dist given) so that each kept one is not much closer to an
  * already kept one than to p.  Returns the count written to out. */
@@ -451,6 +467,11 @@ void leann_graph_remove(leann_coll *c, const uint32_t *nodes, size_t n, uint8_t 
 rg_status leann_rebuild(leann_coll *c, const uint32_t *known, const float *known_vecs, size_t nknown,
                         rg_error *err);
 rg_status leann_compact(leann_coll *c, rg_error *err);
+/* Whether a write leaving `nodes` graph nodes of which `live` are live
+ * should end with a full rebuild (tombstones or incremental inserts past
+ * the LEANN_CONSOLIDATE_* thresholds, or a small collection that doubled
+ * since its last build). */
+bool leann_should_consolidate(const leann_coll *c, uint32_t nodes, int64_t live);
 /* Writes changed adjacency lists (dirty) and new codes (nodes >= from) to
  * the SQLite overlay; checkpoints into a new generation when it grows. */
 rg_status leann_save_overlay(leann_coll *c, const uint8_t *dirty, uint32_t new_from, int64_t *new_gen,

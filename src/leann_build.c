@@ -449,55 +449,102 @@ void leann_graph_prune_hubs(leann_graph *g, const leann_space *sp, double hub_fr
     par_for(build_threads(n), n, prune_one, &j);
     free(indeg);
     free(order);
-    leann_graph_reconnect(g);
+    leann_graph_reconnect(g, sp, NULL);
 }
 
-void leann_graph_reconnect(leann_graph *g)
+/* Breadth-first from queue[*head..*tail) over live nodes, marking seen. */
+static void reach_from(const leann_graph *g, uint8_t *seen, uint32_t *queue, uint32_t *head, uint32_t *tail)
+{
+    while (*head < *tail) {
+        uint32_t v = queue[(*head)++];
+        for (int i = 0; i < g->deg[v]; i++) {
+            uint32_t u = leann_graph_nbrs(g, v)[i];
+            if (!seen[u] && !(g->flags[u] & LEANN_NODE_DELETED)) {
+                seen[u] = 1;
+                queue[(*tail)++] = u;
+            }
+        }
+    }
+}
+
+uint32_t leann_graph_unreachable(const leann_graph *g)
+{
+    uint32_t live = 0;
+    for (uint32_t v = 0; v < g->n; v++)
+        live += !(g->flags[v] & LEANN_NODE_DELETED);
+    if (g->entry == LEANN_NONE || g->n == 0)
+        return live;
+    if (g->flags[g->entry] & LEANN_NODE_DELETED)
+        return live;
+    uint8_t *seen = rg_xcalloc(g->n, 1);
+    uint32_t *queue = rg_xmalloc(sizeof(uint32_t) * g->n);
+    uint32_t head = 0, tail = 0;
+    queue[tail++] = g->entry;
+    seen[g->entry] = 1;
+    reach_from(g, seen, queue, &head, &tail);
+    free(seen);
+    free(queue);
+    return live - tail;
+}
+
+void leann_graph_reconnect(leann_graph *g, const leann_space *sp, uint8_t *dirty)
 {
     if (g->entry == LEANN_NONE || g->n == 0)
         return;
     uint8_t *seen = rg_xcalloc(g->n, 1);
     uint32_t *queue = rg_xmalloc(sizeof(uint32_t) * g->n);
-    for (int round = 0; round < 64; round++) {
-        uint32_t head = 0, tail = 0;
-        memset(seen, 0, g->n);
-        queue[tail++] = g->entry;
-        seen[g->entry] = 1;
-        while (head < tail) {
-            uint32_t v = queue[head++];
-            for (int i = 0; i < g->deg[v]; i++) {
-                uint32_t u = leann_graph_nbrs(g, v)[i];
-                if (!seen[u] && !(g->flags[u] & LEANN_NODE_DELETED)) {
-                    seen[u] = 1;
-                    queue[tail++] = u;
-                }
+    uint32_t head = 0, tail = 0;
+    queue[tail++] = g->entry;
+    seen[g->entry] = 1;
+    reach_from(g, seen, queue, &head, &tail);
+    leann_visit vs = {0};
+    /* Every node seen has been expanded before the next stranded node is
+     * looked at, so a reached node's list never holds that node already
+     * (which would make a duplicate edge the graph file refuses). */
+    for (uint32_t u = 0; u < g->n; u++) {
+        if (seen[u] || (g->flags[u] & LEANN_NODE_DELETED))
+            continue;
+        uint32_t w = LEANN_NONE;
+        /* 1. Its nearest reachable out-neighbour with room links back (the
+         *    lists are in RobustPrune order, nearest first). */
+        const uint32_t *nb = leann_graph_nbrs(g, u);
+        for (int i = 0; i < g->deg[u] && w == LEANN_NONE; i++)
+            if (seen[nb[i]] && g->deg[nb[i]] < g->max_degree)
+                w = nb[i];
+        /* 2. Else the nearest node a walk from the entry finds for u's
+         *    vector (a node inserted whose in-edges all lost their
+         *    re-prunes has nothing reachable in its own list). */
+        if (w == LEANN_NONE && sp) {
+            exact_ctx e = {sp, sp->vec(sp->ctx, u)};
+            leann_cand *found = NULL;
+            size_t nfound = 0;
+            leann_beam_search(g, exact_dist, &e, LEANN_BUILD_L, &vs, &found, &nfound);
+            for (size_t i = 0; i < nfound && w == LEANN_NONE; i++) {
+                uint32_t x = found[i].node;
+                if (x != u && seen[x] && !(g->flags[x] & LEANN_NODE_DELETED) && g->deg[x] < g->max_degree)
+                    w = x;
             }
+            free(found);
         }
-        bool fixed = false;
-        for (uint32_t u = 0; u < g->n; u++) {
-            if (seen[u] || (g->flags[u] & LEANN_NODE_DELETED))
-                continue;
-            /* u's nearest reachable out-neighbour links back to it; if that
-             * overflows its pruned list it becomes a hub (hubs are the
-             * nodes others depend on, and they have the room). */
-            const uint32_t *nb = leann_graph_nbrs(g, u);
-            for (int i = 0; i < g->deg[u]; i++) {
-                /* Only a node the walk expanded (1), not one linked in this
-                 * round (2): that one's list may hold u already. */
-                uint32_t w = nb[i];
-                if (seen[w] != 1 || g->deg[w] >= g->max_degree)
-                    continue;
-                if (g->deg[w] >= leann_graph_bound(g, w))
-                    g->flags[w] |= LEANN_NODE_HUB;
-                leann_graph_nbrs(g, w)[g->deg[w]++] = u;
-                seen[u] = 2;   /* reached now; its own out-edges next round */
-                fixed = true;
-                break;
-            }
-        }
-        if (!fixed)
-            break;
+        /* 3. Else any reached node with room (every list full: only in
+         *    degenerate graphs of fewer than max_degree nodes). */
+        for (uint32_t i = 0; i < tail && w == LEANN_NONE; i++)
+            if (g->deg[queue[i]] < g->max_degree)
+                w = queue[i];
+        if (w == LEANN_NONE)
+            continue;
+        /* Over its pruned bound it becomes a hub: hubs are the nodes others
+         * depend on, and they have the room. */
+        if (g->deg[w] >= leann_graph_bound(g, w))
+            g->flags[w] |= LEANN_NODE_HUB;
+        leann_graph_nbrs(g, w)[g->deg[w]++] = u;
+        if (dirty)
+            dirty[w] = 1;
+        seen[u] = 1;
+        queue[tail++] = u;
+        reach_from(g, seen, queue, &head, &tail);
     }
+    leann_visit_free(&vs);
     free(seen);
     free(queue);
 }

@@ -1199,8 +1199,9 @@ static rg_status leann_stats(void *impl, rg_store_stats *out, rg_error *err)
                  "rerank",
                  c->params.search_complexity, (long long)c->live, (long long)c->params.scan_threshold);
     out->details = json_pack(
-        "{s:s, s:s?, s:f, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:i, s:i, s:i, s:I, s:I, s:I, s:s}", "search", search,
-        "last_query", c->last_query_path, "avg_degree", leann_graph_avg_degree(&c->graph),
+        "{s:s, s:s?, s:I, s:f, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:i, s:i, s:i, s:I, s:I, s:I, s:s}", "search",
+        search, "last_query", c->last_query_path, "unreachable", (json_int_t)leann_graph_unreachable(&c->graph),
+        "avg_degree", leann_graph_avg_degree(&c->graph),
         "graph_degree", c->graph.max_degree, "pruned_degree", c->graph.pruned_degree, "hubs", (int)hubs, "nodes",
         (json_int_t)c->graph.n, "generation", (json_int_t)c->generation, "overlay_nodes", (json_int_t)overlay,
         "built_n", (json_int_t)c->built_n, "pq_bytes_per_node", c->pq.ksub <= 16 ? (c->pq.m + 1) / 2 : c->pq.m, "pq_centroids", c->pq.ksub, "dimension",

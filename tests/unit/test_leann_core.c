@@ -1021,7 +1021,8 @@ TEST(leann_reconnect_adds_no_duplicate_edge)
     leann_graph_nbrs(&g, 2)[g.deg[2]++] = 1;
     leann_graph_nbrs(&g, 2)[g.deg[2]++] = 3;
     leann_graph_nbrs(&g, 3)[g.deg[3]++] = 2;
-    leann_graph_reconnect(&g);
+    leann_graph_reconnect(&g, NULL, NULL);
+    CHECK_EQ_INT(leann_graph_unreachable(&g), 0);
     for (uint32_t v = 0; v < g.n; v++)
         for (int i = 0; i < g.deg[v]; i++)
             for (int j = i + 1; j < g.deg[v]; j++)
