@@ -1208,6 +1208,8 @@ static rg_status leann_stats(void *impl, rg_store_stats *out, rg_error *err)
         c->dim, "cache_capacity_bytes", (json_int_t)(c->cache.slots * (size_t)c->dim * sizeof(float)), "cache_entries",
         (json_int_t)c->cache.used, "recomputed_by_this_handle", (json_int_t)c->recomputed, "zstd_dictionary",
         c->dict_id ? "yes" : "no");
+    if (!c->last_query_path)
+        json_object_del(out->details, "last_query");   /* no query on this handle yet */
     return RG_OK;
 }
 
