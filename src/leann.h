@@ -325,8 +325,34 @@ typedef struct leann_cdict {
     void *cdict;          /* ZSTD_CDict */
 } leann_cdict;
 
+/* What is stored for a graph node: its text, or for a record whose vector
+ * cannot be recomputed (no text, caller-supplied vector) that vector. */
+typedef struct leann_passage {
+    char *text;   /* NUL-terminated, or NULL */
+    float *vec;   /* dim floats, or NULL */
+} leann_passage;
+void leann_passages_free(leann_passage *p, size_t n);
+
+/* Everything the leann core (search, recompute, graph edits) reads of the
+ * stored data goes through these callbacks: store_leann.c gives SQLite-backed
+ * ones (leann_sql_source), the unit tests in-memory ones, so the graph, PQ,
+ * search and rerank run and are tested without SQLite (issue 16, item 8). */
+typedef struct leann_source {
+    /* The passages of nodes[0..n) into out[0..n) (malloc'd; the core frees
+     * them with leann_passages_free); on error nothing is left to free. */
+    rg_status (*passages)(void *ctx, const uint32_t *nodes, size_t n, leann_passage *out, rg_error *err);
+    /* Live nodes matching where (ascending, malloc'd); where NULL: every
+     * live node. */
+    rg_status (*filter_set)(void *ctx, const rg_filter *where, uint32_t **nodes, size_t *n, rg_error *err);
+    /* Insertion order of nodes[0..n) (ties are broken by it, as the exact
+     * backend breaks them). */
+    rg_status (*order)(void *ctx, const uint32_t *nodes, size_t n, int64_t *out, rg_error *err);
+    void *ctx;
+} leann_source;
+
 typedef struct leann_coll {
     char *name, *dir, *db_path;
+    leann_source src;     /* stored data, for the core */
     sqlite3 *db;
     rg_embedder *embedder;
     rg_embedder_identity identity;
@@ -371,22 +397,13 @@ typedef struct leann_coll {
 void leann_select_records(rg_buf *sql, const char *lead, unsigned include);
 rg_status leann_refresh(leann_coll *c, rg_error *err);
 rg_status leann_lock(leann_coll *c, rg_error *err);
-/* Exact vectors of nodes: cache, else recomputed from the passages in one
- * batch through the embedder (or the stored vector of a record that has no
- * text).  out: n * dim. */
-rg_status leann_fetch_vectors(leann_coll *c, const uint32_t *nodes, size_t n, float *out, rg_error *err);
 
-/* What is stored for a graph node: its text, or for a record whose vector
- * cannot be recomputed (no text, caller-supplied vector) that vector. */
-typedef struct leann_passage {
-    char *text;   /* NUL-terminated, or NULL */
-    float *vec;   /* dim floats, or NULL */
-} leann_passage;
 /* The passages of nodes[0..n) into out[0..n), in one call; this is the one
  * place that knows how passages are stored.  On error nothing is left to
  * free.  Release with leann_passages_free. */
 rg_status leann_fetch_passages(leann_coll *c, const uint32_t *nodes, size_t n, leann_passage *out, rg_error *err);
-void leann_passages_free(leann_passage *p, size_t n);
+/* The SQLite-backed source of handle c (passages, filter sets, order). */
+leann_source leann_sql_source(leann_coll *c);
 
 /* leann_text.c: passages and metadata, compressed with dictionaries trained
  * on the collection. */
@@ -476,7 +493,17 @@ bool leann_should_consolidate(const leann_coll *c, uint32_t nodes, int64_t live)
  * the SQLite overlay; checkpoints into a new generation when it grows. */
 rg_status leann_save_overlay(leann_coll *c, const uint8_t *dirty, uint32_t new_from, int64_t *new_gen,
                              rg_error *err);
-/* leann_search.c */
+/* leann_search.c (no SQLite: stored data through c->src) */
+/* Exact vectors of nodes: cache, else recomputed from their passages
+ * (c->src.passages) in one batch through the embedder, or the stored
+ * vector of a record that has no text.  out: n * dim. */
+rg_status leann_fetch_vectors(leann_coll *c, const uint32_t *nodes, size_t n, float *out, rg_error *err);
+/* The best opts->k nodes for query q (unit length) with their distances,
+ * best first: the first min(k, opts->exact or k) exact, ties by insertion
+ * order; *out malloc'd.  Honours opts->where through c->src.filter_set. */
+rg_status leann_search(leann_coll *c, const float *q, const rg_query_opts *opts, leann_cand **out, size_t *n,
+                       rg_error *err);
+/* store_leann.c: leann_search, then the hits' ids, passages and metadata. */
 rg_status leann_query(leann_coll *c, const float *q, const rg_query_opts *opts, rg_hits *out,
                       rg_error *err);
 /* Nodes matching a filter (ascending); NULL filter: all live nodes. */

@@ -78,6 +78,17 @@ void leann_edit_space_free(leann_edit_space *es)
     memset(es, 0, sizeof *es);
 }
 
+void leann_codes_reserve(leann_coll *c, uint32_t n)
+{
+    if (n <= c->codes_cap || c->pq.m == 0)
+        return;
+    size_t cap = c->codes_cap ? c->codes_cap : 64;
+    while (cap < n)
+        cap *= 2;
+    c->codes = rg_xrealloc(c->codes, cap * (size_t)c->pq.m);
+    c->codes_cap = cap;
+}
+
 typedef struct pq_dist_ctx {
     const leann_pq *pq;
     const float *table;
