@@ -11,6 +11,7 @@ unreachable from the entry point, tombstones, hubs, nodes, the collection's
 bytes on disk, and vector-mode recall@10 against the exact backend.
 
     bench/leann/churn.py RAGGED_BINARY OUT.md [NQ]     (bench/leann/churn.sh wraps it)
+    CYCLES=N (default 3); RAGGED_VECTORSTORE_LEANN_* settings pass through to both runs.
 """
 import hashlib, json, os, resource, shutil, subprocess, sys, tempfile, time
 
@@ -68,9 +69,12 @@ def measure(label, leann_cpu, exact_cpu):
         hit += len(set(a) & set(b))
         tot += len(b)
     live = st["records"]
-    rows.append("| %s | %d | %d | %d (%.1f%%) | %d | %d | %.3f | %s | %.1f | %.1f |" % (
-        label, live, det["nodes"], det["unreachable"], 100.0 * det["unreachable"] / max(live, 1), st["tombstones"],
-        det["hubs"], hit / max(tot, 1), format(st["bytes_total"], ","), leann_cpu, exact_cpu))
+    # "unreachable" is in backend stats from issue 16 on; older binaries: n/a
+    un = det.get("unreachable")
+    unr = "%d (%.1f%%)" % (un, 100.0 * un / max(live, 1)) if un is not None else "n/a"
+    rows.append("| %s | %d | %d | %s | %d | %d | %.3f | %s | %.1f | %.1f |" % (
+        label, live, det["nodes"], unr, st["tombstones"], det["hubs"], hit / max(tot, 1),
+        format(st["bytes_total"], ","), leann_cpu, exact_cpu))
     print(rows[-1], flush=True)
 
 
@@ -82,7 +86,7 @@ start_load = load()
 t0 = time.time()
 lc, ec = ingest("leann"), ingest("exact")
 measure("fresh", lc, ec)
-for cycle in range(1, 4):
+for cycle in range(1, int(os.environ.get("CYCLES", "3")) + 1):
     pick = [n for n in names if int(hashlib.sha256(("%d/%s" % (cycle, n)).encode()).hexdigest()[:8], 16) % 10 < 3]
     for n in pick:
         shutil.move(os.path.join(docs, n), os.path.join(away, n))
