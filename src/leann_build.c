@@ -549,6 +549,78 @@ void leann_graph_reconnect(leann_graph *g, const leann_space *sp, uint8_t *dirty
     free(queue);
 }
 
+/* The LEANN paper's pruning (arXiv 2506.08276, Algorithm 3), for
+ * comparison (bench/leann/graph_lab.c, RAGGED_BENCH_PRUNE=paper): the top
+ * hub_fraction by in-degree choose graph_degree neighbours, the others
+ * pruned_degree (RobustPrune over their full list, which stands in for the
+ * paper's search(v, ef)); then every chosen edge is made bidirectional and
+ * only lists past graph_degree are shrunk, so edges into and out of the
+ * nodes many others choose survive.  Lists of non-hubs can then exceed
+ * pruned_degree: compare at equal average degree. */
+void leann_graph_prune_paper(leann_graph *g, const leann_space *sp, double hub_fraction)
+{
+    uint32_t n = g->n;
+    if (n == 0)
+        return;
+    uint32_t *indeg = rg_xcalloc(n, sizeof(uint32_t));
+    for (uint32_t v = 0; v < n; v++)
+        for (int i = 0; i < g->deg[v]; i++)
+            indeg[leann_graph_nbrs(g, v)[i]]++;
+    leann_cand *order = rg_xmalloc(sizeof(leann_cand) * n);
+    for (uint32_t v = 0; v < n; v++)
+        order[v] = (leann_cand){-(float)indeg[v], v};
+    qsort(order, n, sizeof *order, leann_cand_cmp);
+    uint32_t nhub = (uint32_t)((double)n * hub_fraction + 0.5);
+    uint8_t *hub = rg_xcalloc(n, 1);
+    for (uint32_t i = 0; i < nhub && i < n; i++)
+        hub[order[i].node] = 1;
+    if (g->entry != LEANN_NONE)
+        hub[g->entry] = 1;
+    /* Choices from the old graph into a new one. */
+    int M = g->max_degree;
+    uint32_t *chosen = rg_xmalloc(sizeof(uint32_t) * (size_t)n * M);
+    uint16_t *nchosen = rg_xcalloc(n, sizeof *nchosen);
+    for (uint32_t v = 0; v < n; v++) {
+        uint32_t cand[256];
+        int d = g->deg[v];
+        memcpy(cand, leann_graph_nbrs(g, v), sizeof(uint32_t) * (size_t)d);
+        nchosen[v] = (uint16_t)prune_into(g, sp, v, cand, d, hub[v] ? M : g->pruned_degree, LEANN_ALPHA,
+                                          chosen + (size_t)v * M);
+    }
+    for (uint32_t v = 0; v < n; v++) {
+        g->deg[v] = nchosen[v];
+        memcpy(leann_graph_nbrs(g, v), chosen + (size_t)v * M, sizeof(uint32_t) * nchosen[v]);
+        g->flags[v] = (uint8_t)((g->flags[v] & ~LEANN_NODE_HUB) | (hub[v] ? LEANN_NODE_HUB : 0));
+    }
+    /* Bidirectional: q gets v back; shrink only past M. */
+    for (uint32_t v = 0; v < n; v++)
+        for (int i = 0; i < nchosen[v]; i++) {
+            uint32_t q = chosen[(size_t)v * M + i];
+            uint32_t *nb = leann_graph_nbrs(g, q);
+            int d = g->deg[q];
+            bool have = false;
+            for (int t = 0; t < d && !have; t++)
+                have = nb[t] == v;
+            if (have)
+                continue;
+            if (d < M) {
+                nb[d] = v;
+                g->deg[q] = (uint16_t)(d + 1);
+            } else {
+                uint32_t cand[257];
+                memcpy(cand, nb, sizeof(uint32_t) * (size_t)d);
+                cand[d] = v;
+                g->deg[q] = (uint16_t)prune_into(g, sp, q, cand, d + 1, M, LEANN_ALPHA, nb);
+            }
+        }
+    free(chosen);
+    free(nchosen);
+    free(hub);
+    free(indeg);
+    free(order);
+    leann_graph_reconnect(g, sp, NULL);
+}
+
 void leann_graph_build(leann_graph *g, const float *vecs, uint32_t n, int dim, double hub_fraction,
                        uint64_t seed)
 {
@@ -616,5 +688,6 @@ void leann_graph_build(leann_graph *g, const float *vecs, uint32_t n, int dim, d
     for (int t = 0; t < MAX_THREADS; t++)
         leann_visit_free(&j.vs[t]);
     free(order);
-    leann_graph_prune_hubs(g, &sp, hub_fraction);
+    if (hub_fraction >= 0)
+        leann_graph_prune_hubs(g, &sp, hub_fraction);
 }

@@ -17,7 +17,8 @@
  *
  * Environment: RAGGED_BENCH_DEGREE / _PRUNED (graph_degree / pruned_degree,
  * default 32 / 12), RAGGED_BENCH_HUBS (hub fraction, default 0.02),
- * RAGGED_BENCH_SEEDS (also start the walk from the best N hubs). */
+ * RAGGED_BENCH_SEEDS (also start the walk from the best N hubs),
+ * RAGGED_BENCH_PRUNE=paper (the LEANN paper's pruning, leann_graph_prune_paper). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,6 +195,17 @@ static int pick_seeds(const leann_graph *g, leann_dist_fn dist, void *ctx, const
     return ns;
 }
 
+typedef struct lab_space {
+    const float *v;
+    int dim;
+} lab_space;
+
+static const float *lab_vec(void *ctx, uint32_t node)
+{
+    const lab_space *a = ctx;
+    return a->v + (size_t)node * a->dim;
+}
+
 static int eval(char **argv)
 {
     uint32_t n, dim, nq, qdim;
@@ -211,7 +223,17 @@ static int eval(char **argv)
     leann_graph g;
     leann_graph_init(&g, degree, pruned);
     double c0 = cpu_seconds(), w0 = rg_now();
-    leann_graph_build(&g, v, n, (int)dim, hubs, 0x1ea22);
+    /* RAGGED_BENCH_PRUNE=paper: the LEANN paper's Algorithm 3 instead of
+     * ragged's pruning (issue 16, item 2). */
+    const char *prune = getenv("RAGGED_BENCH_PRUNE");
+    if (prune && !strcmp(prune, "paper")) {
+        leann_graph_build(&g, v, n, (int)dim, -1, 0x1ea22);
+        lab_space as = {v, (int)dim};
+        leann_space sp = {lab_vec, &as, (int)dim};
+        leann_graph_prune_paper(&g, &sp, hubs);
+    } else {
+        leann_graph_build(&g, v, n, (int)dim, hubs, 0x1ea22);
+    }
     double build_cpu = cpu_seconds() - c0, build_wall = rg_now() - w0;
     uint32_t nhub = 0;
     for (uint32_t i = 0; i < n; i++)
