@@ -170,16 +170,14 @@ typedef struct leann_space {
 
 /* Bulk build over n vectors (row i = node i): batched parallel Vamana (one
  * pass, alpha LEANN_ALPHA, RobustPrune at max_degree), then
- * high-degree-preserving pruning (none when hub_fraction < 0: the full
- * graph, for bench/leann/graph_lab.c).  Uses up to rg_cpu_count() threads. */
+ * high-degree-preserving pruning.  Uses up to rg_cpu_count() threads. */
 void leann_graph_build(leann_graph *g, const float *vecs, uint32_t n, int dim, double hub_fraction,
                        uint64_t seed);
-/* The LEANN paper's Algorithm 3 (hub lists at max_degree, the others choose
- * pruned_degree, every chosen edge made bidirectional, lists shrunk only
- * past max_degree), for bench/leann/graph_lab.c's comparison only. */
-void leann_graph_prune_paper(leann_graph *g, const leann_space *sp, double hub_fraction);
-/* Keeps the hub_fraction best-connected nodes (by in-degree) at max_degree,
- * prunes everybody else to pruned_degree, choosing diverse neighbours. */
+/* High-degree-preserving pruning (the LEANN paper's Algorithm 3): the
+ * hub_fraction best-connected nodes (by in-degree) choose max_degree
+ * neighbours, everybody else pruned_degree (diverse ones, RobustPrune);
+ * every chosen edge is then made bidirectional, lists shrunk only past
+ * max_degree, so a non-hub's list can be longer than pruned_degree. */
 void leann_graph_prune_hubs(leann_graph *g, const leann_space *sp, double hub_fraction);
 /* Makes every live node reachable from the entry again, as after a bulk
  * build: a stranded node gets an in-edge from its nearest reachable

@@ -337,7 +337,16 @@ rg_status leann_rebuild(leann_coll *c, const uint32_t *known, const float *known
         c->codes = NULL;
         c->codes_cap = 0;
         if (n) {
-            rc = leann_pq_train(&c->pq, vecs, n, c->dim, c->params.code_bytes, c->params.code_bits, 0xc0de5, err);
+            /* The automatic code size: coarse codes only for collections
+             * that are scanned at this size; a walked one (live records
+             * above scan_threshold) gets the walked shape, since its codes
+             * steer the walk as well.  SciFact with the walk forced:
+             * recall@10 0.924 with 64-byte codes, 0.941 with 128
+             * (bench/leann/RESULTS-churn.md). */
+            int code_bytes = c->params.code_bytes;
+            if (code_bytes == 0 && c->params.code_bits != 4 && (int64_t)n > c->params.scan_threshold)
+                code_bytes = leann_pq_default_m(c->dim, (size_t)LEANN_PQ_COARSE_MAX + 1);
+            rc = leann_pq_train(&c->pq, vecs, n, c->dim, code_bytes, c->params.code_bits, 0xc0de5, err);
             if (rc == RG_OK) {
                 leann_codes_reserve(c, (uint32_t)n);
                 for (size_t i = 0; i < n; i++)

@@ -17,8 +17,7 @@
  *
  * Environment: RAGGED_BENCH_DEGREE / _PRUNED (graph_degree / pruned_degree,
  * default 32 / 12), RAGGED_BENCH_HUBS (hub fraction, default 0.02),
- * RAGGED_BENCH_SEEDS (also start the walk from the best N hubs),
- * RAGGED_BENCH_PRUNE=paper (the LEANN paper's pruning, leann_graph_prune_paper). */
+ * RAGGED_BENCH_SEEDS (also start the walk from the best N hubs). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,17 +194,6 @@ static int pick_seeds(const leann_graph *g, leann_dist_fn dist, void *ctx, const
     return ns;
 }
 
-typedef struct lab_space {
-    const float *v;
-    int dim;
-} lab_space;
-
-static const float *lab_vec(void *ctx, uint32_t node)
-{
-    const lab_space *a = ctx;
-    return a->v + (size_t)node * a->dim;
-}
-
 static int eval(char **argv)
 {
     uint32_t n, dim, nq, qdim;
@@ -223,24 +211,24 @@ static int eval(char **argv)
     leann_graph g;
     leann_graph_init(&g, degree, pruned);
     double c0 = cpu_seconds(), w0 = rg_now();
-    /* RAGGED_BENCH_PRUNE=paper: the LEANN paper's Algorithm 3 instead of
-     * ragged's pruning (issue 16, item 2). */
-    const char *prune = getenv("RAGGED_BENCH_PRUNE");
-    if (prune && !strcmp(prune, "paper")) {
-        leann_graph_build(&g, v, n, (int)dim, -1, 0x1ea22);
-        lab_space as = {v, (int)dim};
-        leann_space sp = {lab_vec, &as, (int)dim};
-        leann_graph_prune_paper(&g, &sp, hubs);
-    } else {
-        leann_graph_build(&g, v, n, (int)dim, hubs, 0x1ea22);
-    }
+    leann_graph_build(&g, v, n, (int)dim, hubs, 0x1ea22);
     double build_cpu = cpu_seconds() - c0, build_wall = rg_now() - w0;
     uint32_t nhub = 0;
     for (uint32_t i = 0; i < n; i++)
         nhub += (g.flags[i] & LEANN_NODE_HUB) != 0;
-    printf("docs=%u queries=%u dim=%u graph_degree=%d pruned_degree=%d hubs=%u avg_degree=%.2f build_cpu_s=%.2f "
-           "build_wall_s=%.2f peak_rss_mb=%.1f\n",
-           n, nq, dim, degree, pruned, nhub, leann_graph_avg_degree(&g), build_cpu, build_wall,
+    /* Bytes of the graph file as ragged writes it (what storage compares). */
+    int64_t gbytes = -1;
+    {
+        rg_error gerr;
+        char *gp = rg_xasprintf("%s.graph-lab.bin", argv[2]);
+        if (leann_graph_write(&g, gp, &gbytes, &gerr) != RG_OK)
+            gbytes = -1;
+        remove(gp);
+        free(gp);
+    }
+    printf("docs=%u queries=%u dim=%u graph_degree=%d pruned_degree=%d hubs=%u avg_degree=%.2f graph_file_bytes=%lld "
+           "build_cpu_s=%.2f build_wall_s=%.2f peak_rss_mb=%.1f\n",
+           n, nq, dim, degree, pruned, nhub, leann_graph_avg_degree(&g), (long long)gbytes, build_cpu, build_wall,
            peak_rss_kb() / 1024.0);
     fflush(stdout);
     leann_pq pq;

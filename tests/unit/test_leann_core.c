@@ -171,11 +171,9 @@ TEST(leann_graph_build_prune_search)
     CHECK_EQ_INT(g.n, n);
     uint32_t hubs = 0;
     for (uint32_t i = 0; i < n; i++) {
-        if (g.flags[i] & LEANN_NODE_HUB)
-            hubs++;
-        else
-            CHECK_MSG(g.deg[i] <= 12, "node %u degree %d > pruned 12", i, g.deg[i]);
-        CHECK(g.deg[i] >= 1);
+        /* non-hubs choose 12; reverse edges can lengthen any list to 32 */
+        hubs += (g.flags[i] & LEANN_NODE_HUB) != 0;
+        CHECK_MSG(g.deg[i] >= 1 && g.deg[i] <= 32, "node %u degree %d", i, g.deg[i]);
         for (int t = 0; t < g.deg[i]; t++)
             CHECK(leann_graph_nbrs(&g, i)[t] < n && leann_graph_nbrs(&g, i)[t] != i);
     }
@@ -183,7 +181,7 @@ TEST(leann_graph_build_prune_search)
      * pruning stranded (leann_graph_reconnect). */
     CHECK_MSG(hubs >= 55 && hubs <= 80, "hubs %u", hubs);
     double avg = leann_graph_avg_degree(&g);
-    CHECK_MSG(avg > 4 && avg <= 13, "avg degree %g", avg);
+    CHECK_MSG(avg > 12 && avg <= 20, "avg degree %g", avg);
     float r = graph_recall(&g, v, n, dim, 64, 10);
     CHECK_MSG(r >= 0.9f, "recall@10 %g at L=64", r);
     float r_small = graph_recall(&g, v, n, dim, 10, 10);
