@@ -600,13 +600,13 @@ void leann_graph_build(leann_graph *g, const float *vecs, uint32_t n, int dim, d
 {
     array_space as = {vecs, dim};
     leann_space sp = {array_vec, &as, dim};
-    leann_graph_reserve(g, n);
+    g->entry = LEANN_NONE;
     g->n = n;
+    if (n == 0)   /* (a rebuild after every record was deleted) */
+        return;
+    leann_graph_reserve(g, n);
     memset(g->deg, 0, sizeof(uint16_t) * n);
     memset(g->flags, 0, n);
-    g->entry = LEANN_NONE;
-    if (n == 0)
-        return;
     /* Entry point: the medoid (closest to the mean) so searches start in the
      * middle of the data. */
     float *mean = rg_xcalloc((size_t)dim, sizeof(float));
