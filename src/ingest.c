@@ -208,8 +208,10 @@ static rg_status flush(rg_collection *c, pending *p, json_t *manifest, rg_ingest
     }
     rg_status rc = rg_embedder_embed(emb, texts, p->batch.n, RG_EMBED_DOCUMENT, vecs, err);
     free(texts);
-    for (size_t i = 0; i < p->batch.n; i++)
+    for (size_t i = 0; i < p->batch.n; i++) {
         p->batch.items[i].embedding = vecs + i * (size_t)dim;
+        p->batch.items[i].embedded = true; /* the collection's embedder, just now */
+    }
     /* Chunks of the same documents left from older versions (ids the
      * manifest knows that this version did not write) go in the same store
      * call as the new chunks: where the backend can, a crash leaves the old

@@ -876,6 +876,7 @@ void rg_record_batch_push(rg_record_batch *b, const char *id, const char *docume
     r->document = document ? rg_xstrdup(document) : NULL;
     r->metadata = metadata ? json_deep_copy(metadata) : NULL;
     r->embedding = NULL;
+    r->embedded = false;
     if (embedding) {
         r->embedding = rg_xmalloc((size_t)b->dim * sizeof(float));
         memcpy(r->embedding, embedding, (size_t)b->dim * sizeof(float));

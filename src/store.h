@@ -54,6 +54,12 @@ typedef struct rg_record {
     char *document;      /* NULL: none / not requested */
     json_t *metadata;    /* JSON object; NULL: none / not requested */
     float *embedding;    /* dim floats; NULL: not requested */
+    /* true: embedding is what the collection's embedder gives for document,
+     * computed by the caller just now (ingest, eval, a migrate that
+     * re-embeds).  A backend that keeps no vectors (leann) then need not
+     * check it; false (the default): it checks every record and keeps the
+     * vectors it could not recompute. */
+    bool embedded;
 } rg_record;
 
 typedef struct rg_record_batch {

@@ -134,7 +134,7 @@ static rg_record *make_recs(contract_env *env, size_t n, unsigned salt, char ***
     free(path);
     *vecs = contract_embed(env, (const char *const *)*docs, n);
     for (size_t i = 0; i < n; i++)
-        r[i] = (rg_record){(*ids)[i], (*docs)[i], (*meta)[i], *vecs + i * DDIM};
+        r[i] = (rg_record){(*ids)[i], (*docs)[i], (*meta)[i], *vecs + i * DDIM, false};
     return r;
 }
 
