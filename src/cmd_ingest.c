@@ -15,7 +15,8 @@ int rg_cmd_ingest(rg_cli *cli, int argc, char **argv);
 
 static const char HELP[] =
     "usage: ragged ingest PATH... [--include GLOB]... [--exclude GLOB]... [--prune] [--dry-run]\n\n"
-    "Reads text, Markdown, HTML and PDF files (directories are walked), splits them into\n"
+    "Reads text, Markdown, HTML, PDF, man pages, DOCX, ODT, EPUB and source code,\n"
+    "also gzip-compressed (x.txt.gz, ls.1.gz); directories are walked. Splits them into\n"
     "chunks, embeds and stores them. Unchanged files are skipped; changed files have\n"
     "their chunks replaced. Every file is read once, however often it is reached.\n"
     "Hidden entries and node_modules are skipped; inside a git work tree .gitignore files\n"
