@@ -149,7 +149,7 @@ static rg_status ingest_corpus(rg_cli *cli, rg_collection *coll, rg_embedder *em
         if (rc == RG_OK) {
             rg_record *recs = rg_xcalloc(n ? n : 1, sizeof *recs);
             for (size_t i = 0; i < n; i++)
-                recs[i] = (rg_record){ids[i], texts[i], metas[i], vecs + i * (size_t)dim};
+                recs[i] = (rg_record){ids[i], texts[i], metas[i], vecs + i * (size_t)dim, true};
             rc = rg_collection_upsert(coll, recs, n, err);
             free(recs);
         }

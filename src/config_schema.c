@@ -16,8 +16,8 @@ const rg_config_key rg_config_schema[] = {
      "Maximum neighbours per node before pruning (hub nodes keep this degree)."},
     {"vectorstore.leann.search_complexity", RG_CFG_INT, "1000", NULL, 1, 100000,
      "Beam width of the graph search: higher finds more of the true neighbours, slower."},
-    {"vectorstore.leann.pruned_degree", RG_CFG_INT, "12", NULL, 2, 256,
-     "Degree non-hub nodes are pruned to (high-degree-preserving pruning)."},
+    {"vectorstore.leann.pruned_degree", RG_CFG_INT, "8", NULL, 2, 256,
+     "Neighbours a non-hub node chooses (high-degree-preserving pruning; reverse edges can lengthen its list up to graph_degree)."},
     {"vectorstore.leann.hub_fraction", RG_CFG_FLOAT, "0.02", NULL, 0, 1,
      "Fraction of best-connected nodes that keep the full graph_degree."},
     {"vectorstore.leann.rerank_candidates", RG_CFG_INT, "0", NULL, 0, 100000,
@@ -41,6 +41,8 @@ const rg_config_key rg_config_schema[] = {
     {"vectorstore.chromadb.database", RG_CFG_STRING, "default_database", NULL, NO_RANGE, "ChromaDB database."},
     {"vectorstore.chromadb.auth_token_env", RG_CFG_STRING, "", NULL, NO_RANGE,
      "Name of the environment variable holding the ChromaDB auth token (the token itself never goes in a file)."},
+    {"vectorstore.chromadb.auth_token_over_http", RG_CFG_BOOL, "false", NULL, NO_RANGE,
+     "Send the auth token over plain http:// to a host that is not this machine (otherwise refused: use https://)."},
     {"vectorstore.chromadb.timeout_ms", RG_CFG_INT, "30000", NULL, 100, 3600000, "Per-request timeout."},
     {"vectorstore.chromadb.persist_directory", RG_CFG_PATH, "", NULL, NO_RANGE,
      "The server's --path when it runs on this machine (lets `backend stats` report bytes on disk)."},
@@ -65,6 +67,9 @@ const rg_config_key rg_config_schema[] = {
      "ollama/openai: server base URL (default http://127.0.0.1:11434 for ollama)."},
     {"embedding.api_key_env", RG_CFG_STRING, "", NULL, NO_RANGE,
      "ollama/openai: name of the environment variable holding the API key."},
+    {"embedding.api_key_over_http", RG_CFG_BOOL, "false", NULL, NO_RANGE,
+     "ollama/openai: send the API key over plain http:// to a host that is not this machine (otherwise refused: "
+     "use https://)."},
     {"embedding.timeout_ms", RG_CFG_INT, "60000", NULL, 100, 3600000, "ollama/openai: per-request timeout."},
 
     /* ---- chunking ---- */
@@ -117,6 +122,8 @@ const rg_config_key rg_config_schema[] = {
     {"llm.url", RG_CFG_STRING, "", NULL, NO_RANGE, "LLM server base URL."},
     {"llm.model", RG_CFG_STRING, "", NULL, NO_RANGE, "LLM model name."},
     {"llm.api_key_env", RG_CFG_STRING, "", NULL, NO_RANGE, "Name of the environment variable holding the LLM API key."},
+    {"llm.api_key_over_http", RG_CFG_BOOL, "false", NULL, NO_RANGE,
+     "Send the LLM API key over plain http:// to a host that is not this machine (otherwise refused: use https://)."},
     {"llm.timeout_ms", RG_CFG_INT, "120000", NULL, 100, 3600000, "LLM request timeout."},
     {"llm.context_tokens", RG_CFG_INT, "4096", NULL, 256, 10000000, "Context window the prompt must fit."},
     {"llm.answer_tokens", RG_CFG_INT, "512", NULL, 16, 1000000,
