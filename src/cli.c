@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -55,9 +56,132 @@ int rg_cli_open_collection(rg_cli *cli, bool create, rg_embedder **emb, rg_store
     return 0;
 }
 
+bool rg_cli_confirm(const char *prompt)
+{
+    fprintf(stderr, "%s [y/N] ", prompt);
+    fflush(stderr);
+    char line[64];
+    if (!fgets(line, sizeof line, stdin))
+        return false;
+    line[strcspn(line, "\r\n")] = '\0';
+    return !strcasecmp(line, "y") || !strcasecmp(line, "yes");
+}
+
+int rg_cli_color_choice(const char *value)
+{
+    if (!value || !strcmp(value, "auto")) {
+        const char *no = getenv("NO_COLOR"), *term = getenv("TERM");
+        if ((no && *no) || (term && !strcmp(term, "dumb")))
+            return 0;
+        return isatty(STDOUT_FILENO) ? 1 : 0;
+    }
+    if (!strcmp(value, "always"))
+        return 1;
+    if (!strcmp(value, "never"))
+        return 0;
+    return -1;
+}
+
+void rg_cli_print_usage(const rg_cli *cli, FILE *out)
+{
+    fprintf(out, "usage: ragged [--config FILE] COMMAND [OPTIONS]\n\n"
+                 "ragged keeps a searchable store of your documents on your own disk and finds the\n"
+                 "passages that answer a question.\n\nCommands:\n");
+    for (size_t i = 0; i < cli->ncommands; i++)
+        fprintf(out, "  %-12s %s\n", cli->commands[i].name, cli->commands[i].summary);
+    fprintf(out, "\nRun 'ragged help COMMAND' for a command's options.  'ragged --version' prints the version.\n"
+                 "Exit codes: 0 success, 1 failure, 2 bad usage or invalid input, 130 interrupted.\n");
+}
+
+const rg_cli_command *rg_cli_find_command(const rg_cli *cli, const char *name)
+{
+    for (size_t i = 0; i < cli->ncommands; i++)
+        if (!strcmp(cli->commands[i].name, name))
+            return &cli->commands[i];
+    return NULL;
+}
+
+/* Optimal string alignment distance (adjacent swaps count 1), capped. */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t n = strlen(a), m = strlen(b);
+    if (n > 64 || m > 64)
+        return 99;
+    size_t d[65][65];
+    for (size_t i = 0; i <= n; i++)
+        d[i][0] = i;
+    for (size_t j = 0; j <= m; j++)
+        d[0][j] = j;
+    for (size_t i = 1; i <= n; i++)
+        for (size_t j = 1; j <= m; j++) {
+            size_t cost = a[i - 1] != b[j - 1];
+            size_t v = RG_MIN(d[i - 1][j] + 1, d[i][j - 1] + 1);
+            v = RG_MIN(v, d[i - 1][j - 1] + cost);
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+                v = RG_MIN(v, d[i - 2][j - 2] + 1);
+            d[i][j] = v;
+        }
+    return d[n][m];
+}
+
+const rg_cli_command *rg_cli_suggest_command(const rg_cli *cli, const char *name)
+{
+    const rg_cli_command *best = NULL, *prefix = NULL;
+    size_t best_d = 3, nprefix = 0;
+    for (size_t i = 0; i < cli->ncommands; i++) {
+        size_t d = edit_distance(name, cli->commands[i].name);
+        if (d < best_d)
+            best_d = d, best = &cli->commands[i];
+        if (*name && !strncmp(cli->commands[i].name, name, strlen(name)))
+            prefix = &cli->commands[i], nprefix++;
+    }
+    if (best)
+        return best;
+    return nprefix == 1 ? prefix : NULL;
+}
+
+char *rg_cli_command_help(rg_cli *cli, const rg_cli_command *cmd)
+{
+    /* Each command prints its own help text; it is captured through a
+     * temporary file on fd 1 rather than kept in a second copy. */
+    fflush(stdout);
+    FILE *tmp = tmpfile();
+    int saved = tmp ? dup(STDOUT_FILENO) : -1;
+    if (saved < 0 || dup2(fileno(tmp), STDOUT_FILENO) < 0) {
+        if (saved >= 0)
+            close(saved);
+        if (tmp)
+            fclose(tmp);
+        return NULL;
+    }
+    char *argv[] = {(char *)cmd->name, "--help", NULL};
+    rg_cli sub = *cli;
+    sub.command = cmd->name;
+    sub.argv = argv;
+    sub.cfg = NULL;
+    cmd->run(&sub, 2, argv);
+    fflush(stdout);
+    dup2(saved, STDOUT_FILENO);
+    close(saved);
+    rg_config_free(sub.cfg);
+    rg_buf b;
+    rg_buf_init(&b);
+    rewind(tmp);
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, tmp)) > 0)
+        rg_buf_append(&b, chunk, n);
+    fclose(tmp);
+    return rg_buf_steal(&b);
+}
+
 int rg_cli_fail(rg_cli *cli, const rg_error *err)
 {
-    fprintf(stderr, "ragged: %s\n", err->msg);
+    /* Messages quote file names and server replies: escaped on the terminal
+     * (raw in JSON, where jansson escapes them). */
+    fputs("ragged: ", stderr);
+    rg_fputs_escaped(err->msg, stderr);
+    fputc('\n', stderr);
     if (cli && cli->format == RG_FORMAT_JSON) {
         json_t *j = json_pack("{s:{s:s, s:s}}", "error", "code", rg_status_name(err->code), "message", err->msg);
         rg_cli_print_json(j);
@@ -72,7 +196,10 @@ int rg_cli_usage_error(rg_cli *cli, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "ragged: %s\nTry 'ragged %s --help'.\n", msg, cli && cli->command ? cli->command : "");
+    fputs("ragged: ", stderr);
+    rg_fputs_escaped(msg, stderr);
+    fprintf(stderr, "\nTry 'ragged %s%s--help'.\n", cli && cli->command ? cli->command : "",
+            cli && cli->command ? " " : "");
     if (cli && cli->format == RG_FORMAT_JSON) {
         json_t *j = json_pack("{s:{s:s, s:s}}", "error", "code", "usage", "message", msg);
         rg_cli_print_json(j);
@@ -120,9 +247,27 @@ bool rg_cli_common_option(rg_cli *cli, int opt, const char *arg, int *exit_code)
         }
         *exit_code = rg_cli_usage_error(cli, "--format must be text or json, not '%s'", arg);
         return false;
-    case '?':
-        *exit_code = rg_cli_usage_error(cli, "unknown or incomplete option");
+    case '?': {
+        /* getopt_long (opterr = 0) leaves the offending word at
+         * argv[optind - 1] and optopt = 0 for an unknown long option, the
+         * option's value for one missing its argument, the letter for a
+         * short option (unknown or missing its argument). */
+        const char *word = cli->argv && optind > 0 ? cli->argv[optind - 1] : NULL;
+        char name[128];
+        if (word && word[0] == '-' && word[1] == '-') {
+            size_t n = strcspn(word, "=");
+            snprintf(name, sizeof name, "%.*s", (int)RG_MIN(n, sizeof name - 1), word);
+            if (optopt)
+                *exit_code = rg_cli_usage_error(cli, "option '%s' needs a value", name);
+            else
+                *exit_code = rg_cli_usage_error(cli, "unknown option '%s'", name);
+        } else if (optopt && optopt < 128 && optopt > ' ') {
+            *exit_code = rg_cli_usage_error(cli, "unknown option '-%c', or it needs a value", optopt);
+        } else {
+            *exit_code = rg_cli_usage_error(cli, "unknown option '%s'", word ? word : "?");
+        }
         return false;
+    }
     default:
         *exit_code = rg_cli_usage_error(cli, "unexpected option");
         return false;
@@ -187,8 +332,10 @@ void rg_progress_update(rg_progress *p, int64_t done, const char *detail)
     if (p->total > 0 && rate > 0 && done < p->total)
         snprintf(eta, sizeof eta, ", ETA %.0fs", (double)(p->total - done) / rate);
     char line[512];
+    char *safe = detail ? rg_escape_text(detail) : NULL;   /* file names reach the terminal */
     int n = snprintf(line, sizeof line, "%s: %lld/%lld (%.1f/s%s)%s%s", p->phase, (long long)done,
-                     (long long)p->total, rate, eta, detail ? " " : "", detail ? detail : "");
+                     (long long)p->total, rate, eta, safe ? " " : "", safe ? safe : "");
+    free(safe);
     if (n < 0)
         return;
     if (p->tty) {

@@ -26,12 +26,19 @@ typedef struct rg_cli {
     bool quiet;                 /* --quiet: no progress */
     rg_config *cfg;             /* loaded lazily by rg_cli_config */
     volatile sig_atomic_t *interrupted;  /* set by SIGINT/SIGTERM */
+    char **argv;                /* the command's argv (argv[0] = its name), to name a bad option */
+    const struct rg_cli_command *commands;   /* the command table (help, completion) */
+    size_t ncommands;
 } rg_cli;
 
 typedef struct rg_cli_command {
     const char *name;           /* "ingest", "collections", ... */
     const char *summary;        /* one line for `ragged --help` */
     int (*run)(rg_cli *cli, int argc, char **argv);   /* argv[0] is the command name */
+    /* Sub-commands ("list create delete ..."), space-separated, or NULL.
+     * Options are not listed here: completions and the man page read them
+     * from each command's --help text, so they cannot drift from it. */
+    const char *actions;
 } rg_cli_command;
 
 /* Loads the configuration once (applying --backend as a flag).  Returns NULL
@@ -47,6 +54,24 @@ int rg_cli_open_collection(rg_cli *cli, bool create, rg_embedder **emb, rg_store
 int rg_cli_fail(rg_cli *cli, const rg_error *err);
 /* Same for a usage problem: message plus "see 'ragged CMD --help'"; exit 2. */
 int rg_cli_usage_error(rg_cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Asks "PROMPT [y/N] " on the terminal and reads the answer; true only for
+ * y or yes.  Only called when stdin and stderr are terminals. */
+bool rg_cli_confirm(const char *prompt);
+/* Whether to colour stdout for a --color value ("auto", "always",
+ * "never"; NULL = auto): auto colours a terminal unless NO_COLOR is set
+ * (https://no-color.org) or TERM is "dumb".  Returns -1 for an invalid
+ * value. */
+int rg_cli_color_choice(const char *value);
+/* Runs the named command with --help and returns what it printed (for
+ * `ragged help`, completions and the man page); NULL if unknown. */
+char *rg_cli_command_help(rg_cli *cli, const rg_cli_command *cmd);
+/* `ragged --help`: usage and the command table. */
+void rg_cli_print_usage(const rg_cli *cli, FILE *out);
+/* The command named name, or NULL. */
+const rg_cli_command *rg_cli_find_command(const rg_cli *cli, const char *name);
+/* The command closest to a mistyped name (edit distance at most 2, or a
+ * unique prefix), or NULL. */
+const rg_cli_command *rg_cli_suggest_command(const rg_cli *cli, const char *name);
 /* Prints a JSON value to stdout (indent 2) and frees it. */
 void rg_cli_print_json(json_t *v);
 /* True if any argument is --help or -h. */
