@@ -589,6 +589,9 @@ rg_status rg_collection_get(rg_collection *c, const char *const *ids, size_t nid
         out->dim = c->identity.dim;
     if (ids && nids == 0)
         return RG_OK;
+    if (rg_filter_mentions(where, RG_FILTER_DOCUMENT))
+        return rg_error_set(err, RG_ERR_INVALID, "a filter on the passage text (\"%s\") works in queries only",
+                            RG_FILTER_DOCUMENT);
     return c->store->ops->get(c->impl, ids, nids, where, include, offset, limit, out, err);
 }
 
@@ -604,6 +607,9 @@ rg_status rg_collection_delete(rg_collection *c, const char *const *ids, size_t 
                             "delete needs ids or a filter (to remove a whole collection, delete the collection)");
     if (ids && nids == 0)
         return RG_OK;
+    if (rg_filter_mentions(where, RG_FILTER_DOCUMENT))
+        return rg_error_set(err, RG_ERR_INVALID, "a filter on the passage text (\"%s\") works in queries only",
+                            RG_FILTER_DOCUMENT);
     rg_lexical *lx = NULL;
     int64_t op = 0;
     rg_status rc = lexical_begin(c, NULL, ids, nids, &lx, &op, err);

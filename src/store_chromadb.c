@@ -653,10 +653,27 @@ static rg_status take_records(chroma_coll *c, json_t *j, unsigned include, rg_re
     return rc;
 }
 
+/* ChromaDB's where has no substring match on metadata strings (its
+ * $contains is for where_document and list values).  `ragged query` keeps
+ * such conditions to itself (query_output.c); elsewhere they are refused
+ * here rather than sent to fail or mean something else on the server. */
+static rg_status check_filter(const rg_filter *where, rg_error *err)
+{
+    if (rg_filter_uses_op(where, RG_FILTER_CONTAINS) || rg_filter_uses_op(where, RG_FILTER_NOT_CONTAINS))
+        return rg_error_set(err, RG_ERR_INVALID,
+                            "the chromadb backend cannot match part of a metadata value ($contains / "
+                            "$not_contains); 'ragged query' applies them itself, other uses need the leann or "
+                            "exact backend");
+    return RG_OK;
+}
+
 /* One /get call (ids may be NULL). */
 static rg_status get_once(chroma_coll *c, const char *const *ids, size_t nids, const rg_filter *where,
                           unsigned include, size_t offset, size_t limit, rg_record_batch *out, rg_error *err)
 {
+    rg_status bad = check_filter(where, err);
+    if (bad != RG_OK)
+        return bad;
     json_t *body = json_object();
     if (ids)
         json_object_set_new(body, "ids", ids_array(ids, nids));
@@ -1062,6 +1079,9 @@ static rg_status chromadb_query(void *impl, const float *query, const rg_query_o
                                 rg_error *err)
 {
     chroma_coll *c = impl;
+    rg_status bad = check_filter(opts->where, err);
+    if (bad != RG_OK)
+        return bad;
     rg_buf body;
     rg_buf_init(&body);
     char *emb = embedding_text(query, c->identity.dim);
