@@ -96,3 +96,13 @@ TEST(memrchr_finds_last_byte)
     const unsigned char hi[] = {0x10, 0xff, 0x20};
     CHECK(rg_memrchr(hi, 0xff, 3) == hi + 1);
 }
+
+TEST(util_escape_text_for_terminals)
+{
+    char *s = rg_escape_text("evil\x1b[31mred\nname\ttab\x7f\xc2\x9b" "caf\xc3\xa9 \xff");
+    CHECK_EQ_STR(s, "evil\\e[31mred\\nname\\ttab\\x7f\\xc2\\x9b" "caf\xc3\xa9 \\xff");
+    free(s);
+    s = rg_escape_text("plain text");
+    CHECK_EQ_STR(s, "plain text");
+    free(s);
+}
