@@ -41,11 +41,50 @@ int rg_cli_open_collection(rg_cli *cli, bool create, rg_embedder **emb, rg_store
     if (!cfg)
         return 2;
     rg_error err;
-    rg_status rc = rg_embedder_open(cfg, emb, &err);
-    if (rc == RG_OK)
-        rc = rg_store_open(cfg, NULL, store, &err);
+    rg_embedder_identity stored;
+    bool have_stored = false;
+    rg_status rc = rg_store_open(cfg, NULL, store, &err);
+    if (rc == RG_OK) {
+        /* An existing collection brings its own embedder settings (what
+         * the user set explicitly still wins; a clash is reported below). */
+        rg_collection *peek = NULL;
+        rg_error perr;
+        if (rg_collection_open(*store, cli->collection, NULL, false, &peek, &perr) == RG_OK) {
+            stored = *rg_collection_identity(peek);
+            have_stored = true;
+            rg_collection_close(peek);
+        } else if (perr.code != RG_ERR_NOTFOUND || !create) {
+            rc = perr.code;
+            err = perr;
+        }
+    }
+    int applied = rc == RG_OK && have_stored ? rg_embedder_settings_apply(&stored, cfg) : 0;
+    if (rc == RG_OK) {
+        rc = rg_embedder_open(cfg, emb, &err);
+        if (rc != RG_OK && applied) {
+            char ident[400];
+            rg_embedder_identity_format(&stored, ident, sizeof ident);
+            rg_error_set(&err, err.code,
+                         "%s (collection '%s' was built with embedder %s, settings %s; where they differ now, set "
+                         "them with --config or RAGGED_EMBEDDING_* to what works here)",
+                         err.msg, cli->collection, ident, stored.settings);
+        }
+    }
     if (rc == RG_OK)
         rc = rg_collection_open(*store, cli->collection, *emb, create, coll, &err);
+    if (rc == RG_ERR_MISMATCH && have_stored) {
+        char clash[1024];
+        rg_embedder_settings_conflicts(&stored, cfg, clash, sizeof clash);
+        if (clash[0]) {
+            char a[400], b[400];
+            rg_embedder_identity_format(&stored, a, sizeof a);
+            rg_embedder_identity_format(&(*emb)->identity, b, sizeof b);
+            rg_error_set(&err, RG_ERR_MISMATCH,
+                         "collection '%s' was built with embedder %s but the settings given make %s: %s.  Remove "
+                         "those settings to use the collection's own, or use another collection (--collection)",
+                         cli->collection, a, b, clash);
+        }
+    }
     if (rc != RG_OK) {
         rg_store_close(*store);
         rg_embedder_free(*emb);

@@ -299,6 +299,11 @@ rg_store *rg_collection_store(const rg_collection *c)
     return c->store;
 }
 
+const rg_embedder_identity *rg_collection_identity(const rg_collection *c)
+{
+    return &c->identity;
+}
+
 int rg_collection_dim(const rg_collection *c)
 {
     return c->identity.dim;

@@ -216,6 +216,8 @@ const char *rg_collection_name(const rg_collection *c);
 rg_store *rg_collection_store(const rg_collection *c);
 int rg_collection_dim(const rg_collection *c);
 rg_embedder *rg_collection_embedder(const rg_collection *c);
+/* The identity of the embedder the collection was built with. */
+const rg_embedder_identity *rg_collection_identity(const rg_collection *c);
 
 rg_status rg_collection_add(rg_collection *c, const rg_record *recs, size_t n, rg_error *err);
 rg_status rg_collection_upsert(rg_collection *c, const rg_record *recs, size_t n, rg_error *err);

@@ -46,6 +46,7 @@
 #define META_MODEL "ragged:embedder_model"
 #define META_DIM "ragged:embedder_dim"
 #define META_FPR "ragged:embedder_fingerprint"
+#define META_SETTINGS "ragged:embedder_settings"   /* compact JSON, see rg_embedder_identity.settings */
 
 typedef struct chroma_store {
     rg_http *http;
@@ -293,6 +294,8 @@ static void identity_from_meta(const json_t *meta, rg_embedder_identity *id)
     if ((s = json_string_value(json_object_get(meta, META_FPR))))
         snprintf(id->fingerprint, sizeof id->fingerprint, "%s", s);
     id->dim = (int)json_integer_value(json_object_get(meta, META_DIM));
+    if ((s = json_string_value(json_object_get(meta, META_SETTINGS))) && strlen(s) < sizeof id->settings)
+        snprintf(id->settings, sizeof id->settings, "%s", s);
 }
 
 static rg_status count_by_id(chroma_store *st, const char *id, int64_t *out, rg_error *err)
@@ -365,6 +368,8 @@ static rg_status chromadb_create(void *impl, const char *name, const rg_embedder
     chroma_store *st = impl;
     json_t *meta = json_pack("{s:s, s:s, s:I, s:s}", META_KIND, identity->kind, META_MODEL, identity->model,
                              META_DIM, (json_int_t)identity->dim, META_FPR, identity->fingerprint);
+    if (identity->settings[0])
+        json_object_set_new(meta, META_SETTINGS, json_string(identity->settings));
     /* Cosine distance (1 - cos) is what the contract promises; ragged's
      * vectors are normalised, so it also ranks like inner product. */
     json_t *body = json_pack("{s:s, s:o, s:{s:{s:s}}}", "name", name, "metadata", meta, "configuration", "hnsw",
