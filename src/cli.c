@@ -95,6 +95,26 @@ int rg_cli_open_collection(rg_cli *cli, bool create, rg_embedder **emb, rg_store
     return 0;
 }
 
+int rg_cli_use_collection_settings(rg_cli *cli)
+{
+    rg_config *cfg = rg_cli_config(cli);
+    if (!cfg)
+        return 2;
+    if (!cli->collection_given)
+        return 0;
+    rg_error err;
+    rg_store *store = NULL;
+    rg_collection *peek = NULL;
+    rg_status rc = rg_store_open(cfg, NULL, &store, &err);
+    if (rc == RG_OK)
+        rc = rg_collection_open(store, cli->collection, NULL, false, &peek, &err);
+    if (rc == RG_OK)
+        rg_embedder_settings_apply(rg_collection_identity(peek), cfg);
+    rg_collection_close(peek);
+    rg_store_close(store);
+    return rc == RG_OK ? 0 : rg_cli_fail(cli, &err);
+}
+
 bool rg_cli_confirm(const char *prompt)
 {
     fprintf(stderr, "%s [y/N] ", prompt);
@@ -273,7 +293,10 @@ bool rg_cli_common_option(rg_cli *cli, int opt, const char *arg, int *exit_code)
     switch (opt) {
     case RG_CLI_OPT_CONFIG: cli->config_path = arg; return true;
     case RG_CLI_OPT_BACKEND: cli->backend = arg; return true;
-    case RG_CLI_OPT_COLLECTION: cli->collection = arg; return true;
+    case RG_CLI_OPT_COLLECTION:
+        cli->collection = arg;
+        cli->collection_given = true;
+        return true;
     case RG_CLI_OPT_QUIET: cli->quiet = true; return true;
     case RG_CLI_OPT_FORMAT:
         if (!strcmp(arg, "text")) {

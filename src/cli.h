@@ -22,6 +22,7 @@ typedef struct rg_cli {
     const char *config_path;    /* --config */
     const char *backend;        /* --backend (NULL: config) */
     const char *collection;     /* --collection (default "default") */
+    bool collection_given;      /* --collection was on the command line */
     rg_output_format format;    /* --format text|json */
     bool quiet;                 /* --quiet: no progress */
     rg_config *cfg;             /* loaded lazily by rg_cli_config */
@@ -48,6 +49,12 @@ rg_config *rg_cli_config(rg_cli *cli);
  * errors itself and returns the exit code (0 on success). */
 int rg_cli_open_collection(rg_cli *cli, bool create, rg_embedder **emb, rg_store **store,
                            rg_collection **coll);
+
+/* For commands that open an embedder without a collection (embed): when
+ * --collection names an existing collection, its recorded embedder
+ * settings go into the configuration (explicit settings win).  Returns the
+ * exit code of a failure (0: applied or nothing to apply). */
+int rg_cli_use_collection_settings(rg_cli *cli);
 
 /* Prints "ragged: MESSAGE" to stderr and returns the exit code of the
  * status (JSON mode also writes {"error":...} to stdout). */
