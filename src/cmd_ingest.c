@@ -34,8 +34,11 @@ static void on_progress(void *ctx, const rg_ingest_report *r, const char *curren
 static void on_warning(void *ctx, const char *path, const char *reason)
 {
     progress_ctx *p = ctx;
-    if (!p->quiet)
-        fprintf(stderr, "\rragged: skipping %s: %s\n", path, reason);
+    if (!p->quiet) {
+        char *safe = rg_escape_text(path);   /* a file name must not drive the terminal */
+        fprintf(stderr, "\rragged: skipping %s: %s\n", safe, reason);
+        free(safe);
+    }
 }
 
 int rg_cmd_ingest(rg_cli *cli, int argc, char **argv)
@@ -114,7 +117,9 @@ int rg_cmd_ingest(rg_cli *cli, int argc, char **argv)
                elapsed);
     }
     if (st != RG_OK) {
-        fprintf(stderr, "ragged: %s\n", err.msg);
+        fputs("ragged: ", stderr);
+        rg_fputs_escaped(err.msg, stderr);
+        fputc('\n', stderr);
         rc = rg_status_exit_code(st);
     }
     rg_ingest_report_free(&report);

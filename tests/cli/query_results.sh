@@ -86,6 +86,12 @@ contains "$OUT" 'two\nlines.txt'
 expect_exit 0 "$RAGGED" query "falcons harbors" -k 5 --format json
 json_get "$OUT" "any(r['document_path'].endswith('evil\x1b[31mred.txt') for r in j['results'])" | grep -q True ||
     fail "JSON path not exact"
+# Ingest warnings name the file escaped.
+mkdir -p "$TMP/big"
+head -c 1500000 /dev/zero | tr '\0' 'a' >"$TMP/big/$(printf 'huge\033[2J.txt')"
+RAGGED_INGEST_MAX_FILE_MB=1 expect_exit 0 "$RAGGED" ingest "$TMP/big" --collection big
+contains "$ERR" 'huge\e[2J.txt'
+not_contains "$ERR" $'\033'
 # Error messages that quote a name are escaped too.
 expect_exit 2 "$RAGGED" $'qu\033[2Jery' x
 not_contains "$ERR" $'\033'
