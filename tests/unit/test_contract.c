@@ -696,3 +696,47 @@ TEST(contract_duplicates_collapsed_keep_k)
         rg_collection_close(c);
     }
 }
+
+/* The embedder settings recorded with a collection come back from every
+ * backend (list and open), and apply to a configuration only where it has
+ * defaults; a key never appears in them. */
+TEST(contract_embedder_settings_round_trip)
+{
+    FOR_EACH_BACKEND("settings")
+    {
+        rg_error err;
+        CHECK(env.emb->identity.settings[0]);
+        CHECK(!strstr(env.emb->identity.settings, "\"api_key\""));
+        rg_embedder_identity id = env.emb->identity;
+        snprintf(id.settings, sizeof id.settings, "%s",
+                 "{\"dimension\":\"64\",\"document_prefix\":\"passage: \",\"provider\":\"builtin\","
+                 "\"query_prefix\":\"query: \"}");
+        CHECK_OK(rg_store_create_collection(env.store, cname, &id, &err), &err);
+        rg_collection_info *infos = NULL;
+        size_t n = 0;
+        CHECK_OK(rg_store_list(env.store, &infos, &n, &err), &err);
+        bool found = false;
+        for (size_t i = 0; i < n; i++)
+            if (!strcmp(infos[i].name, cname)) {
+                found = true;
+                CHECK_EQ_STR(infos[i].identity.settings, id.settings);
+            }
+        free(infos);
+        CHECK(found);
+        rg_collection *c = NULL;
+        CHECK_OK(rg_collection_open(env.store, cname, NULL, false, &c, &err), &err);
+        CHECK_EQ_STR(rg_collection_identity(c)->settings, id.settings);
+        rg_config *cfg = rg_config_new_defaults();
+        CHECK_OK(rg_config_set(cfg, "embedding.query_prefix", "mine: ", RG_SRC_ENV, &err), &err);
+        CHECK_EQ_INT(rg_embedder_settings_apply(rg_collection_identity(c), cfg), 3);
+        CHECK_EQ_STR(rg_config_str(cfg, "embedding.document_prefix"), "passage: ");
+        CHECK_EQ_STR(rg_config_str(cfg, "embedding.query_prefix"), "mine: ");   /* explicit wins */
+        CHECK_EQ_INT(rg_config_int(cfg, "embedding.dimension"), 64);
+        char clash[512];
+        rg_embedder_settings_conflicts(rg_collection_identity(c), cfg, clash, sizeof clash);
+        CHECK_MSG(strstr(clash, "embedding.query_prefix=mine: ") && strstr(clash, "'query: '"), "%s", clash);
+        rg_config_free(cfg);
+        rg_collection_close(c);
+        CHECK_OK(rg_store_delete_collection(env.store, cname, &err), &err);
+    }
+}
