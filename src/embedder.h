@@ -14,7 +14,8 @@
 
 struct rg_config;
 
-#define RG_EMBEDDER_ABI 1
+/* 2: rg_embedder_identity gained `settings` (the layout of rg_embedder changed). */
+#define RG_EMBEDDER_ABI 2
 
 typedef enum rg_embed_role {
     RG_EMBED_DOCUMENT = 0,   /* passages being stored */

@@ -29,7 +29,8 @@
 
 struct rg_config;
 
-#define RG_STORE_ABI 1
+/* 2: rg_collection_info's identity gained `settings`. */
+#define RG_STORE_ABI 2
 #define RG_ID_MAX 512
 #define RG_COLLECTION_NAME_MAX 512
 
