@@ -60,7 +60,10 @@ static int do_list(rg_cli *cli, rg_store *store)
         for (size_t i = 0; i < n; i++) {
             char id[400];
             rg_embedder_identity_format(&infos[i].identity, id, sizeof id);
-            printf("%-32s %10lld  %s\n", infos[i].name, (long long)infos[i].count, id);
+            /* The model name comes from a directory name or a server. */
+            printf("%-32s %10lld  ", infos[i].name, (long long)infos[i].count);
+            rg_fputs_escaped(id, stdout);
+            putchar('\n');
         }
     }
     free(infos);
@@ -91,8 +94,15 @@ static int do_info(rg_cli *cli, rg_store *store, const char *name)
     } else {
         char id[400];
         rg_embedder_identity_format(&info.identity, id, sizeof id);
-        printf("collection  %s\nbackend     %s\nrecords     %lld\nembedder    %s\n", name, rg_store_backend(store),
-               (long long)info.count, id);
+        printf("collection  %s\nbackend     %s\nrecords     %lld\nembedder    ", name, rg_store_backend(store),
+               (long long)info.count);
+        rg_fputs_escaped(id, stdout);
+        putchar('\n');
+        if (info.identity.settings[0]) {
+            fputs("settings    ", stdout);
+            rg_fputs_escaped(info.identity.settings, stdout);
+            putchar('\n');
+        }
         if (stats.tombstones)
             printf("tombstones  %lld\n", (long long)stats.tombstones);
         if (stats.bytes_total >= 0)
