@@ -97,21 +97,28 @@ int rg_cli_open_collection(rg_cli *cli, bool create, rg_embedder **emb, rg_store
 
 int rg_cli_use_collection_settings(rg_cli *cli)
 {
+    if (!cli->collection_given)
+        return rg_cli_config(cli) ? 0 : 2;
+    return rg_cli_use_collection_settings_in(cli, NULL, true);
+}
+
+int rg_cli_use_collection_settings_in(rg_cli *cli, const char *backend, bool must_exist)
+{
     rg_config *cfg = rg_cli_config(cli);
     if (!cfg)
         return 2;
-    if (!cli->collection_given)
-        return 0;
     rg_error err;
     rg_store *store = NULL;
     rg_collection *peek = NULL;
-    rg_status rc = rg_store_open(cfg, NULL, &store, &err);
+    rg_status rc = rg_store_open(cfg, backend, &store, &err);
     if (rc == RG_OK)
         rc = rg_collection_open(store, cli->collection, NULL, false, &peek, &err);
     if (rc == RG_OK)
         rg_embedder_settings_apply(rg_collection_identity(peek), cfg);
     rg_collection_close(peek);
     rg_store_close(store);
+    if (rc == RG_ERR_NOTFOUND && !must_exist)
+        return 0;
     return rc == RG_OK ? 0 : rg_cli_fail(cli, &err);
 }
 

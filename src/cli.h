@@ -55,6 +55,10 @@ int rg_cli_open_collection(rg_cli *cli, bool create, rg_embedder **emb, rg_store
  * settings go into the configuration (explicit settings win).  Returns the
  * exit code of a failure (0: applied or nothing to apply). */
 int rg_cli_use_collection_settings(rg_cli *cli);
+/* The same for the collection named --collection in backend (NULL: the
+ * configured one), whether or not --collection was given (migrate); a
+ * missing collection is an error only when must_exist. */
+int rg_cli_use_collection_settings_in(rg_cli *cli, const char *backend, bool must_exist);
 
 /* Prints "ragged: MESSAGE" to stderr and returns the exit code of the
  * status (JSON mode also writes {"error":...} to stdout). */

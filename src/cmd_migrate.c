@@ -339,6 +339,12 @@ int rg_cmd_migrate(rg_cli *cli, int argc, char **argv)
     rg_config *cfg = rg_cli_config(cli);
     if (!cfg)
         return 2;
+    /* The target is built with the source's embedder (vectors reused)
+     * unless embedding settings are given; a missing source is reported
+     * by the migration itself. */
+    int src_rc = rg_cli_use_collection_settings_in(cli, from, false);
+    if (src_rc != 0)
+        return src_rc;
 
     ui u = {.cli = cli};
     mo.on_progress = on_progress;

@@ -119,4 +119,10 @@ for b in exact; do
     RAGGED_EMBEDDING_DIMENSION=256 expect_exit 0 "$RAGGED" ingest "$D" --backend $b --collection small --quiet
     expect_exit 0 "$RAGGED" query "receptor" --backend $b --collection small -k 1
 done
+# migrate builds the target with the source's embedder: vectors reused.
+expect_exit 0 "$RAGGED" migrate exact-to-leann --collection small --to small256 --format json
+[[ $(json_get "$OUT" "j['vectors']['action']") == reused ]] || fail "migrate re-embedded: ${OUT:0:400}"
+expect_exit 0 "$RAGGED" collections info small256 --format json
+[[ $(json_get "$OUT" "j['embedder']['dim']") == 256 ]] || fail "migrated embedder: ${OUT:0:300}"
+expect_exit 0 "$RAGGED" query "receptor" --collection small256 -k 1
 exit 0
