@@ -104,6 +104,7 @@ rg_status rg_query_run(rg_collection *c, const char *text, const rg_retrieve_opt
     /* Checked conditions usually reject most passages: start wider. */
     int64_t fetch = post ? RG_MAX((int64_t)o->k * 4, 50) : o->k, total = -1;
     rg_status rc = RG_OK;
+    int rounds = 0;
     for (;;) {
         if (total >= 0 && fetch > total)
             fetch = RG_MAX(total, 1);
@@ -123,7 +124,7 @@ rg_status rg_query_run(rg_collection *c, const char *text, const rg_retrieve_opt
         }
         size_t got = hits.n;
         rg_hits_free(&hits);
-        out->rounds++;
+        rounds++;
         if (rc != RG_OK || (int64_t)out->hits.n >= o->k || (int64_t)got < fetch)
             break;
         if (total < 0 && (rc = rg_collection_count(c, &total, err)) != RG_OK)
@@ -132,7 +133,6 @@ rg_status rg_query_run(rg_collection *c, const char *text, const rg_retrieve_opt
             break;
         fetch *= 4;
     }
-    int rounds = out->rounds;
     rg_filter_free(pushed);
     if (rc != RG_OK)
         rg_query_result_free(out);
