@@ -637,11 +637,16 @@ TEST(contract_contains_filters_keep_k)
             }
             rg_record_batch_free(&b);
             for (int k = 1; k <= 25; k += 12) {
-                rg_retrieve_opts o = {.k = k, .where = flt, .mode = RG_RETRIEVE_VECTOR};
+                /* hybrid too: its vector side sees every passage, so k holds */
+                rg_retrieve_opts o;
+                rg_retrieve_opts_from_config(&o, env.cfg);
+                o.k = k;
+                o.where = flt;
+                o.mode = k == 13 ? RG_RETRIEVE_HYBRID : RG_RETRIEVE_VECTOR;
                 rg_query_result r;
                 CHECK_OK(rg_query_run(c, "pepper river", &o, &r, &err), &err);
-                CHECK_MSG(r.hits.n == RG_MIN((size_t)k, expect), "filter %s k=%d: %zu hits, expected %zu",
-                          CONTAINS_FILTERS[fi], k, r.hits.n, RG_MIN((size_t)k, expect));
+                CHECK_MSG(r.hits.n == RG_MIN((size_t)k, expect), "filter %s k=%d mode %s: %zu hits, expected %zu",
+                          CONTAINS_FILTERS[fi], k, rg_retrieve_mode_name(o.mode), r.hits.n, RG_MIN((size_t)k, expect));
                 for (size_t i = 0; i < r.hits.n; i++)
                     CHECK(rg_filter_match_record(flt, r.hits.items[i].metadata, r.hits.items[i].document));
                 rg_query_result_free(&r);
