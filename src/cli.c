@@ -206,6 +206,29 @@ const rg_cli_command *rg_cli_suggest_command(const rg_cli *cli, const char *name
     return nprefix == 1 ? prefix : NULL;
 }
 
+const char *rg_cli_suggest_action(const rg_cli *cli, const char *word, char *buf, size_t n)
+{
+    buf[0] = '\0';
+    const rg_cli_command *cmd = cli->command ? rg_cli_find_command(cli, cli->command) : NULL;
+    if (!cmd || !cmd->actions)
+        return buf;
+    size_t best_d = 3;
+    for (const char *p = cmd->actions; *p;) {
+        size_t len = strcspn(p, " ");
+        char action[64];
+        snprintf(action, sizeof action, "%.*s", (int)RG_MIN(len, sizeof action - 1), p);
+        size_t d = edit_distance(word, action);
+        if (d < best_d) {
+            best_d = d;
+            snprintf(buf, n, " (did you mean '%s'?)", action);
+        }
+        p += len;
+        while (*p == ' ')
+            p++;
+    }
+    return buf;
+}
+
 char *rg_cli_command_help(rg_cli *cli, const rg_cli_command *cmd)
 {
     /* Each command prints its own help text; it is captured through a

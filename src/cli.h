@@ -83,6 +83,9 @@ const rg_cli_command *rg_cli_find_command(const rg_cli *cli, const char *name);
 /* The command closest to a mistyped name (edit distance at most 2, or a
  * unique prefix), or NULL. */
 const rg_cli_command *rg_cli_suggest_command(const rg_cli *cli, const char *name);
+/* " (did you mean 'ACTION'?)" for a mistyped sub-command of the current
+ * command (its `actions` in the table), or "". */
+const char *rg_cli_suggest_action(const rg_cli *cli, const char *word, char *buf, size_t n);
 /* Prints a JSON value to stdout (indent 2) and frees it. */
 void rg_cli_print_json(json_t *v);
 /* True if any argument is --help or -h. */

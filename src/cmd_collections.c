@@ -149,7 +149,11 @@ int rg_cmd_collections(rg_cli *cli, int argc, char **argv)
     bool needs_name = strcmp(action, "list") != 0;
     if (strcmp(action, "list") && strcmp(action, "create") && strcmp(action, "delete") && strcmp(action, "info") &&
         strcmp(action, "compact"))
-        return rg_cli_usage_error(cli, "unknown action '%s'; use list, create, delete, info or compact", action);
+    {
+        char dym[96];
+        return rg_cli_usage_error(cli, "unknown action '%s'%s; use list, create, delete, info or compact", action,
+                                  rg_cli_suggest_action(cli, action, dym, sizeof dym));
+    }
     if (needs_name && !name)
         return rg_cli_usage_error(cli, "collections %s needs a collection name", action);
     if (optind + (needs_name ? 2 : 1) < argc)

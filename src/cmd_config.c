@@ -443,5 +443,7 @@ int rg_cmd_config(rg_cli *cli, int argc, char **argv)
         }
         return 0;
     }
-    return rg_cli_usage_error(cli, "unknown action '%s'; use show, validate, init, schema, get or set", action);
+    char dym[96];
+    return rg_cli_usage_error(cli, "unknown action '%s'%s; use show, validate, init, schema, get or set", action,
+                              rg_cli_suggest_action(cli, action, dym, sizeof dym));
 }

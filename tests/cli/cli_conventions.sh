@@ -20,6 +20,10 @@ expect_exit 2 "$RAGGED" qurey x
 contains "$ERR" "did you mean 'query'?"
 expect_exit 2 "$RAGGED" colections list
 contains "$ERR" "did you mean 'collections'?"
+expect_exit 2 "$RAGGED" collections lsit
+contains "$ERR" "did you mean 'list'?"
+expect_exit 2 "$RAGGED" config shwo
+contains "$ERR" "did you mean 'show'?"
 expect_exit 2 "$RAGGED" xyzzy
 not_contains "$ERR" "did you mean"
 contains "$ERR" "Commands:"
