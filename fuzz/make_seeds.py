@@ -7,7 +7,8 @@ codes files of small collections ragged built, stored as payload-only
 ".payload" and whole-file ".raw" inputs; the *-zstd ones are the same files
 rewritten by the writer of LEANN_FILE_ZSTD, their payload mode byte holding
 the header flags shifted left by one), fuzz_llm_stream and
-fuzz_query_text and fuzz_excerpt (written by hand).  Crash inputs found later are added by hand (named crash-*), so
+fuzz_query_text, fuzz_excerpt and fuzz_config_set
+(written by hand).  Crash inputs found later are added by hand (named crash-*), so
 this script never deletes files it did not write."""
 import json
 import os

@@ -86,6 +86,10 @@ const rg_cli_command *rg_cli_suggest_command(const rg_cli *cli, const char *name
 /* " (did you mean 'ACTION'?)" for a mistyped sub-command of the current
  * command (its `actions` in the table), or "". */
 const char *rg_cli_suggest_action(const rg_cli *cli, const char *word, char *buf, size_t n);
+/* `config set`'s edit (cmd_config.c): the YAML text with the dotted key
+ * set to value (YAML scalar text), nested as ragged's keys are, comments and
+ * other lines kept.  New string; the caller verifies it loads. */
+char *rg_config_yaml_set(const char *text, const char *key, const char *value);
 /* Prints a JSON value to stdout (indent 2) and frees it. */
 void rg_cli_print_json(json_t *v);
 /* True if any argument is --help or -h. */

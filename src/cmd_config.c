@@ -116,11 +116,31 @@ static bool line_is_key(const char *line, size_t indent, const char *name, size_
     return *p == ':' && (p[1] == ' ' || p[1] == '\0' || p[1] == '\n' || p[1] == '\r' || p[1] == '\t');
 }
 
+/* The "# ..." that ends a "key: value" line (v: the value part), outside
+ * quotes, or NULL: kept when the value is replaced. */
+static const char *trailing_comment(const char *v)
+{
+    char quote = 0;
+    for (const char *p = v; *p && *p != '\n'; p++) {
+        if (quote) {
+            if (*p == quote)
+                quote = 0;
+            else if (*p == '\\' && quote == '"' && p[1])
+                p++;
+        } else if (*p == '"' || *p == '\'') {
+            quote = *p;
+        } else if (*p == '#' && (p == v || p[-1] == ' ' || p[-1] == '\t')) {
+            return p;
+        }
+    }
+    return NULL;
+}
+
 /* New text of the YAML file with key set to the scalar value (YAML text),
  * the mapping nesting ragged's keys use (a.b.c -> a: b: c:).  A key already
  * there has its line replaced; a missing one is added at the end of its
  * section, the sections made as needed.  Everything else is kept. */
-static char *yaml_set(const char *text, const char *key, const char *value)
+char *rg_config_yaml_set(const char *text, const char *key, const char *value)
 {
     /* Split into lines (each keeps its newline). */
     size_t nl = 0, cap = 16;
@@ -175,7 +195,10 @@ static char *yaml_set(const char *text, const char *key, const char *value)
         if (!dot) {
             replace_line = found;
             const char *nlp = strchr(lines[found], '\n');
-            replaced = rg_xasprintf("%*s%.*s: %s%s", (int)indent, "", (int)plen, part, value, nlp ? "\n" : "");
+            const char *comment = trailing_comment(lines[found] + indent + plen + 1);
+            size_t clen = comment ? strcspn(comment, "\r\n") : 0;
+            replaced = rg_xasprintf("%*s%.*s: %s%s%.*s%s", (int)indent, "", (int)plen, part, value, clen ? "  " : "",
+                                    (int)clen, comment ? comment : "", nlp ? "\n" : "");
             break;
         }
         /* The block of this section: following lines indented deeper. */
@@ -307,7 +330,7 @@ static int do_set(rg_cli *cli, const char *key, const char *value)
             return rg_cli_usage_error(cli, "the value of %s is not valid UTF-8", key);
         }
     }
-    char *text = yaml_set(old ? old : "", key, yvalue);
+    char *text = rg_config_yaml_set(old ? old : "", key, yvalue);
     /* The edited file must load and give the value back (a flow-style or
      * otherwise unusual file may not take a line edit): checked on a
      * sibling temporary file, which then replaces the original. */

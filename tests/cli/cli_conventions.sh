@@ -105,10 +105,14 @@ expect_exit 0 "$RAGGED" --config "$TMP/mine.yml" config set retrieval.k 3
 expect_exit 0 "$RAGGED" --config "$TMP/mine.yml" config set embedding.query_prefix 'query: "q"'
 contains "$(cat "$TMP/mine.yml")" "# my settings"
 contains "$(cat "$TMP/mine.yml")" "mode: bm25   # lexical only"
+expect_exit 0 "$RAGGED" --config "$TMP/mine.yml" config set retrieval.mode hybrid
+contains "$(cat "$TMP/mine.yml")" 'mode: "hybrid"  # lexical only'
 expect_exit 0 "$RAGGED" --config "$TMP/mine.yml" config get embedding.query_prefix
 [[ $OUT == 'query: "q"' ]] || fail "query_prefix round trip: $OUT"
 expect_exit 0 "$RAGGED" --config "$TMP/mine.yml" config get retrieval.mode
-[[ $OUT == bm25 ]] || fail "other keys kept: $OUT"
+[[ $OUT == hybrid ]] || fail "retrieval.mode: $OUT"
+expect_exit 0 "$RAGGED" --config "$TMP/mine.yml" config get retrieval.k
+[[ $OUT == 3 ]] || fail "other keys kept: $OUT"
 # A layout the line edit cannot handle is refused, the file unchanged.
 printf 'retrieval: {mode: bm25}\n' >"$TMP/flow.yml"
 expect_exit 2 "$RAGGED" --config "$TMP/flow.yml" config set retrieval.k 3
