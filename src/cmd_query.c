@@ -45,6 +45,8 @@ static const char HELP[] =
  * dropped. */
 static rg_status read_stdin_query(char **out, rg_error *err)
 {
+    if (isatty(STDIN_FILENO))
+        fputs("ragged: reading the query from the terminal; end it with Ctrl-D\n", stderr);
     rg_buf b;
     rg_buf_init(&b);
     char chunk[4096];
