@@ -44,6 +44,8 @@ int rg_cli_open_collection(rg_cli *cli, bool create, rg_embedder **emb, rg_store
     rg_embedder_identity stored;
     bool have_stored = false;
     rg_status rc = rg_store_open(cfg, NULL, store, &err);
+    if (rc == RG_OK && create)
+        rc = rg_collection_name_check_new(cli->collection, &err);
     if (rc == RG_OK) {
         /* An existing collection brings its own embedder settings (what
          * the user set explicitly still wins; a clash is reported below). */
@@ -63,11 +65,12 @@ int rg_cli_open_collection(rg_cli *cli, bool create, rg_embedder **emb, rg_store
         rc = rg_embedder_open(cfg, emb, &err);
         if (rc != RG_OK && applied) {
             char ident[400];
+            rg_error why = err;   /* not err.msg as an argument of a write to err */
             rg_embedder_identity_format(&stored, ident, sizeof ident);
-            rg_error_set(&err, err.code,
+            rg_error_set(&err, why.code,
                          "%s (collection '%s' was built with embedder %s, settings %s; where they differ now, set "
                          "them with --config or RAGGED_EMBEDDING_* to what works here)",
-                         err.msg, cli->collection, ident, stored.settings);
+                         why.msg, cli->collection, ident, stored.settings);
         }
     }
     if (rc == RG_OK)

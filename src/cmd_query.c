@@ -9,6 +9,7 @@
 #include "answer.h"
 #include "cli.h"
 #include "query_output.h"
+#include "rerank.h"
 #include "retrieve.h"
 #include "util.h"
 
@@ -17,6 +18,7 @@ int rg_cmd_query(rg_cli *cli, int argc, char **argv);
 static const char HELP[] =
     "usage: ragged query \"TEXT\"|- [-k N] [--mode vector|bm25|hybrid] [--where JSON]\n"
     "                    [-m KEY=VALUE]... [--contains TEXT]... [--show-text] [--answer]\n"
+    "                    [--rerank | --no-rerank] [--rerank-model DIR]\n"
     "                    [--color auto|always|never] [--collection NAME] [--backend NAME]\n"
     "                    [--format text|json]\n\n"
     "Finds the passages most similar to TEXT (read from stdin when TEXT is -) and prints\n"
@@ -36,6 +38,9 @@ static const char HELP[] =
     "                       retrieval.mode)\n"
     "  --show-text          print each passage in full (default: a short excerpt)\n"
     "  --complexity N       search effort for graph backends (default: the backend's setting)\n"
+    "  --rerank-model DIR   rerank the best retrieval.rerank.top_n passages with this\n"
+    "                       cross-encoder (default: retrieval.rerank.model; docs/retrieval.md)\n"
+    "  --rerank, --no-rerank  require / skip the configured reranker\n"
     "  --answer             ask the LLM in llm.* to answer TEXT from the passages, with [n]\n"
     "                       citations and their sources (see docs/answers.md).  Exit 3: no\n"
     "                       usable LLM configured, 4: the LLM could not be reached or failed;\n"
@@ -90,8 +95,13 @@ int rg_cmd_query(rg_cli *cli, int argc, char **argv)
                                          {"answer", no_argument, NULL, 'a'},
                                          {"contains", required_argument, NULL, 'C'},
                                          {"color", required_argument, NULL, 'L'},
+                                         {"rerank", no_argument, NULL, 3001},
+                                         {"no-rerank", no_argument, NULL, 3002},
+                                         {"rerank-model", required_argument, NULL, 3003},
                                          {0}};
     const char *color_arg = NULL, *contains_first = NULL;
+    int rerank = -1;              /* -1: as configured, 0: off, 1: required */
+    const char *rerank_model = NULL;
     const char *mode = NULL;
     int k = 0, complexity = 0, c, rc = 0;
     bool show_text = false, answer = false;
@@ -143,6 +153,9 @@ int rg_cmd_query(rg_cli *cli, int argc, char **argv)
         case 'M': mode = optarg; break;
         case 'a': answer = true; break;
         case 'L': color_arg = optarg; break;
+        case 3001: rerank = 1; break;
+        case 3002: rerank = 0; break;
+        case 3003: rerank_model = optarg; rerank = rerank == 0 ? 0 : 1; break;
         default:
             if (!rg_cli_common_option(cli, c, optarg, &rc)) {
                 free(filter_args);
@@ -221,11 +234,30 @@ int rg_cmd_query(rg_cli *cli, int argc, char **argv)
     qo.where = where;
     qo.include = RG_INCLUDE_DOCUMENTS | RG_INCLUDE_METADATAS;
     qo.search_complexity = complexity;
+    rg_reranker *rr = NULL;
+    if (rerank != 0) {
+        rg_status rs = rg_reranker_open(rg_cli_config(cli), rerank_model, &rr, &err);
+        if (rs == RG_OK && !rr && rerank == 1)
+            rs = rg_error_set(&err, RG_ERR_INVALID, "--rerank needs a cross-encoder: set retrieval.rerank.model "
+                              "or pass --rerank-model DIR");
+        if (rs != RG_OK) {
+            rg_filter_free(where);
+            rg_collection_close(coll);
+            rg_store_close(store);
+            rg_embedder_free(emb);
+            free(stdin_text);
+            return rg_cli_fail(cli, &err);
+        }
+    }
+    /* first_scores: rg_query_run keeps the first-stage score of each
+     * passage it returns (query_output.h). */
+    qo.reranker = rr;
     rg_query_result res;
     rg_query_result_init(&res);
     double t0 = rg_now();
     rg_status st = mode ? rg_retrieve_mode_parse(mode, &qo.mode, &err) : RG_OK;
     if (st != RG_OK) {
+        rg_reranker_free(rr);
         rg_filter_free(where);
         rg_collection_close(coll);
         rg_store_close(store);
@@ -251,6 +283,7 @@ int rg_cmd_query(rg_cli *cli, int argc, char **argv)
         rg_query_result_print_text(&res, text, &to, stdout);
     }
     rg_query_result_free(&res);
+    rg_reranker_free(rr);
     rg_filter_free(where);
     rg_collection_close(coll);
     rg_store_close(store);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "filter.h"
+#include "rerank.h"
 #include "util.h"
 
 void rg_query_result_init(rg_query_result *r)
@@ -22,6 +23,7 @@ void rg_query_result_free(rg_query_result *r)
     for (size_t i = 0; r->duplicates && i < r->hits.n; i++)
         json_decref(r->duplicates[i]);
     free(r->duplicates);
+    free(r->first_scores);
     rg_hits_free(&r->hits);
     rg_query_result_init(r);
 }
@@ -55,10 +57,13 @@ static json_t *source_json(const rg_hit *h)
 /* Fills out from one round's hits: filter checks, then duplicates folded
  * into the first (best-ranked) copy; keeps at most k passages but records
  * every duplicate of a kept one found in the round. */
-static void collapse(rg_hits *hits, const rg_filter *where, bool post, int k, rg_query_result *out)
+static void collapse(rg_hits *hits, const float *firsts, const rg_filter *where, bool post, int k,
+                     rg_query_result *out)
 {
     json_t *seen = json_object();   /* hash of the text -> index in out->hits */
     out->duplicates = rg_xcalloc(hits->n ? hits->n : 1, sizeof *out->duplicates);
+    if (firsts)
+        out->first_scores = rg_xcalloc(hits->n ? hits->n : 1, sizeof *out->first_scores);
     for (size_t i = 0; i < hits->n; i++) {
         rg_hit *h = &hits->items[i];
         if (post && !rg_filter_match_record(where, h->metadata, h->document))
@@ -81,6 +86,8 @@ static void collapse(rg_hits *hits, const rg_filter *where, bool post, int k, rg
         if ((int)out->hits.n >= k)
             continue;
         json_object_set_new(seen, key, json_integer((json_int_t)out->hits.n));
+        if (firsts)
+            out->first_scores[out->hits.n] = firsts[i];
         rg_hit *dst;
         rg_hits_push(&out->hits, h->id, h->distance, NULL, NULL);
         dst = &out->hits.items[out->hits.n - 1];
@@ -114,15 +121,20 @@ rg_status rg_query_run(rg_collection *c, const char *text, const rg_retrieve_opt
         q.k = (int)fetch;
         q.where = pushed;
         q.include |= RG_INCLUDE_DOCUMENTS | RG_INCLUDE_METADATAS;
+        /* With a reranker, each returned passage's first-stage score. */
+        float *firsts = o->reranker ? rg_xcalloc((size_t)fetch, sizeof *firsts) : NULL;
+        q.first_scores = firsts;
         rg_hits hits;
         rg_hits_init(&hits);
         rc = rg_retrieve(c, text, &q, &hits, err);
         if (rc == RG_OK) {
             rg_query_result_free(out);
-            collapse(&hits, o->where, post, o->k, out);
+            collapse(&hits, firsts, o->where, post, o->k, out);
             out->fetched = hits.n;
+            out->reranker = o->reranker ? o->reranker->name : NULL;
         }
         size_t got = hits.n;
+        free(firsts);
         rg_hits_free(&hits);
         rounds++;
         if (rc != RG_OK || (int64_t)out->hits.n >= o->k || (int64_t)got < fetch)
@@ -150,6 +162,10 @@ json_t *rg_query_result_to_json(const rg_query_result *r, const char *query, con
         const rg_hit *h = &r->hits.items[i];
         json_t *o = json_pack("{s:I, s:s, s:f, s:f}", "rank", (json_int_t)(i + 1), "id", h->id, "score",
                               1.0 - h->distance, "distance", (double)h->distance);
+        if (r->first_scores) {
+            json_object_set_new(o, "rerank_score", json_real(1.0 - h->distance));
+            json_object_set_new(o, "retrieval_score", json_real(r->first_scores[i]));
+        }
         json_t *m = h->metadata;
         for (size_t f = 0; m && f < RG_ARRAY_LEN(SOURCE_FIELDS); f++)
             if (json_object_get(m, SOURCE_FIELDS[f]))
@@ -162,8 +178,11 @@ json_t *rg_query_result_to_json(const rg_query_result *r, const char *query, con
             json_object_set(o, "duplicates", r->duplicates[i]);
         json_array_append_new(results, o);
     }
-    return json_pack("{s:s, s:s, s:s, s:s, s:i, s:f, s:o}", "query", query, "collection", collection, "backend",
-                     backend, "mode", mode, "k", k, "seconds", seconds, "results", results);
+    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:i, s:f, s:o}", "query", query, "collection", collection, "backend",
+                          backend, "mode", mode, "k", k, "seconds", seconds, "results", results);
+    if (r->reranker)
+        json_object_set_new(j, "reranker", json_string(r->reranker));
+    return j;
 }
 
 /* ---- excerpts ---- */
@@ -388,6 +407,8 @@ static void print_source(FILE *out, const json_t *m, const char *id, const char 
 void rg_query_result_print_text(const rg_query_result *r, const char *query, const rg_query_text_opts *o, FILE *out)
 {
     char *cwd = getcwd(NULL, 0);
+    if (r->reranker)
+        fprintf(out, "reranked by %s\n", r->reranker);
     for (size_t i = 0; i < r->hits.n; i++) {
         const rg_hit *h = &r->hits.items[i];
         json_t *m = h->metadata;

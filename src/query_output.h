@@ -19,6 +19,8 @@
 typedef struct rg_query_result {
     rg_hits hits;          /* distinct passages, best first, at most k */
     json_t **duplicates;   /* per hit: array of {id, score, document_path, ...} of identical passages, or NULL */
+    float *first_scores;   /* with a reranker: per hit, its first-stage (retrieval) score; else NULL */
+    const char *reranker;  /* the reranker's name (borrowed from the options), or NULL */
     size_t fetched;        /* passages retrieved in the last round (>= hits.n) */
     int rounds;            /* retrieval rounds it took */
 } rg_query_result;
@@ -39,7 +41,9 @@ rg_status rg_query_run(rg_collection *c, const char *text, const rg_retrieve_opt
  *   {"query", "collection", "backend", "mode", "k", "seconds",
  *    "results": [{"rank", "id", "score", "distance", "document_path", "title",
  *                 "page_number", "chunk_position", "total_chunks", "text",
- *                 "metadata", "duplicates": [...] (only when there are)}]}
+ *                 "metadata", "duplicates": [...] (only when there are),
+ *                 "rerank_score", "retrieval_score" (with a reranker)}],
+ *    "reranker" (with a reranker)}
  * Field names are stable; new ones are only ever added.  New reference. */
 json_t *rg_query_result_to_json(const rg_query_result *r, const char *query, const char *collection,
                                 const char *backend, const char *mode, int k, double seconds);
