@@ -7,7 +7,8 @@ codes files of small collections ragged built, stored as payload-only
 ".payload" and whole-file ".raw" inputs; the *-zstd ones are the same files
 rewritten by the writer of LEANN_FILE_ZSTD, their payload mode byte holding
 the header flags shifted left by one), fuzz_llm_stream and
-fuzz_query_text (written by hand).  Crash inputs found later are added by hand (named crash-*), so
+fuzz_query_text, fuzz_excerpt and fuzz_config_set
+(written by hand).  Crash inputs found later are added by hand (named crash-*), so
 this script never deletes files it did not write."""
 import json
 import os
@@ -146,6 +147,9 @@ def main():
         {"$or": [{"c": True}, {"d": {"$lt": 2.5}}]}, {"a": {"$in": [1, "1", 2.0]}}, {"b": {"$nin": ["x", "y"]}},
         {"a": 1, "b": "x"}, {"$and": [{"$or": [{"a": {"$gt": 0}}, {"year": {"$lte": 2020}}]}, {"lang": {"$eq": "fr"}}]},
         {"k.e": 1}, {"a b": "é"},
+        {"b": {"$contains": "x"}}, {"path": {"$not_contains": "%_"}}, {"a": {"$contains": "1"}},
+        {"$or": [{"#document": {"$contains": "x"}}, {"b": "y"}]},
+        {"$and": [{"#document": {"$not_contains": "z"}}, {"lang": {"$contains": "e"}}]},
     ]
     for i, f in enumerate(filters):
         put("fuzz_filter", "f%02d.json" % i, json.dumps(f))

@@ -9,6 +9,7 @@
 
 #include "answer.h"
 #include "cli.h"
+#include "query_output.h"
 #include "util.h"
 #ifndef RG_WITHOUT_CHROMADB
 #include "llm.h"
@@ -72,28 +73,13 @@ static rg_passage *passages_from_hits(const rg_hits *hits)
     return p;
 }
 
-/* A passage on one line, about 240 bytes, cut at a UTF-8 boundary. */
-static void print_excerpt(const char *text, bool full)
+/* The passage as `ragged query` shows it: an excerpt around the question's
+ * words (or the whole text), control characters escaped. */
+static void print_excerpt(const char *text, const char *question, bool full)
 {
-    if (full) {
-        printf("   %s\n", text);
-        return;
-    }
-    size_t n = strlen(text), i = 0, out = 0;
-    bool space = false;
-    fputs("   ", stdout);
-    for (; i < n && out < 240; i++) {
-        unsigned char ch = (unsigned char)text[i];
-        bool ws = ch == '\n' || ch == '\r' || ch == '\t' || ch == ' ';
-        if (ws && !space)
-            putchar(' '), out++;
-        if (!ws)
-            putchar(ch), out++;
-        space = ws;
-    }
-    while (i < n && ((unsigned char)text[i] & 0xc0) == 0x80)
-        putchar(text[i++]);
-    puts(i < n ? " ..." : "");
+    char *ex = rg_query_excerpt(text, question, NULL, 0, full, false);
+    printf("   %s\n", ex);
+    free(ex);
 }
 
 static void print_passages(const answer_run *r)
@@ -101,9 +87,11 @@ static void print_passages(const answer_run *r)
     printf("Retrieved passages:\n");
     for (size_t i = 0; i < r->hits->n; i++) {
         char *d = rg_passage_describe(&r->passages[i], true);
-        printf("[%zu] %s (score %.3f)\n", i + 1, d, 1.0 - r->hits->items[i].distance);
+        printf("[%zu] ", i + 1);
+        rg_fputs_escaped(d, stdout);   /* file names are outside text */
+        printf(" (score %.3f)\n", 1.0 - r->hits->items[i].distance);
         free(d);
-        print_excerpt(r->passages[i].text, r->show_text);
+        print_excerpt(r->passages[i].text, r->question, r->show_text);
     }
 }
 
@@ -218,7 +206,9 @@ static void print_sources_text(answer_run *r, const rg_citations *cites)
         int n = cites->items[i];
         if (cited_ok(r, n)) {
             char *d = rg_passage_describe(&r->passages[n - 1], true);
-            printf("  [%d] %s\n", n, d);
+            printf("  [%d] ", n);
+            rg_fputs_escaped(d, stdout);
+            putchar('\n');
             free(d);
         }
     }

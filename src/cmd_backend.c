@@ -64,10 +64,13 @@ static void print_stats_text(const char *backend, json_t *coll)
     json_t *e = json_object_get(coll, "embedder");
     snprintf(id, sizeof id, "%s:%s:%lld", json_string_value(json_object_get(e, "kind")),
              json_string_value(json_object_get(e, "model")), (long long)json_integer_value(json_object_get(e, "dim")));
-    printf("%s/%s: %lld records, embedder %s, health: %s\n", backend,
-           json_string_value(json_object_get(coll, "collection")),
-           (long long)json_integer_value(json_object_get(coll, "records")), id,
-           json_string_value(json_object_get(coll, "health")));
+    /* The model name and the health message come from files or a server. */
+    printf("%s/%s: %lld records, embedder ", backend, json_string_value(json_object_get(coll, "collection")),
+           (long long)json_integer_value(json_object_get(coll, "records")));
+    rg_fputs_escaped(id, stdout);
+    fputs(", health: ", stdout);
+    rg_fputs_escaped(json_string_value(json_object_get(coll, "health")), stdout);
+    putchar('\n');
     if (!st)
         return;
     long long total = (long long)json_integer_value(json_object_get(st, "bytes_total"));
@@ -109,8 +112,11 @@ static int do_stats(rg_cli *cli)
         if (rg_store_open(cfg, names[b], &store, &err) != RG_OK) {
             json_object_set_new(bo, "available", json_false());
             json_object_set_new(bo, "error", json_string(err.msg));
-            if (cli->format == RG_FORMAT_TEXT)
-                printf("%s: not available: %s\n", names[b], err.msg);
+            if (cli->format == RG_FORMAT_TEXT) {
+                printf("%s: not available: ", names[b]);
+                rg_fputs_escaped(err.msg, stdout);
+                putchar('\n');
+            }
             if (cli->backend)
                 rc = rg_status_exit_code(err.code);
             json_array_append_new(out, bo);
@@ -122,8 +128,11 @@ static int do_stats(rg_cli *cli)
         json_t *colls = json_array();
         if (rg_store_list(store, &infos, &n, &err) != RG_OK) {
             json_object_set_new(bo, "error", json_string(err.msg));
-            if (cli->format == RG_FORMAT_TEXT)
-                printf("%s: cannot list collections: %s\n", names[b], err.msg);
+            if (cli->format == RG_FORMAT_TEXT) {
+                printf("%s: cannot list collections: ", names[b]);
+                rg_fputs_escaped(err.msg, stdout);
+                putchar('\n');
+            }
             rc = rg_status_exit_code(err.code);
         }
         size_t shown = 0;

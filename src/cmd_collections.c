@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "util.h"
@@ -12,13 +13,14 @@ int rg_cmd_collections(rg_cli *cli, int argc, char **argv);
 static const char HELP[] =
     "usage: ragged collections list [--backend NAME]\n"
     "       ragged collections create NAME\n"
-    "       ragged collections delete NAME\n"
+    "       ragged collections delete NAME [--yes]\n"
     "       ragged collections info NAME\n"
     "       ragged collections compact NAME\n"
     "       ragged collections check NAME\n\n"
     "list    collections of a backend with record counts and embedders\n"
     "create  an empty collection for the configured embedder\n"
-    "delete  a collection and all its records (cannot be undone)\n"
+    "delete  a collection and all its records (cannot be undone); on a terminal it asks\n"
+    "        first unless --yes (-y) is given\n"
     "info    record count, embedder, bytes on disk by component\n"
     "compact reclaim space left by deletes and rebuild indexes\n"
     "check   verify every stored byte that can be verified (files, passages, metadata, BM25 index);\n"
@@ -62,8 +64,10 @@ static int do_list(rg_cli *cli, rg_store *store)
         for (size_t i = 0; i < n; i++) {
             char id[400];
             rg_embedder_identity_format(&infos[i].identity, id, sizeof id);
-            printf("%-32s %10lld  %s%s\n", infos[i].name, (long long)infos[i].count, id,
-                   infos[i].damaged ? "  DAMAGED" : "");
+            /* The model name comes from a directory name or a server. */
+            printf("%-32s %10lld  ", infos[i].name, (long long)infos[i].count);
+            rg_fputs_escaped(id, stdout);
+            puts(infos[i].damaged ? "  DAMAGED" : "");
         }
         for (size_t i = 0; i < n; i++)
             if (infos[i].damaged)
@@ -131,8 +135,15 @@ static int do_info(rg_cli *cli, rg_store *store, const char *name)
     } else {
         char id[400];
         rg_embedder_identity_format(&info.identity, id, sizeof id);
-        printf("collection  %s\nbackend     %s\nrecords     %lld\nembedder    %s\n", name, rg_store_backend(store),
-               (long long)info.count, id);
+        printf("collection  %s\nbackend     %s\nrecords     %lld\nembedder    ", name, rg_store_backend(store),
+               (long long)info.count);
+        rg_fputs_escaped(id, stdout);
+        putchar('\n');
+        if (info.identity.settings[0]) {
+            fputs("settings    ", stdout);
+            rg_fputs_escaped(info.identity.settings, stdout);
+            putchar('\n');
+        }
         if (stats.tombstones)
             printf("tombstones  %lld\n", (long long)stats.tombstones);
         if (stats.bytes_total >= 0)
@@ -156,13 +167,18 @@ static int do_info(rg_cli *cli, rg_store *store, const char *name)
 
 int rg_cmd_collections(rg_cli *cli, int argc, char **argv)
 {
-    static const struct option opts[] = {RG_CLI_COMMON_OPTIONS, {0}};
+    static const struct option opts[] = {RG_CLI_COMMON_OPTIONS, {"yes", no_argument, NULL, 'y'}, {0}};
     int c, rc = 0;
+    bool yes = false;
     rg_cli_getopt_reset();
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "hy", opts, NULL)) != -1) {
         if (c == 'h') {
             fputs(HELP, stdout);
             return 0;
+        }
+        if (c == 'y') {
+            yes = true;
+            continue;
         }
         if (!rg_cli_common_option(cli, c, optarg, &rc))
             return rc;
@@ -173,9 +189,11 @@ int rg_cmd_collections(rg_cli *cli, int argc, char **argv)
     const char *name = optind + 1 < argc ? argv[optind + 1] : NULL;
     bool needs_name = strcmp(action, "list") != 0;
     if (strcmp(action, "list") && strcmp(action, "create") && strcmp(action, "delete") && strcmp(action, "info") &&
-        strcmp(action, "compact") && strcmp(action, "check"))
-        return rg_cli_usage_error(cli, "unknown action '%s'; use list, create, delete, info, compact or check",
-                                  action);
+        strcmp(action, "compact") && strcmp(action, "check")) {
+        char dym[96];
+        return rg_cli_usage_error(cli, "unknown action '%s'%s; use list, create, delete, info, compact or check",
+                                  action, rg_cli_suggest_action(cli, action, dym, sizeof dym));
+    }
     if (needs_name && !name)
         return rg_cli_usage_error(cli, "collections %s needs a collection name", action);
     if (optind + (needs_name ? 2 : 1) < argc)
@@ -194,6 +212,25 @@ int rg_cmd_collections(rg_cli *cli, int argc, char **argv)
     } else if (!strcmp(action, "check")) {
         rc = do_check(cli, store, name);
     } else if (!strcmp(action, "delete")) {
+        /* A person at a terminal confirms; scripts (no terminal) and --yes
+         * do not.  The collection must exist before anyone is asked. */
+        rg_collection *coll = NULL;
+        int64_t count = -1;
+        if (!yes && isatty(STDIN_FILENO) && isatty(STDERR_FILENO) &&
+            rg_collection_open(store, name, NULL, false, &coll, &err) == RG_OK) {
+            rg_collection_count(coll, &count, &err);
+            rg_collection_close(coll);
+            char prompt[RG_COLLECTION_NAME_MAX + 128];
+            snprintf(prompt, sizeof prompt, "Delete collection %s (%lld records) from the %s backend? This cannot be undone.",
+                     name, (long long)count, rg_store_backend(store));
+            if (!rg_cli_confirm(prompt)) {
+                rg_error_set(&err, RG_ERR_INVALID, "collection %s not deleted (answer 'y' to delete, or pass --yes)",
+                             name);
+                fprintf(stderr, "ragged: %s\n", err.msg);
+                rg_store_close(store);
+                return 1;
+            }
+        }
         if (rg_store_delete_collection(store, name, &err) != RG_OK)
             rc = rg_cli_fail(cli, &err);
         else if (cli->format == RG_FORMAT_JSON)
@@ -218,18 +255,20 @@ int rg_cmd_collections(rg_cli *cli, int argc, char **argv)
     } else { /* compact */
         rg_embedder *emb = NULL;
         rg_collection *coll = NULL;
-        rg_status st = rg_embedder_open(cfg, &emb, &err);
-        if (st == RG_OK)
-            st = rg_collection_open(store, name, emb, false, &coll, &err);
-        if (st == RG_OK)
-            st = rg_collection_compact(coll, &err);
-        if (st != RG_OK)
+        rg_store *cstore = NULL;
+        /* Opened like query does, with the embedder it was built with. */
+        cli->collection = name;
+        rc = rg_cli_open_collection(cli, false, &emb, &cstore, &coll);
+        if (rc == 0 && rg_collection_compact(coll, &err) != RG_OK)
             rc = rg_cli_fail(cli, &err);
+        else if (rc)
+            ; /* the message is out */
         else if (cli->format == RG_FORMAT_JSON)
             rg_cli_print_json(json_pack("{s:s}", "compacted", name));
         else
             printf("compacted collection %s\n", name);
         rg_collection_close(coll);
+        rg_store_close(cstore);
         rg_embedder_free(emb);
     }
     rg_store_close(store);

@@ -21,7 +21,8 @@ static const char EMBED_HELP[] =
     "dimension, the norm and the first values; --format json prints the whole vector.\n\n"
     "  --model PATH         sentence-transformers directory (implies embedding.provider: bert)\n"
     "  --query              embed as a query (applies embedding.query_prefix)\n"
-    "  --precision P        fp32 or int8 (default: embedding.precision)\n\n" RG_CLI_COMMON_HELP;
+    "  --precision P        fp32 or int8 (default: embedding.precision)\n"
+    "  --collection NAME    embed with the settings collection NAME was built with\n\n" RG_CLI_COMMON_HELP;
 
 int rg_cmd_embed(rg_cli *cli, int argc, char **argv)
 {
@@ -57,6 +58,9 @@ int rg_cmd_embed(rg_cli *cli, int argc, char **argv)
     rg_config *cfg = rg_cli_config(cli);
     if (!cfg)
         return 1;
+    /* --collection X: embed as collection X was built (its settings). */
+    if (!model && (rc = rg_cli_use_collection_settings(cli)) != 0)
+        return rc;
     rg_error err = {0};
     rg_embedder *e = NULL;
     rg_status st;

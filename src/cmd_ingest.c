@@ -154,7 +154,11 @@ static void on_warning(void *ctx, const char *path, const char *reason)
     progress *p = ctx;
     if (p->verbose) {
         clear_line(p);
-        fprintf(stderr, "ragged: warning: %s: %s\n", path, reason);
+        fputs("ragged: warning: ", stderr);   /* a file name must not drive the terminal */
+        rg_fputs_escaped(path, stderr);
+        fputs(": ", stderr);
+        rg_fputs_escaped(reason, stderr);
+        fputc('\n', stderr);
     }
 }
 
@@ -164,10 +168,12 @@ static void on_file(void *ctx, const char *path, const char *what, size_t chunks
     if (!p->verbose)
         return;
     clear_line(p);
+    char *safe = rg_escape_text(path);
     if (!strcmp(what, "unchanged"))
-        fprintf(stderr, "ragged: unchanged %s\n", path);
+        fprintf(stderr, "ragged: unchanged %s\n", safe);
     else
-        fprintf(stderr, "ragged: read %s (%s, %zu chunk%s)\n", path, what, chunks, chunks == 1 ? "" : "s");
+        fprintf(stderr, "ragged: read %s (%s, %zu chunk%s)\n", safe, what, chunks, chunks == 1 ? "" : "s");
+    free(safe);
 }
 
 /* The walk's warnings go into the report as they happen. */
@@ -234,8 +240,11 @@ static void print_warnings(FILE *f, const rg_ingest_report *r)
             fprintf(f, "  ... and %zu more (--format json lists them all)\n", n - shown);
             break;
         }
-        fprintf(f, "  %s: %s\n", json_string_value(json_object_get(w, "path")),
-               json_string_value(json_object_get(w, "reason")));
+        fputs("  ", f);
+        rg_fputs_escaped(json_string_value(json_object_get(w, "path")), f);
+        fputs(": ", f);
+        rg_fputs_escaped(json_string_value(json_object_get(w, "reason")), f);
+        fputc('\n', f);
     }
 }
 
@@ -504,7 +513,9 @@ int rg_cmd_ingest(rg_cli *cli, int argc, char **argv)
                 print_warnings(stdout, &report);
             }
             if (st != RG_OK) {
-                fprintf(stderr, "ragged: %s\n", err.msg);
+                fputs("ragged: ", stderr);
+                rg_fputs_escaped(err.msg, stderr);
+                fputc('\n', stderr);
                 rc = rg_status_exit_code(st);
             } else if (problem) {
                 fprintf(stderr, "ragged: %s\n", problem);

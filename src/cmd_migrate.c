@@ -147,8 +147,14 @@ static void print_verify(const rg_migrate_verify_report *v)
            (long long)v->source_count, (long long)v->target_count, (long long)v->checked, (long long)v->missing,
            (long long)v->documents_differ, (long long)v->metadata_differ);
     printf("  digest      source %s, target %s\n", v->source_digest, v->target_digest);
-    for (size_t i = 0; i < v->nmismatches; i++)
-        printf("  mismatch    %s: %s\n", v->mismatches[i].id, v->mismatches[i].what);
+    for (size_t i = 0; i < v->nmismatches; i++) {
+        /* Record ids and their differences are stored data. */
+        fputs("  mismatch    ", stdout);
+        rg_fputs_escaped(v->mismatches[i].id, stdout);
+        fputs(": ", stdout);
+        rg_fputs_escaped(v->mismatches[i].what, stdout);
+        putchar('\n');
+    }
     char label[16];
     snprintf(label, sizeof label, "top-%d", v->k);
     if (v->overlap_skipped[0])
@@ -156,8 +162,11 @@ static void print_verify(const rg_migrate_verify_report *v)
     else
         printf("  %-11s overlap mean %.3f, min %.3f over %d queries (minimum required %.2f)\n", label,
                v->overlap_mean, v->overlap_min, v->queries, v->min_overlap);
-    if (v->failure[0])
-        printf("  failure     %s\n", v->failure);
+    if (v->failure[0]) {
+        fputs("  failure     ", stdout);
+        rg_fputs_escaped(v->failure, stdout);
+        putchar('\n');
+    }
 }
 
 static void print_report(const rg_migrate_report *r, bool ok)
@@ -174,8 +183,11 @@ static void print_report(const rg_migrate_report *r, bool ok)
         printf("  vectors     %s\n", r->reembedded                      ? "re-embedded"
                                    : !strcmp(r->from_backend, "leann") ? "recomputed from leann's passages (same embedder)"
                                                                        : "reused (same embedder)");
-        if (r->reembedded)
-            printf("              %s\n", r->reembed_reason);
+        if (r->reembedded) {
+            fputs("              ", stdout);
+            rg_fputs_escaped(r->reembed_reason, stdout);
+            putchar('\n');
+        }
         printf("  pages       %lld of up to %zu records\n", (long long)r->batches, r->batch_size);
         printf("  disk        source %s; target about %s (rough estimate)\n", before, est);
         printf("  staging     %s/%s\n", r->to_backend, r->staging);
@@ -192,12 +204,14 @@ static void print_report(const rg_migrate_report *r, bool ok)
            r->from_backend, r->source, r->to_backend, r->target, (long long)r->records_written, r->seconds, rate,
            (long long)r->batches, r->batch_size, r->overwrote ? ", replaced the old target" : "");
     if (r->reembedded)
-        printf("  vectors     re-embedded: %s\n", r->reembed_reason);
+        fputs("  vectors     re-embedded: ", stdout);
     else if (!strcmp(r->from_backend, "leann"))
-        printf("  vectors     recomputed by leann from its passages with the same embedder (%s)\n",
-               r->source_embedder);
+        fputs("  vectors     recomputed by leann from its passages with the same embedder (", stdout);
     else
-        printf("  vectors     reused (%s)\n", r->source_embedder);
+        fputs("  vectors     reused (", stdout);
+    /* The source's embedder identity comes from its store (or a server). */
+    rg_fputs_escaped(r->reembedded ? r->reembed_reason : r->source_embedder, stdout);
+    fputs(r->reembedded ? "\n" : ")\n", stdout);
     printf("  disk        %s before (%s), %s after (%s)\n", before, r->from_backend, after, r->to_backend);
     printf("  time        ");
     for (int p = RG_MIGRATE_READ; p < RG_MIGRATE_NPHASES; p++)
@@ -339,6 +353,12 @@ int rg_cmd_migrate(rg_cli *cli, int argc, char **argv)
     rg_config *cfg = rg_cli_config(cli);
     if (!cfg)
         return 2;
+    /* The target is built with the source's embedder (vectors reused)
+     * unless embedding settings are given; a missing source is reported
+     * by the migration itself. */
+    int src_rc = rg_cli_use_collection_settings_in(cli, from, false);
+    if (src_rc != 0)
+        return src_rc;
 
     ui u = {.cli = cli};
     mo.on_progress = on_progress;

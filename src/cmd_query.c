@@ -1,4 +1,5 @@
 /* ragged query "TEXT" */
+#include <ctype.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +8,7 @@
 
 #include "answer.h"
 #include "cli.h"
+#include "query_output.h"
 #include "rerank.h"
 #include "retrieve.h"
 #include "util.h"
@@ -14,16 +16,24 @@
 int rg_cmd_query(rg_cli *cli, int argc, char **argv);
 
 static const char HELP[] =
-    "usage: ragged query \"TEXT\" [-k N] [--mode vector|bm25|hybrid] [--where JSON]\n"
-    "                    [-m KEY=VALUE]... [--show-text] [--answer]\n"
+    "usage: ragged query \"TEXT\"|- [-k N] [--mode vector|bm25|hybrid] [--where JSON]\n"
+    "                    [-m KEY=VALUE]... [--contains TEXT]... [--show-text] [--answer]\n"
     "                    [--rerank | --no-rerank] [--rerank-model DIR]\n"
-    "                    [--collection NAME] [--backend NAME] [--format text|json]\n\n"
-    "Finds the passages most similar to TEXT and prints them ranked, with their sources.\n\n"
+    "                    [--color auto|always|never] [--collection NAME] [--backend NAME]\n"
+    "                    [--format text|json]\n\n"
+    "Finds the passages most similar to TEXT (read from stdin when TEXT is -) and prints\n"
+    "them ranked, with their sources.  Identical passages are shown once, with the other\n"
+    "places they occur (\"also in\"); excerpts are centred on the query's words.\n\n"
     "  -k N                 number of passages (default: retrieval.k)\n"
     "  --where JSON         metadata filter in ChromaDB's grammar, e.g.\n"
     "                       '{\"page_number\": {\"$gte\": 3}}'; operators $eq $ne $gt $gte $lt\n"
-    "                       $lte $in $nin, combined with $and / $or\n"
+    "                       $lte $in $nin $contains $not_contains, combined with $and / $or;\n"
+    "                       the key \"#document\" is the passage text ($contains/$not_contains)\n"
     "  -m KEY=VALUE         shorthand for {\"KEY\": VALUE}; may be repeated (all must match)\n"
+    "  --contains TEXT      only passages containing TEXT (case-sensitive, like ChromaDB's\n"
+    "                       where_document); may be repeated (all must match)\n"
+    "  --color WHEN         highlight the matched words: auto (a terminal, unless NO_COLOR\n"
+    "                       is set), always or never (default: auto)\n"
     "  --mode MODE          vector, bm25 (lexical) or hybrid (both fused; default:\n"
     "                       retrieval.mode)\n"
     "  --show-text          print each passage in full (default: a short excerpt)\n"
@@ -36,40 +46,43 @@ static const char HELP[] =
     "                       usable LLM configured, 4: the LLM could not be reached or failed;\n"
     "                       in both cases the passages are printed instead\n\n" RG_CLI_COMMON_HELP;
 
-/* First ~240 bytes of a passage on one line, cut at a UTF-8 boundary. */
-static void print_excerpt(const char *text, bool full)
+/* The query text of `ragged query -`: stdin up to 1 MiB, trailing newlines
+ * dropped. */
+static rg_status read_stdin_query(char **out, rg_error *err)
 {
-    if (full) {
-        printf("   %s\n", text);
-        return;
-    }
-    size_t n = strlen(text), limit = 240, i = 0, out = 0;
-    fputs("   ", stdout);
-    bool space = false;
-    for (; i < n && out < limit; i++) {
-        unsigned char ch = (unsigned char)text[i];
-        if (ch == '\n' || ch == '\r' || ch == '\t' || ch == ' ') {
-            if (!space)
-                putchar(' '), out++;
-            space = true;
-            continue;
+    if (isatty(STDIN_FILENO))
+        fputs("ragged: reading the query from the terminal; end it with Ctrl-D\n", stderr);
+    rg_buf b;
+    rg_buf_init(&b);
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, stdin)) > 0) {
+        rg_buf_append(&b, chunk, n);
+        if (b.len > (1u << 20)) {
+            rg_buf_free(&b);
+            return rg_error_set(err, RG_ERR_INVALID, "the query on stdin is longer than 1 MiB");
         }
-        space = false;
-        putchar(ch);
-        out++;
     }
-    while (i < n && ((unsigned char)text[i] & 0xc0) == 0x80)
-        putchar(text[i++]);
-    puts(i < n ? " ..." : "");
+    if (ferror(stdin)) {
+        rg_buf_free(&b);
+        return rg_error_set(err, RG_ERR_IO, "cannot read the query from stdin");
+    }
+    while (b.len && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r'))
+        b.data[--b.len] = '\0';
+    if (memchr(b.data ? b.data : "", '\0', b.len)) {
+        rg_buf_free(&b);
+        return rg_error_set(err, RG_ERR_INVALID, "the query on stdin contains a NUL byte");
+    }
+    *out = rg_buf_steal(&b);
+    return RG_OK;
 }
 
-/* Paths below the working directory are shown relative to it. */
-static const char *display_path(const char *path, const char *cwd)
+static bool blank(const char *s)
 {
-    size_t n = cwd ? strlen(cwd) : 0;
-    if (n > 1 && strncmp(path, cwd, n) == 0 && path[n] == '/')
-        return path + n + 1;
-    return path;
+    for (; *s; s++)
+        if (!isspace((unsigned char)*s))
+            return false;
+    return true;
 }
 
 int rg_cmd_query(rg_cli *cli, int argc, char **argv)
@@ -80,10 +93,13 @@ int rg_cmd_query(rg_cli *cli, int argc, char **argv)
                                          {"complexity", required_argument, NULL, 'c'},
                                          {"mode", required_argument, NULL, 'M'},
                                          {"answer", no_argument, NULL, 'a'},
+                                         {"contains", required_argument, NULL, 'C'},
+                                         {"color", required_argument, NULL, 'L'},
                                          {"rerank", no_argument, NULL, 3001},
                                          {"no-rerank", no_argument, NULL, 3002},
                                          {"rerank-model", required_argument, NULL, 3003},
                                          {0}};
+    const char *color_arg = NULL, *contains_first = NULL;
     int rerank = -1;              /* -1: as configured, 0: off, 1: required */
     const char *rerank_model = NULL;
     const char *mode = NULL;
@@ -125,14 +141,18 @@ int rg_cmd_query(rg_cli *cli, int argc, char **argv)
             complexity = (int)v;
             break;
         }
+        case 'C':
         case 'w':
         case 'm':
+            if (c == 'C' && !contains_first)
+                contains_first = optarg;
             filter_kinds[nfilters] = (char)c;
             filter_args[nfilters++] = optarg;
             break;
         case 's': show_text = true; break;
         case 'M': mode = optarg; break;
         case 'a': answer = true; break;
+        case 'L': color_arg = optarg; break;
         case 3001: rerank = 1; break;
         case 3002: rerank = 0; break;
         case 3003: rerank_model = optarg; rerank = rerank == 0 ? 0 : 1; break;
@@ -146,8 +166,20 @@ int rg_cmd_query(rg_cli *cli, int argc, char **argv)
     }
     for (size_t i = 0; i < nfilters && rc == 0; i++) {
         rg_filter *f = NULL;
-        rg_status st = filter_kinds[i] == 'w' ? rg_filter_parse(filter_args[i], &f, &err)
-                                              : rg_filter_from_kv(filter_args[i], &f, &err);
+        rg_status st;
+        if (filter_kinds[i] == 'C') {
+            json_t *w = json_pack("{s:{s:s}}", RG_FILTER_DOCUMENT, "$contains", filter_args[i]);
+            if (!w)
+                st = rg_error_set(&err, RG_ERR_INVALID, "--contains: the text is not valid UTF-8");
+            else if (!*filter_args[i])
+                st = rg_error_set(&err, RG_ERR_INVALID, "--contains takes a non-empty text");
+            else
+                st = rg_filter_from_json(w, &f, &err);
+            json_decref(w);
+        } else {
+            st = filter_kinds[i] == 'w' ? rg_filter_parse(filter_args[i], &f, &err)
+                                        : rg_filter_from_kv(filter_args[i], &f, &err);
+        }
         if (st != RG_OK)
             rc = rg_cli_fail(cli, &err);
         else
@@ -159,22 +191,39 @@ int rg_cmd_query(rg_cli *cli, int argc, char **argv)
         rg_filter_free(where);
         return rc;
     }
-    if (optind >= argc || !*argv[optind]) {
+    int color = rg_cli_color_choice(color_arg);
+    if (color < 0) {
         rg_filter_free(where);
-        return rg_cli_usage_error(cli, "query needs the text to search for");
+        return rg_cli_usage_error(cli, "--color must be auto, always or never, not '%s'", color_arg);
+    }
+    if (optind >= argc) {
+        rg_filter_free(where);
+        return rg_cli_usage_error(cli, "query needs the text to search for (or - to read it from stdin)");
     }
     if (optind + 1 < argc) {
         rg_filter_free(where);
         return rg_cli_usage_error(cli, "query takes one text argument; quote it: ragged query \"%s ...\"",
                                   argv[optind]);
     }
-    const char *text = argv[optind];
+    char *stdin_text = NULL;
+    if (!strcmp(argv[optind], "-") && read_stdin_query(&stdin_text, &err) != RG_OK) {
+        rg_filter_free(where);
+        return rg_cli_fail(cli, &err);
+    }
+    const char *text = stdin_text ? stdin_text : argv[optind];
+    if (blank(text)) {
+        rg_filter_free(where);
+        free(stdin_text);
+        return rg_cli_usage_error(cli, "the query %s is blank; give the words to search for",
+                                  stdin_text ? "read from stdin" : "text");
+    }
     rg_embedder *emb;
     rg_store *store;
     rg_collection *coll;
     rc = rg_cli_open_collection(cli, false, &emb, &store, &coll);
     if (rc) {
         rg_filter_free(where);
+        free(stdin_text);
         return rc;
     }
     rg_retrieve_opts qo;
@@ -196,96 +245,49 @@ int rg_cmd_query(rg_cli *cli, int argc, char **argv)
             rg_collection_close(coll);
             rg_store_close(store);
             rg_embedder_free(emb);
+            free(stdin_text);
             return rg_cli_fail(cli, &err);
         }
     }
-    float *first_scores = rr ? rg_xcalloc((size_t)k, sizeof *first_scores) : NULL;
+    /* first_scores: rg_query_run keeps the first-stage score of each
+     * passage it returns (query_output.h). */
     qo.reranker = rr;
-    qo.first_scores = first_scores;
-    rg_hits hits;
-    rg_hits_init(&hits);
+    rg_query_result res;
+    rg_query_result_init(&res);
     double t0 = rg_now();
     rg_status st = mode ? rg_retrieve_mode_parse(mode, &qo.mode, &err) : RG_OK;
     if (st != RG_OK) {
         rg_reranker_free(rr);
-        free(first_scores);
-        rg_hits_free(&hits);
         rg_filter_free(where);
         rg_collection_close(coll);
         rg_store_close(store);
         rg_embedder_free(emb);
+        free(stdin_text);
         return rg_cli_usage_error(cli, "%s", err.msg);
     }
-    st = rg_retrieve(coll, text, &qo, &hits, &err);
+    st = rg_query_run(coll, text, &qo, &res, &err);
     double elapsed = rg_now() - t0;
     if (st != RG_OK) {
         rc = rg_cli_fail(cli, &err);
     } else if (answer) {
-        rc = rg_cmd_answer(cli, text, &hits, show_text, rg_store_backend(store), rg_retrieve_mode_name(qo.mode),
+        rc = rg_cmd_answer(cli, text, &res.hits, show_text, rg_store_backend(store), rg_retrieve_mode_name(qo.mode),
                            k);
     } else if (cli->format == RG_FORMAT_JSON) {
-        json_t *results = json_array();
-        for (size_t i = 0; i < hits.n; i++) {
-            rg_hit *h = &hits.items[i];
-            json_t *r = json_pack("{s:I, s:s, s:f, s:f}", "rank", (json_int_t)(i + 1), "id", h->id, "score",
-                                  1.0 - h->distance, "distance", (double)h->distance);
-            if (rr) {
-                json_object_set_new(r, "rerank_score", json_real(1.0 - h->distance));
-                json_object_set_new(r, "retrieval_score", json_real(first_scores[i]));
-            }
-            json_t *m = h->metadata;
-            static const char *const lift[] = {"document_path", "title", "page_number", "chunk_position",
-                                               "total_chunks"};
-            for (size_t f = 0; m && f < RG_ARRAY_LEN(lift); f++)
-                if (json_object_get(m, lift[f]))
-                    json_object_set(r, lift[f], json_object_get(m, lift[f]));
-            if (h->document)
-                json_object_set_new(r, "text", json_string(h->document));
-            if (m)
-                json_object_set(r, "metadata", m);
-            json_array_append_new(results, r);
-        }
-        json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:i, s:f, s:o}", "query", text, "collection", cli->collection,
-                              "backend", rg_store_backend(store), "mode", rg_retrieve_mode_name(qo.mode), "k", k,
-                              "seconds", elapsed, "results", results);
-        if (rr)
-            json_object_set_new(j, "reranker", json_string(rr->name));
-        rg_cli_print_json(j);
-    } else if (hits.n == 0) {
+        rg_cli_print_json(rg_query_result_to_json(&res, text, cli->collection, rg_store_backend(store),
+                                                  rg_retrieve_mode_name(qo.mode), k, elapsed));
+    } else if (res.hits.n == 0) {
         printf("no passages found in %s/%s%s\n", rg_store_backend(store), cli->collection,
                where ? " that match the filter" : "");
     } else {
-        char *cwd = getcwd(NULL, 0);
-        if (rr)
-            printf("reranked by %s\n", rr->name);
-        for (size_t i = 0; i < hits.n; i++) {
-            rg_hit *h = &hits.items[i];
-            json_t *m = h->metadata;
-            const char *path = json_string_value(json_object_get(m, "document_path"));
-            json_t *page = json_object_get(m, "page_number");
-            json_t *pos = json_object_get(m, "chunk_position");
-            json_t *tot = json_object_get(m, "total_chunks");
-            const char *title = json_string_value(json_object_get(m, "title"));
-            printf("%zu. [%.3f] %s", i + 1, 1.0 - h->distance, path ? display_path(path, cwd) : h->id);
-            if (page)
-                printf(" (page %lld)", (long long)json_integer_value(page));
-            if (pos && tot)
-                printf(" chunk %lld/%lld", (long long)json_integer_value(pos) + 1,
-                       (long long)json_integer_value(tot));
-            if (title && *title)
-                printf(" \xe2\x80\x94 %s", title);
-            putchar('\n');
-            if (h->document)
-                print_excerpt(h->document, show_text);
-        }
-        free(cwd);
+        rg_query_text_opts to = {.show_text = show_text, .color = color == 1, .contains = contains_first};
+        rg_query_result_print_text(&res, text, &to, stdout);
     }
+    rg_query_result_free(&res);
     rg_reranker_free(rr);
-    free(first_scores);
-    rg_hits_free(&hits);
     rg_filter_free(where);
     rg_collection_close(coll);
     rg_store_close(store);
     rg_embedder_free(emb);
+    free(stdin_text);
     return rc;
 }

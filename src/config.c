@@ -320,7 +320,11 @@ rg_status rg_config_set(rg_config *cfg, const char *key, const char *value, rg_c
                             dym ? " (did you mean '" : "", dym ? dym : "", dym ? "'?)" : "");
     }
     char *cwd = getcwd(NULL, 0);
-    rg_status rc = set_value(v, value, cwd, src, src == RG_SRC_FLAG ? "flag" : src == RG_SRC_ENV ? "env" : "set", err);
+    rg_status rc = set_value(v, value, cwd, src, src == RG_SRC_FLAG         ? "flag"
+                                               : src == RG_SRC_ENV        ? "env"
+                                               : src == RG_SRC_COLLECTION ? "collection"
+                                                                          : "set",
+                             err);
     free(cwd);
     return rc;
 }

@@ -22,7 +22,8 @@ typedef enum rg_config_source {
     RG_SRC_DEFAULT,
     RG_SRC_FILE,
     RG_SRC_ENV,
-    RG_SRC_FLAG
+    RG_SRC_FLAG,
+    RG_SRC_COLLECTION   /* embedding.* settings recorded with the collection in use (embedder.h) */
 } rg_config_source;
 
 typedef struct rg_config_key {

@@ -18,6 +18,105 @@ rg_embedder *rg_embedder_new(const rg_embedder_ops *ops, void *impl)
     return e;
 }
 
+/* The settings that select and shape each provider's vectors, plus what
+ * is needed to reach a server.  embedding.api_key_env names a variable;
+ * the key itself never leaves the environment. */
+static const char *const SETTINGS_BUILTIN[] = {"dimension", "query_prefix", "document_prefix", NULL};
+static const char *const SETTINGS_BERT[] = {"model", "precision", "query_prefix", "document_prefix", NULL};
+static const char *const SETTINGS_REMOTE[] = {"model", "url", "api_key_env", "query_prefix", "document_prefix", NULL};
+
+static const char *const *settings_keys(const char *provider)
+{
+    if (!strcmp(provider, "builtin"))
+        return SETTINGS_BUILTIN;
+    if (!strcmp(provider, "bert"))
+        return SETTINGS_BERT;
+    if (!strcmp(provider, "ollama") || !strcmp(provider, "openai"))
+        return SETTINGS_REMOTE;
+    return NULL;
+}
+
+static void settings_record(const rg_config *cfg, const char *provider, rg_embedder_identity *id)
+{
+    const char *const *keys = settings_keys(provider);
+    json_t *o = json_pack("{s:s}", "provider", provider);
+    for (size_t i = 0; keys && keys[i]; i++) {
+        char key[64];
+        snprintf(key, sizeof key, "embedding.%s", keys[i]);
+        const char *v = rg_config_str(cfg, key);
+        char *abs = NULL;
+        /* A model directory is found again from any working directory. */
+        if (!strcmp(provider, "bert") && !strcmp(keys[i], "model") && *v && v[0] != '/')
+            abs = realpath(v, NULL);
+        json_object_set_new(o, keys[i], json_string(abs ? abs : v));
+        free(abs);
+    }
+    char *text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(o);
+    if (text && strlen(text) < sizeof id->settings)
+        snprintf(id->settings, sizeof id->settings, "%s", text);
+    else
+        id->settings[0] = '\0';   /* too long to keep: queries need the flags again */
+    free(text);
+}
+
+int rg_embedder_settings_apply(const rg_embedder_identity *stored, rg_config *cfg)
+{
+    json_t *o = stored->settings[0] ? json_loads(stored->settings, 0, NULL) : NULL;
+    int applied = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach(o, k, v)
+    {
+        if (!json_is_string(v))
+            continue;
+        char key[64];
+        snprintf(key, sizeof key, "embedding.%s", k);
+        rg_error err;
+        rg_config_source src;
+        /* Only known keys; an explicit value (file, environment, flag) wins. */
+        bool known = false;
+        for (const rg_config_key *ck = rg_config_schema; ck->key; ck++)
+            if (!strcmp(ck->key, key))
+                known = true;
+        if (!known || ((src = rg_config_source_of(cfg, key)) != RG_SRC_DEFAULT && src != RG_SRC_COLLECTION))
+            continue;
+        if (rg_config_set(cfg, key, json_string_value(v), RG_SRC_COLLECTION, &err) == RG_OK)
+            applied++;
+    }
+    json_decref(o);
+    return applied;
+}
+
+void rg_embedder_settings_conflicts(const rg_embedder_identity *stored, const rg_config *cfg, char *buf, size_t n)
+{
+    buf[0] = '\0';
+    json_t *o = stored->settings[0] ? json_loads(stored->settings, 0, NULL) : NULL;
+    size_t used = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach(o, k, v)
+    {
+        char key[64];
+        snprintf(key, sizeof key, "embedding.%s", k);
+        bool known = false;
+        for (const rg_config_key *ck = rg_config_schema; ck->key; ck++)
+            if (!strcmp(ck->key, key))
+                known = true;
+        if (!known || !json_is_string(v))
+            continue;
+        rg_config_source src = rg_config_source_of(cfg, key);
+        if (src == RG_SRC_DEFAULT || src == RG_SRC_COLLECTION || !strcmp(rg_config_str(cfg, key), json_string_value(v)))
+            continue;
+        int w = snprintf(buf + used, n - used, "%s%s=%s (from %s; the collection has '%s')", used ? "; " : "", key,
+                         rg_config_str(cfg, key), rg_config_origin(cfg, key), json_string_value(v));
+        if (w < 0 || (size_t)w >= n - used)
+            break;
+        used += (size_t)w;
+    }
+    json_decref(o);
+}
+
 rg_status rg_embedder_open(const rg_config *cfg, rg_embedder **out, rg_error *err)
 {
     const char *provider = rg_config_str(cfg, "embedding.provider");
@@ -38,6 +137,8 @@ rg_status rg_embedder_open(const rg_config *cfg, rg_embedder **out, rg_error *er
         return rg_error_set(err, RG_ERR_INTERNAL, "embedder %s was built for interface %d, not %d", provider, abi,
                             RG_EMBEDDER_ABI);
     }
+    if (rc == RG_OK)
+        settings_record(cfg, provider, &(*out)->identity);
     return rc;
 }
 
@@ -118,8 +219,14 @@ rg_status rg_embedder_identity_check(const rg_embedder_identity *stored, const r
 
 json_t *rg_embedder_identity_to_json(const rg_embedder_identity *id)
 {
-    return json_pack("{s:s, s:s, s:i, s:s}", "kind", id->kind, "model", id->model, "dim", id->dim, "fingerprint",
-                     id->fingerprint);
+    json_t *j = json_pack("{s:s, s:s, s:i, s:s}", "kind", id->kind, "model", id->model, "dim", id->dim, "fingerprint",
+                          id->fingerprint);
+    json_t *settings = id->settings[0] ? json_loads(id->settings, 0, NULL) : NULL;
+    if (json_is_object(settings))
+        json_object_set_new(j, "settings", settings);
+    else
+        json_decref(settings);
+    return j;
 }
 
 char *rg_embedder_identity_to_text(const rg_embedder_identity *id)
@@ -145,6 +252,12 @@ rg_status rg_embedder_identity_from_text(const char *text, rg_embedder_identity 
     snprintf(id->model, sizeof id->model, "%s", model);
     snprintf(id->fingerprint, sizeof id->fingerprint, "%s", fp);
     id->dim = dim;
+    /* Optional (collections made before settings were recorded have none). */
+    json_t *settings = json_object_get(j, "settings");
+    char *st = json_is_object(settings) ? json_dumps(settings, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    if (st && strlen(st) < sizeof id->settings)
+        snprintf(id->settings, sizeof id->settings, "%s", st);
+    free(st);
     json_decref(j);
     return RG_OK;
 }

@@ -14,7 +14,8 @@
 
 struct rg_config;
 
-#define RG_EMBEDDER_ABI 1
+/* 2: rg_embedder_identity gained `settings` (the layout of rg_embedder changed). */
+#define RG_EMBEDDER_ABI 2
 
 typedef enum rg_embed_role {
     RG_EMBED_DOCUMENT = 0,   /* passages being stored */
@@ -28,6 +29,13 @@ typedef struct rg_embedder_identity {
     char model[256];         /* model name or path basename */
     int dim;
     char fingerprint[65];    /* hex digest of everything that changes vectors */
+    /* How to open this embedder again: compact JSON of the embedding.*
+     * settings that pick it (provider, model path or name, dimension,
+     * precision, prefixes, URL, the *name* of the API key variable: never
+     * a key).  Stored with the collection so `query` works without
+     * repeating the flags; "" for collections made before it existed or
+     * when it would not fit.  Not part of equality: the URL can change. */
+    char settings[1024];
 } rg_embedder_identity;
 
 typedef struct rg_embedder_ops {
@@ -73,6 +81,16 @@ char *rg_embedder_identity_to_text(const rg_embedder_identity *id);
 struct json_t;
 struct json_t *rg_embedder_identity_to_json(const rg_embedder_identity *id);
 rg_status rg_embedder_identity_from_text(const char *text, rg_embedder_identity *id);
+
+/* The embedding.* settings of a collection's identity applied to cfg for
+ * every key cfg leaves at its default (source RG_SRC_COLLECTION): what
+ * the user set explicitly wins.  Returns how many were applied. */
+int rg_embedder_settings_apply(const rg_embedder_identity *stored, struct rg_config *cfg);
+/* After a failed identity check: the settings of cfg that differ from the
+ * collection's and were set explicitly, as "embedding.KEY=VALUE (ORIGIN)"
+ * lines joined by "; ", into buf ("" if none). */
+void rg_embedder_settings_conflicts(const rg_embedder_identity *stored, const struct rg_config *cfg, char *buf,
+                                    size_t n);
 
 /* Provider constructors (each in its own file). */
 rg_status rg_embedder_builtin_open(const struct rg_config *cfg, rg_embedder **out, rg_error *err);

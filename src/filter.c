@@ -12,8 +12,9 @@ static const struct {
 } OPS[] = {
     {"$eq", RG_FILTER_EQ}, {"$ne", RG_FILTER_NE},   {"$gt", RG_FILTER_GT}, {"$gte", RG_FILTER_GTE},
     {"$lt", RG_FILTER_LT}, {"$lte", RG_FILTER_LTE}, {"$in", RG_FILTER_IN}, {"$nin", RG_FILTER_NIN},
+    {"$contains", RG_FILTER_CONTAINS}, {"$not_contains", RG_FILTER_NOT_CONTAINS},
 };
-#define VALID_OPS "$eq $ne $gt $gte $lt $lte $in $nin (and $and / $or to combine)"
+#define VALID_OPS "$eq $ne $gt $gte $lt $lte $in $nin $contains $not_contains (and $and / $or to combine)"
 
 static const char *op_name(rg_filter_op op)
 {
@@ -87,7 +88,17 @@ static rg_status parse_comparison(const char *key, const json_t *spec, rg_filter
         return rg_error_set(err, RG_ERR_INVALID,
                             "filter: key '%s' must map to a string, number, boolean or {\"$op\": value}", key);
     }
-    if (op == RG_FILTER_IN || op == RG_FILTER_NIN) {
+    bool is_doc = !strcmp(key, RG_FILTER_DOCUMENT);
+    if (is_doc && op != RG_FILTER_CONTAINS && op != RG_FILTER_NOT_CONTAINS)
+        return rg_error_set(err, RG_ERR_INVALID,
+                            "filter: the passage text (\"%s\") takes $contains or $not_contains, e.g. "
+                            "{\"%s\": {\"$contains\": \"word\"}}",
+                            key, key);
+    if (op == RG_FILTER_CONTAINS || op == RG_FILTER_NOT_CONTAINS) {
+        if (!json_is_string(value) || !*json_string_value(value))
+            return rg_error_set(err, RG_ERR_INVALID, "filter: %s on key '%s' takes a non-empty string", op_name(op),
+                                key);
+    } else if (op == RG_FILTER_IN || op == RG_FILTER_NIN) {
         if (!json_is_array(value) || json_array_size(value) == 0)
             return rg_error_set(err, RG_ERR_INVALID, "filter: %s on key '%s' takes a non-empty list of values",
                                 op_name(op), key);
@@ -281,21 +292,35 @@ static bool values_equal(const json_t *a, const json_t *b)
 
 bool rg_filter_match(const rg_filter *f, const json_t *metadata)
 {
+    return rg_filter_match_record(f, metadata, NULL);
+}
+
+bool rg_filter_match_record(const rg_filter *f, const json_t *metadata, const char *document)
+{
     if (!f)
         return true;
     switch (f->op) {
     case RG_FILTER_AND:
         for (size_t i = 0; i < f->nchildren; i++)
-            if (!rg_filter_match(f->children[i], metadata))
+            if (!rg_filter_match_record(f->children[i], metadata, document))
                 return false;
         return true;
     case RG_FILTER_OR:
         for (size_t i = 0; i < f->nchildren; i++)
-            if (rg_filter_match(f->children[i], metadata))
+            if (rg_filter_match_record(f->children[i], metadata, document))
                 return true;
         return false;
     default:
         break;
+    }
+    if (f->op == RG_FILTER_CONTAINS || f->op == RG_FILTER_NOT_CONTAINS) {
+        const char *hay;
+        if (!strcmp(f->key, RG_FILTER_DOCUMENT))
+            hay = document ? document : "";
+        else
+            hay = metadata ? json_string_value(json_object_get(metadata, f->key)) : NULL;
+        bool found = hay && strstr(hay, json_string_value(f->value)) != NULL;
+        return f->op == RG_FILTER_CONTAINS ? found : !found;
     }
     const json_t *v = metadata ? json_object_get(metadata, f->key) : NULL;
     switch (f->op) {
@@ -316,6 +341,57 @@ bool rg_filter_match(const rg_filter *f, const json_t *metadata)
     }
     default: return false;
     }
+}
+
+static rg_filter *filter_copy(const rg_filter *f, bool (*drop)(const rg_filter *, void *), void *ctx, bool *dropped)
+{
+    if (f->op != RG_FILTER_AND && f->op != RG_FILTER_OR) {
+        if (drop && drop(f, ctx)) {
+            *dropped = true;
+            return NULL;   /* "true" */
+        }
+        rg_filter *c = node_new(f->op);
+        c->key = rg_xstrdup(f->key);
+        c->value = json_deep_copy(f->value);
+        return c;
+    }
+    rg_filter *c = node_new(f->op);
+    for (size_t i = 0; i < f->nchildren; i++) {
+        rg_filter *sub = filter_copy(f->children[i], drop, ctx, dropped);
+        if (sub) {
+            node_add_child(c, sub);
+        } else if (f->op == RG_FILTER_OR) {
+            rg_filter_free(c);   /* one branch always true: the $or is */
+            return NULL;
+        }
+    }
+    if (f->nchildren && c->nchildren == 0) {   /* every condition dropped */
+        rg_filter_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+rg_filter *rg_filter_without(const rg_filter *f, bool (*drop)(const rg_filter *leaf, void *ctx), void *ctx,
+                             bool *dropped)
+{
+    bool any = false;
+    rg_filter *c = f ? filter_copy(f, drop, ctx, &any) : NULL;
+    if (dropped)
+        *dropped = any;
+    return c;
+}
+
+bool rg_filter_uses_op(const rg_filter *f, rg_filter_op op)
+{
+    if (!f)
+        return false;
+    if (f->op == op)
+        return true;
+    for (size_t i = 0; i < f->nchildren; i++)
+        if (rg_filter_uses_op(f->children[i], op))
+            return true;
+    return false;
 }
 
 /* ---- rendering ---- */
@@ -477,6 +553,23 @@ void rg_filter_to_sql(const rg_filter *f, const char *col, rg_buf *sql, json_t *
         json_array_append(params, f->value);
         return;
     }
+    case RG_FILTER_CONTAINS:
+    case RG_FILTER_NOT_CONTAINS:
+        if (!strcmp(f->key, RG_FILTER_DOCUMENT)) {
+            /* Not a metadata column: queries take such conditions out
+             * (rg_filter_without) and check them on the passages; get and
+             * delete refuse them (store.c).  "1" keeps a stray one from
+             * narrowing anything. */
+            rg_buf_puts(sql, "1");
+            return;
+        }
+        /* instr() compares bytes, as strstr does in rg_filter_match. */
+        rg_buf_printf(sql, "%sCOALESCE(json_type(%s, ?) = 'text' AND instr(json_extract(%s, ?), ?) > 0, 0)",
+                      f->op == RG_FILTER_NOT_CONTAINS ? "NOT " : "", col, col);
+        sql_path_param(f, params);
+        sql_path_param(f, params);
+        json_array_append(params, f->value);
+        return;
     case RG_FILTER_IN:
     case RG_FILTER_NIN: {
         if (f->op == RG_FILTER_NIN)

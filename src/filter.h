@@ -6,11 +6,22 @@
  *   {"$and": [{...}, {...}]}, {"$or": [...]}      boolean nodes
  *   {"a": 1, "b": 2}                               several keys = implicit $and
  *
- * Operators: $eq $ne $gt $gte $lt $lte $in $nin.  Values are strings,
- * integers, floats and booleans (ChromaDB's metadata types).  Ordering
- * operators take numbers only; $in/$nin take a non-empty array of scalars.
- * A record without the key matches neither $eq nor $ne ... except $ne and
- * $nin, which match (ChromaDB semantics: "not equal" includes "absent"). */
+ * Operators: $eq $ne $gt $gte $lt $lte $in $nin $contains $not_contains.
+ * Values are strings, integers, floats and booleans (ChromaDB's metadata
+ * types).  Ordering operators take numbers only; $in/$nin take a non-empty
+ * array of scalars; $contains/$not_contains take a non-empty string and
+ * match a string value containing it (bytes, case-sensitive, like
+ * ChromaDB's where_document).  A record without the key matches none of
+ * them except $ne, $nin and $not_contains, which match (ChromaDB semantics:
+ * "not equal" includes "absent").
+ *
+ * The key "#document" (RG_FILTER_DOCUMENT, ChromaDB's own name for it)
+ * stands for the passage text and takes $contains / $not_contains only:
+ * {"#document": {"$contains": "glucose"}} is ChromaDB's
+ * where_document {"$contains": "glucose"}.  Backends filter metadata only;
+ * a query with such a condition sends the rest of the filter down
+ * (rg_filter_without) and checks the whole with rg_filter_match_record on
+ * what comes back (query_output.c), fetching more until k passages match. */
 #ifndef RG_FILTER_H
 #define RG_FILTER_H
 
@@ -29,8 +40,12 @@ typedef enum rg_filter_op {
     RG_FILTER_LT,
     RG_FILTER_LTE,
     RG_FILTER_IN,
-    RG_FILTER_NIN
+    RG_FILTER_NIN,
+    RG_FILTER_CONTAINS,
+    RG_FILTER_NOT_CONTAINS
 } rg_filter_op;
+
+#define RG_FILTER_DOCUMENT "#document"
 
 typedef struct rg_filter {
     rg_filter_op op;
@@ -63,6 +78,16 @@ void rg_filter_free(rg_filter *f);
  * matches everything). */
 bool rg_filter_match(const rg_filter *f, const json_t *metadata);
 
+/* Same with the passage text for "#document" conditions (NULL: empty). */
+bool rg_filter_match_record(const rg_filter *f, const json_t *metadata, const char *document);
+/* A copy of f without the comparisons drop() selects (NULL when nothing is
+ * left: match all).  With no negating node in the grammar, the copy matches
+ * every record f matches (a superset): the caller re-checks with
+ * rg_filter_match_record.  *dropped tells whether anything was left out. */
+rg_filter *rg_filter_without(const rg_filter *f, bool (*drop)(const rg_filter *leaf, void *ctx), void *ctx,
+                             bool *dropped);
+/* Whether any comparison uses op. */
+bool rg_filter_uses_op(const rg_filter *f, rg_filter_op op);
 /* Whether any comparison in the filter is on key. */
 bool rg_filter_mentions(const rg_filter *f, const char *key);
 /* Canonical ChromaDB JSON (new reference). */

@@ -6,6 +6,7 @@
 
 #include "ragged.h"
 #include "cli.h"
+#include "util.h"
 
 int rg_cmd_ingest(rg_cli *cli, int argc, char **argv);
 int rg_cmd_query(rg_cli *cli, int argc, char **argv);
@@ -16,17 +17,27 @@ int rg_cmd_embed(rg_cli *cli, int argc, char **argv);
 int rg_cmd_model(rg_cli *cli, int argc, char **argv);
 int rg_cmd_migrate(rg_cli *cli, int argc, char **argv);
 int rg_cmd_eval(rg_cli *cli, int argc, char **argv);
+int rg_cmd_help(rg_cli *cli, int argc, char **argv);
+int rg_cmd_completion(rg_cli *cli, int argc, char **argv);
 
 static const rg_cli_command COMMANDS[] = {
-    {"ingest", "read files and store their chunks in a collection", rg_cmd_ingest},
-    {"query", "find the passages that best match a question", rg_cmd_query},
-    {"collections", "list, create, delete or describe collections", rg_cmd_collections},
-    {"migrate", "copy a collection to another backend (staged, verified, rolled back on failure)", rg_cmd_migrate},
-    {"config", "show, validate or create the configuration", rg_cmd_config},
-    {"backend", "compare backends side by side, or show their storage statistics", rg_cmd_backend},
-    {"embed", "embed one text and print the vector (dimension, norm, values)", rg_cmd_embed},
-    {"model", "describe a sentence-transformers model directory (model info PATH)", rg_cmd_model},
-    {"eval", "measure retrieval quality on a BEIR dataset (nDCG@10, Recall@100)", rg_cmd_eval},
+    {"ingest", "read files and store their chunks in a collection", rg_cmd_ingest, NULL},
+    {"query", "find the passages that best match a question", rg_cmd_query, NULL},
+    {"collections", "list, create, delete or describe collections", rg_cmd_collections,
+     "list create delete info compact check"},
+    {"migrate", "copy a collection to another backend (staged, verified, rolled back on failure)", rg_cmd_migrate,
+     NULL},
+    {"config", "show, validate, create, read or change the configuration", rg_cmd_config,
+     "show validate init schema get set"},
+    {"backend", "compare backends side by side, or show their storage statistics", rg_cmd_backend,
+     "stats compare"},
+    {"embed", "embed one text and print the vector (dimension, norm, values)", rg_cmd_embed, NULL},
+    {"model", "describe a sentence-transformers model directory (model info PATH)", rg_cmd_model, "info"},
+    {"eval", "measure retrieval quality on a BEIR dataset (nDCG@10, Recall@100)", rg_cmd_eval, NULL},
+    {"help", "show the help of ragged or of a command (help COMMAND), or the man page (help --man)", rg_cmd_help,
+     NULL},
+    {"completion", "print a shell completion script (completion bash|zsh|fish)", rg_cmd_completion,
+     "bash zsh fish"},
 };
 
 /* The one piece of process-wide state: async-signal-safe flag. */
@@ -42,20 +53,14 @@ static void on_signal(int sig)
     interrupted = 1;
 }
 
-static void usage(FILE *out)
-{
-    fprintf(out, "usage: ragged [--config FILE] COMMAND [OPTIONS]\n\n"
-                 "ragged keeps a searchable store of your documents on your own disk and finds the\n"
-                 "passages that answer a question.\n\nCommands:\n");
-    for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
-        fprintf(out, "  %-12s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
-    fprintf(out, "\nRun 'ragged COMMAND --help' for a command's options.  'ragged --version' prints the version.\n"
-                 "Exit codes: 0 success, 1 failure, 2 bad usage or invalid input, 130 interrupted.\n");
-}
-
 int main(int argc, char **argv)
 {
-    rg_cli cli = {.prog = "ragged", .collection = "default", .format = RG_FORMAT_TEXT, .interrupted = &interrupted};
+    rg_cli cli = {.prog = "ragged",
+                  .collection = "default",
+                  .format = RG_FORMAT_TEXT,
+                  .interrupted = &interrupted,
+                  .commands = COMMANDS,
+                  .ncommands = sizeof COMMANDS / sizeof COMMANDS[0]};
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -72,7 +77,7 @@ int main(int argc, char **argv)
             return 0;
         }
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
+            rg_cli_print_usage(&cli, stdout);
             return 0;
         }
         if (!strcmp(argv[i], "--config") && i + 1 < argc) {
@@ -85,25 +90,37 @@ int main(int argc, char **argv)
             i++;
             continue;
         }
-        fprintf(stderr, "ragged: unknown option '%s' before the command\n", argv[i]);
-        usage(stderr);
+        fputs("ragged: unknown option '", stderr);
+        rg_fputs_escaped(argv[i], stderr);
+        fputs("' before the command\n", stderr);
+        rg_cli_print_usage(&cli, stderr);
         return 2;
     }
     if (i >= argc) {
-        usage(stderr);
+        rg_cli_print_usage(&cli, stderr);
         return 2;
     }
     const char *name = argv[i];
-    for (size_t c = 0; c < sizeof COMMANDS / sizeof COMMANDS[0]; c++) {
-        if (strcmp(COMMANDS[c].name, name) != 0)
-            continue;
+    const rg_cli_command *cmd = rg_cli_find_command(&cli, name);
+    if (cmd) {
         cli.command = name;
-        int rc = COMMANDS[c].run(&cli, argc - i, argv + i);
+        cli.argv = argv + i;
+        int rc = cmd->run(&cli, argc - i, argv + i);
         rg_config_free(cli.cfg);
         fflush(stdout);
         return rc;
     }
-    fprintf(stderr, "ragged: unknown command '%s'\n\n", name);
-    usage(stderr);
+    fputs("ragged: unknown command '", stderr);
+    rg_fputs_escaped(name, stderr);
+    fputs("'", stderr);
+    const rg_cli_command *near = rg_cli_suggest_command(&cli, name);
+    if (near)
+        fprintf(stderr, "; did you mean '%s'?\n", near->name);
+    else
+        fputs("\n\n", stderr);
+    if (!near)
+        rg_cli_print_usage(&cli, stderr);
+    else
+        fputs("Run 'ragged help' for the list of commands.\n", stderr);
     return 2;
 }

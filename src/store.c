@@ -430,6 +430,11 @@ rg_store *rg_collection_store(const rg_collection *c)
     return c->store;
 }
 
+const rg_embedder_identity *rg_collection_identity(const rg_collection *c)
+{
+    return &c->identity;
+}
+
 int rg_collection_dim(const rg_collection *c)
 {
     return c->identity.dim;
@@ -768,6 +773,9 @@ rg_status rg_collection_get(rg_collection *c, const char *const *ids, size_t nid
         out->dim = c->identity.dim;
     if (ids && nids == 0)
         return RG_OK;
+    if (rg_filter_mentions(where, RG_FILTER_DOCUMENT))
+        return rg_error_set(err, RG_ERR_INVALID, "a filter on the passage text (\"%s\") works in queries only",
+                            RG_FILTER_DOCUMENT);
     return damage_hint(c, c->store->ops->get(c->impl, ids, nids, where, include, offset, limit, out, err), err);
 }
 
@@ -783,6 +791,9 @@ rg_status rg_collection_delete(rg_collection *c, const char *const *ids, size_t 
                             "delete needs ids or a filter (to remove a whole collection, delete the collection)");
     if (ids && nids == 0)
         return RG_OK;
+    if (rg_filter_mentions(where, RG_FILTER_DOCUMENT))
+        return rg_error_set(err, RG_ERR_INVALID, "a filter on the passage text (\"%s\") works in queries only",
+                            RG_FILTER_DOCUMENT);
     rg_status rc = lexical_open(c, err);
     if (rc != RG_OK)
         return rc;

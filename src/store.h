@@ -29,7 +29,8 @@
 
 struct rg_config;
 
-#define RG_STORE_ABI 1
+/* 2: rg_collection_info's identity gained `settings`. */
+#define RG_STORE_ABI 2
 #define RG_ID_MAX 512
 /* ChromaDB takes 512, but a name is also a file name (a collection's
  * directory, ".NAME.creating.PID" while it is made, the BM25 index
@@ -262,6 +263,8 @@ const char *rg_collection_name(const rg_collection *c);
 rg_store *rg_collection_store(const rg_collection *c);
 int rg_collection_dim(const rg_collection *c);
 rg_embedder *rg_collection_embedder(const rg_collection *c);
+/* The identity of the embedder the collection was built with. */
+const rg_embedder_identity *rg_collection_identity(const rg_collection *c);
 
 rg_status rg_collection_add(rg_collection *c, const rg_record *recs, size_t n, rg_error *err);
 rg_status rg_collection_upsert(rg_collection *c, const rg_record *recs, size_t n, rg_error *err);

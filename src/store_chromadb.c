@@ -46,6 +46,7 @@
 #define META_MODEL "ragged:embedder_model"
 #define META_DIM "ragged:embedder_dim"
 #define META_FPR "ragged:embedder_fingerprint"
+#define META_SETTINGS "ragged:embedder_settings"   /* compact JSON, see rg_embedder_identity.settings */
 
 typedef struct chroma_store {
     rg_http *http;
@@ -297,6 +298,8 @@ static void identity_from_meta(const json_t *meta, rg_embedder_identity *id)
     if ((s = json_string_value(json_object_get(meta, META_FPR))))
         snprintf(id->fingerprint, sizeof id->fingerprint, "%s", s);
     id->dim = (int)json_integer_value(json_object_get(meta, META_DIM));
+    if ((s = json_string_value(json_object_get(meta, META_SETTINGS))) && strlen(s) < sizeof id->settings)
+        snprintf(id->settings, sizeof id->settings, "%s", s);
 }
 
 static rg_status count_by_id(chroma_store *st, const char *id, int64_t *out, rg_error *err)
@@ -369,6 +372,8 @@ static rg_status chromadb_create(void *impl, const char *name, const rg_embedder
     chroma_store *st = impl;
     json_t *meta = json_pack("{s:s, s:s, s:I, s:s}", META_KIND, identity->kind, META_MODEL, identity->model,
                              META_DIM, (json_int_t)identity->dim, META_FPR, identity->fingerprint);
+    if (identity->settings[0])
+        json_object_set_new(meta, META_SETTINGS, json_string(identity->settings));
     /* Cosine distance (1 - cos) is what the contract promises; ragged's
      * vectors are normalised, so it also ranks like inner product. */
     json_t *body = json_pack("{s:s, s:o, s:{s:{s:s}}}", "name", name, "metadata", meta, "configuration", "hnsw",
@@ -657,10 +662,27 @@ static rg_status take_records(chroma_coll *c, json_t *j, unsigned include, rg_re
     return rc;
 }
 
+/* ChromaDB's where has no substring match on metadata strings (its
+ * $contains is for where_document and list values).  `ragged query` keeps
+ * such conditions to itself (query_output.c); elsewhere they are refused
+ * here rather than sent to fail or mean something else on the server. */
+static rg_status check_filter(const rg_filter *where, rg_error *err)
+{
+    if (rg_filter_uses_op(where, RG_FILTER_CONTAINS) || rg_filter_uses_op(where, RG_FILTER_NOT_CONTAINS))
+        return rg_error_set(err, RG_ERR_INVALID,
+                            "the chromadb backend cannot match part of a metadata value ($contains / "
+                            "$not_contains); 'ragged query' applies them itself, other uses need the leann or "
+                            "exact backend");
+    return RG_OK;
+}
+
 /* One /get call (ids may be NULL). */
 static rg_status get_once(chroma_coll *c, const char *const *ids, size_t nids, const rg_filter *where,
                           unsigned include, size_t offset, size_t limit, rg_record_batch *out, rg_error *err)
 {
+    rg_status bad = check_filter(where, err);
+    if (bad != RG_OK)
+        return bad;
     json_t *body = json_object();
     if (ids)
         json_object_set_new(body, "ids", ids_array(ids, nids));
@@ -1066,6 +1088,9 @@ static rg_status chromadb_query(void *impl, const float *query, const rg_query_o
                                 rg_error *err)
 {
     chroma_coll *c = impl;
+    rg_status bad = check_filter(opts->where, err);
+    if (bad != RG_OK)
+        return bad;
     rg_buf body;
     rg_buf_init(&body);
     char *emb = embedding_text(query, c->identity.dim);

@@ -632,3 +632,59 @@ bool rg_utf8_valid(const char *s, size_t n)
     }
     return true;
 }
+
+/* ---- escaping outside text for terminals ---- */
+
+void rg_buf_put_escaped(rg_buf *b, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = p[i];
+        if (c >= 0x20 && c < 0x7f) {
+            size_t j = i;
+            while (j < n && p[j] >= 0x20 && p[j] < 0x7f)
+                j++;
+            rg_buf_append(b, p + i, j - i);
+            i = j;
+            continue;
+        }
+        if (c < 0x80) {
+            switch (c) {
+            case '\n': rg_buf_puts(b, "\\n"); break;
+            case '\r': rg_buf_puts(b, "\\r"); break;
+            case '\t': rg_buf_puts(b, "\\t"); break;
+            case 0x1b: rg_buf_puts(b, "\\e"); break;
+            default: rg_buf_printf(b, "\\x%02x", c); break;
+            }
+            i++;
+            continue;
+        }
+        size_t len = rg_utf8_seq_len(p + i, n - i);
+        /* C1 controls (U+0080..U+009F) act as escapes on some terminals. */
+        if (len == 0 || (len == 2 && c == 0xc2 && p[i + 1] < 0xa0)) {
+            size_t m = len ? len : 1;
+            for (size_t k = 0; k < m; k++)
+                rg_buf_printf(b, "\\x%02x", p[i + k]);
+            i += m;
+            continue;
+        }
+        rg_buf_append(b, p + i, len);
+        i += len;
+    }
+}
+
+char *rg_escape_text(const char *s)
+{
+    rg_buf b;
+    rg_buf_init(&b);
+    rg_buf_put_escaped(&b, s ? s : "", s ? strlen(s) : 0);
+    return rg_buf_steal(&b);
+}
+
+void rg_fputs_escaped(const char *s, FILE *f)
+{
+    char *e = rg_escape_text(s);
+    fputs(e, f);
+    free(e);
+}

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include "error.h"
 
 #define RG_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -82,5 +83,17 @@ void rg_normalize(float *v, size_t n);
 bool rg_utf8_valid(const char *s, size_t n);
 /* Length (1..4) of the valid UTF-8 sequence at p, 0 if invalid or cut off. */
 size_t rg_utf8_seq_len(const unsigned char *p, size_t avail);
+
+/* Text from outside (file names, titles, passages, server messages) made
+ * safe for a terminal or a line-oriented log: control characters (C0, DEL,
+ * C1) become \n \r \t \e or \xNN, bytes that are not UTF-8 become \xNN,
+ * and a backslash stays itself (the output is for reading, not for parsing
+ * back).  Everything else is copied.  Used for every text output that
+ * prints outside data; JSON output needs no such step (jansson escapes). */
+void rg_buf_put_escaped(rg_buf *b, const char *s, size_t n);
+/* Same into a new string. */
+char *rg_escape_text(const char *s);
+/* Writes s escaped to f. */
+void rg_fputs_escaped(const char *s, FILE *f);
 
 #endif

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "contract.h"
+#include "filter.h"
+#include "query_output.h"
 #include "test.h"
 #include "util.h"
 
@@ -586,5 +588,161 @@ TEST(contract_paging_after_writes)
         rg_collection_close(other);
         fixture_free(&f);
         rg_collection_close(c);
+    }
+}
+
+/* Substring conditions: backends with SQL apply $contains on metadata
+ * themselves (get agrees with rg_filter_match); a query through
+ * rg_query_run returns min(k, matches) passages, all matching, on every
+ * backend, including conditions on the passage text ("#document") that no
+ * backend applies and those ChromaDB has no operator for. */
+static const char *const CONTAINS_FILTERS[] = {
+    "{\"word\": {\"$contains\": \"pp\"}}",
+    "{\"word\": {\"$not_contains\": \"e\"}}",
+    "{\"#document\": {\"$contains\": \"glacier quartz\"}}",
+    "{\"#document\": {\"$not_contains\": \"r\"}}",
+    "{\"$or\": [{\"#document\": {\"$contains\": \"number 17\"}}, {\"word\": \"orbit\"}]}",
+    "{\"$and\": [{\"even\": true}, {\"#document\": {\"$contains\": \"tundra\"}}]}",
+    "{\"missing\": {\"$not_contains\": \"x\"}}",
+};
+
+TEST(contract_contains_filters_keep_k)
+{
+    FOR_EACH_BACKEND("contains")
+    {
+        rg_error err;
+        rg_collection *c = open_new(&env, cname);
+        CHECK(c);
+        fixture f;
+        fixture_make(&f, &env, 200, 0);
+        CHECK_OK(rg_collection_add(c, f.recs, f.n, &err), &err);
+        bool chromadb = !strcmp(*bn_, "chromadb");
+        for (size_t fi = 0; fi < RG_ARRAY_LEN(CONTAINS_FILTERS); fi++) {
+            rg_filter *flt = NULL;
+            CHECK_OK(rg_filter_parse(CONTAINS_FILTERS[fi], &flt, &err), &err);
+            size_t expect = 0;
+            for (size_t i = 0; i < f.n; i++)
+                expect += rg_filter_match_record(flt, f.meta[i], f.docs[i]);
+            bool on_text = rg_filter_mentions(flt, RG_FILTER_DOCUMENT);
+            rg_record_batch b;
+            rg_record_batch_init(&b, DIM);
+            rg_status st = rg_collection_get(c, NULL, 0, flt, RG_INCLUDE_METADATAS, 0, 0, &b, &err);
+            if (on_text || chromadb) {
+                /* refused with a message, never a silently wrong set */
+                CHECK_EQ_INT(st, RG_ERR_INVALID);
+            } else {
+                CHECK_OK(st, &err);
+                CHECK_MSG(b.n == expect, "filter %s: get returned %zu, expected %zu", CONTAINS_FILTERS[fi], b.n,
+                          expect);
+            }
+            rg_record_batch_free(&b);
+            for (int k = 1; k <= 25; k += 12) {
+                /* hybrid too: its vector side sees every passage, so k holds */
+                rg_retrieve_opts o;
+                rg_retrieve_opts_from_config(&o, env.cfg);
+                o.k = k;
+                o.where = flt;
+                o.mode = k == 13 ? RG_RETRIEVE_HYBRID : RG_RETRIEVE_VECTOR;
+                rg_query_result r;
+                CHECK_OK(rg_query_run(c, "pepper river", &o, &r, &err), &err);
+                CHECK_MSG(r.hits.n == RG_MIN((size_t)k, expect), "filter %s k=%d mode %s: %zu hits, expected %zu",
+                          CONTAINS_FILTERS[fi], k, rg_retrieve_mode_name(o.mode), r.hits.n, RG_MIN((size_t)k, expect));
+                for (size_t i = 0; i < r.hits.n; i++)
+                    CHECK(rg_filter_match_record(flt, r.hits.items[i].metadata, r.hits.items[i].document));
+                rg_query_result_free(&r);
+            }
+            rg_filter_free(flt);
+        }
+        fixture_free(&f);
+        rg_collection_close(c);
+    }
+}
+
+/* Identical passages come back once, the others listed as duplicates, and
+ * the query still returns k distinct passages. */
+TEST(contract_duplicates_collapsed_keep_k)
+{
+    FOR_EACH_BACKEND("dups")
+    {
+        rg_error err;
+        rg_collection *c = open_new(&env, cname);
+        CHECK(c);
+        fixture f;
+        fixture_make(&f, &env, 60, 0);
+        /* records 0..19 get the text of record 0: one passage, 20 sources */
+        for (size_t i = 1; i < 20; i++) {
+            free(f.docs[i]);
+            f.docs[i] = rg_xstrdup(f.docs[0]);
+            f.recs[i].document = f.docs[i];
+            memcpy(f.vecs + i * DIM, f.vecs, DIM * sizeof(float));
+        }
+        CHECK_OK(rg_collection_add(c, f.recs, f.n, &err), &err);
+        rg_retrieve_opts o = {.k = 10, .mode = RG_RETRIEVE_VECTOR};
+        rg_query_result r;
+        CHECK_OK(rg_query_run(c, f.docs[0], &o, &r, &err), &err);
+        CHECK_EQ_INT(r.hits.n, 10);
+        CHECK(r.rounds >= 2);   /* the first 10 held the copies: it fetched more */
+        size_t with_dups = 0;
+        for (size_t i = 0; i < r.hits.n; i++) {
+            for (size_t j = i + 1; j < r.hits.n; j++)
+                CHECK(strcmp(r.hits.items[i].document, r.hits.items[j].document) != 0);
+            if (r.duplicates[i]) {
+                with_dups++;
+                CHECK_EQ_STR(r.hits.items[i].document, f.docs[0]);
+                CHECK_EQ_INT(json_array_size(r.duplicates[i]), 19);
+            }
+        }
+        CHECK_EQ_INT(with_dups, 1);
+        json_t *j = rg_query_result_to_json(&r, "q", "c", *bn_, "vector", 10, 0.0);
+        json_t *first = json_array_get(json_object_get(j, "results"), 0);
+        CHECK(json_array_size(json_object_get(first, "duplicates")) == 19);
+        json_decref(j);
+        rg_query_result_free(&r);
+        fixture_free(&f);
+        rg_collection_close(c);
+    }
+}
+
+/* The embedder settings recorded with a collection come back from every
+ * backend (list and open), and apply to a configuration only where it has
+ * defaults; a key never appears in them. */
+TEST(contract_embedder_settings_round_trip)
+{
+    FOR_EACH_BACKEND("settings")
+    {
+        rg_error err;
+        CHECK(env.emb->identity.settings[0]);
+        CHECK(!strstr(env.emb->identity.settings, "\"api_key\""));
+        rg_embedder_identity id = env.emb->identity;
+        snprintf(id.settings, sizeof id.settings, "%s",
+                 "{\"dimension\":\"64\",\"document_prefix\":\"passage: \",\"provider\":\"builtin\","
+                 "\"query_prefix\":\"query: \"}");
+        CHECK_OK(rg_store_create_collection(env.store, cname, &id, &err), &err);
+        rg_collection_info *infos = NULL;
+        size_t n = 0;
+        CHECK_OK(rg_store_list(env.store, &infos, &n, &err), &err);
+        bool found = false;
+        for (size_t i = 0; i < n; i++)
+            if (!strcmp(infos[i].name, cname)) {
+                found = true;
+                CHECK_EQ_STR(infos[i].identity.settings, id.settings);
+            }
+        free(infos);
+        CHECK(found);
+        rg_collection *c = NULL;
+        CHECK_OK(rg_collection_open(env.store, cname, NULL, false, &c, &err), &err);
+        CHECK_EQ_STR(rg_collection_identity(c)->settings, id.settings);
+        rg_config *cfg = rg_config_new_defaults();
+        CHECK_OK(rg_config_set(cfg, "embedding.query_prefix", "mine: ", RG_SRC_ENV, &err), &err);
+        CHECK_EQ_INT(rg_embedder_settings_apply(rg_collection_identity(c), cfg), 3);
+        CHECK_EQ_STR(rg_config_str(cfg, "embedding.document_prefix"), "passage: ");
+        CHECK_EQ_STR(rg_config_str(cfg, "embedding.query_prefix"), "mine: ");   /* explicit wins */
+        CHECK_EQ_INT(rg_config_int(cfg, "embedding.dimension"), 64);
+        char clash[512];
+        rg_embedder_settings_conflicts(rg_collection_identity(c), cfg, clash, sizeof clash);
+        CHECK_MSG(strstr(clash, "embedding.query_prefix=mine: ") && strstr(clash, "'query: '"), "%s", clash);
+        rg_config_free(cfg);
+        rg_collection_close(c);
+        CHECK_OK(rg_store_delete_collection(env.store, cname, &err), &err);
     }
 }

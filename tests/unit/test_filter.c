@@ -97,6 +97,74 @@ TEST(filter_kv_sugar_and_json_round_trip)
     rg_filter_free(f);
 }
 
+static bool matches_doc(const char *filter, const char *meta, const char *doc)
+{
+    rg_filter *f = NULL;
+    rg_error err;
+    if (rg_filter_parse(filter, &f, &err) != RG_OK) {
+        fprintf(stderr, "    parse %s: %s\n", filter, err.msg);
+        return false;
+    }
+    json_t *m = json_loads(meta, 0, NULL);
+    bool r = rg_filter_match_record(f, m, doc);
+    json_decref(m);
+    rg_filter_free(f);
+    return r;
+}
+
+TEST(filter_contains_on_metadata_and_passage_text)
+{
+    const char *m = "{\"document_path\": \"/docs/guide/intro.md\", \"page_number\": 3}";
+    CHECK(matches_doc("{\"document_path\": {\"$contains\": \"/guide/\"}}", m, NULL));
+    CHECK(!matches_doc("{\"document_path\": {\"$contains\": \"/Guide/\"}}", m, NULL)); /* case-sensitive */
+    CHECK(matches_doc("{\"document_path\": {\"$not_contains\": \".pdf\"}}", m, NULL));
+    CHECK(!matches_doc("{\"page_number\": {\"$contains\": \"3\"}}", m, NULL)); /* strings only */
+    CHECK(matches_doc("{\"missing\": {\"$not_contains\": \"x\"}}", m, NULL)); /* absent: like $ne */
+    CHECK(matches_doc("{\"#document\": {\"$contains\": \"insulin\"}}", m, "the insulin receptor"));
+    CHECK(!matches_doc("{\"#document\": {\"$contains\": \"insulin\"}}", m, "glucose"));
+    CHECK(matches_doc("{\"#document\": {\"$not_contains\": \"insulin\"}}", m, NULL));
+    rg_filter *f = NULL;
+    rg_error err;
+    CHECK_EQ_INT(rg_filter_parse("{\"#document\": {\"$eq\": \"x\"}}", &f, &err), RG_ERR_INVALID);
+    CHECK(strstr(err.msg, "$contains or $not_contains"));
+    CHECK_EQ_INT(rg_filter_parse("{\"a\": {\"$contains\": \"\"}}", &f, &err), RG_ERR_INVALID);
+    CHECK_EQ_INT(rg_filter_parse("{\"a\": {\"$contains\": 3}}", &f, &err), RG_ERR_INVALID);
+    CHECK(strstr(err.msg, "non-empty string"));
+}
+
+static bool drop_doc(const rg_filter *leaf, void *ctx)
+{
+    (void)ctx;
+    return !strcmp(leaf->key, RG_FILTER_DOCUMENT);
+}
+
+TEST(filter_without_is_a_superset)
+{
+    rg_filter *f = NULL, *w;
+    rg_error err;
+    bool dropped;
+    CHECK_OK(rg_filter_parse("{\"$and\": [{\"a\": 1}, {\"#document\": {\"$contains\": \"x\"}}]}", &f, &err), &err);
+    w = rg_filter_without(f, drop_doc, NULL, &dropped);
+    CHECK(dropped);
+    json_t *j = rg_filter_to_json(w);
+    char *s = json_dumps(j, JSON_COMPACT);
+    CHECK_EQ_STR(s, "{\"$and\":[{\"a\":{\"$eq\":1}}]}");
+    free(s);
+    json_decref(j);
+    rg_filter_free(w);
+    rg_filter_free(f);
+    /* an $or with a dropped branch matches everything: nothing is left */
+    CHECK_OK(rg_filter_parse("{\"$or\": [{\"a\": 1}, {\"#document\": {\"$contains\": \"x\"}}]}", &f, &err), &err);
+    w = rg_filter_without(f, drop_doc, NULL, &dropped);
+    CHECK(dropped && w == NULL);
+    rg_filter_free(f);
+    CHECK_OK(rg_filter_parse("{\"a\": 1}", &f, &err), &err);
+    w = rg_filter_without(f, drop_doc, NULL, &dropped);
+    CHECK(!dropped && w != NULL);
+    rg_filter_free(w);
+    rg_filter_free(f);
+}
+
 /* Size limits: over RG_FILTER_MAX_TERMS comparisons or RG_FILTER_MAX_DEPTH
  * levels is RG_ERR_INVALID naming the limit; at the limit the SQL nests
  * logarithmically (SQLite refuses expressions over 1,000 deep). */

@@ -97,6 +97,16 @@ TEST(memrchr_finds_last_byte)
     CHECK(rg_memrchr(hi, 0xff, 3) == hi + 1);
 }
 
+TEST(util_escape_text_for_terminals)
+{
+    char *s = rg_escape_text("evil\x1b[31mred\nname\ttab\x7f\xc2\x9b" "caf\xc3\xa9 \xff");
+    CHECK_EQ_STR(s, "evil\\e[31mred\\nname\\ttab\\x7f\\xc2\\x9b" "caf\xc3\xa9 \\xff");
+    free(s);
+    s = rg_escape_text("plain text");
+    CHECK_EQ_STR(s, "plain text");
+    free(s);
+}
+
 /* A message that quotes the error's own previous message (store.c did this
  * when the BM25 index would not open) is formatted aside, not over its own
  * input. */
