@@ -79,18 +79,25 @@ contains "$ERR" "non-empty"
 # in a name does not break the one-line-per-result layout.
 expect_exit 0 "$RAGGED" query "falcons harbors" -k 5 --color never
 not_contains "$OUT" $'\033'
-contains "$OUT" 'evil\e[31mred.txt'
-contains "$OUT" 'two\nlines.txt'
+# (document_path keeps such names in ingest's lossless \xHH form, docs/ingest.md)
+contains "$OUT" 'evil\x1b[31mred.txt'
+contains "$OUT" 'two\x0alines.txt'
 [[ $(grep -c '^[0-9]*\. ' <<<"$OUT") -eq 5 ]] || fail "result lines broken: $OUT"
-# JSON keeps the name exactly (escaped by JSON itself).
+# JSON carries document_path as stored: the \xHH form, no raw control byte.
 expect_exit 0 "$RAGGED" query "falcons harbors" -k 5 --format json
-json_get "$OUT" "any(r['document_path'].endswith('evil\x1b[31mred.txt') for r in j['results'])" | grep -q True ||
+not_contains "$OUT" $'\033'
+json_get "$OUT" "any(r['document_path'].endswith(r'evil\x1b[31mred.txt') for r in j['results'])" | grep -q True ||
     fail "JSON path not exact"
 # Ingest warnings name the file escaped.
 mkdir -p "$TMP/big"
 head -c 1500000 /dev/zero | tr '\0' 'a' >"$TMP/big/$(printf 'huge\033[2J.txt')"
-RAGGED_INGEST_MAX_FILE_MB=1 expect_exit 0 "$RAGGED" ingest "$TMP/big" --collection big
-contains "$ERR" 'huge\e[2J.txt'
+# (exit 1: the only file found was skipped, so nothing was stored)
+RAGGED_INGEST_MAX_FILE_MB=1 expect_exit 1 "$RAGGED" ingest "$TMP/big" --collection big
+contains "$OUT" 'huge\x1b[2J.txt'
+not_contains "$OUT" $'\033'
+not_contains "$ERR" $'\033'
+RAGGED_INGEST_MAX_FILE_MB=1 expect_exit 1 "$RAGGED" ingest "$TMP/big" --collection big --verbose
+contains "$ERR" 'huge\x1b[2J.txt'
 not_contains "$ERR" $'\033'
 # Error messages that quote a name are escaped too.
 expect_exit 2 "$RAGGED" $'qu\033[2Jery' x
