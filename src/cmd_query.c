@@ -7,6 +7,7 @@
 
 #include "answer.h"
 #include "cli.h"
+#include "rerank.h"
 #include "retrieve.h"
 #include "util.h"
 
@@ -15,6 +16,7 @@ int rg_cmd_query(rg_cli *cli, int argc, char **argv);
 static const char HELP[] =
     "usage: ragged query \"TEXT\" [-k N] [--mode vector|bm25|hybrid] [--where JSON]\n"
     "                    [-m KEY=VALUE]... [--show-text] [--answer]\n"
+    "                    [--rerank | --no-rerank] [--rerank-model DIR]\n"
     "                    [--collection NAME] [--backend NAME] [--format text|json]\n\n"
     "Finds the passages most similar to TEXT and prints them ranked, with their sources.\n\n"
     "  -k N                 number of passages (default: retrieval.k)\n"
@@ -26,6 +28,9 @@ static const char HELP[] =
     "                       retrieval.mode)\n"
     "  --show-text          print each passage in full (default: a short excerpt)\n"
     "  --complexity N       search effort for graph backends (default: the backend's setting)\n"
+    "  --rerank-model DIR   rerank the best retrieval.rerank.top_n passages with this\n"
+    "                       cross-encoder (default: retrieval.rerank.model; docs/retrieval.md)\n"
+    "  --rerank, --no-rerank  require / skip the configured reranker\n"
     "  --answer             ask the LLM in llm.* to answer TEXT from the passages, with [n]\n"
     "                       citations and their sources (see docs/answers.md).  Exit 3: no\n"
     "                       usable LLM configured, 4: the LLM could not be reached or failed;\n"
@@ -75,7 +80,12 @@ int rg_cmd_query(rg_cli *cli, int argc, char **argv)
                                          {"complexity", required_argument, NULL, 'c'},
                                          {"mode", required_argument, NULL, 'M'},
                                          {"answer", no_argument, NULL, 'a'},
+                                         {"rerank", no_argument, NULL, 3001},
+                                         {"no-rerank", no_argument, NULL, 3002},
+                                         {"rerank-model", required_argument, NULL, 3003},
                                          {0}};
+    int rerank = -1;              /* -1: as configured, 0: off, 1: required */
+    const char *rerank_model = NULL;
     const char *mode = NULL;
     int k = 0, complexity = 0, c, rc = 0;
     bool show_text = false, answer = false;
@@ -123,6 +133,9 @@ int rg_cmd_query(rg_cli *cli, int argc, char **argv)
         case 's': show_text = true; break;
         case 'M': mode = optarg; break;
         case 'a': answer = true; break;
+        case 3001: rerank = 1; break;
+        case 3002: rerank = 0; break;
+        case 3003: rerank_model = optarg; rerank = rerank == 0 ? 0 : 1; break;
         default:
             if (!rg_cli_common_option(cli, c, optarg, &rc)) {
                 free(filter_args);
@@ -172,11 +185,30 @@ int rg_cmd_query(rg_cli *cli, int argc, char **argv)
     qo.where = where;
     qo.include = RG_INCLUDE_DOCUMENTS | RG_INCLUDE_METADATAS;
     qo.search_complexity = complexity;
+    rg_reranker *rr = NULL;
+    if (rerank != 0) {
+        rg_status rs = rg_reranker_open(rg_cli_config(cli), rerank_model, &rr, &err);
+        if (rs == RG_OK && !rr && rerank == 1)
+            rs = rg_error_set(&err, RG_ERR_INVALID, "--rerank needs a cross-encoder: set retrieval.rerank.model "
+                              "or pass --rerank-model DIR");
+        if (rs != RG_OK) {
+            rg_filter_free(where);
+            rg_collection_close(coll);
+            rg_store_close(store);
+            rg_embedder_free(emb);
+            return rg_cli_fail(cli, &err);
+        }
+    }
+    float *first_scores = rr ? rg_xcalloc((size_t)k, sizeof *first_scores) : NULL;
+    qo.reranker = rr;
+    qo.first_scores = first_scores;
     rg_hits hits;
     rg_hits_init(&hits);
     double t0 = rg_now();
     rg_status st = mode ? rg_retrieve_mode_parse(mode, &qo.mode, &err) : RG_OK;
     if (st != RG_OK) {
+        rg_reranker_free(rr);
+        free(first_scores);
         rg_hits_free(&hits);
         rg_filter_free(where);
         rg_collection_close(coll);
@@ -197,6 +229,10 @@ int rg_cmd_query(rg_cli *cli, int argc, char **argv)
             rg_hit *h = &hits.items[i];
             json_t *r = json_pack("{s:I, s:s, s:f, s:f}", "rank", (json_int_t)(i + 1), "id", h->id, "score",
                                   1.0 - h->distance, "distance", (double)h->distance);
+            if (rr) {
+                json_object_set_new(r, "rerank_score", json_real(1.0 - h->distance));
+                json_object_set_new(r, "retrieval_score", json_real(first_scores[i]));
+            }
             json_t *m = h->metadata;
             static const char *const lift[] = {"document_path", "title", "page_number", "chunk_position",
                                                "total_chunks"};
@@ -212,12 +248,16 @@ int rg_cmd_query(rg_cli *cli, int argc, char **argv)
         json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:i, s:f, s:o}", "query", text, "collection", cli->collection,
                               "backend", rg_store_backend(store), "mode", rg_retrieve_mode_name(qo.mode), "k", k,
                               "seconds", elapsed, "results", results);
+        if (rr)
+            json_object_set_new(j, "reranker", json_string(rr->name));
         rg_cli_print_json(j);
     } else if (hits.n == 0) {
         printf("no passages found in %s/%s%s\n", rg_store_backend(store), cli->collection,
                where ? " that match the filter" : "");
     } else {
         char *cwd = getcwd(NULL, 0);
+        if (rr)
+            printf("reranked by %s\n", rr->name);
         for (size_t i = 0; i < hits.n; i++) {
             rg_hit *h = &hits.items[i];
             json_t *m = h->metadata;
@@ -240,6 +280,8 @@ int rg_cmd_query(rg_cli *cli, int argc, char **argv)
         }
         free(cwd);
     }
+    rg_reranker_free(rr);
+    free(first_scores);
     rg_hits_free(&hits);
     rg_filter_free(where);
     rg_collection_close(coll);

@@ -122,4 +122,9 @@ rg_status rg_lexical_stats(rg_lexical *lx, rg_store_stats *s, rg_error *err);
  * every postings list. */
 rg_status rg_lexical_verify(rg_lexical *lx, rg_error *err);
 
+/* Verifies the index file at path (SQLite's integrity_check and FTS5's
+ * integrity-check); appends {"component": "bm25", "ok", "detail"} to
+ * report.  A missing file is fine (the index is built on first use). */
+rg_status rg_lexical_check(const char *path, json_t *report);
+
 #endif

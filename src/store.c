@@ -120,23 +120,76 @@ const char *rg_store_backend(const rg_store *s)
     return s->ops->name;
 }
 
+#define NAME_RULE                                                                                          \
+    "collection names are 3-%d characters of letters, digits, '.', '_' and '-', start and end with a letter or " \
+    "digit, and contain no '..'"
+
 rg_status rg_collection_name_check(const char *name, rg_error *err)
 {
     size_t n = name ? strlen(name) : 0;
-    const char *rule = "collection names are 3-512 characters of letters, digits, '.', '_' and '-', start and end "
-                       "with a letter or digit, and contain no '..'";
-    if (n < 3 || n > RG_COLLECTION_NAME_MAX)
-        return rg_error_set(err, RG_ERR_INVALID, "invalid collection name '%s': %s", name ? name : "", rule);
-    for (size_t i = 0; i < n; i++) {
+    if (n > RG_COLLECTION_NAME_MAX)
+        return rg_error_set(err, RG_ERR_INVALID, "invalid collection name '%.40s...' (%zu characters): " NAME_RULE,
+                            name, n, RG_COLLECTION_NAME_MAX);
+    bool ok = n >= 3 && !strstr(name, "..");
+    for (size_t i = 0; ok && i < n; i++) {
         char c = name[i];
         bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-        if (!alnum && c != '.' && c != '_' && c != '-')
-            return rg_error_set(err, RG_ERR_INVALID, "invalid collection name '%s': %s", name, rule);
-        if ((i == 0 || i == n - 1) && !alnum)
-            return rg_error_set(err, RG_ERR_INVALID, "invalid collection name '%s': %s", name, rule);
+        ok = (alnum || c == '.' || c == '_' || c == '-') && (alnum || (i != 0 && i != n - 1));
     }
-    if (strstr(name, ".."))
-        return rg_error_set(err, RG_ERR_INVALID, "invalid collection name '%s': %s", name, rule);
+    if (!ok)
+        return rg_error_set(err, RG_ERR_INVALID, "invalid collection name '%s': " NAME_RULE, name ? name : "",
+                            RG_COLLECTION_NAME_MAX);
+    return RG_OK;
+}
+
+rg_status rg_collection_name_check_new(const char *name, rg_error *err)
+{
+    rg_status rc = rg_collection_name_check(name, err);
+    if (rc != RG_OK)
+        return rc;
+    if (strstr(name, RG_MIGRATE_STAGING_TAG) || strstr(name, RG_MIGRATE_BACKUP_TAG))
+        return rg_error_set(err, RG_ERR_INVALID,
+                            "collection name '%s' is reserved: names containing '%s' or '%s' are migrate's staging "
+                            "and backup collections, which 'ragged migrate' removes or renames; choose another name",
+                            name, RG_MIGRATE_STAGING_TAG, RG_MIGRATE_BACKUP_TAG);
+    return RG_OK;
+}
+
+rg_status rg_store_check(rg_store *s, const char *name, json_t **report, bool *ok, rg_error *err)
+{
+    *report = NULL;
+    *ok = false;
+    rg_status rc = rg_collection_name_check(name, err);
+    if (rc != RG_OK)
+        return rc;
+    json_t *r = json_array();
+    if (s->ops->check)
+        rc = s->ops->check(s->impl, name, r, err);
+    else
+        json_array_append_new(r, json_pack("{s:s, s:n, s:s}", "component", s->ops->name, "ok", "detail",
+                                           "this backend has no check of its own"));
+    if (rc == RG_ERR_NOTFOUND)
+        rc = rg_error_set(err, RG_ERR_NOTFOUND, "collection '%s' does not exist in the %s backend", name,
+                          s->ops->name);
+    if (rc == RG_OK && s->lexical_dir) {
+        char *p = lexical_path(s, name);
+        rc = rg_lexical_check(p, r);
+        free(p);
+    }
+    if (rc != RG_OK) {
+        json_decref(r);
+        return rc;
+    }
+    bool all = true;
+    size_t i;
+    json_t *comp;
+    json_array_foreach(r, i, comp)
+    {
+        if (json_is_false(json_object_get(comp, "ok")))
+            all = false;
+    }
+    *report = r;
+    *ok = all;
     return RG_OK;
 }
 
@@ -399,12 +452,13 @@ static rg_status lexical_open(rg_collection *c, rg_error *err)
         return rg_error_set(err, RG_ERR_UNAVAILABLE, "the %s backend has no place for a BM25 index",
                             c->store->ops->name);
     char *path = lexical_path(c->store, c->name);
-    rg_status rc = rg_lexical_open(path, &c->store->lexical, &c->lex, err);
+    rg_error lerr = {0};
+    rg_status rc = rg_lexical_open(path, &c->store->lexical, &c->lex, &lerr);
     if (rc != RG_OK)
         rc = rg_error_set(err, rc,
                           "cannot open the BM25 index of collection '%s' (%s); it is rebuilt from the collection "
                           "if you delete %s",
-                          c->name, err->msg, path);
+                          c->name, lerr.msg, path);
     free(path);
     if (rc == RG_OK) {
         rg_lexical_source src = {source_get, source_count, c};
@@ -541,6 +595,18 @@ static rg_status attach_records(rg_collection *c, rg_hits *hits, unsigned includ
     return rc;
 }
 
+/* A read that found damage names the collection and the way to see all of
+ * it (the backend's message names the file and what is wrong). */
+static rg_status damage_hint(const rg_collection *c, rg_status rc, rg_error *err)
+{
+    if (rc != RG_ERR_CORRUPT || !err || strstr(err->msg, "collections check"))
+        return rc;
+    return rg_error_set(err, rc,
+                        "collection '%s' (%s) is damaged: %s; 'ragged collections check %s --backend %s' checks all "
+                        "of it",
+                        c->name, c->store->ops->name, err->msg, c->name, c->store->ops->name);
+}
+
 rg_status rg_collection_query_lexical(rg_collection *c, const char *text, const rg_query_opts *opts, rg_hits *out,
                                       rg_error *err)
 {
@@ -580,12 +646,12 @@ rg_status rg_collection_query_lexical(rg_collection *c, const char *text, const 
         }
     }
     rg_hits_free(&found);
-    return rc;
+    return damage_hint(c, rc, err);
 }
 
 rg_status rg_collection_attach(rg_collection *c, rg_hits *hits, unsigned include, rg_error *err)
 {
-    return attach_records(c, hits, include, err);
+    return damage_hint(c, attach_records(c, hits, include, err), err);
 }
 
 static rg_status add_or_upsert(rg_collection *c, const rg_record *recs, size_t n, bool upsert, rg_error *err)
@@ -621,7 +687,7 @@ rg_status rg_collection_get(rg_collection *c, const char *const *ids, size_t nid
         out->dim = c->identity.dim;
     if (ids && nids == 0)
         return RG_OK;
-    return c->store->ops->get(c->impl, ids, nids, where, include, offset, limit, out, err);
+    return damage_hint(c, c->store->ops->get(c->impl, ids, nids, where, include, offset, limit, out, err), err);
 }
 
 rg_status rg_collection_delete(rg_collection *c, const char *const *ids, size_t nids, const rg_filter *where,
@@ -748,7 +814,7 @@ rg_status rg_collection_query(rg_collection *c, const float *query, const rg_que
     rg_status rc = c->store->ops->query(c->impl, query, opts, out, err);
     if (rc == RG_OK)
         rg_hits_sort(out);
-    return rc;
+    return damage_hint(c, rc, err);
 }
 
 rg_status rg_collection_query_text(rg_collection *c, const char *text, const rg_query_opts *opts, rg_hits *out,
@@ -810,6 +876,7 @@ void rg_record_batch_push(rg_record_batch *b, const char *id, const char *docume
     r->document = document ? rg_xstrdup(document) : NULL;
     r->metadata = metadata ? json_deep_copy(metadata) : NULL;
     r->embedding = NULL;
+    r->embedded = false;
     if (embedding) {
         r->embedding = rg_xmalloc((size_t)b->dim * sizeof(float));
         memcpy(r->embedding, embedding, (size_t)b->dim * sizeof(float));

@@ -38,7 +38,7 @@ static bool add_docs(contract_env *env, rg_collection *c, size_t from, size_t to
         const char *t[1] = {DOCS[i][1]};
         rg_embedder_embed(env->emb, t, 1, RG_EMBED_DOCUMENT, vecs[n], &err);
         meta[n] = json_pack("{s:s, s:I}", "lang", DOCS[i][2], "num", (json_int_t)i);
-        recs[n] = (rg_record){(char *)DOCS[i][0], (char *)DOCS[i][1], meta[n], vecs[n]};
+        recs[n] = (rg_record){(char *)DOCS[i][0], (char *)DOCS[i][1], meta[n], vecs[n], false};
     }
     rg_status rc = rg_collection_upsert(c, recs, n, &err);
     for (size_t i = 0; i < n; i++)
@@ -268,7 +268,7 @@ TEST(lexical_filters_apply)
         CHECK_EQ_STR(h.items[0].id, "d3");
         rg_hits_free(&h);
         /* Upsert replaces the text. */
-        rg_record r = {(char *)"d3", (char *)"Glaciers melt in summer.", NULL, NULL};
+        rg_record r = {(char *)"d3", (char *)"Glaciers melt in summer.", NULL, NULL, false};
         float v[DIM];
         const char *t[1] = {r.document};
         rg_embedder_embed(env.emb, t, 1, RG_EMBED_DOCUMENT, v, &err);
@@ -347,7 +347,7 @@ TEST(lexical_sidecar_catches_up)
             /* Make the sidecar wrong about d4 without touching the count:
              * replace its text. */
             CHECK_OK(rg_lexical_begin(lx, ids, 1, &op2, &err), &err);
-            rg_record r = {(char *)"d4", (char *)"nothing relevant here", NULL, NULL};
+            rg_record r = {(char *)"d4", (char *)"nothing relevant here", NULL, NULL, false};
             CHECK_OK(rg_lexical_put(lx, op2, &r, 1, &err), &err);
             rg_lexical_end(lx);
             rg_lexical_close(lx);
