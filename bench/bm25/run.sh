@@ -31,7 +31,7 @@ trap 'rm -rf "$WORK"' EXIT
 git show "$FTS5_COMMIT:src/lexical.c" | sed 's/rg_lexical/fts5_lexical/g; s/RG_LEXICAL/FTS5_LEXICAL/g; s/"lexical.h"/"fts5_lexical.h"/' \
     >"$WORK/fts5_lexical.c"
 git show "$FTS5_COMMIT:src/lexical.h" | sed 's/rg_lexical/fts5_lexical/g; s/RG_LEXICAL/FTS5_LEXICAL/g' >"$WORK/fts5_lexical.h"
-PKGS="yaml-0.1 sqlite3 jansson libutf8proc libxml-2.0 libzstd"
+PKGS="yaml-0.1 sqlite3 jansson libutf8proc libxml-2.0 libzstd zlib"
 # shellcheck disable=SC2046
 cc -std=c17 -D_GNU_SOURCE -O2 -g -Isrc -Iinclude -I"$WORK" $(pkg-config --cflags $PKGS) -pthread \
     bench/bm25/bench_bm25.c "$WORK/fts5_lexical.c" build/libragged.a $(pkg-config --libs $PKGS) \
