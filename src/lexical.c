@@ -1414,45 +1414,43 @@ rg_status rg_lexical_verify(rg_lexical *lx, rg_error *err)
 
 /* ---- verification ---------------------------------------------------------- */
 
-rg_status rg_lexical_check(const char *path, json_t *report)
+rg_status rg_lexical_check(const char *base, json_t *report)
 {
-    if (!rg_path_exists(path)) {
-        json_array_append_new(report, json_pack("{s:s, s:b, s:s}", "component", "bm25", "ok", 1, "detail",
-                                                "no BM25 index yet (built by the first hybrid or bm25 query)"));
-        return RG_OK;
-    }
-    sqlite3 *db = NULL;
-    rg_error e = {0};
-    rg_buf found;
-    rg_buf_init(&found);
-    /* Read-write only for FTS5's integrity-check command, which changes
-     * nothing. */
-    if (rg_sqlite_open(path, SQLITE_OPEN_READWRITE, &db, &e) != RG_OK) {
-        rg_buf_puts(&found, e.msg);
+    char *dir = rg_xasprintf("%s.bm25", base), *legacy = rg_xasprintf("%s.fts.sqlite", base);
+    char *detail = NULL;
+    bool ok = true;
+    if (!rg_path_exists(dir)) {
+        detail = rg_xstrdup(rg_path_exists(legacy)
+                                ? "an FTS5 sidecar of an earlier version (converted at the next ingest or query)"
+                                : "no BM25 index yet (built by the next ingest or query)");
     } else {
-        sqlite3_stmt *st = NULL;
-        int n = 0;
-        if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL) == SQLITE_OK) {
-            while (sqlite3_step(st) == SQLITE_ROW) {
-                const char *m = (const char *)sqlite3_column_text(st, 0);
-                if (m && strcmp(m, "ok") != 0 && n++ < 3)
-                    rg_buf_printf(&found, "%s%s", found.len ? "; " : "", m);
-            }
-            sqlite3_finalize(st);
-        } else {
-            rg_buf_puts(&found, sqlite3_errmsg(db));
-        }
-        if (!found.len && sqlite3_exec(db, "INSERT INTO fts(fts) VALUES('integrity-check')", NULL, NULL, NULL) !=
-                              SQLITE_OK)
-            rg_buf_printf(&found, "full-text index: %s", sqlite3_errmsg(db));
+        /* Read only: no lock, no conversion, no reset for another stemmer. */
+        rg_lexical *lx = rg_xcalloc(1, sizeof *lx);
+        lx->base = rg_xstrdup(base);
+        lx->dir = rg_xstrdup(dir);
+        lx->db_path = rg_xasprintf("%s/index.sqlite", dir);
+        lx->lock_path = rg_xasprintf("%s/lock", dir);
+        lx->lock_fd = -1;
+        rg_buf_init(&lx->terms);
+        rg_error e = {0};
+        rg_status rc = rg_sqlite_open(lx->db_path, SQLITE_OPEN_READONLY, &lx->db, &e);
+        int64_t integrity = 0;
+        if (rc == RG_OK)
+            rc = rg_sqlite_scalar_int(lx->db, "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check <> 'ok'",
+                                      &integrity, &e);
+        if (rc == RG_OK && integrity)
+            rc = rg_error_set(&e, RG_ERR_CORRUPT, "%s fails SQLite's integrity check", lx->db_path);
+        if (rc == RG_OK)
+            rc = rg_lexical_verify(lx, &e);
+        ok = rc == RG_OK;
+        detail = ok ? rg_xasprintf("%s: %llu records in %zu segments, every byte checked", dir,
+                                   (unsigned long long)lx->ndocs, lx->nsegs)
+                    : rg_xasprintf("%s; it is rebuilt from the collection if you delete %s", e.msg, dir);
+        rg_lexical_close(lx);
     }
-    sqlite3_close(db);
-    char *detail = found.len ? rg_xasprintf("%s: %s; it is rebuilt from the collection if you delete it", path,
-                                            found.data)
-                             : rg_xasprintf("%s: structure and full-text index ok", path);
-    json_array_append_new(report,
-                          json_pack("{s:s, s:b, s:s}", "component", "bm25", "ok", !found.len, "detail", detail));
+    json_array_append_new(report, json_pack("{s:s, s:b, s:s}", "component", "bm25", "ok", ok, "detail", detail));
     free(detail);
-    rg_buf_free(&found);
+    free(dir);
+    free(legacy);
     return RG_OK;
 }

@@ -122,9 +122,11 @@ rg_status rg_lexical_stats(rg_lexical *lx, rg_store_stats *s, rg_error *err);
  * every postings list. */
 rg_status rg_lexical_verify(rg_lexical *lx, rg_error *err);
 
-/* Verifies the index file at path (SQLite's integrity_check and FTS5's
- * integrity-check); appends {"component": "bm25", "ok", "detail"} to
- * report.  A missing file is fine (the index is built on first use). */
+/* Verifies the index whose files start with base without changing it
+ * (SQLite's integrity check of the manifest database, every segment byte
+ * against its checksum, every postings list decoded, ids unique); appends
+ * {"component": "bm25", "ok", "detail"} to report.  No index yet is fine
+ * (it is built on first use). */
 rg_status rg_lexical_check(const char *path, json_t *report);
 
 #endif

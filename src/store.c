@@ -543,7 +543,7 @@ static rg_status lexical_open(rg_collection *c, rg_error *err)
     if (rc != RG_OK)
         rc = rg_error_set(err, rc,
                           "cannot open the BM25 index of collection '%s' (%s); it is rebuilt from the collection "
-                          "if you delete %s",
+                          "if you delete %s.bm25",
                           c->name, lerr.msg, path);
     free(path);
     if (rc == RG_OK) {

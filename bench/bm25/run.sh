@@ -6,6 +6,10 @@
 #
 #   bench/bm25/run.sh [MAX_CHUNKS [NQ]]     (default 262144 chunks, 300 queries)
 #
+# BENCH_BM25_ONLY=native measures the native index alone; FTS5_FROM=FILE then
+# appends the output of an earlier run (its FTS5 lines) to the results, as
+# that run printed it.
+#
 # The FTS5 code is src/lexical.c of FTS5_COMMIT (the last commit with the
 # sidecar), its symbols renamed fts5_lexical_* so both link into one driver.
 # The machine is shared: load averages are recorded with the numbers.
@@ -27,7 +31,7 @@ trap 'rm -rf "$WORK"' EXIT
 git show "$FTS5_COMMIT:src/lexical.c" | sed 's/rg_lexical/fts5_lexical/g; s/RG_LEXICAL/FTS5_LEXICAL/g; s/"lexical.h"/"fts5_lexical.h"/' \
     >"$WORK/fts5_lexical.c"
 git show "$FTS5_COMMIT:src/lexical.h" | sed 's/rg_lexical/fts5_lexical/g; s/RG_LEXICAL/FTS5_LEXICAL/g' >"$WORK/fts5_lexical.h"
-PKGS="yaml-0.1 sqlite3 jansson libutf8proc libxml-2.0 libzstd"
+PKGS="yaml-0.1 sqlite3 jansson libutf8proc libxml-2.0 libzstd zlib"
 # shellcheck disable=SC2046
 cc -std=c17 -D_GNU_SOURCE -O2 -g -Isrc -Iinclude -I"$WORK" $(pkg-config --cflags $PKGS) -pthread \
     bench/bm25/bench_bm25.c "$WORK/fts5_lexical.c" build/libragged.a $(pkg-config --libs $PKGS) \
@@ -51,4 +55,12 @@ L1=$(cut -d' ' -f1-3 /proc/loadavg)
     echo '```'
     cat "$WORK/out.txt"
     echo '```'
+    if [[ -n ${FTS5_FROM:-} ]]; then
+        echo
+        echo "FTS5 side from an earlier run of this script on the same corpus and queries ($FTS5_FROM, printed as it was):"
+        echo
+        echo '```'
+        grep -E '^(corpus|fts5):' "$FTS5_FROM"
+        echo '```'
+    fi
 } >bench/bm25/RESULTS.md

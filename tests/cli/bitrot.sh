@@ -2,7 +2,8 @@
 # file of a small leann collection and its BM25 index.  Each flip must give
 # a clear error or the correct answer, never a changed answer with exit 0.
 # Asserted (0 silent changes allowed) for flips in passage, metadata, graph
-# and codes bytes; flips in the BM25 index and in the rest of leann.sqlite
+# and codes bytes and in the BM25 index (segments under CRC32C, a manifest
+# with its own CRC32C, SQLite pages); flips in the rest of leann.sqlite
 # (SQLite's own pages, ids, the overlay tables, which carry no checksums)
 # are counted and reported.  `collections check` runs after every flip and
 # its detections are reported too.  RAGGED_TEST_BITROT_FLIPS (default 25)
@@ -23,7 +24,9 @@ ragged, store, tmp, flips, seed = sys.argv[1], sys.argv[2], sys.argv[3], int(sys
 rng = random.Random(seed)
 coll = os.path.join(store, "rot")
 lexdir = os.path.join(store, ".lexical")
-lexfiles = sorted(f for f in glob.glob(os.path.join(lexdir, "rot.*")) if not f.endswith(".lock"))
+# The BM25 index: the files of its directory (manifest database, segments).
+lexfiles = sorted(f for f in glob.glob(os.path.join(lexdir, "rot.bm25", "*"))
+                  if os.path.basename(f) != "lock" and not f.endswith(("-wal", "-shm")) and os.path.getsize(f) > 0)
 pristine = os.path.join(tmp, "pristine")
 shutil.copytree(coll, os.path.join(pristine, "rot"))
 for f in lexfiles:
@@ -99,7 +102,7 @@ categories = [
      ("bm25", "hybrid")),
     ("sqlite-other", max(5, flips * 3 // 5), lambda: (db_path, other_offset()), ("vector",)),
 ]
-asserted = {"passage", "metadata", "graph", "codes"}
+asserted = {"passage", "metadata", "graph", "codes", "bm25"}
 bad = []
 print("seed %d" % seed)
 for name, n, where, qmodes in categories:
