@@ -74,6 +74,7 @@ typedef struct rg_bm25_cursor {
     const uint8_t *payload;
     uint32_t payload_len, bits_doc, bits_tf;   /* Rice parameters */
     bool decoded;
+    bool last_exact;               /* false: last is a bound until the block is decoded */
     uint32_t docs[RG_BM25_BLOCK], tfs[RG_BM25_BLOCK];
     uint32_t prev_last;            /* last document of the block before (UINT32_MAX: none) */
 } rg_bm25_cursor;

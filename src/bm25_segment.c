@@ -22,12 +22,14 @@
 
 #define SEG_MAGIC "RGBM25SG"
 #define SEG_TRAILER "RGBM25EN"
-#define SEG_VERSION 1   /* the format docs/bm25.md describes */
-#define IDS_PER_BLOCK 64
-#define RESTART 16                 /* dictionary entries between full terms */
+#define SEG_VERSION 2   /* the format docs/bm25.md describes (1: uncompressed dictionary; rebuilt) */
+#define IDS_PER_BLOCK 256
+#define RESTART 1024               /* dictionary entries per compressed dictionary block */
 #define CHUNK_SHIFT 16             /* 64 KiB checksum chunks */
 #define HEAD_FIXED 144
-#define IDS_ZSTD_LEVEL 3
+#define ZSTD_LEVEL 19              /* ids and dictionary: written once per segment, read a block at a time */
+/* A dictionary entry is at most 2 + RG_BM25_TERM_MAX bytes and three varints. */
+#define DICT_BLOCK_MAX ((uint64_t)RESTART * (2 + RG_BM25_TERM_MAX + 30))
 
 enum { R_DL, R_IDX, R_IDS, R_DIDX, R_DICT, R_POST, NREGIONS };
 
@@ -346,11 +348,16 @@ static unsigned rice_k(const uint32_t *v, size_t n, unsigned max_k, uint64_t *bi
 }
 
 /* Blocks of up to 128 documents; the count of each follows from the
- * term's document frequency.  Header: last document - (previous block's
- * last + 1) (varint), largest tf (varint), smallest document length
- * (varint); with more than one document also the payload length (varint),
- * a byte kd << 3 | kt, and the payload: the gaps - 1 Rice-coded with kd,
- * then tf - 1 with kt, byte-aligned. */
+ * term's document frequency.  Header: (last document - (previous block's
+ * last + 1)) << 1 | (largest tf > 1) (varint), the largest tf (varint)
+ * only if it is > 1; with more than one document also the smallest
+ * document length (varint; a one-document block takes it from the lengths
+ * region), the payload length (varint), a byte kd << 3 | kt, and the
+ * payload: the gaps - 1 Rice-coded with kd, then tf - 1 with kt,
+ * byte-aligned.  The last block of a term, when it holds more than one
+ * document, starts with the largest tf (varint) instead: its last document
+ * is the last of its payload, which the reader decodes at once; and it has
+ * no payload length: its payload ends the term's postings. */
 static void encode_postings(const bterm *x, rg_buf *out, const uint32_t *dls)
 {
     uint32_t prev_last = UINT32_MAX;   /* -1 */
@@ -370,10 +377,15 @@ static void encode_postings(const bterm *x, rg_buf *out, const uint32_t *dls)
             if (dls[doc] < min_dl)
                 min_dl = dls[doc];
         }
-        put_varint(out, prev - (prev_last + 1));
-        put_varint(out, max_tf);
-        put_varint(out, min_dl);
+        if (n > 1 && at + n == x->n) {
+            put_varint(out, max_tf);   /* the last block: its last document follows from the payload */
+        } else {
+            put_varint(out, (uint64_t)(prev - (prev_last + 1)) << 1 | (max_tf > 1));
+            if (max_tf > 1)
+                put_varint(out, max_tf);
+        }
         if (n > 1) {
+            put_varint(out, min_dl);
             uint64_t bd, bf;
             unsigned kd = rice_k(d, n, 31, &bd), kt = rice_k(f, n, 7, &bf);
             pay.len = 0;
@@ -383,13 +395,41 @@ static void encode_postings(const bterm *x, rg_buf *out, const uint32_t *dls)
             for (uint32_t i = 0; i < n; i++)
                 rice_put(&w, f[i], kt);
             bits_flush(&w);
-            put_varint(out, pay.len);
+            if (at + n < x->n)
+                put_varint(out, pay.len);   /* a tail block's payload ends the list */
             rg_buf_putc(out, (char)(kd << 3 | kt));
             rg_buf_append(out, pay.data, pay.len);
         }
         prev_last = prev;
     }
     rg_buf_free(&pay);
+}
+
+/* Appends a zstd frame of the block's entries to the dictionary region
+ * (after the block's first term, which the index search reads raw). */
+static void zappend(ZSTD_CCtx *cctx, rg_buf *out, const void *src, size_t n)
+{
+    size_t bound = ZSTD_compressBound(n);
+    rg_buf_reserve(out, bound);
+    size_t z = ZSTD_compressCCtx(cctx, out->data + out->len, bound, src, n, ZSTD_LEVEL);
+    if (ZSTD_isError(z)) { /* cannot happen with a bound-sized buffer */
+        fprintf(stderr, "ragged: zstd: %s\n", ZSTD_getErrorName(z));
+        abort();
+    }
+    out->len += z;
+}
+
+static void dict_flush(ZSTD_CCtx *cctx, rg_buf *raw, rg_buf *dict)
+{
+    if (!raw->len)
+        return;
+    rg_buf z;
+    rg_buf_init(&z);
+    zappend(cctx, &z, raw->data, raw->len);
+    put_varint(dict, z.len);
+    rg_buf_append(dict, z.data, z.len);
+    rg_buf_free(&z);
+    raw->len = 0;
 }
 
 void rg_bm25_builder_encode(rg_bm25_builder *b, rg_buf *out)
@@ -412,18 +452,9 @@ void rg_bm25_builder_encode(rg_bm25_builder *b, rg_buf *out)
         for (uint32_t j = i; j < b->ndocs && j < i + IDS_PER_BLOCK; j++)
             off += strlen(b->ids.data + off) + 1;
         put_u32(&reg[R_IDX], (uint32_t)reg[R_IDS].len);
-        size_t bound = ZSTD_compressBound(off - start);
-        rg_buf_reserve(&reg[R_IDS], bound);
-        size_t z = ZSTD_compressCCtx(cctx, reg[R_IDS].data + reg[R_IDS].len, bound, b->ids.data + start, off - start,
-                                     IDS_ZSTD_LEVEL);
-        if (ZSTD_isError(z)) { /* cannot happen with a bound-sized buffer */
-            fprintf(stderr, "ragged: zstd: %s\n", ZSTD_getErrorName(z));
-            abort();
-        }
-        reg[R_IDS].len += z;
+        zappend(cctx, &reg[R_IDS], b->ids.data + start, off - start);
     }
     put_u32(&reg[R_IDX], (uint32_t)reg[R_IDS].len);
-    ZSTD_freeCCtx(cctx);
     /* dictionary and postings, terms in byte order */
     uint32_t *order = rg_xmalloc((b->nterms ? b->nterms : 1) * sizeof *order);
     for (uint32_t i = 0; i < b->nterms; i++)
@@ -431,6 +462,8 @@ void rg_bm25_builder_encode(rg_bm25_builder *b, rg_buf *out)
     qsort_r(order, b->nterms, sizeof *order, cmp_term, b);
     const char *prev = NULL;
     uint32_t prev_len = 0;
+    rg_buf raw;
+    rg_buf_init(&raw);
     for (uint32_t i = 0; i < b->nterms; i++) {
         const bterm *x = &b->terms[order[i]];
         const char *name = b->names.data + x->name;
@@ -438,21 +471,27 @@ void rg_bm25_builder_encode(rg_bm25_builder *b, rg_buf *out)
         encode_postings(x, &reg[R_POST], b->dls);
         uint32_t shared = 0;
         if (i % RESTART == 0) {
+            dict_flush(cctx, &raw, &reg[R_DICT]);
             put_u32(&reg[R_DIDX], (uint32_t)reg[R_DICT].len);
+            rg_buf_putc(&reg[R_DICT], (char)x->len);
+            rg_buf_append(&reg[R_DICT], name, x->len);
         } else {
             while (shared < x->len && shared < prev_len && shared < 255 && name[shared] == prev[shared])
                 shared++;
         }
-        rg_buf_putc(&reg[R_DICT], (char)shared);
-        rg_buf_putc(&reg[R_DICT], (char)(x->len - shared));
-        rg_buf_append(&reg[R_DICT], name + shared, x->len - shared);
-        put_varint(&reg[R_DICT], x->n);
+        rg_buf_putc(&raw, (char)shared);
+        rg_buf_putc(&raw, (char)(x->len - shared));
+        rg_buf_append(&raw, name + shared, x->len - shared);
+        put_varint(&raw, x->n);
         if (i % RESTART == 0)
-            put_varint(&reg[R_DICT], post_off);
-        put_varint(&reg[R_DICT], reg[R_POST].len - post_off);
+            put_varint(&raw, post_off);
+        put_varint(&raw, reg[R_POST].len - post_off);
         prev = name;
         prev_len = x->len;
     }
+    dict_flush(cctx, &raw, &reg[R_DICT]);
+    rg_buf_free(&raw);
+    ZSTD_freeCCtx(cctx);
     free(order);
     /* head */
     size_t nchunks = 0;
@@ -499,6 +538,13 @@ typedef struct region {
     uint8_t *checked;              /* bitset of chunks already checked */
 } region;
 
+/* A decompressed dictionary block. */
+typedef struct dblock {
+    uint32_t blk;                  /* UINT32_MAX: none */
+    uint8_t *p;
+    size_t len, cap;
+} dblock;
+
 struct rg_bm25_seg {
     char *name;
     const uint8_t *base;
@@ -513,6 +559,7 @@ struct rg_bm25_seg {
     size_t id_cap;
     uint32_t id_off[IDS_PER_BLOCK];
     uint32_t id_n;
+    dblock dict;                   /* the dictionary block last looked up in */
 };
 
 static rg_status corrupt(const rg_bm25_seg *s, const char *what, rg_error *err)
@@ -551,6 +598,7 @@ rg_status rg_bm25_seg_parse(const void *data, size_t len, const char *name, rg_b
     s->base = data;
     s->len = len;
     s->id_block = UINT32_MAX;
+    s->dict.blk = UINT32_MAX;
     const uint8_t *b = data;
     rg_status rc = RG_OK;
     if (len < HEAD_FIXED + 4 + 8 || memcmp(b, SEG_MAGIC, 8))
@@ -643,6 +691,7 @@ void rg_bm25_seg_free(rg_bm25_seg *s)
         munmap(s->map, s->len);
     ZSTD_freeDCtx(s->dctx);
     free(s->id_buf);
+    free(s->dict.p);
     free(s->name);
     free(s);
 }
@@ -749,6 +798,52 @@ static int cmp_bytes(const char *a, size_t an, const char *b, size_t bn)
     return r ? r : (an > bn) - (an < bn);
 }
 
+/* Dictionary block blk decompressed into d (kept while d->blk == blk).
+ * In the region a block is its first term (length u8, bytes: what the
+ * index search compares), the frame length (varint) and a zstd frame of
+ * the block's entries; the entries' first term must be the same. */
+static rg_status dict_block(rg_bm25_seg *s, uint32_t blk, dblock *d, rg_error *err)
+{
+    if (d->blk == blk)
+        return RG_OK;
+    d->blk = UINT32_MAX;
+    const region *r = &s->r[R_DICT];
+    uint32_t off = get_u32(s->r[R_DIDX].p + 4ull * blk);
+    uint64_t stop = blk + 1 < s->nrestarts ? get_u32(s->r[R_DIDX].p + 4ull * (blk + 1)) : r->len;
+    if (stop < off || stop > r->len)
+        return corrupt(s, "dictionary index", err);
+    rg_status rc = check(s, R_DICT, off, stop - off, err);
+    if (rc != RG_OK)
+        return rc;
+    const uint8_t *p = r->p + off, *end = r->p + stop;
+    uint64_t zlen;
+    if (p == end || (uint64_t)(end - p) < 1ull + p[0])
+        return corrupt(s, "dictionary block", err);
+    const uint8_t *first = p + 1;
+    size_t first_len = p[0];
+    p += 1 + first_len;
+    if (!get_varint(&p, end, &zlen) || zlen != (uint64_t)(end - p))
+        return corrupt(s, "dictionary block", err);
+    unsigned long long raw = ZSTD_getFrameContentSize(p, (size_t)zlen);
+    if (raw == ZSTD_CONTENTSIZE_ERROR || raw == ZSTD_CONTENTSIZE_UNKNOWN || raw < 2 || raw > DICT_BLOCK_MAX)
+        return corrupt(s, "dictionary block header", err);
+    if (!s->dctx)
+        s->dctx = ZSTD_createDCtx();
+    if (d->cap < raw) {
+        d->cap = (size_t)raw;
+        d->p = rg_xrealloc(d->p, d->cap);
+    }
+    size_t got = ZSTD_decompressDCtx(s->dctx, d->p, (size_t)raw, p, (size_t)zlen);
+    if (ZSTD_isError(got) || got != raw)
+        return corrupt(s, "dictionary block", err);
+    /* The first entry: shared 0, then the same term as the raw copy. */
+    if (d->p[0] != 0 || d->p[1] != first_len || raw < 2ull + first_len || memcmp(d->p + 2, first, first_len))
+        return corrupt(s, "dictionary block does not match its index", err);
+    d->len = (size_t)raw;
+    d->blk = blk;
+    return RG_OK;
+}
+
 static rg_status cursor_init(rg_bm25_seg *s, const dentry *e, rg_bm25_cursor *c, rg_error *err)
 {
     rg_status rc = check(s, R_POST, e->off, e->plen, err);
@@ -779,29 +874,27 @@ rg_status rg_bm25_seg_term(rg_bm25_seg *s, const char *term, size_t len, rg_bm25
     if (rc != RG_OK)
         return rc;
     const region *d = &s->r[R_DICT];
-    /* The last restart whose term is <= term. */
+    /* The last block whose first term is <= term. */
     uint32_t lo = 0, hi = s->nrestarts;
     while (hi - lo > 1) {
         uint32_t mid = lo + (hi - lo) / 2;
-        uint32_t off = get_u32(s->r[R_DIDX].p + 4ull * mid);
-        if ((rc = check(s, R_DICT, off, d->len - off < 2 + RG_BM25_TERM_MAX ? d->len - off : 2 + RG_BM25_TERM_MAX,
+        uint64_t off = get_u32(s->r[R_DIDX].p + 4ull * mid);
+        if (off >= d->len)
+            return corrupt(s, "dictionary index", err);
+        if ((rc = check(s, R_DICT, off, d->len - off < 1 + RG_BM25_TERM_MAX ? d->len - off : 1 + RG_BM25_TERM_MAX,
                         err)) != RG_OK)
             return rc;
         const uint8_t *p = d->p + off;
-        if (off + 2 > d->len || p[0] != 0 || off + 2 + p[1] > d->len)
-            return corrupt(s, "dictionary restart", err);
-        if (cmp_bytes((const char *)p + 2, p[1], term, len) <= 0)
+        if (off + 1 + p[0] > d->len)
+            return corrupt(s, "dictionary block", err);
+        if (cmp_bytes((const char *)p + 1, p[0], term, len) <= 0)
             lo = mid;
         else
             hi = mid;
     }
-    uint32_t off = get_u32(s->r[R_DIDX].p + 4ull * lo);
-    uint32_t stop = lo + 1 < s->nrestarts ? get_u32(s->r[R_DIDX].p + 4ull * (lo + 1)) : (uint32_t)d->len;
-    if (stop < off || stop > d->len)
-        return corrupt(s, "dictionary index", err);
-    if ((rc = check(s, R_DICT, off, stop - off, err)) != RG_OK)
+    if ((rc = dict_block(s, lo, &s->dict, err)) != RG_OK)
         return rc;
-    const uint8_t *p = d->p + off, *end = d->p + stop;
+    const uint8_t *p = s->dict.p, *end = s->dict.p + s->dict.len;
     dentry e = {.len = 0};
     for (uint32_t i = 0; i < RESTART && lo * RESTART + i < s->nterms; i++) {
         if (!read_entry(&p, end, i == 0, &e))
@@ -822,18 +915,28 @@ rg_status rg_bm25_seg_terms(rg_bm25_seg *s, rg_status (*fn)(void *ctx, const cha
                             void *ctx, rg_error *err)
 {
     rg_status rc = check(s, R_DICT, 0, s->r[R_DICT].len, err);
+    if (rc == RG_OK)
+        rc = check(s, R_DIDX, 0, s->r[R_DIDX].len, err);
     if (rc != RG_OK)
         return rc;
-    const uint8_t *p = s->r[R_DICT].p, *end = p + s->r[R_DICT].len;
+    if (s->nterms ? get_u32(s->r[R_DIDX].p) != 0 : s->r[R_DICT].len != 0)
+        return corrupt(s, "dictionary index", err);
+    /* Its own block buffer: fn may look terms up in s. */
+    dblock blk = {.blk = UINT32_MAX};
+    const uint8_t *p = NULL, *end = NULL;
     dentry e = {.len = 0};
     char prev[RG_BM25_TERM_MAX + 1];
     uint32_t prev_len = 0;
     rg_bm25_cursor *c = rg_xmalloc(sizeof *c);
     for (uint32_t i = 0; rc == RG_OK && i < s->nterms; i++) {
-        if (i % RESTART == 0 &&
-            (rc = check(s, R_DIDX, 4ull * (i / RESTART), 4, err)) == RG_OK &&
-            get_u32(s->r[R_DIDX].p + 4ull * (i / RESTART)) != (uint64_t)(p - s->r[R_DICT].p))
-            rc = corrupt(s, "dictionary index", err);
+        if (i % RESTART == 0) {
+            if (i && p != end)
+                rc = corrupt(s, "dictionary block has trailing bytes", err);
+            if (rc == RG_OK)
+                rc = dict_block(s, i / RESTART, &blk, err);
+            p = blk.p;
+            end = blk.p + blk.len;
+        }
         if (rc == RG_OK && !read_entry(&p, end, i % RESTART == 0, &e))
             rc = corrupt(s, "dictionary entry", err);
         if (rc == RG_OK && i && cmp_bytes(prev, prev_len, e.term, e.len) >= 0)
@@ -846,8 +949,9 @@ rg_status rg_bm25_seg_terms(rg_bm25_seg *s, rg_status (*fn)(void *ctx, const cha
         prev_len = e.len;
     }
     free(c);
+    free(blk.p);
     if (rc == RG_OK && p != end)
-        rc = corrupt(s, "dictionary has trailing bytes", err);
+        rc = corrupt(s, "dictionary block has trailing bytes", err);
     return rc;
 }
 
@@ -865,13 +969,27 @@ rg_status rg_bm25_cursor_next_block(rg_bm25_cursor *c, bool *more, rg_error *err
         return RG_OK;
     }
     const uint8_t *p = c->p;
-    uint32_t n = c->df - c->seen < RG_BM25_BLOCK ? c->df - c->seen : RG_BM25_BLOCK, span;
-    if (!get_varint32(&p, c->end, &span) || !get_varint32(&p, c->end, &c->max_tf) ||
-        !get_varint32(&p, c->end, &c->min_dl) || c->max_tf == 0)
+    uint32_t n = c->df - c->seen < RG_BM25_BLOCK ? c->df - c->seen : RG_BM25_BLOCK;
+    bool tail = n > 1 && c->seen + n == c->df;   /* last block: no last document in the header */
+    uint64_t head = 0;
+    c->max_tf = 1;
+    if (tail ? !get_varint32(&p, c->end, &c->max_tf) || c->max_tf == 0
+             : !get_varint(&p, c->end, &head) ||
+                   ((head & 1) && (!get_varint32(&p, c->end, &c->max_tf) || c->max_tf < 2)))
         return corrupt(c->seg, "postings block header", err);
-    uint64_t start = c->prev_last == UINT32_MAX ? 0 : (uint64_t)c->prev_last + 1, last = start + span;
-    if (last >= c->seg->ndocs || last - start + 1 < n)
+    if (n > 1 && !get_varint32(&p, c->end, &c->min_dl))
+        return corrupt(c->seg, "postings block header", err);
+    /* For a tail block the end of the segment bounds the range until it
+     * is decoded (below). */
+    uint64_t start = c->prev_last == UINT32_MAX ? 0 : (uint64_t)c->prev_last + 1, span = head >> 1,
+             last = tail ? (uint64_t)c->seg->ndocs - 1 : start + span;
+    if (span >= c->seg->ndocs || last >= c->seg->ndocs || last < start || last - start + 1 < n)
         return corrupt(c->seg, "postings block range", err);
+    if (n == 1) {
+        rg_status rc = rg_bm25_seg_dl(c->seg, (uint32_t)last, &c->min_dl, err);
+        if (rc != RG_OK)
+            return rc;
+    }
     c->n = n;
     c->pos = 0;
     c->last = (uint32_t)last;
@@ -879,7 +997,11 @@ rg_status rg_bm25_cursor_next_block(rg_bm25_cursor *c, bool *more, rg_error *err
     c->payload_len = 0;
     c->bits_doc = c->bits_tf = 0;
     if (n > 1) {
-        if (!get_varint32(&p, c->end, &c->payload_len) || p == c->end)
+        if (tail)
+            c->payload_len = c->end - p > 0 ? (uint32_t)(c->end - p - 1) : 0;
+        else if (!get_varint32(&p, c->end, &c->payload_len))
+            return corrupt(c->seg, "postings block header", err);
+        if (p == c->end || (tail && c->end - p - 1 > (ptrdiff_t)UINT32_MAX))
             return corrupt(c->seg, "postings block header", err);
         c->bits_doc = *p >> 3;
         c->bits_tf = *p & 7;
@@ -890,9 +1012,11 @@ rg_status rg_bm25_cursor_next_block(rg_bm25_cursor *c, bool *more, rg_error *err
         p += c->payload_len;
     }
     c->first = n == 1 ? c->last : UINT32_MAX;   /* known after decoding */
+    c->last_exact = !tail;
     c->p = p;
     *more = true;
-    return RG_OK;
+    /* The search skips by c->last: a tail block's is known once decoded. */
+    return tail ? rg_bm25_cursor_decode(c, err) : RG_OK;
 }
 
 /* Reads Rice codes from [p, p + len); false past the end. */
@@ -976,8 +1100,10 @@ rg_status rg_bm25_cursor_decode(rg_bm25_cursor *c, rg_error *err)
             if (c->tfs[i] > maxtf)
                 maxtf = c->tfs[i];
         }
-        if (c->docs[c->n - 1] != c->last || maxtf != c->max_tf)
+        if ((c->last_exact && c->docs[c->n - 1] != c->last) || maxtf != c->max_tf)
             return corrupt(c->seg, "postings block does not match its header", err);
+        c->last = c->docs[c->n - 1];
+        c->last_exact = true;
         c->first = c->docs[0];
     }
     c->decoded = true;

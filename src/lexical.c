@@ -41,7 +41,7 @@
 #include "sqlite_util.h"
 #include "util.h"
 
-#define LEXICAL_FORMAT "ragged-bm25-1"
+#define LEXICAL_FORMAT "ragged-bm25-2"   /* -1: segment version 1, rebuilt from the backend */
 #define LEGACY_FORMAT "ragged-lexical-2"
 #define MANIFEST_MAGIC "RGBM25MF"
 #define MANIFEST_VERSION 1
