@@ -605,9 +605,11 @@ rg_status rg_bm25_seg_parse(const void *data, size_t len, const char *name, rg_b
         rc = corrupt(s, "not a BM25 segment: bad magic or too short", err);
     else if (get_u32(b + 8) != SEG_VERSION)
         rc = rg_error_set(err, RG_ERR_CORRUPT,
-                          "BM25 segment %s has format version %u; this ragged reads version %d (a newer ragged "
-                          "wrote it?)",
-                          name, get_u32(b + 8), SEG_VERSION);
+                          "BM25 segment %s has format version %u; this ragged reads version %d (%s); delete "
+                          "the directory it is in (the BM25 index is rebuilt from the collection at the next "
+                          "ingest or query)",
+                          name, get_u32(b + 8), SEG_VERSION,
+                          get_u32(b + 8) < SEG_VERSION ? "an older ragged wrote it" : "a newer ragged wrote it?");
     uint32_t head_len = rc == RG_OK ? get_u32(b + 12) : 0;
     if (rc == RG_OK && (head_len < HEAD_FIXED + 4 || head_len > len - 8 || (head_len - HEAD_FIXED) % 4))
         rc = corrupt(s, "bad head length", err);

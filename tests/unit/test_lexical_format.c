@@ -14,6 +14,7 @@
 #include <zstd.h>
 
 #include "analyzer.h"
+#include "bm25.h"
 #include "filter.h"
 #include "lexical.h"
 #include "test.h"
@@ -483,4 +484,51 @@ TEST(lexical_reader_sees_rebuild)
     CHECK_EQ_INT(count_files("rb.bm25", ".seg"), 1);
     rg_lexical_close(w);
     rg_lexical_close(r);
+}
+
+/* An index of the previous format (ragged-bm25-1: segments of version 1,
+ * with an uncompressed dictionary) is not read: the first open replaces
+ * its manifest by an empty one marked for a rebuild from the backend and
+ * removes its segments; a version-1 segment read directly is a clear error. */
+TEST(lexical_segment_format1_index_rebuilt)
+{
+    rg_lexical *lx = open_at("v1");
+    CHECK(lx);
+    CHECK(put_range(lx, 0, 50, 1));
+    rg_lexical_close(lx);
+    char *seg = first_segment("v1.bm25");
+    CHECK(seg);
+    /* What the previous ragged left: its format name, version 1 segments. */
+    char *segp = tmp_path(seg);
+    FILE *f = fopen(segp, "r+b");
+    CHECK(f);
+    fseek(f, 8, SEEK_SET);
+    fputc(1, f);
+    fclose(f);
+    rg_bm25_seg *s = NULL;
+    rg_error err;
+    CHECK_EQ_INT(rg_bm25_seg_open(segp, &s, &err), RG_ERR_CORRUPT);
+    CHECK_MSG(strstr(err.msg, "version 1"), "message: %s", err.msg);
+    CHECK(run_sql("v1.bm25/index.sqlite", "UPDATE meta SET value = 'ragged-bm25-1' WHERE key = 'format'"));
+    lx = open_at("v1");
+    CHECK(lx);
+    CHECK_EQ_INT(scalar("v1.bm25/index.sqlite", "SELECT count(*) FROM journal WHERE ids IS NULL"), 1);
+    CHECK(!rg_path_exists(segp));
+    int64_t c = -1;
+    CHECK_OK(rg_lexical_count(lx, &c, &err), &err);
+    CHECK_EQ_INT(c, 0);
+    size_t n = 30;
+    rg_lexical_source src = {src_get, src_count, &n};
+    CHECK_OK(rg_lexical_rebuild(lx, &src, &err), &err);
+    CHECK_OK(rg_lexical_count(lx, &c, &err), &err);
+    CHECK_EQ_INT(c, 30);
+    rg_hits h;
+    rg_hits_init(&h);
+    CHECK_OK(rg_lexical_search(lx, "protein", 200, NULL, 0, &h, &err), &err);
+    CHECK(h.n > 0 && h.n <= 30);
+    rg_hits_free(&h);
+    CHECK_OK(rg_lexical_verify(lx, &err), &err);
+    rg_lexical_close(lx);
+    free(segp);
+    free(seg);
 }
