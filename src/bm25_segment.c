@@ -353,8 +353,8 @@ static unsigned rice_k(const uint32_t *v, size_t n, unsigned max_k, uint64_t *bi
  * only if it is > 1; with more than one document also the smallest
  * document length (varint; a one-document block takes it from the lengths
  * region), the payload length (varint), a byte kd << 3 | kt, and the
- * payload: the gaps - 1 Rice-coded with kd, then tf - 1 with kt,
- * byte-aligned.  The last block of a term, when it holds more than one
+ * payload: the gaps - 1 Rice-coded with kd, then tf - 1 with kt (not
+ * when the largest tf is 1), byte-aligned.  The last block of a term, when it holds more than one
  * document, starts with the largest tf (varint) instead: its last document
  * is the last of its payload, which the reader decodes at once; and it has
  * no payload length: its payload ends the term's postings. */
@@ -392,7 +392,7 @@ static void encode_postings(const bterm *x, rg_buf *out, const uint32_t *dls)
             bitw w = {&pay, 0, 0};
             for (uint32_t i = 0; i < n; i++)
                 rice_put(&w, d[i], kd);
-            for (uint32_t i = 0; i < n; i++)
+            for (uint32_t i = 0; max_tf > 1 && i < n; i++)   /* largest tf 1: every tf is 1 */
                 rice_put(&w, f[i], kt);
             bits_flush(&w);
             if (at + n < x->n)
@@ -1008,7 +1008,7 @@ rg_status rg_bm25_cursor_next_block(rg_bm25_cursor *c, bool *more, rg_error *err
         c->bits_doc = *p >> 3;
         c->bits_tf = *p & 7;
         p++;
-        if ((uint64_t)(c->end - p) < c->payload_len || c->payload_len < (2 * n + 7) / 8)
+        if ((uint64_t)(c->end - p) < c->payload_len || c->payload_len < ((c->max_tf > 1 ? 2 : 1) * n + 7) / 8)
             return corrupt(c->seg, "postings block payload", err);
         c->payload = p;
         p += c->payload_len;
@@ -1095,8 +1095,8 @@ rg_status rg_bm25_cursor_decode(rg_bm25_cursor *c, rg_error *err)
             doc++;
         }
         for (uint32_t i = 0; i < c->n; i++) {
-            uint32_t f;
-            if (!rice_get(&r, c->bits_tf, &f) || f >= c->max_tf)
+            uint32_t f = 0;
+            if (c->max_tf > 1 && (!rice_get(&r, c->bits_tf, &f) || f >= c->max_tf))
                 return corrupt(c->seg, "postings frequencies", err);
             c->tfs[i] = f + 1;
             if (c->tfs[i] > maxtf)
