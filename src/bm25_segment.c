@@ -27,6 +27,7 @@
 #define RESTART 1024               /* dictionary entries per compressed dictionary block */
 #define CHUNK_SHIFT 16             /* 64 KiB checksum chunks */
 #define HEAD_FIXED 144
+#define NO_TF 7                    /* Rice parameter byte: no tf codes, every tf is 1 */
 #define ZSTD_LEVEL 19              /* ids and dictionary: written once per segment, read a block at a time */
 /* A dictionary entry is at most 2 + RG_BM25_TERM_MAX bytes and three varints. */
 #define DICT_BLOCK_MAX ((uint64_t)RESTART * (2 + RG_BM25_TERM_MAX + 30))
@@ -353,11 +354,12 @@ static unsigned rice_k(const uint32_t *v, size_t n, unsigned max_k, uint64_t *bi
  * only if it is > 1; with more than one document also the smallest
  * document length (varint; a one-document block takes it from the lengths
  * region), the payload length (varint), a byte kd << 3 | kt, and the
- * payload: the gaps - 1 Rice-coded with kd, then tf - 1 with kt (not
- * when the largest tf is 1), byte-aligned.  The last block of a term, when it holds more than one
- * document, starts with the largest tf (varint) instead: its last document
- * is the last of its payload, which the reader decodes at once; and it has
- * no payload length: its payload ends the term's postings. */
+ * payload: the gaps - 1 Rice-coded with kd, then tf - 1 with kt,
+ * byte-aligned (kt = NO_TF: every tf is 1, no tf codes).  The last block
+ * of a term, when it holds more than one document, is only the byte and
+ * the payload, which ends the term's postings: the reader decodes it at
+ * once and takes its last document, largest tf and (from the lengths
+ * region) smallest length from what it decoded. */
 static void encode_postings(const bterm *x, rg_buf *out, const uint32_t *dls)
 {
     uint32_t prev_last = UINT32_MAX;   /* -1 */
@@ -377,17 +379,17 @@ static void encode_postings(const bterm *x, rg_buf *out, const uint32_t *dls)
             if (dls[doc] < min_dl)
                 min_dl = dls[doc];
         }
-        if (n > 1 && at + n == x->n) {
-            put_varint(out, max_tf);   /* the last block: its last document follows from the payload */
-        } else {
+        bool tail = n > 1 && at + n == x->n;
+        if (!tail) {
             put_varint(out, (uint64_t)(prev - (prev_last + 1)) << 1 | (max_tf > 1));
             if (max_tf > 1)
                 put_varint(out, max_tf);
+            if (n > 1)
+                put_varint(out, min_dl);
         }
         if (n > 1) {
-            put_varint(out, min_dl);
             uint64_t bd, bf;
-            unsigned kd = rice_k(d, n, 31, &bd), kt = rice_k(f, n, 7, &bf);
+            unsigned kd = rice_k(d, n, 31, &bd), kt = rice_k(f, n, 6, &bf);
             pay.len = 0;
             bitw w = {&pay, 0, 0};
             for (uint32_t i = 0; i < n; i++)
@@ -395,9 +397,9 @@ static void encode_postings(const bterm *x, rg_buf *out, const uint32_t *dls)
             for (uint32_t i = 0; max_tf > 1 && i < n; i++)   /* largest tf 1: every tf is 1 */
                 rice_put(&w, f[i], kt);
             bits_flush(&w);
-            if (at + n < x->n)
+            if (!tail)
                 put_varint(out, pay.len);   /* a tail block's payload ends the list */
-            rg_buf_putc(out, (char)(kd << 3 | kt));
+            rg_buf_putc(out, (char)(kd << 3 | (max_tf > 1 ? kt : NO_TF)));
             rg_buf_append(out, pay.data, pay.len);
         }
         prev_last = prev;
@@ -975,11 +977,10 @@ rg_status rg_bm25_cursor_next_block(rg_bm25_cursor *c, bool *more, rg_error *err
     bool tail = n > 1 && c->seen + n == c->df;   /* last block: no last document in the header */
     uint64_t head = 0;
     c->max_tf = 1;
-    if (tail ? !get_varint32(&p, c->end, &c->max_tf) || c->max_tf == 0
-             : !get_varint(&p, c->end, &head) ||
-                   ((head & 1) && (!get_varint32(&p, c->end, &c->max_tf) || c->max_tf < 2)))
-        return corrupt(c->seg, "postings block header", err);
-    if (n > 1 && !get_varint32(&p, c->end, &c->min_dl))
+    c->min_dl = 0;   /* a tail block's: set when decoded */
+    if (!tail && (!get_varint(&p, c->end, &head) ||
+                  ((head & 1) && (!get_varint32(&p, c->end, &c->max_tf) || c->max_tf < 2)) ||
+                  (n > 1 && !get_varint32(&p, c->end, &c->min_dl))))
         return corrupt(c->seg, "postings block header", err);
     /* For a tail block the end of the segment bounds the range until it
      * is decoded (below). */
@@ -1008,7 +1009,10 @@ rg_status rg_bm25_cursor_next_block(rg_bm25_cursor *c, bool *more, rg_error *err
         c->bits_doc = *p >> 3;
         c->bits_tf = *p & 7;
         p++;
-        if ((uint64_t)(c->end - p) < c->payload_len || c->payload_len < ((c->max_tf > 1 ? 2 : 1) * n + 7) / 8)
+        if (!tail && (c->bits_tf == NO_TF) != (c->max_tf == 1))
+            return corrupt(c->seg, "postings block header", err);
+        if ((uint64_t)(c->end - p) < c->payload_len ||
+            c->payload_len < ((c->bits_tf != NO_TF ? 2 : 1) * n + 7) / 8)
             return corrupt(c->seg, "postings block payload", err);
         c->payload = p;
         p += c->payload_len;
@@ -1096,14 +1100,30 @@ rg_status rg_bm25_cursor_decode(rg_bm25_cursor *c, rg_error *err)
         }
         for (uint32_t i = 0; i < c->n; i++) {
             uint32_t f = 0;
-            if (c->max_tf > 1 && (!rice_get(&r, c->bits_tf, &f) || f >= c->max_tf))
+            if (c->bits_tf != NO_TF && (!rice_get(&r, c->bits_tf, &f) || f == UINT32_MAX ||
+                                        (c->last_exact && f >= c->max_tf)))
                 return corrupt(c->seg, "postings frequencies", err);
             c->tfs[i] = f + 1;
             if (c->tfs[i] > maxtf)
                 maxtf = c->tfs[i];
         }
-        if ((c->last_exact && c->docs[c->n - 1] != c->last) || maxtf != c->max_tf)
+        if (c->last_exact ? c->docs[c->n - 1] != c->last || maxtf != c->max_tf
+                          : (c->bits_tf != NO_TF) != (maxtf > 1))
             return corrupt(c->seg, "postings block does not match its header", err);
+        if (!c->last_exact) {
+            /* A tail block: its bounds from what it holds. */
+            uint32_t min_dl = UINT32_MAX;
+            for (uint32_t i = 0; i < c->n; i++) {
+                uint32_t dl;
+                rg_status rc = rg_bm25_seg_dl(c->seg, c->docs[i], &dl, err);
+                if (rc != RG_OK)
+                    return rc;
+                if (dl < min_dl)
+                    min_dl = dl;
+            }
+            c->max_tf = maxtf;
+            c->min_dl = min_dl;
+        }
         c->last = c->docs[c->n - 1];
         c->last_exact = true;
         c->first = c->docs[0];
