@@ -561,7 +561,7 @@ struct rg_bm25_seg {
     size_t id_cap;
     uint32_t id_off[IDS_PER_BLOCK];
     uint32_t id_n;
-    dblock dict;                   /* the dictionary block last looked up in */
+    dblock *dict;                  /* decompressed dictionary blocks, filled as lookups need them */
 };
 
 static rg_status corrupt(const rg_bm25_seg *s, const char *what, rg_error *err)
@@ -600,7 +600,6 @@ rg_status rg_bm25_seg_parse(const void *data, size_t len, const char *name, rg_b
     s->base = data;
     s->len = len;
     s->id_block = UINT32_MAX;
-    s->dict.blk = UINT32_MAX;
     const uint8_t *b = data;
     rg_status rc = RG_OK;
     if (len < HEAD_FIXED + 4 + 8 || memcmp(b, SEG_MAGIC, 8))
@@ -695,7 +694,9 @@ void rg_bm25_seg_free(rg_bm25_seg *s)
         munmap(s->map, s->len);
     ZSTD_freeDCtx(s->dctx);
     free(s->id_buf);
-    free(s->dict.p);
+    for (uint32_t i = 0; s->dict && i < s->nrestarts; i++)
+        free(s->dict[i].p);
+    free(s->dict);
     free(s->name);
     free(s);
 }
@@ -896,9 +897,16 @@ rg_status rg_bm25_seg_term(rg_bm25_seg *s, const char *term, size_t len, rg_bm25
         else
             hi = mid;
     }
-    if ((rc = dict_block(s, lo, &s->dict, err)) != RG_OK)
+    /* Each block is decompressed once per handle (the raw dictionary is
+     * what format 1 mapped): repeated lookups cost what they did there. */
+    if (!s->dict) {
+        s->dict = rg_xcalloc(s->nrestarts, sizeof *s->dict);
+        for (uint32_t i = 0; i < s->nrestarts; i++)
+            s->dict[i].blk = UINT32_MAX;
+    }
+    if ((rc = dict_block(s, lo, &s->dict[lo], err)) != RG_OK)
         return rc;
-    const uint8_t *p = s->dict.p, *end = s->dict.p + s->dict.len;
+    const uint8_t *p = s->dict[lo].p, *end = s->dict[lo].p + s->dict[lo].len;
     dentry e = {.len = 0};
     for (uint32_t i = 0; i < RESTART && lo * RESTART + i < s->nterms; i++) {
         if (!read_entry(&p, end, i == 0, &e))
