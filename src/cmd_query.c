@@ -7,6 +7,7 @@
 
 #include "answer.h"
 #include "cli.h"
+#include "query_json.h"
 #include "retrieve.h"
 #include "util.h"
 
@@ -192,27 +193,8 @@ int rg_cmd_query(rg_cli *cli, int argc, char **argv)
         rc = rg_cmd_answer(cli, text, &hits, show_text, rg_store_backend(store), rg_retrieve_mode_name(qo.mode),
                            k);
     } else if (cli->format == RG_FORMAT_JSON) {
-        json_t *results = json_array();
-        for (size_t i = 0; i < hits.n; i++) {
-            rg_hit *h = &hits.items[i];
-            json_t *r = json_pack("{s:I, s:s, s:f, s:f}", "rank", (json_int_t)(i + 1), "id", h->id, "score",
-                                  1.0 - h->distance, "distance", (double)h->distance);
-            json_t *m = h->metadata;
-            static const char *const lift[] = {"document_path", "title", "page_number", "chunk_position",
-                                               "total_chunks"};
-            for (size_t f = 0; m && f < RG_ARRAY_LEN(lift); f++)
-                if (json_object_get(m, lift[f]))
-                    json_object_set(r, lift[f], json_object_get(m, lift[f]));
-            if (h->document)
-                json_object_set_new(r, "text", json_string(h->document));
-            if (m)
-                json_object_set(r, "metadata", m);
-            json_array_append_new(results, r);
-        }
-        json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:i, s:f, s:o}", "query", text, "collection", cli->collection,
-                              "backend", rg_store_backend(store), "mode", rg_retrieve_mode_name(qo.mode), "k", k,
-                              "seconds", elapsed, "results", results);
-        rg_cli_print_json(j);
+        rg_cli_print_json(rg_query_json(text, cli->collection, rg_store_backend(store),
+                                         rg_retrieve_mode_name(qo.mode), k, elapsed, &hits));
     } else if (hits.n == 0) {
         printf("no passages found in %s/%s%s\n", rg_store_backend(store), cli->collection,
                where ? " that match the filter" : "");

@@ -1,0 +1,17 @@
+/* The JSON document of `ragged query --format json`, built in one place so
+ * that the CLI and `ragged serve` (POST /v1/query) answer byte for byte the
+ * same thing for the same hits. */
+#ifndef RG_QUERY_JSON_H
+#define RG_QUERY_JSON_H
+
+#include <jansson.h>
+#include "store.h"
+
+/* {"query", "collection", "backend", "mode", "k", "seconds", "results": [
+ *   {"rank", "id", "score", "distance", document_path/title/page_number/
+ *    chunk_position/total_chunks lifted from the metadata, "text",
+ *    "metadata"}, ...]}.  New reference; never NULL. */
+json_t *rg_query_json(const char *query, const char *collection, const char *backend, const char *mode, int k,
+                      double seconds, const rg_hits *hits);
+
+#endif
