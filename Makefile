@@ -16,7 +16,7 @@ WITHOUT_CHROMADB ?= 0
 # loading made start-up slow for every command (bench/startup/); only their
 # headers are used at build time.
 PKGS := yaml-0.1 sqlite3 jansson libutf8proc libxml-2.0 libzstd
-DLOPEN_PKGS := poppler-glib openblas
+DLOPEN_PKGS := poppler-glib openblas libmicrohttpd
 ifneq ($(WITHOUT_CHROMADB),1)
 DLOPEN_PKGS += libcurl
 endif
@@ -62,6 +62,9 @@ $(BUILD)/obj/%.o: src/%.c
 $(BUILD)/test-obj/%.o: tests/unit/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -c $< -o $@
+
+# The web page of `ragged serve` is assembled into the object (.incbin).
+$(BUILD)/obj/serve_page.o: src/serve_page.html
 
 $(BUILD)/libragged.a: $(LIB_OBJ)
 	@rm -f $@

@@ -16,6 +16,9 @@ int rg_cmd_embed(rg_cli *cli, int argc, char **argv);
 int rg_cmd_model(rg_cli *cli, int argc, char **argv);
 int rg_cmd_migrate(rg_cli *cli, int argc, char **argv);
 int rg_cmd_eval(rg_cli *cli, int argc, char **argv);
+int rg_cmd_serve(rg_cli *cli, int argc, char **argv);
+int rg_cmd_mcp(rg_cli *cli, int argc, char **argv);
+int rg_cmd_watch(rg_cli *cli, int argc, char **argv);
 
 static const rg_cli_command COMMANDS[] = {
     {"ingest", "read files and store their chunks in a collection", rg_cmd_ingest},
@@ -27,6 +30,9 @@ static const rg_cli_command COMMANDS[] = {
     {"embed", "embed one text and print the vector (dimension, norm, values)", rg_cmd_embed},
     {"model", "describe a sentence-transformers model directory (model info PATH)", rg_cmd_model},
     {"eval", "measure retrieval quality on a BEIR dataset (nDCG@10, Recall@100)", rg_cmd_eval},
+    {"serve", "serve search, answers and ingest over HTTP (API, web page, MCP) with models kept loaded", rg_cmd_serve},
+    {"mcp", "Model Context Protocol server on stdin/stdout (tools: search, ask, list_collections, ingest)", rg_cmd_mcp},
+    {"watch", "ingest paths, then re-ingest them whenever files change (deletions pruned)", rg_cmd_watch},
 };
 
 /* The one piece of process-wide state: async-signal-safe flag. */
