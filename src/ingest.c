@@ -110,7 +110,8 @@ static void walk(const char *dir, const char *root, file_list *out, const rg_ing
         names[n++] = rg_xstrdup(de->d_name);
     }
     closedir(d);
-    qsort(names, n, sizeof *names, cmp_str); /* deterministic order */
+    if (n) /* qsort(NULL, 0, ...) is undefined (UBSan: an empty directory) */
+        qsort(names, n, sizeof *names, cmp_str); /* deterministic order */
     for (size_t i = 0; i < n; i++) {
         char *path = rg_path_join(dir, names[i]);
         free(names[i]);

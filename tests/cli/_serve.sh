@@ -2,14 +2,18 @@
 # loopback port (--port 0; the port is read from its first line), wait for
 # it with a bounded timeout, stop it by PID on exit.
 SERVE_PID=
+# Stops the server with SIGINT and checks it exits 0 (under ASan a leak or
+# an error report makes that fail).
 stop_serve() {
     if [[ -n $SERVE_PID ]]; then
-        kill -INT "$SERVE_PID" 2>/dev/null
-        local i
-        for ((i = 0; i < 100; i++)); do kill -0 "$SERVE_PID" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$SERVE_PID" 2>/dev/null
-        wait "$SERVE_PID" 2>/dev/null
+        local pid=$SERVE_PID i rc
         SERVE_PID=
+        kill -INT "$pid" 2>/dev/null
+        for ((i = 0; i < 150; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -0 "$pid" 2>/dev/null && { kill -KILL "$pid"; wait "$pid" 2>/dev/null; fail "ragged serve did not stop within 15 s of SIGINT"; }
+        wait "$pid"
+        rc=$?
+        [[ $rc == 0 ]] || fail "ragged serve exited $rc after SIGINT: $(tail -n 20 "$TMP/serve.err")"
     fi
 }
 # start_serve [ARGS...]: sets SERVE_URL (http://127.0.0.1:PORT) and SERVE_PORT;

@@ -4,7 +4,7 @@
 # stdout; the same handler over HTTP at serve's /mcp.
 source "$(dirname "$0")/_answer.sh"
 source "$(dirname "$0")/_serve.sh"
-trap 'stop_serve; stop_fake_llm' EXIT
+trap 'stop_fake_llm; stop_serve' EXIT
 make_corpus
 export RAGGED_VECTORSTORE_BACKEND=exact
 

@@ -4,7 +4,7 @@
 # the API and is required for a non-loopback address.
 source "$(dirname "$0")/_answer.sh"
 source "$(dirname "$0")/_serve.sh"
-trap 'stop_serve; stop_fake_llm' EXIT
+trap 'stop_fake_llm; stop_serve' EXIT
 make_corpus
 SECRET="sk-PLANTED-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 TOKEN="tok-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"

@@ -5,7 +5,7 @@
 # streamed in with its citations turned into links to the passages.
 source "$(dirname "$0")/_answer.sh"
 source "$(dirname "$0")/_serve.sh"
-trap 'stop_serve; stop_fake_llm' EXIT
+trap 'stop_fake_llm; stop_serve' EXIT
 CHROMIUM=$(command -v chromium || command -v chromium-browser) || skip "chromium is not installed (scripts/install-deps.sh)"
 make_corpus
 start_fake_llm

@@ -4,7 +4,7 @@
 source "$(dirname "$0")/_lib.sh"
 source "$(dirname "$0")/_serve.sh"
 W_PID=
-trap 'stop_serve; [[ -n $W_PID ]] && kill -KILL $W_PID 2>/dev/null' EXIT
+trap '[[ -n $W_PID ]] && kill -KILL $W_PID 2>/dev/null; stop_serve' EXIT
 export RAGGED_VECTORSTORE_BACKEND=exact
 D="$TMP/notes"
 mkdir -p "$D/sub"
