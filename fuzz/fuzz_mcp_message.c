@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     if (!mcp) {
         cfg = rg_config_new_defaults();
-        svc = rg_service_new(cfg, NULL);
+        svc = rg_service_new(cfg, NULL, NULL);
         mcp = rg_mcp_new(svc);
     }
     rg_mcp_msg m;

@@ -20,8 +20,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK_ERROR(st, err);
     if (st == RG_OK) {
         FUZZ_CHECK(q.query && *q.query, "accepted an empty query");
-        FUZZ_CHECK(rg_collection_name_check(q.collection, &err) == RG_OK, "bad collection name accepted: %s",
-                   q.collection);
+        FUZZ_CHECK(!q.collection || rg_collection_name_check(q.collection, &err) == RG_OK,
+                   "bad collection name accepted: %s", q.collection);
         FUZZ_CHECK(q.k >= 0 && q.k <= 100000 && q.complexity >= 0 && q.complexity <= 100000, "k out of range");
         rg_retrieve_mode m;
         FUZZ_CHECK(!q.mode || rg_retrieve_mode_parse(q.mode, &m, &err) == RG_OK, "bad mode accepted");
@@ -36,6 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     st = rg_ingest_req_parse((const char *)data, size, &in, &err);
     FUZZ_CHECK_ERROR(st, err);
     if (st == RG_OK) {
+        FUZZ_CHECK(!in.collection || rg_collection_name_check(in.collection, &err) == RG_OK, "bad collection");
         FUZZ_CHECK(in.npaths >= 1 && in.npaths <= 4096, "path count out of range");
         for (size_t i = 0; i < in.npaths; i++)
             FUZZ_CHECK(in.paths[i] && *in.paths[i], "empty path accepted");

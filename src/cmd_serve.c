@@ -144,7 +144,7 @@ int rg_cmd_serve(rg_cli *cli, int argc, char **argv)
     so.allow_hosts = allow;
     so.nallow = nallow;
     so.log = !cli->quiet;
-    rg_service *svc = rg_service_new(cfg, cli->interrupted);
+    rg_service *svc = rg_service_new(cfg, cli->collection, cli->interrupted);
     rg_server *server = NULL;
     rg_error err;
     rg_watch *w = NULL;
@@ -197,7 +197,7 @@ int rg_cmd_mcp(rg_cli *cli, int argc, char **argv)
     rg_config *cfg = rg_cli_config(cli);
     if (!cfg)
         return 2;
-    rg_service *svc = rg_service_new(cfg, cli->interrupted);
+    rg_service *svc = rg_service_new(cfg, cli->collection, cli->interrupted);
     rg_mcp *m = rg_mcp_new(svc);
     /* stdout carries the protocol only; nothing else may be printed there. */
     rc = rg_mcp_stdio(m, stdin, stdout, 4u << 20, cli->interrupted);

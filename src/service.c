@@ -58,6 +58,7 @@ typedef struct job {
 
 struct rg_service {
     const rg_config *cfg;
+    char *default_collection;   /* for requests that name none */
     volatile sig_atomic_t *stop;
     pthread_mutex_t mu;
     pthread_cond_t job_ended;
@@ -66,10 +67,11 @@ struct rg_service {
     int64_t next_job;
 };
 
-rg_service *rg_service_new(const rg_config *cfg, volatile sig_atomic_t *stop)
+rg_service *rg_service_new(const rg_config *cfg, const char *default_collection, volatile sig_atomic_t *stop)
 {
     rg_service *s = rg_xcalloc(1, sizeof *s);
     s->cfg = cfg;
+    s->default_collection = rg_xstrdup(default_collection ? default_collection : "default");
     s->stop = stop;
     s->next_job = 1;
     pthread_mutex_init(&s->mu, NULL);
@@ -80,6 +82,11 @@ rg_service *rg_service_new(const rg_config *cfg, volatile sig_atomic_t *stop)
 const rg_config *rg_service_config(const rg_service *s)
 {
     return s->cfg;
+}
+
+static const char *coll_of(const rg_service *s, const char *collection)
+{
+    return collection ? collection : s->default_collection;
 }
 
 static void handle_close(handle *h)
@@ -124,6 +131,7 @@ void rg_service_free(rg_service *s)
     }
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->job_ended);
+    free(s->default_collection);
     free(s);
 }
 
@@ -299,9 +307,7 @@ rg_status rg_query_req_from_json(const json_t *obj, rg_query_req *out, rg_error 
         st = rg_error_set(err, RG_ERR_INVALID, "\"query\" is missing: the text to search for");
     if (st == RG_OK)
         st = opt_string(obj, "collection", &out->collection, err);
-    if (st == RG_OK && !out->collection)
-        out->collection = rg_xstrdup("default");
-    if (st == RG_OK)
+    if (st == RG_OK && out->collection)
         st = rg_collection_name_check(out->collection, err);
     if (st == RG_OK)
         st = opt_string(obj, "backend", &out->backend, err);
@@ -388,9 +394,7 @@ rg_status rg_ingest_req_from_json(const json_t *obj, rg_ingest_req *out, rg_erro
     }
     if (st == RG_OK)
         st = opt_string(obj, "collection", &out->collection, err);
-    if (st == RG_OK && !out->collection)
-        out->collection = rg_xstrdup("default");
-    if (st == RG_OK)
+    if (st == RG_OK && out->collection)
         st = rg_collection_name_check(out->collection, err);
     if (st == RG_OK)
         st = opt_string(obj, "backend", &out->backend, err);
@@ -456,7 +460,8 @@ static rg_status retrieve(rg_service *s, handle *h, const rg_query_req *req, rg_
 rg_status rg_service_query(rg_service *s, const rg_query_req *req, json_t **out, rg_error *err)
 {
     handle *h;
-    rg_status st = checkout(s, req->backend, req->collection, &h, err);
+    const char *coll = coll_of(s, req->collection);
+    rg_status st = checkout(s, req->backend, coll, &h, err);
     if (st != RG_OK)
         return st;
     rg_hits hits;
@@ -466,10 +471,10 @@ rg_status rg_service_query(rg_service *s, const rg_query_req *req, json_t **out,
     double seconds;
     st = retrieve(s, h, req, &hits, &k, &mode, &seconds, err);
     if (st == RG_OK)
-        *out = rg_query_json(req->query, req->collection, rg_store_backend(h->store), rg_retrieve_mode_name(mode), k,
+        *out = rg_query_json(req->query, coll, rg_store_backend(h->store), rg_retrieve_mode_name(mode), k,
                              seconds, &hits);
     rg_hits_free(&hits);
-    checkin(s, req->backend, req->collection, h);
+    checkin(s, req->backend, coll, h);
     return st;
 }
 
@@ -609,7 +614,8 @@ rg_status rg_service_answer(rg_service *s, const rg_query_req *req, rg_service_e
         return st == RG_ERR_INTERRUPTED ? st : RG_ERR_UNAVAILABLE;
     }
     handle *h;
-    st = checkout(s, req->backend, req->collection, &h, err);
+    const char *coll = coll_of(s, req->collection);
+    st = checkout(s, req->backend, coll, &h, err);
     if (st != RG_OK) {
         rg_llm_free(llm);
         return st;
@@ -634,7 +640,7 @@ rg_status rg_service_answer(rg_service *s, const rg_query_req *req, rg_service_e
     bool have_prompt = false;
     if (st == RG_OK && hits.n == 0)
         st = rg_error_set(err, RG_ERR_NOTFOUND, "no passages found in %s/%s; there is nothing to answer from",
-                          rg_store_backend(h->store), req->collection);
+                          rg_store_backend(h->store), coll);
     if (st == RG_OK) {
         st = rg_prompt_build(req->query, passages, hits.n, lo.context_tokens, lo.answer_tokens, &prompt, err);
         have_prompt = st == RG_OK;
@@ -651,7 +657,7 @@ rg_status rg_service_answer(rg_service *s, const rg_query_req *req, rg_service_e
             json_array_append_new(arr, p);
         }
         if (!emit(&a, "passages",
-                  json_pack("{s:s, s:s, s:s, s:i, s:o, s:s}", "query", req->query, "collection", req->collection,
+                  json_pack("{s:s, s:s, s:s, s:i, s:o, s:s}", "query", req->query, "collection", coll,
                             "mode", rg_retrieve_mode_name(mode), "k", k, "passages", arr, "model", lo.model)))
             st = rg_error_set(err, RG_ERR_INTERRUPTED, "the client went away");
     }
@@ -702,7 +708,7 @@ rg_status rg_service_answer(rg_service *s, const rg_query_req *req, rg_service_e
         rg_prompt_free(&prompt);
     free(passages);
     rg_hits_free(&hits);
-    checkin(s, req->backend, req->collection, h);
+    checkin(s, req->backend, coll, h);
     rg_llm_free(llm);
     return st;
 #endif
@@ -772,7 +778,7 @@ rg_status rg_service_ingest_start(rg_service *s, const rg_ingest_req *req, int64
     j->req.paths = rg_xcalloc(req->npaths, sizeof *j->req.paths);
     for (size_t i = 0; i < req->npaths; i++)
         j->req.paths[i] = rg_xstrdup(req->paths[i]);
-    j->req.collection = rg_xstrdup(req->collection);
+    j->req.collection = rg_xstrdup(coll_of(s, req->collection));
     j->req.backend = req->backend ? rg_xstrdup(req->backend) : NULL;
     j->req.prune = req->prune;
     pthread_mutex_lock(&s->mu);

@@ -27,9 +27,10 @@
 
 typedef struct rg_service rg_service;
 
-/* cfg is borrowed and must outlive the service.  stop (may be NULL) is
+/* cfg is borrowed and must outlive the service.  default_collection
+ * (NULL: "default") serves requests that name none.  stop (may be NULL) is
  * polled by long operations: set, they end with RG_ERR_INTERRUPTED. */
-rg_service *rg_service_new(const rg_config *cfg, volatile sig_atomic_t *stop);
+rg_service *rg_service_new(const rg_config *cfg, const char *default_collection, volatile sig_atomic_t *stop);
 /* Waits for running ingest jobs (they see stop) and closes every handle. */
 void rg_service_free(rg_service *s);
 const rg_config *rg_service_config(const rg_service *s);
@@ -40,7 +41,7 @@ const rg_config *rg_service_config(const rg_service *s);
  * "backend", "complexity"}; everything but query optional. */
 typedef struct rg_query_req {
     char *query;
-    char *collection;        /* default "default" */
+    char *collection;        /* NULL: the service's default collection */
     char *backend;           /* NULL: vectorstore.backend */
     char *mode;              /* NULL: retrieval.mode */
     int k;                   /* 0: retrieval.k */
@@ -58,7 +59,7 @@ void rg_query_req_free(rg_query_req *r);
 typedef struct rg_ingest_req {
     char **paths;
     size_t npaths;
-    char *collection;
+    char *collection;        /* NULL: the service's default collection */
     char *backend;
     bool prune;
 } rg_ingest_req;

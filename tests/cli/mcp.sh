@@ -57,6 +57,9 @@ mcp_run '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"ingest"
 contains "$(reply 1)" "Ingested 1 new or changed files"
 contains "$(reply 2)" "$TMP/more/green.txt"
 [[ $(json_get "$(reply 3)" 'j["result"]["isError"]') == True ]] || fail "$(reply 3)"
+# --collection is the default for tools that name none.
+expect_exit 0 "$RAGGED" mcp --collection more < <(printf '%s\n' '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"search","arguments":{"query":"greenhouse watering","k":1}}}')
+contains "$OUT" "$TMP/more/green.txt"
 
 # ask, when an LLM is configured: the answer with its sources, the key never shown.
 start_fake_llm

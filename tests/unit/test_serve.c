@@ -90,7 +90,7 @@ TEST(serve_query_request_parse)
     const char *ok = "{\"query\":\"backups\",\"k\":3,\"mode\":\"bm25\",\"where\":{\"page_number\":{\"$gte\":2}}}";
     CHECK_EQ_INT(rg_query_req_parse(ok, strlen(ok), &r, &err), RG_OK);
     CHECK(!strcmp(r.query, "backups") && r.k == 3 && !strcmp(r.mode, "bm25") && r.where);
-    CHECK(!strcmp(r.collection, "default") && !r.backend);
+    CHECK(!r.collection && !r.backend);
     rg_query_req_free(&r);
     static const char *const bad[] = {
         "", "[]", "{}", "{\"query\":\"\"}", "{\"query\":3}", "{\"query\":\"x\",\"k\":0}",
@@ -161,7 +161,7 @@ TEST(mcp_handle_without_collections)
 {
     /* Protocol-level replies need no store: a service over defaults. */
     rg_config *cfg = rg_config_new_defaults();
-    rg_service *svc = rg_service_new(cfg, NULL);
+    rg_service *svc = rg_service_new(cfg, NULL, NULL);
     rg_mcp *m = rg_mcp_new(svc);
     const char *ping = "{\"jsonrpc\":\"2.0\",\"id\":\"p\",\"method\":\"ping\"}";
     char *r = rg_mcp_handle(m, ping, strlen(ping));
