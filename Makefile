@@ -16,7 +16,7 @@ WITHOUT_CHROMADB ?= 0
 # loading made start-up slow for every command (bench/startup/); only their
 # headers are used at build time.
 PKGS := yaml-0.1 sqlite3 jansson libutf8proc libxml-2.0 libzstd
-DLOPEN_PKGS := poppler-glib openblas libmicrohttpd
+DLOPEN_PKGS := poppler-glib openblas libmicrohttpd libedit
 ifneq ($(WITHOUT_CHROMADB),1)
 DLOPEN_PKGS += libcurl
 endif

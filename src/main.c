@@ -19,6 +19,7 @@ int rg_cmd_eval(rg_cli *cli, int argc, char **argv);
 int rg_cmd_serve(rg_cli *cli, int argc, char **argv);
 int rg_cmd_mcp(rg_cli *cli, int argc, char **argv);
 int rg_cmd_watch(rg_cli *cli, int argc, char **argv);
+int rg_cmd_ask(rg_cli *cli, int argc, char **argv);
 
 static const rg_cli_command COMMANDS[] = {
     {"ingest", "read files and store their chunks in a collection", rg_cmd_ingest},
@@ -33,6 +34,7 @@ static const rg_cli_command COMMANDS[] = {
     {"serve", "serve search, answers and ingest over HTTP (API, web page, MCP) with models kept loaded", rg_cmd_serve},
     {"mcp", "Model Context Protocol server on stdin/stdout (tools: search, ask, list_collections, ingest)", rg_cmd_mcp},
     {"watch", "ingest paths, then re-ingest them whenever files change (deletions pruned)", rg_cmd_watch},
+    {"ask", "a conversation with the LLM over a collection (follow-ups, -c continues the last one)", rg_cmd_ask},
 };
 
 /* The one piece of process-wide state: async-signal-safe flag. */

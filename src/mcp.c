@@ -221,7 +221,7 @@ static json_t *call_ask(rg_mcp *m, json_t *args)
     if (rg_query_req_from_json(args, &req, &err) != RG_OK)
         return tool_error(&err);
     ask_ctx a = {0};
-    rg_status st = rg_service_answer(m->svc, &req, on_ask_event, &a, &err);
+    rg_status st = rg_service_answer(m->svc, &req, NULL, NULL, 0, on_ask_event, &a, &err);
     rg_query_req_free(&req);
     json_decref(a.passages);
     if (st != RG_OK) {

@@ -303,7 +303,7 @@ static void *sse_main(void *arg)
 {
     sse *e = arg;
     rg_error err;
-    rg_status st = rg_service_answer(e->svc, &e->req, sse_event, e, &err);
+    rg_status st = rg_service_answer(e->svc, &e->req, NULL, NULL, 0, sse_event, e, &err);
     pthread_mutex_lock(&e->mu);
     e->result = st;
     if (st != RG_OK) {

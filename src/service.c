@@ -573,9 +573,31 @@ static bool on_llm_text(void *ctx, const char *text, size_t len)
 }
 #endif
 
-rg_status rg_service_answer(rg_service *s, const rg_query_req *req, rg_service_event_fn event, void *ctx,
-                            rg_error *err)
+#ifndef RG_WITHOUT_CHROMADB
+/* How many of the latest turns fit in half the budget, and their tokens. */
+static size_t turns_that_fit(const rg_chat_turn *turns, size_t n, int64_t budget, int64_t *tokens)
 {
+    int64_t used = 0;
+    size_t keep = 0;
+    while (keep < n) {
+        const rg_chat_turn *t = &turns[n - 1 - keep];
+        int64_t cost = rg_answer_count_tokens(t->question, strlen(t->question)) +
+                       rg_answer_count_tokens(t->answer, strlen(t->answer)) + 2 * RG_PROMPT_MESSAGE_OVERHEAD;
+        if (used + cost > budget / 2)
+            break;
+        used += cost;
+        keep++;
+    }
+    *tokens = used;
+    return keep;
+}
+#endif
+
+rg_status rg_service_answer(rg_service *s, const rg_query_req *req, const char *question, const rg_chat_turn *turns,
+                            size_t nturns, rg_service_event_fn event, void *ctx, rg_error *err)
+{
+    if (!question)
+        question = req->query;
     const char *provider = rg_config_str(s->cfg, "llm.provider");
     if (!rg_service_has_llm(s))
         return rg_error_set(err, RG_ERR_UNAVAILABLE,
@@ -584,6 +606,8 @@ rg_status rg_service_answer(rg_service *s, const rg_query_req *req, rg_service_e
 #ifdef RG_WITHOUT_CHROMADB
     (void)provider;
     (void)req;
+    (void)turns;
+    (void)nturns;
     (void)event;
     (void)ctx;
     return rg_error_set(err, RG_ERR_UNAVAILABLE,
@@ -641,8 +665,12 @@ rg_status rg_service_answer(rg_service *s, const rg_query_req *req, rg_service_e
     if (st == RG_OK && hits.n == 0)
         st = rg_error_set(err, RG_ERR_NOTFOUND, "no passages found in %s/%s; there is nothing to answer from",
                           rg_store_backend(h->store), coll);
+    int64_t turn_tokens = 0;
+    size_t kept = turns_that_fit(turns, nturns, lo.context_tokens - lo.answer_tokens, &turn_tokens);
     if (st == RG_OK) {
-        st = rg_prompt_build(req->query, passages, hits.n, lo.context_tokens, lo.answer_tokens, &prompt, err);
+        /* The kept turns' tokens are reserved like the answer's. */
+        st = rg_prompt_build(question, passages, hits.n, lo.context_tokens, lo.answer_tokens + turn_tokens, &prompt,
+                             err);
         have_prompt = st == RG_OK;
     }
     answer_stream a = {.svc = s, .event = event, .ctx = ctx};
@@ -664,9 +692,17 @@ rg_status rg_service_answer(rg_service *s, const rg_query_req *req, rg_service_e
     if (st == RG_OK) {
         rg_cite_filter_init(&a.cf, prompt.npassages, after_cite_filter, &a);
         rg_redactor_init(&a.red, lo.api_key, after_redaction, &a);
-        rg_llm_message msgs[2] = {{"system", prompt.system}, {"user", prompt.user}};
+        rg_llm_message *msgs = rg_xcalloc(2 + 2 * kept, sizeof *msgs);
+        size_t nm = 0;
+        msgs[nm++] = (rg_llm_message){"system", prompt.system};
+        for (size_t i = nturns - kept; i < nturns; i++) {
+            msgs[nm++] = (rg_llm_message){"user", turns[i].question};
+            msgs[nm++] = (rg_llm_message){"assistant", turns[i].answer};
+        }
+        msgs[nm++] = (rg_llm_message){"user", prompt.user};
         rg_llm_result res;
-        st = rg_llm_chat(llm, msgs, 2, on_llm_text, &a, &res, err);
+        st = rg_llm_chat(llm, msgs, nm, on_llm_text, &a, &res, err);
+        free(msgs);
         if (!a.client_gone) {
             rg_redactor_flush(&a.red);
             rg_cite_filter_flush(&a.cf);
@@ -695,6 +731,7 @@ rg_status rg_service_answer(rg_service *s, const rg_query_req *req, rg_service_e
                                      a.answer.data ? a.answer.data : "", a.answer.len, "citations", citations,
                                      "invalid_citations", invalid, "sources", sources, "finish_reason",
                                      res.finish_reason);
+            json_object_set_new(done, "turns_in_prompt", json_integer((json_int_t)kept));
             if (st != RG_OK)
                 json_object_set_new(done, "error", json_pack("{s:s, s:s}", "code", rg_status_name(err->code),
                                                              "message", err->msg));

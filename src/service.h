@@ -79,15 +79,27 @@ rg_status rg_service_collections(rg_service *s, const char *backend, json_t **ou
  *   "passages" {"passages": [{n, id, document_path, ..., score, text, in_prompt}], "model"}
  *   "text"     {"text": "..."}  answer text, secret masked, out-of-range citations marked "[n?]"
  *   "done"     {"status", "complete", "answer", "citations", "invalid_citations", "sources",
- *               "finish_reason"}
+ *               "finish_reason", "turns_in_prompt"}
  * event returns false to stop (a client that went away): the LLM request is
  * abandoned and RG_ERR_INTERRUPTED returned.  Without a usable LLM:
  * RG_ERR_UNAVAILABLE (the CLI's exit 3) before any LLM event; the LLM
  * failing: RG_ERR_NETWORK/RG_ERR_SERVER (exit 4) after the events sent so
  * far.  Messages never contain the API key. */
 typedef bool (*rg_service_event_fn)(void *ctx, const char *event, json_t *data);
-rg_status rg_service_answer(rg_service *s, const rg_query_req *req, rg_service_event_fn event, void *ctx,
-                            rg_error *err);
+
+/* Earlier turns of a conversation (`ragged ask`), oldest first.  They go
+ * between the system message and the question as user/assistant messages;
+ * the oldest are left out when they would take more than half of the
+ * prompt's budget, and the passages get what the kept turns leave. */
+typedef struct rg_chat_turn {
+    const char *question;
+    const char *answer;
+} rg_chat_turn;
+
+/* question: what the prompt asks (NULL: req->query, which always drives
+ * retrieval; a chat retrieves with the previous question too). */
+rg_status rg_service_answer(rg_service *s, const rg_query_req *req, const char *question, const rg_chat_turn *turns,
+                            size_t nturns, rg_service_event_fn event, void *ctx, rg_error *err);
 /* Whether llm.provider names an LLM (tools offer `ask` only then). */
 bool rg_service_has_llm(const rg_service *s);
 
