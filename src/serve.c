@@ -13,6 +13,8 @@
 #include "serve.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <time.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -267,6 +269,8 @@ static enum MHD_Result send_status_error(rg_server *s, struct MHD_Connection *c,
 
 /* ---- answers as server-sent events ------------------------------------ */
 
+#define SSE_KEEPALIVE_S 5
+
 typedef struct sse {
     rg_service *svc;
     rg_query_req req;
@@ -275,6 +279,7 @@ typedef struct sse {
     rg_buf queue;            /* formatted events not yet sent */
     size_t sent;             /* bytes of queue already handed to MHD */
     size_t events;
+    bool done_sent;          /* a "done" event is in the stream */
     bool finished;           /* the worker is done; queue has everything */
     bool gone;               /* MHD freed the response: the client left */
     rg_status result;
@@ -292,6 +297,7 @@ static bool sse_event(void *ctx, const char *event, json_t *data)
         /* JSON text has no raw newlines, so one data: line carries it. */
         rg_buf_printf(&e->queue, "event: %s\ndata: %s\n\n", event, text);
         e->events++;
+        e->done_sent |= !strcmp(event, "done");
         pthread_cond_broadcast(&e->cv);
     }
     pthread_mutex_unlock(&e->mu);
@@ -310,7 +316,7 @@ static void *sse_main(void *arg)
         e->err = err;
         /* A failure after the passages went out: the "done" event carries
          * it when the LLM failed; anything else gets an "error" event. */
-        if (e->events && !e->gone && !strstr(e->queue.data ? e->queue.data : "", "event: done\n")) {
+        if (e->events && !e->gone && !e->done_sent) {
             json_t *j = rg_service_error_json(&err);
             char *text = json_dumps(j, JSON_COMPACT);
             json_decref(j);
@@ -329,9 +335,18 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     sse *e = cls;
     pthread_mutex_lock(&e->mu);
-    /* Blocking is allowed in thread-per-connection mode. */
-    while (e->sent == e->queue.len && !e->finished)
-        pthread_cond_wait(&e->cv, &e->mu);
+    /* Blocking is allowed in thread-per-connection mode.  While the model
+     * is silent, a comment line every few seconds keeps proxies from timing
+     * the stream out and shows whether the client is still there (writing
+     * to a closed connection ends the response, which stops the LLM). */
+    while (e->sent == e->queue.len && !e->finished) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += SSE_KEEPALIVE_S;
+        if (pthread_cond_timedwait(&e->cv, &e->mu, &until) == ETIMEDOUT && e->sent == e->queue.len &&
+            !e->finished)
+            rg_buf_puts(&e->queue, ": keep-alive\n\n");
+    }
     ssize_t n;
     if (e->sent == e->queue.len) {
         n = MHD_CONTENT_READER_END_OF_STREAM;

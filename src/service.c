@@ -19,9 +19,10 @@
 #include "llm.h"
 #endif
 
-/* Idle handles kept per collection; more are opened under load and closed
- * when they come back to a full pool. */
-#define POOL_IDLE_MAX 8
+/* Handles open at once per collection (in use or idle): requests beyond
+ * that wait for one to come back, so 64 connections never load 64 copies of
+ * a BERT model. */
+#define POOL_MAX 8
 #define JOBS_KEPT 64
 
 typedef struct handle {
@@ -37,6 +38,7 @@ typedef struct pool {
     uint64_t generation;     /* bumped when an ingest changed the collection */
     handle *idle;
     size_t nidle;
+    size_t nbusy;            /* checked out or being opened */
     struct pool *next;
 } pool;
 
@@ -62,6 +64,7 @@ struct rg_service {
     volatile sig_atomic_t *stop;
     pthread_mutex_t mu;
     pthread_cond_t job_ended;
+    pthread_cond_t handle_back;   /* a handle was checked in or failed to open */
     pool *pools;
     job *jobs;
     int64_t next_job;
@@ -76,6 +79,7 @@ rg_service *rg_service_new(const rg_config *cfg, const char *default_collection,
     s->next_job = 1;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->job_ended, NULL);
+    pthread_cond_init(&s->handle_back, NULL);
     return s;
 }
 
@@ -131,6 +135,7 @@ void rg_service_free(rg_service *s)
     }
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->job_ended);
+    pthread_cond_destroy(&s->handle_back);
     free(s->default_collection);
     free(s);
 }
@@ -174,6 +179,21 @@ static rg_status handle_open(rg_service *s, const char *backend, const char *col
     return RG_OK;
 }
 
+/* Unlinks an entry that holds nothing, so requests naming collections that
+ * do not exist leave no trace (called with the lock held). */
+static void pool_drop_if_empty_locked(rg_service *s, pool *p)
+{
+    if (p->idle || p->nbusy)
+        return;
+    for (pool **pp = &s->pools; *pp; pp = &(*pp)->next)
+        if (*pp == p) {
+            *pp = p->next;
+            free(p->key);
+            free(p);
+            return;
+        }
+}
+
 static rg_status checkout(rg_service *s, const char *backend, const char *collection, handle **out, rg_error *err)
 {
     rg_status st = rg_collection_name_check(collection, err);
@@ -182,27 +202,42 @@ static rg_status checkout(rg_service *s, const char *backend, const char *collec
     backend = backend_of(s, backend);
     pthread_mutex_lock(&s->mu);
     pool *p = pool_get_locked(s, backend, collection);
-    uint64_t gen = p->generation;
     handle *h = NULL;
-    while (p->idle && !h) {
-        h = p->idle;
-        p->idle = h->next;
-        p->nidle--;
-        if (h->generation != gen) {
-            handle *stale = h;
-            h = NULL;
-            pthread_mutex_unlock(&s->mu);
-            handle_close(stale);
-            pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (p->idle && !h) {
+            h = p->idle;
+            p->idle = h->next;
+            p->nidle--;
+            if (h->generation != p->generation) {
+                /* Closed outside the lock; p stays linked (nbusy counts us). */
+                handle *stale = h;
+                h = NULL;
+                p->nbusy++;
+                pthread_mutex_unlock(&s->mu);
+                handle_close(stale);
+                pthread_mutex_lock(&s->mu);
+                p->nbusy--;
+            }
         }
+        if (h || p->nidle + p->nbusy < POOL_MAX)
+            break;
+        pthread_cond_wait(&s->handle_back, &s->mu);
     }
+    p->nbusy++;
+    uint64_t gen = p->generation;
     pthread_mutex_unlock(&s->mu);
     if (!h) {
         /* Opened outside the lock: loading a BERT model takes a while and
          * other collections' requests go on meanwhile. */
         st = handle_open(s, backend, collection, false, &h, err);
-        if (st != RG_OK)
+        if (st != RG_OK) {
+            pthread_mutex_lock(&s->mu);
+            p->nbusy--;
+            pool_drop_if_empty_locked(s, p);
+            pthread_cond_broadcast(&s->handle_back);
+            pthread_mutex_unlock(&s->mu);
             return st;
+        }
         h->generation = gen;
     }
     *out = h;
@@ -214,12 +249,14 @@ static void checkin(rg_service *s, const char *backend, const char *collection, 
     backend = backend_of(s, backend);
     pthread_mutex_lock(&s->mu);
     pool *p = pool_get_locked(s, backend, collection);
-    if (h->generation == p->generation && p->nidle < POOL_IDLE_MAX) {
+    p->nbusy--;
+    if (h->generation == p->generation) {
         h->next = p->idle;
         p->idle = h;
         p->nidle++;
         h = NULL;
     }
+    pthread_cond_broadcast(&s->handle_back);
     pthread_mutex_unlock(&s->mu);
     handle_close(h);
 }
