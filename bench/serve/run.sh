@@ -11,7 +11,7 @@
 #      disconnects mid-answer (fake LLM, tests/servers/fake_llm.py); errors
 #      counted; with BIN=build-asan/ragged the server's exit code shows any
 #      leak or sanitizer report.
-# Writes bench/serve/RESULTS.md.  Needs wrk (apt-get install wrk).
+# Writes bench/serve/RESULTS.md.  Installs Debian's wrk (the load generator) if it is missing.
 #
 # usage: bench/serve/run.sh [SECONDS]    (default 10 per wrk run; DOCS=300 for the BERT part)
 set -euo pipefail
@@ -22,7 +22,12 @@ DOCS=${DOCS:-300}
 BIN=${BIN:-$ROOT/build/ragged}
 OUT=$ROOT/bench/out/serve
 SHARED=${RAGGED_SHARED:-$ROOT/../shared}
-command -v wrk >/dev/null || { echo "bench/serve: wrk is needed (apt-get install wrk)" >&2; exit 1; }
+# The load generator is a bench-only peer: installed here, not by scripts/install-deps.sh.
+if ! command -v wrk >/dev/null; then
+    SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+    command -v apt-get >/dev/null && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq wrk >&2 || true
+    command -v wrk >/dev/null || { echo "bench/serve: wrk is needed (Debian package wrk)" >&2; exit 1; }
+fi
 mkdir -p "$OUT"
 make -s build/ragged >/dev/null
 DOCS_DIR=$(bench/scifact/prepare.sh)
@@ -60,9 +65,12 @@ start_serve() {   # start_serve LOGNAME [ENV...]: sets URL and SPID
     URL=$(sed -n 's|.*listening on \(http://[^ ]*\)/$|\1|p' "$OUT/$log.out")
     [[ -n $URL ]] || { echo "serve did not start: $(cat "$OUT/$log.err")" >&2; exit 1; }
 }
-stop_serve() { kill -INT "$SPID"; local rc=0; wait "$SPID" || rc=$?; echo "$rc"; }
-run_wrk() {   # run_wrk COLLECTION SECONDS CONNECTIONS
+stop_serve() { kill -INT "$SPID"; RC=0; wait "$SPID" || RC=$?; }   # sets RC
+# cpu_ms PID: user + system CPU time of PID so far, in ms.
+cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{printf "%d", ($14 + $15) * 1000 / hz}' "/proc/$1/stat"; }
+run_wrk() {   # run_wrk COLLECTION SECONDS CONNECTIONS [MODE]
     sed "s/COLL/$1/" "$OUT/post.lua.in" >"$OUT/post.lua"
+    [[ -z ${4:-} ]] || sed -i "s/\\\\\"k\\\\\": 10/\\\\\"k\\\\\": 10, \\\\\"mode\\\\\": \\\\\"$4\\\\\"/" "$OUT/post.lua"
     wrk -t"$(( $3 < 2 ? $3 : 2 ))" -c"$3" -d"$2"s --timeout 10s -s "$OUT/post.lua" "$URL/v1/query" | grep '^RESULT' | sed 's/^RESULT //'
 }
 # cli_p50 N COLLECTION [ENV...]: median wall ms of N one-shot `ragged query` runs over the queries.
@@ -99,11 +107,19 @@ if ! "$BIN" collections list --format json | grep -q '"scifact"'; then
 fi
 load1=$(load)
 start_serve serve1
-run_wrk scifact 2 8 >/dev/null   # warm-up
-W8=$(run_wrk scifact "$SECS" 8)
-W1=$(run_wrk scifact "$SECS" 1)
+declare -A W CPUQ
+for mode in vector hybrid; do
+    run_wrk scifact 2 8 "$mode" >/dev/null   # warm-up: 8 handles opened
+    for c in 8 1; do
+        cpu0=$(cpu_ms "$SPID")
+        W[$mode.$c]=$(run_wrk scifact "$SECS" "$c" "$mode")
+        cpu1=$(cpu_ms "$SPID")
+        CPUQ[$mode.$c]=$(awk "BEGIN{printf \"%.2f\", ($cpu1 - $cpu0) / $(sed -n 's/.*requests=\([0-9]*\).*/\1/p' <<<"${W[$mode.$c]}")}")
+    done
+done
 S1=$(serve_p50 30 scifact)
-rc1=$(stop_serve)
+stop_serve
+rc1=$RC
 C1=$(cli_p50 30 scifact)
 load1e=$(load)
 
@@ -123,8 +139,9 @@ load2=$(load)
 start_serve serve2 "${BERT_ENV[@]}"
 serve_p50 3 scifact-bert >/dev/null   # loads the model
 S2=$(serve_p50 20 scifact-bert)
-rc2=$(stop_serve)
-C2=$(cli_p50 10 scifact-bert "${BERT_ENV[@]}")
+stop_serve
+rc2=$RC
+C2=$(cli_p50 5 scifact-bert "${BERT_ENV[@]}")
 load2e=$(load)
 
 # ---- 3. load run: 8 clients + an ingest job + a client leaving mid-answer ----
@@ -139,36 +156,51 @@ start_serve serve3 RAGGED_LLM_PROVIDER=ollama RAGGED_LLM_URL="http://127.0.0.1:$
 rm -rf "$OUT/load-docs"; mkdir -p "$OUT/load-docs"
 ls "$DOCS_DIR" | sort | tail -n 500 | while read -r f; do cp "$DOCS_DIR/$f" "$OUT/load-docs/"; done
 ( sleep 1; curl -s -X POST "$URL/v1/ingest" -d "{\"paths\":[\"$OUT/load-docs\"],\"collection\":\"load-ingest\"}" >"$OUT/job.json" ) &
+P1=$!
 ( sleep 2; curl -s -N --max-time 2 -X POST "$URL/v1/answer" -d '{"query":"vitamin D","collection":"scifact"}' >"$OUT/cut.sse" 2>/dev/null; touch "$OUT/gate" ) &
+P2=$!
 W3=$(run_wrk scifact "$SECS" 8)
-wait
+wait "$P1" "$P2"
+for _ in $(seq 1 600); do   # the job, bounded (60 s)
+    curl -s "$URL/v1/jobs/1" | grep -q '"state": "running"' || break
+    sleep 0.1
+done
 JOB=$(curl -s "$URL/v1/jobs/1" | /usr/bin/python3 -c 'import json,sys; j=json.load(sys.stdin); print("%s, %d files, %.1f s" % (j["state"], j["files_done"], j["seconds"]))')
 CUT=$(grep -c '^event: text' "$OUT/cut.sse" || true)
 CLOSED=$(grep -c 'closed early' "$OUT/serve3.err" || true)
-rc3=$(stop_serve)
+stop_serve
+rc3=$RC
 kill "$LLM" 2>/dev/null || true
 load3e=$(load)
 
 field() { sed -n "s/.*$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 ratio() { awk "BEGIN{printf \"%.1f\", $1 / $2}"; }
 {
-echo "# ragged serve under load"
+echo "## Serving: \`ragged serve\` under load (\`bench/serve/run.sh\`)"
 echo
 echo "- machine: $machine (shared: 8 engineers on 2 cores, loads below); commit $commit; $(date -u '+%Y-%m-%d %H:%M UTC')"
-echo "- binary: $BIN; wrk -t2 with a Lua script cycling the first 50 SciFact queries (k=10, retrieval.mode default: hybrid), ${SECS} s a run"
+echo "- binary: $BIN; wrk (2 threads, 1 for 1 client) with a Lua script cycling the first 50 SciFact queries (k=10), ${SECS} s a run"
 echo
-echo "## SciFact (5,183 documents, builtin embedder, leann)   load $load1 -> $load1e"
+echo "### SciFact (5,183 documents, builtin embedder, leann)   load $load1 -> $load1e"
 echo
-echo "| | p50 ms | p99 ms | queries/s | errors |"
-echo "|---|---|---|---|---|"
-echo "| serve, 8 concurrent clients | $(field p50_ms "$W8") | $(field p99_ms "$W8") | $(field rps "$W8") | $(field errors "$W8") + $(field non2xx "$W8") non-2xx |"
-echo "| serve, 1 client | $(field p50_ms "$W1") | $(field p99_ms "$W1") | $(field rps "$W1") | $(field errors "$W1") + $(field non2xx "$W1") non-2xx |"
-echo "| serve, 1 client via curl (incl. curl start) | $S1 | | | |"
-echo "| one-shot \`ragged query\` (peer, same queries) | $C1 | | | |"
+echo "| mode | clients | p50 ms | p99 ms | queries/s | errors | server CPU ms/query | CPU-bound capacity on $(nproc) idle cores |"
+echo "|---|---|---|---|---|---|---|---|"
+for mode in vector hybrid; do
+    for c in 8 1; do
+        r=${W[$mode.$c]}
+        echo "| $mode | $c | $(field p50_ms "$r") | $(field p99_ms "$r") | $(field rps "$r") | $(field errors "$r") + $(field non2xx "$r") non-2xx | ${CPUQ[$mode.$c]} | ~$(awk "BEGIN{printf \"%d\", $(nproc) * 1000 / ${CPUQ[$mode.$c]}}") q/s |"
+    done
+done
+echo
+echo "Peer, default mode (hybrid), 30 queries one after another: serve via curl (incl. curl's start-up) p50 $S1 ms;"
+echo "one-shot \`ragged query\` p50 $C1 ms."
+echo
+echo "Wall-clock numbers are what this machine gave at the load shown (other engineers' builds and tests); the"
+echo "server's CPU time per query does not depend on that load, and bounds what idle cores could serve."
 echo
 echo "serve exit code after SIGINT: $rc1"
 echo
-echo "## MiniLM-shaped BERT (first $DOCS SciFact documents)   load $load2 -> $load2e"
+echo "### MiniLM-shaped BERT (first $DOCS SciFact documents)   load $load2 -> $load2e"
 echo
 echo "| | p50 ms |"
 echo "|---|---|"
@@ -178,7 +210,7 @@ echo "| ratio | $(ratio "$C2" "$S2")x |"
 echo
 echo "serve exit code after SIGINT: $rc2"
 echo
-echo "## Load run: 8 clients + one ingest job (500 documents) + a client leaving mid-answer   load $load3 -> $load3e"
+echo "### Load run: 8 clients + one ingest job (500 documents) + a client leaving mid-answer   load $load3 -> $load3e"
 echo
 echo "- queries: p50 $(field p50_ms "$W3") ms, p99 $(field p99_ms "$W3") ms, $(field rps "$W3") queries/s, $(field requests "$W3") requests, errors $(field errors "$W3"), non-2xx $(field non2xx "$W3")"
 echo "- ingest job: $JOB"
