@@ -58,11 +58,16 @@ PY
 
 start_serve() {   # start_serve LOGNAME [ENV...]: sets URL and SPID
     local log=$1; shift
+    rm -f "$OUT/$log.out"   # not the last run's line: the redirection below happens in the background
     env "$@" "$BIN" serve --port 0 --quiet >"$OUT/$log.out" 2>"$OUT/$log.err" &
     SPID=$!
     PIDS+=("$SPID")
-    for _ in $(seq 1 100); do grep -q listening "$OUT/$log.out" && break; sleep 0.1; done
-    URL=$(sed -n 's|.*listening on \(http://[^ ]*\)/$|\1|p' "$OUT/$log.out")
+    URL=
+    for _ in $(seq 1 100); do
+        URL=$(sed -n 's|.*listening on \(http://[^ ]*\)/$|\1|p' "$OUT/$log.out" 2>/dev/null)
+        [[ -n $URL ]] && break
+        sleep 0.1
+    done
     [[ -n $URL ]] || { echo "serve did not start: $(cat "$OUT/$log.err")" >&2; exit 1; }
 }
 stop_serve() { kill -INT "$SPID"; RC=0; wait "$SPID" || RC=$?; }   # sets RC
