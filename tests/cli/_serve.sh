@@ -24,12 +24,13 @@ start_serve() {
     "$RAGGED" serve --port 0 "$@" >"$TMP/serve.out" 2>"$TMP/serve.err" &
     SERVE_PID=$!
     local i
+    SERVE_PORT=
     for ((i = 0; i < 100; i++)); do
-        grep -q 'listening on' "$TMP/serve.out" && break
+        SERVE_PORT=$(sed -n 's|.*listening on http://[^ ]*:\([0-9]*\)/$|\1|p' "$TMP/serve.out")
+        [[ -n $SERVE_PORT ]] && break
         kill -0 "$SERVE_PID" 2>/dev/null || fail "ragged serve exited: $(cat "$TMP/serve.err")"
         sleep 0.1
     done
-    SERVE_PORT=$(sed -n 's|.*listening on http://[^ ]*:\([0-9]*\)/$|\1|p' "$TMP/serve.out")
     [[ -n $SERVE_PORT ]] || fail "ragged serve did not say where it listens within 10 s: $(cat "$TMP/serve.out" "$TMP/serve.err")"
     SERVE_URL="http://127.0.0.1:$SERVE_PORT"
 }
