@@ -11,12 +11,14 @@ PKG_CONFIG ?= pkg-config
 # chromadb backend (core ragged never needs them).
 WITHOUT_CHROMADB ?= 0
 
-# Linked: what most commands use.  Opened with dlopen on first use
-# (src/dynlib.h, mk/dynlib.mk): poppler-glib, OpenBLAS and libcurl, whose
+# Linked: what most commands use (zlib is already there as libxml2's
+# dependency).  Opened with dlopen on first use (src/dynlib.h,
+# mk/dynlib.mk): poppler-glib, OpenBLAS, libcurl, libarchive, libmicrohttpd
+# (serve) and libedit (ask), whose
 # loading made start-up slow for every command (bench/startup/); only their
 # headers are used at build time.
-PKGS := yaml-0.1 sqlite3 jansson libutf8proc libxml-2.0 libzstd
-DLOPEN_PKGS := poppler-glib openblas libmicrohttpd libedit
+PKGS := yaml-0.1 sqlite3 jansson libutf8proc libxml-2.0 libzstd zlib
+DLOPEN_PKGS := poppler-glib openblas libarchive libmicrohttpd libedit
 ifneq ($(WITHOUT_CHROMADB),1)
 DLOPEN_PKGS += libcurl
 endif

@@ -70,6 +70,64 @@ def pdf(pages, title=None, compress=False):
     return bytes(out)
 
 
+def zipdoc(members):
+    """A zip with stored (uncompressed) members, so mutations reach the XML."""
+    import io
+    import zipfile
+    b = io.BytesIO()
+    with zipfile.ZipFile(b, "w", zipfile.ZIP_STORED) as z:
+        for name, data in members:
+            zi = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
+            z.writestr(zi, data)
+    return b.getvalue()
+
+
+def more_reader_seeds():
+    import gzip
+    def gz(data):
+        return gzip.compress(data.encode() if isinstance(data, str) else data, mtime=0)
+    man = (".\\\" comment\n.de XX\nbody\n..\n.ds Pn frob\n.TH FROB 1 \"2024\"\n.SH NAME\nfrob \\- twiddle \\*(Pn\n"
+           ".SH SYNOPSIS\n.B frob\n[\\fB\\-v\\fR] \\fIFILE\\fP\n.SH DESCRIPTION\n.PP\nText \\(em more \\[u00E9]\\c\n"
+           "joined\n.TP\n.BR \\-v \", \" \\-\\-verbose\nsay more\n.nf\ncode\n.fi\n.TS\ntab(;);\nl l.\na;b\nT{\nc\nT};d\n.TE\n")
+    mdoc = ".Dd March 1, 2024\n.Dt TOOL 8\n.Os\n.Sh NAME\n.Nm tool\n.Nd manage\n.Sh SYNOPSIS\n.Nm\n.Op Fl v Ar file\n"
+    put("fuzz_reader_man", "man.1", man)
+    put("fuzz_reader_man", "mdoc.8", mdoc)
+    put("fuzz_reader_man", "alias.1", ".so man1/other.1\n")
+    # gzip: the first byte picks the inner name (fuzz_reader_gzip.c).
+    put("fuzz_reader_gzip", "text.bin", b"\x00" + gz("Hello compressed world.\n\nSecond paragraph.\n"))
+    put("fuzz_reader_gzip", "markdown.bin", b"\x01" + gz("# Title\n\nSome *text*.\n"))
+    put("fuzz_reader_gzip", "man.bin", b"\x02" + gz(man))
+    put("fuzz_reader_gzip", "two_members.bin", b"\x05" + gz("first\n") + gz("second\n"))
+    put("fuzz_reader_code", "c.bin", b"\x00\x20" + b"#include <stdio.h>\n\n/* doc */\nstatic int\nf(int a)\n{\n"
+        b"    return a; /* } */\n}\n\nint main(void) { return f('}'); }\n")
+    put("fuzz_reader_code", "py.bin", b"\x01\x10" + b"import os\n\n@dec\ndef f(x):\n    \"\"\"doc\n\ndef no\n    \"\"\"\n"
+        b"    return [\n        x,\n    ]\n\nclass C:\n    pass\n")
+    put("fuzz_reader_code", "js.bin", b"\x03\x08" + b"const s = `multi\nline ${x}`;\nfunction g() {\n  return '}';\n}\n")
+    put("fuzz_reader_code", "shebang.bin", b"\x08\x10" + b"#!/usr/bin/env bash\necho ${#x} # c\nf() {\n  :\n}\n")
+    core = ('<cp:coreProperties xmlns:cp="x" xmlns:dc="http://purl.org/dc/elements/1.1/">'
+            '<dc:title>Report</dc:title></cp:coreProperties>')
+    body = ('<w:document xmlns:w="w"><w:body><w:p><w:r><w:t>Hello</w:t><w:tab/><w:t>docx</w:t></w:r></w:p>'
+            '<w:p><w:r><w:br/><w:delText>gone</w:delText><w:t>again</w:t></w:r></w:p></w:body></w:document>')
+    put("fuzz_reader_docx", "basic.docx", zipdoc([("docProps/core.xml", core), ("word/document.xml", body)]))
+    meta = ('<office:document-meta xmlns:office="o" xmlns:dc="http://purl.org/dc/elements/1.1/"><office:meta>'
+            '<dc:title>Notes</dc:title></office:meta></office:document-meta>')
+    content = ('<office:document-content xmlns:office="o" xmlns:text="t"><office:body><office:text>'
+               '<text:h>Head</text:h><text:p>a<text:s text:c="3"/>b<text:tab/>c<text:line-break/>d'
+               '<office:annotation><text:p>x</text:p></office:annotation></text:p></office:text></office:body>'
+               '</office:document-content>')
+    put("fuzz_reader_odt", "basic.odt", zipdoc([("mimetype", "application/vnd.oasis.opendocument.text"),
+                                                ("meta.xml", meta), ("content.xml", content)]))
+    container = ('<container><rootfiles><rootfile full-path="OEBPS/book.opf"/></rootfiles></container>')
+    opf = ('<package><metadata><dc:title xmlns:dc="d">Book</dc:title></metadata><manifest>'
+           '<item id="a" href="text/a%20b.xhtml"/><item id="b" href="../OEBPS/text/c.xhtml#x"/></manifest>'
+           '<spine><itemref idref="b"/><itemref idref="a"/><itemref idref="a"/></spine></package>')
+    put("fuzz_reader_epub", "basic.epub", zipdoc([("mimetype", "application/epub+zip"),
+                                                  ("META-INF/container.xml", container), ("OEBPS/book.opf", opf),
+                                                  ("OEBPS/text/a b.xhtml", "<html><body><h1>One</h1><p>x</p></body></html>"),
+                                                  ("OEBPS/text/c.xhtml", "<html><body><p>Two</p></body></html>")]))
+    put("fuzz_reader_epub", "no_opf.epub", zipdoc([("ch.xhtml", "<html><body><p>Lone chapter</p></body></html>")]))
+
+
 def main():
     # ---- config ----
     put("fuzz_config", "empty.yml", "")
@@ -146,6 +204,7 @@ def main():
         "</html>".encode("latin-1"))
     put("fuzz_reader_pdf", "one.pdf", pdf(["Hello PDF world.", "Second line."], title="A title"))
     put("fuzz_reader_pdf", "two.pdf", pdf(["Page one text.\nMore text on page one.", "Page two (text)."]))
+    more_reader_seeds()
     # ---- chunker ----
     put("fuzz_chunker", "short.txt", b"\x20\x04" + b"One sentence. Two sentences here! A third one?\n\nNew paragraph.")
     with open(os.path.join(ROOT, "samples", "pantry", "overview.md"), "rb") as f:
@@ -175,6 +234,25 @@ def main():
                  "sentence_bert_config.json", "tokenizer_config.json"]
         put("fuzz_bert_model", "tiny.bin", SEP.join(rd(f) or b"" for f in files))
         put("fuzz_bert_model", "tiny_min.bin", SEP.join(rd(f) for f in files[:3]))
+    # ---- cross-encoders and XLM-R: tiny generated models ----
+    for name, args in (("xlmr_cross.bin", ["--arch", "xlmr", "--cross-encoder", "--byte-fallback",
+                                           "--unigram-pieces", "60"]),
+                       ("xlmr_bi.bin", ["--arch", "xlmr", "--post", "template", "--pretok", "ws",
+                                        "--unigram-pieces", "60"]),
+                       ("bert_cross.bin", ["--cross-encoder", "--num-labels", "2"])):
+        with tempfile.TemporaryDirectory() as d:
+            subprocess.run([sys.executable, os.path.join(ROOT, "tests", "ref", "make_tiny_bert.py"), d,
+                            "--layers", "1", "--hidden", "8", "--heads", "2", "--intermediate", "16",
+                            "--max-seq-length", "12", "--max-position", "16"] + args, check=True)
+            def rd2(n):
+                p = os.path.join(d, n)
+                return open(p, "rb").read() if os.path.exists(p) else b""
+            files = ["config.json", "tokenizer.json", "model.safetensors", "tokenizer_config.json", "vocab.txt"]
+            put("fuzz_cross_encoder", name, SEP.join(rd2(f) for f in files))
+            if name.startswith("xlmr"):
+                put("fuzz_tokenizer_unigram", name.replace(".bin", "_tok.bin"), rd2("tokenizer.json") + SEP +
+                    "ﬁne Ａ café  straße e\u0301t\u00e9 ① 中文 😀 <s> мир".encode())
+    put("fuzz_tokenizer_unigram", "fixed.bin", "the ab AB é  abab 中".encode())
 
 
 if __name__ == "__main__":

@@ -394,26 +394,6 @@ void rg_cite_filter_free(rg_cite_filter *f)
 
 /* ---- Secrets ---------------------------------------------------------- */
 
-#define SECRET_MIN 4
-static const char REDACTED[] = "[redacted]";
-
-char *rg_mask_secret(const char *text, const char *secret)
-{
-    size_t slen = secret ? strlen(secret) : 0;
-    if (slen < SECRET_MIN)
-        return rg_xstrdup(text);
-    rg_buf b;
-    rg_buf_init(&b);
-    const char *p = text, *hit;
-    while ((hit = strstr(p, secret))) {
-        rg_buf_append(&b, p, (size_t)(hit - p));
-        rg_buf_puts(&b, REDACTED);
-        p = hit + slen;
-    }
-    rg_buf_puts(&b, p);
-    return rg_buf_steal(&b);
-}
-
 char *rg_url_for_display(const char *url)
 {
     const char *scheme_end = strstr(url, "://");
@@ -425,29 +405,13 @@ char *rg_url_for_display(const char *url)
     return rg_xstrdup(url);
 }
 
-void rg_error_mask_secret(rg_error *err, const char *secret)
-{
-    if (!err)
-        return;
-    char *m = rg_mask_secret(err->msg, secret);
-    snprintf(err->msg, sizeof err->msg, "%s", m);
-    free(m);
-    /* A secret cut by the message's length limit leaves a prefix behind:
-     * drop any tail that could be the start of it. */
-    size_t slen = secret ? strlen(secret) : 0, mlen = strlen(err->msg);
-    if (slen >= SECRET_MIN)
-        for (size_t k = RG_MIN(slen - 1, mlen); k >= SECRET_MIN; k--)
-            if (memcmp(err->msg + mlen - k, secret, k) == 0) {
-                err->msg[mlen - k] = 0;
-                break;
-            }
-}
+static const char REDACTED[] = "[redacted]";
 
 void rg_redactor_init(rg_redactor *r, const char *secret, rg_text_fn out, void *ctx)
 {
     memset(r, 0, sizeof *r);
     r->slen = secret ? strlen(secret) : 0;
-    r->secret = r->slen >= SECRET_MIN ? secret : NULL;
+    r->secret = r->slen >= RG_SECRET_MIN ? secret : NULL;
     r->out = out;
     r->ctx = ctx;
     rg_buf_init(&r->pending);
@@ -468,18 +432,20 @@ bool rg_redactor_feed(rg_redactor *r, const char *text, size_t len)
     rg_buf_append(&r->pending, text, len);
     char *p = r->pending.data;
     size_t n = r->pending.len, start = 0;
-    for (;;) {
-        char *hit = memmem(p + start, n - start, r->secret, r->slen);
-        if (!hit)
-            break;
-        rd_emit(r, p + start, (size_t)(hit - (p + start)));
+    /* The answer is decoded text: the secret in any letter case. */
+    for (size_t i = start; i + r->slen <= n; i++) {
+        size_t span = rg_secret_span(p + i, n - i, r->secret, false);
+        if (!span)
+            continue;
+        rd_emit(r, p + start, i - start);
         rd_emit(r, REDACTED, sizeof REDACTED - 1);
-        start = (size_t)(hit - p) + r->slen;
+        start = i + span;
+        i = start - 1;
     }
     /* Keep the longest tail that could still become the secret. */
     size_t keep = 0;
     for (size_t k = RG_MIN(r->slen - 1, n - start); k > 0; k--)
-        if (memcmp(p + n - k, r->secret, k) == 0) {
+        if (strncasecmp(p + n - k, r->secret, k) == 0) {
             keep = k;
             break;
         }

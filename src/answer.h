@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "error.h"
+#include "secret.h"
 #include "util.h"
 
 /* One retrieved passage as the answer code sees it. */
@@ -105,14 +106,9 @@ int rg_cmd_answer(struct rg_cli *cli, const char *question, const struct rg_hits
 
 /* ---- Secrets ---------------------------------------------------------- */
 
-/* Copy of text with every occurrence of secret replaced by "[redacted]".
- * Secrets shorter than 4 bytes are not masked (they would hide ordinary
- * text; a real API key is never that short). */
-char *rg_mask_secret(const char *text, const char *secret);
+/* rg_mask_secret and rg_error_mask_secret are in secret.h. */
 /* Copy of a URL without any user:password@ part, for messages. */
 char *rg_url_for_display(const char *url);
-/* Masks an error message in place. */
-void rg_error_mask_secret(rg_error *err, const char *secret);
 
 /* Streaming version: holds back a tail that could be the start of the
  * secret, so a secret split across chunks is still caught. */

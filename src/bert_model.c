@@ -15,6 +15,7 @@
 #include "bert_int8.h"
 #include "dynlib.h"
 #include "safetensors.h"
+#include "tokenizer_unigram.h"
 #include "util.h"
 
 /* OpenBLAS is opened when a model is, not linked: linked, its relocations
@@ -169,10 +170,13 @@ typedef struct layer {
 struct rg_bert_model {
     rg_bert_info info;
     rg_bert_model_opts opts;
-    rg_bert_tokenizer *tok;
+    rg_bert_tokenizer *tok;       /* WordPiece, or */
+    rg_unigram_tokenizer *utok;   /* Unigram (tokenizer.json) */
+    rg_tok_template tmpl;         /* special tokens around one text or a pair */
     rg_safetensors *st;
     const float *word_emb, *pos_emb, *type_emb, *emb_ln_g, *emb_ln_b;
     layer *layers;
+    linear head_dense, head_out;  /* cross-encoder: dense + tanh, then the classifier */
     float **owned;                /* converted tensors to free */
     size_t nowned, capowned;
     pool *pool;
@@ -191,6 +195,15 @@ const char *rg_bert_pooling_name(rg_bert_pooling p)
     return p == RG_BERT_POOL_CLS ? "cls" : p == RG_BERT_POOL_MAX ? "max" : "mean";
 }
 
+const char *rg_bert_kind_name(rg_bert_kind k) { return k == RG_BERT_CROSS_ENCODER ? "cross-encoder" : "bi-encoder"; }
+const char *rg_bert_family_name(rg_bert_family f) { return f == RG_BERT_FAMILY_XLMR ? "xlm-roberta" : "bert"; }
+const char *rg_bert_tok_kind_name(rg_bert_tok_kind k) { return k == RG_BERT_TOK_UNIGRAM ? "unigram" : "wordpiece"; }
+
+static size_t tokenize(const rg_bert_model *m, const char *text, size_t len, int32_t *ids, size_t cap)
+{
+    return m->utok ? rg_unigram_tokenize(m->utok, text, len, ids, cap) : rg_bert_tokenize(m->tok, text, len, ids, cap);
+}
+
 static void keep_owned(rg_bert_model *m, float *p)
 {
     if (!p)
@@ -203,13 +216,18 @@ static void keep_owned(rg_bert_model *m, float *p)
 }
 
 /* Finds a tensor under its sentence-transformers name, or with the "bert."
- * prefix that BertFor* checkpoints use; LayerNorm may use gamma/beta. */
+ * or "roberta." prefix that *For* checkpoints use; LayerNorm may use
+ * gamma/beta. */
 static const rg_st_tensor *find_tensor(const rg_safetensors *st, const char *name)
 {
     const rg_st_tensor *t = rg_safetensors_find(st, name);
     char alt[256];
     if (!t) {
         snprintf(alt, sizeof alt, "bert.%s", name);
+        t = rg_safetensors_find(st, alt);
+    }
+    if (!t) {
+        snprintf(alt, sizeof alt, "roberta.%s", name);
         t = rg_safetensors_find(st, alt);
     }
     if (!t && strstr(name, "LayerNorm.")) {
@@ -229,7 +247,8 @@ static rg_status get(rg_bert_model *m, const char *name, int ndim, int64_t d0, i
     const rg_st_tensor *t = find_tensor(m->st, name);
     if (!t)
         return rg_error_set(err, RG_ERR_CORRUPT,
-                            "%s: tensor '%s' is missing; is this a BERT (BertModel) sentence-transformers model?",
+                            "%s: tensor '%s' is missing; is this a BERT or XLM-RoBERTa sentence-transformers model "
+                            "(or CrossEncoder)?",
                             rg_safetensors_path(m->st), name);
     int64_t shape[2] = {d0, d1};
     float *owned;
@@ -320,6 +339,15 @@ static rg_status load_weights(rg_bert_model *m, rg_error *err)
         }
     }
     /* Q, K, V were counted separately by get(); the fused copy adds nothing. */
+    if (in->kind == RG_BERT_CROSS_ENCODER) {
+        /* BertForSequenceClassification: pooler (dense + tanh on [CLS]) then
+         * classifier; XLMRobertaForSequenceClassification: classifier.dense
+         * (+ tanh) then classifier.out_proj.  The same computation. */
+        bool x = in->family == RG_BERT_FAMILY_XLMR;
+        if ((st = get_linear(m, x ? "classifier.dense" : "pooler.dense", H, H, &m->head_dense, err)) ||
+            (st = get_linear(m, x ? "classifier.out_proj" : "classifier", in->num_labels, H, &m->head_out, err)))
+            return st;
+    }
     return RG_OK;
 }
 
@@ -369,14 +397,37 @@ static rg_status parse_config(rg_bert_model *m, const char *dir, rg_error *err)
     in->heads = json_int_or(cfg, "num_attention_heads", 0);
     in->intermediate = json_int_or(cfg, "intermediate_size", 0);
     in->max_position = json_int_or(cfg, "max_position_embeddings", 512);
-    in->type_vocab = json_int_or(cfg, "type_vocab_size", 2);
+    bool xlmr = type && strcmp(type, "xlm-roberta") == 0;
+    in->family = xlmr ? RG_BERT_FAMILY_XLMR : RG_BERT_FAMILY_BERT;
+    in->type_vocab = json_int_or(cfg, "type_vocab_size", xlmr ? 1 : 2);
+    /* RoBERTa numbers positions from padding_idx + 1 (create_position_ids_
+     * from_input_ids: a text has no padding inside it). */
+    in->position_offset = xlmr ? json_int_or(cfg, "pad_token_id", 1) + 1 : 0;
+    size_t al = strlen(in->architecture);
+    static const char seqcls[] = "ForSequenceClassification";
+    in->kind = al > sizeof seqcls - 1 && strcmp(in->architecture + al - (sizeof seqcls - 1), seqcls) == 0
+                   ? RG_BERT_CROSS_ENCODER : RG_BERT_BI_ENCODER;
+    json_t *labels = json_object_get(cfg, "id2label");
+    in->num_labels = json_is_object(labels) && json_object_size(labels) > 0 ? (int)json_object_size(labels)
+                                                                           : json_int_or(cfg, "num_labels", 1);
+    /* Several labels: the last one is the "relevant" class of binary
+     * classifiers (LABEL_1); its name is shown by `ragged model info`. */
+    in->score_label = in->num_labels - 1;
+    char key[32];
+    snprintf(key, sizeof key, "%d", in->score_label);
+    const char *lname = json_string_value(json_object_get(labels, key));
+    snprintf(in->score_label_name, sizeof in->score_label_name, "%s", lname ? lname : key);
     json_t *eps = json_object_get(cfg, "layer_norm_eps");
     in->layer_norm_eps = json_is_number(eps) ? (float)json_number_value(eps) : 1e-12f;
     char path[64];
     snprintf(path, sizeof path, "config.json");
-    if (!type || strcmp(type, "bert") != 0)
+    if (!type || (strcmp(type, "bert") != 0 && !xlmr))
         st = rg_error_set(err, RG_ERR_INVALID, "%s/config.json: model_type is '%s'; ragged's bert engine runs BERT "
-                          "models only (e.g. all-MiniLM-L6-v2, bge-small-en-v1.5)", dir, type ? type : "missing");
+                          "and XLM-RoBERTa models (e.g. all-MiniLM-L6-v2, bge-small-en-v1.5, multilingual-e5-small)",
+                          dir, type ? type : "missing");
+    else if (in->num_labels < 1 || in->num_labels > 1024 || in->position_offset < 0 || in->position_offset > 64)
+        st = rg_error_set(err, RG_ERR_INVALID, "%s/config.json: invalid num_labels (%d) or pad_token_id", dir,
+                          in->num_labels);
     else if (act && strcmp(act, "gelu") != 0)
         st = rg_error_set(err, RG_ERR_INVALID, "%s/config.json: hidden_act '%s' is not supported (only 'gelu')", dir,
                           act);
@@ -384,7 +435,8 @@ static rg_status parse_config(rg_bert_model *m, const char *dir, rg_error *err)
         st = rg_error_set(err, RG_ERR_INVALID, "%s/config.json: position_embedding_type '%s' is not supported "
                           "(only 'absolute')", dir, pos);
     else if (in->vocab_size <= 0 || in->hidden <= 0 || in->layers <= 0 || in->heads <= 0 || in->intermediate <= 0 ||
-             in->hidden % in->heads != 0 || in->type_vocab <= 0 || in->max_position <= 2)
+             in->hidden % in->heads != 0 || in->type_vocab <= 0 || in->max_position <= 2 + in->position_offset ||
+             in->hidden > 65536 || in->intermediate > 1 << 20 || in->layers > 1024 || in->max_position > 1 << 20)
         st = rg_error_set(err, RG_ERR_INVALID, "%s/config.json: invalid dimensions (vocab_size %d, hidden_size %d, "
                           "num_hidden_layers %d, num_attention_heads %d, intermediate_size %d)", dir, in->vocab_size,
                           in->hidden, in->layers, in->heads, in->intermediate);
@@ -397,6 +449,7 @@ static rg_status parse_config(rg_bert_model *m, const char *dir, rg_error *err)
     json_t *tc = load_json(dir, "tokenizer_config.json", false, &st, err);
     if (st != RG_OK)
         return st;
+    int model_max_length = json_int_or(tc, "model_max_length", 0);
     if (tc) {
         json_t *lc = json_object_get(tc, "do_lower_case"), *sa = json_object_get(tc, "strip_accents");
         json_t *cjk = json_object_get(tc, "tokenize_chinese_chars");
@@ -419,11 +472,40 @@ static rg_status parse_config(rg_bert_model *m, const char *dir, rg_error *err)
             return st;
         }
     }
-    st = rg_bert_tokenizer_load(vpath, &topts, &m->tok, err);
+    /* tokenizer.json says which model it is: WordPiece or Unigram. */
+    in->tokenizer = RG_BERT_TOK_WORDPIECE;
+    size_t vl = strlen(vpath);
+    if (vl >= 5 && strcmp(vpath + vl - 5, ".json") == 0) {
+        json_error_t jerr;
+        json_t *tj = json_load_file(vpath, 0, &jerr);
+        const char *mt = json_string_value(json_object_get(json_object_get(tj, "model"), "type"));
+        if (mt && strcmp(mt, "Unigram") == 0)
+            in->tokenizer = RG_BERT_TOK_UNIGRAM;
+        json_decref(tj);
+    }
+    if (in->tokenizer == RG_BERT_TOK_UNIGRAM) {
+        st = rg_unigram_load(vpath, &m->utok, err);
+        if (st == RG_OK) {
+            m->tmpl = *rg_unigram_template(m->utok);
+            in->vocab_tokens = rg_unigram_vocab_size(m->utok);
+        }
+    } else {
+        st = rg_bert_tokenizer_load(vpath, &topts, &m->tok, err);
+        if (st == RG_OK) {
+            m->tmpl = rg_bert_tokenizer_template(m->tok);
+            in->vocab_tokens = rg_bert_tokenizer_vocab_size(m->tok);
+        }
+    }
     free(vpath);
     if (st != RG_OK)
         return st;
-    in->vocab_tokens = rg_bert_tokenizer_vocab_size(m->tok);
+    for (int i = 0; i < m->tmpl.nsingle; i++)
+        if (m->tmpl.single[i].type_id >= in->type_vocab)
+            return rg_error_set(err, RG_ERR_CORRUPT, "%s: the tokenizer's template uses token type %d but the model "
+                                "has %d", dir, m->tmpl.single[i].type_id, in->type_vocab);
+    for (int i = 0; i < m->tmpl.npair; i++)
+        if (m->tmpl.pair[i].type_id >= in->type_vocab)
+            m->tmpl.pair[i].type_id = 0;   /* RoBERTa-style models have one token type */
     if (in->vocab_tokens > (size_t)in->vocab_size)
         return rg_error_set(err, RG_ERR_MISMATCH, "%s: the vocabulary has %zu tokens but config.json vocab_size is %d",
                             dir, in->vocab_tokens, in->vocab_size);
@@ -487,11 +569,16 @@ static rg_status parse_config(rg_bert_model *m, const char *dir, rg_error *err)
     json_t *sb = load_json(dir, "sentence_bert_config.json", false, &st, err);
     if (st != RG_OK)
         return st;
-    in->max_seq_length = json_int_or(sb, "max_seq_length", RG_MIN(512, in->max_position));
+    int positions = in->max_position - in->position_offset;
+    /* CrossEncoder directories have no sentence_bert_config.json: the
+     * tokenizer's model_max_length is what sentence-transformers uses. */
+    int def_len = in->kind == RG_BERT_CROSS_ENCODER && model_max_length > 0 && model_max_length < (1 << 20)
+                      ? model_max_length : RG_MIN(512, positions);
+    in->max_seq_length = json_int_or(sb, "max_seq_length", def_len);
     json_decref(sb);
-    /* Position ids run 0..len-1; the table must hold them. */
-    if (in->max_seq_length > in->max_position)
-        in->max_seq_length = in->max_position;
+    /* Position ids run offset..offset+len-1; the table must hold them. */
+    if (in->max_seq_length > positions)
+        in->max_seq_length = positions;
     if (in->max_seq_length < 3)
         return rg_error_set(err, RG_ERR_INVALID, "%s/sentence_bert_config.json: max_seq_length %d is too small", dir,
                             in->max_seq_length);
@@ -625,6 +712,7 @@ void rg_bert_model_free(rg_bert_model *m)
     free(m->owned);
     rg_safetensors_free(m->st);
     rg_bert_tokenizer_free(m->tok);
+    rg_unigram_free(m->utok);
     free(m->x);
     free(m->qkv);
     free(m->ctx);
@@ -661,6 +749,7 @@ typedef struct fwd {
     const int *lens;
     const int *offs;              /* first token of each sequence */
     const int32_t *const *ids;
+    const uint8_t *const *types;  /* NULL: all token type 0 */
     /* current step */
     const linear *lin;
     const float *in;
@@ -873,10 +962,13 @@ static void embed_task(void *arg, int task, int worker)
     int H = m->info.hidden;
     const int32_t *const *ids = f->ids;
     size_t s = (size_t)task;
+    const uint8_t *ty = f->types ? f->types[s] : NULL;
     for (int i = 0; i < f->lens[s]; i++) {
         int32_t id = ids[s][i];
         float *y = m->tmp + (size_t)(f->offs[s] + i) * H;
-        const float *w = m->word_emb + (size_t)id * H, *p = m->pos_emb + (size_t)i * H, *t = m->type_emb;
+        const float *w = m->word_emb + (size_t)id * H;
+        const float *p = m->pos_emb + (size_t)(i + m->info.position_offset) * H;
+        const float *t = m->type_emb + (size_t)(ty ? ty[i] : 0) * H;
         for (int c = 0; c < H; c++)
             y[c] = w[c] + p[c] + t[c];
         layer_norm_row(m->x + (size_t)(f->offs[s] + i) * H, y, m->emb_ln_g, m->emb_ln_b, H, m->info.layer_norm_eps);
@@ -907,8 +999,45 @@ static void grow_scratch(rg_bert_model *m, size_t T)
     m->cap_tokens = T;
 }
 
+/* Cross-encoder head on the final [CLS] row: tanh(dense) then the
+ * classifier; the score is the logit (one label) or the probability of
+ * score_label. */
+static float head_score(const rg_bert_model *m, const float *cls, float *h, float *logits)
+{
+    int H = m->info.hidden, L = m->info.num_labels;
+    const linear *d = &m->head_dense, *o = &m->head_out;
+    for (int j = 0; j < H; j++) {
+        const float *w = d->w + (size_t)j * H;
+        float acc = d->b[j];
+        for (int c = 0; c < H; c++)
+            acc += w[c] * cls[c];
+        h[j] = tanhf(acc);
+    }
+    for (int j = 0; j < L; j++) {
+        const float *w = o->w + (size_t)j * H;
+        float acc = o->b[j];
+        for (int c = 0; c < H; c++)
+            acc += w[c] * h[c];
+        logits[j] = acc;
+    }
+    if (L == 1)
+        return logits[0];
+    float mx = logits[0], sum = 0;
+    for (int j = 1; j < L; j++)
+        mx = logits[j] > mx ? logits[j] : mx;
+    for (int j = 0; j < L; j++)
+        sum += expf(logits[j] - mx);
+    return expf(logits[m->info.score_label] - mx) / sum;
+}
+
 rg_status rg_bert_model_encode_ids(rg_bert_model *m, const int32_t *const *ids, const int *lens, size_t n, float *out,
                                    rg_error *err)
+{
+    return rg_bert_model_run_ids(m, ids, NULL, lens, n, out, err);
+}
+
+rg_status rg_bert_model_run_ids(rg_bert_model *m, const int32_t *const *ids, const uint8_t *const *types,
+                                const int *lens, size_t n, float *out, rg_error *err)
 {
     if (n == 0)
         return RG_OK;
@@ -928,12 +1057,18 @@ rg_status rg_bert_model_encode_ids(rg_bert_model *m, const int32_t *const *ids, 
                 return rg_error_set(err, RG_ERR_INVALID, "token id %d is outside the vocabulary (%d)", ids[s][i],
                                     in->vocab_size);
             }
+        for (int i = 0; types && types[s] && i < lens[s]; i++)
+            if (types[s][i] >= in->type_vocab) {
+                free(offs);
+                return rg_error_set(err, RG_ERR_INVALID, "token type %d is outside the model's %d types", types[s][i],
+                                    in->type_vocab);
+            }
         offs[s] = (int)T;
         T += (size_t)lens[s];
     }
     pthread_mutex_lock(&m->lock);
     grow_scratch(m, T);
-    fwd f = {.m = m, .T = (int)T, .nseq = n, .lens = lens, .offs = offs, .ids = ids};
+    fwd f = {.m = m, .T = (int)T, .nseq = n, .lens = lens, .offs = offs, .ids = ids, .types = types};
     pool_run(m->pool, (int)n, embed_task, &f);
     for (int l = 0; l < in->layers; l++) {
         const layer *L = &m->layers[l];
@@ -945,9 +1080,15 @@ rg_status rg_bert_model_encode_ids(rg_bert_model *m, const int32_t *const *ids, 
         run_linear(&f, &L->out, m->inter, m->tmp, 0);
         run_add_ln(&f, m->tmp, m->x, L->ln2_g, L->ln2_b);
     }
+    float *hbuf = in->kind == RG_BERT_CROSS_ENCODER ? rg_xmalloc(((size_t)H + (size_t)in->num_labels) * sizeof *hbuf)
+                                                    : NULL;
     for (size_t s = 0; s < n; s++) {
         float *o = out + s * (size_t)H;
         const float *x = m->x + (size_t)offs[s] * H;
+        if (hbuf) {
+            out[s] = head_score(m, x, hbuf, hbuf + H);
+            continue;
+        }
         if (in->pooling == RG_BERT_POOL_CLS) {
             memcpy(o, x, (size_t)H * sizeof *o);
         } else if (in->pooling == RG_BERT_POOL_MAX) {
@@ -966,13 +1107,14 @@ rg_status rg_bert_model_encode_ids(rg_bert_model *m, const int32_t *const *ids, 
         rg_normalize(o, (size_t)H);
     }
     pthread_mutex_unlock(&m->lock);
+    free(hbuf);
     free(offs);
     return RG_OK;
 }
 
 size_t rg_bert_model_count_tokens(const rg_bert_model *m, const char *text, size_t len)
 {
-    return rg_bert_tokenize(m->tok, text, len, NULL, 0);
+    return tokenize(m, text, len, NULL, 0);
 }
 
 #define RG_BERT_MAX_BATCH_TOKENS 16384
@@ -990,42 +1132,87 @@ static int by_len_desc(const void *a, const void *b)
     return x->index < y->index ? -1 : x->index > y->index;
 }
 
-rg_status rg_bert_model_embed(rg_bert_model *m, const char *const *texts, size_t n, const char *prefix, int batch_size,
-                              float *out, rg_error *err)
+/* Fills ids (and types) from a template; a and b are token lists. */
+static int apply_template(const rg_tok_item *items, int nitems, const int32_t *a, int la, const int32_t *b, int lb,
+                          int32_t *ids, uint8_t *types)
 {
-    const rg_bert_info *in = &m->info;
-    rg_bert_special_ids sp = rg_bert_tokenizer_specials(m->tok);
-    int maxlen = in->max_seq_length, H = in->hidden;
+    int k = 0;
+    for (int i = 0; i < nitems; i++) {
+        const rg_tok_item *it = &items[i];
+        if (it->seq < 0) {
+            if (types)
+                types[k] = it->type_id;
+            ids[k++] = it->id;
+            continue;
+        }
+        const int32_t *src = it->seq == 0 ? a : b;
+        int n = it->seq == 0 ? la : lb;
+        for (int j = 0; j < n; j++) {
+            if (types)
+                types[k] = it->type_id;
+            ids[k++] = src[j];
+        }
+    }
+    return k;
+}
+
+int rg_bert_model_text_ids(const rg_bert_model *m, const char *text, int32_t *ids)
+{
+    int maxlen = m->info.max_seq_length;
+    int budget = maxlen - rg_tok_template_specials(&m->tmpl, false);
+    int32_t *a = rg_xmalloc((size_t)RG_MAX(budget, 1) * sizeof *a);
+    int la = budget > 0 ? (int)tokenize(m, text, strlen(text), a, (size_t)budget) : 0;
+    int k = apply_template(m->tmpl.single, m->tmpl.nsingle, a, la, NULL, 0, ids, NULL);
+    free(a);
+    return k;
+}
+
+int rg_bert_model_pair_ids(const rg_bert_model *m, const char *qa, const char *qb, int32_t *ids, uint8_t *types)
+{
+    int maxlen = m->info.max_seq_length;
+    int budget = RG_MAX(0, maxlen - rg_tok_template_specials(&m->tmpl, true));
+    int32_t *a = rg_xmalloc(((size_t)budget + 1) * sizeof *a), *b = rg_xmalloc(((size_t)budget + 1) * sizeof *b);
+    /* One more than the budget is enough to know which side is longer. */
+    int n1 = budget > 0 ? (int)tokenize(m, qa, strlen(qa), a, (size_t)budget + 1) : 0;
+    int n2 = budget > 0 ? (int)tokenize(m, qb, strlen(qb), b, (size_t)budget + 1) : 0;
+    if (n1 + n2 > budget) {
+        /* tokenizers' LongestFirst truncation (utils/truncation.rs): the
+         * shorter side keeps what it can, at least half the budget. */
+        bool swap = n1 > n2;
+        int s1 = swap ? n2 : n1, s2 = swap ? n1 : n2;
+        s2 = s1 > budget ? s1 : RG_MAX(s1, budget - s1);
+        if (s1 + s2 > budget) {
+            s1 = budget / 2;
+            s2 = s1 + budget % 2;
+        }
+        int t1 = swap ? s2 : s1, t2 = swap ? s1 : s2;
+        n1 = RG_MIN(n1, t1);
+        n2 = RG_MIN(n2, t2);
+    }
+    int k = apply_template(m->tmpl.pair, m->tmpl.npair, a, n1, b, n2, ids, types);
+    free(a);
+    free(b);
+    return k;
+}
+
+/* Sorts n prepared rows (stride max_seq_length) by length and runs them in
+ * batches; out gets out_dim floats per row in the original order. */
+static rg_status run_batched(rg_bert_model *m, const int32_t *ids, const uint8_t *types, const int *lens, size_t n,
+                             int batch_size, float *out, size_t out_dim, rg_error *err)
+{
+    int maxlen = m->info.max_seq_length;
     if (batch_size <= 0)
         batch_size = 32;
-    int32_t *ids = rg_xmalloc((n ? n : 1) * (size_t)maxlen * sizeof *ids);
     seq_ref *refs = rg_xmalloc((n ? n : 1) * sizeof *refs);
-    size_t plen = prefix ? strlen(prefix) : 0;
-    rg_buf tmp;
-    rg_buf_init(&tmp);
-    for (size_t i = 0; i < n; i++) {
-        int32_t *row = ids + i * (size_t)maxlen;
-        const char *t = texts[i] ? texts[i] : "";
-        size_t tl = strlen(t);
-        if (plen) {
-            tmp.len = 0;
-            rg_buf_append(&tmp, prefix, plen);
-            rg_buf_append(&tmp, t, tl);
-            t = tmp.data;
-            tl = tmp.len;
-        }
-        row[0] = sp.cls;
-        size_t k = rg_bert_tokenize(m->tok, t, tl, row + 1, (size_t)maxlen - 2);
-        row[k + 1] = sp.sep;
-        refs[i] = (seq_ref){i, (int)k + 2};
-    }
-    rg_buf_free(&tmp);
+    for (size_t i = 0; i < n; i++)
+        refs[i] = (seq_ref){i, lens[i]};
     /* Longest first: similar lengths share a batch, and the attention tasks of
      * a batch are handed out biggest first. */
     qsort(refs, n, sizeof *refs, by_len_desc);
     const int32_t **bptr = rg_xmalloc((size_t)batch_size * sizeof *bptr);
+    const uint8_t **btyp = rg_xmalloc((size_t)batch_size * sizeof *btyp);
     int *blen = rg_xmalloc((size_t)batch_size * sizeof *blen);
-    float *bout = rg_xmalloc((size_t)batch_size * H * sizeof *bout);
+    float *bout = rg_xmalloc((size_t)batch_size * out_dim * sizeof *bout);
     rg_status st = RG_OK;
     /* Scratch memory grows with the tokens of a batch (about 5 hidden +
      * 1 FFN row of floats per token), so a batch also ends at a token budget. */
@@ -1037,16 +1224,70 @@ rg_status rg_bert_model_embed(rg_bert_model *m, const char *const *texts, size_t
                 break;
             tokens += (size_t)refs[b0 + bn].len;
             bptr[bn] = ids + refs[b0 + bn].index * (size_t)maxlen;
+            btyp[bn] = types ? types + refs[b0 + bn].index * (size_t)maxlen : NULL;
             blen[bn] = refs[b0 + bn].len;
         }
-        st = rg_bert_model_encode_ids(m, bptr, blen, bn, bout, err);
+        st = rg_bert_model_run_ids(m, bptr, types ? btyp : NULL, blen, bn, bout, err);
         for (size_t j = 0; j < bn && st == RG_OK; j++)
-            memcpy(out + refs[b0 + j].index * (size_t)H, bout + j * (size_t)H, (size_t)H * sizeof *out);
+            memcpy(out + refs[b0 + j].index * out_dim, bout + j * out_dim, out_dim * sizeof *out);
     }
     free(bptr);
+    free(btyp);
     free(blen);
     free(bout);
     free(refs);
+    return st;
+}
+
+rg_status rg_bert_model_embed(rg_bert_model *m, const char *const *texts, size_t n, const char *prefix, int batch_size,
+                              float *out, rg_error *err)
+{
+    const rg_bert_info *in = &m->info;
+    if (in->kind != RG_BERT_BI_ENCODER)
+        return rg_error_set(err, RG_ERR_INVALID, "this model is a cross-encoder (%s): it scores (query, passage) "
+                            "pairs and cannot embed; use it as retrieval.rerank.model", in->architecture);
+    int maxlen = in->max_seq_length;
+    int32_t *ids = rg_xmalloc((n ? n : 1) * (size_t)maxlen * sizeof *ids);
+    int *lens = rg_xmalloc((n ? n : 1) * sizeof *lens);
+    size_t plen = prefix ? strlen(prefix) : 0;
+    rg_buf tmp;
+    rg_buf_init(&tmp);
+    for (size_t i = 0; i < n; i++) {
+        const char *t = texts[i] ? texts[i] : "";
+        if (plen) {
+            tmp.len = 0;
+            rg_buf_append(&tmp, prefix, plen);
+            rg_buf_puts(&tmp, t);
+            rg_buf_putc(&tmp, '\0');
+            t = tmp.data;
+        }
+        lens[i] = rg_bert_model_text_ids(m, t, ids + i * (size_t)maxlen);
+    }
+    rg_buf_free(&tmp);
+    rg_status st = run_batched(m, ids, NULL, lens, n, batch_size, out, (size_t)in->hidden, err);
+    free(lens);
+    free(ids);
+    return st;
+}
+
+rg_status rg_bert_model_score(rg_bert_model *m, const char *query, const char *const *passages, size_t n,
+                              int batch_size, float *scores, rg_error *err)
+{
+    const rg_bert_info *in = &m->info;
+    if (in->kind != RG_BERT_CROSS_ENCODER)
+        return rg_error_set(err, RG_ERR_INVALID, "this model is a bi-encoder (%s); reranking needs a cross-encoder "
+                            "(BertForSequenceClassification or XLMRobertaForSequenceClassification, e.g. "
+                            "ms-marco-MiniLM-L-6-v2)", in->architecture);
+    int maxlen = in->max_seq_length;
+    int32_t *ids = rg_xmalloc((n ? n : 1) * (size_t)maxlen * sizeof *ids);
+    uint8_t *types = rg_xmalloc((n ? n : 1) * (size_t)maxlen);
+    int *lens = rg_xmalloc((n ? n : 1) * sizeof *lens);
+    for (size_t i = 0; i < n; i++)
+        lens[i] = rg_bert_model_pair_ids(m, query ? query : "", passages[i] ? passages[i] : "",
+                                         ids + i * (size_t)maxlen, types + i * (size_t)maxlen);
+    rg_status st = run_batched(m, ids, types, lens, n, batch_size, scores, 1, err);
+    free(lens);
+    free(types);
     free(ids);
     return st;
 }

@@ -227,6 +227,26 @@ const char *rg_bert_tokenizer_token(const rg_bert_tokenizer *t, int32_t id)
 
 rg_bert_special_ids rg_bert_tokenizer_specials(const rg_bert_tokenizer *t) { return t->sp; }
 
+rg_tok_template rg_bert_tokenizer_template(const rg_bert_tokenizer *t)
+{
+    rg_tok_template tp = {
+        .nsingle = 3,
+        .npair = 5,
+        .single = {{-1, 0, t->sp.cls}, {0, 0, 0}, {-1, 0, t->sp.sep}},
+        .pair = {{-1, 0, t->sp.cls}, {0, 0, 0}, {-1, 0, t->sp.sep}, {1, 1, 0}, {-1, 1, t->sp.sep}},
+    };
+    return tp;
+}
+
+int rg_tok_template_specials(const rg_tok_template *tp, bool pair)
+{
+    int n = pair ? tp->npair : tp->nsingle, k = 0;
+    const rg_tok_item *it = pair ? tp->pair : tp->single;
+    for (int i = 0; i < n; i++)
+        k += it[i].seq < 0;
+    return k;
+}
+
 /* ---- character classes, as BERT defines them ---- */
 
 static bool is_whitespace(int32_t c)

@@ -53,4 +53,24 @@ typedef struct rg_bert_special_ids {
 } rg_bert_special_ids;
 rg_bert_special_ids rg_bert_tokenizer_specials(const rg_bert_tokenizer *t);
 
+/* Where special tokens go around one text (single) or a pair (query,
+ * passage): a sequence of items, each a special token id or the tokens of
+ * text A or B, with the token type id of the item.  Shared by WordPiece
+ * ([CLS] A [SEP] B [SEP]) and the Unigram tokenizer (from tokenizer.json's
+ * post_processor, e.g. <s> A </s></s> B </s>). */
+#define RG_TOK_TEMPLATE_MAX 8
+typedef struct rg_tok_item {
+    int8_t seq;               /* -1: the special token id; 0: text A; 1: text B */
+    uint8_t type_id;
+    int32_t id;
+} rg_tok_item;
+typedef struct rg_tok_template {
+    int nsingle, npair;
+    rg_tok_item single[RG_TOK_TEMPLATE_MAX], pair[RG_TOK_TEMPLATE_MAX];
+} rg_tok_template;
+/* BERT's: [CLS] A [SEP] and [CLS] A [SEP] B [SEP], B with type id 1. */
+rg_tok_template rg_bert_tokenizer_template(const rg_bert_tokenizer *t);
+/* Number of special tokens a template adds (single or pair). */
+int rg_tok_template_specials(const rg_tok_template *tp, bool pair);
+
 #endif

@@ -43,6 +43,8 @@ int rg_cli_open_collection(rg_cli *cli, bool create, rg_embedder **emb, rg_store
     rg_status rc = rg_embedder_open(cfg, emb, &err);
     if (rc == RG_OK)
         rc = rg_store_open(cfg, NULL, store, &err);
+    if (rc == RG_OK && create)
+        rc = rg_collection_name_check_new(cli->collection, &err);
     if (rc == RG_OK)
         rc = rg_collection_open(*store, cli->collection, *emb, create, coll, &err);
     if (rc != RG_OK) {

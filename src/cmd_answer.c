@@ -175,7 +175,8 @@ static rg_status open_llm(answer_run *r, const rg_config *cfg, rg_llm **llm, rg_
                      .timeout_ms = (long)rg_config_int(cfg, "llm.timeout_ms"),
                      .temperature = rg_config_float(cfg, "llm.temperature"),
                      .context_tokens = rg_config_int(cfg, "llm.context_tokens"),
-                     .answer_tokens = rg_config_int(cfg, "llm.answer_tokens")};
+                     .answer_tokens = rg_config_int(cfg, "llm.answer_tokens"),
+                     .api_key_over_http = rg_config_bool(cfg, "llm.api_key_over_http")};
     const char *env = rg_config_str(cfg, "llm.api_key_env");
     if (env && *env) {
         const char *key = getenv(env);

@@ -14,12 +14,15 @@ static const char HELP[] =
     "       ragged collections create NAME\n"
     "       ragged collections delete NAME\n"
     "       ragged collections info NAME\n"
-    "       ragged collections compact NAME\n\n"
+    "       ragged collections compact NAME\n"
+    "       ragged collections check NAME\n\n"
     "list    collections of a backend with record counts and embedders\n"
     "create  an empty collection for the configured embedder\n"
     "delete  a collection and all its records (cannot be undone)\n"
     "info    record count, embedder, bytes on disk by component\n"
-    "compact reclaim space left by deletes and rebuild indexes\n\n" RG_CLI_COMMON_HELP;
+    "compact reclaim space left by deletes and rebuild indexes\n"
+    "check   verify every stored byte that can be verified (files, passages, metadata, BM25 index);\n"
+    "        exit 1 when anything is damaged\n\n" RG_CLI_COMMON_HELP;
 
 
 json_t *rg_stats_to_json(const rg_store_stats *s);
@@ -47,9 +50,10 @@ static int do_list(rg_cli *cli, rg_store *store)
     if (cli->format == RG_FORMAT_JSON) {
         json_t *arr = json_array();
         for (size_t i = 0; i < n; i++)
-            json_array_append_new(arr, json_pack("{s:s, s:s, s:I, s:o}", "name", infos[i].name, "backend",
+            json_array_append_new(arr, json_pack("{s:s, s:s, s:I, s:o, s:b}", "name", infos[i].name, "backend",
                                                  rg_store_backend(store), "records", (json_int_t)infos[i].count,
-                                                 "embedder", rg_embedder_identity_to_json(&infos[i].identity)));
+                                                 "embedder", rg_embedder_identity_to_json(&infos[i].identity),
+                                                 "damaged", infos[i].damaged));
         rg_cli_print_json(json_pack("{s:o}", "collections", arr));
     } else if (n == 0) {
         printf("no collections in the %s backend\n", rg_store_backend(store));
@@ -58,11 +62,49 @@ static int do_list(rg_cli *cli, rg_store *store)
         for (size_t i = 0; i < n; i++) {
             char id[400];
             rg_embedder_identity_format(&infos[i].identity, id, sizeof id);
-            printf("%-32s %10lld  %s\n", infos[i].name, (long long)infos[i].count, id);
+            printf("%-32s %10lld  %s%s\n", infos[i].name, (long long)infos[i].count, id,
+                   infos[i].damaged ? "  DAMAGED" : "");
         }
+        for (size_t i = 0; i < n; i++)
+            if (infos[i].damaged)
+                fprintf(stderr,
+                        "ragged: collection '%s' is damaged (files it needs are missing); 'ragged collections check "
+                        "%s --backend %s' lists what, 'ragged collections info %s' says how to recover\n",
+                        infos[i].name, infos[i].name, rg_store_backend(store), infos[i].name);
     }
     free(infos);
     return 0;
+}
+
+static int do_check(rg_cli *cli, rg_store *store, const char *name)
+{
+    rg_error err;
+    json_t *report = NULL;
+    bool ok = false;
+    if (rg_store_check(store, name, &report, &ok, &err) != RG_OK)
+        return rg_cli_fail(cli, &err);
+    if (cli->format == RG_FORMAT_JSON) {
+        rg_cli_print_json(json_pack("{s:s, s:s, s:b, s:o}", "collection", name, "backend", rg_store_backend(store),
+                                    "ok", ok, "components", report));
+    } else {
+        size_t i;
+        json_t *c;
+        json_array_foreach(report, i, c)
+        {
+            json_t *v = json_object_get(c, "ok");
+            printf("%-10s %-8s %s\n", json_string_value(json_object_get(c, "component")),
+                   json_is_true(v) ? "ok" : json_is_false(v) ? "DAMAGED" : "-",
+                   json_string_value(json_object_get(c, "detail")));
+        }
+        printf("collection %s (%s): %s\n", name, rg_store_backend(store), ok ? "ok" : "DAMAGED");
+        json_decref(report);
+    }
+    if (!ok)
+        fprintf(stderr,
+                "ragged: collection '%s' is damaged (see above); restore its directory from a backup, or delete "
+                "it and ingest again (a damaged BM25 index alone is rebuilt if you delete its file)\n",
+                name);
+    return ok ? 0 : 1;
 }
 
 static int do_info(rg_cli *cli, rg_store *store, const char *name)
@@ -126,13 +168,14 @@ int rg_cmd_collections(rg_cli *cli, int argc, char **argv)
             return rc;
     }
     if (optind >= argc)
-        return rg_cli_usage_error(cli, "collections needs an action: list, create, delete, info or compact");
+        return rg_cli_usage_error(cli, "collections needs an action: list, create, delete, info, compact or check");
     const char *action = argv[optind];
     const char *name = optind + 1 < argc ? argv[optind + 1] : NULL;
     bool needs_name = strcmp(action, "list") != 0;
     if (strcmp(action, "list") && strcmp(action, "create") && strcmp(action, "delete") && strcmp(action, "info") &&
-        strcmp(action, "compact"))
-        return rg_cli_usage_error(cli, "unknown action '%s'; use list, create, delete, info or compact", action);
+        strcmp(action, "compact") && strcmp(action, "check"))
+        return rg_cli_usage_error(cli, "unknown action '%s'; use list, create, delete, info, compact or check",
+                                  action);
     if (needs_name && !name)
         return rg_cli_usage_error(cli, "collections %s needs a collection name", action);
     if (optind + (needs_name ? 2 : 1) < argc)
@@ -148,6 +191,8 @@ int rg_cmd_collections(rg_cli *cli, int argc, char **argv)
         rc = do_list(cli, store);
     } else if (!strcmp(action, "info")) {
         rc = do_info(cli, store, name);
+    } else if (!strcmp(action, "check")) {
+        rc = do_check(cli, store, name);
     } else if (!strcmp(action, "delete")) {
         if (rg_store_delete_collection(store, name, &err) != RG_OK)
             rc = rg_cli_fail(cli, &err);
@@ -157,7 +202,9 @@ int rg_cmd_collections(rg_cli *cli, int argc, char **argv)
             printf("deleted collection %s from the %s backend\n", name, rg_store_backend(store));
     } else if (!strcmp(action, "create")) {
         rg_embedder *emb = NULL;
-        rg_status st = rg_embedder_open(cfg, &emb, &err);
+        rg_status st = rg_collection_name_check_new(name, &err);
+        if (st == RG_OK)
+            st = rg_embedder_open(cfg, &emb, &err);
         if (st == RG_OK)
             st = rg_store_create_collection(store, name, &emb->identity, &err);
         if (st != RG_OK)

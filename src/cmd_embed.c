@@ -125,7 +125,9 @@ int rg_cmd_embed(rg_cli *cli, int argc, char **argv)
 static const char MODEL_HELP[] =
     "usage: ragged model info PATH [--format json]\n\n"
     "Describes a sentence-transformers model directory as ragged's bert engine reads it:\n"
-    "architecture, dimensions, layers, vocabulary, pooling, max tokens, parameters, files.\n\n" RG_CLI_COMMON_HELP;
+    "architecture, kind (bi-encoder for embedding.model, cross-encoder for\n"
+    "retrieval.rerank.model), tokenizer (WordPiece or Unigram), dimensions, layers,\n"
+    "vocabulary, pooling, max tokens, parameters, files.\n\n" RG_CLI_COMMON_HELP;
 
 static int64_t file_size(const char *dir, const char *name)
 {
@@ -160,13 +162,26 @@ int rg_cmd_model(rg_cli *cli, int argc, char **argv)
         json_t *o = json_object(), *fs = json_object();
         json_object_set_new(o, "path", json_string(dir));
         json_object_set_new(o, "architecture", json_string(in.architecture));
+        json_object_set_new(o, "family", json_string(rg_bert_family_name(in.family)));
+        json_object_set_new(o, "kind", json_string(rg_bert_kind_name(in.kind)));
+        json_object_set_new(o, "tokenizer", json_string(rg_bert_tok_kind_name(in.tokenizer)));
+        json_object_set_new(o, "position_offset", json_integer(in.position_offset));
+        json_object_set_new(o, "token_types", json_integer(in.type_vocab));
+        if (in.kind == RG_BERT_CROSS_ENCODER) {
+            json_object_set_new(o, "num_labels", json_integer(in.num_labels));
+            json_object_set_new(o, "score", json_string(in.num_labels == 1 ? "logit" : in.score_label_name));
+            json_object_set_new(o, "use", json_string("retrieval.rerank.model (reranker)"));
+        } else {
+            json_object_set_new(o, "use", json_string("embedding.model (embedding.provider: bert)"));
+        }
         json_object_set_new(o, "dim", json_integer(in.hidden));
         json_object_set_new(o, "layers", json_integer(in.layers));
         json_object_set_new(o, "heads", json_integer(in.heads));
         json_object_set_new(o, "intermediate", json_integer(in.intermediate));
         json_object_set_new(o, "vocab_size", json_integer(in.vocab_size));
         json_object_set_new(o, "vocab_tokens", json_integer((json_int_t)in.vocab_tokens));
-        json_object_set_new(o, "pooling", json_string(rg_bert_pooling_name(in.pooling)));
+        if (in.kind == RG_BERT_BI_ENCODER)
+            json_object_set_new(o, "pooling", json_string(rg_bert_pooling_name(in.pooling)));
         json_object_set_new(o, "normalize", json_boolean(in.normalize));
         json_object_set_new(o, "max_tokens", json_integer(in.max_seq_length));
         json_object_set_new(o, "lower_case", json_boolean(in.lower_case));
@@ -185,11 +200,22 @@ int rg_cmd_model(rg_cli *cli, int argc, char **argv)
     }
     printf("path          %s\n", dir);
     printf("architecture  %s\n", in.architecture);
+    printf("kind          %s (%s family; use as %s)\n", rg_bert_kind_name(in.kind), rg_bert_family_name(in.family),
+           in.kind == RG_BERT_CROSS_ENCODER ? "retrieval.rerank.model" : "embedding.model");
+    printf("tokenizer     %s (%s; positions from %d, %d token type%s)\n", rg_bert_tok_kind_name(in.tokenizer),
+           in.tokenizer == RG_BERT_TOK_UNIGRAM ? "SentencePiece Unigram from tokenizer.json" : "BERT WordPiece",
+           in.position_offset, in.type_vocab, in.type_vocab == 1 ? "" : "s");
+    if (in.kind == RG_BERT_CROSS_ENCODER)
+        printf("score         %s\n", in.num_labels == 1 ? "logit of the single output"
+                                                        : "probability of the last label");
+    if (in.kind == RG_BERT_CROSS_ENCODER && in.num_labels > 1)
+        printf("labels        %d (ranking by '%s')\n", in.num_labels, in.score_label_name);
     printf("dimension     %d\n", in.hidden);
     printf("layers        %d (heads %d, feed-forward %d)\n", in.layers, in.heads, in.intermediate);
     printf("vocabulary    %zu tokens (config vocab_size %d, %s)\n", in.vocab_tokens, in.vocab_size,
            in.lower_case ? "uncased" : "cased");
-    printf("pooling       %s%s\n", rg_bert_pooling_name(in.pooling), in.normalize ? " + normalize" : "");
+    if (in.kind == RG_BERT_BI_ENCODER)
+        printf("pooling       %s%s\n", rg_bert_pooling_name(in.pooling), in.normalize ? " + normalize" : "");
     printf("max tokens    %d\n", in.max_seq_length);
     printf("parameters    %lld (%s weights)\n", (long long)in.parameters, in.weights_dtype);
     printf("int8 kernel   %s\n", rg_int8_kernel_name());

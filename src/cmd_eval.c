@@ -9,6 +9,7 @@
 #include "chunker.h"
 #include "cli.h"
 #include "metrics.h"
+#include "rerank.h"
 #include "retrieve.h"
 #include "util.h"
 
@@ -17,7 +18,8 @@ int rg_cmd_eval(rg_cli *cli, int argc, char **argv);
 static const char HELP[] =
     "usage: ragged eval --corpus FILE --queries FILE --qrels FILE [--mode LIST]\n"
     "                   [--fusion rrf|score] [--rrf-k N] [--vector-weight W] [--bm25-weight W]\n"
-    "                   [--depth N] [--limit N] [--reuse] [--sweep] [--set KEY=VALUE]...\n\n"
+    "                   [--depth N] [--limit N] [--reuse] [--sweep] [--set KEY=VALUE]...\n"
+    "                   [--rerank | --no-rerank] [--rerank-model DIR]\n\n"
     "Measures retrieval on a BEIR dataset: ingests the corpus into a collection (document =\n"
     "title + \" \" + text, chunked like any document, a document scores as its best chunk),\n"
     "runs every judged query and prints nDCG@10, Recall@100 and query latency.\n\n"
@@ -33,6 +35,10 @@ static const char HELP[] =
     "                       rebuild it from the corpus)\n"
     "  --sweep              also fuse the two sides with a grid of fusion settings\n"
     "  --set KEY=VALUE      configuration override, e.g. --set retrieval.bm25_k1=0.9\n"
+    "  --rerank-model DIR   also rerank each mode's best retrieval.rerank.top_n passages with\n"
+    "                       this cross-encoder and report both (default: retrieval.rerank.model)\n"
+    "  --rerank, --no-rerank  require the configured reranker / do not rerank even if\n"
+    "                       retrieval.rerank.model is set\n"
     "The collection defaults to beir-DIR (DIR: the corpus file's directory name).\n"
     "Queries whose id equals a document id never retrieve that document (as BEIR does).\n\n" RG_CLI_COMMON_HELP;
 
@@ -43,6 +49,9 @@ typedef struct eval_run {
     double ndcg, recall;
     double *lat;
     size_t n;
+    /* the same first-stage lists, reranked (when a reranker is set) */
+    double ndcg_rr, recall_rr;
+    double *lat_rr;
 } eval_run;
 
 typedef struct evaluator {
@@ -140,7 +149,7 @@ static rg_status ingest_corpus(rg_cli *cli, rg_collection *coll, rg_embedder *em
         if (rc == RG_OK) {
             rg_record *recs = rg_xcalloc(n ? n : 1, sizeof *recs);
             for (size_t i = 0; i < n; i++)
-                recs[i] = (rg_record){ids[i], texts[i], metas[i], vecs + i * (size_t)dim};
+                recs[i] = (rg_record){ids[i], texts[i], metas[i], vecs + i * (size_t)dim, true};
             rc = rg_collection_upsert(coll, recs, n, err);
             free(recs);
         }
@@ -164,10 +173,11 @@ static rg_status ingest_corpus(rg_cli *cli, rg_collection *coll, rg_embedder *em
 /* ---- running ---- */
 
 static rg_status run_mode(rg_cli *cli, evaluator *ev, rg_collection *coll, const rg_retrieve_opts *o,
-                          eval_run *run, rg_error *err)
+                          rg_reranker *rr, eval_run *run, rg_error *err)
 {
     size_t nq = ev->queries.n;
     run->lat = rg_xcalloc(nq ? nq : 1, sizeof *run->lat);
+    run->lat_rr = rr ? rg_xcalloc(nq ? nq : 1, sizeof *run->lat_rr) : NULL;
     json_t *seen = json_object();
     rg_status rc = RG_OK;
     rg_progress *pg = rg_progress_new(cli, rg_retrieve_mode_name(o->mode), (int64_t)nq);
@@ -177,6 +187,19 @@ static rg_status run_mode(rg_cli *cli, evaluator *ev, rg_collection *coll, const
         double t0 = rg_now();
         rc = rg_retrieve(coll, ev->queries.items[q].text, o, &h, err);
         run->lat[q] = rg_now() - t0;
+        if (rc == RG_OK && rr) {
+            /* Same first stage, reranked: scoring rewrites ids, so a copy. */
+            rg_hits hr;
+            rg_hits_init(&hr);
+            for (size_t i = 0; i < h.n; i++)
+                rg_hits_push(&hr, h.items[i].id, h.items[i].distance, NULL, NULL);
+            double t1 = rg_now();
+            rc = rg_retrieve_rerank(coll, ev->queries.items[q].text, rr, (size_t)rr->top_n, &hr, NULL, err);
+            run->lat_rr[q] = rg_now() - t1;
+            if (rc == RG_OK)
+                score_query(ev, q, &hr, seen, &run->ndcg_rr, &run->recall_rr);
+            rg_hits_free(&hr);
+        }
         if (rc == RG_OK)
             score_query(ev, q, &h, seen, &run->ndcg, &run->recall);
         rg_hits_free(&h);
@@ -191,6 +214,8 @@ static rg_status run_mode(rg_cli *cli, evaluator *ev, rg_collection *coll, const
     if (nq) {
         run->ndcg /= (double)nq;
         run->recall /= (double)nq;
+        run->ndcg_rr /= (double)nq;
+        run->recall_rr /= (double)nq;
     }
     return rc;
 }
@@ -200,6 +225,11 @@ static json_t *run_json(const char *mode, const rg_retrieve_opts *o, eval_run *r
     json_t *j = json_pack("{s:s, s:f, s:f, s:I, s:{s:f, s:f}}", "mode", mode, "ndcg@10", r->ndcg, "recall@100",
                           r->recall, "queries", (json_int_t)r->n, "latency_ms", "p50",
                           percentile(r->lat, r->n, 0.50) * 1e3, "p95", percentile(r->lat, r->n, 0.95) * 1e3);
+    if (r->lat_rr)
+        json_object_set_new(j, "rerank", json_pack("{s:f, s:f, s:{s:f, s:f}}", "ndcg@10", r->ndcg_rr, "recall@100",
+                                                   r->recall_rr, "latency_ms", "p50",
+                                                   percentile(r->lat_rr, r->n, 0.50) * 1e3, "p95",
+                                                   percentile(r->lat_rr, r->n, 0.95) * 1e3));
     if (o && o->mode == RG_RETRIEVE_HYBRID) {
         json_object_set_new(j, "fusion", json_string(rg_fusion_name(o->fusion)));
         if (o->fusion == RG_FUSION_RRF)
@@ -290,7 +320,7 @@ static bool parse_float_arg(const char *s, double *out)
 int rg_cmd_eval(rg_cli *cli, int argc, char **argv)
 {
     enum { O_CORPUS = 2001, O_QUERIES, O_QRELS, O_MODE, O_FUSION, O_RRFK, O_VW, O_BW, O_DEPTH, O_LIMIT, O_REUSE,
-           O_SWEEP, O_SET };
+           O_SWEEP, O_SET, O_RERANK_MODEL, O_NO_RERANK, O_RERANK };
     static const struct option opts[] = {RG_CLI_COMMON_OPTIONS,
                                          {"corpus", required_argument, NULL, O_CORPUS},
                                          {"queries", required_argument, NULL, O_QUERIES},
@@ -305,7 +335,12 @@ int rg_cmd_eval(rg_cli *cli, int argc, char **argv)
                                          {"reuse", no_argument, NULL, O_REUSE},
                                          {"sweep", no_argument, NULL, O_SWEEP},
                                          {"set", required_argument, NULL, O_SET},
+                                         {"rerank-model", required_argument, NULL, O_RERANK_MODEL},
+                                         {"no-rerank", no_argument, NULL, O_NO_RERANK},
+                                         {"rerank", no_argument, NULL, O_RERANK},
                                          {0}};
+    const char *rerank_model = NULL;
+    bool no_rerank = false, need_rerank = false;
     const char *corpus_path = NULL, *queries_path = NULL, *qrels_path = NULL, *modes = "all", *fusion = NULL;
     long rrf_k = 0, depth = 200, limit = 0;
     double vw = -1, bw = -1;
@@ -343,6 +378,9 @@ int rg_cmd_eval(rg_cli *cli, int argc, char **argv)
         case O_REUSE: reuse = true; break;
         case O_SWEEP: do_sweep = true; break;
         case O_SET: sets[nsets++] = optarg; break;
+        case O_RERANK_MODEL: rerank_model = optarg; break;
+        case O_NO_RERANK: no_rerank = true; break;
+        case O_RERANK: need_rerank = true; break;
         default:
             if (!rg_cli_common_option(cli, c, optarg, &rc)) {
                 free(sets);
@@ -470,7 +508,13 @@ int rg_cmd_eval(rg_cli *cli, int argc, char **argv)
     int64_t chunks = 0, existing = 0;
     double ingest_s = 0;
     bool ingested = false;
-    st = rg_embedder_open(cfg, &emb, &err);
+    rg_reranker *rr = NULL;
+    st = no_rerank ? RG_OK : rg_reranker_open(cfg, rerank_model, &rr, &err);
+    if (st == RG_OK && need_rerank && !rr)
+        st = rg_error_set(&err, RG_ERR_INVALID, "--rerank needs a cross-encoder: set retrieval.rerank.model or "
+                          "pass --rerank-model DIR");
+    if (st == RG_OK)
+        st = rg_embedder_open(cfg, &emb, &err);
     if (st == RG_OK)
         st = rg_store_open(cfg, NULL, &store, &err);
     if (st == RG_OK && reuse && rg_collection_open(store, coll_name, emb, false, &coll, &err) == RG_OK) {
@@ -510,10 +554,11 @@ int rg_cmd_eval(rg_cli *cli, int argc, char **argv)
         rg_retrieve_opts o = base;
         o.mode = (rg_retrieve_mode)m;
         eval_run r = {0};
-        st = run_mode(cli, &ev, coll, &o, &r, &err);
+        st = run_mode(cli, &ev, coll, &o, rr, &r, &err);
         if (st == RG_OK)
             json_array_append_new(results, run_json(rg_retrieve_mode_name(o.mode), &o, &r));
         free(r.lat);
+        free(r.lat_rr);
     }
     json_t *grid = NULL;
     if (st == RG_OK && do_sweep)
@@ -534,11 +579,15 @@ int rg_cmd_eval(rg_cli *cli, int argc, char **argv)
                                                  rg_config_float(cfg, "retrieval.bm25_b")));
         if (grid)
             json_object_set_new(j, "sweep", json_incref(grid));
+        if (rr)
+            json_object_set_new(j, "reranker", json_pack("{s:s, s:i}", "name", rr->name, "top_n", rr->top_n));
         if (cli->format == RG_FORMAT_JSON) {
             rg_cli_print_json(j);
         } else {
             printf("%s: %zu documents (%lld chunks), %zu judged queries, %s backend, embedder %s\n", corpus_path,
                    corpus.n, (long long)chunks, ev.queries.n, rg_store_backend(store), ident);
+            if (rr)
+                printf("reranker: %s, top %d of each mode's list\n", rr->name, rr->top_n);
             if (ingested)
                 printf("ingest: %.1f s\n", ingest_s);
             printf("%-8s %-22s %9s %10s %9s %9s\n", "mode", "fusion", "nDCG@10", "Recall@100", "p50 ms", "p95 ms");
@@ -556,6 +605,13 @@ int rg_cmd_eval(rg_cli *cli, int argc, char **argv)
                        json_real_value(json_object_get(r, "ndcg@10")), json_real_value(json_object_get(r, "recall@100")),
                        json_real_value(json_object_get(json_object_get(r, "latency_ms"), "p50")),
                        json_real_value(json_object_get(json_object_get(r, "latency_ms"), "p95")));
+                json_t *x = json_object_get(r, "rerank");
+                if (x)
+                    printf("%-8s %-22s %9.4f %10.4f %9.2f %9.2f  (+ rerank ms)\n", "", "reranked",
+                           json_real_value(json_object_get(x, "ndcg@10")),
+                           json_real_value(json_object_get(x, "recall@100")),
+                           json_real_value(json_object_get(json_object_get(x, "latency_ms"), "p50")),
+                           json_real_value(json_object_get(json_object_get(x, "latency_ms"), "p95")));
             }
             json_array_foreach(grid, i, r)
             {
@@ -574,6 +630,7 @@ int rg_cmd_eval(rg_cli *cli, int argc, char **argv)
     rg_collection_close(coll);
     rg_store_close(store);
     rg_embedder_free(emb);
+    rg_reranker_free(rr);
     free(coll_name);
     free(ev.ranked);
     rg_beir_docs_free(&ev.queries);

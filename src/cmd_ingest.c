@@ -12,8 +12,9 @@ int rg_cmd_ingest(rg_cli *cli, int argc, char **argv);
 
 static const char HELP[] =
     "usage: ragged ingest PATH... [--collection NAME] [--backend NAME] [--prune]\n\n"
-    "Reads text, Markdown, HTML and PDF files (directories are walked; hidden entries\n"
-    "and node_modules are skipped), splits them into chunks, embeds and stores them.\n"
+    "Reads text, Markdown, HTML, PDF, man pages, DOCX, ODT, EPUB and source code,\n"
+    "also gzip-compressed (x.txt.gz, ls.1.gz); directories are walked (hidden entries\n"
+    "and node_modules are skipped); splits them into chunks, embeds and stores them.\n"
     "Unchanged files are skipped; changed files have their chunks replaced.\n\n"
     "  --prune              also remove chunks of files under PATH that no longer exist\n\n" RG_CLI_COMMON_HELP;
 

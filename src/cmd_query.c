@@ -8,6 +8,7 @@
 #include "answer.h"
 #include "cli.h"
 #include "query_json.h"
+#include "rerank.h"
 #include "retrieve.h"
 #include "util.h"
 
@@ -16,6 +17,7 @@ int rg_cmd_query(rg_cli *cli, int argc, char **argv);
 static const char HELP[] =
     "usage: ragged query \"TEXT\" [-k N] [--mode vector|bm25|hybrid] [--where JSON]\n"
     "                    [-m KEY=VALUE]... [--show-text] [--answer]\n"
+    "                    [--rerank | --no-rerank] [--rerank-model DIR]\n"
     "                    [--collection NAME] [--backend NAME] [--format text|json]\n\n"
     "Finds the passages most similar to TEXT and prints them ranked, with their sources.\n\n"
     "  -k N                 number of passages (default: retrieval.k)\n"
@@ -27,6 +29,9 @@ static const char HELP[] =
     "                       retrieval.mode)\n"
     "  --show-text          print each passage in full (default: a short excerpt)\n"
     "  --complexity N       search effort for graph backends (default: the backend's setting)\n"
+    "  --rerank-model DIR   rerank the best retrieval.rerank.top_n passages with this\n"
+    "                       cross-encoder (default: retrieval.rerank.model; docs/retrieval.md)\n"
+    "  --rerank, --no-rerank  require / skip the configured reranker\n"
     "  --answer             ask the LLM in llm.* to answer TEXT from the passages, with [n]\n"
     "                       citations and their sources (see docs/answers.md).  Exit 3: no\n"
     "                       usable LLM configured, 4: the LLM could not be reached or failed;\n"
@@ -76,7 +81,12 @@ int rg_cmd_query(rg_cli *cli, int argc, char **argv)
                                          {"complexity", required_argument, NULL, 'c'},
                                          {"mode", required_argument, NULL, 'M'},
                                          {"answer", no_argument, NULL, 'a'},
+                                         {"rerank", no_argument, NULL, 3001},
+                                         {"no-rerank", no_argument, NULL, 3002},
+                                         {"rerank-model", required_argument, NULL, 3003},
                                          {0}};
+    int rerank = -1;              /* -1: as configured, 0: off, 1: required */
+    const char *rerank_model = NULL;
     const char *mode = NULL;
     int k = 0, complexity = 0, c, rc = 0;
     bool show_text = false, answer = false;
@@ -124,6 +134,9 @@ int rg_cmd_query(rg_cli *cli, int argc, char **argv)
         case 's': show_text = true; break;
         case 'M': mode = optarg; break;
         case 'a': answer = true; break;
+        case 3001: rerank = 1; break;
+        case 3002: rerank = 0; break;
+        case 3003: rerank_model = optarg; rerank = rerank == 0 ? 0 : 1; break;
         default:
             if (!rg_cli_common_option(cli, c, optarg, &rc)) {
                 free(filter_args);
@@ -173,11 +186,30 @@ int rg_cmd_query(rg_cli *cli, int argc, char **argv)
     qo.where = where;
     qo.include = RG_INCLUDE_DOCUMENTS | RG_INCLUDE_METADATAS;
     qo.search_complexity = complexity;
+    rg_reranker *rr = NULL;
+    if (rerank != 0) {
+        rg_status rs = rg_reranker_open(rg_cli_config(cli), rerank_model, &rr, &err);
+        if (rs == RG_OK && !rr && rerank == 1)
+            rs = rg_error_set(&err, RG_ERR_INVALID, "--rerank needs a cross-encoder: set retrieval.rerank.model "
+                              "or pass --rerank-model DIR");
+        if (rs != RG_OK) {
+            rg_filter_free(where);
+            rg_collection_close(coll);
+            rg_store_close(store);
+            rg_embedder_free(emb);
+            return rg_cli_fail(cli, &err);
+        }
+    }
+    float *first_scores = rr ? rg_xcalloc((size_t)k, sizeof *first_scores) : NULL;
+    qo.reranker = rr;
+    qo.first_scores = first_scores;
     rg_hits hits;
     rg_hits_init(&hits);
     double t0 = rg_now();
     rg_status st = mode ? rg_retrieve_mode_parse(mode, &qo.mode, &err) : RG_OK;
     if (st != RG_OK) {
+        rg_reranker_free(rr);
+        free(first_scores);
         rg_hits_free(&hits);
         rg_filter_free(where);
         rg_collection_close(coll);
@@ -194,12 +226,15 @@ int rg_cmd_query(rg_cli *cli, int argc, char **argv)
                            k);
     } else if (cli->format == RG_FORMAT_JSON) {
         rg_cli_print_json(rg_query_json(text, cli->collection, rg_store_backend(store),
-                                         rg_retrieve_mode_name(qo.mode), k, elapsed, &hits));
+                                         rg_retrieve_mode_name(qo.mode), k, elapsed, &hits, rr ? rr->name : NULL,
+                                         first_scores));
     } else if (hits.n == 0) {
         printf("no passages found in %s/%s%s\n", rg_store_backend(store), cli->collection,
                where ? " that match the filter" : "");
     } else {
         char *cwd = getcwd(NULL, 0);
+        if (rr)
+            printf("reranked by %s\n", rr->name);
         for (size_t i = 0; i < hits.n; i++) {
             rg_hit *h = &hits.items[i];
             json_t *m = h->metadata;
@@ -222,6 +257,8 @@ int rg_cmd_query(rg_cli *cli, int argc, char **argv)
         }
         free(cwd);
     }
+    rg_reranker_free(rr);
+    free(first_scores);
     rg_hits_free(&hits);
     rg_filter_free(where);
     rg_collection_close(coll);

@@ -85,6 +85,7 @@ static rg_status post_with_retry(remote *r, const char *body, rg_buf *resp, rg_e
                                                             "embedding.api_key_env)"
                          : attempt > 1 ? " (gave up after retries)" : "");
             free(why);
+            rg_http_mask(r->http, err);
             return code;
         }
         sleep_ms(delay);
@@ -254,6 +255,8 @@ rg_status rg_embedder_remote_open(const struct rg_config *cfg, rg_embedder **out
     rg_http_opts ho = rg_http_default_opts();
     ho.timeout_ms = (long)rg_config_int(cfg, "embedding.timeout_ms");
     ho.bearer_token = key;
+    ho.bearer_over_http = rg_config_bool(cfg, "embedding.api_key_over_http");
+    ho.bearer_http_key = "embedding.api_key_over_http";
     rg_status st = rg_http_new(&ho, &r->http, err);
     if (st == RG_OK) {
         const char *probe[1] = {"dimension probe"};

@@ -6,8 +6,13 @@
 rg_status rg_error_setv(rg_error *err, rg_status code, const char *fmt, va_list ap)
 {
     if (err) {
+        /* Formatted aside first: an argument may be err->msg itself (the
+         * old message quoted in the new one), and vsnprintf into its own
+         * input is undefined (garbled messages were seen). */
+        char msg[RG_ERROR_MSG_MAX];
+        vsnprintf(msg, sizeof msg, fmt, ap);
         err->code = code;
-        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        memcpy(err->msg, msg, sizeof msg);
     }
     return code;
 }

@@ -176,10 +176,42 @@ static rg_status parse_node(const json_t *where, rg_filter **out, rg_error *err)
     return RG_OK;
 }
 
+/* Comparisons in f (a $in value counts as one) and its $and/$or depth. */
+static void filter_size(const rg_filter *f, int depth, size_t *terms, int *max_depth)
+{
+    if (depth > *max_depth)
+        *max_depth = depth;
+    if (f->op == RG_FILTER_AND || f->op == RG_FILTER_OR) {
+        for (size_t i = 0; i < f->nchildren; i++)
+            filter_size(f->children[i], depth + 1, terms, max_depth);
+        return;
+    }
+    *terms += f->op == RG_FILTER_IN || f->op == RG_FILTER_NIN ? json_array_size(f->value) : 1;
+}
+
 rg_status rg_filter_from_json(const json_t *where, rg_filter **out, rg_error *err)
 {
     *out = NULL;
-    return parse_node(where, out, err);
+    rg_filter *f = NULL;
+    rg_status rc = parse_node(where, &f, err);
+    if (rc != RG_OK)
+        return rc;
+    size_t terms = 0;
+    int depth = 0;
+    filter_size(f, 0, &terms, &depth);
+    if (terms > RG_FILTER_MAX_TERMS || depth > RG_FILTER_MAX_DEPTH) {
+        rg_filter_free(f);
+        if (terms > RG_FILTER_MAX_TERMS)
+            return rg_error_set(err, RG_ERR_INVALID,
+                                "filter: %zu comparisons (each $in/$nin value counts as one) is more than the %d a "
+                                "query can take; narrow the filter or split the query",
+                                terms, RG_FILTER_MAX_TERMS);
+        return rg_error_set(err, RG_ERR_INVALID,
+                            "filter: $and/$or nested %d levels deep, more than the %d a query can take; flatten it",
+                            depth, RG_FILTER_MAX_DEPTH);
+    }
+    *out = f;
+    return RG_OK;
 }
 
 rg_status rg_filter_parse(const char *json_text, rg_filter **out, rg_error *err)
@@ -343,6 +375,74 @@ static void sql_equal(const rg_filter *f, const json_t *v, const char *col, rg_b
     json_array_append(params, (json_t *)v);
 }
 
+/* Terms [lo, hi) of a $and/$or joined by op, as a balanced tree of
+ * parentheses: SQLite refuses expressions nested over 1,000 deep, and a
+ * flat chain of N terms is N deep, a balanced one log2(N). */
+static void sql_join(const rg_filter *f, size_t lo, size_t hi, const char *op, const char *col, rg_buf *sql,
+                     json_t *params)
+{
+    if (hi - lo == 1) {
+        rg_filter_to_sql(f->children[lo], col, sql, params);
+        return;
+    }
+    size_t mid = lo + (hi - lo) / 2;
+    rg_buf_putc(sql, '(');
+    sql_join(f, lo, mid, op, col, sql, params);
+    rg_buf_puts(sql, op);
+    sql_join(f, mid, hi, op, col, sql, params);
+    rg_buf_putc(sql, ')');
+}
+
+/* The values of a $in of one kind (strings: text; numbers: integer or
+ * real) as one SQL IN list after " OR " when *any: an OR of one equality a
+ * value binds three parameters each, and SQLite's code generator compares
+ * every constant with every other (10,000 values took 4 s of CPU). */
+static void sql_in_kind(const rg_filter *f, bool strings, const char *col, rg_buf *sql, json_t *params, bool *any)
+{
+    size_t i, n = 0;
+    json_t *el;
+    json_array_foreach(f->value, i, el) n += strings ? json_is_string(el) : json_is_number(el);
+    if (!n)
+        return;
+    if (*any)
+        rg_buf_puts(sql, " OR ");
+    *any = true;
+    rg_buf_printf(sql, "COALESCE(json_type(%s, ?) IN (%s) AND json_extract(%s, ?) IN (", col,
+                  strings ? "'text'" : "'integer','real'", col);
+    sql_path_param(f, params);
+    sql_path_param(f, params);
+    size_t k = 0;
+    json_array_foreach(f->value, i, el)
+    {
+        if (strings ? !json_is_string(el) : !json_is_number(el))
+            continue;
+        rg_buf_puts(sql, k++ ? ", ?" : "?");
+        json_array_append(params, el);
+    }
+    rg_buf_puts(sql, "), 0)");
+}
+
+/* $in: true when the key holds one of the values, typed as sql_equal. */
+static void sql_in(const rg_filter *f, const char *col, rg_buf *sql, json_t *params)
+{
+    bool any = false;
+    rg_buf_putc(sql, '(');
+    sql_in_kind(f, true, col, sql, params, &any);
+    sql_in_kind(f, false, col, sql, params, &any);
+    size_t i;
+    json_t *el;
+    json_array_foreach(f->value, i, el)
+    {
+        if (!json_is_boolean(el))
+            continue;
+        if (any)
+            rg_buf_puts(sql, " OR ");
+        sql_equal(f, el, col, sql, params);
+        any = true;
+    }
+    rg_buf_putc(sql, ')');
+}
+
 void rg_filter_to_sql(const rg_filter *f, const char *col, rg_buf *sql, json_t *params)
 {
     if (!f) {
@@ -356,13 +456,7 @@ void rg_filter_to_sql(const rg_filter *f, const char *col, rg_buf *sql, json_t *
             rg_buf_puts(sql, f->op == RG_FILTER_AND ? "1" : "0");
             return;
         }
-        rg_buf_putc(sql, '(');
-        for (size_t i = 0; i < f->nchildren; i++) {
-            if (i)
-                rg_buf_puts(sql, f->op == RG_FILTER_AND ? " AND " : " OR ");
-            rg_filter_to_sql(f->children[i], col, sql, params);
-        }
-        rg_buf_putc(sql, ')');
+        sql_join(f, 0, f->nchildren, f->op == RG_FILTER_AND ? " AND " : " OR ", col, sql, params);
         return;
     case RG_FILTER_EQ:
         sql_equal(f, f->value, col, sql, params);
@@ -385,16 +479,9 @@ void rg_filter_to_sql(const rg_filter *f, const char *col, rg_buf *sql, json_t *
     }
     case RG_FILTER_IN:
     case RG_FILTER_NIN: {
-        rg_buf_puts(sql, f->op == RG_FILTER_NIN ? "NOT (" : "(");
-        size_t i;
-        json_t *el;
-        json_array_foreach(f->value, i, el)
-        {
-            if (i)
-                rg_buf_puts(sql, " OR ");
-            sql_equal(f, el, col, sql, params);
-        }
-        rg_buf_putc(sql, ')');
+        if (f->op == RG_FILTER_NIN)
+            rg_buf_puts(sql, "NOT ");
+        sql_in(f, col, sql, params);
         return;
     }
     }

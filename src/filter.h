@@ -42,6 +42,13 @@ typedef struct rg_filter {
     size_t nchildren;
 } rg_filter;
 
+/* A filter's size is bounded so every backend can run it: at most
+ * RG_FILTER_MAX_TERMS comparisons (each value of a $in/$nin counts as one;
+ * SQLite takes 32,766 parameters, and an equality binds three), nested at most
+ * RG_FILTER_MAX_DEPTH levels of $and/$or.  Larger ones are RG_ERR_INVALID. */
+#define RG_FILTER_MAX_TERMS 10000
+#define RG_FILTER_MAX_DEPTH 32
+
 /* Parses JSON text / a JSON value.  Errors name the offending key or operator
  * and list the valid ones. */
 rg_status rg_filter_parse(const char *json_text, rg_filter **out, rg_error *err);

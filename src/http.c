@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "dynlib.h"
+#include "secret.h"
 
 #ifndef RG_CURL_SONAME
 #error "RG_CURL_SONAME is not set: mk/dynlib.mk reads it from the libcurl development package (libcurl4-openssl-dev)"
@@ -64,6 +65,8 @@ struct rg_http {
     long connect_timeout_ms;
     bool tls_verify;
     char *auth_header;       /* "Authorization: Bearer ..." or NULL; never printed */
+    bool bearer_over_http;   /* the token may go over plain http:// to any host */
+    char *bearer_http_key;   /* the configuration key that allows that, for the refusal */
     char *extra_header;
     char *noproxy;           /* loopback hosts appended to $no_proxy */
     char errbuf[CURL_ERROR_SIZE];
@@ -129,8 +132,11 @@ rg_status rg_http_new(const rg_http_opts *opts, rg_http **out, rg_error *err)
     h->timeout_ms = o.timeout_ms > 0 ? o.timeout_ms : 30000;
     h->connect_timeout_ms = o.connect_timeout_ms > 0 ? o.connect_timeout_ms : 5000;
     h->tls_verify = o.tls_verify;
-    if (o.bearer_token && *o.bearer_token)
+    if (o.bearer_token && *o.bearer_token) {
         h->auth_header = rg_xasprintf("Authorization: Bearer %s", o.bearer_token);
+        h->bearer_over_http = o.bearer_over_http;
+        h->bearer_http_key = rg_xstrdup(o.bearer_http_key ? o.bearer_http_key : "");
+    }
     if (o.extra_header && *o.extra_header)
         h->extra_header = rg_xstrdup(o.extra_header);
     /* A local-first tool talks to servers on this machine: never send that
@@ -160,6 +166,7 @@ void rg_http_free(rg_http *h)
         free(h->auth_header);
     }
     free(h->extra_header);
+    free(h->bearer_http_key);
     free(h->noproxy);
     free(h);
 }
@@ -265,21 +272,78 @@ static rg_status perform(rg_http *h, const char *method, const char *url, const 
     return RG_OK;
 }
 
-/* A hostile or misconfigured server may echo the request headers in an
- * error body, and callers quote error bodies in their messages: blank the
- * bearer token out of error responses before anyone sees them.  (Successful
- * bodies are parsed, never printed, and left as they are.) */
-static void mask_token(const rg_http *h, rg_buf *b)
+/* The bearer token of the handle, or NULL. */
+static const char *token_of(const rg_http *h)
 {
     static const char prefix[] = "Authorization: Bearer ";
-    if (!h->auth_header || !b->data || strncmp(h->auth_header, prefix, sizeof prefix - 1) != 0)
-        return;
-    const char *tok = h->auth_header + sizeof prefix - 1;
-    size_t tl = strlen(tok);
-    if (tl == 0)
-        return;
-    for (char *p = b->data; (p = memmem(p, b->len - (size_t)(p - b->data), tok, tl)) != NULL; p += tl)
-        memset(p, '*', tl);
+    if (!h->auth_header || strncmp(h->auth_header, prefix, sizeof prefix - 1) != 0)
+        return NULL;
+    return h->auth_header + sizeof prefix - 1;
+}
+
+/* A hostile or misconfigured server may echo the request headers in any
+ * answer (an HTML page with status 200 as well as a JSON error, escaped or
+ * in another letter case), and callers quote answers in their messages:
+ * blank the bearer token out of every body before anyone sees it. */
+static void mask_token(const rg_http *h, rg_buf *b)
+{
+    const char *tok = token_of(h);
+    if (tok && b->data)
+        rg_secret_blank(b->data, b->len, tok);
+}
+
+void rg_http_mask(const rg_http *h, rg_error *err)
+{
+    const char *tok = h ? token_of(h) : NULL;
+    if (tok)
+        rg_error_mask_secret(err, tok);
+}
+
+/* Whether the URL's host is this machine (localhost, 127.0.0.0/8, ::1). */
+static bool loopback_url(const char *url)
+{
+    const char *host = strstr(url, "://");
+    host = host ? host + 3 : url;
+    size_t hl = strcspn(host, "/?#");
+    const char *at = rg_memrchr(host, '@', hl);
+    if (at) {
+        hl -= (size_t)(at + 1 - host);
+        host = at + 1;
+    }
+    char name[256];
+    if (hl >= sizeof name)
+        return false;
+    memcpy(name, host, hl);
+    name[hl] = 0;
+    if (name[0] == '[') { /* [v6]:port */
+        char *end = strchr(name, ']');
+        if (!end)
+            return false;
+        *end = 0;
+        return strcmp(name + 1, "::1") == 0 || strcasecmp(name + 1, "::ffff:127.0.0.1") == 0;
+    }
+    char *colon = strchr(name, ':');
+    if (colon)
+        *colon = 0;
+    if (strcasecmp(name, "localhost") == 0)
+        return true;
+    unsigned a, b, c, d;
+    char extra;
+    return sscanf(name, "%u.%u.%u.%u%c", &a, &b, &c, &d, &extra) == 4 && a == 127 && b < 256 && c < 256 && d < 256;
+}
+
+/* A token sent over plain http:// crosses the network in clear text: only
+ * to this machine, or when the configuration says so. */
+rg_status rg_http_check_url(const rg_http *h, const char *url, rg_error *err)
+{
+    if (!h->auth_header || h->bearer_over_http || strncasecmp(url, "http://", 7) != 0 || loopback_url(url))
+        return RG_OK;
+    char shown[512];
+    url_for_message(url, shown, sizeof shown);
+    return rg_error_set(err, RG_ERR_INVALID,
+                        "refusing to send the API key/token to %s over plain http:// (anyone on the network path "
+                        "could read it): use an https:// URL, or set %s: true if this network is trusted",
+                        shown, h->bearer_http_key && *h->bearer_http_key ? h->bearer_http_key : "the *_over_http key");
 }
 
 rg_status rg_http_request(rg_http *h, const char *method, const char *url, const char *body,
@@ -289,9 +353,11 @@ rg_status rg_http_request(rg_http *h, const char *method, const char *url, const
     response->len = 0;
     if (response->data)
         response->data[0] = 0;
-    rg_status st = perform(h, method, url, body, body_len, status, &w, err);
-    if (st == RG_OK && (*status < 200 || *status >= 300))
-        mask_token(h, response);
+    rg_status st = rg_http_check_url(h, url, err);
+    if (st != RG_OK)
+        return st;
+    st = perform(h, method, url, body, body_len, status, &w, err);
+    mask_token(h, response);
     return st;
 }
 
@@ -299,5 +365,8 @@ rg_status rg_http_stream(rg_http *h, const char *method, const char *url, const 
                          long *status, rg_http_chunk_fn on_data, void *ctx, rg_error *err)
 {
     write_ctx w = {.on_data = on_data, .ctx = ctx};
+    rg_status st = rg_http_check_url(h, url, err);
+    if (st != RG_OK)
+        return st;
     return perform(h, method, url, body, body_len, status, &w, err);
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "chunker.h"
+#include "chunker_code.h"
 #include "reader.h"
 #include "util.h"
 
@@ -208,8 +209,10 @@ static rg_status flush(rg_collection *c, pending *p, json_t *manifest, rg_ingest
     }
     rg_status rc = rg_embedder_embed(emb, texts, p->batch.n, RG_EMBED_DOCUMENT, vecs, err);
     free(texts);
-    for (size_t i = 0; i < p->batch.n; i++)
+    for (size_t i = 0; i < p->batch.n; i++) {
         p->batch.items[i].embedding = vecs + i * (size_t)dim;
+        p->batch.items[i].embedded = true; /* the collection's embedder, just now */
+    }
     /* Chunks of the same documents left from older versions (ids the
      * manifest knows that this version did not write) go in the same store
      * call as the new chunks: where the backend can, a crash leaves the old
@@ -346,8 +349,13 @@ static rg_status ingest_file(rg_collection *c, const rg_config *cfg, const char 
     }
     rg_embedder *emb = rg_collection_embedder(c);
     rg_chunks chunks;
-    rg_chunk_text(doc.text, doc.len, emb, (size_t)rg_config_int(cfg, "chunking.size"),
-                  (size_t)rg_config_int(cfg, "chunking.overlap"), &chunks);
+    /* Source code is cut between definitions, prose between sentences. */
+    if (doc.language)
+        rg_chunk_code(doc.text, doc.len, doc.language, emb, (size_t)rg_config_int(cfg, "chunking.size"),
+                      (size_t)rg_config_int(cfg, "chunking.overlap"), &chunks);
+    else
+        rg_chunk_text(doc.text, doc.len, emb, (size_t)rg_config_int(cfg, "chunking.size"),
+                      (size_t)rg_config_int(cfg, "chunking.overlap"), &chunks);
     size_t max_chunks = (size_t)rg_config_int(cfg, "ingest.max_chunks_per_file");
     if (chunks.n > max_chunks) {
         char *msg = rg_xasprintf("produced %zu chunks; only the first %zu are kept (raise ingest.max_chunks_per_file)",
@@ -375,6 +383,8 @@ static rg_status ingest_file(rg_collection *c, const rg_config *cfg, const char 
                               "total_chunks", (json_int_t)chunks.n, "format", doc.format ? doc.format : "text");
         if (doc.title && *doc.title)
             json_object_set_new(m, "title", json_string(doc.title));
+        if (doc.language)
+            json_object_set_new(m, "language", json_string(doc.language));
         if (doc.npages)
             json_object_set_new(m, "page_number", json_integer((json_int_t)rg_document_page_at(&doc, ch->start)));
         rg_record_batch_push(&p->batch, id, text, m, NULL);
@@ -479,6 +489,10 @@ rg_status rg_ingest(rg_collection *c, const rg_config *cfg, const char *const *p
         rc = flush(c, &p, manifest, r, err);
     if (rc == RG_OK && o->prune)
         rc = prune(c, manifest, roots, nroots, r, err);
+    /* A BM25 update an earlier run could not make (disk full, say) is
+     * made now, or this run fails too (issue 21 item 7). */
+    if (rc == RG_OK)
+        rc = rg_collection_lexical_sync(c, err);
     json_decref(manifest);
     rg_record_batch_free(&p.batch);
     for (size_t i = 0; i < p.ndocs; i++) {

@@ -56,6 +56,16 @@
 /* A full rebuild happens on add when the collection has doubled since the
  * last build, until it is this big (then only `compact` rebuilds). */
 #define LEANN_AUTO_REBUILD_MAX 65536
+/* Automatic consolidation (a full rebuild at the end of the write that
+ * crosses a threshold, inside its transaction): when tombstones reach this
+ * share of the graph's nodes (and at least LEANN_CONSOLIDATE_MIN_DEAD), or,
+ * above LEANN_AUTO_REBUILD_MAX, when the nodes inserted incrementally since
+ * the last build reach LEANN_CONSOLIDATE_GROWTH times the nodes it built
+ * (4x growth: the rebuilds of a growing collection then cost about 1.3
+ * builds of its final size).  See leann_should_consolidate. */
+#define LEANN_CONSOLIDATE_DEAD 0.2
+#define LEANN_CONSOLIDATE_MIN_DEAD 16
+#define LEANN_CONSOLIDATE_GROWTH 3
 
 enum { LEANN_NODE_HUB = 1, LEANN_NODE_DELETED = 2 };
 
@@ -158,19 +168,28 @@ typedef struct leann_space {
     int dim;
 } leann_space;
 
-/* Bulk build over n vectors (row i = node i): batched parallel Vamana (two
- * passes, alpha 1.0 then LEANN_ALPHA, RobustPrune at max_degree), then
+/* Bulk build over n vectors (row i = node i): batched parallel Vamana (one
+ * pass, alpha LEANN_ALPHA, RobustPrune at max_degree), then
  * high-degree-preserving pruning.  Uses up to rg_cpu_count() threads. */
 void leann_graph_build(leann_graph *g, const float *vecs, uint32_t n, int dim, double hub_fraction,
                        uint64_t seed);
-/* Keeps the hub_fraction best-connected nodes (by in-degree) at max_degree,
- * prunes everybody else to pruned_degree, choosing diverse neighbours. */
+/* High-degree-preserving pruning (the LEANN paper's Algorithm 3): the
+ * hub_fraction best-connected nodes (by in-degree) choose max_degree
+ * neighbours, everybody else pruned_degree (diverse ones, RobustPrune);
+ * every chosen edge is then made bidirectional, lists shrunk only past
+ * max_degree, so a non-hub's list can be longer than pruned_degree. */
 void leann_graph_prune_hubs(leann_graph *g, const leann_space *sp, double hub_fraction);
-/* Makes every live node reachable from the entry again: an unreachable
- * node gets an in-edge from its nearest reachable out-neighbour, which
- * becomes a hub if its pruned list is full.  Pruning can strand a node whose
- * in-edges all lost to more diverse ones. */
-void leann_graph_reconnect(leann_graph *g);
+/* Makes every live node reachable from the entry again, as after a bulk
+ * build: a stranded node gets an in-edge from its nearest reachable
+ * out-neighbour, else from the nearest node a walk for its vector (sp; may
+ * be NULL) finds, else from any reachable node with room; that node becomes
+ * a hub if its pruned list is full.  Pruning, the re-prunes of an insert and
+ * the repairs of a delete can all strand a node.  Changed nodes are marked
+ * in dirty (graph.n bytes; may be NULL). */
+void leann_graph_reconnect(leann_graph *g, const leann_space *sp, uint8_t *dirty);
+/* Live nodes no walk from the entry can reach (0 in a healthy graph; the
+ * tests check it after every kind of write, stats report it). */
+uint32_t leann_graph_unreachable(const leann_graph *g);
 /* RobustPrune: picks at most bound neighbours of p from cand (sorted by
  * distance to p, dist given) so that each kept one is not much closer to an
  * already kept one than to p.  Returns the count written to out. */
@@ -309,8 +328,34 @@ typedef struct leann_cdict {
     void *cdict;          /* ZSTD_CDict */
 } leann_cdict;
 
+/* What is stored for a graph node: its text, or for a record whose vector
+ * cannot be recomputed (no text, caller-supplied vector) that vector. */
+typedef struct leann_passage {
+    char *text;   /* NUL-terminated, or NULL */
+    float *vec;   /* dim floats, or NULL */
+} leann_passage;
+void leann_passages_free(leann_passage *p, size_t n);
+
+/* Everything the leann core (search, recompute, graph edits) reads of the
+ * stored data goes through these callbacks: store_leann.c gives SQLite-backed
+ * ones (leann_sql_source), the unit tests in-memory ones, so the graph, PQ,
+ * search and rerank run and are tested without SQLite (issue 16, item 8). */
+typedef struct leann_source {
+    /* The passages of nodes[0..n) into out[0..n) (malloc'd; the core frees
+     * them with leann_passages_free); on error nothing is left to free. */
+    rg_status (*passages)(void *ctx, const uint32_t *nodes, size_t n, leann_passage *out, rg_error *err);
+    /* Live nodes matching where (ascending, malloc'd); where NULL: every
+     * live node. */
+    rg_status (*filter_set)(void *ctx, const rg_filter *where, uint32_t **nodes, size_t *n, rg_error *err);
+    /* Insertion order of nodes[0..n) (ties are broken by it, as the exact
+     * backend breaks them). */
+    rg_status (*order)(void *ctx, const uint32_t *nodes, size_t n, int64_t *out, rg_error *err);
+    void *ctx;
+} leann_source;
+
 typedef struct leann_coll {
     char *name, *dir, *db_path;
+    leann_source src;     /* stored data, for the core */
     sqlite3 *db;
     rg_embedder *embedder;
     rg_embedder_identity identity;
@@ -342,6 +387,10 @@ typedef struct leann_coll {
     size_t nddicts;
     uint64_t recomputed;  /* embeddings recomputed by this handle */
     uint64_t last_query_recomputed;
+    /* How this handle's last query found its candidates ("scan", "walk",
+     * "filtered scan", "filtered walk", "walk, then scan"; NULL: none yet),
+     * for backend stats. */
+    const char *last_query_path;
 } leann_coll;
 
 /* store_leann.c */
@@ -351,22 +400,13 @@ typedef struct leann_coll {
 void leann_select_records(rg_buf *sql, const char *lead, unsigned include);
 rg_status leann_refresh(leann_coll *c, rg_error *err);
 rg_status leann_lock(leann_coll *c, rg_error *err);
-/* Exact vectors of nodes: cache, else recomputed from the passages in one
- * batch through the embedder (or the stored vector of a record that has no
- * text).  out: n * dim. */
-rg_status leann_fetch_vectors(leann_coll *c, const uint32_t *nodes, size_t n, float *out, rg_error *err);
 
-/* What is stored for a graph node: its text, or for a record whose vector
- * cannot be recomputed (no text, caller-supplied vector) that vector. */
-typedef struct leann_passage {
-    char *text;   /* NUL-terminated, or NULL */
-    float *vec;   /* dim floats, or NULL */
-} leann_passage;
 /* The passages of nodes[0..n) into out[0..n), in one call; this is the one
  * place that knows how passages are stored.  On error nothing is left to
  * free.  Release with leann_passages_free. */
 rg_status leann_fetch_passages(leann_coll *c, const uint32_t *nodes, size_t n, leann_passage *out, rg_error *err);
-void leann_passages_free(leann_passage *p, size_t n);
+/* The SQLite-backed source of handle c (passages, filter sets, order). */
+leann_source leann_sql_source(leann_coll *c);
 
 /* leann_text.c: passages and metadata, compressed with dictionaries trained
  * on the collection. */
@@ -397,6 +437,15 @@ int leann_sql_register(sqlite3 *db, leann_coll *c);
  * through the partial index rec_node, which holds only them. */
 #define LEANN_NODE_ROW                                                                                      \
     "seq IN (?1 + 1, (SELECT seq FROM records WHERE node = ?1 AND node != seq - 1)) AND node = ?1"
+/* leann_check.c: `collections check` of the collection in dir (its
+ * database named db_name), without loading it; one object per component
+ * appended to report.  RG_OK when the check ran, whatever it found. */
+rg_status leann_check(const char *dir, const char *db_name, json_t *report, rg_error *err);
+/* Decompresses and decodes one row's stored passage and metadata (either
+ * may be NULL), which verifies their checksums; *verified is false when
+ * the row predates checksums (format 6), so nothing could be verified. */
+rg_status leann_text_verify_row(leann_coll *c, const void *doc, size_t doc_bytes, int64_t doclen, int64_t dict,
+                                const void *meta, size_t meta_bytes, bool *verified, rg_error *err);
 /* Trains new passage and metadata dictionaries on the collection and
  * rewrites every row with them (inside the caller's transaction). */
 rg_status leann_train_dictionaries(leann_coll *c, rg_error *err);
@@ -441,18 +490,32 @@ void leann_graph_remove(leann_coll *c, const uint32_t *nodes, size_t n, uint8_t 
 /* Full rebuild over the live records (known: nodes whose exact vectors the
  * caller has, e.g. the batch being added; the rest come from the cache or
  * are recomputed): renumbers nodes in insertion order, rebuilds graph +
- * codes under a new generation, and retrains the passage dictionary once
- * there are 256 passages (retrain_dict is ignored: every rebuild retrains;
- * it stays so callers in other files need not change).  Runs inside the
- * caller's transaction. */
+ * codes under a new generation, and retrains the passage and metadata
+ * dictionaries (from 256 records on).  Runs inside the caller's
+ * transaction. */
 rg_status leann_rebuild(leann_coll *c, const uint32_t *known, const float *known_vecs, size_t nknown,
-                        bool retrain_dict, rg_error *err);
+                        rg_error *err);
 rg_status leann_compact(leann_coll *c, rg_error *err);
+/* Whether a write leaving `nodes` graph nodes of which `live` are live
+ * should end with a full rebuild (tombstones or incremental inserts past
+ * the LEANN_CONSOLIDATE_* thresholds, or a small collection that doubled
+ * since its last build). */
+bool leann_should_consolidate(const leann_coll *c, uint32_t nodes, int64_t live);
 /* Writes changed adjacency lists (dirty) and new codes (nodes >= from) to
  * the SQLite overlay; checkpoints into a new generation when it grows. */
 rg_status leann_save_overlay(leann_coll *c, const uint8_t *dirty, uint32_t new_from, int64_t *new_gen,
                              rg_error *err);
-/* leann_search.c */
+/* leann_search.c (no SQLite: stored data through c->src) */
+/* Exact vectors of nodes: cache, else recomputed from their passages
+ * (c->src.passages) in one batch through the embedder, or the stored
+ * vector of a record that has no text.  out: n * dim. */
+rg_status leann_fetch_vectors(leann_coll *c, const uint32_t *nodes, size_t n, float *out, rg_error *err);
+/* The best opts->k nodes for query q (unit length) with their distances,
+ * best first: the first min(k, opts->exact or k) exact, ties by insertion
+ * order; *out malloc'd.  Honours opts->where through c->src.filter_set. */
+rg_status leann_search(leann_coll *c, const float *q, const rg_query_opts *opts, leann_cand **out, size_t *n,
+                       rg_error *err);
+/* store_leann.c: leann_search, then the hits' ids, passages and metadata. */
 rg_status leann_query(leann_coll *c, const float *q, const rg_query_opts *opts, rg_hits *out,
                       rg_error *err);
 /* Nodes matching a filter (ascending); NULL filter: all live nodes. */

@@ -1,8 +1,9 @@
 /* add / upsert for the leann backend: incremental insertion into the
- * existing graph, or a full rebuild when the collection has doubled since
- * its last build (so PQ codebooks and the graph stay trained on the data
- * they index; the total rebuild work stays within a constant factor of one
- * build).  Either way the whole call is one SQLite transaction; new graph /
+ * existing graph (then every stranded node reconnected), or a full rebuild
+ * when leann_should_consolidate says the graph has drifted far enough from
+ * its last build: the collection grew (so PQ codebooks and the graph stay
+ * trained on the data they index; the total rebuild work stays within a
+ * constant factor of one build) or tombstones piled up.  Either way the whole call is one SQLite transaction; new graph /
  * codes files, when any, are written before it commits.
  *
  * Records arrive with their embeddings: those are used for this insertion
@@ -75,6 +76,17 @@ void leann_edit_space_free(leann_edit_space *es)
         free(es->vec[i]);
     free(es->vec);
     memset(es, 0, sizeof *es);
+}
+
+void leann_codes_reserve(leann_coll *c, uint32_t n)
+{
+    if (n <= c->codes_cap || c->pq.m == 0)
+        return;
+    size_t cap = c->codes_cap ? c->codes_cap : 64;
+    while (cap < n)
+        cap *= 2;
+    c->codes = rg_xrealloc(c->codes, cap * (size_t)c->pq.m);
+    c->codes_cap = cap;
 }
 
 typedef struct pq_dist_ctx {
@@ -187,44 +199,41 @@ rg_status leann_save_overlay(leann_coll *c, const uint8_t *dirty, uint32_t new_f
 }
 
 /* Which records keep their vector: no text, or a vector that is not the
- * embedder's for the text.  Checking costs one embedding per batch (the
- * first record); only if it differs is every record of the batch checked. */
+ * embedder's for the text.  A record the caller marks `embedded` (it just
+ * computed the vector with this collection's embedder: ingest, eval, a
+ * migrate that re-embeds) is taken at its word; every other record with
+ * text is embedded once more and compared, in one batch.  (The check used
+ * to embed only the first record of a batch and trust the rest when it
+ * matched, so a migrated batch mixing recomputable and caller-supplied
+ * vectors lost the latter: issue 16, item 7.) */
 static rg_status vectors_to_keep(leann_coll *c, const rg_record *recs, size_t n, uint8_t *keep, rg_error *err)
 {
     size_t dim = (size_t)c->dim;
     memset(keep, 0, n);
-    size_t first = n;
+    size_t nt = 0;
     for (size_t i = 0; i < n; i++) {
         if (!recs[i].document || !*recs[i].document)
             keep[i] = 1;
-        else if (first == n)
-            first = i;
+        else if (!recs[i].embedded)
+            nt++;
     }
-    if (first == n)
+    if (nt == 0)
         return RG_OK;
     if (!c->embedder)
         return rg_error_set(err, RG_ERR_INVALID,
                             "collection %s was opened without an embedder; leann needs it to add records", c->name);
-    float *v = rg_xmalloc(dim * sizeof(float));
-    const char *t[1] = {recs[first].document};
-    rg_status rc = rg_embedder_embed(c->embedder, t, 1, RG_EMBED_DOCUMENT, v, err);
-    bool same = rc == RG_OK && rg_dot(v, recs[first].embedding, dim) >= SAME_VECTOR;
-    free(v);
-    if (rc != RG_OK || same)
-        return rc;
-    float *all = malloc(n * dim * sizeof(float));
-    const char **texts = rg_xmalloc(n * sizeof *texts);
-    size_t nt = 0;
-    size_t *pos = rg_xmalloc(n * sizeof *pos);
+    float *all = malloc(nt * dim * sizeof(float));
+    if (!all)
+        return rg_error_set(err, RG_ERR_NOMEM, "out of memory checking %zu embeddings", nt);
+    const char **texts = rg_xmalloc(nt * sizeof *texts);
+    size_t *pos = rg_xmalloc(nt * sizeof *pos);
+    nt = 0;
     for (size_t i = 0; i < n; i++)
-        if (!keep[i]) {
+        if (!keep[i] && !recs[i].embedded) {
             pos[nt] = i;
             texts[nt++] = recs[i].document;
         }
-    if (!all)
-        rc = rg_error_set(err, RG_ERR_NOMEM, "out of memory checking %zu embeddings", n);
-    else
-        rc = rg_embedder_embed(c->embedder, texts, nt, RG_EMBED_DOCUMENT, all, err);
+    rg_status rc = rg_embedder_embed(c->embedder, texts, nt, RG_EMBED_DOCUMENT, all, err);
     for (size_t j = 0; rc == RG_OK && j < nt; j++)
         if (rg_dot(all + j * dim, recs[pos[j]].embedding, dim) < SAME_VECTOR)
             keep[pos[j]] = 1;
@@ -408,9 +417,10 @@ rg_status leann_add_in(leann_coll *c, leann_tx *tx, const rg_record *recs, size_
     sqlite3_finalize(ins);
     sqlite3_finalize(upd);
 
-    int64_t live_after = c->live - (int64_t)nold + (int64_t)n;
+    int64_t live_before = c->live + tx->live_delta;   /* this transaction's earlier parts included */
+    int64_t live_after = live_before - (int64_t)nold + (int64_t)n;
     bool rebuild = c->pq.m == 0 || c->graph.entry == LEANN_NONE ||
-                   (live_after >= 2 * (int64_t)c->built_n && c->built_n < LEANN_AUTO_REBUILD_MAX);
+                   leann_should_consolidate(c, first_new + (uint32_t)n, live_after);
     if (rc == RG_OK) {
         tx->mutated = true;
         leann_graph_reserve(&c->graph, first_new + (uint32_t)n);
@@ -426,7 +436,7 @@ rg_status leann_add_in(leann_coll *c, leann_tx *tx, const rg_record *recs, size_
                 kn[i] = first_new + (uint32_t)i;
                 memcpy(kv + i * (size_t)c->dim, recs[i].embedding, (size_t)c->dim * sizeof(float));
             }
-            rc = leann_rebuild(c, kn, kv, n, false, err);
+            rc = leann_rebuild(c, kn, kv, n, err);
             free(kn);
             free(kv);
         } else {
@@ -444,6 +454,14 @@ rg_status leann_add_in(leann_coll *c, leann_tx *tx, const rg_record *recs, size_
                 leann_graph_remove(c, old_nodes, nold, dirty);
             for (size_t i = 0; rc == RG_OK && i < n; i++)
                 rc = insert_node(c, &es, first_new + (uint32_t)i, dirty);
+            /* The reverse edges re-prune neighbours' lists, which can drop
+             * the new node or an older one from every list that held it:
+             * reconnect as a bulk build does (issue 16: a plain SciFact
+             * ingest left 3.4% of live nodes unreachable without this). */
+            if (rc == RG_OK) {
+                leann_space sp = {leann_edit_space_vec, &es, c->dim};
+                leann_graph_reconnect(&c->graph, &sp, dirty);
+            }
             int64_t new_gen = 0;
             if (rc == RG_OK)
                 rc = leann_save_overlay(c, dirty, first_new, &new_gen, err);
@@ -457,7 +475,7 @@ rg_status leann_add_in(leann_coll *c, leann_tx *tx, const rg_record *recs, size_
         }
     }
     if (rc == RG_OK)
-        tx->live_delta += live_after - c->live;
+        tx->live_delta += live_after - live_before;
     free(keep);
     free(seqs);
     free(old_nodes);

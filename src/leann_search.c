@@ -1,4 +1,6 @@
-/* Search in the leann backend, all in this file:
+/* Search in the leann backend, all in this file, and the recompute of exact
+ * vectors.  Stored data is read only through c->src (leann_source), so
+ * nothing here touches SQLite:
  *
  *  1. leann_beam_search: best-first traversal of the graph with a beam of
  *     width L (search_complexity).  Distances come from a callback: PQ codes
@@ -8,7 +10,8 @@
  *     embeddings recomputed from their passages through the collection's
  *     embedder (batched; hub and recent ones come from the cache), are
  *     reranked and the k best are returned with exact cosine distances.
- *  3. Filtered queries: SQLite yields the matching set.  A small set is
+ *  3. Filtered queries: the source (c->src.filter_set; SQLite in
+ *     store_leann.c) yields the matching set.  A small set is
  *     scored directly (PQ over the set, then exact rerank); a large one uses
  *     the graph, admitting only matching nodes as results; if the graph finds
  *     fewer than k, the set is scored directly, so a filtered query returns k
@@ -287,70 +290,46 @@ static rg_status coll_vecs(void *ctx, const uint32_t *nodes, size_t n, float *ou
     return leann_fetch_vectors(ctx, nodes, n, out, err);
 }
 
-/* Exact distances for the best candidates, best k (ties by insertion order,
- * as the exact backend breaks them) pushed to out.  Only the first nexact
- * hits are guaranteed exact; when k is larger (the deep vector side of a
- * hybrid query, which only feeds fusion), the rest are ranked by the PQ
- * distance corrected by the mean PQ error observed on this query, so they
- * cost no recompute. */
+/* Exact distances for the best candidates; the best k (ties by insertion
+ * order, as the exact backend breaks them) into *out.  Only the first nexact
+ * are guaranteed exact; when k is larger (the deep vector side of a hybrid
+ * query, which only feeds fusion), the rest are ranked by the PQ distance
+ * corrected by the mean PQ error observed on this query, so they cost no
+ * recompute. */
 static rg_status rerank(leann_coll *c, const float *q, const leann_cand *cand, size_t n, int k, int nexact,
-                        bool adaptive, unsigned include, rg_hits *out, rg_error *err)
+                        bool adaptive, leann_cand **out, size_t *nout, rg_error *err)
 {
     float *exact = rg_xmalloc((n ? n : 1) * sizeof *exact);
     size_t scored = 0;
     rg_status rc = leann_rerank_exact(q, (size_t)c->dim, cand, n, nexact, adaptive, coll_vecs, c, exact, &scored, err);
-    ranked *rk = rg_xmalloc((n ? n : 1) * sizeof *rk);
-    /* Ranking needs only seq; the k returned, what the caller asked for. */
-    sqlite3_stmt *order = NULL, *st = NULL;
-    rg_buf sql;
-    rg_buf_init(&sql);
-    leann_select_records(&sql, "seq, id", include);
-    rg_buf_puts(&sql, " WHERE " LEANN_NODE_ROW);
-    if (rc == RG_OK &&
-        (sqlite3_prepare_v2(c->db, "SELECT seq FROM records WHERE " LEANN_NODE_ROW, -1, &order, NULL) != SQLITE_OK ||
-         sqlite3_prepare_v2(c->db, sql.data, -1, &st, NULL) != SQLITE_OK))
-        rc = rg_error_set(err, RG_ERR_INTERNAL, "%s: %s", c->db_path, sqlite3_errmsg(c->db));
-    rg_buf_free(&sql);
     double bias = 0;
     for (size_t i = 0; i < scored; i++)
         bias += exact[i] - cand[i].dist;
     bias = scored ? bias / (double)scored : 0;
     size_t ranked_n = scored < (size_t)k ? RG_MIN(n, (size_t)k) : scored;
-    for (size_t i = 0; rc == RG_OK && i < ranked_n; i++) {
-        rk[i].dist = i < scored ? exact[i] : (float)(cand[i].dist + bias);
-        rk[i].node = cand[i].node;
-        sqlite3_bind_int64(order, 1, cand[i].node);
-        rk[i].seq = sqlite3_step(order) == SQLITE_ROW ? sqlite3_column_int64(order, 0) : INT64_MAX;
-        sqlite3_reset(order);
-    }
+    ranked *rk = rg_xmalloc((ranked_n ? ranked_n : 1) * sizeof *rk);
+    uint32_t *nodes = rg_xmalloc((ranked_n ? ranked_n : 1) * sizeof *nodes);
+    int64_t *seq = rg_xmalloc((ranked_n ? ranked_n : 1) * sizeof *seq);
+    for (size_t i = 0; i < ranked_n; i++)
+        nodes[i] = cand[i].node;
+    if (rc == RG_OK && ranked_n)
+        rc = c->src.order(c->src.ctx, nodes, ranked_n, seq, err);
+    for (size_t i = 0; rc == RG_OK && i < ranked_n; i++)
+        rk[i] = (ranked){i < scored ? exact[i] : (float)(cand[i].dist + bias), seq[i], cand[i].node};
     if (rc == RG_OK) {
         /* The exact top nexact first, then everything else by (exact or
          * estimated) distance. */
         qsort(rk, scored, sizeof *rk, ranked_cmp);
         size_t top = RG_MIN(scored, (size_t)nexact);
         qsort(rk + top, ranked_n - top, sizeof *rk, ranked_cmp);
+        size_t m = RG_MIN(ranked_n, (size_t)k);
+        *out = rg_xmalloc((m ? m : 1) * sizeof **out);
+        for (size_t i = 0; i < m; i++)
+            (*out)[i] = (leann_cand){rk[i].dist, rk[i].node};
+        *nout = m;
     }
-    for (size_t i = 0; rc == RG_OK && i < ranked_n && i < (size_t)k; i++) {
-        sqlite3_bind_int64(st, 1, rk[i].node);
-        if (sqlite3_step(st) != SQLITE_ROW) {
-            rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: graph node %u has no record", c->db_path, rk[i].node);
-            break;
-        }
-        json_t *meta = NULL;
-        char *doc = NULL;
-        if ((include & RG_INCLUDE_METADATAS) && sqlite3_column_type(st, 5) != SQLITE_NULL)
-            meta = json_loads((const char *)sqlite3_column_text(st, 5), 0, NULL);
-        if ((include & RG_INCLUDE_DOCUMENTS) && sqlite3_column_type(st, 2) != SQLITE_NULL)
-            rc = leann_doc_decompress(c, sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2),
-                                      sqlite3_column_int64(st, 4), sqlite3_column_int64(st, 3), &doc, err);
-        if (rc == RG_OK)
-            rg_hits_push(out, (const char *)sqlite3_column_text(st, 1), rk[i].dist, doc, meta);
-        free(doc);
-        json_decref(meta);
-        sqlite3_reset(st);
-    }
-    sqlite3_finalize(order);
-    sqlite3_finalize(st);
+    free(nodes);
+    free(seq);
     free(rk);
     free(exact);
     return rc;
@@ -374,8 +353,11 @@ static size_t graph_candidates(leann_coll *c, pq_ctx *pc, int L, const uint8_t *
     return n;
 }
 
-rg_status leann_query(leann_coll *c, const float *q, const rg_query_opts *opts, rg_hits *out, rg_error *err)
+rg_status leann_search(leann_coll *c, const float *q, const rg_query_opts *opts, leann_cand **out, size_t *nout,
+                       rg_error *err)
 {
+    *out = NULL;
+    *nout = 0;
     if (c->live <= 0 || c->pq.m == 0 || c->graph.n == 0)
         return RG_OK;
     uint64_t before = c->recomputed;
@@ -397,9 +379,11 @@ rg_status leann_query(leann_coll *c, const float *q, const rg_query_opts *opts, 
     uint32_t *set = NULL;
     size_t nset = 0;
     bool use_set = false;
+    const char *path = "walk";
 
     if (opts->where) {
-        rc = leann_filter_nodes(c, opts->where, &set, &nset, err);
+        path = "filtered scan";
+        rc = c->src.filter_set(c->src.ctx, opts->where, &set, &nset, err);
         if (rc == RG_OK && nset > 0) {
             /* A selective filter leaves a walk surrounded by non-matching
              * nodes: score such a set (or any set under the scan size). */
@@ -413,6 +397,7 @@ rg_status leann_query(leann_coll *c, const float *q, const rg_query_opts *opts, 
                 free(in_set);
                 /* The walk found too few matches: fall back to the set. */
                 use_set = ncand < (size_t)k && ncand < nset;
+                path = use_set ? "filtered walk, then scan" : "filtered walk";
             }
         }
     } else if (c->live <= c->params.scan_threshold) {
@@ -423,21 +408,108 @@ rg_status leann_query(leann_coll *c, const float *q, const rg_query_opts *opts, 
             if (!(c->graph.flags[v] & LEANN_NODE_DELETED))
                 set[nset++] = v;
         use_set = true;
+        path = "scan";
     } else {
         ncand = graph_candidates(c, &pc, L, NULL, cand, (size_t)R);
         if (ncand < (size_t)k && ncand < (size_t)c->live) {
             /* Unreachable nodes (heavy deletes): score everybody. */
-            rc = leann_filter_nodes(c, NULL, &set, &nset, err);
+            rc = c->src.filter_set(c->src.ctx, NULL, &set, &nset, err);
             use_set = rc == RG_OK;
+            path = "walk, then scan";
         }
     }
     if (rc == RG_OK && use_set)
         ncand = score_set(&pc, set, nset, cand, (size_t)R);
     if (rc == RG_OK && ncand > 0)
-        rc = rerank(c, q, cand, ncand, k, nexact, adaptive, opts->include, out, err);
+        rc = rerank(c, q, cand, ncand, k, nexact, adaptive, out, nout, err);
     c->last_query_recomputed = c->recomputed - before;
+    c->last_query_path = path;
     free(set);
     free(cand);
     free(table);
+    return rc;
+}
+
+/* ---- recomputing embeddings ------------------------------------------------ */
+
+void leann_passages_free(leann_passage *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(p[i].text);
+        free(p[i].vec);
+        p[i].text = NULL;
+        p[i].vec = NULL;
+    }
+}
+
+/* ---- recomputing embeddings ------------------------------------------------ */
+
+rg_status leann_fetch_vectors(leann_coll *c, const uint32_t *nodes, size_t n, float *out, rg_error *err)
+{
+    size_t dim = (size_t)c->dim;
+    uint32_t *miss = NULL, *mnodes = NULL;
+    size_t nmiss = 0;
+    for (size_t i = 0; i < n; i++) {
+        const float *v = leann_cache_get(&c->cache, nodes[i]);
+        if (v) {
+            memcpy(out + i * dim, v, dim * sizeof(float));
+        } else {
+            if (!miss) {
+                miss = rg_xmalloc(n * sizeof *miss);
+                mnodes = rg_xmalloc(n * sizeof *mnodes);
+            }
+            mnodes[nmiss] = nodes[i];
+            miss[nmiss++] = (uint32_t)i;
+        }
+    }
+    if (nmiss == 0)
+        return RG_OK;
+    leann_passage *ps = rg_xmalloc(nmiss * sizeof *ps);
+    rg_status rc = c->src.passages(c->src.ctx, mnodes, nmiss, ps, err);
+    bool fetched = rc == RG_OK;
+    char **texts = rg_xcalloc(nmiss, sizeof *texts);
+    size_t *tpos = rg_xmalloc(nmiss * sizeof *tpos);
+    size_t nt = 0;
+    for (size_t m = 0; rc == RG_OK && m < nmiss; m++) {
+        size_t i = miss[m];
+        if (ps[m].vec) {
+            /* A record without text keeps its vector: nothing to recompute
+             * it from. */
+            memcpy(out + i * dim, ps[m].vec, dim * sizeof(float));
+            leann_cache_put(&c->cache, nodes[i], out + i * dim,
+                            nodes[i] < c->graph.n && (c->graph.flags[nodes[i]] & LEANN_NODE_HUB));
+        } else {
+            texts[nt] = ps[m].text;
+            tpos[nt++] = i;
+        }
+    }
+    if (rc == RG_OK && nt > 0) {
+        if (!c->embedder) {
+            rc = rg_error_set(err, RG_ERR_INVALID,
+                              "collection %s was opened without an embedder; leann needs it to recompute embeddings",
+                              c->name);
+        } else {
+            float *buf = malloc(nt * dim * sizeof(float));
+            if (!buf)
+                rc = rg_error_set(err, RG_ERR_NOMEM, "out of memory recomputing %zu embeddings", nt);
+            else
+                rc = rg_embedder_embed(c->embedder, (const char *const *)texts, nt, RG_EMBED_DOCUMENT, buf, err);
+            for (size_t t = 0; rc == RG_OK && t < nt; t++) {
+                size_t i = tpos[t];
+                memcpy(out + i * dim, buf + t * dim, dim * sizeof(float));
+                leann_cache_put(&c->cache, nodes[i], out + i * dim,
+                                nodes[i] < c->graph.n && (c->graph.flags[nodes[i]] & LEANN_NODE_HUB));
+            }
+            free(buf);
+            c->recomputed += nt;
+        }
+    }
+    if (fetched)
+        leann_passages_free(ps, nmiss);   /* owns the texts */
+    free(ps);
+    free(texts);
+    free(tpos);
+    free(miss);
+    free(mnodes);
     return rc;
 }

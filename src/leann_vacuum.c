@@ -3,9 +3,12 @@
  * Delete: the record's row goes, its node becomes a tombstone, and every
  * node that pointed at it is repaired (FreshDiskANN-style): its list becomes
  * its other neighbours plus the deleted node's neighbours, re-pruned for
- * diversity.  So the graph stays navigable without a rebuild.  Tombstones
- * keep their number until a rebuild (`compact`, or the automatic one when
- * the collection doubles) renumbers the live nodes. */
+ * diversity; a deleted hub hands its role to a neighbour, and any node the
+ * repairs strand is reconnected.  So the graph stays navigable without a
+ * rebuild.  Tombstones keep their number (and their PQ code in the codes
+ * file; their row, passage included, is gone) until a rebuild renumbers the
+ * live nodes: `compact`, or the automatic consolidation at the end of the
+ * write that takes tombstones past LEANN_CONSOLIDATE_DEAD of the nodes. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +16,51 @@
 #include "sqlite_util.h"
 #include "util.h"
 
+
+/* Every deleted hub hands its role to the live neighbour most others point
+ * to: that node becomes a hub and takes the deleted hub's neighbours into
+ * its own list (RobustPrune to graph_degree), so the long edges a walk
+ * relied on survive the delete.  Without this, churn wore the hubs of a
+ * SciFact collection from 169 down to 50 (issue 16).  cand: room for
+ * 2 * max_degree ids. */
+static void replace_hubs(leann_graph *g, const leann_space *sp, const uint32_t *nodes, size_t n, uint32_t *cand,
+                         uint8_t *dirty)
+{
+    uint32_t *indeg = NULL;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t w = nodes[i];
+        if (w >= g->n || !(g->flags[w] & LEANN_NODE_HUB) || g->deg[w] == 0)
+            continue;
+        if (!indeg) {
+            indeg = rg_xcalloc(g->n, sizeof *indeg);
+            for (uint32_t v = 0; v < g->n; v++)
+                if (!(g->flags[v] & LEANN_NODE_DELETED))
+                    for (int j = 0; j < g->deg[v]; j++)
+                        indeg[leann_graph_nbrs(g, v)[j]]++;
+        }
+        const uint32_t *wn = leann_graph_nbrs(g, w);
+        uint32_t best = LEANN_NONE;
+        for (int j = 0; j < g->deg[w]; j++) {
+            uint32_t x = wn[j];
+            if (g->flags[x] & (LEANN_NODE_DELETED | LEANN_NODE_HUB))
+                continue;
+            if (best == LEANN_NONE || indeg[x] > indeg[best])
+                best = x;
+        }
+        if (best == LEANN_NONE)
+            continue;
+        int nc = 0;
+        const uint32_t *bn = leann_graph_nbrs(g, best);
+        for (int j = 0; j < g->deg[best]; j++)
+            cand[nc++] = bn[j];
+        for (int j = 0; j < g->deg[w]; j++)
+            cand[nc++] = wn[j];   /* best itself, duplicates, deleted: dropped */
+        g->flags[best] |= LEANN_NODE_HUB;
+        leann_graph_set_pruned(g, sp, best, cand, nc, g->max_degree);
+        dirty[best] = 1;
+    }
+    free(indeg);
+}
 
 void leann_graph_remove(leann_coll *c, const uint32_t *nodes, size_t n, uint8_t *dirty)
 {
@@ -26,6 +74,7 @@ void leann_graph_remove(leann_coll *c, const uint32_t *nodes, size_t n, uint8_t 
     leann_edit_space_init(&es, c);
     leann_space sp = {leann_edit_space_vec, &es, c->dim};
     uint32_t *cand = rg_xmalloc(sizeof(uint32_t) * (size_t)(g->max_degree + 1) * (size_t)(g->max_degree + 1));
+    replace_hubs(g, &sp, nodes, n, cand, dirty);
     for (uint32_t u = 0; u < g->n; u++) {
         if (g->flags[u] & LEANN_NODE_DELETED)
             continue;
@@ -67,7 +116,6 @@ void leann_graph_remove(leann_coll *c, const uint32_t *nodes, size_t n, uint8_t 
         }
     }
     free(cand);
-    leann_edit_space_free(&es);
     for (size_t i = 0; i < n; i++)
         if (nodes[i] < g->n)
             g->deg[nodes[i]] = 0;
@@ -87,6 +135,20 @@ void leann_graph_remove(leann_coll *c, const uint32_t *nodes, size_t n, uint8_t 
             dirty[best] = 1;
         }
     }
+    /* The repairs re-prune lists and can strand a node whose only in-edge
+     * went through a deleted one: reconnect as a bulk build does. */
+    leann_graph_reconnect(g, &sp, dirty);
+    leann_edit_space_free(&es);
+}
+
+bool leann_should_consolidate(const leann_coll *c, uint32_t nodes, int64_t live)
+{
+    int64_t dead = (int64_t)nodes - live;
+    if (dead >= LEANN_CONSOLIDATE_MIN_DEAD && (double)dead >= LEANN_CONSOLIDATE_DEAD * (double)nodes)
+        return true;
+    if (c->built_n < LEANN_AUTO_REBUILD_MAX)
+        return live >= 2 * (int64_t)c->built_n;
+    return (int64_t)nodes - (int64_t)c->built_n >= LEANN_CONSOLIDATE_GROWTH * (int64_t)c->built_n;
 }
 
 rg_status leann_delete(leann_coll *c, const char *const *ids, size_t nids, const rg_filter *where, size_t *deleted,
@@ -150,14 +212,20 @@ rg_status leann_delete_in(leann_coll *c, leann_tx *tx, const char *const *ids, s
     sqlite3_finalize(tomb);
     if (rc == RG_OK) {
         tx->mutated = true;
-        uint8_t *dirty = rg_xcalloc(c->graph.n ? c->graph.n : 1, 1);
-        leann_graph_remove(c, nodes, n, dirty);
-        int64_t new_gen;
-        rc = leann_save_overlay(c, dirty, c->graph.n, &new_gen, err);
-        free(dirty);
+        if (leann_should_consolidate(c, c->graph.n, c->live + tx->live_delta - (int64_t)n)) {
+            /* Past the tombstone threshold: this delete ends with a full
+             * rebuild over the live records (same transaction). */
+            rc = leann_rebuild(c, NULL, NULL, 0, err);
+        } else {
+            uint8_t *dirty = rg_xcalloc(c->graph.n ? c->graph.n : 1, 1);
+            leann_graph_remove(c, nodes, n, dirty);
+            int64_t new_gen;
+            rc = leann_save_overlay(c, dirty, c->graph.n, &new_gen, err);
+            free(dirty);
+            if (rc == RG_OK)
+                rc = leann_meta_save(c, err);
+        }
     }
-    if (rc == RG_OK)
-        rc = leann_meta_save(c, err);
     if (rc == RG_OK) {
         tx->live_delta -= (int64_t)n;
         *deleted = n;
@@ -167,7 +235,7 @@ rg_status leann_delete_in(leann_coll *c, leann_tx *tx, const char *const *ids, s
 }
 
 rg_status leann_rebuild(leann_coll *c, const uint32_t *known, const float *known_vecs, size_t nknown,
-                        bool retrain_dict, rg_error *err)
+                        rg_error *err)
 {
     size_t dim = (size_t)c->dim;
     uint32_t *old = NULL;
@@ -234,7 +302,6 @@ rg_status leann_rebuild(leann_coll *c, const uint32_t *known, const float *known
      * at doublings, so this costs a constant factor, and a dictionary
      * trained on the first 256 passages compresses the rest about 4% worse
      * than one trained on all of them. */
-    (void)retrain_dict;
     if (rc == RG_OK)
         rc = leann_train_dictionaries(c, err);
 
@@ -270,7 +337,16 @@ rg_status leann_rebuild(leann_coll *c, const uint32_t *known, const float *known
         c->codes = NULL;
         c->codes_cap = 0;
         if (n) {
-            rc = leann_pq_train(&c->pq, vecs, n, c->dim, c->params.code_bytes, c->params.code_bits, 0xc0de5, err);
+            /* The automatic code size: coarse codes only for collections
+             * that are scanned at this size; a walked one (live records
+             * above scan_threshold) gets the walked shape, since its codes
+             * steer the walk as well.  SciFact with the walk forced:
+             * recall@10 0.924 with 64-byte codes, 0.941 with 128
+             * (bench/leann/RESULTS-churn.md). */
+            int code_bytes = c->params.code_bytes;
+            if (code_bytes == 0 && c->params.code_bits != 4 && (int64_t)n > c->params.scan_threshold)
+                code_bytes = leann_pq_default_m(c->dim, (size_t)LEANN_PQ_COARSE_MAX + 1);
+            rc = leann_pq_train(&c->pq, vecs, n, c->dim, code_bytes, c->params.code_bits, 0xc0de5, err);
             if (rc == RG_OK) {
                 leann_codes_reserve(c, (uint32_t)n);
                 for (size_t i = 0; i < n; i++)
@@ -322,7 +398,7 @@ rg_status leann_compact(leann_coll *c, rg_error *err)
     if (rc != RG_OK)
         return rc;
     int64_t old_gen = c->generation;
-    rc = leann_rebuild(c, NULL, NULL, 0, true, err);
+    rc = leann_rebuild(c, NULL, NULL, 0, err);
     if (rc == RG_OK)
         rc = rg_sqlite_exec(c->db, "COMMIT", err);
     if (rc == RG_OK) {

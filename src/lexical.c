@@ -1,206 +1,157 @@
-/* The lexical sidecar: SQLite FTS5 over analysed text, BM25 ranking with
- * tunable k1/b, metadata filters, and the journal that keeps it in step
- * with the backend.  See lexical.h for the guarantees.
+/* The lexical index of a collection: segments (bm25_segment.c), their
+ * manifest and the journal that keeps them in step with the backend.  See
+ * lexical.h for the guarantees and docs/bm25.md for the formats.
  *
- * Layout (one SQLite file per collection, format ragged-lexical-2):
- *   meta(key, value)                   format, stemmer
- *   docs(rowid, id UNIQUE, metadata, terms)
- *               metadata packed by metapack.c (filters read it through
- *               rg_meta_json); terms is the analyser's output for the
- *               document, zstd-compressed (with dictionary lexdict when the
- *               frame names one)
- *   fts(terms)  contentless FTS5 (content=''), rowid = docs.rowid, over the
- *               analysed terms (space separated stems), tokenised by FTS5's
- *               'ascii' tokenizer, which splits on exactly those spaces
- *   lexdict(id, dict)                  zstd dictionary trained on the terms
- *   journal(op, id)                    pending writes; id NULL = unknown set
+ * DIR/NAME.bm25/index.sqlite (WAL):
+ *   meta(key, value)        format, stemmer
+ *   manifest(id = 1, data)  the segments, their tombstones and the live
+ *                           statistics, one blob with its own CRC32C
+ *   journal(op, ids)        pending writes; ids NULL = unknown set
+ * DIR/NAME.bm25/GEN.seg     segments named by the manifest
+ * DIR/NAME.bm25/lock        flock()ed by the writer
  *
- * Why contentless plus compressed terms: format 1 kept FTS5's own copy of
- * the terms as plain text (half of the file on SciFact) and metadata as
- * JSON text (another fifth).  A contentless index only keeps postings; to
- * take a document out of it FTS5 must be given the exact terms it was
- * indexed with, which is what docs.terms keeps, at about a third of their
- * size.  Nothing else reads them.
+ * A write puts its new segment files on disk first (fsynced), then commits
+ * the manifest that names them; killed at any instant, the manifest names
+ * complete files only.  Files it does not name are orphans of a killed or
+ * failed writer (or segments merged away) that the next writer deletes.
  *
- * Why pre-analysed text rather than an FTS5 tokenizer: the Snowball
- * stemmers and stop list run in C once, the same way for documents and
- * queries, and any SQLite (or sqlite3 shell) can open the file without a
- * custom tokenizer being registered. */
+ * Deletes and replaced records are tombstones in the manifest (a bitset per
+ * segment); merges drop them.  After each write, the newest segments are
+ * merged while the one before holds no more than twice the live records of
+ * the newest (sizes stay geometric: O(log n) segments, each record
+ * rewritten O(log n) times), and a segment more than half dead is merged
+ * with its neighbour. */
 #include "lexical.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
 #include <sqlite3.h>
-#include <zdict.h>
-#include <zstd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #include "analyzer.h"
-#include "metapack.h"
+#include "bm25.h"
 #include "sqlite_util.h"
 #include "util.h"
 
-#define LEXICAL_FORMAT "ragged-lexical-2"
-#define TERMS_ZSTD_LEVEL 9        /* level 19 gains under 1% on these short texts */
-#define DICT_MIN_DOCS 256         /* train the terms dictionary from this many documents */
-#define DICT_RETRAIN_MAX 65536    /* retrain at 4x growth up to this many documents */
-#define DICT_BYTES (64 * 1024)
+#define LEXICAL_FORMAT "ragged-bm25-1"
+#define LEGACY_FORMAT "ragged-lexical-2"
+#define MANIFEST_MAGIC "RGBM25MF"
+#define MANIFEST_VERSION 1
 #define REBUILD_PAGE 1000
+#define REBUILD_SEGMENT_DOCS 65536 /* a rebuild writes a segment per this many records */
+
+typedef struct segref {
+    uint64_t gen;
+    uint32_t ndocs, ndead;
+    uint64_t bytes, live_dl;
+    uint8_t *dead;                 /* (ndocs + 7) / 8 bytes */
+    rg_bm25_seg *seg;              /* opened lazily */
+} segref;
+
+/* id -> segment generation and document, for the live records. */
+typedef struct idslot {
+    char *id;                      /* NULL: empty; DELETED: removed */
+    uint64_t gen;
+    uint32_t doc;
+} idslot;
+
+static char DELETED_MARK;
+#define DELETED (&DELETED_MARK)
+
+typedef struct idmap {
+    idslot *s;
+    size_t cap, used;              /* used counts DELETED slots too */
+} idmap;
 
 struct rg_lexical {
-    char *path;
+    char *base, *dir, *db_path, *lock_path;
     sqlite3 *db;
     rg_analyzer *an;
     rg_lexical_params params;
     int lock_fd;
     bool locked;
-    ZSTD_CCtx *cctx;
-    ZSTD_DCtx *dctx;
-    ZSTD_CDict *cdict;        /* the newest lexdict, NULL before one is trained */
-    ZSTD_DDict *ddict;
-    unsigned dict_id;         /* zstd dictionary id of cdict/ddict */
-    bool want_vacuum;         /* rows were rewritten: repack after the commit */
+    /* the manifest as last read */
+    bool loaded;
+    uint64_t counter, next_gen, ndocs, total_dl;
+    uint32_t crc;                  /* of the manifest blob read or written last */
+    segref *segs;
+    size_t nsegs;
+    idmap map;
+    bool map_ok;
+    rg_buf terms;                  /* scratch */
 };
 
-static const char *META_SCHEMA = "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);";
-static const char *SCHEMA =
-    "CREATE TABLE IF NOT EXISTS docs(rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, metadata BLOB, terms BLOB);"
-    "CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(terms, tokenize = 'ascii', content = '');"
-    "CREATE TABLE IF NOT EXISTS lexdict(id INTEGER PRIMARY KEY, dict BLOB NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS journal(op INTEGER PRIMARY KEY, ids TEXT);";
-/* Format 1 tables have other columns; they are dropped, not migrated (the
- * index is rebuilt from the backend). */
-static const char *DROP_ALL = "DROP TABLE IF EXISTS fts; DROP TABLE IF EXISTS docs; DROP TABLE IF EXISTS lexdict;"
-                              "DROP TABLE IF EXISTS journal;";
+/* ---- names ---- */
 
-/* ---- BM25 as an FTS5 auxiliary function ----
- * FTS5's built-in bm25() fixes k1 = 1.2 and b = 0.75; rg_bm25(fts, k1, b)
- * is the same formula (Robertson/Sparck Jones IDF as Lucene computes it,
- * log(1 + (N - n + 0.5) / (n + 0.5)), always positive) with the two
- * parameters as arguments.  It returns -score so ORDER BY ascends. */
-
-typedef struct bm25_data {
-    int nphrase;
-    double avgdl;
-    double *idf;
-    int *freq;
-} bm25_data;
-
-static int count_rows(const Fts5ExtensionApi *api, Fts5Context *fts, void *ud)
+char *rg_lexical_file_collection(const char *filename)
 {
-    (*(sqlite3_int64 *)ud)++;
-    return SQLITE_OK;
-}
-
-static void bm25_data_free(void *p)
-{
-    bm25_data *d = p;
-    if (d) {
-        free(d->idf);
-        free(d->freq);
-        free(d);
-    }
-}
-
-static void rg_bm25(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx, int nval,
-                    sqlite3_value **vals)
-{
-    double k1 = nval > 0 ? sqlite3_value_double(vals[0]) : 1.2;
-    double b = nval > 1 ? sqlite3_value_double(vals[1]) : 0.75;
-    bm25_data *d = api->xGetAuxdata(fts, 0);
-    if (!d) {
-        d = rg_xcalloc(1, sizeof *d);
-        d->nphrase = api->xPhraseCount(fts);
-        sqlite3_int64 nrow = 0, ntok = 0;
-        int rc = api->xRowCount(fts, &nrow);
-        if (rc == SQLITE_OK)
-            rc = api->xColumnTotalSize(fts, -1, &ntok);
-        d->avgdl = nrow > 0 ? (double)ntok / (double)nrow : 1.0;
-        d->idf = rg_xcalloc((size_t)d->nphrase + 1, sizeof *d->idf);
-        d->freq = rg_xcalloc((size_t)d->nphrase + 1, sizeof *d->freq);
-        for (int i = 0; rc == SQLITE_OK && i < d->nphrase; i++) {
-            sqlite3_int64 hits = 0;
-            rc = api->xQueryPhrase(fts, i, &hits, count_rows);
-            d->idf[i] = log(1.0 + ((double)nrow - (double)hits + 0.5) / ((double)hits + 0.5));
-        }
-        if (rc == SQLITE_OK)
-            rc = api->xSetAuxdata(fts, d, bm25_data_free);
-        else
-            bm25_data_free(d);
-        if (rc != SQLITE_OK) {
-            sqlite3_result_error_code(ctx, rc);
-            return;
-        }
-    }
-    memset(d->freq, 0, (size_t)d->nphrase * sizeof *d->freq);
-    int ninst = 0, rc = api->xInstCount(fts, &ninst);
-    for (int i = 0; rc == SQLITE_OK && i < ninst; i++) {
-        int ip, ic, io;
-        rc = api->xInst(fts, i, &ip, &ic, &io);
-        if (rc == SQLITE_OK && ip >= 0 && ip < d->nphrase)
-            d->freq[ip]++;
-    }
-    int dl = 0;
-    if (rc == SQLITE_OK)
-        rc = api->xColumnSize(fts, -1, &dl);
-    if (rc != SQLITE_OK) {
-        sqlite3_result_error_code(ctx, rc);
-        return;
-    }
-    double score = 0, norm = k1 * (1.0 - b + b * (double)dl / d->avgdl);
-    for (int i = 0; i < d->nphrase; i++)
-        if (d->freq[i])
-            score += d->idf[i] * (double)d->freq[i] * (k1 + 1.0) / ((double)d->freq[i] + norm);
-    sqlite3_result_double(ctx, -score);
-}
-
-static fts5_api *fts5_api_of(sqlite3 *db)
-{
-    fts5_api *api = NULL;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, "SELECT fts5(?1)", -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_pointer(st, 1, (void *)&api, "fts5_api_ptr", NULL);
-        sqlite3_step(st);
-    }
-    sqlite3_finalize(st);
-    return api;
-}
-
-/* ---- open / close ---- */
-
-static char *side_path(const char *path, const char *suffix)
-{
-    return rg_xasprintf("%s%s", path, suffix);
-}
-
-void rg_lexical_remove_files(const char *path)
-{
-    static const char *const suffixes[] = {"", "-wal", "-shm", "-journal", ".lock"};
+    static const char *const suffixes[] = {".bm25", ".fts.sqlite"};
     for (size_t i = 0; i < RG_ARRAY_LEN(suffixes); i++) {
-        char *p = side_path(path, suffixes[i]);
+        const char *at = strstr(filename, suffixes[i]);
+        if (at && at != filename)
+            return rg_xstrndup(filename, (size_t)(at - filename));
+    }
+    return NULL;
+}
+
+static void remove_legacy(const char *base)
+{
+    static const char *const suffixes[] = {".fts.sqlite", ".fts.sqlite-wal", ".fts.sqlite-shm",
+                                           ".fts.sqlite-journal", ".fts.sqlite.lock"};
+    for (size_t i = 0; i < RG_ARRAY_LEN(suffixes); i++) {
+        char *p = rg_xasprintf("%s%s", base, suffixes[i]);
         unlink(p);
         free(p);
     }
 }
 
+void rg_lexical_remove_files(const char *base)
+{
+    char *dir = rg_xasprintf("%s.bm25", base);
+    rg_error ignored;
+    rg_remove_tree(dir, &ignored);
+    free(dir);
+    remove_legacy(base);
+}
+
 void rg_lexical_rename_files(const char *from, const char *to)
 {
     rg_lexical_remove_files(to);
-    char *a = side_path(from, "-wal");
-    bool has_wal = rg_path_exists(a);
-    free(a);
-    /* A WAL that is not yet checkpointed belongs to the old name and moving
-     * the pair is not atomic: then the index is dropped instead (rebuilt on
-     * next use).  Either way the old name's lock and -shm files go. */
-    if (!has_wal && rename(from, to) != 0)
+    char *a = rg_xasprintf("%s.bm25", from), *b = rg_xasprintf("%s.bm25", to);
+    if (rg_path_exists(a) && rename(a, b) != 0)
         rg_lexical_remove_files(to);
-    rg_lexical_remove_files(from);
+    free(a);
+    free(b);
+    rg_lexical_remove_files(from);   /* an old sidecar is rebuilt under the new name */
+}
+
+int64_t rg_lexical_bytes(const char *base)
+{
+    char *dir = rg_xasprintf("%s.bm25", base);
+    int64_t total = rg_path_exists(dir) ? rg_dir_size(dir) : 0;
+    free(dir);
+    static const char *const legacy[] = {".fts.sqlite", ".fts.sqlite-wal"};
+    for (size_t i = 0; i < RG_ARRAY_LEN(legacy); i++) {
+        char *p = rg_xasprintf("%s%s", base, legacy[i]);
+        struct stat sb;
+        if (stat(p, &sb) == 0)
+            total += sb.st_size;
+        free(p);
+    }
+    return total;
+}
+
+static char *seg_path(const rg_lexical *lx, uint64_t gen)
+{
+    return rg_xasprintf("%s/%llu.seg", lx->dir, (unsigned long long)gen);
 }
 
 static rg_status exec(rg_lexical *lx, const char *sql, rg_error *err)
@@ -208,77 +159,445 @@ static rg_status exec(rg_lexical *lx, const char *sql, rg_error *err)
     return rg_sqlite_exec(lx->db, sql, err);
 }
 
+static rg_status damaged(const rg_lexical *lx, const char *what, rg_error *err)
+{
+    return rg_error_set(err, RG_ERR_CORRUPT,
+                        "the BM25 index %s is damaged (%s); delete that directory (the index is rebuilt from the "
+                        "collection at the next ingest or query)",
+                        lx->dir, what);
+}
+
+/* ---- the id map ---- */
+
+static void idmap_free(idmap *m)
+{
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->s[i].id && m->s[i].id != DELETED)
+            free(m->s[i].id);
+    free(m->s);
+    memset(m, 0, sizeof *m);
+}
+
+static idslot *idmap_find(idmap *m, const char *id)
+{
+    if (!m->cap)
+        return NULL;
+    size_t at = (size_t)rg_hash64(id, strlen(id), 1) & (m->cap - 1);
+    while (m->s[at].id) {
+        if (m->s[at].id != DELETED && !strcmp(m->s[at].id, id))
+            return &m->s[at];
+        at = (at + 1) & (m->cap - 1);
+    }
+    return NULL;
+}
+
+static void idmap_put(idmap *m, const char *id, uint64_t gen, uint32_t doc);
+
+static void idmap_grow(idmap *m)
+{
+    idmap old = *m;
+    m->cap = old.cap ? old.cap * 2 : 1024;
+    m->s = rg_xcalloc(m->cap, sizeof *m->s);
+    m->used = 0;
+    for (size_t i = 0; i < old.cap; i++)
+        if (old.s[i].id && old.s[i].id != DELETED) {
+            size_t at = (size_t)rg_hash64(old.s[i].id, strlen(old.s[i].id), 1) & (m->cap - 1);
+            while (m->s[at].id)
+                at = (at + 1) & (m->cap - 1);
+            m->s[at] = old.s[i];
+            m->used++;
+        }
+    free(old.s);
+}
+
+static void idmap_put(idmap *m, const char *id, uint64_t gen, uint32_t doc)
+{
+    idslot *x = idmap_find(m, id);
+    if (x) {
+        x->gen = gen;
+        x->doc = doc;
+        return;
+    }
+    if ((m->used + 1) * 2 > m->cap)
+        idmap_grow(m);
+    size_t at = (size_t)rg_hash64(id, strlen(id), 1) & (m->cap - 1);
+    while (m->s[at].id)
+        at = (at + 1) & (m->cap - 1);
+    m->s[at] = (idslot){rg_xstrdup(id), gen, doc};
+    m->used++;
+}
+
+static void idmap_del(idslot *x)
+{
+    free(x->id);
+    x->id = DELETED;
+}
+
+/* ---- the manifest ---- */
+
+static void forget(rg_lexical *lx)
+{
+    for (size_t i = 0; i < lx->nsegs; i++) {
+        free(lx->segs[i].dead);
+        rg_bm25_seg_free(lx->segs[i].seg);
+    }
+    free(lx->segs);
+    lx->segs = NULL;
+    lx->nsegs = 0;
+    lx->loaded = false;
+    lx->counter = lx->next_gen = lx->ndocs = lx->total_dl = 0;
+    idmap_free(&lx->map);
+    lx->map_ok = false;
+}
+
+static void put_u32(rg_buf *b, uint32_t v)
+{
+    uint8_t x[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+    rg_buf_append(b, x, 4);
+}
+
+static void put_u64(rg_buf *b, uint64_t v)
+{
+    put_u32(b, (uint32_t)v);
+    put_u32(b, (uint32_t)(v >> 32));
+}
+
+static uint32_t get_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t get_u64(const uint8_t *p)
+{
+    return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
+}
+
+static void encode_manifest(const rg_lexical *lx, rg_buf *out)
+{
+    rg_buf_append(out, MANIFEST_MAGIC, 8);
+    put_u32(out, MANIFEST_VERSION);
+    put_u32(out, (uint32_t)lx->nsegs);
+    put_u64(out, lx->counter);
+    put_u64(out, lx->next_gen);
+    put_u64(out, lx->ndocs);
+    put_u64(out, lx->total_dl);
+    for (size_t i = 0; i < lx->nsegs; i++) {
+        const segref *s = &lx->segs[i];
+        put_u64(out, s->gen);
+        put_u32(out, s->ndocs);
+        put_u32(out, s->ndead);
+        put_u64(out, s->bytes);
+        put_u64(out, s->live_dl);
+        rg_buf_append(out, s->dead, (s->ndocs + 7) / 8);
+    }
+    put_u32(out, rg_crc32c(0, out->data, out->len));
+}
+
+/* Parses a manifest blob into lx (segments not opened). */
+static rg_status decode_manifest(rg_lexical *lx, const uint8_t *p, size_t n, rg_error *err)
+{
+    if (n < 48 + 4 || memcmp(p, MANIFEST_MAGIC, 8))
+        return damaged(lx, "manifest: bad magic or too short", err);
+    if (rg_crc32c(0, p, n - 4) != get_u32(p + n - 4))
+        return damaged(lx, "manifest checksum mismatch", err);
+    if (get_u32(p + 8) != MANIFEST_VERSION)
+        return damaged(lx, "manifest of an unknown version", err);
+    size_t nsegs = get_u32(p + 12);
+    lx->counter = get_u64(p + 16);
+    lx->next_gen = get_u64(p + 24);
+    lx->ndocs = get_u64(p + 32);
+    lx->total_dl = get_u64(p + 40);
+    const uint8_t *q = p + 48, *end = p + n - 4;
+    if (nsegs > (size_t)(end - q) / 32)
+        return damaged(lx, "manifest segment count", err);
+    lx->segs = rg_xcalloc(nsegs + 1, sizeof *lx->segs);
+    uint64_t docs = 0, dl = 0;
+    for (size_t i = 0; i < nsegs; i++) {
+        if (end - q < 32)
+            return damaged(lx, "manifest truncated", err);
+        segref *s = &lx->segs[lx->nsegs++];
+        s->gen = get_u64(q);
+        s->ndocs = get_u32(q + 8);
+        s->ndead = get_u32(q + 12);
+        s->bytes = get_u64(q + 16);
+        s->live_dl = get_u64(q + 24);
+        q += 32;
+        size_t nb = ((size_t)s->ndocs + 7) / 8;
+        if ((size_t)(end - q) < nb || s->ndead > s->ndocs || s->gen >= lx->next_gen)
+            return damaged(lx, "manifest segment entry", err);
+        s->dead = rg_xmalloc(nb + 1);
+        memcpy(s->dead, q, nb);
+        q += nb;
+        uint32_t marked = 0;
+        for (uint32_t d = 0; d < s->ndocs; d++)
+            marked += rg_bit_get(s->dead, d);
+        if (marked != s->ndead)
+            return damaged(lx, "manifest tombstone count", err);
+        docs += s->ndocs - s->ndead;
+        dl += s->live_dl;
+    }
+    if (q != end || docs != lx->ndocs || dl != lx->total_dl)
+        return damaged(lx, "manifest totals", err);
+    lx->loaded = true;
+    return RG_OK;
+}
+
+static rg_status open_seg(rg_lexical *lx, segref *s, rg_error *err)
+{
+    if (s->seg)
+        return RG_OK;
+    char *path = seg_path(lx, s->gen);
+    rg_status rc = rg_bm25_seg_open(path, &s->seg, err);
+    free(path);
+    if (rc == RG_OK && (rg_bm25_seg_ndocs(s->seg) != s->ndocs || rg_bm25_seg_bytes(s->seg) != s->bytes)) {
+        rg_bm25_seg_free(s->seg);
+        s->seg = NULL;
+        rc = damaged(lx, "a segment does not match the manifest", err);
+    }
+    return rc;
+}
+
+/* Reads the manifest (a snapshot) unless the one in memory is current. */
+static rg_status load(rg_lexical *lx, rg_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(lx->db, "SELECT data FROM manifest WHERE id = 1", -1, &st, NULL) != SQLITE_OK)
+        return rg_sqlite_error(lx->db, lx->db_path, err);
+    rg_status rc = RG_OK;
+    int r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        const uint8_t *p = sqlite3_column_blob(st, 0);
+        size_t n = (size_t)sqlite3_column_bytes(st, 0);
+        if (lx->loaded && n >= 24 && get_u64(p + 16) == lx->counter && get_u32(p + n - 4) == lx->crc &&
+            rg_crc32c(0, p, n - 4) == lx->crc) {
+            sqlite3_finalize(st);
+            return RG_OK;
+        }
+        /* Keep the open segments that the new manifest still names. */
+        segref *old = lx->segs;
+        size_t nold = lx->nsegs;
+        lx->segs = NULL;
+        lx->nsegs = 0;
+        idmap_free(&lx->map);
+        lx->map_ok = false;
+        rc = decode_manifest(lx, p ? p : (const uint8_t *)"", n, err);
+        if (rc == RG_OK)
+            lx->crc = get_u32(p + n - 4);
+        for (size_t i = 0; i < nold; i++) {
+            for (size_t j = 0; rc == RG_OK && j < lx->nsegs && old[i].seg; j++)
+                if (lx->segs[j].gen == old[i].gen) {
+                    lx->segs[j].seg = old[i].seg;
+                    old[i].seg = NULL;
+                }
+            rg_bm25_seg_free(old[i].seg);
+            free(old[i].dead);
+        }
+        free(old);
+    } else if (r == SQLITE_DONE) {
+        /* Every open writes a manifest before anything can read it: a
+         * missing row is damage, not an empty index. */
+        rc = damaged(lx, "the manifest is missing", err);
+    } else {
+        rc = rg_sqlite_error(lx->db, lx->db_path, err);
+    }
+    sqlite3_finalize(st);
+    if (rc != RG_OK)
+        forget(lx);
+    return rc;
+}
+
+static rg_status store_manifest(rg_lexical *lx, rg_error *err)
+{
+    lx->counter++;
+    rg_buf b;
+    rg_buf_init(&b);
+    encode_manifest(lx, &b);
+    lx->crc = get_u32((const uint8_t *)b.data + b.len - 4);
+    sqlite3_stmt *st = NULL;
+    rg_status rc = RG_OK;
+    if (sqlite3_prepare_v2(lx->db, "INSERT OR REPLACE INTO manifest(id, data) VALUES(1, ?)", -1, &st, NULL) !=
+        SQLITE_OK) {
+        rc = rg_sqlite_error(lx->db, lx->db_path, err);
+    } else {
+        sqlite3_bind_blob(st, 1, b.data, (int)b.len, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            rc = rg_sqlite_error(lx->db, lx->db_path, err);
+    }
+    sqlite3_finalize(st);
+    rg_buf_free(&b);
+    return rc;
+}
+
+static rg_status build_map(rg_lexical *lx, rg_error *err)
+{
+    if (lx->map_ok)
+        return RG_OK;
+    idmap_free(&lx->map);
+    rg_status rc = RG_OK;
+    for (size_t i = 0; rc == RG_OK && i < lx->nsegs; i++) {
+        segref *s = &lx->segs[i];
+        rc = open_seg(lx, s, err);
+        for (uint32_t d = 0; rc == RG_OK && d < s->ndocs; d++) {
+            if (rg_bit_get(s->dead, d))
+                continue;
+            const char *id;
+            rc = rg_bm25_seg_id(s->seg, d, &id, err);
+            if (rc == RG_OK)
+                idmap_put(&lx->map, id, s->gen, d);
+        }
+    }
+    if (rc == RG_OK && lx->map.used != lx->ndocs)
+        rc = damaged(lx, "an id is live in two places", err);
+    if (rc != RG_OK)
+        idmap_free(&lx->map);
+    lx->map_ok = rc == RG_OK;
+    return rc;
+}
+
+static segref *seg_of(rg_lexical *lx, uint64_t gen)
+{
+    for (size_t i = 0; i < lx->nsegs; i++)
+        if (lx->segs[i].gen == gen)
+            return &lx->segs[i];
+    return NULL;
+}
+
+/* ---- open / close ---- */
+
 static rg_status mark_rebuild(rg_lexical *lx, rg_error *err)
 {
     return exec(lx, "INSERT INTO journal(ids) VALUES(NULL)", err);
 }
 
-rg_status rg_lexical_open(const char *path, const rg_lexical_params *params, rg_lexical **out, rg_error *err)
+static rg_status upgrade_legacy(rg_lexical *lx, const char *legacy, rg_bm25_builder *b, sqlite3 *old,
+                                rg_error *err);
+static rg_status commit_new_segments(rg_lexical *lx, rg_bm25_builder **builders, size_t nb, uint64_t **made,
+                                     size_t *nmade, rg_error *err);
+static void remove_orphans(rg_lexical *lx);
+
+static const char *SCHEMA = "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+                            "CREATE TABLE IF NOT EXISTS manifest(id INTEGER PRIMARY KEY CHECK (id = 1), data BLOB);"
+                            "CREATE TABLE IF NOT EXISTS journal(op INTEGER PRIMARY KEY, ids TEXT);";
+
+/* A legacy sidecar of this stemmer: its stored terms become the first
+ * segment and its pending journal entries carry over; anything else (or
+ * a failure) leaves the new index marked for a rebuild. */
+static rg_status convert_legacy(rg_lexical *lx, bool *converted, rg_error *err)
+{
+    *converted = false;
+    char *legacy = rg_xasprintf("%s.fts.sqlite", lx->base);
+    if (!rg_path_exists(legacy)) {
+        free(legacy);
+        return RG_OK;
+    }
+    sqlite3 *old = NULL;
+    rg_error ignored;
+    char *format = NULL, *stemmer = NULL;
+    rg_bm25_builder *b = rg_bm25_builder_new();
+    bool usable = rg_sqlite_open(legacy, SQLITE_OPEN_READONLY, &old, &ignored) == RG_OK &&
+                  rg_sqlite_meta_get(old, "format", &format, &ignored) == RG_OK &&
+                  rg_sqlite_meta_get(old, "stemmer", &stemmer, &ignored) == RG_OK && format &&
+                  !strcmp(format, LEGACY_FORMAT) && stemmer && !strcmp(stemmer, lx->params.stemmer) &&
+                  upgrade_legacy(lx, legacy, b, old, &ignored) == RG_OK;
+    rg_status rc = RG_OK;
+    if (usable) {
+        uint64_t *made = NULL;
+        size_t nmade = 0;
+        rc = commit_new_segments(lx, &b, 1, &made, &nmade, err);
+        free(made);
+        *converted = rc == RG_OK;
+    }
+    sqlite3_close(old);
+    rg_bm25_builder_free(b);
+    free(format);
+    free(stemmer);
+    free(legacy);
+    return rc;
+}
+
+rg_status rg_lexical_open(const char *base, const rg_lexical_params *params, rg_lexical **out, rg_error *err)
 {
     *out = NULL;
-    char *dir = rg_path_dirname(path);
-    rg_status rc = rg_mkdir_p(dir, 0700, err);
-    free(dir);
-    if (rc != RG_OK)
-        return rc;
     rg_lexical *lx = rg_xcalloc(1, sizeof *lx);
-    lx->path = rg_xstrdup(path);
+    lx->base = rg_xstrdup(base);
+    lx->dir = rg_xasprintf("%s.bm25", base);
+    lx->db_path = rg_xasprintf("%s/index.sqlite", lx->dir);
+    lx->lock_path = rg_xasprintf("%s/lock", lx->dir);
     lx->params = *params;
     lx->lock_fd = -1;
-    rc = rg_analyzer_new(params->stemmer, &lx->an, err);
+    rg_buf_init(&lx->terms);
+    rg_status rc = rg_mkdir_p(lx->dir, 0700, err);
     if (rc == RG_OK)
-        rc = rg_sqlite_open_paged(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, 8192, &lx->db, err);
+        rc = rg_analyzer_new(params->stemmer, &lx->an, err);
     if (rc == RG_OK) {
-        fts5_api *api = fts5_api_of(lx->db);
-        if (!api || api->xCreateFunction(api, "rg_bm25", NULL, rg_bm25, NULL) != SQLITE_OK)
-            rc = rg_error_set(err, RG_ERR_UNAVAILABLE,
-                              "this SQLite library has no FTS5 full-text search, which BM25 retrieval needs; install "
-                              "a SQLite built with FTS5 (Debian's libsqlite3 is)");
-    }
-    if (rc == RG_OK && rg_metapack_register(lx->db) != SQLITE_OK)
-        rc = rg_sqlite_error(lx->db, path, err);
-    if (rc == RG_OK) {
-        char *lock = side_path(path, ".lock");
-        lx->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        lx->lock_fd = open(lx->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
         if (lx->lock_fd < 0)
-            rc = rg_error_set(err, RG_ERR_IO, "cannot open %s: %s", lock, strerror(errno));
-        free(lock);
+            rc = rg_error_set(err, RG_ERR_IO, "cannot open %s: %s", lx->lock_path, strerror(errno));
     }
+    /* A small file: 1 KiB pages (on a new file; pages that journal entries
+     * free are reused by the next ones). */
+    if (rc == RG_OK)
+        rc = rg_sqlite_open_paged(lx->db_path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, 1024, &lx->db, err);
     char *format = NULL, *stemmer = NULL;
-    /* FTS5's segment merges free pages all the time; with auto_vacuum the
-     * file gives them back at each commit instead of keeping about a tenth
-     * of itself free.  In WAL mode it takes effect at the next VACUUM,
-     * which a file without it gets after the first write of a handle. */
-    int64_t av = 0;
     if (rc == RG_OK)
-        rc = exec(lx, "PRAGMA auto_vacuum = FULL", err);
+        rc = exec(lx, SCHEMA, err);
     if (rc == RG_OK)
-        rc = rg_sqlite_scalar_int(lx->db, "PRAGMA auto_vacuum", &av, err);
-    lx->want_vacuum = av == 0;
+        rc = rg_sqlite_meta_get(lx->db, "format", &format, err);
     if (rc == RG_OK)
-        rc = exec(lx, "BEGIN IMMEDIATE", err);
-    if (rc == RG_OK) {
-        rc = exec(lx, META_SCHEMA, err);
+        rc = rg_sqlite_meta_get(lx->db, "stemmer", &stemmer, err);
+    if (rc == RG_OK &&
+        (!format || strcmp(format, LEXICAL_FORMAT) || !stemmer || strcmp(stemmer, params->stemmer))) {
+        /* New, another format or another stemmer: start empty, converting
+         * an old sidecar or marked for a rebuild from the backend.  Under
+         * the lock, so two processes do not both convert. */
+        if (flock(lx->lock_fd, LOCK_EX) != 0)
+            rc = rg_error_set(err, RG_ERR_IO, "cannot lock %s: %s", lx->lock_path, strerror(errno));
+        free(format);
+        format = NULL;
         if (rc == RG_OK)
             rc = rg_sqlite_meta_get(lx->db, "format", &format, err);
+        free(stemmer);
+        stemmer = NULL;
         if (rc == RG_OK)
             rc = rg_sqlite_meta_get(lx->db, "stemmer", &stemmer, err);
-        if (rc == RG_OK && (!format || strcmp(format, LEXICAL_FORMAT) || !stemmer ||
-                            strcmp(stemmer, params->stemmer))) {
-            /* New, older format or another stemmer: start empty and mark
-             * for a rebuild from the backend. */
-            rc = exec(lx, DROP_ALL, err);
-            if (rc == RG_OK)
-                rc = exec(lx, SCHEMA, err);
+        if (rc == RG_OK &&
+            (!format || strcmp(format, LEXICAL_FORMAT) || !stemmer || strcmp(stemmer, params->stemmer))) {
+            /* The manifest is replaced, not deleted: its change counter and
+             * generation numbers carry on (commit_new_segments). */
+            rc = exec(lx, "BEGIN IMMEDIATE; DELETE FROM journal;", err);
+            forget(lx);
+            bool converted = false;
             if (rc == RG_OK)
                 rc = rg_sqlite_meta_set(lx->db, "format", LEXICAL_FORMAT, err);
             if (rc == RG_OK)
                 rc = rg_sqlite_meta_set(lx->db, "stemmer", params->stemmer, err);
             if (rc == RG_OK)
+                rc = convert_legacy(lx, &converted, err);
+            if (rc == RG_OK && !converted) {
+                uint64_t *made = NULL;
+                size_t nmade = 0;
+                rc = commit_new_segments(lx, NULL, 0, &made, &nmade, err);   /* empty */
+                free(made);
+            }
+            if (rc == RG_OK && !converted)
                 rc = mark_rebuild(lx, err);
+            rg_error ignored;
+            rc = rc == RG_OK ? exec(lx, "COMMIT", err) : (exec(lx, "ROLLBACK", &ignored), rc);
+            forget(lx);
+            if (rc == RG_OK) {
+                remove_legacy(lx->base);
+                remove_orphans(lx);
+            }
+            /* Pages that journal entries (a batch's ids) take are freed
+             * again: with auto_vacuum they go back to the file system.  In
+             * WAL mode the setting takes a VACUUM, cheap on this new file. */
+            int64_t av = 0;
+            if (rc == RG_OK)
+                rc = rg_sqlite_scalar_int(lx->db, "PRAGMA auto_vacuum", &av, err);
+            if (rc == RG_OK && av == 0)
+                rc = exec(lx, "PRAGMA auto_vacuum = FULL; VACUUM", err);
         }
-        rg_error ignored;
-        rc = rc == RG_OK ? exec(lx, "COMMIT", err) : (exec(lx, "ROLLBACK", &ignored), rc);
+        flock(lx->lock_fd, LOCK_UN);
     }
     free(format);
     free(stemmer);
@@ -297,13 +616,14 @@ void rg_lexical_close(rg_lexical *lx)
     rg_lexical_end(lx);
     if (lx->lock_fd >= 0)
         close(lx->lock_fd);
-    ZSTD_freeCCtx(lx->cctx);
-    ZSTD_freeDCtx(lx->dctx);
-    ZSTD_freeCDict(lx->cdict);
-    ZSTD_freeDDict(lx->ddict);
+    forget(lx);
     sqlite3_close(lx->db);
     rg_analyzer_free(lx->an);
-    free(lx->path);
+    rg_buf_free(&lx->terms);
+    free(lx->base);
+    free(lx->dir);
+    free(lx->db_path);
+    free(lx->lock_path);
     free(lx);
 }
 
@@ -315,7 +635,7 @@ static rg_status lock(rg_lexical *lx, rg_error *err)
         return RG_OK;
     while (flock(lx->lock_fd, LOCK_EX) != 0)
         if (errno != EINTR)
-            return rg_error_set(err, RG_ERR_IO, "cannot lock %s.lock: %s", lx->path, strerror(errno));
+            return rg_error_set(err, RG_ERR_IO, "cannot lock %s: %s", lx->lock_path, strerror(errno));
     lx->locked = true;
     return RG_OK;
 }
@@ -335,7 +655,7 @@ rg_status rg_lexical_begin(rg_lexical *lx, const char *const *ids, size_t nids, 
         return rc;
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(lx->db, "INSERT INTO journal(ids) VALUES(?)", -1, &st, NULL) != SQLITE_OK) {
-        rc = rg_sqlite_error(lx->db, lx->path, err);
+        rc = rg_sqlite_error(lx->db, lx->db_path, err);
     } else {
         char *text = NULL;
         if (ids) {
@@ -347,7 +667,7 @@ rg_status rg_lexical_begin(rg_lexical *lx, const char *const *ids, size_t nids, 
             sqlite3_bind_text(st, 1, text, -1, SQLITE_TRANSIENT);
         }
         if (sqlite3_step(st) != SQLITE_DONE)
-            rc = rg_sqlite_error(lx->db, lx->path, err);
+            rc = rg_sqlite_error(lx->db, lx->db_path, err);
         free(text);
         *op = sqlite3_last_insert_rowid(lx->db);
     }
@@ -359,445 +679,436 @@ rg_status rg_lexical_begin(rg_lexical *lx, const char *const *ids, size_t nids, 
 
 static rg_status clear_op(rg_lexical *lx, int64_t op, rg_error *err)
 {
+    if (!op)
+        return RG_OK;
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(lx->db, "DELETE FROM journal WHERE op = ?", -1, &st, NULL) != SQLITE_OK)
-        return rg_sqlite_error(lx->db, lx->path, err);
+        return rg_sqlite_error(lx->db, lx->db_path, err);
     sqlite3_bind_int64(st, 1, op);
-    rg_status rc = sqlite3_step(st) == SQLITE_DONE ? RG_OK : rg_sqlite_error(lx->db, lx->path, err);
+    rg_status rc = sqlite3_step(st) == SQLITE_DONE ? RG_OK : rg_sqlite_error(lx->db, lx->db_path, err);
     sqlite3_finalize(st);
     return rc;
 }
 
-/* ---- stored terms: zstd frames, with the lexdict their header names ---- */
+/* ---- writing (inside a write transaction, manifest loaded) ---- */
 
-static void forget_dict(rg_lexical *lx)
+/* Tombstones id if it is live. */
+static rg_status kill_id(rg_lexical *lx, const char *id, rg_error *err)
 {
-    ZSTD_freeCDict(lx->cdict);
-    ZSTD_freeDDict(lx->ddict);
-    lx->cdict = NULL;
-    lx->ddict = NULL;
-    lx->dict_id = 0;
-}
-
-/* There is at most one dictionary: it is trained once there are enough
- * documents and dropped by a rebuild, which trains the next one. */
-static rg_status load_dict(rg_lexical *lx, unsigned want, rg_error *err)
-{
-    /* want 0: the file's dictionary (if any), for compressing. */
-    sqlite3_stmt *st = NULL;
-    const char *sql = want ? "SELECT id, dict FROM lexdict WHERE id = ?" : "SELECT id, dict FROM lexdict LIMIT 1";
-    if (sqlite3_prepare_v2(lx->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return rg_sqlite_error(lx->db, lx->path, err);
-    if (want)
-        sqlite3_bind_int64(st, 1, want);
-    rg_status rc = RG_OK;
-    int r = sqlite3_step(st);
-    if (r == SQLITE_ROW) {
-        const void *d = sqlite3_column_blob(st, 1);
-        size_t n = (size_t)sqlite3_column_bytes(st, 1);
-        unsigned id = (unsigned)sqlite3_column_int64(st, 0);
-        ZSTD_CDict *cd = ZSTD_createCDict(d, n, TERMS_ZSTD_LEVEL);
-        ZSTD_DDict *dd = ZSTD_createDDict(d, n);
-        if (!cd || !dd || ZSTD_getDictID_fromDDict(dd) != id) {
-            ZSTD_freeCDict(cd);
-            ZSTD_freeDDict(dd);
-            rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: the terms dictionary %u is damaged; delete the file (it is rebuilt from the collection)", lx->path, id);
-        } else {
-            ZSTD_freeCDict(lx->cdict);
-            ZSTD_freeDDict(lx->ddict);
-            lx->cdict = cd;
-            lx->ddict = dd;
-            lx->dict_id = id;
-        }
-    } else if (r != SQLITE_DONE) {
-        rc = rg_sqlite_error(lx->db, lx->path, err);
-    } else if (!want) {
-        forget_dict(lx);
-    } else {
-        rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: terms dictionary %u is missing; delete the file (it is rebuilt from the collection)", lx->path, want);
-    }
-    sqlite3_finalize(st);
-    return rc;
-}
-
-static rg_status pack_terms(rg_lexical *lx, const char *terms, size_t len, rg_buf *out, rg_error *err)
-{
-    if (!lx->cctx)
-        lx->cctx = ZSTD_createCCtx();
-    size_t bound = ZSTD_compressBound(len);
-    out->len = 0;
-    rg_buf_reserve(out, bound);
-    size_t r = lx->cdict ? ZSTD_compress_usingCDict(lx->cctx, out->data, bound, terms, len, lx->cdict)
-                         : ZSTD_compressCCtx(lx->cctx, out->data, bound, terms, len, TERMS_ZSTD_LEVEL);
-    if (ZSTD_isError(r))
-        return rg_error_set(err, RG_ERR_INTERNAL, "zstd: %s", ZSTD_getErrorName(r));
-    out->len = r;
-    return RG_OK;
-}
-
-/* Appends the terms a docs.terms blob holds to out (NUL-terminated). */
-static rg_status unpack_terms(rg_lexical *lx, const void *blob, size_t n, rg_buf *out, rg_error *err)
-{
-    out->len = 0;
-    if (!blob || !n) {
-        rg_buf_reserve(out, 1);
-        out->data[0] = '\0';
+    idslot *x = idmap_find(&lx->map, id);
+    if (!x)
         return RG_OK;
+    segref *s = seg_of(lx, x->gen);
+    if (!s)
+        return damaged(lx, "the id map names a segment that is gone", err);
+    rg_status rc = open_seg(lx, s, err);
+    uint32_t dl = 0;
+    if (rc == RG_OK)
+        rc = rg_bm25_seg_dl(s->seg, x->doc, &dl, err);
+    if (rc != RG_OK)
+        return rc;
+    if (!rg_bit_get(s->dead, x->doc)) {
+        rg_bit_set(s->dead, x->doc);
+        s->ndead++;
+        s->live_dl -= dl;
+        lx->ndocs--;
+        lx->total_dl -= dl;
     }
-    unsigned long long raw = ZSTD_getFrameContentSize(blob, n);
-    if (raw == ZSTD_CONTENTSIZE_ERROR || raw == ZSTD_CONTENTSIZE_UNKNOWN || raw > (1ull << 31))
-        return rg_error_set(err, RG_ERR_CORRUPT, "%s: stored terms are damaged; delete the file (it is rebuilt from the collection)", lx->path);
-    unsigned id = ZSTD_getDictID_fromFrame(blob, n);
-    if (id && id != lx->dict_id) {
-        rg_status rc = load_dict(lx, id, err);
-        if (rc != RG_OK)
-            return rc;
-    }
-    if (!lx->dctx)
-        lx->dctx = ZSTD_createDCtx();
-    rg_buf_reserve(out, (size_t)raw + 1);
-    size_t r = id ? ZSTD_decompress_usingDDict(lx->dctx, out->data, (size_t)raw, blob, n, lx->ddict)
-                  : ZSTD_decompressDCtx(lx->dctx, out->data, (size_t)raw, blob, n);
-    if (ZSTD_isError(r) || r != raw)
-        return rg_error_set(err, RG_ERR_CORRUPT, "%s: stored terms are damaged (%s); delete the file (it is rebuilt from the collection)", lx->path,
-                            ZSTD_isError(r) ? ZSTD_getErrorName(r) : "wrong length");
-    out->len = (size_t)raw;
-    out->data[raw] = '\0';
+    idmap_del(x);
     return RG_OK;
 }
 
-/* ---- row level writes (inside a transaction) ---- */
-
-typedef struct writer {
-    sqlite3_stmt *find, *ins_doc, *upd_doc, *del_doc, *ins_fts, *del_fts;
-    rg_buf terms, old, z, meta;
-} writer;
-
-static void writer_free(writer *w)
+/* Writes a segment file crash-safely: GEN.seg.tmp, fsync, rename, fsync
+ * of the directory.  The temporary name is fixed (the writer holds the
+ * lock); one a killed writer left is an orphan the next writer removes. */
+static rg_status write_segment(rg_lexical *lx, const char *path, const rg_buf *bytes, rg_error *err)
 {
-    sqlite3_finalize(w->find);
-    sqlite3_finalize(w->ins_doc);
-    sqlite3_finalize(w->upd_doc);
-    sqlite3_finalize(w->del_doc);
-    sqlite3_finalize(w->ins_fts);
-    sqlite3_finalize(w->del_fts);
-    rg_buf_free(&w->terms);
-    rg_buf_free(&w->old);
-    rg_buf_free(&w->z);
-    rg_buf_free(&w->meta);
-}
-
-static rg_status writer_init(rg_lexical *lx, writer *w, rg_error *err)
-{
-    memset(w, 0, sizeof *w);
-    sqlite3 *db = lx->db;
-    if (sqlite3_prepare_v2(db, "SELECT rowid, terms FROM docs WHERE id = ?", -1, &w->find, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(db, "INSERT INTO docs(id, metadata, terms) VALUES(?, ?, ?)", -1, &w->ins_doc, NULL) !=
-            SQLITE_OK ||
-        sqlite3_prepare_v2(db, "UPDATE docs SET metadata = ?, terms = ? WHERE rowid = ?", -1, &w->upd_doc, NULL) !=
-            SQLITE_OK ||
-        sqlite3_prepare_v2(db, "DELETE FROM docs WHERE rowid = ?", -1, &w->del_doc, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(db, "INSERT INTO fts(rowid, terms) VALUES(?, ?)", -1, &w->ins_fts, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(db, "INSERT INTO fts(fts, rowid, terms) VALUES('delete', ?, ?)", -1, &w->del_fts, NULL) !=
-            SQLITE_OK) {
-        rg_status rc = rg_sqlite_error(db, lx->path, err);
-        writer_free(w);
-        return rc;
-    }
-    /* Another process may have trained or replaced the dictionary since
-     * this handle last looked (we are inside the write transaction now). */
-    int64_t id = 0;
-    rg_status rc = rg_sqlite_scalar_int(db, "SELECT coalesce(max(id), 0) FROM lexdict", &id, err);
-    if (rc == RG_OK && (unsigned)id != lx->dict_id)
-        rc = load_dict(lx, 0, err);
-    if (rc != RG_OK)
-        writer_free(w);
-    return rc;
-}
-
-/* Finds id; on a hit also takes its terms out of the index. */
-static rg_status find_and_unindex(rg_lexical *lx, writer *w, const char *id, int64_t *row, rg_error *err)
-{
-    sqlite3_reset(w->find);
-    sqlite3_bind_text(w->find, 1, id, -1, SQLITE_STATIC);
-    *row = 0;
-    int r = sqlite3_step(w->find);
+    char *tmp = rg_xasprintf("%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     rg_status rc = RG_OK;
-    if (r == SQLITE_ROW) {
-        *row = sqlite3_column_int64(w->find, 0);
-        rc = unpack_terms(lx, sqlite3_column_blob(w->find, 1), (size_t)sqlite3_column_bytes(w->find, 1), &w->old, err);
-    } else if (r != SQLITE_DONE) {
-        rc = rg_sqlite_error(lx->db, lx->path, err);
+    if (fd < 0)
+        rc = rg_error_set(err, RG_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
+    for (size_t off = 0; rc == RG_OK && off < bytes->len;) {
+        ssize_t w = write(fd, bytes->data + off, bytes->len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            rc = rg_error_set(err, RG_ERR_IO, "cannot write %s: %s", tmp, w < 0 ? strerror(errno) : "short write");
+        else
+            off += (size_t)w;
     }
-    sqlite3_reset(w->find);
-    if (rc == RG_OK && *row) {
-        sqlite3_bind_int64(w->del_fts, 1, *row);
-        sqlite3_bind_text(w->del_fts, 2, w->old.data, (int)w->old.len, SQLITE_STATIC);
-        r = sqlite3_step(w->del_fts);
-        sqlite3_reset(w->del_fts);
-        if (r != SQLITE_DONE)
-            rc = rg_sqlite_error(lx->db, lx->path, err);
-    }
-    return rc;
-}
-
-static bool step_done(sqlite3_stmt *st)
-{
-    int r = sqlite3_step(st);
-    sqlite3_reset(st);
-    return r == SQLITE_DONE;
-}
-
-static void bind_blob_or_null(sqlite3_stmt *st, int i, const rg_buf *b)
-{
-    if (b->len)
-        sqlite3_bind_blob(st, i, b->data, (int)b->len, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(st, i);
-}
-
-static rg_status put_one(rg_lexical *lx, writer *w, const char *id, const char *document, const json_t *metadata,
-                         rg_error *err)
-{
-    int64_t row = 0;
-    rg_status rc = find_and_unindex(lx, w, id, &row, err);
+    if (rc == RG_OK && fsync(fd) != 0)
+        rc = rg_error_set(err, RG_ERR_IO, "cannot flush %s: %s", tmp, strerror(errno));
+    if (fd >= 0 && close(fd) != 0 && rc == RG_OK)
+        rc = rg_error_set(err, RG_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
+    if (rc == RG_OK && rename(tmp, path) != 0)
+        rc = rg_error_set(err, RG_ERR_IO, "cannot rename %s: %s", tmp, strerror(errno));
+    if (rc == RG_OK && rg_fsync_dir(lx->dir) != 0)
+        rc = rg_error_set(err, RG_ERR_IO, "cannot flush %s: %s", lx->dir, strerror(errno));
     if (rc != RG_OK)
-        return rc;
-    w->terms.len = 0;
-    rg_analyzer_terms(lx->an, document ? document : "", &w->terms);
-    w->z.len = 0;
-    if (w->terms.len && (rc = pack_terms(lx, w->terms.data, w->terms.len, &w->z, err)) != RG_OK)
-        return rc;
-    w->meta.len = 0;
-    if (metadata)
-        rg_metapack_encode(metadata, &w->meta);
-    bool ok;
-    if (row) {
-        bind_blob_or_null(w->upd_doc, 1, &w->meta);
-        bind_blob_or_null(w->upd_doc, 2, &w->z);
-        sqlite3_bind_int64(w->upd_doc, 3, row);
-        ok = step_done(w->upd_doc);
-    } else {
-        sqlite3_bind_text(w->ins_doc, 1, id, -1, SQLITE_STATIC);
-        bind_blob_or_null(w->ins_doc, 2, &w->meta);
-        bind_blob_or_null(w->ins_doc, 3, &w->z);
-        ok = step_done(w->ins_doc);
-        row = sqlite3_last_insert_rowid(lx->db);
-    }
-    if (ok) {
-        sqlite3_bind_int64(w->ins_fts, 1, row);
-        sqlite3_bind_text(w->ins_fts, 2, w->terms.data ? w->terms.data : "", (int)w->terms.len, SQLITE_STATIC);
-        ok = step_done(w->ins_fts);
-    }
-    return ok ? RG_OK : rg_sqlite_error(lx->db, lx->path, err);
-}
-
-static rg_status remove_one(rg_lexical *lx, writer *w, const char *id, rg_error *err)
-{
-    int64_t row = 0;
-    rg_status rc = find_and_unindex(lx, w, id, &row, err);
-    if (rc != RG_OK || !row)
-        return rc;
-    sqlite3_bind_int64(w->del_doc, 1, row);
-    return step_done(w->del_doc) ? RG_OK : rg_sqlite_error(lx->db, lx->path, err);
-}
-
-/* Once 256 documents have been written, trains a dictionary on their terms
- * and recompresses every row with it (the index itself does not change);
- * again whenever the rows written have grown fourfold, up to 65,536: a
- * dictionary trained on the first 256 compresses the rest of SciFact 4%
- * worse than one trained on all.  Growth is measured by the largest rowid
- * (no count(*) scan per write); meta.dict_rows keeps its value at the last
- * training, even one that produced no dictionary. */
-static rg_status maybe_train_dict(rg_lexical *lx, writer *w, rg_error *err)
-{
-    int64_t top = 0, at = 0, n = 0;
-    char *v = NULL;
-    rg_status rc = rg_sqlite_scalar_int(lx->db, "SELECT coalesce(max(rowid), 0) FROM docs", &top, err);
-    if (rc == RG_OK)
-        rc = rg_sqlite_meta_get(lx->db, "dict_rows", &v, err);
-    if (v)
-        at = strtoll(v, NULL, 10);
-    free(v);
-    bool due = at <= 0 ? top >= DICT_MIN_DOCS : top >= 4 * at && at < DICT_RETRAIN_MAX;
-    if (rc != RG_OK || !due)
-        return rc;
-    char num[24];
-    snprintf(num, sizeof num, "%lld", (long long)top);
-    rc = rg_sqlite_meta_set(lx->db, "dict_rows", num, err);
-    if (rc == RG_OK)
-        rc = rg_sqlite_scalar_int(lx->db, "SELECT count(*) FROM docs WHERE terms IS NOT NULL", &n, err);
-    if (rc != RG_OK || n < DICT_MIN_DOCS / 4)
-        return rc;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(lx->db, "SELECT rowid, terms FROM docs WHERE terms IS NOT NULL ORDER BY rowid", -1, &st,
-                           NULL) != SQLITE_OK)
-        return rg_sqlite_error(lx->db, lx->path, err);
-    rg_buf all;
-    rg_buf_init(&all);
-    size_t *sizes = rg_xmalloc((size_t)n * sizeof *sizes);
-    int64_t *rows = rg_xmalloc((size_t)n * sizeof *rows);
-    size_t k = 0;
-    while (rc == RG_OK && k < (size_t)n && sqlite3_step(st) == SQLITE_ROW) {
-        rows[k] = sqlite3_column_int64(st, 0);
-        rc = unpack_terms(lx, sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1), &w->old, err);
-        if (rc == RG_OK) {
-            rg_buf_append(&all, w->old.data, w->old.len);
-            sizes[k++] = w->old.len;
-        }
-    }
-    sqlite3_finalize(st);
-    uint8_t *dict = rg_xmalloc(DICT_BYTES);
-    size_t dlen = 0;
-    if (rc == RG_OK && k) {
-        dlen = ZDICT_trainFromBuffer(dict, DICT_BYTES, all.data, sizes, (unsigned)k);
-        if (ZDICT_isError(dlen) || ZDICT_getDictID(dict, dlen) == 0)
-            dlen = 0;   /* too little or too uniform text: stay without one */
-    }
-    if (rc == RG_OK && dlen) {
-        sqlite3_stmt *ins = NULL, *upd = NULL;
-        /* Every row was read above, so the old dictionary can go now. */
-        rc = exec(lx, "DELETE FROM lexdict", err);
-        if (rc == RG_OK &&
-            (sqlite3_prepare_v2(lx->db, "INSERT INTO lexdict(id, dict) VALUES(?, ?)", -1, &ins, NULL) != SQLITE_OK ||
-             sqlite3_prepare_v2(lx->db, "UPDATE docs SET terms = ? WHERE rowid = ?", -1, &upd, NULL) != SQLITE_OK))
-            rc = rg_sqlite_error(lx->db, lx->path, err);
-        if (rc == RG_OK) {
-            sqlite3_bind_int64(ins, 1, ZDICT_getDictID(dict, dlen));
-            sqlite3_bind_blob(ins, 2, dict, (int)dlen, SQLITE_STATIC);
-            rc = step_done(ins) ? load_dict(lx, 0, err) : rg_sqlite_error(lx->db, lx->path, err);
-            lx->want_vacuum = true;
-            size_t off = 0;
-            for (size_t i = 0; rc == RG_OK && i < k; off += sizes[i], i++) {
-                rc = pack_terms(lx, all.data + off, sizes[i], &w->z, err);
-                if (rc == RG_OK) {
-                    sqlite3_bind_blob(upd, 1, w->z.data, (int)w->z.len, SQLITE_STATIC);
-                    sqlite3_bind_int64(upd, 2, rows[i]);
-                    if (!step_done(upd))
-                        rc = rg_sqlite_error(lx->db, lx->path, err);
-                }
-            }
-        }
-        sqlite3_finalize(ins);
-        sqlite3_finalize(upd);
-        if (rc != RG_OK)   /* rolled back by the caller */
-            forget_dict(lx);
-    }
-    free(dict);
-    free(sizes);
-    free(rows);
-    rg_buf_free(&all);
+        unlink(tmp);
+    free(tmp);
     return rc;
 }
 
-/* Rows that shrink (recompressed with the dictionary) or go, and FTS5
- * segment merges, leave free pages that SQLite only reuses, never returns.
- * When more than an eighth of the file is free, or after a rebuild or the
- * recompression that comes with the dictionary, the file is rewritten; a
- * VACUUM costs one pass over the file, so over many writes this stays a
- * constant factor.  A failure (a reader holding the file, say) is harmless: it is
- * tried again after the next write. */
-static void maybe_vacuum(rg_lexical *lx)
+/* Writes b as segment gen (fsynced), appends it to the manifest in
+ * memory and records the new ids in the map. */
+static rg_status add_segment(rg_lexical *lx, rg_bm25_builder *b, uint64_t gen, rg_error *err)
 {
-    int64_t free_pages = 0, pages = 0;
-    rg_error ignored;
-    if (rg_sqlite_scalar_int(lx->db, "PRAGMA freelist_count", &free_pages, &ignored) == RG_OK &&
-        rg_sqlite_scalar_int(lx->db, "PRAGMA page_count", &pages, &ignored) == RG_OK && free_pages > 64 &&
-        free_pages * 8 > pages)
-        lx->want_vacuum = true;
-    if (lx->want_vacuum && exec(lx, "VACUUM", &ignored) == RG_OK)
-        lx->want_vacuum = false;
+    rg_buf bytes;
+    rg_buf_init(&bytes);
+    rg_bm25_builder_encode(b, &bytes);
+    char *path = seg_path(lx, gen);
+    rg_status rc = write_segment(lx, path, &bytes, err);
+    if (rc == RG_OK) {
+        lx->segs = rg_xrealloc(lx->segs, (lx->nsegs + 1) * sizeof *lx->segs);
+        segref *s = &lx->segs[lx->nsegs++];
+        memset(s, 0, sizeof *s);
+        s->gen = gen;
+        s->ndocs = (uint32_t)rg_bm25_builder_ndocs(b);
+        s->bytes = bytes.len;
+        s->dead = rg_xcalloc(s->ndocs / 8 + 1, 1);
+        rc = rg_bm25_seg_open(path, &s->seg, err);
+        if (rc == RG_OK) {
+            s->live_dl = rg_bm25_seg_total_dl(s->seg);
+            lx->ndocs += s->ndocs;
+            lx->total_dl += s->live_dl;
+        }
+        for (uint32_t d = 0; rc == RG_OK && lx->map_ok && d < s->ndocs; d++) {
+            const char *id;
+            rc = rg_bm25_seg_id(s->seg, d, &id, err);
+            if (rc == RG_OK)
+                idmap_put(&lx->map, id, gen, d);
+        }
+    }
+    free(path);
+    rg_buf_free(&bytes);
+    return rc;
 }
 
-static rg_status commit_or_rollback(rg_lexical *lx, rg_status rc, rg_error *err)
+/* Merges segments [i, j) into one (or none when all of it is dead). */
+static rg_status merge_range(rg_lexical *lx, size_t i, size_t j, rg_error *err)
 {
-    if (rc == RG_OK) {
-        rc = exec(lx, "COMMIT", err);
+    rg_bm25_builder *b = rg_bm25_builder_new();
+    rg_status rc = RG_OK;
+    for (size_t x = i; rc == RG_OK && x < j; x++) {
+        rc = open_seg(lx, &lx->segs[x], err);
         if (rc == RG_OK)
-            maybe_vacuum(lx);
+            rc = rg_bm25_builder_add_segment(b, lx->segs[x].seg, lx->segs[x].dead, err);
     }
+    rg_buf bytes;
+    rg_buf_init(&bytes);
+    segref merged = {0};
+    if (rc == RG_OK && rg_bm25_builder_ndocs(b)) {
+        rg_bm25_builder_encode(b, &bytes);
+        merged.gen = lx->next_gen++;
+        char *path = seg_path(lx, merged.gen);
+        rc = write_segment(lx, path, &bytes, err);
+        if (rc == RG_OK)
+            rc = rg_bm25_seg_open(path, &merged.seg, err);
+        free(path);
+        merged.ndocs = (uint32_t)rg_bm25_builder_ndocs(b);
+        merged.bytes = bytes.len;
+        merged.dead = rg_xcalloc(merged.ndocs / 8 + 1, 1);
+        if (merged.seg)
+            merged.live_dl = rg_bm25_seg_total_dl(merged.seg);
+    }
+    rg_bm25_builder_free(b);
+    rg_buf_free(&bytes);
+    if (rc != RG_OK) {
+        rg_bm25_seg_free(merged.seg);
+        free(merged.dead);
+        return rc;
+    }
+    /* The live documents of [i, j) are now merged.gen 0, 1, ... in order. */
+    uint32_t next = 0;
+    for (size_t x = i; rc == RG_OK && lx->map_ok && x < j; x++)
+        for (uint32_t d = 0; rc == RG_OK && d < lx->segs[x].ndocs; d++) {
+            if (rg_bit_get(lx->segs[x].dead, d))
+                continue;
+            const char *id;
+            rc = rg_bm25_seg_id(lx->segs[x].seg, d, &id, err);
+            idslot *slot = rc == RG_OK ? idmap_find(&lx->map, id) : NULL;
+            if (slot) {
+                slot->gen = merged.gen;
+                slot->doc = next;
+            }
+            next++;
+        }
+    if (rc != RG_OK) {
+        lx->map_ok = false;
+        idmap_free(&lx->map);
+        rc = RG_OK;   /* the merge itself is good: the map is rebuilt when next needed */
+    }
+    for (size_t x = i; x < j; x++) {
+        rg_bm25_seg_free(lx->segs[x].seg);
+        free(lx->segs[x].dead);
+    }
+    size_t keep = merged.seg ? 1 : 0;
+    memmove(&lx->segs[i + keep], &lx->segs[j], (lx->nsegs - j) * sizeof *lx->segs);
+    lx->nsegs -= (j - i) - keep;
+    if (keep)
+        lx->segs[i] = merged;
+    return RG_OK;
+}
+
+static uint64_t live_of(const segref *s)
+{
+    return (uint64_t)s->ndocs - s->ndead;
+}
+
+static rg_status maybe_merge(rg_lexical *lx, rg_error *err)
+{
+    rg_status rc = RG_OK;
+    for (bool again = true; again && rc == RG_OK;) {
+        again = false;
+        size_t n = lx->nsegs;
+        if (n >= 2 && live_of(&lx->segs[n - 2]) <= 2 * live_of(&lx->segs[n - 1])) {
+            rc = merge_range(lx, n - 2, n, err);
+            again = true;
+            continue;
+        }
+        for (size_t i = 0; i < lx->nsegs; i++)
+            if (lx->segs[i].ndead * 2 > lx->segs[i].ndocs) {
+                size_t j = i + 1 < lx->nsegs ? i + 2 : i + 1;
+                rc = merge_range(lx, i, j, err);
+                again = true;
+                break;
+            }
+    }
+    return rc;
+}
+
+/* Deletes segment files the manifest does not name (under the lock). */
+static void remove_orphans(rg_lexical *lx)
+{
+    rg_error ignored;
+    if (load(lx, &ignored) != RG_OK)
+        return;
+    DIR *d = opendir(lx->dir);
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        char *end = NULL;
+        unsigned long long gen = strtoull(de->d_name, &end, 10);
+        bool seg = end && end != de->d_name && !strcmp(end, ".seg");
+        bool tmp = strstr(de->d_name, ".seg.tmp") != NULL;
+        if ((seg && !seg_of(lx, gen)) || tmp) {
+            char *p = rg_path_join(lx->dir, de->d_name);
+            unlink(p);
+            free(p);
+        }
+    }
+    if (d)
+        closedir(d);
+}
+
+static rg_status write_begin(rg_lexical *lx, rg_error *err)
+{
+    rg_status rc = exec(lx, "BEGIN IMMEDIATE", err);
+    if (rc == RG_OK)
+        rc = load(lx, err);
+    if (rc == RG_OK)
+        rc = build_map(lx, err);
     if (rc != RG_OK) {
         rg_error ignored;
         exec(lx, "ROLLBACK", &ignored);
-        /* The transaction may have trained the dictionary this handle now
-         * holds; writer_init reloads whatever the file has. */
-        forget_dict(lx);
+        forget(lx);
     }
+    return rc;
+}
+
+static rg_status write_end(rg_lexical *lx, rg_status rc, bool changed, rg_error *err)
+{
+    if (rc == RG_OK && changed)
+        rc = maybe_merge(lx, err);
+    if (rc == RG_OK && changed)
+        rc = store_manifest(lx, err);
+    if (rc == RG_OK)
+        rc = exec(lx, "COMMIT", err);
+    if (rc != RG_OK) {
+        rg_error ignored;
+        exec(lx, "ROLLBACK", &ignored);
+        forget(lx);   /* the memory state is ahead of the file */
+    }
+    if (changed)
+        remove_orphans(lx);   /* merged-away segments, or this failure's files */
+    return rc;
+}
+
+/* Analyses and adds one record to b (replacing any live version). */
+static rg_status put_one(rg_lexical *lx, rg_bm25_builder *b, const char *id, const char *document, rg_error *err)
+{
+    rg_status rc = kill_id(lx, id, err);
+    if (rc != RG_OK)
+        return rc;
+    lx->terms.len = 0;
+    rg_analyzer_terms(lx->an, document ? document : "", &lx->terms);
+    rg_bm25_builder_add(b, id, lx->terms.data ? lx->terms.data : "", lx->terms.len);
+    return RG_OK;
+}
+
+static rg_status put_locked(rg_lexical *lx, const rg_record *recs, size_t n, rg_error *err)
+{
+    rg_bm25_builder *b = rg_bm25_builder_new();
+    rg_status rc = RG_OK;
+    /* A record twice in one call (a replay can name an id twice): the
+     * later one wins, as an upsert would. */
+    json_t *seen = json_object();
+    bool *skip = rg_xcalloc(n + 1, sizeof *skip);
+    for (size_t i = n; i-- > 0;) {
+        skip[i] = json_object_get(seen, recs[i].id) != NULL;
+        json_object_set_new(seen, recs[i].id, json_true());
+    }
+    json_decref(seen);
+    for (size_t i = 0; rc == RG_OK && i < n; i++)
+        if (!skip[i])
+            rc = put_one(lx, b, recs[i].id, recs[i].document, err);
+    free(skip);
+    if (rc == RG_OK && rg_bm25_builder_ndocs(b))
+        rc = add_segment(lx, b, lx->next_gen++, err);
+    rg_bm25_builder_free(b);
     return rc;
 }
 
 rg_status rg_lexical_put(rg_lexical *lx, int64_t op, const rg_record *recs, size_t n, rg_error *err)
 {
-    rg_status rc = exec(lx, "BEGIN IMMEDIATE", err);
-    if (rc != RG_OK)
-        return rc;
-    writer w;
-    rc = writer_init(lx, &w, err);
-    if (rc != RG_OK)
-        return commit_or_rollback(lx, rc, err);
-    for (size_t i = 0; rc == RG_OK && i < n; i++)
-        rc = put_one(lx, &w, recs[i].id, recs[i].document, recs[i].metadata, err);
-    if (rc == RG_OK)
-        rc = maybe_train_dict(lx, &w, err);
-    writer_free(&w);
-    if (rc == RG_OK)
-        rc = clear_op(lx, op, err);
-    return commit_or_rollback(lx, rc, err);
+    return rg_lexical_replace(lx, op, recs, n, NULL, 0, err);
 }
 
-rg_status rg_lexical_remove(rg_lexical *lx, int64_t op, const char *const *ids, size_t nids, const rg_filter *where,
-                            rg_error *err)
+rg_status rg_lexical_replace(rg_lexical *lx, int64_t op, const rg_record *recs, size_t n, const char *const *del,
+                             size_t ndel, rg_error *err)
 {
-    rg_status rc = exec(lx, "BEGIN IMMEDIATE", err);
+    rg_status rc = write_begin(lx, err);
     if (rc != RG_OK)
         return rc;
-    writer w;
-    rc = writer_init(lx, &w, err);
-    if (rc != RG_OK)
-        return commit_or_rollback(lx, rc, err);
-    if (ids) {
-        for (size_t i = 0; rc == RG_OK && i < nids; i++)
-            rc = remove_one(lx, &w, ids[i], err);
-    } else {
-        /* The backend deleted what matched the filter in its copy of the
-         * metadata; the sidecar holds the same metadata. */
-        rg_buf sql;
-        rg_buf_init(&sql);
-        json_t *params = json_array();
-        rg_buf_puts(&sql, "SELECT id FROM docs WHERE ");
-        rg_filter_to_sql(where, "rg_meta_json(metadata)", &sql, params);
-        sqlite3_stmt *st = NULL;
-        rc = rg_sqlite_prepare_bound(lx->db, lx->path, sql.data, params, &st, err);
-        char **victims = NULL;
-        size_t nv = 0, cap = 0;
-        while (rc == RG_OK && sqlite3_step(st) == SQLITE_ROW) {
-            if (nv == cap) {
-                cap = cap ? cap * 2 : 64;
-                victims = rg_xrealloc(victims, cap * sizeof *victims);
-            }
-            victims[nv++] = rg_xstrdup((const char *)sqlite3_column_text(st, 0));
-        }
-        sqlite3_finalize(st);
-        for (size_t i = 0; i < nv; i++) {
-            if (rc == RG_OK)
-                rc = remove_one(lx, &w, victims[i], err);
-            free(victims[i]);
-        }
-        free(victims);
-        json_decref(params);
-        rg_buf_free(&sql);
-    }
-    writer_free(&w);
+    for (size_t i = 0; rc == RG_OK && i < ndel; i++)
+        rc = kill_id(lx, del[i], err);
+    if (rc == RG_OK && n)
+        rc = put_locked(lx, recs, n, err);
     if (rc == RG_OK)
         rc = clear_op(lx, op, err);
-    return commit_or_rollback(lx, rc, err);
+    return write_end(lx, rc, n || ndel, err);
+}
+
+rg_status rg_lexical_remove(rg_lexical *lx, int64_t op, const char *const *ids, size_t nids, rg_error *err)
+{
+    return rg_lexical_replace(lx, op, NULL, 0, ids, nids, err);
+}
+
+/* Writes the builders as new segments and commits them as the whole
+ * index (a rebuild or a conversion; the caller holds the transaction). */
+static rg_status commit_new_segments(rg_lexical *lx, rg_bm25_builder **builders, size_t nb, uint64_t **made,
+                                     size_t *nmade, rg_error *err)
+{
+    /* The change counter and generation numbers keep growing across a
+     * rebuild: a reader that holds the old manifest must not mistake the
+     * new one for it, nor a new segment for an old file of the same name. */
+    rg_error ignored;
+    uint64_t counter = 0, next_gen = 1;
+    if (load(lx, &ignored) == RG_OK) {
+        counter = lx->counter;
+        next_gen = lx->next_gen > 1 ? lx->next_gen : 1;
+    }
+    forget(lx);
+    lx->loaded = true;
+    lx->counter = counter;
+    lx->next_gen = next_gen;
+    rg_status rc = RG_OK;
+    *made = rg_xcalloc(nb + 1, sizeof **made);
+    for (size_t i = 0; rc == RG_OK && i < nb; i++)
+        if (rg_bm25_builder_ndocs(builders[i])) {
+            (*made)[(*nmade)++] = lx->next_gen;
+            rc = add_segment(lx, builders[i], lx->next_gen++, err);
+        }
+    if (rc == RG_OK)
+        rc = maybe_merge(lx, err);
+    if (rc == RG_OK)
+        rc = store_manifest(lx, err);
+    return rc;
+}
+
+/* ---- converting an FTS5 sidecar (format ragged-lexical-2) ---- */
+
+static rg_status upgrade_legacy(rg_lexical *lx, const char *legacy, rg_bm25_builder *b, sqlite3 *old,
+                                rg_error *err)
+{
+    /* Its docs.terms are the analyser's output for each record, zstd
+     * frames that may name the file's trained dictionary (lexdict). */
+    sqlite3_stmt *st = NULL;
+    ZSTD_DCtx *dctx = ZSTD_createDCtx();
+    ZSTD_DDict *dd = NULL;
+    rg_status rc = RG_OK;
+    if (sqlite3_prepare_v2(old, "SELECT dict FROM lexdict ORDER BY id DESC LIMIT 1", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        dd = ZSTD_createDDict(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+    sqlite3_finalize(st);
+    st = NULL;
+    if (sqlite3_prepare_v2(old, "SELECT id, terms FROM docs ORDER BY rowid", -1, &st, NULL) != SQLITE_OK)
+        rc = rg_sqlite_error(old, legacy, err);
+    rg_buf raw;
+    rg_buf_init(&raw);
+    int r = SQLITE_DONE;
+    while (rc == RG_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(st, 0);
+        const void *z = sqlite3_column_blob(st, 1);
+        size_t zn = (size_t)sqlite3_column_bytes(st, 1);
+        raw.len = 0;
+        if (z && zn) {
+            unsigned long long n = ZSTD_getFrameContentSize(z, zn);
+            unsigned want = ZSTD_getDictID_fromFrame(z, zn);
+            if (n == ZSTD_CONTENTSIZE_ERROR || n == ZSTD_CONTENTSIZE_UNKNOWN || n > (1ull << 30) ||
+                (want && (!dd || ZSTD_getDictID_fromDDict(dd) != want))) {
+                rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: stored terms are damaged", legacy);
+                break;
+            }
+            rg_buf_reserve(&raw, (size_t)n + 1);
+            size_t got = want ? ZSTD_decompress_usingDDict(dctx, raw.data, (size_t)n, z, zn, dd)
+                              : ZSTD_decompressDCtx(dctx, raw.data, (size_t)n, z, zn);
+            if (ZSTD_isError(got) || got != n) {
+                rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: stored terms are damaged", legacy);
+                break;
+            }
+            raw.len = (size_t)n;
+        }
+        if (!id) {
+            rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: a row without an id", legacy);
+            break;
+        }
+        rg_bm25_builder_add(b, id, raw.data ? raw.data : "", raw.len);
+    }
+    if (rc == RG_OK && r != SQLITE_DONE)
+        rc = rg_sqlite_error(old, legacy, err);
+    sqlite3_finalize(st);
+    rg_buf_free(&raw);
+    ZSTD_freeDDict(dd);
+    ZSTD_freeDCtx(dctx);
+    /* Writes the old file had not applied carry over. */
+    if (rc == RG_OK && sqlite3_prepare_v2(old, "SELECT ids FROM journal ORDER BY op", -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_stmt *ins = NULL;
+        if (sqlite3_prepare_v2(lx->db, "INSERT INTO journal(ids) VALUES(?)", -1, &ins, NULL) != SQLITE_OK)
+            rc = rg_sqlite_error(lx->db, lx->db_path, err);
+        while (rc == RG_OK && sqlite3_step(st) == SQLITE_ROW) {
+            if (sqlite3_column_type(st, 0) == SQLITE_NULL)
+                sqlite3_bind_null(ins, 1);
+            else
+                sqlite3_bind_text(ins, 1, (const char *)sqlite3_column_text(st, 0), -1, SQLITE_TRANSIENT);
+            if (sqlite3_step(ins) != SQLITE_DONE)
+                rc = rg_sqlite_error(lx->db, lx->db_path, err);
+            sqlite3_reset(ins);
+        }
+        sqlite3_finalize(ins);
+        sqlite3_finalize(st);
+    }
+    return rc;
 }
 
 /* ---- catching up with the backend ---- */
 
 rg_status rg_lexical_count(rg_lexical *lx, int64_t *out, rg_error *err)
 {
-    return rg_sqlite_scalar_int(lx->db, "SELECT count(*) FROM docs", out, err);
+    rg_status rc = load(lx, err);
+    *out = rc == RG_OK ? (int64_t)lx->ndocs : 0;
+    return rc;
 }
 
 static rg_status rebuild_locked(rg_lexical *lx, const rg_lexical_source *src, rg_error *err)
@@ -805,38 +1116,51 @@ static rg_status rebuild_locked(rg_lexical *lx, const rg_lexical_source *src, rg
     rg_status rc = exec(lx, "BEGIN IMMEDIATE", err);
     if (rc != RG_OK)
         return rc;
-    /* A fresh dictionary is trained from the rebuilt rows. */
-    rc = exec(lx,
-              "DELETE FROM docs; INSERT INTO fts(fts) VALUES('delete-all'); DELETE FROM lexdict;"
-              "DELETE FROM meta WHERE key = 'dict_rows'; DELETE FROM journal;",
-              err);
-    forget_dict(lx);
-    lx->want_vacuum = true;
-    writer w;
-    if (rc == RG_OK)
-        rc = writer_init(lx, &w, err);
-    if (rc != RG_OK)
-        return commit_or_rollback(lx, rc, err);
-    rg_record_batch b;
-    rg_record_batch_init(&b, 0);
+    rc = exec(lx, "DELETE FROM journal", err);
+    rg_bm25_builder **bs = rg_xcalloc(1, sizeof *bs);
+    size_t nb = 1;
+    bs[0] = rg_bm25_builder_new();
+    rg_record_batch batch;
+    rg_record_batch_init(&batch, 0);
+    json_t *seen = json_object();
     for (size_t offset = 0; rc == RG_OK;) {
-        rg_record_batch_clear(&b);
-        rc = src->get(src->ctx, NULL, 0, offset, REBUILD_PAGE, &b, err);
-        for (size_t i = 0; rc == RG_OK && i < b.n; i++)
-            rc = put_one(lx, &w, b.items[i].id, b.items[i].document, b.items[i].metadata, err);
-        if (b.n < REBUILD_PAGE)
+        rg_record_batch_clear(&batch);
+        rc = src->get(src->ctx, NULL, 0, offset, REBUILD_PAGE, &batch, err);
+        for (size_t i = 0; rc == RG_OK && i < batch.n; i++) {
+            if (json_object_get(seen, batch.items[i].id))
+                continue;   /* a backend paging over a moving collection */
+            json_object_set_new(seen, batch.items[i].id, json_true());
+            if (rg_bm25_builder_ndocs(bs[nb - 1]) >= REBUILD_SEGMENT_DOCS) {
+                bs = rg_xrealloc(bs, (nb + 1) * sizeof *bs);
+                bs[nb++] = rg_bm25_builder_new();
+            }
+            lx->terms.len = 0;
+            rg_analyzer_terms(lx->an, batch.items[i].document ? batch.items[i].document : "", &lx->terms);
+            rg_bm25_builder_add(bs[nb - 1], batch.items[i].id, lx->terms.data ? lx->terms.data : "", lx->terms.len);
+        }
+        if (batch.n < REBUILD_PAGE)
             break;
-        offset += b.n;
+        offset += batch.n;
     }
-    rg_record_batch_free(&b);
+    json_decref(seen);
+    rg_record_batch_free(&batch);
+    uint64_t *made = NULL;
+    size_t nmade = 0;
     if (rc == RG_OK)
-        rc = maybe_train_dict(lx, &w, err);
-    writer_free(&w);
-    /* FTS5 keeps many small segments after row-by-row inserts; merging
-     * them once makes every later query cheaper. */
+        rc = commit_new_segments(lx, bs, nb, &made, &nmade, err);
+    for (size_t i = 0; i < nb; i++)
+        rg_bm25_builder_free(bs[i]);
+    free(bs);
+    free(made);
     if (rc == RG_OK)
-        rc = exec(lx, "INSERT INTO fts(fts) VALUES('optimize')", err);
-    return commit_or_rollback(lx, rc, err);
+        rc = exec(lx, "COMMIT", err);
+    if (rc != RG_OK) {
+        rg_error ignored;
+        exec(lx, "ROLLBACK", &ignored);
+    }
+    forget(lx);
+    remove_orphans(lx);
+    return rc;
 }
 
 rg_status rg_lexical_rebuild(rg_lexical *lx, const rg_lexical_source *src, rg_error *err)
@@ -875,7 +1199,7 @@ static rg_status replay_locked(rg_lexical *lx, const rg_lexical_source *src, boo
     *full = false;
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(lx->db, "SELECT op, ids FROM journal ORDER BY op", -1, &st, NULL) != SQLITE_OK)
-        return rg_sqlite_error(lx->db, lx->path, err);
+        return rg_sqlite_error(lx->db, lx->db_path, err);
     json_t *ids = json_array();
     int64_t max_op = 0;
     while (sqlite3_step(st) == SQLITE_ROW) {
@@ -893,36 +1217,33 @@ static rg_status replay_locked(rg_lexical *lx, const rg_lexical_source *src, boo
     if (!*full && max_op) {
         size_t n = json_array_size(ids);
         const char **idv = rg_xmalloc((n ? n : 1) * sizeof *idv);
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
             idv[i] = json_string_value(json_array_get(ids, i));
+            if (!idv[i])
+                *full = true;   /* a damaged entry: rebuild */
+        }
         rg_record_batch b;
         rg_record_batch_init(&b, 0);
-        rc = n ? src->get(src->ctx, idv, n, 0, 0, &b, err) : RG_OK;
-        if (rc == RG_OK)
-            rc = exec(lx, "BEGIN IMMEDIATE", err);
-        if (rc == RG_OK) {
-            writer w;
-            rc = writer_init(lx, &w, err);
-            if (rc == RG_OK) {
-                /* Ids the backend returned are (re)written, the others are
-                 * gone from the backend. */
-                json_t *present = json_object();
-                for (size_t i = 0; rc == RG_OK && i < b.n; i++) {
-                    json_object_set_new(present, b.items[i].id, json_true());
-                    rc = put_one(lx, &w, b.items[i].id, b.items[i].document, b.items[i].metadata, err);
-                }
-                for (size_t i = 0; rc == RG_OK && i < n; i++)
-                    if (!json_object_get(present, idv[i]))
-                        rc = remove_one(lx, &w, idv[i], err);
-                json_decref(present);
-                writer_free(&w);
-            }
+        rc = n && !*full ? src->get(src->ctx, idv, n, 0, 0, &b, err) : RG_OK;
+        if (rc == RG_OK && !*full)
+            rc = write_begin(lx, err);
+        if (rc == RG_OK && !*full) {
+            /* Ids the backend returned are (re)written, the others are gone
+             * from the backend. */
+            json_t *present = json_object();
+            for (size_t i = 0; i < b.n; i++)
+                json_object_set_new(present, b.items[i].id, json_true());
+            rc = put_locked(lx, b.items, b.n, err);
+            for (size_t i = 0; rc == RG_OK && i < n; i++)
+                if (!json_object_get(present, idv[i]))
+                    rc = kill_id(lx, idv[i], err);
+            json_decref(present);
             if (rc == RG_OK) {
                 char sql[96];
                 snprintf(sql, sizeof sql, "DELETE FROM journal WHERE op <= %lld", (long long)max_op);
                 rc = exec(lx, sql, err);
             }
-            rc = commit_or_rollback(lx, rc, err);
+            rc = write_end(lx, rc, true, err);
         }
         rg_record_batch_free(&b);
         free(idv);
@@ -963,61 +1284,175 @@ rg_status rg_lexical_sync(rg_lexical *lx, const rg_lexical_source *src, bool che
 
 /* ---- search ---- */
 
-rg_status rg_lexical_search(rg_lexical *lx, const char *text, int k, const rg_filter *where, rg_hits *out,
-                            rg_error *err)
+static int cmp_cstr_ptr(const void *a, const void *b)
 {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A reader may see a manifest whose merged-away segments a writer has just
+ * deleted: it reads the manifest again. */
+static rg_status open_all(rg_lexical *lx, rg_error *err)
+{
+    rg_status rc = RG_OK;
+    for (int attempt = 0; attempt < 5; attempt++) {
+        rc = load(lx, err);
+        for (size_t i = 0; rc == RG_OK && i < lx->nsegs; i++)
+            rc = open_seg(lx, &lx->segs[i], err);
+        if (rc == RG_OK)
+            return RG_OK;
+        forget(lx);
+    }
+    return rc;
+}
+
+rg_status rg_lexical_search(rg_lexical *lx, const char *text, int k, const char *const *allow, size_t nallow,
+                            rg_hits *out, rg_error *err)
+{
+    size_t tlen = strlen(text);
+    if (tlen > RG_LEXICAL_QUERY_MAX)
+        return rg_error_set(err, RG_ERR_INVALID,
+                            "the query is %zu bytes; BM25 and hybrid queries take at most %d bytes (shorten it, or "
+                            "use --mode vector)",
+                            tlen, RG_LEXICAL_QUERY_MAX);
     rg_buf terms;
     rg_buf_init(&terms);
     size_t nterms = rg_analyzer_terms(lx->an, text, &terms);
-    if (!nterms || k < 1) {
+    if (!nterms || k < 1 || (allow && !nallow)) {
         rg_buf_free(&terms);
         return RG_OK;
     }
-    /* "t1" OR "t2" ...: every term is a phrase of one token; a repeated
-     * query term counts once per repetition, as in Lucene's bag of words. */
-    rg_buf match;
-    rg_buf_init(&match);
-    for (char *tok = strtok(terms.data, " "); tok; tok = strtok(NULL, " "))
-        rg_buf_printf(&match, "%s\"%s\"", match.len ? " OR " : "", tok);
-    rg_buf sql;
-    rg_buf_init(&sql);
-    json_t *params = json_array();
-    json_array_append_new(params, json_real(lx->params.k1));
-    json_array_append_new(params, json_real(lx->params.b));
-    json_array_append_new(params, json_string(match.data));
-    rg_buf_puts(&sql, "SELECT d.id, rg_bm25(fts, ?, ?) AS s FROM fts JOIN docs d ON d.rowid = fts.rowid"
-                      " WHERE fts MATCH ?");
-    if (where) {
-        rg_buf_puts(&sql, " AND ");
-        rg_filter_to_sql(where, "rg_meta_json(d.metadata)", &sql, params);
+    /* Distinct terms, each weighted by how often the query repeats it
+     * (Lucene's bag of words): one cursor per distinct term keeps a long
+     * query linear. */
+    char **tok = rg_xmalloc(nterms * sizeof *tok);
+    size_t nt = 0;
+    for (char *t = strtok(terms.data, " "); t && nt < nterms; t = strtok(NULL, " "))
+        tok[nt++] = t;
+    qsort(tok, nt, sizeof *tok, cmp_cstr_ptr);
+    rg_bm25_qterm *q = rg_xmalloc((nt ? nt : 1) * sizeof *q);
+    size_t nq = 0;
+    for (size_t i = 0; i < nt;) {
+        size_t j = i + 1;
+        while (j < nt && !strcmp(tok[i], tok[j]))
+            j++;
+        q[nq++] = (rg_bm25_qterm){tok[i], strlen(tok[i]), (double)(j - i)};
+        i = j;
     }
-    rg_buf_puts(&sql, " ORDER BY s, d.id LIMIT ?");
-    json_array_append_new(params, json_integer(k));
-    sqlite3_stmt *st = NULL;
-    rg_status rc = rg_sqlite_prepare_bound(lx->db, lx->path, sql.data, params, &st, err);
-    int r = SQLITE_DONE;
-    while (rc == RG_OK && (r = sqlite3_step(st)) == SQLITE_ROW)
-        rg_hits_push(out, (const char *)sqlite3_column_text(st, 0), (float)sqlite3_column_double(st, 1), NULL, NULL);
-    if (rc == RG_OK && r != SQLITE_DONE)
-        rc = rg_sqlite_error(lx->db, lx->path, err);
-    sqlite3_finalize(st);
-    json_decref(params);
-    rg_buf_free(&sql);
-    rg_buf_free(&match);
+    free(tok);
+    rg_status rc = open_all(lx, err);
+    if (rc == RG_OK && allow)
+        rc = build_map(lx, err);
+    rg_bm25_part *parts = rg_xcalloc(lx->nsegs + 1, sizeof *parts);
+    uint8_t **bits = rg_xcalloc(lx->nsegs + 1, sizeof *bits);
+    for (size_t i = 0; rc == RG_OK && i < lx->nsegs; i++) {
+        parts[i] = (rg_bm25_part){lx->segs[i].seg, lx->segs[i].ndead ? lx->segs[i].dead : NULL, NULL};
+        if (allow)
+            parts[i].allow = bits[i] = rg_xcalloc(lx->segs[i].ndocs / 8 + 1, 1);
+    }
+    for (size_t i = 0; rc == RG_OK && allow && i < nallow; i++) {
+        idslot *x = idmap_find(&lx->map, allow[i]);
+        if (!x)
+            continue;   /* matched in the backend, not (yet) indexed */
+        for (size_t s = 0; s < lx->nsegs; s++)
+            if (lx->segs[s].gen == x->gen)
+                rg_bit_set(bits[s], x->doc);
+    }
+    rg_bm25_result *r = NULL;
+    size_t nr = 0;
+    if (rc == RG_OK) {
+        rg_bm25_stats st = {lx->params.k1, lx->params.b, lx->ndocs, lx->total_dl};
+        rc = rg_bm25_search(parts, lx->nsegs, q, nq, &st, k, &r, &nr, err);
+    }
+    for (size_t i = 0; i < nr; i++)
+        rg_hits_push(out, r[i].id, (float)-r[i].score, NULL, NULL);
+    rg_bm25_results_free(r, nr);
+    for (size_t i = 0; i < lx->nsegs; i++)
+        free(bits[i]);
+    free(bits);
+    free(parts);
+    free(q);
     rg_buf_free(&terms);
     return rc;
 }
 
-int64_t rg_lexical_bytes(const char *path)
+rg_status rg_lexical_stats(rg_lexical *lx, rg_store_stats *s, rg_error *err)
 {
-    int64_t total = 0;
-    static const char *const suffixes[] = {"", "-wal"};
-    for (size_t i = 0; i < RG_ARRAY_LEN(suffixes); i++) {
-        char *p = side_path(path, suffixes[i]);
-        struct stat sb;
-        if (stat(p, &sb) == 0)
-            total += sb.st_size;
-        free(p);
+    rg_status rc = load(lx, err);
+    if (rc != RG_OK)
+        return rc;
+    int64_t seg_bytes = 0, dead = 0;
+    for (size_t i = 0; i < lx->nsegs; i++) {
+        seg_bytes += (int64_t)lx->segs[i].bytes;
+        dead += lx->segs[i].ndead;
     }
-    return total;
+    int64_t all = rg_lexical_bytes(lx->base);
+    rg_store_stats_add(s, "bm25-segments", seg_bytes);
+    rg_store_stats_add(s, "bm25-manifest", all - seg_bytes);
+    if (s->bytes_total >= 0)   /* -1: a remote server's size is unknown */
+        s->bytes_total += all;
+    if (!s->details)
+        s->details = json_object();
+    json_object_set_new(s->details, "bm25",
+                        json_pack("{s:I, s:I, s:I, s:I, s:f, s:f, s:s}", "segments", (json_int_t)lx->nsegs,
+                                  "records", (json_int_t)lx->ndocs, "deleted_pending_merge", (json_int_t)dead,
+                                  "terms_total", (json_int_t)lx->total_dl, "k1", lx->params.k1, "b", lx->params.b,
+                                  "stemmer", lx->params.stemmer));
+    return RG_OK;
+}
+
+rg_status rg_lexical_verify(rg_lexical *lx, rg_error *err)
+{
+    rg_status rc = open_all(lx, err);
+    for (size_t i = 0; rc == RG_OK && i < lx->nsegs; i++)
+        rc = rg_bm25_seg_verify(lx->segs[i].seg, err);
+    if (rc == RG_OK) {
+        lx->map_ok = false;
+        rc = build_map(lx, err);
+    }
+    return rc;
+}
+
+/* ---- verification ---------------------------------------------------------- */
+
+rg_status rg_lexical_check(const char *path, json_t *report)
+{
+    if (!rg_path_exists(path)) {
+        json_array_append_new(report, json_pack("{s:s, s:b, s:s}", "component", "bm25", "ok", 1, "detail",
+                                                "no BM25 index yet (built by the first hybrid or bm25 query)"));
+        return RG_OK;
+    }
+    sqlite3 *db = NULL;
+    rg_error e = {0};
+    rg_buf found;
+    rg_buf_init(&found);
+    /* Read-write only for FTS5's integrity-check command, which changes
+     * nothing. */
+    if (rg_sqlite_open(path, SQLITE_OPEN_READWRITE, &db, &e) != RG_OK) {
+        rg_buf_puts(&found, e.msg);
+    } else {
+        sqlite3_stmt *st = NULL;
+        int n = 0;
+        if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL) == SQLITE_OK) {
+            while (sqlite3_step(st) == SQLITE_ROW) {
+                const char *m = (const char *)sqlite3_column_text(st, 0);
+                if (m && strcmp(m, "ok") != 0 && n++ < 3)
+                    rg_buf_printf(&found, "%s%s", found.len ? "; " : "", m);
+            }
+            sqlite3_finalize(st);
+        } else {
+            rg_buf_puts(&found, sqlite3_errmsg(db));
+        }
+        if (!found.len && sqlite3_exec(db, "INSERT INTO fts(fts) VALUES('integrity-check')", NULL, NULL, NULL) !=
+                              SQLITE_OK)
+            rg_buf_printf(&found, "full-text index: %s", sqlite3_errmsg(db));
+    }
+    sqlite3_close(db);
+    char *detail = found.len ? rg_xasprintf("%s: %s; it is rebuilt from the collection if you delete it", path,
+                                            found.data)
+                             : rg_xasprintf("%s: structure and full-text index ok", path);
+    json_array_append_new(report,
+                          json_pack("{s:s, s:b, s:s}", "component", "bm25", "ok", !found.len, "detail", detail));
+    free(detail);
+    rg_buf_free(&found);
+    return RG_OK;
 }

@@ -1,25 +1,34 @@
-/* The lexical (BM25) index of a collection: a SQLite FTS5 sidecar database
- * that shadows the backend's records (id, analysed text, metadata) so that
- * BM25 search and metadata filters work the same for every backend.
+/* The lexical (BM25) index of a collection: ragged's own segment files of
+ * compressed postings (bm25.h) plus a small SQLite file holding the
+ * manifest (which segments, their tombstones, the live statistics) and the
+ * write journal.  It keeps no copy of the collection's passages or
+ * metadata: filters are resolved by the backend (the caller passes the ids
+ * that match), and a rebuild reads the passages back from the backend.
  *
- * The generic store layer (store.c) owns one sidecar per collection and
+ * The generic store layer (store.c) owns one index per collection and
  * keeps it in step; this file knows nothing about backends.  It reads the
  * backend through an rg_lexical_source when it has to catch up.
  *
  * Keeping in step (the guarantees):
  * - every write goes begin -> backend write -> put/remove -> end.  begin
- *   commits a journal entry (the ids about to change, or "unknown set" for a
- *   delete by filter) before the backend is touched; put/remove apply the
- *   change and clear the entry in one transaction.  An exclusive lock file
- *   is held from begin to end, so journal entries seen by anyone else under
- *   the lock belong to writers that died or failed.
- * - rg_lexical_sync (before a search) replays leftover journal entries by
- *   re-reading those ids from the backend (or rebuilds everything for an
- *   unknown set), and, when asked, compares the record counts and rebuilds
- *   on a difference: that catches a missing or deleted sidecar and records
- *   added or deleted by another tool.  Not caught: another tool replacing
- *   the text of an existing id in place; rg_lexical_rebuild (`ragged
- *   collections reindex`-style callers) fixes that. */
+ *   commits a journal entry (the ids about to change, or "unknown set")
+ *   before the backend is touched; put/remove write a new segment file
+ *   (fsynced) and then, in one SQLite transaction, the new manifest and the
+ *   cleared entry.  An exclusive lock file is held from begin to end, so
+ *   journal entries seen by anyone else under the lock belong to writers
+ *   that died or failed.
+ * - rg_lexical_sync (ingest ends with it; a search calls it too) replays
+ *   leftover journal entries by re-reading those ids from the backend (or
+ *   rebuilds everything for an unknown set), and, when asked, compares the
+ *   record counts and rebuilds on a difference: that catches a missing or
+ *   deleted index and records added or deleted by another tool.  Not
+ *   caught: another tool replacing the text of an existing id in place;
+ *   rg_lexical_rebuild fixes that.
+ * - files: DIR/NAME.bm25/ holds index.sqlite, lock and GEN.seg segments;
+ *   a rename or removal of the collection's index is one directory
+ *   operation.  A file from the FTS5 sidecar of earlier versions
+ *   (DIR/NAME.fts.sqlite) is converted on first open (its stored terms are
+ *   re-indexed; no backend read) and removed. */
 #ifndef RG_LEXICAL_H
 #define RG_LEXICAL_H
 
@@ -49,24 +58,32 @@ typedef struct rg_lexical_source {
     void *ctx;
 } rg_lexical_source;
 
-/* Opens (creating the file and its directory if needed) the sidecar at
- * path.  A new file, or one made with another stemmer or format, is marked
- * for a full rebuild at the next sync. */
-rg_status rg_lexical_open(const char *path, const rg_lexical_params *params, rg_lexical **out, rg_error *err);
+/* Opens (creating its directory if needed) the index whose files start
+ * with base (DIR/NAME).  A new index, or one made with another stemmer or
+ * format, is marked for a full rebuild at the next sync; an FTS5 sidecar
+ * of an earlier version is converted. */
+rg_status rg_lexical_open(const char *base, const rg_lexical_params *params, rg_lexical **out, rg_error *err);
 void rg_lexical_close(rg_lexical *lx);
-/* Removes the sidecar's files (database, WAL, lock); missing files are fine. */
-void rg_lexical_remove_files(const char *path);
-/* Moves the sidecar's files; on failure removes both (it is rebuilt later). */
+/* Removes the index's files (and an old sidecar's); missing files are fine. */
+void rg_lexical_remove_files(const char *base);
+/* Moves the index's files (one directory rename); on failure removes both
+ * (it is rebuilt later). */
 void rg_lexical_rename_files(const char *from, const char *to);
+/* The collection name a file name in the index directory belongs to
+ * (malloc'd), or NULL for other files. */
+char *rg_lexical_file_collection(const char *filename);
 
 /* The write protocol.  ids NULL: the set is not known in advance (delete
  * by filter).  *op identifies the journal entry. */
 rg_status rg_lexical_begin(rg_lexical *lx, const char *const *ids, size_t nids, int64_t *op, rg_error *err);
 /* Inserts or replaces records (id, document, metadata) and clears op. */
 rg_status rg_lexical_put(rg_lexical *lx, int64_t op, const rg_record *recs, size_t n, rg_error *err);
-/* Removes ids, or (ids NULL) the records matching where, and clears op. */
-rg_status rg_lexical_remove(rg_lexical *lx, int64_t op, const char *const *ids, size_t nids, const rg_filter *where,
-                            rg_error *err);
+/* Removes ids (absent ones are ignored) and clears op. */
+rg_status rg_lexical_remove(rg_lexical *lx, int64_t op, const char *const *ids, size_t nids, rg_error *err);
+/* put and remove in one step (a changed file's new chunks and the
+ * removal of its old surplus ones). */
+rg_status rg_lexical_replace(rg_lexical *lx, int64_t op, const rg_record *recs, size_t n, const char *const *del,
+                             size_t ndel, rg_error *err);
 /* Releases the lock taken by begin (the journal entry stays if put/remove
  * was not reached). */
 void rg_lexical_end(rg_lexical *lx);
@@ -82,12 +99,32 @@ rg_status rg_lexical_rebuild(rg_lexical *lx, const rg_lexical_source *src, rg_er
  * does not analyse every passage a second time. */
 rg_status rg_lexical_settle_empty(rg_lexical *lx, const rg_lexical_source *src, rg_error *err);
 
-/* Top k by BM25 among records matching where (NULL: all).  Hits carry ids
- * only, distance = -BM25 score (so ascending distance = best first; ties by
- * id).  A text without any searchable term gives no hits. */
-rg_status rg_lexical_search(rg_lexical *lx, const char *text, int k, const rg_filter *where, rg_hits *out,
-                            rg_error *err);
+/* The longest query text BM25 accepts (bytes): far more than any question,
+ * small enough that a pasted document cannot make one query take seconds. */
+#define RG_LEXICAL_QUERY_MAX 16384
+
+/* Top k by BM25.  allow NULL: every record; else only the nallow ids
+ * listed (the records a filter matched, as the backend says).  Hits carry
+ * ids only, distance = -BM25 score (so ascending distance = best first;
+ * ties by id).  A text without any searchable term gives no hits.  A text
+ * longer than RG_LEXICAL_QUERY_MAX is RG_ERR_INVALID.  BM25: Lucene's IDF
+ * log(1 + (N - df + 0.5) / (df + 0.5)) over live records, each distinct
+ * query term weighted by how often the query repeats it. */
+rg_status rg_lexical_search(rg_lexical *lx, const char *text, int k, const char *const *allow, size_t nallow,
+                            rg_hits *out, rg_error *err);
 rg_status rg_lexical_count(rg_lexical *lx, int64_t *out, rg_error *err);
-int64_t rg_lexical_bytes(const char *path);
+/* Bytes on disk (index and a not yet converted old sidecar). */
+int64_t rg_lexical_bytes(const char *base);
+/* Adds the index's components (bm25-segments, bm25-manifest) and bytes to
+ * s and details (segments, live and deleted records) to s->details. */
+rg_status rg_lexical_stats(rg_lexical *lx, rg_store_stats *s, rg_error *err);
+/* Checks every byte of every segment against its checksums and decodes
+ * every postings list. */
+rg_status rg_lexical_verify(rg_lexical *lx, rg_error *err);
+
+/* Verifies the index file at path (SQLite's integrity_check and FTS5's
+ * integrity-check); appends {"component": "bm25", "ok", "detail"} to
+ * report.  A missing file is fine (the index is built on first use). */
+rg_status rg_lexical_check(const char *path, json_t *report);
 
 #endif

@@ -77,7 +77,11 @@ rg_status rg_llm_new(const rg_llm_opts *opts, rg_llm **out, rg_error *err)
     ho.timeout_ms = opts->timeout_ms;
     ho.connect_timeout_ms = RG_MIN(opts->timeout_ms > 0 ? opts->timeout_ms : 5000, 5000);
     ho.bearer_token = llm->api_key;
+    ho.bearer_over_http = opts->api_key_over_http;
+    ho.bearer_http_key = "llm.api_key_over_http";
     rg_status st = rg_http_new(&ho, &llm->http, err);
+    if (st == RG_OK)
+        st = rg_http_check_url(llm->http, llm->endpoint, err);
     if (st != RG_OK) {
         rg_llm_free(llm);
         return st;

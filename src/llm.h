@@ -65,6 +65,7 @@ typedef struct rg_llm_opts {
     const char *url;          /* base URL; "" for ollama means http://127.0.0.1:11434 */
     const char *model;
     const char *api_key;      /* NULL: no Authorization header.  Never printed. */
+    bool api_key_over_http;   /* llm.api_key_over_http: plain http:// to other hosts allowed */
     long timeout_ms;
     double temperature;
     int64_t context_tokens;   /* ollama: options.num_ctx */

@@ -586,8 +586,10 @@ static rg_status copy_records(mig *m, rg_collection *src, rg_collection *dst, bo
                 b.items[i].embedding = NULL;
             }
             /* The page borrows rows of vecs; detached again before clear. */
-            for (size_t i = 0; i < b.n; i++)
+            for (size_t i = 0; i < b.n; i++) {
                 b.items[i].embedding = vecs + i * (size_t)dim;
+                b.items[i].embedded = true; /* the target's embedder, just now */
+            }
         }
         progress(m, RG_MIGRATE_WRITE, r->records_written, total);
         rc = rg_collection_add(dst, b.items, b.n, err);

@@ -30,8 +30,8 @@
 #include "error.h"
 #include "store.h"
 
-#define RG_MIGRATE_STAGING_TAG ".rgmig-staging-"
-#define RG_MIGRATE_BACKUP_TAG ".rgmig-backup-"
+/* RG_MIGRATE_STAGING_TAG and RG_MIGRATE_BACKUP_TAG are in store.h: the
+ * names are reserved for migrate (rg_collection_name_check_new). */
 
 typedef enum rg_migrate_phase {
     RG_MIGRATE_RECOVER,   /* cleaning leftovers of a killed run */

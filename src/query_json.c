@@ -4,13 +4,17 @@
 #include "util.h"
 
 json_t *rg_query_json(const char *query, const char *collection, const char *backend, const char *mode, int k,
-                      double seconds, const rg_hits *hits)
+                      double seconds, const rg_hits *hits, const char *reranker, const float *first_scores)
 {
     json_t *results = json_array();
     for (size_t i = 0; i < hits->n; i++) {
         const rg_hit *h = &hits->items[i];
         json_t *r = json_pack("{s:I, s:s, s:f, s:f}", "rank", (json_int_t)(i + 1), "id", h->id, "score",
                               1.0 - h->distance, "distance", (double)h->distance);
+        if (reranker) {
+            json_object_set_new(r, "rerank_score", json_real(1.0 - h->distance));
+            json_object_set_new(r, "retrieval_score", json_real(first_scores ? first_scores[i] : 0.0));
+        }
         json_t *m = h->metadata;
         static const char *const lift[] = {"document_path", "title", "page_number", "chunk_position",
                                            "total_chunks"};
@@ -23,6 +27,9 @@ json_t *rg_query_json(const char *query, const char *collection, const char *bac
             json_object_set(r, "metadata", m);
         json_array_append_new(results, r);
     }
-    return json_pack("{s:s, s:s, s:s, s:s, s:i, s:f, s:o}", "query", query, "collection", collection, "backend",
-                     backend, "mode", mode, "k", k, "seconds", seconds, "results", results);
+    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:i, s:f, s:o}", "query", query, "collection", collection, "backend",
+                          backend, "mode", mode, "k", k, "seconds", seconds, "results", results);
+    if (reranker)
+        json_object_set_new(j, "reranker", json_string(reranker));
+    return j;
 }

@@ -10,8 +10,11 @@
 /* {"query", "collection", "backend", "mode", "k", "seconds", "results": [
  *   {"rank", "id", "score", "distance", document_path/title/page_number/
  *    chunk_position/total_chunks lifted from the metadata, "text",
- *    "metadata"}, ...]}.  New reference; never NULL. */
+ *    "metadata"}, ...]}.  With a reranker (name not NULL) each result also
+ * has "rerank_score" and "retrieval_score" (first_scores[i], the
+ * first-stage score) and the document "reranker".  New reference; never
+ * NULL. */
 json_t *rg_query_json(const char *query, const char *collection, const char *backend, const char *mode, int k,
-                      double seconds, const rg_hits *hits);
+                      double seconds, const rg_hits *hits, const char *reranker, const float *first_scores);
 
 #endif

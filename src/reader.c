@@ -7,14 +7,18 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "reader_priv.h"
 #include "util.h"
 
 /* Order matters for sniffing extension-less files: the most specific
- * signature first, plain text last. */
-static const rg_reader_ops *const all_readers[] = {&rg_reader_pdf, &rg_reader_html, &rg_reader_markdown,
-                                                   &rg_reader_text};
+ * signature first, plain text last.  The gzip reader is not in the list: it
+ * is chosen by the ".gz" name and then dispatches to one of these. */
+static const rg_reader_ops *const all_readers[] = {
+    &rg_reader_pdf,  &rg_reader_html, &rg_reader_docx, &rg_reader_odt,      &rg_reader_epub,
+    &rg_reader_man,  &rg_reader_code, &rg_reader_markdown, &rg_reader_text,
+};
 
 /* Bytes looked at to decide "binary or text", like git's heuristic. */
 #define SNIFF_BYTES 8192
@@ -34,7 +38,35 @@ void rg_path_extension(const char *path, char *out, size_t outsz)
     out[i] = '\0';
 }
 
-const rg_reader_ops *rg_reader_find(const char *path, const unsigned char *head, size_t n)
+static bool extension_matches(const rg_reader_ops *r, const char *ext)
+{
+    for (const char *const *e = r->extensions; e && *e; e++)
+        if (strcmp(*e, ext) == 0)
+            return true;
+    return r->extension_match && r->extension_match(ext);
+}
+
+/* README.Debian, changelog.Debian.amd64, NEWS.source: a conventional
+ * documentation name with a suffix that is not a file type.  Such files are
+ * judged by their content like an extension-less README. */
+static bool documentation_name(const char *path)
+{
+    static const char *const names[] = {"readme", "changelog", "changes", "news",    "authors", "thanks",
+                                        "todo",   "copying",   "copyright", "install", "history", "license",
+                                        "licence", "contributors", "bugs", "faq",    "notice",  "credits",
+                                        "maintainers", "hacking"};
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    for (size_t i = 0; i < RG_ARRAY_LEN(names); i++) {
+        size_t l = strlen(names[i]);
+        if (strncasecmp(base, names[i], l) == 0 && base[l] == '.')
+            return true;
+    }
+    return false;
+}
+
+/* The lookup for an uncompressed file (or the inside of a gzip one). */
+static const rg_reader_ops *find_plain(const char *path, const unsigned char *head, size_t n)
 {
     /* Content beats the name for PDFs: a PDF saved as .txt is still a PDF,
      * and reading its bytes as text would index compressed streams. */
@@ -43,11 +75,16 @@ const rg_reader_ops *rg_reader_find(const char *path, const unsigned char *head,
     char ext[32];
     rg_path_extension(path, ext, sizeof ext);
     if (ext[0]) {
-        for (size_t i = 0; i < RG_ARRAY_LEN(all_readers); i++)
-            for (const char *const *e = all_readers[i]->extensions; e && *e; e++)
-                if (strcmp(*e, ext) == 0)
-                    return all_readers[i];
-        return NULL;
+        for (size_t i = 0; i < RG_ARRAY_LEN(all_readers); i++) {
+            const rg_reader_ops *r = all_readers[i];
+            if (!extension_matches(r, ext))
+                continue;
+            if (r->extension_needs_sniff && head && !(r->sniff && r->sniff(head, n)))
+                continue;
+            return r;
+        }
+        if (!documentation_name(path))
+            return NULL;
     }
     /* README, LICENSE, NOTES: no extension, so the content decides. */
     if (!head)
@@ -56,6 +93,34 @@ const rg_reader_ops *rg_reader_find(const char *path, const unsigned char *head,
         if (all_readers[i]->sniff && all_readers[i]->sniff(head, n))
             return all_readers[i];
     return NULL;
+}
+
+static bool gzip_name(const char *path)
+{
+    char ext[8];
+    rg_path_extension(path, ext, sizeof ext);
+    return strcmp(ext, "gz") == 0;
+}
+
+const rg_reader_ops *rg_reader_inner_find(const char *path, const unsigned char *head, size_t n)
+{
+    char *inner = rg_xstrndup(path, strlen(path) - (gzip_name(path) ? 3 : 0)); /* without ".gz" */
+    const rg_reader_ops *r = find_plain(inner, head, n);
+    free(inner);
+    return r;
+}
+
+const rg_reader_ops *rg_reader_find(const char *path, const unsigned char *head, size_t n)
+{
+    if (!gzip_name(path))
+        return find_plain(path, head, n);
+    /* "x.md.gz" is Markdown inside gzip: the inner name and the first
+     * decompressed bytes decide.  When the head cannot be inflated (a
+     * damaged file, or no head given) the name alone decides, and reading
+     * reports the damage. */
+    unsigned char inner_head[SNIFF_BYTES];
+    size_t in = head ? rg_gunzip_head(head, n, inner_head, sizeof inner_head) : 0;
+    return rg_reader_inner_find(path, in ? inner_head : NULL, in) ? &rg_reader_gzip : NULL;
 }
 
 rg_status rg_document_read(const char *path, size_t max_bytes, rg_document *doc, rg_error *err)
@@ -71,17 +136,16 @@ rg_status rg_document_read(const char *path, size_t max_bytes, rg_document *doc,
         char ext[32];
         rg_path_extension(path, ext, sizeof ext);
         if (ext[0])
-            st = rg_error_set(err, RG_ERR_INVALID,
-                              "%s: unsupported file type '.%s'; ragged reads .txt, .md, .html and .pdf files", path,
-                              ext);
+            st = rg_error_set(err, RG_ERR_INVALID, "%s: unsupported file type '.%s'; ragged reads %s", path, ext,
+                              RG_READER_KINDS);
         else
             st = rg_error_set(err, RG_ERR_INVALID,
-                              "%s looks like a binary file (no extension and not text); ragged reads text, "
-                              "Markdown, HTML and PDF",
-                              path);
+                              "%s looks like a binary file (no extension and not text); ragged reads %s", path,
+                              RG_READER_KINDS);
         free(data);
         return st;
     }
+    doc->max_expanded = max_bytes ? max_bytes : RG_READ_EXPANDED_DEFAULT;
     st = r->read(path, data, len, doc, err);
     free(data);
     if (st != RG_OK) {
@@ -352,6 +416,28 @@ void rg_text_append_paragraphs(rg_buf *out, const char *s, size_t n)
     }
     out->len = o;
     d[o] = '\0';
+}
+
+void rg_utf8_sanitize(char **s, size_t *len)
+{
+    if (!*s || rg_utf8_valid(*s, *len))
+        return;
+    rg_buf b;
+    rg_buf_init(&b);
+    const unsigned char *p = (const unsigned char *)*s;
+    for (size_t i = 0; i < *len;) {
+        size_t n = p[i] < 0x80 ? 1 : rg_utf8_seq_len(p + i, *len - i);
+        if (n) {
+            rg_buf_append(&b, p + i, n);
+            i += n;
+        } else {
+            rg_utf8_put(&b, 0xfffd);
+            i++;
+        }
+    }
+    free(*s);
+    *len = b.len;
+    *s = rg_buf_steal(&b);
 }
 
 size_t rg_text_squeeze_spaces(char *s, size_t n)

@@ -334,6 +334,58 @@ static void utf8_repair(char **s, size_t *len)
     *s = rg_buf_steal(&b);
 }
 
+/* libxml2 checks each attribute of a tag against all the tag's earlier
+ * ones, so a tag with N attributes costs N^2 (80,000 of them, 700 KB, took
+ * over a minute).  Attributes past this many in one tag are dropped before
+ * parsing; text never lives in attributes, and the ones the reader looks at
+ * (hidden, role, aria-hidden) come early in any real page. */
+#define HTML_MAX_ATTRS 256
+
+/* data with the attributes past HTML_MAX_ATTRS of every tag removed, into
+ * out; false (out untouched) when no tag has that many.  One linear pass:
+ * a tag is "<" and a letter up to the next ">" outside quotes, the way the
+ * parser reads it. */
+static bool cap_attributes(const char *data, size_t len, rg_buf *out)
+{
+    bool capped = false;
+    size_t copied = 0;
+    for (size_t i = 0; i + 1 < len; i++) {
+        if (data[i] != '<' || !isalpha((unsigned char)data[i + 1]))
+            continue;
+        size_t j = i + 1, attrs = 0, cut = 0;
+        char quote = 0;
+        bool space = false;
+        for (; j < len; j++) {
+            char ch = data[j];
+            if (quote) {
+                if (ch == quote)
+                    quote = 0;
+                continue;
+            }
+            if (ch == '>')
+                break;
+            if (ch == '"' || ch == '\'') {
+                quote = ch;
+            } else if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\f') {
+                space = true;
+                continue;
+            } else if (space && ch != '=' && ch != '/' && ++attrs > HTML_MAX_ATTRS && !cut) {
+                cut = j;
+            }
+            space = false;
+        }
+        if (cut) {
+            rg_buf_append(out, data + copied, cut - copied);
+            copied = j < len ? j : len;   /* from the '>' on */
+            capped = true;
+        }
+        i = j < len ? j : len;
+    }
+    if (capped)
+        rg_buf_append(out, data + copied, len - copied);
+    return capped;
+}
+
 static rg_status html_read(const char *path, const char *data, size_t len, rg_document *doc, rg_error *err)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -352,7 +404,13 @@ static rg_status html_read(const char *path, const char *data, size_t len, rg_do
         strcasecmp(charset, "windows-1252") != 0 && strcasecmp(charset, "latin1") != 0 && !memchr(data, 0, len)) {
         /* A page in Shift_JIS or KOI8-R says so; libxml2 converts it
          * (through iconv) better than any guess of ours. */
-        hd = htmlReadMemory(data, (int)RG_MIN(len, (size_t)INT32_MAX), NULL, charset, opts);
+        rg_buf capped;
+        rg_buf_init(&capped);
+        if (cap_attributes(data, len, &capped))
+            hd = htmlReadMemory(capped.data, (int)RG_MIN(capped.len, (size_t)INT32_MAX), NULL, charset, opts);
+        else
+            hd = htmlReadMemory(data, (int)RG_MIN(len, (size_t)INT32_MAX), NULL, charset, opts);
+        rg_buf_free(&capped);
     }
     if (!hd) {
         rg_status st = rg_text_decode(path, data, len, &text, err);
@@ -372,7 +430,13 @@ static rg_status html_read(const char *path, const char *data, size_t len, rg_do
             return RG_OK;
         }
         /* The bytes are UTF-8 now whatever the page declares. */
-        hd = htmlReadMemory(text.data, (int)text.len, NULL, "UTF-8", opts | HTML_PARSE_IGNORE_ENC);
+        rg_buf capped;
+        rg_buf_init(&capped);
+        if (cap_attributes(text.data, text.len, &capped))
+            hd = htmlReadMemory(capped.data, (int)capped.len, NULL, "UTF-8", opts | HTML_PARSE_IGNORE_ENC);
+        else
+            hd = htmlReadMemory(text.data, (int)text.len, NULL, "UTF-8", opts | HTML_PARSE_IGNORE_ENC);
+        rg_buf_free(&capped);
     }
     rg_buf_free(&text);
     if (!hd)

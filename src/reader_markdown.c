@@ -85,11 +85,40 @@ static size_t md_entity(const char *s, size_t n, rg_buf *out)
     return i + 1;
 }
 
-/* Index just after the bracket closing the one at s[open], or 0. */
-static size_t match_close(const char *s, size_t n, size_t open, char o, char c)
+/* Inline markup is removed by a recursive descent into link texts, and
+ * looking for a closing bracket or backtick run scans ahead.  Both are
+ * bounded so a hostile file cannot exhaust the stack or take quadratic time
+ * (60,000 nested links were a stack overflow and 400 KB of them two
+ * minutes): link texts nested deeper than MD_MAX_DEPTH and everything after
+ * the scan budget is spent are kept as literal text.  The budget is a fixed
+ * multiple of the run's length, so the work stays linear in the input. */
+#define MD_MAX_DEPTH 16
+#define MD_SCAN_FACTOR 32
+#define MD_SCAN_MIN 65536
+
+typedef struct md_inline_ctx {
+    size_t budget; /* bytes the scans ahead may still look at */
+    int depth;     /* link texts we are inside */
+} md_inline_ctx;
+
+/* Charges k bytes of scanning; false once the budget is spent. */
+static bool md_charge(md_inline_ctx *cx, size_t k)
+{
+    if (cx->budget < k) {
+        cx->budget = 0;
+        return false;
+    }
+    cx->budget -= k;
+    return true;
+}
+
+/* Index just after the bracket closing the one at s[open], or 0.  A scan
+ * that would exceed the budget finds nothing. */
+static size_t match_close(md_inline_ctx *cx, const char *s, size_t n, size_t open, char o, char c)
 {
     int depth = 0;
-    for (size_t i = open; i < n; i++) {
+    size_t i = open;
+    for (; i < n; i++) {
         if (s[i] == '\\') {
             i++;
             continue;
@@ -97,39 +126,45 @@ static size_t match_close(const char *s, size_t n, size_t open, char o, char c)
         if (s[i] == o)
             depth++;
         else if (s[i] == c && --depth == 0)
-            return i + 1;
+            break;
     }
-    return 0;
+    if (!md_charge(cx, i - open + 1) || i >= n)
+        return 0;
+    return i + 1;
 }
 
-static void md_inline(const char *s, size_t n, rg_buf *out);
+static void md_inline(md_inline_ctx *cx, const char *s, size_t n, rg_buf *out);
 
 /* [text](target), [text][ref], ![alt](src): keeps the text.  Returns bytes
  * consumed from s (which starts at '['), or 0 if it is not a link. */
-static size_t md_link(const char *s, size_t n, rg_buf *out)
+static size_t md_link(md_inline_ctx *cx, const char *s, size_t n, rg_buf *out)
 {
-    size_t close = match_close(s, n, 0, '[', ']');
+    if (cx->depth >= MD_MAX_DEPTH || !cx->budget)
+        return 0;
+    size_t close = match_close(cx, s, n, 0, '[', ']');
     if (!close)
         return 0;
     size_t after = close;
     if (after < n && s[after] == '(') {
-        size_t end = match_close(s, n, after, '(', ')');
+        size_t end = match_close(cx, s, n, after, '(', ')');
         if (!end)
             return 0;
         after = end;
     } else if (after < n && s[after] == '[') {
-        size_t end = match_close(s, n, after, '[', ']');
+        size_t end = match_close(cx, s, n, after, '[', ']');
         if (!end)
             return 0;
         after = end;
     } else {
         return 0; /* "[x]" in prose or a task box: leave it alone */
     }
-    md_inline(s + 1, close - 2, out);
+    cx->depth++;
+    md_inline(cx, s + 1, close - 2, out);
+    cx->depth--;
     return after;
 }
 
-static void md_inline(const char *s, size_t n, rg_buf *out)
+static void md_inline(md_inline_ctx *cx, const char *s, size_t n, rg_buf *out)
 {
     for (size_t i = 0; i < n;) {
         char c = s[i];
@@ -142,7 +177,7 @@ static void md_inline(const char *s, size_t n, rg_buf *out)
                 k++;
             /* Find a closing run of exactly k backticks. */
             size_t j = i + k, end = 0;
-            while (j < n) {
+            while (j < n && cx->budget) {
                 if (s[j] == '`') {
                     size_t m = 0;
                     while (j + m < n && s[j + m] == '`')
@@ -156,6 +191,7 @@ static void md_inline(const char *s, size_t n, rg_buf *out)
                     j++;
                 }
             }
+            md_charge(cx, j - i);
             if (!end) {
                 rg_buf_append(out, s + i, k);
                 i += k;
@@ -167,13 +203,13 @@ static void md_inline(const char *s, size_t n, rg_buf *out)
             rg_buf_append(out, s + a, b - a);
             i = end + k;
         } else if (c == '!' && i + 1 < n && s[i + 1] == '[') {
-            size_t used = md_link(s + i + 1, n - i - 1, out);
+            size_t used = md_link(cx, s + i + 1, n - i - 1, out);
             if (used)
                 i += 1 + used;
             else
                 rg_buf_putc(out, c), i++;
         } else if (c == '[') {
-            size_t used = md_link(s + i, n - i, out);
+            size_t used = md_link(cx, s + i, n - i, out);
             if (used)
                 i += used;
             else
@@ -195,7 +231,9 @@ static void md_inline(const char *s, size_t n, rg_buf *out)
             }
             /* An inline HTML tag: <b>, </span>, <img src=...>. */
             bool tag = i + 1 < n && (isalpha((unsigned char)s[i + 1]) || s[i + 1] == '/');
-            const char *gt = tag ? memchr(s + i, '>', n - i) : NULL;
+            const char *gt = tag && cx->budget ? memchr(s + i, '>', n - i) : NULL;
+            if (tag)
+                md_charge(cx, gt ? (size_t)(gt - s) - i : n - i);
             if (gt) {
                 i = (size_t)(gt - s) + 1;
                 continue;
@@ -229,6 +267,13 @@ static void md_inline(const char *s, size_t n, rg_buf *out)
     }
 }
 
+/* Removes inline markup from one run of text with a fresh budget. */
+static void md_inline_run(const char *s, size_t n, rg_buf *out)
+{
+    md_inline_ctx cx = {.budget = MD_SCAN_FACTOR * n + MD_SCAN_MIN, .depth = 0};
+    md_inline(&cx, s, n, out);
+}
+
 /* ---- blocks ---- */
 
 static void flush_raw(md_state *st)
@@ -237,7 +282,7 @@ static void flush_raw(md_state *st)
         return;
     if (st->para.len)
         rg_buf_putc(&st->para, st->raw_own_line ? '\n' : ' ');
-    md_inline(st->raw.data, st->raw.len, &st->para);
+    md_inline_run(st->raw.data, st->raw.len, &st->para);
     st->raw.len = 0;
     st->raw.data[0] = '\0';
 }
@@ -257,7 +302,7 @@ static void add_heading(md_state *st, const char *s, size_t n)
     flush_para(st);
     rg_buf h;
     rg_buf_init(&h);
-    md_inline(s, n, &h);
+    md_inline_run(s, n, &h);
     if (h.len) {
         h.len = rg_text_squeeze_spaces(h.data, h.len);
         if (h.len && !st->title)
@@ -358,7 +403,7 @@ static void add_table_row(md_state *st, const char *s, size_t n)
             j++;
         rg_buf cell;
         rg_buf_init(&cell);
-        md_inline(s + i, j - i, &cell);
+        md_inline_run(s + i, j - i, &cell);
         size_t cl = cell.len ? rg_text_squeeze_spaces(cell.data, cell.len) : 0;
         if (cl) {
             if (row.len)
@@ -566,7 +611,8 @@ static rg_status md_read(const char *path, const char *data, size_t len, rg_docu
         }
         /* Link reference definitions carry no text. */
         if (s[ind] == '[') {
-            size_t close = match_close(s, n, ind, '[', ']');
+            md_inline_ctx cx = {.budget = n + 1, .depth = 0};
+            size_t close = match_close(&cx, s, n, ind, '[', ']');
             if (close && close < n && s[close] == ':')
                 continue;
         }

@@ -113,6 +113,40 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Index of the first of the n sorted values that is >= v. */
+static size_t lower_bound_u64(const uint64_t *a, size_t n, uint64_t v)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (a[mid] < v)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Index of the first of the n sorted values that is > v. */
+static size_t upper_bound_u64(const uint64_t *a, size_t n, uint64_t v)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (a[mid] <= v)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 /* Poppler gives one line per '\n' and never a blank line, so paragraphs are
  * recovered from the layout: a line that starts clearly further below the
  * previous one than the page's usual line pitch (or above it: a new column)
@@ -243,15 +277,25 @@ static void strip_running_lines(rg_buf *pages, size_t np)
         h[2 * i] = edge_line_hash(&pages[i], false, &cut[4 * i], &cut[4 * i + 1]);
         h[2 * i + 1] = edge_line_hash(&pages[i], true, &cut[4 * i + 2], &cut[4 * i + 3]);
     }
+    /* Equal lines are counted in sorted order, not pairwise: a PDF of many
+     * thousand pages must not cost time quadratic in its page count.  The
+     * place (first or last line) is folded into the key's low bit, which
+     * edge_line_hash keeps set, so heads and feet are counted apart. */
+    uint64_t *key = rg_xmalloc(2 * np * sizeof *key);
+    for (size_t i = 0; i < 2 * np; i++)
+        key[i] = h[i] ? (h[i] & ~(uint64_t)1) | (i % 2) : 0;
+    uint64_t *sorted = rg_xmalloc(2 * np * sizeof *sorted);
+    memcpy(sorted, key, 2 * np * sizeof *sorted);
+    qsort(sorted, 2 * np, sizeof *sorted, cmp_u64);
     bool *drop = rg_xcalloc(2 * np, sizeof *drop);
     for (size_t i = 0; i < 2 * np; i++) {
         if (!h[i])
             continue;
-        size_t count = 0;
-        for (size_t j = i % 2; j < 2 * np; j += 2)
-            count += h[j] == h[i];
+        size_t count = upper_bound_u64(sorted, 2 * np, key[i]) - lower_bound_u64(sorted, 2 * np, key[i]);
         drop[i] = count >= 3 && count * 3 >= with_text;
     }
+    free(sorted);
+    free(key);
     for (size_t i = 0; i < np; i++) {
         rg_buf *b = &pages[i];
         size_t keep_from = drop[2 * i] ? cut[4 * i + 1] : 0;

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "error.h"
+#include "reader.h"
 #include "util.h"
 
 /* Turns the raw bytes of a text-like file into clean UTF-8: strips a UTF-8
@@ -30,5 +31,30 @@ size_t rg_text_squeeze_spaces(char *s, size_t n);
 
 /* Lower-case extension of path without the dot ("" if none), in out. */
 void rg_path_extension(const char *path, char *out, size_t outsz);
+
+/* Replaces bytes of s[0..*len) that are not valid UTF-8 with U+FFFD, in
+ * place (reallocating when it grows); for readers whose escapes or
+ * archive members can split a character. */
+void rg_utf8_sanitize(char **s, size_t *len);
+
+/* What rg_document_read accepts, for messages about what it does not. */
+#define RG_READER_KINDS                                                                                   \
+    "text, Markdown, HTML, PDF, man pages, DOCX, ODT, EPUB and source code (also gzip-compressed, "        \
+    "e.g. x.txt.gz)"
+
+/* Reader for the file inside path, which ends in ".gz", from the first
+ * decompressed bytes (head may be NULL); never the gzip reader itself, so
+ * "x.gz.gz" is not read (one level of compression, bounded work). */
+const rg_reader_ops *rg_reader_inner_find(const char *path, const unsigned char *head, size_t n);
+
+/* Inflates the start of a gzip stream into out (at most cap bytes) for
+ * sniffing; a truncated or damaged stream gives what decoded before the
+ * damage.  Returns the number of bytes written (0 if none). */
+size_t rg_gunzip_head(const unsigned char *data, size_t len, unsigned char *out, size_t cap);
+
+/* Decompresses a whole gzip file (concatenated members too) into out,
+ * refusing more than max_out bytes (a compression bomb) and damaged
+ * streams with a message naming path. */
+rg_status rg_gunzip(const char *path, const char *data, size_t len, size_t max_out, rg_buf *out, rg_error *err);
 
 #endif

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rerank.h"
 #include "util.h"
 
 static const char *const MODE_NAMES[] = {"vector", "bm25", "hybrid"};
@@ -137,7 +138,66 @@ rg_status rg_retrieve_sides(rg_collection *c, const char *text, const rg_retriev
     return sides(c, text, o, depth, 0, vec, lex, err);
 }
 
+rg_status rg_retrieve_rerank(rg_collection *c, const char *text, rg_reranker *r, size_t top, rg_hits *hits,
+                             float *first_scores, rg_error *err)
+{
+    size_t n = RG_MIN(top, hits->n);
+    bool missing = false;
+    for (size_t i = 0; i < n; i++)
+        missing = missing || !hits->items[i].document;
+    rg_status rc = RG_OK;
+    if (missing) {
+        /* Only the reranked head needs its text; attach fills a list. */
+        rg_hits head = {.items = hits->items, .n = n, .cap = n};
+        unsigned include = RG_INCLUDE_DOCUMENTS;
+        for (size_t i = 0; i < n; i++)
+            if (hits->items[i].metadata)
+                include |= RG_INCLUDE_METADATAS;   /* attach replaces both */
+        rc = rg_collection_attach(c, &head, include, err);
+    }
+    if (rc == RG_OK)
+        rc = rg_reranker_rerank(r, text, hits, n, first_scores, err);
+    return rc;
+}
+
+static rg_status retrieve_first(rg_collection *c, const char *text, const rg_retrieve_opts *o, rg_hits *out,
+                                rg_error *err);
+
 rg_status rg_retrieve(rg_collection *c, const char *text, const rg_retrieve_opts *o, rg_hits *out, rg_error *err)
+{
+    if (!o->reranker)
+        return retrieve_first(c, text, o, out, err);
+    if (o->k < 1)
+        return rg_error_set(err, RG_ERR_INVALID, "k must be at least 1 (got %d)", o->k);
+    rg_retrieve_opts first = *o;
+    first.reranker = NULL;
+    first.k = RG_MAX(o->k, o->reranker->top_n);
+    first.include |= RG_INCLUDE_DOCUMENTS;
+    rg_hits all;
+    rg_hits_init(&all);
+    rg_status rc = retrieve_first(c, text, &first, &all, err);
+    float *firsts = rg_xmalloc((all.n ? all.n : 1) * sizeof *firsts);
+    if (rc == RG_OK)
+        rc = rg_reranker_rerank(o->reranker, text, &all, all.n, firsts, err);
+    for (size_t i = 0; rc == RG_OK && i < all.n && (int)i < o->k; i++) {
+        rg_hit *h = &all.items[i];
+        if (o->first_scores)
+            o->first_scores[i] = firsts[i];
+        rg_hits_push(out, h->id, h->distance, NULL, NULL);
+        if (o->include & RG_INCLUDE_DOCUMENTS) {
+            out->items[out->n - 1].document = h->document;
+            h->document = NULL;
+        }
+        out->items[out->n - 1].metadata = h->metadata;
+        h->metadata = NULL;
+    }
+    free(firsts);
+    rg_hits_free(&all);
+    return rc;
+}
+
+static rg_status retrieve_first(rg_collection *c, const char *text, const rg_retrieve_opts *o, rg_hits *out,
+                                rg_error *err)
 {
     if (o->k < 1)
         return rg_error_set(err, RG_ERR_INVALID, "k must be at least 1 (got %d)", o->k);

@@ -29,6 +29,11 @@ typedef struct rg_retrieve_opts {
     int rrf_k;
     double vector_weight, bm25_weight;
     int candidates;              /* per side in hybrid mode; raised to k */
+    /* Second stage (rerank.h): the best max(k, reranker->top_n) passages of
+     * the mode above are rescored and the k best returned, with distance =
+     * 1 - rerank score.  NULL: none. */
+    struct rg_reranker *reranker;
+    float *first_scores;         /* optional out with a reranker: k first-stage scores of the returned hits */
 } rg_retrieve_opts;
 
 /* Defaults from the retrieval.* configuration keys (k, mode, fusion,
@@ -44,6 +49,14 @@ const char *rg_fusion_name(rg_fusion f);
  * (vector), the BM25 score (bm25) or the fused score (hybrid): higher is
  * better in every mode, but scores of different modes are not comparable. */
 rg_status rg_retrieve(rg_collection *c, const char *text, const rg_retrieve_opts *o, rg_hits *out, rg_error *err);
+
+/* Reranks the first `top` of hits (any first stage) in place, fetching the
+ * documents they lack; the rest keep their order behind them (the
+ * evaluation's with/without comparison).  first_scores as in
+ * rg_reranker_rerank. */
+struct rg_reranker;
+rg_status rg_retrieve_rerank(rg_collection *c, const char *text, struct rg_reranker *r, size_t top, rg_hits *hits,
+                             float *first_scores, rg_error *err);
 
 /* The two sides of a hybrid query, for callers that fuse many ways (the
  * evaluation's parameter sweeps).  vec: cosine distances; lex: distance =

@@ -12,6 +12,7 @@
 #include "embedder.h"
 #include "ingest.h"
 #include "query_json.h"
+#include "rerank.h"
 #include "retrieve.h"
 #include "store.h"
 #include "util.h"
@@ -31,6 +32,7 @@ typedef struct handle {
     rg_embedder *emb;
     rg_store *store;
     rg_collection *coll;
+    rg_reranker *rr;         /* retrieval.rerank.model, NULL: off; kept loaded like the embedder */
     uint64_t generation;
     struct handle *next;
 } handle;
@@ -104,6 +106,7 @@ static void handle_close(handle *h)
     rg_collection_close(h->coll);
     rg_store_close(h->store);
     rg_embedder_free(h->emb);
+    rg_reranker_free(h->rr);
     free(h);
 }
 
@@ -175,6 +178,8 @@ static rg_status handle_open(rg_service *s, const char *backend, const char *col
         st = rg_store_open(s->cfg, backend, &h->store, err);
     if (st == RG_OK)
         st = rg_collection_open(h->store, collection, h->emb, create, &h->coll, err);
+    if (st == RG_OK && !create)   /* as `ragged query` by default: the configured reranker, if any */
+        st = rg_reranker_open(s->cfg, NULL, &h->rr, err);
     if (st != RG_OK) {
         handle_close(h);
         return st;
@@ -476,7 +481,7 @@ void rg_ingest_req_free(rg_ingest_req *r)
 
 /* Retrieval on a checked-out handle; *mode_out for the JSON. */
 static rg_status retrieve(rg_service *s, handle *h, const rg_query_req *req, rg_hits *hits, int *k_out,
-                          rg_retrieve_mode *mode_out, double *seconds, rg_error *err)
+                          rg_retrieve_mode *mode_out, double *seconds, float **first_scores, rg_error *err)
 {
     rg_retrieve_opts qo;
     rg_retrieve_opts_from_config(&qo, s->cfg);
@@ -492,6 +497,9 @@ static rg_status retrieve(rg_service *s, handle *h, const rg_query_req *req, rg_
     }
     *k_out = qo.k;
     *mode_out = qo.mode;
+    qo.reranker = h->rr;
+    *first_scores = h->rr ? rg_xcalloc((size_t)qo.k, sizeof **first_scores) : NULL;
+    qo.first_scores = *first_scores;
     double t0 = rg_now();
     rg_status st = rg_retrieve(h->coll, req->query, &qo, hits, err);
     *seconds = rg_now() - t0;
@@ -510,10 +518,12 @@ rg_status rg_service_query(rg_service *s, const rg_query_req *req, json_t **out,
     int k;
     rg_retrieve_mode mode;
     double seconds;
-    st = retrieve(s, h, req, &hits, &k, &mode, &seconds, err);
+    float *first_scores = NULL;
+    st = retrieve(s, h, req, &hits, &k, &mode, &seconds, &first_scores, err);
     if (st == RG_OK)
         *out = rg_query_json(req->query, coll, rg_store_backend(h->store), rg_retrieve_mode_name(mode), k,
-                             seconds, &hits);
+                             seconds, &hits, h->rr ? h->rr->name : NULL, first_scores);
+    free(first_scores);
     rg_hits_free(&hits);
     checkin(s, req->backend, coll, h);
     return st;
@@ -690,7 +700,9 @@ rg_status rg_service_answer(rg_service *s, const rg_query_req *req, const char *
     int k;
     rg_retrieve_mode mode;
     double seconds;
-    st = retrieve(s, h, req, &hits, &k, &mode, &seconds, err);
+    float *first_scores = NULL;
+    st = retrieve(s, h, req, &hits, &k, &mode, &seconds, &first_scores, err);
+    free(first_scores);
     /* The hits own their text: the handle goes back now, not after the
      * LLM's answer, which can take minutes. */
     char backend_name[32];

@@ -73,12 +73,10 @@ static char *lexical_dir(const rg_config *cfg, const char *backend)
     return dir;
 }
 
+/* DIR/NAME: the lexical index names its files from it (lexical.h). */
 static char *lexical_path(const rg_store *s, const char *collection)
 {
-    char *file = rg_xasprintf("%s.fts.sqlite", collection);
-    char *p = rg_path_join(s->lexical_dir, file);
-    free(file);
-    return p;
+    return rg_path_join(s->lexical_dir, collection);
 }
 
 rg_status rg_store_open(const rg_config *cfg, const char *backend, rg_store **out, rg_error *err)
@@ -122,23 +120,76 @@ const char *rg_store_backend(const rg_store *s)
     return s->ops->name;
 }
 
+#define NAME_RULE                                                                                          \
+    "collection names are 3-%d characters of letters, digits, '.', '_' and '-', start and end with a letter or " \
+    "digit, and contain no '..'"
+
 rg_status rg_collection_name_check(const char *name, rg_error *err)
 {
     size_t n = name ? strlen(name) : 0;
-    const char *rule = "collection names are 3-512 characters of letters, digits, '.', '_' and '-', start and end "
-                       "with a letter or digit, and contain no '..'";
-    if (n < 3 || n > RG_COLLECTION_NAME_MAX)
-        return rg_error_set(err, RG_ERR_INVALID, "invalid collection name '%s': %s", name ? name : "", rule);
-    for (size_t i = 0; i < n; i++) {
+    if (n > RG_COLLECTION_NAME_MAX)
+        return rg_error_set(err, RG_ERR_INVALID, "invalid collection name '%.40s...' (%zu characters): " NAME_RULE,
+                            name, n, RG_COLLECTION_NAME_MAX);
+    bool ok = n >= 3 && !strstr(name, "..");
+    for (size_t i = 0; ok && i < n; i++) {
         char c = name[i];
         bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-        if (!alnum && c != '.' && c != '_' && c != '-')
-            return rg_error_set(err, RG_ERR_INVALID, "invalid collection name '%s': %s", name, rule);
-        if ((i == 0 || i == n - 1) && !alnum)
-            return rg_error_set(err, RG_ERR_INVALID, "invalid collection name '%s': %s", name, rule);
+        ok = (alnum || c == '.' || c == '_' || c == '-') && (alnum || (i != 0 && i != n - 1));
     }
-    if (strstr(name, ".."))
-        return rg_error_set(err, RG_ERR_INVALID, "invalid collection name '%s': %s", name, rule);
+    if (!ok)
+        return rg_error_set(err, RG_ERR_INVALID, "invalid collection name '%s': " NAME_RULE, name ? name : "",
+                            RG_COLLECTION_NAME_MAX);
+    return RG_OK;
+}
+
+rg_status rg_collection_name_check_new(const char *name, rg_error *err)
+{
+    rg_status rc = rg_collection_name_check(name, err);
+    if (rc != RG_OK)
+        return rc;
+    if (strstr(name, RG_MIGRATE_STAGING_TAG) || strstr(name, RG_MIGRATE_BACKUP_TAG))
+        return rg_error_set(err, RG_ERR_INVALID,
+                            "collection name '%s' is reserved: names containing '%s' or '%s' are migrate's staging "
+                            "and backup collections, which 'ragged migrate' removes or renames; choose another name",
+                            name, RG_MIGRATE_STAGING_TAG, RG_MIGRATE_BACKUP_TAG);
+    return RG_OK;
+}
+
+rg_status rg_store_check(rg_store *s, const char *name, json_t **report, bool *ok, rg_error *err)
+{
+    *report = NULL;
+    *ok = false;
+    rg_status rc = rg_collection_name_check(name, err);
+    if (rc != RG_OK)
+        return rc;
+    json_t *r = json_array();
+    if (s->ops->check)
+        rc = s->ops->check(s->impl, name, r, err);
+    else
+        json_array_append_new(r, json_pack("{s:s, s:n, s:s}", "component", s->ops->name, "ok", "detail",
+                                           "this backend has no check of its own"));
+    if (rc == RG_ERR_NOTFOUND)
+        rc = rg_error_set(err, RG_ERR_NOTFOUND, "collection '%s' does not exist in the %s backend", name,
+                          s->ops->name);
+    if (rc == RG_OK && s->lexical_dir) {
+        char *p = lexical_path(s, name);
+        rc = rg_lexical_check(p, r);
+        free(p);
+    }
+    if (rc != RG_OK) {
+        json_decref(r);
+        return rc;
+    }
+    bool all = true;
+    size_t i;
+    json_t *comp;
+    json_array_foreach(r, i, comp)
+    {
+        if (json_is_false(json_object_get(comp, "ok")))
+            all = false;
+    }
+    *report = r;
+    *ok = all;
     return RG_OK;
 }
 
@@ -210,11 +261,10 @@ int rg_store_sweep_indexes(rg_store *s, bool (*drop)(const char *name, void *ctx
     DIR *d = opendir(s->lexical_dir);
     struct dirent *de;
     while (d && (de = readdir(d))) {
-        /* NAME.fts.sqlite and its -wal, -shm, -journal and .lock files. */
-        const char *suffix = strstr(de->d_name, ".fts.sqlite");
-        if (!suffix || suffix == de->d_name)
+        /* NAME.bm25 (and an old NAME.fts.sqlite with its side files). */
+        char *name = rg_lexical_file_collection(de->d_name);
+        if (!name)
             continue;
-        char *name = rg_xstrndup(de->d_name, (size_t)(suffix - de->d_name));
         bool listed = false;
         for (size_t i = 0; i < n && !listed; i++)
             listed = !strcmp(infos[i].name, name);
@@ -222,7 +272,7 @@ int rg_store_sweep_indexes(rg_store *s, bool (*drop)(const char *name, void *ctx
         if (!listed && rg_collection_name_check(name, NULL) == RG_OK && drop(name, ctx)) {
             /* readdir may still return the side files of an index just
              * removed: count the index once, by its main file. */
-            dropped += rg_path_exists(path);
+            dropped += rg_lexical_bytes(path) > 0;
             rg_lexical_remove_files(path);
         }
         free(path);
@@ -402,12 +452,13 @@ static rg_status lexical_open(rg_collection *c, rg_error *err)
         return rg_error_set(err, RG_ERR_UNAVAILABLE, "the %s backend has no place for a BM25 index",
                             c->store->ops->name);
     char *path = lexical_path(c->store, c->name);
-    rg_status rc = rg_lexical_open(path, &c->store->lexical, &c->lex, err);
+    rg_error lerr = {0};
+    rg_status rc = rg_lexical_open(path, &c->store->lexical, &c->lex, &lerr);
     if (rc != RG_OK)
         rc = rg_error_set(err, rc,
                           "cannot open the BM25 index of collection '%s' (%s); it is rebuilt from the collection "
                           "if you delete %s",
-                          c->name, err->msg, path);
+                          c->name, lerr.msg, path);
     free(path);
     if (rc == RG_OK) {
         rg_lexical_source src = {source_get, source_count, c};
@@ -438,19 +489,32 @@ static rg_status lexical_begin(rg_collection *c, const rg_record *recs, const ch
 }
 
 /* After the backend call.  A failure here leaves the journal entry, which
- * the next search replays: the backend write already happened, so it is
- * not reported as the call's failure. */
-static void lexical_finish(rg_lexical *lx, rg_status backend_rc, int64_t op, const rg_record *recs, size_t n,
-                           const char *const *ids, size_t nids, const rg_filter *where)
+ * the next ingest or search replays; the backend write already happened,
+ * but the call did not complete, so it fails (issue 21 item 7: a disk too
+ * full for the BM25 update must not end in a success). */
+static rg_status lexical_failed(rg_status rc, const char *what, rg_error *err)
 {
-    rg_error ignored;
+    char why[sizeof err->msg];
+    snprintf(why, sizeof why, "%s", err->msg);
+    return rg_error_set(err, rc,
+                        "%s could not be updated (%s); free space or fix the cause and run the same command again: "
+                        "it brings the BM25 index up to date",
+                        what, why);
+}
+
+#define STORED_BUT "the records were stored but the BM25 index"
+
+static rg_status lexical_finish(rg_lexical *lx, rg_status backend_rc, int64_t op, const rg_record *recs, size_t n,
+                                const char *const *ids, size_t nids, rg_error *err)
+{
+    rg_status rc = backend_rc;
     if (backend_rc == RG_OK) {
-        if (recs)
-            rg_lexical_put(lx, op, recs, n, &ignored);
-        else
-            rg_lexical_remove(lx, op, ids, nids, where, &ignored);
+        rc = recs ? rg_lexical_put(lx, op, recs, n, err) : rg_lexical_remove(lx, op, ids, nids, err);
+        if (rc != RG_OK)
+            rc = lexical_failed(rc, STORED_BUT, err);
     }
     rg_lexical_end(lx);
+    return rc;
 }
 
 static rg_status source_get(void *ctx, const char *const *ids, size_t nids, size_t offset, size_t limit,
@@ -476,6 +540,14 @@ static rg_status lexical_ready(rg_collection *c, rg_error *err)
     if (rc == RG_OK)
         c->lex_checked = true;
     return rc;
+}
+
+rg_status rg_collection_lexical_sync(rg_collection *c, rg_error *err)
+{
+    if (!c->lex && !c->store->lexical_dir)
+        return RG_OK;
+    rg_status rc = lexical_ready(c, err);
+    return rc == RG_OK ? RG_OK : lexical_failed(rc, "the BM25 index is behind the collection and", err);
 }
 
 rg_status rg_collection_lexical_rebuild(rg_collection *c, rg_error *err)
@@ -523,6 +595,18 @@ static rg_status attach_records(rg_collection *c, rg_hits *hits, unsigned includ
     return rc;
 }
 
+/* A read that found damage names the collection and the way to see all of
+ * it (the backend's message names the file and what is wrong). */
+static rg_status damage_hint(const rg_collection *c, rg_status rc, rg_error *err)
+{
+    if (rc != RG_ERR_CORRUPT || !err || strstr(err->msg, "collections check"))
+        return rc;
+    return rg_error_set(err, rc,
+                        "collection '%s' (%s) is damaged: %s; 'ragged collections check %s --backend %s' checks all "
+                        "of it",
+                        c->name, c->store->ops->name, err->msg, c->name, c->store->ops->name);
+}
+
 rg_status rg_collection_query_lexical(rg_collection *c, const char *text, const rg_query_opts *opts, rg_hits *out,
                                       rg_error *err)
 {
@@ -533,7 +617,22 @@ rg_status rg_collection_query_lexical(rg_collection *c, const char *text, const 
         return rc;
     rg_hits found;
     rg_hits_init(&found);
-    rc = rg_lexical_search(c->lex, text, opts->k, opts->where, &found, err);
+    /* A filter is the backend's to evaluate (the index keeps no metadata):
+     * it names the matching records, and BM25 ranks among exactly those,
+     * so a filtered query still returns min(k, matches) hits. */
+    rg_record_batch allowed;
+    rg_record_batch_init(&allowed, 0);
+    const char **allow = NULL;
+    if (opts->where) {
+        rc = rg_collection_get(c, NULL, 0, opts->where, 0, 0, 0, &allowed, err);
+        allow = rg_xmalloc((allowed.n + 1) * sizeof *allow);
+        for (size_t i = 0; rc == RG_OK && i < allowed.n; i++)
+            allow[i] = allowed.items[i].id;
+    }
+    if (rc == RG_OK)
+        rc = rg_lexical_search(c->lex, text, opts->k, allow, allowed.n, &found, err);
+    free(allow);
+    rg_record_batch_free(&allowed);
     if (rc == RG_OK)
         rc = attach_records(c, &found, opts->include, err);
     if (rc == RG_OK) {
@@ -547,12 +646,12 @@ rg_status rg_collection_query_lexical(rg_collection *c, const char *text, const 
         }
     }
     rg_hits_free(&found);
-    return rc;
+    return damage_hint(c, rc, err);
 }
 
 rg_status rg_collection_attach(rg_collection *c, rg_hits *hits, unsigned include, rg_error *err)
 {
-    return attach_records(c, hits, include, err);
+    return damage_hint(c, attach_records(c, hits, include, err), err);
 }
 
 static rg_status add_or_upsert(rg_collection *c, const rg_record *recs, size_t n, bool upsert, rg_error *err)
@@ -568,8 +667,7 @@ static rg_status add_or_upsert(rg_collection *c, const rg_record *recs, size_t n
     if (rc != RG_OK)
         return rc;
     rc = c->store->ops->add(c->impl, recs, n, upsert, err);
-    lexical_finish(lx, rc, op, recs, n, NULL, 0, NULL);
-    return rc;
+    return lexical_finish(lx, rc, op, recs, n, NULL, 0, err);
 }
 
 rg_status rg_collection_add(rg_collection *c, const rg_record *recs, size_t n, rg_error *err)
@@ -589,7 +687,7 @@ rg_status rg_collection_get(rg_collection *c, const char *const *ids, size_t nid
         out->dim = c->identity.dim;
     if (ids && nids == 0)
         return RG_OK;
-    return c->store->ops->get(c->impl, ids, nids, where, include, offset, limit, out, err);
+    return damage_hint(c, c->store->ops->get(c->impl, ids, nids, where, include, offset, limit, out, err), err);
 }
 
 rg_status rg_collection_delete(rg_collection *c, const char *const *ids, size_t nids, const rg_filter *where,
@@ -604,18 +702,50 @@ rg_status rg_collection_delete(rg_collection *c, const char *const *ids, size_t 
                             "delete needs ids or a filter (to remove a whole collection, delete the collection)");
     if (ids && nids == 0)
         return RG_OK;
-    rg_lexical *lx = NULL;
-    int64_t op = 0;
-    rg_status rc = lexical_begin(c, NULL, ids, nids, &lx, &op, err);
+    rg_status rc = lexical_open(c, err);
     if (rc != RG_OK)
         return rc;
-    rc = c->store->ops->delete_records(c->impl, ids, nids, where, deleted, err);
-    /* Deleting ids with a filter too removes only the matching ones: let
-     * the journal replay settle which. */
-    if (ids && where)
+    rg_lexical *lx = c->lex;
+    int64_t op = 0;
+    rg_record_batch matched;
+    rg_record_batch_init(&matched, 0);
+    const char **names = NULL;
+    const char *const *jids = ids;
+    size_t njids = nids;
+    if (!ids) {
+        /* The index keeps no metadata: a delete by filter names the records
+         * it is about to delete, as the backend sees them (under the
+         * index's lock no other ragged writer changes them meanwhile).  An
+         * unknown-set entry covers the moment before the names are known. */
+        rc = rg_lexical_begin(lx, NULL, 0, &op, err);
+        if (rc == RG_OK)
+            rc = rg_collection_get(c, NULL, 0, where, 0, 0, 0, &matched, err);
+        if (rc == RG_OK) {
+            names = rg_xmalloc((matched.n + 1) * sizeof *names);
+            for (size_t i = 0; i < matched.n; i++)
+                names[i] = matched.items[i].id;
+            int64_t named = 0;
+            rc = rg_lexical_begin(lx, names, matched.n, &named, err);
+            if (rc == RG_OK)
+                rc = rg_lexical_remove(lx, op, NULL, 0, err);   /* clears the unknown-set entry */
+            op = named;
+        }
+        jids = names;
+        njids = matched.n;
+    } else {
+        rc = rg_lexical_begin(lx, ids, nids, &op, err);
+    }
+    if (rc == RG_OK)
+        rc = c->store->ops->delete_records(c->impl, ids, nids, where, deleted, err);
+    if (rc == RG_OK && !(ids && where)) {
+        rc = lexical_finish(lx, rc, op, NULL, 0, jids, njids, err);
+    } else {
+        /* A failure, or ids with a filter too (only the matching ones go):
+         * the journal entry stays and its replay settles which. */
         rg_lexical_end(lx);
-    else
-        lexical_finish(lx, rc, op, NULL, 0, ids, nids, where);
+    }
+    free(names);
+    rg_record_batch_free(&matched);
     return rc;
 }
 
@@ -663,10 +793,9 @@ rg_status rg_collection_replace(rg_collection *c, const rg_record *recs, size_t 
             rc = c->store->ops->delete_records(c->impl, del, ndel, NULL, deleted, err);
     }
     if (rc == RG_OK) {
-        /* The put leaves the entry (op 0 is no entry); the remove clears it. */
-        rg_error ignored;
-        if (rg_lexical_put(lx, 0, recs, n, &ignored) == RG_OK)
-            rg_lexical_remove(lx, op, del, ndel, NULL, &ignored);
+        rc = rg_lexical_replace(lx, op, recs, n, del, ndel, err);
+        if (rc != RG_OK)
+            rc = lexical_failed(rc, STORED_BUT, err);
     }
     rg_lexical_end(lx);
     return rc;
@@ -685,7 +814,7 @@ rg_status rg_collection_query(rg_collection *c, const float *query, const rg_que
     rg_status rc = c->store->ops->query(c->impl, query, opts, out, err);
     if (rc == RG_OK)
         rg_hits_sort(out);
-    return rc;
+    return damage_hint(c, rc, err);
 }
 
 rg_status rg_collection_query_text(rg_collection *c, const char *text, const rg_query_opts *opts, rg_hits *out,
@@ -710,7 +839,14 @@ rg_status rg_collection_info_get(rg_collection *c, rg_collection_info *out, rg_e
 rg_status rg_collection_stats(rg_collection *c, rg_store_stats *out, rg_error *err)
 {
     rg_store_stats_init(out);
-    return c->store->ops->stats(c->impl, out, err);
+    rg_status rc = c->store->ops->stats(c->impl, out, err);
+    /* The BM25 index's components, when it exists (stats never creates
+     * one). */
+    char *base = c->store->lexical_dir ? lexical_path(c->store, c->name) : NULL;
+    if (rc == RG_OK && base && rg_lexical_bytes(base) > 0 && lexical_open(c, err) == RG_OK)
+        rc = rg_lexical_stats(c->lex, out, err);
+    free(base);
+    return rc;
 }
 
 rg_status rg_collection_compact(rg_collection *c, rg_error *err)
@@ -740,6 +876,7 @@ void rg_record_batch_push(rg_record_batch *b, const char *id, const char *docume
     r->document = document ? rg_xstrdup(document) : NULL;
     r->metadata = metadata ? json_deep_copy(metadata) : NULL;
     r->embedding = NULL;
+    r->embedded = false;
     if (embedding) {
         r->embedding = rg_xmalloc((size_t)b->dim * sizeof(float));
         memcpy(r->embedding, embedding, (size_t)b->dim * sizeof(float));

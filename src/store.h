@@ -31,7 +31,14 @@ struct rg_config;
 
 #define RG_STORE_ABI 1
 #define RG_ID_MAX 512
-#define RG_COLLECTION_NAME_MAX 512
+/* ChromaDB takes 512, but a name is also a file name (a collection's
+ * directory, ".NAME.creating.PID" while it is made, the BM25 index
+ * "NAME.fts.sqlite-journal", migrate's "NAME.rgmig-staging-PID"), and file
+ * names end at 255 bytes: 200 leaves room for every suffix. */
+#define RG_COLLECTION_NAME_MAX 200
+/* Parts of the names migrate gives its own collections (migrate.h). */
+#define RG_MIGRATE_STAGING_TAG ".rgmig-staging-"
+#define RG_MIGRATE_BACKUP_TAG ".rgmig-backup-"
 
 enum {
     RG_INCLUDE_DOCUMENTS = 1u << 0,
@@ -47,6 +54,12 @@ typedef struct rg_record {
     char *document;      /* NULL: none / not requested */
     json_t *metadata;    /* JSON object; NULL: none / not requested */
     float *embedding;    /* dim floats; NULL: not requested */
+    /* true: embedding is what the collection's embedder gives for document,
+     * computed by the caller just now (ingest, eval, a migrate that
+     * re-embeds).  A backend that keeps no vectors (leann) then need not
+     * check it; false (the default): it checks every record and keeps the
+     * vectors it could not recompute. */
+    bool embedded;
 } rg_record;
 
 typedef struct rg_record_batch {
@@ -113,6 +126,7 @@ typedef struct rg_collection_info {
     char name[RG_COLLECTION_NAME_MAX + 1];
     int64_t count;                   /* -1: unknown */
     rg_embedder_identity identity;
+    bool damaged;                    /* files it needs are missing: it cannot be opened */
 } rg_collection_info;
 
 /* ---- What a backend implements ---------------------------------------- */
@@ -169,6 +183,12 @@ typedef struct rg_store_ops {
      * *deleted counts the removed records. */
     rg_status (*replace)(void *coll, const rg_record *recs, size_t n, const char *const *del, size_t ndel,
                          size_t *deleted, rg_error *err);
+    /* Optional (NULL: the backend cannot check): verifies every stored byte
+     * it can of collection name without opening it for queries (a damaged
+     * one cannot be opened), appending {"component", "ok", "detail"} objects
+     * to report (a JSON array).  RG_OK when the check ran, whatever it
+     * found; RG_ERR_NOTFOUND when there is no such collection. */
+    rg_status (*check)(void *store, const char *name, json_t *report, rg_error *err);
 } rg_store_ops;
 
 /* Backends (one file each).  A backend not compiled in or not finished has
@@ -192,11 +212,19 @@ void rg_store_close(rg_store *s);
 const char *rg_store_backend(const rg_store *s);
 
 /* ChromaDB's rules, applied to every backend so collections can move between
- * them: 3-512 of [a-zA-Z0-9._-], starting and ending with a letter or digit,
- * no "..". */
+ * them: 3-RG_COLLECTION_NAME_MAX of [a-zA-Z0-9._-], starting and ending with a
+ * letter or digit, no "..". */
 rg_status rg_collection_name_check(const char *name, rg_error *err);
+/* The check for a name a user creates: also refuses the names migrate gives
+ * its staging and backup collections ("*.rgmig-staging-*",
+ * "*.rgmig-backup-*"), which a later migrate would delete or rename as its
+ * own leftovers. */
+rg_status rg_collection_name_check_new(const char *name, rg_error *err);
 
 rg_status rg_store_list(rg_store *s, rg_collection_info **out, size_t *n, rg_error *err);
+/* `collections check`: the backend's check of collection name plus its BM25
+ * index; *report is a new JSON array of components, *ok whether all are. */
+rg_status rg_store_check(rg_store *s, const char *name, json_t **report, bool *ok, rg_error *err);
 rg_status rg_store_create_collection(rg_store *s, const char *name, const rg_embedder_identity *id, rg_error *err);
 rg_status rg_store_delete_collection(rg_store *s, const char *name, rg_error *err);
 rg_status rg_store_rename_collection(rg_store *s, const char *from, const char *to, rg_error *err);
@@ -243,6 +271,10 @@ rg_status rg_collection_query_text(rg_collection *c, const char *text, const rg_
  * ascending distance is best first. */
 rg_status rg_collection_query_lexical(rg_collection *c, const char *text, const rg_query_opts *opts,
                                       rg_hits *out, rg_error *err);
+/* Brings the lexical index up to date with the backend (replays writes a
+ * failure or a crash left pending); a failure is the caller's failure.
+ * Ingest ends with it, so an ingest that exits 0 leaves BM25 complete. */
+rg_status rg_collection_lexical_sync(rg_collection *c, rg_error *err);
 /* Rebuilds the lexical index from the backend's records. */
 rg_status rg_collection_lexical_rebuild(rg_collection *c, rg_error *err);
 /* Fills document/metadata (per include) of hits that carry only ids. */

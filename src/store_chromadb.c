@@ -136,6 +136,8 @@ static rg_status call_text(chroma_store *st, const char *method, const char *url
                               jerr.text, resp.data ? resp.data : "");
     }
     rg_buf_free(&resp);
+    if (rc != RG_OK)
+        rg_http_mask(st->http, err);
     return rc;
 }
 
@@ -196,6 +198,8 @@ static rg_status chromadb_open(const struct rg_config *cfg, void **out, rg_error
     o.timeout_ms = (long)rg_config_int(cfg, "vectorstore.chromadb.timeout_ms");
     o.connect_timeout_ms = RG_MIN(o.timeout_ms, 5000);
     o.tls_verify = rg_config_bool(cfg, "vectorstore.chromadb.tls_verify");
+    o.bearer_over_http = rg_config_bool(cfg, "vectorstore.chromadb.auth_token_over_http");
+    o.bearer_http_key = "vectorstore.chromadb.auth_token_over_http";
     const char *token_env = rg_config_str(cfg, "vectorstore.chromadb.auth_token_env");
     if (*token_env) {
         o.bearer_token = getenv(token_env);

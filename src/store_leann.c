@@ -40,13 +40,16 @@
  * leann_text.c (compressed metadata, content_hash recomputed, magic-less
  * frames).  5: ids that ingest derives from the metadata are not stored
  * (rec.id is a generated column), and only rows whose node is not seq - 1
- * are in a node index.  This version reads 1..5; the first write upgrades
- * the schema to 5 in place (one transaction), so write paths know one
- * schema, and an older ragged says "format ragged-leann-5" instead of
- * reporting damage. */
-#define LEANN_FORMAT "ragged-leann-5"
+ * are in a node index.  6: the schema of 5; passage and metadata frames
+ * carry zstd checksums and uncompressed metadata a CRC32C (0xA4), so bit
+ * rot is an error when read (leann_text.c); rows of older formats stay
+ * readable, unverified, until a full rebuild rewrites them.  This version
+ * reads 1..6; the first write upgrades the schema to 6 in place (one
+ * transaction), so write paths know one schema, and an older ragged says
+ * "format ragged-leann-6" instead of reporting damage. */
+#define LEANN_FORMAT "ragged-leann-6"
 #define LEANN_FORMAT_PREFIX "ragged-leann-"
-#define LEANN_FORMAT_MAX 5
+#define LEANN_FORMAT_MAX 6
 #define LEANN_DB "leann.sqlite"
 #define LEANN_LOCK_WAIT_S 5.0
 
@@ -184,6 +187,18 @@ static rg_status leann_list(void *impl, rg_collection_info **out, size_t *n, rg_
         if (db_open(path, SQLITE_OPEN_READONLY, NULL, &db, &ignored) == RG_OK) {
             read_identity(db, path, &info.identity, NULL, &ignored);
             rg_sqlite_scalar_int(db, "SELECT count(*) FROM records", &info.count, &ignored);
+            /* The generation files the database names, as leann_load
+             * needs them. */
+            int64_t gen = 0;
+            if (meta_int(db, "generation", 0, &gen, &ignored) == RG_OK && gen > 0) {
+                char *dir = rg_path_join(s->dir, de->d_name);
+                char *gp = rg_xasprintf("%s/graph-%lld.bin", dir, (long long)gen);
+                char *cp = rg_xasprintf("%s/codes-%lld.bin", dir, (long long)gen);
+                info.damaged = !rg_path_exists(gp) || !rg_path_exists(cp);
+                free(gp);
+                free(cp);
+                free(dir);
+            }
         }
         sqlite3_close(db);
         free(path);
@@ -270,25 +285,28 @@ static rg_status db_open(const char *path, int flags, leann_coll *c, sqlite3 **d
     return rc;
 }
 
-/* Brings a collection of an older format to format 5 in one transaction
+/* Brings a collection of an older format to format 6 in one transaction
  * (the caller holds the write lock).  Rows keep their stored passages and
  * metadata (the view reads every older form; the next full rebuild rewrites
- * them); ids that the metadata gives back stop being stored. */
+ * them); ids that the metadata gives back stop being stored.  5 -> 6 only
+ * records the format: new rows carry checksums, old ones are read as
+ * before. */
 static rg_status upgrade_schema(leann_coll *c, rg_error *err)
 {
     if (c->format == LEANN_FORMAT_MAX)
         return RG_OK;
     rg_status rc = rg_sqlite_exec(c->db, "BEGIN IMMEDIATE", err);
+    bool rebuild = c->format < 5;
     /* The old table as old (its indexes go with it), then format 5's rec. */
-    if (rc == RG_OK)
+    if (rc == RG_OK && rebuild)
         rc = rg_sqlite_exec(c->db,
                             c->format == 1 ? "ALTER TABLE records RENAME TO old;"
                                            : "DROP VIEW records; DROP INDEX IF EXISTS rec_id;"
                                              " ALTER TABLE rec RENAME TO old;",
                             err);
-    if (rc == RG_OK)
+    if (rc == RG_OK && rebuild)
         rc = rg_sqlite_exec(c->db, REC_TABLE, err);
-    if (rc == RG_OK)
+    if (rc == RG_OK && rebuild)
         rc = rg_sqlite_exec(c->db,
                             c->format == 1
                                 ? "INSERT INTO rec(seq, own_id, node, doc, doclen, dict, meta, vec)"
@@ -299,7 +317,7 @@ static rg_status upgrade_schema(leann_coll *c, rg_error *err)
                                   " SELECT seq, " LEANN_OWN_ID("id", "meta") ", node, doc, doclen, dict, meta, vec"
                                   " FROM old ORDER BY seq; DROP TABLE old;",
                             err);
-    if (rc == RG_OK)
+    if (rc == RG_OK && rebuild)
         rc = rg_sqlite_exec(c->db, VIEW, err);
     if (rc == RG_OK)
         rc = rg_sqlite_meta_set(c->db, "format", LEANN_FORMAT, err);
@@ -427,17 +445,6 @@ void leann_invalidate(leann_coll *c)
     c->version = -1;
 }
 
-void leann_codes_reserve(leann_coll *c, uint32_t n)
-{
-    if (n <= c->codes_cap || c->pq.m == 0)
-        return;
-    size_t cap = c->codes_cap ? c->codes_cap : 64;
-    while (cap < n)
-        cap *= 2;
-    c->codes = rg_xrealloc(c->codes, cap * (size_t)c->pq.m);
-    c->codes_cap = cap;
-}
-
 static rg_status load_overlay(leann_coll *c, uint32_t nodes, rg_error *err)
 {
     sqlite3_stmt *st = NULL;
@@ -505,6 +512,19 @@ static rg_status load_overlay(leann_coll *c, uint32_t nodes, rg_error *err)
         rc = rg_sqlite_error(c->db, c->db_path, err);
     sqlite3_finalize(st);
     return rc;
+}
+
+/* The error of a collection whose generation files are missing, naming the
+ * way out. */
+static rg_status leann_damaged(const leann_coll *c, rg_error *err)
+{
+    const char *name = strrchr(c->dir, '/') ? strrchr(c->dir, '/') + 1 : c->dir;
+    char why[RG_ERROR_MSG_MAX];
+    snprintf(why, sizeof why, "%s", err ? err->msg : "a file is missing");
+    return rg_error_set(err, RG_ERR_CORRUPT,
+                        "collection '%s' (leann) is damaged: %s. 'ragged collections check %s --backend leann' "
+                        "lists what is damaged; restore %s from a backup, or delete the collection and ingest again",
+                        name, why, name, c->dir);
 }
 
 /* Loads generation files + overlay as one consistent snapshot (inside a
@@ -590,6 +610,11 @@ static rg_status leann_load(leann_coll *c, rg_error *err)
         struct timespec ts = {0, 20 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
+    /* Still missing after the writers had time to publish: the files of
+     * the generation the database names are gone.  That is damage, not a
+     * collection that does not exist ('collections list' shows it). */
+    if (rc == RG_ERR_NOTFOUND)
+        rc = leann_damaged(c, err);
     return rc;
 }
 
@@ -678,8 +703,6 @@ static void leann_unlock(leann_coll *c)
     c->lock_fd = -1;
 }
 
-/* ---- recomputing embeddings ------------------------------------------------ */
-
 /* ---- passages of graph nodes --------------------------------------------- */
 
 rg_status leann_fetch_passages(leann_coll *c, const uint32_t *nodes, size_t n, leann_passage *out, rg_error *err)
@@ -717,88 +740,6 @@ rg_status leann_fetch_passages(leann_coll *c, const uint32_t *nodes, size_t n, l
     sqlite3_finalize(st);
     if (rc != RG_OK)
         leann_passages_free(out, n);
-    return rc;
-}
-
-void leann_passages_free(leann_passage *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        free(p[i].text);
-        free(p[i].vec);
-        p[i].text = NULL;
-        p[i].vec = NULL;
-    }
-}
-
-/* ---- recomputing embeddings ------------------------------------------------ */
-
-rg_status leann_fetch_vectors(leann_coll *c, const uint32_t *nodes, size_t n, float *out, rg_error *err)
-{
-    size_t dim = (size_t)c->dim;
-    uint32_t *miss = NULL, *mnodes = NULL;
-    size_t nmiss = 0;
-    for (size_t i = 0; i < n; i++) {
-        const float *v = leann_cache_get(&c->cache, nodes[i]);
-        if (v) {
-            memcpy(out + i * dim, v, dim * sizeof(float));
-        } else {
-            if (!miss) {
-                miss = rg_xmalloc(n * sizeof *miss);
-                mnodes = rg_xmalloc(n * sizeof *mnodes);
-            }
-            mnodes[nmiss] = nodes[i];
-            miss[nmiss++] = (uint32_t)i;
-        }
-    }
-    if (nmiss == 0)
-        return RG_OK;
-    leann_passage *ps = rg_xmalloc(nmiss * sizeof *ps);
-    rg_status rc = leann_fetch_passages(c, mnodes, nmiss, ps, err);
-    bool fetched = rc == RG_OK;
-    char **texts = rg_xcalloc(nmiss, sizeof *texts);
-    size_t *tpos = rg_xmalloc(nmiss * sizeof *tpos);
-    size_t nt = 0;
-    for (size_t m = 0; rc == RG_OK && m < nmiss; m++) {
-        size_t i = miss[m];
-        if (ps[m].vec) {
-            /* A record without text keeps its vector: nothing to recompute
-             * it from. */
-            memcpy(out + i * dim, ps[m].vec, dim * sizeof(float));
-            leann_cache_put(&c->cache, nodes[i], out + i * dim,
-                            nodes[i] < c->graph.n && (c->graph.flags[nodes[i]] & LEANN_NODE_HUB));
-        } else {
-            texts[nt] = ps[m].text;
-            tpos[nt++] = i;
-        }
-    }
-    if (rc == RG_OK && nt > 0) {
-        if (!c->embedder) {
-            rc = rg_error_set(err, RG_ERR_INVALID,
-                              "collection %s was opened without an embedder; leann needs it to recompute embeddings",
-                              c->name);
-        } else {
-            float *buf = malloc(nt * dim * sizeof(float));
-            if (!buf)
-                rc = rg_error_set(err, RG_ERR_NOMEM, "out of memory recomputing %zu embeddings", nt);
-            else
-                rc = rg_embedder_embed(c->embedder, (const char *const *)texts, nt, RG_EMBED_DOCUMENT, buf, err);
-            for (size_t t = 0; rc == RG_OK && t < nt; t++) {
-                size_t i = tpos[t];
-                memcpy(out + i * dim, buf + t * dim, dim * sizeof(float));
-                leann_cache_put(&c->cache, nodes[i], out + i * dim,
-                                nodes[i] < c->graph.n && (c->graph.flags[nodes[i]] & LEANN_NODE_HUB));
-            }
-            free(buf);
-            c->recomputed += nt;
-        }
-    }
-    if (fetched)
-        leann_passages_free(ps, nmiss);   /* owns the texts */
-    free(ps);
-    free(texts);
-    free(tpos);
-    free(miss);
-    free(mnodes);
     return rc;
 }
 
@@ -844,6 +785,7 @@ static rg_status leann_open_collection(void *impl, const char *name, rg_embedder
     c->dir = dir;
     c->db_path = path;
     c->embedder = embedder;
+    c->src = leann_sql_source(c);
     c->params = s->params;
     c->lock_fd = -1;
     c->version = -1;
@@ -968,6 +910,79 @@ static rg_status leann_compact_op(void *impl, rg_error *err)
     if (rc == RG_OK)
         leann_repack(c);
     leann_unlock(c);
+    return rc;
+}
+
+/* ---- the core's source: stored data through SQLite ---------------------- */
+
+static rg_status sql_passages(void *ctx, const uint32_t *nodes, size_t n, leann_passage *out, rg_error *err)
+{
+    return leann_fetch_passages(ctx, nodes, n, out, err);
+}
+
+static rg_status sql_filter_set(void *ctx, const rg_filter *where, uint32_t **nodes, size_t *n, rg_error *err)
+{
+    return leann_filter_nodes(ctx, where, nodes, n, err);
+}
+
+static rg_status sql_order(void *ctx, const uint32_t *nodes, size_t n, int64_t *out, rg_error *err)
+{
+    leann_coll *c = ctx;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(c->db, "SELECT seq FROM records WHERE " LEANN_NODE_ROW, -1, &st, NULL) != SQLITE_OK)
+        return rg_sqlite_error(c->db, c->db_path, err);
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_bind_int64(st, 1, nodes[i]);
+        out[i] = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : INT64_MAX;
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    return RG_OK;
+}
+
+leann_source leann_sql_source(leann_coll *c)
+{
+    return (leann_source){sql_passages, sql_filter_set, sql_order, c};
+}
+
+rg_status leann_query(leann_coll *c, const float *q, const rg_query_opts *opts, rg_hits *out, rg_error *err)
+{
+    leann_cand *best = NULL;
+    size_t nbest = 0;
+    rg_status rc = leann_search(c, q, opts, &best, &nbest, err);
+    if (rc != RG_OK || nbest == 0) {
+        free(best);
+        return rc;
+    }
+    sqlite3_stmt *st = NULL;
+    rg_buf sql;
+    rg_buf_init(&sql);
+    leann_select_records(&sql, "seq, id", opts->include);
+    rg_buf_puts(&sql, " WHERE " LEANN_NODE_ROW);
+    if (sqlite3_prepare_v2(c->db, sql.data, -1, &st, NULL) != SQLITE_OK)
+        rc = rg_error_set(err, RG_ERR_INTERNAL, "%s: %s", c->db_path, sqlite3_errmsg(c->db));
+    rg_buf_free(&sql);
+    for (size_t i = 0; rc == RG_OK && i < nbest; i++) {
+        sqlite3_bind_int64(st, 1, best[i].node);
+        if (sqlite3_step(st) != SQLITE_ROW) {
+            rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: graph node %u has no record", c->db_path, best[i].node);
+            break;
+        }
+        json_t *meta = NULL;
+        char *doc = NULL;
+        if ((opts->include & RG_INCLUDE_METADATAS) && sqlite3_column_type(st, 5) != SQLITE_NULL)
+            meta = json_loads((const char *)sqlite3_column_text(st, 5), 0, NULL);
+        if ((opts->include & RG_INCLUDE_DOCUMENTS) && sqlite3_column_type(st, 2) != SQLITE_NULL)
+            rc = leann_doc_decompress(c, sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2),
+                                      sqlite3_column_int64(st, 4), sqlite3_column_int64(st, 3), &doc, err);
+        if (rc == RG_OK)
+            rg_hits_push(out, (const char *)sqlite3_column_text(st, 1), best[i].dist, doc, meta);
+        free(doc);
+        json_decref(meta);
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    free(best);
     return rc;
 }
 
@@ -1186,16 +1201,40 @@ static rg_status leann_stats(void *impl, rg_store_stats *out, rg_error *err)
     int64_t ov = 0;
     if (rg_sqlite_scalar_int(c->db, "SELECT count(*) FROM adj", &ov, NULL) == RG_OK)
         overlay = (size_t)ov;
+    /* What an unfiltered query does at this size (leann_query decides the
+     * same way), and what this handle's last query did. */
+    char search[160];
+    if (c->live <= c->params.scan_threshold)
+        snprintf(search, sizeof search,
+                 "scan of every PQ code (%lld live records <= scan_threshold %lld), exact recompute + rerank",
+                 (long long)c->live, (long long)c->params.scan_threshold);
+    else
+        snprintf(search, sizeof search,
+                 "graph walk, PQ-steered beam of %d (%lld live records > scan_threshold %lld), exact recompute + "
+                 "rerank",
+                 c->params.search_complexity, (long long)c->live, (long long)c->params.scan_threshold);
     out->details = json_pack(
-        "{s:s, s:f, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:i, s:i, s:i, s:I, s:I, s:I, s:s}", "search",
-        "graph + PQ-steered beam search, exact recompute + rerank", "avg_degree", leann_graph_avg_degree(&c->graph),
+        "{s:s, s:s?, s:I, s:f, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:i, s:i, s:i, s:I, s:I, s:I, s:s}", "search",
+        search, "last_query", c->last_query_path, "unreachable", (json_int_t)leann_graph_unreachable(&c->graph),
+        "avg_degree", leann_graph_avg_degree(&c->graph),
         "graph_degree", c->graph.max_degree, "pruned_degree", c->graph.pruned_degree, "hubs", (int)hubs, "nodes",
         (json_int_t)c->graph.n, "generation", (json_int_t)c->generation, "overlay_nodes", (json_int_t)overlay,
         "built_n", (json_int_t)c->built_n, "pq_bytes_per_node", c->pq.ksub <= 16 ? (c->pq.m + 1) / 2 : c->pq.m, "pq_centroids", c->pq.ksub, "dimension",
         c->dim, "cache_capacity_bytes", (json_int_t)(c->cache.slots * (size_t)c->dim * sizeof(float)), "cache_entries",
         (json_int_t)c->cache.used, "recomputed_by_this_handle", (json_int_t)c->recomputed, "zstd_dictionary",
         c->dict_id ? "yes" : "no");
+    if (!c->last_query_path)
+        json_object_del(out->details, "last_query");   /* no query on this handle yet */
     return RG_OK;
+}
+
+static rg_status leann_check_op(void *impl, const char *name, json_t *report, rg_error *err)
+{
+    leann_store *s = impl;
+    char *dir = rg_path_join(s->dir, name);
+    rg_status rc = leann_check(dir, LEANN_DB, report, err);
+    free(dir);
+    return rc;
 }
 
 const rg_store_ops rg_store_leann_ops = {
@@ -1218,4 +1257,5 @@ const rg_store_ops rg_store_leann_ops = {
     .stats = leann_stats,
     .compact = leann_compact_op,
     .replace = leann_replace_op,
+    .check = leann_check_op,
 };

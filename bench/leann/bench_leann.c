@@ -146,7 +146,7 @@ static int build(int argc, char **argv)
             die("open", &err);
         rg_record *recs = rg_xcalloc(d.n, sizeof *recs);
         for (size_t i = 0; i < d.n; i++)
-            recs[i] = (rg_record){d.ids[i], d.texts[i], NULL, vecs + i * (size_t)dim};
+            recs[i] = (rg_record){d.ids[i], d.texts[i], NULL, vecs + i * (size_t)dim, true};
         t0 = rg_now();
         double cpu0 = cpu_seconds();
         for (size_t i = 0; i < d.n; i += batch) {

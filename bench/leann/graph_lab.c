@@ -216,9 +216,19 @@ static int eval(char **argv)
     uint32_t nhub = 0;
     for (uint32_t i = 0; i < n; i++)
         nhub += (g.flags[i] & LEANN_NODE_HUB) != 0;
-    printf("docs=%u queries=%u dim=%u graph_degree=%d pruned_degree=%d hubs=%u avg_degree=%.2f build_cpu_s=%.2f "
-           "build_wall_s=%.2f peak_rss_mb=%.1f\n",
-           n, nq, dim, degree, pruned, nhub, leann_graph_avg_degree(&g), build_cpu, build_wall,
+    /* Bytes of the graph file as ragged writes it (what storage compares). */
+    int64_t gbytes = -1;
+    {
+        rg_error gerr;
+        char *gp = rg_xasprintf("%s.graph-lab.bin", argv[2]);
+        if (leann_graph_write(&g, gp, &gbytes, &gerr) != RG_OK)
+            gbytes = -1;
+        remove(gp);
+        free(gp);
+    }
+    printf("docs=%u queries=%u dim=%u graph_degree=%d pruned_degree=%d hubs=%u avg_degree=%.2f graph_file_bytes=%lld "
+           "build_cpu_s=%.2f build_wall_s=%.2f peak_rss_mb=%.1f\n",
+           n, nq, dim, degree, pruned, nhub, leann_graph_avg_degree(&g), (long long)gbytes, build_cpu, build_wall,
            peak_rss_kb() / 1024.0);
     fflush(stdout);
     leann_pq pq;

@@ -26,9 +26,10 @@ expect_exit 0 "$RAGGED" query "orchid tomato" "${B[@]}" --mode hybrid -m format=
 printf 'retrieval:\n  mode: bm25\n' >"$TMP/ragged.yml"
 expect_exit 0 "$RAGGED" query "sun" "${B[@]}" --config "$TMP/ragged.yml" --format json
 [[ $(json_get "$OUT" 'j["mode"]') == bm25 ]] || fail "$OUT"
-# A deleted sidecar is rebuilt from the collection.
-side=$(ls "$XDG_DATA_HOME"/ragged/exact/.lexical/default.fts.sqlite) || fail "no sidecar"
-rm -f "$side" "$side"-wal "$side"-shm
+# A deleted BM25 index is rebuilt from the collection.
+side="$XDG_DATA_HOME"/ragged/exact/.lexical/default.bm25
+ls "$side"/*.seg >/dev/null || fail "no BM25 index"
+rm -rf "$side"
 expect_exit 0 "$RAGGED" query "pg_dump" "${B[@]}" --mode bm25 --format json
 [[ $(json_get "$OUT" 'len(j["results"])') == 1 ]] || fail "not rebuilt: $OUT"
 # Bad mode: usage error.

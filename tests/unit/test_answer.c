@@ -194,10 +194,41 @@ TEST(answer_mask_secret)
     CHECK(!strstr(err.msg, "sk-PLANT"));
 }
 
+/* Every spelling a server may use: another letter case, JSON escapes
+ * (\/ and \uXXXX), URL escapes and HTML character references (issue 21:
+ * a key with '/' escaped as \/ was printed in full). */
+TEST(answer_mask_secret_spellings)
+{
+    const char *secret = "sk-PLANTED/0123456789";
+    const char *texts[] = {
+        "invalid api key: sk-planted/0123456789",
+        "invalid api key: SK-PLANTED/0123456789",
+        "{\"error\": \"invalid api key: sk-PLANTED\\/0123456789\"}",
+        "{\"error\": \"\\u0073\\u006B-PLANTED\\u002f0123456789\"}",
+        "<p>Authorization: Bearer sk&#45;PLANTED&#x2F;0123456789</p>",
+        "GET /?key=sk-PLANTED%2F0123456789 HTTP/1.1",
+    };
+    for (size_t i = 0; i < RG_ARRAY_LEN(texts); i++) {
+        char *m = rg_mask_secret(texts[i], secret);
+        CHECK_MSG(strstr(m, "[redacted]") && !strcasestr(m, "PLANTED"), "not masked: %s -> %s", texts[i], m);
+        free(m);
+        char *raw = rg_xstrdup(texts[i]);
+        size_t len = strlen(raw);
+        rg_secret_blank(raw, len, secret);
+        CHECK_MSG(strlen(raw) == len && !strcasestr(raw, "PLANTED") && strstr(raw, "****"), "not blanked: %s", raw);
+        free(raw);
+    }
+    /* Near misses stay. */
+    char *m = rg_mask_secret("sk-PLANTED/012345678X and sk-PLANTED\\n0123456789", secret);
+    CHECK_EQ_STR(m, "sk-PLANTED/012345678X and sk-PLANTED\\n0123456789");
+    free(m);
+}
+
 TEST(answer_redactor_any_split)
 {
     const char *secret = "sk-PLANTED-0123456789";
-    const char *text = "a sk-PLANTED-0123456789 b sk-PLANTED-01 c sk-sk-PLANTED-0123456789sk-PLANTED-012";
+    /* The first in another letter case: an answer may repeat the key so. */
+    const char *text = "a sk-planted-0123456789 b sk-PLANTED-01 c sk-sk-PLANTED-0123456789sk-PLANTED-012";
     const char *want = "a [redacted] b sk-PLANTED-01 c sk-[redacted]sk-PLANTED-012";
     size_t len = strlen(text);
     for (size_t a = 0; a <= len; a++)

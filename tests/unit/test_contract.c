@@ -60,7 +60,7 @@ static void fixture_make(fixture *f, contract_env *env, size_t n, size_t offset)
     }
     f->vecs = contract_embed(env, (const char *const *)f->docs, n);
     for (size_t j = 0; j < n; j++)
-        f->recs[j] = (rg_record){f->ids[j], f->docs[j], f->meta[j], f->vecs + j * DIM};
+        f->recs[j] = (rg_record){f->ids[j], f->docs[j], f->meta[j], f->vecs + j * DIM, false};
 }
 
 static void fixture_free(fixture *f)
@@ -187,7 +187,7 @@ TEST(contract_upsert_and_delete)
         const char *doc = "a completely new text about saffron and quartz";
         json_t *meta = json_pack("{s:s}", "only", "this");
         float *v = contract_embed(&env, &doc, 1);
-        rg_record r = {"doc-00004", (char *)doc, meta, v};
+        rg_record r = {"doc-00004", (char *)doc, meta, v, false};
         CHECK_OK(rg_collection_upsert(c, &r, 1, &err), &err);
         const char *id = "doc-00004";
         rg_record_batch b;
@@ -423,7 +423,7 @@ TEST(contract_metadata_types_and_unicode)
         json_t *m0 = json_pack("{s:s, s:I, s:f, s:b, s:b, s:I}", "city", "Köln 東京 🎉", "big", (json_int_t)9007199254740991LL,
                                "ratio", 0.125, "yes", 1, "no", 0, "neg", (json_int_t)-42);
         json_t *m1 = json_pack("{s:s}", "symbol", "Ω");
-        rg_record recs[2] = {{"ünïcödé-id-東京", big.data, m0, v}, {"plain", (char *)docs[1], m1, v + DIM}};
+        rg_record recs[2] = {{"ünïcödé-id-東京", big.data, m0, v, false}, {"plain", (char *)docs[1], m1, v + DIM, false}};
         CHECK_OK(rg_collection_add(c, recs, 2, &err), &err);
         const char *ids[2] = {"ünïcödé-id-東京", "plain"};
         rg_record_batch b;
@@ -446,11 +446,11 @@ TEST(contract_metadata_types_and_unicode)
         static const char *const bad[] = {"{\"l\": [1, 2]}", "{\"o\": {\"a\": 1}}", "{\"n\": null}"};
         for (size_t i = 0; i < RG_ARRAY_LEN(bad); i++) {
             json_t *m = json_loads(bad[i], 0, NULL);
-            rg_record r = {"bad-meta", "text", m, v};
+            rg_record r = {"bad-meta", "text", m, v, false};
             CHECK_EQ_INT(rg_collection_add(c, &r, 1, &err), RG_ERR_INVALID);
             json_decref(m);
         }
-        rg_record noid = {"", "text", NULL, v};
+        rg_record noid = {"", "text", NULL, v, false};
         CHECK_EQ_INT(rg_collection_add(c, &noid, 1, &err), RG_ERR_INVALID);
         int64_t count;
         CHECK_OK(rg_collection_count(c, &count, &err), &err);

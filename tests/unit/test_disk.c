@@ -134,7 +134,7 @@ static rg_record *make_recs(contract_env *env, size_t n, unsigned salt, char ***
     free(path);
     *vecs = contract_embed(env, (const char *const *)*docs, n);
     for (size_t i = 0; i < n; i++)
-        r[i] = (rg_record){(*ids)[i], (*docs)[i], (*meta)[i], *vecs + i * DDIM};
+        r[i] = (rg_record){(*ids)[i], (*docs)[i], (*meta)[i], *vecs + i * DDIM, false};
     return r;
 }
 
@@ -414,10 +414,10 @@ static void old_format_reads_and_writes(int format)
     check_count_where(c, where, 1);   /* now recomputed from the passage */
     check_count_where(c, "{\"group\": \"alpha\"}", 140);
     rg_collection_close(c);
-    /* marked format 5, so older versions refuse it by name instead of
+    /* marked format 6, so older versions refuse it by name instead of
      * reporting damage */
     char *fmt = format_of(name);
-    CHECK_EQ_STR(fmt, "ragged-leann-5");
+    CHECK_EQ_STR(fmt, "ragged-leann-6");
     free(fmt);
     free_recs(n, r, ids, docs, meta, vecs);
     contract_env_close(&env);

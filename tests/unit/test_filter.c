@@ -96,3 +96,51 @@ TEST(filter_kv_sugar_and_json_round_trip)
     json_decref(j);
     rg_filter_free(f);
 }
+
+/* Size limits: over RG_FILTER_MAX_TERMS comparisons or RG_FILTER_MAX_DEPTH
+ * levels is RG_ERR_INVALID naming the limit; at the limit the SQL nests
+ * logarithmically (SQLite refuses expressions over 1,000 deep). */
+TEST(filter_size_limits_and_balanced_sql)
+{
+    rg_buf j;
+    rg_buf_init(&j);
+    rg_buf_puts(&j, "{\"k\": {\"$in\": [");
+    for (int i = 0; i <= RG_FILTER_MAX_TERMS; i++)
+        rg_buf_printf(&j, "%s%d", i ? "," : "", i);
+    rg_buf_puts(&j, "]}}");
+    rg_filter *f = NULL;
+    rg_error err = {0};
+    CHECK_EQ_INT(rg_filter_parse(j.data, &f, &err), RG_ERR_INVALID);
+    CHECK(strstr(err.msg, "10000") != NULL);
+    /* one value fewer is fine */
+    char *comma = strrchr(j.data, ',');
+    memmove(comma, comma + strcspn(comma, "]"), strlen(comma + strcspn(comma, "]")) + 1);
+    CHECK_OK(rg_filter_parse(j.data, &f, &err), &err);
+    rg_buf sql;
+    rg_buf_init(&sql);
+    json_t *params = json_array();
+    rg_filter_to_sql(f, "m", &sql, params);
+    int depth = 0, max = 0;
+    for (size_t i = 0; i < sql.len; i++) {
+        depth += sql.data[i] == '(';
+        depth -= sql.data[i] == ')';
+        if (depth > max)
+            max = depth;
+    }
+    CHECK_MSG(max < 40, "SQL nests %d deep", max);
+    /* one IN list: two key paths and the values */
+    CHECK_EQ_INT(json_array_size(params), 2 + RG_FILTER_MAX_TERMS);
+    json_decref(params);
+    rg_buf_free(&sql);
+    rg_filter_free(f);
+    /* depth */
+    j.len = 0;
+    for (int i = 0; i <= RG_FILTER_MAX_DEPTH; i++)
+        rg_buf_puts(&j, "{\"$and\": [{\"a\": 1}, ");
+    rg_buf_puts(&j, "{\"a\": 1}");
+    for (int i = 0; i <= RG_FILTER_MAX_DEPTH; i++)
+        rg_buf_puts(&j, "]}");
+    CHECK_EQ_INT(rg_filter_parse(j.data, &f, &err), RG_ERR_INVALID);
+    CHECK(strstr(err.msg, "nested") != NULL);
+    rg_buf_free(&j);
+}

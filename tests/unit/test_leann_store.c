@@ -60,7 +60,7 @@ static void corpus_make(corpus *c, contract_env *env, size_t n, unsigned salt)
     }
     c->vecs = contract_embed(env, (const char *const *)c->docs, n);
     for (size_t i = 0; i < n; i++)
-        c->recs[i] = (rg_record){c->ids[i], c->docs[i], c->meta[i], c->vecs + i * LDIM};
+        c->recs[i] = (rg_record){c->ids[i], c->docs[i], c->meta[i], c->vecs + i * LDIM, false};
 }
 
 static void corpus_free(corpus *c)
@@ -156,6 +156,29 @@ static bool pair_open_mode(pair_env *p, const char *name, bool graph)
     return true;
 }
 
+/* As pair_open, with vectorstore.leann.* settings (NULL-terminated key,
+ * value pairs) set first. */
+static bool pair_open_with(pair_env *p, const char *name, const char *const *kv)
+{
+    rg_error err;
+    if (!contract_env_open(&p->le, "leann", LDIM) || !contract_env_open(&p->ee, "exact", LDIM))
+        return false;
+    rg_store_close(p->le.store);
+    p->le.store = NULL;
+    for (size_t i = 0; kv[i]; i += 2)
+        if (rg_config_set(p->le.cfg, kv[i], kv[i + 1], RG_SRC_FLAG, &err) != RG_OK) {
+            fprintf(stderr, "    %s: %s\n", kv[i], err.msg);
+            return false;
+        }
+    if (rg_store_open(p->le.cfg, "leann", &p->le.store, &err) != RG_OK ||
+        rg_collection_open(p->le.store, name, p->le.emb, true, &p->lc, &err) != RG_OK ||
+        rg_collection_open(p->ee.store, name, p->ee.emb, true, &p->ec, &err) != RG_OK) {
+        fprintf(stderr, "    open: %s\n", err.msg);
+        return false;
+    }
+    return true;
+}
+
 static bool pair_open(pair_env *p, const char *name)
 {
     return pair_open_mode(p, name, true);
@@ -175,6 +198,33 @@ static rg_status add_both(pair_env *p, const rg_record *r, size_t n, bool upsert
     if (rc == RG_OK)
         rc = upsert ? rg_collection_upsert(p->ec, r, n, err) : rg_collection_add(p->ec, r, n, err);
     return rc;
+}
+
+/* Live nodes no walk from the entry reaches (backend stats' "unreachable",
+ * leann_graph_unreachable), and tombstones; -1 if stats fail. */
+static int64_t unreachable_of(rg_collection *lc)
+{
+    rg_store_stats st;
+    rg_error err;
+    if (rg_collection_stats(lc, &st, &err) != RG_OK) {
+        fprintf(stderr, "    stats: %s\n", err.msg);
+        return -1;
+    }
+    json_t *u = json_object_get(st.details, "unreachable");
+    int64_t n = json_is_integer(u) ? (int64_t)json_integer_value(u) : -1;
+    rg_store_stats_free(&st);
+    return n;
+}
+
+static int64_t tombstones_of(rg_collection *lc)
+{
+    rg_store_stats st;
+    rg_error err;
+    if (rg_collection_stats(lc, &st, &err) != RG_OK)
+        return -1;
+    int64_t n = st.tombstones;
+    rg_store_stats_free(&st);
+    return n;
 }
 
 TEST(leann_recall_and_exact_distances_incremental)
@@ -217,6 +267,10 @@ TEST(leann_recall_and_exact_distances_incremental)
     CHECK_EQ_INT(have, 5);
     json_t *avg = json_object_get(st.details, "avg_degree");
     CHECK(avg && json_real_value(avg) > 2 && json_real_value(avg) <= 32);
+    /* scan_threshold 0: stats say the walk, as the last query did */
+    const char *how = json_string_value(json_object_get(st.details, "search"));
+    CHECK_MSG(how && !strncmp(how, "graph walk", 10), "%s", how ? how : "(none)");
+    CHECK_EQ_STR(json_string_value(json_object_get(st.details, "last_query")), "walk");
     rg_store_stats_free(&st);
     corpus_free(&co);
     pair_close(&p);
@@ -234,6 +288,12 @@ TEST(leann_scan_mode_recall)
     float r = recall_vs_exact(p.lc, p.ec, &co, 10, 40, NULL, &exact);
     CHECK_MSG(exact, "scan mode: wrong count or distance");
     CHECK_MSG(r >= 0.95f, "scan mode recall@10 %.3f", r);
+    rg_store_stats st;
+    CHECK_OK(rg_collection_stats(p.lc, &st, &err), &err);
+    const char *how = json_string_value(json_object_get(st.details, "search"));
+    CHECK_MSG(how && !strncmp(how, "scan of every PQ code", 21), "%s", how ? how : "(none)");
+    CHECK_EQ_STR(json_string_value(json_object_get(st.details, "last_query")), "scan");
+    rg_store_stats_free(&st);
     corpus_free(&co);
     pair_close(&p);
 }
@@ -322,6 +382,10 @@ TEST(leann_delete_upsert_compact_then_query)
     CHECK_EQ_INT(dl, 300);
     CHECK_EQ_INT(dl, de);
     rg_filter_free(w);
+    /* 30% tombstones is past LEANN_CONSOLIDATE_DEAD: that delete ended with
+     * a rebuild, nothing is left to compact. */
+    CHECK_EQ_INT(tombstones_of(p.lc), 0);
+    CHECK_EQ_INT(unreachable_of(p.lc), 0);
     const char *ids[] = {co.ids[31], co.ids[32], co.ids[33]};
     CHECK_OK(rg_collection_delete(p.lc, ids, 3, NULL, &dl, &err), &err);
     CHECK_OK(rg_collection_delete(p.ec, ids, 3, NULL, &de, &err), &err);
@@ -353,7 +417,9 @@ TEST(leann_delete_upsert_compact_then_query)
     }
     rg_store_stats st;
     CHECK_OK(rg_collection_stats(p.lc, &st, &err), &err);
-    CHECK_MSG(st.tombstones == 313, "tombstones %lld", (long long)st.tombstones);
+    /* 3 deleted and 10 upserted since the automatic consolidation */
+    CHECK_MSG(st.tombstones == 13, "tombstones %lld", (long long)st.tombstones);
+    CHECK_EQ_INT(unreachable_of(p.lc), 0);
     rg_store_stats_free(&st);
     CHECK_OK(rg_collection_compact(p.lc, &err), &err);
     CHECK_OK(rg_collection_stats(p.lc, &st, &err), &err);
@@ -514,6 +580,104 @@ TEST(leann_second_writer_gets_locked_error)
     close(fd);
     CHECK_OK(rg_collection_add(p.lc, co.recs + 10, 10, &err), &err);
     free(lock);
+    corpus_free(&co);
+    pair_close(&p);
+}
+
+/* Issue 16 item 1: no live node is ever unreachable from the entry point,
+ * whatever the write: incremental inserts (one at a time and in batches),
+ * deletes under the consolidation threshold (repair path) and over it
+ * (automatic rebuild), upserts, and churn cycles of removing 30% and
+ * putting it back.  The collection is walked (scan_threshold 0), and recall
+ * against the exact backend holds at the end. */
+TEST(leann_graph_stays_connected_under_every_write)
+{
+    /* Narrow lists strand nodes often (with the defaults this corpus
+     * strands none, and the test could not fail). */
+    const char *const kv[] = {"vectorstore.leann.scan_threshold", "0", "vectorstore.leann.graph_degree", "6",
+                              "vectorstore.leann.pruned_degree", "3", NULL};
+    pair_env p;
+    CHECK(pair_open_with(&p, "health", kv));
+    corpus co;
+    corpus_make(&co, &p.le, 1400, 11);
+    rg_error err;
+    int64_t worst = 0;
+#define HEALTH(what)                                                                                                \
+    do {                                                                                                            \
+        int64_t u_ = unreachable_of(p.lc);                                                                          \
+        CHECK_MSG(u_ == 0, "%s: %lld live nodes unreachable", what, (long long)u_);                                \
+        if (u_ > worst)                                                                                             \
+            worst = u_;                                                                                             \
+    } while (0)
+    CHECK_OK(add_both(&p, co.recs, 300, false, &err), &err);
+    HEALTH("bulk build");
+    size_t at = 300;
+    for (int i = 0; i < 40; i++, at++) {
+        CHECK_OK(add_both(&p, co.recs + at, 1, false, &err), &err);
+        HEALTH("single insert");
+    }
+    for (; at + 37 <= 560; at += 37) {
+        CHECK_OK(add_both(&p, co.recs + at, 37, false, &err), &err);
+        HEALTH("batch insert");
+    }
+    /* deletes of a few records at a time: repaired, not rebuilt */
+    for (int round = 0; round < 6; round++) {
+        const char *ids[8];
+        for (int j = 0; j < 8; j++)
+            ids[j] = co.ids[(size_t)(round * 53 + j * 7) % at];
+        size_t dl = 0, de = 0;
+        CHECK_OK(rg_collection_delete(p.lc, ids, 8, NULL, &dl, &err), &err);
+        CHECK_OK(rg_collection_delete(p.ec, ids, 8, NULL, &de, &err), &err);
+        CHECK_EQ_INT(dl, de);
+        HEALTH("delete");
+    }
+    CHECK_MSG(tombstones_of(p.lc) > 0, "the small deletes were not left as tombstones");
+    /* upserts: new text for 30 records */
+    for (size_t i = 100; i < 130; i++) {
+        free(co.docs[i]);
+        co.docs[i] = make_doc(700000u + (unsigned)i);
+        const char *t[1] = {co.docs[i]};
+        CHECK_OK(rg_embedder_embed(p.le.emb, t, 1, RG_EMBED_DOCUMENT, co.vecs + i * LDIM, &err), &err);
+        co.recs[i].document = co.docs[i];
+    }
+    CHECK_OK(add_both(&p, co.recs + 100, 30, true, &err), &err);
+    HEALTH("upsert");
+    /* churn: remove a third (by filter), put it back, three times */
+    for (int cycle = 0; cycle < 3; cycle++) {
+        char f[80];
+        snprintf(f, sizeof f, "{\"$and\": [{\"group\": {\"$gte\": %d}}, {\"group\": {\"$lt\": %d}}]}", cycle * 20,
+                 cycle * 20 + 33);
+        rg_filter *w;
+        CHECK_OK(rg_filter_parse(f, &w, &err), &err);
+        size_t dl = 0, de = 0;
+        CHECK_OK(rg_collection_delete(p.lc, NULL, 0, w, &dl, &err), &err);
+        CHECK_OK(rg_collection_delete(p.ec, NULL, 0, w, &de, &err), &err);
+        rg_filter_free(w);
+        CHECK_EQ_INT(dl, de);
+        HEALTH("churn delete");
+        /* put back in batches of 50, through upsert (some ids are live) */
+        for (size_t i = 0; i < at; i += 50) {
+            CHECK_OK(add_both(&p, co.recs + i, RG_MIN(50, at - i), true, &err), &err);
+            HEALTH("churn re-add");
+        }
+        int64_t tomb = tombstones_of(p.lc);
+        CHECK_MSG(tomb < (int64_t)(0.25 * (double)at), "cycle %d: %lld tombstones", cycle, (long long)tomb);
+    }
+    /* and growth on top: incremental inserts into the churned graph */
+    for (; at + 100 <= co.n; at += 100) {
+        CHECK_OK(add_both(&p, co.recs + at, 100, false, &err), &err);
+        HEALTH("insert after churn");
+    }
+#undef HEALTH
+    CHECK_EQ_INT(worst, 0);
+    int64_t nl, ne;
+    CHECK_OK(rg_collection_count(p.lc, &nl, &err), &err);
+    CHECK_OK(rg_collection_count(p.ec, &ne, &err), &err);
+    CHECK_EQ_INT(nl, ne);
+    bool exact;
+    float r = recall_vs_exact(p.lc, p.ec, &co, 10, 40, NULL, &exact);
+    CHECK_MSG(exact, "after churn: wrong count or distance");
+    CHECK_MSG(r >= 0.8f, "after churn: recall@10 %.3f (graph degree 6/3)", r);
     corpus_free(&co);
     pair_close(&p);
 }

@@ -1,6 +1,7 @@
 /* Migration engine: round trips between every pair of backends available
  * here, rollback on failure and interruption, recovery of leftovers of a
  * killed run, overwrite, verification catching altered records. */
+#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,7 +93,7 @@ static bool fill(const rg_config *cfg, const char *backend, const char *name, si
         }
         ok = rg_embedder_embed(emb, (const char *const *)docs, m, RG_EMBED_DOCUMENT, v, &err) == RG_OK;
         for (size_t j = 0; j < m; j++)
-            recs[j] = (rg_record){ids[j], docs[j], meta[j], v + j * MDIM};
+            recs[j] = (rg_record){ids[j], docs[j], meta[j], v + j * MDIM, false};
         if (ok)
             ok = rg_collection_add(c, recs, m, &err) == RG_OK;
         for (size_t j = 0; j < m; j++) {
@@ -577,5 +578,92 @@ TEST(migrate_no_build_skips_the_rebuild)
     CHECK_OK(rg_migrate(cfg, &o, &r, &err), &err);
     CHECK(r.verify.passed && r.published);
     CHECK(r.phase_seconds[RG_MIGRATE_BUILD] == 0.0);
+    rg_config_free(cfg);
+}
+
+/* id -> embedding of every record of a collection (opened with emb, so a
+ * backend that recomputes can). */
+static rg_record_batch vectors_of(const rg_config *cfg, rg_embedder *emb, const char *backend, const char *name)
+{
+    rg_store *s = NULL;
+    rg_collection *c = NULL;
+    rg_error err;
+    rg_record_batch b;
+    rg_record_batch_init(&b, 0);
+    if (rg_store_open(cfg, backend, &s, &err) == RG_OK && rg_collection_open(s, name, emb, false, &c, &err) == RG_OK)
+        if (rg_collection_get(c, NULL, 0, NULL, RG_INCLUDE_EMBEDDINGS, 0, 0, &b, &err) != RG_OK)
+            fprintf(stderr, "    get %s/%s: %s\n", backend, name, err.msg);
+    rg_collection_close(c);
+    rg_store_close(s);
+    return b;
+}
+
+TEST(migrate_into_leann_keeps_every_supplied_vector)
+{
+    /* Issue 16 item 7: leann keeps a record's vector only when its embedder
+     * cannot give it back from the text.  It used to check the first record
+     * of a batch and trust the rest, so caller-supplied vectors behind a
+     * recomputable one were dropped and recomputed: the migrated collection
+     * answered with other vectors than its source. */
+    rg_config *cfg = mk_config(MDIM);
+    char src[64], dst[64];
+    uniq_name(src, sizeof src, "vsrc");
+    uniq_name(dst, sizeof dst, "vdst");
+    CHECK(fill(cfg, "exact", src, 120));
+    rg_error err;
+    rg_embedder *emb = NULL;
+    rg_store *s = NULL;
+    rg_collection *c = NULL;
+    CHECK_OK(rg_embedder_open(cfg, &emb, &err), &err);
+    CHECK_OK(rg_store_open(cfg, "exact", &s, &err), &err);
+    CHECK_OK(rg_collection_open(s, src, emb, false, &c, &err), &err);
+    /* Records 7, 63 and 117 get vectors of their own: none is the first of
+     * a page of 50, the migrate below writes. */
+    const char *ids[3] = {"rec-00007", "rec-00063", "rec-00117"};
+    rg_record_batch b;
+    rg_record_batch_init(&b, MDIM);
+    CHECK_OK(rg_collection_get(c, ids, 3, NULL, RG_INCLUDE_ALL, 0, 0, &b, &err), &err);
+    CHECK_EQ_INT(b.n, 3);
+    uint64_t st = 0x9e3779b97f4a7c15ull;
+    for (size_t i = 0; i < b.n; i++) {
+        double norm = 0;
+        for (int d = 0; d < MDIM; d++) {
+            st = st * 6364136223846793005ull + 1442695040888963407ull;
+            b.items[i].embedding[d] = (float)((double)(st >> 11) / 9007199254740992.0 - 0.5);
+            norm += (double)b.items[i].embedding[d] * b.items[i].embedding[d];
+        }
+        for (int d = 0; d < MDIM; d++)
+            b.items[i].embedding[d] /= (float)sqrt(norm);
+    }
+    CHECK_OK(rg_collection_upsert(c, b.items, b.n, &err), &err);
+    rg_record_batch_free(&b);
+    rg_collection_close(c);
+    rg_store_close(s);
+
+    rg_migrate_opts o = base_opts("exact", "leann", src, dst);
+    o.batch_size = 50;
+    rg_migrate_report r;
+    CHECK_OK(rg_migrate(cfg, &o, &r, &err), &err);
+    CHECK(!r.reembedded);
+    rg_record_batch a = vectors_of(cfg, emb, "exact", src), l = vectors_of(cfg, emb, "leann", dst);
+    CHECK_EQ_INT(a.n, 120);
+    CHECK_EQ_INT(l.n, 120);
+    int differing = 0, own = 0;
+    for (size_t i = 0; i < a.n; i++)
+        for (size_t j = 0; j < l.n; j++)
+            if (!strcmp(a.items[i].id, l.items[j].id)) {
+                float dot = rg_dot(a.items[i].embedding, l.items[j].embedding, MDIM);
+                if (dot < 0.9999f) {
+                    differing++;
+                    fprintf(stderr, "    %s: cosine %.4f to its source vector\n", a.items[i].id, dot);
+                }
+                for (int k = 0; k < 3; k++)
+                    own += !strcmp(a.items[i].id, ids[k]);
+            }
+    CHECK_EQ_INT(own, 3);
+    CHECK_EQ_INT(differing, 0);
+    rg_record_batch_free(&a);
+    rg_record_batch_free(&l);
+    rg_embedder_free(emb);
     rg_config_free(cfg);
 }

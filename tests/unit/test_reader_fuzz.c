@@ -24,7 +24,8 @@ static size_t random_doc(uint64_t *s, char *buf, size_t cap)
         "~~~", "[", "]", "(", ")", "![", "<", ">", "</", "<!--", "-->", "&", "&amp;", "&#", "&#x", ";", "|",
         "---", "+++", "===", "- ", "1. ", "> ", "\\", "title: x", "<p>", "<h1>", "</h1>", "<script>", "<pre>",
         "<br>", "<td>", "<nav>", "é", "€", "\xff", "\xe9", "\xc3", "\xf0\x9f", "\x01", "\x1b", "\f", "word",
-        "Word.", "x_y", "2*3", "\xEF\xBB\xBF",
+        "Word.", "x_y", "2*3", "\xEF\xBB\xBF", ".TH ", ".SH ", ".de x\n", "\n..\n", ".ds A ", "\\*A", "\\*(", "\\f",
+        "\\(", "\\[", "\\c", ".TS\n", ".BR ", "{", "}", "\"\"\"", "def ", "/*", "*/", "//",
     };
     size_t n = 0;
     size_t target = (size_t)(rng_next(s) % cap);
@@ -70,7 +71,8 @@ static int check_read(const rg_reader_ops *r, const char *path, const char *data
 
 TEST(reader_fuzz_text_markdown_html)
 {
-    const rg_reader_ops *readers[] = {&rg_reader_text, &rg_reader_markdown, &rg_reader_html};
+    const rg_reader_ops *readers[] = {&rg_reader_text, &rg_reader_markdown, &rg_reader_html, &rg_reader_man,
+                                      &rg_reader_code};
     uint64_t seed = 0x9e3779b97f4a7c15ULL;
     char buf[4096];
     rt_capture cap;

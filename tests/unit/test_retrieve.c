@@ -114,7 +114,7 @@ TEST(retrieve_modes_exact)
     for (int i = 0; i < 3; i++) {
         CHECK_OK(rg_embedder_embed(env.emb, &texts[i], 1, RG_EMBED_DOCUMENT, v[i], &err), &err);
         json_t *m = json_pack("{s:i}", "n", i);
-        r[i] = (rg_record){(char *)ids[i], (char *)texts[i], m, v[i]};
+        r[i] = (rg_record){(char *)ids[i], (char *)texts[i], m, v[i], false};
     }
     CHECK_OK(rg_collection_add(c, r, 3, &err), &err);
     for (int i = 0; i < 3; i++)

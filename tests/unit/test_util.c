@@ -96,3 +96,15 @@ TEST(memrchr_finds_last_byte)
     const unsigned char hi[] = {0x10, 0xff, 0x20};
     CHECK(rg_memrchr(hi, 0xff, 3) == hi + 1);
 }
+
+/* A message that quotes the error's own previous message (store.c did this
+ * when the BM25 index would not open) is formatted aside, not over its own
+ * input. */
+TEST(error_set_may_quote_its_own_message)
+{
+    rg_error e;
+    rg_error_set(&e, RG_ERR_CORRUPT, "inner reason %d", 42);
+    rg_error_set(&e, RG_ERR_IO, "cannot open the index (%s); delete %s", e.msg, "/x/y");
+    CHECK_EQ_STR(e.msg, "cannot open the index (inner reason 42); delete /x/y");
+    CHECK_EQ_INT(e.code, RG_ERR_IO);
+}

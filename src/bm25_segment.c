@@ -1,0 +1,1107 @@
+/* BM25 segment files: building, encoding, opening, checking and decoding.
+ * See bm25.h for the model and docs/bm25.md for the byte layout.
+ *
+ * A segment is written once (rg_write_file_atomic: temp file, fsync,
+ * rename) and never changed; lexical.c names it in its manifest only after
+ * it is on disk.  Everything but the head is read lazily through mmap and
+ * checked against per-64-KiB CRC32C values kept in the head, so opening a
+ * large segment costs one page, a query reads (and checks once) only what
+ * it touches, and a flipped bit anywhere is an RG_ERR_CORRUPT error when
+ * the byte is read, never a changed answer. */
+#include "bm25.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#define SEG_MAGIC "RGBM25SG"
+#define SEG_TRAILER "RGBM25EN"
+#define SEG_VERSION 1   /* the format docs/bm25.md describes */
+#define IDS_PER_BLOCK 64
+#define RESTART 16                 /* dictionary entries between full terms */
+#define CHUNK_SHIFT 16             /* 64 KiB checksum chunks */
+#define HEAD_FIXED 144
+#define IDS_ZSTD_LEVEL 3
+
+enum { R_DL, R_IDX, R_IDS, R_DIDX, R_DICT, R_POST, NREGIONS };
+
+/* ---- little-endian and variable-length integers ---- */
+
+static void put_u32(rg_buf *b, uint32_t v)
+{
+    uint8_t x[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+    rg_buf_append(b, x, 4);
+}
+
+static void put_u64(rg_buf *b, uint64_t v)
+{
+    put_u32(b, (uint32_t)v);
+    put_u32(b, (uint32_t)(v >> 32));
+}
+
+static uint32_t get_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t get_u64(const uint8_t *p)
+{
+    return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
+}
+
+static void put_varint(rg_buf *b, uint64_t v)
+{
+    uint8_t x[10];
+    size_t n = 0;
+    while (v >= 0x80) {
+        x[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    x[n++] = (uint8_t)v;
+    rg_buf_append(b, x, n);
+}
+
+/* false on a truncated or over-long value */
+static bool get_varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (unsigned shift = 0; shift < 64; shift += 7) {
+        if (*p >= end)
+            return false;
+        uint8_t c = *(*p)++;
+        v |= (uint64_t)(c & 0x7f) << shift;
+        if (!(c & 0x80)) {
+            *out = v;
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool get_varint32(const uint8_t **p, const uint8_t *end, uint32_t *out)
+{
+    uint64_t v;
+    if (!get_varint(p, end, &v) || v > UINT32_MAX)
+        return false;
+    *out = (uint32_t)v;
+    return true;
+}
+
+static unsigned bits_for(uint32_t max)
+{
+    unsigned b = 0;
+    while (b < 32 && (max >> b))
+        b++;
+    return b;
+}
+
+/* n values of `bits` bits each, least significant bit first. */
+static void pack(rg_buf *out, const uint32_t *v, size_t n, unsigned bits)
+{
+    if (!bits)
+        return;
+    uint64_t acc = 0;
+    unsigned nb = 0;
+    for (size_t i = 0; i < n; i++) {
+        acc |= (uint64_t)v[i] << nb;
+        nb += bits;
+        while (nb >= 8) {
+            rg_buf_putc(out, (char)(acc & 0xff));
+            acc >>= 8;
+            nb -= 8;
+        }
+    }
+    if (nb)
+        rg_buf_putc(out, (char)acc);
+}
+
+static size_t packed_bytes(size_t n, unsigned bits)
+{
+    return (n * bits + 7) / 8;
+}
+
+static uint32_t unpack_one(const uint8_t *p, uint64_t i, unsigned bits)
+{
+    if (!bits)
+        return 0;
+    uint64_t bit = i * bits, acc = 0;
+    const uint8_t *q = p + (bit >> 3);
+    unsigned need = (unsigned)(bit & 7) + bits, have = 0;
+    while (have < need) {
+        acc |= (uint64_t)*q++ << have;
+        have += 8;
+    }
+    acc >>= bit & 7;
+    return (uint32_t)(acc & (bits == 32 ? 0xffffffffu : ((1u << bits) - 1)));
+}
+
+/* ---- the builder ---- */
+
+typedef struct bterm {
+    uint32_t name, len;            /* in b->names */
+    uint32_t *post;                /* doc, tf pairs */
+    uint32_t n, cap;               /* pairs */
+} bterm;
+
+struct rg_bm25_builder {
+    rg_buf names;                  /* term bytes */
+    bterm *terms;
+    uint32_t nterms, cap;
+    uint32_t *slots;               /* hash table of term index + 1 (0: empty) */
+    uint32_t nslots;
+    rg_buf ids;                    /* NUL-terminated ids */
+    uint32_t *dls;
+    uint32_t ndocs, dcap;
+    uint64_t total_dl;
+};
+
+rg_bm25_builder *rg_bm25_builder_new(void)
+{
+    rg_bm25_builder *b = rg_xcalloc(1, sizeof *b);
+    b->nslots = 1024;
+    b->slots = rg_xcalloc(b->nslots, sizeof *b->slots);
+    rg_buf_init(&b->names);
+    rg_buf_init(&b->ids);
+    return b;
+}
+
+void rg_bm25_builder_free(rg_bm25_builder *b)
+{
+    if (!b)
+        return;
+    for (uint32_t i = 0; i < b->nterms; i++)
+        free(b->terms[i].post);
+    free(b->terms);
+    free(b->slots);
+    free(b->dls);
+    rg_buf_free(&b->names);
+    rg_buf_free(&b->ids);
+    free(b);
+}
+
+size_t rg_bm25_builder_ndocs(const rg_bm25_builder *b)
+{
+    return b->ndocs;
+}
+
+static void grow_slots(rg_bm25_builder *b)
+{
+    uint32_t n = b->nslots * 2;
+    uint32_t *s = rg_xcalloc(n, sizeof *s);
+    for (uint32_t i = 0; i < b->nterms; i++) {
+        uint64_t h = rg_hash64(b->names.data + b->terms[i].name, b->terms[i].len, 0);
+        uint32_t at = (uint32_t)h & (n - 1);
+        while (s[at])
+            at = (at + 1) & (n - 1);
+        s[at] = i + 1;
+    }
+    free(b->slots);
+    b->slots = s;
+    b->nslots = n;
+}
+
+static bterm *term_of(rg_bm25_builder *b, const char *t, size_t len)
+{
+    uint64_t h = rg_hash64(t, len, 0);
+    uint32_t at = (uint32_t)h & (b->nslots - 1);
+    while (b->slots[at]) {
+        bterm *x = &b->terms[b->slots[at] - 1];
+        if (x->len == len && !memcmp(b->names.data + x->name, t, len))
+            return x;
+        at = (at + 1) & (b->nslots - 1);
+    }
+    if (b->nterms == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 256;
+        b->terms = rg_xrealloc(b->terms, b->cap * sizeof *b->terms);
+    }
+    bterm *x = &b->terms[b->nterms++];
+    *x = (bterm){.name = (uint32_t)b->names.len, .len = (uint32_t)len};
+    rg_buf_append(&b->names, t, len);
+    b->slots[at] = b->nterms;
+    if (b->nterms * 2 > b->nslots)
+        grow_slots(b);
+    return &b->terms[b->nterms - 1];
+}
+
+static void post_add(bterm *x, uint32_t doc, uint32_t tf)
+{
+    if (x->n && x->post[2 * (x->n - 1)] == doc) {
+        x->post[2 * (x->n - 1) + 1] += tf;
+        return;
+    }
+    if (x->n == x->cap) {
+        x->cap = x->cap ? x->cap * 2 : 2;
+        x->post = rg_xrealloc(x->post, 2 * (size_t)x->cap * sizeof *x->post);
+    }
+    x->post[2 * x->n] = doc;
+    x->post[2 * x->n + 1] = tf;
+    x->n++;
+}
+
+static uint32_t add_doc(rg_bm25_builder *b, const char *id, uint32_t dl)
+{
+    if (b->ndocs == b->dcap) {
+        b->dcap = b->dcap ? b->dcap * 2 : 256;
+        b->dls = rg_xrealloc(b->dls, b->dcap * sizeof *b->dls);
+    }
+    rg_buf_append(&b->ids, id, strlen(id) + 1);
+    b->dls[b->ndocs] = dl;
+    b->total_dl += dl;
+    return b->ndocs++;
+}
+
+uint32_t rg_bm25_builder_add(rg_bm25_builder *b, const char *id, const char *terms, size_t len)
+{
+    uint32_t dl = 0;
+    uint32_t doc = add_doc(b, id, 0);
+    for (size_t i = 0; i < len;) {
+        size_t j = i;
+        while (j < len && terms[j] != ' ')
+            j++;
+        if (j > i && j - i <= RG_BM25_TERM_MAX) {
+            post_add(term_of(b, terms + i, j - i), doc, 1);
+            dl++;
+        }
+        i = j + 1;
+    }
+    b->dls[doc] = dl;
+    b->total_dl += dl;
+    return doc;
+}
+
+static int cmp_term(const void *x, const void *y, void *ctx)
+{
+    const rg_bm25_builder *b = ctx;
+    const bterm *a = &b->terms[*(const uint32_t *)x], *c = &b->terms[*(const uint32_t *)y];
+    size_t n = a->len < c->len ? a->len : c->len;
+    int r = memcmp(b->names.data + a->name, b->names.data + c->name, n);
+    return r ? r : (a->len > c->len) - (a->len < c->len);
+}
+
+/* Rice codes, least significant bit first: v >> k in unary (that many
+ * ones, then a zero), then the k low bits of v. */
+typedef struct bitw {
+    rg_buf *out;
+    uint64_t acc;
+    unsigned nb;
+} bitw;
+
+static void bits_put(bitw *w, uint64_t v, unsigned n)
+{
+    while (n) {
+        unsigned take = n < 32 ? n : 32;
+        w->acc |= (v & ((1ull << take) - 1)) << w->nb;
+        w->nb += take;
+        v >>= take;
+        n -= take;
+        while (w->nb >= 8) {
+            rg_buf_putc(w->out, (char)(w->acc & 0xff));
+            w->acc >>= 8;
+            w->nb -= 8;
+        }
+    }
+}
+
+static void rice_put(bitw *w, uint32_t v, unsigned k)
+{
+    for (uint32_t q = v >> k; q;) {
+        unsigned run = q < 32 ? q : 32;
+        bits_put(w, (1ull << run) - 1, run);
+        q -= run;
+    }
+    bits_put(w, 0, 1);
+    bits_put(w, v, k);
+}
+
+static void bits_flush(bitw *w)
+{
+    if (w->nb)
+        rg_buf_putc(w->out, (char)(w->acc & 0xff));
+    w->acc = 0;
+    w->nb = 0;
+}
+
+/* The Rice parameter (at most max_k) that codes v[0..n) in fewest bits. */
+static unsigned rice_k(const uint32_t *v, size_t n, unsigned max_k, uint64_t *bits)
+{
+    unsigned best = 0;
+    uint64_t best_bits = UINT64_MAX;
+    for (unsigned k = 0; k <= max_k; k++) {
+        uint64_t t = 0;
+        for (size_t i = 0; i < n; i++)
+            t += (v[i] >> k) + 1 + k;
+        if (t < best_bits) {
+            best_bits = t;
+            best = k;
+        }
+    }
+    *bits = best_bits;
+    return best;
+}
+
+/* Blocks of up to 128 documents; the count of each follows from the
+ * term's document frequency.  Header: last document - (previous block's
+ * last + 1) (varint), largest tf (varint), smallest document length
+ * (varint); with more than one document also the payload length (varint),
+ * a byte kd << 3 | kt, and the payload: the gaps - 1 Rice-coded with kd,
+ * then tf - 1 with kt, byte-aligned. */
+static void encode_postings(const bterm *x, rg_buf *out, const uint32_t *dls)
+{
+    uint32_t prev_last = UINT32_MAX;   /* -1 */
+    uint32_t d[RG_BM25_BLOCK], f[RG_BM25_BLOCK];
+    rg_buf pay;
+    rg_buf_init(&pay);
+    for (uint32_t at = 0; at < x->n; at += RG_BM25_BLOCK) {
+        uint32_t n = x->n - at < RG_BM25_BLOCK ? x->n - at : RG_BM25_BLOCK;
+        uint32_t max_tf = 0, min_dl = UINT32_MAX, prev = prev_last;
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t doc = x->post[2 * (at + i)], tf = x->post[2 * (at + i) + 1];
+            d[i] = doc - prev - 1;
+            f[i] = tf - 1;
+            prev = doc;
+            if (tf > max_tf)
+                max_tf = tf;
+            if (dls[doc] < min_dl)
+                min_dl = dls[doc];
+        }
+        put_varint(out, prev - (prev_last + 1));
+        put_varint(out, max_tf);
+        put_varint(out, min_dl);
+        if (n > 1) {
+            uint64_t bd, bf;
+            unsigned kd = rice_k(d, n, 31, &bd), kt = rice_k(f, n, 7, &bf);
+            pay.len = 0;
+            bitw w = {&pay, 0, 0};
+            for (uint32_t i = 0; i < n; i++)
+                rice_put(&w, d[i], kd);
+            for (uint32_t i = 0; i < n; i++)
+                rice_put(&w, f[i], kt);
+            bits_flush(&w);
+            put_varint(out, pay.len);
+            rg_buf_putc(out, (char)(kd << 3 | kt));
+            rg_buf_append(out, pay.data, pay.len);
+        }
+        prev_last = prev;
+    }
+    rg_buf_free(&pay);
+}
+
+void rg_bm25_builder_encode(rg_bm25_builder *b, rg_buf *out)
+{
+    rg_buf reg[NREGIONS];
+    for (int i = 0; i < NREGIONS; i++)
+        rg_buf_init(&reg[i]);
+    /* document lengths */
+    uint32_t maxdl = 0;
+    for (uint32_t i = 0; i < b->ndocs; i++)
+        if (b->dls[i] > maxdl)
+            maxdl = b->dls[i];
+    unsigned dl_bits = bits_for(maxdl);
+    pack(&reg[R_DL], b->dls, b->ndocs, dl_bits);
+    /* ids: zstd frames of IDS_PER_BLOCK NUL-terminated ids */
+    ZSTD_CCtx *cctx = ZSTD_createCCtx();
+    size_t off = 0;
+    for (uint32_t i = 0; i < b->ndocs; i += IDS_PER_BLOCK) {
+        size_t start = off;
+        for (uint32_t j = i; j < b->ndocs && j < i + IDS_PER_BLOCK; j++)
+            off += strlen(b->ids.data + off) + 1;
+        put_u32(&reg[R_IDX], (uint32_t)reg[R_IDS].len);
+        size_t bound = ZSTD_compressBound(off - start);
+        rg_buf_reserve(&reg[R_IDS], bound);
+        size_t z = ZSTD_compressCCtx(cctx, reg[R_IDS].data + reg[R_IDS].len, bound, b->ids.data + start, off - start,
+                                     IDS_ZSTD_LEVEL);
+        if (ZSTD_isError(z)) { /* cannot happen with a bound-sized buffer */
+            fprintf(stderr, "ragged: zstd: %s\n", ZSTD_getErrorName(z));
+            abort();
+        }
+        reg[R_IDS].len += z;
+    }
+    put_u32(&reg[R_IDX], (uint32_t)reg[R_IDS].len);
+    ZSTD_freeCCtx(cctx);
+    /* dictionary and postings, terms in byte order */
+    uint32_t *order = rg_xmalloc((b->nterms ? b->nterms : 1) * sizeof *order);
+    for (uint32_t i = 0; i < b->nterms; i++)
+        order[i] = i;
+    qsort_r(order, b->nterms, sizeof *order, cmp_term, b);
+    const char *prev = NULL;
+    uint32_t prev_len = 0;
+    for (uint32_t i = 0; i < b->nterms; i++) {
+        const bterm *x = &b->terms[order[i]];
+        const char *name = b->names.data + x->name;
+        size_t post_off = reg[R_POST].len;
+        encode_postings(x, &reg[R_POST], b->dls);
+        uint32_t shared = 0;
+        if (i % RESTART == 0) {
+            put_u32(&reg[R_DIDX], (uint32_t)reg[R_DICT].len);
+        } else {
+            while (shared < x->len && shared < prev_len && shared < 255 && name[shared] == prev[shared])
+                shared++;
+        }
+        rg_buf_putc(&reg[R_DICT], (char)shared);
+        rg_buf_putc(&reg[R_DICT], (char)(x->len - shared));
+        rg_buf_append(&reg[R_DICT], name + shared, x->len - shared);
+        put_varint(&reg[R_DICT], x->n);
+        if (i % RESTART == 0)
+            put_varint(&reg[R_DICT], post_off);
+        put_varint(&reg[R_DICT], reg[R_POST].len - post_off);
+        prev = name;
+        prev_len = x->len;
+    }
+    free(order);
+    /* head */
+    size_t nchunks = 0;
+    for (int i = 0; i < NREGIONS; i++)
+        nchunks += (reg[i].len + ((size_t)1 << CHUNK_SHIFT) - 1) >> CHUNK_SHIFT;
+    size_t head_len = HEAD_FIXED + 4 * nchunks + 4;
+    size_t start = out->len;
+    rg_buf_append(out, SEG_MAGIC, 8);
+    put_u32(out, SEG_VERSION);
+    put_u32(out, (uint32_t)head_len);
+    put_u32(out, b->ndocs);
+    put_u32(out, b->nterms);
+    put_u64(out, b->total_dl);
+    put_u32(out, dl_bits);
+    put_u32(out, IDS_PER_BLOCK);
+    put_u32(out, RESTART);
+    put_u32(out, CHUNK_SHIFT);
+    uint64_t at = head_len;
+    for (int i = 0; i < NREGIONS; i++) {
+        put_u64(out, at);
+        put_u64(out, reg[i].len);
+        at += reg[i].len;
+    }
+    for (int i = 0; i < NREGIONS; i++)
+        for (size_t c = 0; c < reg[i].len; c += (size_t)1 << CHUNK_SHIFT) {
+            size_t n = reg[i].len - c < ((size_t)1 << CHUNK_SHIFT) ? reg[i].len - c : (size_t)1 << CHUNK_SHIFT;
+            put_u32(out, rg_crc32c(0, reg[i].data + c, n));
+        }
+    put_u32(out, rg_crc32c(0, out->data + start, head_len - 4));
+    for (int i = 0; i < NREGIONS; i++) {
+        if (reg[i].len)
+            rg_buf_append(out, reg[i].data, reg[i].len);
+        rg_buf_free(&reg[i]);
+    }
+    rg_buf_append(out, SEG_TRAILER, 8);
+}
+
+/* ---- reading ---- */
+
+typedef struct region {
+    const uint8_t *p;
+    uint64_t len;
+    const uint8_t *crcs;           /* one u32 per chunk, in the head */
+    uint8_t *checked;              /* bitset of chunks already checked */
+} region;
+
+struct rg_bm25_seg {
+    char *name;
+    const uint8_t *base;
+    size_t len;
+    void *map;                     /* munmap on free (NULL: borrowed) */
+    uint32_t ndocs, nterms, dl_bits, nrestarts, nidblocks;
+    uint64_t total_dl;
+    region r[NREGIONS];
+    ZSTD_DCtx *dctx;
+    uint32_t id_block;             /* cached decoded block (UINT32_MAX: none) */
+    char *id_buf;
+    size_t id_cap;
+    uint32_t id_off[IDS_PER_BLOCK];
+    uint32_t id_n;
+};
+
+static rg_status corrupt(const rg_bm25_seg *s, const char *what, rg_error *err)
+{
+    return rg_error_set(err, RG_ERR_CORRUPT,
+                        "BM25 segment %s is damaged (%s); delete the directory it is in (the BM25 index is "
+                        "rebuilt from the collection at the next ingest or query)",
+                        s->name, what);
+}
+
+/* Checks the chunks of region ri covering [off, off + n). */
+static rg_status check(rg_bm25_seg *s, int ri, uint64_t off, uint64_t n, rg_error *err)
+{
+    region *r = &s->r[ri];
+    if (off > r->len || n > r->len - off)
+        return corrupt(s, "an offset points outside its region", err);
+    if (!n)
+        return RG_OK;
+    for (uint64_t c = off >> CHUNK_SHIFT; c <= (off + n - 1) >> CHUNK_SHIFT; c++) {
+        if (r->checked[c >> 3] & (1u << (c & 7)))
+            continue;
+        uint64_t at = c << CHUNK_SHIFT, len = r->len - at < ((uint64_t)1 << CHUNK_SHIFT) ? r->len - at
+                                                                                       : (uint64_t)1 << CHUNK_SHIFT;
+        if (rg_crc32c(0, r->p + at, (size_t)len) != get_u32(r->crcs + 4 * c))
+            return corrupt(s, "checksum mismatch", err);
+        r->checked[c >> 3] |= (uint8_t)(1u << (c & 7));
+    }
+    return RG_OK;
+}
+
+rg_status rg_bm25_seg_parse(const void *data, size_t len, const char *name, rg_bm25_seg **out, rg_error *err)
+{
+    *out = NULL;
+    rg_bm25_seg *s = rg_xcalloc(1, sizeof *s);
+    s->name = rg_xstrdup(name);
+    s->base = data;
+    s->len = len;
+    s->id_block = UINT32_MAX;
+    const uint8_t *b = data;
+    rg_status rc = RG_OK;
+    if (len < HEAD_FIXED + 4 + 8 || memcmp(b, SEG_MAGIC, 8))
+        rc = corrupt(s, "not a BM25 segment: bad magic or too short", err);
+    else if (get_u32(b + 8) != SEG_VERSION)
+        rc = rg_error_set(err, RG_ERR_CORRUPT,
+                          "BM25 segment %s has format version %u; this ragged reads version %d (a newer ragged "
+                          "wrote it?)",
+                          name, get_u32(b + 8), SEG_VERSION);
+    uint32_t head_len = rc == RG_OK ? get_u32(b + 12) : 0;
+    if (rc == RG_OK && (head_len < HEAD_FIXED + 4 || head_len > len - 8 || (head_len - HEAD_FIXED) % 4))
+        rc = corrupt(s, "bad head length", err);
+    if (rc == RG_OK && rg_crc32c(0, b, head_len - 4) != get_u32(b + head_len - 4))
+        rc = corrupt(s, "head checksum mismatch", err);
+    if (rc == RG_OK && memcmp(b + len - 8, SEG_TRAILER, 8))
+        rc = corrupt(s, "truncated: no trailer", err);
+    if (rc == RG_OK) {
+        s->ndocs = get_u32(b + 16);
+        s->nterms = get_u32(b + 20);
+        s->total_dl = get_u64(b + 24);
+        s->dl_bits = get_u32(b + 32);
+        if (s->dl_bits > 32 || get_u32(b + 36) != IDS_PER_BLOCK || get_u32(b + 40) != RESTART ||
+            get_u32(b + 44) != CHUNK_SHIFT)
+            rc = corrupt(s, "unknown layout parameters", err);
+    }
+    uint64_t at = head_len;
+    size_t crc_at = HEAD_FIXED;
+    for (int i = 0; rc == RG_OK && i < NREGIONS; i++) {
+        uint64_t off = get_u64(b + 48 + 16 * i), n = get_u64(b + 56 + 16 * i);
+        uint64_t nchunks = (n + ((uint64_t)1 << CHUNK_SHIFT) - 1) >> CHUNK_SHIFT;
+        if (off != at || n > len - 8 - at || crc_at + 4 * nchunks > head_len - 4) {
+            rc = corrupt(s, "region bounds", err);
+            break;
+        }
+        s->r[i] = (region){b + off, n, b + crc_at, rg_xcalloc(nchunks / 8 + 1, 1)};
+        crc_at += 4 * nchunks;
+        at += n;
+    }
+    if (rc == RG_OK && (at != len - 8 || crc_at != head_len - 4))
+        rc = corrupt(s, "regions do not fill the file", err);
+    if (rc == RG_OK) {
+        s->nrestarts = (s->nterms + RESTART - 1) / RESTART;
+        s->nidblocks = (s->ndocs + IDS_PER_BLOCK - 1) / IDS_PER_BLOCK;
+        if (s->r[R_DL].len != packed_bytes(s->ndocs, s->dl_bits) || s->r[R_DIDX].len != 4ull * s->nrestarts ||
+            s->r[R_IDX].len != 4ull * (s->nidblocks + 1))
+            rc = corrupt(s, "region sizes do not match the counts", err);
+    }
+    if (rc != RG_OK) {
+        rg_bm25_seg_free(s);
+        return rc;
+    }
+    *out = s;
+    return RG_OK;
+}
+
+rg_status rg_bm25_seg_open(const char *path, rg_bm25_seg **out, rg_error *err)
+{
+    *out = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return rg_error_set(err, errno == ENOENT ? RG_ERR_CORRUPT : RG_ERR_IO,
+                            "cannot open BM25 segment %s: %s; delete the directory it is in (the BM25 index is "
+                            "rebuilt from the collection at the next ingest or query)",
+                            path, strerror(errno));
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || sb.st_size <= 0) {
+        close(fd);
+        return rg_error_set(err, RG_ERR_CORRUPT, "BM25 segment %s is empty; delete the directory it is in (the BM25 index is rebuilt "
+                            "from the collection at the next ingest or query)", path);
+    }
+    void *map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (map == MAP_FAILED)
+        return rg_error_set(err, RG_ERR_IO, "cannot map %s: %s", path, strerror(errno));
+    rg_status rc = rg_bm25_seg_parse(map, (size_t)sb.st_size, path, out, err);
+    if (rc != RG_OK)
+        munmap(map, (size_t)sb.st_size);
+    else
+        (*out)->map = map;
+    return rc;
+}
+
+void rg_bm25_seg_free(rg_bm25_seg *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < NREGIONS; i++)
+        free(s->r[i].checked);
+    if (s->map)
+        munmap(s->map, s->len);
+    ZSTD_freeDCtx(s->dctx);
+    free(s->id_buf);
+    free(s->name);
+    free(s);
+}
+
+uint32_t rg_bm25_seg_ndocs(const rg_bm25_seg *s)
+{
+    return s->ndocs;
+}
+
+uint64_t rg_bm25_seg_bytes(const rg_bm25_seg *s)
+{
+    return s->len;
+}
+
+rg_status rg_bm25_seg_dl(rg_bm25_seg *s, uint32_t doc, uint32_t *dl, rg_error *err)
+{
+    if (doc >= s->ndocs)
+        return corrupt(s, "document number out of range", err);
+    uint64_t bit = (uint64_t)doc * s->dl_bits;
+    rg_status rc = check(s, R_DL, bit >> 3, s->dl_bits ? ((bit & 7) + s->dl_bits + 7) / 8 : 0, err);
+    if (rc == RG_OK)
+        *dl = unpack_one(s->r[R_DL].p, doc, s->dl_bits);
+    return rc;
+}
+
+rg_status rg_bm25_seg_id(rg_bm25_seg *s, uint32_t doc, const char **id, rg_error *err)
+{
+    if (doc >= s->ndocs)
+        return corrupt(s, "document number out of range", err);
+    uint32_t blk = doc / IDS_PER_BLOCK;
+    if (blk != s->id_block) {
+        s->id_block = UINT32_MAX;
+        rg_status rc = check(s, R_IDX, 4ull * blk, 8, err);
+        if (rc != RG_OK)
+            return rc;
+        uint32_t a = get_u32(s->r[R_IDX].p + 4ull * blk), z = get_u32(s->r[R_IDX].p + 4ull * blk + 4);
+        if (z < a)
+            return corrupt(s, "id block offsets", err);
+        rc = check(s, R_IDS, a, z - a, err);
+        if (rc != RG_OK)
+            return rc;
+        uint32_t want = s->ndocs - blk * IDS_PER_BLOCK < IDS_PER_BLOCK ? s->ndocs - blk * IDS_PER_BLOCK : IDS_PER_BLOCK;
+        unsigned long long raw = ZSTD_getFrameContentSize(s->r[R_IDS].p + a, z - a);
+        if (raw == ZSTD_CONTENTSIZE_ERROR || raw == ZSTD_CONTENTSIZE_UNKNOWN || raw > (unsigned long long)want * 1024)
+            return corrupt(s, "id block header", err);
+        if (!s->dctx)
+            s->dctx = ZSTD_createDCtx();
+        if (s->id_cap < raw + 1) {
+            s->id_cap = (size_t)raw + 1;
+            s->id_buf = rg_xrealloc(s->id_buf, s->id_cap);
+        }
+        size_t r = ZSTD_decompressDCtx(s->dctx, s->id_buf, (size_t)raw, s->r[R_IDS].p + a, z - a);
+        if (ZSTD_isError(r) || r != raw)
+            return corrupt(s, "id block", err);
+        uint32_t n = 0;
+        for (size_t i = 0, start = 0; i < raw; i++)
+            if (!s->id_buf[i]) {
+                if (n == want || i == start)
+                    return corrupt(s, "id block contents", err);
+                s->id_off[n++] = (uint32_t)start;
+                start = i + 1;
+            }
+        if (n != want || s->id_buf[raw - 1])
+            return corrupt(s, "id block contents", err);
+        s->id_n = n;
+        s->id_block = blk;
+    }
+    *id = s->id_buf + s->id_off[doc % IDS_PER_BLOCK];
+    return RG_OK;
+}
+
+/* One dictionary entry; *p advances past it.  prev holds the previous
+ * term (RG_BM25_TERM_MAX + 1 bytes) and receives this one. */
+typedef struct dentry {
+    char term[RG_BM25_TERM_MAX + 1];
+    uint32_t len, df;
+    uint64_t off, plen;
+} dentry;
+
+static bool read_entry(const uint8_t **p, const uint8_t *end, bool restart, dentry *e)
+{
+    if (end - *p < 2)
+        return false;
+    uint32_t shared = (*p)[0], suffix = (*p)[1];
+    *p += 2;
+    if ((restart && shared) || shared > e->len || shared + suffix > RG_BM25_TERM_MAX || suffix == 0 ||
+        (uint64_t)(end - *p) < suffix)
+        return false;
+    memcpy(e->term + shared, *p, suffix);
+    *p += suffix;
+    e->len = shared + suffix;
+    e->term[e->len] = '\0';
+    uint64_t off = e->off + e->plen;
+    if (!get_varint32(p, end, &e->df) || e->df == 0 || (restart && !get_varint(p, end, &off)) ||
+        !get_varint(p, end, &e->plen))
+        return false;
+    e->off = off;
+    return true;
+}
+
+static int cmp_bytes(const char *a, size_t an, const char *b, size_t bn)
+{
+    int r = memcmp(a, b, an < bn ? an : bn);
+    return r ? r : (an > bn) - (an < bn);
+}
+
+static rg_status cursor_init(rg_bm25_seg *s, const dentry *e, rg_bm25_cursor *c, rg_error *err)
+{
+    rg_status rc = check(s, R_POST, e->off, e->plen, err);
+    if (rc != RG_OK)
+        return rc;
+    memset(c, 0, offsetof(rg_bm25_cursor, docs));
+    c->seg = s;
+    c->p = s->r[R_POST].p + e->off;
+    c->end = c->p + e->plen;
+    c->df = e->df;
+    c->seen = 0;
+    c->prev_last = UINT32_MAX;
+    c->last = UINT32_MAX;
+    bool more;
+    rc = rg_bm25_cursor_next_block(c, &more, err);
+    if (rc == RG_OK && !more)
+        rc = corrupt(s, "empty postings", err);
+    return rc;
+}
+
+rg_status rg_bm25_seg_term(rg_bm25_seg *s, const char *term, size_t len, rg_bm25_cursor *c, bool *found,
+                           rg_error *err)
+{
+    *found = false;
+    if (!s->nterms || len == 0 || len > RG_BM25_TERM_MAX)
+        return RG_OK;
+    rg_status rc = check(s, R_DIDX, 0, s->r[R_DIDX].len, err);
+    if (rc != RG_OK)
+        return rc;
+    const region *d = &s->r[R_DICT];
+    /* The last restart whose term is <= term. */
+    uint32_t lo = 0, hi = s->nrestarts;
+    while (hi - lo > 1) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        uint32_t off = get_u32(s->r[R_DIDX].p + 4ull * mid);
+        if ((rc = check(s, R_DICT, off, d->len - off < 2 + RG_BM25_TERM_MAX ? d->len - off : 2 + RG_BM25_TERM_MAX,
+                        err)) != RG_OK)
+            return rc;
+        const uint8_t *p = d->p + off;
+        if (off + 2 > d->len || p[0] != 0 || off + 2 + p[1] > d->len)
+            return corrupt(s, "dictionary restart", err);
+        if (cmp_bytes((const char *)p + 2, p[1], term, len) <= 0)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    uint32_t off = get_u32(s->r[R_DIDX].p + 4ull * lo);
+    uint32_t stop = lo + 1 < s->nrestarts ? get_u32(s->r[R_DIDX].p + 4ull * (lo + 1)) : (uint32_t)d->len;
+    if (stop < off || stop > d->len)
+        return corrupt(s, "dictionary index", err);
+    if ((rc = check(s, R_DICT, off, stop - off, err)) != RG_OK)
+        return rc;
+    const uint8_t *p = d->p + off, *end = d->p + stop;
+    dentry e = {.len = 0};
+    for (uint32_t i = 0; i < RESTART && lo * RESTART + i < s->nterms; i++) {
+        if (!read_entry(&p, end, i == 0, &e))
+            return corrupt(s, "dictionary entry", err);
+        int r = cmp_bytes(e.term, e.len, term, len);
+        if (r == 0) {
+            *found = true;
+            return cursor_init(s, &e, c, err);
+        }
+        if (r > 0)
+            break;
+    }
+    return RG_OK;
+}
+
+rg_status rg_bm25_seg_terms(rg_bm25_seg *s, rg_status (*fn)(void *ctx, const char *term, size_t len,
+                                                            rg_bm25_cursor *c, rg_error *err),
+                            void *ctx, rg_error *err)
+{
+    rg_status rc = check(s, R_DICT, 0, s->r[R_DICT].len, err);
+    if (rc != RG_OK)
+        return rc;
+    const uint8_t *p = s->r[R_DICT].p, *end = p + s->r[R_DICT].len;
+    dentry e = {.len = 0};
+    char prev[RG_BM25_TERM_MAX + 1];
+    uint32_t prev_len = 0;
+    rg_bm25_cursor *c = rg_xmalloc(sizeof *c);
+    for (uint32_t i = 0; rc == RG_OK && i < s->nterms; i++) {
+        if (i % RESTART == 0 &&
+            (rc = check(s, R_DIDX, 4ull * (i / RESTART), 4, err)) == RG_OK &&
+            get_u32(s->r[R_DIDX].p + 4ull * (i / RESTART)) != (uint64_t)(p - s->r[R_DICT].p))
+            rc = corrupt(s, "dictionary index", err);
+        if (rc == RG_OK && !read_entry(&p, end, i % RESTART == 0, &e))
+            rc = corrupt(s, "dictionary entry", err);
+        if (rc == RG_OK && i && cmp_bytes(prev, prev_len, e.term, e.len) >= 0)
+            rc = corrupt(s, "dictionary order", err);
+        if (rc == RG_OK)
+            rc = cursor_init(s, &e, c, err);
+        if (rc == RG_OK)
+            rc = fn(ctx, e.term, e.len, c, err);
+        memcpy(prev, e.term, e.len);
+        prev_len = e.len;
+    }
+    free(c);
+    if (rc == RG_OK && p != end)
+        rc = corrupt(s, "dictionary has trailing bytes", err);
+    return rc;
+}
+
+rg_status rg_bm25_cursor_next_block(rg_bm25_cursor *c, bool *more, rg_error *err)
+{
+    *more = false;
+    c->decoded = false;
+    if (c->last != UINT32_MAX) {
+        c->prev_last = c->last;
+        c->seen += c->n;
+    }
+    if (c->seen >= c->df) {
+        if (c->p != c->end)
+            return corrupt(c->seg, "postings longer than their document count", err);
+        return RG_OK;
+    }
+    const uint8_t *p = c->p;
+    uint32_t n = c->df - c->seen < RG_BM25_BLOCK ? c->df - c->seen : RG_BM25_BLOCK, span;
+    if (!get_varint32(&p, c->end, &span) || !get_varint32(&p, c->end, &c->max_tf) ||
+        !get_varint32(&p, c->end, &c->min_dl) || c->max_tf == 0)
+        return corrupt(c->seg, "postings block header", err);
+    uint64_t start = c->prev_last == UINT32_MAX ? 0 : (uint64_t)c->prev_last + 1, last = start + span;
+    if (last >= c->seg->ndocs || last - start + 1 < n)
+        return corrupt(c->seg, "postings block range", err);
+    c->n = n;
+    c->pos = 0;
+    c->last = (uint32_t)last;
+    c->payload = NULL;
+    c->payload_len = 0;
+    c->bits_doc = c->bits_tf = 0;
+    if (n > 1) {
+        if (!get_varint32(&p, c->end, &c->payload_len) || p == c->end)
+            return corrupt(c->seg, "postings block header", err);
+        c->bits_doc = *p >> 3;
+        c->bits_tf = *p & 7;
+        p++;
+        if ((uint64_t)(c->end - p) < c->payload_len || c->payload_len < (2 * n + 7) / 8)
+            return corrupt(c->seg, "postings block payload", err);
+        c->payload = p;
+        p += c->payload_len;
+    }
+    c->first = n == 1 ? c->last : UINT32_MAX;   /* known after decoding */
+    c->p = p;
+    *more = true;
+    return RG_OK;
+}
+
+/* Reads Rice codes from [p, p + len); false past the end. */
+typedef struct bitr {
+    const uint8_t *p, *end;
+    uint64_t acc;
+    unsigned nb;
+} bitr;
+
+static void bitr_fill(bitr *r)
+{
+    while (r->nb <= 56 && r->p < r->end) {
+        r->acc |= (uint64_t)*r->p++ << r->nb;
+        r->nb += 8;
+    }
+}
+
+static bool rice_get(bitr *r, unsigned k, uint32_t *out)
+{
+    uint64_t q = 0;
+    for (;;) {
+        bitr_fill(r);
+        if (!r->nb)
+            return false;
+        uint64_t ones = ~r->acc;
+        unsigned run = ones ? (unsigned)__builtin_ctzll(ones) : 64;
+        if (run < r->nb) {
+            q += run;
+            /* run + 1 may be 64: a shift by the width is undefined (x86
+             * leaves the value unchanged), so a full word is cleared. */
+            r->acc = run + 1 >= 64 ? 0 : r->acc >> (run + 1);
+            r->nb -= run + 1;
+            break;
+        }
+        q += r->nb;
+        r->acc = 0;
+        r->nb = 0;
+        if (q > UINT32_MAX)
+            return false;
+    }
+    if (k) {
+        bitr_fill(r);
+        if (r->nb < k)
+            return false;
+        q = (q << k) | (r->acc & ((1ull << k) - 1));
+        r->acc >>= k;
+        r->nb -= k;
+    }
+    if (q > UINT32_MAX)
+        return false;
+    *out = (uint32_t)q;
+    return true;
+}
+
+rg_status rg_bm25_cursor_decode(rg_bm25_cursor *c, rg_error *err)
+{
+    if (c->decoded)
+        return RG_OK;
+    if (c->n == 1) {
+        c->docs[0] = c->last;
+        c->tfs[0] = c->max_tf;
+    } else {
+        bitr r = {c->payload, c->payload + c->payload_len, 0, 0};
+        uint64_t doc = c->prev_last == UINT32_MAX ? 0 : (uint64_t)c->prev_last + 1;
+        uint32_t maxtf = 0;
+        for (uint32_t i = 0; i < c->n; i++) {
+            uint32_t g;
+            if (!rice_get(&r, c->bits_doc, &g))
+                return corrupt(c->seg, "postings documents", err);
+            doc += g;
+            if (doc > c->last)
+                return corrupt(c->seg, "postings documents", err);
+            c->docs[i] = (uint32_t)doc;
+            doc++;
+        }
+        for (uint32_t i = 0; i < c->n; i++) {
+            uint32_t f;
+            if (!rice_get(&r, c->bits_tf, &f) || f >= c->max_tf)
+                return corrupt(c->seg, "postings frequencies", err);
+            c->tfs[i] = f + 1;
+            if (c->tfs[i] > maxtf)
+                maxtf = c->tfs[i];
+        }
+        if (c->docs[c->n - 1] != c->last || maxtf != c->max_tf)
+            return corrupt(c->seg, "postings block does not match its header", err);
+        c->first = c->docs[0];
+    }
+    c->decoded = true;
+    return RG_OK;
+}
+
+/* ---- merging ---- */
+
+typedef struct merge_ctx {
+    rg_bm25_builder *b;
+    const uint32_t *map;           /* old document -> new, UINT32_MAX: dead */
+} merge_ctx;
+
+static rg_status merge_term(void *ctx, const char *term, size_t len, rg_bm25_cursor *c, rg_error *err)
+{
+    merge_ctx *m = ctx;
+    bterm *x = NULL;
+    uint32_t total = 0;
+    for (bool more = true; more;) {
+        rg_status rc = rg_bm25_cursor_decode(c, err);
+        for (uint32_t i = 0; rc == RG_OK && i < c->n; i++) {
+            uint32_t to = m->map[c->docs[i]];
+            if (to == UINT32_MAX)
+                continue;
+            if (!x)
+                x = term_of(m->b, term, len);
+            post_add(x, to, c->tfs[i]);
+        }
+        total += c->n;
+        if (rc == RG_OK)
+            rc = rg_bm25_cursor_next_block(c, &more, err);
+        if (rc != RG_OK)
+            return rc;
+    }
+    return total == c->df ? RG_OK : corrupt(c->seg, "postings count does not match the dictionary", err);
+}
+
+rg_status rg_bm25_builder_add_segment(rg_bm25_builder *b, rg_bm25_seg *s, const uint8_t *dead, rg_error *err)
+{
+    uint32_t *map = rg_xmalloc((s->ndocs ? s->ndocs : 1) * sizeof *map);
+    rg_status rc = RG_OK;
+    for (uint32_t d = 0; rc == RG_OK && d < s->ndocs; d++) {
+        map[d] = UINT32_MAX;
+        if (rg_bit_get(dead, d))
+            continue;
+        const char *id;
+        uint32_t dl;
+        rc = rg_bm25_seg_dl(s, d, &dl, err);
+        if (rc == RG_OK)
+            rc = rg_bm25_seg_id(s, d, &id, err);
+        if (rc == RG_OK)
+            map[d] = add_doc(b, id, dl);
+    }
+    merge_ctx m = {b, map};
+    if (rc == RG_OK)
+        rc = rg_bm25_seg_terms(s, merge_term, &m, err);
+    free(map);
+    return rc;
+}
+
+static rg_status count_term(void *ctx, const char *term, size_t len, rg_bm25_cursor *c, rg_error *err)
+{
+    uint32_t total = 0;
+    for (bool more = true; more;) {
+        rg_status rc = rg_bm25_cursor_decode(c, err);
+        total += c->n;
+        if (rc == RG_OK)
+            rc = rg_bm25_cursor_next_block(c, &more, err);
+        if (rc != RG_OK)
+            return rc;
+    }
+    (void)ctx;
+    return total == c->df ? RG_OK : corrupt(c->seg, "postings count does not match the dictionary", err);
+}
+
+rg_status rg_bm25_seg_verify(rg_bm25_seg *s, rg_error *err)
+{
+    rg_status rc = RG_OK;
+    for (int i = 0; rc == RG_OK && i < NREGIONS; i++)
+        rc = check(s, i, 0, s->r[i].len, err);
+    uint64_t total = 0;
+    for (uint32_t d = 0; rc == RG_OK && d < s->ndocs; d++) {
+        const char *id;
+        uint32_t dl;
+        rc = rg_bm25_seg_id(s, d, &id, err);
+        if (rc == RG_OK)
+            rc = rg_bm25_seg_dl(s, d, &dl, err);
+        total += dl;
+    }
+    if (rc == RG_OK && total != s->total_dl)
+        rc = corrupt(s, "document lengths do not add up", err);
+    if (rc == RG_OK)
+        rc = rg_bm25_seg_terms(s, count_term, NULL, err);
+    return rc;
+}
+
+uint64_t rg_bm25_seg_total_dl(const rg_bm25_seg *s)
+{
+    return s->total_dl;
+}
+
+void rg_bm25_seg_resign(uint8_t *buf, size_t len)
+{
+    if (len < HEAD_FIXED + 4 + 8 || memcmp(buf, SEG_MAGIC, 8))
+        return;
+    uint32_t head_len = get_u32(buf + 12);
+    if (head_len < HEAD_FIXED + 4 || head_len > len - 8)
+        return;
+    size_t crc_at = HEAD_FIXED;
+    for (int i = 0; i < NREGIONS; i++) {
+        uint64_t off = get_u64(buf + 48 + 16 * i), n = get_u64(buf + 56 + 16 * i);
+        if (off > len || n > len - off)
+            return;
+        for (uint64_t c = 0; c < n; c += (uint64_t)1 << CHUNK_SHIFT) {
+            if (crc_at + 4 > head_len - 4)
+                return;
+            uint64_t m = n - c < ((uint64_t)1 << CHUNK_SHIFT) ? n - c : (uint64_t)1 << CHUNK_SHIFT;
+            uint32_t crc = rg_crc32c(0, buf + off + c, (size_t)m);
+            memcpy(buf + crc_at, (uint8_t[4]){(uint8_t)crc, (uint8_t)(crc >> 8), (uint8_t)(crc >> 16),
+                                              (uint8_t)(crc >> 24)}, 4);
+            crc_at += 4;
+        }
+    }
+    uint32_t crc = rg_crc32c(0, buf, head_len - 4);
+    memcpy(buf + head_len - 4, (uint8_t[4]){(uint8_t)crc, (uint8_t)(crc >> 8), (uint8_t)(crc >> 16),
+                                            (uint8_t)(crc >> 24)}, 4);
+}
