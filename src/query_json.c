@@ -1,6 +1,7 @@
 /* The JSON result of a query (see query_json.h). */
 #include "query_json.h"
 
+#include "embedder.h"
 #include "util.h"
 
 json_t *rg_query_json(const char *query, const char *collection, const char *backend, const char *mode, int k,
@@ -32,4 +33,15 @@ json_t *rg_query_json(const char *query, const char *collection, const char *bac
     if (reranker)
         json_object_set_new(j, "reranker", json_string(reranker));
     return j;
+}
+
+json_t *rg_collections_json(const char *backend, const rg_collection_info *infos, size_t n)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:I, s:o, s:b}", "name", infos[i].name, "backend", backend,
+                                             "records", (json_int_t)infos[i].count, "embedder",
+                                             rg_embedder_identity_to_json(&infos[i].identity), "damaged",
+                                             infos[i].damaged));
+    return json_pack("{s:o}", "collections", arr);
 }

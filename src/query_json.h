@@ -17,4 +17,8 @@
 json_t *rg_query_json(const char *query, const char *collection, const char *backend, const char *mode, int k,
                       double seconds, const rg_hits *hits, const char *reranker, const float *first_scores);
 
+/* {"collections": [{"name", "backend", "records", "embedder", "damaged"}]}:
+ * `ragged collections list --format json`, also GET /v1/collections. */
+json_t *rg_collections_json(const char *backend, const rg_collection_info *infos, size_t n);
+
 #endif

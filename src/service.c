@@ -539,14 +539,8 @@ rg_status rg_service_collections(rg_service *s, const char *backend, json_t **ou
     size_t n = 0;
     if (st == RG_OK)
         st = rg_store_list(store, &infos, &n, err);
-    if (st == RG_OK) {
-        json_t *arr = json_array();
-        for (size_t i = 0; i < n; i++)
-            json_array_append_new(arr, json_pack("{s:s, s:s, s:I, s:o}", "name", infos[i].name, "backend",
-                                                 rg_store_backend(store), "records", (json_int_t)infos[i].count,
-                                                 "embedder", rg_embedder_identity_to_json(&infos[i].identity)));
-        *out = json_pack("{s:o}", "collections", arr);
-    }
+    if (st == RG_OK)
+        *out = rg_collections_json(rg_store_backend(store), infos, n);
     free(infos);
     rg_store_close(store);
     return st;
