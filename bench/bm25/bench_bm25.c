@@ -127,7 +127,7 @@ static double now_ms(void)
 static void batch_records(size_t from, size_t to, rg_record *recs, const char **ids)
 {
     for (size_t i = from; i < to; i++) {
-        recs[i - from] = (rg_record){C.ids[i], C.texts[i], C.meta[i], NULL};
+        recs[i - from] = (rg_record){C.ids[i], C.texts[i], C.meta[i], NULL, false};
         ids[i - from] = C.ids[i];
     }
 }

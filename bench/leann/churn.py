@@ -107,7 +107,7 @@ with open(out_path, "w") as f:
     f.write("- %d SciFact documents, one file each, builtin embedder, default chunking; %d queries (queries.jsonl),"
             " vector mode, k = 10, recall = share of the exact backend's top 10 (same run) that leann returns\n" % (
                 len(names), len(queries)))
-    f.write("- a cycle: 30%% of the files (another third each cycle) removed, `ingest --prune`, put back, `ingest`;"
+    f.write("- a cycle: 30% of the files (another third each cycle) removed, `ingest --prune`, put back, `ingest`;"
             " ingest CPU s = user+sys of the ingests of that step\n\n")
     f.write("| state | live | nodes | unreachable live | tombstones | hubs | recall@10 | disk bytes | leann ingest CPU s"
             " | exact ingest CPU s |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
