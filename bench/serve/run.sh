@@ -34,7 +34,7 @@ DOCS_DIR=$(bench/scifact/prepare.sh)
 export XDG_DATA_HOME=$OUT/data XDG_CONFIG_HOME=$OUT/config HOME=$OUT
 unset RAGGED_CONFIG
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill -INT "$p" 2>/dev/null || true; done; }
+cleanup() { for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; }   # TERM: the fake LLM ignores INT
 trap cleanup EXIT
 
 load() { cut -d' ' -f1-3 /proc/loadavg; }
