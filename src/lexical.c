@@ -1414,45 +1414,52 @@ rg_status rg_lexical_verify(rg_lexical *lx, rg_error *err)
 
 /* ---- verification ---------------------------------------------------------- */
 
-rg_status rg_lexical_check(const char *path, json_t *report)
+rg_status rg_lexical_check(const char *base, const rg_lexical_params *params, json_t *report)
 {
-    if (!rg_path_exists(path)) {
-        json_array_append_new(report, json_pack("{s:s, s:b, s:s}", "component", "bm25", "ok", 1, "detail",
-                                                "no BM25 index yet (built by the first hybrid or bm25 query)"));
-        return RG_OK;
-    }
-    sqlite3 *db = NULL;
-    rg_error e = {0};
-    rg_buf found;
-    rg_buf_init(&found);
-    /* Read-write only for FTS5's integrity-check command, which changes
-     * nothing. */
-    if (rg_sqlite_open(path, SQLITE_OPEN_READWRITE, &db, &e) != RG_OK) {
-        rg_buf_puts(&found, e.msg);
+    char *dir = rg_xasprintf("%s.bm25", base);
+    char *manifest = rg_path_join(dir, "index.sqlite");
+    char *detail = NULL;
+    bool ok = true;
+    if (!rg_path_exists(manifest)) {
+        detail = rg_xstrdup("no BM25 index yet (built by the first hybrid or bm25 query)");
     } else {
-        sqlite3_stmt *st = NULL;
-        int n = 0;
-        if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL) == SQLITE_OK) {
-            while (sqlite3_step(st) == SQLITE_ROW) {
-                const char *m = (const char *)sqlite3_column_text(st, 0);
-                if (m && strcmp(m, "ok") != 0 && n++ < 3)
-                    rg_buf_printf(&found, "%s%s", found.len ? "; " : "", m);
-            }
-            sqlite3_finalize(st);
+        /* The manifest's SQLite structure, then every segment byte against
+         * its checksums (rg_lexical_verify). */
+        rg_buf found;
+        rg_buf_init(&found);
+        sqlite3 *db = NULL;
+        rg_error e = {0};
+        if (rg_sqlite_open(manifest, SQLITE_OPEN_READONLY, &db, &e) != RG_OK) {
+            rg_buf_puts(&found, e.msg);
         } else {
-            rg_buf_puts(&found, sqlite3_errmsg(db));
+            sqlite3_stmt *st = NULL;
+            int n = 0;
+            if (sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &st, NULL) == SQLITE_OK) {
+                while (sqlite3_step(st) == SQLITE_ROW) {
+                    const char *m = (const char *)sqlite3_column_text(st, 0);
+                    if (m && strcmp(m, "ok") != 0 && n++ < 3)
+                        rg_buf_printf(&found, "%s%s", found.len ? "; " : "", m);
+                }
+                sqlite3_finalize(st);
+            } else {
+                rg_buf_puts(&found, sqlite3_errmsg(db));
+            }
         }
-        if (!found.len && sqlite3_exec(db, "INSERT INTO fts(fts) VALUES('integrity-check')", NULL, NULL, NULL) !=
-                              SQLITE_OK)
-            rg_buf_printf(&found, "full-text index: %s", sqlite3_errmsg(db));
+        sqlite3_close(db);
+        if (!found.len) {
+            rg_lexical *lx = NULL;
+            if (rg_lexical_open(base, params, &lx, &e) != RG_OK || rg_lexical_verify(lx, &e) != RG_OK)
+                rg_buf_puts(&found, e.msg);
+            rg_lexical_close(lx);
+        }
+        ok = !found.len;
+        detail = ok ? rg_xasprintf("%s: manifest and every segment checksum ok", dir)
+                    : rg_xasprintf("%s: %s; it is rebuilt from the collection if you delete it", dir, found.data);
+        rg_buf_free(&found);
     }
-    sqlite3_close(db);
-    char *detail = found.len ? rg_xasprintf("%s: %s; it is rebuilt from the collection if you delete it", path,
-                                            found.data)
-                             : rg_xasprintf("%s: structure and full-text index ok", path);
-    json_array_append_new(report,
-                          json_pack("{s:s, s:b, s:s}", "component", "bm25", "ok", !found.len, "detail", detail));
+    json_array_append_new(report, json_pack("{s:s, s:b, s:s}", "component", "bm25", "ok", ok, "detail", detail));
     free(detail);
-    rg_buf_free(&found);
+    free(manifest);
+    free(dir);
     return RG_OK;
 }

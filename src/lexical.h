@@ -122,9 +122,10 @@ rg_status rg_lexical_stats(rg_lexical *lx, rg_store_stats *s, rg_error *err);
  * every postings list. */
 rg_status rg_lexical_verify(rg_lexical *lx, rg_error *err);
 
-/* Verifies the index file at path (SQLite's integrity_check and FTS5's
- * integrity-check); appends {"component": "bm25", "ok", "detail"} to
- * report.  A missing file is fine (the index is built on first use). */
-rg_status rg_lexical_check(const char *path, json_t *report);
+/* `collections check` of the index whose files start with base: the
+ * manifest's SQLite structure and rg_lexical_verify; appends
+ * {"component": "bm25", "ok", "detail"} to report.  A missing index is
+ * fine (it is built on first use). */
+rg_status rg_lexical_check(const char *base, const rg_lexical_params *params, json_t *report);
 
 #endif

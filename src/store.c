@@ -173,7 +173,7 @@ rg_status rg_store_check(rg_store *s, const char *name, json_t **report, bool *o
                           s->ops->name);
     if (rc == RG_OK && s->lexical_dir) {
         char *p = lexical_path(s, name);
-        rc = rg_lexical_check(p, r);
+        rc = rg_lexical_check(p, &s->lexical, r);
         free(p);
     }
     if (rc != RG_OK) {

@@ -23,11 +23,18 @@ ragged, store, tmp, flips, seed = sys.argv[1], sys.argv[2], sys.argv[3], int(sys
 rng = random.Random(seed)
 coll = os.path.join(store, "rot")
 lexdir = os.path.join(store, ".lexical")
-lexfiles = sorted(f for f in glob.glob(os.path.join(lexdir, "rot.*")) if not f.endswith(".lock"))
+# The BM25 index's entries (a file or a directory of files, whatever its
+# format) and every data file in them; lock files hold no data.
+lexentries = sorted(glob.glob(os.path.join(lexdir, "rot.*")))
+lexfiles = sorted(os.path.join(d, f) for e in lexentries for d, _, fs in (os.walk(e) if os.path.isdir(e) else
+                  [(os.path.dirname(e), None, [os.path.basename(e)])]) for f in fs
+                  if not f.endswith(".lock") and f != "lock")
+assert lexfiles, "no BM25 index files"
 pristine = os.path.join(tmp, "pristine")
 shutil.copytree(coll, os.path.join(pristine, "rot"))
-for f in lexfiles:
-    shutil.copy2(f, pristine)
+os.makedirs(os.path.join(pristine, "lex"))
+for e in lexentries:
+    (shutil.copytree if os.path.isdir(e) else shutil.copy2)(e, os.path.join(pristine, "lex", os.path.basename(e)))
 db_path = os.path.join(coll, "leann.sqlite")
 assert not os.path.exists(db_path + "-wal") or os.path.getsize(db_path + "-wal") == 0, "leann.sqlite not checkpointed"
 data = open(db_path, "rb").read()
@@ -66,11 +73,11 @@ def answer(mode):
 def restore():
     shutil.rmtree(coll)
     shutil.copytree(os.path.join(pristine, "rot"), coll)
-    for f in lexfiles:
-        shutil.copy2(os.path.join(pristine, os.path.basename(f)), f)
-        for side in ("-wal", "-shm", "-journal"):
-            if os.path.exists(f + side):
-                os.unlink(f + side)
+    for e in glob.glob(os.path.join(lexdir, "rot.*")):
+        shutil.rmtree(e) if os.path.isdir(e) else os.unlink(e)
+    for e in lexentries:
+        src = os.path.join(pristine, "lex", os.path.basename(e))
+        (shutil.copytree if os.path.isdir(src) else shutil.copy2)(src, e)
 
 modes = ("vector", "bm25", "hybrid")
 base = {m: answer(m) for m in modes}
