@@ -13,11 +13,12 @@ WITHOUT_CHROMADB ?= 0
 
 # Linked: what most commands use (zlib is already there as libxml2's
 # dependency).  Opened with dlopen on first use (src/dynlib.h,
-# mk/dynlib.mk): poppler-glib, OpenBLAS, libcurl and libarchive, whose
+# mk/dynlib.mk): poppler-glib, OpenBLAS, libcurl, libarchive, libmicrohttpd
+# (serve) and libedit (ask), whose
 # loading made start-up slow for every command (bench/startup/); only their
 # headers are used at build time.
 PKGS := yaml-0.1 sqlite3 jansson libutf8proc libxml-2.0 libzstd zlib
-DLOPEN_PKGS := poppler-glib openblas libarchive
+DLOPEN_PKGS := poppler-glib openblas libarchive libmicrohttpd libedit
 ifneq ($(WITHOUT_CHROMADB),1)
 DLOPEN_PKGS += libcurl
 endif
@@ -63,6 +64,9 @@ $(BUILD)/obj/%.o: src/%.c
 $(BUILD)/test-obj/%.o: tests/unit/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -c $< -o $@
+
+# The web page of `ragged serve` is assembled into the object (.incbin).
+$(BUILD)/obj/serve_page.o: src/serve_page.html
 
 $(BUILD)/libragged.a: $(LIB_OBJ)
 	@rm -f $@

@@ -156,6 +156,32 @@ def main():
     put("fuzz_filter", "kv1.txt", "lang=en")
     put("fuzz_filter", "kv2.txt", "year=2020")
     put("fuzz_filter", "bad1.json", '{"a": {"$regex": "x"}}')
+    # ---- serve request bodies and MCP messages ----
+    reqs = [
+        {"query": "how are backups kept"},
+        {"query": "backup", "k": 3, "mode": "bm25", "collection": "notes", "backend": "exact"},
+        {"query": "x", "where": {"$and": [{"page_number": {"$gte": 2}}, {"lang": {"$in": ["en", "fr"]}}]}},
+        {"query": "x", "where": "{\"a\": 1}", "complexity": 64},
+        {"paths": ["/srv/docs", "notes.md"], "collection": "docs", "prune": True},
+        {"query": "x", "k": 0},
+    ]
+    for i, r in enumerate(reqs):
+        put("fuzz_serve_request", "r%02d.json" % i, json.dumps(r))
+    put("fuzz_serve_request", "bad.json", '{"query": ')
+    msgs = [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+         "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "c", "version": "1"}}},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": "a", "method": "tools/list"},
+        {"jsonrpc": "2.0", "id": 2, "method": "ping"},
+        {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "search", "arguments": {"query": "x"}}},
+        {"jsonrpc": "2.0", "id": 4, "result": {}},
+        {"jsonrpc": "2.0", "id": 5, "method": "resources/list", "params": []},
+    ]
+    for i, m in enumerate(msgs):
+        put("fuzz_mcp_message", "m%02d.json" % i, json.dumps(m))
+    put("fuzz_mcp_message", "batch.json", '[{"jsonrpc": "2.0", "id": 1, "method": "ping"}]')
+
     # ---- readers ----
     put("fuzz_reader_text", "plain.txt", "Hello world.\n\nSecond paragraph, with a sentence. And another!\n")
     put("fuzz_reader_text", "latin1.txt", "Caf\xe9 na\xefve r\xe9sum\xe9\n".encode("latin-1"))

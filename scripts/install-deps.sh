@@ -9,11 +9,12 @@ set -euo pipefail
 # Build and runtime libraries (pkg-config names in the Makefile).
 BUILD_PKGS=(build-essential pkg-config libyaml-dev libsqlite3-dev libjansson-dev libutf8proc-dev
             libxml2-dev libpoppler-glib-dev libzstd-dev libopenblas-dev libstemmer-dev
-            libcurl4-openssl-dev zlib1g-dev libarchive-dev)
+            libcurl4-openssl-dev zlib1g-dev libarchive-dev libmicrohttpd-dev libedit-dev)
 # Tests: the numpy reference for the embedding engine, sanitizer runtimes, the
 # ChromaDB server (npm), sqlite3 CLI for corrupting stores on purpose, strace
-# for killing a process at a chosen write (tests/cli/kill_points.sh).
-TEST_PKGS=(python3 python3-numpy clang libclang-rt-14-dev nodejs npm sqlite3 curl procps strace)
+# for killing a process at a chosen write (tests/cli/kill_points.sh),
+# chromium to test the web page of `ragged serve` in a real browser.
+TEST_PKGS=(python3 python3-numpy clang libclang-rt-14-dev nodejs npm sqlite3 curl procps strace chromium)
 
 want=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}")
 
@@ -61,7 +62,7 @@ if [[ "${1:-}" == "--if-missing" ]]; then
     # Fast path for `make demo` / `make check`: nothing to do when the build
     # libraries are all there (any platform with pkg-config).
     if command -v pkg-config >/dev/null && pkg-config --exists yaml-0.1 sqlite3 jansson libutf8proc \
-        libxml-2.0 poppler-glib libzstd openblas libcurl zlib libarchive 2>/dev/null && [[ -f /usr/include/libstemmer.h ]] &&
+        libxml-2.0 poppler-glib libzstd openblas libcurl zlib libarchive libmicrohttpd libedit 2>/dev/null && [[ -f /usr/include/libstemmer.h ]] &&
         { ! command -v dpkg >/dev/null || dpkg -s "${TEST_PKGS[@]}" >/dev/null 2>&1 ||
           { command -v node >/dev/null && dpkg -s python3-numpy sqlite3 >/dev/null 2>&1; }; }; then
         exit 0
@@ -86,8 +87,8 @@ if command -v apt-get >/dev/null; then
     fi
 else
     echo "install-deps: no apt-get here. Install the equivalents of:" >&2
-    echo "  brew install pkg-config libyaml sqlite jansson utf8proc libxml2 poppler zstd openblas snowball curl numpy node" >&2
-    echo "  dnf install pkgconf libyaml-devel sqlite-devel jansson-devel utf8proc-devel libxml2-devel poppler-glib-devel libzstd-devel openblas-devel libstemmer-devel libcurl-devel python3-numpy nodejs" >&2
+    echo "  brew install pkg-config libyaml sqlite jansson utf8proc libxml2 poppler zstd openblas snowball curl libmicrohttpd libedit numpy node" >&2
+    echo "  dnf install pkgconf libyaml-devel sqlite-devel jansson-devel utf8proc-devel libxml2-devel poppler-glib-devel libzstd-devel openblas-devel libstemmer-devel libcurl-devel libmicrohttpd-devel libedit-devel python3-numpy nodejs" >&2
     exit 1
 fi
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "collections_json.h"
 #include "util.h"
 
 int rg_cmd_collections(rg_cli *cli, int argc, char **argv);
@@ -50,13 +51,7 @@ static int do_list(rg_cli *cli, rg_store *store)
     if (rg_store_list(store, &infos, &n, &err) != RG_OK)
         return rg_cli_fail(cli, &err);
     if (cli->format == RG_FORMAT_JSON) {
-        json_t *arr = json_array();
-        for (size_t i = 0; i < n; i++)
-            json_array_append_new(arr, json_pack("{s:s, s:s, s:I, s:o, s:b}", "name", infos[i].name, "backend",
-                                                 rg_store_backend(store), "records", (json_int_t)infos[i].count,
-                                                 "embedder", rg_embedder_identity_to_json(&infos[i].identity),
-                                                 "damaged", infos[i].damaged));
-        rg_cli_print_json(json_pack("{s:o}", "collections", arr));
+        rg_cli_print_json(rg_collections_json(rg_store_backend(store), infos, n));
     } else if (n == 0) {
         printf("no collections in the %s backend\n", rg_store_backend(store));
     } else {

@@ -145,13 +145,9 @@ rg_status rg_compare_run(const rg_config *cfg, const rg_compare_opts *o, rg_comp
         rg_ingest_report rep;
         rg_ingest_report_init(&rep);
         rg_ingest_opts io = {.interrupted = o->interrupted};
-        rg_walk_opts wo = {.interrupted = o->interrupted};
-        rg_walk_result files;
         double t0 = rg_now();
-        rg_walk(o->paths, o->npaths, &wo, &files);
-        rg_status st = rg_ingest(runs[i].coll, cfg, &files, &io, &rep, &berr);
+        rg_status st = rg_ingest_paths(runs[i].coll, cfg, o->paths, o->npaths, &io, &rep, &berr);
         row->ingest_seconds = rg_now() - t0;
-        rg_walk_result_free(&files);
         rg_ingest_report_free(&rep);
         if (st != RG_OK) {
             snprintf(row->error, sizeof row->error, "ingest failed: %s", berr.msg);

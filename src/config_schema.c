@@ -131,5 +131,10 @@ const rg_config_key rg_config_schema[] = {
      "the answer's length)."},
     {"llm.temperature", RG_CFG_FLOAT, "0.2", NULL, 0, 2, "Sampling temperature."},
 
+    /* ---- server (ragged serve) ---- */
+    {"serve.token_env", RG_CFG_STRING, "", NULL, NO_RANGE,
+     "Name of the environment variable holding the bearer token `ragged serve` requires (clients send "
+     "'Authorization: Bearer TOKEN'); needed to listen on anything but loopback."},
+
     {NULL, 0, NULL, NULL, 0, 0, NULL}
 };

@@ -488,3 +488,28 @@ rg_status rg_ingest(rg_collection *c, const rg_config *cfg, const rg_walk_result
     free(p.counts);
     return rc;
 }
+
+typedef struct paths_walk_ctx {
+    const rg_ingest_opts *opts;
+    rg_ingest_report *report;
+} paths_walk_ctx;
+
+static void paths_walk_warning(void *ctx, const char *path, const char *reason)
+{
+    paths_walk_ctx *w = ctx;
+    rg_ingest_warn(w->opts, w->report, path, reason);
+}
+
+rg_status rg_ingest_paths(rg_collection *c, const rg_config *cfg, const char *const *paths, size_t npaths,
+                          const rg_ingest_opts *opts, rg_ingest_report *report, rg_error *err)
+{
+    paths_walk_ctx wc = {opts, report};
+    rg_walk_opts wo = {.interrupted = opts ? opts->interrupted : NULL, .on_warning = paths_walk_warning, .ctx = &wc};
+    rg_walk_result files;
+    bool walked = rg_walk(paths, npaths, &wo, &files);
+    rg_ingest_report_walk(report, &files);
+    rg_status st = walked ? rg_ingest(c, cfg, &files, opts, report, err)
+                          : rg_error_set(err, RG_ERR_INTERRUPTED, "interrupted while looking for files; nothing was stored");
+    rg_walk_result_free(&files);
+    return st;
+}

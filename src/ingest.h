@@ -71,6 +71,13 @@ void rg_ingest_report_walk(rg_ingest_report *r, const rg_walk_result *w);
 rg_status rg_ingest(rg_collection *c, const rg_config *cfg, const rg_walk_result *files, const rg_ingest_opts *opts,
                     rg_ingest_report *report, rg_error *err);
 
+/* rg_walk with the default selection (as `ragged ingest PATHS` without
+ * selection flags; the walk's warnings go into the report), then rg_ingest:
+ * for callers without a command line (serve's ingest jobs, watch, backend
+ * compare).  An interrupted walk stores nothing and is RG_ERR_INTERRUPTED. */
+rg_status rg_ingest_paths(rg_collection *c, const rg_config *cfg, const char *const *paths, size_t npaths,
+                          const rg_ingest_opts *opts, rg_ingest_report *report, rg_error *err);
+
 /* Stable id of a document (hex of its absolute path's hash). */
 void rg_document_id(const char *abs_path, char out[17]);
 

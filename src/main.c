@@ -19,6 +19,10 @@ int rg_cmd_migrate(rg_cli *cli, int argc, char **argv);
 int rg_cmd_eval(rg_cli *cli, int argc, char **argv);
 int rg_cmd_help(rg_cli *cli, int argc, char **argv);
 int rg_cmd_completion(rg_cli *cli, int argc, char **argv);
+int rg_cmd_serve(rg_cli *cli, int argc, char **argv);
+int rg_cmd_mcp(rg_cli *cli, int argc, char **argv);
+int rg_cmd_watch(rg_cli *cli, int argc, char **argv);
+int rg_cmd_ask(rg_cli *cli, int argc, char **argv);
 
 static const rg_cli_command COMMANDS[] = {
     {"ingest", "read files and store their chunks in a collection", rg_cmd_ingest, NULL},
@@ -34,6 +38,12 @@ static const rg_cli_command COMMANDS[] = {
     {"embed", "embed one text and print the vector (dimension, norm, values)", rg_cmd_embed, NULL},
     {"model", "describe a sentence-transformers model directory (model info PATH)", rg_cmd_model, "info"},
     {"eval", "measure retrieval quality on a BEIR dataset (nDCG@10, Recall@100)", rg_cmd_eval, NULL},
+    {"serve", "serve search, answers and ingest over HTTP (API, web page, MCP) with models kept loaded", rg_cmd_serve,
+     NULL},
+    {"mcp", "Model Context Protocol server on stdin/stdout (tools: search, ask, list_collections, ingest)", rg_cmd_mcp,
+     NULL},
+    {"watch", "ingest paths, then re-ingest them whenever files change (deletions pruned)", rg_cmd_watch, NULL},
+    {"ask", "a conversation with the LLM over a collection (follow-ups, -c continues the last one)", rg_cmd_ask, NULL},
     {"help", "show the help of ragged or of a command (help COMMAND), or the man page (help --man)", rg_cmd_help,
      NULL},
     {"completion", "print a shell completion script (completion bash|zsh|fish)", rg_cmd_completion,

@@ -21,6 +21,11 @@ ALLOW=(
     'scripts/chroma-server.sh*'           'starts a ChromaDB server (tests/cli/chromadb.sh covers it)'
     'export RAGGED_LLM_*'                 'configures an LLM server'
     '*--answer*'                          'needs an LLM server (tests/cli/answer_*.sh use a fake one)'
+    '*ragged serve*'                      'a server that runs until stopped (tests/cli/serve_*.sh start and stop one)'
+    '*ragged mcp*'                        'a stdio server that runs until its input ends (tests/cli/mcp.sh)'
+    '*ragged watch*'                      'runs until interrupted (tests/cli/watch.sh)'
+    '*ragged ask*'                        'an interactive chat that needs an LLM server (tests/cli/ask.sh uses a fake one)'
+    'curl *'                              'talks to a running ragged serve (tests/cli/serve_api.sh)'
 )
 
 allowed() {
@@ -36,6 +41,10 @@ W="$TMP/work"
 mkdir -p "$W/build" "$W/bin" "$HOME/notes"
 cp -r "$REPO/samples" "$W/samples"
 cp "$REPO"/samples/pantry/* "$HOME/notes/"
+# ~/src/project for the selection examples: a Markdown file, and one under vendor/.
+mkdir -p "$HOME/src/project/vendor"
+printf '# Project\n\nBackups run nightly with pg_dump.\n' >"$HOME/src/project/README.md"
+printf '# Vendored\n\nnot ours\n' >"$HOME/src/project/vendor/NOTES.md"
 ln -s "$RAGGED" "$W/build/ragged"
 ln -s "$RAGGED" "$W/bin/ragged"
 export PATH="$W/bin:$PATH"
