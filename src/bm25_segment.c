@@ -946,6 +946,8 @@ rg_status rg_bm25_seg_terms(rg_bm25_seg *s, rg_status (*fn)(void *ctx, const cha
                 rc = corrupt(s, "dictionary block has trailing bytes", err);
             if (rc == RG_OK)
                 rc = dict_block(s, i / RESTART, &blk, err);
+            if (rc != RG_OK)
+                break;
             p = blk.p;
             end = blk.p + blk.len;
         }
