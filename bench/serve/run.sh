@@ -137,7 +137,7 @@ BERT_ENV=(RAGGED_EMBEDDING_PROVIDER=bert RAGGED_EMBEDDING_MODEL="$MODEL")
 if ! env "${BERT_ENV[@]}" "$BIN" collections list --format json | grep -q '"scifact-bert"'; then
     echo "ingesting $DOCS scifact documents with the BERT model (once)..." >&2
     rm -rf "$OUT/bert-docs"; mkdir -p "$OUT/bert-docs"
-    ls "$DOCS_DIR" | sort | head -n "$DOCS" | while read -r f; do cp "$DOCS_DIR/$f" "$OUT/bert-docs/"; done
+    ls "$DOCS_DIR" | sort | sed -n "1,${DOCS}p" | while read -r f; do cp "$DOCS_DIR/$f" "$OUT/bert-docs/"; done
     env "${BERT_ENV[@]}" "$BIN" ingest "$OUT/bert-docs" --collection scifact-bert --quiet
 fi
 load2=$(load)
