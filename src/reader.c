@@ -369,6 +369,23 @@ rg_status rg_text_decode(const char *path, const char *data, size_t len, rg_buf 
     return RG_OK;
 }
 
+rg_status rg_text_read_document(const char *path, const char *data, size_t len, rg_document *doc, rg_error *err)
+{
+    rg_buf decoded, out;
+    rg_buf_init(&decoded);
+    rg_status st = rg_text_decode(path, data, len, &decoded, err);
+    if (st != RG_OK) {
+        rg_buf_free(&decoded);
+        return st;
+    }
+    rg_buf_init(&out);
+    rg_text_append_paragraphs(&out, decoded.data, decoded.len);
+    rg_buf_free(&decoded);
+    doc->len = out.len;
+    doc->text = rg_buf_steal(&out);
+    return RG_OK;
+}
+
 void rg_text_append_paragraphs(rg_buf *out, const char *s, size_t n)
 {
     /* A line of one byte ended by a form feed or vertical tab (2 input

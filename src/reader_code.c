@@ -105,20 +105,11 @@ static const char *code_language(const char *path, const unsigned char *head, si
 
 static rg_status code_read(const char *path, const char *data, size_t len, rg_document *doc, rg_error *err)
 {
-    rg_buf decoded, out;
-    rg_buf_init(&decoded);
-    rg_status st = rg_text_decode(path, data, len, &decoded, err);
-    if (st != RG_OK) {
-        rg_buf_free(&decoded);
-        return st;
-    }
-    rg_buf_init(&out);
     /* Lines are kept with their indentation; only trailing spaces and runs
      * of blank lines are normalised, as for every other format. */
-    rg_text_append_paragraphs(&out, decoded.data, decoded.len);
-    rg_buf_free(&decoded);
-    doc->len = out.len;
-    doc->text = rg_buf_steal(&out);
+    rg_status st = rg_text_read_document(path, data, len, doc, err);
+    if (st != RG_OK)
+        return st;
     doc->format = "code";
     const char *lang = code_language(path, (const unsigned char *)data, RG_MIN(len, (size_t)512));
     doc->language = lang ? lang : "unknown";

@@ -22,6 +22,11 @@ rg_status rg_text_decode(const char *path, const char *data, size_t len, rg_buf 
  * separates the new text from what out already holds. */
 void rg_text_append_paragraphs(rg_buf *out, const char *s, size_t n);
 
+/* rg_text_decode then rg_text_append_paragraphs into doc->text/len: the
+ * whole read of a plain text-like file (text, source code); the caller sets
+ * doc->format and what else it knows. */
+rg_status rg_text_read_document(const char *path, const char *data, size_t len, rg_document *doc, rg_error *err);
+
 /* Appends a code point as UTF-8 (invalid ones become U+FFFD). */
 void rg_utf8_put(rg_buf *out, unsigned long cp);
 

@@ -26,20 +26,10 @@ static bool text_sniff(const unsigned char *head, size_t n)
 
 static rg_status text_read(const char *path, const char *data, size_t len, rg_document *doc, rg_error *err)
 {
-    rg_buf decoded, out;
-    rg_buf_init(&decoded);
-    rg_status st = rg_text_decode(path, data, len, &decoded, err);
-    if (st != RG_OK) {
-        rg_buf_free(&decoded);
-        return st;
-    }
-    rg_buf_init(&out);
-    rg_text_append_paragraphs(&out, decoded.data, decoded.len);
-    rg_buf_free(&decoded);
-    doc->len = out.len;
-    doc->text = rg_buf_steal(&out);
-    doc->format = "text";
-    return RG_OK;
+    rg_status st = rg_text_read_document(path, data, len, doc, err);
+    if (st == RG_OK)
+        doc->format = "text";
+    return st;
 }
 
 const rg_reader_ops rg_reader_text = {
