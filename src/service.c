@@ -343,6 +343,20 @@ static rg_status check_members(const json_t *obj, const char *const *known, size
     return RG_OK;
 }
 
+/* "collection" and "backend", both optional, both checked: every request
+ * that names a collection takes them the same way. */
+static rg_status opt_target(const json_t *obj, char **collection, char **backend, rg_error *err)
+{
+    rg_status st = opt_string(obj, "collection", collection, err);
+    if (st == RG_OK && *collection)
+        st = rg_collection_name_check(*collection, err);
+    if (st == RG_OK)
+        st = opt_string(obj, "backend", backend, err);
+    if (st == RG_OK)
+        st = check_backend(*backend, err);
+    return st;
+}
+
 rg_status rg_query_req_from_json(const json_t *obj, rg_query_req *out, rg_error *err)
 {
     static const char *const known[] = {"query", "collection", "k", "mode", "where", "backend", "complexity"};
@@ -355,13 +369,7 @@ rg_status rg_query_req_from_json(const json_t *obj, rg_query_req *out, rg_error 
     if (st == RG_OK && !out->query)
         st = rg_error_set(err, RG_ERR_INVALID, "\"query\" is missing: the text to search for");
     if (st == RG_OK)
-        st = opt_string(obj, "collection", &out->collection, err);
-    if (st == RG_OK && out->collection)
-        st = rg_collection_name_check(out->collection, err);
-    if (st == RG_OK)
-        st = opt_string(obj, "backend", &out->backend, err);
-    if (st == RG_OK)
-        st = check_backend(out->backend, err);
+        st = opt_target(obj, &out->collection, &out->backend, err);
     if (st == RG_OK)
         st = opt_string(obj, "mode", &out->mode, err);
     if (st == RG_OK && out->mode) {
@@ -442,13 +450,7 @@ rg_status rg_ingest_req_from_json(const json_t *obj, rg_ingest_req *out, rg_erro
         }
     }
     if (st == RG_OK)
-        st = opt_string(obj, "collection", &out->collection, err);
-    if (st == RG_OK && out->collection)
-        st = rg_collection_name_check(out->collection, err);
-    if (st == RG_OK)
-        st = opt_string(obj, "backend", &out->backend, err);
-    if (st == RG_OK)
-        st = check_backend(out->backend, err);
+        st = opt_target(obj, &out->collection, &out->backend, err);
     json_t *prune = json_object_get(obj, "prune");
     if (st == RG_OK && prune && !json_is_boolean(prune))
         st = rg_error_set(err, RG_ERR_INVALID, "\"prune\" must be true or false");
