@@ -6,6 +6,7 @@
 #include "config.h"
 #include "embedder.h"
 #include "test.h"
+#include "test_ref.h"
 #include "util.h"
 
 static char *tiny_model(const char *name, const char *args)
@@ -15,11 +16,7 @@ static char *tiny_model(const char *name, const char *args)
         return NULL;
     }
     char *dir = rg_path_join(rg_test_tmpdir(), name);
-    char *cmd = rg_xasprintf("/usr/bin/python3 tests/ref/make_tiny_bert.py '%s' %s", dir, args);
-    int rc = system(cmd);
-    free(cmd);
-    if (rc != 0) {
-        rg_test_fail(__FILE__, __LINE__, "make_tiny_bert.py failed");
+    if (!rg_test_make_tiny_bert(dir, args)) {
         free(dir);
         return NULL;
     }

@@ -10,9 +10,10 @@
 #include "bert_int8.h"
 #include "bert_model.h"
 #include "test.h"
+#include "test_ref.h"
 #include "util.h"
 
-#define PY "/usr/bin/python3"
+#define PY RG_TEST_PY
 
 static const char *const TEXTS[] = {
     "Hello world!",
@@ -26,30 +27,6 @@ static const char *const TEXTS[] = {
     "zzqx unknownish words 12345",
 };
 #define NTEXTS ((int)RG_ARRAY_LEN(TEXTS))
-
-/* Skips (returns false) when the reference cannot run here. */
-static bool have_reference(void)
-{
-    if (!rg_path_exists("tests/ref/bert_ref.py")) {
-        rg_test_fail(__FILE__, __LINE__, "tests/ref/bert_ref.py not found: run the tests from the repository root");
-        return false;
-    }
-    if (system(PY " -c 'import numpy' >/dev/null 2>&1") != 0) {
-        rg_test_skip(PY " with numpy is not available (scripts/install-deps.sh installs python3-numpy)");
-        return false;
-    }
-    return true;
-}
-
-static bool gen_model(const char *dir, const char *args)
-{
-    char *cmd = rg_xasprintf(PY " tests/ref/make_tiny_bert.py '%s' %s", dir, args);
-    int rc = system(cmd);
-    free(cmd);
-    if (rc != 0)
-        rg_test_fail(__FILE__, __LINE__, "make_tiny_bert.py %s failed", args);
-    return rc == 0;
-}
 
 /* Runs the reference on TEXTS; returns n*dim floats and the token ids. */
 static float *ref_embed(const char *dir, const char *const *texts, int n, int batch, const char *prefix, int dim,
@@ -96,10 +73,10 @@ static double max_abs_diff(const float *a, const float *b, size_t n)
 /* Generates a model, embeds TEXTS with ragged and the reference, compares. */
 static void compare_with_reference(const char *gen_args, int batch, const char *prefix)
 {
-    if (!have_reference())
+    if (!rg_test_have_reference())
         return;
     char *dir = rg_path_join(rg_test_tmpdir(), "model");
-    if (!gen_model(dir, gen_args)) {
+    if (!rg_test_make_tiny_bert(dir, gen_args)) {
         free(dir);
         return;
     }
@@ -173,10 +150,10 @@ static double cosine(const float *a, const float *b, int n)
 
 static void int8_vs_fp32(const char *gen_args, int dim, double min_cos)
 {
-    if (!have_reference())
+    if (!rg_test_have_reference())
         return;
     char *dir = rg_path_join(rg_test_tmpdir(), "model");
-    if (!gen_model(dir, gen_args)) {
+    if (!rg_test_make_tiny_bert(dir, gen_args)) {
         free(dir);
         return;
     }
@@ -268,7 +245,7 @@ TEST(bert_int8_kernels_exact)
 
 TEST(bert_errors_name_the_problem)
 {
-    if (!have_reference())
+    if (!rg_test_have_reference())
         return;
     rg_error err = {0};
     rg_bert_model *m = NULL;
@@ -276,7 +253,7 @@ TEST(bert_errors_name_the_problem)
     char *dir = rg_path_join(rg_test_tmpdir(), "m");
     CHECK(rg_bert_model_open(dir, &o, &m, &err) == RG_ERR_NOTFOUND);
     CHECK(strstr(err.msg, "does not exist"));
-    if (!gen_model(dir, "--seed 9"))
+    if (!rg_test_make_tiny_bert(dir, "--seed 9"))
         return;
     /* wrong shape: config says a different FFN width */
     char *cfgp = rg_path_join(dir, "config.json");
@@ -301,7 +278,7 @@ TEST(bert_errors_name_the_problem)
     free(cfgp);
     /* unsupported dtype */
     char *dir2 = rg_path_join(rg_test_tmpdir(), "m64");
-    if (!gen_model(dir2, "--dtype F64"))
+    if (!rg_test_make_tiny_bert(dir2, "--dtype F64"))
         return;
     CHECK(rg_bert_model_open(dir2, &o, &m, &err) == RG_ERR_INVALID);
     CHECK_MSG(strstr(err.msg, "F64") && strstr(err.msg, "embeddings.word_embeddings.weight"), "message: %s", err.msg);
@@ -311,7 +288,7 @@ TEST(bert_errors_name_the_problem)
     CHECK(rg_bert_model_open(dir2, &o, &m, &err) == RG_ERR_NOTFOUND);
     CHECK_MSG(strstr(err.msg, "model.safetensors"), "message: %s", err.msg);
     /* truncated weights */
-    CHECK(gen_model(dir2, "--seed 10"));
+    CHECK(rg_test_make_tiny_bert(dir2, "--seed 10"));
     CHECK(truncate(w, 4000) == 0);
     CHECK(rg_bert_model_open(dir2, &o, &m, &err) == RG_ERR_CORRUPT);
     CHECK_MSG(strstr(err.msg, "truncated"), "message: %s", err.msg);
@@ -322,12 +299,12 @@ TEST(bert_errors_name_the_problem)
 
 TEST(bert_fingerprint_tracks_weights_and_pooling)
 {
-    if (!have_reference())
+    if (!rg_test_have_reference())
         return;
     char *d1 = rg_path_join(rg_test_tmpdir(), "a"), *d2 = rg_path_join(rg_test_tmpdir(), "b");
     char *d3 = rg_path_join(rg_test_tmpdir(), "c"), *d4 = rg_path_join(rg_test_tmpdir(), "d");
-    CHECK(gen_model(d1, "--seed 1") && gen_model(d2, "--seed 1") && gen_model(d3, "--seed 2") &&
-          gen_model(d4, "--seed 1 --pooling cls"));
+    CHECK(rg_test_make_tiny_bert(d1, "--seed 1") && rg_test_make_tiny_bert(d2, "--seed 1") && rg_test_make_tiny_bert(d3, "--seed 2") &&
+          rg_test_make_tiny_bert(d4, "--seed 1 --pooling cls"));
     rg_bert_info i1, i2, i3, i4;
     rg_error err = {0};
     CHECK_OK(rg_bert_model_inspect(d1, &i1, &err), &err);

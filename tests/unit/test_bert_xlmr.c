@@ -9,10 +9,11 @@
 
 #include "bert_model.h"
 #include "test.h"
+#include "test_ref.h"
 #include "tokenizer_unigram.h"
 #include "util.h"
 
-#define PY "/usr/bin/python3"
+#define PY RG_TEST_PY
 
 /* Covers: the generated Precompiled map (ﬁ, fullwidth A, ①, Ⅳ, no-break
  * space, tab, e + combining acute as one grapheme), repeated spaces,
@@ -32,27 +33,10 @@ static const char *const TEXTS[] = {
 };
 #define NTEXTS ((int)RG_ARRAY_LEN(TEXTS))
 
-static bool have_reference(void)
-{
-    if (!rg_path_exists("tests/ref/bert_ref.py")) {
-        rg_test_fail(__FILE__, __LINE__, "tests/ref/bert_ref.py not found: run the tests from the repository root");
-        return false;
-    }
-    if (system(PY " -c 'import numpy' >/dev/null 2>&1") != 0) {
-        rg_test_skip(PY " with numpy is not available (scripts/install-deps.sh installs python3-numpy)");
-        return false;
-    }
-    return true;
-}
-
 static char *gen_model(const char *name, const char *args)
 {
     char *dir = rg_path_join(rg_test_tmpdir(), name);
-    char *cmd = rg_xasprintf(PY " tests/ref/make_tiny_bert.py '%s' %s", dir, args);
-    int rc = system(cmd);
-    free(cmd);
-    if (rc != 0) {
-        rg_test_fail(__FILE__, __LINE__, "make_tiny_bert.py %s failed", args);
+    if (!rg_test_make_tiny_bert(dir, args)) {
         free(dir);
         return NULL;
     }
@@ -87,7 +71,7 @@ static json_t *texts_json(void)
 
 static void unigram_matches_reference(const char *args)
 {
-    if (!have_reference())
+    if (!rg_test_have_reference())
         return;
     char *dir = gen_model("xlmr_tok", args);
     if (!dir)
@@ -176,7 +160,7 @@ TEST(unigram_rejects_what_it_cannot_run)
 /* Embeddings (bi-encoder) or scores (cross-encoder) vs bert_ref.py. */
 static void model_matches_reference(const char *args, bool cross, rg_bert_precision prec, double tol)
 {
-    if (!have_reference())
+    if (!rg_test_have_reference())
         return;
     char *dir = gen_model("xmodel", args);
     if (!dir)
@@ -271,7 +255,7 @@ TEST(bert_cross_encoder_labels_match_reference)
  * the int8 and fp32 rankings of 50 passages. */
 TEST(cross_encoder_int8_rank_agreement)
 {
-    if (!have_reference())
+    if (!rg_test_have_reference())
         return;
     char *dir = gen_model("xint8", "--cross-encoder --seed 25 --hidden 128 --heads 4 --intermediate 512 --std 0.08 "
                                    "--max-seq-length 64 --max-position 64");
@@ -335,7 +319,7 @@ TEST(cross_encoder_int8_rank_agreement)
 
 TEST(cross_encoder_refuses_to_embed_and_bi_encoder_to_score)
 {
-    if (!have_reference())
+    if (!rg_test_have_reference())
         return;
     char *dc = gen_model("xc", "--cross-encoder --seed 26");
     char *db = gen_model("xb", "--seed 27");
