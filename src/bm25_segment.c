@@ -36,61 +36,10 @@ enum { R_DL, R_IDX, R_IDS, R_DIDX, R_DICT, R_POST, NREGIONS };
 
 /* ---- little-endian and variable-length integers ---- */
 
-static void put_u32(rg_buf *b, uint32_t v)
-{
-    uint8_t x[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
-    rg_buf_append(b, x, 4);
-}
-
-static void put_u64(rg_buf *b, uint64_t v)
-{
-    put_u32(b, (uint32_t)v);
-    put_u32(b, (uint32_t)(v >> 32));
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-    return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
-}
-
-static void put_varint(rg_buf *b, uint64_t v)
-{
-    uint8_t x[10];
-    size_t n = 0;
-    while (v >= 0x80) {
-        x[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    x[n++] = (uint8_t)v;
-    rg_buf_append(b, x, n);
-}
-
-/* false on a truncated or over-long value */
-static bool get_varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
-{
-    uint64_t v = 0;
-    for (unsigned shift = 0; shift < 64; shift += 7) {
-        if (*p >= end)
-            return false;
-        uint8_t c = *(*p)++;
-        v |= (uint64_t)(c & 0x7f) << shift;
-        if (!(c & 0x80)) {
-            *out = v;
-            return true;
-        }
-    }
-    return false;
-}
-
 static bool get_varint32(const uint8_t **p, const uint8_t *end, uint32_t *out)
 {
     uint64_t v;
-    if (!get_varint(p, end, &v) || v > UINT32_MAX)
+    if (!rg_varint_get(p, end, &v) || v > UINT32_MAX)
         return false;
     *out = (uint32_t)v;
     return true;
@@ -381,11 +330,11 @@ static void encode_postings(const bterm *x, rg_buf *out, const uint32_t *dls)
         }
         bool tail = n > 1 && at + n == x->n;
         if (!tail) {
-            put_varint(out, (uint64_t)(prev - (prev_last + 1)) << 1 | (max_tf > 1));
+            rg_buf_put_varint(out, (uint64_t)(prev - (prev_last + 1)) << 1 | (max_tf > 1));
             if (max_tf > 1)
-                put_varint(out, max_tf);
+                rg_buf_put_varint(out, max_tf);
             if (n > 1)
-                put_varint(out, min_dl);
+                rg_buf_put_varint(out, min_dl);
         }
         if (n > 1) {
             uint64_t bd, bf;
@@ -398,7 +347,7 @@ static void encode_postings(const bterm *x, rg_buf *out, const uint32_t *dls)
                 rice_put(&w, f[i], kt);
             bits_flush(&w);
             if (!tail)
-                put_varint(out, pay.len);   /* a tail block's payload ends the list */
+                rg_buf_put_varint(out, pay.len);   /* a tail block's payload ends the list */
             rg_buf_putc(out, (char)(kd << 3 | (max_tf > 1 ? kt : NO_TF)));
             rg_buf_append(out, pay.data, pay.len);
         }
@@ -428,7 +377,7 @@ static void dict_flush(ZSTD_CCtx *cctx, rg_buf *raw, rg_buf *dict)
     rg_buf z;
     rg_buf_init(&z);
     zappend(cctx, &z, raw->data, raw->len);
-    put_varint(dict, z.len);
+    rg_buf_put_varint(dict, z.len);
     rg_buf_append(dict, z.data, z.len);
     rg_buf_free(&z);
     raw->len = 0;
@@ -453,10 +402,10 @@ void rg_bm25_builder_encode(rg_bm25_builder *b, rg_buf *out)
         size_t start = off;
         for (uint32_t j = i; j < b->ndocs && j < i + IDS_PER_BLOCK; j++)
             off += strlen(b->ids.data + off) + 1;
-        put_u32(&reg[R_IDX], (uint32_t)reg[R_IDS].len);
+        rg_buf_put_le32(&reg[R_IDX], (uint32_t)reg[R_IDS].len);
         zappend(cctx, &reg[R_IDS], b->ids.data + start, off - start);
     }
-    put_u32(&reg[R_IDX], (uint32_t)reg[R_IDS].len);
+    rg_buf_put_le32(&reg[R_IDX], (uint32_t)reg[R_IDS].len);
     /* dictionary and postings, terms in byte order */
     uint32_t *order = rg_xmalloc((b->nterms ? b->nterms : 1) * sizeof *order);
     for (uint32_t i = 0; i < b->nterms; i++)
@@ -474,7 +423,7 @@ void rg_bm25_builder_encode(rg_bm25_builder *b, rg_buf *out)
         uint32_t shared = 0;
         if (i % RESTART == 0) {
             dict_flush(cctx, &raw, &reg[R_DICT]);
-            put_u32(&reg[R_DIDX], (uint32_t)reg[R_DICT].len);
+            rg_buf_put_le32(&reg[R_DIDX], (uint32_t)reg[R_DICT].len);
             rg_buf_putc(&reg[R_DICT], (char)x->len);
             rg_buf_append(&reg[R_DICT], name, x->len);
         } else {
@@ -484,10 +433,10 @@ void rg_bm25_builder_encode(rg_bm25_builder *b, rg_buf *out)
         rg_buf_putc(&raw, (char)shared);
         rg_buf_putc(&raw, (char)(x->len - shared));
         rg_buf_append(&raw, name + shared, x->len - shared);
-        put_varint(&raw, x->n);
+        rg_buf_put_varint(&raw, x->n);
         if (i % RESTART == 0)
-            put_varint(&raw, post_off);
-        put_varint(&raw, reg[R_POST].len - post_off);
+            rg_buf_put_varint(&raw, post_off);
+        rg_buf_put_varint(&raw, reg[R_POST].len - post_off);
         prev = name;
         prev_len = x->len;
     }
@@ -502,27 +451,27 @@ void rg_bm25_builder_encode(rg_bm25_builder *b, rg_buf *out)
     size_t head_len = HEAD_FIXED + 4 * nchunks + 4;
     size_t start = out->len;
     rg_buf_append(out, SEG_MAGIC, 8);
-    put_u32(out, SEG_VERSION);
-    put_u32(out, (uint32_t)head_len);
-    put_u32(out, b->ndocs);
-    put_u32(out, b->nterms);
-    put_u64(out, b->total_dl);
-    put_u32(out, dl_bits);
-    put_u32(out, IDS_PER_BLOCK);
-    put_u32(out, RESTART);
-    put_u32(out, CHUNK_SHIFT);
+    rg_buf_put_le32(out, SEG_VERSION);
+    rg_buf_put_le32(out, (uint32_t)head_len);
+    rg_buf_put_le32(out, b->ndocs);
+    rg_buf_put_le32(out, b->nterms);
+    rg_buf_put_le64(out, b->total_dl);
+    rg_buf_put_le32(out, dl_bits);
+    rg_buf_put_le32(out, IDS_PER_BLOCK);
+    rg_buf_put_le32(out, RESTART);
+    rg_buf_put_le32(out, CHUNK_SHIFT);
     uint64_t at = head_len;
     for (int i = 0; i < NREGIONS; i++) {
-        put_u64(out, at);
-        put_u64(out, reg[i].len);
+        rg_buf_put_le64(out, at);
+        rg_buf_put_le64(out, reg[i].len);
         at += reg[i].len;
     }
     for (int i = 0; i < NREGIONS; i++)
         for (size_t c = 0; c < reg[i].len; c += (size_t)1 << CHUNK_SHIFT) {
             size_t n = reg[i].len - c < ((size_t)1 << CHUNK_SHIFT) ? reg[i].len - c : (size_t)1 << CHUNK_SHIFT;
-            put_u32(out, rg_crc32c(0, reg[i].data + c, n));
+            rg_buf_put_le32(out, rg_crc32c(0, reg[i].data + c, n));
         }
-    put_u32(out, rg_crc32c(0, out->data + start, head_len - 4));
+    rg_buf_put_le32(out, rg_crc32c(0, out->data + start, head_len - 4));
     for (int i = 0; i < NREGIONS; i++) {
         if (reg[i].len)
             rg_buf_append(out, reg[i].data, reg[i].len);
@@ -585,7 +534,7 @@ static rg_status check(rg_bm25_seg *s, int ri, uint64_t off, uint64_t n, rg_erro
             continue;
         uint64_t at = c << CHUNK_SHIFT, len = r->len - at < ((uint64_t)1 << CHUNK_SHIFT) ? r->len - at
                                                                                        : (uint64_t)1 << CHUNK_SHIFT;
-        if (rg_crc32c(0, r->p + at, (size_t)len) != get_u32(r->crcs + 4 * c))
+        if (rg_crc32c(0, r->p + at, (size_t)len) != rg_le32(r->crcs + 4 * c))
             return corrupt(s, "checksum mismatch", err);
         r->checked[c >> 3] |= (uint8_t)(1u << (c & 7));
     }
@@ -604,33 +553,33 @@ rg_status rg_bm25_seg_parse(const void *data, size_t len, const char *name, rg_b
     rg_status rc = RG_OK;
     if (len < HEAD_FIXED + 4 + 8 || memcmp(b, SEG_MAGIC, 8))
         rc = corrupt(s, "not a BM25 segment: bad magic or too short", err);
-    else if (get_u32(b + 8) != SEG_VERSION)
+    else if (rg_le32(b + 8) != SEG_VERSION)
         rc = rg_error_set(err, RG_ERR_CORRUPT,
                           "BM25 segment %s has format version %u; this ragged reads version %d (%s); delete "
                           "the directory it is in (the BM25 index is rebuilt from the collection at the next "
                           "ingest or query)",
-                          name, get_u32(b + 8), SEG_VERSION,
-                          get_u32(b + 8) < SEG_VERSION ? "an older ragged wrote it" : "a newer ragged wrote it?");
-    uint32_t head_len = rc == RG_OK ? get_u32(b + 12) : 0;
+                          name, rg_le32(b + 8), SEG_VERSION,
+                          rg_le32(b + 8) < SEG_VERSION ? "an older ragged wrote it" : "a newer ragged wrote it?");
+    uint32_t head_len = rc == RG_OK ? rg_le32(b + 12) : 0;
     if (rc == RG_OK && (head_len < HEAD_FIXED + 4 || head_len > len - 8 || (head_len - HEAD_FIXED) % 4))
         rc = corrupt(s, "bad head length", err);
-    if (rc == RG_OK && rg_crc32c(0, b, head_len - 4) != get_u32(b + head_len - 4))
+    if (rc == RG_OK && rg_crc32c(0, b, head_len - 4) != rg_le32(b + head_len - 4))
         rc = corrupt(s, "head checksum mismatch", err);
     if (rc == RG_OK && memcmp(b + len - 8, SEG_TRAILER, 8))
         rc = corrupt(s, "truncated: no trailer", err);
     if (rc == RG_OK) {
-        s->ndocs = get_u32(b + 16);
-        s->nterms = get_u32(b + 20);
-        s->total_dl = get_u64(b + 24);
-        s->dl_bits = get_u32(b + 32);
-        if (s->dl_bits > 32 || get_u32(b + 36) != IDS_PER_BLOCK || get_u32(b + 40) != RESTART ||
-            get_u32(b + 44) != CHUNK_SHIFT)
+        s->ndocs = rg_le32(b + 16);
+        s->nterms = rg_le32(b + 20);
+        s->total_dl = rg_le64(b + 24);
+        s->dl_bits = rg_le32(b + 32);
+        if (s->dl_bits > 32 || rg_le32(b + 36) != IDS_PER_BLOCK || rg_le32(b + 40) != RESTART ||
+            rg_le32(b + 44) != CHUNK_SHIFT)
             rc = corrupt(s, "unknown layout parameters", err);
     }
     uint64_t at = head_len;
     size_t crc_at = HEAD_FIXED;
     for (int i = 0; rc == RG_OK && i < NREGIONS; i++) {
-        uint64_t off = get_u64(b + 48 + 16 * i), n = get_u64(b + 56 + 16 * i);
+        uint64_t off = rg_le64(b + 48 + 16 * i), n = rg_le64(b + 56 + 16 * i);
         uint64_t nchunks = (n + ((uint64_t)1 << CHUNK_SHIFT) - 1) >> CHUNK_SHIFT;
         if (off != at || n > len - 8 - at || crc_at + 4 * nchunks > head_len - 4) {
             rc = corrupt(s, "region bounds", err);
@@ -732,7 +681,7 @@ rg_status rg_bm25_seg_id(rg_bm25_seg *s, uint32_t doc, const char **id, rg_error
         rg_status rc = check(s, R_IDX, 4ull * blk, 8, err);
         if (rc != RG_OK)
             return rc;
-        uint32_t a = get_u32(s->r[R_IDX].p + 4ull * blk), z = get_u32(s->r[R_IDX].p + 4ull * blk + 4);
+        uint32_t a = rg_le32(s->r[R_IDX].p + 4ull * blk), z = rg_le32(s->r[R_IDX].p + 4ull * blk + 4);
         if (z < a)
             return corrupt(s, "id block offsets", err);
         rc = check(s, R_IDS, a, z - a, err);
@@ -790,8 +739,8 @@ static bool read_entry(const uint8_t **p, const uint8_t *end, bool restart, dent
     e->len = shared + suffix;
     e->term[e->len] = '\0';
     uint64_t off = e->off + e->plen;
-    if (!get_varint32(p, end, &e->df) || e->df == 0 || (restart && !get_varint(p, end, &off)) ||
-        !get_varint(p, end, &e->plen))
+    if (!get_varint32(p, end, &e->df) || e->df == 0 || (restart && !rg_varint_get(p, end, &off)) ||
+        !rg_varint_get(p, end, &e->plen))
         return false;
     e->off = off;
     return true;
@@ -813,8 +762,8 @@ static rg_status dict_block(rg_bm25_seg *s, uint32_t blk, dblock *d, rg_error *e
         return RG_OK;
     d->blk = UINT32_MAX;
     const region *r = &s->r[R_DICT];
-    uint32_t off = get_u32(s->r[R_DIDX].p + 4ull * blk);
-    uint64_t stop = blk + 1 < s->nrestarts ? get_u32(s->r[R_DIDX].p + 4ull * (blk + 1)) : r->len;
+    uint32_t off = rg_le32(s->r[R_DIDX].p + 4ull * blk);
+    uint64_t stop = blk + 1 < s->nrestarts ? rg_le32(s->r[R_DIDX].p + 4ull * (blk + 1)) : r->len;
     if (stop < off || stop > r->len)
         return corrupt(s, "dictionary index", err);
     rg_status rc = check(s, R_DICT, off, stop - off, err);
@@ -827,7 +776,7 @@ static rg_status dict_block(rg_bm25_seg *s, uint32_t blk, dblock *d, rg_error *e
     const uint8_t *first = p + 1;
     size_t first_len = p[0];
     p += 1 + first_len;
-    if (!get_varint(&p, end, &zlen) || zlen != (uint64_t)(end - p))
+    if (!rg_varint_get(&p, end, &zlen) || zlen != (uint64_t)(end - p))
         return corrupt(s, "dictionary block", err);
     unsigned long long raw = ZSTD_getFrameContentSize(p, (size_t)zlen);
     if (raw == ZSTD_CONTENTSIZE_ERROR || raw == ZSTD_CONTENTSIZE_UNKNOWN || raw < 2 || raw > DICT_BLOCK_MAX)
@@ -883,7 +832,7 @@ rg_status rg_bm25_seg_term(rg_bm25_seg *s, const char *term, size_t len, rg_bm25
     uint32_t lo = 0, hi = s->nrestarts;
     while (hi - lo > 1) {
         uint32_t mid = lo + (hi - lo) / 2;
-        uint64_t off = get_u32(s->r[R_DIDX].p + 4ull * mid);
+        uint64_t off = rg_le32(s->r[R_DIDX].p + 4ull * mid);
         if (off >= d->len)
             return corrupt(s, "dictionary index", err);
         if ((rc = check(s, R_DICT, off, d->len - off < 1 + RG_BM25_TERM_MAX ? d->len - off : 1 + RG_BM25_TERM_MAX,
@@ -931,7 +880,7 @@ rg_status rg_bm25_seg_terms(rg_bm25_seg *s, rg_status (*fn)(void *ctx, const cha
         rc = check(s, R_DIDX, 0, s->r[R_DIDX].len, err);
     if (rc != RG_OK)
         return rc;
-    if (s->nterms ? get_u32(s->r[R_DIDX].p) != 0 : s->r[R_DICT].len != 0)
+    if (s->nterms ? rg_le32(s->r[R_DIDX].p) != 0 : s->r[R_DICT].len != 0)
         return corrupt(s, "dictionary index", err);
     /* Its own block buffer: fn may look terms up in s. */
     dblock blk = {.blk = UINT32_MAX};
@@ -988,7 +937,7 @@ rg_status rg_bm25_cursor_next_block(rg_bm25_cursor *c, bool *more, rg_error *err
     uint64_t head = 0;
     c->max_tf = 1;
     c->min_dl = 0;   /* a tail block's: set when decoded */
-    if (!tail && (!get_varint(&p, c->end, &head) ||
+    if (!tail && (!rg_varint_get(&p, c->end, &head) ||
                   ((head & 1) && (!get_varint32(&p, c->end, &c->max_tf) || c->max_tf < 2)) ||
                   (n > 1 && !get_varint32(&p, c->end, &c->min_dl))))
         return corrupt(c->seg, "postings block header", err);
@@ -1241,12 +1190,12 @@ void rg_bm25_seg_resign(uint8_t *buf, size_t len)
 {
     if (len < HEAD_FIXED + 4 + 8 || memcmp(buf, SEG_MAGIC, 8))
         return;
-    uint32_t head_len = get_u32(buf + 12);
+    uint32_t head_len = rg_le32(buf + 12);
     if (head_len < HEAD_FIXED + 4 || head_len > len - 8)
         return;
     size_t crc_at = HEAD_FIXED;
     for (int i = 0; i < NREGIONS; i++) {
-        uint64_t off = get_u64(buf + 48 + 16 * i), n = get_u64(buf + 56 + 16 * i);
+        uint64_t off = rg_le64(buf + 48 + 16 * i), n = rg_le64(buf + 56 + 16 * i);
         if (off > len || n > len - off)
             return;
         for (uint64_t c = 0; c < n; c += (uint64_t)1 << CHUNK_SHIFT) {

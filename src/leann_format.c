@@ -45,35 +45,6 @@
 #include "leann.h"
 #include "util.h"
 
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-    return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
-
-static void buf_put32(rg_buf *b, uint32_t v)
-{
-    uint8_t t[4];
-    put32(t, v);
-    rg_buf_append(b, t, 4);
-}
-
 static void buf_put16(rg_buf *b, uint16_t v)
 {
     uint8_t t[2] = {(uint8_t)v, (uint8_t)(v >> 8)};
@@ -167,14 +138,14 @@ static rg_status write_with_header(const char *path, const char *magic, uint32_t
     rg_buf_append(&all, payload->data + zprefix, payload->len - zprefix);
     uint8_t *h = (uint8_t *)all.data;
     size_t plen = all.len - LEANN_HEADER_SIZE;
-    put64(h + LEANN_HEADER_SIZE, zprefix);
-    put64(h + LEANN_HEADER_SIZE + 8, z);
+    rg_le64_put(h + LEANN_HEADER_SIZE, zprefix);
+    rg_le64_put(h + LEANN_HEADER_SIZE + 8, z);
     memcpy(h, magic, 8);
-    put32(h + 8, LEANN_FORMAT_VERSION);
-    put32(h + 12, flags | LEANN_FILE_ZSTD);
-    put64(h + 16, plen);
-    put32(h + 24, rg_crc32c(0, h + LEANN_HEADER_SIZE, plen));
-    put32(h + 28, rg_crc32c(0, h, 28));
+    rg_le32_put(h + 8, LEANN_FORMAT_VERSION);
+    rg_le32_put(h + 12, flags | LEANN_FILE_ZSTD);
+    rg_le64_put(h + 16, plen);
+    rg_le32_put(h + 24, rg_crc32c(0, h + LEANN_HEADER_SIZE, plen));
+    rg_le32_put(h + 28, rg_crc32c(0, h, 28));
     rg_status st = rg_write_file_atomic(path, all.data, all.len, err);
     if (bytes)
         *bytes = (int64_t)all.len;
@@ -223,7 +194,7 @@ static const char *unzstd(payload *pl, const uint8_t *p, size_t len)
 {
     if (len < 16)
         return "compressed section header truncated";
-    uint64_t raw = get64(p), zlen = get64(p + 8);
+    uint64_t raw = rg_le64(p), zlen = rg_le64(p + 8);
     p += 16;
     len -= 16;
     if (zlen > len)
@@ -300,17 +271,17 @@ static rg_status read_with_header(const char *path, const char *magic, uint32_t 
         why = "shorter than its header";
     else if (memcmp(h, magic, 8) != 0)
         why = "wrong magic";
-    else if (get32(h + 28) != rg_crc32c(0, h, 28))
+    else if (rg_le32(h + 28) != rg_crc32c(0, h, 28))
         why = "header checksum mismatch";
-    else if (get32(h + 8) != LEANN_FORMAT_VERSION)
+    else if (rg_le32(h + 8) != LEANN_FORMAT_VERSION)
         why = "unsupported format version (written by another ragged version)";
-    else if ((get32(h + 12) & ~flags_allowed) != 0)
+    else if ((rg_le32(h + 12) & ~flags_allowed) != 0)
         why = "unknown flags (written by another ragged version)";
-    else if (get64(h + 16) != len - LEANN_HEADER_SIZE)
+    else if (rg_le64(h + 16) != len - LEANN_HEADER_SIZE)
         why = "truncated or has trailing bytes";
-    else if (get32(h + 24) != rg_crc32c(0, h + LEANN_HEADER_SIZE, len - LEANN_HEADER_SIZE))
+    else if (rg_le32(h + 24) != rg_crc32c(0, h + LEANN_HEADER_SIZE, len - LEANN_HEADER_SIZE))
         why = "checksum mismatch";
-    else if (get32(h + 12) & LEANN_FILE_ZSTD)
+    else if (rg_le32(h + 12) & LEANN_FILE_ZSTD)
         why = unzstd(pl, h + LEANN_HEADER_SIZE, len - LEANN_HEADER_SIZE);
     else {
         pl->head = h + LEANN_HEADER_SIZE;
@@ -322,7 +293,7 @@ static rg_status read_with_header(const char *path, const char *magic, uint32_t 
         return corrupt(err, path, why);
     }
     if (flags)
-        *flags = get32(h + 12);
+        *flags = rg_le32(h + 12);
     return RG_OK;
 }
 
@@ -330,8 +301,8 @@ rg_status leann_graph_write(const leann_graph *g, const char *path, int64_t *byt
 {
     rg_buf b;
     rg_buf_init(&b);
-    buf_put32(&b, g->n);
-    buf_put32(&b, g->entry);
+    rg_buf_put_le32(&b, g->n);
+    rg_buf_put_le32(&b, g->entry);
     buf_put16(&b, (uint16_t)g->max_degree);
     buf_put16(&b, (uint16_t)g->pruned_degree);
     if (g->n)
@@ -359,7 +330,7 @@ rg_status leann_graph_read(leann_graph *g, const char *path, rg_error *err)
         payload_free(&pl);
         return corrupt(err, path, "graph header too short");
     }
-    uint32_t n = get32(p), entry = get32(p + 4);
+    uint32_t n = rg_le32(p), entry = rg_le32(p + 4);
     int maxd = p[8] | p[9] << 8, prd = p[10] | p[11] << 8;
     size_t off = 12;
     if (maxd < 1 || maxd > 256 || prd < 1 || prd > maxd || len - off < n ||
@@ -401,16 +372,16 @@ rg_status leann_codes_write(const leann_pq *pq, const uint8_t *codes, uint32_t n
 {
     rg_buf b;
     rg_buf_init(&b);
-    buf_put32(&b, n);
-    buf_put32(&b, (uint32_t)pq->dim);
-    buf_put32(&b, (uint32_t)pq->m);
-    buf_put32(&b, (uint32_t)pq->ksub);
+    rg_buf_put_le32(&b, n);
+    rg_buf_put_le32(&b, (uint32_t)pq->dim);
+    rg_buf_put_le32(&b, (uint32_t)pq->m);
+    rg_buf_put_le32(&b, (uint32_t)pq->ksub);
     size_t nc = (size_t)pq->m * pq->ksub * pq->dsub, per = (size_t)pq->ksub * pq->dsub;
     if (pq->scales) {
         for (int j = 0; j < pq->m; j++) {
             uint32_t u;
             memcpy(&u, &pq->scales[j], 4);
-            buf_put32(&b, u);
+            rg_buf_put_le32(&b, u);
         }
         for (size_t i = 0; i < nc; i++) {
             uint8_t q = (uint8_t)leann_pq_int8_of(pq->centroids[i], pq->scales[i / per]);
@@ -453,7 +424,7 @@ rg_status leann_codes_read(leann_pq *pq, uint8_t **codes, uint32_t *n_out, const
         payload_free(&pl);
         return corrupt(err, path, "codes header too short");
     }
-    uint32_t n = get32(p), dim = get32(p + 4), m = get32(p + 8), ksub = get32(p + 12);
+    uint32_t n = rg_le32(p), dim = rg_le32(p + 4), m = rg_le32(p + 8), ksub = rg_le32(p + 12);
     if (dim == 0 || dim > 65536 || m == 0 || m > dim || dim % m != 0 || ksub == 0 || ksub > 256) {
         payload_free(&pl);
         return corrupt(err, path, "bad codebook parameters");
@@ -479,7 +450,7 @@ rg_status leann_codes_read(leann_pq *pq, uint8_t **codes, uint32_t *n_out, const
     if (int8) {
         pq->scales = rg_xmalloc(sizeof(float) * m);
         for (uint32_t j = 0; j < m; j++) {
-            uint32_t u = get32(p + 16 + 4 * (size_t)j);
+            uint32_t u = rg_le32(p + 16 + 4 * (size_t)j);
             memcpy(&pq->scales[j], &u, 4);
             if (!isfinite(pq->scales[j]) || pq->scales[j] < 0) {
                 payload_free(&pl);

@@ -280,7 +280,7 @@ static rg_status meta_packed(leann_coll *c, const uint8_t *blob, size_t len, rg_
     if (len > 0 && blob[0] == META_CRC) {
         uint32_t want = 0;
         if (len >= 5)
-            want = (uint32_t)blob[1] | (uint32_t)blob[2] << 8 | (uint32_t)blob[3] << 16 | (uint32_t)blob[4] << 24;
+            want = rg_le32(blob + 1);
         if (len < 5 || rg_crc32c(0, blob + 5, len - 5) != want)
             return rg_error_set(err, RG_ERR_CORRUPT, "%s: stored metadata is damaged (checksum mismatch)",
                                 c->db_path);

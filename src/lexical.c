@@ -250,47 +250,25 @@ static void forget(rg_lexical *lx)
     lx->map_ok = false;
 }
 
-static void put_u32(rg_buf *b, uint32_t v)
-{
-    uint8_t x[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
-    rg_buf_append(b, x, 4);
-}
-
-static void put_u64(rg_buf *b, uint64_t v)
-{
-    put_u32(b, (uint32_t)v);
-    put_u32(b, (uint32_t)(v >> 32));
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-    return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
-}
-
 static void encode_manifest(const rg_lexical *lx, rg_buf *out)
 {
     rg_buf_append(out, MANIFEST_MAGIC, 8);
-    put_u32(out, MANIFEST_VERSION);
-    put_u32(out, (uint32_t)lx->nsegs);
-    put_u64(out, lx->counter);
-    put_u64(out, lx->next_gen);
-    put_u64(out, lx->ndocs);
-    put_u64(out, lx->total_dl);
+    rg_buf_put_le32(out, MANIFEST_VERSION);
+    rg_buf_put_le32(out, (uint32_t)lx->nsegs);
+    rg_buf_put_le64(out, lx->counter);
+    rg_buf_put_le64(out, lx->next_gen);
+    rg_buf_put_le64(out, lx->ndocs);
+    rg_buf_put_le64(out, lx->total_dl);
     for (size_t i = 0; i < lx->nsegs; i++) {
         const segref *s = &lx->segs[i];
-        put_u64(out, s->gen);
-        put_u32(out, s->ndocs);
-        put_u32(out, s->ndead);
-        put_u64(out, s->bytes);
-        put_u64(out, s->live_dl);
+        rg_buf_put_le64(out, s->gen);
+        rg_buf_put_le32(out, s->ndocs);
+        rg_buf_put_le32(out, s->ndead);
+        rg_buf_put_le64(out, s->bytes);
+        rg_buf_put_le64(out, s->live_dl);
         rg_buf_append(out, s->dead, (s->ndocs + 7) / 8);
     }
-    put_u32(out, rg_crc32c(0, out->data, out->len));
+    rg_buf_put_le32(out, rg_crc32c(0, out->data, out->len));
 }
 
 /* Parses a manifest blob into lx (segments not opened). */
@@ -298,15 +276,15 @@ static rg_status decode_manifest(rg_lexical *lx, const uint8_t *p, size_t n, rg_
 {
     if (n < 48 + 4 || memcmp(p, MANIFEST_MAGIC, 8))
         return damaged(lx, "manifest: bad magic or too short", err);
-    if (rg_crc32c(0, p, n - 4) != get_u32(p + n - 4))
+    if (rg_crc32c(0, p, n - 4) != rg_le32(p + n - 4))
         return damaged(lx, "manifest checksum mismatch", err);
-    if (get_u32(p + 8) != MANIFEST_VERSION)
+    if (rg_le32(p + 8) != MANIFEST_VERSION)
         return damaged(lx, "manifest of an unknown version", err);
-    size_t nsegs = get_u32(p + 12);
-    lx->counter = get_u64(p + 16);
-    lx->next_gen = get_u64(p + 24);
-    lx->ndocs = get_u64(p + 32);
-    lx->total_dl = get_u64(p + 40);
+    size_t nsegs = rg_le32(p + 12);
+    lx->counter = rg_le64(p + 16);
+    lx->next_gen = rg_le64(p + 24);
+    lx->ndocs = rg_le64(p + 32);
+    lx->total_dl = rg_le64(p + 40);
     const uint8_t *q = p + 48, *end = p + n - 4;
     if (nsegs > (size_t)(end - q) / 32)
         return damaged(lx, "manifest segment count", err);
@@ -316,11 +294,11 @@ static rg_status decode_manifest(rg_lexical *lx, const uint8_t *p, size_t n, rg_
         if (end - q < 32)
             return damaged(lx, "manifest truncated", err);
         segref *s = &lx->segs[lx->nsegs++];
-        s->gen = get_u64(q);
-        s->ndocs = get_u32(q + 8);
-        s->ndead = get_u32(q + 12);
-        s->bytes = get_u64(q + 16);
-        s->live_dl = get_u64(q + 24);
+        s->gen = rg_le64(q);
+        s->ndocs = rg_le32(q + 8);
+        s->ndead = rg_le32(q + 12);
+        s->bytes = rg_le64(q + 16);
+        s->live_dl = rg_le64(q + 24);
         q += 32;
         size_t nb = ((size_t)s->ndocs + 7) / 8;
         if ((size_t)(end - q) < nb || s->ndead > s->ndocs || s->gen >= lx->next_gen)
@@ -368,7 +346,7 @@ static rg_status load(rg_lexical *lx, rg_error *err)
     if (r == SQLITE_ROW) {
         const uint8_t *p = sqlite3_column_blob(st, 0);
         size_t n = (size_t)sqlite3_column_bytes(st, 0);
-        if (lx->loaded && n >= 24 && get_u64(p + 16) == lx->counter && get_u32(p + n - 4) == lx->crc &&
+        if (lx->loaded && n >= 24 && rg_le64(p + 16) == lx->counter && rg_le32(p + n - 4) == lx->crc &&
             rg_crc32c(0, p, n - 4) == lx->crc) {
             sqlite3_finalize(st);
             return RG_OK;
@@ -382,7 +360,7 @@ static rg_status load(rg_lexical *lx, rg_error *err)
         lx->map_ok = false;
         rc = decode_manifest(lx, p ? p : (const uint8_t *)"", n, err);
         if (rc == RG_OK)
-            lx->crc = get_u32(p + n - 4);
+            lx->crc = rg_le32(p + n - 4);
         for (size_t i = 0; i < nold; i++) {
             for (size_t j = 0; rc == RG_OK && j < lx->nsegs && old[i].seg; j++)
                 if (lx->segs[j].gen == old[i].gen) {
@@ -412,7 +390,7 @@ static rg_status store_manifest(rg_lexical *lx, rg_error *err)
     rg_buf b;
     rg_buf_init(&b);
     encode_manifest(lx, &b);
-    lx->crc = get_u32((const uint8_t *)b.data + b.len - 4);
+    lx->crc = rg_le32((const uint8_t *)b.data + b.len - 4);
     sqlite3_stmt *st = NULL;
     rg_status rc = RG_OK;
     if (sqlite3_prepare_v2(lx->db, "INSERT OR REPLACE INTO manifest(id, data) VALUES(1, ?)", -1, &st, NULL) !=

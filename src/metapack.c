@@ -26,35 +26,9 @@ static const char *const KEYS[] = {
     "tags",           "type",         "id",          "name",
 };
 
-static void put_varint(rg_buf *b, uint64_t v)
-{
-    uint8_t tmp[10];
-    size_t n = 0;
-    while (v >= 0x80) {
-        tmp[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    tmp[n++] = (uint8_t)v;
-    rg_buf_append(b, tmp, n);
-}
-
-static bool get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
-{
-    uint64_t r = 0;
-    for (int shift = 0; shift < 64 && *p < end; shift += 7) {
-        uint8_t c = *(*p)++;
-        r |= (uint64_t)(c & 0x7f) << shift;
-        if (!(c & 0x80)) {
-            *v = r;
-            return true;
-        }
-    }
-    return false;
-}
-
 static void put_bytes(rg_buf *b, const void *s, size_t n)
 {
-    put_varint(b, n);
+    rg_buf_put_varint(b, n);
     rg_buf_append(b, s, n);
 }
 
@@ -93,7 +67,7 @@ static void put_value(rg_buf *b, const json_t *v)
         tag = T_INT;
         rg_buf_append(b, &tag, 1);
         int64_t i = (int64_t)json_integer_value(v);
-        put_varint(b, ((uint64_t)i << 1) ^ (uint64_t)(i >> 63));   /* zigzag */
+        rg_buf_put_varint(b, ((uint64_t)i << 1) ^ (uint64_t)(i >> 63));   /* zigzag */
         break;
     }
     case JSON_REAL: {
@@ -114,7 +88,7 @@ static void put_value(rg_buf *b, const json_t *v)
         if (is_hex(s, n)) {
             tag = T_HEX;
             rg_buf_append(b, &tag, 1);
-            put_varint(b, n / 2);
+            rg_buf_put_varint(b, n / 2);
             for (size_t i = 0; i < n; i += 2) {
                 uint8_t byte = (uint8_t)(hexval(s[i]) << 4 | hexval(s[i + 1]));
                 rg_buf_append(b, &byte, 1);
@@ -168,9 +142,9 @@ void rg_metapack_encode_doc(const json_t *obj, const char *doc_sha256, rg_buf *o
         while (k < RG_ARRAY_LEN(KEYS) && strcmp(KEYS[k], key) != 0)
             k++;
         if (k < RG_ARRAY_LEN(KEYS)) {
-            put_varint(out, k + 1);
+            rg_buf_put_varint(out, k + 1);
         } else {
-            put_varint(out, 0);
+            rg_buf_put_varint(out, 0);
             put_bytes(out, key, strlen(key));
         }
         if ((derive && v == idv) || (derive_hash && v == hashv)) {
@@ -185,7 +159,7 @@ void rg_metapack_encode_doc(const json_t *obj, const char *doc_sha256, rg_buf *o
 static bool get_bytes(const uint8_t **p, const uint8_t *end, const uint8_t **s, size_t *n)
 {
     uint64_t len;
-    if (!get_varint(p, end, &len) || len > (uint64_t)(end - *p))
+    if (!rg_varint_get(p, end, &len) || len > (uint64_t)(end - *p))
         return false;
     *s = *p;
     *n = (size_t)len;
@@ -209,7 +183,7 @@ static json_t *get_value(const uint8_t **p, const uint8_t *end)
     case T_FALSE:
         return json_false();
     case T_INT:
-        if (!get_varint(p, end, &u))
+        if (!rg_varint_get(p, end, &u))
             return NULL;
         return json_integer((json_int_t)(int64_t)((u >> 1) ^ (~(u & 1) + 1)));
     case T_REAL: {
@@ -262,7 +236,7 @@ json_t *rg_metapack_decode_doc(const void *data, size_t n, rg_metapack_doc_hash_
         uint64_t k;
         char *owned = NULL;
         const char *key = NULL;
-        if (!get_varint(&p, end, &k) || k > RG_ARRAY_LEN(KEYS))
+        if (!rg_varint_get(&p, end, &k) || k > RG_ARRAY_LEN(KEYS))
             goto bad;
         if (k) {
             key = KEYS[k - 1];

@@ -158,7 +158,7 @@ static rg_status precompiled_parse(normalizer *nm, const char *b64, const char *
     size_t n = b64_decode(b64, raw);
     uint32_t tsize = 0;
     if (n != (size_t)-1 && n >= 4)
-        tsize = (uint32_t)raw[0] | (uint32_t)raw[1] << 8 | (uint32_t)raw[2] << 16 | (uint32_t)raw[3] << 24;
+        tsize = rg_le32(raw);
     if (n == (size_t)-1 || n < 4 || tsize % 4 || tsize == 0 || (size_t)tsize > n - 4) {
         free(raw);
         return rg_error_set(err, RG_ERR_CORRUPT, "%s: the Precompiled normalizer's precompiled_charsmap is not a "
@@ -168,7 +168,7 @@ static rg_status precompiled_parse(normalizer *nm, const char *b64, const char *
     nm->trie = rg_xmalloc(nm->ntrie * sizeof *nm->trie);
     for (size_t i = 0; i < nm->ntrie; i++) {
         const unsigned char *u = raw + 4 + i * 4;
-        nm->trie[i] = (uint32_t)u[0] | (uint32_t)u[1] << 8 | (uint32_t)u[2] << 16 | (uint32_t)u[3] << 24;
+        nm->trie[i] = rg_le32(u);
     }
     nm->nnormalized = n - 4 - tsize;
     nm->normalized = rg_xmalloc(nm->nnormalized + 1);

@@ -35,6 +35,66 @@ void rg_buf_init(rg_buf *b);
 void rg_buf_free(rg_buf *b);
 void rg_buf_reserve(rg_buf *b, size_t extra);
 void rg_buf_append(rg_buf *b, const void *data, size_t n);
+
+/* Little-endian integers of the stored formats (leann files, BM25 segments
+ * and manifest); inline because decoders call them per value. */
+static inline uint32_t rg_le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static inline uint64_t rg_le64(const uint8_t *p)
+{
+    return (uint64_t)rg_le32(p) | (uint64_t)rg_le32(p + 4) << 32;
+}
+static inline void rg_le32_put(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8), p[2] = (uint8_t)(v >> 16), p[3] = (uint8_t)(v >> 24);
+}
+static inline void rg_le64_put(uint8_t *p, uint64_t v)
+{
+    rg_le32_put(p, (uint32_t)v);
+    rg_le32_put(p + 4, (uint32_t)(v >> 32));
+}
+static inline void rg_buf_put_le32(rg_buf *b, uint32_t v)
+{
+    uint8_t t[4];
+    rg_le32_put(t, v);
+    rg_buf_append(b, t, 4);
+}
+static inline void rg_buf_put_le64(rg_buf *b, uint64_t v)
+{
+    uint8_t t[8];
+    rg_le64_put(t, v);
+    rg_buf_append(b, t, 8);
+}
+
+/* LEB128 unsigned varints (metadata packs, BM25 segments). */
+static inline void rg_buf_put_varint(rg_buf *b, uint64_t v)
+{
+    uint8_t t[10];
+    size_t n = 0;
+    while (v >= 0x80) {
+        t[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    t[n++] = (uint8_t)v;
+    rg_buf_append(b, t, n);
+}
+/* Reads one from *p (advanced past it); false when truncated at end or
+ * longer than 64 bits. */
+static inline bool rg_varint_get(const uint8_t **p, const uint8_t *end, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (unsigned shift = 0; shift < 64 && *p < end; shift += 7) {
+        uint8_t c = *(*p)++;
+        v |= (uint64_t)(c & 0x7f) << shift;
+        if (!(c & 0x80)) {
+            *out = v;
+            return true;
+        }
+    }
+    return false;
+}
 void rg_buf_puts(rg_buf *b, const char *s);
 void rg_buf_putc(rg_buf *b, char c);
 void rg_buf_printf(rg_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
