@@ -355,13 +355,22 @@ char *rg_query_excerpt(const char *text, const char *query, const char *contains
         space = false;
         size_t len = match_at(text, n, i, t, nt, NULL);
         if (len) {
+            /* A highlighted word counts by characters and stops where the
+             * excerpt does: one long word (or a run of undecodable bytes,
+             * each escaped to four) must not overrun max_chars. */
+            size_t chars = 0, cut = 0;
+            while (cut < len && (full || out + chars < max_chars)) {
+                size_t cl = rg_utf8_seq_len((const unsigned char *)text + i + cut, len - cut);
+                cut += cl ? cl : 1;
+                chars++;
+            }
             if (color)
                 rg_buf_puts(&b, BOLD);
-            rg_buf_put_escaped(&b, text + i, len);
+            rg_buf_put_escaped(&b, text + i, cut);
             if (color)
                 rg_buf_puts(&b, UNBOLD);
-            i += len;
-            out += len;
+            i += cut;
+            out += chars;
             continue;
         }
         /* One character (a whole UTF-8 sequence, escaped if need be). */

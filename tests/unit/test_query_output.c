@@ -27,3 +27,19 @@ TEST(query_excerpt_centres_on_the_query_words)
     free(ex);
     rg_buf_free(&b);
 }
+
+/* A highlighted word longer than the excerpt (found by fuzz_excerpt: a run of
+ * undecodable bytes matching the query) stops where the excerpt does. */
+TEST(query_excerpt_cuts_a_long_highlighted_word)
+{
+    char word[400];
+    memset(word, 'x', sizeof word - 1);
+    word[sizeof word - 1] = '\0';
+    char *ex = rg_query_excerpt(word, "xxx", NULL, 60, false, false);
+    CHECK_MSG(strlen(ex) == 60 + 4, "%zu bytes: %s", strlen(ex), ex);
+    free(ex);
+    memset(word, 0xff, sizeof word - 1);
+    ex = rg_query_excerpt(word, "\xff\xff", NULL, 60, false, false);
+    CHECK_MSG(strlen(ex) <= 60 * 4 + 4, "%zu bytes", strlen(ex));
+    free(ex);
+}
