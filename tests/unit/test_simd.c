@@ -116,6 +116,71 @@ TEST(simd_leann_dot_kernels_agree)
     }
 }
 
+/* The PQ kernels (a short vector against the columns of a d x k block:
+ * tables, encodes, k-means) against a double reference, every column count
+ * around the vector widths; nearest must pick the reference's column (the
+ * data has no near ties) and the first of exact ties. */
+TEST(simd_leann_pq_kernels_agree)
+{
+    char *saved = swap_simd("portable");
+    const char *pname = NULL, *sname = NULL;
+    leann_t_kernels portable = leann_t_kernels_pick(&pname);
+    unsetenv("RAGGED_SIMD");
+    leann_t_kernels simd = leann_t_kernels_pick(&sname);
+    restore_simd(saved);
+    fprintf(stderr, "    leann_dots_t / leann_nearest_t: %s against %s\n", sname, pname);
+    uint64_t s = 11;
+    int ks[] = {1, 5, 8, 13, 16, 31, 32, 33, 100, 256};
+    int ds[] = {1, 4, 8, 16};
+    static float ct[16 * 256], norms[256], x[16];
+    float outp[256], outs[256];
+    for (size_t a = 0; a < RG_ARRAY_LEN(ks); a++)
+        for (size_t b = 0; b < RG_ARRAY_LEN(ds); b++) {
+            int k = ks[a], d = ds[b];
+            for (int i = 0; i < d * k; i++)
+                ct[i] = frand(&s);
+            for (int t = 0; t < d; t++)
+                x[t] = frand(&s);
+            double best = INFINITY;
+            int bc = -1;
+            for (int c = 0; c < k; c++) {
+                double dot = 0, nn = 0, l2 = 0;
+                for (int t = 0; t < d; t++) {
+                    dot += (double)x[t] * ct[t * k + c];
+                    nn += (double)ct[t * k + c] * ct[t * k + c];
+                    l2 += ((double)x[t] - ct[t * k + c]) * ((double)x[t] - ct[t * k + c]);
+                }
+                norms[c] = (float)nn;
+                outs[c] = (float)dot;   /* reference, for now */
+                if (l2 < best) {
+                    best = l2;
+                    bc = c;
+                }
+            }
+            memcpy(outp, outs, sizeof(float) * (size_t)k);
+            float got_p[256], got_s[256];
+            portable.dots(x, ct, d, k, got_p);
+            simd.dots(x, ct, d, k, got_s);
+            for (int c = 0; c < k; c++) {
+                CHECK_MSG(fabsf(got_p[c] - outp[c]) <= 1e-5f, "portable dots d=%d k=%d c=%d", d, k, c);
+                CHECK_MSG(fabsf(got_s[c] - outp[c]) <= 1e-5f, "%s dots d=%d k=%d c=%d", sname, d, k, c);
+            }
+            CHECK_MSG((int)portable.nearest(x, ct, norms, d, k) == bc, "portable nearest d=%d k=%d", d, k);
+            CHECK_MSG((int)simd.nearest(x, ct, norms, d, k) == bc, "%s nearest d=%d k=%d", sname, d, k);
+            CHECK((int)leann_nearest_t(x, ct, norms, d, k) == bc);
+        }
+    /* exact ties (identical columns): the first wins, in every lane */
+    for (int c = 0; c < 40; c++)
+        for (int t = 0; t < 4; t++)
+            ct[t * 40 + c] = c < 17 ? 5.0f : (float)t * 0.25f;
+    for (int c = 0; c < 40; c++)
+        norms[c] = c < 17 ? 100.0f : 0.875f;
+    for (int t = 0; t < 4; t++)
+        x[t] = (float)t * 0.25f;
+    CHECK_EQ_INT((int)portable.nearest(x, ct, norms, 4, 40), 17);
+    CHECK_EQ_INT((int)simd.nearest(x, ct, norms, 4, 40), 17);
+}
+
 /* int8 GEMM: the default kernel against the portable one, exactly the
  * same integer sums, so only the order of two float multiplications may
  * differ. */
