@@ -67,15 +67,22 @@ double leann_graph_avg_degree(const leann_graph *g)
     return live ? (double)sum / (double)live : 0.0;
 }
 
-int leann_robust_prune(const leann_space *sp, uint32_t p, const uint32_t *cand, const float *dist,
-                       int ncand, int bound, float alpha, uint32_t *out)
+/* RobustPrune; clean (may be NULL) marks candidates that together were the
+ * whole output of an earlier RobustPrune of the same p with the same alpha
+ * (a list kept since its last prune).  Such a candidate was not covered by
+ * any other clean candidate closer to p then, and distances have not
+ * changed, so it is compared only with the non-clean ones kept before it:
+ * the same choice for far fewer dot products when a full list takes a few
+ * new edges (the build's reverse-edge merge, most of its cost). */
+static int robust_prune_clean(const leann_space *sp, const uint32_t *cand, const float *dist, const uint8_t *clean,
+                              int ncand, int bound, float alpha, uint32_t *out)
 {
-    (void)p;
     /* Lazy form of the greedy rule: a candidate is compared only with the
      * ones kept before it, and the scan stops once bound are kept, so the
      * tail of a long candidate list costs nothing.  Same choice as checking
      * every kept one against all later candidates. */
     const float *kept[256];
+    uint8_t kept_clean[256];
     int nout = 0;
     if (bound > 256)
         bound = 256;
@@ -86,8 +93,10 @@ int leann_robust_prune(const leann_space *sp, uint32_t p, const uint32_t *cand, 
         if (dup)
             continue;
         const float *vi = sp->vec(sp->ctx, cand[i]);
-        bool covered = false;
+        bool ci = clean && clean[i], covered = false;
         for (int k = 0; k < nout && !covered; k++) {
+            if (ci && kept_clean[k])
+                continue;
             float dki = 1.0f - leann_dot(kept[k], vi, (size_t)sp->dim);
             /* c_i is reachable through an already kept c_k: the edge
              * p->c_i adds little. */
@@ -96,9 +105,17 @@ int leann_robust_prune(const leann_space *sp, uint32_t p, const uint32_t *cand, 
         if (covered)
             continue;
         kept[nout] = vi;
+        kept_clean[nout] = ci;
         out[nout++] = cand[i];
     }
     return nout;
+}
+
+int leann_robust_prune(const leann_space *sp, uint32_t p, const uint32_t *cand, const float *dist,
+                       int ncand, int bound, float alpha, uint32_t *out)
+{
+    (void)p;
+    return robust_prune_clean(sp, cand, dist, NULL, ncand, bound, alpha, out);
 }
 
 static int prune_into(const leann_graph *g, const leann_space *sp, uint32_t p, const uint32_t *cand, int ncand,
@@ -276,6 +293,8 @@ typedef struct build_job {
     uint32_t *lists;       /* batch size * max_degree: chosen neighbours */
     uint16_t *nlist;
     leann_visit vs[MAX_THREADS];
+    uint16_t *clean;       /* per node: leading entries of its list that are
+                            * its last RobustPrune's output (prune_into_clean) */
     const edge *edges;     /* reverse edges sorted by target */
     const uint32_t *group; /* group k: edges[group[k] .. group[k + 1]) */
     void (*progress)(void *ctx, uint32_t done, uint32_t n);
@@ -283,11 +302,29 @@ typedef struct build_job {
 } build_job;
 
 /* Sorted, deduplicated candidates (no p, no deleted) with distances to p,
- * then RobustPrune into out. */
-static int prune_into(const leann_graph *g, const leann_space *sp, uint32_t p, const uint32_t *cand, int ncand,
-                      int bound, float alpha, uint32_t *out)
+ * then RobustPrune into out.  The first nclean candidates are p's list as
+ * its last RobustPrune left it (robust_prune_clean); 0 when unknown. */
+typedef struct prune_cand {
+    float dist;
+    uint32_t node;
+    uint32_t clean;
+} prune_cand;
+
+static int prune_cand_cmp(const void *a, const void *b)
 {
-    leann_cand *cs = rg_xmalloc(sizeof(leann_cand) * (size_t)(ncand ? ncand : 1));
+    const prune_cand *x = a, *y = b;   /* as leann_cand_cmp */
+    if (x->dist < y->dist)
+        return -1;
+    if (x->dist > y->dist)
+        return 1;
+    return (x->node > y->node) - (x->node < y->node);
+}
+
+static int prune_into_clean(const leann_graph *g, const leann_space *sp, uint32_t p, const uint32_t *cand, int ncand,
+                            int nclean, int bound, float alpha, uint32_t *out)
+{
+    prune_cand stack[512];
+    prune_cand *cs = ncand <= 512 ? stack : rg_xmalloc(sizeof(prune_cand) * (size_t)ncand);
     int nc = 0;
     const float *vp = sp->vec(sp->ctx, p);
     for (int i = 0; i < ncand; i++) {
@@ -295,11 +332,16 @@ static int prune_into(const leann_graph *g, const leann_space *sp, uint32_t p, c
             continue;
         cs[nc].node = cand[i];
         cs[nc].dist = 1.0f - leann_dot(vp, sp->vec(sp->ctx, cand[i]), (size_t)sp->dim);
+        cs[nc].clean = i < nclean;
         nc++;
     }
-    qsort(cs, (size_t)nc, sizeof *cs, leann_cand_cmp);
-    uint32_t *ids = rg_xmalloc(sizeof(uint32_t) * (size_t)(nc ? nc : 1));
-    float *ds = rg_xmalloc(sizeof(float) * (size_t)(nc ? nc : 1));
+    qsort(cs, (size_t)nc, sizeof *cs, prune_cand_cmp);
+    uint32_t ids_stack[512];
+    float ds_stack[512];
+    uint8_t cl_stack[512];
+    uint32_t *ids = nc <= 512 ? ids_stack : rg_xmalloc(sizeof(uint32_t) * (size_t)nc);
+    float *ds = nc <= 512 ? ds_stack : rg_xmalloc(sizeof(float) * (size_t)nc);
+    uint8_t *cl = nc <= 512 ? cl_stack : rg_xmalloc((size_t)nc);
     int m = 0;
     for (int i = 0; i < nc; i++) {
         /* Equal nodes have equal distances, so they sort next to each other
@@ -308,13 +350,24 @@ static int prune_into(const leann_graph *g, const leann_space *sp, uint32_t p, c
             continue;
         ids[m] = cs[i].node;
         ds[m] = cs[i].dist;
+        cl[m] = (uint8_t)cs[i].clean;
         m++;
     }
-    int k = leann_robust_prune(sp, p, ids, ds, m, bound, alpha, out);
-    free(cs);
-    free(ids);
-    free(ds);
+    int k = robust_prune_clean(sp, ids, ds, nclean > 0 ? cl : NULL, m, bound, alpha, out);
+    if (cs != stack)
+        free(cs);
+    if (ids != ids_stack) {
+        free(ids);
+        free(ds);
+        free(cl);
+    }
     return k;
+}
+
+static int prune_into(const leann_graph *g, const leann_space *sp, uint32_t p, const uint32_t *cand, int ncand,
+                      int bound, float alpha, uint32_t *out)
+{
+    return prune_into_clean(g, sp, p, cand, ncand, 0, bound, alpha, out);
 }
 
 static void choose_neighbours(void *arg, uint32_t i, int thread)
@@ -354,10 +407,12 @@ static void merge_in_edges(void *arg, uint32_t k, int thread)
             cand[nc++] = e[t].from;
     }
     if (nc <= g->max_degree) {
+        /* appended after the list: its clean prefix stays */
         memcpy(nb, cand, sizeof(uint32_t) * (size_t)nc);
         g->deg[u] = (uint16_t)nc;
     } else {
-        g->deg[u] = (uint16_t)prune_into(g, j->sp, u, cand, nc, g->max_degree, j->alpha, nb);
+        g->deg[u] = (uint16_t)prune_into_clean(g, j->sp, u, cand, nc, j->clean[u], g->max_degree, j->alpha, nb);
+        j->clean[u] = g->deg[u];
     }
     if (cand != stack)
         free(cand);
@@ -387,6 +442,7 @@ static void build_pass(build_job *j, const uint32_t *order, uint32_t from, uint3
             uint32_t v = j->batch[i];
             memcpy(leann_graph_nbrs(g, v), lists + (size_t)i * R, sizeof(uint32_t) * nlist[i]);
             g->deg[v] = nlist[i];
+            j->clean[v] = nlist[i];
             for (int t = 0; t < nlist[i]; t++)
                 edges[ne++] = (edge){lists[(size_t)i * R + t], v};
         }
@@ -428,6 +484,7 @@ typedef struct prune_job {
     leann_graph *g;
     const leann_space *sp;
     const uint8_t *hub;
+    uint16_t *clean;      /* as build_job's; NULL: unknown */
     uint32_t *chosen;     /* n * max_degree */
     uint16_t *nchosen;
 } prune_job;
@@ -441,11 +498,22 @@ static void choose_one(void *arg, uint32_t v, int thread)
     uint32_t cand[256];
     int d = g->deg[v];
     memcpy(cand, leann_graph_nbrs(g, v), sizeof(uint32_t) * (size_t)d);
-    j->nchosen[v] = (uint16_t)prune_into(g, j->sp, v, cand, d, j->hub[v] ? M : g->pruned_degree, LEANN_ALPHA,
-                                         j->chosen + (size_t)v * M);
+    /* A clean prefix of the build list stays clean for a smaller bound:
+     * the lazy rule keeps a prefix of what it kept before. */
+    j->nchosen[v] = (uint16_t)prune_into_clean(g, j->sp, v, cand, d, j->clean ? j->clean[v] : 0,
+                                               j->hub[v] ? M : g->pruned_degree, LEANN_ALPHA,
+                                               j->chosen + (size_t)v * M);
 }
 
+static void prune_hubs_clean(leann_graph *g, const leann_space *sp, double hub_fraction, uint16_t *clean);
+
 void leann_graph_prune_hubs(leann_graph *g, const leann_space *sp, double hub_fraction)
+{
+    prune_hubs_clean(g, sp, hub_fraction, NULL);
+}
+
+/* clean: as build_job's (NULL: unknown); updated as lists change. */
+static void prune_hubs_clean(leann_graph *g, const leann_space *sp, double hub_fraction, uint16_t *clean)
 {
     uint32_t n = g->n;
     if (n == 0)
@@ -465,13 +533,15 @@ void leann_graph_prune_hubs(leann_graph *g, const leann_space *sp, double hub_fr
     if (g->entry != LEANN_NONE)
         hub[g->entry] = 1;   /* every search starts there */
     int M = g->max_degree;
-    prune_job j = {g, sp, hub, rg_xmalloc(sizeof(uint32_t) * (size_t)n * M), rg_xcalloc(n, sizeof(uint16_t))};
+    prune_job j = {g, sp, hub, clean, rg_xmalloc(sizeof(uint32_t) * (size_t)n * M), rg_xcalloc(n, sizeof(uint16_t))};
     /* Each choice depends only on the node's own build list: parallel. */
     par_for(build_threads(n), n, choose_one, &j);
     for (uint32_t v = 0; v < n; v++) {
         g->deg[v] = j.nchosen[v];
         memcpy(leann_graph_nbrs(g, v), j.chosen + (size_t)v * M, sizeof(uint32_t) * j.nchosen[v]);
         g->flags[v] = (uint8_t)((g->flags[v] & ~LEANN_NODE_HUB) | (hub[v] ? LEANN_NODE_HUB : 0));
+        if (clean)
+            clean[v] = j.nchosen[v];
     }
     /* Bidirectional: q gets v back; a list is shrunk only past M. */
     for (uint32_t v = 0; v < n; v++)
@@ -491,7 +561,10 @@ void leann_graph_prune_hubs(leann_graph *g, const leann_space *sp, double hub_fr
                 uint32_t cand[257];
                 memcpy(cand, nb, sizeof(uint32_t) * (size_t)d);
                 cand[d] = v;
-                g->deg[q] = (uint16_t)prune_into(g, sp, q, cand, d + 1, M, LEANN_ALPHA, nb);
+                g->deg[q] = (uint16_t)prune_into_clean(g, sp, q, cand, d + 1, clean ? clean[q] : 0, M, LEANN_ALPHA,
+                                                       nb);
+                if (clean)
+                    clean[q] = g->deg[q];
             }
         }
     free(j.chosen);
@@ -667,10 +740,12 @@ void leann_graph_build_progress(leann_graph *g, const float *vecs, uint32_t n, i
      * time and moved scifact walk recall@10 from 0.947 to 0.949: the
      * doubling batches already let early nodes gain edges from later ones
      * through the reverse-edge merge. */
-    build_job j = {.g = g, .sp = &sp, .alpha = LEANN_ALPHA, .progress = progress, .progress_ctx = ctx};
+    build_job j = {.g = g, .sp = &sp, .alpha = LEANN_ALPHA, .progress = progress, .progress_ctx = ctx,
+                   .clean = rg_xcalloc(n, sizeof(uint16_t))};
     build_pass(&j, order, 1, n, 1, cap, nth);
     for (int t = 0; t < MAX_THREADS; t++)
         leann_visit_free(&j.vs[t]);
     free(order);
-    leann_graph_prune_hubs(g, &sp, hub_fraction);
+    prune_hubs_clean(g, &sp, hub_fraction, j.clean);
+    free(j.clean);
 }
