@@ -206,6 +206,12 @@ uint32_t leann_graph_unreachable(const leann_graph *g);
  * already kept one than to p.  Returns the count written to out. */
 int leann_robust_prune(const leann_space *sp, uint32_t p, const uint32_t *cand, const float *dist,
                        int ncand, int bound, float alpha, uint32_t *out);
+/* The same choice, cheaper: clean (may be NULL) marks the candidates that
+ * together were the whole output of an earlier RobustPrune of the same
+ * node with the same alpha; they are not compared with each other again.
+ * out_dist (may be NULL) receives the kept ones' distances. */
+int leann_robust_prune_clean(const leann_space *sp, const uint32_t *cand, const float *dist, const uint8_t *clean,
+                             int ncand, int bound, float alpha, uint32_t *out, float *out_dist);
 /* Sets p's list to the RobustPrune choice (bound) among cand (any order,
  * duplicates, p itself and deleted nodes are dropped). */
 void leann_graph_set_pruned(leann_graph *g, const leann_space *sp, uint32_t p, uint32_t *cand,
