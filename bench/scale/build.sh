@@ -6,7 +6,7 @@
 # queries through bench_scale (exact as reference: recall@10, p50).
 # Appends one block of results to $OUT/build-results.txt.
 #
-#   bench/scale/build.sh [--reuse-exact] [--leann-only] [--queries N] [--tag TAG]
+#   bench/scale/build.sh [--reuse-exact] [--queries N] [--tag TAG]
 #
 #   --reuse-exact   keep the exact collection of an earlier run (its ingest
 #                   stage is then not re-measured; say so next to the ratio)
