@@ -928,6 +928,35 @@ static void quantize_task(void *arg, int task, int worker)
     rg_int8_quantize_rows(f->in, r0, r1, f->lin->k, f->lin->k, f->m->xq, kpad, f->m->xscale);
 }
 
+/* One block of rows through the whole layer: quantise (int8), multiply by
+ * every column, add the bias (and GELU) while the block is still in L2.
+ * Each thread reads all the weights (at most a few MB, shared in L3), but
+ * activations and outputs are touched once instead of once per step. */
+static void linear_rows_task(void *arg, int task, int worker)
+{
+    fwd *f = arg;
+    rg_bert_model *m = f->m;
+    const linear *l = f->lin;
+    int r0 = task * f->rows_per_task, r1 = RG_MIN(f->T, r0 + f->rows_per_task);
+    float *y = f->out + (size_t)r0 * l->n;
+    if (l->q) {
+        int kpad = rg_int8_matrix_kpad(l->q);
+        rg_int8_quantize_rows(f->in, r0, r1, l->k, l->k, m->xq, kpad, m->xscale);
+        rg_int8_gemm(l->q, m->xq + (size_t)r0 * kpad, m->xscale + r0, r1 - r0, 0, l->n, y, l->n);
+    } else if (l->p) {
+        rg_f32_gemm(l->p, f->in + (size_t)r0 * l->k, l->k, r1 - r0, 0, l->n, y, l->n);
+    } else {
+        m->sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, l->n, l->k, 1.0f, f->in + (size_t)r0 * l->k, l->k,
+                 l->w, l->k, 0.0f, y, l->n);
+    }
+    for (int r = r0; r < r1; r++)
+        bias_gelu_row(f->out + (size_t)r * l->n, l->b, l->n, f->gelu);
+}
+
+/* Rows per task when a step splits by rows: a multiple of 32 (AMX's row
+ * block), enough to keep a task's output within L2. */
+#define RG_ROW_BLOCK 128
+
 static void run_linear(fwd *f, const linear *l, const float *in, float *out, int gelu_act)
 {
     rg_bert_model *m = f->m;
@@ -936,6 +965,14 @@ static void run_linear(fwd *f, const linear *l, const float *in, float *out, int
     f->in = in;
     f->out = out;
     f->gelu = gelu_act;
+    /* Many tokens (passages, a reranked list): split by rows.  Few tokens
+     * (a query): split by columns so each thread streams part of the
+     * weights. */
+    if (f->T >= 2 * RG_ROW_BLOCK * threads) {
+        f->rows_per_task = RG_ROW_BLOCK;
+        pool_run(m->pool, (f->T + RG_ROW_BLOCK - 1) / RG_ROW_BLOCK, linear_rows_task, f);
+        return;
+    }
     if (l->q) {
         f->rows_per_task = RG_MAX(1, (f->T + threads - 1) / threads);
         pool_run(m->pool, (f->T + f->rows_per_task - 1) / f->rows_per_task, quantize_task, f);
