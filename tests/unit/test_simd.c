@@ -217,6 +217,17 @@ TEST(simd_int8_every_kernel_matches_scalar)
         for (int i = 0; i < rows * n; i++)
             worst = fmax(worst, fabs(ref[i] - y[i]) / (fabs(ref[i]) + 1e-3));
         CHECK_MSG(worst < 1e-5, "int8 %s vs scalar: relative difference %g", name, worst);
+        if (v == 3) {   /* and the sums approximate the float product */
+            double far = 0;
+            for (int r = 0; r < rows; r++)
+                for (int c = 0; c < n; c++) {
+                    double d = 0;
+                    for (int i = 0; i < k; i++)
+                        d += (double)x[r * k + i] * w[c * k + i];
+                    far = fmax(far, fabs(d - y[r * n + c]));
+                }
+            CHECK_MSG(far < 0.5, "int8 product too far from float: %.3g", far);
+        }
         free(xq);
         free(y);
     }
