@@ -193,8 +193,9 @@ struct rg_bert_model {
     int8_t *xq;
     float *xscale;
     size_t cap_tokens;
-    float *scores;                /* per worker: max_seq_length^2 */
-    bool softmax512;              /* the CPU runs softmax_row512 (rg_cpu_has) */
+    float *scores;                /* per worker: scores_stride floats of attention scratch */
+    size_t scores_stride;
+    bool softmax512;              /* the CPU runs softmax_row512 and attention512 (rg_cpu_has) */
 };
 
 const char *rg_bert_pooling_name(rg_bert_pooling p)
@@ -693,7 +694,11 @@ rg_status rg_bert_model_open(const char *dir, const rg_bert_model_opts *opts, rg
     m->pool = pool_new(threads);
     m->softmax512 = rg_cpu_has(RG_CPU_AVX512F);
     int L = m->info.max_seq_length;
-    m->scores = rg_xmalloc((size_t)threads * L * L * sizeof *m->scores);
+    /* Per worker: the scores, L x L rounded up to 16 columns, then K^T
+     * packed for attention512 (head size x L rounded up). */
+    int Lp = (L + 15) / 16 * 16, d = m->info.hidden / m->info.heads;
+    m->scores_stride = (size_t)L * Lp + (size_t)d * Lp;
+    m->scores = rg_xmalloc((size_t)threads * m->scores_stride * sizeof *m->scores);
     *out = m;
     return RG_OK;
 }
@@ -871,6 +876,114 @@ AVX512_ATTR static void softmax_row512(float *restrict row, int n)
 }
 #endif
 
+#ifdef RG_SOFTMAX_512
+/* Attention of one head without BLAS: OpenBLAS packs both operands of
+ * every small product (L x L x d per head), which cost about as much as
+ * the arithmetic.  Here K is transposed once into kt ([d][Lp], zero
+ * columns past L) so a score row is 16 keys per register, Q and V are read
+ * in place, and S = softmax(scale Q K^T) (stride Lp) feeds O = S V. */
+AVX512_ATTR static inline __attribute__((always_inline)) void
+qk_tile(const float *q, int ldq, const float *kt, int Lp, int d, float scale, int i0, int j0, int R, int JB, float *S)
+{
+    __m512 acc[4][4];
+#pragma GCC unroll 4
+    for (int i = 0; i < R; i++)
+#pragma GCC unroll 4
+        for (int b = 0; b < JB; b++)
+            acc[i][b] = _mm512_setzero_ps();
+    for (int e = 0; e < d; e++) {
+        __m512 kv[4];
+#pragma GCC unroll 4
+        for (int b = 0; b < JB; b++)
+            kv[b] = _mm512_loadu_ps(kt + (size_t)e * Lp + j0 + 16 * b);
+#pragma GCC unroll 4
+        for (int i = 0; i < R; i++) {
+            __m512 qb = _mm512_set1_ps(q[(size_t)(i0 + i) * ldq + e]);
+#pragma GCC unroll 4
+            for (int b = 0; b < JB; b++)
+                acc[i][b] = _mm512_fmadd_ps(qb, kv[b], acc[i][b]);
+        }
+    }
+    __m512 sc = _mm512_set1_ps(scale);
+#pragma GCC unroll 4
+    for (int i = 0; i < R; i++)
+#pragma GCC unroll 4
+        for (int b = 0; b < JB; b++)
+            _mm512_storeu_ps(S + (size_t)(i0 + i) * Lp + j0 + 16 * b, _mm512_mul_ps(acc[i][b], sc));
+}
+
+AVX512_ATTR static inline __attribute__((always_inline)) void
+pv_tile(const float *S, int Lp, const float *v, int ldv, int L, int i0, int R, int DV, float *out, int ldo)
+{
+    __m512 acc[4][4];
+#pragma GCC unroll 4
+    for (int i = 0; i < R; i++)
+#pragma GCC unroll 4
+        for (int b = 0; b < DV; b++)
+            acc[i][b] = _mm512_setzero_ps();
+    for (int j = 0; j < L; j++) {
+        __m512 vv[4];
+#pragma GCC unroll 4
+        for (int b = 0; b < DV; b++)
+            vv[b] = _mm512_loadu_ps(v + (size_t)j * ldv + 16 * b);
+#pragma GCC unroll 4
+        for (int i = 0; i < R; i++) {
+            __m512 sb = _mm512_set1_ps(S[(size_t)(i0 + i) * Lp + j]);
+#pragma GCC unroll 4
+            for (int b = 0; b < DV; b++)
+                acc[i][b] = _mm512_fmadd_ps(sb, vv[b], acc[i][b]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int i = 0; i < R; i++)
+#pragma GCC unroll 4
+        for (int b = 0; b < DV; b++)
+            _mm512_storeu_ps(out + (size_t)(i0 + i) * ldo + 16 * b, acc[i][b]);
+}
+
+#define PV_ROWS(DVC)                                                                     \
+    do {                                                                                 \
+        int r = 0;                                                                       \
+        for (; r + 4 <= L; r += 4)                                                       \
+            pv_tile(S, Lp, v, ldqkv, L, r, 4, DVC, out, ldo);                            \
+        for (; r < L; r++)                                                               \
+            pv_tile(S, Lp, v, ldqkv, L, r, 1, DVC, out, ldo);                            \
+    } while (0)
+
+/* d a multiple of 16, at most 64. */
+AVX512_ATTR static void attention512(const float *q, const float *k, const float *v, int ldqkv, int L, int d,
+                                     float scale, float *S, float *kt, float *out, int ldo)
+{
+    int Lp = (L + 15) / 16 * 16;
+    for (int e = 0; e < d; e++) {
+        for (int j = 0; j < L; j++)
+            kt[(size_t)e * Lp + j] = k[(size_t)j * ldqkv + e];
+        for (int j = L; j < Lp; j++)
+            kt[(size_t)e * Lp + j] = 0.0f;
+    }
+    int i = 0;
+    for (; i + 4 <= L; i += 4) {
+        int j = 0;
+        for (; j + 64 <= Lp; j += 64)
+            qk_tile(q, ldqkv, kt, Lp, d, scale, i, j, 4, 4, S);
+        for (; j < Lp; j += 16)
+            qk_tile(q, ldqkv, kt, Lp, d, scale, i, j, 4, 1, S);
+    }
+    for (; i < L; i++)
+        for (int j = 0; j < Lp; j += 16)
+            qk_tile(q, ldqkv, kt, Lp, d, scale, i, j, 1, 1, S);
+    for (i = 0; i < L; i++)
+        softmax_row512(S + (size_t)i * Lp, L);
+    switch (d / 16) {
+    case 1: PV_ROWS(1); break;
+    case 2: PV_ROWS(2); break;
+    case 3: PV_ROWS(3); break;
+    default: PV_ROWS(4); break;
+    }
+}
+#undef PV_ROWS
+#endif
+
 RG_VECTOR_LOOP static void softmax_row(float *restrict row, int n)
 {
     float mx = row[0], sum = 0;
@@ -1041,8 +1154,16 @@ static void attention_task(void *arg, int task, int worker)
     int L = f->lens[s];
     const float *base = m->qkv + (size_t)f->offs[s] * 3 * H + (size_t)h * d;
     const float *q = base, *k = base + H, *v = base + 2 * H;
-    float *S = m->scores + (size_t)worker * m->info.max_seq_length * m->info.max_seq_length;
+    float *S = m->scores + (size_t)worker * m->scores_stride;
     float scale = 1.0f / sqrtf((float)d);
+#ifdef RG_SOFTMAX_512
+    if (m->softmax512 && d % 16 == 0 && d <= 64) {
+        int Lp = (L + 15) / 16 * 16;
+        attention512(q, k, v, 3 * H, L, d, scale, S, S + (size_t)L * Lp,
+                     m->ctx + (size_t)f->offs[s] * H + (size_t)h * d, H);
+        return;
+    }
+#endif
     m->sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, L, L, d, scale, q, 3 * H, k, 3 * H, 0.0f, S, L);
 #ifdef RG_SOFTMAX_512
     if (m->softmax512)

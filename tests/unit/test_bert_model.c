@@ -131,6 +131,17 @@ TEST(bert_fp32_cls_matches_reference) { compare_with_reference("--pooling cls --
 TEST(bert_fp32_max_matches_reference) { compare_with_reference("--pooling max --seed 3", 2, NULL); }
 TEST(bert_fp32_f16_weights_match_reference) { compare_with_reference("--dtype F16 --seed 4", 8, NULL); }
 TEST(bert_fp32_bf16_weights_match_reference) { compare_with_reference("--dtype BF16 --seed 5", 1, NULL); }
+/* Head sizes 32, 48 and 64 take the AVX-512 attention (1, 3 and 4
+ * registers of V per row); the default head size 8 takes OpenBLAS. */
+TEST(bert_fp32_attention_head_sizes_match_reference)
+{
+    compare_with_reference("--seed 11 --hidden 64 --heads 2 --intermediate 96 --max-seq-length 40 --max-position 48",
+                           8, NULL);
+    compare_with_reference("--seed 12 --hidden 96 --heads 2 --intermediate 64 --max-seq-length 40 --max-position 48",
+                           3, NULL);
+    compare_with_reference("--seed 13 --hidden 128 --heads 2 --intermediate 64 --std 0.1", 2, NULL);
+}
+
 TEST(bert_fp32_prefix_and_wider_model)
 {
     compare_with_reference("--seed 6 --hidden 48 --heads 3 --intermediate 80 --layers 3 --max-seq-length 16", 5,
