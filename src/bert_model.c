@@ -695,9 +695,10 @@ rg_status rg_bert_model_open(const char *dir, const rg_bert_model_opts *opts, rg
     m->softmax512 = rg_cpu_has(RG_CPU_AVX512F);
     int L = m->info.max_seq_length;
     /* Per worker: the scores, L x L rounded up to 16 columns, then K^T
-     * packed for attention512 (head size x L rounded up). */
+     * and V packed for attention512 (head size x L rounded up, L x head
+     * size). */
     int Lp = (L + 15) / 16 * 16, d = m->info.hidden / m->info.heads;
-    m->scores_stride = (size_t)L * Lp + (size_t)d * Lp;
+    m->scores_stride = (size_t)L * Lp + (size_t)d * Lp + (size_t)L * d;
     m->scores = rg_xmalloc((size_t)threads * m->scores_stride * sizeof *m->scores);
     *out = m;
     return RG_OK;
@@ -880,8 +881,10 @@ AVX512_ATTR static void softmax_row512(float *restrict row, int n)
 /* Attention of one head without BLAS: OpenBLAS packs both operands of
  * every small product (L x L x d per head), which cost about as much as
  * the arithmetic.  Here K is transposed once into kt ([d][Lp], zero
- * columns past L) so a score row is 16 keys per register, Q and V are read
- * in place, and S = softmax(scale Q K^T) (stride Lp) feeds O = S V. */
+ * columns past L) so a score row is 16 keys per register, V is copied
+ * once into vp ([L][d]: its rows are 3H apart in place, a page each, and
+ * every block of 4 query rows reads all of them), Q is read in place, and
+ * S = softmax(scale Q K^T) (stride Lp) feeds O = S V. */
 AVX512_ATTR static inline __attribute__((always_inline)) void
 qk_tile(const float *q, int ldq, const float *kt, int Lp, int d, float scale, int i0, int j0, int R, int JB, float *S)
 {
@@ -945,9 +948,9 @@ pv_tile(const float *S, int Lp, const float *v, int ldv, int L, int i0, int R, i
     do {                                                                                 \
         int r = 0;                                                                       \
         for (; r + 4 <= L; r += 4)                                                       \
-            pv_tile(S, Lp, v, ldqkv, L, r, 4, DVC, out, ldo);                            \
+            pv_tile(S, Lp, v, ldv, L, r, 4, DVC, out, ldo);                              \
         for (; r < L; r++)                                                               \
-            pv_tile(S, Lp, v, ldqkv, L, r, 1, DVC, out, ldo);                            \
+            pv_tile(S, Lp, v, ldv, L, r, 1, DVC, out, ldo);                              \
     } while (0)
 
 /* d a multiple of 16, at most 64. */
@@ -955,12 +958,18 @@ AVX512_ATTR static void attention512(const float *q, const float *k, const float
                                      float scale, float *S, float *kt, float *out, int ldo)
 {
     int Lp = (L + 15) / 16 * 16;
-    for (int e = 0; e < d; e++) {
-        for (int j = 0; j < L; j++)
-            kt[(size_t)e * Lp + j] = k[(size_t)j * ldqkv + e];
+    float *vp = kt + (size_t)d * Lp;
+    for (int j = 0; j < L; j++) {
+        const float *kr = k + (size_t)j * ldqkv;
+        for (int e = 0; e < d; e++)
+            kt[(size_t)e * Lp + j] = kr[e];
+        memcpy(vp + (size_t)j * d, v + (size_t)j * ldqkv, (size_t)d * sizeof *vp);
+    }
+    for (int e = 0; e < d; e++)
         for (int j = L; j < Lp; j++)
             kt[(size_t)e * Lp + j] = 0.0f;
-    }
+    v = vp;
+    int ldv = d;
     int i = 0;
     for (; i + 4 <= L; i += 4) {
         int j = 0;
