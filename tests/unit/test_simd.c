@@ -230,6 +230,78 @@ TEST(simd_int8_gemm_portable_matches_default)
     CHECK_MSG(worst_ref < 0.5, "int8 scalar vs float64: %g", worst_ref);
 }
 
+/* Every int8 kernel this CPU has, on a shape that reaches all their paths
+ * (AMX's 32-row blocks plus a VNNI row tail, a 16-column tail, k past one
+ * 64-byte tile row), must give the scalar kernel's integer sums; the AVX-512
+ * activation quantiser must give the portable one's bytes. */
+TEST(simd_int8_every_kernel_matches_scalar)
+{
+    int n = 100, k = 200, rows = 77;
+    uint64_t s = 7;
+    float *w = rg_xmalloc((size_t)n * k * sizeof *w), *x = rg_xmalloc((size_t)rows * k * sizeof *x);
+    for (int i = 0; i < n * k; i++)
+        w[i] = frand(&s);
+    for (int i = 0; i < rows * k; i++)
+        x[i] = 2 * frand(&s);
+    static const char *const forced[] = {"scalar", "avx2", "vnni", NULL};
+    float *ref = NULL;
+    int8_t *xq_ref = NULL;
+    for (int v = 0; v < 4; v++) {
+        const char *old = getenv("RAGGED_INT8_KERNEL");
+        char *saved_k = old ? rg_xstrdup(old) : NULL;
+        char *saved = swap_simd(v == 0 ? "portable" : NULL);
+        if (forced[v])
+            setenv("RAGGED_INT8_KERNEL", forced[v], 1);
+        else
+            unsetenv("RAGGED_INT8_KERNEL");
+        rg_int8_matrix *q = rg_int8_matrix_new(w, n, k);
+        const char *name = rg_int8_kernel_name();
+        int kpad = rg_int8_matrix_kpad(q);
+        int8_t *xq = rg_xcalloc((size_t)rows * kpad, 1);
+        float xs[80];
+        rg_int8_quantize_rows(x, 0, rows, k, k, xq, kpad, xs);
+        restore_simd(saved);
+        if (saved_k)
+            setenv("RAGGED_INT8_KERNEL", saved_k, 1);
+        else
+            unsetenv("RAGGED_INT8_KERNEL");
+        free(saved_k);
+        float *y = rg_xcalloc((size_t)rows * n, sizeof *y);
+        rg_int8_gemm(q, xq, xs, rows, 0, 32, y, n);
+        rg_int8_gemm(q, xq, xs, rows, 32, n, y, n);
+        rg_int8_matrix_free(q);
+        fprintf(stderr, "    int8 kernel %s\n", name);
+        if (v == 0) {
+            CHECK_EQ_STR(name, "scalar");
+            ref = y;
+            xq_ref = xq;
+            continue;
+        }
+        CHECK_MSG(memcmp(xq, xq_ref, (size_t)rows * kpad) == 0, "%s: quantised activations differ", name);
+        double worst = 0;
+        for (int i = 0; i < rows * n; i++)
+            worst = fmax(worst, fabs(ref[i] - y[i]) / (fabs(ref[i]) + 1e-3));
+        CHECK_MSG(worst < 1e-5, "int8 %s vs scalar: relative difference %g", name, worst);
+        if (v == 3) {   /* and the sums approximate the float product */
+            double far = 0;
+            for (int r = 0; r < rows; r++)
+                for (int c = 0; c < n; c++) {
+                    double d = 0;
+                    for (int i = 0; i < k; i++)
+                        d += (double)x[r * k + i] * w[c * k + i];
+                    far = fmax(far, fabs(d - y[r * n + c]));
+                }
+            CHECK_MSG(far < 0.5, "int8 product too far from float: %.3g", far);
+        }
+        free(xq);
+        free(y);
+    }
+    free(ref);
+    free(xq_ref);
+    free(w);
+    free(x);
+}
+
 /* fp32 GEMM: the packed kernel (when this CPU has one) against float64;
  * the portable path is OpenBLAS, checked by the BERT reference tests. */
 TEST(simd_f32_gemm_matches_reference)
