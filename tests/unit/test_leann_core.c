@@ -532,8 +532,8 @@ TEST(leann_pq_shape_automatic_and_explicit)
     CHECK_EQ_INT(ksub, 256);
     leann_pq_shape(1024, LEANN_PQ_COARSE_MAX + 1, 0, 0, &m, &ksub);   /* walked: 8-d */
     CHECK_EQ_INT(m, 128);
-    leann_pq_shape(384, 1000, 0, 0, &m, &ksub);
-    CHECK_EQ_INT(m, 96);
+    leann_pq_shape(384, 1000, 0, 0, &m, &ksub);   /* below 768-d: 2-d sub-vectors */
+    CHECK_EQ_INT(m, 192);
     leann_pq_shape(1024, 5000, 64, 4, &m, &ksub);   /* 4-bit: two sub-quantisers a byte */
     CHECK_EQ_INT(m, 128);
     CHECK_EQ_INT(ksub, 16);
