@@ -12,7 +12,8 @@
 # runs) and handed to bench_leann through RAGGED_BENCH_VECS; queries embed at
 # query time.  RAGGED_BENCH_PRECISION=int8 runs the int8 engine (a collection
 # of int8 identity: its vectors are int8's, embedded again).
-# Writes bench/leann/RESULTS-recompute.md.
+# RAGGED_BENCH_CODES lists the code_bytes to compare (default "0 96").
+# Writes bench/leann/RESULTS-recompute.md (RESULTS-recompute-int8.md for int8).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 NDOCS=${1:-1000}
@@ -38,7 +39,7 @@ mkdir -p bench/out/graph
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 load() { cut -d' ' -f1-3 /proc/loadavg; }
-OUT=bench/leann/RESULTS-recompute.md
+OUT=bench/leann/RESULTS-recompute$([[ $PREC == fp32 ]] || echo "-$PREC").md
 {
 echo "# leann recompute with a MiniLM-shaped model ($PREC)"
 echo
@@ -47,7 +48,7 @@ echo "- machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ 
 echo "- corpus: first $NDOCS scifact documents (title + text, up to 256 tokens); $NQ queries; k = 10 timed, cold cache (cache_mb 0)"
 echo "- recall against the exact backend (same vectors, same run); CPU ms = user+sys of the process (both engine threads)"
 echo
-for cb in 0 96; do
+for cb in ${RAGGED_BENCH_CODES:-0 96}; do
     echo "## code_bytes $cb ($([[ $cb == 0 ]] && echo "automatic: the default" || echo "the previous default"))"
     echo
     echo '```'
