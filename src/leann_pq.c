@@ -28,7 +28,7 @@ int leann_pq_default_m(int dim, size_t n)
      * (192 bytes at 384-d).  The PQ order then puts the true 10th neighbour
      * at depth 13.9 on average instead of 33.7, and the adaptive rerank of a
      * k = 10 query recomputes 17.9 passages instead of 43.8 (recall@10
-     * 0.991 / 0.977; 2,000 scifact documents, bench/leann/RESULTS-rerank.md).
+     * 0.991 / 0.977; 2,000 scifact documents, bench/leann/RESULTS-rerank-lab.md).
      * Above LEANN_PQ_COARSE_MAX
      * vectors a collection is walked, not scanned, and the codes steer the
      * walk as well; 64-byte codes were not measured there (the walk is

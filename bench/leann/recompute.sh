@@ -60,8 +60,8 @@ for cb in ${RAGGED_BENCH_CODES:-0 96}; do
 done
 echo "## Rerank-order lab ($NDOCS documents, 300 queries, every document a candidate, adaptive cap 75)"
 echo
-for shape in "0 0" "192 192"; do
-    echo "first-stage code bytes / residual bytes: $shape (0: 96, the previous default)"
+for shape in "96 96" "192 192"; do
+    echo "first-stage code bytes / residual bytes: $shape"
     echo
     build/rerank_lab "$VECS" $shape
     echo
