@@ -88,8 +88,8 @@ typedef struct leann_pq {
 
 /* Sub-quantiser count for n vectors of a dimension (8-bit codes):
  * 16-dimensional sub-vectors from 768 dimensions up (64 bytes at 1024-d;
- * 8-dimensional, 128 bytes, above LEANN_PQ_COARSE_MAX vectors), 4-dimensional
- * below 768 (96 bytes at 384-d). */
+ * 8-dimensional, 128 bytes, above LEANN_PQ_COARSE_MAX vectors), 2-dimensional
+ * below 768 (192 bytes at 384-d). */
 int leann_pq_default_m(int dim, size_t n);
 /* int8 codebooks: the scale of n values, and one value's code. */
 float leann_pq_int8_scale(const float *v, size_t n);
@@ -270,6 +270,18 @@ double leann_rerank_expected_misses(const leann_cand *cand, size_t ncand, const 
  * all ncand when !adaptive, else until the rule above stops. */
 rg_status leann_rerank_exact(const float *q, size_t dim, const leann_cand *cand, size_t ncand, int k, bool adaptive,
                              leann_vecs_fn vecs, void *ctx, float *exact, size_t *scored, rg_error *err);
+
+/* The adaptive rule's knobs (leann_rerank_exact uses the LEANN_RERANK_*
+ * ones); bench/leann/rerank_lab.c varies them. */
+typedef struct leann_rerank_rule {
+    int first;      /* candidates of the first batch (at least k + 2) */
+    int step;       /* candidates of every later batch */
+    double misses;  /* stop when fewer of the top k are expected unscored */
+} leann_rerank_rule;
+/* leann_rerank_exact with an explicit rule (NULL: score all ncand). */
+rg_status leann_rerank_exact_rule(const float *q, size_t dim, const leann_cand *cand, size_t ncand, int k,
+                                  const leann_rerank_rule *rule, leann_vecs_fn vecs, void *ctx, float *exact,
+                                  size_t *scored, rg_error *err);
 
 /* Live (not deleted, not self) nodes of a sorted seen list, at most max. */
 int leann_candidates_from_seen(const leann_graph *g, const leann_cand *seen, size_t nseen,

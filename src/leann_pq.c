@@ -22,14 +22,19 @@ int leann_pq_default_m(int dim, size_t n)
      * against exact search at 0.970/0.962 for 58 recomputed candidates a
      * k = 10 query, where 8-dimensional ones (128 bytes, the previous
      * default) gave 0.968/0.977 for 37; 4-bit codes of the same size lose
-     * far more (64 bytes: 0.908/0.917).  At 384 dimensions (MiniLM-shaped)
-     * a recompute is a bert forward pass, ~50 ms, so the codes stay fine:
-     * 4-dimensional sub-vectors (96 bytes).  Above LEANN_PQ_COARSE_MAX
+     * far more (64 bytes: 0.908/0.917).  Below 768 dimensions (MiniLM-shaped,
+     * 384) a recompute is a bert forward pass (~90 ms of CPU for a 256-token
+     * passage), so the codes are finer still: 2-dimensional sub-vectors
+     * (192 bytes at 384-d).  The PQ order then puts the true 10th neighbour
+     * at depth 13.9 on average instead of 33.7, and the adaptive rerank of a
+     * k = 10 query recomputes 17.9 passages instead of 43.8 (recall@10
+     * 0.991 / 0.977; 2,000 scifact documents, bench/leann/RESULTS-rerank-lab.md).
+     * Above LEANN_PQ_COARSE_MAX
      * vectors a collection is walked, not scanned, and the codes steer the
      * walk as well; 64-byte codes were not measured there (the walk is
      * already the weak spot at 256K chunks, docs/leann.md Limits), so those
      * keep 8-dimensional sub-vectors (128 bytes). */
-    int first = dim < 768 ? 4 : n > LEANN_PQ_COARSE_MAX ? 8 : 16;
+    int first = dim < 768 ? 2 : n > LEANN_PQ_COARSE_MAX ? 8 : 16;
     for (int dsub = first; dsub >= 1; dsub--)
         if (dim % dsub == 0)
             return dim / dsub;

@@ -532,8 +532,8 @@ TEST(leann_pq_shape_automatic_and_explicit)
     CHECK_EQ_INT(ksub, 256);
     leann_pq_shape(1024, LEANN_PQ_COARSE_MAX + 1, 0, 0, &m, &ksub);   /* walked: 8-d */
     CHECK_EQ_INT(m, 128);
-    leann_pq_shape(384, 1000, 0, 0, &m, &ksub);
-    CHECK_EQ_INT(m, 96);
+    leann_pq_shape(384, 1000, 0, 0, &m, &ksub);   /* below 768-d: 2-d sub-vectors */
+    CHECK_EQ_INT(m, 192);
     leann_pq_shape(1024, 5000, 64, 4, &m, &ksub);   /* 4-bit: two sub-quantisers a byte */
     CHECK_EQ_INT(m, 128);
     CHECK_EQ_INT(ksub, 16);
@@ -916,6 +916,36 @@ TEST(leann_adaptive_rerank_continues_when_pq_is_noisy)
     fake_space g = {dist, 0, 0};
     CHECK_OK(leann_rerank_exact(q, 1, cand, 5, 3, true, fake_vecs, &g, exact, &scored, &err), &err);
     CHECK(scored == 5 && g.calls == 1);
+}
+
+TEST(leann_rerank_rule_sets_batches_and_stop)
+{
+    /* The noisy case above with explicit rules: the first batch is at
+     * least k + 2, later batches are `step` long, and a threshold no
+     * estimate can pass scores every candidate. */
+    enum { N = 40 };
+    leann_cand cand[N];
+    float dist[N], exact[N];
+    for (int i = 0; i < N; i++) {
+        cand[i] = (leann_cand){0.5f + 0.01f * (float)i, (uint32_t)i};
+        dist[i] = cand[i].dist + ((i % 2) ? 0.3f : -0.3f);
+    }
+    float q[1] = {1};
+    size_t scored = 0;
+    rg_error err = {0};
+    leann_rerank_rule never = {1, 3, -1.0};   /* first 1 -> k + 2 = 5, then 3 at a time */
+    fake_space f = {dist, 0, 0};
+    CHECK_OK(leann_rerank_exact_rule(q, 1, cand, N, 3, &never, fake_vecs, &f, exact, &scored, &err), &err);
+    CHECK_EQ_INT(scored, N);
+    CHECK_EQ_INT(f.fetched, N);
+    CHECK_EQ_INT(f.calls, 1 + (N - 5 + 2) / 3);   /* 5, then 12 batches of 3 (the last one 2) */
+    leann_rerank_rule always = {20, 4, 1e9};   /* stops after its first batch */
+    fake_space g = {dist, 0, 0};
+    CHECK_OK(leann_rerank_exact_rule(q, 1, cand, N, 3, &always, fake_vecs, &g, exact, &scored, &err), &err);
+    CHECK(scored == 20 && g.calls == 1);
+    fake_space h = {dist, 0, 0};
+    CHECK_OK(leann_rerank_exact_rule(q, 1, cand, N, 3, NULL, fake_vecs, &h, exact, &scored, &err), &err);
+    CHECK(scored == N && h.calls == 1);
 }
 
 typedef struct mem_space {
