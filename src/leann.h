@@ -474,6 +474,10 @@ rg_status leann_doc_decompress(leann_coll *c, const void *blob, size_t len, int6
  * connection that only counts rows: the functions then fail if called). */
 int leann_text_register(sqlite3 *db, leann_coll *c);
 
+/* A row's stored metadata as an object, without what only the passage
+ * gives back (content_hash); NULL and err when it is damaged. */
+json_t *leann_meta_object(leann_coll *c, const void *blob, size_t len, rg_error *err);
+
 /* Every SQL function leann.sqlite's schema uses (rg_id_key, the metapack
  * and leann_text ones), for handle c (NULL: rg_leann_* then fail if
  * called); SQLITE_OK or an SQLite code.  Tools and tests that write the

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "leann.h"
+#include "leann_filter.h"
 #include "sqlite_util.h"
 #include "util.h"
 
@@ -168,6 +169,12 @@ rg_status leann_check(const char *dir, const char *db_name, json_t *report, rg_e
     }
     check_rows(c, 0, report);
     check_rows(c, 1, report);
+    {
+        bool present, ok;
+        char msg[512];
+        leann_filter_index_check(c->db, &present, &ok, msg, sizeof msg);
+        add(report, "filters", ok, "metadata index: %s", msg);
+    }
 
 out:
     leann_text_free(c);

@@ -467,6 +467,20 @@ static void sql_meta(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     rg_metapack_sql_result(ctx, obj);
 }
 
+json_t *leann_meta_object(leann_coll *c, const void *blob, size_t len, rg_error *err)
+{
+    rg_buf scratch;
+    rg_buf_init(&scratch);
+    const uint8_t *p;
+    size_t n;
+    json_t *obj = NULL;
+    if (meta_packed(c, blob, len, &scratch, &p, &n, err) == RG_OK &&
+        !(obj = rg_metapack_decode_doc(p, n, NULL, NULL)))
+        rg_error_set(err, RG_ERR_CORRUPT, "%s: stored metadata is damaged", c->db_path);
+    rg_buf_free(&scratch);
+    return obj;
+}
+
 /* rg_leann_id(meta) -> the id ingest derives from the stored metadata
  * (rg_chunk_id_from_metadata), or NULL.  Rows whose id is that one store no
  * id (rec.own_id is NULL; rec.id is generated from this). */

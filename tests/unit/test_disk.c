@@ -414,10 +414,10 @@ static void old_format_reads_and_writes(int format)
     check_count_where(c, where, 1);   /* now recomputed from the passage */
     check_count_where(c, "{\"group\": \"alpha\"}", 140);
     rg_collection_close(c);
-    /* marked format 6, so older versions refuse it by name instead of
+    /* marked format 7, so older versions refuse it by name instead of
      * reporting damage */
     char *fmt = format_of(name);
-    CHECK_EQ_STR(fmt, "ragged-leann-6");
+    CHECK_EQ_STR(fmt, "ragged-leann-7");
     free(fmt);
     free_recs(n, r, ids, docs, meta, vecs);
     contract_env_close(&env);
