@@ -10,9 +10,10 @@
 /* Input: a mode byte, then either the whole file (mode bit 0 set) or the
  * payload only, to which a valid header with correct CRCs is added so the
  * mutations reach the payload parser instead of dying at the checksum;
- * mode bits 1 to 3 are then the header's flags (LEANN_CODES_INT8 1,
+ * mode bits 1 to 4 are then the header's flags (LEANN_CODES_INT8 1,
  * LEANN_CODES_PACK4 2, LEANN_FILE_ZSTD 4: a stored payload that starts
- * with its zstd section). */
+ * with its zstd section, LEANN_CODES_SPARSE 8: a bitmap of the nodes with
+ * a code). */
 static char *write_leann_file(const char *name, const char *magic, uint32_t allowed, const uint8_t *data,
                               size_t size)
 {
@@ -47,7 +48,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size > (1u << 20))
         return 0;
-    char *path = write_leann_file("codes.bin", LEANN_CODES_MAGIC, LEANN_CODES_INT8 | LEANN_CODES_PACK4 | LEANN_FILE_ZSTD,
+    char *path = write_leann_file("codes.bin", LEANN_CODES_MAGIC, LEANN_CODES_INT8 | LEANN_CODES_PACK4 | LEANN_FILE_ZSTD |
+                                                                    LEANN_CODES_SPARSE,
                                   data, size);
     leann_pq pq;
     memset(&pq, 0, sizeof pq);

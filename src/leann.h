@@ -34,6 +34,7 @@
 #define LEANN_HEADER_SIZE 32
 #define LEANN_CODES_INT8 1u   /* header flag: codebooks stored as int8 + scales */
 #define LEANN_CODES_PACK4 2u  /* header flag: ksub <= 16, two codes a byte (low nibble first) */
+#define LEANN_CODES_SPARSE 8u /* header flag: a bitmap of coded nodes, codes of those only (no tombstones) */
 /* Header flag of both files: the payload's leading section (the whole graph;
  * the parameters and codebooks of a codes file) is one zstd frame; see the
  * top of leann_format.c.  Files without it (older ragged) still load. */
@@ -304,9 +305,18 @@ rg_status leann_graph_write(const leann_graph *g, const char *path, int64_t *byt
 rg_status leann_graph_read(leann_graph *g, const char *path, rg_error *err);
 rg_status leann_codes_write(const leann_pq *pq, const uint8_t *codes, uint32_t n, const char *path,
                             int64_t *bytes, rg_error *err);
-/* *codes receives n * pq->m bytes. */
+/* The same without the codes of nodes node_flags marks LEANN_NODE_DELETED
+ * (LEANN_CODES_SPARSE: a bitmap, then the others' codes). */
+rg_status leann_codes_write_live(const leann_pq *pq, const uint8_t *codes, uint32_t n, const uint8_t *node_flags,
+                                 const char *path, int64_t *bytes, rg_error *err);
+/* *codes receives n * pq->m bytes (zeros for a node the file has no code
+ * of). */
 rg_status leann_codes_read(leann_pq *pq, uint8_t **codes, uint32_t *n, const char *path,
                            rg_error *err);
+/* The same; *present (n bytes, 1: the file holds the node's code; may be
+ * NULL) lets the caller check that every live node has one. */
+rg_status leann_codes_read_present(leann_pq *pq, uint8_t **codes, uint32_t *n, uint8_t **present,
+                                   const char *path, rg_error *err);
 /* Adjacency list as delta + varint bytes (also used for the SQLite overlay). */
 void leann_nbrs_encode(const uint32_t *nbrs, int deg, rg_buf *out);
 /* Returns the degree, or -1 when malformed / longer than max. */
@@ -514,8 +524,11 @@ rg_status leann_compact(leann_coll *c, rg_error *err);
  * the LEANN_CONSOLIDATE_* thresholds, or a small collection that doubled
  * since its last build). */
 bool leann_should_consolidate(const leann_coll *c, uint32_t nodes, int64_t live);
-/* Writes changed adjacency lists (dirty) and new codes (nodes >= from) to
- * the SQLite overlay; checkpoints into a new generation when it grows. */
+/* Writes changed adjacency lists (dirty) and new codes (nodes >= from, and
+ * those marked LEANN_DIRTY_CODE) to the SQLite overlay, dropping the code
+ * rows of dirty tombstones; checkpoints into a new generation (whose codes
+ * file holds no tombstone's code) when the overlay grows. */
+#define LEANN_DIRTY_CODE 2   /* dirty[] bit: the node's code changed (bit 1: its list) */
 rg_status leann_save_overlay(leann_coll *c, const uint8_t *dirty, uint32_t new_from, int64_t *new_gen,
                              rg_error *err);
 /* leann_search.c (no SQLite: stored data through c->src) */

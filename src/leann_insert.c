@@ -162,13 +162,15 @@ rg_status leann_save_overlay(leann_coll *c, const uint8_t *dirty, uint32_t new_f
         c->base_n = g->n;
         return RG_OK;
     }
-    sqlite3_stmt *sa = NULL, *sc = NULL;
+    sqlite3_stmt *sa = NULL, *sc = NULL, *sd = NULL;
     if (sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO adj(node, flags, nbrs) VALUES(?, ?, ?)", -1, &sa, NULL) !=
             SQLITE_OK ||
         sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO codes(node, code) VALUES(?, ?)", -1, &sc, NULL) !=
-            SQLITE_OK) {
+            SQLITE_OK ||
+        sqlite3_prepare_v2(c->db, "DELETE FROM codes WHERE node = ?", -1, &sd, NULL) != SQLITE_OK) {
         rc = rg_sqlite_error(c->db, c->db_path, err);
         sqlite3_finalize(sa);
+        sqlite3_finalize(sc);
         return rc;
     }
     rg_buf b;
@@ -185,16 +187,25 @@ rg_status leann_save_overlay(leann_coll *c, const uint8_t *dirty, uint32_t new_f
             rc = rg_sqlite_error(c->db, c->db_path, err);
         sqlite3_reset(sa);
     }
-    for (uint32_t v = new_from; rc == RG_OK && v < g->n; v++) {
-        sqlite3_bind_int64(sc, 1, v);
-        sqlite3_bind_blob(sc, 2, c->codes + (size_t)v * c->pq.m, c->pq.m, SQLITE_STATIC);
-        if (sqlite3_step(sc) != SQLITE_DONE)
+    /* Codes of new nodes and of nodes given a new one (LEANN_DIRTY_CODE);
+     * a tombstone keeps none (issue 16: the codes of deleted nodes used to
+     * stay until a rebuild). */
+    for (uint32_t v = 0; rc == RG_OK && v < g->n; v++) {
+        bool deleted = g->flags[v] & LEANN_NODE_DELETED;
+        if (deleted ? !dirty[v] : v < new_from && !(dirty[v] & LEANN_DIRTY_CODE))
+            continue;
+        sqlite3_stmt *s = deleted ? sd : sc;
+        sqlite3_bind_int64(s, 1, v);
+        if (!deleted)
+            sqlite3_bind_blob(sc, 2, c->codes + (size_t)v * c->pq.m, c->pq.m, SQLITE_STATIC);
+        if (sqlite3_step(s) != SQLITE_DONE)
             rc = rg_sqlite_error(c->db, c->db_path, err);
-        sqlite3_reset(sc);
+        sqlite3_reset(s);
     }
     rg_buf_free(&b);
     sqlite3_finalize(sa);
     sqlite3_finalize(sc);
+    sqlite3_finalize(sd);
     return rc;
 }
 

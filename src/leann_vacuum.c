@@ -5,8 +5,9 @@
  * its other neighbours plus the deleted node's neighbours, re-pruned for
  * diversity; a deleted hub hands its role to a neighbour, and any node the
  * repairs strand is reconnected.  So the graph stays navigable without a
- * rebuild.  Tombstones keep their number (and their PQ code in the codes
- * file; their row, passage included, is gone) until a rebuild renumbers the
+ * rebuild.  Tombstones keep their number (but no PQ code and no row: the
+ * passage goes with the row, the code's overlay row in the same write, and
+ * a codes file holds live nodes' codes only) until a rebuild renumbers the
  * live nodes: `compact`, or the automatic consolidation at the end of the
  * write that takes tombstones past LEANN_CONSOLIDATE_DEAD of the nodes. */
 #include <stdlib.h>

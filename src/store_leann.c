@@ -445,7 +445,9 @@ void leann_invalidate(leann_coll *c)
     c->version = -1;
 }
 
-static rg_status load_overlay(leann_coll *c, uint32_t nodes, rg_error *err)
+/* present: nodes bytes, 1 where the generation file holds the node's code;
+ * overlay rows add theirs, and every live node must end with one. */
+static rg_status load_overlay(leann_coll *c, uint32_t nodes, uint8_t *present, rg_error *err)
 {
     sqlite3_stmt *st = NULL;
     rg_status rc = RG_OK;
@@ -475,13 +477,12 @@ static rg_status load_overlay(leann_coll *c, uint32_t nodes, rg_error *err)
     if (rc != RG_OK)
         return rc;
 
-    int64_t have = 0;
     if (sqlite3_prepare_v2(c->db, "SELECT node, code FROM codes", -1, &st, NULL) != SQLITE_OK)
         return rg_sqlite_error(c->db, c->db_path, err);
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t v = sqlite3_column_int64(st, 0);
         const uint8_t *code = sqlite3_column_blob(st, 1);
-        bool bad = v < c->base_n || v >= nodes || sqlite3_column_bytes(st, 1) != c->pq.m;
+        bool bad = v < 0 || v >= nodes || sqlite3_column_bytes(st, 1) != c->pq.m;
         for (int j = 0; !bad && j < c->pq.m; j++)
             bad = code[j] >= c->pq.ksub;
         if (bad) {
@@ -490,14 +491,11 @@ static rg_status load_overlay(leann_coll *c, uint32_t nodes, rg_error *err)
             break;
         }
         memcpy(c->codes + (size_t)v * c->pq.m, code, (size_t)c->pq.m);
-        have++;
+        present[v] = 1;
     }
     if (rc == RG_OK && r != SQLITE_DONE)
         rc = rg_sqlite_error(c->db, c->db_path, err);
     sqlite3_finalize(st);
-    if (rc == RG_OK && have != (int64_t)nodes - c->base_n)
-        rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: %lld nodes have no PQ code", c->db_path,
-                          (long long)((int64_t)nodes - c->base_n - have));
     if (rc != RG_OK)
         return rc;
 
@@ -511,6 +509,12 @@ static rg_status load_overlay(leann_coll *c, uint32_t nodes, rg_error *err)
     if (r != SQLITE_DONE)
         rc = rg_sqlite_error(c->db, c->db_path, err);
     sqlite3_finalize(st);
+    /* Tombstones keep no code; every live node has one. */
+    uint32_t missing = 0;
+    for (uint32_t v = 0; rc == RG_OK && v < nodes; v++)
+        missing += !present[v] && !(c->graph.flags[v] & LEANN_NODE_DELETED);
+    if (rc == RG_OK && missing)
+        rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: %u nodes have no PQ code", c->db_path, missing);
     return rc;
 }
 
@@ -564,12 +568,13 @@ static rg_status leann_load(leann_coll *c, rg_error *err)
                             entry < -1 || entry >= nodes))
             rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: collection counters are inconsistent", c->db_path);
         bool retry = false;
+        uint8_t *present = NULL;
         if (rc == RG_OK && gen > 0) {
             char *gp = gen_path(c, "graph", gen), *cp = gen_path(c, "codes", gen);
             uint32_t ncodes = 0;
             rc = leann_graph_read(&c->graph, gp, err);
             if (rc == RG_OK)
-                rc = leann_codes_read(&c->pq, &c->codes, &ncodes, cp, err);
+                rc = leann_codes_read_present(&c->pq, &c->codes, &ncodes, &present, cp, err);
             if (rc == RG_OK && (c->graph.n != base_n || ncodes != base_n || c->pq.dim != c->dim))
                 rc = rg_error_set(err, RG_ERR_CORRUPT,
                                   "%s / %s do not match %s (nodes %u / %u, expected %lld; dimension %d)", gp, cp,
@@ -588,8 +593,12 @@ static rg_status leann_load(leann_coll *c, rg_error *err)
                 leann_graph_add_node(&c->graph);
             leann_codes_reserve(c, (uint32_t)nodes);
             c->graph.entry = entry < 0 ? LEANN_NONE : (uint32_t)entry;
-            rc = load_overlay(c, (uint32_t)nodes, err);
+            present = rg_xrealloc(present, (size_t)nodes + 1);
+            if (nodes > (int64_t)(gen > 0 ? base_n : 0))
+                memset(present + (gen > 0 ? base_n : 0), 0, (size_t)(nodes - (gen > 0 ? base_n : 0)));
+            rc = load_overlay(c, (uint32_t)nodes, present, err);
         }
+        free(present);
         if (rc == RG_OK)
             rc = rg_sqlite_scalar_int(c->db, "SELECT count(*) FROM records", &c->live, err);
         rg_sqlite_exec(c->db, "COMMIT", NULL);
@@ -750,7 +759,7 @@ rg_status leann_write_generation(leann_coll *c, int64_t gen, rg_error *err)
     char *gp = gen_path(c, "graph", gen), *cp = gen_path(c, "codes", gen);
     rg_status rc = leann_graph_write(&c->graph, gp, NULL, err);
     if (rc == RG_OK)
-        rc = leann_codes_write(&c->pq, c->codes, c->graph.n, cp, NULL, err);
+        rc = leann_codes_write_live(&c->pq, c->codes, c->graph.n, c->graph.flags, cp, NULL, err);
     free(gp);
     free(cp);
     return rc;
