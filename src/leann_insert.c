@@ -1,9 +1,9 @@
 /* add / upsert for the leann backend: incremental insertion into the
  * existing graph (then every stranded node reconnected), or a full rebuild
- * when leann_should_consolidate says the graph has drifted far enough from
- * its last build: the collection grew (so PQ codebooks and the graph stay
- * trained on the data they index; the total rebuild work stays within a
- * constant factor of one build) or tombstones piled up.  Either way the whole call is one SQLite transaction; new graph /
+ * when leann_should_rebuild says a small collection doubled (so PQ
+ * codebooks and the graph stay trained on the data they index; the total
+ * rebuild work stays within a constant factor of one build).  The write
+ * then ends with a consolidation step (leann_vacuum.c).  Either way the whole call is one SQLite transaction; new graph /
  * codes files, when any, are written before it commits.
  *
  * Records arrive with their embeddings: those are used for this insertion
@@ -101,15 +101,14 @@ static float pq_dist(void *ctx, uint32_t node)
     return leann_pq_distance(p->pq, p->table, p->codes + (size_t)node * p->pq->m);
 }
 
-/* Inserts new node v (exact vector in es) into the graph. */
-static rg_status insert_node(leann_coll *c, leann_edit_space *es, uint32_t v, uint8_t *dirty)
+void leann_link_node(leann_coll *c, leann_edit_space *es, uint32_t v, uint8_t *dirty)
 {
     leann_graph *g = &c->graph;
-    dirty[v] = 1;
+    dirty[v] |= 1;
     if (g->entry == LEANN_NONE) {
         g->entry = v;
         g->flags[v] |= LEANN_NODE_HUB;
-        return RG_OK;
+        return;
     }
     const float *vv = leann_edit_space_vec(es, v);
     float *table = rg_xmalloc(sizeof(float) * (size_t)c->pq.m * c->pq.ksub);
@@ -119,19 +118,25 @@ static rg_status insert_node(leann_coll *c, leann_edit_space *es, uint32_t v, ui
     size_t nseen = 0;
     leann_beam_search(g, pq_dist, &pc, LEANN_BUILD_L, &c->visit, &seen, &nseen);
     free(table);
-    uint32_t pool[INSERT_POOL];
+    /* The search's best live candidates, and (re-linking) the node's
+     * current neighbours, which the search may not reach again. */
+    uint32_t pool[INSERT_POOL + 256];
     int np = leann_candidates_from_seen(g, seen, nseen, v, pool, INSERT_POOL);
     free(seen);
+    for (int i = 0; i < g->deg[v]; i++) {
+        uint32_t x = leann_graph_nbrs(g, v)[i];
+        if (x != v && !(g->flags[x] & LEANN_NODE_DELETED))
+            pool[np++] = x;
+    }
     /* The candidates' vectors come from the cache or, failing that, from
-     * their PQ codes (4-dimensional sub-vectors: close to exact), never from
-     * a recompute.  Recomputing the pool (about 48 embeddings a node, mostly
-     * cache misses once a collection outgrows the cache) made incremental
-     * ingest cost more than embedding the collection itself. */
+     * their PQ codes, never from a recompute.  Recomputing the pool (about
+     * 48 embeddings a node, mostly cache misses once a collection outgrows
+     * the cache) made incremental ingest cost more than embedding the
+     * collection itself. */
     leann_space sp = {leann_edit_space_vec, es, c->dim};
     leann_graph_connect(g, &sp, v, pool, np, leann_graph_bound(g, v));
     for (int i = 0; i < g->deg[v]; i++)
-        dirty[leann_graph_nbrs(g, v)[i]] = 1;
-    return RG_OK;
+        dirty[leann_graph_nbrs(g, v)[i]] |= 1;
 }
 
 rg_status leann_save_overlay(leann_coll *c, const uint8_t *dirty, uint32_t new_from, int64_t *new_gen,
@@ -146,11 +151,23 @@ rg_status leann_save_overlay(leann_coll *c, const uint8_t *dirty, uint32_t new_f
     uint32_t ndirty = 0;
     for (uint32_t v = 0; v < g->n; v++)
         ndirty += dirty[v] != 0;
-    /* Checkpoint: when the overlay would hold more than half the graph,
-     * write a new generation instead (same transaction commits it). */
-    if (overlay + ndirty > 256 + c->base_n / 2) {
+    /* Tombstones at the top of the node numbers (where consolidation's
+     * moves leave them) that only a checkpoint can drop, being inside the
+     * generation files. */
+    uint32_t top = g->n;
+    while (top > 0 && (g->flags[top - 1] & LEANN_NODE_DELETED))
+        top--;
+    uint32_t dead_top = g->n - top;
+    /* Checkpoint: when the overlay would hold more than half the graph, or
+     * those tombstones reach LEANN_CONSOLIDATE_CHANGED of the nodes, write
+     * a new generation instead (same transaction commits it). */
+    if (overlay + ndirty > 256 + c->base_n / 2 ||
+        (dead_top >= LEANN_CONSOLIDATE_MIN_CHANGED && dead_top >= LEANN_CONSOLIDATE_CHANGED * g->n)) {
         int64_t gen = c->generation + 1;
-        rc = leann_write_generation(c, gen, err);
+        /* The new files hold no tombstone at the top. */
+        rc = leann_drop_top_tombstones(c, 0, err);
+        if (rc == RG_OK)
+            rc = leann_write_generation(c, gen, err);
         if (rc == RG_OK)
             rc = rg_sqlite_exec(c->db, "DELETE FROM adj; DELETE FROM codes;", err);
         if (rc != RG_OK) {
@@ -335,6 +352,8 @@ rg_status leann_add(leann_coll *c, const rg_record *recs, size_t n, bool upsert,
     rg_status rc = leann_tx_begin(c, &tx, err);
     if (rc == RG_OK)
         rc = leann_add_in(c, &tx, recs, n, upsert, err);
+    if (rc == RG_OK)
+        rc = leann_consolidate_step(c, &tx, err);
     return leann_tx_end(c, &tx, rc, err);
 }
 
@@ -348,6 +367,8 @@ rg_status leann_replace(leann_coll *c, const rg_record *recs, size_t n, const ch
         rc = leann_add_in(c, &tx, recs, n, true, err);
     if (rc == RG_OK && ndel)
         rc = leann_delete_in(c, &tx, del, ndel, NULL, &gone, err);
+    if (rc == RG_OK)
+        rc = leann_consolidate_step(c, &tx, err);
     rc = leann_tx_end(c, &tx, rc, err);
     *deleted = rc == RG_OK ? gone : 0;
     return rc;
@@ -433,8 +454,7 @@ rg_status leann_add_in(leann_coll *c, leann_tx *tx, const rg_record *recs, size_
 
     int64_t live_before = c->live + tx->live_delta;   /* this transaction's earlier parts included */
     int64_t live_after = live_before - (int64_t)nold + (int64_t)n;
-    bool rebuild = c->pq.m == 0 || c->graph.entry == LEANN_NONE ||
-                   leann_should_consolidate(c, first_new + (uint32_t)n, live_after);
+    bool rebuild = c->pq.m == 0 || c->graph.entry == LEANN_NONE || leann_should_rebuild(c, live_after);
     if (rc == RG_OK) {
         tx->mutated = true;
         leann_graph_reserve(&c->graph, first_new + (uint32_t)n);
@@ -469,7 +489,7 @@ rg_status leann_add_in(leann_coll *c, leann_tx *tx, const rg_record *recs, size_
             for (size_t i = 0; rc == RG_OK && i < n; i++) {
                 if (i % 64 == 0)
                     leann_progress(c, "linking into the graph", (int64_t)i, (int64_t)n);
-                rc = insert_node(c, &es, first_new + (uint32_t)i, dirty);
+                leann_link_node(c, &es, first_new + (uint32_t)i, dirty);
             }
             /* The reverse edges re-prune neighbours' lists, which can drop
              * the new node or an older one from every list that held it:
@@ -488,12 +508,15 @@ rg_status leann_add_in(leann_coll *c, leann_tx *tx, const rg_record *recs, size_
             /* The batch's vectors are exact and likely queried soon. */
             for (size_t i = 0; rc == RG_OK && i < n; i++)
                 leann_cache_put(&c->cache, first_new + (uint32_t)i, recs[i].embedding, false);
+            c->changed += (int64_t)n;
             free(dirty);
             leann_edit_space_free(&es);
         }
     }
-    if (rc == RG_OK)
+    if (rc == RG_OK) {
         tx->live_delta += live_after - live_before;
+        tx->work += n;
+    }
     free(keep);
     free(seqs);
     free(old_nodes);

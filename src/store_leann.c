@@ -131,6 +131,15 @@ rg_status leann_meta_save(leann_coll *c, rg_error *err)
         rc = leann_meta_set_int(c, "dict_id", c->dict_id, err);
     if (rc == RG_OK)
         rc = leann_meta_set_int(c, "meta_dict_id", c->meta_dict_id, err);
+    /* consolidation state (leann_vacuum.c) */
+    if (rc == RG_OK)
+        rc = leann_meta_set_int(c, "consolidate", c->consolidate_next, err);
+    if (rc == RG_OK)
+        rc = leann_meta_set_int(c, "changed", c->changed, err);
+    if (rc == RG_OK)
+        rc = leann_meta_set_int(c, "passes", c->passes, err);
+    if (rc == RG_OK)
+        rc = leann_meta_set_int(c, "renumber", c->renumber, err);
     return rc;
 }
 
@@ -563,6 +572,15 @@ static rg_status leann_load(leann_coll *c, rg_error *err)
             rc = meta_int(c->db, "graph_degree", gd, &gd, err);
         if (rc == RG_OK)
             rc = meta_int(c->db, "pruned_degree", pd, &pd, err);
+        int64_t cons = -1, changed = 0, passes = 0, renumber = 0;
+        if (rc == RG_OK)
+            rc = meta_int(c->db, "consolidate", -1, &cons, err);
+        if (rc == RG_OK)
+            rc = meta_int(c->db, "changed", 0, &changed, err);
+        if (rc == RG_OK)
+            rc = meta_int(c->db, "passes", 0, &passes, err);
+        if (rc == RG_OK)
+            rc = meta_int(c->db, "renumber", 0, &renumber, err);
         if (rc == RG_OK && (nodes < 0 || nodes >= LEANN_NONE || base_n < 0 || base_n > nodes || gen < 0 ||
                             gd < 1 || gd > 256 || pd < 1 || pd > gd || (gen == 0 && nodes > 0) ||
                             entry < -1 || entry >= nodes))
@@ -603,8 +621,12 @@ static rg_status leann_load(leann_coll *c, rg_error *err)
             rc = rg_sqlite_scalar_int(c->db, "SELECT count(*) FROM records", &c->live, err);
         rg_sqlite_exec(c->db, "COMMIT", NULL);
         if (rc == RG_OK) {
-            if (gen != c->generation)
+            if (gen != c->generation || renumber != c->renumber)
                 leann_cache_clear(&c->cache);   /* nodes may have been renumbered */
+            c->consolidate_next = cons < -1 ? -1 : cons;
+            c->changed = changed;
+            c->passes = passes;
+            c->renumber = renumber;
             c->version = version;
             c->generation = gen;
             c->built_n = (uint32_t)built_n;
@@ -805,6 +827,7 @@ static rg_status leann_open_collection(void *impl, const char *name, rg_embedder
     c->params = s->params;
     c->lock_fd = -1;
     c->version = -1;
+    c->consolidate_next = -1;
     leann_graph_init(&c->graph, c->params.graph_degree, c->params.pruned_degree);
     rg_status rc = db_open(path, SQLITE_OPEN_READWRITE, c, &c->db, err);
     if (rc == RG_OK)
@@ -1230,7 +1253,8 @@ static rg_status leann_stats(void *impl, rg_store_stats *out, rg_error *err)
                  "rerank",
                  c->params.search_complexity, (long long)c->live, (long long)c->params.scan_threshold);
     out->details = json_pack(
-        "{s:s, s:s?, s:I, s:f, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:i, s:i, s:i, s:I, s:I, s:I, s:s}", "search",
+        "{s:s, s:s?, s:I, s:f, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:i, s:i, s:i, s:I, s:I, s:I, s:s, s:I, s:I, s:I}",
+        "search",
         search, "last_query", c->last_query_path, "unreachable", (json_int_t)leann_graph_unreachable(&c->graph),
         "avg_degree", leann_graph_avg_degree(&c->graph),
         "graph_degree", c->graph.max_degree, "pruned_degree", c->graph.pruned_degree, "hubs", (int)hubs, "nodes",
@@ -1238,7 +1262,8 @@ static rg_status leann_stats(void *impl, rg_store_stats *out, rg_error *err)
         "built_n", (json_int_t)c->built_n, "pq_bytes_per_node", c->pq.ksub <= 16 ? (c->pq.m + 1) / 2 : c->pq.m, "pq_centroids", c->pq.ksub, "dimension",
         c->dim, "cache_capacity_bytes", (json_int_t)(c->cache.slots * (size_t)c->dim * sizeof(float)), "cache_entries",
         (json_int_t)c->cache.used, "recomputed_by_this_handle", (json_int_t)c->recomputed, "zstd_dictionary",
-        c->dict_id ? "yes" : "no");
+        c->dict_id ? "yes" : "no", "consolidating_from", (json_int_t)c->consolidate_next, "changed_since_build",
+        (json_int_t)c->changed, "consolidation_passes", (json_int_t)c->passes);
     if (!c->last_query_path)
         json_object_del(out->details, "last_query");   /* no query on this handle yet */
     return RG_OK;

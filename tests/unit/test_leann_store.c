@@ -382,8 +382,9 @@ TEST(leann_delete_upsert_compact_then_query)
     CHECK_EQ_INT(dl, 300);
     CHECK_EQ_INT(dl, de);
     rg_filter_free(w);
-    /* 30% tombstones is past LEANN_CONSOLIDATE_DEAD: that delete ended with
-     * a rebuild, nothing is left to compact. */
+    /* That delete's consolidation step (budget 4 x 300) moved the top live
+     * nodes into the holes and dropped the tombstones left at the top (the
+     * moves' overlay made it checkpoint): no tombstone is left. */
     CHECK_EQ_INT(tombstones_of(p.lc), 0);
     CHECK_EQ_INT(unreachable_of(p.lc), 0);
     const char *ids[] = {co.ids[31], co.ids[32], co.ids[33]};
@@ -417,8 +418,10 @@ TEST(leann_delete_upsert_compact_then_query)
     }
     rg_store_stats st;
     CHECK_OK(rg_collection_stats(p.lc, &st, &err), &err);
-    /* 3 deleted and 10 upserted since the automatic consolidation */
-    CHECK_MSG(st.tombstones == 13, "tombstones %lld", (long long)st.tombstones);
+    /* 3 deleted and 10 upserted since: the steps moved live nodes into
+     * those holes; tombstones left at the top of the generation files'
+     * nodes wait for the next checkpoint, so at most 13 are left */
+    CHECK_MSG(st.tombstones <= 13, "tombstones %lld", (long long)st.tombstones);
     CHECK_EQ_INT(unreachable_of(p.lc), 0);
     rg_store_stats_free(&st);
     CHECK_OK(rg_collection_compact(p.lc, &err), &err);
