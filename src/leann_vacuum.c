@@ -99,7 +99,18 @@ void leann_graph_remove(leann_coll *c, const uint32_t *nodes, size_t n, uint8_t 
         if (!touched)
             continue;
         dirty[u] = 1;
+        /* The repaired list keeps its length (a list the build's reverse
+         * edges made longer than its bound is re-pruned, not cut back, as
+         * leann_graph_add_edge does) and its edges into live hubs
+         * (Algorithm 3's reverse edges, which walks rely on). */
         int bound = leann_graph_bound(g, u);
+        if (d > bound)
+            bound = d;
+        uint32_t hubs[256];
+        int nh = 0;
+        for (int i = 0; i < d; i++)
+            if ((g->flags[nb[i]] & (LEANN_NODE_HUB | LEANN_NODE_DELETED)) == LEANN_NODE_HUB)
+                hubs[nh++] = nb[i];
         /* dedupe */
         int m = 0;
         for (int i = 0; i < nc; i++) {
@@ -114,6 +125,13 @@ void leann_graph_remove(leann_coll *c, const uint32_t *nodes, size_t n, uint8_t 
             g->deg[u] = (uint16_t)m;
         } else {
             leann_graph_set_pruned(g, &sp, u, cand, m, bound);
+            for (int i = 0; i < nh && g->deg[u] < g->max_degree; i++) {
+                bool have = false;
+                for (int j = 0; j < g->deg[u] && !have; j++)
+                    have = nb[j] == hubs[i];
+                if (!have)
+                    nb[g->deg[u]++] = hubs[i];
+            }
         }
     }
     free(cand);
@@ -299,7 +317,7 @@ static rg_status relink(leann_coll *c, uint8_t *dirty, size_t *budget, rg_error 
                 leann_edit_space es;
                 leann_edit_space_init(&es, c);
                 leann_edit_space_put(&es, batch[i], vecs + i * dim);
-                leann_link_node(c, &es, batch[i], dirty);
+                rc = leann_link_node(c, &es, batch[i], true, dirty, err);
                 leann_edit_space_free(&es);
             }
         }

@@ -227,6 +227,22 @@ static int64_t tombstones_of(rg_collection *lc)
     return n;
 }
 
+/* A detail of backend stats (-1 when absent), and a component's bytes. */
+static int64_t detail_of(rg_collection *lc, const char *key, const char *component, int64_t *bytes)
+{
+    rg_store_stats st;
+    rg_error err;
+    if (rg_collection_stats(lc, &st, &err) != RG_OK)
+        return -1;
+    json_t *u = json_object_get(st.details, key);
+    int64_t n = json_is_integer(u) ? (int64_t)json_integer_value(u) : -1;
+    for (size_t i = 0; bytes && i < st.ncomponents; i++)
+        if (strcmp(st.components[i].name, component) == 0)
+            *bytes = st.components[i].bytes;
+    rg_store_stats_free(&st);
+    return n;
+}
+
 TEST(leann_recall_and_exact_distances_incremental)
 {
     pair_env p;
@@ -665,7 +681,17 @@ TEST(leann_graph_stays_connected_under_every_write)
         }
         int64_t tomb = tombstones_of(p.lc);
         CHECK_MSG(tomb < (int64_t)(0.25 * (double)at), "cycle %d: %lld tombstones", cycle, (long long)tomb);
+        /* tombstones keep no code: the codes (file + overlay) are the live
+         * nodes' plus the codebooks and the file's bitmap, not more */
+        int64_t codes = -1, pqb = detail_of(p.lc, "pq_bytes_per_node", NULL, NULL);
+        int64_t nodes = detail_of(p.lc, "nodes", "codes", &codes);
+        CHECK_MSG(codes > 0 && codes <= (int64_t)at * pqb + 64 * 1024 + nodes / 8,
+                  "cycle %d: codes %lld bytes for %zu live nodes of %lld bytes", cycle, (long long)codes, at,
+                  (long long)pqb);
     }
+    /* each cycle changed a third of the records: consolidation passes ran */
+    CHECK_MSG(detail_of(p.lc, "consolidation_passes", NULL, NULL) >= 3, "%lld consolidation passes",
+              (long long)detail_of(p.lc, "consolidation_passes", NULL, NULL));
     /* and growth on top: incremental inserts into the churned graph */
     for (; at + 100 <= co.n; at += 100) {
         CHECK_OK(add_both(&p, co.recs + at, 100, false, &err), &err);
