@@ -7,9 +7,9 @@
  * repairs strand is reconnected.  So the graph stays navigable without a
  * rebuild.  Tombstones keep their number (but no PQ code and no row: the
  * passage goes with the row, the code's overlay row in the same write, and
- * a codes file holds live nodes' codes only) until a rebuild renumbers the
- * live nodes: `compact`, or the automatic consolidation at the end of the
- * write that takes tombstones past LEANN_CONSOLIDATE_DEAD of the nodes. */
+ * a codes file holds live nodes' codes only) until the consolidation step
+ * every write ends with moves a live node into their place (or drops them
+ * from the top of the numbering), or a rebuild renumbers everything. */
 #include <stdlib.h>
 #include <string.h>
 
