@@ -556,6 +556,7 @@ rg_status leann_codes_read_present(leann_pq *pq, uint8_t **codes, uint32_t *n_ou
         leann_pq_free(pq);
         return corrupt(err, path, "code out of range");
     }
+    leann_pq_prepare(pq);
     *n_out = n;
     if (present)
         *present = have;
