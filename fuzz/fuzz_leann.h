@@ -8,9 +8,10 @@
 /* Input: a mode byte, then either the whole file (mode bit 0 set) or the
  * payload only, to which a valid header with correct CRCs is added so the
  * mutations reach the payload parser instead of dying at the checksum;
- * mode bits 1 to 3 are then the header's flags (LEANN_CODES_INT8 1,
+ * mode bits 1 to 4 are then the header's flags (LEANN_CODES_INT8 1,
  * LEANN_CODES_PACK4 2, LEANN_FILE_ZSTD 4: a stored payload that starts
- * with its zstd section). */
+ * with its zstd section, LEANN_CODES_SPARSE 8: a bitmap of the nodes that
+ * have a code), as far as `allowed` lets them through. */
 static char *fuzz_write_leann_file(const char *name, const char *magic, uint32_t allowed, const uint8_t *data,
                               size_t size)
 {

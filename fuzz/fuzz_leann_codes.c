@@ -11,7 +11,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size > (1u << 20))
         return 0;
-    char *path = fuzz_write_leann_file("codes.bin", LEANN_CODES_MAGIC, LEANN_CODES_INT8 | LEANN_CODES_PACK4 | LEANN_FILE_ZSTD,
+    char *path = fuzz_write_leann_file("codes.bin", LEANN_CODES_MAGIC,
+                                       LEANN_CODES_INT8 | LEANN_CODES_PACK4 | LEANN_FILE_ZSTD | LEANN_CODES_SPARSE,
                                   data, size);
     leann_pq pq;
     memset(&pq, 0, sizeof pq);

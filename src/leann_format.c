@@ -2,8 +2,8 @@
  *
  *   0  magic[8]        "RGLEANNG" (graph) or "RGLEANNC" (codes)
  *   8  u32 version     LEANN_FORMAT_VERSION
- *  12  u32 flags       LEANN_FILE_ZSTD, for codes also LEANN_CODES_INT8 and
- *                      LEANN_CODES_PACK4
+ *  12  u32 flags       LEANN_FILE_ZSTD, for codes also LEANN_CODES_INT8,
+ *                      LEANN_CODES_PACK4 and LEANN_CODES_SPARSE
  *  16  u64 payload     stored payload length in bytes
  *  24  u32 crc         CRC32C of the stored payload
  *  28  u32 hcrc        CRC32C of bytes 0..27
@@ -20,8 +20,12 @@
  * trained for, so encoding always matches what a reader decodes.  With
  * flag LEANN_CODES_PACK4 (ksub <= 16) the codes are n*ceil(m/2) bytes, two
  * a byte, sub-quantiser 2i in the low nibble; without it one a byte (every
- * file written before 4-bit codes existed, whatever its ksub).  In memory
- * codes are always one byte a sub-quantiser (ADC indexes by byte).
+ * file written before 4-bit codes existed, whatever its ksub).  With flag
+ * LEANN_CODES_SPARSE a bitmap of ceil(n/8) bytes (bit v%8 of byte v/8: node
+ * v has a code) follows the codebooks, and only the nodes it marks have
+ * code bytes: tombstones keep no code (issue 16).  In memory codes are
+ * always one byte a sub-quantiser (ADC indexes by byte), zeros for a node
+ * without one.
  *
  * Stored payload.  With flag LEANN_FILE_ZSTD (every file written since it
  * exists) it is u64 raw, u64 zlen, a zstd frame of zlen bytes (declaring
@@ -370,6 +374,12 @@ rg_status leann_graph_read(leann_graph *g, const char *path, rg_error *err)
 rg_status leann_codes_write(const leann_pq *pq, const uint8_t *codes, uint32_t n, const char *path,
                             int64_t *bytes, rg_error *err)
 {
+    return leann_codes_write_live(pq, codes, n, NULL, path, bytes, err);
+}
+
+rg_status leann_codes_write_live(const leann_pq *pq, const uint8_t *codes, uint32_t n, const uint8_t *node_flags,
+                                 const char *path, int64_t *bytes, rg_error *err)
+{
     rg_buf b;
     rg_buf_init(&b);
     rg_buf_put_le32(&b, n);
@@ -391,18 +401,37 @@ rg_status leann_codes_write(const leann_pq *pq, const uint8_t *codes, uint32_t n
         for (size_t i = 0; i < nc; i++)
             buf_put16(&b, leann_f32_to_f16(pq->centroids[i]));
     }
+    /* Tombstones keep no code: with node_flags, a bitmap of the nodes that
+     * have one (bit v % 8 of byte v / 8), then only theirs. */
+    uint32_t ncoded = n;
+    if (node_flags) {
+        size_t at = b.len, nb = ((size_t)n + 7) / 8;
+        for (size_t i = 0; i < nb; i++)
+            rg_buf_append(&b, "", 1);
+        ncoded = 0;
+        for (uint32_t v = 0; v < n; v++)
+            if (!(node_flags[v] & LEANN_NODE_DELETED)) {
+                b.data[at + v / 8] |= (uint8_t)(1u << (v % 8));
+                ncoded++;
+            }
+    }
     bool pack = pq->ksub <= 16;
-    if (n && !pack)
-        rg_buf_append(&b, codes, (size_t)n * pq->m);
-    for (uint32_t v = 0; pack && v < n; v++) {
+    for (uint32_t v = 0; v < n; v++) {
+        if (node_flags && (node_flags[v] & LEANN_NODE_DELETED))
+            continue;
         const uint8_t *c = codes + (size_t)v * pq->m;
+        if (!pack) {
+            rg_buf_append(&b, c, (size_t)pq->m);
+            continue;
+        }
         for (int j = 0; j < pq->m; j += 2) {
             uint8_t two = (uint8_t)((c[j] & 15) | (j + 1 < pq->m ? (c[j + 1] & 15) << 4 : 0));
             rg_buf_append(&b, &two, 1);
         }
     }
-    uint32_t flags = (pq->scales ? LEANN_CODES_INT8 : 0) | (pack ? LEANN_CODES_PACK4 : 0);
-    size_t head = b.len - (size_t)n * (pack ? (size_t)(pq->m + 1) / 2 : (size_t)pq->m);
+    uint32_t flags = (pq->scales ? LEANN_CODES_INT8 : 0) | (pack ? LEANN_CODES_PACK4 : 0) |
+                     (node_flags ? LEANN_CODES_SPARSE : 0);
+    size_t head = b.len - (size_t)ncoded * (pack ? (size_t)(pq->m + 1) / 2 : (size_t)pq->m);
     rg_status st = write_with_header(path, LEANN_CODES_MAGIC, flags, &b, head, bytes, err);
     rg_buf_free(&b);
     return st;
@@ -411,11 +440,20 @@ rg_status leann_codes_write(const leann_pq *pq, const uint8_t *codes, uint32_t n
 rg_status leann_codes_read(leann_pq *pq, uint8_t **codes, uint32_t *n_out, const char *path,
                            rg_error *err)
 {
+    return leann_codes_read_present(pq, codes, n_out, NULL, path, err);
+}
+
+rg_status leann_codes_read_present(leann_pq *pq, uint8_t **codes, uint32_t *n_out, uint8_t **present,
+                                   const char *path, rg_error *err)
+{
     payload pl;
     memset(pq, 0, sizeof *pq);
     *codes = NULL;
+    if (present)
+        *present = NULL;
     uint32_t flags = 0;
-    rg_status st = read_with_header(path, LEANN_CODES_MAGIC, LEANN_CODES_INT8 | LEANN_CODES_PACK4 | LEANN_FILE_ZSTD,
+    rg_status st = read_with_header(path, LEANN_CODES_MAGIC,
+                                    LEANN_CODES_INT8 | LEANN_CODES_PACK4 | LEANN_FILE_ZSTD | LEANN_CODES_SPARSE,
                                     &flags, &pl, err);
     if (st != RG_OK)
         return st;
@@ -429,7 +467,7 @@ rg_status leann_codes_read(leann_pq *pq, uint8_t **codes, uint32_t *n_out, const
         payload_free(&pl);
         return corrupt(err, path, "bad codebook parameters");
     }
-    bool int8 = flags & LEANN_CODES_INT8, pack = flags & LEANN_CODES_PACK4;
+    bool int8 = flags & LEANN_CODES_INT8, pack = flags & LEANN_CODES_PACK4, sparse = flags & LEANN_CODES_SPARSE;
     if (pack && ksub > 16) {
         payload_free(&pl);
         return corrupt(err, path, "packed 4-bit codes with more than 16 centroids");
@@ -437,8 +475,25 @@ rg_status leann_codes_read(leann_pq *pq, uint8_t **codes, uint32_t *n_out, const
     size_t nc = (size_t)ksub * dim, per = nc / m;
     size_t cbytes = int8 ? (size_t)m * 4 + nc : nc * 2;
     size_t stride = pack ? (m + 1) / 2 : m;
-    /* A compressed section is exactly the parameters and codebooks. */
-    if (pl.hlen + pl.tlen != 16 + cbytes + (size_t)n * stride || (pl.section && pl.hlen != 16 + cbytes)) {
+    /* The bitmap of coded nodes (sparse files), in the compressed section. */
+    size_t mapbytes = sparse ? ((size_t)n + 7) / 8 : 0, ncoded = n;
+    if (sparse) {
+        if (pl.hlen + pl.tlen < 16 + cbytes + mapbytes) {
+            payload_free(&pl);
+            return corrupt(err, path, "size does not match its parameters");
+        }
+        ncoded = 0;
+        for (size_t i = 0; i < mapbytes; i++)
+            ncoded += (size_t)__builtin_popcount(*payload_at(&pl, 16 + cbytes + i));
+        if (n % 8 && *payload_at(&pl, 16 + cbytes + mapbytes - 1) >> (n % 8)) {
+            payload_free(&pl);
+            return corrupt(err, path, "bits set past the last node");
+        }
+    }
+    /* A compressed section is exactly the parameters and codebooks (and the
+     * bitmap). */
+    if (pl.hlen + pl.tlen != 16 + cbytes + mapbytes + ncoded * stride ||
+        (pl.section && pl.hlen != 16 + cbytes + mapbytes)) {
         payload_free(&pl);
         return corrupt(err, path, "size does not match its parameters");
     }
@@ -465,40 +520,47 @@ rg_status leann_codes_read(leann_pq *pq, uint8_t **codes, uint32_t *n_out, const
         for (size_t i = 0; i < nc; i++)
             pq->centroids[i] = leann_f16_to_f32((uint16_t)(p[16 + 2 * i] | p[17 + 2 * i] << 8));
     }
-    const uint8_t *c0 = payload_at(&pl, 16 + cbytes), *cp = c0;
-    *codes = rg_xmalloc((size_t)n * m + 1);
-    if (pack) {
-        uint8_t *out = *codes;
-        for (uint32_t v = 0; v < n; v++, cp += stride, out += m)
+    /* Nodes without a code (tombstones of a sparse file) hold zeros, a
+     * valid code that nothing reads: no live node links to a tombstone. */
+    uint8_t *have = rg_xmalloc((size_t)n + 1);
+    for (uint32_t v = 0; v < n; v++)
+        have[v] = sparse ? (*payload_at(&pl, 16 + cbytes + v / 8) >> (v % 8)) & 1 : 1;
+    const uint8_t *c0 = payload_at(&pl, 16 + cbytes + mapbytes), *cp = c0;
+    *codes = rg_xcalloc((size_t)n * m + 1, 1);
+    bool bad = false;
+    for (uint32_t v = 0; v < n && !bad; v++) {
+        if (!have[v])
+            continue;
+        uint8_t *out = *codes + (size_t)v * m;
+        if (pack) {
             for (uint32_t j = 0; j < m; j++)
                 out[j] = (uint8_t)(j & 1 ? cp[j / 2] >> 4 : cp[j / 2] & 15);
-        if (m & 1)
-            for (uint32_t v = 0; v < n; v++)   /* the unused high nibble of a node's last byte */
-                if (c0[(size_t)v * stride + stride - 1] >> 4) {
-                    payload_free(&pl);
-                    free(*codes);
-                    *codes = NULL;
-                    leann_pq_free(pq);
-                    return corrupt(err, path, "code out of range");
-                }
-    } else {
-        memcpy(*codes, cp, (size_t)n * m);
+            /* the unused high nibble of a node's last byte */
+            bad = (m & 1) && (cp[stride - 1] >> 4);
+        } else {
+            memcpy(out, cp, m);
+        }
+        cp += stride;
     }
     /* With 256 centroids every byte is a valid code (16 with 4-bit codes):
      * the check would cost a few instructions per byte of every open for
      * nothing. */
     bool all_valid = ksub == 256 || (pack && ksub == 16);
-    for (size_t i = 0; !all_valid && i < (size_t)n * m; i++) {
-        if ((*codes)[i] >= ksub) {
-            payload_free(&pl);
-            free(*codes);
-            *codes = NULL;
-            leann_pq_free(pq);
-            return corrupt(err, path, "code out of range");
-        }
+    for (size_t i = 0; !bad && !all_valid && i < (size_t)n * m; i++)
+        bad = (*codes)[i] >= ksub;
+    payload_free(&pl);
+    if (bad) {
+        free(*codes);
+        *codes = NULL;
+        free(have);
+        leann_pq_free(pq);
+        return corrupt(err, path, "code out of range");
     }
     leann_pq_prepare(pq);
     *n_out = n;
-    payload_free(&pl);
+    if (present)
+        *present = have;
+    else
+        free(have);
     return RG_OK;
 }

@@ -481,6 +481,36 @@ void leann_cache_clear(leann_cache *c)
     memset(c->table, 0, sizeof(uint32_t) * c->tcap);
 }
 
+void leann_cache_forget(leann_cache *c, uint32_t node)
+{
+    if (c->slots == 0)
+        return;
+    size_t h = cache_find(c, node);
+    uint32_t s = c->table[h];
+    if (!s)
+        return;
+    cache_table_delete(c, h);
+    /* The slot stays in the CLOCK ring, holding a node number nothing
+     * finds: the next sweep evicts it (cache_table_delete of a number not
+     * in the table is a no-op, see leann_cache_put). */
+    c->node[s - 1] = LEANN_NONE;
+    c->ref[s - 1] = 0;
+}
+
+void leann_cache_rename(leann_cache *c, uint32_t from, uint32_t to)
+{
+    if (c->slots == 0)
+        return;
+    leann_cache_forget(c, to);
+    size_t h = cache_find(c, from);
+    uint32_t s = c->table[h];
+    if (!s)
+        return;
+    cache_table_delete(c, h);
+    c->node[s - 1] = to;
+    c->table[cache_find(c, to)] = s;
+}
+
 void leann_cache_free(leann_cache *c)
 {
     free(c->vecs);

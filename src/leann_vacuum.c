@@ -5,10 +5,11 @@
  * its other neighbours plus the deleted node's neighbours, re-pruned for
  * diversity; a deleted hub hands its role to a neighbour, and any node the
  * repairs strand is reconnected.  So the graph stays navigable without a
- * rebuild.  Tombstones keep their number (and their PQ code in the codes
- * file; their row, passage included, is gone) until a rebuild renumbers the
- * live nodes: `compact`, or the automatic consolidation at the end of the
- * write that takes tombstones past LEANN_CONSOLIDATE_DEAD of the nodes. */
+ * rebuild.  Tombstones keep their number (but no PQ code and no row: the
+ * passage goes with the row, the code's overlay row in the same write, and
+ * a codes file holds live nodes' codes only) until the consolidation step
+ * every write ends with moves a live node into their place (or drops them
+ * from the top of the numbering), or a rebuild renumbers everything. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,7 +99,18 @@ void leann_graph_remove(leann_coll *c, const uint32_t *nodes, size_t n, uint8_t 
         if (!touched)
             continue;
         dirty[u] = 1;
+        /* The repaired list keeps its length (a list the build's reverse
+         * edges made longer than its bound is re-pruned, not cut back, as
+         * leann_graph_add_edge does) and its edges into live hubs
+         * (Algorithm 3's reverse edges, which walks rely on). */
         int bound = leann_graph_bound(g, u);
+        if (d > bound)
+            bound = d;
+        uint32_t hubs[256];
+        int nh = 0;
+        for (int i = 0; i < d; i++)
+            if ((g->flags[nb[i]] & (LEANN_NODE_HUB | LEANN_NODE_DELETED)) == LEANN_NODE_HUB)
+                hubs[nh++] = nb[i];
         /* dedupe */
         int m = 0;
         for (int i = 0; i < nc; i++) {
@@ -113,6 +125,13 @@ void leann_graph_remove(leann_coll *c, const uint32_t *nodes, size_t n, uint8_t 
             g->deg[u] = (uint16_t)m;
         } else {
             leann_graph_set_pruned(g, &sp, u, cand, m, bound);
+            for (int i = 0; i < nh && g->deg[u] < g->max_degree; i++) {
+                bool have = false;
+                for (int j = 0; j < g->deg[u] && !have; j++)
+                    have = nb[j] == hubs[i];
+                if (!have)
+                    nb[g->deg[u]++] = hubs[i];
+            }
         }
     }
     free(cand);
@@ -141,14 +160,217 @@ void leann_graph_remove(leann_coll *c, const uint32_t *nodes, size_t n, uint8_t 
     leann_edit_space_free(&es);
 }
 
-bool leann_should_consolidate(const leann_coll *c, uint32_t nodes, int64_t live)
+bool leann_should_rebuild(const leann_coll *c, int64_t live)
 {
-    int64_t dead = (int64_t)nodes - live;
-    if (dead >= LEANN_CONSOLIDATE_MIN_DEAD && (double)dead >= LEANN_CONSOLIDATE_DEAD * (double)nodes)
-        return true;
-    if (c->built_n < LEANN_AUTO_REBUILD_MAX)
-        return live >= 2 * (int64_t)c->built_n;
-    return (int64_t)nodes - (int64_t)c->built_n >= LEANN_CONSOLIDATE_GROWTH * (int64_t)c->built_n;
+    return c->built_n < LEANN_AUTO_REBUILD_MAX && live >= 2 * (int64_t)c->built_n;
+}
+
+/* ---- consolidation in bounded steps ----------------------------------------
+ *
+ * See LEANN_CONSOLIDATE_* in leann.h.  Nothing here holds more than one
+ * batch of LEANN_CONSOLIDATE_BATCH exact vectors: re-linking reads the
+ * vectors of other nodes from the cache (where the pass puts the ones it
+ * recomputes) or their PQ reconstructions, one node's edit at a time.  So
+ * a pass needs the graph and codes (in memory anyway), the cache
+ * (cache_mb), one batch (256 x dim x 4 bytes: 1 MB at 1024-d) and one
+ * node's edit space (its candidates and their lists' vectors, a few
+ * hundred vectors at most), whatever the collection's size. */
+#define LEANN_CONSOLIDATE_BATCH 256
+
+rg_status leann_drop_top_tombstones(leann_coll *c, uint32_t floor, rg_error *err)
+{
+    leann_graph *g = &c->graph;
+    uint32_t n = g->n;
+    while (n > floor && (g->flags[n - 1] & LEANN_NODE_DELETED) && g->entry != n - 1)
+        n--;
+    if (n == g->n)
+        return RG_OK;
+    sqlite3_stmt *st = NULL;
+    static const char *const del[] = {"DELETE FROM tombstones WHERE node >= ?", "DELETE FROM adj WHERE node >= ?",
+                                      "DELETE FROM codes WHERE node >= ?"};
+    for (int i = 0; i < 3; i++) {
+        if (sqlite3_prepare_v2(c->db, del[i], -1, &st, NULL) != SQLITE_OK)
+            return rg_sqlite_error(c->db, c->db_path, err);
+        sqlite3_bind_int64(st, 1, n);
+        int r = sqlite3_step(st);
+        sqlite3_finalize(st);
+        if (r != SQLITE_DONE)
+            return rg_sqlite_error(c->db, c->db_path, err);
+    }
+    /* Those numbers will be given to new nodes: no stale vector may stay. */
+    for (uint32_t v = n; v < g->n; v++)
+        leann_cache_forget(&c->cache, v);
+    g->n = n;
+    c->renumber++;
+    return RG_OK;
+}
+
+/* Moves up to *budget of the highest-numbered live nodes into the lowest
+ * tombstones: list, flags, code, cached vector and record row go to the
+ * new number, and every list that named the old one names the new one. */
+static rg_status move_down(leann_coll *c, uint8_t *dirty, size_t *budget, rg_error *err)
+{
+    leann_graph *g = &c->graph;
+    uint32_t lo = 0, hi = g->n, nm = 0;
+    uint32_t *remap = NULL, *from = NULL, *to = NULL;
+    size_t m = (size_t)c->pq.m;
+    while (*budget > 0) {
+        while (lo < hi && !(g->flags[lo] & LEANN_NODE_DELETED))
+            lo++;
+        while (hi > lo && (g->flags[hi - 1] & LEANN_NODE_DELETED))
+            hi--;
+        if (lo + 1 >= hi)
+            break;
+        uint32_t t = lo, v = hi - 1;
+        if (!remap) {
+            remap = rg_xmalloc((size_t)g->n * sizeof *remap);
+            memset(remap, 0xff, (size_t)g->n * sizeof *remap);
+            from = rg_xmalloc(*budget * sizeof *from);
+            to = rg_xmalloc(*budget * sizeof *to);
+        }
+        remap[v] = t;
+        from[nm] = v;
+        to[nm++] = t;
+        memcpy(leann_graph_nbrs(g, t), leann_graph_nbrs(g, v), sizeof(uint32_t) * g->deg[v]);
+        g->deg[t] = g->deg[v];
+        g->flags[t] = g->flags[v];
+        g->flags[v] = LEANN_NODE_DELETED;
+        g->deg[v] = 0;
+        if (m)
+            memcpy(c->codes + (size_t)t * m, c->codes + (size_t)v * m, m);
+        if (g->entry == v)
+            g->entry = t;
+        leann_cache_rename(&c->cache, v, t);
+        dirty[t] |= 1 | LEANN_DIRTY_CODE;
+        dirty[v] |= 1;
+        lo++;
+        hi--;
+        (*budget)--;
+    }
+    if (nm == 0)
+        return RG_OK;
+    for (uint32_t u = 0; u < g->n; u++) {
+        if (g->flags[u] & LEANN_NODE_DELETED)
+            continue;
+        uint32_t *nb = leann_graph_nbrs(g, u);
+        for (int i = 0; i < g->deg[u]; i++)
+            if (remap[nb[i]] != LEANN_NONE) {
+                nb[i] = remap[nb[i]];
+                dirty[u] |= 1;
+            }
+    }
+    free(remap);
+    c->renumber++;
+    rg_status rc = RG_OK;
+    sqlite3_stmt *row = NULL, *untomb = NULL, *tomb = NULL;
+    if (sqlite3_prepare_v2(c->db, "UPDATE rec SET node = ?2 WHERE " LEANN_NODE_ROW, -1, &row, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(c->db, "DELETE FROM tombstones WHERE node = ?", -1, &untomb, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(c->db, "INSERT OR IGNORE INTO tombstones(node) VALUES(?)", -1, &tomb, NULL) != SQLITE_OK)
+        rc = rg_sqlite_error(c->db, c->db_path, err);
+    for (uint32_t i = 0; rc == RG_OK && i < nm; i++) {
+        sqlite3_bind_int64(row, 1, from[i]);
+        sqlite3_bind_int64(row, 2, to[i]);
+        sqlite3_bind_int64(untomb, 1, to[i]);
+        sqlite3_bind_int64(tomb, 1, from[i]);
+        if (sqlite3_step(row) != SQLITE_DONE || sqlite3_changes(c->db) != 1 || sqlite3_step(untomb) != SQLITE_DONE ||
+            sqlite3_step(tomb) != SQLITE_DONE)
+            rc = sqlite3_errcode(c->db) == SQLITE_OK || sqlite3_errcode(c->db) == SQLITE_DONE
+                     ? rg_error_set(err, RG_ERR_CORRUPT, "%s: no record row for live node %u", c->db_path, from[i])
+                     : rg_sqlite_error(c->db, c->db_path, err);
+        sqlite3_reset(row);
+        sqlite3_reset(untomb);
+        sqlite3_reset(tomb);
+    }
+    sqlite3_finalize(row);
+    sqlite3_finalize(untomb);
+    sqlite3_finalize(tomb);
+    free(from);
+    free(to);
+    return rc;
+}
+
+/* Re-links up to *budget live nodes from the pass's cursor: their exact
+ * vectors are recomputed a batch at a time (and cached, so the nodes
+ * re-linked after them see exact vectors), then each gets a fresh
+ * neighbour search and RobustPrune as a second Vamana pass would. */
+static rg_status relink(leann_coll *c, uint8_t *dirty, size_t *budget, rg_error *err)
+{
+    leann_graph *g = &c->graph;
+    size_t dim = (size_t)c->dim;
+    uint32_t batch[LEANN_CONSOLIDATE_BATCH];
+    float *vecs = NULL;
+    rg_status rc = RG_OK;
+    while (rc == RG_OK && *budget > 0 && c->consolidate_next >= 0 && (uint64_t)c->consolidate_next < g->n) {
+        size_t nb = 0;
+        uint32_t v = (uint32_t)c->consolidate_next;
+        for (; v < g->n && nb < LEANN_CONSOLIDATE_BATCH && nb < *budget; v++)
+            if (!(g->flags[v] & LEANN_NODE_DELETED))
+                batch[nb++] = v;
+        if (nb) {
+            if (!vecs)
+                vecs = rg_xmalloc(LEANN_CONSOLIDATE_BATCH * dim * sizeof(float));
+            leann_progress(c, "consolidating the graph", c->consolidate_next, g->n);
+            rc = leann_fetch_vectors(c, batch, nb, vecs, err);
+            for (size_t i = 0; rc == RG_OK && i < nb; i++)
+                leann_cache_put(&c->cache, batch[i], vecs + i * dim, (g->flags[batch[i]] & LEANN_NODE_HUB) != 0);
+            for (size_t i = 0; rc == RG_OK && i < nb; i++) {
+                leann_edit_space es;
+                leann_edit_space_init(&es, c);
+                leann_edit_space_put(&es, batch[i], vecs + i * dim);
+                rc = leann_link_node(c, &es, batch[i], true, dirty, err);
+                leann_edit_space_free(&es);
+            }
+        }
+        if (rc == RG_OK) {
+            *budget -= nb;
+            c->consolidate_next = v;
+        }
+    }
+    free(vecs);
+    return rc;
+}
+
+rg_status leann_consolidate_step(leann_coll *c, leann_tx *tx, rg_error *err)
+{
+    leann_graph *g = &c->graph;
+    int64_t live = c->live + tx->live_delta;
+    if (c->pq.m == 0 || g->n == 0)
+        return RG_OK;
+    tx->mutated = true;
+    if (c->consolidate_next < 0 && c->changed >= LEANN_CONSOLIDATE_MIN_CHANGED &&
+        (double)c->changed >= LEANN_CONSOLIDATE_CHANGED * (double)live) {
+        c->consolidate_next = 0;
+        c->changed = 0;
+    }
+    size_t budget = RG_MAX((size_t)LEANN_CONSOLIDATE_STEP, (size_t)LEANN_CONSOLIDATE_WORK * tx->work);
+    uint8_t *dirty = rg_xcalloc(g->n, 1);
+    rg_status rc = move_down(c, dirty, &budget, err);
+    /* Tombstones above the generation files' nodes go now; those inside
+     * them at the next checkpoint (leann_save_overlay). */
+    if (rc == RG_OK)
+        rc = leann_drop_top_tombstones(c, c->base_n, err);
+    if (rc == RG_OK)
+        rc = relink(c, dirty, &budget, err);
+    if (rc == RG_OK && c->consolidate_next >= (int64_t)g->n) {
+        c->consolidate_next = -1;
+        c->passes++;
+    }
+    bool any = false;
+    for (uint32_t v = 0; v < g->n && !any; v++)
+        any = dirty[v] != 0;
+    if (rc == RG_OK && any) {
+        leann_edit_space es;
+        leann_edit_space_init(&es, c);
+        leann_space sp = {leann_edit_space_vec, &es, c->dim};
+        leann_graph_reconnect(g, &sp, dirty);
+        leann_edit_space_free(&es);
+        int64_t new_gen;
+        rc = leann_save_overlay(c, dirty, g->n, &new_gen, err);
+    }
+    free(dirty);
+    if (rc == RG_OK)
+        rc = leann_meta_save(c, err);
+    return rc;
 }
 
 rg_status leann_delete(leann_coll *c, const char *const *ids, size_t nids, const rg_filter *where, size_t *deleted,
@@ -159,6 +381,8 @@ rg_status leann_delete(leann_coll *c, const char *const *ids, size_t nids, const
     rg_status rc = leann_tx_begin(c, &tx, err);
     if (rc == RG_OK)
         rc = leann_delete_in(c, &tx, ids, nids, where, &gone, err);
+    if (rc == RG_OK && gone)
+        rc = leann_consolidate_step(c, &tx, err);
     rc = leann_tx_end(c, &tx, rc, err);
     *deleted = rc == RG_OK ? gone : 0;
     return rc;
@@ -212,22 +436,18 @@ rg_status leann_delete_in(leann_coll *c, leann_tx *tx, const char *const *ids, s
     sqlite3_finalize(tomb);
     if (rc == RG_OK) {
         tx->mutated = true;
-        if (leann_should_consolidate(c, c->graph.n, c->live + tx->live_delta - (int64_t)n)) {
-            /* Past the tombstone threshold: this delete ends with a full
-             * rebuild over the live records (same transaction). */
-            rc = leann_rebuild(c, NULL, NULL, 0, err);
-        } else {
-            uint8_t *dirty = rg_xcalloc(c->graph.n ? c->graph.n : 1, 1);
-            leann_graph_remove(c, nodes, n, dirty);
-            int64_t new_gen;
-            rc = leann_save_overlay(c, dirty, c->graph.n, &new_gen, err);
-            free(dirty);
-            if (rc == RG_OK)
-                rc = leann_meta_save(c, err);
-        }
+        uint8_t *dirty = rg_xcalloc(c->graph.n ? c->graph.n : 1, 1);
+        leann_graph_remove(c, nodes, n, dirty);
+        int64_t new_gen;
+        rc = leann_save_overlay(c, dirty, c->graph.n, &new_gen, err);
+        free(dirty);
+        if (rc == RG_OK)
+            rc = leann_meta_save(c, err);
     }
     if (rc == RG_OK) {
         tx->live_delta -= (int64_t)n;
+        tx->work += n;
+        c->changed += (int64_t)n;
         *deleted = n;
     }
     free(nodes);
@@ -377,6 +597,10 @@ rg_status leann_rebuild(leann_coll *c, const uint32_t *known, const float *known
         c->generation = n > 0 ? gen : 0;
         c->base_n = (uint32_t)n;
         c->built_n = (uint32_t)n;
+        /* A fresh build: nothing left to consolidate. */
+        c->consolidate_next = -1;
+        c->changed = 0;
+        c->renumber++;
     }
     if (rc == RG_OK) {
         char buf[32];

@@ -135,6 +135,15 @@ rg_status leann_meta_save(leann_coll *c, rg_error *err)
         rc = leann_meta_set_int(c, "dict_id", c->dict_id, err);
     if (rc == RG_OK)
         rc = leann_meta_set_int(c, "meta_dict_id", c->meta_dict_id, err);
+    /* consolidation state (leann_vacuum.c) */
+    if (rc == RG_OK)
+        rc = leann_meta_set_int(c, "consolidate", c->consolidate_next, err);
+    if (rc == RG_OK)
+        rc = leann_meta_set_int(c, "changed", c->changed, err);
+    if (rc == RG_OK)
+        rc = leann_meta_set_int(c, "passes", c->passes, err);
+    if (rc == RG_OK)
+        rc = leann_meta_set_int(c, "renumber", c->renumber, err);
     return rc;
 }
 
@@ -388,7 +397,9 @@ void leann_invalidate(leann_coll *c)
     c->version = -1;
 }
 
-static rg_status load_overlay(leann_coll *c, uint32_t nodes, rg_error *err)
+/* present: nodes bytes, 1 where the generation file holds the node's code;
+ * overlay rows add theirs, and every live node must end with one. */
+static rg_status load_overlay(leann_coll *c, uint32_t nodes, uint8_t *present, rg_error *err)
 {
     sqlite3_stmt *st = NULL;
     rg_status rc = RG_OK;
@@ -418,13 +429,12 @@ static rg_status load_overlay(leann_coll *c, uint32_t nodes, rg_error *err)
     if (rc != RG_OK)
         return rc;
 
-    int64_t have = 0;
     if (sqlite3_prepare_v2(c->db, "SELECT node, code FROM codes", -1, &st, NULL) != SQLITE_OK)
         return rg_sqlite_error(c->db, c->db_path, err);
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t v = sqlite3_column_int64(st, 0);
         const uint8_t *code = sqlite3_column_blob(st, 1);
-        bool bad = v < c->base_n || v >= nodes || sqlite3_column_bytes(st, 1) != c->pq.m;
+        bool bad = v < 0 || v >= nodes || sqlite3_column_bytes(st, 1) != c->pq.m;
         for (int j = 0; !bad && j < c->pq.m; j++)
             bad = code[j] >= c->pq.ksub;
         if (bad) {
@@ -433,14 +443,11 @@ static rg_status load_overlay(leann_coll *c, uint32_t nodes, rg_error *err)
             break;
         }
         memcpy(c->codes + (size_t)v * c->pq.m, code, (size_t)c->pq.m);
-        have++;
+        present[v] = 1;
     }
     if (rc == RG_OK && r != SQLITE_DONE)
         rc = rg_sqlite_error(c->db, c->db_path, err);
     sqlite3_finalize(st);
-    if (rc == RG_OK && have != (int64_t)nodes - c->base_n)
-        rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: %lld nodes have no PQ code", c->db_path,
-                          (long long)((int64_t)nodes - c->base_n - have));
     if (rc != RG_OK)
         return rc;
 
@@ -454,6 +461,12 @@ static rg_status load_overlay(leann_coll *c, uint32_t nodes, rg_error *err)
     if (r != SQLITE_DONE)
         rc = rg_sqlite_error(c->db, c->db_path, err);
     sqlite3_finalize(st);
+    /* Tombstones keep no code; every live node has one. */
+    uint32_t missing = 0;
+    for (uint32_t v = 0; rc == RG_OK && v < nodes; v++)
+        missing += !present[v] && !(c->graph.flags[v] & LEANN_NODE_DELETED);
+    if (rc == RG_OK && missing)
+        rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: %u nodes have no PQ code", c->db_path, missing);
     return rc;
 }
 
@@ -502,17 +515,27 @@ static rg_status leann_load(leann_coll *c, rg_error *err)
             rc = meta_int(c->db, "graph_degree", gd, &gd, err);
         if (rc == RG_OK)
             rc = meta_int(c->db, "pruned_degree", pd, &pd, err);
+        int64_t cons = -1, changed = 0, passes = 0, renumber = 0;
+        if (rc == RG_OK)
+            rc = meta_int(c->db, "consolidate", -1, &cons, err);
+        if (rc == RG_OK)
+            rc = meta_int(c->db, "changed", 0, &changed, err);
+        if (rc == RG_OK)
+            rc = meta_int(c->db, "passes", 0, &passes, err);
+        if (rc == RG_OK)
+            rc = meta_int(c->db, "renumber", 0, &renumber, err);
         if (rc == RG_OK && (nodes < 0 || nodes >= LEANN_NONE || base_n < 0 || base_n > nodes || gen < 0 ||
                             gd < 1 || gd > 256 || pd < 1 || pd > gd || (gen == 0 && nodes > 0) ||
                             entry < -1 || entry >= nodes))
             rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: collection counters are inconsistent", c->db_path);
         bool retry = false;
+        uint8_t *present = NULL;
         if (rc == RG_OK && gen > 0) {
             char *gp = gen_path(c, "graph", gen), *cp = gen_path(c, "codes", gen);
             uint32_t ncodes = 0;
             rc = leann_graph_read(&c->graph, gp, err);
             if (rc == RG_OK)
-                rc = leann_codes_read(&c->pq, &c->codes, &ncodes, cp, err);
+                rc = leann_codes_read_present(&c->pq, &c->codes, &ncodes, &present, cp, err);
             if (rc == RG_OK && (c->graph.n != base_n || ncodes != base_n || c->pq.dim != c->dim))
                 rc = rg_error_set(err, RG_ERR_CORRUPT,
                                   "%s / %s do not match %s (nodes %u / %u, expected %lld; dimension %d)", gp, cp,
@@ -531,14 +554,22 @@ static rg_status leann_load(leann_coll *c, rg_error *err)
                 leann_graph_add_node(&c->graph);
             leann_codes_reserve(c, (uint32_t)nodes);
             c->graph.entry = entry < 0 ? LEANN_NONE : (uint32_t)entry;
-            rc = load_overlay(c, (uint32_t)nodes, err);
+            present = rg_xrealloc(present, (size_t)nodes + 1);
+            if (nodes > (int64_t)(gen > 0 ? base_n : 0))
+                memset(present + (gen > 0 ? base_n : 0), 0, (size_t)(nodes - (gen > 0 ? base_n : 0)));
+            rc = load_overlay(c, (uint32_t)nodes, present, err);
         }
+        free(present);
         if (rc == RG_OK)
             rc = rg_sqlite_scalar_int(c->db, "SELECT count(*) FROM records", &c->live, err);
         rg_sqlite_exec(c->db, "COMMIT", NULL);
         if (rc == RG_OK) {
-            if (gen != c->generation)
+            if (gen != c->generation || renumber != c->renumber)
                 leann_cache_clear(&c->cache);   /* nodes may have been renumbered */
+            c->consolidate_next = cons < -1 ? -1 : cons;
+            c->changed = changed;
+            c->passes = passes;
+            c->renumber = renumber;
             c->version = version;
             c->generation = gen;
             c->built_n = (uint32_t)built_n;
@@ -701,7 +732,7 @@ rg_status leann_write_generation(leann_coll *c, int64_t gen, rg_error *err)
     char *gp = gen_path(c, "graph", gen), *cp = gen_path(c, "codes", gen);
     rg_status rc = leann_graph_write(&c->graph, gp, NULL, err);
     if (rc == RG_OK)
-        rc = leann_codes_write(&c->pq, c->codes, c->graph.n, cp, NULL, err);
+        rc = leann_codes_write_live(&c->pq, c->codes, c->graph.n, c->graph.flags, cp, NULL, err);
     free(gp);
     free(cp);
     return rc;
@@ -747,6 +778,7 @@ static rg_status leann_open_collection(void *impl, const char *name, rg_embedder
     c->params = s->params;
     c->lock_fd = -1;
     c->version = -1;
+    c->consolidate_next = -1;
     leann_graph_init(&c->graph, c->params.graph_degree, c->params.pruned_degree);
     rg_status rc = db_open(path, SQLITE_OPEN_READWRITE, c, &c->db, err);
     if (rc == RG_OK)
@@ -1233,7 +1265,8 @@ static rg_status leann_stats(void *impl, rg_store_stats *out, rg_error *err)
                  "rerank",
                  c->params.search_complexity, (long long)c->live, (long long)c->params.scan_threshold);
     out->details = json_pack(
-        "{s:s, s:s?, s:I, s:f, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:i, s:i, s:i, s:I, s:I, s:I, s:s}", "search",
+        "{s:s, s:s?, s:I, s:f, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:i, s:i, s:i, s:I, s:I, s:I, s:s, s:I, s:I, s:I}",
+        "search",
         search, "last_query", c->last_query_path, "unreachable", (json_int_t)leann_graph_unreachable(&c->graph),
         "avg_degree", leann_graph_avg_degree(&c->graph),
         "graph_degree", c->graph.max_degree, "pruned_degree", c->graph.pruned_degree, "hubs", (int)hubs, "nodes",
@@ -1241,7 +1274,8 @@ static rg_status leann_stats(void *impl, rg_store_stats *out, rg_error *err)
         "built_n", (json_int_t)c->built_n, "pq_bytes_per_node", c->pq.ksub <= 16 ? (c->pq.m + 1) / 2 : c->pq.m, "pq_centroids", c->pq.ksub, "dimension",
         c->dim, "cache_capacity_bytes", (json_int_t)(c->cache.slots * (size_t)c->dim * sizeof(float)), "cache_entries",
         (json_int_t)c->cache.used, "recomputed_by_this_handle", (json_int_t)c->recomputed, "zstd_dictionary",
-        c->dict_id ? "yes" : "no");
+        c->dict_id ? "yes" : "no", "consolidating_from", (json_int_t)c->consolidate_next, "changed_since_build",
+        (json_int_t)c->changed, "consolidation_passes", (json_int_t)c->passes);
     if (!c->last_query_path)
         json_object_del(out->details, "last_query");   /* no query on this handle yet */
     return RG_OK;

@@ -39,6 +39,11 @@ def run(*args):
     return p.stdout
 
 
+def max_rss():
+    """Largest resident set of any child so far, in MB (getrusage)."""
+    return "%.0f" % (resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0)
+
+
 def cpu():
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
     return r.ru_utime + r.ru_stime
@@ -69,12 +74,15 @@ def measure(label, leann_cpu, exact_cpu):
         hit += len(set(a) & set(b))
         tot += len(b)
     live = st["records"]
+    comp = st.get("bytes_by_component", {})
+    peak = max_rss()
     # "unreachable" is in backend stats from issue 16 on; older binaries: n/a
     un = det.get("unreachable")
     unr = "%d (%.1f%%)" % (un, 100.0 * un / max(live, 1)) if un is not None else "n/a"
-    rows.append("| %s | %d | %d | %s | %d | %d | %.3f | %s | %.1f | %.1f |" % (
+    rows.append("| %s | %d | %d | %s | %d | %d | %.3f | %s | %s | %s | %s | %s | %.1f | %.1f |" % (
         label, live, det["nodes"], unr, st["tombstones"], det["hubs"], hit / max(tot, 1),
-        format(st["bytes_total"], ","), leann_cpu, exact_cpu))
+        format(st["bytes_total"], ","), format(comp.get("codes", 0), ","), format(comp.get("passages", 0), ","),
+        det.get("consolidation_passes", "n/a"), peak, leann_cpu, exact_cpu))
     print(rows[-1], flush=True)
 
 
@@ -109,7 +117,10 @@ with open(out_path, "w") as f:
                 len(names), len(queries)))
     f.write("- a cycle: 30% of the files (another third each cycle) removed, `ingest --prune`, put back, `ingest`;"
             " ingest CPU s = user+sys of the ingests of that step\n\n")
-    f.write("| state | live | nodes | unreachable live | tombstones | hubs | recall@10 | disk bytes | leann ingest CPU s"
-            " | exact ingest CPU s |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+    f.write("- codes, passages: bytes of those components (`backend stats`); passes: consolidation passes completed;"
+            " max RSS: the largest resident set of any ragged process of the run so far (leann and exact)\n\n")
+    f.write("| state | live | nodes | unreachable live | tombstones | hubs | recall@10 | disk bytes | codes | passages"
+            " | passes | max RSS MB | leann ingest CPU s | exact ingest CPU s |\n"
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
     f.write("\n".join(rows) + "\n")
 shutil.rmtree(w)

@@ -17,7 +17,7 @@ expect_exit 0 "$RAGGED" backend stats "${B[@]}" --format json
 [[ $(json_get "$OUT" "$c[\"pq_centroids\"]") == 16 ]] || fail "4-bit centroids: $OUT"
 [[ $(json_get "$OUT" "$c[\"pq_bytes_per_node\"]") == 32 ]] || fail "4-bit bytes: $OUT"
 f=$(ls "$XDG_DATA_HOME"/ragged/leann/shapes/codes-*.bin | head -n 1)
-[[ $(od -An -tu1 -j12 -N1 "$f" | tr -d ' ') == 7 ]] || fail "codes file flags: expected int8 + packed + zstd"
+[[ $(od -An -tu1 -j12 -N1 "$f" | tr -d ' ') == 15 ]] || fail "codes file flags: expected int8 + packed + zstd + sparse (no codes of tombstones)"
 expect_exit 0 "$RAGGED" query "how is the database backed up" "${B[@]}" -k 1 --format json
 [[ $(json_get "$OUT" 'j["results"][0]["document_path"].endswith("backup.txt")') == True ]] || fail "$OUT"
 # default settings from here on: the open collection keeps its codes until a rebuild

@@ -1,14 +1,19 @@
-# kill -9 of a leann write that ends with an automatic consolidation (issue
-# 16): `ingest --prune` after 40% of the files were deleted leaves
-# tombstones past LEANN_CONSOLIDATE_DEAD, so the delete rebuilds graph,
-# codes and dictionaries inside its transaction.  strace kills the process
-# at its Nth fdatasync / fsync / rename (N = 1, 2, ... until a run
-# completes), each time from the same starting store, so every state a kill
-# can leave is checked: the collection opens, every file still present is
-# there completely, no live node is unreachable from the graph's entry, and
-# the next ingest repairs everything.  The run that completes must have
-# consolidated (built_n below the first build's, tombstones under 20%).
-# Skips without strace.
+# kill -9 of leann writes that consolidate (issue 16): `ingest --prune`
+# after 40% of the files were deleted deletes file by file, and every
+# delete ends with a consolidation step (leann_vacuum.c): live nodes moved
+# into the tombstones' places, tombstones at the top dropped, and once the
+# deletes pass LEANN_CONSOLIDATE_CHANGED of the records a pass re-links
+# every live node (here in one step: the collection is under
+# LEANN_CONSOLIDATE_STEP), checkpointing into new generation files when the
+# overlay grows.  strace kills the process at its Nth fdatasync / fsync /
+# rename (N = 1, 2, ... until a run completes), each time from the same
+# starting store, so every state a kill can leave, inside a step (its
+# generation files written, not yet committed) or between steps, is
+# checked: the collection opens, every file still present is there
+# completely, no live node is unreachable from the graph's entry, and the
+# next ingest repairs everything and resumes the consolidation.  The run
+# that completes must have consolidated (a pass done, tombstones under
+# 20%).  Skips without strace.
 source "$(dirname "$0")/_lib.sh"
 source "$(dirname "$0")/_faults.sh"
 command -v strace >/dev/null || skip "strace not installed (scripts/install-deps.sh installs it)"
@@ -19,16 +24,16 @@ DATA="$XDG_DATA_HOME/ragged"
 D="$TMP/docs"; C=consolidate
 B=(--backend leann --collection $C)
 
-# unreachable live nodes, tombstones, nodes and built_n (live records at the
-# last full build), from backend stats
+# unreachable live nodes, nodes, consolidation passes completed and
+# tombstones, from backend stats
 graph_state() {
     expect_exit 0 "$RAGGED" backend stats "${B[@]}" --format json
-    json_get "$OUT" '" ".join(str(x) for x in [j["backends"][0]["collections"][0]["stats"]["details"][k] for k in ("unreachable", "nodes", "built_n")] + [j["backends"][0]["collections"][0]["stats"]["tombstones"]])'
+    json_get "$OUT" '" ".join(str(x) for x in [j["backends"][0]["collections"][0]["stats"]["details"][k] for k in ("unreachable", "nodes", "consolidation_passes")] + [j["backends"][0]["collections"][0]["stats"]["tombstones"]])'
 }
 
 $CHECK corpus "$D" 16 5
 expect_exit 0 "$RAGGED" ingest "$D" --prune "${B[@]}" --quiet
-read -r _ _ built0 _ <<<"$(graph_state)"
+read -r _ _ passes0 _ <<<"$(graph_state)"
 $CHECK manifest "$D" >"$TMP/prev.json"
 # 40% of the files go (every file whose number is 1 or 3 mod 5 ... by name)
 find "$D" -name 'doc*.txt' | sort | awk 'NR % 5 == 1 || NR % 5 == 3' | xargs rm -f
@@ -54,11 +59,11 @@ for sc in fdatasync fsync rename; do
         res=$($CHECK check "$TMP/snap.json" --manifest "$TMP/man.json" --strict) ||
             fail "the ingest after the kill at $sc #$n did not repair the collection: $res"
     done
-    # the run that completed consolidated (a full build over fewer live
-    # records than the first), and tombstones stay under the threshold
-    read -r unreach nodes built tomb <<<"$(graph_state)"
-    [[ $unreach == 0 && $built -lt $built0 && $((tomb * 5)) -lt $nodes ]] ||
-        fail "$sc: after the completed run: $unreach unreachable, built_n $built (was $built0), $tomb tombstones of $nodes nodes"
+    # the run that completed consolidated (a pass more than before), and
+    # tombstones stay under the threshold
+    read -r unreach nodes passes tomb <<<"$(graph_state)"
+    [[ $unreach == 0 && $passes -gt $passes0 && $((tomb * 5)) -lt $nodes ]] ||
+        fail "$sc: after the completed run: $unreach unreachable, $passes passes (were $passes0), $tomb tombstones of $nodes nodes"
 done
 ((points > 0)) || fail "no kill point was reached (strace injection not working?)"
 dir="$DATA/leann/$C"

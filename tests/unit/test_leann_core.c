@@ -384,6 +384,65 @@ TEST(leann_codes_file_roundtrip_and_corruption)
     free(v);
 }
 
+/* Tombstones keep no code (issue 16): a codes file written with node flags
+ * holds a bitmap and the live nodes' codes only, 8- and 4-bit, and the
+ * reader names the nodes it has codes of. */
+TEST(leann_codes_file_sparse_without_tombstones)
+{
+    int dim = 16;
+    uint32_t n = 203;
+    float *v = make_vectors(n, dim, 9);
+    rg_error err = {0};
+    for (int bits = 4; bits <= 8; bits += 4) {
+        leann_pq pq, pq2;
+        CHECK_OK(leann_pq_train(&pq, v, n, dim, 4, bits, 3, &err), &err);
+        uint8_t *codes = rg_xmalloc((size_t)n * pq.m), *codes2, *present;
+        uint8_t *flags = rg_xcalloc(n, 1);
+        uint32_t dead = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            leann_pq_encode(&pq, v + (size_t)i * dim, codes + (size_t)i * pq.m);
+            if (i % 3 == 1 || i == n - 1) {
+                flags[i] = LEANN_NODE_DELETED;
+                dead++;
+            }
+        }
+        char *full = rg_path_join(rg_test_tmpdir(), "full.bin"), *sparse = rg_path_join(rg_test_tmpdir(), "sparse.bin");
+        int64_t bfull = 0, bsparse = 0;
+        CHECK_OK(leann_codes_write(&pq, codes, n, full, &bfull, &err), &err);
+        CHECK_OK(leann_codes_write_live(&pq, codes, n, flags, sparse, &bsparse, &err), &err);
+        size_t per = bits == 4 ? (size_t)(pq.m + 1) / 2 : (size_t)pq.m;
+        /* what the tombstones' codes took, less the bitmap (give or take
+         * what zstd makes of the section) */
+        CHECK(bfull - bsparse >= (int64_t)(dead * per) - (int64_t)(n + 7) / 8 - 16);
+        uint32_t n2;
+        CHECK_OK(leann_codes_read_present(&pq2, &codes2, &n2, &present, sparse, &err), &err);
+        CHECK_EQ_INT(n2, n);
+        for (uint32_t i = 0; i < n; i++) {
+            CHECK_EQ_INT(present[i], !flags[i]);
+            if (!flags[i])
+                CHECK(memcmp(codes + (size_t)i * pq.m, codes2 + (size_t)i * pq.m, (size_t)pq.m) == 0);
+        }
+        free(codes2);
+        free(present);
+        leann_pq_free(&pq2);
+        /* a bit past the last node, or a bitmap that claims more codes than
+         * the file holds, is damage */
+        char *data;
+        size_t len;
+        CHECK_OK(rg_read_file(sparse, 1 << 26, &data, &len, &err), &err);
+        CHECK(data[12] & LEANN_CODES_SPARSE);
+        CHECK_OK(rg_write_file_atomic(sparse, data, len - 1, &err), &err);
+        CHECK_EQ_INT(leann_codes_read(&pq2, &codes2, &n2, sparse, &err), RG_ERR_CORRUPT);
+        free(data);
+        free(full);
+        free(sparse);
+        free(flags);
+        free(codes);
+        leann_pq_free(&pq);
+    }
+    free(v);
+}
+
 /* Payload offset of the first codebook scale (after the 32-byte header and
  * n, dim, m, ksub). */
 #define SCALE0 (LEANN_HEADER_SIZE + 16)
@@ -503,7 +562,7 @@ TEST(leann_codes_int8_codebooks_and_float16_files)
     CHECK_EQ_INT(leann_codes_read(&pq2, &codes2, &n2, path, &err), RG_ERR_CORRUPT);
     CHECK(strstr(err.msg, "c8.bin") && strstr(err.msg, "scale"));
     memcpy(data, orig, len);
-    data[12] |= 8;   /* a flag this version does not know */
+    data[12] |= 16;   /* a flag this version does not know */
     fix_crcs(data, len);
     CHECK_OK(rg_write_file_atomic(path, data, len, &err), &err);
     CHECK_EQ_INT(leann_codes_read(&pq2, &codes2, &n2, path, &err), RG_ERR_CORRUPT);
