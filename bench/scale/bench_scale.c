@@ -10,7 +10,12 @@
  *       metadata included, k 10) in vector and in hybrid mode, in the same
  *       process.  With two backends, the first is the reference: recall@10 of
  *       the second is the share of the first's top 10 it returns, per mode.
- *       Prints one line per backend and mode, then peak RSS. */
+ *       Prints one line per backend and mode, then peak RSS.
+ *   bench_scale COLLECTION QUERIES BACKEND[,BACKEND2] MODES [WHERE]
+ *       MODES: a comma list of vector, bm25, hybrid (default vector,hybrid).
+ *       With hybrid, the two sides it fuses (each at the candidates depth)
+ *       are also timed alone, as modes hybrid-vector-side and
+ *       hybrid-bm25-side.  WHERE: a filter (JSON) applied to every query. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +23,7 @@
 
 #include "config.h"
 #include "embedder.h"
+#include "filter.h"
 #include "retrieve.h"
 #include "store.h"
 #include "util.h"
@@ -52,8 +58,8 @@ static double overlap(const rg_hits *got, const rg_hits *truth, size_t k)
 
 int main(int argc, char **argv)
 {
-    if (argc != 4) {
-        fprintf(stderr, "usage: bench_scale COLLECTION QUERIES BACKEND[,BACKEND2]\n");
+    if (argc < 4 || argc > 6) {
+        fprintf(stderr, "usage: bench_scale COLLECTION QUERIES BACKEND[,BACKEND2] [MODES [WHERE]]\n");
         return 2;
     }
     rg_error err;
@@ -89,8 +95,26 @@ int main(int argc, char **argv)
     rg_embedder *emb;
     if (rg_embedder_open(cfg, &emb, &err) != RG_OK)
         die("embedder", &err);
-    static const rg_retrieve_mode modes[2] = {RG_RETRIEVE_VECTOR, RG_RETRIEVE_HYBRID};
-    rg_hits *ref[2] = {rg_xcalloc(nq, sizeof(rg_hits)), rg_xcalloc(nq, sizeof(rg_hits))};
+    /* modes[m] < 0: a side of hybrid alone (-1 vector, -2 BM25). */
+    int modes[8], nm = 0;
+    char *mlist = rg_xstrdup(argc > 4 ? argv[4] : "vector,hybrid");
+    for (char *t = strtok(mlist, ","); t && nm < 6; t = strtok(NULL, ",")) {
+        rg_retrieve_mode md;
+        if (rg_retrieve_mode_parse(t, &md, &err) != RG_OK)
+            die("modes", &err);
+        modes[nm++] = (int)md;
+        if (md == RG_RETRIEVE_HYBRID) {
+            modes[nm++] = -1;
+            modes[nm++] = -2;
+        }
+    }
+    free(mlist);
+    rg_filter *where = NULL;
+    if (argc > 5 && rg_filter_parse(argv[5], &where, &err) != RG_OK)
+        die("where", &err);
+    rg_hits **ref = rg_xcalloc((size_t)nm, sizeof *ref);
+    for (int m = 0; m < nm; m++)
+        ref[m] = rg_xcalloc(nq, sizeof(rg_hits));
     double *lat = rg_xmalloc(nq * sizeof *lat);
     for (int b = 0; b < nb; b++) {
         rg_store *st;
@@ -101,18 +125,23 @@ int main(int argc, char **argv)
         if (rg_collection_open(st, argv[1], emb, false, &c, &err) != RG_OK)
             die("open", &err);
         double open_ms = (rg_now() - t0) * 1000.0;
-        for (int m = 0; m < 2; m++) {
+        for (int m = 0; m < nm; m++) {
             rg_retrieve_opts o;
             rg_retrieve_opts_from_config(&o, cfg);
             o.k = 10;
-            o.mode = modes[m];
+            o.mode = modes[m] < 0 ? RG_RETRIEVE_HYBRID : (rg_retrieve_mode)modes[m];
             o.include = RG_INCLUDE_DOCUMENTS | RG_INCLUDE_METADATAS;
+            o.where = where;
+            int depth = o.candidates > o.k ? o.candidates : o.k;
             double recall = 0, first_ms = 0;
             for (size_t i = 0; i < nq; i++) {
                 rg_hits h;
                 rg_hits_init(&h);
                 double q0 = rg_now();
-                if (rg_retrieve(c, qs[i], &o, &h, &err) != RG_OK)
+                rg_status qrc = modes[m] == -1   ? rg_retrieve_sides(c, qs[i], &o, depth, &h, NULL, &err)
+                                : modes[m] == -2 ? rg_retrieve_sides(c, qs[i], &o, depth, NULL, &h, &err)
+                                                 : rg_retrieve(c, qs[i], &o, &h, &err);
+                if (qrc != RG_OK)
                     die("query", &err);
                 lat[i] = (rg_now() - q0) * 1000.0;
                 if (i == 0)
@@ -127,9 +156,15 @@ int main(int argc, char **argv)
             /* The first query pays for lazy loading; it is reported alone
              * and left out of the percentiles. */
             qsort(lat + 1, nq - 1, sizeof *lat, cmp_double);
-            printf("backend=%s mode=%s queries=%zu open_ms=%.1f first_query_ms=%.1f p50_ms=%.2f p95_ms=%.2f",
-                   backends[b], rg_retrieve_mode_name(modes[m]), nq - 1, open_ms, first_ms, pct(lat + 1, nq - 1, 0.5),
+            printf("backend=%s mode=%s%s queries=%zu open_ms=%.1f first_query_ms=%.1f p50_ms=%.2f p95_ms=%.2f",
+                   backends[b],
+                   modes[m] == -1   ? "hybrid-vector-side"
+                   : modes[m] == -2 ? "hybrid-bm25-side"
+                                    : rg_retrieve_mode_name((rg_retrieve_mode)modes[m]),
+                   where ? " (filtered)" : "", nq - 1, open_ms, first_ms, pct(lat + 1, nq - 1, 0.5),
                    pct(lat + 1, nq - 1, 0.95));
+            if (modes[m] < 0)
+                printf(" depth=%d", depth);
             if (b > 0)
                 printf(" recall10_vs_%s=%.4f", backends[0], recall / (double)nq);
             printf("\n");
@@ -141,11 +176,13 @@ int main(int argc, char **argv)
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("peak_rss_mb=%.1f\n", (double)ru.ru_maxrss / 1024.0);
-    for (int m = 0; m < 2; m++) {
+    for (int m = 0; m < nm; m++) {
         for (size_t i = 0; i < nq; i++)
             rg_hits_free(&ref[m][i]);
         free(ref[m]);
     }
+    free(ref);
+    rg_filter_free(where);
     for (size_t i = 0; i < nq; i++)
         free(qs[i]);
     free(qs);
