@@ -516,8 +516,7 @@ struct rg_bm25_seg {
 static rg_status corrupt(const rg_bm25_seg *s, const char *what, rg_error *err)
 {
     return rg_error_set(err, RG_ERR_CORRUPT,
-                        "BM25 segment %s is damaged (%s); delete the directory it is in (the BM25 index is "
-                        "rebuilt from the collection at the next ingest or query)",
+                        "BM25 segment %s is damaged (%s); " RG_BM25_REINDEX_HINT,
                         s->name, what);
 }
 
@@ -555,9 +554,8 @@ rg_status rg_bm25_seg_parse(const void *data, size_t len, const char *name, rg_b
         rc = corrupt(s, "not a BM25 segment: bad magic or too short", err);
     else if (rg_le32(b + 8) != SEG_VERSION)
         rc = rg_error_set(err, RG_ERR_CORRUPT,
-                          "BM25 segment %s has format version %u; this ragged reads version %d (%s); delete "
-                          "the directory it is in (the BM25 index is rebuilt from the collection at the next "
-                          "ingest or query)",
+                          "BM25 segment %s has format version %u; this ragged reads version %d (%s); "
+                          RG_BM25_REINDEX_HINT,
                           name, rg_le32(b + 8), SEG_VERSION,
                           rg_le32(b + 8) < SEG_VERSION ? "an older ragged wrote it" : "a newer ragged wrote it?");
     uint32_t head_len = rc == RG_OK ? rg_le32(b + 12) : 0;
@@ -612,14 +610,12 @@ rg_status rg_bm25_seg_open(const char *path, rg_bm25_seg **out, rg_error *err)
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return rg_error_set(err, errno == ENOENT ? RG_ERR_CORRUPT : RG_ERR_IO,
-                            "cannot open BM25 segment %s: %s; delete the directory it is in (the BM25 index is "
-                            "rebuilt from the collection at the next ingest or query)",
+                            "cannot open BM25 segment %s: %s; " RG_BM25_REINDEX_HINT,
                             path, strerror(errno));
     struct stat sb;
     if (fstat(fd, &sb) != 0 || sb.st_size <= 0) {
         close(fd);
-        return rg_error_set(err, RG_ERR_CORRUPT, "BM25 segment %s is empty; delete the directory it is in (the BM25 index is rebuilt "
-                            "from the collection at the next ingest or query)", path);
+        return rg_error_set(err, RG_ERR_CORRUPT, "BM25 segment %s is empty; " RG_BM25_REINDEX_HINT, path);
     }
     void *map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);

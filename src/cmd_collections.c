@@ -104,8 +104,8 @@ static int do_check(rg_cli *cli, rg_store *store, const char *name)
     if (!ok)
         fprintf(stderr,
                 "ragged: collection '%s' is damaged (see above); restore its directory from a backup, or delete "
-                "it and ingest again (a damaged BM25 index alone is rebuilt if you delete its file)\n",
-                name);
+                "it and ingest again (a damaged BM25 index alone: 'ragged collections reindex %s' rebuilds it)\n",
+                name, name);
     return ok ? 0 : 1;
 }
 

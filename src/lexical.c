@@ -163,8 +163,7 @@ static rg_status exec(rg_lexical *lx, const char *sql, rg_error *err)
 static rg_status damaged(const rg_lexical *lx, const char *what, rg_error *err)
 {
     return rg_error_set(err, RG_ERR_CORRUPT,
-                        "the BM25 index %s is damaged (%s); delete that directory (the index is rebuilt from the "
-                        "collection at the next ingest or query)",
+                        "the BM25 index %s is damaged (%s); " RG_BM25_REINDEX_HINT,
                         lx->dir, what);
 }
 
@@ -1495,8 +1494,10 @@ rg_status rg_lexical_check(const char *base, json_t *report)
     bool ok = true;
     if (!rg_path_exists(dir)) {
         detail = rg_xstrdup(rg_path_exists(legacy)
-                                ? "an FTS5 sidecar of an earlier version (converted at the next ingest or query)"
-                                : "no BM25 index yet (built by the next ingest or query)");
+                                ? "an FTS5 sidecar of an earlier version (converted by the next write or "
+                                  "'ragged collections reindex'; queries refuse it)"
+                                : "no BM25 index yet (built by the next write or 'ragged collections "
+                                  "reindex'; queries refuse it)");
     } else {
         /* Read only: no lock, no conversion, no reset for another stemmer. */
         rg_lexical *lx = rg_xcalloc(1, sizeof *lx);
@@ -1519,7 +1520,7 @@ rg_status rg_lexical_check(const char *base, json_t *report)
         ok = rc == RG_OK;
         detail = ok ? rg_xasprintf("%s: %llu records in %zu segments, every byte checked", dir,
                                    (unsigned long long)lx->ndocs, lx->nsegs)
-                    : rg_xasprintf("%s; it is rebuilt from the collection if you delete %s", e.msg, dir);
+                    : rg_xasprintf("%s", e.msg);
         rg_lexical_close(lx);
     }
     json_array_append_new(report, json_pack("{s:s, s:b, s:s}", "component", "bm25", "ok", ok, "detail", detail));

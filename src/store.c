@@ -543,8 +543,8 @@ static rg_status lexical_open(rg_collection *c, rg_error *err)
     if (rc != RG_OK)
         rc = rg_error_set(err, rc,
                           "cannot open the BM25 index of collection '%s' (%s); it is rebuilt from the collection "
-                          "if you delete %s.bm25",
-                          c->name, lerr.msg, path);
+                          "by 'ragged collections reindex %s' if you delete %s.bm25 first",
+                          c->name, lerr.msg, c->name, path);
     free(path);
     if (rc == RG_OK) {
         rg_lexical_source src = {source_get, source_count, c};
