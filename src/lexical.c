@@ -622,7 +622,11 @@ rg_status rg_lexical_open_reader(const char *base, const rg_lexical_params *para
         rc = rg_sqlite_meta_get(lx->db, "format", &format, err);
     if (rc == RG_OK)
         rc = rg_sqlite_meta_get(lx->db, "stemmer", &stemmer, err);
-    if (rc == RG_OK && (!format || strcmp(format, LEXICAL_FORMAT) || has_legacy))
+    /* A sidecar beside a current index is one whose removal a crash
+     * interrupted after the conversion committed: the index is what counts
+     * (the next writer's open removes nothing, so it is not a reason to
+     * refuse). */
+    if (rc == RG_OK && (!format || strcmp(format, LEXICAL_FORMAT)))
         *state = RG_LEXICAL_OLD_FORMAT;
     else if (rc == RG_OK && (!stemmer || strcmp(stemmer, params->stemmer)))
         *state = RG_LEXICAL_OTHER_STEMMER;

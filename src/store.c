@@ -295,8 +295,9 @@ rg_status rg_store_delete_collection(rg_store *s, const char *name, rg_error *er
     if (rc != RG_OK)
         return rc;
     /* The index first: a process killed between the two steps (or a
-     * backend that refuses) leaves a collection whose index is rebuilt on
-     * its next search, never an index of a collection that is gone. */
+     * backend that refuses) leaves a collection without an index (a query
+     * names `collections reindex`; the next write rebuilds it), never an
+     * index of a collection that is gone. */
     drop_lexical(s, name);
     drop_settings(s, name);
     return s->ops->delete_collection(s->impl, name, err);
@@ -577,9 +578,9 @@ static rg_status lexical_begin(rg_collection *c, const rg_record *recs, const ch
 }
 
 /* After the backend call.  A failure here leaves the journal entry, which
- * the next ingest or search replays; the backend write already happened,
- * but the call did not complete, so it fails (issue 21 item 7: a disk too
- * full for the BM25 update must not end in a success). */
+ * the next write (or `collections reindex`) replays; the backend write
+ * already happened, but the call did not complete, so it fails (issue 21
+ * item 7: a disk too full for the BM25 update must not end in a success). */
 static rg_status lexical_failed(rg_status rc, const char *what, rg_error *err)
 {
     char why[sizeof err->msg];
@@ -944,7 +945,7 @@ rg_status rg_collection_replace(rg_collection *c, const rg_record *recs, size_t 
     if (rc != RG_OK)
         return rc;
     /* One journal entry names both sets: whatever part of the backend
-     * write survives a crash, the next search replays exactly those ids. */
+     * write survives a crash, the next write replays exactly those ids. */
     const char **all = rg_xmalloc((n + ndel) * sizeof *all);
     for (size_t i = 0; i < n; i++)
         all[i] = recs[i].id;

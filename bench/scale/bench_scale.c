@@ -134,6 +134,7 @@ int main(int argc, char **argv)
             o.where = where;
             int depth = o.candidates > o.k ? o.candidates : o.k;
             double recall = 0, first_ms = 0;
+            size_t short_k = 0, outside = 0;   /* with a filter: fewer than k hits; a hit it does not match */
             for (size_t i = 0; i < nq; i++) {
                 rg_hits h;
                 rg_hits_init(&h);
@@ -143,6 +144,11 @@ int main(int argc, char **argv)
                                                  : rg_retrieve(c, qs[i], &o, &h, &err);
                 if (qrc != RG_OK)
                     die("query", &err);
+                if (where && modes[m] >= 0) {
+                    short_k += h.n < (size_t)o.k;
+                    for (size_t j = 0; j < h.n; j++)
+                        outside += !rg_filter_match(where, h.items[j].metadata);
+                }
                 lat[i] = (rg_now() - q0) * 1000.0;
                 if (i == 0)
                     first_ms = lat[i];
@@ -165,6 +171,8 @@ int main(int argc, char **argv)
                    pct(lat + 1, nq - 1, 0.95));
             if (modes[m] < 0)
                 printf(" depth=%d", depth);
+            if (where && modes[m] >= 0)
+                printf(" fewer_than_k=%zu hits_outside_filter=%zu", short_k, outside);
             if (b > 0)
                 printf(" recall10_vs_%s=%.4f", backends[0], recall / (double)nq);
             printf("\n");
