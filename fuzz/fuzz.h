@@ -113,4 +113,29 @@ static inline char *fuzz_cstr(const uint8_t *data, size_t size)
     return s;
 }
 
+/* A model directory fuzz_dir()/model from data: the contents of files[0..]
+ * in order, separated by "\n@@@\n"; a missing part means the file is
+ * absent, and so does an empty part of a file whose bit is set in
+ * empty_absent.  Returns the directory (free it). */
+static inline char *fuzz_write_model_dir(const uint8_t *data, size_t size, const char *const *files, size_t nfiles,
+                                         uint32_t empty_absent)
+{
+    const uint8_t *parts[16];
+    size_t lens[16];
+    if (nfiles > 16)
+        nfiles = 16;
+    size_t n = fuzz_split(data, size, "\n@@@\n", parts, lens, nfiles);
+    char *dir = rg_path_join(fuzz_dir(), "model");
+    rg_remove_tree(dir, NULL);
+    rg_mkdir_p(dir, 0700, NULL);
+    for (size_t i = 0; i < n; i++) {
+        if (lens[i] == 0 && (empty_absent >> i & 1))
+            continue;
+        char *name = rg_path_join("model", files[i]);
+        free(fuzz_write(name, parts[i], lens[i]));
+        free(name);
+    }
+    return dir;
+}
+
 #endif

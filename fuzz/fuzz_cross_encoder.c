@@ -17,19 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size > (1u << 20))
         return 0;
-    const uint8_t *parts[RG_ARRAY_LEN(FILES)];
-    size_t lens[RG_ARRAY_LEN(FILES)];
-    size_t n = fuzz_split(data, size, "\n@@@\n", parts, lens, RG_ARRAY_LEN(FILES));
-    char *dir = rg_path_join(fuzz_dir(), "model");
-    rg_remove_tree(dir, NULL);
-    rg_mkdir_p(dir, 0700, NULL);
-    for (size_t i = 0; i < n; i++) {
-        if (i == 4 && lens[i] == 0)
-            continue;
-        char *name = rg_path_join("model", FILES[i]);
-        free(fuzz_write(name, parts[i], lens[i]));
-        free(name);
-    }
+    char *dir = fuzz_write_model_dir(data, size, FILES, RG_ARRAY_LEN(FILES), 1u << 4 /* vocab.txt */);
     rg_bert_model *m = NULL;
     rg_bert_model_opts o = {.threads = 1, .precision = (size & 1) ? RG_BERT_INT8 : RG_BERT_FP32};
     rg_error err = {0};

@@ -11,6 +11,7 @@
 
 #include "filter.h"
 #include "fuzz.h"
+#include "sqlite_util.h"
 
 static const char *const ROWS[] = {
     "{}",
@@ -43,26 +44,11 @@ static void check_sql(const rg_filter *f)
         rg_filter_to_sql(f, "m", &sql, params);
         rg_buf_puts(&sql, ") FROM (SELECT ? AS m)");
         sqlite3_stmt *st = NULL;
-        int rc = sqlite3_prepare_v2(db, sql.data, -1, &st, NULL);
-        FUZZ_CHECK(rc == SQLITE_OK, "SQL does not prepare: %s: %s", sqlite3_errmsg(db), sql.data);
-        size_t i;
-        json_t *v;
-        json_array_foreach(params, i, v)
-        {
-            int idx = (int)i + 1;
-            if (json_is_string(v))
-                sqlite3_bind_text(st, idx, json_string_value(v), (int)json_string_length(v), SQLITE_TRANSIENT);
-            else if (json_is_integer(v))
-                sqlite3_bind_int64(st, idx, json_integer_value(v));
-            else if (json_is_real(v))
-                sqlite3_bind_double(st, idx, json_real_value(v));
-            else if (json_is_boolean(v))
-                sqlite3_bind_int(st, idx, json_is_true(v));
-            else
-                sqlite3_bind_null(st, idx);
-        }
+        rg_error perr = {0};
+        FUZZ_CHECK(rg_sqlite_prepare_bound(db, ":memory:", sql.data, params, &st, &perr) == RG_OK,
+                   "SQL does not prepare: %s: %s", perr.msg, sql.data);
         sqlite3_bind_text(st, (int)json_array_size(params) + 1, ROWS[r], -1, SQLITE_STATIC);
-        rc = sqlite3_step(st);
+        int rc = sqlite3_step(st);
         FUZZ_CHECK(rc == SQLITE_ROW, "SQL does not run: %s: %s", sqlite3_errmsg(db), sql.data);
         bool in_sql = sqlite3_column_type(st, 0) != SQLITE_NULL && sqlite3_column_int(st, 0) != 0;
         json_t *meta = json_loads(ROWS[r], 0, NULL);

@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
+#include "store.h"
 #include "util.h"
 
 char *rg_passage_describe(const rg_passage *p, bool with_chunk)
@@ -468,4 +471,97 @@ void rg_redactor_free(rg_redactor *r)
     if (r->pending.data)
         memset(r->pending.data, 0, r->pending.cap);
     rg_buf_free(&r->pending);
+}
+
+/* ---- The answer stream ----------------------------------------------- */
+
+static bool stream_after_redaction(void *ctx, const char *text, size_t len)
+{
+    rg_answer_stream *s = ctx;
+    if (s->answer.len == 0) {
+        /* Models often open with blank lines. */
+        while (len && (*text == ' ' || *text == '\n' || *text == '\r' || *text == '\t'))
+            text++, len--;
+        if (!len)
+            return true;
+    }
+    rg_buf_append(&s->answer, text, len);
+    return !s->out || rg_cite_filter_feed(&s->cf, text, len);
+}
+
+void rg_answer_stream_init(rg_answer_stream *s, const char *secret, size_t npassages, rg_text_fn out, void *ctx)
+{
+    s->out = out;
+    rg_buf_init(&s->answer);
+    rg_cite_filter_init(&s->cf, npassages, out, ctx);
+    rg_redactor_init(&s->red, secret, stream_after_redaction, s);
+}
+
+bool rg_answer_stream_feed(rg_answer_stream *s, const char *text, size_t len)
+{
+    return rg_redactor_feed(&s->red, text, len);
+}
+
+void rg_answer_stream_flush(rg_answer_stream *s)
+{
+    rg_redactor_flush(&s->red);
+    if (s->out)
+        rg_cite_filter_flush(&s->cf);
+}
+
+void rg_answer_stream_free(rg_answer_stream *s)
+{
+    rg_cite_filter_free(&s->cf);
+    rg_redactor_free(&s->red);
+    rg_buf_free(&s->answer);
+}
+
+/* ---- Passages and sources from retrieved hits ------------------------- */
+
+static int64_t meta_int(const json_t *m, const char *key)
+{
+    json_t *v = json_object_get(m, key);
+    return json_is_integer(v) ? (int64_t)json_integer_value(v) : -1;
+}
+
+rg_passage *rg_passages_from_hits(const rg_hits *hits)
+{
+    rg_passage *p = rg_xcalloc(hits->n ? hits->n : 1, sizeof *p);
+    for (size_t i = 0; i < hits->n; i++) {
+        const rg_hit *h = &hits->items[i];
+        const char *path = json_string_value(json_object_get(h->metadata, "document_path"));
+        p[i] = (rg_passage){.text = h->document ? h->document : "",
+                            .path = path ? path : h->id,
+                            .page = meta_int(h->metadata, "page_number"),
+                            .chunk = meta_int(h->metadata, "chunk_position"),
+                            .total = meta_int(h->metadata, "total_chunks")};
+    }
+    return p;
+}
+
+json_t *rg_answer_source_json(const rg_hit *h, size_t i)
+{
+    json_t *o = json_pack("{s:I, s:s}", "n", (json_int_t)(i + 1), "id", h->id);
+    static const char *const lift[] = {"document_path", "title", "page_number", "chunk_position", "total_chunks"};
+    for (size_t f = 0; h->metadata && f < RG_ARRAY_LEN(lift); f++)
+        if (json_object_get(h->metadata, lift[f]))
+            json_object_set(o, lift[f], json_object_get(h->metadata, lift[f]));
+    return o;
+}
+
+void rg_answer_citations_json(const rg_citations *cites, const rg_hits *hits, size_t npassages, json_t **citations,
+                              json_t **sources, json_t **invalid)
+{
+    *citations = json_array();
+    *sources = json_array();
+    *invalid = json_array();
+    for (size_t i = 0; i < cites->n; i++) {
+        int n = cites->items[i];
+        bool ok = n >= 1 && (size_t)n <= npassages && (size_t)n <= hits->n;
+        json_array_append_new(*citations, json_pack("{s:i, s:b}", "n", n, "valid", ok));
+        if (ok)
+            json_array_append_new(*sources, rg_answer_source_json(&hits->items[n - 1], (size_t)n - 1));
+        else
+            json_array_append_new(*invalid, json_integer(n));
+    }
 }

@@ -126,4 +126,37 @@ bool rg_redactor_feed(rg_redactor *r, const char *text, size_t len);
 bool rg_redactor_flush(rg_redactor *r);
 void rg_redactor_free(rg_redactor *r);
 
+/* ---- The answer stream ----------------------------------------------- */
+
+/* What `query --answer` and serve's /v1/answer do with the model's text as
+ * it arrives: the secret masked (rg_redactor), leading blank lines dropped,
+ * the text kept in `answer` as the model wrote it (citations unmarked, for
+ * rg_citations_extract), and passed on through the citation filter to
+ * `out` (NULL: kept only). */
+typedef struct rg_answer_stream {
+    rg_redactor red;
+    rg_cite_filter cf;
+    rg_buf answer;
+    rg_text_fn out;
+} rg_answer_stream;
+
+void rg_answer_stream_init(rg_answer_stream *s, const char *secret, size_t npassages, rg_text_fn out, void *ctx);
+bool rg_answer_stream_feed(rg_answer_stream *s, const char *text, size_t len);
+/* Emits what the filters held back; the answer is complete after it. */
+void rg_answer_stream_flush(rg_answer_stream *s);
+void rg_answer_stream_free(rg_answer_stream *s);
+
+/* ---- Passages and sources from retrieved hits ------------------------- */
+
+struct rg_hit;
+struct rg_hits;
+/* One rg_passage per hit (pointing into the hits; free the array only). */
+rg_passage *rg_passages_from_hits(const struct rg_hits *hits);
+/* {"n", "id", and the document_path/title/page/chunk fields} of hit i (0-based). */
+struct json_t *rg_answer_source_json(const struct rg_hit *h, size_t i);
+/* The citations of an answer as JSON: every cited number with "valid"
+ * (1..npassages), the sources of the valid ones and the invalid numbers. */
+void rg_answer_citations_json(const rg_citations *cites, const struct rg_hits *hits, size_t npassages,
+                              struct json_t **citations, struct json_t **sources, struct json_t **invalid);
+
 #endif

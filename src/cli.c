@@ -2,6 +2,7 @@
  * collection a command works on, errors, JSON output and progress. */
 #include "cli.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -279,6 +280,17 @@ int rg_cli_fail(rg_cli *cli, const rg_error *err)
         rg_cli_print_json(j);
     }
     return rg_status_exit_code(err->code);
+}
+
+bool rg_cli_parse_long(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (*end || end == s || errno || v < lo || v > hi)
+        return false;
+    *out = v;
+    return true;
 }
 
 int rg_cli_usage_error(rg_cli *cli, const char *fmt, ...)

@@ -65,6 +65,8 @@ int rg_cli_use_collection_settings_in(rg_cli *cli, const char *backend, bool mus
 int rg_cli_fail(rg_cli *cli, const rg_error *err);
 /* Same for a usage problem: message plus "see 'ragged CMD --help'"; exit 2. */
 int rg_cli_usage_error(rg_cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A whole decimal number from lo to hi in s (an option's argument). */
+bool rg_cli_parse_long(const char *s, long lo, long hi, long *out);
 /* Asks "PROMPT [y/N] " on the terminal and reads the answer; true only for
  * y or yes.  Only called when stdin and stderr are terminals. */
 bool rg_cli_confirm(const char *prompt);

@@ -36,9 +36,8 @@ typedef struct {
     rg_prompt prompt;
     bool have_prompt;
     /* the answer */
-    rg_redactor red;
-    rg_cite_filter cf;
-    rg_buf answer;
+    rg_answer_stream stream;
+    bool have_stream;
     bool to_stdout;
     bool stdout_failed;
     char last_out;
@@ -51,27 +50,6 @@ typedef struct {
 } answer_run;
 
 /* ---- passages --------------------------------------------------------- */
-
-static int64_t meta_int(const json_t *m, const char *key)
-{
-    json_t *v = json_object_get(m, key);
-    return json_is_integer(v) ? (int64_t)json_integer_value(v) : -1;
-}
-
-static rg_passage *passages_from_hits(const rg_hits *hits)
-{
-    rg_passage *p = rg_xcalloc(hits->n ? hits->n : 1, sizeof *p);
-    for (size_t i = 0; i < hits->n; i++) {
-        const rg_hit *h = &hits->items[i];
-        const char *path = json_string_value(json_object_get(h->metadata, "document_path"));
-        p[i] = (rg_passage){.text = h->document ? h->document : "",
-                            .path = path ? path : h->id,
-                            .page = meta_int(h->metadata, "page_number"),
-                            .chunk = meta_int(h->metadata, "chunk_position"),
-                            .total = meta_int(h->metadata, "total_chunks")};
-    }
-    return p;
-}
 
 /* The passage as `ragged query` shows it: an excerpt around the question's
  * words (or the whole text), control characters escaped. */
@@ -93,17 +71,6 @@ static void print_passages(const answer_run *r)
         free(d);
         print_excerpt(r->passages[i].text, r->question, r->show_text);
     }
-}
-
-static json_t *source_json(const answer_run *r, size_t i)
-{
-    const rg_hit *h = &r->hits->items[i];
-    json_t *o = json_pack("{s:I, s:s}", "n", (json_int_t)(i + 1), "id", h->id);
-    static const char *const lift[] = {"document_path", "title", "page_number", "chunk_position", "total_chunks"};
-    for (size_t f = 0; h->metadata && f < RG_ARRAY_LEN(lift); f++)
-        if (json_object_get(h->metadata, lift[f]))
-            json_object_set(o, lift[f], json_object_get(h->metadata, lift[f]));
-    return o;
 }
 
 /* ---- streaming the answer --------------------------------------------- */
@@ -131,51 +98,23 @@ static bool to_terminal(void *ctx, const char *text, size_t len)
     return true;
 }
 
-static bool after_redaction(void *ctx, const char *text, size_t len)
-{
-    answer_run *r = ctx;
-    if (r->answer.len == 0) {
-        /* Models often open with blank lines. */
-        while (len && (*text == ' ' || *text == '\n' || *text == '\r' || *text == '\t'))
-            text++, len--;
-        if (!len)
-            return true;
-    }
-    rg_buf_append(&r->answer, text, len);
-    return !r->to_stdout || rg_cite_filter_feed(&r->cf, text, len);
-}
-
 static bool on_llm_text(void *ctx, const char *text, size_t len)
 {
     answer_run *r = ctx;
     if (r->cli->interrupted && *r->cli->interrupted)
         return false;
-    return rg_redactor_feed(&r->red, text, len);
+    return rg_answer_stream_feed(&r->stream, text, len);
 }
 
 /* Reads the llm.* settings; RG_OK with *llm set, or the reason there is no
  * usable LLM. */
 static rg_status open_llm(answer_run *r, const rg_config *cfg, rg_llm **llm, rg_error *err)
 {
-    rg_llm_opts o = {.format = strcmp(r->provider, "ollama") == 0 ? RG_LLM_OLLAMA : RG_LLM_OPENAI,
-                     .url = rg_config_str(cfg, "llm.url"),
-                     .model = r->model,
-                     .timeout_ms = (long)rg_config_int(cfg, "llm.timeout_ms"),
-                     .temperature = rg_config_float(cfg, "llm.temperature"),
-                     .context_tokens = rg_config_int(cfg, "llm.context_tokens"),
-                     .answer_tokens = rg_config_int(cfg, "llm.answer_tokens"),
-                     .api_key_over_http = rg_config_bool(cfg, "llm.api_key_over_http")};
-    const char *env = rg_config_str(cfg, "llm.api_key_env");
-    if (env && *env) {
-        const char *key = getenv(env);
-        if (!key || !*key)
-            return rg_error_set(err, RG_ERR_INVALID,
-                                "llm.api_key_env names the environment variable %s, which is not set (or empty); "
-                                "export it with the API key, or clear llm.api_key_env for a server without keys",
-                                env);
-        o.api_key = key;
-        r->secret = key;
-    }
+    rg_llm_opts o;
+    rg_status st = rg_llm_opts_from_config(cfg, &o, err);
+    if (st != RG_OK)
+        return st;
+    r->secret = o.api_key;
     return rg_llm_new(&o, llm, err);
 }
 #endif
@@ -224,12 +163,13 @@ static void print_sources_text(answer_run *r, const rg_citations *cites)
                 invalid, invalid == 1 ? "" : "s", invalid == 1 ? "es" : "");
 }
 
-static void print_json(answer_run *r, const rg_citations *cites, const char *backend, const char *mode, int k)
+static void print_json(answer_run *r, const rg_buf *answer, const rg_citations *cites, const char *backend,
+                       const char *mode, int k)
 {
     json_t *passages = json_array();
     for (size_t i = 0; i < r->hits->n; i++) {
         const rg_hit *h = &r->hits->items[i];
-        json_t *p = source_json(r, i);
+        json_t *p = rg_answer_source_json(h, i);
         json_object_set_new(p, "score", json_real(1.0 - h->distance));
         json_object_set_new(p, "distance", json_real(h->distance));
         bool in = r->have_prompt && i < r->prompt.npassages;
@@ -241,23 +181,16 @@ static void print_json(answer_run *r, const rg_citations *cites, const char *bac
             json_object_set(p, "metadata", h->metadata);
         json_array_append_new(passages, p);
     }
-    json_t *citations = json_array(), *sources = json_array(), *invalid = json_array();
-    for (size_t i = 0; i < cites->n; i++) {
-        int n = cites->items[i];
-        bool ok = cited_ok(r, n);
-        json_array_append_new(citations, json_pack("{s:i, s:b}", "n", n, "valid", ok));
-        if (ok)
-            json_array_append_new(sources, source_json(r, (size_t)n - 1));
-        else
-            json_array_append_new(invalid, json_integer(n));
-    }
+    json_t *citations, *sources, *invalid;
+    rg_answer_citations_json(cites, r->hits, r->have_prompt ? r->prompt.npassages : 0, &citations, &sources,
+                             &invalid);
     json_t *llm = json_pack("{s:s, s:s, s:s}", "provider", r->provider, "url", r->url_shown ? r->url_shown : "",
                             "model", r->model);
     json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i}", "query", r->question, "collection", r->cli->collection,
                           "backend", backend, "mode", mode, "status", state_name(r->state), "k", k);
     json_object_set_new(j, "llm", llm);
-    json_object_set_new(j, "answer", r->state == ST_ANSWERED || r->answer.len
-                                         ? json_stringn(r->answer.data ? r->answer.data : "", r->answer.len)
+    json_object_set_new(j, "answer", r->state == ST_ANSWERED || answer->len
+                                         ? json_stringn(answer->data ? answer->data : "", answer->len)
                                          : json_null());
     json_object_set_new(j, "complete", json_boolean(r->state == ST_ANSWERED));
     if (r->finish_reason[0])
@@ -291,14 +224,13 @@ int rg_cmd_answer(rg_cli *cli, const char *question, const rg_hits *hits, bool s
         return 2;
     answer_run r = {.cli = cli, .question = question, .hits = hits, .show_text = show_text,
                     .to_stdout = cli->format == RG_FORMAT_TEXT, .prompt_tokens = -1, .completion_tokens = -1};
-    r.passages = passages_from_hits(hits);
+    r.passages = rg_passages_from_hits(hits);
     r.provider = rg_config_str(cfg, "llm.provider");
     r.model = rg_config_str(cfg, "llm.model");
     /* llm.url may carry user:password@; messages and JSON never show it. */
     r.url_owned = rg_url_for_display(rg_config_str(cfg, "llm.url"));
     r.url_shown = r.url_owned;
     const char *url = r.url_owned;
-    rg_buf_init(&r.answer);
     rg_error_clear(&r.err);
     double t0 = rg_now();
 #ifndef RG_WITHOUT_CHROMADB
@@ -348,15 +280,14 @@ int rg_cmd_answer(rg_cli *cli, const char *question, const rg_hits *hits, bool s
                         hits->n, (long long)rg_config_int(cfg, "llm.context_tokens"),
                         r.prompt.last_trimmed ? " (the last one trimmed)" : "");
         }
-        rg_cite_filter_init(&r.cf, r.prompt.npassages, to_terminal, &r);
-        rg_redactor_init(&r.red, r.secret, after_redaction, &r);
+        rg_answer_stream_init(&r.stream, r.secret, r.prompt.npassages, r.to_stdout ? to_terminal : NULL, &r);
+        r.have_stream = true;
         rg_llm_message msgs[2] = {{"system", r.prompt.system}, {"user", r.prompt.user}};
         rg_llm_result res;
         rg_status st = rg_llm_chat(llm, msgs, 2, on_llm_text, &r, &res, &r.err);
         /* Text held back by the filters belongs to the answer either way. */
-        rg_redactor_flush(&r.red);
+        rg_answer_stream_flush(&r.stream);
         if (r.to_stdout) {
-            rg_cite_filter_flush(&r.cf);
             /* End the answer's line before any message on stderr. */
             if (r.last_out && r.last_out != '\n' && !r.stdout_failed) {
                 putchar('\n');
@@ -373,8 +304,6 @@ int rg_cmd_answer(rg_cli *cli, const char *question, const rg_hits *hits, bool s
             if (r.stdout_failed)
                 rg_error_set(&r.err, RG_ERR_IO, "cannot write the answer to standard output");
         }
-        rg_cite_filter_free(&r.cf);
-        rg_redactor_free(&r.red);
     }
     rg_llm_free(llm);
 #endif
@@ -382,8 +311,10 @@ int rg_cmd_answer(rg_cli *cli, const char *question, const rg_hits *hits, bool s
     /* Messages may quote server replies: keep the key out of them. */
     rg_error_mask_secret(&r.err, r.secret);
 
+    rg_buf none = {0};
+    const rg_buf *answer = r.have_stream ? &r.stream.answer : &none;
     rg_citations cites;
-    rg_citations_extract(r.answer.data ? r.answer.data : "", r.answer.len, &cites);
+    rg_citations_extract(answer->data ? answer->data : "", answer->len, &cites);
     int rc = 0;
     if (r.state == ST_NO_LLM || r.state == ST_LLM_FAILED) {
         fprintf(stderr, "ragged: %s\n", r.err.msg);
@@ -401,14 +332,14 @@ int rg_cmd_answer(rg_cli *cli, const char *question, const rg_hits *hits, bool s
                     (long long)rg_config_int(cfg, "llm.answer_tokens"));
     }
     if (cli->format == RG_FORMAT_JSON) {
-        print_json(&r, &cites, backend, mode, k);
+        print_json(&r, answer, &cites, backend, mode, k);
     } else if (r.state == ST_NO_PASSAGES) {
         printf("no passages found in %s/%s; there is nothing to answer from\n", backend, cli->collection);
     } else {
-        if (r.answer.len || r.state == ST_ANSWERED)
+        if (answer->len || r.state == ST_ANSWERED)
             print_sources_text(&r, &cites);
         if (r.state != ST_ANSWERED) {
-            if (r.answer.len)
+            if (answer->len)
                 putchar('\n');
             print_passages(&r);
         }
@@ -417,7 +348,8 @@ int rg_cmd_answer(rg_cli *cli, const char *question, const rg_hits *hits, bool s
     rg_citations_free(&cites);
     if (r.have_prompt)
         rg_prompt_free(&r.prompt);
-    rg_buf_free(&r.answer);
+    if (r.have_stream)
+        rg_answer_stream_free(&r.stream);
     free(r.passages);
     free(r.url_owned);
     return rc;

@@ -134,9 +134,8 @@ int rg_cmd_ask(rg_cli *cli, int argc, char **argv)
         case 'c': cont = true; break;
         case 'M': mode = optarg; break;
         case 'k': {
-            char *end;
-            long v = strtol(optarg, &end, 10);
-            if (*end || !*optarg || v < 1 || v > 1000)
+            long v;
+            if (!rg_cli_parse_long(optarg, 1, 1000, &v))
                 return rg_cli_usage_error(cli, "-k takes a number from 1 to 1000, not '%s'", optarg);
             k = (int)v;
             break;

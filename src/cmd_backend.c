@@ -339,9 +339,8 @@ int rg_cmd_backend(rg_cli *cli, int argc, char **argv)
         case 'r': qrels = optarg; break;
         case 'K': keep = true; break;
         case 'k': {
-            char *end;
-            long v = strtol(optarg, &end, 10);
-            if (*end || v < 1 || v > 1000)
+            long v;
+            if (!rg_cli_parse_long(optarg, 1, 1000, &v))
                 return rg_cli_usage_error(cli, "-k takes a number from 1 to 1000, not '%s'", optarg);
             k = (int)v;
             break;

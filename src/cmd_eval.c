@@ -297,16 +297,6 @@ static json_t *sweep(evaluator *ev, rg_collection *coll, const rg_retrieve_opts 
     return out;
 }
 
-static bool parse_int_arg(const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (*end || end == s || v < lo || v > hi)
-        return false;
-    *out = v;
-    return true;
-}
-
 static bool parse_float_arg(const char *s, double *out)
 {
     char *end;
@@ -358,7 +348,7 @@ int rg_cmd_eval(rg_cli *cli, int argc, char **argv)
         case O_MODE: modes = optarg; break;
         case O_FUSION: fusion = optarg; break;
         case O_RRFK:
-            if (!parse_int_arg(optarg, 1, 100000, &rrf_k))
+            if (!rg_cli_parse_long(optarg, 1, 100000, &rrf_k))
                 rc = rg_cli_usage_error(cli, "--rrf-k takes a number from 1 to 100000, not '%s'", optarg);
             break;
         case O_VW:
@@ -368,11 +358,11 @@ int rg_cmd_eval(rg_cli *cli, int argc, char **argv)
                                         c == O_VW ? "--vector-weight" : "--bm25-weight", optarg);
             break;
         case O_DEPTH:
-            if (!parse_int_arg(optarg, RECALL_K, 100000, &depth))
+            if (!rg_cli_parse_long(optarg, RECALL_K, 100000, &depth))
                 rc = rg_cli_usage_error(cli, "--depth takes a number from %d to 100000, not '%s'", RECALL_K, optarg);
             break;
         case O_LIMIT:
-            if (!parse_int_arg(optarg, 1, 100000000, &limit))
+            if (!rg_cli_parse_long(optarg, 1, 100000000, &limit))
                 rc = rg_cli_usage_error(cli, "--limit takes a positive number, not '%s'", optarg);
             break;
         case O_REUSE: reuse = true; break;

@@ -120,9 +120,8 @@ int rg_cmd_query(rg_cli *cli, int argc, char **argv)
             free(filter_kinds);
             return 0;
         case 'k': {
-            char *end;
-            long v = strtol(optarg, &end, 10);
-            if (*end || v < 1 || v > 100000) {
+            long v;
+            if (!rg_cli_parse_long(optarg, 1, 100000, &v)) {
                 free(filter_args);
                 free(filter_kinds);
                 return rg_cli_usage_error(cli, "-k takes a number from 1 to 100000, not '%s'", optarg);
@@ -131,9 +130,8 @@ int rg_cmd_query(rg_cli *cli, int argc, char **argv)
             break;
         }
         case 'c': {
-            char *end;
-            long v = strtol(optarg, &end, 10);
-            if (*end || v < 1 || v > 100000) {
+            long v;
+            if (!rg_cli_parse_long(optarg, 1, 100000, &v)) {
                 free(filter_args);
                 free(filter_kinds);
                 return rg_cli_usage_error(cli, "--complexity takes a number from 1 to 100000, not '%s'", optarg);

@@ -85,9 +85,8 @@ int rg_cmd_serve(rg_cli *cli, int argc, char **argv)
             return 0;
         case OPT_HOST: so.host = optarg; break;
         case OPT_PORT: {
-            char *end;
-            long v = strtol(optarg, &end, 10);
-            if (*end || !*optarg || v < 0 || v > 65535)
+            long v = 0;
+            if (!rg_cli_parse_long(optarg, 0, 65535, &v))
                 rc = rg_cli_usage_error(cli, "--port takes a number from 0 to 65535, not '%s'", optarg);
             so.port = (int)v;
             break;

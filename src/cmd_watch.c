@@ -29,9 +29,8 @@ int rg_cmd_watch(rg_cli *cli, int argc, char **argv)
             return 0;
         }
         if (c == 'd') {
-            char *end;
-            long v = strtol(optarg, &end, 10);
-            if (*end || !*optarg || v < 10 || v > 600000)
+            long v;
+            if (!rg_cli_parse_long(optarg, 10, 600000, &v))
                 return rg_cli_usage_error(cli, "--debounce takes milliseconds from 10 to 600000, not '%s'", optarg);
             debounce = (unsigned)v;
             continue;

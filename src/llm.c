@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "answer.h"
+#include "config.h"
 #include "http.h"
 #include "util.h"
 
@@ -42,6 +43,30 @@ static char *endpoint_for(rg_llm_format format, const char *url)
               : has_suffix(url, n, "/v1")             ? "/chat/completions"
                                                       : "/v1/chat/completions";
     return rg_xasprintf("%.*s%s", (int)n, url, add);
+}
+
+rg_status rg_llm_opts_from_config(const rg_config *cfg, rg_llm_opts *o, rg_error *err)
+{
+    *o = (rg_llm_opts){.format = strcmp(rg_config_str(cfg, "llm.provider"), "ollama") == 0 ? RG_LLM_OLLAMA
+                                                                                         : RG_LLM_OPENAI,
+                       .url = rg_config_str(cfg, "llm.url"),
+                       .model = rg_config_str(cfg, "llm.model"),
+                       .timeout_ms = (long)rg_config_int(cfg, "llm.timeout_ms"),
+                       .temperature = rg_config_float(cfg, "llm.temperature"),
+                       .context_tokens = rg_config_int(cfg, "llm.context_tokens"),
+                       .answer_tokens = rg_config_int(cfg, "llm.answer_tokens"),
+                       .api_key_over_http = rg_config_bool(cfg, "llm.api_key_over_http")};
+    const char *env = rg_config_str(cfg, "llm.api_key_env");
+    if (env && *env) {
+        o->api_key = getenv(env);
+        if (!o->api_key || !*o->api_key)
+            return rg_error_set(err, RG_ERR_INVALID,
+                                "llm.api_key_env names the environment variable %s, which is not set (or empty) in "
+                                "ragged's environment; export it with the API key, or clear llm.api_key_env for a "
+                                "server without keys",
+                                env);
+    }
+    return RG_OK;
 }
 
 rg_status rg_llm_new(const rg_llm_opts *opts, rg_llm **out, rg_error *err)

@@ -87,6 +87,10 @@ typedef struct rg_llm_result {
     long http_status;
 } rg_llm_result;
 
+/* The llm.* settings as options (strings point into cfg); the API key is
+ * read from the variable llm.api_key_env names.  RG_ERR_INVALID when that
+ * variable is named but not set. */
+rg_status rg_llm_opts_from_config(const struct rg_config *cfg, rg_llm_opts *out, rg_error *err);
 rg_status rg_llm_new(const rg_llm_opts *opts, rg_llm **out, rg_error *err);
 void rg_llm_free(rg_llm *llm);
 /* The endpoint requests go to (credentials in the URL removed), for

@@ -556,29 +556,13 @@ bool rg_service_has_llm(const rg_service *s)
     return strcmp(rg_config_str(s->cfg, "llm.provider"), "none") != 0;
 }
 
-static int64_t meta_int(const json_t *m, const char *key)
-{
-    json_t *v = json_object_get(m, key);
-    return json_is_integer(v) ? (int64_t)json_integer_value(v) : -1;
-}
-
-static json_t *source_json(const rg_hit *h, size_t i)
-{
-    json_t *o = json_pack("{s:I, s:s}", "n", (json_int_t)(i + 1), "id", h->id);
-    static const char *const lift[] = {"document_path", "title", "page_number", "chunk_position", "total_chunks"};
-    for (size_t f = 0; h->metadata && f < RG_ARRAY_LEN(lift); f++)
-        if (json_object_get(h->metadata, lift[f]))
-            json_object_set(o, lift[f], json_object_get(h->metadata, lift[f]));
-    return o;
-}
-
+#ifndef RG_WITHOUT_CHROMADB
+/* One /v1/answer request: events go to the client as the answer streams. */
 typedef struct answer_stream {
     rg_service *svc;
     rg_service_event_fn event;
     void *ctx;
-    rg_redactor red;
-    rg_cite_filter cf;
-    rg_buf answer;
+    rg_answer_stream stream;
     bool client_gone;
 } answer_stream;
 
@@ -591,25 +575,10 @@ static bool emit(answer_stream *a, const char *name, json_t *data)
     return ok;
 }
 
-#ifndef RG_WITHOUT_CHROMADB
 static bool after_cite_filter(void *ctx, const char *text, size_t len)
 {
     answer_stream *a = ctx;
     return emit(a, "text", json_pack("{s:s%}", "text", text, len));
-}
-
-static bool after_redaction(void *ctx, const char *text, size_t len)
-{
-    answer_stream *a = ctx;
-    if (a->answer.len == 0) {
-        /* Models often open with blank lines (as cmd_answer.c). */
-        while (len && (*text == ' ' || *text == '\n' || *text == '\r' || *text == '\t'))
-            text++, len--;
-        if (!len)
-            return true;
-    }
-    rg_buf_append(&a->answer, text, len);
-    return rg_cite_filter_feed(&a->cf, text, len);
 }
 
 static bool on_llm_text(void *ctx, const char *text, size_t len)
@@ -617,11 +586,9 @@ static bool on_llm_text(void *ctx, const char *text, size_t len)
     answer_stream *a = ctx;
     if (a->client_gone || (a->svc->stop && *a->svc->stop))
         return false;
-    return rg_redactor_feed(&a->red, text, len);
+    return rg_answer_stream_feed(&a->stream, text, len);
 }
-#endif
 
-#ifndef RG_WITHOUT_CHROMADB
 /* How many of the latest turns fit in half the budget, and their tokens. */
 static size_t turns_that_fit(const rg_chat_turn *turns, size_t n, int64_t budget, int64_t *tokens)
 {
@@ -646,13 +613,11 @@ rg_status rg_service_answer(rg_service *s, const rg_query_req *req, const char *
 {
     if (!question)
         question = req->query;
-    const char *provider = rg_config_str(s->cfg, "llm.provider");
     if (!rg_service_has_llm(s))
         return rg_error_set(err, RG_ERR_UNAVAILABLE,
                             "no LLM is configured (llm.provider is none): set llm.provider to ollama or openai, "
                             "llm.url and llm.model to get answers (see docs/answers.md)");
 #ifdef RG_WITHOUT_CHROMADB
-    (void)provider;
     (void)req;
     (void)turns;
     (void)nturns;
@@ -661,21 +626,10 @@ rg_status rg_service_answer(rg_service *s, const rg_query_req *req, const char *
     return rg_error_set(err, RG_ERR_UNAVAILABLE,
                         "answers were not compiled in: this ragged was built with WITHOUT_CHROMADB=1 (no libcurl)");
 #else
-    rg_llm_opts lo = {.format = strcmp(provider, "ollama") == 0 ? RG_LLM_OLLAMA : RG_LLM_OPENAI,
-                      .url = rg_config_str(s->cfg, "llm.url"),
-                      .model = rg_config_str(s->cfg, "llm.model"),
-                      .timeout_ms = (long)rg_config_int(s->cfg, "llm.timeout_ms"),
-                      .temperature = rg_config_float(s->cfg, "llm.temperature"),
-                      .context_tokens = rg_config_int(s->cfg, "llm.context_tokens"),
-                      .answer_tokens = rg_config_int(s->cfg, "llm.answer_tokens")};
-    const char *env = rg_config_str(s->cfg, "llm.api_key_env");
-    if (env && *env) {
-        lo.api_key = getenv(env);
-        if (!lo.api_key || !*lo.api_key)
-            return rg_error_set(err, RG_ERR_UNAVAILABLE,
-                                "llm.api_key_env names the environment variable %s, which is not set (or empty) in "
-                                "the server's environment",
-                                env);
+    rg_llm_opts lo;
+    if (rg_llm_opts_from_config(s->cfg, &lo, err) != RG_OK) {
+        err->code = RG_ERR_UNAVAILABLE;   /* the server's setup, not the request */
+        return RG_ERR_UNAVAILABLE;
     }
     rg_llm *llm = NULL;
     rg_status st = rg_llm_new(&lo, &llm, err);
@@ -704,16 +658,7 @@ rg_status rg_service_answer(rg_service *s, const rg_query_req *req, const char *
     char backend_name[32];
     snprintf(backend_name, sizeof backend_name, "%s", rg_store_backend(h->store));
     checkin(s, req->backend, coll, h);
-    rg_passage *passages = rg_xcalloc(hits.n ? hits.n : 1, sizeof *passages);
-    for (size_t i = 0; i < hits.n; i++) {
-        const rg_hit *hit = &hits.items[i];
-        const char *path = json_string_value(json_object_get(hit->metadata, "document_path"));
-        passages[i] = (rg_passage){.text = hit->document ? hit->document : "",
-                                   .path = path ? path : hit->id,
-                                   .page = meta_int(hit->metadata, "page_number"),
-                                   .chunk = meta_int(hit->metadata, "chunk_position"),
-                                   .total = meta_int(hit->metadata, "total_chunks")};
-    }
+    rg_passage *passages = rg_passages_from_hits(&hits);
     rg_prompt prompt;
     bool have_prompt = false;
     if (st == RG_OK && hits.n == 0)
@@ -728,11 +673,10 @@ rg_status rg_service_answer(rg_service *s, const rg_query_req *req, const char *
         have_prompt = st == RG_OK;
     }
     answer_stream a = {.svc = s, .event = event, .ctx = ctx};
-    rg_buf_init(&a.answer);
     if (st == RG_OK) {
         json_t *arr = json_array();
         for (size_t i = 0; i < hits.n; i++) {
-            json_t *p = source_json(&hits.items[i], i);
+            json_t *p = rg_answer_source_json(&hits.items[i], i);
             json_object_set_new(p, "score", json_real(1.0 - hits.items[i].distance));
             json_object_set_new(p, "in_prompt", json_boolean(i < prompt.npassages));
             json_object_set_new(p, "text", json_string(passages[i].text));
@@ -744,8 +688,7 @@ rg_status rg_service_answer(rg_service *s, const rg_query_req *req, const char *
             st = rg_error_set(err, RG_ERR_INTERRUPTED, "the client went away");
     }
     if (st == RG_OK) {
-        rg_cite_filter_init(&a.cf, prompt.npassages, after_cite_filter, &a);
-        rg_redactor_init(&a.red, lo.api_key, after_redaction, &a);
+        rg_answer_stream_init(&a.stream, lo.api_key, prompt.npassages, after_cite_filter, &a);
         rg_llm_message *msgs = rg_xcalloc(2 + 2 * kept, sizeof *msgs);
         size_t nm = 0;
         msgs[nm++] = (rg_llm_message){"system", prompt.system};
@@ -757,32 +700,23 @@ rg_status rg_service_answer(rg_service *s, const rg_query_req *req, const char *
         rg_llm_result llm_res;
         st = rg_llm_chat(llm, msgs, nm, on_llm_text, &a, &llm_res, err);
         free(msgs);
-        if (!a.client_gone) {
-            rg_redactor_flush(&a.red);
-            rg_cite_filter_flush(&a.cf);
-        }
+        if (!a.client_gone)
+            rg_answer_stream_flush(&a.stream);
         rg_error_mask_secret(err, lo.api_key);
         if (a.client_gone)
             st = rg_error_set(err, RG_ERR_INTERRUPTED, "the client went away");
         else if (s->stop && *s->stop && st != RG_OK)
             st = rg_error_set(err, RG_ERR_INTERRUPTED, "the server is shutting down");
         if (!a.client_gone) {
+            const rg_buf *answer = &a.stream.answer;
             rg_citations cites;
-            rg_citations_extract(a.answer.data ? a.answer.data : "", a.answer.len, &cites);
-            json_t *citations = json_array(), *sources = json_array(), *invalid = json_array();
-            for (size_t i = 0; i < cites.n; i++) {
-                int n = cites.items[i];
-                bool ok = n >= 1 && (size_t)n <= prompt.npassages;
-                json_array_append_new(citations, json_pack("{s:i, s:b}", "n", n, "valid", ok));
-                if (ok)
-                    json_array_append_new(sources, source_json(&hits.items[n - 1], (size_t)n - 1));
-                else
-                    json_array_append_new(invalid, json_integer(n));
-            }
+            rg_citations_extract(answer->data ? answer->data : "", answer->len, &cites);
+            json_t *citations, *sources, *invalid;
+            rg_answer_citations_json(&cites, &hits, prompt.npassages, &citations, &sources, &invalid);
             rg_citations_free(&cites);
             json_t *done = json_pack("{s:s, s:b, s:s%, s:o, s:o, s:o, s:s}", "status",
                                      st == RG_OK ? "answered" : "llm_failed", "complete", st == RG_OK, "answer",
-                                     a.answer.data ? a.answer.data : "", a.answer.len, "citations", citations,
+                                     answer->data ? answer->data : "", answer->len, "citations", citations,
                                      "invalid_citations", invalid, "sources", sources, "finish_reason",
                                      llm_res.finish_reason);
             json_object_set_new(done, "turns_in_prompt", json_integer((json_int_t)kept));
@@ -791,10 +725,8 @@ rg_status rg_service_answer(rg_service *s, const rg_query_req *req, const char *
                                                              "message", err->msg));
             emit(&a, "done", done);
         }
-        rg_cite_filter_free(&a.cf);
-        rg_redactor_free(&a.red);
+        rg_answer_stream_free(&a.stream);
     }
-    rg_buf_free(&a.answer);
     if (have_prompt)
         rg_prompt_free(&prompt);
     free(passages);

@@ -1245,6 +1245,92 @@ rg_status rg_rename_collection_dir(const char *dir, const char *from, const char
     return rc;
 }
 
+rg_status rg_collection_dir_begin(const char *dir, const char *name, const char *backend, char **tmp, rg_error *err)
+{
+    *tmp = NULL;
+    char *final = rg_path_join(dir, name);
+    bool exists = rg_path_exists(final);
+    free(final);
+    if (exists)
+        return rg_error_set(err, RG_ERR_EXISTS, "collection '%s' already exists in the %s backend", name, backend);
+    char *tmpname = rg_xasprintf(".%s.creating.%ld", name, (long)getpid());
+    *tmp = rg_path_join(dir, tmpname);
+    free(tmpname);
+    rg_remove_tree(*tmp, NULL);   /* a leftover of this PID's earlier life */
+    return rg_mkdir_p(*tmp, 0700, err);
+}
+
+rg_status rg_collection_dir_publish(const char *dir, const char *name, const char *backend, char *tmp, rg_status rc,
+                                    rg_error *err)
+{
+    char *final = rg_path_join(dir, name);
+    if (rc == RG_OK && rename(tmp, final) != 0)
+        rc = errno == ENOTEMPTY || errno == EEXIST
+                 ? rg_error_set(err, RG_ERR_EXISTS, "collection '%s' already exists in the %s backend", name, backend)
+                 : rg_error_set(err, RG_ERR_IO, "cannot create %s: %s", final, strerror(errno));
+    if (rc == RG_OK)
+        rg_fsync_dir(dir);
+    else if (tmp)
+        rg_remove_tree(tmp, NULL);
+    free(final);
+    free(tmp);
+    return rc;
+}
+
+rg_status rg_collection_dir_delete(const char *dir, const char *name, const char *marker, const char *backend,
+                                   rg_error *err)
+{
+    char *coll = rg_path_join(dir, name);
+    char *mp = rg_path_join(coll, marker);
+    bool ok = rg_path_exists(mp);
+    free(mp);
+    if (!ok) {
+        free(coll);
+        return rg_error_set(err, RG_ERR_NOTFOUND, "collection '%s' does not exist in the %s backend", name, backend);
+    }
+    char *gone = rg_xasprintf("%s/.%s.deleting.%ld", dir, name, (long)getpid());
+    rg_status rc = RG_OK;
+    if (rename(coll, gone) != 0)
+        rc = rg_error_set(err, RG_ERR_IO, "cannot delete %s: %s", coll, strerror(errno));
+    else
+        rc = rg_remove_tree(gone, err);
+    free(gone);
+    free(coll);
+    return rc;
+}
+
+rg_status rg_collection_dir_list(const char *dir, const char *marker, rg_collection_dir_fill_fn fill, void *ctx,
+                                 rg_collection_info **out, size_t *n, rg_error *err)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return errno == ENOENT ? RG_OK : rg_error_set(err, RG_ERR_IO, "cannot read %s: %s", dir, strerror(errno));
+    size_t cap = *n;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.' || rg_collection_name_check(de->d_name, NULL) != RG_OK)
+            continue;
+        char *coll = rg_path_join(dir, de->d_name);
+        char *path = rg_path_join(coll, marker);
+        if (rg_path_exists(path)) {
+            rg_collection_info info = {0};
+            snprintf(info.name, sizeof info.name, "%s", de->d_name);
+            info.count = -1;
+            fill(ctx, coll, path, &info);
+            if (*n == cap) {
+                cap = cap ? cap * 2 : 8;
+                *out = rg_xrealloc(*out, cap * sizeof **out);
+            }
+            (*out)[(*n)++] = info;
+        }
+        free(path);
+        free(coll);
+    }
+    closedir(d);
+    rg_collection_info_sort(*out, *n);
+    return RG_OK;
+}
+
 static int cmp_info(const void *a, const void *b)
 {
     return strcmp(((const rg_collection_info *)a)->name, ((const rg_collection_info *)b)->name);

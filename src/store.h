@@ -315,6 +315,25 @@ rg_status rg_collection_compact(rg_collection *c, rg_error *err);
 rg_status rg_rename_collection_dir(const char *dir, const char *from, const char *to, const char *backend,
                                    rg_error *err);
 void rg_collection_info_sort(rg_collection_info *infos, size_t n);
+/* Creating a collection: a hidden DIR/.NAME.creating.PID is made for the
+ * backend to build in (*tmp, owned by the caller until publish), then
+ * rg_collection_dir_publish renames it to DIR/NAME when rc is RG_OK (or
+ * removes it), so a crash leaves no collection or a complete one.  Both
+ * say RG_ERR_EXISTS when NAME is there already. */
+rg_status rg_collection_dir_begin(const char *dir, const char *name, const char *backend, char **tmp, rg_error *err);
+rg_status rg_collection_dir_publish(const char *dir, const char *name, const char *backend, char *tmp, rg_status rc,
+                                    rg_error *err);
+/* Deletes DIR/NAME (a collection when DIR/NAME/marker exists): renamed away
+ * first, so it disappears atomically, then removed. */
+rg_status rg_collection_dir_delete(const char *dir, const char *name, const char *marker, const char *backend,
+                                   rg_error *err);
+/* Lists the collections DIR/NAME/marker, sorted; fill(ctx, coll_dir,
+ * marker_path, info) completes each info (name set, count -1) and may
+ * leave it partly unknown on errors. */
+typedef void (*rg_collection_dir_fill_fn)(void *ctx, const char *coll_dir, const char *marker_path,
+                                          rg_collection_info *info);
+rg_status rg_collection_dir_list(const char *dir, const char *marker, rg_collection_dir_fill_fn fill, void *ctx,
+                                 rg_collection_info **out, size_t *n, rg_error *err);
 /* Removes DIR/.NAME.creating.PID and DIR/.NAME.deleting.PID directories
  * (left by a process killed while creating or deleting a collection) whose
  * process is gone.  Best effort: errors are ignored. */

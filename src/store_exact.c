@@ -86,45 +86,21 @@ static rg_status read_identity(sqlite3 *db, const char *path, rg_embedder_identi
     return rc;
 }
 
+static void fill_info(void *ctx, const char *coll_dir, const char *path, rg_collection_info *info)
+{
+    sqlite3 *db = NULL;
+    rg_error ignored;
+    if (rg_sqlite_open(path, SQLITE_OPEN_READONLY, &db, &ignored) == RG_OK) {
+        read_identity(db, path, &info->identity, &ignored);
+        rg_sqlite_scalar_int(db, "SELECT count(*) FROM records", &info->count, &ignored);
+    }
+    sqlite3_close(db);
+}
+
 static rg_status exact_list(void *impl, rg_collection_info **out, size_t *n, rg_error *err)
 {
     exact_store *s = impl;
-    DIR *d = opendir(s->dir);
-    if (!d)
-        return errno == ENOENT ? RG_OK : rg_error_set(err, RG_ERR_IO, "cannot read %s: %s", s->dir, strerror(errno));
-    size_t cap = 0;
-    struct dirent *de;
-    rg_status rc = RG_OK;
-    while ((de = readdir(d))) {
-        if (de->d_name[0] == '.' || rg_collection_name_check(de->d_name, NULL) != RG_OK)
-            continue;
-        char *coll_dir = rg_path_join(s->dir, de->d_name);
-        char *path = rg_path_join(coll_dir, EXACT_DB);
-        free(coll_dir);
-        if (!rg_path_exists(path)) {
-            free(path);
-            continue;
-        }
-        sqlite3 *db = NULL;
-        rg_collection_info info = {0};
-        snprintf(info.name, sizeof info.name, "%s", de->d_name);
-        info.count = -1;
-        if (rg_sqlite_open(path, SQLITE_OPEN_READONLY, &db, err) == RG_OK) {
-            rg_error ignored;
-            read_identity(db, path, &info.identity, &ignored);
-            rg_sqlite_scalar_int(db, "SELECT count(*) FROM records", &info.count, &ignored);
-        }
-        sqlite3_close(db);
-        free(path);
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 8;
-            *out = rg_xrealloc(*out, cap * sizeof **out);
-        }
-        (*out)[(*n)++] = info;
-    }
-    closedir(d);
-    rg_collection_info_sort(*out, *n);
-    return rc;
+    return rg_collection_dir_list(s->dir, EXACT_DB, fill_info, NULL, out, n, err);
 }
 
 static const char *SCHEMA =
@@ -135,21 +111,13 @@ static const char *SCHEMA =
 static rg_status exact_create(void *impl, const char *name, const rg_embedder_identity *identity, rg_error *err)
 {
     exact_store *s = impl;
-    char *final = rg_path_join(s->dir, name);
-    if (rg_path_exists(final)) {
-        free(final);
-        return rg_error_set(err, RG_ERR_EXISTS, "collection '%s' already exists in the exact backend", name);
-    }
-    /* Build in a hidden directory, then rename: a crash leaves either no
-     * collection or a complete one (plus a hidden leftover, ignored). */
-    char *tmpname = rg_xasprintf(".%s.creating.%ld", name, (long)getpid());
-    char *tmp = rg_path_join(s->dir, tmpname);
-    free(tmpname);
-    rg_status rc = rg_mkdir_p(tmp, 0700, err);
+    char *tmp;
+    rg_status rc = rg_collection_dir_begin(s->dir, name, "exact", &tmp, err);
+    if (rc != RG_OK)
+        return rg_collection_dir_publish(s->dir, name, "exact", tmp, rc, err);
     sqlite3 *db = NULL;
     char *dbpath = rg_path_join(tmp, EXACT_DB);
-    if (rc == RG_OK)
-        rc = rg_sqlite_open(dbpath, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &db, err);
+    rc = rg_sqlite_open(dbpath, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &db, err);
     if (rc == RG_OK)
         rc = rg_sqlite_exec(db, SCHEMA, err);
     if (rc == RG_OK)
@@ -161,38 +129,14 @@ static rg_status exact_create(void *impl, const char *name, const rg_embedder_id
     }
     if (db)
         sqlite3_close(db);
-    if (rc == RG_OK && rename(tmp, final) != 0)
-        rc = errno == ENOTEMPTY || errno == EEXIST
-                 ? rg_error_set(err, RG_ERR_EXISTS, "collection '%s' already exists in the exact backend", name)
-                 : rg_error_set(err, RG_ERR_IO, "cannot create %s: %s", final, strerror(errno));
-    if (rc == RG_OK)
-        rg_fsync_dir(s->dir);
-    else
-        rg_remove_tree(tmp, NULL);
     free(dbpath);
-    free(tmp);
-    free(final);
-    return rc;
+    return rg_collection_dir_publish(s->dir, name, "exact", tmp, rc, err);
 }
 
 static rg_status exact_delete_collection(void *impl, const char *name, rg_error *err)
 {
     exact_store *s = impl;
-    char *dir = rg_path_join(s->dir, name);
-    if (!rg_is_dir(dir)) {
-        free(dir);
-        return rg_error_set(err, RG_ERR_NOTFOUND, "collection '%s' does not exist in the exact backend", name);
-    }
-    /* Rename first so the collection disappears atomically. */
-    char *gone = rg_xasprintf("%s/.%s.deleting.%ld", s->dir, name, (long)getpid());
-    rg_status rc = RG_OK;
-    if (rename(dir, gone) != 0)
-        rc = rg_error_set(err, RG_ERR_IO, "cannot delete %s: %s", dir, strerror(errno));
-    else
-        rc = rg_remove_tree(gone, err);
-    free(gone);
-    free(dir);
-    return rc;
+    return rg_collection_dir_delete(s->dir, name, EXACT_DB, "exact", err);
 }
 
 static rg_status exact_rename(void *impl, const char *from, const char *to, rg_error *err)

@@ -161,56 +161,30 @@ static rg_status read_identity(sqlite3 *db, const char *path, rg_embedder_identi
 
 /* ---- store-level operations ---------------------------------------------- */
 
+static void fill_info(void *ctx, const char *coll_dir, const char *path, rg_collection_info *info)
+{
+    sqlite3 *db = NULL;
+    rg_error ignored;
+    if (db_open(path, SQLITE_OPEN_READONLY, NULL, &db, &ignored) == RG_OK) {
+        read_identity(db, path, &info->identity, NULL, &ignored);
+        rg_sqlite_scalar_int(db, "SELECT count(*) FROM records", &info->count, &ignored);
+        /* The generation files the database names, as leann_load needs them. */
+        int64_t gen = 0;
+        if (meta_int(db, "generation", 0, &gen, &ignored) == RG_OK && gen > 0) {
+            char *gp = rg_xasprintf("%s/graph-%lld.bin", coll_dir, (long long)gen);
+            char *cp = rg_xasprintf("%s/codes-%lld.bin", coll_dir, (long long)gen);
+            info->damaged = !rg_path_exists(gp) || !rg_path_exists(cp);
+            free(gp);
+            free(cp);
+        }
+    }
+    sqlite3_close(db);
+}
+
 static rg_status leann_list(void *impl, rg_collection_info **out, size_t *n, rg_error *err)
 {
     leann_store *s = impl;
-    DIR *d = opendir(s->dir);
-    if (!d)
-        return errno == ENOENT ? RG_OK : rg_error_set(err, RG_ERR_IO, "cannot read %s: %s", s->dir, strerror(errno));
-    size_t cap = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (de->d_name[0] == '.' || rg_collection_name_check(de->d_name, NULL) != RG_OK)
-            continue;
-        char *coll_dir = rg_path_join(s->dir, de->d_name);
-        char *path = rg_path_join(coll_dir, LEANN_DB);
-        free(coll_dir);
-        if (!rg_path_exists(path)) {
-            free(path);
-            continue;
-        }
-        sqlite3 *db = NULL;
-        rg_collection_info info = {0};
-        snprintf(info.name, sizeof info.name, "%s", de->d_name);
-        info.count = -1;
-        rg_error ignored;
-        if (db_open(path, SQLITE_OPEN_READONLY, NULL, &db, &ignored) == RG_OK) {
-            read_identity(db, path, &info.identity, NULL, &ignored);
-            rg_sqlite_scalar_int(db, "SELECT count(*) FROM records", &info.count, &ignored);
-            /* The generation files the database names, as leann_load
-             * needs them. */
-            int64_t gen = 0;
-            if (meta_int(db, "generation", 0, &gen, &ignored) == RG_OK && gen > 0) {
-                char *dir = rg_path_join(s->dir, de->d_name);
-                char *gp = rg_xasprintf("%s/graph-%lld.bin", dir, (long long)gen);
-                char *cp = rg_xasprintf("%s/codes-%lld.bin", dir, (long long)gen);
-                info.damaged = !rg_path_exists(gp) || !rg_path_exists(cp);
-                free(gp);
-                free(cp);
-                free(dir);
-            }
-        }
-        sqlite3_close(db);
-        free(path);
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 8;
-            *out = rg_xrealloc(*out, cap * sizeof **out);
-        }
-        (*out)[(*n)++] = info;
-    }
-    closedir(d);
-    rg_collection_info_sort(*out, *n);
-    return RG_OK;
+    return rg_collection_dir_list(s->dir, LEANN_DB, fill_info, NULL, out, n, err);
 }
 
 /* Ids are unique through an index of a 64-bit key of each id (rg_id_key:
@@ -333,21 +307,10 @@ static rg_status upgrade_schema(leann_coll *c, rg_error *err)
 static rg_status leann_create(void *impl, const char *name, const rg_embedder_identity *identity, rg_error *err)
 {
     leann_store *s = impl;
-    rg_status rc = rg_mkdir_p(s->dir, 0700, err);
+    char *tmp;
+    rg_status rc = rg_collection_dir_begin(s->dir, name, "leann", &tmp, err);
     if (rc != RG_OK)
-        return rc;
-    char *final = rg_path_join(s->dir, name);
-    if (rg_path_exists(final)) {
-        free(final);
-        return rg_error_set(err, RG_ERR_EXISTS, "collection '%s' already exists in the leann backend", name);
-    }
-    /* Built in a hidden directory, then renamed: a crash leaves no
-     * collection or a complete one. */
-    char *tmpname = rg_xasprintf(".%s.creating.%ld", name, (long)getpid());
-    char *tmp = rg_path_join(s->dir, tmpname);
-    free(tmpname);
-    rg_remove_tree(tmp, NULL);
-    rc = rg_mkdir_p(tmp, 0700, err);
+        return rg_collection_dir_publish(s->dir, name, "leann", tmp, rc, err);
     sqlite3 *db = NULL;
     char *dbpath = rg_path_join(tmp, LEANN_DB);
     if (rc == RG_OK)
@@ -379,40 +342,14 @@ static rg_status leann_create(void *impl, const char *name, const rg_embedder_id
         rc = rg_sqlite_exec(db, "COMMIT", err);
     if (db)
         sqlite3_close(db);
-    if (rc == RG_OK && rename(tmp, final) != 0)
-        rc = errno == ENOTEMPTY || errno == EEXIST
-                 ? rg_error_set(err, RG_ERR_EXISTS, "collection '%s' already exists in the leann backend", name)
-                 : rg_error_set(err, RG_ERR_IO, "cannot create %s: %s", final, strerror(errno));
-    if (rc == RG_OK)
-        rg_fsync_dir(s->dir);
-    else
-        rg_remove_tree(tmp, NULL);
     free(dbpath);
-    free(tmp);
-    free(final);
-    return rc;
+    return rg_collection_dir_publish(s->dir, name, "leann", tmp, rc, err);
 }
 
 static rg_status leann_delete_collection(void *impl, const char *name, rg_error *err)
 {
     leann_store *s = impl;
-    char *dir = rg_path_join(s->dir, name);
-    char *db = rg_path_join(dir, LEANN_DB);
-    bool ok = rg_path_exists(db);
-    free(db);
-    if (!ok) {
-        free(dir);
-        return rg_error_set(err, RG_ERR_NOTFOUND, "collection '%s' does not exist in the leann backend", name);
-    }
-    char *gone = rg_xasprintf("%s/.%s.deleting.%ld", s->dir, name, (long)getpid());
-    rg_status rc = RG_OK;
-    if (rename(dir, gone) != 0)
-        rc = rg_error_set(err, RG_ERR_IO, "cannot delete %s: %s", dir, strerror(errno));
-    else
-        rc = rg_remove_tree(gone, err);
-    free(gone);
-    free(dir);
-    return rc;
+    return rg_collection_dir_delete(s->dir, name, LEANN_DB, "leann", err);
 }
 
 static rg_status leann_rename(void *impl, const char *from, const char *to, rg_error *err)

@@ -24,12 +24,12 @@ start_fake_llm() {
     /usr/bin/python3 "$FAKE_LLM" --port-file "$TMP/llm.port" --log "$TMP/llm.log" "$@" >"$TMP/llm.out" 2>&1 &
     LLM_PID=$!
     local i
-    for ((i = 0; i < 100; i++)); do
+    for ((i = 0; i < 300; i++)); do
         [[ -s $TMP/llm.port ]] && break
         kill -0 "$LLM_PID" 2>/dev/null || fail "fake LLM server exited: $(cat "$TMP/llm.out")"
         sleep 0.1
     done
-    [[ -s $TMP/llm.port ]] || fail "fake LLM server did not publish its port within 10 s"
+    [[ -s $TMP/llm.port ]] || fail "fake LLM server did not publish its port within 30 s"
     LLM_URL="http://127.0.0.1:$(cat "$TMP/llm.port")"
 }
 

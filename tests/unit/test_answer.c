@@ -286,3 +286,35 @@ TEST(answer_url_for_display)
         free(d);
     }
 }
+
+/* The whole answer stream (redactor, leading blanks, citation filter) as
+ * query --answer and serve's /v1/answer use it, cut at every position. */
+TEST(answer_stream_masks_trims_and_flags_any_split)
+{
+    const char *secret = "sk-PLANTED-0123456789";
+    const char *text = "\n \n  Key sk-PLANTED-0123456789 is in [1] and [4].";
+    const char *want_out = "Key [redacted] is in [1] and [4?].";
+    const char *want_answer = "Key [redacted] is in [1] and [4].";
+    size_t len = strlen(text);
+    for (size_t cut = 0; cut <= len; cut++) {
+        sink s;
+        rg_buf_init(&s.out);
+        rg_answer_stream st;
+        rg_answer_stream_init(&st, secret, 2, to_sink, &s);
+        rg_answer_stream_feed(&st, text, cut);
+        rg_answer_stream_feed(&st, text + cut, len - cut);
+        rg_answer_stream_flush(&st);
+        CHECK_MSG(s.out.data && strcmp(s.out.data, want_out) == 0, "cut %zu: %s", cut, s.out.data);
+        CHECK_MSG(st.answer.len == strlen(want_answer) && !memcmp(st.answer.data, want_answer, st.answer.len),
+                  "cut %zu: %.*s", cut, (int)st.answer.len, st.answer.data);
+        rg_answer_stream_free(&st);
+        rg_buf_free(&s.out);
+    }
+    /* Without a sink (JSON output) the answer is only kept. */
+    rg_answer_stream st;
+    rg_answer_stream_init(&st, NULL, 2, NULL, NULL);
+    rg_answer_stream_feed(&st, text, len);
+    rg_answer_stream_flush(&st);
+    CHECK_EQ_INT(st.answer.len, strlen("Key sk-PLANTED-0123456789 is in [1] and [4]."));
+    rg_answer_stream_free(&st);
+}
