@@ -26,6 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         rg_retrieve_mode m;
         FUZZ_CHECK(!q.mode || rg_retrieve_mode_parse(q.mode, &m, &err) == RG_OK, "bad mode accepted");
         FUZZ_CHECK(!q.backend || rg_store_backend_find(q.backend), "bad backend accepted");
+        FUZZ_CHECK(q.rerank >= -1 && q.rerank <= 1, "rerank %d", q.rerank);
         rg_query_req_free(&q);
     } else {
         FUZZ_CHECK(st == RG_ERR_INVALID, "query request refused with %s", rg_status_name(st));

@@ -22,8 +22,41 @@
 #define RG_INT8_X86 1
 #include <immintrin.h>
 #endif
+#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__)
+#define RG_INT8_AMX 1
+#include <cpuid.h>
+#include <pthread.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
-typedef enum kernel { K_SCALAR, K_AVX2, K_VNNI } kernel;
+typedef enum kernel { K_SCALAR, K_AVX2, K_VNNI, K_AMX } kernel;
+
+#ifdef RG_INT8_AMX
+/* AMX tiles (Sapphire Rapids and later) hold 16 x 64-byte rows and multiply
+ * 16 x 16 x 64 int8 in one instruction, ~16x VPDPBUSD's work.  Linux hands
+ * the 8 KB tile state to a process only after it asks (arch_prctl
+ * ARCH_REQ_XCOMP_PERM), once; the answer is process state, kept in a
+ * pthread_once like cpu.c's warning. */
+#define RG_ARCH_REQ_XCOMP_PERM 0x1023
+#define RG_XFEATURE_XTILEDATA 18
+static pthread_once_t amx_once = PTHREAD_ONCE_INIT;
+static bool amx_granted;
+
+static void amx_request(void)
+{
+    unsigned a, b, c, d;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(d & (1u << 24)) || !(d & (1u << 25)))
+        return;   /* no AMX-TILE / AMX-INT8 */
+    amx_granted = syscall(SYS_arch_prctl, RG_ARCH_REQ_XCOMP_PERM, RG_XFEATURE_XTILEDATA) == 0;
+}
+
+static bool amx_usable(void)
+{
+    pthread_once(&amx_once, amx_request);
+    return amx_granted;
+}
+#endif
 
 struct rg_int8_matrix {
     int n, k, npad, kpad;
@@ -46,12 +79,17 @@ static kernel pick_kernel(void)
         return K_SCALAR;
     if (force && strcmp(force, "avx2") == 0)
         return avx2 ? K_AVX2 : K_SCALAR;
+#ifdef RG_INT8_AMX
+    /* AMX runs only full 32-row blocks; the rest of the rows go to VNNI. */
+    if (vnni && !(force && strcmp(force, "vnni") == 0) && amx_usable())
+        return K_AMX;
+#endif
     return vnni ? K_VNNI : avx2 ? K_AVX2 : K_SCALAR;
 }
 
 const char *rg_int8_kernel_name(void)
 {
-    static const char *names[] = {"scalar", "avx2", "avx512vnni"};
+    static const char *names[] = {"scalar", "avx2", "avx512vnni", "amx"};
     return names[pick_kernel()];
 }
 
@@ -129,11 +167,49 @@ RG_VECTOR_LOOP static void quantize_row(const float *restrict row, int k, int8_t
     *scale = s;
 }
 
+#ifdef RG_INT8_X86
+/* The same quantisation with explicit AVX-512: the compiler leaves the
+ * loop above mostly scalar (the float -> int8 conversion), and it runs on
+ * every activation of every layer.  CVTPS2DQ rounds half to even like the
+ * 1.5 * 2^23 trick; NaN becomes 0 as above. */
+__attribute__((target("avx512f,avx512bw"))) static void quantize_row512(const float *restrict row, int k,
+                                                                        int8_t *restrict q, float *scale)
+{
+    __m512 amax = _mm512_setzero_ps();
+    int i = 0;
+    for (; i + 16 <= k; i += 16)
+        amax = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(row + i)), amax);   /* NaN keeps amax */
+    if (i < k) {
+        __mmask16 mk = (__mmask16)((1u << (k - i)) - 1);
+        amax = _mm512_max_ps(_mm512_abs_ps(_mm512_maskz_loadu_ps(mk, row + i)), amax);
+    }
+    float a = _mm512_reduce_max_ps(amax);
+    float s = a > 0 ? a / 127.0f : 1.0f, inv = 1.0f / s;
+    const __m512 vinv = _mm512_set1_ps(inv), lo = _mm512_set1_ps(-127.0f), hi = _mm512_set1_ps(127.0f);
+    for (i = 0; i < k; i += 16) {
+        __mmask16 mk = k - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (k - i)) - 1);
+        __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(mk, row + i), vinv);
+        __mmask16 ok = _mm512_cmp_ps_mask(v, v, _CMP_ORD_Q);
+        v = _mm512_maskz_mov_ps(ok, _mm512_min_ps(_mm512_max_ps(v, lo), hi));
+        _mm512_mask_cvtsepi32_storeu_epi8(q + i, mk, _mm512_cvtps_epi32(v));
+    }
+    *scale = s;
+}
+#endif
+
 void rg_int8_quantize_rows(const float *x, int r0, int r1, int k, int ldx, int8_t *xq, int kpad, float *scales)
 {
+#ifdef RG_INT8_X86
+    bool v512 = rg_cpu_has(RG_CPU_AVX512F | RG_CPU_AVX512BW);
+#endif
     for (int r = r0; r < r1; r++) {
         int8_t *q = xq + (size_t)r * kpad;
-        quantize_row(x + (size_t)r * ldx, k, q, &scales[r]);
+#ifdef RG_INT8_X86
+        if (v512)
+            quantize_row512(x + (size_t)r * ldx, k, q, &scales[r]);
+        else
+#endif
+            quantize_row(x + (size_t)r * ldx, k, q, &scales[r]);
         memset(q + k, 0, (size_t)(kpad - k));
     }
 }
@@ -302,6 +378,103 @@ VNNI_ATTR static void gemm_vnni(const rg_int8_matrix *m, const int8_t *xq, const
     }
 }
 
+#ifdef RG_INT8_AMX
+/* ---- AMX: TDPBSSD (signed x signed, so no +128 offset) on 16-row tiles.
+ * The packed weight layout is already the B-tile layout: 16 k-quads of a
+ * 16-column block are 16 consecutive 64-byte rows.  A 32 x 32 output block
+ * is 4 accumulator tiles fed by 2 activation and 2 weight tiles.  Rows go
+ * in chunks that stay in L2 while every column block of the task passes
+ * over them.  Rows beyond the last full 32 go to the VNNI kernel. ---- */
+
+#define AMX_ATTR __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,amx-tile,amx-int8")))
+
+typedef struct amx_config {
+    uint8_t palette, start_row, reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+} amx_config;
+
+/* 16 rows x 16 columns of int32 sums -> scaled floats. */
+AMX_ATTR static void amx_store(const int32_t *acc, const rg_int8_matrix *m, const float *xs, int r, int c, int n1,
+                               float *y, int ldy)
+{
+    __mmask16 mask = n1 - c >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n1 - c)) - 1);
+    __m512 sc = _mm512_loadu_ps(m->scale + c);
+    for (int i = 0; i < 16; i++) {
+        __m512 v = _mm512_cvtepi32_ps(_mm512_load_si512((const void *)(acc + 16 * i)));
+        _mm512_mask_storeu_ps(y + (size_t)(r + i) * ldy + c, mask,
+                              _mm512_mul_ps(v, _mm512_mul_ps(sc, _mm512_set1_ps(xs[r + i]))));
+    }
+}
+
+AMX_ATTR static void gemm_amx(const rg_int8_matrix *m, const int8_t *xq, const float *xs, int rows, int n0, int n1,
+                              float *y, int ldy)
+{
+    int full = rows / 32 * 32, kc = m->kpad / 64;
+    size_t kpad = (size_t)m->kpad, bstride = (size_t)m->kpad / 4 * 64;
+    if (full > 0) {
+        amx_config cfg;
+        memset(&cfg, 0, sizeof cfg);
+        cfg.palette = 1;
+        for (int t = 0; t < 8; t++) {
+            cfg.colsb[t] = 64;
+            cfg.rows[t] = 16;
+        }
+        _tile_loadconfig(&cfg);
+        _Alignas(64) int32_t acc[4][256];
+        int chunk = (int)RG_MAX(32, (size_t)(256 * 1024) / kpad / 32 * 32);
+        for (int r0 = 0; r0 < full; r0 += chunk) {
+            int r1 = RG_MIN(full, r0 + chunk);
+            for (int c = n0; c < n1; c += 32) {
+                const int8_t *b0 = m->w + (size_t)(c / 16) * bstride, *b1 = b0 + bstride;
+                bool two = n1 - c > 16;
+                for (int r = r0; r < r1; r += 32) {
+                    const int8_t *a0 = xq + (size_t)r * kpad, *a1 = a0 + 16 * kpad;
+                    _tile_zero(0);
+                    _tile_zero(1);
+                    _tile_zero(2);
+                    _tile_zero(3);
+                    if (two) {
+                        for (int k = 0; k < kc; k++) {
+                            _tile_loadd(4, a0 + (size_t)k * 64, kpad);
+                            _tile_loadd(5, a1 + (size_t)k * 64, kpad);
+                            _tile_loadd(6, b0 + (size_t)k * 1024, 64);
+                            _tile_loadd(7, b1 + (size_t)k * 1024, 64);
+                            _tile_dpbssd(0, 4, 6);
+                            _tile_dpbssd(1, 4, 7);
+                            _tile_dpbssd(2, 5, 6);
+                            _tile_dpbssd(3, 5, 7);
+                        }
+                    } else {
+                        for (int k = 0; k < kc; k++) {
+                            _tile_loadd(4, a0 + (size_t)k * 64, kpad);
+                            _tile_loadd(5, a1 + (size_t)k * 64, kpad);
+                            _tile_loadd(6, b0 + (size_t)k * 1024, 64);
+                            _tile_dpbssd(0, 4, 6);
+                            _tile_dpbssd(2, 5, 6);
+                        }
+                    }
+                    _tile_stored(0, acc[0], 64);
+                    _tile_stored(2, acc[2], 64);
+                    amx_store(acc[0], m, xs, r, c, n1, y, ldy);
+                    amx_store(acc[2], m, xs, r + 16, c, n1, y, ldy);
+                    if (two) {
+                        _tile_stored(1, acc[1], 64);
+                        _tile_stored(3, acc[3], 64);
+                        amx_store(acc[1], m, xs, r, c + 16, n1, y, ldy);
+                        amx_store(acc[3], m, xs, r + 16, c + 16, n1, y, ldy);
+                    }
+                }
+            }
+        }
+        /* Gives the tile state back so a context switch need not save it. */
+        _tile_release();
+    }
+    if (full < rows)
+        gemm_vnni(m, xq + (size_t)full * kpad, xs + full, rows - full, n0, n1, y + (size_t)full * ldy, ldy);
+}
+#endif /* RG_INT8_AMX */
+
 #endif /* RG_INT8_X86 */
 
 void rg_int8_gemm(const rg_int8_matrix *m, const int8_t *xq, const float *xscale, int rows, int n0, int n1, float *y,
@@ -309,6 +482,11 @@ void rg_int8_gemm(const rg_int8_matrix *m, const int8_t *xq, const float *xscale
 {
     switch (m->kern) {
 #ifdef RG_INT8_X86
+#ifdef RG_INT8_AMX
+    case K_AMX:
+        gemm_amx(m, xq, xscale, rows, n0, n1, y, ldy);
+        break;
+#endif
     case K_VNNI:
         gemm_vnni(m, xq, xscale, rows, n0, n1, y, ldy);
         break;

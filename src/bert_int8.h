@@ -1,6 +1,7 @@
 /* int8 matrix products for the BERT engine: y = x W^T with W quantised per
  * output channel once at load and x quantised per row on every call.
- * Kernels: AVX-512 VNNI, AVX2, portable C; chosen at run time from the CPU. */
+ * Kernels: AMX (tiles, where Linux grants them), AVX-512 VNNI, AVX2,
+ * portable C; chosen at run time from the CPU. */
 #ifndef RG_BERT_INT8_H
 #define RG_BERT_INT8_H
 
@@ -24,8 +25,8 @@ void rg_int8_quantize_rows(const float *x, int r0, int r1, int k, int ldx, int8_
 void rg_int8_gemm(const rg_int8_matrix *w, const int8_t *xq, const float *xscale, int rows, int n0, int n1, float *y,
                   int ldy);
 
-/* "avx512vnni", "avx2" or "scalar"; RAGGED_INT8_KERNEL=scalar|avx2 forces a
- * slower kernel (tests compare them), RAGGED_SIMD=portable the scalar one. */
+/* "amx", "avx512vnni", "avx2" or "scalar"; RAGGED_INT8_KERNEL=scalar|avx2|vnni
+ * forces a slower kernel (tests compare them), RAGGED_SIMD=portable the scalar one. */
 const char *rg_int8_kernel_name(void);
 
 #endif

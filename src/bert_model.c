@@ -13,10 +13,16 @@
 
 #include "bert_f32.h"
 #include "bert_int8.h"
+#include "cpu.h"
 #include "dynlib.h"
 #include "safetensors.h"
 #include "tokenizer_unigram.h"
 #include "util.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define RG_SOFTMAX_512 1
+#include <immintrin.h>
+#endif
 
 /* OpenBLAS is opened when a model is, not linked: linked, its relocations
  * and thread start-up cost every command about 3 ms of CPU, and only BERT
@@ -187,7 +193,9 @@ struct rg_bert_model {
     int8_t *xq;
     float *xscale;
     size_t cap_tokens;
-    float *scores;                /* per worker: max_seq_length^2 */
+    float *scores;                /* per worker: scores_stride floats of attention scratch */
+    size_t scores_stride;
+    bool softmax512;              /* the CPU runs the AVX-512 softmax, attention and LayerNorm (rg_cpu_has) */
 };
 
 const char *rg_bert_pooling_name(rg_bert_pooling p)
@@ -684,8 +692,14 @@ rg_status rg_bert_model_open(const char *dir, const rg_bert_model_opts *opts, rg
     int threads = m->opts.threads > 0 ? m->opts.threads : rg_cpu_count();
     m->opts.threads = threads;
     m->pool = pool_new(threads);
+    m->softmax512 = rg_cpu_has(RG_CPU_AVX512F);
     int L = m->info.max_seq_length;
-    m->scores = rg_xmalloc((size_t)threads * L * L * sizeof *m->scores);
+    /* Per worker: the scores, L x L rounded up to 16 columns, then K^T
+     * and V packed for attention512 (head size x L rounded up, L x head
+     * size). */
+    int Lp = (L + 15) / 16 * 16, d = m->info.hidden / m->info.heads;
+    m->scores_stride = (size_t)L * Lp + (size_t)d * Lp + (size_t)L * d;
+    m->scores = rg_xmalloc((size_t)threads * m->scores_stride * sizeof *m->scores);
     *out = m;
     return RG_OK;
 }
@@ -813,6 +827,172 @@ static inline float exp_nonpos(float x)
     return p * scale;
 }
 
+#ifdef RG_SOFTMAX_512
+#define AVX512_ATTR __attribute__((target("avx512f")))
+/* exp_nonpos on 16 lanes, the same steps in the same order (FMA aside). */
+AVX512_ATTR static inline __m512 exp_nonpos512(__m512 x)
+{
+    x = _mm512_max_ps(_mm512_min_ps(x, _mm512_setzero_ps()), _mm512_set1_ps(-87.0f));
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145751953125f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.428606765330187045e-06f), r);
+    __m512 p = _mm512_set1_ps(1.0f / 720);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(p, n);
+}
+
+/* The compiler leaves softmax_row's exp loop scalar, and attention runs it
+ * on L x L scores per head: this is the hand-vectorised copy. */
+AVX512_ATTR static void softmax_row512(float *restrict row, int n)
+{
+    __m512 mx = _mm512_set1_ps(-INFINITY);
+    int j = 0;
+    for (; j + 16 <= n; j += 16)
+        mx = _mm512_max_ps(_mm512_loadu_ps(row + j), mx);
+    __mmask16 tail = (__mmask16)((1u << (n - j)) - 1);
+    if (tail)
+        mx = _mm512_mask_max_ps(mx, tail, _mm512_maskz_loadu_ps(tail, row + j), mx);
+    __m512 vmx = _mm512_set1_ps(_mm512_reduce_max_ps(mx)), sum = _mm512_setzero_ps();
+    for (j = 0; j + 16 <= n; j += 16) {
+        __m512 e = exp_nonpos512(_mm512_sub_ps(_mm512_loadu_ps(row + j), vmx));
+        _mm512_storeu_ps(row + j, e);
+        sum = _mm512_add_ps(sum, e);
+    }
+    if (tail) {
+        __m512 e = exp_nonpos512(_mm512_sub_ps(_mm512_maskz_loadu_ps(tail, row + j), vmx));
+        _mm512_mask_storeu_ps(row + j, tail, e);
+        sum = _mm512_mask_add_ps(sum, tail, sum, e);
+    }
+    __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sum));
+    for (j = 0; j + 16 <= n; j += 16)
+        _mm512_storeu_ps(row + j, _mm512_mul_ps(_mm512_loadu_ps(row + j), inv));
+    if (tail)
+        _mm512_mask_storeu_ps(row + j, tail, _mm512_mul_ps(_mm512_maskz_loadu_ps(tail, row + j), inv));
+}
+#endif
+
+#ifdef RG_SOFTMAX_512
+/* Attention of one head without BLAS: OpenBLAS packs both operands of
+ * every small product (L x L x d per head), which cost about as much as
+ * the arithmetic.  Here K is transposed once into kt ([d][Lp], zero
+ * columns past L) so a score row is 16 keys per register, V is copied
+ * once into vp ([L][d]: its rows are 3H apart in place, a page each, and
+ * every block of 4 query rows reads all of them), Q is read in place, and
+ * S = softmax(scale Q K^T) (stride Lp) feeds O = S V. */
+AVX512_ATTR static inline __attribute__((always_inline)) void
+qk_tile(const float *q, int ldq, const float *kt, int Lp, int d, float scale, int i0, int j0, int R, int JB, float *S)
+{
+    __m512 acc[4][4];
+#pragma GCC unroll 4
+    for (int i = 0; i < R; i++)
+#pragma GCC unroll 4
+        for (int b = 0; b < JB; b++)
+            acc[i][b] = _mm512_setzero_ps();
+    for (int e = 0; e < d; e++) {
+        __m512 kv[4];
+#pragma GCC unroll 4
+        for (int b = 0; b < JB; b++)
+            kv[b] = _mm512_loadu_ps(kt + (size_t)e * Lp + j0 + 16 * b);
+#pragma GCC unroll 4
+        for (int i = 0; i < R; i++) {
+            __m512 qb = _mm512_set1_ps(q[(size_t)(i0 + i) * ldq + e]);
+#pragma GCC unroll 4
+            for (int b = 0; b < JB; b++)
+                acc[i][b] = _mm512_fmadd_ps(qb, kv[b], acc[i][b]);
+        }
+    }
+    __m512 sc = _mm512_set1_ps(scale);
+#pragma GCC unroll 4
+    for (int i = 0; i < R; i++)
+#pragma GCC unroll 4
+        for (int b = 0; b < JB; b++)
+            _mm512_storeu_ps(S + (size_t)(i0 + i) * Lp + j0 + 16 * b, _mm512_mul_ps(acc[i][b], sc));
+}
+
+AVX512_ATTR static inline __attribute__((always_inline)) void
+pv_tile(const float *S, int Lp, const float *v, int ldv, int L, int i0, int R, int DV, float *out, int ldo)
+{
+    __m512 acc[4][4];
+#pragma GCC unroll 4
+    for (int i = 0; i < R; i++)
+#pragma GCC unroll 4
+        for (int b = 0; b < DV; b++)
+            acc[i][b] = _mm512_setzero_ps();
+    for (int j = 0; j < L; j++) {
+        __m512 vv[4];
+#pragma GCC unroll 4
+        for (int b = 0; b < DV; b++)
+            vv[b] = _mm512_loadu_ps(v + (size_t)j * ldv + 16 * b);
+#pragma GCC unroll 4
+        for (int i = 0; i < R; i++) {
+            __m512 sb = _mm512_set1_ps(S[(size_t)(i0 + i) * Lp + j]);
+#pragma GCC unroll 4
+            for (int b = 0; b < DV; b++)
+                acc[i][b] = _mm512_fmadd_ps(sb, vv[b], acc[i][b]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int i = 0; i < R; i++)
+#pragma GCC unroll 4
+        for (int b = 0; b < DV; b++)
+            _mm512_storeu_ps(out + (size_t)(i0 + i) * ldo + 16 * b, acc[i][b]);
+}
+
+#define PV_ROWS(DVC)                                                                     \
+    do {                                                                                 \
+        int r = 0;                                                                       \
+        for (; r + 4 <= L; r += 4)                                                       \
+            pv_tile(S, Lp, v, ldv, L, r, 4, DVC, out, ldo);                              \
+        for (; r < L; r++)                                                               \
+            pv_tile(S, Lp, v, ldv, L, r, 1, DVC, out, ldo);                              \
+    } while (0)
+
+/* d a multiple of 16, at most 64. */
+AVX512_ATTR static void attention512(const float *q, const float *k, const float *v, int ldqkv, int L, int d,
+                                     float scale, float *S, float *kt, float *out, int ldo)
+{
+    int Lp = (L + 15) / 16 * 16;
+    float *vp = kt + (size_t)d * Lp;
+    for (int j = 0; j < L; j++) {
+        const float *kr = k + (size_t)j * ldqkv;
+        for (int e = 0; e < d; e++)
+            kt[(size_t)e * Lp + j] = kr[e];
+        memcpy(vp + (size_t)j * d, v + (size_t)j * ldqkv, (size_t)d * sizeof *vp);
+    }
+    for (int e = 0; e < d; e++)
+        for (int j = L; j < Lp; j++)
+            kt[(size_t)e * Lp + j] = 0.0f;
+    v = vp;
+    int ldv = d;
+    int i = 0;
+    for (; i + 4 <= L; i += 4) {
+        int j = 0;
+        for (; j + 64 <= Lp; j += 64)
+            qk_tile(q, ldqkv, kt, Lp, d, scale, i, j, 4, 4, S);
+        for (; j < Lp; j += 16)
+            qk_tile(q, ldqkv, kt, Lp, d, scale, i, j, 4, 1, S);
+    }
+    for (; i < L; i++)
+        for (int j = 0; j < Lp; j += 16)
+            qk_tile(q, ldqkv, kt, Lp, d, scale, i, j, 1, 1, S);
+    for (i = 0; i < L; i++)
+        softmax_row512(S + (size_t)i * Lp, L);
+    switch (d / 16) {
+    case 1: PV_ROWS(1); break;
+    case 2: PV_ROWS(2); break;
+    case 3: PV_ROWS(3); break;
+    default: PV_ROWS(4); break;
+    }
+}
+#undef PV_ROWS
+#endif
+
 RG_VECTOR_LOOP static void softmax_row(float *restrict row, int n)
 {
     float mx = row[0], sum = 0;
@@ -870,6 +1050,35 @@ static void quantize_task(void *arg, int task, int worker)
     rg_int8_quantize_rows(f->in, r0, r1, f->lin->k, f->lin->k, f->m->xq, kpad, f->m->xscale);
 }
 
+/* One block of rows through the whole layer: quantise (int8), multiply by
+ * every column, add the bias (and GELU) while the block is still in L2.
+ * Each thread reads all the weights (at most a few MB, shared in L3), but
+ * activations and outputs are touched once instead of once per step. */
+static void linear_rows_task(void *arg, int task, int worker)
+{
+    fwd *f = arg;
+    rg_bert_model *m = f->m;
+    const linear *l = f->lin;
+    int r0 = task * f->rows_per_task, r1 = RG_MIN(f->T, r0 + f->rows_per_task);
+    float *y = f->out + (size_t)r0 * l->n;
+    if (l->q) {
+        int kpad = rg_int8_matrix_kpad(l->q);
+        rg_int8_quantize_rows(f->in, r0, r1, l->k, l->k, m->xq, kpad, m->xscale);
+        rg_int8_gemm(l->q, m->xq + (size_t)r0 * kpad, m->xscale + r0, r1 - r0, 0, l->n, y, l->n);
+    } else if (l->p) {
+        rg_f32_gemm(l->p, f->in + (size_t)r0 * l->k, l->k, r1 - r0, 0, l->n, y, l->n);
+    } else {
+        m->sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, l->n, l->k, 1.0f, f->in + (size_t)r0 * l->k, l->k,
+                 l->w, l->k, 0.0f, y, l->n);
+    }
+    for (int r = r0; r < r1; r++)
+        bias_gelu_row(f->out + (size_t)r * l->n, l->b, l->n, f->gelu);
+}
+
+/* Rows per task when a step splits by rows: a multiple of 32 (AMX's row
+ * block), enough to keep a task's output within L2. */
+#define RG_ROW_BLOCK 128
+
 static void run_linear(fwd *f, const linear *l, const float *in, float *out, int gelu_act)
 {
     rg_bert_model *m = f->m;
@@ -878,6 +1087,14 @@ static void run_linear(fwd *f, const linear *l, const float *in, float *out, int
     f->in = in;
     f->out = out;
     f->gelu = gelu_act;
+    /* Many tokens (passages, a reranked list): split by rows.  Few tokens
+     * (a query): split by columns so each thread streams part of the
+     * weights. */
+    if (f->T >= 2 * RG_ROW_BLOCK * threads) {
+        f->rows_per_task = RG_ROW_BLOCK;
+        pool_run(m->pool, (f->T + RG_ROW_BLOCK - 1) / RG_ROW_BLOCK, linear_rows_task, f);
+        return;
+    }
     if (l->q) {
         f->rows_per_task = RG_MAX(1, (f->T + threads - 1) / threads);
         pool_run(m->pool, (f->T + f->rows_per_task - 1) / f->rows_per_task, quantize_task, f);
@@ -909,6 +1126,45 @@ RG_VECTOR_LOOP static void layer_norm_row(float *restrict y, const float *restri
         y[i] = (x[i] - mean) * inv * g[i] + b[i];
 }
 
+#ifdef RG_SOFTMAX_512
+/* layer_norm_row by hand: the compiler leaves most of it scalar.  Sums
+ * go by 16 lanes, so the last bits differ from the scalar loop's. */
+AVX512_ATTR static void layer_norm_row512(float *restrict y, const float *restrict x, const float *restrict g,
+                                          const float *restrict b, int n, float eps)
+{
+    __m512 sum = _mm512_setzero_ps();
+    for (int i = 0; i < n; i += 16) {
+        __mmask16 mk = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+        sum = _mm512_add_ps(sum, _mm512_maskz_loadu_ps(mk, x + i));
+    }
+    float mean = _mm512_reduce_add_ps(sum) / (float)n;
+    __m512 vm = _mm512_set1_ps(mean), var = _mm512_setzero_ps();
+    for (int i = 0; i < n; i += 16) {
+        __mmask16 mk = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+        __m512 d = _mm512_maskz_sub_ps(mk, _mm512_maskz_loadu_ps(mk, x + i), vm);
+        var = _mm512_fmadd_ps(d, d, var);
+    }
+    __m512 inv = _mm512_set1_ps(1.0f / sqrtf(_mm512_reduce_add_ps(var) / (float)n + eps));
+    for (int i = 0; i < n; i += 16) {
+        __mmask16 mk = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+        __m512 d = _mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(mk, x + i), vm), inv);
+        _mm512_mask_storeu_ps(y + i, mk,
+                              _mm512_fmadd_ps(d, _mm512_maskz_loadu_ps(mk, g + i), _mm512_maskz_loadu_ps(mk, b + i)));
+    }
+}
+#endif
+
+static void layer_norm(const rg_bert_model *m, float *y, const float *x, const float *g, const float *b)
+{
+#ifdef RG_SOFTMAX_512
+    if (m->softmax512) {
+        layer_norm_row512(y, x, g, b, m->info.hidden, m->info.layer_norm_eps);
+        return;
+    }
+#endif
+    layer_norm_row(y, x, g, b, m->info.hidden, m->info.layer_norm_eps);
+}
+
 /* x = LayerNorm(out + res) for a block of rows (in place into f->m->x). */
 static void add_ln_task(void *arg, int task, int worker)
 {
@@ -921,7 +1177,7 @@ static void add_ln_task(void *arg, int task, int worker)
         const float *res = f->res + (size_t)r * H;
         for (int i = 0; i < H; i++)
             y[i] += res[i];
-        layer_norm_row(m->x + (size_t)r * H, y, f->ln_g, f->ln_b, H, m->info.layer_norm_eps);
+        layer_norm(m, m->x + (size_t)r * H, y, f->ln_g, f->ln_b);
     }
 }
 
@@ -946,11 +1202,25 @@ static void attention_task(void *arg, int task, int worker)
     int L = f->lens[s];
     const float *base = m->qkv + (size_t)f->offs[s] * 3 * H + (size_t)h * d;
     const float *q = base, *k = base + H, *v = base + 2 * H;
-    float *S = m->scores + (size_t)worker * m->info.max_seq_length * m->info.max_seq_length;
+    float *S = m->scores + (size_t)worker * m->scores_stride;
     float scale = 1.0f / sqrtf((float)d);
+#ifdef RG_SOFTMAX_512
+    if (m->softmax512 && d % 16 == 0 && d <= 64) {
+        int Lp = (L + 15) / 16 * 16;
+        attention512(q, k, v, 3 * H, L, d, scale, S, S + (size_t)L * Lp,
+                     m->ctx + (size_t)f->offs[s] * H + (size_t)h * d, H);
+        return;
+    }
+#endif
     m->sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, L, L, d, scale, q, 3 * H, k, 3 * H, 0.0f, S, L);
-    for (int i = 0; i < L; i++)
-        softmax_row(S + (size_t)i * L, L);
+#ifdef RG_SOFTMAX_512
+    if (m->softmax512)
+        for (int i = 0; i < L; i++)
+            softmax_row512(S + (size_t)i * L, L);
+    else
+#endif
+        for (int i = 0; i < L; i++)
+            softmax_row(S + (size_t)i * L, L);
     m->sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, L, d, L, 1.0f, S, L, v, 3 * H, 0.0f,
                 m->ctx + (size_t)f->offs[s] * H + (size_t)h * d, H);
 }
@@ -971,7 +1241,7 @@ static void embed_task(void *arg, int task, int worker)
         const float *t = m->type_emb + (size_t)(ty ? ty[i] : 0) * H;
         for (int c = 0; c < H; c++)
             y[c] = w[c] + p[c] + t[c];
-        layer_norm_row(m->x + (size_t)(f->offs[s] + i) * H, y, m->emb_ln_g, m->emb_ln_b, H, m->info.layer_norm_eps);
+        layer_norm(m, m->x + (size_t)(f->offs[s] + i) * H, y, m->emb_ln_g, m->emb_ln_b);
     }
 }
 

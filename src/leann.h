@@ -80,12 +80,16 @@ typedef struct leann_pq {
                        * disk, so what encodes is exactly what a reader loads */
     float *scales;    /* m: int8 codebook scale per sub-quantiser; NULL when
                        * the codebooks are float16 (codes files of format 1) */
+    /* Derived from centroids by leann_pq_prepare (never stored): each
+     * sub-quantiser's codebook transposed (m * dsub * ksub, for
+     * leann_dots_t) and its centroids' squared norms (m * ksub). */
+    float *ct, *norms;
 } leann_pq;
 
 /* Sub-quantiser count for n vectors of a dimension (8-bit codes):
  * 16-dimensional sub-vectors from 768 dimensions up (64 bytes at 1024-d;
- * 8-dimensional, 128 bytes, above LEANN_PQ_COARSE_MAX vectors), 4-dimensional
- * below 768 (96 bytes at 384-d). */
+ * 8-dimensional, 128 bytes, above LEANN_PQ_COARSE_MAX vectors), 2-dimensional
+ * below 768 (192 bytes at 384-d). */
 int leann_pq_default_m(int dim, size_t n);
 /* int8 codebooks: the scale of n values, and one value's code. */
 float leann_pq_int8_scale(const float *v, size_t n);
@@ -98,6 +102,9 @@ void leann_pq_shape(int dim, size_t n, int code_bytes, int code_bits, int *m, in
 /* Trains on n vectors (a sample if n is large); shape as leann_pq_shape. */
 rg_status leann_pq_train(leann_pq *pq, const float *x, size_t n, int dim, int code_bytes, int code_bits,
                          uint64_t seed, rg_error *err);
+/* Builds pq->ct and pq->norms from pq->centroids (train and the codes file
+ * reader call it; table and encode need it). */
+void leann_pq_prepare(leann_pq *pq);
 void leann_pq_encode(const leann_pq *pq, const float *x, uint8_t *code);
 void leann_pq_decode(const leann_pq *pq, const uint8_t *code, float *x);
 /* table[j * ksub + c] = <q_j, centroid_jc>: inner products for ADC. */
@@ -199,6 +206,12 @@ uint32_t leann_graph_unreachable(const leann_graph *g);
  * already kept one than to p.  Returns the count written to out. */
 int leann_robust_prune(const leann_space *sp, uint32_t p, const uint32_t *cand, const float *dist,
                        int ncand, int bound, float alpha, uint32_t *out);
+/* The same choice, cheaper: clean (may be NULL) marks the candidates that
+ * together were the whole output of an earlier RobustPrune of the same
+ * node with the same alpha; they are not compared with each other again.
+ * out_dist (may be NULL) receives the kept ones' distances. */
+int leann_robust_prune_clean(const leann_space *sp, const uint32_t *cand, const float *dist, const uint8_t *clean,
+                             int ncand, int bound, float alpha, uint32_t *out, float *out_dist);
 /* Sets p's list to the RobustPrune choice (bound) among cand (any order,
  * duplicates, p itself and deleted nodes are dropped). */
 void leann_graph_set_pruned(leann_graph *g, const leann_space *sp, uint32_t p, uint32_t *cand,
@@ -258,6 +271,18 @@ double leann_rerank_expected_misses(const leann_cand *cand, size_t ncand, const 
 rg_status leann_rerank_exact(const float *q, size_t dim, const leann_cand *cand, size_t ncand, int k, bool adaptive,
                              leann_vecs_fn vecs, void *ctx, float *exact, size_t *scored, rg_error *err);
 
+/* The adaptive rule's knobs (leann_rerank_exact uses the LEANN_RERANK_*
+ * ones); bench/leann/rerank_lab.c varies them. */
+typedef struct leann_rerank_rule {
+    int first;      /* candidates of the first batch (at least k + 2) */
+    int step;       /* candidates of every later batch */
+    double misses;  /* stop when fewer of the top k are expected unscored */
+} leann_rerank_rule;
+/* leann_rerank_exact with an explicit rule (NULL: score all ncand). */
+rg_status leann_rerank_exact_rule(const float *q, size_t dim, const leann_cand *cand, size_t ncand, int k,
+                                  const leann_rerank_rule *rule, leann_vecs_fn vecs, void *ctx, float *exact,
+                                  size_t *scored, rg_error *err);
+
 /* Live (not deleted, not self) nodes of a sorted seen list, at most max. */
 int leann_candidates_from_seen(const leann_graph *g, const leann_cand *seen, size_t nseen,
                                uint32_t self, uint32_t *out, int max);
@@ -271,6 +296,20 @@ typedef float (*leann_dot_fn)(const float *a, const float *b, size_t n);
 /* The kernel leann_dot would choose now (*name: "avx2", "neon" or
  * "portable"); for tests that compare kernels. */
 leann_dot_fn leann_dot_pick(const char **name);
+/* out[c] = sum_t x[t] * ct[t * k + c] for c < k (one short vector against
+ * the columns of a d x k block: PQ tables, encodes, k-means); AVX2+FMA when
+ * the CPU has it and RAGGED_SIMD is not "portable". */
+void leann_dots_t(const float *x, const float *ct, int d, int k, float *out);
+/* The column c minimising norms[c] - 2 <x, column c> (the first on ties):
+ * the nearest centroid of a transposed codebook with squared norms. */
+uint32_t leann_nearest_t(const float *x, const float *ct, const float *norms, int d, int k);
+typedef struct leann_t_kernels {
+    void (*dots)(const float *x, const float *ct, int d, int k, float *out);
+    uint32_t (*nearest)(const float *x, const float *ct, const float *norms, int d, int k);
+} leann_t_kernels;
+/* The kernels leann_dots_t / leann_nearest_t would choose now (*name as
+ * leann_dot_pick); for tests that compare them. */
+leann_t_kernels leann_t_kernels_pick(const char **name);
 uint16_t leann_f32_to_f16(float f);
 float leann_f16_to_f32(uint16_t h);
 size_t leann_varint_put(uint8_t *p, uint64_t v);
@@ -329,6 +368,7 @@ typedef struct leann_dict {
 
 typedef struct leann_cdict {
     int64_t id;           /* 0: none */
+    int level;            /* it compresses at (leann_text.c: by collection size) */
     void *cdict;          /* ZSTD_CDict */
 } leann_cdict;
 

@@ -67,15 +67,22 @@ double leann_graph_avg_degree(const leann_graph *g)
     return live ? (double)sum / (double)live : 0.0;
 }
 
-int leann_robust_prune(const leann_space *sp, uint32_t p, const uint32_t *cand, const float *dist,
-                       int ncand, int bound, float alpha, uint32_t *out)
+/* RobustPrune; clean (may be NULL) marks candidates that together were the
+ * whole output of an earlier RobustPrune of the same p with the same alpha
+ * (a list kept since its last prune).  Such a candidate was not covered by
+ * any other clean candidate closer to p then, and distances have not
+ * changed, so it is compared only with the non-clean ones kept before it:
+ * the same choice for far fewer dot products when a full list takes a few
+ * new edges (the build's reverse-edge merge, most of its cost). */
+int leann_robust_prune_clean(const leann_space *sp, const uint32_t *cand, const float *dist, const uint8_t *clean,
+                             int ncand, int bound, float alpha, uint32_t *out, float *out_dist)
 {
-    (void)p;
     /* Lazy form of the greedy rule: a candidate is compared only with the
      * ones kept before it, and the scan stops once bound are kept, so the
      * tail of a long candidate list costs nothing.  Same choice as checking
      * every kept one against all later candidates. */
     const float *kept[256];
+    uint8_t kept_clean[256];
     int nout = 0;
     if (bound > 256)
         bound = 256;
@@ -86,8 +93,10 @@ int leann_robust_prune(const leann_space *sp, uint32_t p, const uint32_t *cand, 
         if (dup)
             continue;
         const float *vi = sp->vec(sp->ctx, cand[i]);
-        bool covered = false;
+        bool ci = clean && clean[i], covered = false;
         for (int k = 0; k < nout && !covered; k++) {
+            if (ci && kept_clean[k])
+                continue;
             float dki = 1.0f - leann_dot(kept[k], vi, (size_t)sp->dim);
             /* c_i is reachable through an already kept c_k: the edge
              * p->c_i adds little. */
@@ -96,9 +105,19 @@ int leann_robust_prune(const leann_space *sp, uint32_t p, const uint32_t *cand, 
         if (covered)
             continue;
         kept[nout] = vi;
+        kept_clean[nout] = ci;
+        if (out_dist)
+            out_dist[nout] = dist[i];
         out[nout++] = cand[i];
     }
     return nout;
+}
+
+int leann_robust_prune(const leann_space *sp, uint32_t p, const uint32_t *cand, const float *dist,
+                       int ncand, int bound, float alpha, uint32_t *out)
+{
+    (void)p;
+    return leann_robust_prune_clean(sp, cand, dist, NULL, ncand, bound, alpha, out, NULL);
 }
 
 static int prune_into(const leann_graph *g, const leann_space *sp, uint32_t p, const uint32_t *cand, int ncand,
@@ -258,6 +277,7 @@ static int build_threads(uint32_t n)
 
 typedef struct edge {
     uint32_t to, from;
+    float dist;
 } edge;
 
 static int edge_cmp(const void *a, const void *b)
@@ -274,8 +294,13 @@ typedef struct build_job {
     float alpha;
     const uint32_t *batch;
     uint32_t *lists;       /* batch size * max_degree: chosen neighbours */
+    float *listd;          /* and their distances */
+    float *ndist;          /* n * max_degree: distance of every list entry to its
+                            * node, so no re-prune computes one again */
     uint16_t *nlist;
     leann_visit vs[MAX_THREADS];
+    uint16_t *clean;       /* per node: leading entries of its list that are
+                            * its last RobustPrune's output (prune_into_clean) */
     const edge *edges;     /* reverse edges sorted by target */
     const uint32_t *group; /* group k: edges[group[k] .. group[k + 1]) */
     void (*progress)(void *ctx, uint32_t done, uint32_t n);
@@ -283,23 +308,49 @@ typedef struct build_job {
 } build_job;
 
 /* Sorted, deduplicated candidates (no p, no deleted) with distances to p,
- * then RobustPrune into out. */
-static int prune_into(const leann_graph *g, const leann_space *sp, uint32_t p, const uint32_t *cand, int ncand,
-                      int bound, float alpha, uint32_t *out)
+ * then RobustPrune into out.  The first nclean candidates are p's list as
+ * its last RobustPrune left it (leann_robust_prune_clean); 0 when unknown. */
+typedef struct prune_cand {
+    float dist;
+    uint32_t node;
+    uint32_t clean;
+} prune_cand;
+
+static int prune_cand_cmp(const void *a, const void *b)
 {
-    leann_cand *cs = rg_xmalloc(sizeof(leann_cand) * (size_t)(ncand ? ncand : 1));
+    const prune_cand *x = a, *y = b;   /* as leann_cand_cmp */
+    if (x->dist < y->dist)
+        return -1;
+    if (x->dist > y->dist)
+        return 1;
+    return (x->node > y->node) - (x->node < y->node);
+}
+
+static int prune_into_clean(const leann_graph *g, const leann_space *sp, uint32_t p, const uint32_t *cand,
+                            const float *cdist, int ncand, int nclean, int bound, float alpha, uint32_t *out,
+                            float *out_dist)
+{
+    prune_cand stack[512];
+    prune_cand *cs = ncand <= 512 ? stack : rg_xmalloc(sizeof(prune_cand) * (size_t)ncand);
     int nc = 0;
     const float *vp = sp->vec(sp->ctx, p);
     for (int i = 0; i < ncand; i++) {
         if (cand[i] == p || (g->flags[cand[i]] & LEANN_NODE_DELETED))
             continue;
         cs[nc].node = cand[i];
-        cs[nc].dist = 1.0f - leann_dot(vp, sp->vec(sp->ctx, cand[i]), (size_t)sp->dim);
+        /* A known distance is the same float: leann_dot(a, b) and
+         * leann_dot(b, a) add the same products in the same order. */
+        cs[nc].dist = cdist ? cdist[i] : 1.0f - leann_dot(vp, sp->vec(sp->ctx, cand[i]), (size_t)sp->dim);
+        cs[nc].clean = i < nclean;
         nc++;
     }
-    qsort(cs, (size_t)nc, sizeof *cs, leann_cand_cmp);
-    uint32_t *ids = rg_xmalloc(sizeof(uint32_t) * (size_t)(nc ? nc : 1));
-    float *ds = rg_xmalloc(sizeof(float) * (size_t)(nc ? nc : 1));
+    qsort(cs, (size_t)nc, sizeof *cs, prune_cand_cmp);
+    uint32_t ids_stack[512];
+    float ds_stack[512];
+    uint8_t cl_stack[512];
+    uint32_t *ids = nc <= 512 ? ids_stack : rg_xmalloc(sizeof(uint32_t) * (size_t)nc);
+    float *ds = nc <= 512 ? ds_stack : rg_xmalloc(sizeof(float) * (size_t)nc);
+    uint8_t *cl = nc <= 512 ? cl_stack : rg_xmalloc((size_t)nc);
     int m = 0;
     for (int i = 0; i < nc; i++) {
         /* Equal nodes have equal distances, so they sort next to each other
@@ -308,13 +359,24 @@ static int prune_into(const leann_graph *g, const leann_space *sp, uint32_t p, c
             continue;
         ids[m] = cs[i].node;
         ds[m] = cs[i].dist;
+        cl[m] = (uint8_t)cs[i].clean;
         m++;
     }
-    int k = leann_robust_prune(sp, p, ids, ds, m, bound, alpha, out);
-    free(cs);
-    free(ids);
-    free(ds);
+    int k = leann_robust_prune_clean(sp, ids, ds, nclean > 0 ? cl : NULL, m, bound, alpha, out, out_dist);
+    if (cs != stack)
+        free(cs);
+    if (ids != ids_stack) {
+        free(ids);
+        free(ds);
+        free(cl);
+    }
     return k;
+}
+
+static int prune_into(const leann_graph *g, const leann_space *sp, uint32_t p, const uint32_t *cand, int ncand,
+                      int bound, float alpha, uint32_t *out)
+{
+    return prune_into_clean(g, sp, p, cand, NULL, ncand, 0, bound, alpha, out, NULL);
 }
 
 static void choose_neighbours(void *arg, uint32_t i, int thread)
@@ -327,10 +389,20 @@ static void choose_neighbours(void *arg, uint32_t i, int thread)
     size_t nseen = 0;
     leann_beam_search(g, exact_dist, &ec, LEANN_BUILD_L, &j->vs[thread], &seen, &nseen);
     uint32_t pool[POOL_MAX];
-    int np = leann_candidates_from_seen(g, seen, nseen, v, pool, POOL_MAX);
+    float pd[POOL_MAX];
+    int np = 0;
+    /* As leann_candidates_from_seen, keeping the walk's exact distances. */
+    for (size_t t = 0; t < nseen && np < POOL_MAX; t++) {
+        uint32_t u = seen[t].node;
+        if (u == v || (g->flags[u] & LEANN_NODE_DELETED))
+            continue;
+        pd[np] = seen[t].dist;
+        pool[np++] = u;
+    }
     free(seen);
-    j->nlist[i] = (uint16_t)prune_into(g, j->sp, v, pool, np, g->max_degree, j->alpha,
-                                       j->lists + (size_t)i * g->max_degree);
+    size_t at = (size_t)i * g->max_degree;
+    j->nlist[i] = (uint16_t)prune_into_clean(g, j->sp, v, pool, pd, np, 0, g->max_degree, j->alpha, j->lists + at,
+                                             j->listd + at);
 }
 
 static void merge_in_edges(void *arg, uint32_t k, int thread)
@@ -341,26 +413,37 @@ static void merge_in_edges(void *arg, uint32_t k, int thread)
     const edge *e = j->edges + j->group[k];
     uint32_t ne = j->group[k + 1] - j->group[k], u = e[0].to;
     uint32_t *nb = leann_graph_nbrs(g, u);
+    float *nd = j->ndist + (size_t)u * g->max_degree;
     int d = g->deg[u];
     uint32_t stack[512];
+    float dstack[512];
     uint32_t *cand = (size_t)d + ne <= 512 ? stack : rg_xmalloc(sizeof(uint32_t) * ((size_t)d + ne));
+    float *cd = (size_t)d + ne <= 512 ? dstack : rg_xmalloc(sizeof(float) * ((size_t)d + ne));
     memcpy(cand, nb, sizeof(uint32_t) * (size_t)d);
+    memcpy(cd, nd, sizeof(float) * (size_t)d);
     int nc = d;
     for (uint32_t t = 0; t < ne; t++) {
         bool have = false;
         for (int s = 0; s < d && !have; s++)
             have = nb[s] == e[t].from;
-        if (!have)
+        if (!have) {
+            cd[nc] = e[t].dist;
             cand[nc++] = e[t].from;
+        }
     }
     if (nc <= g->max_degree) {
+        /* appended after the list: its clean prefix stays */
         memcpy(nb, cand, sizeof(uint32_t) * (size_t)nc);
+        memcpy(nd, cd, sizeof(float) * (size_t)nc);
         g->deg[u] = (uint16_t)nc;
     } else {
-        g->deg[u] = (uint16_t)prune_into(g, j->sp, u, cand, nc, g->max_degree, j->alpha, nb);
+        g->deg[u] = (uint16_t)prune_into_clean(g, j->sp, u, cand, cd, nc, j->clean[u], g->max_degree, j->alpha, nb, nd);
+        j->clean[u] = g->deg[u];
     }
-    if (cand != stack)
+    if (cand != stack) {
         free(cand);
+        free(cd);
+    }
 }
 
 /* Inserts order[from..n): batches of doubling size (from first) up to cap. */
@@ -370,10 +453,12 @@ static void build_pass(build_job *j, const uint32_t *order, uint32_t from, uint3
     leann_graph *g = j->g;
     int R = g->max_degree;
     uint32_t *lists = rg_xmalloc(sizeof(uint32_t) * (size_t)cap * (size_t)R);
+    float *listd = rg_xmalloc(sizeof(float) * (size_t)cap * (size_t)R);
     uint16_t *nlist = rg_xmalloc(sizeof(uint16_t) * cap);
     edge *edges = rg_xmalloc(sizeof(edge) * (size_t)cap * (size_t)R);
     uint32_t *group = rg_xmalloc(sizeof(uint32_t) * ((size_t)cap * (size_t)R + 1));
     j->lists = lists;
+    j->listd = listd;
     j->nlist = nlist;
     uint32_t done = from, size = first;
     while (done < n) {
@@ -386,9 +471,11 @@ static void build_pass(build_job *j, const uint32_t *order, uint32_t from, uint3
         for (uint32_t i = 0; i < b; i++) {
             uint32_t v = j->batch[i];
             memcpy(leann_graph_nbrs(g, v), lists + (size_t)i * R, sizeof(uint32_t) * nlist[i]);
+            memcpy(j->ndist + (size_t)v * R, listd + (size_t)i * R, sizeof(float) * nlist[i]);
             g->deg[v] = nlist[i];
+            j->clean[v] = nlist[i];
             for (int t = 0; t < nlist[i]; t++)
-                edges[ne++] = (edge){lists[(size_t)i * R + t], v};
+                edges[ne++] = (edge){lists[(size_t)i * R + t], v, listd[(size_t)i * R + t]};
         }
         qsort(edges, ne, sizeof *edges, edge_cmp);
         uint32_t ng = 0;
@@ -406,6 +493,7 @@ static void build_pass(build_job *j, const uint32_t *order, uint32_t from, uint3
             size *= 2;
     }
     free(lists);
+    free(listd);
     free(nlist);
     free(edges);
     free(group);
@@ -428,8 +516,11 @@ typedef struct prune_job {
     leann_graph *g;
     const leann_space *sp;
     const uint8_t *hub;
+    uint16_t *clean;      /* as build_job's; NULL: unknown */
+    float *ndist;         /* as build_job's; NULL: unknown */
     uint32_t *chosen;     /* n * max_degree */
     uint16_t *nchosen;
+    float *chosen_d;      /* n * max_degree when ndist */
 } prune_job;
 
 static void choose_one(void *arg, uint32_t v, int thread)
@@ -441,11 +532,26 @@ static void choose_one(void *arg, uint32_t v, int thread)
     uint32_t cand[256];
     int d = g->deg[v];
     memcpy(cand, leann_graph_nbrs(g, v), sizeof(uint32_t) * (size_t)d);
-    j->nchosen[v] = (uint16_t)prune_into(g, j->sp, v, cand, d, j->hub[v] ? M : g->pruned_degree, LEANN_ALPHA,
-                                         j->chosen + (size_t)v * M);
+    /* A clean prefix of the build list stays clean for a smaller bound:
+     * the lazy rule keeps a prefix of what it kept before. */
+    size_t at = (size_t)v * M;
+    j->nchosen[v] = (uint16_t)prune_into_clean(g, j->sp, v, cand, j->ndist ? j->ndist + at : NULL, d,
+                                               j->clean ? j->clean[v] : 0, j->hub[v] ? M : g->pruned_degree,
+                                               LEANN_ALPHA, j->chosen + at, j->ndist ? j->chosen_d + at : NULL);
 }
 
+static void prune_hubs_clean(leann_graph *g, const leann_space *sp, double hub_fraction, uint16_t *clean,
+                             float *ndist);
+
 void leann_graph_prune_hubs(leann_graph *g, const leann_space *sp, double hub_fraction)
+{
+    prune_hubs_clean(g, sp, hub_fraction, NULL, NULL);
+}
+
+/* clean, ndist: as build_job's (NULL: unknown); kept up to date as lists
+ * change. */
+static void prune_hubs_clean(leann_graph *g, const leann_space *sp, double hub_fraction, uint16_t *clean,
+                             float *ndist)
 {
     uint32_t n = g->n;
     if (n == 0)
@@ -465,13 +571,18 @@ void leann_graph_prune_hubs(leann_graph *g, const leann_space *sp, double hub_fr
     if (g->entry != LEANN_NONE)
         hub[g->entry] = 1;   /* every search starts there */
     int M = g->max_degree;
-    prune_job j = {g, sp, hub, rg_xmalloc(sizeof(uint32_t) * (size_t)n * M), rg_xcalloc(n, sizeof(uint16_t))};
+    prune_job j = {g, sp, hub, clean, ndist, rg_xmalloc(sizeof(uint32_t) * (size_t)n * M),
+                   rg_xcalloc(n, sizeof(uint16_t)), ndist ? rg_xmalloc(sizeof(float) * (size_t)n * M) : NULL};
     /* Each choice depends only on the node's own build list: parallel. */
     par_for(build_threads(n), n, choose_one, &j);
     for (uint32_t v = 0; v < n; v++) {
         g->deg[v] = j.nchosen[v];
         memcpy(leann_graph_nbrs(g, v), j.chosen + (size_t)v * M, sizeof(uint32_t) * j.nchosen[v]);
         g->flags[v] = (uint8_t)((g->flags[v] & ~LEANN_NODE_HUB) | (hub[v] ? LEANN_NODE_HUB : 0));
+        if (clean)
+            clean[v] = j.nchosen[v];
+        if (ndist)
+            memcpy(ndist + (size_t)v * M, j.chosen_d + (size_t)v * M, sizeof(float) * j.nchosen[v]);
     }
     /* Bidirectional: q gets v back; a list is shrunk only past M. */
     for (uint32_t v = 0; v < n; v++)
@@ -484,18 +595,31 @@ void leann_graph_prune_hubs(leann_graph *g, const leann_space *sp, double hub_fr
                 have = nb[t] == v;
             if (have)
                 continue;
+            float dvq = ndist ? j.chosen_d[(size_t)v * M + i] : 0;
+            float *nd = ndist ? ndist + (size_t)q * M : NULL;
             if (d < M) {
                 nb[d] = v;
+                if (nd)
+                    nd[d] = dvq;
                 g->deg[q] = (uint16_t)(d + 1);
             } else {
                 uint32_t cand[257];
+                float cd[257];
                 memcpy(cand, nb, sizeof(uint32_t) * (size_t)d);
                 cand[d] = v;
-                g->deg[q] = (uint16_t)prune_into(g, sp, q, cand, d + 1, M, LEANN_ALPHA, nb);
+                if (nd) {
+                    memcpy(cd, nd, sizeof(float) * (size_t)d);
+                    cd[d] = dvq;
+                }
+                g->deg[q] = (uint16_t)prune_into_clean(g, sp, q, cand, nd ? cd : NULL, d + 1, clean ? clean[q] : 0, M,
+                                                       LEANN_ALPHA, nb, nd);
+                if (clean)
+                    clean[q] = g->deg[q];
             }
         }
     free(j.chosen);
     free(j.nchosen);
+    free(j.chosen_d);
     free(hub);
     free(indeg);
     free(order);
@@ -667,10 +791,14 @@ void leann_graph_build_progress(leann_graph *g, const float *vecs, uint32_t n, i
      * time and moved scifact walk recall@10 from 0.947 to 0.949: the
      * doubling batches already let early nodes gain edges from later ones
      * through the reverse-edge merge. */
-    build_job j = {.g = g, .sp = &sp, .alpha = LEANN_ALPHA, .progress = progress, .progress_ctx = ctx};
+    build_job j = {.g = g, .sp = &sp, .alpha = LEANN_ALPHA, .progress = progress, .progress_ctx = ctx,
+                   .clean = rg_xcalloc(n, sizeof(uint16_t)),
+                   .ndist = rg_xmalloc(sizeof(float) * (size_t)n * (size_t)g->max_degree)};
     build_pass(&j, order, 1, n, 1, cap, nth);
     for (int t = 0; t < MAX_THREADS; t++)
         leann_visit_free(&j.vs[t]);
     free(order);
-    leann_graph_prune_hubs(g, &sp, hub_fraction);
+    prune_hubs_clean(g, &sp, hub_fraction, j.clean, j.ndist);
+    free(j.clean);
+    free(j.ndist);
 }

@@ -497,6 +497,7 @@ rg_status leann_codes_read(leann_pq *pq, uint8_t **codes, uint32_t *n_out, const
             return corrupt(err, path, "code out of range");
         }
     }
+    leann_pq_prepare(pq);
     *n_out = n;
     payload_free(&pl);
     return RG_OK;

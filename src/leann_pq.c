@@ -22,14 +22,19 @@ int leann_pq_default_m(int dim, size_t n)
      * against exact search at 0.970/0.962 for 58 recomputed candidates a
      * k = 10 query, where 8-dimensional ones (128 bytes, the previous
      * default) gave 0.968/0.977 for 37; 4-bit codes of the same size lose
-     * far more (64 bytes: 0.908/0.917).  At 384 dimensions (MiniLM-shaped)
-     * a recompute is a bert forward pass, ~50 ms, so the codes stay fine:
-     * 4-dimensional sub-vectors (96 bytes).  Above LEANN_PQ_COARSE_MAX
+     * far more (64 bytes: 0.908/0.917).  Below 768 dimensions (MiniLM-shaped,
+     * 384) a recompute is a bert forward pass (~90 ms of CPU for a 256-token
+     * passage), so the codes are finer still: 2-dimensional sub-vectors
+     * (192 bytes at 384-d).  The PQ order then puts the true 10th neighbour
+     * at depth 13.9 on average instead of 33.7, and the adaptive rerank of a
+     * k = 10 query recomputes 17.9 passages instead of 43.8 (recall@10
+     * 0.991 / 0.977; 2,000 scifact documents, bench/leann/RESULTS-rerank-lab.md).
+     * Above LEANN_PQ_COARSE_MAX
      * vectors a collection is walked, not scanned, and the codes steer the
      * walk as well; 64-byte codes were not measured there (the walk is
      * already the weak spot at 256K chunks, docs/leann.md Limits), so those
      * keep 8-dimensional sub-vectors (128 bytes). */
-    int first = dim < 768 ? 4 : n > LEANN_PQ_COARSE_MAX ? 8 : 16;
+    int first = dim < 768 ? 2 : n > LEANN_PQ_COARSE_MAX ? 8 : 16;
     for (int dsub = first; dsub >= 1; dsub--)
         if (dim % dsub == 0)
             return dim / dsub;
@@ -80,18 +85,23 @@ typedef struct kmeans_job {
     uint64_t seed;
 } kmeans_job;
 
-static float l2sq(const float *a, const float *b, int d)
+/* One codebook (k centroids of d floats) as the d x k block leann_dots_t
+ * reads, and the centroids' squared norms. */
+static void transpose_block(const float *cent, int k, int d, float *ct, float *norms)
 {
-    float s = 0;
-    for (int i = 0; i < d; i++) {
-        float t = a[i] - b[i];
-        s += t * t;
+    for (int c = 0; c < k; c++) {
+        float s = 0;
+        for (int t = 0; t < d; t++) {
+            float v = cent[(size_t)c * d + t];
+            ct[(size_t)t * k + c] = v;
+            s += v * v;
+        }
+        norms[c] = s;
     }
-    return s;
 }
 
 static void kmeans_one(const kmeans_job *jb, int j, float *sub, uint32_t *assign, double *sum,
-                       uint32_t *cnt)
+                       uint32_t *cnt, float *ct, float *norms)
 {
     size_t n = jb->n;
     int dsub = jb->dsub, ksub = jb->ksub;
@@ -107,18 +117,11 @@ static void kmeans_one(const kmeans_job *jb, int j, float *sub, uint32_t *assign
         memcpy(cent + (size_t)c * dsub, sub + r * dsub, sizeof(float) * dsub);
     }
     for (int it = 0; it < LEANN_PQ_ITERS; it++) {
-        for (size_t i = 0; i < n; i++) {
-            float best = FLT_MAX;
-            uint32_t bc = 0;
-            for (int c = 0; c < ksub; c++) {
-                float d = l2sq(sub + i * dsub, cent + (size_t)c * dsub, dsub);
-                if (d < best) {
-                    best = d;
-                    bc = (uint32_t)c;
-                }
-            }
-            assign[i] = bc;
-        }
+        /* Nearest centroid = argmin |c|^2 - 2 <x, c>: one leann_dots_t of
+         * the sub-vector against the transposed codebook. */
+        transpose_block(cent, ksub, dsub, ct, norms);
+        for (size_t i = 0; i < n; i++)
+            assign[i] = leann_nearest_t(sub + i * dsub, ct, norms, dsub, ksub);
         memset(sum, 0, sizeof(double) * (size_t)ksub * dsub);
         memset(cnt, 0, sizeof(uint32_t) * ksub);
         for (size_t i = 0; i < n; i++) {
@@ -163,8 +166,12 @@ static void *kmeans_thread(void *arg)
     uint32_t *assign = rg_xmalloc(sizeof(uint32_t) * jb->n);
     double *sum = rg_xmalloc(sizeof(double) * (size_t)jb->ksub * jb->dsub);
     uint32_t *cnt = rg_xmalloc(sizeof(uint32_t) * jb->ksub);
+    float *ct = rg_xmalloc(sizeof(float) * (size_t)jb->ksub * jb->dsub);
+    float *norms = rg_xmalloc(sizeof(float) * (size_t)jb->ksub);
     for (int j = jb->j0; j < jb->j1; j++)
-        kmeans_one(jb, j, sub, assign, sum, cnt);
+        kmeans_one(jb, j, sub, assign, sum, cnt, ct, norms);
+    free(ct);
+    free(norms);
     free(sub);
     free(assign);
     free(sum);
@@ -243,25 +250,28 @@ rg_status leann_pq_train(leann_pq *pq, const float *x, size_t n, int dim, int co
         for (size_t t = 0; t < per; t++)
             cent[t] = (float)leann_pq_int8_of(cent[t], pq->scales[j]) * pq->scales[j];
     }
+    leann_pq_prepare(pq);
     return RG_OK;
+}
+
+void leann_pq_prepare(leann_pq *pq)
+{
+    size_t per = (size_t)pq->ksub * pq->dsub;
+    free(pq->ct);
+    free(pq->norms);
+    pq->ct = rg_xmalloc(sizeof(float) * (size_t)pq->m * per + 1);
+    pq->norms = rg_xmalloc(sizeof(float) * (size_t)pq->m * pq->ksub + 1);
+    for (int j = 0; j < pq->m; j++)
+        transpose_block(pq->centroids + (size_t)j * per, pq->ksub, pq->dsub, pq->ct + (size_t)j * per,
+                        pq->norms + (size_t)j * pq->ksub);
 }
 
 void leann_pq_encode(const leann_pq *pq, const float *x, uint8_t *code)
 {
-    for (int j = 0; j < pq->m; j++) {
-        const float *cent = pq->centroids + (size_t)j * pq->ksub * pq->dsub;
-        const float *sx = x + (size_t)j * pq->dsub;
-        float best = FLT_MAX;
-        int bc = 0;
-        for (int c = 0; c < pq->ksub; c++) {
-            float d = l2sq(sx, cent + (size_t)c * pq->dsub, pq->dsub);
-            if (d < best) {
-                best = d;
-                bc = c;
-            }
-        }
-        code[j] = (uint8_t)bc;
-    }
+    size_t per = (size_t)pq->ksub * pq->dsub;
+    for (int j = 0; j < pq->m; j++)
+        code[j] = (uint8_t)leann_nearest_t(x + (size_t)j * pq->dsub, pq->ct + (size_t)j * per,
+                                           pq->norms + (size_t)j * pq->ksub, pq->dsub, pq->ksub);
 }
 
 void leann_pq_decode(const leann_pq *pq, const uint8_t *code, float *x)
@@ -273,21 +283,17 @@ void leann_pq_decode(const leann_pq *pq, const uint8_t *code, float *x)
 
 void leann_pq_table(const leann_pq *pq, const float *q, float *table)
 {
-    for (int j = 0; j < pq->m; j++) {
-        const float *cent = pq->centroids + (size_t)j * pq->ksub * pq->dsub;
-        const float *sq = q + (size_t)j * pq->dsub;
-        for (int c = 0; c < pq->ksub; c++) {
-            float s = 0;
-            for (int t = 0; t < pq->dsub; t++)
-                s += sq[t] * cent[(size_t)c * pq->dsub + t];
-            table[j * pq->ksub + c] = s;
-        }
-    }
+    size_t per = (size_t)pq->ksub * pq->dsub;
+    for (int j = 0; j < pq->m; j++)
+        leann_dots_t(q + (size_t)j * pq->dsub, pq->ct + (size_t)j * per, pq->dsub, pq->ksub,
+                     table + (size_t)j * pq->ksub);
 }
 
 void leann_pq_free(leann_pq *pq)
 {
     free(pq->centroids);
     free(pq->scales);
+    free(pq->ct);
+    free(pq->norms);
     memset(pq, 0, sizeof *pq);
 }

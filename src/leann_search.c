@@ -241,10 +241,20 @@ double leann_rerank_expected_misses(const leann_cand *cand, size_t ncand, const 
 rg_status leann_rerank_exact(const float *q, size_t dim, const leann_cand *cand, size_t ncand, int k, bool adaptive,
                              leann_vecs_fn vecs_fn, void *ctx, float *exact, size_t *scored, rg_error *err)
 {
+    leann_rerank_rule rule = {LEANN_RERANK_MIN, LEANN_RERANK_STEP, LEANN_RERANK_MISSES};
+    return leann_rerank_exact_rule(q, dim, cand, ncand, k, adaptive ? &rule : NULL, vecs_fn, ctx, exact, scored,
+                                   err);
+}
+
+rg_status leann_rerank_exact_rule(const float *q, size_t dim, const leann_cand *cand, size_t ncand, int k,
+                                  const leann_rerank_rule *rule, leann_vecs_fn vecs_fn, void *ctx, float *exact,
+                                  size_t *scored, rg_error *err)
+{
     *scored = 0;
     size_t done = 0;
-    size_t step = adaptive ? LEANN_RERANK_STEP : ncand;
-    size_t next = adaptive ? RG_MAX((size_t)k + 2, (size_t)LEANN_RERANK_MIN) : ncand;
+    bool adaptive = rule != NULL;
+    size_t step = adaptive ? (size_t)RG_MAX(rule->step, 1) : ncand;
+    size_t next = adaptive ? RG_MAX((size_t)k + 2, (size_t)RG_MAX(rule->first, 1)) : ncand;
     float *vecs = malloc(RG_MAX(RG_MAX(next, step), (size_t)1) * dim * sizeof(float));
     if (!vecs)
         return rg_error_set(err, RG_ERR_NOMEM, "out of memory for %zu candidate embeddings", next);
@@ -261,7 +271,7 @@ rg_status leann_rerank_exact(const float *q, size_t dim, const leann_cand *cand,
             exact[i] = 1.0f - rg_dot(q, vecs + (i - done) * dim, dim);
         done = end;
         if (done >= ncand ||
-            (adaptive && leann_rerank_expected_misses(cand, ncand, exact, done, k) < LEANN_RERANK_MISSES))
+            (adaptive && leann_rerank_expected_misses(cand, ncand, exact, done, k) < rule->misses))
             break;
         next = done + step;
     }

@@ -49,7 +49,15 @@
 #include "util.h"
 
 #define PASSAGE_LEVEL 9         /* without a dictionary (small collections) */
-#define DICT_LEVEL 19           /* with one: compression happens once, reads many times */
+/* With a dictionary: compression happens once, reads many times, so a high
+ * level; but level 19 costs about 600 us a 1 KB passage (Python docs, 2
+ * shared cores), five times level 15 for 5% more bytes, and was a quarter
+ * of the CPU of a 256K-chunk leann ingest.  So collections up to
+ * DICT_LEVEL_SMALL_MAX graph nodes (SciFact and the like, where disk is the
+ * goal and ingest is seconds) keep 19, larger ones write at 15. */
+#define DICT_LEVEL 19
+#define DICT_LEVEL_LARGE 15
+#define DICT_LEVEL_SMALL_MAX 65536
 #define DICT_MIN_DOCS 256
 /* The passage dictionary is a quarter of the text it is trained on, within
  * these bounds.  Measured on scifact (bench/disk, 7.96 MB of text; the
@@ -135,7 +143,8 @@ static ZSTD_DDict *get_ddict(leann_coll *c, int64_t id, rg_error *err)
  * never compress).  NULL without a dictionary. */
 static ZSTD_CDict *get_cdict(leann_coll *c, int64_t id, leann_cdict *slot)
 {
-    if (slot->id == id)
+    int level = c->graph.n > DICT_LEVEL_SMALL_MAX ? DICT_LEVEL_LARGE : DICT_LEVEL;
+    if (slot->id == id && (id == 0 || slot->level == level))
         return slot->cdict;
     ZSTD_freeCDict(slot->cdict);
     slot->cdict = NULL;
@@ -144,8 +153,9 @@ static ZSTD_CDict *get_cdict(leann_coll *c, int64_t id, leann_cdict *slot)
     size_t len;
     rg_error ignored;
     if (id && dict_bytes(c, id, &bytes, &len, &ignored) == RG_OK) {
-        slot->cdict = ZSTD_createCDict(bytes, len, DICT_LEVEL);
+        slot->cdict = ZSTD_createCDict(bytes, len, level);
         slot->id = slot->cdict ? id : 0;
+        slot->level = level;
         free(bytes);
     }
     return slot->cdict;
@@ -575,17 +585,37 @@ static rg_status store_dict(leann_coll *c, int64_t id, const void *dict, size_t 
 
 /* A dictionary of at most cap bytes trained on samples; 0 when zstd finds
  * too little to learn from (the caller then keeps what it has). */
-static size_t train(void *dict, size_t cap, const rg_buf *all, const size_t *sizes, size_t n, size_t sample_max)
+static size_t train(void *dict, size_t cap, const rg_buf *all, const size_t *sizes, size_t n, size_t sample_max,
+                    size_t *sampled)
 {
     size_t nsamp = 0, bytes = 0;
     while (nsamp < n && bytes + sizes[nsamp] <= sample_max)
         bytes += sizes[nsamp++];
+    if (sampled)
+        *sampled = bytes;
     size_t len = ZDICT_trainFromBuffer(dict, cap, all->data, sizes, (unsigned)nsamp);
     return ZDICT_isError(len) ? 0 : len;
 }
 
+/* Meta key: bytes of passages the current dictionaries were trained on.
+ * Written only by a training that rewrote every row (so every row has its
+ * checksums, format 6). */
+#define DICT_SAMPLED_KEY "dict_sample_bytes"
+
 rg_status leann_train_dictionaries(leann_coll *c, rg_error *err)
 {
+    /* Dictionaries that learned from a full sample (the first
+     * DICT_SAMPLE_MAX bytes of passages, about 30,000 chunks) are kept: a
+     * retraining would see mostly the same sample, and rewriting every row
+     * with it cost a 256K-chunk ingest minutes of CPU at every rebuild. */
+    char *was = NULL;
+    rg_status rc0 = rg_sqlite_meta_get(c->db, DICT_SAMPLED_KEY, &was, err);
+    if (rc0 != RG_OK)
+        return rc0;
+    bool full = was && c->dict_id && strtoll(was, NULL, 10) >= (long long)DICT_SAMPLE_MAX - 64 * 1024;
+    free(was);
+    if (full)
+        return RG_OK;
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(c->db, "SELECT seq, doc, doclen, dict, meta FROM rec ORDER BY seq", -1, &st, NULL) !=
         SQLITE_OK)
@@ -595,7 +625,7 @@ rg_status leann_train_dictionaries(leann_coll *c, rg_error *err)
     rg_buf_init(&metas);
     rg_buf_init(&scratch);
     /* per row: seq, passage size (SIZE_MAX: none), packed metadata size (SIZE_MAX: none) */
-    size_t *dsz = NULL, *msz = NULL, n = 0, cap = 0, ndocs = 0, nmetas = 0;
+    size_t *dsz = NULL, *msz = NULL, n = 0, cap = 0, ndocs = 0, nmetas = 0, sampled = 0;
     int64_t *seqs = NULL;
     rg_status rc = RG_OK;
     int r;
@@ -655,13 +685,13 @@ rg_status leann_train_dictionaries(leann_coll *c, rg_error *err)
                 samp[ns++] = dsz[i];
         size_t pcap = RG_MIN(RG_MAX(docs.len / PASSAGE_DICT_SHARE, PASSAGE_DICT_MIN), PASSAGE_DICT_MAX);
         void *pdict = rg_xmalloc(pcap);
-        size_t plen = train(pdict, pcap, &docs, samp, ns, DICT_SAMPLE_MAX);
+        size_t plen = train(pdict, pcap, &docs, samp, ns, DICT_SAMPLE_MAX, &sampled);
         ns = 0;
         for (size_t i = 0; i < n; i++)
             if (msz[i] != SIZE_MAX)
                 samp[ns++] = msz[i];
         void *mdict = rg_xmalloc(META_DICT_BYTES);
-        size_t mlen = nmetas >= DICT_MIN_DOCS ? train(mdict, META_DICT_BYTES, &metas, samp, ns, DICT_SAMPLE_MAX) : 0;
+        size_t mlen = nmetas >= DICT_MIN_DOCS ? train(mdict, META_DICT_BYTES, &metas, samp, ns, DICT_SAMPLE_MAX, NULL) : 0;
         free(samp);
 
         /* New ids above every id in use: a cached dictionary is never taken
@@ -719,6 +749,8 @@ rg_status leann_train_dictionaries(leann_coll *c, rg_error *err)
         rc = rg_sqlite_exec(c->db, q, err);
         sqlite3_free(q);
     }
+    if (rc == RG_OK)
+        rc = leann_meta_set_int(c, DICT_SAMPLED_KEY, (int64_t)sampled, err);
 done:
     rg_buf_free(&docs);
     rg_buf_free(&metas);

@@ -130,12 +130,15 @@ static json_t *tool_error(const rg_error *err)
 static json_t *schema_query(bool search)
 {
     json_t *props = json_pack(
-        "{s:{s:s, s:s}, s:{s:s, s:s}, s:{s:s, s:i, s:i, s:s}, s:{s:s, s:[sss], s:s}, s:{s:s, s:s}}", "query", "type",
+        "{s:{s:s, s:s}, s:{s:s, s:s}, s:{s:s, s:i, s:i, s:s}, s:{s:s, s:[sss], s:s}, s:{s:s, s:s}, s:{s:s, s:s}}",
+        "query", "type",
         "string", "description", search ? "what to search for" : "the question", "collection", "type", "string",
         "description", "collection name (default: the one ragged mcp was started with, --collection)", "k", "type", "integer", "minimum", 1, "maximum", 100,
         "description", "number of passages", "mode", "type", "string", "enum", "vector", "bm25", "hybrid",
         "description", "retrieval mode (default: the server's retrieval.mode)", "where", "type", "object",
-        "description", "metadata filter in ChromaDB's where grammar, e.g. {\"page_number\": {\"$gte\": 3}}");
+        "description", "metadata filter in ChromaDB's where grammar, e.g. {\"page_number\": {\"$gte\": 3}}",
+        "rerank", "type", "boolean", "description",
+        "rerank with the server's cross-encoder (true requires one; false skips it; default: as configured)");
     return json_pack("{s:s, s:o, s:[s]}", "type", "object", "properties", props, "required", "query");
 }
 

@@ -359,7 +359,8 @@ static rg_status opt_target(const json_t *obj, char **collection, char **backend
 
 rg_status rg_query_req_from_json(const json_t *obj, rg_query_req *out, rg_error *err)
 {
-    static const char *const known[] = {"query", "collection", "k", "mode", "where", "backend", "complexity"};
+    static const char *const known[] = {"query", "collection", "k", "mode", "where", "backend", "complexity",
+                                        "rerank"};
     memset(out, 0, sizeof *out);
     if (!json_is_object(obj))
         return rg_error_set(err, RG_ERR_INVALID, "the request must be a JSON object with \"query\"");
@@ -380,6 +381,10 @@ rg_status rg_query_req_from_json(const json_t *obj, rg_query_req *out, rg_error 
         st = opt_int(obj, "k", 1, 100000, &out->k, err);
     if (st == RG_OK)
         st = opt_int(obj, "complexity", 1, 100000, &out->complexity, err);
+    json_t *rr = json_object_get(obj, "rerank");
+    if (st == RG_OK && rr && !json_is_boolean(rr) && !json_is_null(rr))
+        st = rg_error_set(err, RG_ERR_INVALID, "\"rerank\" must be true or false (omit it for the server's setting)");
+    out->rerank = json_is_true(rr) ? 1 : json_is_false(rr) ? -1 : 0;
     json_t *w = json_object_get(obj, "where");
     if (st == RG_OK && w && !json_is_null(w)) {
         if (json_is_string(w))
@@ -502,7 +507,10 @@ static rg_status retrieve(rg_service *s, handle *h, const rg_query_req *req, rg_
     }
     *k_out = qo.k;
     *mode_out = qo.mode;
-    qo.reranker = h->rr;
+    if (req->rerank > 0 && !h->rr)
+        return rg_error_set(err, RG_ERR_INVALID, "\"rerank\": true needs a cross-encoder on the server: set "
+                            "retrieval.rerank.model (docs/retrieval.md)");
+    qo.reranker = req->rerank < 0 ? NULL : h->rr;
     /* The same run as `ragged query` (filters checked on the results,
      * duplicates collapsed, k kept): query_output.h. */
     double t0 = rg_now();

@@ -47,6 +47,7 @@ typedef struct rg_query_req {
     int k;                   /* 0: retrieval.k */
     int complexity;          /* 0: backend default */
     rg_filter *where;
+    int rerank;              /* "rerank": 0 as configured, 1 true (a reranker required), -1 false (skipped) */
 } rg_query_req;
 
 /* From a JSON object.  RG_ERR_INVALID naming the member and what it takes. */

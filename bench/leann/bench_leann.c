@@ -15,7 +15,8 @@
  * RAGGED_BENCH_RERANK / _SCAN / _PRUNED / _DEGREE / _CODE_BYTES / _CODE_BITS
  * for the leann knobs,
  * RAGGED_BENCH_PRECISION (fp32|int8) for the bert engine, RAGGED_BENCH_DOCS
- * to embed only the first N documents. */
+ * to embed only the first N documents, RAGGED_BENCH_VECS to read the
+ * document vectors from graph_lab's file instead of embedding (build). */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,8 +131,23 @@ static int build(int argc, char **argv)
     int dim = emb->identity.dim;
     float *vecs = rg_xmalloc(d.n * (size_t)dim * sizeof(float));
     double t0 = rg_now();
-    if (rg_embedder_embed(emb, (const char *const *)d.texts, d.n, RG_EMBED_DOCUMENT, vecs, &err) != RG_OK)
-        die("embed", &err);
+    /* RAGGED_BENCH_VECS: the document vectors graph_lab embed wrote for the
+     * same corpus and embedder (u32 n, u32 dim, n * dim float32; the first
+     * d.n rows are used), so a bert run need not embed the corpus again. */
+    const char *vf = getenv("RAGGED_BENCH_VECS");
+    FILE *f = vf && *vf ? fopen(vf, "rb") : NULL;
+    uint32_t fn = 0, fdim = 0;
+    if (f && fread(&fn, 4, 1, f) == 1 && fread(&fdim, 4, 1, f) == 1 && fdim == (uint32_t)dim && fn >= d.n &&
+        fread(vecs, sizeof(float) * (size_t)dim, d.n, f) == d.n) {
+        fprintf(stderr, "bench_leann: document vectors from %s\n", vf);
+    } else {
+        if (vf && *vf)
+            fprintf(stderr, "bench_leann: %s does not hold %zu vectors of %d dimensions: embedding\n", vf, d.n, dim);
+        if (rg_embedder_embed(emb, (const char *const *)d.texts, d.n, RG_EMBED_DOCUMENT, vecs, &err) != RG_OK)
+            die("embed", &err);
+    }
+    if (f)
+        fclose(f);
     double t_embed = rg_now() - t0;
     /* One embedding pass for every backend listed (a bert model takes
      * minutes to embed the corpus). */

@@ -98,6 +98,9 @@ static int embed(char **argv)
         die("config", &err);
     if (model && *model && rg_config_set(cfg, "embedding.model", model, RG_SRC_FLAG, &err) != RG_OK)
         die("config", &err);
+    const char *prec = getenv("RAGGED_BENCH_PRECISION");
+    if (prec && *prec && rg_config_set(cfg, "embedding.precision", prec, RG_SRC_FLAG, &err) != RG_OK)
+        die("config", &err);
     rg_embedder *emb;
     if (rg_embedder_open(cfg, &emb, &err) != RG_OK)
         die("embedder", &err);

@@ -131,6 +131,17 @@ TEST(bert_fp32_cls_matches_reference) { compare_with_reference("--pooling cls --
 TEST(bert_fp32_max_matches_reference) { compare_with_reference("--pooling max --seed 3", 2, NULL); }
 TEST(bert_fp32_f16_weights_match_reference) { compare_with_reference("--dtype F16 --seed 4", 8, NULL); }
 TEST(bert_fp32_bf16_weights_match_reference) { compare_with_reference("--dtype BF16 --seed 5", 1, NULL); }
+/* Head sizes 32, 48 and 64 take the AVX-512 attention (1, 3 and 4
+ * registers of V per row); the default head size 8 takes OpenBLAS. */
+TEST(bert_fp32_attention_head_sizes_match_reference)
+{
+    compare_with_reference("--seed 11 --hidden 64 --heads 2 --intermediate 96 --max-seq-length 40 --max-position 48",
+                           8, NULL);
+    compare_with_reference("--seed 12 --hidden 96 --heads 2 --intermediate 64 --max-seq-length 40 --max-position 48",
+                           3, NULL);
+    compare_with_reference("--seed 13 --hidden 128 --heads 2 --intermediate 64 --std 0.1", 2, NULL);
+}
+
 TEST(bert_fp32_prefix_and_wider_model)
 {
     compare_with_reference("--seed 6 --hidden 48 --heads 3 --intermediate 80 --layers 3 --max-seq-length 16", 5,
@@ -191,57 +202,56 @@ TEST(bert_int8_ragged_widths)
     int8_vs_fp32("--seed 8 --hidden 48 --heads 3 --intermediate 80 --layers 2 --std 0.08", 48, 0.999);
 }
 
-/* Every int8 kernel computes exactly the integer dot products. */
-TEST(bert_int8_kernels_exact)
+/* A batch of many tokens splits every dense layer by rows (quantise,
+ * multiply, bias/GELU per block of 128 tokens); one short sequence splits
+ * by columns.  Both must give the same vectors, in fp32 and int8 (the same
+ * per-token quantisation and integer sums: only float rounding may
+ * differ). */
+static void row_split_matches_column_split(rg_bert_precision prec)
 {
-    int n = 90, k = 200, rows = 7;   /* n, k not multiples of the block sizes */
-    float *w = rg_xmalloc((size_t)n * k * sizeof *w), *x = rg_xmalloc((size_t)rows * k * sizeof *x);
-    uint64_t s = 12345;
-    for (int i = 0; i < n * k; i++) {
-        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
-        w[i] = (float)((int)(s >> 33) % 2001 - 1000) / 1000.0f;
+    if (!rg_test_have_reference())
+        return;
+    char *dir = rg_path_join(rg_test_tmpdir(), prec == RG_BERT_INT8 ? "rows8" : "rows32");
+    if (!rg_test_make_tiny_bert(dir, "--seed 21 --hidden 64 --heads 4 --intermediate 160 --layers 2 "
+                                     "--max-seq-length 128 --max-position 128")) {
+        free(dir);
+        return;
     }
-    for (int i = 0; i < rows * k; i++) {
-        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
-        x[i] = (float)((int)(s >> 33) % 2001 - 1000) / 300.0f;
-    }
-    const char *kernels[] = {"scalar", "avx2", NULL};
-    float *ys[3];
-    for (int kk = 0; kk < 3; kk++) {
-        if (kernels[kk])
-            setenv("RAGGED_INT8_KERNEL", kernels[kk], 1);
-        else
-            unsetenv("RAGGED_INT8_KERNEL");
-        rg_int8_matrix *q = rg_int8_matrix_new(w, n, k);
-        int kpad = rg_int8_matrix_kpad(q);
-        int8_t *xq = rg_xcalloc((size_t)rows * kpad, 1);
-        float xs[16];
-        rg_int8_quantize_rows(x, 0, rows, k, k, xq, kpad, xs);
-        ys[kk] = rg_xcalloc((size_t)rows * n, sizeof(float));
-        /* two column ranges, as the engine's tasks split them */
-        rg_int8_gemm(q, xq, xs, rows, 0, 48, ys[kk], n);
-        rg_int8_gemm(q, xq, xs, rows, 48, n, ys[kk], n);
-        free(xq);
-        rg_int8_matrix_free(q);
-    }
-    unsetenv("RAGGED_INT8_KERNEL");
-    double d1 = max_abs_diff(ys[0], ys[1], (size_t)rows * n), d2 = max_abs_diff(ys[0], ys[2], (size_t)rows * n);
-    /* and the result approximates the float product */
-    double worst = 0;
-    for (int r = 0; r < rows; r++)
-        for (int c = 0; c < n; c++) {
-            double ref = 0;
-            for (int i = 0; i < k; i++)
-                ref += (double)x[r * k + i] * w[c * k + i];
-            worst = fmax(worst, fabs(ref - ys[0][r * n + c]));
+    rg_error err = {0};
+    rg_bert_model *m;
+    rg_bert_model_opts o = {.threads = 2, .precision = prec};
+    CHECK_OK(rg_bert_model_open(dir, &o, &m, &err), &err);
+    int H = rg_bert_model_info(m)->hidden, V = rg_bert_model_info(m)->vocab_size;
+    enum { N = 7, L = 111 };   /* 777 tokens: three row blocks of 128 per thread, and a tail of 9 */
+    int32_t *ids[N];
+    int lens[N];
+    uint64_t s = 3;
+    for (int i = 0; i < N; i++) {
+        lens[i] = L - 3 * i;
+        ids[i] = rg_xmalloc(L * sizeof **ids);
+        for (int t = 0; t < lens[i]; t++) {
+            s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+            ids[i][t] = (int32_t)((s >> 33) % (uint64_t)V);
         }
-    for (int i = 0; i < 3; i++)
-        free(ys[i]);
-    free(w);
-    free(x);
-    CHECK_MSG(d1 <= 1e-4 && d2 <= 1e-4, "kernels disagree: scalar/avx2 %.3g scalar/native %.3g", d1, d2);
-    CHECK_MSG(worst < 0.5, "int8 product too far from float: %.3g", worst);
+    }
+    float *all = rg_xmalloc((size_t)N * H * sizeof *all), *one = rg_xmalloc((size_t)H * sizeof *one);
+    CHECK_OK(rg_bert_model_encode_ids(m, (const int32_t *const *)ids, lens, N, all, &err), &err);
+    double worst = 0;
+    for (int i = 0; i < N; i++) {
+        CHECK_OK(rg_bert_model_encode_ids(m, (const int32_t *const *)&ids[i], &lens[i], 1, one, &err), &err);
+        worst = fmax(worst, max_abs_diff(all + (size_t)i * H, one, (size_t)H));
+        free(ids[i]);
+    }
+    free(all);
+    free(one);
+    rg_bert_model_free(m);
+    free(dir);
+    fprintf(stderr, "    %s: rows vs columns max abs diff %.3g\n", prec == RG_BERT_INT8 ? "int8" : "fp32", worst);
+    CHECK_MSG(worst <= 1e-5, "row-split batch differs from one sequence by %.3g", worst);
 }
+
+TEST(bert_fp32_row_split_matches_column_split) { row_split_matches_column_split(RG_BERT_FP32); }
+TEST(bert_int8_row_split_matches_column_split) { row_split_matches_column_split(RG_BERT_INT8); }
 
 TEST(bert_errors_name_the_problem)
 {

@@ -532,8 +532,8 @@ TEST(leann_pq_shape_automatic_and_explicit)
     CHECK_EQ_INT(ksub, 256);
     leann_pq_shape(1024, LEANN_PQ_COARSE_MAX + 1, 0, 0, &m, &ksub);   /* walked: 8-d */
     CHECK_EQ_INT(m, 128);
-    leann_pq_shape(384, 1000, 0, 0, &m, &ksub);
-    CHECK_EQ_INT(m, 96);
+    leann_pq_shape(384, 1000, 0, 0, &m, &ksub);   /* below 768-d: 2-d sub-vectors */
+    CHECK_EQ_INT(m, 192);
     leann_pq_shape(1024, 5000, 64, 4, &m, &ksub);   /* 4-bit: two sub-quantisers a byte */
     CHECK_EQ_INT(m, 128);
     CHECK_EQ_INT(ksub, 16);
@@ -918,6 +918,36 @@ TEST(leann_adaptive_rerank_continues_when_pq_is_noisy)
     CHECK(scored == 5 && g.calls == 1);
 }
 
+TEST(leann_rerank_rule_sets_batches_and_stop)
+{
+    /* The noisy case above with explicit rules: the first batch is at
+     * least k + 2, later batches are `step` long, and a threshold no
+     * estimate can pass scores every candidate. */
+    enum { N = 40 };
+    leann_cand cand[N];
+    float dist[N], exact[N];
+    for (int i = 0; i < N; i++) {
+        cand[i] = (leann_cand){0.5f + 0.01f * (float)i, (uint32_t)i};
+        dist[i] = cand[i].dist + ((i % 2) ? 0.3f : -0.3f);
+    }
+    float q[1] = {1};
+    size_t scored = 0;
+    rg_error err = {0};
+    leann_rerank_rule never = {1, 3, -1.0};   /* first 1 -> k + 2 = 5, then 3 at a time */
+    fake_space f = {dist, 0, 0};
+    CHECK_OK(leann_rerank_exact_rule(q, 1, cand, N, 3, &never, fake_vecs, &f, exact, &scored, &err), &err);
+    CHECK_EQ_INT(scored, N);
+    CHECK_EQ_INT(f.fetched, N);
+    CHECK_EQ_INT(f.calls, 1 + (N - 5 + 2) / 3);   /* 5, then 12 batches of 3 (the last one 2) */
+    leann_rerank_rule always = {20, 4, 1e9};   /* stops after its first batch */
+    fake_space g = {dist, 0, 0};
+    CHECK_OK(leann_rerank_exact_rule(q, 1, cand, N, 3, &always, fake_vecs, &g, exact, &scored, &err), &err);
+    CHECK(scored == 20 && g.calls == 1);
+    fake_space h = {dist, 0, 0};
+    CHECK_OK(leann_rerank_exact_rule(q, 1, cand, N, 3, NULL, fake_vecs, &h, exact, &scored, &err), &err);
+    CHECK(scored == N && h.calls == 1);
+}
+
 typedef struct mem_space {
     const float *v;
     int dim;
@@ -1200,5 +1230,92 @@ TEST(leann_core_searches_and_repairs_without_sqlite)
     free(c.codes);
     leann_pq_free(&c.pq);
     leann_graph_free(&c.graph);
+    free(v);
+}
+
+typedef struct arr_ctx {
+    const float *v;
+    int dim;
+} arr_ctx;
+
+static const float *arr_vec(void *c, uint32_t node)
+{
+    arr_ctx *a = c;
+    return a->v + (size_t)node * a->dim;
+}
+
+/* The build re-prunes a list that its last RobustPrune left ("clean") plus a
+ * few new candidates without comparing the old members with each other: the
+ * choice must be exactly RobustPrune's, for the same bound and a smaller one
+ * (the paper pruning's), with the distances handed back. */
+TEST(leann_robust_prune_clean_matches_robust_prune)
+{
+    const int dim = 24;
+    const uint32_t n = 600;
+    float *v = make_vectors(n, dim, 17);
+    arr_ctx ac = {v, dim};
+    leann_space sp = {arr_vec, &ac, dim};
+    uint64_t s = 5;
+    int differ_from_plain_input = 0;
+    for (uint32_t p = 0; p < 120; p++) {
+        /* candidates: 60 random nodes, sorted by distance to p */
+        leann_cand c[80];
+        int nc = 0;
+        while (nc < 60) {
+            s = s * 6364136223846793005ull + 1442695040888963407ull;
+            uint32_t u = (uint32_t)(s >> 33) % n;
+            bool dup = u == p;
+            for (int i = 0; i < nc && !dup; i++)
+                dup = c[i].node == u;
+            if (!dup)
+                c[nc++] = (leann_cand){1.0f - leann_dot(v + (size_t)p * dim, v + (size_t)u * dim, (size_t)dim), u};
+        }
+        qsort(c, (size_t)nc, sizeof *c, cmp_cand);
+        /* the first prune sees two thirds of them (the clean list), the
+         * new ones fall between them in distance order */
+        uint32_t ids[80], kept[32], fresh[80];
+        float ds[80], kd[32], fd[80];
+        int nfirst = 0, nfresh = 0;
+        for (int i = 0; i < nc; i++) {
+            if (i % 3) {
+                ids[nfirst] = c[i].node;
+                ds[nfirst++] = c[i].dist;
+            } else {
+                fresh[nfresh] = c[i].node;
+                fd[nfresh++] = c[i].dist;
+            }
+        }
+        int nk = leann_robust_prune_clean(&sp, ids, ds, NULL, nfirst, 32, LEANN_ALPHA, kept, kd);
+        CHECK(nk == leann_robust_prune(&sp, p, ids, ds, nfirst, 32, LEANN_ALPHA, kept));
+        for (int i = 0; i < nk; i++)
+            CHECK(kd[i] == 1.0f - leann_dot(v + (size_t)p * dim, v + (size_t)kept[i] * dim, (size_t)dim));
+        /* then the clean list plus the last 20, in distance order */
+        leann_cand m[80];
+        int nm = 0;
+        for (int i = 0; i < nk; i++)
+            m[nm++] = (leann_cand){kd[i], kept[i]};
+        for (int i = 0; i < nfresh; i++)
+            m[nm++] = (leann_cand){fd[i], fresh[i]};
+        qsort(m, (size_t)nm, sizeof *m, cmp_cand);
+        uint32_t mid[80];
+        float md[80];
+        uint8_t clean[80];
+        for (int i = 0; i < nm; i++) {
+            mid[i] = m[i].node;
+            md[i] = m[i].dist;
+            clean[i] = 0;
+            for (int k = 0; k < nk; k++)
+                clean[i] |= kept[k] == m[i].node;
+        }
+        for (int bound = 32; bound >= 8; bound -= 24) {
+            uint32_t a[32], b[32];
+            int na = leann_robust_prune(&sp, p, mid, md, nm, bound, LEANN_ALPHA, a);
+            int nb = leann_robust_prune_clean(&sp, mid, md, clean, nm, bound, LEANN_ALPHA, b, NULL);
+            CHECK_EQ_INT(na, nb);
+            CHECK(memcmp(a, b, sizeof(uint32_t) * (size_t)na) == 0);
+            differ_from_plain_input += na != nm;
+        }
+    }
+    CHECK(differ_from_plain_input > 0);   /* the prunes did drop candidates */
     free(v);
 }

@@ -9,7 +9,11 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
+#include "config.h"
 #include "contract.h"
+#include "sqlite_util.h"
 #include "filter.h"
 #include "test.h"
 #include "util.h"
@@ -678,6 +682,67 @@ TEST(leann_graph_stays_connected_under_every_write)
     float r = recall_vs_exact(p.lc, p.ec, &co, 10, 40, NULL, &exact);
     CHECK_MSG(exact, "after churn: wrong count or distance");
     CHECK_MSG(r >= 0.8f, "after churn: recall@10 %.3f (graph degree 6/3)", r);
+    corpus_free(&co);
+    pair_close(&p);
+}
+
+/* meta value of the leann collection `name` of p (NULL: none), read with a
+ * connection of its own. */
+static char *leann_meta_of(pair_env *p, const char *name, const char *key)
+{
+    char *path = rg_xasprintf("%s/%s/leann.sqlite", rg_config_str(p->le.cfg, "vectorstore.leann.persist_directory"),
+                              name);
+    sqlite3 *db = NULL;
+    char *v = NULL;
+    rg_error err;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK)
+        rg_sqlite_meta_get(db, key, &v, &err);
+    sqlite3_close(db);
+    free(path);
+    return v;
+}
+
+/* Rebuilds retrain the passage and metadata dictionaries (and rewrite every
+ * row) until they have learned from a full sample; after that a rebuild
+ * keeps them (a 256K-chunk ingest recompressed every row at every rebuild).
+ * Passages stay readable either way. */
+TEST(leann_dictionaries_kept_once_trained_on_a_full_sample)
+{
+    pair_env p;
+    CHECK(pair_open(&p, "dicts"));
+    corpus co;
+    corpus_make(&co, &p.le, 600, 9);
+    rg_error err;
+    CHECK_OK(add_both(&p, co.recs, co.n, false, &err), &err);
+    char *id1 = leann_meta_of(&p, "dicts", "dict_id"), *sampled = leann_meta_of(&p, "dicts", "dict_sample_bytes");
+    CHECK(id1 && sampled && atoll(sampled) > 0 && atoll(sampled) < (32 << 20));
+    /* a small sample: compact retrains */
+    CHECK_OK(rg_collection_compact(p.lc, &err), &err);
+    char *id2 = leann_meta_of(&p, "dicts", "dict_id");
+    CHECK(id2 && atoll(id2) > atoll(id1));
+    /* as if the sample had been full: compact keeps the dictionaries */
+    char *path = rg_xasprintf("%s/dicts/leann.sqlite", rg_config_str(p.le.cfg, "vectorstore.leann.persist_directory"));
+    sqlite3 *db = NULL;
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    CHECK(sqlite3_exec(db, "UPDATE meta SET value = '33554432' WHERE key = 'dict_sample_bytes'", NULL, NULL, NULL) ==
+          SQLITE_OK);
+    sqlite3_close(db);
+    free(path);
+    CHECK_OK(rg_collection_compact(p.lc, &err), &err);
+    char *id3 = leann_meta_of(&p, "dicts", "dict_id");
+    CHECK(id3 && atoll(id3) == atoll(id2));
+    for (size_t i = 0; i < 5; i++) {
+        rg_hits h;
+        rg_hits_init(&h);
+        rg_query_opts qo = {.k = 1, .include = RG_INCLUDE_DOCUMENTS};
+        CHECK_OK(rg_collection_query(p.lc, co.vecs + i * 100 * LDIM, &qo, &h, &err), &err);
+        CHECK(h.n == 1 && h.items[0].document && !strcmp(h.items[0].document, co.docs[i * 100]));
+        rg_hits_free(&h);
+    }
+    free(id1);
+    free(id2);
+    free(id3);
+    free(sampled);
     corpus_free(&co);
     pair_close(&p);
 }

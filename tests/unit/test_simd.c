@@ -116,6 +116,71 @@ TEST(simd_leann_dot_kernels_agree)
     }
 }
 
+/* The PQ kernels (a short vector against the columns of a d x k block:
+ * tables, encodes, k-means) against a double reference, every column count
+ * around the vector widths; nearest must pick the reference's column (the
+ * data has no near ties) and the first of exact ties. */
+TEST(simd_leann_pq_kernels_agree)
+{
+    char *saved = swap_simd("portable");
+    const char *pname = NULL, *sname = NULL;
+    leann_t_kernels portable = leann_t_kernels_pick(&pname);
+    unsetenv("RAGGED_SIMD");
+    leann_t_kernels simd = leann_t_kernels_pick(&sname);
+    restore_simd(saved);
+    fprintf(stderr, "    leann_dots_t / leann_nearest_t: %s against %s\n", sname, pname);
+    uint64_t s = 11;
+    int ks[] = {1, 5, 8, 13, 16, 31, 32, 33, 100, 256};
+    int ds[] = {1, 4, 8, 16};
+    static float ct[16 * 256], norms[256], x[16];
+    float outp[256], outs[256];
+    for (size_t a = 0; a < RG_ARRAY_LEN(ks); a++)
+        for (size_t b = 0; b < RG_ARRAY_LEN(ds); b++) {
+            int k = ks[a], d = ds[b];
+            for (int i = 0; i < d * k; i++)
+                ct[i] = frand(&s);
+            for (int t = 0; t < d; t++)
+                x[t] = frand(&s);
+            double best = INFINITY;
+            int bc = -1;
+            for (int c = 0; c < k; c++) {
+                double dot = 0, nn = 0, l2 = 0;
+                for (int t = 0; t < d; t++) {
+                    dot += (double)x[t] * ct[t * k + c];
+                    nn += (double)ct[t * k + c] * ct[t * k + c];
+                    l2 += ((double)x[t] - ct[t * k + c]) * ((double)x[t] - ct[t * k + c]);
+                }
+                norms[c] = (float)nn;
+                outs[c] = (float)dot;   /* reference, for now */
+                if (l2 < best) {
+                    best = l2;
+                    bc = c;
+                }
+            }
+            memcpy(outp, outs, sizeof(float) * (size_t)k);
+            float got_p[256], got_s[256];
+            portable.dots(x, ct, d, k, got_p);
+            simd.dots(x, ct, d, k, got_s);
+            for (int c = 0; c < k; c++) {
+                CHECK_MSG(fabsf(got_p[c] - outp[c]) <= 1e-5f, "portable dots d=%d k=%d c=%d", d, k, c);
+                CHECK_MSG(fabsf(got_s[c] - outp[c]) <= 1e-5f, "%s dots d=%d k=%d c=%d", sname, d, k, c);
+            }
+            CHECK_MSG((int)portable.nearest(x, ct, norms, d, k) == bc, "portable nearest d=%d k=%d", d, k);
+            CHECK_MSG((int)simd.nearest(x, ct, norms, d, k) == bc, "%s nearest d=%d k=%d", sname, d, k);
+            CHECK((int)leann_nearest_t(x, ct, norms, d, k) == bc);
+        }
+    /* exact ties (identical columns): the first wins, in every lane */
+    for (int c = 0; c < 40; c++)
+        for (int t = 0; t < 4; t++)
+            ct[t * 40 + c] = c < 17 ? 5.0f : (float)t * 0.25f;
+    for (int c = 0; c < 40; c++)
+        norms[c] = c < 17 ? 100.0f : 0.875f;
+    for (int t = 0; t < 4; t++)
+        x[t] = (float)t * 0.25f;
+    CHECK_EQ_INT((int)portable.nearest(x, ct, norms, 4, 40), 17);
+    CHECK_EQ_INT((int)simd.nearest(x, ct, norms, 4, 40), 17);
+}
+
 /* int8 GEMM: the default kernel against the portable one, exactly the
  * same integer sums, so only the order of two float multiplications may
  * differ. */
@@ -163,6 +228,78 @@ TEST(simd_int8_gemm_portable_matches_default)
     CHECK_MSG(worst < 1e-5, "int8 %s vs scalar: relative difference %g", names[1], worst);
     /* quantisation error of a 130-long product of values in [-3, 3] x [-1, 1] */
     CHECK_MSG(worst_ref < 0.5, "int8 scalar vs float64: %g", worst_ref);
+}
+
+/* Every int8 kernel this CPU has, on a shape that reaches all their paths
+ * (AMX's 32-row blocks plus a VNNI row tail, a 16-column tail, k past one
+ * 64-byte tile row), must give the scalar kernel's integer sums; the AVX-512
+ * activation quantiser must give the portable one's bytes. */
+TEST(simd_int8_every_kernel_matches_scalar)
+{
+    int n = 100, k = 200, rows = 77;
+    uint64_t s = 7;
+    float *w = rg_xmalloc((size_t)n * k * sizeof *w), *x = rg_xmalloc((size_t)rows * k * sizeof *x);
+    for (int i = 0; i < n * k; i++)
+        w[i] = frand(&s);
+    for (int i = 0; i < rows * k; i++)
+        x[i] = 2 * frand(&s);
+    static const char *const forced[] = {"scalar", "avx2", "vnni", NULL};
+    float *ref = NULL;
+    int8_t *xq_ref = NULL;
+    for (int v = 0; v < 4; v++) {
+        const char *old = getenv("RAGGED_INT8_KERNEL");
+        char *saved_k = old ? rg_xstrdup(old) : NULL;
+        char *saved = swap_simd(v == 0 ? "portable" : NULL);
+        if (forced[v])
+            setenv("RAGGED_INT8_KERNEL", forced[v], 1);
+        else
+            unsetenv("RAGGED_INT8_KERNEL");
+        rg_int8_matrix *q = rg_int8_matrix_new(w, n, k);
+        const char *name = rg_int8_kernel_name();
+        int kpad = rg_int8_matrix_kpad(q);
+        int8_t *xq = rg_xcalloc((size_t)rows * kpad, 1);
+        float xs[80];
+        rg_int8_quantize_rows(x, 0, rows, k, k, xq, kpad, xs);
+        restore_simd(saved);
+        if (saved_k)
+            setenv("RAGGED_INT8_KERNEL", saved_k, 1);
+        else
+            unsetenv("RAGGED_INT8_KERNEL");
+        free(saved_k);
+        float *y = rg_xcalloc((size_t)rows * n, sizeof *y);
+        rg_int8_gemm(q, xq, xs, rows, 0, 32, y, n);
+        rg_int8_gemm(q, xq, xs, rows, 32, n, y, n);
+        rg_int8_matrix_free(q);
+        fprintf(stderr, "    int8 kernel %s\n", name);
+        if (v == 0) {
+            CHECK_EQ_STR(name, "scalar");
+            ref = y;
+            xq_ref = xq;
+            continue;
+        }
+        CHECK_MSG(memcmp(xq, xq_ref, (size_t)rows * kpad) == 0, "%s: quantised activations differ", name);
+        double worst = 0;
+        for (int i = 0; i < rows * n; i++)
+            worst = fmax(worst, fabs(ref[i] - y[i]) / (fabs(ref[i]) + 1e-3));
+        CHECK_MSG(worst < 1e-5, "int8 %s vs scalar: relative difference %g", name, worst);
+        if (v == 3) {   /* and the sums approximate the float product */
+            double far = 0;
+            for (int r = 0; r < rows; r++)
+                for (int c = 0; c < n; c++) {
+                    double d = 0;
+                    for (int i = 0; i < k; i++)
+                        d += (double)x[r * k + i] * w[c * k + i];
+                    far = fmax(far, fabs(d - y[r * n + c]));
+                }
+            CHECK_MSG(far < 0.5, "int8 product too far from float: %.3g", far);
+        }
+        free(xq);
+        free(y);
+    }
+    free(ref);
+    free(xq_ref);
+    free(w);
+    free(x);
 }
 
 /* fp32 GEMM: the packed kernel (when this CPU has one) against float64;

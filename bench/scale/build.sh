@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The leann build benchmark at scale (issue 16, items 3 and 5): the whole
+# Debian-doc corpus of run.sh ingested with defaults into the exact backend
+# (the oracle) and into leann, one after the other in the same run, each
+# under /usr/bin/time -v (CPU = user + sys, peak RSS); then vector-mode
+# queries through bench_scale (exact as reference: recall@10, p50).
+# Appends one block of results to $OUT/build-results.txt.
+#
+#   bench/scale/build.sh [--reuse-exact] [--queries N] [--tag TAG]
+#
+#   --reuse-exact   keep the exact collection of an earlier run (its ingest
+#                   stage is then not re-measured; say so next to the ratio)
+#   --queries N     queries sampled with seed 42 (default 200)
+#   --tag TAG       label of this run in the results (default: the commit)
+#
+# Separate from run.sh (which the BM25 measurements use) so both can change.
+# The binary is copied first: rebuilding the tree during a run is safe.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+REUSE=0 NQ=200 TAG=""
+while [[ $# -gt 0 ]]; do
+    case $1 in
+        --reuse-exact) REUSE=1; shift ;;
+        --queries) NQ=$2; shift 2 ;;
+        --tag) TAG=$2; shift 2 ;;
+        *) echo "usage: $0 [--reuse-exact] [--queries N] [--tag TAG]" >&2; exit 2 ;;
+    esac
+done
+DIRS=(/usr/share/doc/linux-doc-6.1/html /usr/share/doc/python3.11/html /usr/share/doc/rust-doc
+      /usr/share/doc/openjdk-17-jre-headless/api /usr/share/doc/python-scipy-doc/html
+      /usr/share/doc/libboost1.81-doc/doc /usr/share/qt5/doc /usr/share/doc/postgresql-doc-15/html
+      /usr/share/doc/python-django-doc/html)
+for d in "${DIRS[@]}"; do
+    [[ -d $d ]] || { echo "skip: $d is absent; run bench/scale/install-corpus.sh first" >&2; exit 77; }
+done
+make -s -j2 all
+COMMIT=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src || echo "+dirty")
+[[ -n $TAG ]] || TAG=$COMMIT
+OUT=$ROOT/bench/out/scale-build
+mkdir -p "$OUT/bin"
+cp build/ragged "$OUT/bin/ragged-$TAG"
+bench/cc.sh bench/scale/bench_scale.c "$OUT/bin/bench_scale-$TAG"
+RAGGED=$OUT/bin/ragged-$TAG
+export XDG_DATA_HOME=$OUT/data XDG_CONFIG_HOME=$OUT/config
+unset RAGGED_CONFIG
+DATA=$OUT/data/ragged
+RES=$OUT/build-results.txt
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+say() { echo "$*" | tee -a "$RES"; }
+
+# NAME BACKEND: ingest of the whole corpus into collection docs.
+timed_ingest() {
+    local name=$1 backend=$2 before
+    rm -rf "$DATA/$backend/docs" "$DATA/$backend/.lexical/docs" "$DATA/$backend/.lexical/docs".*
+    before=$(load)
+    echo "bench: $TAG $name: ingest into $backend (load $before)" >&2
+    nice /usr/bin/time -v -o "$OUT/$TAG-$name.time" "$RAGGED" ingest "${DIRS[@]}" --backend "$backend" \
+        --collection docs --format json --quiet >"$OUT/$TAG-$name.json"
+    local t=$OUT/$TAG-$name.time
+    local u s w r
+    u=$(sed -n 's/.*User time (seconds): //p' "$t"); s=$(sed -n 's/.*System time (seconds): //p' "$t")
+    w=$(sed -n 's/.*Elapsed (wall clock) time.*: //p' "$t"); r=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$t")
+    say "ingest tag=$TAG commit=$COMMIT backend=$backend cpu_s=$(echo "$u + $s" | bc) user=$u sys=$s wall=$w peak_rss_mb=$((r / 1024)) load_before=[$before] load_after=[$(load)] chunks=$(jq -r '.chunks_written // empty' "$OUT/$TAG-$name.json" 2>/dev/null | head -n1)"
+}
+
+{ echo; echo "== $(date -u '+%Y-%m-%d %H:%M UTC') tag=$TAG commit=$COMMIT machine=$(lscpu | sed -n 's/^Model name: *//p' | head -n1), $(nproc) cores"; } >>"$RES"
+if [[ $REUSE == 0 || ! -d $DATA/exact/docs ]]; then
+    timed_ingest exact exact
+else
+    say "exact: reused from an earlier run (not re-measured)"
+fi
+timed_ingest leann leann
+du -sb "$DATA/leann/docs" | awk '{print "leann_dir_bytes=" $1}' | tee -a "$RES"
+python3 bench/scale/queries.py "$DATA/exact/docs/exact.sqlite" "$NQ" 42 >"$OUT/queries.txt"
+before=$(load)
+/usr/bin/time -f 'time_user=%U time_sys=%S wall=%e maxrss_kb=%M' nice "$OUT/bin/bench_scale-$TAG" docs \
+    "$OUT/queries.txt" exact,leann >"$OUT/$TAG-query.txt" 2>&1
+sed "s/^/query tag=$TAG load_before=[$before] load_after=[$(load)] /" "$OUT/$TAG-query.txt" | tee -a "$RES"
