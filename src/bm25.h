@@ -21,6 +21,9 @@
 
 #define RG_BM25_BLOCK 128          /* documents per postings block */
 #define RG_BM25_TERM_MAX 255       /* the analyser drops longer words */
+/* The fix every damage message names (a query never rebuilds). */
+#define RG_BM25_REINDEX_HINT \
+    "'ragged collections reindex NAME' (NAME: its collection) rebuilds the index from the passages"
 
 /* ---- building a segment ---- */
 

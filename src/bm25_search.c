@@ -44,28 +44,49 @@ static double bound(double x)
     return x * (1.0 + 1e-9) + 1e-12;
 }
 
-/* ---- the result heap: the k best so far, the worst at the root ---- */
+/* ---- the result heap: the k best so far, the worst at the root ----
+ *
+ * Ids are looked up only when needed: a segment keeps them in compressed
+ * frames of 256, so decoding one for every document that enters the heap
+ * was most of a query's time.  Scores decide almost every comparison; an
+ * entry's id is read only to break a tie (then kept) and, at the end, for
+ * the k results. */
 
 typedef struct heap {
     rg_bm25_result *e;
     size_t n, k;
+    rg_bm25_part *parts;
+    rg_status rc;                  /* the first failed id lookup */
+    rg_error *err;
 } heap;
 
+static void need_id(heap *h, rg_bm25_result *r)
+{
+    if (r->id || h->rc != RG_OK)
+        return;
+    const char *id;
+    h->rc = rg_bm25_seg_id(h->parts[r->part].seg, r->doc, &id, h->err);
+    if (h->rc == RG_OK)
+        r->id = rg_xstrdup(id);
+}
+
 /* a worse than b: lower score, or the same score and a larger id */
-static bool worse(const rg_bm25_result *a, const rg_bm25_result *b)
+static bool worse(heap *h, rg_bm25_result *a, rg_bm25_result *b)
 {
     if (a->score != b->score)
         return a->score < b->score;
-    return strcmp(a->id, b->id) > 0;
+    need_id(h, a);
+    need_id(h, b);
+    return h->rc == RG_OK && strcmp(a->id, b->id) > 0;
 }
 
 static void sift_down(heap *h, size_t i)
 {
     for (;;) {
         size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < h->n && worse(&h->e[l], &h->e[m]))
+        if (l < h->n && worse(h, &h->e[l], &h->e[m]))
             m = l;
-        if (r < h->n && worse(&h->e[r], &h->e[m]))
+        if (r < h->n && worse(h, &h->e[r], &h->e[m]))
             m = r;
         if (m == i)
             return;
@@ -78,7 +99,7 @@ static void sift_down(heap *h, size_t i)
 
 static void sift_up(heap *h, size_t i)
 {
-    while (i && worse(&h->e[i], &h->e[(i - 1) / 2])) {
+    while (i && worse(h, &h->e[i], &h->e[(i - 1) / 2])) {
         rg_bm25_result t = h->e[i];
         h->e[i] = h->e[(i - 1) / 2];
         h->e[(i - 1) / 2] = t;
@@ -92,28 +113,24 @@ static double threshold(const heap *h)
     return h->n < h->k ? -INFINITY : h->e[0].score;
 }
 
-static rg_status offer(heap *h, rg_bm25_part *part, uint32_t pi, uint32_t doc, double score, rg_error *err)
+static rg_status offer(heap *h, uint32_t pi, uint32_t doc, double score)
 {
     if (h->n == h->k && score < h->e[0].score)
         return RG_OK;
-    const char *id;
-    rg_status rc = rg_bm25_seg_id(part->seg, doc, &id, err);
-    if (rc != RG_OK)
-        return rc;
-    rg_bm25_result r = {score, pi, doc, (char *)id};
+    rg_bm25_result r = {score, pi, doc, NULL};
     if (h->n == h->k) {
-        if (!worse(&h->e[0], &r))
-            return RG_OK;
+        if (!worse(h, &h->e[0], &r)) {
+            free(r.id);
+            return h->rc;
+        }
         free(h->e[0].id);
-        r.id = rg_xstrdup(id);
         h->e[0] = r;
         sift_down(h, 0);
-        return RG_OK;
+        return h->rc;
     }
-    r.id = rg_xstrdup(id);
     h->e[h->n++] = r;
     sift_up(h, h->n - 1);
-    return RG_OK;
+    return h->rc;
 }
 
 /* ---- cursors ---- */
@@ -260,7 +277,7 @@ static rg_status search_part(rg_bm25_part *part, uint32_t pi, tcur *t, size_t nt
                 score += t[i].w * tf_part(sc, t[i].c.tfs[t[i].c.pos], dl);
         }
         if (rc == RG_OK && !out)
-            rc = offer(h, part, pi, d, score, err);
+            rc = offer(h, pi, d, score);
     }
     free(prefix);
     return rc;
@@ -303,7 +320,7 @@ rg_status rg_bm25_search(rg_bm25_part *parts, size_t nparts, const rg_bm25_qterm
             df[i] += live;
         }
     free(tmp);
-    heap h = {rg_xcalloc((size_t)k, sizeof(rg_bm25_result)), 0, (size_t)k};
+    heap h = {rg_xcalloc((size_t)k, sizeof(rg_bm25_result)), 0, (size_t)k, parts, RG_OK, err};
     tcur *t = rg_xcalloc(nq + 1, sizeof *t);
     for (size_t p = 0; rc == RG_OK && p < nparts; p++) {
         size_t nt = 0;
@@ -322,6 +339,10 @@ rg_status rg_bm25_search(rg_bm25_part *parts, size_t nparts, const rg_bm25_qterm
     free(all);
     free(found);
     free(df);
+    for (size_t i = 0; rc == RG_OK && i < h.n; i++) {
+        need_id(&h, &h.e[i]);
+        rc = h.rc;
+    }
     if (rc != RG_OK) {
         rg_bm25_results_free(h.e, h.n);
         return rc;

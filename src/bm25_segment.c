@@ -28,7 +28,16 @@
 #define CHUNK_SHIFT 16             /* 64 KiB checksum chunks */
 #define HEAD_FIXED 144
 #define NO_TF 7                    /* Rice parameter byte: no tf codes, every tf is 1 */
-#define ZSTD_LEVEL 19              /* ids and dictionary: written once per segment, read a block at a time */
+/* ids and dictionary: written once per segment, read a block at a time.
+ * Level 19 squeezes the most out of a small collection, where they are a
+ * large share of the index (SciFact's 6,925 chunks: the disk goal); in a
+ * large one every record is rewritten by O(log n) merges and level 19
+ * became most of the build's CPU (256K chunks: 38 s, more than FTS5's 35),
+ * while postings dominate its bytes.  Segments above ZSTD_SMALL_DOCS
+ * documents take ZSTD_LEVEL_LARGE. */
+#define ZSTD_LEVEL_SMALL 19
+#define ZSTD_LEVEL_LARGE 9
+#define ZSTD_SMALL_DOCS 8192
 /* A dictionary entry is at most 2 + RG_BM25_TERM_MAX bytes and three varints. */
 #define DICT_BLOCK_MAX ((uint64_t)RESTART * (2 + RG_BM25_TERM_MAX + 30))
 
@@ -358,11 +367,11 @@ static void encode_postings(const bterm *x, rg_buf *out, const uint32_t *dls)
 
 /* Appends a zstd frame of the block's entries to the dictionary region
  * (after the block's first term, which the index search reads raw). */
-static void zappend(ZSTD_CCtx *cctx, rg_buf *out, const void *src, size_t n)
+static void zappend(ZSTD_CCtx *cctx, int level, rg_buf *out, const void *src, size_t n)
 {
     size_t bound = ZSTD_compressBound(n);
     rg_buf_reserve(out, bound);
-    size_t z = ZSTD_compressCCtx(cctx, out->data + out->len, bound, src, n, ZSTD_LEVEL);
+    size_t z = ZSTD_compressCCtx(cctx, out->data + out->len, bound, src, n, level);
     if (ZSTD_isError(z)) { /* cannot happen with a bound-sized buffer */
         fprintf(stderr, "ragged: zstd: %s\n", ZSTD_getErrorName(z));
         abort();
@@ -370,13 +379,13 @@ static void zappend(ZSTD_CCtx *cctx, rg_buf *out, const void *src, size_t n)
     out->len += z;
 }
 
-static void dict_flush(ZSTD_CCtx *cctx, rg_buf *raw, rg_buf *dict)
+static void dict_flush(ZSTD_CCtx *cctx, int level, rg_buf *raw, rg_buf *dict)
 {
     if (!raw->len)
         return;
     rg_buf z;
     rg_buf_init(&z);
-    zappend(cctx, &z, raw->data, raw->len);
+    zappend(cctx, level, &z, raw->data, raw->len);
     rg_buf_put_varint(dict, z.len);
     rg_buf_append(dict, z.data, z.len);
     rg_buf_free(&z);
@@ -397,13 +406,14 @@ void rg_bm25_builder_encode(rg_bm25_builder *b, rg_buf *out)
     pack(&reg[R_DL], b->dls, b->ndocs, dl_bits);
     /* ids: zstd frames of IDS_PER_BLOCK NUL-terminated ids */
     ZSTD_CCtx *cctx = ZSTD_createCCtx();
+    int level = b->ndocs <= ZSTD_SMALL_DOCS ? ZSTD_LEVEL_SMALL : ZSTD_LEVEL_LARGE;
     size_t off = 0;
     for (uint32_t i = 0; i < b->ndocs; i += IDS_PER_BLOCK) {
         size_t start = off;
         for (uint32_t j = i; j < b->ndocs && j < i + IDS_PER_BLOCK; j++)
             off += strlen(b->ids.data + off) + 1;
         rg_buf_put_le32(&reg[R_IDX], (uint32_t)reg[R_IDS].len);
-        zappend(cctx, &reg[R_IDS], b->ids.data + start, off - start);
+        zappend(cctx, level, &reg[R_IDS], b->ids.data + start, off - start);
     }
     rg_buf_put_le32(&reg[R_IDX], (uint32_t)reg[R_IDS].len);
     /* dictionary and postings, terms in byte order */
@@ -422,7 +432,7 @@ void rg_bm25_builder_encode(rg_bm25_builder *b, rg_buf *out)
         encode_postings(x, &reg[R_POST], b->dls);
         uint32_t shared = 0;
         if (i % RESTART == 0) {
-            dict_flush(cctx, &raw, &reg[R_DICT]);
+            dict_flush(cctx, level, &raw, &reg[R_DICT]);
             rg_buf_put_le32(&reg[R_DIDX], (uint32_t)reg[R_DICT].len);
             rg_buf_putc(&reg[R_DICT], (char)x->len);
             rg_buf_append(&reg[R_DICT], name, x->len);
@@ -440,7 +450,7 @@ void rg_bm25_builder_encode(rg_bm25_builder *b, rg_buf *out)
         prev = name;
         prev_len = x->len;
     }
-    dict_flush(cctx, &raw, &reg[R_DICT]);
+    dict_flush(cctx, level, &raw, &reg[R_DICT]);
     rg_buf_free(&raw);
     ZSTD_freeCCtx(cctx);
     free(order);
@@ -516,8 +526,7 @@ struct rg_bm25_seg {
 static rg_status corrupt(const rg_bm25_seg *s, const char *what, rg_error *err)
 {
     return rg_error_set(err, RG_ERR_CORRUPT,
-                        "BM25 segment %s is damaged (%s); delete the directory it is in (the BM25 index is "
-                        "rebuilt from the collection at the next ingest or query)",
+                        "BM25 segment %s is damaged (%s); " RG_BM25_REINDEX_HINT,
                         s->name, what);
 }
 
@@ -555,9 +564,8 @@ rg_status rg_bm25_seg_parse(const void *data, size_t len, const char *name, rg_b
         rc = corrupt(s, "not a BM25 segment: bad magic or too short", err);
     else if (rg_le32(b + 8) != SEG_VERSION)
         rc = rg_error_set(err, RG_ERR_CORRUPT,
-                          "BM25 segment %s has format version %u; this ragged reads version %d (%s); delete "
-                          "the directory it is in (the BM25 index is rebuilt from the collection at the next "
-                          "ingest or query)",
+                          "BM25 segment %s has format version %u; this ragged reads version %d (%s); "
+                          RG_BM25_REINDEX_HINT,
                           name, rg_le32(b + 8), SEG_VERSION,
                           rg_le32(b + 8) < SEG_VERSION ? "an older ragged wrote it" : "a newer ragged wrote it?");
     uint32_t head_len = rc == RG_OK ? rg_le32(b + 12) : 0;
@@ -612,14 +620,12 @@ rg_status rg_bm25_seg_open(const char *path, rg_bm25_seg **out, rg_error *err)
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return rg_error_set(err, errno == ENOENT ? RG_ERR_CORRUPT : RG_ERR_IO,
-                            "cannot open BM25 segment %s: %s; delete the directory it is in (the BM25 index is "
-                            "rebuilt from the collection at the next ingest or query)",
+                            "cannot open BM25 segment %s: %s; " RG_BM25_REINDEX_HINT,
                             path, strerror(errno));
     struct stat sb;
     if (fstat(fd, &sb) != 0 || sb.st_size <= 0) {
         close(fd);
-        return rg_error_set(err, RG_ERR_CORRUPT, "BM25 segment %s is empty; delete the directory it is in (the BM25 index is rebuilt "
-                            "from the collection at the next ingest or query)", path);
+        return rg_error_set(err, RG_ERR_CORRUPT, "BM25 segment %s is empty; " RG_BM25_REINDEX_HINT, path);
     }
     void *map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);

@@ -17,7 +17,8 @@ static const char HELP[] =
     "       ragged collections delete NAME [--yes]\n"
     "       ragged collections info NAME\n"
     "       ragged collections compact NAME\n"
-    "       ragged collections check NAME\n\n"
+    "       ragged collections check NAME\n"
+    "       ragged collections reindex NAME\n\n"
     "list    collections of a backend with record counts and embedders\n"
     "create  an empty collection for the configured embedder\n"
     "delete  a collection and all its records (cannot be undone); on a terminal it asks\n"
@@ -25,7 +26,9 @@ static const char HELP[] =
     "info    record count, embedder, bytes on disk by component\n"
     "compact reclaim space left by deletes and rebuild indexes\n"
     "check   verify every stored byte that can be verified (files, passages, metadata, BM25 index);\n"
-    "        exit 1 when anything is damaged\n\n" RG_CLI_COMMON_HELP;
+    "        exit 1 when anything is damaged\n"
+    "reindex rebuild the BM25 index from the collection's passages (or convert the index of an\n"
+    "        earlier version); queries never do it themselves\n\n" RG_CLI_COMMON_HELP;
 
 
 json_t *rg_stats_to_json(const rg_store_stats *s);
@@ -101,8 +104,8 @@ static int do_check(rg_cli *cli, rg_store *store, const char *name)
     if (!ok)
         fprintf(stderr,
                 "ragged: collection '%s' is damaged (see above); restore its directory from a backup, or delete "
-                "it and ingest again (a damaged BM25 index alone is rebuilt if you delete its file)\n",
-                name);
+                "it and ingest again (a damaged BM25 index alone: 'ragged collections reindex %s' rebuilds it)\n",
+                name, name);
     return ok ? 0 : 1;
 }
 
@@ -160,6 +163,34 @@ static int do_info(rg_cli *cli, rg_store *store, const char *name)
     return rc;
 }
 
+static int do_reindex(rg_cli *cli, const char *name)
+{
+    rg_embedder *emb = NULL;
+    rg_collection *coll = NULL;
+    rg_store *cstore = NULL;
+    rg_error err;
+    cli->collection = name;
+    int rc = rg_cli_open_collection(cli, false, &emb, &cstore, &coll);
+    bool converted = false;
+    int64_t records = 0;
+    if (rc == 0 && rg_collection_lexical_reindex(coll, &converted, &records, &err) != RG_OK)
+        rc = rg_cli_fail(cli, &err);
+    else if (rc)
+        ; /* the message is out */
+    else if (cli->format == RG_FORMAT_JSON)
+        rg_cli_print_json(json_pack("{s:s, s:s, s:I, s:s}", "reindexed", name, "backend", rg_store_backend(cstore),
+                                    "records", (json_int_t)records, "how",
+                                    converted ? "converted" : "rebuilt"));
+    else
+        printf("collection %s (%s): BM25 index %s, %lld records\n", name, rg_store_backend(cstore),
+               converted ? "converted from the FTS5 sidecar of an earlier version" : "rebuilt from the passages",
+               (long long)records);
+    rg_collection_close(coll);
+    rg_store_close(cstore);
+    rg_embedder_free(emb);
+    return rc;
+}
+
 int rg_cmd_collections(rg_cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {RG_CLI_COMMON_OPTIONS, {"yes", no_argument, NULL, 'y'}, {0}};
@@ -179,14 +210,14 @@ int rg_cmd_collections(rg_cli *cli, int argc, char **argv)
             return rc;
     }
     if (optind >= argc)
-        return rg_cli_usage_error(cli, "collections needs an action: list, create, delete, info, compact or check");
+        return rg_cli_usage_error(cli, "collections needs an action: list, create, delete, info, compact, check or reindex");
     const char *action = argv[optind];
     const char *name = optind + 1 < argc ? argv[optind + 1] : NULL;
     bool needs_name = strcmp(action, "list") != 0;
     if (strcmp(action, "list") && strcmp(action, "create") && strcmp(action, "delete") && strcmp(action, "info") &&
-        strcmp(action, "compact") && strcmp(action, "check")) {
+        strcmp(action, "compact") && strcmp(action, "check") && strcmp(action, "reindex")) {
         char dym[96];
-        return rg_cli_usage_error(cli, "unknown action '%s'%s; use list, create, delete, info, compact or check",
+        return rg_cli_usage_error(cli, "unknown action '%s'%s; use list, create, delete, info, compact, check or reindex",
                                   action, rg_cli_suggest_action(cli, action, dym, sizeof dym));
     }
     if (needs_name && !name)
@@ -247,6 +278,8 @@ int rg_cmd_collections(rg_cli *cli, int argc, char **argv)
         else
             printf("created collection %s in the %s backend\n", name, rg_store_backend(store));
         rg_embedder_free(emb);
+    } else if (!strcmp(action, "reindex")) {
+        rc = do_reindex(cli, name);
     } else { /* compact */
         rg_embedder *emb = NULL;
         rg_collection *coll = NULL;

@@ -86,6 +86,7 @@ struct rg_lexical {
     size_t nsegs;
     idmap map;
     bool map_ok;
+    bool converted;                /* this open converted an FTS5 sidecar */
     rg_buf terms;                  /* scratch */
 };
 
@@ -162,8 +163,7 @@ static rg_status exec(rg_lexical *lx, const char *sql, rg_error *err)
 static rg_status damaged(const rg_lexical *lx, const char *what, rg_error *err)
 {
     return rg_error_set(err, RG_ERR_CORRUPT,
-                        "the BM25 index %s is damaged (%s); delete that directory (the index is rebuilt from the "
-                        "collection at the next ingest or query)",
+                        "the BM25 index %s is damaged (%s); " RG_BM25_REINDEX_HINT,
                         lx->dir, what);
 }
 
@@ -493,9 +493,8 @@ static rg_status convert_legacy(rg_lexical *lx, bool *converted, rg_error *err)
     return rc;
 }
 
-rg_status rg_lexical_open(const char *base, const rg_lexical_params *params, rg_lexical **out, rg_error *err)
+static rg_lexical *handle_new(const char *base, const rg_lexical_params *params)
 {
-    *out = NULL;
     rg_lexical *lx = rg_xcalloc(1, sizeof *lx);
     lx->base = rg_xstrdup(base);
     lx->dir = rg_xasprintf("%s.bm25", base);
@@ -504,14 +503,26 @@ rg_status rg_lexical_open(const char *base, const rg_lexical_params *params, rg_
     lx->params = *params;
     lx->lock_fd = -1;
     rg_buf_init(&lx->terms);
+    return lx;
+}
+
+static rg_status open_lock_file(rg_lexical *lx, rg_error *err)
+{
+    lx->lock_fd = open(lx->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lx->lock_fd < 0)
+        return rg_error_set(err, RG_ERR_IO, "cannot open %s: %s", lx->lock_path, strerror(errno));
+    return RG_OK;
+}
+
+rg_status rg_lexical_open(const char *base, const rg_lexical_params *params, rg_lexical **out, rg_error *err)
+{
+    *out = NULL;
+    rg_lexical *lx = handle_new(base, params);
     rg_status rc = rg_mkdir_p(lx->dir, 0700, err);
     if (rc == RG_OK)
         rc = rg_analyzer_new(params->stemmer, &lx->an, err);
-    if (rc == RG_OK) {
-        lx->lock_fd = open(lx->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-        if (lx->lock_fd < 0)
-            rc = rg_error_set(err, RG_ERR_IO, "cannot open %s: %s", lx->lock_path, strerror(errno));
-    }
+    if (rc == RG_OK)
+        rc = open_lock_file(lx, err);
     /* A small file: 1 KiB pages (on a new file; pages that journal entries
      * free are reused by the next ones). */
     if (rc == RG_OK)
@@ -551,6 +562,7 @@ rg_status rg_lexical_open(const char *base, const rg_lexical_params *params, rg_
                 rc = rg_sqlite_meta_set(lx->db, "stemmer", params->stemmer, err);
             if (rc == RG_OK)
                 rc = convert_legacy(lx, &converted, err);
+            lx->converted = converted;
             if (rc == RG_OK && !converted) {
                 uint64_t *made = NULL;
                 size_t nmade = 0;
@@ -585,6 +597,56 @@ rg_status rg_lexical_open(const char *base, const rg_lexical_params *params, rg_
     }
     *out = lx;
     return RG_OK;
+}
+
+
+rg_status rg_lexical_open_reader(const char *base, const rg_lexical_params *params, rg_lexical **out,
+                                 rg_lexical_state *state, rg_error *err)
+{
+    *out = NULL;
+    *state = RG_LEXICAL_READY;
+    rg_lexical *lx = handle_new(base, params);
+    char *legacy = rg_xasprintf("%s.fts.sqlite", base);
+    bool has_legacy = rg_path_exists(legacy);
+    free(legacy);
+    if (!rg_path_exists(lx->db_path)) {
+        *state = has_legacy ? RG_LEXICAL_OLD_FORMAT : RG_LEXICAL_MISSING;
+        rg_lexical_close(lx);
+        return RG_OK;
+    }
+    /* Read-write without create: a WAL database's readers write its shared
+     * memory file, never the database. */
+    rg_status rc = rg_sqlite_open(lx->db_path, SQLITE_OPEN_READWRITE, &lx->db, err);
+    char *format = NULL, *stemmer = NULL;
+    if (rc == RG_OK)
+        rc = rg_sqlite_meta_get(lx->db, "format", &format, err);
+    if (rc == RG_OK)
+        rc = rg_sqlite_meta_get(lx->db, "stemmer", &stemmer, err);
+    /* A sidecar beside a current index is one whose removal a crash
+     * interrupted after the conversion committed: the index is what counts
+     * (the next writer's open removes nothing, so it is not a reason to
+     * refuse). */
+    if (rc == RG_OK && (!format || strcmp(format, LEXICAL_FORMAT)))
+        *state = RG_LEXICAL_OLD_FORMAT;
+    else if (rc == RG_OK && (!stemmer || strcmp(stemmer, params->stemmer)))
+        *state = RG_LEXICAL_OTHER_STEMMER;
+    free(format);
+    free(stemmer);
+    if (rc == RG_OK && *state == RG_LEXICAL_READY)
+        rc = rg_analyzer_new(params->stemmer, &lx->an, err);
+    if (rc == RG_OK && *state == RG_LEXICAL_READY)
+        rc = open_lock_file(lx, err);
+    if (rc != RG_OK || *state != RG_LEXICAL_READY) {
+        rg_lexical_close(lx);
+        return rc;
+    }
+    *out = lx;
+    return RG_OK;
+}
+
+bool rg_lexical_converted(const rg_lexical *lx)
+{
+    return lx->converted;
 }
 
 void rg_lexical_close(rg_lexical *lx)
@@ -1260,6 +1322,43 @@ rg_status rg_lexical_sync(rg_lexical *lx, const rg_lexical_source *src, bool che
     return rc;
 }
 
+/* ---- the read side: answer from what is consistent, never write ---- */
+
+rg_status rg_lexical_query_state(rg_lexical *lx, const rg_lexical_source *src, bool check_count,
+                                 rg_lexical_state *state, int64_t *indexed, int64_t *stored, rg_error *err)
+{
+    *state = RG_LEXICAL_READY;
+    *indexed = *stored = -1;
+    int64_t pending = 0;
+    rg_status rc = rg_sqlite_scalar_int(lx->db, "SELECT count(*) FROM journal", &pending, err);
+    if (rc != RG_OK || (!pending && !check_count) || lx->locked)
+        return rc;   /* lx->locked: this handle is the writer, mid-write */
+    /* A writer holds the lock (exclusive) from begin to end: while one
+     * works, its journal entry is its own and the committed manifest is the
+     * consistent answer.  Without a writer, under a shared lock so none
+     * starts, an entry left behind or a count that differs means the index
+     * is out of step. */
+    if (flock(lx->lock_fd, LOCK_SH | LOCK_NB) != 0)
+        return errno == EWOULDBLOCK || errno == EINTR
+                   ? RG_OK
+                   : rg_error_set(err, RG_ERR_IO, "cannot lock %s: %s", lx->lock_path, strerror(errno));
+    rc = rg_sqlite_scalar_int(lx->db, "SELECT count(*) FROM journal", &pending, err);
+    if (rc == RG_OK && pending) {
+        int64_t unknown = 0;
+        rc = rg_sqlite_scalar_int(lx->db, "SELECT count(*) FROM journal WHERE ids IS NULL", &unknown, err);
+        *state = unknown ? RG_LEXICAL_UNBUILT : RG_LEXICAL_UNFINISHED;
+    }
+    if (rc == RG_OK && *state == RG_LEXICAL_READY && check_count) {
+        rc = rg_lexical_count(lx, indexed, err);
+        if (rc == RG_OK)
+            rc = src->count(src->ctx, stored, err);
+        if (rc == RG_OK && *indexed != *stored)
+            *state = RG_LEXICAL_BEHIND;
+    }
+    flock(lx->lock_fd, LOCK_UN);
+    return rc;
+}
+
 /* ---- search ---- */
 
 static int cmp_cstr_ptr(const void *a, const void *b)
@@ -1399,8 +1498,10 @@ rg_status rg_lexical_check(const char *base, json_t *report)
     bool ok = true;
     if (!rg_path_exists(dir)) {
         detail = rg_xstrdup(rg_path_exists(legacy)
-                                ? "an FTS5 sidecar of an earlier version (converted at the next ingest or query)"
-                                : "no BM25 index yet (built by the next ingest or query)");
+                                ? "an FTS5 sidecar of an earlier version (converted by the next write or "
+                                  "'ragged collections reindex'; queries refuse it)"
+                                : "no BM25 index yet (built by the next write or 'ragged collections "
+                                  "reindex'; queries refuse it)");
     } else {
         /* Read only: no lock, no conversion, no reset for another stemmer. */
         rg_lexical *lx = rg_xcalloc(1, sizeof *lx);
@@ -1423,7 +1524,7 @@ rg_status rg_lexical_check(const char *base, json_t *report)
         ok = rc == RG_OK;
         detail = ok ? rg_xasprintf("%s: %llu records in %zu segments, every byte checked", dir,
                                    (unsigned long long)lx->ndocs, lx->nsegs)
-                    : rg_xasprintf("%s; it is rebuilt from the collection if you delete %s", e.msg, dir);
+                    : rg_xasprintf("%s", e.msg);
         rg_lexical_close(lx);
     }
     json_array_append_new(report, json_pack("{s:s, s:b, s:s}", "component", "bm25", "ok", ok, "detail", detail));

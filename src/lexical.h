@@ -17,7 +17,8 @@
  *   cleared entry.  An exclusive lock file is held from begin to end, so
  *   journal entries seen by anyone else under the lock belong to writers
  *   that died or failed.
- * - rg_lexical_sync (ingest ends with it; a search calls it too) replays
+ * - rg_lexical_sync (every write starts with it, ingest ends with it,
+ *   `collections reindex` runs it; a query never does) replays
  *   leftover journal entries by re-reading those ids from the backend (or
  *   rebuilds everything for an unknown set), and, when asked, compares the
  *   record counts and rebuilds on a difference: that catches a missing or
@@ -63,6 +64,30 @@ typedef struct rg_lexical_source {
  * format, is marked for a full rebuild at the next sync; an FTS5 sidecar
  * of an earlier version is converted. */
 rg_status rg_lexical_open(const char *base, const rg_lexical_params *params, rg_lexical **out, rg_error *err);
+/* Whether that open converted an FTS5 sidecar (no backend read needed). */
+bool rg_lexical_converted(const rg_lexical *lx);
+
+/* What a query finds (docs/bm25.md, "Queries never write"). */
+typedef enum rg_lexical_state {
+    RG_LEXICAL_READY,          /* in step, or a writer is at work: its last commit is the answer */
+    RG_LEXICAL_MISSING,        /* no index */
+    RG_LEXICAL_OLD_FORMAT,     /* an FTS5 sidecar or segment format 1: a write or reindex converts it */
+    RG_LEXICAL_OTHER_STEMMER,  /* built with another retrieval.bm25_stemmer */
+    RG_LEXICAL_UNBUILT,        /* marked for a rebuild, or a delete by filter did not finish */
+    RG_LEXICAL_UNFINISHED,     /* a write did not finish (its ids are in the journal) */
+    RG_LEXICAL_BEHIND          /* record counts differ from the backend's (another tool wrote) */
+} rg_lexical_state;
+
+/* The query side's open: never creates, converts or marks anything.  *out
+ * is NULL unless *state is RG_LEXICAL_READY. */
+rg_status rg_lexical_open_reader(const char *base, const rg_lexical_params *params, rg_lexical **out,
+                                 rg_lexical_state *state, rg_error *err);
+/* Whether a query may read lx: journal entries left by a writer that is
+ * gone, and (check_count) the record counts against src.  Writes nothing;
+ * holds a shared lock for the moment of the check.  *indexed and *stored
+ * are the counts when compared (else -1). */
+rg_status rg_lexical_query_state(rg_lexical *lx, const rg_lexical_source *src, bool check_count,
+                                 rg_lexical_state *state, int64_t *indexed, int64_t *stored, rg_error *err);
 void rg_lexical_close(rg_lexical *lx);
 /* Removes the index's files (and an old sidecar's); missing files are fine. */
 void rg_lexical_remove_files(const char *base);

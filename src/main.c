@@ -28,7 +28,7 @@ static const rg_cli_command COMMANDS[] = {
     {"ingest", "read files and store their chunks in a collection", rg_cmd_ingest, NULL},
     {"query", "find the passages that best match a question", rg_cmd_query, NULL},
     {"collections", "list, create, delete or describe collections", rg_cmd_collections,
-     "list create delete info compact check"},
+     "list create delete info compact check reindex"},
     {"migrate", "copy a collection to another backend (staged, verified, rolled back on failure)", rg_cmd_migrate,
      NULL},
     {"config", "show, validate, create, read or change the configuration", rg_cmd_config,

@@ -295,8 +295,9 @@ rg_status rg_store_delete_collection(rg_store *s, const char *name, rg_error *er
     if (rc != RG_OK)
         return rc;
     /* The index first: a process killed between the two steps (or a
-     * backend that refuses) leaves a collection whose index is rebuilt on
-     * its next search, never an index of a collection that is gone. */
+     * backend that refuses) leaves a collection without an index (a query
+     * names `collections reindex`; the next write rebuilds it), never an
+     * index of a collection that is gone. */
     drop_lexical(s, name);
     drop_settings(s, name);
     return s->ops->delete_collection(s->impl, name, err);
@@ -543,8 +544,8 @@ static rg_status lexical_open(rg_collection *c, rg_error *err)
     if (rc != RG_OK)
         rc = rg_error_set(err, rc,
                           "cannot open the BM25 index of collection '%s' (%s); it is rebuilt from the collection "
-                          "if you delete %s.bm25",
-                          c->name, lerr.msg, path);
+                          "by 'ragged collections reindex %s' if you delete %s.bm25 first",
+                          c->name, lerr.msg, c->name, path);
     free(path);
     if (rc == RG_OK) {
         rg_lexical_source src = {source_get, source_count, c};
@@ -554,10 +555,12 @@ static rg_status lexical_open(rg_collection *c, rg_error *err)
 }
 
 /* recs or ids name the records about to change (both NULL: a filter). */
+static rg_status lexical_ready(rg_collection *c, rg_error *err);
+
 static rg_status lexical_begin(rg_collection *c, const rg_record *recs, const char *const *ids, size_t n,
                                rg_lexical **lx, int64_t *op, rg_error *err)
 {
-    rg_status rc = lexical_open(c, err);
+    rg_status rc = lexical_ready(c, err);
     if (rc != RG_OK)
         return rc;
     const char **names = NULL;
@@ -575,9 +578,9 @@ static rg_status lexical_begin(rg_collection *c, const rg_record *recs, const ch
 }
 
 /* After the backend call.  A failure here leaves the journal entry, which
- * the next ingest or search replays; the backend write already happened,
- * but the call did not complete, so it fails (issue 21 item 7: a disk too
- * full for the BM25 update must not end in a success). */
+ * the next write (or `collections reindex`) replays; the backend write
+ * already happened, but the call did not complete, so it fails (issue 21
+ * item 7: a disk too full for the BM25 update must not end in a success). */
 static rg_status lexical_failed(rg_status rc, const char *what, rg_error *err)
 {
     char why[sizeof err->msg];
@@ -616,6 +619,9 @@ static rg_status source_count(void *ctx, int64_t *out, rg_error *err)
     return rg_collection_count(ctx, out, err);
 }
 
+/* The write side: every write first brings the index in step (converts
+ * an old one, replays what a failed write left, rebuilds a missing one), so
+ * writes keep it in step and queries never have to. */
 static rg_status lexical_ready(rg_collection *c, rg_error *err)
 {
     rg_status rc = lexical_open(c, err);
@@ -636,16 +642,88 @@ rg_status rg_collection_lexical_sync(rg_collection *c, rg_error *err)
     return rc == RG_OK ? RG_OK : lexical_failed(rc, "the BM25 index is behind the collection and", err);
 }
 
-rg_status rg_collection_lexical_rebuild(rg_collection *c, rg_error *err)
+rg_status rg_collection_lexical_reindex(rg_collection *c, bool *converted, int64_t *records, rg_error *err)
 {
+    *converted = false;
+    *records = 0;
     rg_status rc = lexical_open(c, err);
     if (rc != RG_OK)
         return rc;
+    /* An FTS5 sidecar converted by the open needs no backend read: only a
+     * catch-up (its journal, the counts). */
+    *converted = rg_lexical_converted(c->lex);
     rg_lexical_source src = {source_get, source_count, c};
-    rc = rg_lexical_rebuild(c->lex, &src, err);
+    rc = *converted ? rg_lexical_sync(c->lex, &src, true, NULL, err) : rg_lexical_rebuild(c->lex, &src, err);
     if (rc == RG_OK)
         c->lex_checked = true;
+    if (rc == RG_OK)
+        rc = rg_lexical_count(c->lex, records, err);
     return rc;
+}
+
+/* The read side (docs/bm25.md, "Queries never write"): a query reads the
+ * index as the last write left it and never converts, replays or rebuilds;
+ * an index that is out of step is an error naming the command that fixes
+ * it.  *empty: no index and no records (nothing to find). */
+static rg_status lexical_reader(rg_collection *c, bool *empty, rg_error *err)
+{
+    *empty = false;
+    rg_lexical_source src = {source_get, source_count, c};
+    rg_lexical_state state = RG_LEXICAL_READY;
+    rg_status rc = RG_OK;
+    int64_t indexed = -1, stored = -1;
+    if (!c->lex) {
+        if (!c->store->lexical_dir)
+            return rg_error_set(err, RG_ERR_UNAVAILABLE, "the %s backend has no place for a BM25 index",
+                                c->store->ops->name);
+        char *path = lexical_path(c->store, c->name);
+        rg_error lerr = {0};
+        rc = rg_lexical_open_reader(path, &c->store->lexical, &c->lex, &state, &lerr);
+        if (rc != RG_OK)
+            rc = rg_error_set(err, rc,
+                              "cannot open the BM25 index of collection '%s' (%s); 'ragged collections reindex %s "
+                              "--backend %s' rebuilds it from the collection",
+                              c->name, lerr.msg, c->name, c->store->ops->name);
+        free(path);
+    }
+    if (rc == RG_OK && state == RG_LEXICAL_READY) {
+        rc = rg_lexical_query_state(c->lex, &src, !c->lex_checked, &state, &indexed, &stored, err);
+        if (rc == RG_OK && state == RG_LEXICAL_READY && stored >= 0)
+            c->lex_checked = true;
+    }
+    if (rc != RG_OK || state == RG_LEXICAL_READY)
+        return rc;
+    if (state == RG_LEXICAL_MISSING) {
+        rc = rg_collection_count(c, &stored, err);
+        if (rc != RG_OK || stored == 0) {
+            *empty = rc == RG_OK;
+            return rc;
+        }
+    }
+    const char *why = "";
+    char buf[160];
+    switch (state) {
+    case RG_LEXICAL_MISSING: why = "has no BM25 index"; break;
+    case RG_LEXICAL_OLD_FORMAT: why = "has a BM25 index in the format of an earlier ragged version"; break;
+    case RG_LEXICAL_OTHER_STEMMER:
+        snprintf(buf, sizeof buf, "has a BM25 index built with another stemmer than retrieval.bm25_stemmer '%s'",
+                 c->store->lexical.stemmer);
+        why = buf;
+        break;
+    case RG_LEXICAL_UNBUILT: why = "has a BM25 index that needs a rebuild (a write did not finish)"; break;
+    case RG_LEXICAL_UNFINISHED: why = "has a BM25 index behind the collection (a write did not finish)"; break;
+    default:
+        snprintf(buf, sizeof buf,
+                 "has a BM25 index out of step with it (%lld records indexed, %lld stored; written by another "
+                 "tool?)",
+                 (long long)indexed, (long long)stored);
+        why = buf;
+        break;
+    }
+    return rg_error_set(err, RG_ERR_MISMATCH,
+                        "collection '%s' (%s) %s; queries do not rebuild it: run 'ragged collections reindex %s "
+                        "--backend %s' (or any ingest into it), or query with --mode vector",
+                        c->name, c->store->ops->name, why, c->name, c->store->ops->name);
 }
 
 /* Attaches documents/metadata from the backend to id-only hits. */
@@ -698,8 +776,9 @@ rg_status rg_collection_query_lexical(rg_collection *c, const char *text, const 
 {
     if (opts->k < 1)
         return rg_error_set(err, RG_ERR_INVALID, "k must be at least 1 (got %d)", opts->k);
-    rg_status rc = lexical_ready(c, err);
-    if (rc != RG_OK)
+    bool empty = false;
+    rg_status rc = lexical_reader(c, &empty, err);
+    if (rc != RG_OK || empty)
         return rc;
     rg_hits found;
     rg_hits_init(&found);
@@ -794,7 +873,7 @@ rg_status rg_collection_delete(rg_collection *c, const char *const *ids, size_t 
     if (rg_filter_mentions(where, RG_FILTER_DOCUMENT))
         return rg_error_set(err, RG_ERR_INVALID, "a filter on the passage text (\"%s\") works in queries only",
                             RG_FILTER_DOCUMENT);
-    rg_status rc = lexical_open(c, err);
+    rg_status rc = lexical_ready(c, err);
     if (rc != RG_OK)
         return rc;
     rg_lexical *lx = c->lex;
@@ -866,7 +945,7 @@ rg_status rg_collection_replace(rg_collection *c, const rg_record *recs, size_t 
     if (rc != RG_OK)
         return rc;
     /* One journal entry names both sets: whatever part of the backend
-     * write survives a crash, the next search replays exactly those ids. */
+     * write survives a crash, the next write replays exactly those ids. */
     const char **all = rg_xmalloc((n + ndel) * sizeof *all);
     for (size_t i = 0; i < n; i++)
         all[i] = recs[i].id;
@@ -941,7 +1020,10 @@ rg_status rg_collection_stats(rg_collection *c, rg_store_stats *out, rg_error *e
     /* The BM25 index's components, when it exists (stats never creates
      * one). */
     char *base = c->store->lexical_dir ? lexical_path(c->store, c->name) : NULL;
-    if (rc == RG_OK && base && rg_lexical_bytes(base) > 0 && lexical_open(c, err) == RG_OK)
+    rg_lexical_state state = RG_LEXICAL_READY;
+    if (rc == RG_OK && base && rg_lexical_bytes(base) > 0 && !c->lex)
+        rc = rg_lexical_open_reader(base, &c->store->lexical, &c->lex, &state, err);
+    if (rc == RG_OK && c->lex)
         rc = rg_lexical_stats(c->lex, out, err);
     free(base);
     return rc;

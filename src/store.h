@@ -289,8 +289,10 @@ rg_status rg_collection_query_text(rg_collection *c, const char *text, const rg_
                                    rg_hits *out, rg_error *err);
 /* BM25 over the collection's lexical index (lexical.h), for every backend.
  * The index is a sidecar the generic layer keeps in step with the writes
- * above and catches up from the backend when it is behind (first use, a
- * crash between the two writes, another tool's writes).  opts->where
+ * above (each write first catches up: a conversion, a crash between the two
+ * writes, another tool's writes).  A query never writes: an index that is
+ * missing or out of step is an RG_ERR_MISMATCH naming `collections
+ * reindex`; a collection without records or index has no hits.  opts->where
  * applies; search_complexity is ignored.  Hits: distance = -BM25 score, so
  * ascending distance is best first. */
 rg_status rg_collection_query_lexical(rg_collection *c, const char *text, const rg_query_opts *opts,
@@ -299,8 +301,9 @@ rg_status rg_collection_query_lexical(rg_collection *c, const char *text, const 
  * failure or a crash left pending); a failure is the caller's failure.
  * Ingest ends with it, so an ingest that exits 0 leaves BM25 complete. */
 rg_status rg_collection_lexical_sync(rg_collection *c, rg_error *err);
-/* Rebuilds the lexical index from the backend's records. */
-rg_status rg_collection_lexical_rebuild(rg_collection *c, rg_error *err);
+/* `collections reindex`: converts an FTS5 sidecar (*converted) or rebuilds
+ * the index from the backend; *records: records indexed. */
+rg_status rg_collection_lexical_reindex(rg_collection *c, bool *converted, int64_t *records, rg_error *err);
 /* Fills document/metadata (per include) of hits that carry only ids. */
 rg_status rg_collection_attach(rg_collection *c, rg_hits *hits, unsigned include, rg_error *err);
 rg_status rg_collection_info_get(rg_collection *c, rg_collection_info *out, rg_error *err);

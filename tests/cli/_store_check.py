@@ -175,6 +175,7 @@ def check(args):
 
 def digest(args):
     snap = json.load(open(args[0]))
+    may_refuse = "--bm25-may-refuse" in args
     info, query, bm25 = snap.get("info") or {}, snap.get("query") or {}, snap.get("bm25")
     errors = []
     if "error" in info or "records" not in info:
@@ -191,7 +192,9 @@ def digest(args):
             errors.append("query returned %d of %d records" % (len(res), info["records"]))
         if len(set(ids)) != len(ids):
             errors.append("an id is returned twice")
-        if bm25 is not None:
+        if bm25 is not None and may_refuse and "collections reindex" in json.dumps(bm25.get("error") or ""):
+            pass   # out of step after a fault, and the query says so (never rebuilds: issue 17)
+        elif bm25 is not None:
             if "results" not in bm25:
                 errors.append("BM25 query fails: %s" % json.dumps(bm25)[:400])
             else:

@@ -1,5 +1,6 @@
 # query --mode vector|bm25|hybrid, retrieval.mode from the config, filters on
-# the lexical side, the BM25 sidecar rebuilt after it is deleted, and eval.
+# the lexical side, the BM25 index rebuilt by `collections reindex` after it
+# is deleted, and eval.
 source "$(dirname "$0")/_lib.sh"
 D="$TMP/docs"; mkdir -p "$D"
 printf 'The zygomorphic orchid flower attracts bees with a landing platform.\n' >"$D/orchid.txt"
@@ -26,10 +27,14 @@ expect_exit 0 "$RAGGED" query "orchid tomato" "${B[@]}" --mode hybrid -m format=
 printf 'retrieval:\n  mode: bm25\n' >"$TMP/ragged.yml"
 expect_exit 0 "$RAGGED" query "sun" "${B[@]}" --config "$TMP/ragged.yml" --format json
 [[ $(json_get "$OUT" 'j["mode"]') == bm25 ]] || fail "$OUT"
-# A deleted BM25 index is rebuilt from the collection.
+# A deleted BM25 index: a query says how to rebuild it (it never does;
+# tests/cli/bm25_query_readonly.sh), `collections reindex` does.
 side="$XDG_DATA_HOME"/ragged/exact/.lexical/default.bm25
 ls "$side"/*.seg >/dev/null || fail "no BM25 index"
 rm -rf "$side"
+expect_exit 1 "$RAGGED" query "pg_dump" "${B[@]}" --mode bm25 --format json
+contains "$ERR" "collections reindex"
+expect_exit 0 "$RAGGED" collections reindex default "${B[@]}"
 expect_exit 0 "$RAGGED" query "pg_dump" "${B[@]}" --mode bm25 --format json
 [[ $(json_get "$OUT" 'len(j["results"])') == 1 ]] || fail "not rebuilt: $OUT"
 # Bad mode: usage error.

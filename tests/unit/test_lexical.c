@@ -2,7 +2,9 @@
  * against the formula computed here, filters, and the sidecar catching up
  * after it is deleted, replaced by a stale copy or left with a journal
  * entry.  Runs for every backend that can be opened here. */
+#include <dirent.h>
 #include <math.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -84,6 +86,66 @@ static bool search(rg_collection *c, const char *q, const rg_filter *where, rg_h
         return false;
     }
     return true;
+}
+
+/* A query on an index out of step: refused with the message naming the
+ * fix, and nothing written (a query never rebuilds: issue 17). */
+/* The index's state: journal entries, manifest, segment files ("" when
+ * there is no index). */
+static char *index_state(const char *path)
+{
+    rg_buf b;
+    rg_buf_init(&b);
+    char *dir = rg_xasprintf("%s.bm25", path);
+    DIR *d = opendir(dir);
+    for (struct dirent *e; d && (e = readdir(d));)
+        if (strstr(e->d_name, ".seg")) {
+            rg_buf_append(&b, e->d_name, strlen(e->d_name));
+            rg_buf_append(&b, "\n", 1);
+        }
+    if (d)
+        closedir(d);
+    char *db_path = rg_xasprintf("%s/index.sqlite", dir);
+    sqlite3 *db = NULL;
+    if (d && sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+        static const char *const sql[] = {"SELECT count(*) FROM journal", "SELECT hex(data) FROM manifest"};
+        for (size_t i = 0; i < 2; i++) {
+            sqlite3_stmt *st = NULL;
+            if (sqlite3_prepare_v2(db, sql[i], -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+                const char *t = (const char *)sqlite3_column_text(st, 0);
+                rg_buf_append(&b, t ? t : "", t ? strlen(t) : 0);
+                rg_buf_append(&b, "\n", 1);
+            }
+            sqlite3_finalize(st);
+        }
+    }
+    sqlite3_close(db);
+    free(db_path);
+    free(dir);
+    rg_buf_append(&b, "", 1);
+    return b.data;
+}
+
+static bool refused(rg_collection *c, const char *q, const char *path)
+{
+    char *before = index_state(path);
+    rg_error err;
+    rg_hits h;
+    rg_hits_init(&h);
+    rg_query_opts o = {.k = 10};
+    rg_status rc = rg_collection_query_lexical(c, q, &o, &h, &err);
+    rg_hits_free(&h);
+    if (rc != RG_ERR_MISMATCH || !strstr(err.msg, "collections reindex")) {
+        fprintf(stderr, "    not refused (%d): %s\n", (int)rc, rc ? err.msg : "answered");
+        return false;
+    }
+    char *after = index_state(path);
+    bool same = !strcmp(before, after);
+    if (!same)
+        fprintf(stderr, "    the query changed the index:\n%s\n---\n%s\n", before, after);
+    free(before);
+    free(after);
+    return same;
 }
 
 static bool has(const rg_hits *h, const char *id)
@@ -301,17 +363,26 @@ TEST(lexical_sidecar_catches_up)
         rg_hits h;
         rg_error err;
 
-        /* 1. Deleted sidecar: rebuilt from the backend on next use. */
+        /* 1. Deleted index: a query refuses (and creates nothing);
+         * reindex rebuilds it from the backend. */
         c = reopen(&env, c);
         CHECK(c);
         rg_lexical_remove_files(path);
+        CHECK(refused(c, "cat", path));
+        CHECK(!(rg_lexical_bytes(path) > 0));
+        bool converted = true;
+        int64_t nrec = 0;
+        CHECK_OK(rg_collection_lexical_reindex(c, &converted, &nrec, &err), &err);
+        CHECK(!converted);
+        CHECK_EQ_INT(nrec, 3);
         CHECK(search(c, "cat", NULL, &h));
         CHECK_EQ_INT(h.n, 2);
         rg_hits_free(&h);
         CHECK((rg_lexical_bytes(path) > 0));
 
         /* 2. Stale copy (as if another tool wrote records meanwhile): the
-         * record counts differ, so it is rebuilt. */
+         * record counts differ; a query refuses, the write side's catch-up
+         * (what every write and the end of ingest run) rebuilds it. */
         c = reopen(&env, c);
         CHECK(c);
         rg_collection_close(c);
@@ -327,12 +398,15 @@ TEST(lexical_sidecar_catches_up)
         CHECK(system(cmd) == 0);
         free(cmd);
         CHECK_OK(rg_collection_open(env.store, cname, env.emb, false, &c, &err), &err);
+        CHECK(refused(c, "cat", path));
+        CHECK_OK(rg_collection_lexical_sync(c, &err), &err);
         CHECK(search(c, "cat", NULL, &h));
         CHECK_EQ_INT(h.n, 4); /* d1, d2 and the later d4, d6 */
         rg_hits_free(&h);
 
         /* 3. A journal entry left by a writer that died between the backend
-         * write and the sidecar update: replayed from the backend. */
+         * write and the index update: a query refuses; the write side
+         * replays it from the backend. */
         c = reopen(&env, c);
         CHECK(c);
         {
@@ -352,6 +426,8 @@ TEST(lexical_sidecar_catches_up)
             rg_lexical_end(lx);
             rg_lexical_close(lx);
         }
+        CHECK(refused(c, "cat food", path));
+        CHECK_OK(rg_collection_lexical_sync(c, &err), &err);
         CHECK(search(c, "cat food", NULL, &h));
         CHECK(has(&h, "d4"));
         CHECK_EQ_STR(h.items[0].id, "d4");
