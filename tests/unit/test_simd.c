@@ -13,6 +13,14 @@
 #include "test.h"
 #include "util.h"
 
+/* gcc 12 for aarch64 stops with an internal compiler error (in
+ * vect_transform_reduction) vectorising the fmax reductions of
+ * simd_int8_every_kernel_matches_scalar; these are test loops, so none of
+ * this file is vectorised there. */
+#if defined(__aarch64__) && defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-tree-vectorize")
+#endif
+
 static float frand(uint64_t *s)
 {
     *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
