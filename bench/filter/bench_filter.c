@@ -29,23 +29,12 @@
 #include "retrieve.h"
 #include "store.h"
 #include "util.h"
+#include "../bench_util.h"
 
 static void die(const char *what, const rg_error *err)
 {
     fprintf(stderr, "bench_filter: %s: %s\n", what, err ? err->msg : "");
     exit(1);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double pct(const double *sorted, size_t n, double p)
-{
-    size_t i = (size_t)(p * (double)n);
-    return sorted[i < n ? i : n - 1];
 }
 
 static char **read_lines(const char *path, size_t *n)

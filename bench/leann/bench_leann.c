@@ -185,12 +185,6 @@ static int build(int argc, char **argv)
     return 0;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 static int64_t recomputed(rg_collection *c)
 {
     rg_store_stats s;

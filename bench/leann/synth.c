@@ -277,12 +277,6 @@ static int build(char **argv)
     return 0;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 typedef struct top {
     float d[10];
     uint64_t id[10];

@@ -54,12 +54,6 @@ static char **read_lines(const char *path, size_t *n)
     return lines;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 int main(int argc, char **argv)
 {
     if (argc < 7) {

@@ -28,30 +28,12 @@
 #include "retrieve.h"
 #include "store.h"
 #include "util.h"
+#include "../bench_util.h"
 
 static void die(const char *what, const rg_error *err)
 {
     fprintf(stderr, "bench_scale: %s: %s\n", what, err ? err->msg : "");
     exit(1);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double pct(const double *sorted, size_t n, double p)
-{
-    size_t i = (size_t)(p * (double)n);
-    return sorted[i < n ? i : n - 1];
-}
-
-static double cpu_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 static double overlap(const rg_hits *got, const rg_hits *truth, size_t k)

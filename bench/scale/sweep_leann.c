@@ -24,17 +24,12 @@
 #include "retrieve.h"
 #include "store.h"
 #include "util.h"
+#include "../bench_util.h"
 
 static void die(const char *what, const rg_error *err)
 {
     fprintf(stderr, "sweep_leann: %s: %s\n", what, err ? err->msg : "");
     exit(1);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
 }
 
 static int64_t recomputed(rg_collection *c)
