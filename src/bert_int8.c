@@ -24,39 +24,10 @@
 #endif
 #if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__)
 #define RG_INT8_AMX 1
-#include <cpuid.h>
-#include <pthread.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 #endif
 
 typedef enum kernel { K_SCALAR, K_AVX2, K_VNNI, K_AMX } kernel;
 
-#ifdef RG_INT8_AMX
-/* AMX tiles (Sapphire Rapids and later) hold 16 x 64-byte rows and multiply
- * 16 x 16 x 64 int8 in one instruction, ~16x VPDPBUSD's work.  Linux hands
- * the 8 KB tile state to a process only after it asks (arch_prctl
- * ARCH_REQ_XCOMP_PERM), once; the answer is process state, kept in a
- * pthread_once like cpu.c's warning. */
-#define RG_ARCH_REQ_XCOMP_PERM 0x1023
-#define RG_XFEATURE_XTILEDATA 18
-static pthread_once_t amx_once = PTHREAD_ONCE_INIT;
-static bool amx_granted;
-
-static void amx_request(void)
-{
-    unsigned a, b, c, d;
-    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(d & (1u << 24)) || !(d & (1u << 25)))
-        return;   /* no AMX-TILE / AMX-INT8 */
-    amx_granted = syscall(SYS_arch_prctl, RG_ARCH_REQ_XCOMP_PERM, RG_XFEATURE_XTILEDATA) == 0;
-}
-
-static bool amx_usable(void)
-{
-    pthread_once(&amx_once, amx_request);
-    return amx_granted;
-}
-#endif
 
 struct rg_int8_matrix {
     int n, k, npad, kpad;
@@ -81,7 +52,7 @@ static kernel pick_kernel(void)
         return avx2 ? K_AVX2 : K_SCALAR;
 #ifdef RG_INT8_AMX
     /* AMX runs only full 32-row blocks; the rest of the rows go to VNNI. */
-    if (vnni && !(force && strcmp(force, "vnni") == 0) && amx_usable())
+    if (vnni && !(force && strcmp(force, "vnni") == 0) && rg_cpu_has(RG_CPU_AMX_INT8))
         return K_AMX;
 #endif
     return vnni ? K_VNNI : avx2 ? K_AVX2 : K_SCALAR;
@@ -314,7 +285,7 @@ AVX2_ATTR static void gemm_avx2(const rg_int8_matrix *m, const int8_t *xq, const
  * accumulators live in registers. */
 VNNI_ATTR static inline __attribute__((always_inline)) void
 vnni_tile(const rg_int8_matrix *m, const int8_t *xq, const float *xs, int r, int c, int R, int CB, int n1, float *y,
-          int ldy)
+          int ldy, const rg_int8_epilogue *epi)
 {
     int kq = m->kpad / 4;
     const int8_t *blk = m->w + (size_t)(c / 16) * kq * 64;
@@ -356,25 +327,27 @@ vnni_tile(const rg_int8_matrix *m, const int8_t *xq, const float *xs, int r, int
             _mm512_mask_storeu_ps(y + (size_t)(r + i) * ldy + cc, mask, v);
         }
     }
+    if (epi)
+        epi->fn(epi->ctx, y + (size_t)r * ldy, ldy, R, c, RG_MIN(n1, c + 16 * CB));
 }
 
 VNNI_ATTR static void gemm_vnni(const rg_int8_matrix *m, const int8_t *xq, const float *xs, int rows, int n0, int n1,
-                                float *y, int ldy)
+                                float *y, int ldy, const rg_int8_epilogue *epi)
 {
     int c = n0;
     for (; c + 64 <= n1 || (c < n1 && n1 - c > 48); c += 64) {
         int r = 0;
         for (; r + 4 <= rows; r += 4)
-            vnni_tile(m, xq, xs, r, c, 4, 4, n1, y, ldy);
+            vnni_tile(m, xq, xs, r, c, 4, 4, n1, y, ldy, epi);
         for (; r < rows; r++)
-            vnni_tile(m, xq, xs, r, c, 1, 4, n1, y, ldy);
+            vnni_tile(m, xq, xs, r, c, 1, 4, n1, y, ldy, epi);
     }
     for (; c < n1; c += 16) {
         int r = 0;
         for (; r + 4 <= rows; r += 4)
-            vnni_tile(m, xq, xs, r, c, 4, 1, n1, y, ldy);
+            vnni_tile(m, xq, xs, r, c, 4, 1, n1, y, ldy, epi);
         for (; r < rows; r++)
-            vnni_tile(m, xq, xs, r, c, 1, 1, n1, y, ldy);
+            vnni_tile(m, xq, xs, r, c, 1, 1, n1, y, ldy, epi);
     }
 }
 
@@ -408,7 +381,7 @@ AMX_ATTR static void amx_store(const int32_t *acc, const rg_int8_matrix *m, cons
 }
 
 AMX_ATTR static void gemm_amx(const rg_int8_matrix *m, const int8_t *xq, const float *xs, int rows, int n0, int n1,
-                              float *y, int ldy)
+                              float *y, int ldy, const rg_int8_epilogue *epi)
 {
     int full = rows / 32 * 32, kc = m->kpad / 64;
     size_t kpad = (size_t)m->kpad, bstride = (size_t)m->kpad / 4 * 64;
@@ -464,6 +437,8 @@ AMX_ATTR static void gemm_amx(const rg_int8_matrix *m, const int8_t *xq, const f
                         amx_store(acc[1], m, xs, r, c + 16, n1, y, ldy);
                         amx_store(acc[3], m, xs, r + 16, c + 16, n1, y, ldy);
                     }
+                    if (epi)
+                        epi->fn(epi->ctx, y + (size_t)r * ldy, ldy, 32, c, RG_MIN(n1, c + 32));
                 }
             }
         }
@@ -471,25 +446,25 @@ AMX_ATTR static void gemm_amx(const rg_int8_matrix *m, const int8_t *xq, const f
         _tile_release();
     }
     if (full < rows)
-        gemm_vnni(m, xq + (size_t)full * kpad, xs + full, rows - full, n0, n1, y + (size_t)full * ldy, ldy);
+        gemm_vnni(m, xq + (size_t)full * kpad, xs + full, rows - full, n0, n1, y + (size_t)full * ldy, ldy, epi);
 }
 #endif /* RG_INT8_AMX */
 
 #endif /* RG_INT8_X86 */
 
-void rg_int8_gemm(const rg_int8_matrix *m, const int8_t *xq, const float *xscale, int rows, int n0, int n1, float *y,
-                  int ldy)
+void rg_int8_gemm_epi(const rg_int8_matrix *m, const int8_t *xq, const float *xscale, int rows, int n0, int n1,
+                      float *y, int ldy, const rg_int8_epilogue *epi)
 {
     switch (m->kern) {
 #ifdef RG_INT8_X86
 #ifdef RG_INT8_AMX
     case K_AMX:
-        gemm_amx(m, xq, xscale, rows, n0, n1, y, ldy);
-        break;
+        gemm_amx(m, xq, xscale, rows, n0, n1, y, ldy, epi);
+        return;
 #endif
     case K_VNNI:
-        gemm_vnni(m, xq, xscale, rows, n0, n1, y, ldy);
-        break;
+        gemm_vnni(m, xq, xscale, rows, n0, n1, y, ldy, epi);
+        return;
     case K_AVX2:
         gemm_avx2(m, xq, xscale, rows, n0, n1, y, ldy);
         break;
@@ -498,4 +473,13 @@ void rg_int8_gemm(const rg_int8_matrix *m, const int8_t *xq, const float *xscale
         gemm_scalar(m, xq, xscale, rows, n0, n1, y, ldy);
         break;
     }
+    /* the kernels without their own epilogue: one pass at the end */
+    if (epi && rows > 0 && n0 < n1)
+        epi->fn(epi->ctx, y, ldy, rows, n0, n1);
+}
+
+void rg_int8_gemm(const rg_int8_matrix *m, const int8_t *xq, const float *xscale, int rows, int n0, int n1, float *y,
+                  int ldy)
+{
+    rg_int8_gemm_epi(m, xq, xscale, rows, n0, n1, y, ldy, NULL);
 }

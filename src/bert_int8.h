@@ -25,6 +25,18 @@ void rg_int8_quantize_rows(const float *x, int r0, int r1, int k, int ldx, int8_
 void rg_int8_gemm(const rg_int8_matrix *w, const int8_t *xq, const float *xscale, int rows, int n0, int n1, float *y,
                   int ldy);
 
+/* Work on a block of finished outputs while it is still in L1 (bias,
+ * GELU): fn(ctx, y + r * ldy, ldy, rows, c0, c1) gets rows x [c0, c1) of
+ * y; every output is passed exactly once. */
+typedef struct rg_int8_epilogue {
+    void (*fn)(void *ctx, float *y, int ldy, int rows, int c0, int c1);
+    void *ctx;
+} rg_int8_epilogue;
+
+/* rg_int8_gemm, then epi (may be NULL) on every output. */
+void rg_int8_gemm_epi(const rg_int8_matrix *w, const int8_t *xq, const float *xscale, int rows, int n0, int n1,
+                      float *y, int ldy, const rg_int8_epilogue *epi);
+
 /* "amx", "avx512vnni", "avx2" or "scalar"; RAGGED_INT8_KERNEL=scalar|avx2|vnni
  * forces a slower kernel (tests compare them), RAGGED_SIMD=portable the scalar one. */
 const char *rg_int8_kernel_name(void);

@@ -22,6 +22,10 @@
 #if defined(__x86_64__) && defined(__GNUC__)
 #define RG_SOFTMAX_512 1
 #include <immintrin.h>
+#if defined(__linux__) && !defined(__clang__)
+#define RG_ATTN_AMX 1   /* attention_amx: AMX bf16 tiles */
+static size_t attention_amx_scratch(int L, int d);
+#endif
 #endif
 
 /* OpenBLAS is opened when a model is, not linked: linked, its relocations
@@ -196,6 +200,9 @@ struct rg_bert_model {
     float *scores;                /* per worker: scores_stride floats of attention scratch */
     size_t scores_stride;
     bool softmax512;              /* the CPU runs the AVX-512 softmax, attention and LayerNorm (rg_cpu_has) */
+    bool attn_amx;                /* int8 on AMX: attention on bf16 tiles (attention_amx) */
+    void *blockbuf;               /* per worker: post_attention_task's buffers */
+    size_t blockbuf_stride;
 };
 
 const char *rg_bert_pooling_name(rg_bert_pooling p)
@@ -699,6 +706,15 @@ rg_status rg_bert_model_open(const char *dir, const rg_bert_model_opts *opts, rg
      * size). */
     int Lp = (L + 15) / 16 * 16, d = m->info.hidden / m->info.heads;
     m->scores_stride = (size_t)L * Lp + (size_t)d * Lp + (size_t)L * d;
+#ifdef RG_ATTN_AMX
+    /* int8 precision runs attention on AMX bf16 tiles where the int8
+     * products run on AMX (RAGGED_INT8_KERNEL=vnni turns both off). */
+    m->attn_amx = m->opts.precision == RG_BERT_INT8 && d % 32 == 0 && d <= 64 &&
+                  strcmp(rg_int8_kernel_name(), "amx") == 0 &&
+                  rg_cpu_has(RG_CPU_AMX_BF16 | RG_CPU_AVX512BF16 | RG_CPU_AVX512F | RG_CPU_AVX512BW);
+    if (m->attn_amx)
+        m->scores_stride = RG_MAX(m->scores_stride, attention_amx_scratch(L, d) / sizeof(float) + 1);
+#endif
     m->scores = rg_xmalloc((size_t)threads * m->scores_stride * sizeof *m->scores);
     *out = m;
     return RG_OK;
@@ -735,6 +751,7 @@ void rg_bert_model_free(rg_bert_model *m)
     free(m->xq);
     free(m->xscale);
     free(m->scores);
+    free(m->blockbuf);
     pthread_mutex_destroy(&m->lock);
     free(m);
 }
@@ -773,6 +790,8 @@ typedef struct fwd {
     const float *res;             /* residual to add before LayerNorm */
     const float *ln_g, *ln_b;
     int rows_per_task;
+    bool in_quantized;            /* m->xq already holds the rows of in (int8, row split) */
+    const layer *layer;           /* post_attention_task */
 } fwd;
 
 /* Element-wise loops are compiled for AVX-512, AVX2 and baseline x86-64 and
@@ -785,23 +804,37 @@ typedef struct fwd {
 
 /* erf as a rational function on [-4, 4] (beyond, erf is +-1 in float): max
  * error 4.2e-7, with no library call so the GELU loop vectorises. */
+/* The coefficients, shared with gelu512 below. */
+#define ERF_P6 -2.72614225801306e-10f
+#define ERF_P5 2.77068142495902e-08f
+#define ERF_P4 -2.10102402082508e-06f
+#define ERF_P3 -5.69250639462346e-05f
+#define ERF_P2 -7.34990630326855e-04f
+#define ERF_P1 -2.95459980854025e-03f
+#define ERF_P0 -1.60960333262415e-02f
+#define ERF_Q4 -1.45660718464996e-05f
+#define ERF_Q3 -2.13374055278905e-04f
+#define ERF_Q2 -1.68282697438203e-03f
+#define ERF_Q1 -7.37332916720468e-03f
+#define ERF_Q0 -1.42647390514189e-02f
+
 static inline float erf_approx(float x)
 {
     x = x < -4.0f ? -4.0f : x > 4.0f ? 4.0f : x;
     float x2 = x * x;
-    float p = -2.72614225801306e-10f;
-    p = p * x2 + 2.77068142495902e-08f;
-    p = p * x2 - 2.10102402082508e-06f;
-    p = p * x2 - 5.69250639462346e-05f;
-    p = p * x2 - 7.34990630326855e-04f;
-    p = p * x2 - 2.95459980854025e-03f;
-    p = p * x2 - 1.60960333262415e-02f;
+    float p = ERF_P6;
+    p = p * x2 + ERF_P5;
+    p = p * x2 + ERF_P4;
+    p = p * x2 + ERF_P3;
+    p = p * x2 + ERF_P2;
+    p = p * x2 + ERF_P1;
+    p = p * x2 + ERF_P0;
     p *= x;
-    float q = -1.45660718464996e-05f;
-    q = q * x2 - 2.13374055278905e-04f;
-    q = q * x2 - 1.68282697438203e-03f;
-    q = q * x2 - 7.37332916720468e-03f;
-    q = q * x2 - 1.42647390514189e-02f;
+    float q = ERF_Q4;
+    q = q * x2 + ERF_Q3;
+    q = q * x2 + ERF_Q2;
+    q = q * x2 + ERF_Q1;
+    q = q * x2 + ERF_Q0;
     return p / q;
 }
 
@@ -993,6 +1026,154 @@ AVX512_ATTR static void attention512(const float *q, const float *k, const float
 #undef PV_ROWS
 #endif
 
+#ifdef RG_ATTN_AMX
+/* Attention of one head on AMX bf16 tiles (int8 precision only, where the
+ * CPU has AMX-BF16): the fp32 kernel above spends about a third of an int8
+ * forward pass in these L x L x d products, which TDPBF16PS does ~16x
+ * faster.  bf16 keeps 8 bits of mantissa, more than the int8 activations
+ * of the dense layers, and the sums stay fp32.
+ *
+ * Q (scaled by 1/sqrt d) is converted to bf16 rows, K and V to the B-tile
+ * layout (pairs of the reduced dimension side by side in a 32-bit lane).
+ * Then per block of 16 query rows: S = Q K^T into fp32 tiles, softmax in
+ * fp32 written back as unnormalised bf16 exponentials P, O = P V in fp32
+ * tiles, O divided by the row sums.  A block's S and P stay in L1.
+ * d must be a multiple of 32, at most 64 (MiniLM and BERT-base heads). */
+#define AMX_BF16_ATTR __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16,amx-tile,amx-bf16")))
+
+typedef struct amx_tilecfg {
+    uint8_t palette, start_row, reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+} amx_tilecfg;
+
+/* Bytes of per-worker scratch attention_amx needs for L tokens, head size d. */
+static size_t attention_amx_scratch(int L, int d)
+{
+    size_t L16 = (size_t)(L + 15) / 16 * 16, L32 = (size_t)(L + 31) / 32 * 32;
+    return L16 * d * 2          /* Q bf16 */
+           + L16 * d * 2        /* K packed */
+           + L32 * d * 2        /* V packed */
+           + 16 * L16 * 4       /* S of one row block */
+           + 16 * L32 * 2       /* P of one row block */
+           + 16 * 64 * 4        /* O of one row block */
+           + 64;
+}
+
+AMX_BF16_ATTR static inline __m512i bf16_pairs(__m512 lo, __m512 hi)
+{
+    /* 32-bit lane c = (bf16(lo[c]), bf16(hi[c])): lo in the low half. */
+    __m512i a = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(lo));
+    __m512i b = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(hi));
+    return _mm512_or_si512(a, _mm512_slli_epi32(b, 16));
+}
+
+AMX_BF16_ATTR static void attention_amx(const float *q, const float *k, const float *v, int ldqkv, int L, int d,
+                                        float scale, void *scratch, float *out, int ldo)
+{
+    int L16 = (L + 15) / 16 * 16, L32 = (L + 31) / 32 * 32, KS = d / 32;
+    uint8_t *p = (uint8_t *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
+    uint16_t *qb = (uint16_t *)p;                        /* [L16][d] */
+    uint16_t *kp = qb + (size_t)L16 * d;                 /* [L16/16][KS][16 pairs][16 keys][2] */
+    uint16_t *vp = kp + (size_t)L16 * d;                 /* [L32/32][d/16][16 key pairs][16 cols][2] */
+    float *S = (float *)(vp + (size_t)L32 * d);          /* [16][L16] */
+    uint16_t *P = (uint16_t *)(S + (size_t)16 * L16);    /* [16][L32] */
+    float *O = (float *)(P + (size_t)16 * L32);          /* [16][d] */
+    const __m512 vscale = _mm512_set1_ps(scale);
+    const __m512i lane = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                            _mm512_set1_epi32(16));
+    for (int i = 0; i < L16; i++) {
+        for (int ks = 0; ks < KS; ks++) {
+            __m512i qv = _mm512_setzero_si512(), kv = qv;
+            if (i < L) {
+                const float *qr = q + (size_t)i * ldqkv + 32 * ks, *kr = k + (size_t)i * ldqkv + 32 * ks;
+                qv = (__m512i)_mm512_cvtne2ps_pbh(_mm512_mul_ps(_mm512_loadu_ps(qr + 16), vscale),
+                                                  _mm512_mul_ps(_mm512_loadu_ps(qr), vscale));
+                kv = (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(kr + 16), _mm512_loadu_ps(kr));
+            }
+            _mm512_storeu_si512(qb + (size_t)i * d + 32 * ks, qv);
+            /* key i is column i % 16 of its block's tile: pair r of its
+             * 32 values goes to tile row r */
+            int32_t *kt = (int32_t *)(kp + ((size_t)(i / 16) * KS + ks) * 512) + i % 16;
+            _mm512_i32scatter_epi32(kt, lane, kv, 4);
+        }
+    }
+    for (int j = 0; j < L32; j += 2) {
+        int32_t *row = (int32_t *)(vp + (size_t)(j / 32) * d * 32) + (j % 32) / 2 * 16;
+        for (int c = 0; c < d; c += 16) {
+            __m512 a = j < L ? _mm512_loadu_ps(v + (size_t)j * ldqkv + c) : _mm512_setzero_ps();
+            __m512 b = j + 1 < L ? _mm512_loadu_ps(v + (size_t)(j + 1) * ldqkv + c) : _mm512_setzero_ps();
+            _mm512_storeu_si512(row + (size_t)(c / 16) * 256, bf16_pairs(a, b));
+        }
+    }
+    amx_tilecfg cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.palette = 1;
+    for (int t = 0; t < 8; t++) {
+        cfg.colsb[t] = 64;
+        cfg.rows[t] = 16;
+    }
+    _tile_loadconfig(&cfg);
+    for (int i0 = 0; i0 < L; i0 += 16) {
+        /* S = Q K^T for rows i0..i0+15 */
+        _tile_loadd(4, qb + (size_t)i0 * d, d * 2);
+        if (KS > 1)
+            _tile_loadd(5, qb + (size_t)i0 * d + 32, d * 2);
+        for (int j0 = 0; j0 < L16; j0 += 16) {
+            _tile_zero(0);
+            _tile_loadd(6, kp + (size_t)(j0 / 16) * KS * 512, 64);
+            _tile_dpbf16ps(0, 4, 6);
+            if (KS > 1) {
+                _tile_loadd(7, kp + ((size_t)(j0 / 16) * KS + 1) * 512, 64);
+                _tile_dpbf16ps(0, 5, 7);
+            }
+            _tile_stored(0, S + j0, L16 * 4);
+        }
+        /* P = exp(S - row max) as bf16, zero past L; sums kept for O */
+        float inv[16];
+        int rows = RG_MIN(16, L - i0);
+        for (int i = 0; i < 16; i++) {
+            uint16_t *pr = P + (size_t)i * L32;
+            if (i >= rows) {
+                memset(pr, 0, (size_t)L32 * 2);
+                continue;
+            }
+            const float *sr = S + (size_t)i * L16;
+            __m512 mx = _mm512_set1_ps(-INFINITY);
+            for (int j = 0; j < L; j += 16) {
+                __mmask16 mk = L - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (L - j)) - 1);
+                mx = _mm512_mask_max_ps(mx, mk, _mm512_loadu_ps(sr + j), mx);
+            }
+            __m512 vmx = _mm512_set1_ps(_mm512_reduce_max_ps(mx)), sum = _mm512_setzero_ps();
+            for (int j = 0; j < L32; j += 16) {
+                __mmask16 mk = j >= L ? 0 : L - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (L - j)) - 1);
+                __m512 e = _mm512_maskz_mov_ps(mk, exp_nonpos512(_mm512_sub_ps(_mm512_maskz_loadu_ps(mk, sr + j), vmx)));
+                /* the sum of what P holds, so rounding to bf16 cancels out */
+                __m256bh eb = _mm512_cvtneps_pbh(e);
+                sum = _mm512_add_ps(sum, _mm512_cvtpbh_ps(eb));
+                _mm256_storeu_si256((__m256i *)(pr + j), (__m256i)eb);
+            }
+            inv[i] = 1.0f / _mm512_reduce_add_ps(sum);
+        }
+        /* O = P V for the block, 16 output columns a tile */
+        for (int c = 0; c < d; c += 16) {
+            _tile_zero(0);
+            for (int j0 = 0; j0 < L32; j0 += 32) {
+                _tile_loadd(4, P + j0, L32 * 2);
+                _tile_loadd(6, vp + (size_t)(j0 / 32) * d * 32 + (size_t)(c / 16) * 512, 64);
+                _tile_dpbf16ps(0, 4, 6);
+            }
+            _tile_stored(0, O + c, d * 4);
+        }
+        for (int i = 0; i < rows; i++)
+            for (int c = 0; c < d; c += 16)
+                _mm512_storeu_ps(out + (size_t)(i0 + i) * ldo + c,
+                                 _mm512_mul_ps(_mm512_loadu_ps(O + (size_t)i * d + c), _mm512_set1_ps(inv[i])));
+    }
+    _tile_release();
+}
+#endif
+
 RG_VECTOR_LOOP static void softmax_row(float *restrict row, int n)
 {
     float mx = row[0], sum = 0;
@@ -1020,6 +1201,70 @@ RG_VECTOR_LOOP static void bias_gelu_row(float *restrict y, const float *restric
         for (int c = 0; c < n; c++)
             y[c] += b[c];
     }
+}
+
+/* Epilogue of the int8 products (bert_int8.h): bias and GELU on a block of
+ * outputs while it is still in L1, instead of another pass over memory. */
+typedef struct bias_act {
+    const float *b;
+    int gelu;
+    bool v512;
+} bias_act;
+
+#ifdef RG_SOFTMAX_512
+/* GELU with erf_approx's rational function on 16 lanes. */
+AVX512_ATTR static inline __m512 gelu512(__m512 v)
+{
+    __m512 x = _mm512_mul_ps(v, _mm512_set1_ps(0.70710678118654752f));
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-4.0f)), _mm512_set1_ps(4.0f));
+    __m512 x2 = _mm512_mul_ps(x, x);
+    __m512 p = _mm512_set1_ps(ERF_P6);
+    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(ERF_P5));
+    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(ERF_P4));
+    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(ERF_P3));
+    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(ERF_P2));
+    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(ERF_P1));
+    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(ERF_P0));
+    p = _mm512_mul_ps(p, x);
+    __m512 q = _mm512_set1_ps(ERF_Q4);
+    q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(ERF_Q3));
+    q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(ERF_Q2));
+    q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(ERF_Q1));
+    q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(ERF_Q0));
+    __m512 erf = _mm512_div_ps(p, q);
+    return _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), v), _mm512_add_ps(_mm512_set1_ps(1.0f), erf));
+}
+
+AVX512_ATTR static void bias_act_block512(const bias_act *a, float *y, int ldy, int rows, int c0, int c1)
+{
+    for (int c = c0; c < c1; c += 16) {
+        __mmask16 mk = c1 - c >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (c1 - c)) - 1);
+        __m512 b = _mm512_maskz_loadu_ps(mk, a->b + c);
+        if (a->gelu)
+            for (int i = 0; i < rows; i++) {
+                float *p = y + (size_t)i * ldy + c;
+                _mm512_mask_storeu_ps(p, mk, gelu512(_mm512_add_ps(_mm512_maskz_loadu_ps(mk, p), b)));
+            }
+        else
+            for (int i = 0; i < rows; i++) {
+                float *p = y + (size_t)i * ldy + c;
+                _mm512_mask_storeu_ps(p, mk, _mm512_add_ps(_mm512_maskz_loadu_ps(mk, p), b));
+            }
+    }
+}
+#endif
+
+static void bias_act_epilogue(void *ctx, float *y, int ldy, int rows, int c0, int c1)
+{
+    const bias_act *a = ctx;
+#ifdef RG_SOFTMAX_512
+    if (a->v512) {
+        bias_act_block512(a, y, ldy, rows, c0, c1);
+        return;
+    }
+#endif
+    for (int i = 0; i < rows; i++)
+        bias_gelu_row(y + (size_t)i * ldy + c0, a->b + c0, c1 - c0, a->gelu);
 }
 
 /* One column block of out = in W^T + b (optionally GELU). */
@@ -1063,8 +1308,12 @@ static void linear_rows_task(void *arg, int task, int worker)
     float *y = f->out + (size_t)r0 * l->n;
     if (l->q) {
         int kpad = rg_int8_matrix_kpad(l->q);
-        rg_int8_quantize_rows(f->in, r0, r1, l->k, l->k, m->xq, kpad, m->xscale);
-        rg_int8_gemm(l->q, m->xq + (size_t)r0 * kpad, m->xscale + r0, r1 - r0, 0, l->n, y, l->n);
+        if (!f->in_quantized)
+            rg_int8_quantize_rows(f->in, r0, r1, l->k, l->k, m->xq, kpad, m->xscale);
+        bias_act ba = {l->b, f->gelu, m->softmax512};
+        rg_int8_epilogue epi = {bias_act_epilogue, &ba};
+        rg_int8_gemm_epi(l->q, m->xq + (size_t)r0 * kpad, m->xscale + r0, r1 - r0, 0, l->n, y, l->n, &epi);
+        return;
     } else if (l->p) {
         rg_f32_gemm(l->p, f->in + (size_t)r0 * l->k, l->k, r1 - r0, 0, l->n, y, l->n);
     } else {
@@ -1079,6 +1328,8 @@ static void linear_rows_task(void *arg, int task, int worker)
  * block), enough to keep a task's output within L2. */
 #define RG_ROW_BLOCK 128
 
+static bool row_split(const fwd *f) { return f->T >= 2 * RG_ROW_BLOCK * f->m->pool->nthreads; }
+
 static void run_linear(fwd *f, const linear *l, const float *in, float *out, int gelu_act)
 {
     rg_bert_model *m = f->m;
@@ -1090,7 +1341,7 @@ static void run_linear(fwd *f, const linear *l, const float *in, float *out, int
     /* Many tokens (passages, a reranked list): split by rows.  Few tokens
      * (a query): split by columns so each thread streams part of the
      * weights. */
-    if (f->T >= 2 * RG_ROW_BLOCK * threads) {
+    if (row_split(f)) {
         f->rows_per_task = RG_ROW_BLOCK;
         pool_run(m->pool, (f->T + RG_ROW_BLOCK - 1) / RG_ROW_BLOCK, linear_rows_task, f);
         return;
@@ -1192,6 +1443,70 @@ static void run_add_ln(fwd *f, float *out, const float *res, const float *g, con
     pool_run(f->m->pool, (f->T + f->rows_per_task - 1) / f->rows_per_task, add_ln_task, f);
 }
 
+/* int8, many tokens: everything after attention in one task per block of
+ * rows, so the block stays in L2 from the attention output to the next
+ * layer's input: out = LN(ctx Wo + bo + x), x = LN(GELU(out Wi + bi) Wf +
+ * bf + out), each product's input quantised once, and x quantised into
+ * m->xq for the next layer's QKV product.  The intermediate activations
+ * (4x hidden) never leave the worker's buffer. */
+static void post_attention_task(void *arg, int task, int worker)
+{
+    fwd *f = arg;
+    rg_bert_model *m = f->m;
+    const layer *L = f->layer;
+    int H = m->info.hidden, I = m->info.intermediate;
+    int kH = rg_int8_matrix_kpad(L->attn_out.q), kI = rg_int8_matrix_kpad(L->out.q);
+    int r0 = task * f->rows_per_task, r1 = RG_MIN(f->T, r0 + f->rows_per_task), n = r1 - r0;
+    uint8_t *wb = (uint8_t *)m->blockbuf + (size_t)worker * m->blockbuf_stride;
+    float *ibuf = (float *)wb;                                          /* [RG_ROW_BLOCK][I] */
+    float *ws = ibuf + (size_t)RG_ROW_BLOCK * I;                        /* [RG_ROW_BLOCK] */
+    int8_t *wq = (int8_t *)(ws + RG_ROW_BLOCK);                         /* [RG_ROW_BLOCK][max(kH, kI)] */
+    float *x = m->x + (size_t)r0 * H, *t = m->tmp + (size_t)r0 * H;
+    bias_act ba = {L->attn_out.b, 0, m->softmax512};
+    rg_int8_epilogue epi = {bias_act_epilogue, &ba};
+
+    rg_int8_quantize_rows(m->ctx, r0, r1, H, H, m->xq, kH, m->xscale);
+    rg_int8_gemm_epi(L->attn_out.q, m->xq + (size_t)r0 * kH, m->xscale + r0, n, 0, H, t, H, &epi);
+    for (int r = 0; r < n; r++) {
+        float *y = t + (size_t)r * H;
+        const float *res = x + (size_t)r * H;
+        for (int i = 0; i < H; i++)
+            y[i] += res[i];
+        layer_norm(m, x + (size_t)r * H, y, L->ln1_g, L->ln1_b);
+    }
+    rg_int8_quantize_rows(x, 0, n, H, H, wq, kH, ws);
+    ba = (bias_act){L->inter.b, 1, m->softmax512};
+    rg_int8_gemm_epi(L->inter.q, wq, ws, n, 0, I, ibuf, I, &epi);
+    rg_int8_quantize_rows(ibuf, 0, n, I, I, wq, kI, ws);
+    ba = (bias_act){L->out.b, 0, m->softmax512};
+    rg_int8_gemm_epi(L->out.q, wq, ws, n, 0, H, t, H, &epi);
+    for (int r = 0; r < n; r++) {
+        float *y = t + (size_t)r * H;
+        const float *res = x + (size_t)r * H;
+        for (int i = 0; i < H; i++)
+            y[i] += res[i];
+        layer_norm(m, x + (size_t)r * H, y, L->ln2_g, L->ln2_b);
+    }
+    rg_int8_quantize_rows(m->x, r0, r1, H, H, m->xq, kH, m->xscale);
+}
+
+static void run_post_attention(fwd *f, const layer *L)
+{
+    rg_bert_model *m = f->m;
+    if (!m->blockbuf) {
+        size_t H = (size_t)m->info.hidden, I = (size_t)m->info.intermediate;
+        size_t kmax = (RG_MAX(H, I) + 63) / 64 * 64;
+        m->blockbuf_stride = (RG_ROW_BLOCK * I * sizeof(float) + RG_ROW_BLOCK * sizeof(float) +
+                              RG_ROW_BLOCK * kmax + 63) / 64 * 64;
+        m->blockbuf = aligned_alloc(64, m->blockbuf_stride * (size_t)m->pool->nthreads);
+        if (!m->blockbuf)
+            abort();
+    }
+    f->layer = L;
+    f->rows_per_task = RG_ROW_BLOCK;
+    pool_run(m->pool, (f->T + RG_ROW_BLOCK - 1) / RG_ROW_BLOCK, post_attention_task, f);
+}
+
 /* Self-attention of one head of one sequence: softmax(Q K^T / sqrt(d)) V. */
 static void attention_task(void *arg, int task, int worker)
 {
@@ -1204,6 +1519,12 @@ static void attention_task(void *arg, int task, int worker)
     const float *q = base, *k = base + H, *v = base + 2 * H;
     float *S = m->scores + (size_t)worker * m->scores_stride;
     float scale = 1.0f / sqrtf((float)d);
+#ifdef RG_ATTN_AMX
+    if (m->attn_amx) {
+        attention_amx(q, k, v, 3 * H, L, d, scale, S, m->ctx + (size_t)f->offs[s] * H + (size_t)h * d, H);
+        return;
+    }
+#endif
 #ifdef RG_SOFTMAX_512
     if (m->softmax512 && d % 16 == 0 && d <= 64) {
         int Lp = (L + 15) / 16 * 16;
@@ -1340,10 +1661,19 @@ rg_status rg_bert_model_run_ids(rg_bert_model *m, const int32_t *const *ids, con
     grow_scratch(m, T);
     fwd f = {.m = m, .T = (int)T, .nseq = n, .lens = lens, .offs = offs, .ids = ids, .types = types};
     pool_run(m->pool, (int)n, embed_task, &f);
+    /* int8 with many tokens: post_attention_task from attention to the
+     * next layer's quantised input */
+    bool fused = m->opts.precision == RG_BERT_INT8 && row_split(&f);
     for (int l = 0; l < in->layers; l++) {
         const layer *L = &m->layers[l];
+        f.in_quantized = fused && l > 0;
         run_linear(&f, &L->qkv, m->x, m->qkv, 0);
+        f.in_quantized = false;
         pool_run(m->pool, (int)n * in->heads, attention_task, &f);
+        if (fused) {
+            run_post_attention(&f, L);
+            continue;
+        }
         run_linear(&f, &L->attn_out, m->ctx, m->tmp, 0);
         run_add_ln(&f, m->tmp, m->x, L->ln1_g, L->ln1_b);
         run_linear(&f, &L->inter, m->x, m->inter, 1);

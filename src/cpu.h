@@ -15,6 +15,11 @@ enum {
     RG_CPU_AVX512BW = 1u << 3,
     RG_CPU_AVX512VNNI = 1u << 4,
     RG_CPU_NEON = 1u << 5,      /* Advanced SIMD: always there on aarch64 */
+    RG_CPU_AVX512BF16 = 1u << 6,
+    /* AMX tiles with int8 / bf16 products: the CPU has them and Linux
+     * granted this process the tile state (asked once, on first probe). */
+    RG_CPU_AMX_INT8 = 1u << 7,
+    RG_CPU_AMX_BF16 = 1u << 8,
 };
 
 /* True when the CPU has every feature in `features` and RAGGED_SIMD is not
