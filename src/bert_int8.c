@@ -327,8 +327,10 @@ vnni_tile(const rg_int8_matrix *m, const int8_t *xq, const float *xs, int r, int
             _mm512_mask_storeu_ps(y + (size_t)(r + i) * ldy + cc, mask, v);
         }
     }
-    if (epi)
-        epi->fn(epi->ctx, y + (size_t)r * ldy, ldy, R, c, RG_MIN(n1, c + 16 * CB));
+    if (epi && c < n1) {
+        float *out = y + (size_t)r * ldy + c;
+        epi->fn(epi->ctx, out, ldy, out, ldy, R, c, RG_MIN(n1, c + 16 * CB) - c);
+    }
 }
 
 VNNI_ATTR static void gemm_vnni(const rg_int8_matrix *m, const int8_t *xq, const float *xs, int rows, int n0, int n1,
@@ -367,16 +369,17 @@ typedef struct amx_config {
     uint8_t rows[16];
 } amx_config;
 
-/* 16 rows x 16 columns of int32 sums -> scaled floats. */
+/* 16 rows x 16 columns of int32 sums -> scaled floats, into y (stride
+ * ldy) at column c - c0 (y is a local block when there is an epilogue:
+ * masked stores to memory then masked loads of the same lines stalled). */
 AMX_ATTR static void amx_store(const int32_t *acc, const rg_int8_matrix *m, const float *xs, int r, int c, int n1,
                                float *y, int ldy)
 {
     __mmask16 mask = n1 - c >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n1 - c)) - 1);
-    __m512 sc = _mm512_loadu_ps(m->scale + c);
+    __m512 sc = _mm512_maskz_loadu_ps(mask, m->scale + c);
     for (int i = 0; i < 16; i++) {
         __m512 v = _mm512_cvtepi32_ps(_mm512_load_si512((const void *)(acc + 16 * i)));
-        _mm512_mask_storeu_ps(y + (size_t)(r + i) * ldy + c, mask,
-                              _mm512_mul_ps(v, _mm512_mul_ps(sc, _mm512_set1_ps(xs[r + i]))));
+        _mm512_mask_storeu_ps(y + (size_t)i * ldy, mask, _mm512_mul_ps(v, _mm512_mul_ps(sc, _mm512_set1_ps(xs[r + i]))));
     }
 }
 
@@ -395,6 +398,7 @@ AMX_ATTR static void gemm_amx(const rg_int8_matrix *m, const int8_t *xq, const f
         }
         _tile_loadconfig(&cfg);
         _Alignas(64) int32_t acc[4][256];
+        _Alignas(64) float blk[32][32];
         int chunk = (int)RG_MAX(32, (size_t)(256 * 1024) / kpad / 32 * 32);
         for (int r0 = 0; r0 < full; r0 += chunk) {
             int r1 = RG_MIN(full, r0 + chunk);
@@ -429,16 +433,21 @@ AMX_ATTR static void gemm_amx(const rg_int8_matrix *m, const int8_t *xq, const f
                     }
                     _tile_stored(0, acc[0], 64);
                     _tile_stored(2, acc[2], 64);
-                    amx_store(acc[0], m, xs, r, c, n1, y, ldy);
-                    amx_store(acc[2], m, xs, r + 16, c, n1, y, ldy);
                     if (two) {
                         _tile_stored(1, acc[1], 64);
                         _tile_stored(3, acc[3], 64);
-                        amx_store(acc[1], m, xs, r, c + 16, n1, y, ldy);
-                        amx_store(acc[3], m, xs, r + 16, c + 16, n1, y, ldy);
+                    }
+                    int cn = RG_MIN(32, n1 - c);
+                    float *dst = epi ? &blk[0][0] : y + (size_t)r * ldy + c;
+                    int ldd = epi ? 32 : ldy;
+                    amx_store(acc[0], m, xs, r, c, n1, dst, ldd);
+                    amx_store(acc[2], m, xs, r + 16, c, n1, dst + (size_t)16 * ldd, ldd);
+                    if (two) {
+                        amx_store(acc[1], m, xs, r, c + 16, n1, dst + 16, ldd);
+                        amx_store(acc[3], m, xs, r + 16, c + 16, n1, dst + (size_t)16 * ldd + 16, ldd);
                     }
                     if (epi)
-                        epi->fn(epi->ctx, y + (size_t)r * ldy, ldy, 32, c, RG_MIN(n1, c + 32));
+                        epi->fn(epi->ctx, &blk[0][0], 32, y + (size_t)r * ldy + c, ldy, 32, c, cn);
                 }
             }
         }
@@ -475,7 +484,7 @@ void rg_int8_gemm_epi(const rg_int8_matrix *m, const int8_t *xq, const float *xs
     }
     /* the kernels without their own epilogue: one pass at the end */
     if (epi && rows > 0 && n0 < n1)
-        epi->fn(epi->ctx, y, ldy, rows, n0, n1);
+        epi->fn(epi->ctx, y + n0, ldy, y + n0, ldy, rows, n0, n1 - n0);
 }
 
 void rg_int8_gemm(const rg_int8_matrix *m, const int8_t *xq, const float *xscale, int rows, int n0, int n1, float *y,

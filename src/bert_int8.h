@@ -25,11 +25,12 @@ void rg_int8_quantize_rows(const float *x, int r0, int r1, int k, int ldx, int8_
 void rg_int8_gemm(const rg_int8_matrix *w, const int8_t *xq, const float *xscale, int rows, int n0, int n1, float *y,
                   int ldy);
 
-/* Work on a block of finished outputs while it is still in L1 (bias,
- * GELU): fn(ctx, y + r * ldy, ldy, rows, c0, c1) gets rows x [c0, c1) of
- * y; every output is passed exactly once. */
+/* Finishes a block of outputs while it is still in L1 (bias, GELU):
+ * fn(ctx, src, lds, dst, ldd, rows, c0, n) reads src[i * lds + j] (the
+ * product for row i, column c0 + j, j < n) and writes dst[i * ldd + j];
+ * src may equal dst.  Every output passes through it exactly once. */
 typedef struct rg_int8_epilogue {
-    void (*fn)(void *ctx, float *y, int ldy, int rows, int c0, int c1);
+    void (*fn)(void *ctx, const float *src, int lds, float *dst, int ldd, int rows, int c0, int n);
     void *ctx;
 } rg_int8_epilogue;
 

@@ -24,7 +24,7 @@
 #include <immintrin.h>
 #if defined(__linux__) && !defined(__clang__)
 #define RG_ATTN_AMX 1   /* attention_amx: AMX bf16 tiles */
-static size_t attention_amx_scratch(int L, int d);
+static size_t attention_amx_scratch(int L, int H);
 #endif
 #endif
 
@@ -713,7 +713,7 @@ rg_status rg_bert_model_open(const char *dir, const rg_bert_model_opts *opts, rg
                   strcmp(rg_int8_kernel_name(), "amx") == 0 &&
                   rg_cpu_has(RG_CPU_AMX_BF16 | RG_CPU_AVX512BF16 | RG_CPU_AVX512F | RG_CPU_AVX512BW);
     if (m->attn_amx)
-        m->scores_stride = RG_MAX(m->scores_stride, attention_amx_scratch(L, d) / sizeof(float) + 1);
+        m->scores_stride = RG_MAX(m->scores_stride, attention_amx_scratch(L, m->info.hidden) / sizeof(float) + 1);
 #endif
     m->scores = rg_xmalloc((size_t)threads * m->scores_stride * sizeof *m->scores);
     *out = m;
@@ -792,6 +792,7 @@ typedef struct fwd {
     int rows_per_task;
     bool in_quantized;            /* m->xq already holds the rows of in (int8, row split) */
     const layer *layer;           /* post_attention_task */
+    int attn_heads;               /* attention_amx_task: heads a task */
 } fwd;
 
 /* Element-wise loops are compiled for AVX-512, AVX2 and baseline x86-64 and
@@ -1047,16 +1048,17 @@ typedef struct amx_tilecfg {
     uint8_t rows[16];
 } amx_tilecfg;
 
-/* Bytes of per-worker scratch attention_amx needs for L tokens, head size d. */
-static size_t attention_amx_scratch(int L, int d)
+/* Bytes of per-worker scratch attention_amx needs for L tokens, H hidden
+ * (all heads of a sequence are packed at once). */
+static size_t attention_amx_scratch(int L, int H)
 {
     size_t L16 = (size_t)(L + 15) / 16 * 16, L32 = (size_t)(L + 31) / 32 * 32;
-    return L16 * d * 2          /* Q bf16 */
-           + L16 * d * 2        /* K packed */
-           + L32 * d * 2        /* V packed */
-           + 16 * L16 * 4       /* S of one row block */
-           + 16 * L32 * 2       /* P of one row block */
-           + 16 * 64 * 4        /* O of one row block */
+    return L16 * H * 2          /* Q bf16 */
+           + L16 * H * 2        /* K packed */
+           + L32 * H * 2        /* V packed */
+           + 32 * L32 * 4       /* S of one row block */
+           + 32 * L32 * 2       /* P of one row block */
+           + 32 * 64 * 4        /* O of one row block */
            + 64;
 }
 
@@ -1068,42 +1070,49 @@ AMX_BF16_ATTR static inline __m512i bf16_pairs(__m512 lo, __m512 hi)
     return _mm512_or_si512(a, _mm512_slli_epi32(b, 16));
 }
 
-AMX_BF16_ATTR static void attention_amx(const float *q, const float *k, const float *v, int ldqkv, int L, int d,
-                                        float scale, void *scratch, float *out, int ldo)
+/* Heads [h0, h1) of one sequence: qkv holds its L rows of [Q | K | V]
+ * (stride ldqkv, H = heads * d wide each), out its L rows (stride ldo).
+ * The packing reads each row of the heads once, in order: reading one
+ * head's 32 values from every row (4.6 KB apart) stalled on memory. */
+AMX_BF16_ATTR static void attention_amx(const float *qkv, int ldqkv, int H, int L, int d, int h0, int h1, float scale,
+                                        void *scratch, float *out, int ldo)
 {
-    int L16 = (L + 15) / 16 * 16, L32 = (L + 31) / 32 * 32, KS = d / 32;
+    int L16 = (L + 15) / 16 * 16, L32 = (L + 31) / 32 * 32, KS = d / 32, nh = h1 - h0, W = nh * d;
     uint8_t *p = (uint8_t *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
-    uint16_t *qb = (uint16_t *)p;                        /* [L16][d] */
-    uint16_t *kp = qb + (size_t)L16 * d;                 /* [L16/16][KS][16 pairs][16 keys][2] */
-    uint16_t *vp = kp + (size_t)L16 * d;                 /* [L32/32][d/16][16 key pairs][16 cols][2] */
-    float *S = (float *)(vp + (size_t)L32 * d);          /* [16][L16] */
-    uint16_t *P = (uint16_t *)(S + (size_t)16 * L16);    /* [16][L32] */
-    float *O = (float *)(P + (size_t)16 * L32);          /* [16][d] */
+    uint16_t *qb = (uint16_t *)p;                        /* [nh][L16][d] */
+    uint16_t *kp = qb + (size_t)L16 * W;                 /* [nh][L16/16][KS][16 pairs][16 keys][2] */
+    uint16_t *vp = kp + (size_t)L16 * W;                 /* [nh][L32/32][d/16][16 key pairs][16 cols][2] */
+    float *S = (float *)(vp + (size_t)L32 * W);          /* [32][L32] */
+    uint16_t *P = (uint16_t *)(S + (size_t)32 * L32);    /* [32][L32] */
+    float *O = (float *)(P + (size_t)32 * L32);          /* [32][d] */
+    const float *q = qkv + (size_t)h0 * d, *k = q + H, *v = q + 2 * H;
     const __m512 vscale = _mm512_set1_ps(scale);
     const __m512i lane = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
                                             _mm512_set1_epi32(16));
     for (int i = 0; i < L16; i++) {
-        for (int ks = 0; ks < KS; ks++) {
+        for (int c = 0; c < W; c += 32) {
+            int h = c / d, ks = (c % d) / 32;
             __m512i qv = _mm512_setzero_si512(), kv = qv;
             if (i < L) {
-                const float *qr = q + (size_t)i * ldqkv + 32 * ks, *kr = k + (size_t)i * ldqkv + 32 * ks;
+                const float *qr = q + (size_t)i * ldqkv + c, *kr = k + (size_t)i * ldqkv + c;
                 qv = (__m512i)_mm512_cvtne2ps_pbh(_mm512_mul_ps(_mm512_loadu_ps(qr + 16), vscale),
                                                   _mm512_mul_ps(_mm512_loadu_ps(qr), vscale));
                 kv = (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(kr + 16), _mm512_loadu_ps(kr));
             }
-            _mm512_storeu_si512(qb + (size_t)i * d + 32 * ks, qv);
+            _mm512_storeu_si512(qb + ((size_t)h * L16 + i) * d + 32 * ks, qv);
             /* key i is column i % 16 of its block's tile: pair r of its
              * 32 values goes to tile row r */
-            int32_t *kt = (int32_t *)(kp + ((size_t)(i / 16) * KS + ks) * 512) + i % 16;
+            int32_t *kt = (int32_t *)(kp + (size_t)h * L16 * d + ((size_t)(i / 16) * KS + ks) * 512) + i % 16;
             _mm512_i32scatter_epi32(kt, lane, kv, 4);
         }
     }
     for (int j = 0; j < L32; j += 2) {
-        int32_t *row = (int32_t *)(vp + (size_t)(j / 32) * d * 32) + (j % 32) / 2 * 16;
-        for (int c = 0; c < d; c += 16) {
+        for (int c = 0; c < W; c += 16) {
+            int h = c / d;
+            int32_t *row = (int32_t *)(vp + (size_t)h * L32 * d + (size_t)(j / 32) * d * 32) + (j % 32) / 2 * 16;
             __m512 a = j < L ? _mm512_loadu_ps(v + (size_t)j * ldqkv + c) : _mm512_setzero_ps();
             __m512 b = j + 1 < L ? _mm512_loadu_ps(v + (size_t)(j + 1) * ldqkv + c) : _mm512_setzero_ps();
-            _mm512_storeu_si512(row + (size_t)(c / 16) * 256, bf16_pairs(a, b));
+            _mm512_storeu_si512(row + (size_t)((c % d) / 16) * 256, bf16_pairs(a, b));
         }
     }
     amx_tilecfg cfg;
@@ -1114,63 +1123,110 @@ AMX_BF16_ATTR static void attention_amx(const float *q, const float *k, const fl
         cfg.rows[t] = 16;
     }
     _tile_loadconfig(&cfg);
-    for (int i0 = 0; i0 < L; i0 += 16) {
-        /* S = Q K^T for rows i0..i0+15 */
-        _tile_loadd(4, qb + (size_t)i0 * d, d * 2);
-        if (KS > 1)
-            _tile_loadd(5, qb + (size_t)i0 * d + 32, d * 2);
-        for (int j0 = 0; j0 < L16; j0 += 16) {
-            _tile_zero(0);
-            _tile_loadd(6, kp + (size_t)(j0 / 16) * KS * 512, 64);
-            _tile_dpbf16ps(0, 4, 6);
-            if (KS > 1) {
-                _tile_loadd(7, kp + ((size_t)(j0 / 16) * KS + 1) * 512, 64);
-                _tile_dpbf16ps(0, 5, 7);
+    /* Blocks of 32 query rows: 2 x 2 accumulator tiles per step, four
+     * independent products in flight instead of one waiting on the last. */
+    for (int h = 0; h < nh; h++) {
+        const uint16_t *qh = qb + (size_t)h * L16 * d, *kh = kp + (size_t)h * L16 * d, *vh = vp + (size_t)h * L32 * d;
+        float *oh = out + (size_t)(h0 + h) * d;
+        for (int i0 = 0; i0 < L; i0 += 32) {
+            /* rows past L16 (one 16-row block left) read Q rows that
+             * exist in qb only when 32 divides L16: else the second A
+             * tile repeats the first and its results are not used */
+            int two = i0 + 16 < L16;
+            const uint16_t *qa = qh + (size_t)i0 * d, *qc = two ? qa + (size_t)16 * d : qa;
+            /* S = Q K^T for rows i0..i0+31 */
+            for (int j0 = 0; j0 < L16; j0 += 32) {
+                int jt = j0 + 16 < L16;
+                const uint16_t *kb0 = kh + (size_t)(j0 / 16) * KS * 512, *kb1 = jt ? kb0 + (size_t)KS * 512 : kb0;
+                _tile_zero(0);
+                _tile_zero(1);
+                _tile_zero(2);
+                _tile_zero(3);
+                for (int ks = 0; ks < KS; ks++) {
+                    _tile_loadd(4, qa + 32 * ks, d * 2);
+                    _tile_loadd(5, qc + 32 * ks, d * 2);
+                    _tile_loadd(6, kb0 + (size_t)ks * 512, 64);
+                    _tile_loadd(7, kb1 + (size_t)ks * 512, 64);
+                    _tile_dpbf16ps(0, 4, 6);
+                    _tile_dpbf16ps(1, 4, 7);
+                    _tile_dpbf16ps(2, 5, 6);
+                    _tile_dpbf16ps(3, 5, 7);
+                }
+                _tile_stored(0, S + j0, L32 * 4);
+                _tile_stored(2, S + (size_t)16 * L32 + j0, L32 * 4);
+                if (jt) {
+                    _tile_stored(1, S + j0 + 16, L32 * 4);
+                    _tile_stored(3, S + (size_t)16 * L32 + j0 + 16, L32 * 4);
+                }
             }
-            _tile_stored(0, S + j0, L16 * 4);
+            /* P = exp(S - row max) as bf16, zero past L; sums kept for O */
+            float inv[32];
+            int rows = RG_MIN(32, L - i0);
+            for (int i = 0; i < 32; i++) {
+                uint16_t *pr = P + (size_t)i * L32;
+                if (i >= rows) {
+                    memset(pr, 0, (size_t)L32 * 2);
+                    continue;
+                }
+                const float *sr = S + (size_t)i * L32;
+                __m512 mx = _mm512_set1_ps(-INFINITY);
+                for (int j = 0; j < L; j += 16) {
+                    __mmask16 mk = L - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (L - j)) - 1);
+                    mx = _mm512_mask_max_ps(mx, mk, _mm512_loadu_ps(sr + j), mx);
+                }
+                __m512 vmx = _mm512_set1_ps(_mm512_reduce_max_ps(mx)), sum = _mm512_setzero_ps();
+                for (int j = 0; j < L32; j += 16) {
+                    __mmask16 mk = j >= L ? 0 : L - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (L - j)) - 1);
+                    __m512 e = _mm512_maskz_mov_ps(mk, exp_nonpos512(_mm512_sub_ps(_mm512_maskz_loadu_ps(mk, sr + j),
+                                                                                   vmx)));
+                    /* the sum of what P holds, so rounding to bf16 cancels out */
+                    __m256bh eb = _mm512_cvtneps_pbh(e);
+                    sum = _mm512_add_ps(sum, _mm512_cvtpbh_ps(eb));
+                    _mm256_storeu_si256((__m256i *)(pr + j), (__m256i)eb);
+                }
+                inv[i] = 1.0f / _mm512_reduce_add_ps(sum);
+            }
+            /* O = P V for the block, 2 x 2 tiles of 16 rows x 16 columns */
+            for (int c = 0; c < d; c += 32) {
+                _tile_zero(0);
+                _tile_zero(1);
+                _tile_zero(2);
+                _tile_zero(3);
+                for (int j0 = 0; j0 < L32; j0 += 32) {
+                    const uint16_t *vb = vh + (size_t)(j0 / 32) * d * 32 + (size_t)(c / 16) * 512;
+                    _tile_loadd(4, P + j0, L32 * 2);
+                    _tile_loadd(5, P + (size_t)16 * L32 + j0, L32 * 2);
+                    _tile_loadd(6, vb, 64);
+                    _tile_loadd(7, vb + 512, 64);
+                    _tile_dpbf16ps(0, 4, 6);
+                    _tile_dpbf16ps(1, 4, 7);
+                    _tile_dpbf16ps(2, 5, 6);
+                    _tile_dpbf16ps(3, 5, 7);
+                }
+                _tile_stored(0, O + c, d * 4);
+                _tile_stored(1, O + c + 16, d * 4);
+                _tile_stored(2, O + (size_t)16 * d + c, d * 4);
+                _tile_stored(3, O + (size_t)16 * d + c + 16, d * 4);
+            }
+            for (int i = 0; i < rows; i++)
+                for (int c = 0; c < d; c += 16)
+                    _mm512_storeu_ps(oh + (size_t)(i0 + i) * ldo + c,
+                                     _mm512_mul_ps(_mm512_loadu_ps(O + (size_t)i * d + c), _mm512_set1_ps(inv[i])));
         }
-        /* P = exp(S - row max) as bf16, zero past L; sums kept for O */
-        float inv[16];
-        int rows = RG_MIN(16, L - i0);
-        for (int i = 0; i < 16; i++) {
-            uint16_t *pr = P + (size_t)i * L32;
-            if (i >= rows) {
-                memset(pr, 0, (size_t)L32 * 2);
-                continue;
-            }
-            const float *sr = S + (size_t)i * L16;
-            __m512 mx = _mm512_set1_ps(-INFINITY);
-            for (int j = 0; j < L; j += 16) {
-                __mmask16 mk = L - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (L - j)) - 1);
-                mx = _mm512_mask_max_ps(mx, mk, _mm512_loadu_ps(sr + j), mx);
-            }
-            __m512 vmx = _mm512_set1_ps(_mm512_reduce_max_ps(mx)), sum = _mm512_setzero_ps();
-            for (int j = 0; j < L32; j += 16) {
-                __mmask16 mk = j >= L ? 0 : L - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (L - j)) - 1);
-                __m512 e = _mm512_maskz_mov_ps(mk, exp_nonpos512(_mm512_sub_ps(_mm512_maskz_loadu_ps(mk, sr + j), vmx)));
-                /* the sum of what P holds, so rounding to bf16 cancels out */
-                __m256bh eb = _mm512_cvtneps_pbh(e);
-                sum = _mm512_add_ps(sum, _mm512_cvtpbh_ps(eb));
-                _mm256_storeu_si256((__m256i *)(pr + j), (__m256i)eb);
-            }
-            inv[i] = 1.0f / _mm512_reduce_add_ps(sum);
-        }
-        /* O = P V for the block, 16 output columns a tile */
-        for (int c = 0; c < d; c += 16) {
-            _tile_zero(0);
-            for (int j0 = 0; j0 < L32; j0 += 32) {
-                _tile_loadd(4, P + j0, L32 * 2);
-                _tile_loadd(6, vp + (size_t)(j0 / 32) * d * 32 + (size_t)(c / 16) * 512, 64);
-                _tile_dpbf16ps(0, 4, 6);
-            }
-            _tile_stored(0, O + c, d * 4);
-        }
-        for (int i = 0; i < rows; i++)
-            for (int c = 0; c < d; c += 16)
-                _mm512_storeu_ps(out + (size_t)(i0 + i) * ldo + c,
-                                 _mm512_mul_ps(_mm512_loadu_ps(O + (size_t)i * d + c), _mm512_set1_ps(inv[i])));
     }
     _tile_release();
+}
+
+/* Attention on AMX for task t: a whole sequence when there are enough of
+ * them to share out (f->attn_heads == heads), else one head. */
+static void attention_amx_task(void *arg, int task, int worker)
+{
+    fwd *f = arg;
+    rg_bert_model *m = f->m;
+    int H = m->info.hidden, nh = m->info.heads, d = H / nh, per = f->attn_heads, groups = nh / per;
+    int s = task / groups, h0 = task % groups * per;
+    attention_amx(m->qkv + (size_t)f->offs[s] * 3 * H, 3 * H, H, f->lens[s], d, h0, h0 + per, 1.0f / sqrtf((float)d),
+                  m->scores + (size_t)worker * m->scores_stride, m->ctx + (size_t)f->offs[s] * H, H);
 }
 #endif
 
@@ -1231,40 +1287,43 @@ AVX512_ATTR static inline __m512 gelu512(__m512 v)
     q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(ERF_Q2));
     q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(ERF_Q1));
     q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(ERF_Q0));
-    __m512 erf = _mm512_div_ps(p, q);
+    /* p / q by a reciprocal estimate (14 bits) and one Newton step: a
+     * division per 16 lanes was the slowest part of the epilogue */
+    __m512 r = _mm512_rcp14_ps(q);
+    r = _mm512_mul_ps(r, _mm512_fnmadd_ps(q, r, _mm512_set1_ps(2.0f)));
+    __m512 erf = _mm512_mul_ps(p, r);
     return _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), v), _mm512_add_ps(_mm512_set1_ps(1.0f), erf));
 }
 
-AVX512_ATTR static void bias_act_block512(const bias_act *a, float *y, int ldy, int rows, int c0, int c1)
+AVX512_ATTR static void bias_act_block512(const bias_act *a, const float *src, int lds, float *dst, int ldd, int rows,
+                                          int c0, int n)
 {
-    for (int c = c0; c < c1; c += 16) {
-        __mmask16 mk = c1 - c >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (c1 - c)) - 1);
-        __m512 b = _mm512_maskz_loadu_ps(mk, a->b + c);
-        if (a->gelu)
-            for (int i = 0; i < rows; i++) {
-                float *p = y + (size_t)i * ldy + c;
-                _mm512_mask_storeu_ps(p, mk, gelu512(_mm512_add_ps(_mm512_maskz_loadu_ps(mk, p), b)));
-            }
-        else
-            for (int i = 0; i < rows; i++) {
-                float *p = y + (size_t)i * ldy + c;
-                _mm512_mask_storeu_ps(p, mk, _mm512_add_ps(_mm512_maskz_loadu_ps(mk, p), b));
-            }
+    for (int j = 0; j < n; j += 16) {
+        __mmask16 mk = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
+        __m512 b = _mm512_maskz_loadu_ps(mk, a->b + c0 + j);
+        for (int i = 0; i < rows; i++) {
+            __m512 v = _mm512_add_ps(_mm512_maskz_loadu_ps(mk, src + (size_t)i * lds + j), b);
+            _mm512_mask_storeu_ps(dst + (size_t)i * ldd + j, mk, a->gelu ? gelu512(v) : v);
+        }
     }
 }
 #endif
 
-static void bias_act_epilogue(void *ctx, float *y, int ldy, int rows, int c0, int c1)
+static void bias_act_epilogue(void *ctx, const float *src, int lds, float *dst, int ldd, int rows, int c0, int n)
 {
     const bias_act *a = ctx;
 #ifdef RG_SOFTMAX_512
     if (a->v512) {
-        bias_act_block512(a, y, ldy, rows, c0, c1);
+        bias_act_block512(a, src, lds, dst, ldd, rows, c0, n);
         return;
     }
 #endif
-    for (int i = 0; i < rows; i++)
-        bias_gelu_row(y + (size_t)i * ldy + c0, a->b + c0, c1 - c0, a->gelu);
+    for (int i = 0; i < rows; i++) {
+        float *y = dst + (size_t)i * ldd;
+        if (y != src + (size_t)i * lds)
+            memcpy(y, src + (size_t)i * lds, (size_t)n * sizeof *y);
+        bias_gelu_row(y, a->b + c0, n, a->gelu);
+    }
 }
 
 /* One column block of out = in W^T + b (optionally GELU). */
@@ -1519,12 +1578,6 @@ static void attention_task(void *arg, int task, int worker)
     const float *q = base, *k = base + H, *v = base + 2 * H;
     float *S = m->scores + (size_t)worker * m->scores_stride;
     float scale = 1.0f / sqrtf((float)d);
-#ifdef RG_ATTN_AMX
-    if (m->attn_amx) {
-        attention_amx(q, k, v, 3 * H, L, d, scale, S, m->ctx + (size_t)f->offs[s] * H + (size_t)h * d, H);
-        return;
-    }
-#endif
 #ifdef RG_SOFTMAX_512
     if (m->softmax512 && d % 16 == 0 && d <= 64) {
         int Lp = (L + 15) / 16 * 16;
@@ -1669,7 +1722,14 @@ rg_status rg_bert_model_run_ids(rg_bert_model *m, const int32_t *const *ids, con
         f.in_quantized = fused && l > 0;
         run_linear(&f, &L->qkv, m->x, m->qkv, 0);
         f.in_quantized = false;
-        pool_run(m->pool, (int)n * in->heads, attention_task, &f);
+#ifdef RG_ATTN_AMX
+        if (m->attn_amx) {
+            /* whole sequences a task when there are enough to share out */
+            f.attn_heads = (int)n >= 4 * m->pool->nthreads ? in->heads : 1;
+            pool_run(m->pool, (int)n * (in->heads / f.attn_heads), attention_amx_task, &f);
+        } else
+#endif
+            pool_run(m->pool, (int)n * in->heads, attention_task, &f);
         if (fused) {
             run_post_attention(&f, L);
             continue;
