@@ -708,9 +708,15 @@ rg_status rg_bert_model_open(const char *dir, const rg_bert_model_opts *opts, rg
     m->scores_stride = (size_t)L * Lp + (size_t)d * Lp + (size_t)L * d;
 #ifdef RG_ATTN_AMX
     /* int8 precision runs attention on AMX bf16 tiles where the int8
-     * products run on AMX (RAGGED_INT8_KERNEL=vnni turns both off). */
-    m->attn_amx = m->opts.precision == RG_BERT_INT8 && d % 32 == 0 && d <= 64 &&
-                  strcmp(rg_int8_kernel_name(), "amx") == 0 &&
+     * products run on AMX (RAGGED_INT8_KERNEL=vnni turns both off);
+     * RAGGED_ATTENTION=bf16 asks for them in any precision (tests compare
+     * with the fp32 reference), RAGGED_ATTENTION=fp32 never. */
+    const char *att = getenv("RAGGED_ATTENTION");
+    bool want = att && strcmp(att, "bf16") == 0   ? true
+                : att && strcmp(att, "fp32") == 0 ? false
+                                                  : m->opts.precision == RG_BERT_INT8 &&
+                                                        strcmp(rg_int8_kernel_name(), "amx") == 0;
+    m->attn_amx = want && d % 32 == 0 && d <= 64 &&
                   rg_cpu_has(RG_CPU_AMX_BF16 | RG_CPU_AVX512BF16 | RG_CPU_AVX512F | RG_CPU_AVX512BW);
     if (m->attn_amx)
         m->scores_stride = RG_MAX(m->scores_stride, attention_amx_scratch(L, m->info.hidden) / sizeof(float) + 1);

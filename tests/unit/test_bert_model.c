@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "bert_int8.h"
+#include "cpu.h"
 #include "bert_model.h"
 #include "test.h"
 #include "test_ref.h"
@@ -70,8 +71,9 @@ static double max_abs_diff(const float *a, const float *b, size_t n)
     return m;
 }
 
-/* Generates a model, embeds TEXTS with ragged and the reference, compares. */
-static void compare_with_reference(const char *gen_args, int batch, const char *prefix)
+/* Generates a model, embeds TEXTS with ragged and the reference, compares
+ * (max abs difference of the unit vectors at most tol). */
+static void compare_with_reference_tol(const char *gen_args, int batch, const char *prefix, double tol)
 {
     if (!rg_test_have_reference())
         return;
@@ -123,7 +125,12 @@ static void compare_with_reference(const char *gen_args, int batch, const char *
     CHECK_OK(st, &err);
     fprintf(stderr, "    max abs diff vs numpy reference: %.3g\n", diff);
     CHECK_MSG(ids_ok, "token ids differ from the reference for text %d", bad_text);
-    CHECK_MSG(diff <= 1e-4, "max abs diff %.3g > 1e-4 vs the numpy reference (%s)", diff, gen_args);
+    CHECK_MSG(diff <= tol, "max abs diff %.3g > %g vs the numpy reference (%s)", diff, tol, gen_args);
+}
+
+static void compare_with_reference(const char *gen_args, int batch, const char *prefix)
+{
+    compare_with_reference_tol(gen_args, batch, prefix, 1e-4);
 }
 
 TEST(bert_fp32_mean_matches_reference) { compare_with_reference("--pooling mean --seed 1", 3, NULL); }
@@ -140,6 +147,31 @@ TEST(bert_fp32_attention_head_sizes_match_reference)
     compare_with_reference("--seed 12 --hidden 96 --heads 2 --intermediate 64 --max-seq-length 40 --max-position 48",
                            3, NULL);
     compare_with_reference("--seed 13 --hidden 128 --heads 2 --intermediate 64 --std 0.1", 2, NULL);
+}
+
+/* The AMX bf16 attention (int8 precision's default on AMX CPUs), forced
+ * into an fp32 model so only it differs from the reference: head sizes 32
+ * and 64 (one and two tiles of the reduced dimension), sequence lengths
+ * that are not multiples of 16 or 32, batches of several sequences.  bf16
+ * keeps 8 bits of mantissa; the products sum in fp32. */
+TEST(bert_amx_bf16_attention_matches_reference)
+{
+    if (!rg_cpu_has(RG_CPU_AMX_BF16 | RG_CPU_AVX512BF16 | RG_CPU_AVX512F | RG_CPU_AVX512BW)) {
+        fprintf(stderr, "    no AMX-BF16 on this CPU: nothing to compare\n");
+        return;
+    }
+    const char *old = getenv("RAGGED_ATTENTION");
+    char *saved = old ? rg_xstrdup(old) : NULL;
+    setenv("RAGGED_ATTENTION", "bf16", 1);
+    compare_with_reference_tol("--seed 31 --hidden 64 --heads 2 --intermediate 96 --max-seq-length 40 "
+                               "--max-position 48", 8, NULL, 5e-3);
+    compare_with_reference_tol("--seed 32 --hidden 128 --heads 2 --intermediate 64 --std 0.1", 3, NULL, 5e-3);
+    compare_with_reference_tol("--seed 33 --hidden 96 --heads 3 --intermediate 64 --layers 2", 5, "query: ", 5e-3);
+    if (saved)
+        setenv("RAGGED_ATTENTION", saved, 1);
+    else
+        unsetenv("RAGGED_ATTENTION");
+    free(saved);
 }
 
 TEST(bert_fp32_prefix_and_wider_model)
