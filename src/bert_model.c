@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bert_bf16.h"
 #include "bert_f32.h"
 #include "bert_int8.h"
 #include "cpu.h"
@@ -165,6 +166,7 @@ typedef struct linear {
     const float *w;               /* [n, k] */
     const float *b;               /* [n] */
     rg_int8_matrix *q;            /* int8 precision only */
+    rg_bf16_matrix *h;            /* bf16 precision on AMX only */
     rg_f32_matrix *p;             /* fp32 packed for the SIMD kernel, or NULL: OpenBLAS */
 } linear;
 
@@ -208,6 +210,22 @@ struct rg_bert_model {
 const char *rg_bert_pooling_name(rg_bert_pooling p)
 {
     return p == RG_BERT_POOL_CLS ? "cls" : p == RG_BERT_POOL_MAX ? "max" : "mean";
+}
+
+const char *rg_bert_precision_name(rg_bert_precision p)
+{
+    return p == RG_BERT_INT8 ? "int8" : p == RG_BERT_BF16 ? "bf16" : "fp32";
+}
+
+bool rg_bert_precision_parse(const char *s, rg_bert_precision *out)
+{
+    static const rg_bert_precision all[] = {RG_BERT_FP32, RG_BERT_INT8, RG_BERT_BF16};
+    for (size_t i = 0; s && i < sizeof all / sizeof all[0]; i++)
+        if (strcmp(s, rg_bert_precision_name(all[i])) == 0) {
+            *out = all[i];
+            return true;
+        }
+    return false;
 }
 
 const char *rg_bert_kind_name(rg_bert_kind k) { return k == RG_BERT_CROSS_ENCODER ? "cross-encoder" : "bi-encoder"; }
@@ -349,7 +367,9 @@ static rg_status load_weights(rg_bert_model *m, rg_error *err)
         for (int j = 0; j < 4; j++) {
             if (m->opts.precision == RG_BERT_INT8)
                 ls[j]->q = rg_int8_matrix_new(ls[j]->w, ls[j]->n, ls[j]->k);
-            else
+            else if (m->opts.precision == RG_BERT_BF16)
+                ls[j]->h = rg_bf16_matrix_new(ls[j]->w, ls[j]->n, ls[j]->k);
+            if (!ls[j]->q && !ls[j]->h)
                 ls[j]->p = rg_f32_matrix_new(ls[j]->w, ls[j]->n, ls[j]->k);
         }
     }
@@ -639,7 +659,7 @@ static rg_status fingerprint(rg_bert_model *m, const char *dir, rg_error *err)
         rg_buf_printf(&b, ":%s\n", hex);
     }
     rg_buf_printf(&b, "pooling=%s max_seq_length=%d precision=%s\n", rg_bert_pooling_name(m->info.pooling),
-                  m->info.max_seq_length, m->opts.precision == RG_BERT_INT8 ? "int8" : "fp32");
+                  m->info.max_seq_length, rg_bert_precision_name(m->opts.precision));
     rg_sha256_hex(b.data, b.len, m->info.fingerprint);
     rg_buf_free(&b);
     return RG_OK;
@@ -714,8 +734,8 @@ rg_status rg_bert_model_open(const char *dir, const rg_bert_model_opts *opts, rg
     const char *att = getenv("RAGGED_ATTENTION");
     bool want = att && strcmp(att, "bf16") == 0   ? true
                 : att && strcmp(att, "fp32") == 0 ? false
-                                                  : m->opts.precision == RG_BERT_INT8 &&
-                                                        strcmp(rg_int8_kernel_name(), "amx") == 0;
+                : m->opts.precision == RG_BERT_INT8 ? strcmp(rg_int8_kernel_name(), "amx") == 0
+                                                  : m->opts.precision == RG_BERT_BF16;
     m->attn_amx = want && d % 32 == 0 && d <= 64 &&
                   rg_cpu_has(RG_CPU_AMX_BF16 | RG_CPU_AVX512BF16 | RG_CPU_AVX512F | RG_CPU_AVX512BW);
     if (m->attn_amx)
@@ -737,6 +757,10 @@ void rg_bert_model_free(rg_bert_model *m)
             rg_int8_matrix_free(m->layers[i].attn_out.q);
             rg_int8_matrix_free(m->layers[i].inter.q);
             rg_int8_matrix_free(m->layers[i].out.q);
+            rg_bf16_matrix_free(m->layers[i].qkv.h);
+            rg_bf16_matrix_free(m->layers[i].attn_out.h);
+            rg_bf16_matrix_free(m->layers[i].inter.h);
+            rg_bf16_matrix_free(m->layers[i].out.h);
             rg_f32_matrix_free(m->layers[i].qkv.p);
             rg_f32_matrix_free(m->layers[i].attn_out.p);
             rg_f32_matrix_free(m->layers[i].inter.p);
@@ -1349,6 +1373,8 @@ static void linear_task(void *arg, int task, int worker)
         return;
     if (l->q) {
         rg_int8_gemm(l->q, f->m->xq, f->m->xscale, f->T, n0, n1, f->out, l->n);
+    } else if (l->h) {
+        rg_bf16_gemm(l->h, (const uint16_t *)f->m->xq, f->T, n0, n1, f->out, l->n, NULL);
     } else if (l->p) {
         rg_f32_gemm(l->p, f->in, l->k, f->T, n0, n1, f->out, l->n);
     } else {
@@ -1363,6 +1389,11 @@ static void quantize_task(void *arg, int task, int worker)
 {
     fwd *f = arg;
     int r0 = task * f->rows_per_task, r1 = RG_MIN(f->T, r0 + f->rows_per_task);
+    if (f->lin->h) {
+        int kpad = rg_bf16_matrix_kpad(f->lin->h);
+        rg_bf16_convert_rows(f->in, r0, r1, f->lin->k, f->lin->k, (uint16_t *)f->m->xq, kpad);
+        return;
+    }
     int kpad = rg_int8_matrix_kpad(f->lin->q);
     rg_int8_quantize_rows(f->in, r0, r1, f->lin->k, f->lin->k, f->m->xq, kpad, f->m->xscale);
 }
@@ -1385,6 +1416,14 @@ static void linear_rows_task(void *arg, int task, int worker)
         bias_act ba = {l->b, f->gelu, m->softmax512};
         rg_int8_epilogue epi = {bias_act_epilogue, &ba};
         rg_int8_gemm_epi(l->q, m->xq + (size_t)r0 * kpad, m->xscale + r0, r1 - r0, 0, l->n, y, l->n, &epi);
+        return;
+    } else if (l->h) {
+        int kpad = rg_bf16_matrix_kpad(l->h);
+        uint16_t *xb = (uint16_t *)m->xq + (size_t)r0 * kpad;
+        rg_bf16_convert_rows(f->in + (size_t)r0 * l->k, 0, r1 - r0, l->k, l->k, xb, kpad);
+        bias_act ba = {l->b, f->gelu, m->softmax512};
+        rg_int8_epilogue epi = {bias_act_epilogue, &ba};
+        rg_bf16_gemm(l->h, xb, r1 - r0, 0, l->n, y, l->n, &epi);
         return;
     } else if (l->p) {
         rg_f32_gemm(l->p, f->in + (size_t)r0 * l->k, l->k, r1 - r0, 0, l->n, y, l->n);
@@ -1418,7 +1457,7 @@ static void run_linear(fwd *f, const linear *l, const float *in, float *out, int
         pool_run(m->pool, (f->T + RG_ROW_BLOCK - 1) / RG_ROW_BLOCK, linear_rows_task, f);
         return;
     }
-    if (l->q) {
+    if (l->q || l->h) {
         f->rows_per_task = RG_MAX(1, (f->T + threads - 1) / threads);
         pool_run(m->pool, (f->T + f->rows_per_task - 1) / f->rows_per_task, quantize_task, f);
     }
@@ -1649,9 +1688,10 @@ static void grow_scratch(rg_bert_model *m, size_t T)
     m->ctx = rg_xmalloc(T * H * sizeof(float));
     m->tmp = rg_xmalloc(T * H * sizeof(float));
     m->inter = rg_xmalloc(T * I * sizeof(float));
-    /* int8 rows are padded to a multiple of 64 bytes */
+    /* int8 rows are padded to a multiple of 64 values, bf16 rows (2 bytes
+     * a value) to 32 */
     size_t kmax = (RG_MAX(H, I) + 63) / 64 * 64;
-    m->xq = rg_xmalloc(T * kmax);
+    m->xq = rg_xmalloc(T * kmax * (m->opts.precision == RG_BERT_BF16 ? 2 : 1));
     m->xscale = rg_xmalloc(T * sizeof(float));
     m->cap_tokens = T;
 }

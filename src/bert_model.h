@@ -18,7 +18,9 @@
 #include "error.h"
 
 typedef enum rg_bert_pooling { RG_BERT_POOL_MEAN, RG_BERT_POOL_CLS, RG_BERT_POOL_MAX } rg_bert_pooling;
-typedef enum rg_bert_precision { RG_BERT_FP32, RG_BERT_INT8 } rg_bert_precision;
+/* bf16: dense products and attention on AMX bf16 tiles (fp32 sums); on a
+ * CPU without AMX-BF16 it runs fp32. */
+typedef enum rg_bert_precision { RG_BERT_FP32, RG_BERT_INT8, RG_BERT_BF16 } rg_bert_precision;
 /* A bi-encoder embeds one text (sentence-transformers); a cross-encoder
  * scores a (query, passage) pair through a classification head
  * (BertForSequenceClassification / XLMRobertaForSequenceClassification, the
@@ -63,6 +65,9 @@ const rg_bert_info *rg_bert_model_info(const rg_bert_model *m);
 /* The WordPiece tokenizer, or NULL for a Unigram model. */
 const rg_bert_tokenizer *rg_bert_model_tokenizer(const rg_bert_model *m);
 const char *rg_bert_pooling_name(rg_bert_pooling p);
+const char *rg_bert_precision_name(rg_bert_precision p);   /* "fp32", "int8", "bf16" */
+/* "fp32", "int8" or "bf16" -> *out; false for anything else. */
+bool rg_bert_precision_parse(const char *s, rg_bert_precision *out);
 const char *rg_bert_kind_name(rg_bert_kind k);         /* "bi-encoder", "cross-encoder" */
 const char *rg_bert_family_name(rg_bert_family f);     /* "bert", "xlm-roberta" */
 const char *rg_bert_tok_kind_name(rg_bert_tok_kind k); /* "wordpiece", "unigram" */

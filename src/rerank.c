@@ -113,11 +113,9 @@ static const rg_reranker_ops bert_ops = {.name = "bert", .score = bert_score, .f
 
 rg_status rg_reranker_bert_open(const char *dir, const rg_config *cfg, rg_reranker **out, rg_error *err)
 {
-    rg_bert_model_opts o = {
-        .threads = (int)rg_config_int(cfg, "embedding.threads"),
-        .precision = strcmp(rg_config_str(cfg, "retrieval.rerank.precision"), "int8") == 0 ? RG_BERT_INT8
-                                                                                            : RG_BERT_FP32,
-    };
+    rg_bert_model_opts o = {.threads = (int)rg_config_int(cfg, "embedding.threads"), .precision = RG_BERT_FP32};
+    /* the schema admits only the names rg_bert_precision_parse knows */
+    rg_bert_precision_parse(rg_config_str(cfg, "retrieval.rerank.precision"), &o.precision);
     rg_bert_model *m;
     rg_status st = rg_bert_model_open(dir, &o, &m, err);
     if (st != RG_OK)
@@ -140,8 +138,9 @@ rg_status rg_reranker_bert_open(const char *dir, const rg_config *cfg, rg_rerank
     while (base > dir && base[-1] != '/')
         base--;
     char name[300];
-    snprintf(name, sizeof name, "bert:%.*s%s", (int)(dir + dl - base), base,
-             o.precision == RG_BERT_INT8 ? " (int8)" : "");
+    snprintf(name, sizeof name, "bert:%.*s%s%s%s", (int)(dir + dl - base), base,
+             o.precision == RG_BERT_FP32 ? "" : " (", o.precision == RG_BERT_FP32 ? "" : rg_bert_precision_name(o.precision),
+             o.precision == RG_BERT_FP32 ? "" : ")");
     *out = rg_reranker_new(&bert_ops, b, name);
     return RG_OK;
 }

@@ -1,11 +1,11 @@
 /* Benchmark driver for cross-encoder reranking and XLM-R throughput (built
  * by bench/rerank/run.py against build/libragged.a).
  *
- *   bench_rerank rerank MODEL_DIR fp32|int8 THREADS TEXTS_FILE RUNS
+ *   bench_rerank rerank MODEL_DIR fp32|int8|bf16 THREADS TEXTS_FILE RUNS
  *       TEXTS_FILE: the query on line 1, one passage per following line.
  *       -> "median_s=... min_s=... cpu_s=... tokens=..." for reranking all
  *          passages (tokenization included), then one score per line
- *   bench_rerank pairs MODEL_DIR fp32|int8 THREADS IDS_FILE RUNS
+ *   bench_rerank pairs MODEL_DIR fp32|int8|bf16 THREADS IDS_FILE RUNS
  *       IDS_FILE: one pair per line as token ids ([CLS] q [SEP] p [SEP]);
  *       token type 1 after the first [SEP].  Same inputs as the PyTorch
  *       peer: -> "median_s=..." then one score per line
@@ -21,7 +21,11 @@
 
 static rg_bert_model *open_model(const char *dir, const char *prec, int threads)
 {
-    rg_bert_model_opts o = {.threads = threads, .precision = strcmp(prec, "int8") == 0 ? RG_BERT_INT8 : RG_BERT_FP32};
+    rg_bert_model_opts o = {.threads = threads};
+    if (!rg_bert_precision_parse(prec, &o.precision)) {
+        fprintf(stderr, "bench_rerank: precision %s is not fp32, int8 or bf16\n", prec);
+        exit(2);
+    }
     rg_bert_model *m;
     rg_error err = {0};
     if (rg_bert_model_open(dir, &o, &m, &err) != RG_OK) {

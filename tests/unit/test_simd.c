@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bert_bf16.h"
 #include "bert_f32.h"
 #include "bert_int8.h"
 #include "cpu.h"
@@ -343,4 +344,73 @@ TEST(simd_f32_gemm_matches_reference)
     free(y);
     CHECK_MSG(!want_packed || packed, "this CPU has AVX2+FMA but no packed fp32 kernel was chosen");
     CHECK_MSG(worst < 1e-4, "fp32 packed kernel vs float64: %g", worst);
+}
+
+/* Adds 1 to every output it is given and counts them: the epilogue must
+ * see each output exactly once. */
+typedef struct count_epi {
+    int seen;
+} count_epi;
+
+static void count_and_add(void *ctx, const float *src, int lds, float *dst, int ldd, int rows, int c0, int n)
+{
+    count_epi *c = ctx;
+    (void)c0;
+    for (int i = 0; i < rows; i++)
+        for (int j = 0; j < n; j++)
+            dst[(size_t)i * ldd + j] = src[(size_t)i * lds + j] + 1.0f;
+    c->seen += rows * n;
+}
+
+/* bf16 GEMM on AMX (where the CPU has it): a 32-row block plus a tail of
+ * rows, a 16-column tail, k past one 32-wide step; against float64 within
+ * bf16's rounding of both operands, and its epilogue against no epilogue. */
+TEST(simd_bf16_gemm_matches_reference)
+{
+    if (!rg_bf16_available()) {
+        CHECK(rg_bf16_matrix_new((const float[]){1}, 1, 1) == NULL);
+        fprintf(stderr, "    no AMX-BF16 here: rg_bf16_matrix_new gives NULL (fp32 runs)\n");
+        return;
+    }
+    int n = 100, k = 200, rows = 77;
+    uint64_t s = 5;
+    float *w = rg_xmalloc((size_t)n * k * sizeof *w), *x = rg_xmalloc((size_t)rows * k * sizeof *x);
+    for (int i = 0; i < n * k; i++)
+        w[i] = frand(&s);
+    for (int i = 0; i < rows * k; i++)
+        x[i] = 2 * frand(&s);
+    rg_bf16_matrix *m = rg_bf16_matrix_new(w, n, k);
+    CHECK(m != NULL);
+    int kpad = rg_bf16_matrix_kpad(m);
+    uint16_t *xb = rg_xcalloc((size_t)rows * kpad, sizeof *xb);
+    rg_bf16_convert_rows(x, 0, rows, k, k, xb, kpad);
+    float *y = rg_xcalloc((size_t)rows * n, sizeof *y), *ye = rg_xcalloc((size_t)rows * n, sizeof *ye);
+    rg_bf16_gemm(m, xb, rows, 0, 32, y, n, NULL);
+    rg_bf16_gemm(m, xb, rows, 32, n, y, n, NULL);
+    count_epi ce = {0};
+    rg_int8_epilogue epi = {count_and_add, &ce};
+    rg_bf16_gemm(m, xb, rows, 0, 48, ye, n, &epi);
+    rg_bf16_gemm(m, xb, rows, 48, n, ye, n, &epi);
+    double worst = 0, worst_epi = 0;
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < n; c++) {
+            double ref = 0, mag = 0;
+            for (int i = 0; i < k; i++) {
+                ref += (double)x[r * k + i] * w[c * k + i];
+                mag += fabs((double)x[r * k + i] * w[c * k + i]);
+            }
+            /* each operand rounds by at most 2^-9 relative */
+            worst = fmax(worst, fabs(y[r * n + c] - ref) / (mag * 0x1p-8));
+            worst_epi = fmax(worst_epi, fabs(ye[r * n + c] - (y[r * n + c] + 1.0f)));
+        }
+    fprintf(stderr, "    bf16 gemm: worst error %.3g of the bf16 bound, epilogue %.3g\n", worst, worst_epi);
+    CHECK_MSG(worst <= 1.0, "bf16 gemm off the float64 product by %.3g of the rounding bound", worst);
+    CHECK_EQ_INT(ce.seen, rows * n);
+    CHECK_MSG(worst_epi == 0, "bf16 gemm with an epilogue differs by %g", worst_epi);
+    free(w);
+    free(x);
+    free(xb);
+    free(y);
+    free(ye);
+    rg_bf16_matrix_free(m);
 }
