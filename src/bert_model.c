@@ -1083,8 +1083,8 @@ typedef struct amx_tilecfg {
 static size_t attention_amx_scratch(int L, int H)
 {
     size_t L16 = (size_t)(L + 15) / 16 * 16, L32 = (size_t)(L + 31) / 32 * 32;
-    return L16 * H * 2          /* Q bf16 */
-           + L16 * H * 2        /* K packed */
+    return L16 * H * 2 * 2      /* Q bf16, high and low parts */
+           + L16 * H * 2 * 2    /* K packed, high and low parts */
            + L32 * H * 2        /* V packed */
            + 32 * L32 * 4       /* S of one row block */
            + 32 * L32 * 2       /* P of one row block */
@@ -1100,6 +1100,17 @@ AMX_BF16_ATTR static inline __m512i bf16_pairs(__m512 lo, __m512 hi)
     return _mm512_or_si512(a, _mm512_slli_epi32(b, 16));
 }
 
+/* 32 floats (a: the first 16) as bf16 high parts and the bf16 rounding of
+ * what those leave out. */
+AMX_BF16_ATTR static inline void bf16_split(__m512 a, __m512 b, __m512i *hi, __m512i *lo)
+{
+    __m256bh ha = _mm512_cvtneps_pbh(a), hb = _mm512_cvtneps_pbh(b);
+    __m256bh la = _mm512_cvtneps_pbh(_mm512_sub_ps(a, _mm512_cvtpbh_ps(ha)));
+    __m256bh lb = _mm512_cvtneps_pbh(_mm512_sub_ps(b, _mm512_cvtpbh_ps(hb)));
+    *hi = _mm512_inserti64x4(_mm512_castsi256_si512((__m256i)ha), (__m256i)hb, 1);
+    *lo = _mm512_inserti64x4(_mm512_castsi256_si512((__m256i)la), (__m256i)lb, 1);
+}
+
 /* Heads [h0, h1) of one sequence: qkv holds its L rows of [Q | K | V]
  * (stride ldqkv, H = heads * d wide each), out its L rows (stride ldo).
  * The packing reads each row of the heads once, in order: reading one
@@ -1111,7 +1122,9 @@ AMX_BF16_ATTR static void attention_amx(const float *qkv, int ldqkv, int H, int 
     uint8_t *p = (uint8_t *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
     uint16_t *qb = (uint16_t *)p;                        /* [nh][L16][d] */
     uint16_t *kp = qb + (size_t)L16 * W;                 /* [nh][L16/16][KS][16 pairs][16 keys][2] */
-    uint16_t *vp = kp + (size_t)L16 * W;                 /* [nh][L32/32][d/16][16 key pairs][16 cols][2] */
+    uint16_t *qlo = kp + (size_t)L16 * W;                /* as qb: q - bf16(q), rounded to bf16 */
+    uint16_t *klo = qlo + (size_t)L16 * W;               /* as kp */
+    uint16_t *vp = klo + (size_t)L16 * W;                /* [nh][L32/32][d/16][16 key pairs][16 cols][2] */
     float *S = (float *)(vp + (size_t)L32 * W);          /* [32][L32] */
     uint16_t *P = (uint16_t *)(S + (size_t)32 * L32);    /* [32][L32] */
     float *O = (float *)(P + (size_t)32 * L32);          /* [32][d] */
@@ -1132,18 +1145,21 @@ AMX_BF16_ATTR static void attention_amx(const float *qkv, int ldqkv, int H, int 
                 }
             for (int c = 0; c < W; c += 32) {
                 int h = c / d, ks = (c % d) / 32;
-                __m512i qv = _mm512_setzero_si512(), kv = qv;
+                __m512i qv = _mm512_setzero_si512(), kv = qv, qvl = qv, kvl = qv;
                 if (ii < L) {
                     const float *qr = q + (size_t)ii * ldqkv + c, *kr = k + (size_t)ii * ldqkv + c;
-                    qv = (__m512i)_mm512_cvtne2ps_pbh(_mm512_mul_ps(_mm512_loadu_ps(qr + 16), vscale),
-                                                      _mm512_mul_ps(_mm512_loadu_ps(qr), vscale));
-                    kv = (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(kr + 16), _mm512_loadu_ps(kr));
+                    bf16_split(_mm512_mul_ps(_mm512_loadu_ps(qr), vscale),
+                               _mm512_mul_ps(_mm512_loadu_ps(qr + 16), vscale), &qv, &qvl);
+                    bf16_split(_mm512_loadu_ps(kr), _mm512_loadu_ps(kr + 16), &kv, &kvl);
                 }
-                _mm512_storeu_si512(qb + ((size_t)h * L16 + ii) * d + 32 * ks, qv);
+                size_t qo = ((size_t)h * L16 + ii) * d + 32 * ks;
+                _mm512_storeu_si512(qb + qo, qv);
+                _mm512_storeu_si512(qlo + qo, qvl);
                 /* key ii is column ii % 16 of its block's tile: pair r of
                  * its 32 values goes to tile row r */
-                int32_t *kt = (int32_t *)(kp + (size_t)h * L16 * d + ((size_t)(ii / 16) * KS + ks) * 512) + ii % 16;
-                _mm512_i32scatter_epi32(kt, lane, kv, 4);
+                size_t ko = (size_t)h * L16 * d + ((size_t)(ii / 16) * KS + ks) * 512;
+                _mm512_i32scatter_epi32((int32_t *)(kp + ko) + ii % 16, lane, kv, 4);
+                _mm512_i32scatter_epi32((int32_t *)(klo + ko) + ii % 16, lane, kvl, 4);
             }
         }
         for (int c = 0; c < W; c += 16) {
@@ -1166,6 +1182,7 @@ AMX_BF16_ATTR static void attention_amx(const float *qkv, int ldqkv, int H, int 
      * independent products in flight instead of one waiting on the last. */
     for (int h = 0; h < nh; h++) {
         const uint16_t *qh = qb + (size_t)h * L16 * d, *kh = kp + (size_t)h * L16 * d, *vh = vp + (size_t)h * L32 * d;
+        const ptrdiff_t qd = qlo - qb, kd = klo - kp;   /* from a high part to its low part */
         float *oh = out + (size_t)(h0 + h) * d;
         for (int i0 = 0; i0 < L; i0 += 32) {
             /* rows past L16 (one 16-row block left) read Q rows that
@@ -1181,16 +1198,21 @@ AMX_BF16_ATTR static void attention_amx(const float *qkv, int ldqkv, int H, int 
                 _tile_zero(1);
                 _tile_zero(2);
                 _tile_zero(3);
-                for (int ks = 0; ks < KS; ks++) {
-                    _tile_loadd(4, qa + 32 * ks, d * 2);
-                    _tile_loadd(5, qc + 32 * ks, d * 2);
-                    _tile_loadd(6, kb0 + (size_t)ks * 512, 64);
-                    _tile_loadd(7, kb1 + (size_t)ks * 512, 64);
-                    _tile_dpbf16ps(0, 4, 6);
-                    _tile_dpbf16ps(1, 4, 7);
-                    _tile_dpbf16ps(2, 5, 6);
-                    _tile_dpbf16ps(3, 5, 7);
-                }
+                /* Q K^T ~ Qhi Khi + Qlo Khi + Qhi Klo: the scores to ~16
+                 * bits; bf16 alone moved them enough to reorder int8's
+                 * rankings (tests/unit/test_bert_xlmr.c) */
+                for (int ks = 0; ks < KS; ks++)
+                    for (int part = 0; part < 3; part++) {
+                        ptrdiff_t ao = part == 1 ? qd : 0, bo = part == 2 ? kd : 0;
+                        _tile_loadd(4, qa + ao + 32 * ks, d * 2);
+                        _tile_loadd(5, qc + ao + 32 * ks, d * 2);
+                        _tile_loadd(6, kb0 + bo + (size_t)ks * 512, 64);
+                        _tile_loadd(7, kb1 + bo + (size_t)ks * 512, 64);
+                        _tile_dpbf16ps(0, 4, 6);
+                        _tile_dpbf16ps(1, 4, 7);
+                        _tile_dpbf16ps(2, 5, 6);
+                        _tile_dpbf16ps(3, 5, 7);
+                    }
                 _tile_stored(0, S + j0, L32 * 4);
                 _tile_stored(2, S + (size_t)16 * L32 + j0, L32 * 4);
                 if (jt) {
@@ -1419,11 +1441,12 @@ static void linear_rows_task(void *arg, int task, int worker)
         return;
     } else if (l->h) {
         int kpad = rg_bf16_matrix_kpad(l->h);
-        uint16_t *xb = (uint16_t *)m->xq + (size_t)r0 * kpad;
-        rg_bf16_convert_rows(f->in + (size_t)r0 * l->k, 0, r1 - r0, l->k, l->k, xb, kpad);
+        uint16_t *xb = (uint16_t *)m->xq;
+        if (!f->in_quantized)
+            rg_bf16_convert_rows(f->in, r0, r1, l->k, l->k, xb, kpad);
         bias_act ba = {l->b, f->gelu, m->softmax512};
         rg_int8_epilogue epi = {bias_act_epilogue, &ba};
-        rg_bf16_gemm(l->h, xb, r1 - r0, 0, l->n, y, l->n, &epi);
+        rg_bf16_gemm(l->h, xb + (size_t)r0 * kpad, r1 - r0, 0, l->n, y, l->n, &epi);
         return;
     } else if (l->p) {
         rg_f32_gemm(l->p, f->in + (size_t)r0 * l->k, l->k, r1 - r0, 0, l->n, y, l->n);
@@ -1554,30 +1577,51 @@ static void run_add_ln(fwd *f, float *out, const float *res, const float *g, con
     pool_run(f->m->pool, (f->T + f->rows_per_task - 1) / f->rows_per_task, add_ln_task, f);
 }
 
-/* int8, many tokens: everything after attention in one task per block of
- * rows, so the block stays in L2 from the attention output to the next
- * layer's input: out = LN(ctx Wo + bo + x), x = LN(GELU(out Wi + bi) Wf +
- * bf + out), each product's input quantised once, and x quantised into
- * m->xq for the next layer's QKV product.  The intermediate activations
- * (4x hidden) never leave the worker's buffer. */
+/* The input of a dense product in the form its kernel reads: rows [r0,
+ * r1) of x (stride ldx) quantised (int8, one scale a row) or converted
+ * (bf16) into buf at the product's row stride. */
+static void act_prepare(const linear *l, const float *x, int r0, int r1, int ldx, void *buf, float *scales)
+{
+    if (l->q)
+        rg_int8_quantize_rows(x, r0, r1, l->k, ldx, buf, rg_int8_matrix_kpad(l->q), scales);
+    else
+        rg_bf16_convert_rows(x, r0, r1, l->k, ldx, buf, rg_bf16_matrix_kpad(l->h));
+}
+
+/* y = rows [r0, r0 + n) of buf times W^T, then epi (bias, GELU). */
+static void act_gemm(const linear *l, const void *buf, const float *scales, int r0, int n, float *y, int ldy,
+                     const rg_int8_epilogue *epi)
+{
+    if (l->q)
+        rg_int8_gemm_epi(l->q, (const int8_t *)buf + (size_t)r0 * rg_int8_matrix_kpad(l->q), scales + r0, n, 0, l->n,
+                         y, ldy, epi);
+    else
+        rg_bf16_gemm(l->h, (const uint16_t *)buf + (size_t)r0 * rg_bf16_matrix_kpad(l->h), n, 0, l->n, y, ldy, epi);
+}
+
+/* int8 or bf16, many tokens: everything after attention in one task per
+ * block of rows, so the block stays in L2 from the attention output to the
+ * next layer's input: out = LN(ctx Wo + bo + x), x = LN(GELU(out Wi + bi)
+ * Wf + bf + out), each product's input quantised or converted once, and x
+ * prepared in m->xq for the next layer's QKV product.  The intermediate
+ * activations (4x hidden) never leave the worker's buffer. */
 static void post_attention_task(void *arg, int task, int worker)
 {
     fwd *f = arg;
     rg_bert_model *m = f->m;
     const layer *L = f->layer;
     int H = m->info.hidden, I = m->info.intermediate;
-    int kH = rg_int8_matrix_kpad(L->attn_out.q), kI = rg_int8_matrix_kpad(L->out.q);
     int r0 = task * f->rows_per_task, r1 = RG_MIN(f->T, r0 + f->rows_per_task), n = r1 - r0;
     uint8_t *wb = (uint8_t *)m->blockbuf + (size_t)worker * m->blockbuf_stride;
     float *ibuf = (float *)wb;                                          /* [RG_ROW_BLOCK][I] */
     float *ws = ibuf + (size_t)RG_ROW_BLOCK * I;                        /* [RG_ROW_BLOCK] */
-    int8_t *wq = (int8_t *)(ws + RG_ROW_BLOCK);                         /* [RG_ROW_BLOCK][max(kH, kI)] */
+    void *wq = ws + RG_ROW_BLOCK;                                       /* [RG_ROW_BLOCK][max(kH, kI)] */
     float *x = m->x + (size_t)r0 * H, *t = m->tmp + (size_t)r0 * H;
     bias_act ba = {L->attn_out.b, 0, m->softmax512};
     rg_int8_epilogue epi = {bias_act_epilogue, &ba};
 
-    rg_int8_quantize_rows(m->ctx, r0, r1, H, H, m->xq, kH, m->xscale);
-    rg_int8_gemm_epi(L->attn_out.q, m->xq + (size_t)r0 * kH, m->xscale + r0, n, 0, H, t, H, &epi);
+    act_prepare(&L->attn_out, m->ctx, r0, r1, H, m->xq, m->xscale);
+    act_gemm(&L->attn_out, m->xq, m->xscale, r0, n, t, H, &epi);
     for (int r = 0; r < n; r++) {
         float *y = t + (size_t)r * H;
         const float *res = x + (size_t)r * H;
@@ -1585,12 +1629,12 @@ static void post_attention_task(void *arg, int task, int worker)
             y[i] += res[i];
         layer_norm(m, x + (size_t)r * H, y, L->ln1_g, L->ln1_b);
     }
-    rg_int8_quantize_rows(x, 0, n, H, H, wq, kH, ws);
+    act_prepare(&L->inter, x, 0, n, H, wq, ws);
     ba = (bias_act){L->inter.b, 1, m->softmax512};
-    rg_int8_gemm_epi(L->inter.q, wq, ws, n, 0, I, ibuf, I, &epi);
-    rg_int8_quantize_rows(ibuf, 0, n, I, I, wq, kI, ws);
+    act_gemm(&L->inter, wq, ws, 0, n, ibuf, I, &epi);
+    act_prepare(&L->out, ibuf, 0, n, I, wq, ws);
     ba = (bias_act){L->out.b, 0, m->softmax512};
-    rg_int8_gemm_epi(L->out.q, wq, ws, n, 0, H, t, H, &epi);
+    act_gemm(&L->out, wq, ws, 0, n, t, H, &epi);
     for (int r = 0; r < n; r++) {
         float *y = t + (size_t)r * H;
         const float *res = x + (size_t)r * H;
@@ -1598,7 +1642,8 @@ static void post_attention_task(void *arg, int task, int worker)
             y[i] += res[i];
         layer_norm(m, x + (size_t)r * H, y, L->ln2_g, L->ln2_b);
     }
-    rg_int8_quantize_rows(m->x, r0, r1, H, H, m->xq, kH, m->xscale);
+    /* the next layer's QKV input (the same k as attn_out's) */
+    act_prepare(&L->attn_out, m->x, r0, r1, H, m->xq, m->xscale);
 }
 
 static void run_post_attention(fwd *f, const layer *L)
@@ -1608,7 +1653,7 @@ static void run_post_attention(fwd *f, const layer *L)
         size_t H = (size_t)m->info.hidden, I = (size_t)m->info.intermediate;
         size_t kmax = (RG_MAX(H, I) + 63) / 64 * 64;
         m->blockbuf_stride = (RG_ROW_BLOCK * I * sizeof(float) + RG_ROW_BLOCK * sizeof(float) +
-                              RG_ROW_BLOCK * kmax + 63) / 64 * 64;
+                              RG_ROW_BLOCK * kmax * 2 + 63) / 64 * 64;   /* bf16: 2 bytes a value */
         m->blockbuf = aligned_alloc(64, m->blockbuf_stride * (size_t)m->pool->nthreads);
         if (!m->blockbuf)
             abort();
@@ -1767,9 +1812,9 @@ rg_status rg_bert_model_run_ids(rg_bert_model *m, const int32_t *const *ids, con
     grow_scratch(m, T);
     fwd f = {.m = m, .T = (int)T, .nseq = n, .lens = lens, .offs = offs, .ids = ids, .types = types};
     pool_run(m->pool, (int)n, embed_task, &f);
-    /* int8 with many tokens: post_attention_task from attention to the
-     * next layer's quantised input */
-    bool fused = m->opts.precision == RG_BERT_INT8 && row_split(&f);
+    /* int8 or bf16 with many tokens: post_attention_task from attention to
+     * the next layer's quantised input */
+    bool fused = (m->layers[0].qkv.q || m->layers[0].qkv.h) && row_split(&f);
     for (int l = 0; l < in->layers; l++) {
         const layer *L = &m->layers[l];
         f.in_quantized = fused && l > 0;

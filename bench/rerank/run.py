@@ -213,7 +213,7 @@ def main():
     loads = [os.getloadavg()[0]]
     rows = []
     scores = {}
-    for prec in ("fp32", "int8"):
+    for prec in ("fp32", "int8", "bf16"):
         e2e, s_e2e = ragged("rerank", prec, texts)
         ids, s_ids = ragged("pairs", prec, ids_file)
         scores[prec] = s_ids
@@ -228,9 +228,9 @@ def main():
         w.stdin.close()
         w.wait()
     diff = max(abs(x - y) for x, y in zip(scores["fp32"], torch_scores))
-    tau = kendall(scores["fp32"], scores["int8"])
     top = lambda s: set(np.argsort(-np.array(s))[:10])
-    overlap = len(top(scores["fp32"]) & top(scores["int8"]))
+    agree = {p: (kendall(scores["fp32"], scores[p]), len(top(scores["fp32"]) & top(scores[p])),
+                 max(abs(x - y) for x, y in zip(scores["fp32"], scores[p]))) for p in ("int8", "bf16")}
 
     # XLM-R (multilingual-e5-small shape) against BERT with the same encoder.
     xl = os.path.join(tmp, "e5-small-shape")
@@ -275,10 +275,10 @@ def main():
         "",
         "### Cross-encoder, ms-marco-MiniLM-L-6 shape: one query, 50 passages, pairs of %d tokens" % rows[0][8],
         "",
-        "Same model check: max |ragged fp32 - torch| score = %.2g; int8 vs fp32 on these 50 pairs: Kendall tau %.4f, "
-        "top-10 overlap %d/10, max |int8 - fp32| %.3g against a spread (standard deviation) of the fp32 scores of "
-        "%.3g." % (diff, tau, overlap, max(abs(x - y) for x, y in zip(scores["fp32"], scores["int8"])),
-                   float(np.std(scores["fp32"]))),
+        "Same model check: max |ragged fp32 - torch| score = %.2g. Against fp32 on these 50 pairs (the spread, standard "
+        "deviation, of the fp32 scores is %.3g): " % (diff, float(np.std(scores["fp32"])))
+        + "; ".join("%s Kendall tau %.4f, top-10 overlap %d/10, max |%s - fp32| %.3g" % (p, t, o, p, d)
+                    for p, (t, o, d) in agree.items()) + ".",
         "",
         "| precision | ragged end to end (s) | its CPU (s) | ragged same ids (s) | its CPU (s) | PyTorch (s) "
         "| its CPU (s) | PyTorch setup | ragged / PyTorch wall | ragged / PyTorch CPU |",
@@ -287,7 +287,7 @@ def main():
     for prec, e2e, cpu_s, ids_s, ids_cpu, tb, tcpu, setup, _ in rows:
         lines.append("| %s | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f | %s | %.2fx | %.2fx |"
                      % (prec, e2e, cpu_s, ids_s, ids_cpu, tb, tcpu, setup, tb / ids_s, tcpu / ids_cpu))
-    lines += ["", "PyTorch runs fp32 in both rows (its measurement is repeated right after each ragged one); the ratios "
+    lines += ["", "PyTorch runs fp32 in every row (its measurement is repeated right after each ragged one); the ratios "
               "compare ragged on the same token ids with PyTorch's best setup (wall: medians; CPU: user + system "
               "seconds of all threads per run). End to end adds ragged's tokenization of the 50 passages.",
               "", "### XLM-R (multilingual-e5-small shape) vs BERT, same encoder (12 x 384), token ids", "",
