@@ -253,7 +253,7 @@ TEST(bert_cross_encoder_labels_match_reference)
 
 /* int8 keeps the order of a cross-encoder's scores: Kendall's tau between
  * the int8 and fp32 rankings of 50 passages. */
-TEST(cross_encoder_int8_rank_agreement)
+static void rank_agreement(rg_bert_precision prec)
 {
     if (!rg_test_have_reference())
         return;
@@ -263,7 +263,7 @@ TEST(cross_encoder_int8_rank_agreement)
         return;
     rg_error err = {0};
     rg_bert_model *m32 = NULL, *m8 = NULL;
-    rg_bert_model_opts o32 = {.threads = 2, .precision = RG_BERT_FP32}, o8 = {.threads = 2, .precision = RG_BERT_INT8};
+    rg_bert_model_opts o32 = {.threads = 2, .precision = RG_BERT_FP32}, o8 = {.threads = 2, .precision = prec};
     CHECK_OK(rg_bert_model_open(dir, &o32, &m32, &err), &err);
     CHECK_OK(rg_bert_model_open(dir, &o8, &m8, &err), &err);
     enum { N = 50 };
@@ -306,9 +306,10 @@ TEST(cross_encoder_int8_rank_agreement)
         for (int i = 0; i < 10; i++)
             for (int j = 0; j < 10; j++)
                 overlap += ia[i] == ib[j];
-        fprintf(stderr, "    int8 vs fp32 cross-encoder: Kendall tau %.4f, top-10 overlap %d/10\n", tau, overlap);
-        CHECK_MSG(tau >= 0.95, "int8 rank agreement tau %.4f < 0.95", tau);
-        CHECK_MSG(overlap >= 9, "int8 top-10 overlap %d < 9", overlap);
+        const char *pn = rg_bert_precision_name(prec);
+        fprintf(stderr, "    %s vs fp32 cross-encoder: Kendall tau %.4f, top-10 overlap %d/10\n", pn, tau, overlap);
+        CHECK_MSG(tau >= 0.95, "%s rank agreement tau %.4f < 0.95", pn, tau);
+        CHECK_MSG(overlap >= 9, "%s top-10 overlap %d < 9", pn, overlap);
     }
     for (int i = 0; i < N; i++)
         free(texts[i]);
@@ -316,6 +317,10 @@ TEST(cross_encoder_int8_rank_agreement)
     rg_bert_model_free(m8);
     free(dir);
 }
+
+TEST(cross_encoder_int8_rank_agreement) { rank_agreement(RG_BERT_INT8); }
+/* bf16 on AMX (elsewhere the model runs fp32 and agrees fully) */
+TEST(cross_encoder_bf16_rank_agreement) { rank_agreement(RG_BERT_BF16); }
 
 TEST(cross_encoder_refuses_to_embed_and_bi_encoder_to_score)
 {
