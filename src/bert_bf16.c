@@ -19,7 +19,7 @@
 #endif
 
 struct rg_bf16_matrix {
-    int n, k, npad, kpad;
+    int n, k, npad, kpad;   /* kpad: k rounded up to 32 */
     uint16_t *w;          /* [npad/16][kpad/32][16 pairs][16 columns][2], 64-byte aligned */
 };
 
@@ -73,19 +73,22 @@ void rg_bf16_matrix_free(rg_bf16_matrix *m)
     free(m);
 }
 
-int rg_bf16_matrix_kpad(const rg_bf16_matrix *m) { return m->kpad; }
+int rg_bf16_matrix_kpad(const rg_bf16_matrix *m) { return 2 * m->kpad; }
 
 #ifdef RG_BF16_AMX
 #define BF16_ATTR __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16,amx-tile,amx-bf16")))
 
+/* One row: the bf16 rounding of x in q[0, kpad), the bf16 rounding of
+ * what that leaves out in q[kpad, 2 kpad). */
 BF16_ATTR static void convert512(const float *x, int k, uint16_t *q, int kpad)
 {
-    int i = 0;
-    for (; i + 32 <= k; i += 32)
-        _mm512_storeu_si512(q + i, (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(x + i + 16), _mm512_loadu_ps(x + i)));
-    for (; i < kpad; i += 16) {
+    for (int i = 0; i < kpad; i += 16) {
         __mmask16 mk = i >= k ? 0 : k - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (k - i)) - 1);
-        _mm256_storeu_si256((__m256i *)(q + i), (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(mk, x + i)));
+        __m512 v = _mm512_maskz_loadu_ps(mk, x + i);
+        __m256bh hi = _mm512_cvtneps_pbh(v);
+        __m256bh lo = _mm512_cvtneps_pbh(_mm512_sub_ps(v, _mm512_cvtpbh_ps(hi)));
+        _mm256_storeu_si256((__m256i *)(q + i), (__m256i)hi);
+        _mm256_storeu_si256((__m256i *)(q + kpad + i), (__m256i)lo);
     }
 }
 
@@ -99,7 +102,8 @@ BF16_ATTR static void gemm_amx(const rg_bf16_matrix *m, const uint16_t *xb, int 
                                int ldy, const rg_int8_epilogue *epi)
 {
     int ks = m->kpad / 32;
-    size_t kpad = (size_t)m->kpad, bstride = (size_t)ks * 512;
+    /* kpad: the row stride of xb, high parts then low parts */
+    size_t kpad = 2 * (size_t)m->kpad, lo = (size_t)m->kpad, bstride = (size_t)ks * 512;
     /* A last block of fewer than 32 rows is copied into zeroed rows, so
      * every tile load reads 32 rows that exist. */
     int full = rows / 32 * 32;
@@ -139,6 +143,12 @@ BF16_ATTR static void gemm_amx(const rg_bf16_matrix *m, const uint16_t *xb, int 
                 _tile_dpbf16ps(1, 4, 7);
                 _tile_dpbf16ps(2, 5, 6);
                 _tile_dpbf16ps(3, 5, 7);
+                _tile_loadd(4, a0 + lo + (size_t)k * 32, kpad * 2);
+                _tile_loadd(5, a1 + lo + (size_t)k * 32, kpad * 2);
+                _tile_dpbf16ps(0, 4, 6);
+                _tile_dpbf16ps(1, 4, 7);
+                _tile_dpbf16ps(2, 5, 6);
+                _tile_dpbf16ps(3, 5, 7);
             }
             _tile_stored(0, &blk[0][0], 128);
             _tile_stored(1, &blk[0][16], 128);
@@ -163,12 +173,20 @@ void rg_bf16_convert_rows(const float *x, int r0, int r1, int k, int ldx, uint16
 {
 #ifdef RG_BF16_AMX
     for (int r = r0; r < r1; r++)
-        convert512(x + (size_t)r * ldx, k, xb + (size_t)r * kpad, kpad);
+        convert512(x + (size_t)r * ldx, k, xb + (size_t)r * kpad, kpad / 2);
 #else
+    /* the same layout in C (no kernel reads it where this compiles) */
+    int half = kpad / 2;
     for (int r = r0; r < r1; r++) {
-        for (int i = 0; i < k; i++)
-            xb[(size_t)r * kpad + i] = to_bf16(x[(size_t)r * ldx + i]);
-        memset(xb + (size_t)r * kpad + k, 0, (size_t)(kpad - k) * sizeof *xb);
+        uint16_t *q = xb + (size_t)r * kpad;
+        memset(q, 0, (size_t)kpad * sizeof *q);
+        for (int i = 0; i < k; i++) {
+            float f = x[(size_t)r * ldx + i], hf;
+            uint32_t hb = (uint32_t)to_bf16(f) << 16;
+            memcpy(&hf, &hb, sizeof hf);
+            q[i] = (uint16_t)(hb >> 16);
+            q[half + i] = to_bf16(f - hf);
+        }
     }
 #endif
 }

@@ -2,7 +2,7 @@
  * rounded to bf16 once at load and x converted per row on every call; the
  * sums are fp32 (TDPBF16PS).  bf16 keeps 8 bits of mantissa against int8's
  * 7 bits of a per-row range, so the scores keep their order far better
- * than int8 (bench/rerank/RESULTS.md) at a similar speed.  Only CPUs with
+ * than int8 (bench/rerank/RESULTS.md), at about twice int8's cost.  Only CPUs with
  * AMX-BF16 (and Linux granting the tile state) have it: elsewhere
  * rg_bf16_matrix_new returns NULL and the engine runs fp32. */
 #ifndef RG_BERT_BF16_H
@@ -22,11 +22,15 @@ bool rg_bf16_available(void);
  * layout; NULL when !rg_bf16_available(). */
 rg_bf16_matrix *rg_bf16_matrix_new(const float *w, int n, int k);
 void rg_bf16_matrix_free(rg_bf16_matrix *m);
-/* Row length of converted activations for this matrix (k rounded up to 32). */
+/* Row stride of converted activations for this matrix, in bf16 values:
+ * 2 x (k rounded up to 32), the bf16 rounding of each value then the bf16
+ * rounding of what that leaves out (the products use both, so the
+ * activations keep ~16 bits and only the weights round to 8). */
 int rg_bf16_matrix_kpad(const rg_bf16_matrix *m);
 
-/* Rows [r0, r1) of x ([., k], stride ldx) to bf16 (round to nearest even)
- * into xb (stride kpad, zero padded). */
+/* Rows [r0, r1) of x ([., k], stride ldx) to bf16 high and low parts
+ * (round to nearest even) into xb (stride kpad from rg_bf16_matrix_kpad,
+ * zero padded). */
 void rg_bf16_convert_rows(const float *x, int r0, int r1, int k, int ldx, uint16_t *xb, int kpad);
 
 /* y[r * ldy + c] = xb[r] . W[c] for r < rows, c in [n0, n1) (y is not

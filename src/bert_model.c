@@ -1653,7 +1653,7 @@ static void run_post_attention(fwd *f, const layer *L)
         size_t H = (size_t)m->info.hidden, I = (size_t)m->info.intermediate;
         size_t kmax = (RG_MAX(H, I) + 63) / 64 * 64;
         m->blockbuf_stride = (RG_ROW_BLOCK * I * sizeof(float) + RG_ROW_BLOCK * sizeof(float) +
-                              RG_ROW_BLOCK * kmax * 2 + 63) / 64 * 64;   /* bf16: 2 bytes a value */
+                              RG_ROW_BLOCK * kmax * 4 + 63) / 64 * 64;   /* bf16: 2 parts of 2 bytes */
         m->blockbuf = aligned_alloc(64, m->blockbuf_stride * (size_t)m->pool->nthreads);
         if (!m->blockbuf)
             abort();
@@ -1733,10 +1733,10 @@ static void grow_scratch(rg_bert_model *m, size_t T)
     m->ctx = rg_xmalloc(T * H * sizeof(float));
     m->tmp = rg_xmalloc(T * H * sizeof(float));
     m->inter = rg_xmalloc(T * I * sizeof(float));
-    /* int8 rows are padded to a multiple of 64 values, bf16 rows (2 bytes
-     * a value) to 32 */
+    /* int8 rows are padded to a multiple of 64 values; bf16 rows hold two
+     * parts of 2 bytes a value (bert_bf16.h) */
     size_t kmax = (RG_MAX(H, I) + 63) / 64 * 64;
-    m->xq = rg_xmalloc(T * kmax * (m->opts.precision == RG_BERT_BF16 ? 2 : 1));
+    m->xq = rg_xmalloc(T * kmax * (m->opts.precision == RG_BERT_BF16 ? 4 : 1));
     m->xscale = rg_xmalloc(T * sizeof(float));
     m->cap_tokens = T;
 }

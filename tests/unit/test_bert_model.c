@@ -294,11 +294,7 @@ static void row_split_matches_column_split(rg_bert_precision prec)
     rg_bert_model_free(m);
     free(dir);
     fprintf(stderr, "    %s: rows vs columns max abs diff %.3g\n", rg_bert_precision_name(prec), worst);
-    /* bf16: the row split's vectorised GELU differs from the column
-     * split's in the last bit, which can move a bf16 rounding (2^-9) of
-     * the next product's input */
-    double tol = prec == RG_BERT_BF16 ? 1e-4 : 1e-5;
-    CHECK_MSG(worst <= tol, "row-split batch differs from one sequence by %.3g", worst);
+    CHECK_MSG(worst <= 1e-5, "row-split batch differs from one sequence by %.3g", worst);
 }
 
 TEST(bert_fp32_row_split_matches_column_split) { row_split_matches_column_split(RG_BERT_FP32); }
