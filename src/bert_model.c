@@ -787,6 +787,13 @@ void rg_bert_model_free(rg_bert_model *m)
 }
 
 const rg_bert_info *rg_bert_model_info(const rg_bert_model *m) { return &m->info; }
+
+rg_bert_precision rg_bert_model_precision(const rg_bert_model *m)
+{
+    if (m->opts.precision == RG_BERT_BF16 && !(m->info.layers > 0 && m->layers[0].qkv.h))
+        return RG_BERT_FP32;
+    return m->opts.precision;
+}
 const rg_bert_tokenizer *rg_bert_model_tokenizer(const rg_bert_model *m) { return m->tok; }
 
 rg_status rg_bert_model_inspect(const char *dir, rg_bert_info *info, rg_error *err)

@@ -66,6 +66,8 @@ const rg_bert_info *rg_bert_model_info(const rg_bert_model *m);
 const rg_bert_tokenizer *rg_bert_model_tokenizer(const rg_bert_model *m);
 const char *rg_bert_pooling_name(rg_bert_pooling p);
 const char *rg_bert_precision_name(rg_bert_precision p);   /* "fp32", "int8", "bf16" */
+/* The precision m runs: its opts' one, except bf16 without AMX-BF16 -> fp32. */
+rg_bert_precision rg_bert_model_precision(const rg_bert_model *m);
 /* "fp32", "int8" or "bf16" -> *out; false for anything else. */
 bool rg_bert_precision_parse(const char *s, rg_bert_precision *out);
 const char *rg_bert_kind_name(rg_bert_kind k);         /* "bi-encoder", "cross-encoder" */

@@ -107,9 +107,9 @@ const rg_config_key rg_config_schema[] = {
      "Reranker provider: bert (native cross-encoder) or openai (a server's POST /v1/rerank)."},
     {"retrieval.rerank.top_n", RG_CFG_INT, "50", NULL, 1, 10000,
      "Best first-stage passages the reranker rescores (at least k)."},
-    {"retrieval.rerank.precision", RG_CFG_ENUM, "fp32", "fp32|int8|bf16", NO_RANGE,
-     "bert reranker: weight precision (int8 and bf16 are faster; bf16 needs AMX, else it runs fp32; see "
-     "docs/retrieval.md for their rank agreement)."},
+    {"retrieval.rerank.precision", RG_CFG_ENUM, "bf16", "fp32|int8|bf16", NO_RANGE,
+     "bert reranker: weight precision (bf16 runs on AMX-BF16 CPUs and as fp32 elsewhere; int8 is faster but "
+     "reorders more; see docs/retrieval.md for their rank agreement)."},
     {"retrieval.rerank.batch_size", RG_CFG_INT, "16", NULL, 1, 4096, "bert reranker: pairs per forward pass."},
     {"retrieval.rerank.url", RG_CFG_STRING, "", NULL, NO_RANGE, "openai reranker: server base URL."},
     {"retrieval.rerank.api_key_env", RG_CFG_STRING, "", NULL, NO_RANGE,

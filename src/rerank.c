@@ -138,9 +138,10 @@ rg_status rg_reranker_bert_open(const char *dir, const rg_config *cfg, rg_rerank
     while (base > dir && base[-1] != '/')
         base--;
     char name[300];
-    snprintf(name, sizeof name, "bert:%.*s%s%s%s", (int)(dir + dl - base), base,
-             o.precision == RG_BERT_FP32 ? "" : " (", o.precision == RG_BERT_FP32 ? "" : rg_bert_precision_name(o.precision),
-             o.precision == RG_BERT_FP32 ? "" : ")");
+    /* the precision it runs (bf16 without AMX-BF16 runs fp32) */
+    rg_bert_precision run = rg_bert_model_precision(m);
+    snprintf(name, sizeof name, "bert:%.*s%s%s%s", (int)(dir + dl - base), base, run == RG_BERT_FP32 ? "" : " (",
+             run == RG_BERT_FP32 ? "" : rg_bert_precision_name(run), run == RG_BERT_FP32 ? "" : ")");
     *out = rg_reranker_new(&bert_ops, b, name);
     return RG_OK;
 }

@@ -22,8 +22,10 @@ expect_exit 0 "$RAGGED" model info "$CE" --format json
 expect_exit 0 "$RAGGED" model info "$CE"
 contains "$OUT" "cross-encoder"
 
+# fp32 against the reference (the default, bf16, runs fp32 only without AMX-BF16).
 for m in vector bm25 hybrid; do
-    expect_exit 0 "$RAGGED" query "lazy dog" "${B[@]}" --mode "$m" -k 3 --rerank-model "$CE" --format json
+    RAGGED_RETRIEVAL_RERANK_PRECISION=fp32 expect_exit 0 "$RAGGED" query "lazy dog" "${B[@]}" --mode "$m" -k 3 \
+        --rerank-model "$CE" --format json
     [[ $(json_get "$OUT" '"reranker" in j and all("rerank_score" in r and "retrieval_score" in r for r in j["results"])') == True ]] || fail "$m: $OUT"
     s=$(json_get "$OUT" '[r["rerank_score"] for r in j["results"]]')
     [[ $(json_get "$OUT" 'all(a["rerank_score"] >= b["rerank_score"] for a, b in zip(j["results"], j["results"][1:]))') == True ]] || fail "$m not sorted: $s"
