@@ -202,7 +202,7 @@ struct rg_bert_model {
     float *scores;                /* per worker: scores_stride floats of attention scratch */
     size_t scores_stride;
     bool softmax512;              /* the CPU runs the AVX-512 softmax, attention and LayerNorm (rg_cpu_has) */
-    bool attn_amx;                /* int8 on AMX: attention on bf16 tiles (attention_amx) */
+    bool attn_amx;                /* attention on AMX bf16 tiles (attention_amx): int8 on AMX, bf16 */
     void *blockbuf;               /* per worker: post_attention_task's buffers */
     size_t blockbuf_stride;
 };
@@ -827,7 +827,7 @@ typedef struct fwd {
     const float *res;             /* residual to add before LayerNorm */
     const float *ln_g, *ln_b;
     int rows_per_task;
-    bool in_quantized;            /* m->xq already holds the rows of in (int8, row split) */
+    bool in_quantized;            /* m->xq already holds the rows of in (int8 or bf16, row split) */
     const layer *layer;           /* post_attention_task */
     int attn_heads;               /* attention_amx_task: heads a task */
 } fwd;
