@@ -42,7 +42,7 @@
 #include <zdict.h>
 #include <zstd.h>
 
-#include "leann.h"
+#include "leann_sqlite.h"
 #include "ingest.h"
 #include "metapack.h"
 #include "sqlite_util.h"
@@ -88,8 +88,8 @@ static rg_status dict_bytes(leann_coll *c, int64_t id, void **out, size_t *len, 
     *out = NULL;
     *len = 0;
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(c->db, "SELECT dict FROM dicts WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
-        return rg_sqlite_error(c->db, c->db_path, err);
+    if (sqlite3_prepare_v2(leann_db(c), "SELECT dict FROM dicts WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
+        return rg_sqlite_error(leann_db(c), c->db_path, err);
     sqlite3_bind_int64(st, 1, id);
     rg_status rc = RG_OK;
     if (sqlite3_step(st) == SQLITE_ROW) {
@@ -584,13 +584,13 @@ static rg_status store_dict(leann_coll *c, int64_t id, const void *dict, size_t 
     sqlite3_stmt *ins = NULL;
     if (ZSTD_isError(zn))
         rc = rg_error_set(err, RG_ERR_INTERNAL, "zstd: %s", ZSTD_getErrorName(zn));
-    else if (sqlite3_prepare_v2(c->db, "INSERT INTO dicts(id, dict) VALUES(?, ?)", -1, &ins, NULL) != SQLITE_OK)
-        rc = rg_sqlite_error(c->db, c->db_path, err);
+    else if (sqlite3_prepare_v2(leann_db(c), "INSERT INTO dicts(id, dict) VALUES(?, ?)", -1, &ins, NULL) != SQLITE_OK)
+        rc = rg_sqlite_error(leann_db(c), c->db_path, err);
     if (rc == RG_OK) {
         sqlite3_bind_int64(ins, 1, id);
         sqlite3_bind_blob(ins, 2, z, (int)zn, SQLITE_STATIC);
         if (sqlite3_step(ins) != SQLITE_DONE)
-            rc = rg_sqlite_error(c->db, c->db_path, err);
+            rc = rg_sqlite_error(leann_db(c), c->db_path, err);
     }
     sqlite3_finalize(ins);
     free(z);
@@ -623,7 +623,7 @@ rg_status leann_train_dictionaries(leann_coll *c, rg_error *err)
      * retraining would see mostly the same sample, and rewriting every row
      * with it cost a 256K-chunk ingest minutes of CPU at every rebuild. */
     char *was = NULL;
-    rg_status rc0 = rg_sqlite_meta_get(c->db, DICT_SAMPLED_KEY, &was, err);
+    rg_status rc0 = rg_sqlite_meta_get(leann_db(c), DICT_SAMPLED_KEY, &was, err);
     if (rc0 != RG_OK)
         return rc0;
     bool full = was && c->dict_id && strtoll(was, NULL, 10) >= (long long)DICT_SAMPLE_MAX - 64 * 1024;
@@ -631,9 +631,9 @@ rg_status leann_train_dictionaries(leann_coll *c, rg_error *err)
     if (full)
         return RG_OK;
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(c->db, "SELECT seq, doc, doclen, dict, meta FROM rec ORDER BY seq", -1, &st, NULL) !=
+    if (sqlite3_prepare_v2(leann_db(c), "SELECT seq, doc, doclen, dict, meta FROM rec ORDER BY seq", -1, &st, NULL) !=
         SQLITE_OK)
-        return rg_sqlite_error(c->db, c->db_path, err);
+        return rg_sqlite_error(leann_db(c), c->db_path, err);
     rg_buf docs, metas, scratch;
     rg_buf_init(&docs);
     rg_buf_init(&metas);
@@ -726,9 +726,9 @@ rg_status leann_train_dictionaries(leann_coll *c, rg_error *err)
         }
     }
     sqlite3_stmt *upd = NULL;
-    if (rc == RG_OK && sqlite3_prepare_v2(c->db, "UPDATE rec SET doc = coalesce(?, doc), dict = ?, meta = ? WHERE seq = ?",
+    if (rc == RG_OK && sqlite3_prepare_v2(leann_db(c), "UPDATE rec SET doc = coalesce(?, doc), dict = ?, meta = ? WHERE seq = ?",
                                           -1, &upd, NULL) != SQLITE_OK)
-        rc = rg_sqlite_error(c->db, c->db_path, err);
+        rc = rg_sqlite_error(leann_db(c), c->db_path, err);
     rg_buf z, m, one;
     rg_buf_init(&z);
     rg_buf_init(&m);
@@ -752,7 +752,7 @@ rg_status leann_train_dictionaries(leann_coll *c, rg_error *err)
         }
         sqlite3_bind_int64(upd, 4, seqs[i]);
         if (rc == RG_OK && sqlite3_step(upd) != SQLITE_DONE)
-            rc = rg_sqlite_error(c->db, c->db_path, err);
+            rc = rg_sqlite_error(leann_db(c), c->db_path, err);
     }
     sqlite3_finalize(upd);
     rg_buf_free(&z);
@@ -760,7 +760,7 @@ rg_status leann_train_dictionaries(leann_coll *c, rg_error *err)
     if (rc == RG_OK) {
         char *q = sqlite3_mprintf("DELETE FROM dicts WHERE id NOT IN (%lld, %lld)", (long long)c->dict_id,
                                   (long long)c->meta_dict_id);
-        rc = rg_sqlite_exec(c->db, q, err);
+        rc = rg_sqlite_exec(leann_db(c), q, err);
         sqlite3_free(q);
     }
     if (rc == RG_OK)

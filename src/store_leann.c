@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "leann.h"
+#include "leann_sqlite.h"
 #include "leann_filter.h"
 #include "metapack.h"
 #include "sqlite_util.h"
@@ -114,7 +114,7 @@ rg_status leann_meta_set_int(leann_coll *c, const char *key, int64_t v, rg_error
 {
     char buf[32];
     snprintf(buf, sizeof buf, "%lld", (long long)v);
-    return rg_sqlite_meta_set(c->db, key, buf, err);
+    return rg_sqlite_meta_set(leann_db(c), key, buf, err);
 }
 
 rg_status leann_meta_save(leann_coll *c, rg_error *err)
@@ -284,19 +284,19 @@ static rg_status upgrade_schema(leann_coll *c, rg_error *err)
 {
     if (c->format == LEANN_FORMAT_MAX)
         return RG_OK;
-    rg_status rc = rg_sqlite_exec(c->db, "BEGIN IMMEDIATE", err);
+    rg_status rc = rg_sqlite_exec(leann_db(c), "BEGIN IMMEDIATE", err);
     bool rebuild = c->format < 5;
     /* The old table as old (its indexes go with it), then format 5's rec. */
     if (rc == RG_OK && rebuild)
-        rc = rg_sqlite_exec(c->db,
+        rc = rg_sqlite_exec(leann_db(c),
                             c->format == 1 ? "ALTER TABLE records RENAME TO old;"
                                            : "DROP VIEW records; DROP INDEX IF EXISTS rec_id;"
                                              " ALTER TABLE rec RENAME TO old;",
                             err);
     if (rc == RG_OK && rebuild)
-        rc = rg_sqlite_exec(c->db, REC_TABLE, err);
+        rc = rg_sqlite_exec(leann_db(c), REC_TABLE, err);
     if (rc == RG_OK && rebuild)
-        rc = rg_sqlite_exec(c->db,
+        rc = rg_sqlite_exec(leann_db(c),
                             c->format == 1
                                 ? "INSERT INTO rec(seq, own_id, node, doc, doclen, dict, meta, vec)"
                                   " SELECT seq, " LEANN_OWN_ID("id", "m") ", node, doc, doclen, dict, m, vec"
@@ -307,15 +307,15 @@ static rg_status upgrade_schema(leann_coll *c, rg_error *err)
                                   " FROM old ORDER BY seq; DROP TABLE old;",
                             err);
     if (rc == RG_OK && rebuild)
-        rc = rg_sqlite_exec(c->db, VIEW, err);
+        rc = rg_sqlite_exec(leann_db(c), VIEW, err);
     if (rc == RG_OK)
-        rc = rg_sqlite_meta_set(c->db, "format", LEANN_FORMAT, err);
+        rc = rg_sqlite_meta_set(leann_db(c), "format", LEANN_FORMAT, err);
     if (rc == RG_OK)
-        rc = rg_sqlite_exec(c->db, "COMMIT", err);
+        rc = rg_sqlite_exec(leann_db(c), "COMMIT", err);
     if (rc == RG_OK)
         c->format = LEANN_FORMAT_MAX;
     else
-        rg_sqlite_exec(c->db, "ROLLBACK", NULL);
+        rg_sqlite_exec(leann_db(c), "ROLLBACK", NULL);
     return rc;
 }
 
@@ -403,8 +403,8 @@ static rg_status load_overlay(leann_coll *c, uint32_t nodes, uint8_t *present, r
 {
     sqlite3_stmt *st = NULL;
     rg_status rc = RG_OK;
-    if (sqlite3_prepare_v2(c->db, "SELECT node, flags, nbrs FROM adj", -1, &st, NULL) != SQLITE_OK)
-        return rg_sqlite_error(c->db, c->db_path, err);
+    if (sqlite3_prepare_v2(leann_db(c), "SELECT node, flags, nbrs FROM adj", -1, &st, NULL) != SQLITE_OK)
+        return rg_sqlite_error(leann_db(c), c->db_path, err);
     int r;
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t v = sqlite3_column_int64(st, 0);
@@ -424,13 +424,13 @@ static rg_status load_overlay(leann_coll *c, uint32_t nodes, uint8_t *present, r
         c->graph.flags[v] = (uint8_t)fl;
     }
     if (rc == RG_OK && r != SQLITE_DONE)
-        rc = rg_sqlite_error(c->db, c->db_path, err);
+        rc = rg_sqlite_error(leann_db(c), c->db_path, err);
     sqlite3_finalize(st);
     if (rc != RG_OK)
         return rc;
 
-    if (sqlite3_prepare_v2(c->db, "SELECT node, code FROM codes", -1, &st, NULL) != SQLITE_OK)
-        return rg_sqlite_error(c->db, c->db_path, err);
+    if (sqlite3_prepare_v2(leann_db(c), "SELECT node, code FROM codes", -1, &st, NULL) != SQLITE_OK)
+        return rg_sqlite_error(leann_db(c), c->db_path, err);
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t v = sqlite3_column_int64(st, 0);
         const uint8_t *code = sqlite3_column_blob(st, 1);
@@ -446,20 +446,20 @@ static rg_status load_overlay(leann_coll *c, uint32_t nodes, uint8_t *present, r
         present[v] = 1;
     }
     if (rc == RG_OK && r != SQLITE_DONE)
-        rc = rg_sqlite_error(c->db, c->db_path, err);
+        rc = rg_sqlite_error(leann_db(c), c->db_path, err);
     sqlite3_finalize(st);
     if (rc != RG_OK)
         return rc;
 
-    if (sqlite3_prepare_v2(c->db, "SELECT node FROM tombstones", -1, &st, NULL) != SQLITE_OK)
-        return rg_sqlite_error(c->db, c->db_path, err);
+    if (sqlite3_prepare_v2(leann_db(c), "SELECT node FROM tombstones", -1, &st, NULL) != SQLITE_OK)
+        return rg_sqlite_error(leann_db(c), c->db_path, err);
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t v = sqlite3_column_int64(st, 0);
         if (v >= 0 && v < nodes)
             c->graph.flags[v] |= LEANN_NODE_DELETED;
     }
     if (r != SQLITE_DONE)
-        rc = rg_sqlite_error(c->db, c->db_path, err);
+        rc = rg_sqlite_error(leann_db(c), c->db_path, err);
     sqlite3_finalize(st);
     /* Tombstones keep no code; every live node has one. */
     uint32_t missing = 0;
@@ -491,39 +491,39 @@ static rg_status leann_load(leann_coll *c, rg_error *err)
     rg_status rc = RG_OK;
     for (int attempt = 0; attempt < 5; attempt++) {
         free_state(c);
-        rc = rg_sqlite_exec(c->db, "BEGIN", err);
+        rc = rg_sqlite_exec(leann_db(c), "BEGIN", err);
         if (rc != RG_OK)
             return rc;
         int64_t version = 0, gen = 0, nodes = 0, entry = -1, base_n = 0, built_n = 0, dict_id = 0, meta_dict_id = 0;
         int64_t gd = c->params.graph_degree, pd = c->params.pruned_degree;
-        rc = meta_int(c->db, "version", 0, &version, err);
+        rc = meta_int(leann_db(c), "version", 0, &version, err);
         if (rc == RG_OK)
-            rc = meta_int(c->db, "generation", 0, &gen, err);
+            rc = meta_int(leann_db(c), "generation", 0, &gen, err);
         if (rc == RG_OK)
-            rc = meta_int(c->db, "nodes", 0, &nodes, err);
+            rc = meta_int(leann_db(c), "nodes", 0, &nodes, err);
         if (rc == RG_OK)
-            rc = meta_int(c->db, "entry", -1, &entry, err);
+            rc = meta_int(leann_db(c), "entry", -1, &entry, err);
         if (rc == RG_OK)
-            rc = meta_int(c->db, "base_n", 0, &base_n, err);
+            rc = meta_int(leann_db(c), "base_n", 0, &base_n, err);
         if (rc == RG_OK)
-            rc = meta_int(c->db, "built_n", 0, &built_n, err);
+            rc = meta_int(leann_db(c), "built_n", 0, &built_n, err);
         if (rc == RG_OK)
-            rc = meta_int(c->db, "dict_id", 0, &dict_id, err);
+            rc = meta_int(leann_db(c), "dict_id", 0, &dict_id, err);
         if (rc == RG_OK)
-            rc = meta_int(c->db, "meta_dict_id", 0, &meta_dict_id, err);
+            rc = meta_int(leann_db(c), "meta_dict_id", 0, &meta_dict_id, err);
         if (rc == RG_OK)
-            rc = meta_int(c->db, "graph_degree", gd, &gd, err);
+            rc = meta_int(leann_db(c), "graph_degree", gd, &gd, err);
         if (rc == RG_OK)
-            rc = meta_int(c->db, "pruned_degree", pd, &pd, err);
+            rc = meta_int(leann_db(c), "pruned_degree", pd, &pd, err);
         int64_t cons = -1, changed = 0, passes = 0, renumber = 0;
         if (rc == RG_OK)
-            rc = meta_int(c->db, "consolidate", -1, &cons, err);
+            rc = meta_int(leann_db(c), "consolidate", -1, &cons, err);
         if (rc == RG_OK)
-            rc = meta_int(c->db, "changed", 0, &changed, err);
+            rc = meta_int(leann_db(c), "changed", 0, &changed, err);
         if (rc == RG_OK)
-            rc = meta_int(c->db, "passes", 0, &passes, err);
+            rc = meta_int(leann_db(c), "passes", 0, &passes, err);
         if (rc == RG_OK)
-            rc = meta_int(c->db, "renumber", 0, &renumber, err);
+            rc = meta_int(leann_db(c), "renumber", 0, &renumber, err);
         if (rc == RG_OK && (nodes < 0 || nodes >= LEANN_NONE || base_n < 0 || base_n > nodes || gen < 0 ||
                             gd < 1 || gd > 256 || pd < 1 || pd > gd || (gen == 0 && nodes > 0) ||
                             entry < -1 || entry >= nodes))
@@ -561,8 +561,8 @@ static rg_status leann_load(leann_coll *c, rg_error *err)
         }
         free(present);
         if (rc == RG_OK)
-            rc = rg_sqlite_scalar_int(c->db, "SELECT count(*) FROM records", &c->live, err);
-        rg_sqlite_exec(c->db, "COMMIT", NULL);
+            rc = rg_sqlite_scalar_int(leann_db(c), "SELECT count(*) FROM records", &c->live, err);
+        rg_sqlite_exec(leann_db(c), "COMMIT", NULL);
         if (rc == RG_OK) {
             if (gen != c->generation || renumber != c->renumber)
                 leann_cache_clear(&c->cache);   /* nodes may have been renumbered */
@@ -595,7 +595,7 @@ static rg_status leann_load(leann_coll *c, rg_error *err)
 rg_status leann_refresh(leann_coll *c, rg_error *err)
 {
     int64_t v = 0;
-    rg_status rc = meta_int(c->db, "version", 0, &v, err);
+    rg_status rc = meta_int(leann_db(c), "version", 0, &v, err);
     if (rc != RG_OK)
         return rc;
     if (v == c->version)
@@ -693,9 +693,9 @@ rg_status leann_fetch_passages(leann_coll *c, const uint32_t *nodes, size_t n, l
     if (n == 0)
         return RG_OK;
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(c->db, "SELECT doc, doclen, dict, vec FROM records WHERE " LEANN_NODE_ROW, -1, &st, NULL) !=
+    if (sqlite3_prepare_v2(leann_db(c), "SELECT doc, doclen, dict, vec FROM records WHERE " LEANN_NODE_ROW, -1, &st, NULL) !=
         SQLITE_OK)
-        return rg_sqlite_error(c->db, c->db_path, err);
+        return rg_sqlite_error(leann_db(c), c->db_path, err);
     size_t bytes = (size_t)c->dim * sizeof(float);
     rg_status rc = RG_OK;
     for (size_t i = 0; rc == RG_OK && i < n; i++) {
@@ -704,7 +704,7 @@ rg_status leann_fetch_passages(leann_coll *c, const uint32_t *nodes, size_t n, l
         if (r != SQLITE_ROW) {
             rc = r == SQLITE_DONE ? rg_error_set(err, RG_ERR_CORRUPT, "%s: graph node %u has no record", c->db_path,
                                                  nodes[i])
-                                  : rg_sqlite_error(c->db, c->db_path, err);
+                                  : rg_sqlite_error(leann_db(c), c->db_path, err);
         } else if (sqlite3_column_type(st, 3) != SQLITE_NULL) {
             if ((size_t)sqlite3_column_bytes(st, 3) != bytes) {
                 rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: stored vector of node %u has the wrong size",
@@ -769,7 +769,8 @@ static rg_status leann_open_collection(void *impl, const char *name, rg_embedder
         free(path);
         return rg_error_set(err, RG_ERR_NOTFOUND, "collection '%s' does not exist in the leann backend", name);
     }
-    leann_coll *c = rg_xcalloc(1, sizeof *c);
+    leann_sql *h = rg_xcalloc(1, sizeof *h);   /* c first: free(c) frees h */
+    leann_coll *c = &h->c;
     c->name = rg_xstrdup(name);
     c->dir = dir;
     c->db_path = path;
@@ -780,9 +781,9 @@ static rg_status leann_open_collection(void *impl, const char *name, rg_embedder
     c->version = -1;
     c->consolidate_next = -1;
     leann_graph_init(&c->graph, c->params.graph_degree, c->params.pruned_degree);
-    rg_status rc = db_open(path, SQLITE_OPEN_READWRITE, c, &c->db, err);
+    rg_status rc = db_open(path, SQLITE_OPEN_READWRITE, c, &leann_db(c), err);
     if (rc == RG_OK)
-        rc = read_identity(c->db, path, &c->identity, &c->format, err);
+        rc = read_identity(leann_db(c), path, &c->identity, &c->format, err);
     if (rc == RG_OK) {
         c->dim = c->identity.dim;
         leann_cache_init(&c->cache, c->dim, (size_t)c->params.cache_mb << 20);
@@ -791,8 +792,8 @@ static rg_status leann_open_collection(void *impl, const char *name, rg_embedder
     if (rc != RG_OK) {
         leann_cache_free(&c->cache);
         leann_graph_free(&c->graph);
-        if (c->db)
-            sqlite3_close(c->db);
+        if (leann_db(c))
+            sqlite3_close(leann_db(c));
         free(c->name);
         free(c->dir);
         free(c->db_path);
@@ -805,7 +806,7 @@ static rg_status leann_open_collection(void *impl, const char *name, rg_embedder
      * queries stop scanning at once.  Only if no writer holds it (that
      * writer does the same); best effort: on failure queries scan, and the
      * next write reports the error. */
-    if (c->format < LEANN_FORMAT_MAX || (c->live >= c->params.scan_threshold && !leann_filter_index_present(c->db))) {
+    if (c->format < LEANN_FORMAT_MAX || (c->live >= c->params.scan_threshold && !leann_filter_index_present(leann_db(c)))) {
         rg_error ignored;
         lock_take(c, 0, &ignored);
         leann_unlock(c);
@@ -824,7 +825,7 @@ static void leann_close_collection(void *impl)
     leann_cache_free(&c->cache);
     leann_visit_free(&c->visit);
     leann_text_free(c);
-    sqlite3_close(c->db);
+    sqlite3_close(leann_db(c));
     free(c->name);
     free(c->dir);
     free(c->db_path);
@@ -837,13 +838,13 @@ static rg_status leann_info(void *impl, rg_collection_info *out, rg_error *err)
     memset(out, 0, sizeof *out);
     snprintf(out->name, sizeof out->name, "%s", c->name);
     out->identity = c->identity;
-    return rg_sqlite_scalar_int(c->db, "SELECT count(*) FROM records", &out->count, err);
+    return rg_sqlite_scalar_int(leann_db(c), "SELECT count(*) FROM records", &out->count, err);
 }
 
 static rg_status leann_count(void *impl, int64_t *out, rg_error *err)
 {
     leann_coll *c = impl;
-    return rg_sqlite_scalar_int(c->db, "SELECT count(*) FROM records", out, err);
+    return rg_sqlite_scalar_int(leann_db(c), "SELECT count(*) FROM records", out, err);
 }
 
 /* VACUUM (one atomic rewrite of the database) and a WAL truncate so the
@@ -852,8 +853,8 @@ static rg_status leann_count(void *impl, int64_t *out, rg_error *err)
 static void leann_repack(leann_coll *c)
 {
     rg_error ignored;
-    if (rg_sqlite_exec(c->db, "VACUUM", &ignored) == RG_OK)
-        rg_sqlite_exec(c->db, "PRAGMA wal_checkpoint(TRUNCATE)", &ignored);
+    if (rg_sqlite_exec(leann_db(c), "VACUUM", &ignored) == RG_OK)
+        rg_sqlite_exec(leann_db(c), "PRAGMA wal_checkpoint(TRUNCATE)", &ignored);
 }
 
 /* Writes hold the lock only for the operation: a long-lived reader/server
@@ -934,8 +935,8 @@ static rg_status sql_order(void *ctx, const uint32_t *nodes, size_t n, int64_t *
 {
     leann_coll *c = ctx;
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(c->db, "SELECT seq FROM records WHERE " LEANN_NODE_ROW, -1, &st, NULL) != SQLITE_OK)
-        return rg_sqlite_error(c->db, c->db_path, err);
+    if (sqlite3_prepare_v2(leann_db(c), "SELECT seq FROM records WHERE " LEANN_NODE_ROW, -1, &st, NULL) != SQLITE_OK)
+        return rg_sqlite_error(leann_db(c), c->db_path, err);
     for (size_t i = 0; i < n; i++) {
         sqlite3_bind_int64(st, 1, nodes[i]);
         out[i] = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : INT64_MAX;
@@ -947,7 +948,9 @@ static rg_status sql_order(void *ctx, const uint32_t *nodes, size_t n, int64_t *
 
 leann_source leann_sql_source(leann_coll *c)
 {
-    return (leann_source){sql_passages, sql_filter_set, sql_order, c};
+    leann_source src = {.passages = sql_passages, .filter_set = sql_filter_set, .order = sql_order, .ctx = c};
+    leann_sql_writes(&src);
+    return src;
 }
 
 rg_status leann_query(leann_coll *c, const float *q, const rg_query_opts *opts, rg_hits *out, rg_error *err)
@@ -964,8 +967,8 @@ rg_status leann_query(leann_coll *c, const float *q, const rg_query_opts *opts, 
     rg_buf_init(&sql);
     leann_select_records(&sql, "seq, id", opts->include);
     rg_buf_puts(&sql, " WHERE " LEANN_NODE_ROW);
-    if (sqlite3_prepare_v2(c->db, sql.data, -1, &st, NULL) != SQLITE_OK)
-        rc = rg_error_set(err, RG_ERR_INTERNAL, "%s: %s", c->db_path, sqlite3_errmsg(c->db));
+    if (sqlite3_prepare_v2(leann_db(c), sql.data, -1, &st, NULL) != SQLITE_OK)
+        rc = rg_error_set(err, RG_ERR_INTERNAL, "%s: %s", c->db_path, sqlite3_errmsg(leann_db(c)));
     rg_buf_free(&sql);
     for (size_t i = 0; rc == RG_OK && i < nbest; i++) {
         sqlite3_bind_int64(st, 1, best[i].node);
@@ -1050,7 +1053,7 @@ rg_status leann_filter_nodes(leann_coll *c, const rg_filter *where, uint32_t **n
     leann_where_sql(c, NULL, 0, where, &sql, params);
     rg_buf_puts(&sql, " ORDER BY node");
     sqlite3_stmt *st = NULL;
-    rg_status rc = rg_sqlite_prepare_bound(c->db, c->db_path, sql.data, params, &st, err);
+    rg_status rc = rg_sqlite_prepare_bound(leann_db(c), c->db_path, sql.data, params, &st, err);
     rg_buf_free(&sql);
     json_decref(params);
     if (rc != RG_OK)
@@ -1072,7 +1075,7 @@ rg_status leann_filter_nodes(leann_coll *c, const rg_filter *where, uint32_t **n
         out[cnt++] = (uint32_t)v;
     }
     if (rc == RG_OK && r != SQLITE_DONE)
-        rc = rg_sqlite_error(c->db, c->db_path, err);
+        rc = rg_sqlite_error(leann_db(c), c->db_path, err);
     sqlite3_finalize(st);
     if (rc != RG_OK) {
         free(out);
@@ -1100,8 +1103,8 @@ static rg_status leann_get(void *impl, const char *const *ids, size_t nids, cons
     /* A filter the metadata index can narrow reads only the rows it names
      * (and checks them with the filter only when they are a superset), in
      * one read transaction with the index. */
-    bool own = where && sqlite3_get_autocommit(c->db);
-    if (own && (rc = rg_sqlite_exec(c->db, "BEGIN", err)) != RG_OK)
+    bool own = where && sqlite3_get_autocommit(leann_db(c));
+    if (own && (rc = rg_sqlite_exec(leann_db(c), "BEGIN", err)) != RG_OK)
         return rc;
     int64_t *rows = NULL;
     size_t nrows = 0;
@@ -1129,12 +1132,12 @@ static rg_status leann_get(void *impl, const char *const *ids, size_t nids, cons
                   (long long)offset);
     sqlite3_stmt *st = NULL;
     if (rc == RG_OK)
-        rc = rg_sqlite_prepare_bound(c->db, c->db_path, sql.data, params, &st, err);
+        rc = rg_sqlite_prepare_bound(leann_db(c), c->db_path, sql.data, params, &st, err);
     rg_buf_free(&sql);
     json_decref(params);
     if (rc != RG_OK) {
         if (own)
-            rg_sqlite_exec(c->db, "COMMIT", NULL);
+            rg_sqlite_exec(leann_db(c), "COMMIT", NULL);
         return rc;
     }
     size_t first = out->n;
@@ -1165,10 +1168,10 @@ static rg_status leann_get(void *impl, const char *const *ids, size_t nids, cons
         json_decref(meta);
     }
     if (rc == RG_OK && r != SQLITE_DONE)
-        rc = rg_sqlite_error(c->db, c->db_path, err);
+        rc = rg_sqlite_error(leann_db(c), c->db_path, err);
     sqlite3_finalize(st);
     if (own)
-        rg_sqlite_exec(c->db, "COMMIT", NULL);
+        rg_sqlite_exec(leann_db(c), "COMMIT", NULL);
     if (rc == RG_OK && (include & RG_INCLUDE_EMBEDDINGS) && cnt > 0) {
         /* Embeddings are not stored: recompute them (exact). */
         float *vecs = malloc(cnt * (size_t)c->dim * sizeof(float));
@@ -1200,12 +1203,12 @@ static rg_status leann_stats(void *impl, rg_store_stats *out, rg_error *err)
     if (rc != RG_OK)
         return rc;
     int64_t passages = 0, metadata = 0, adj = 0, codes = 0, dicts = 0, vecs = 0, tomb = 0, packed = 0;
-    rc = rg_sqlite_scalar_int(c->db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'rec'",
+    rc = rg_sqlite_scalar_int(leann_db(c), "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'rec'",
                               &packed, err);
     if (rc == RG_OK)
-        rc = rg_sqlite_scalar_int(c->db, "SELECT coalesce(sum(length(doc)), 0) FROM records", &passages, err);
+        rc = rg_sqlite_scalar_int(leann_db(c), "SELECT coalesce(sum(length(doc)), 0) FROM records", &passages, err);
     if (rc == RG_OK)
-        rc = rg_sqlite_scalar_int(c->db,
+        rc = rg_sqlite_scalar_int(leann_db(c),
                                   /* stored bytes: from format 5 on, most ids are not (own_id) */
                                   c->format >= 5 ? "SELECT coalesce(sum(coalesce(length(CAST(own_id AS BLOB)), 0)"
                                                    " + coalesce(length(meta), 0)), 0) FROM rec"
@@ -1215,15 +1218,15 @@ static rg_status leann_stats(void *impl, rg_store_stats *out, rg_error *err)
                                            "metadata AS BLOB)), 0)), 0) FROM records",
                                   &metadata, err);
     if (rc == RG_OK)
-        rc = rg_sqlite_scalar_int(c->db, "SELECT coalesce(sum(length(nbrs)), 0) FROM adj", &adj, err);
+        rc = rg_sqlite_scalar_int(leann_db(c), "SELECT coalesce(sum(length(nbrs)), 0) FROM adj", &adj, err);
     if (rc == RG_OK)
-        rc = rg_sqlite_scalar_int(c->db, "SELECT coalesce(sum(length(code)), 0) FROM codes", &codes, err);
+        rc = rg_sqlite_scalar_int(leann_db(c), "SELECT coalesce(sum(length(code)), 0) FROM codes", &codes, err);
     if (rc == RG_OK)
-        rc = rg_sqlite_scalar_int(c->db, "SELECT coalesce(sum(length(dict)), 0) FROM dicts", &dicts, err);
+        rc = rg_sqlite_scalar_int(leann_db(c), "SELECT coalesce(sum(length(dict)), 0) FROM dicts", &dicts, err);
     if (rc == RG_OK)
-        rc = rg_sqlite_scalar_int(c->db, "SELECT coalesce(sum(length(vec)), 0) FROM records", &vecs, err);
+        rc = rg_sqlite_scalar_int(leann_db(c), "SELECT coalesce(sum(length(vec)), 0) FROM records", &vecs, err);
     if (rc == RG_OK)
-        rc = rg_sqlite_scalar_int(c->db, "SELECT count(*) FROM tombstones", &tomb, err);
+        rc = rg_sqlite_scalar_int(leann_db(c), "SELECT count(*) FROM tombstones", &tomb, err);
     if (rc != RG_OK)
         return rc;
     char *gp = gen_path(c, "graph", c->generation), *cp = gen_path(c, "codes", c->generation);
@@ -1250,7 +1253,7 @@ static rg_status leann_stats(void *impl, rg_store_stats *out, rg_error *err)
         hubs += (c->graph.flags[v] & LEANN_NODE_HUB) && !(c->graph.flags[v] & LEANN_NODE_DELETED);
     size_t overlay = 0;
     int64_t ov = 0;
-    if (rg_sqlite_scalar_int(c->db, "SELECT count(*) FROM adj", &ov, NULL) == RG_OK)
+    if (rg_sqlite_scalar_int(leann_db(c), "SELECT count(*) FROM adj", &ov, NULL) == RG_OK)
         overlay = (size_t)ov;
     /* What an unfiltered query does at this size (leann_query decides the
      * same way), and what this handle's last query did. */
