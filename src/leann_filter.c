@@ -4,7 +4,7 @@
  * and its check.
  *
  * Why triggers: every write path (ingest, upsert, delete, migrate, the
- * consolidation and dictionary retraining of leann_vacuum.c / leann_text.c)
+ * consolidation and dictionary retraining of leann_sqlite.c / leann_text.c)
  * changes rec with plain INSERT / UPDATE / DELETE statements; a trigger
  * updates the index in the same statement, so no path can forget it and a
  * kill leaves both or neither.  Why blocks of seqs rather than a row per
