@@ -388,17 +388,6 @@ typedef struct leann_params {
     int64_t cache_mb;
 } leann_params;
 
-typedef struct leann_dict {
-    int64_t id;
-    void *ddict;          /* ZSTD_DDict */
-} leann_dict;
-
-typedef struct leann_cdict {
-    int64_t id;           /* 0: none */
-    int level;            /* it compresses at (leann_text.c: by collection size) */
-    void *cdict;          /* ZSTD_CDict */
-} leann_cdict;
-
 /* What is stored for a graph node: its text, or for a record whose vector
  * cannot be recomputed (no text, caller-supplied vector) that vector. */
 typedef struct leann_passage {
@@ -455,21 +444,17 @@ typedef struct leann_source {
 
 /* A collection as the core sees it: in-memory state plus the source of
  * what is stored.  The SQLite layer's handle (leann_sql, leann_sqlite.h)
- * begins with one and adds the database; the fields below src that name
- * files, locks and compression are that layer's, kept here so the handle
- * stays one allocation (the core never reads them). */
+ * begins with one and adds the database, files, lock and compression. */
 typedef struct leann_coll {
-    char *name, *dir, *db_path;
+    char *name;           /* for messages */
     leann_source src;     /* stored data, for the core */
     rg_embedder *embedder;
-    rg_embedder_identity identity;
     int dim;
     leann_params params;
 
-    /* State as of meta.version; reloaded when another process changed it. */
-    int64_t version;
-    int64_t generation;   /* graph-G.bin / codes-G.bin; 0: none yet */
-    uint32_t base_n;      /* nodes in the generation files */
+    uint32_t base_n;      /* nodes in the store's base (its generation
+                           * files): tombstones below it are dropped only
+                           * when the store checkpoints (src.save) */
     uint32_t built_n;     /* live nodes at the last full build */
     /* Consolidation (leann_vacuum.c; meta "consolidate", "changed",
      * "passes", "renumber"): the next node of the running pass (-1: none),
@@ -485,16 +470,6 @@ typedef struct leann_coll {
 
     leann_cache cache;
     leann_visit visit;
-    int lock_fd;          /* -1 until the first write takes the lock */
-    int format;           /* of the schema: 1..4 (store_leann.c) */
-    int64_t dict_id;      /* zstd dictionary for new passages; 0: none */
-    int64_t meta_dict_id; /* and for metadata */
-    leann_cdict passage_cdict, meta_cdict;
-    void *cctx;           /* ZSTD_CCtx, reused */
-    void *dctx;           /* ZSTD_DCtx, reused */
-    rg_buf zbuf;          /* a frame being compressed or given its magic back */
-    leann_dict *ddicts;   /* decompression dictionaries by id */
-    size_t nddicts;
     uint64_t recomputed;  /* embeddings recomputed by this handle */
     uint64_t last_query_recomputed;
     rg_store_progress_fn progress; /* rg_collection_set_progress; NULL: none */

@@ -98,11 +98,11 @@ rg_status leann_check(const char *dir, const char *db_name, json_t *report, rg_e
     }
     leann_sql *h = rg_xcalloc(1, sizeof *h);   /* c first: free(c) frees h */
     leann_coll *c = &h->c;
-    c->dir = rg_xstrdup(dir);
-    c->db_path = path;
+    leann_sq(c)->dir = rg_xstrdup(dir);
+    leann_sq(c)->db_path = path;
     const char *slash = strrchr(dir, '/');
     c->name = rg_xstrdup(slash ? slash + 1 : dir);
-    c->lock_fd = -1;
+    leann_sq(c)->lock_fd = -1;
     rg_status rc = rg_sqlite_open_paged(path, SQLITE_OPEN_READONLY, 0, &leann_db(c), err);
     if (rc == RG_OK && leann_sql_register(leann_db(c), c) != SQLITE_OK)
         rc = rg_sqlite_error(leann_db(c), path, err);
@@ -181,8 +181,8 @@ out:
     leann_text_free(c);
     if (leann_db(c))
         sqlite3_close(leann_db(c));
-    free(c->dir);
-    free(c->db_path);
+    free(leann_sq(c)->dir);
+    free(leann_sq(c)->db_path);
     free(c->name);
     free(c);
     return rc;

@@ -336,7 +336,7 @@ static sqlite3_stmt *stmt(planner *p, sqlite3_stmt **slot, const char *cond)
     if (!*slot && p->rc == RG_OK) {
         char *sql = rg_xasprintf("SELECT blk, seqs FROM rec_post WHERE k = ?1 AND %s", cond);
         if (sqlite3_prepare_v2(leann_db(p->c), sql, -1, slot, NULL) != SQLITE_OK)
-            p->rc = rg_sqlite_error(leann_db(p->c), p->c->db_path, p->err);
+            p->rc = rg_sqlite_error(leann_db(p->c), leann_sq(p->c)->db_path, p->err);
         free(sql);
     }
     return *slot;
@@ -371,14 +371,14 @@ static void collect(planner *p, sqlite3_stmt *st, seqs *out)
                                  "%s: a row of the metadata index is damaged; 'ragged collections check %s "
                                  "--backend leann' tells more, 'ragged collections compact %s --backend leann' "
                                  "rebuilds it",
-                                 p->c->db_path, p->c->name, p->c->name);
+                                 leann_sq(p->c)->db_path, p->c->name, p->c->name);
             break;
         }
         for (int i = 0; i < n; i++)
             seqs_push(out, (blk << LEANN_POST_BITS) | offs[i]);
     }
     if (p->rc == RG_OK && r != SQLITE_DONE)
-        p->rc = rg_sqlite_error(leann_db(p->c), p->c->db_path, p->err);
+        p->rc = rg_sqlite_error(leann_db(p->c), leann_sq(p->c)->db_path, p->err);
     sqlite3_reset(st);
 }
 
@@ -496,7 +496,7 @@ static rg_status damaged(leann_coll *c, int64_t seq, rg_error *err)
     return rg_error_set(err, RG_ERR_CORRUPT,
                         "%s: the metadata index lists row %lld, which is not a live record; 'ragged collections "
                         "check %s --backend leann' tells more",
-                        c->db_path, (long long)seq, c->name);
+                        leann_sq(c)->db_path, (long long)seq, c->name);
 }
 
 /* The nodes of rows s (sorted).  Most rows have node = seq - 1 (LEANN_NODE_ROW);
@@ -508,21 +508,21 @@ static rg_status nodes_of(leann_coll *c, const seqs *s, uint32_t *out, rg_error 
     rg_status rc = RG_OK;
     if (s->n <= 2048) {
         if (sqlite3_prepare_v2(leann_db(c), "SELECT node FROM rec WHERE seq = ?", -1, &st, NULL) != SQLITE_OK)
-            return rg_sqlite_error(leann_db(c), c->db_path, err);
+            return rg_sqlite_error(leann_db(c), leann_sq(c)->db_path, err);
         for (size_t i = 0; rc == RG_OK && i < s->n; i++) {
             sqlite3_bind_int64(st, 1, s->v[i]);
             int r = sqlite3_step(st);
             if (r == SQLITE_ROW)
                 out[i] = (uint32_t)sqlite3_column_int64(st, 0);
             else
-                rc = r == SQLITE_DONE ? damaged(c, s->v[i], err) : rg_sqlite_error(leann_db(c), c->db_path, err);
+                rc = r == SQLITE_DONE ? damaged(c, s->v[i], err) : rg_sqlite_error(leann_db(c), leann_sq(c)->db_path, err);
             sqlite3_reset(st);
         }
         sqlite3_finalize(st);
         return rc;
     }
     if (sqlite3_prepare_v2(leann_db(c), "SELECT seq, node FROM rec WHERE node != seq - 1", -1, &st, NULL) != SQLITE_OK)
-        return rg_sqlite_error(leann_db(c), c->db_path, err);
+        return rg_sqlite_error(leann_db(c), leann_sq(c)->db_path, err);
     seq_node *ex = NULL;
     size_t nex = 0, cap = 0;
     int r;
@@ -534,7 +534,7 @@ static rg_status nodes_of(leann_coll *c, const seqs *s, uint32_t *out, rg_error 
         ex[nex++] = (seq_node){sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1)};
     }
     if (r != SQLITE_DONE)
-        rc = rg_sqlite_error(leann_db(c), c->db_path, err);
+        rc = rg_sqlite_error(leann_db(c), leann_sq(c)->db_path, err);
     sqlite3_finalize(st);
     qsort(ex, nex, sizeof *ex, cmp_seq_node);
     size_t j = 0;
@@ -568,7 +568,7 @@ static rg_status verify_rows(leann_coll *c, const rg_filter *where, const seqs *
     json_array_append_new(params, json_stringn(list.data, list.len));
     rg_buf_free(&list);
     sqlite3_stmt *st = NULL;
-    rg_status rc = rg_sqlite_prepare_bound(leann_db(c), c->db_path, sql.data, params, &st, err);
+    rg_status rc = rg_sqlite_prepare_bound(leann_db(c), leann_sq(c)->db_path, sql.data, params, &st, err);
     rg_buf_free(&sql);
     json_decref(params);
     *n = 0;
@@ -576,7 +576,7 @@ static rg_status verify_rows(leann_coll *c, const rg_filter *where, const seqs *
     while (rc == RG_OK && *n < s->n && (r = sqlite3_step(st)) == SQLITE_ROW)
         out[(*n)++] = (uint32_t)sqlite3_column_int64(st, 0);
     if (rc == RG_OK && r != SQLITE_DONE && r != SQLITE_ROW)
-        rc = rg_sqlite_error(leann_db(c), c->db_path, err);
+        rc = rg_sqlite_error(leann_db(c), leann_sq(c)->db_path, err);
     sqlite3_finalize(st);
     return rc;
 }

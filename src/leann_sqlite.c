@@ -45,7 +45,7 @@ rg_status leann_save_overlay(leann_coll *c, const uint8_t *dirty, uint32_t new_f
      * a new generation instead (same transaction commits it). */
     if (overlay + ndirty > 256 + c->base_n / 2 ||
         (dead_top >= LEANN_CONSOLIDATE_MIN_CHANGED && dead_top >= LEANN_CONSOLIDATE_CHANGED * g->n)) {
-        int64_t gen = c->generation + 1;
+        int64_t gen = leann_sq(c)->generation + 1;
         /* The new files hold no tombstone at the top. */
         rc = leann_drop_top_tombstones(c, 0, err);
         if (rc == RG_OK)
@@ -57,7 +57,7 @@ rg_status leann_save_overlay(leann_coll *c, const uint8_t *dirty, uint32_t new_f
             return rc;
         }
         *new_gen = gen;
-        c->generation = gen;
+        leann_sq(c)->generation = gen;
         c->base_n = g->n;
         return RG_OK;
     }
@@ -67,7 +67,7 @@ rg_status leann_save_overlay(leann_coll *c, const uint8_t *dirty, uint32_t new_f
         sqlite3_prepare_v2(leann_db(c), "INSERT OR REPLACE INTO codes(node, code) VALUES(?, ?)", -1, &sc, NULL) !=
             SQLITE_OK ||
         sqlite3_prepare_v2(leann_db(c), "DELETE FROM codes WHERE node = ?", -1, &sd, NULL) != SQLITE_OK) {
-        rc = rg_sqlite_error(leann_db(c), c->db_path, err);
+        rc = rg_sqlite_error(leann_db(c), leann_sq(c)->db_path, err);
         sqlite3_finalize(sa);
         sqlite3_finalize(sc);
         return rc;
@@ -83,7 +83,7 @@ rg_status leann_save_overlay(leann_coll *c, const uint8_t *dirty, uint32_t new_f
         sqlite3_bind_int64(sa, 2, g->flags[v]);
         sqlite3_bind_blob(sa, 3, b.data, (int)b.len, SQLITE_STATIC);
         if (sqlite3_step(sa) != SQLITE_DONE)
-            rc = rg_sqlite_error(leann_db(c), c->db_path, err);
+            rc = rg_sqlite_error(leann_db(c), leann_sq(c)->db_path, err);
         sqlite3_reset(sa);
     }
     /* Codes of new nodes and of nodes given a new one (LEANN_DIRTY_CODE);
@@ -98,7 +98,7 @@ rg_status leann_save_overlay(leann_coll *c, const uint8_t *dirty, uint32_t new_f
         if (!deleted)
             sqlite3_bind_blob(sc, 2, c->codes + (size_t)v * c->pq.m, c->pq.m, SQLITE_STATIC);
         if (sqlite3_step(s) != SQLITE_DONE)
-            rc = rg_sqlite_error(leann_db(c), c->db_path, err);
+            rc = rg_sqlite_error(leann_db(c), leann_sq(c)->db_path, err);
         sqlite3_reset(s);
     }
     rg_buf_free(&b);
@@ -189,7 +189,7 @@ static rg_status write_record(leann_coll *c, sqlite3_stmt *ins, sqlite3_stmt *up
         /* seq = node + 1 keeps the row out of rec_node; else the next seq. */
         sqlite3_bind_int64(st, 8, *max_seq = node >= *max_seq ? (int64_t)node + 1 : *max_seq + 1);
     if (sqlite3_step(st) != SQLITE_DONE)
-        rc = rg_sqlite_error(leann_db(c), c->db_path, err);
+        rc = rg_sqlite_error(leann_db(c), leann_sq(c)->db_path, err);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     free(meta);
@@ -200,7 +200,7 @@ static rg_status write_record(leann_coll *c, sqlite3_stmt *ins, sqlite3_stmt *up
 
 rg_status leann_tx_begin(leann_coll *c, leann_tx *tx, rg_error *err)
 {
-    *tx = (leann_tx){.old_gen = c->generation};
+    *tx = (leann_tx){.old_gen = leann_sq(c)->generation};
     return rg_sqlite_exec(leann_db(c), "BEGIN IMMEDIATE", err);
 }
 
@@ -213,21 +213,21 @@ rg_status leann_tx_end(leann_coll *c, leann_tx *tx, rg_status rc, rg_error *err)
      * committed one is an orphan. */
     if (rc == RG_OK) {
         c->live += tx->live_delta;
-        if (c->generation != tx->old_gen) {
+        if (leann_sq(c)->generation != tx->old_gen) {
             leann_remove_generation(c, tx->old_gen);
-            for (int64_t g = tx->old_gen + 1; g < c->generation; g++)
+            for (int64_t g = tx->old_gen + 1; g < leann_sq(c)->generation; g++)
                 leann_remove_generation(c, g);
         }
         return RG_OK;
     }
     rg_sqlite_exec(leann_db(c), "ROLLBACK", NULL);
-    for (int64_t g = tx->old_gen + 1; g <= c->generation; g++)
+    for (int64_t g = tx->old_gen + 1; g <= leann_sq(c)->generation; g++)
         leann_remove_generation(c, g);
     if (tx->mutated) {
         /* Memory was edited for a transaction that did not commit. */
         leann_invalidate(c);
         leann_cache_clear(&c->cache);
-        c->generation = -1;
+        leann_sq(c)->generation = -1;
     }
     return rc;
 }
@@ -293,7 +293,7 @@ rg_status leann_add_in(leann_coll *c, leann_tx *tx, const rg_record *recs, size_
                            "UPDATE rec SET own_id = " LEANN_OWN_ID("?1", "m") ", node=?2, doc=?3, doclen=?4, dict=?5,"
                            " meta=m, vec=?7 FROM (SELECT rg_leann_meta_pack(?6, ?3, ?4, ?5) AS m) WHERE seq=?8",
                            -1, &upd, NULL) != SQLITE_OK)
-        rc = rg_sqlite_error(leann_db(c), c->db_path, err);
+        rc = rg_sqlite_error(leann_db(c), leann_sq(c)->db_path, err);
     for (size_t i = 0; rc == RG_OK && i < n; i++) {
         sqlite3_bind_text(find, 1, recs[i].id, -1, SQLITE_STATIC);
         int r = sqlite3_step(find);
@@ -305,7 +305,7 @@ rg_status leann_add_in(leann_coll *c, leann_tx *tx, const rg_record *recs, size_
             seqs[i] = sqlite3_column_int64(find, 0);
             old_nodes[nold++] = (uint32_t)sqlite3_column_int64(find, 1);
         } else if (r != SQLITE_DONE) {
-            rc = rg_sqlite_error(leann_db(c), c->db_path, err);
+            rc = rg_sqlite_error(leann_db(c), leann_sq(c)->db_path, err);
         }
         sqlite3_reset(find);
     }
@@ -319,11 +319,11 @@ rg_status leann_add_in(leann_coll *c, leann_tx *tx, const rg_record *recs, size_
         sqlite3_stmt *tomb = NULL;
         if (sqlite3_prepare_v2(leann_db(c), "INSERT OR IGNORE INTO tombstones(node) VALUES(?)", -1, &tomb, NULL) !=
             SQLITE_OK)
-            rc = rg_sqlite_error(leann_db(c), c->db_path, err);
+            rc = rg_sqlite_error(leann_db(c), leann_sq(c)->db_path, err);
         for (size_t i = 0; rc == RG_OK && i < nold; i++) {
             sqlite3_bind_int64(tomb, 1, old_nodes[i]);
             if (sqlite3_step(tomb) != SQLITE_DONE)
-                rc = rg_sqlite_error(leann_db(c), c->db_path, err);
+                rc = rg_sqlite_error(leann_db(c), leann_sq(c)->db_path, err);
             sqlite3_reset(tomb);
         }
         sqlite3_finalize(tomb);
@@ -384,7 +384,7 @@ rg_status leann_delete_in(leann_coll *c, leann_tx *tx, const char *const *ids, s
     rg_buf_puts(&sql, "SELECT node FROM records");
     leann_where_sql(c, ids, nids, where, &sql, params);
     sqlite3_stmt *st = NULL;
-    rc = rg_sqlite_prepare_bound(leann_db(c), c->db_path, sql.data, params, &st, err);
+    rc = rg_sqlite_prepare_bound(leann_db(c), leann_sq(c)->db_path, sql.data, params, &st, err);
     rg_buf_free(&sql);
     json_decref(params);
     uint32_t *nodes = NULL;
@@ -398,7 +398,7 @@ rg_status leann_delete_in(leann_coll *c, leann_tx *tx, const char *const *ids, s
         nodes[n++] = (uint32_t)sqlite3_column_int64(st, 0);
     }
     if (rc == RG_OK && r != SQLITE_DONE)
-        rc = rg_sqlite_error(leann_db(c), c->db_path, err);
+        rc = rg_sqlite_error(leann_db(c), leann_sq(c)->db_path, err);
     sqlite3_finalize(st);
     if (rc != RG_OK || n == 0) {
         free(nodes);
@@ -407,12 +407,12 @@ rg_status leann_delete_in(leann_coll *c, leann_tx *tx, const char *const *ids, s
     sqlite3_stmt *del = NULL, *tomb = NULL;
     if (sqlite3_prepare_v2(leann_db(c), "DELETE FROM rec WHERE " LEANN_NODE_ROW, -1, &del, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(leann_db(c), "INSERT OR IGNORE INTO tombstones(node) VALUES(?)", -1, &tomb, NULL) != SQLITE_OK)
-        rc = rg_sqlite_error(leann_db(c), c->db_path, err);
+        rc = rg_sqlite_error(leann_db(c), leann_sq(c)->db_path, err);
     for (size_t i = 0; rc == RG_OK && i < n; i++) {
         sqlite3_bind_int64(del, 1, nodes[i]);
         sqlite3_bind_int64(tomb, 1, nodes[i]);
         if (sqlite3_step(del) != SQLITE_DONE || sqlite3_step(tomb) != SQLITE_DONE)
-            rc = rg_sqlite_error(leann_db(c), c->db_path, err);
+            rc = rg_sqlite_error(leann_db(c), leann_sq(c)->db_path, err);
         sqlite3_reset(del);
         sqlite3_reset(tomb);
     }
@@ -436,21 +436,21 @@ rg_status leann_compact(leann_coll *c, rg_error *err)
     rg_status rc = rg_sqlite_exec(leann_db(c), "BEGIN IMMEDIATE", err);
     if (rc != RG_OK)
         return rc;
-    int64_t old_gen = c->generation;
+    int64_t old_gen = leann_sq(c)->generation;
     rc = leann_rebuild(c, NULL, NULL, 0, err);
     if (rc == RG_OK)
         rc = rg_sqlite_exec(leann_db(c), "COMMIT", err);
     if (rc == RG_OK) {
-        if (c->generation != old_gen)
+        if (leann_sq(c)->generation != old_gen)
             leann_remove_generation(c, old_gen);
         /* Give the freed pages back to the file system. */
         rg_sqlite_exec(leann_db(c), "VACUUM", NULL);
     } else {
         rg_sqlite_exec(leann_db(c), "ROLLBACK", NULL);
-        if (c->generation != old_gen)
-            leann_remove_generation(c, c->generation);
+        if (leann_sq(c)->generation != old_gen)
+            leann_remove_generation(c, leann_sq(c)->generation);
         leann_invalidate(c);
-        c->generation = -1;
+        leann_sq(c)->generation = -1;
     }
     return rc;
 }
@@ -475,7 +475,7 @@ static rg_status sql_live(void *ctx, uint32_t **nodes, int64_t **order, size_t *
     *n = 0;
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db, "SELECT node, seq FROM rec ORDER BY seq", -1, &st, NULL) != SQLITE_OK)
-        return rg_sqlite_error(db, c->db_path, err);
+        return rg_sqlite_error(db, leann_sq(c)->db_path, err);
     size_t cap = 0;
     int r;
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
@@ -501,7 +501,7 @@ static rg_status sql_live(void *ctx, uint32_t **nodes, int64_t **order, size_t *
     } else {
         /* (The rebuild used to stop at the first error silently and
          * rebuild over the rows read so far.) */
-        rc = rg_sqlite_error(db, c->db_path, err);
+        rc = rg_sqlite_error(db, leann_sq(c)->db_path, err);
     }
     if (rc != RG_OK) {
         free(*nodes);
@@ -525,7 +525,7 @@ static rg_status sql_moved(void *ctx, const uint32_t *from, const uint32_t *to, 
     if (sqlite3_prepare_v2(db, "UPDATE rec SET node = ?2 WHERE " LEANN_NODE_ROW, -1, &row, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(db, "DELETE FROM tombstones WHERE node = ?", -1, &untomb, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO tombstones(node) VALUES(?)", -1, &tomb, NULL) != SQLITE_OK)
-        rc = rg_sqlite_error(db, c->db_path, err);
+        rc = rg_sqlite_error(db, leann_sq(c)->db_path, err);
     for (size_t i = 0; rc == RG_OK && i < nm; i++) {
         sqlite3_bind_int64(row, 1, from[i]);
         sqlite3_bind_int64(row, 2, to[i]);
@@ -534,8 +534,8 @@ static rg_status sql_moved(void *ctx, const uint32_t *from, const uint32_t *to, 
         if (sqlite3_step(row) != SQLITE_DONE || sqlite3_changes(db) != 1 || sqlite3_step(untomb) != SQLITE_DONE ||
             sqlite3_step(tomb) != SQLITE_DONE)
             rc = sqlite3_errcode(db) == SQLITE_OK || sqlite3_errcode(db) == SQLITE_DONE
-                     ? rg_error_set(err, RG_ERR_CORRUPT, "%s: no record row for live node %u", c->db_path, from[i])
-                     : rg_sqlite_error(db, c->db_path, err);
+                     ? rg_error_set(err, RG_ERR_CORRUPT, "%s: no record row for live node %u", leann_sq(c)->db_path, from[i])
+                     : rg_sqlite_error(db, leann_sq(c)->db_path, err);
         sqlite3_reset(row);
         sqlite3_reset(untomb);
         sqlite3_reset(tomb);
@@ -557,12 +557,12 @@ static rg_status sql_truncated(void *ctx, uint32_t n, rg_error *err)
                                       "DELETE FROM codes WHERE node >= ?"};
     for (int i = 0; i < 3; i++) {
         if (sqlite3_prepare_v2(db, del[i], -1, &st, NULL) != SQLITE_OK)
-            return rg_sqlite_error(db, c->db_path, err);
+            return rg_sqlite_error(db, leann_sq(c)->db_path, err);
         sqlite3_bind_int64(st, 1, n);
         int r = sqlite3_step(st);
         sqlite3_finalize(st);
         if (r != SQLITE_DONE)
-            return rg_sqlite_error(db, c->db_path, err);
+            return rg_sqlite_error(db, leann_sq(c)->db_path, err);
     }
     return RG_OK;
 }
@@ -598,12 +598,12 @@ static rg_status sql_rebuilt(void *ctx, const uint32_t *old, const int64_t *seqs
     if (rc == RG_OK &&
         sqlite3_prepare_v2(db, "UPDATE rec SET node = CASE WHEN ?1 = seq - 1 THEN ?1 ELSE -1 - ?1 END WHERE seq = ?2",
                            -1, &upd, NULL) != SQLITE_OK)
-        rc = rg_sqlite_error(db, c->db_path, err);
+        rc = rg_sqlite_error(db, leann_sq(c)->db_path, err);
     for (size_t i = 0; rc == RG_OK && i < n; i++) {
         sqlite3_bind_int64(upd, 1, (int64_t)i);
         sqlite3_bind_int64(upd, 2, seqs[i]);
         if (sqlite3_step(upd) != SQLITE_DONE)
-            rc = rg_sqlite_error(db, c->db_path, err);
+            rc = rg_sqlite_error(db, leann_sq(c)->db_path, err);
         sqlite3_reset(upd);
     }
     sqlite3_finalize(upd);
@@ -612,13 +612,13 @@ static rg_status sql_rebuilt(void *ctx, const uint32_t *old, const int64_t *seqs
                             "UPDATE rec SET node = -1 - node WHERE node < 0;"
                             "DELETE FROM tombstones; DELETE FROM adj; DELETE FROM codes;",
                             err);
-    int64_t gen = c->generation + 1;
+    int64_t gen = leann_sq(c)->generation + 1;
     if (rc == RG_OK && n > 0) {
         leann_progress(c, "writing the index files", 0, 0);
         rc = leann_write_generation(c, gen, err);
     }
     if (rc == RG_OK) {
-        c->generation = n > 0 ? gen : 0;
+        leann_sq(c)->generation = n > 0 ? gen : 0;
         c->base_n = (uint32_t)n;
     }
     if (rc == RG_OK) {

@@ -19,15 +19,43 @@
 
 #include "leann.h"
 
+typedef struct leann_dict {
+    int64_t id;
+    void *ddict;          /* ZSTD_DDict */
+} leann_dict;
+
+typedef struct leann_cdict {
+    int64_t id;           /* 0: none */
+    int level;            /* it compresses at (leann_text.c: by collection size) */
+    void *cdict;          /* ZSTD_CDict */
+} leann_cdict;
+
 /* A collection handle of the SQLite layer: the core's state first (so a
- * leann_coll * of it converts back), then the database. */
+ * leann_coll * of it converts back), then what only this layer uses. */
 typedef struct leann_sql {
     leann_coll c;
     sqlite3 *db;
+    char *dir, *db_path;
+    rg_embedder_identity identity;
+    /* State as of meta.version; reloaded when another process changed it. */
+    int64_t version;
+    int64_t generation;   /* graph-G.bin / codes-G.bin; 0: none yet */
+    int lock_fd;          /* -1 until the first write takes the lock */
+    int format;           /* of the schema: 1..4 (store_leann.c) */
+    int64_t dict_id;      /* zstd dictionary for new passages; 0: none */
+    int64_t meta_dict_id; /* and for metadata */
+    leann_cdict passage_cdict, meta_cdict;
+    void *cctx;           /* ZSTD_CCtx, reused */
+    void *dctx;           /* ZSTD_DCtx, reused */
+    rg_buf zbuf;          /* a frame being compressed or given its magic back */
+    leann_dict *ddicts;   /* decompression dictionaries by id */
+    size_t nddicts;
 } leann_sql;
 
-/* The database of a collection the SQLite layer opened (an lvalue). */
-#define leann_db(coll) (((leann_sql *)(void *)(coll))->db)
+/* The SQLite layer's handle of a collection it opened (c points into one). */
+#define leann_sq(coll) ((leann_sql *)(void *)(coll))
+/* Its database (an lvalue). */
+#define leann_db(coll) (leann_sq(coll)->db)
 
 /* store_leann.c */
 /* Appends "SELECT lead, doc, doclen, dict, metadata FROM records" with NULL
