@@ -1,12 +1,15 @@
-/* The leann backend's shared structs and constants (pgvector-style split by
- * phase):
+/* The leann core: graph, PQ codes, search, insert, delete repair,
+ * consolidation and rebuild over in-memory state, reaching what is stored
+ * only through leann_source (below).  No SQLite here: the SQLite layer
+ * (leann_sqlite.h) calls the core, never the reverse.  pgvector-style split
+ * by phase:
  *
- *   leann.h          this file: graph, codes, cache, collection state
- *   store_leann.c    rg_store_ops entry points, SQLite schema, locking, load
+ *   leann.h          this file: graph, codes, cache, collection state, source
  *   leann_build.c    bulk graph build + high-degree-preserving pruning
  *   leann_search.c   best-first beam search (PQ-steered) + exact rerank
  *   leann_insert.c   incremental insert of new nodes into the graph
- *   leann_vacuum.c   delete (tombstone + neighbour repair), compact/rebuild
+ *   leann_vacuum.c   delete (tombstone + neighbour repair), consolidation,
+ *                    rebuild
  *   leann_pq.c       product quantisation (k-means codebooks, ADC tables)
  *   leann_format.c   on-disk graph/codes files (magic, version, CRC32C)
  *   leann_utils.c    embedding cache, node sets, varints, float16
