@@ -262,7 +262,6 @@ rg_status leann_replace(leann_coll *c, const rg_record *recs, size_t n, const ch
     return rc;
 }
 
-
 rg_status leann_add_in(leann_coll *c, leann_tx *tx, const rg_record *recs, size_t n, bool upsert, rg_error *err)
 {
     if (n == 0)
