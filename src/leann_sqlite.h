@@ -69,7 +69,8 @@ rg_status leann_lock(leann_coll *c, rg_error *err);
  * place that knows how passages are stored.  On error nothing is left to
  * free.  Release with leann_passages_free. */
 rg_status leann_fetch_passages(leann_coll *c, const uint32_t *nodes, size_t n, leann_passage *out, rg_error *err);
-/* The SQLite-backed source of handle c (passages, filter sets, order). */
+/* The SQLite-backed source of handle c (reads: passages, filter sets,
+ * order; writes: leann_sql_writes). */
 leann_source leann_sql_source(leann_coll *c);
 
 /* leann_text.c: passages and metadata, compressed with dictionaries trained
