@@ -421,9 +421,7 @@ typedef struct leann_source {
 
     /* ---- writes (NULL in a read-only source) ---- */
     /* A full rebuild begins: every live node in insertion order, with its
-     * order key (both malloc'd; the rebuild's new numbering).  The store
-     * may refresh what it keeps of every record now (leann_sqlite.c
-     * retrains its compression dictionaries). */
+     * order key (both malloc'd; the rebuild's new numbering). */
     rg_status (*live)(void *ctx, uint32_t **nodes, int64_t **order, size_t *n, rg_error *err);
     /* Live nodes from[i] took the numbers of tombstones to[i] (from[i] are
      * tombstones now): what is stored of them follows. */
@@ -436,12 +434,17 @@ typedef struct leann_source {
      * >= new_from and of those marked LEANN_DIRTY_CODE (a tombstone keeps
      * no code); always the collection's counters (leann_coll's graph entry,
      * consolidation state).  May checkpoint (leann_drop_top_tombstones, then
-     * new files of the whole graph). */
+     * the whole graph as the store's new base). */
     rg_status (*save)(void *ctx, const uint8_t *dirty, uint32_t new_from, rg_error *err);
-    /* A full rebuild renumbered the live nodes: old[i] (order key order[i])
-     * is node i now, graph and codes are new.  Persist all of it (what
-     * records name, a new base of graph + codes, counters). */
-    rg_status (*rebuilt)(void *ctx, const uint32_t *old, const int64_t *order, size_t n, rg_error *err);
+    /* A full rebuild, its vectors in hand, numbers the live nodes afresh:
+     * old[i] (order key order[i], as live gave them) becomes node i, and
+     * nothing stored of the old graph stays (tombstones, lists, codes).
+     * The store may refresh what it keeps of every record here
+     * (leann_sqlite.c retrains its compression dictionaries). */
+    rg_status (*renumber)(void *ctx, const uint32_t *old, const int64_t *order, size_t n, rg_error *err);
+    /* The rebuild's graph and codes are complete: persist them whole (the
+     * store's new base) with the counters. */
+    rg_status (*rebuilt)(void *ctx, rg_error *err);
     void *ctx;
 } leann_source;
 
@@ -511,8 +514,9 @@ rg_status leann_remove(leann_coll *c, const uint32_t *nodes, size_t n, rg_error 
 void leann_graph_remove(leann_coll *c, const uint32_t *nodes, size_t n, uint8_t *dirty);
 /* Full rebuild over the live nodes (c->src.live; known: nodes whose exact
  * vectors the caller has, e.g. the batch being added; the rest come from
- * the cache or are recomputed): renumbers nodes in insertion order,
- * rebuilds graph + codes, then c->src.rebuilt persists it. */
+ * the cache or are recomputed): renumbers nodes in insertion order
+ * (c->src.renumber), rebuilds graph + codes, then c->src.rebuilt persists
+ * them. */
 rg_status leann_rebuild(leann_coll *c, const uint32_t *known, const float *known_vecs, size_t nknown,
                         rg_error *err);
 /* Whether an add leaving `live` live records should be a full rebuild: a

@@ -464,7 +464,7 @@ rg_status leann_consolidate_in(leann_coll *c, leann_tx *tx, rg_error *err)
 /* ---- the source's write callbacks ------------------------------------------ */
 
 /* A full rebuild begins: live records in insertion order (seq), with their
- * seqs; and the dictionaries are retrained. */
+ * seqs. */
 static rg_status sql_live(void *ctx, uint32_t **nodes, int64_t **order, size_t *n, rg_error *err)
 {
     leann_coll *c = ctx;
@@ -487,29 +487,17 @@ static rg_status sql_live(void *ctx, uint32_t **nodes, int64_t **order, size_t *
         (*order)[(*n)++] = sqlite3_column_int64(st, 1);
     }
     sqlite3_finalize(st);
-    /* Every full rebuild retrains the passage and metadata dictionaries:
-     * the rebuilds of a growing collection come at doublings, so this
-     * costs a constant factor, and a dictionary trained on the first 256
-     * passages compresses the rest about 4% worse than one trained on all
-     * of them.  Here, before the graph is rebuilt, because the level a
-     * dictionary compresses at follows graph.n (leann_text.c). */
-    rg_status rc = RG_OK;
-    if (r == SQLITE_DONE) {
-        leann_progress(c, "training compression dictionaries", 0, 0);
-        rc = leann_train_dictionaries(c, err);
-    } else {
+    if (r != SQLITE_DONE) {
         /* (The rebuild used to stop at the first error silently and
          * rebuild over the rows read so far.) */
-        rc = rg_sqlite_error(db, leann_sq(c)->db_path, err);
-    }
-    if (rc != RG_OK) {
         free(*nodes);
         free(*order);
         *nodes = NULL;
         *order = NULL;
         *n = 0;
+        return rg_sqlite_error(db, leann_sq(c)->db_path, err);
     }
-    return rc;
+    return RG_OK;
 }
 
 /* Consolidation moved live nodes from[i] to the numbers of tombstones
@@ -580,14 +568,20 @@ static rg_status sql_save(void *ctx, const uint8_t *dirty, uint32_t new_from, rg
     return rc;
 }
 
-/* After a full rebuild: every row renumbered, the overlay emptied, a new generation of files, the graph
- * parameters and counters in meta. */
-static rg_status sql_rebuilt(void *ctx, const uint32_t *old, const int64_t *seqs, size_t n, rg_error *err)
+/* A rebuild numbers the live records afresh (row i of seq order becomes
+ * node i) and the overlay of the old graph goes; first the dictionaries
+ * are retrained. */
+static rg_status sql_renumber(void *ctx, const uint32_t *old, const int64_t *seqs, size_t n, rg_error *err)
 {
     leann_coll *c = ctx;
     sqlite3 *db = leann_db(c);
     (void)old;   /* rows are found by seq */
-    rg_status rc = RG_OK;
+    /* Every full rebuild retrains: the rebuilds of a growing collection come
+     * at doublings, so this costs a constant factor, and a dictionary
+     * trained on the first 256 passages compresses the rest about 4% worse
+     * than one trained on all of them. */
+    leann_progress(c, "training compression dictionaries", 0, 0);
+    rg_status rc = leann_train_dictionaries(c, err);
 
     /* Renumber rows old -> new, row i of seq order to node i.  Rows that
      * will be in the partial index rec_node (node != seq - 1) go through
@@ -611,22 +605,33 @@ static rg_status sql_rebuilt(void *ctx, const uint32_t *old, const int64_t *seqs
                             "UPDATE rec SET node = -1 - node WHERE node < 0;"
                             "DELETE FROM tombstones; DELETE FROM adj; DELETE FROM codes;",
                             err);
-    int64_t gen = leann_sq(c)->generation + 1;
-    if (rc == RG_OK && n > 0) {
+    return rc;
+}
+
+/* After a full rebuild: a new generation of files holds the whole graph and
+ * codes; the graph parameters and counters go to meta. */
+static rg_status sql_rebuilt(void *ctx, rg_error *err)
+{
+    leann_coll *c = ctx;
+    leann_sql *h = leann_sq(c);
+    uint32_t n = c->graph.n;
+    rg_status rc = RG_OK;
+    int64_t gen = h->generation + 1;
+    if (n > 0) {
         leann_progress(c, "writing the index files", 0, 0);
         rc = leann_write_generation(c, gen, err);
     }
     if (rc == RG_OK) {
-        leann_sq(c)->generation = n > 0 ? gen : 0;
-        c->base_n = (uint32_t)n;
+        h->generation = n > 0 ? gen : 0;
+        c->base_n = n;
     }
     if (rc == RG_OK) {
         char buf[32];
         snprintf(buf, sizeof buf, "%d", c->params.graph_degree);
-        rc = rg_sqlite_meta_set(db, "graph_degree", buf, err);
+        rc = rg_sqlite_meta_set(h->db, "graph_degree", buf, err);
         snprintf(buf, sizeof buf, "%d", c->graph.pruned_degree);
         if (rc == RG_OK)
-            rc = rg_sqlite_meta_set(db, "pruned_degree", buf, err);
+            rc = rg_sqlite_meta_set(h->db, "pruned_degree", buf, err);
     }
     if (rc == RG_OK)
         rc = leann_meta_save(c, err);
@@ -639,5 +644,6 @@ void leann_sql_writes(leann_source *src)
     src->moved = sql_moved;
     src->truncated = sql_truncated;
     src->save = sql_save;
+    src->renumber = sql_renumber;
     src->rebuilt = sql_rebuilt;
 }

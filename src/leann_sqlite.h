@@ -163,7 +163,7 @@ rg_status leann_compact(leann_coll *c, rg_error *err);
 rg_status leann_save_overlay(leann_coll *c, const uint8_t *dirty, uint32_t new_from, int64_t *new_gen,
                              rg_error *err);
 /* The write callbacks of leann_sql_source (live, moved, truncated, save,
- * rebuilt) into src. */
+ * renumber, rebuilt) into src. */
 void leann_sql_writes(leann_source *src);
 
 /* store_leann.c: leann_search, then the hits' ids, passages and metadata. */

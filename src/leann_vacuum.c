@@ -409,6 +409,11 @@ rg_status leann_rebuild(leann_coll *c, const uint32_t *known, const float *known
     free(bpos);
     free(bvec);
     free(kidx);
+    /* The store numbers what it keeps afresh (old[i] becomes node i) and
+     * drops what it kept of the old graph. */
+    if (rc == RG_OK)
+        rc = c->src.renumber(c->src.ctx, old, seqs, n, err);
+
     if (rc == RG_OK) {
         leann_graph_free(&c->graph);
         leann_graph_init(&c->graph, c->params.graph_degree, c->params.pruned_degree);
@@ -447,9 +452,9 @@ rg_status leann_rebuild(leann_coll *c, const uint32_t *known, const float *known
         c->consolidate_next = -1;
         c->changed = 0;
         c->renumber++;
-        /* The store renumbers what it keeps, writes the new base (graph
-         * and codes files, generation, base_n) and the counters. */
-        rc = c->src.rebuilt(c->src.ctx, old, seqs, n, err);
+        /* The store writes the new graph and codes whole (its new base)
+         * and the counters. */
+        rc = c->src.rebuilt(c->src.ctx, err);
     }
     if (rc == RG_OK) {
         /* Node numbers changed: refill the cache with exact vectors, hubs

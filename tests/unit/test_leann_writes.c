@@ -201,26 +201,38 @@ static rg_status ms_save(void *ctx, const uint8_t *dirty, uint32_t new_from, rg_
     return RG_OK;
 }
 
-static rg_status ms_rebuilt(void *ctx, const uint32_t *old, const int64_t *order, size_t n, rg_error *err)
+static rg_status ms_renumber(void *ctx, const uint32_t *old, const int64_t *order, size_t n, rg_error *err)
 {
     mstore *m = ctx;
-    const leann_graph *g = &m->c->graph;
-    m->rebuilds++;
     int32_t *ids = rg_xmalloc(sizeof(int32_t) * (n ? n : 1));
     for (size_t i = 0; i < n; i++) {
         ids[i] = m->rec_of[old[i]];
         if (ids[i] < 0 || m->rec[ids[i]].seq != order[i])
-            ms_bad(m, "rebuilt over a node without its record", old[i]);
+            ms_bad(m, "renumbered a node without its record", old[i]);
     }
-    ms_grow(m, g->n > n ? g->n : (uint32_t)n);
-    for (uint32_t v = 0; v < m->cap; v++)
-        m->rec_of[v] = -1;
+    ms_grow(m, (uint32_t)n);
+    for (uint32_t v = 0; v < m->cap; v++) {
+        m->rec_of[v] = -1;   /* nothing of the old graph stays */
+        m->sdeg[v] = 0;
+        m->sflags[v] = 0;
+        m->shas[v] = 0;
+    }
+    m->sn = 0;
     for (size_t i = 0; i < n; i++)
         if (ids[i] >= 0) {
             m->rec_of[i] = ids[i];
             m->rec[ids[i]].node = (uint32_t)i;
         }
     free(ids);
+    return RG_OK;
+}
+
+static rg_status ms_rebuilt(void *ctx, rg_error *err)
+{
+    mstore *m = ctx;
+    const leann_graph *g = &m->c->graph;
+    m->rebuilds++;
+    ms_grow(m, g->n);
     for (uint32_t v = 0; v < g->n; v++)
         ms_keep(m, v, true, true);
     m->sn = g->n;
@@ -425,7 +437,7 @@ TEST(leann_core_writes_without_sqlite)
     ms.dim = dim;
     c.src = (leann_source){.passages = ms_passages, .filter_set = ms_filter_set, .order = ms_order,
                            .live = ms_live, .moved = ms_moved, .truncated = ms_truncated, .save = ms_save,
-                           .rebuilt = ms_rebuilt, .ctx = &ms};
+                           .renumber = ms_renumber, .rebuilt = ms_rebuilt, .ctx = &ms};
     rg_error err;
     char buf[200];
     int ids[1500];
