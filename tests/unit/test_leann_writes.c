@@ -40,6 +40,7 @@ typedef struct mstore {
     uint8_t *sflags, *shas, *scodes;
     uint32_t sentry;
     int saves, moves, truncations, rebuilds;
+    bool fail;       /* the write callbacks fail (a full disk, say) */
     char bad[200];   /* first contract violation seen by a callback */
 } mstore;
 
@@ -189,6 +190,8 @@ static rg_status ms_save(void *ctx, const uint8_t *dirty, uint32_t new_from, rg_
 {
     mstore *m = ctx;
     const leann_graph *g = &m->c->graph;
+    if (m->fail)
+        return rg_error_set(err, RG_ERR_IO, "save refused");
     m->saves++;
     ms_grow(m, g->n);
     if (dirty) {
@@ -204,6 +207,8 @@ static rg_status ms_save(void *ctx, const uint8_t *dirty, uint32_t new_from, rg_
 static rg_status ms_renumber(void *ctx, const uint32_t *old, const int64_t *order, size_t n, rg_error *err)
 {
     mstore *m = ctx;
+    if (m->fail)
+        return rg_error_set(err, RG_ERR_IO, "renumber refused");
     int32_t *ids = rg_xmalloc(sizeof(int32_t) * (n ? n : 1));
     for (size_t i = 0; i < n; i++) {
         ids[i] = m->rec_of[old[i]];
@@ -550,6 +555,22 @@ TEST(leann_core_writes_without_sqlite)
     CHECK(ms.saves > 0 && ms.truncations > 0);
     fprintf(stderr, "    callbacks: %d saves, %d moves, %d truncations, %d rebuilds\n", ms.saves, ms.moves,
             ms.truncations, ms.rebuilds);
+
+    /* A store that cannot persist: every write reports its error (the
+     * SQLite layer then rolls back and reloads). */
+    ms.fail = true;
+    for (int i = 0; i < 10; i++) {
+        ids[i] = 3 + i * 5;
+        vecs[i] = pool + (size_t)used++ * dim;
+    }
+    CHECK(ms_add(&ms, ids, vecs, 10, &err) == RG_ERR_IO);
+    CHECK_EQ_STR(err.msg, "save refused");
+    int gone[1] = {0};
+    while (!ms.rec[gone[0]].live)
+        gone[0]++;
+    CHECK(ms_delete(&ms, gone, 1, &err) == RG_ERR_IO);
+    CHECK(leann_rebuild(&c, NULL, NULL, 0, &err) == RG_ERR_IO);
+    CHECK_EQ_STR(err.msg, "renumber refused");
 
     leann_visit_free(&c.visit);
     leann_cache_free(&c.cache);
