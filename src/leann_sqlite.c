@@ -21,8 +21,29 @@
 /* A vector "is" the embedder's when cosine similarity is at least this. */
 #define SAME_VECTOR 0.9999f
 
-rg_status leann_save_overlay(leann_coll *c, const uint8_t *dirty, uint32_t new_from, int64_t *new_gen,
-                             rg_error *err)
+/* ---- write transactions ------------------------------------------------------
+ *
+ * A write transaction: the _in functions do their part inside one, so that
+ * several commit or roll back together (leann_replace); tx_end commits
+ * when rc is RG_OK, else rolls back and forgets what memory held. */
+typedef struct leann_tx {
+    int64_t old_gen;      /* generation files to remove once committed */
+    bool mutated;         /* memory was edited */
+    int64_t live_delta;   /* applied to c->live on commit */
+    size_t work;          /* records added or deleted: the consolidation step's budget */
+} leann_tx;
+static rg_status add_in(leann_coll *c, leann_tx *tx, const rg_record *recs, size_t n, bool upsert, rg_error *err);
+static rg_status delete_in(leann_coll *c, leann_tx *tx, const char *const *ids, size_t nids, const rg_filter *where,
+                           size_t *deleted, rg_error *err);
+/* The write's consolidation step (leann_consolidate_step), inside tx. */
+static rg_status consolidate_in(leann_coll *c, leann_tx *tx, rg_error *err);
+
+/* Writes changed adjacency lists (dirty) and new codes (nodes >= from, and
+ * those marked LEANN_DIRTY_CODE) to the SQLite overlay, dropping the code
+ * rows of dirty tombstones; checkpoints into a new generation (whose codes
+ * file holds no tombstone's code) when the overlay grows. */
+static rg_status save_overlay(leann_coll *c, const uint8_t *dirty, uint32_t new_from, int64_t *new_gen,
+                              rg_error *err)
 {
     leann_graph *g = &c->graph;
     *new_gen = 0;
@@ -196,15 +217,15 @@ static rg_status write_record(leann_coll *c, sqlite3_stmt *ins, sqlite3_stmt *up
     return rc;
 }
 
-/* ---- write transactions ---------------------------------------------------- */
+/* ---- add, replace, delete, compact ------------------------------------------ */
 
-rg_status leann_tx_begin(leann_coll *c, leann_tx *tx, rg_error *err)
+static rg_status tx_begin(leann_coll *c, leann_tx *tx, rg_error *err)
 {
     *tx = (leann_tx){.old_gen = leann_sq(c)->generation};
     return rg_sqlite_exec(leann_db(c), "BEGIN IMMEDIATE", err);
 }
 
-rg_status leann_tx_end(leann_coll *c, leann_tx *tx, rg_status rc, rg_error *err)
+static rg_status tx_end(leann_coll *c, leann_tx *tx, rg_status rc, rg_error *err)
 {
     if (rc == RG_OK)
         rc = rg_sqlite_exec(leann_db(c), "COMMIT", err);
@@ -237,12 +258,12 @@ rg_status leann_add(leann_coll *c, const rg_record *recs, size_t n, bool upsert,
     if (n == 0)
         return RG_OK;
     leann_tx tx;
-    rg_status rc = leann_tx_begin(c, &tx, err);
+    rg_status rc = tx_begin(c, &tx, err);
     if (rc == RG_OK)
-        rc = leann_add_in(c, &tx, recs, n, upsert, err);
+        rc = add_in(c, &tx, recs, n, upsert, err);
     if (rc == RG_OK)
-        rc = leann_consolidate_in(c, &tx, err);
-    return leann_tx_end(c, &tx, rc, err);
+        rc = consolidate_in(c, &tx, err);
+    return tx_end(c, &tx, rc, err);
 }
 
 rg_status leann_replace(leann_coll *c, const rg_record *recs, size_t n, const char *const *del, size_t ndel,
@@ -250,19 +271,19 @@ rg_status leann_replace(leann_coll *c, const rg_record *recs, size_t n, const ch
 {
     size_t gone = 0;
     leann_tx tx;
-    rg_status rc = leann_tx_begin(c, &tx, err);
+    rg_status rc = tx_begin(c, &tx, err);
     if (rc == RG_OK)
-        rc = leann_add_in(c, &tx, recs, n, true, err);
+        rc = add_in(c, &tx, recs, n, true, err);
     if (rc == RG_OK && ndel)
-        rc = leann_delete_in(c, &tx, del, ndel, NULL, &gone, err);
+        rc = delete_in(c, &tx, del, ndel, NULL, &gone, err);
     if (rc == RG_OK)
-        rc = leann_consolidate_in(c, &tx, err);
-    rc = leann_tx_end(c, &tx, rc, err);
+        rc = consolidate_in(c, &tx, err);
+    rc = tx_end(c, &tx, rc, err);
     *deleted = rc == RG_OK ? gone : 0;
     return rc;
 }
 
-rg_status leann_add_in(leann_coll *c, leann_tx *tx, const rg_record *recs, size_t n, bool upsert, rg_error *err)
+static rg_status add_in(leann_coll *c, leann_tx *tx, const rg_record *recs, size_t n, bool upsert, rg_error *err)
 {
     if (n == 0)
         return RG_OK;
@@ -361,17 +382,17 @@ rg_status leann_delete(leann_coll *c, const char *const *ids, size_t nids, const
 {
     size_t gone = 0;
     leann_tx tx;
-    rg_status rc = leann_tx_begin(c, &tx, err);
+    rg_status rc = tx_begin(c, &tx, err);
     if (rc == RG_OK)
-        rc = leann_delete_in(c, &tx, ids, nids, where, &gone, err);
+        rc = delete_in(c, &tx, ids, nids, where, &gone, err);
     if (rc == RG_OK && gone)
-        rc = leann_consolidate_in(c, &tx, err);
-    rc = leann_tx_end(c, &tx, rc, err);
+        rc = consolidate_in(c, &tx, err);
+    rc = tx_end(c, &tx, rc, err);
     *deleted = rc == RG_OK ? gone : 0;
     return rc;
 }
 
-rg_status leann_delete_in(leann_coll *c, leann_tx *tx, const char *const *ids, size_t nids, const rg_filter *where,
+static rg_status delete_in(leann_coll *c, leann_tx *tx, const char *const *ids, size_t nids, const rg_filter *where,
                           size_t *deleted, rg_error *err)
 {
     *deleted = 0;
@@ -454,7 +475,7 @@ rg_status leann_compact(leann_coll *c, rg_error *err)
     return rc;
 }
 
-rg_status leann_consolidate_in(leann_coll *c, leann_tx *tx, rg_error *err)
+static rg_status consolidate_in(leann_coll *c, leann_tx *tx, rg_error *err)
 {
     if (c->pq.m != 0 && c->graph.n != 0)
         tx->mutated = true;
@@ -561,7 +582,7 @@ static rg_status sql_save(void *ctx, const uint8_t *dirty, uint32_t new_from, rg
     rg_status rc = RG_OK;
     if (dirty) {
         int64_t new_gen = 0;
-        rc = leann_save_overlay(c, dirty, new_from, &new_gen, err);
+        rc = save_overlay(c, dirty, new_from, &new_gen, err);
     }
     if (rc == RG_OK)
         rc = leann_meta_save(c, err);

@@ -131,23 +131,7 @@ rg_status leann_meta_save(leann_coll *c, rg_error *err);
 /* Drops all in-memory state so the next operation reloads from disk. */
 void leann_invalidate(leann_coll *c);
 
-/* leann_sqlite.c: write transactions */
-/* A write transaction: the _in functions do their part inside one, so that
- * several commit or roll back together (leann_replace); leann_tx_end
- * commits when rc is RG_OK, else rolls back and forgets what memory held. */
-typedef struct leann_tx {
-    int64_t old_gen;      /* generation files to remove once committed */
-    bool mutated;         /* memory was edited */
-    int64_t live_delta;   /* applied to c->live on commit */
-    size_t work;          /* records added or deleted: the consolidation step's budget */
-} leann_tx;
-rg_status leann_tx_begin(leann_coll *c, leann_tx *tx, rg_error *err);
-rg_status leann_tx_end(leann_coll *c, leann_tx *tx, rg_status rc, rg_error *err);
-rg_status leann_add_in(leann_coll *c, leann_tx *tx, const rg_record *recs, size_t n, bool upsert, rg_error *err);
-rg_status leann_delete_in(leann_coll *c, leann_tx *tx, const char *const *ids, size_t nids, const rg_filter *where,
-                          size_t *deleted, rg_error *err);
-/* The write's consolidation step (leann_consolidate_step), inside tx. */
-rg_status leann_consolidate_in(leann_coll *c, leann_tx *tx, rg_error *err);
+/* leann_sqlite.c: writes, each one transaction */
 /* Upserts recs and deletes del in one transaction. */
 rg_status leann_replace(leann_coll *c, const rg_record *recs, size_t n, const char *const *del, size_t ndel,
                         size_t *deleted, rg_error *err);
@@ -156,12 +140,6 @@ rg_status leann_delete(leann_coll *c, const char *const *ids, size_t nids, const
                        size_t *deleted, rg_error *err);
 /* A full rebuild (leann_rebuild) in its own transaction, then VACUUM. */
 rg_status leann_compact(leann_coll *c, rg_error *err);
-/* Writes changed adjacency lists (dirty) and new codes (nodes >= from, and
- * those marked LEANN_DIRTY_CODE) to the SQLite overlay, dropping the code
- * rows of dirty tombstones; checkpoints into a new generation (whose codes
- * file holds no tombstone's code) when the overlay grows. */
-rg_status leann_save_overlay(leann_coll *c, const uint8_t *dirty, uint32_t new_from, int64_t *new_gen,
-                             rg_error *err);
 /* The write callbacks of leann_sql_source (live, moved, truncated, save,
  * renumber, rebuilt) into src. */
 void leann_sql_writes(leann_source *src);
