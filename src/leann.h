@@ -271,6 +271,10 @@ void leann_beam_search(const leann_graph *g, leann_dist_fn dist, void *ctx, int 
 /* The same from several entry points (the beam starts with the best L). */
 void leann_beam_search_from(const leann_graph *g, leann_dist_fn dist, void *ctx, int L, const uint32_t *entries,
                             int nentries, leann_visit *vs, leann_cand **seen, size_t *nseen);
+/* The same search on binary heaps, which leann_beam_search_from uses for
+ * beams over 512 (exposed for the test that both agree). */
+void leann_beam_search_heap(const leann_graph *g, leann_dist_fn dist, void *ctx, int L, const uint32_t *entries,
+                            int nentries, leann_visit *vs, leann_cand **seen, size_t *nseen);
 
 /* Adaptive exact rerank (rerank_candidates 0): candidates are recomputed in
  * PQ order, first max(k + 2, LEANN_RERANK_MIN) of them, then

@@ -30,6 +30,115 @@ void leann_beam_search(const leann_graph *g, leann_dist_fn dist, void *ctx, int 
     leann_beam_search_from(g, dist, ctx, L, &g->entry, 1, vs, seen_out, nseen_out);
 }
 
+/* Binary heaps of candidates: a min-heap (max false) of nodes to expand, a
+ * max-heap (max true) of the best L found. */
+typedef struct cheap {
+    leann_cand *a;
+    size_t n, cap;
+    bool max;
+} cheap;
+
+static inline bool cand_less(leann_cand x, leann_cand y)
+{
+    return x.dist < y.dist || (x.dist == y.dist && x.node < y.node);
+}
+
+static inline bool cheap_before(const cheap *h, leann_cand x, leann_cand y)
+{
+    return h->max ? cand_less(y, x) : cand_less(x, y);
+}
+
+static void cheap_push(cheap *h, leann_cand x)
+{
+    if (h->n == h->cap) {
+        h->cap = h->cap ? h->cap * 2 : 256;
+        h->a = rg_xrealloc(h->a, h->cap * sizeof *h->a);
+    }
+    size_t i = h->n++;
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (!cheap_before(h, x, h->a[p]))
+            break;
+        h->a[i] = h->a[p];
+        i = p;
+    }
+    h->a[i] = x;
+}
+
+static leann_cand cheap_pop(cheap *h)
+{
+    leann_cand top = h->a[0], x = h->a[--h->n];
+    size_t i = 0;
+    for (;;) {
+        size_t l = 2 * i + 1;
+        if (l >= h->n)
+            break;
+        size_t c = l + 1 < h->n && cheap_before(h, h->a[l + 1], h->a[l]) ? l + 1 : l;
+        if (!cheap_before(h, h->a[c], x))
+            break;
+        h->a[i] = h->a[c];
+        i = c;
+    }
+    if (h->n)
+        h->a[i] = x;
+    return top;
+}
+
+/* The same search with heaps, for wide beams: the sorted pool below moves
+ * up to L entries on every insertion, which at the beams of large
+ * collections (11,851 at 291K records, leann_walk_beam) cost more than the
+ * PQ distances.  It expands the same nodes in the same order (the best
+ * unexpanded one of the best L) up to ties of equal distance. */
+#define LEANN_HEAP_BEAM 512
+void leann_beam_search_heap(const leann_graph *g, leann_dist_fn dist, void *ctx, int L, const uint32_t *entries,
+                            int nentries, leann_visit *vs, leann_cand **seen_out, size_t *nseen_out)
+{
+    *seen_out = NULL;
+    *nseen_out = 0;
+    if (g->entry == LEANN_NONE || g->n == 0)
+        return;
+    if (L < 1)
+        L = 1;
+    leann_visit_begin(vs, g->n);
+    cheap todo = {NULL, 0, 0, false}, best = {NULL, 0, 0, true};
+    size_t seen_cap = (size_t)L * 8 + 64, nseen = 0;
+    leann_cand *seen = rg_xmalloc(sizeof(leann_cand) * seen_cap);
+    /* The entry points are taken as the list of a virtual first node. */
+    const uint32_t *nb = entries;
+    int d = nentries;
+    for (;;) {
+        for (int i = 0; i < d; i++) {
+            uint32_t u = nb[i];
+            if (u >= g->n || leann_visit_test_set(vs, u))
+                continue;
+            leann_cand x = {dist(ctx, u), u};
+            if (nseen == seen_cap) {
+                seen_cap *= 2;
+                seen = rg_xrealloc(seen, sizeof(leann_cand) * seen_cap);
+            }
+            seen[nseen++] = x;
+            if (best.n == (size_t)L && !cand_less(x, best.a[0]))
+                continue;
+            cheap_push(&todo, x);
+            cheap_push(&best, x);
+            if (best.n > (size_t)L)
+                cheap_pop(&best);
+        }
+        if (todo.n == 0)
+            break;
+        leann_cand c = cheap_pop(&todo);
+        if (best.n == (size_t)L && cand_less(best.a[0], c))
+            break;   /* every candidate left is worse than the L-th */
+        nb = leann_graph_nbrs(g, c.node);
+        d = g->deg[c.node];
+    }
+    free(todo.a);
+    free(best.a);
+    qsort(seen, nseen, sizeof *seen, leann_cand_cmp);
+    *seen_out = seen;
+    *nseen_out = nseen;
+}
+
 void leann_beam_search_from(const leann_graph *g, leann_dist_fn dist, void *ctx, int L, const uint32_t *entries,
                             int nentries, leann_visit *vs, leann_cand **seen_out, size_t *nseen_out)
 {
@@ -39,6 +148,10 @@ void leann_beam_search_from(const leann_graph *g, leann_dist_fn dist, void *ctx,
         return;
     if (L < 1)
         L = 1;
+    if (L > LEANN_HEAP_BEAM) {
+        leann_beam_search_heap(g, dist, ctx, L, entries, nentries, vs, seen_out, nseen_out);
+        return;
+    }
     leann_visit_begin(vs, g->n);
     leann_cand *pool = rg_xmalloc(sizeof(leann_cand) * ((size_t)L + 1));
     uint8_t *expanded = rg_xcalloc((size_t)L + 1, 1);
