@@ -3,13 +3,17 @@
  * nothing here touches SQLite:
  *
  *  1. leann_beam_search: best-first traversal of the graph with a beam of
- *     width L (search_complexity).  Distances come from a callback: PQ codes
- *     (ADC look-ups) for queries, exact vectors while building.
- *  2. leann_query: the two-level search.  PQ distances steer the traversal;
+ *     width L (leann_walk_beam: search_complexity, grown with the
+ *     collection).  Distances come from a callback: PQ codes (ADC look-ups)
+ *     for queries, exact vectors while building.  Beams over 512 run on
+ *     binary heaps (leann_beam_search_heap), the same visits.
+ *  2. leann_search: the two-level search.  PQ distances steer the traversal;
  *     the most promising candidates (rerank_candidates) get their exact
  *     embeddings recomputed from their passages through the collection's
  *     embedder (batched; hub and recent ones come from the cache), are
- *     reranked and the k best are returned with exact cosine distances.
+ *     reranked, and after a walk the exact top is refined through the graph
+ *     on exact distances (refine_exact, leann_refine_beam); the k best are
+ *     returned with exact cosine distances.
  *  3. Filtered queries: the source (c->src.filter_set; SQLite in
  *     store_leann.c) yields the matching set.  A small set is
  *     scored directly (PQ over the set, then exact rerank); a large one uses
