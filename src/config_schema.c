@@ -15,7 +15,11 @@ const rg_config_key rg_config_schema[] = {
     {"vectorstore.leann.graph_degree", RG_CFG_INT, "32", NULL, 4, 256,
      "Maximum neighbours per node before pruning (hub nodes keep this degree)."},
     {"vectorstore.leann.search_complexity", RG_CFG_INT, "1000", NULL, 1, 100000,
-     "Beam width of the graph search: higher finds more of the true neighbours, slower."},
+     "Beam width of the graph search: higher finds more of the true neighbours, slower; collections past "
+     "24,576 records widen it in proportion to their size (at most 16 times, see docs/leann.md)."},
+    {"vectorstore.leann.refine_beam", RG_CFG_INT, "-1", NULL, -1, 100000,
+     "Beam of the exact-distance refinement that follows a graph walk's rerank (0: none; -1: automatic, "
+     "100 with the builtin embedder, whose recomputes are cheap, none with a neural model; see docs/leann.md)."},
     {"vectorstore.leann.pruned_degree", RG_CFG_INT, "8", NULL, 2, 256,
      "Neighbours a non-hub node chooses (high-degree-preserving pruning; reverse edges can lengthen its list up to graph_degree)."},
     {"vectorstore.leann.hub_fraction", RG_CFG_FLOAT, "0.02", NULL, 0, 1,

@@ -242,6 +242,13 @@ void leann_graph_connect(leann_graph *g, const leann_space *sp, uint32_t v, cons
 /* ---- search (leann_search.c) ---------------------------------------------- */
 
 
+/* The beam a walk uses (asked > 0: a query's own search_complexity) and
+ * the exact refinement's beam (0: none), as the collection's size and
+ * embedder set them (docs/leann.md, Search). */
+typedef struct leann_coll leann_coll;
+int leann_walk_beam(const leann_coll *c, int asked);
+int leann_refine_beam(const leann_coll *c);
+
 /* Reusable visited marks: stamp[v] == cur means visited in this search. */
 struct leann_visit {
     uint32_t *stamp;
@@ -265,6 +272,10 @@ void leann_beam_search(const leann_graph *g, leann_dist_fn dist, void *ctx, int 
                        leann_visit *vs, leann_cand **seen, size_t *nseen);
 /* The same from several entry points (the beam starts with the best L). */
 void leann_beam_search_from(const leann_graph *g, leann_dist_fn dist, void *ctx, int L, const uint32_t *entries,
+                            int nentries, leann_visit *vs, leann_cand **seen, size_t *nseen);
+/* The same search on binary heaps, which leann_beam_search_from uses for
+ * beams over 512 (exposed for the test that both agree). */
+void leann_beam_search_heap(const leann_graph *g, leann_dist_fn dist, void *ctx, int L, const uint32_t *entries,
                             int nentries, leann_visit *vs, leann_cand **seen, size_t *nseen);
 
 /* Adaptive exact rerank (rerank_candidates 0): candidates are recomputed in
@@ -385,6 +396,7 @@ typedef struct leann_edit_space leann_edit_space;
 
 typedef struct leann_params {
     int graph_degree, pruned_degree, search_complexity, rerank_candidates;
+    int refine_beam;             /* -1: automatic (leann_refine_beam) */
     int code_bytes, code_bits;   /* PQ shape of the next build (leann_pq_shape) */
     int64_t scan_threshold;
     double hub_fraction;
@@ -478,6 +490,7 @@ typedef struct leann_coll {
     leann_visit visit;
     uint64_t recomputed;  /* embeddings recomputed by this handle */
     uint64_t last_query_recomputed;
+    uint64_t last_query_refined;   /* of those, by the exact refinement */
     rg_store_progress_fn progress; /* rg_collection_set_progress; NULL: none */
     void *progress_ctx;
     /* How this handle's last query found its candidates ("scan", "walk",

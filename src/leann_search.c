@@ -3,13 +3,17 @@
  * nothing here touches SQLite:
  *
  *  1. leann_beam_search: best-first traversal of the graph with a beam of
- *     width L (search_complexity).  Distances come from a callback: PQ codes
- *     (ADC look-ups) for queries, exact vectors while building.
- *  2. leann_query: the two-level search.  PQ distances steer the traversal;
+ *     width L (leann_walk_beam: search_complexity, grown with the
+ *     collection).  Distances come from a callback: PQ codes (ADC look-ups)
+ *     for queries, exact vectors while building.  Beams over 512 run on
+ *     binary heaps (leann_beam_search_heap), the same visits.
+ *  2. leann_search: the two-level search.  PQ distances steer the traversal;
  *     the most promising candidates (rerank_candidates) get their exact
  *     embeddings recomputed from their passages through the collection's
  *     embedder (batched; hub and recent ones come from the cache), are
- *     reranked and the k best are returned with exact cosine distances.
+ *     reranked, and after a walk the exact top is refined through the graph
+ *     on exact distances (refine_exact, leann_refine_beam); the k best are
+ *     returned with exact cosine distances.
  *  3. Filtered queries: the source (c->src.filter_set; SQLite in
  *     store_leann.c) yields the matching set.  A small set is
  *     scored directly (PQ over the set, then exact rerank); a large one uses
@@ -30,6 +34,115 @@ void leann_beam_search(const leann_graph *g, leann_dist_fn dist, void *ctx, int 
     leann_beam_search_from(g, dist, ctx, L, &g->entry, 1, vs, seen_out, nseen_out);
 }
 
+/* Binary heaps of candidates: a min-heap (max false) of nodes to expand, a
+ * max-heap (max true) of the best L found. */
+typedef struct cheap {
+    leann_cand *a;
+    size_t n, cap;
+    bool max;
+} cheap;
+
+static inline bool cand_less(leann_cand x, leann_cand y)
+{
+    return x.dist < y.dist || (x.dist == y.dist && x.node < y.node);
+}
+
+static inline bool cheap_before(const cheap *h, leann_cand x, leann_cand y)
+{
+    return h->max ? cand_less(y, x) : cand_less(x, y);
+}
+
+static void cheap_push(cheap *h, leann_cand x)
+{
+    if (h->n == h->cap) {
+        h->cap = h->cap ? h->cap * 2 : 256;
+        h->a = rg_xrealloc(h->a, h->cap * sizeof *h->a);
+    }
+    size_t i = h->n++;
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (!cheap_before(h, x, h->a[p]))
+            break;
+        h->a[i] = h->a[p];
+        i = p;
+    }
+    h->a[i] = x;
+}
+
+static leann_cand cheap_pop(cheap *h)
+{
+    leann_cand top = h->a[0], x = h->a[--h->n];
+    size_t i = 0;
+    for (;;) {
+        size_t l = 2 * i + 1;
+        if (l >= h->n)
+            break;
+        size_t c = l + 1 < h->n && cheap_before(h, h->a[l + 1], h->a[l]) ? l + 1 : l;
+        if (!cheap_before(h, h->a[c], x))
+            break;
+        h->a[i] = h->a[c];
+        i = c;
+    }
+    if (h->n)
+        h->a[i] = x;
+    return top;
+}
+
+/* The same search with heaps, for wide beams: the sorted pool below moves
+ * up to L entries on every insertion, which at the beams of large
+ * collections (11,851 at 291K records, leann_walk_beam) cost more than the
+ * PQ distances.  It expands the same nodes in the same order (the best
+ * unexpanded one of the best L) up to ties of equal distance. */
+#define LEANN_HEAP_BEAM 512
+void leann_beam_search_heap(const leann_graph *g, leann_dist_fn dist, void *ctx, int L, const uint32_t *entries,
+                            int nentries, leann_visit *vs, leann_cand **seen_out, size_t *nseen_out)
+{
+    *seen_out = NULL;
+    *nseen_out = 0;
+    if (g->entry == LEANN_NONE || g->n == 0)
+        return;
+    if (L < 1)
+        L = 1;
+    leann_visit_begin(vs, g->n);
+    cheap todo = {NULL, 0, 0, false}, best = {NULL, 0, 0, true};
+    size_t seen_cap = (size_t)L * 8 + 64, nseen = 0;
+    leann_cand *seen = rg_xmalloc(sizeof(leann_cand) * seen_cap);
+    /* The entry points are taken as the list of a virtual first node. */
+    const uint32_t *nb = entries;
+    int d = nentries;
+    for (;;) {
+        for (int i = 0; i < d; i++) {
+            uint32_t u = nb[i];
+            if (u >= g->n || leann_visit_test_set(vs, u))
+                continue;
+            leann_cand x = {dist(ctx, u), u};
+            if (nseen == seen_cap) {
+                seen_cap *= 2;
+                seen = rg_xrealloc(seen, sizeof(leann_cand) * seen_cap);
+            }
+            seen[nseen++] = x;
+            if (best.n == (size_t)L && !cand_less(x, best.a[0]))
+                continue;
+            cheap_push(&todo, x);
+            cheap_push(&best, x);
+            if (best.n > (size_t)L)
+                cheap_pop(&best);
+        }
+        if (todo.n == 0)
+            break;
+        leann_cand c = cheap_pop(&todo);
+        if (best.n == (size_t)L && cand_less(best.a[0], c))
+            break;   /* every candidate left is worse than the L-th */
+        nb = leann_graph_nbrs(g, c.node);
+        d = g->deg[c.node];
+    }
+    free(todo.a);
+    free(best.a);
+    qsort(seen, nseen, sizeof *seen, leann_cand_cmp);
+    *seen_out = seen;
+    *nseen_out = nseen;
+}
+
 void leann_beam_search_from(const leann_graph *g, leann_dist_fn dist, void *ctx, int L, const uint32_t *entries,
                             int nentries, leann_visit *vs, leann_cand **seen_out, size_t *nseen_out)
 {
@@ -39,6 +152,10 @@ void leann_beam_search_from(const leann_graph *g, leann_dist_fn dist, void *ctx,
         return;
     if (L < 1)
         L = 1;
+    if (L > LEANN_HEAP_BEAM) {
+        leann_beam_search_heap(g, dist, ctx, L, entries, nentries, vs, seen_out, nseen_out);
+        return;
+    }
     leann_visit_begin(vs, g->n);
     leann_cand *pool = rg_xmalloc(sizeof(leann_cand) * ((size_t)L + 1));
     uint8_t *expanded = rg_xcalloc((size_t)L + 1, 1);
@@ -300,14 +417,120 @@ static rg_status coll_vecs(void *ctx, const uint32_t *nodes, size_t n, float *ou
     return leann_fetch_vectors(ctx, nodes, n, out, err);
 }
 
+/* ---- exact refinement ------------------------------------------------------ */
+
+/* The nodes whose exact distance a query knows, in the order found. */
+typedef struct xset {
+    uint32_t *node;
+    float *dist;
+    size_t n, cap;
+} xset;
+
+static void xset_add(xset *x, uint32_t node, float dist)
+{
+    if (x->n == x->cap) {
+        x->cap = x->cap ? x->cap * 2 : 64;
+        x->node = rg_xrealloc(x->node, x->cap * sizeof *x->node);
+        x->dist = rg_xrealloc(x->dist, x->cap * sizeof *x->dist);
+    }
+    x->node[x->n] = node;
+    x->dist[x->n++] = dist;
+}
+
+typedef struct rpool {
+    float dist;
+    uint32_t node;
+    uint8_t expanded;
+} rpool;
+
+/* Sorted insert into a pool of at most w; returns whether it went in. */
+static bool rpool_insert(rpool *pool, int *np, int w, float d, uint32_t node)
+{
+    if (*np == w && d >= pool[w - 1].dist)
+        return false;
+    int pos = *np < w ? (*np)++ : w - 1;
+    while (pos > 0 && (pool[pos - 1].dist > d || (pool[pos - 1].dist == d && pool[pos - 1].node > node))) {
+        pool[pos] = pool[pos - 1];
+        pos--;
+    }
+    pool[pos] = (rpool){d, node, 0};
+    return true;
+}
+
+/* Exact-distance refinement (issue 16, item 3): the PQ-steered walk and
+ * its rerank end near the true neighbours but, at 291K Debian-doc chunks
+ * with 128-byte codes, miss a fifth of them however wide the beam, because
+ * the codes cannot tell the near ones apart (bench/scale/RESULTS-recall.md).
+ * The graph can: from the exact top found so far, a best-first search on
+ * EXACT distances (a beam of w) expands the best unexpanded node, recomputes
+ * its neighbours not seen yet and stops when the w best are all expanded,
+ * i.e. when the exact top stopped changing, or after `budget` recomputes.
+ * Every unseen live neighbour of an expanded node is recomputed: letting
+ * the PQ codes choose which (the LEANN paper's two-level search: skip a
+ * neighbour whose bias-corrected PQ distance is past the pool's w-th exact
+ * one by g spreads of the PQ error) was measured at 291K and lost more
+ * recall than a smaller beam saving the same recomputes (RESULTS-recall.md).
+ * Nodes recomputed are marked in c->visit (the caller began it and marked
+ * the nodes already in x). */
+static rg_status refine_exact(leann_coll *c, const float *q, const uint8_t *in_set, xset *x, int w, int budget,
+                              rg_error *err)
+{
+    const leann_graph *g = &c->graph;
+    size_t dim = (size_t)c->dim;
+    rpool *pool = rg_xmalloc((size_t)w * sizeof *pool);
+    int np = 0;
+    for (size_t i = 0; i < x->n; i++)
+        rpool_insert(pool, &np, w, x->dist[i], x->node[i]);
+    uint32_t *batch = rg_xmalloc((size_t)g->max_degree * sizeof *batch);
+    float *vecs = rg_xmalloc((size_t)g->max_degree * dim * sizeof *vecs);
+    rg_status rc = RG_OK;
+    int spent = 0;
+    while (rc == RG_OK && spent < budget) {
+        int cur = 0;
+        while (cur < np && pool[cur].expanded)
+            cur++;
+        if (cur == np)
+            break;
+        pool[cur].expanded = 1;
+        uint32_t v = pool[cur].node;
+        const uint32_t *nb = leann_graph_nbrs(g, v);
+        int d = g->deg[v], nbatch = 0;
+        for (int i = 0; i < d; i++) {
+            uint32_t u = nb[i];
+            if (u >= g->n || (g->flags[u] & LEANN_NODE_DELETED) || (in_set && !in_set[u]))
+                continue;
+            if (!leann_visit_test_set(&c->visit, u))
+                batch[nbatch++] = u;
+        }
+        if (nbatch > budget - spent)
+            nbatch = budget - spent;
+        if (nbatch == 0)
+            continue;
+        rc = leann_fetch_vectors(c, batch, (size_t)nbatch, vecs, err);
+        spent += nbatch;
+        for (int i = 0; rc == RG_OK && i < nbatch; i++) {
+            float e = 1.0f - rg_dot(q, vecs + (size_t)i * dim, dim);
+            xset_add(x, batch[i], e);
+            rpool_insert(pool, &np, w, e, batch[i]);
+        }
+    }
+    c->last_query_refined = (uint64_t)spent;
+    free(pool);
+    free(batch);
+    free(vecs);
+    return rc;
+}
+
 /* Exact distances for the best candidates; the best k (ties by insertion
  * order, as the exact backend breaks them) into *out.  Only the first nexact
  * are guaranteed exact; when k is larger (the deep vector side of a hybrid
  * query, which only feeds fusion), the rest are ranked by the PQ distance
  * corrected by the mean PQ error observed on this query, so they cost no
- * recompute. */
-static rg_status rerank(leann_coll *c, const float *q, const leann_cand *cand, size_t n, int k, int nexact,
-                        bool adaptive, leann_cand **out, size_t *nout, rg_error *err)
+ * recompute.  refine_w > 0: the exact top is then refined through the graph
+ * (refine_exact) with at most refine_max more recomputes. */
+static rg_status rerank(leann_coll *c, const float *q, const uint8_t *in_set, const leann_cand *cand,
+                        size_t n, int k, int nexact, bool adaptive, int refine_w, int refine_max, leann_cand **out,
+                        size_t *nout, rg_error *err)
 {
     float *exact = rg_xmalloc((n ? n : 1) * sizeof *exact);
     size_t scored = 0;
@@ -316,21 +539,46 @@ static rg_status rerank(leann_coll *c, const float *q, const leann_cand *cand, s
     for (size_t i = 0; i < scored; i++)
         bias += exact[i] - cand[i].dist;
     bias = scored ? bias / (double)scored : 0;
-    size_t ranked_n = scored < (size_t)k ? RG_MIN(n, (size_t)k) : scored;
+    xset x = {0};
+    for (size_t i = 0; i < scored; i++)
+        xset_add(&x, cand[i].node, exact[i]);
+    bool refined = false;
+    if (rc == RG_OK && refine_w > 0 && refine_max > 0 && scored > 0 && c->graph.n > 0) {
+        leann_visit_begin(&c->visit, c->graph.n);
+        for (size_t i = 0; i < scored; i++)
+            leann_visit_test_set(&c->visit, cand[i].node);
+        rc = refine_exact(c, q, in_set, &x, RG_MAX(refine_w, nexact), refine_max, err);
+        refined = true;
+    }
+    /* Every exactly scored node, then (when fewer than k) PQ-ranked ones
+     * the refinement did not score. */
+    size_t ranked_n = x.n;
+    for (size_t i = scored; i < n && ranked_n < (size_t)k; i++)
+        if (!refined || c->visit.stamp[cand[i].node] != c->visit.cur)
+            ranked_n++;
     ranked *rk = rg_xmalloc((ranked_n ? ranked_n : 1) * sizeof *rk);
     uint32_t *nodes = rg_xmalloc((ranked_n ? ranked_n : 1) * sizeof *nodes);
     int64_t *seq = rg_xmalloc((ranked_n ? ranked_n : 1) * sizeof *seq);
-    for (size_t i = 0; i < ranked_n; i++)
-        nodes[i] = cand[i].node;
+    float *dist = rg_xmalloc((ranked_n ? ranked_n : 1) * sizeof *dist);
+    size_t r = 0;
+    for (; r < x.n; r++) {
+        nodes[r] = x.node[r];
+        dist[r] = x.dist[r];
+    }
+    for (size_t i = scored; i < n && r < ranked_n; i++)
+        if (!refined || c->visit.stamp[cand[i].node] != c->visit.cur) {
+            nodes[r] = cand[i].node;
+            dist[r++] = (float)(cand[i].dist + bias);
+        }
     if (rc == RG_OK && ranked_n)
         rc = c->src.order(c->src.ctx, nodes, ranked_n, seq, err);
     for (size_t i = 0; rc == RG_OK && i < ranked_n; i++)
-        rk[i] = (ranked){i < scored ? exact[i] : (float)(cand[i].dist + bias), seq[i], cand[i].node};
+        rk[i] = (ranked){dist[i], seq[i], nodes[i]};
     if (rc == RG_OK) {
         /* The exact top nexact first, then everything else by (exact or
          * estimated) distance. */
-        qsort(rk, scored, sizeof *rk, ranked_cmp);
-        size_t top = RG_MIN(scored, (size_t)nexact);
+        qsort(rk, x.n, sizeof *rk, ranked_cmp);
+        size_t top = RG_MIN(x.n, (size_t)nexact);
         qsort(rk + top, ranked_n - top, sizeof *rk, ranked_cmp);
         size_t m = RG_MIN(ranked_n, (size_t)k);
         *out = rg_xmalloc((m ? m : 1) * sizeof **out);
@@ -340,8 +588,11 @@ static rg_status rerank(leann_coll *c, const float *q, const leann_cand *cand, s
     }
     free(nodes);
     free(seq);
+    free(dist);
     free(rk);
     free(exact);
+    free(x.node);
+    free(x.dist);
     return rc;
 }
 
@@ -363,6 +614,48 @@ static size_t graph_candidates(leann_coll *c, pq_ctx *pc, int L, const uint8_t *
     return n;
 }
 
+/* ---- defaults by collection ------------------------------------------------ */
+
+/* The beam of a walk.  A query's own search_complexity is used as given;
+ * the configured one (default 1000) is the beam up to
+ * LEANN_BEAM_GROW_N live records and grows in proportion past it, up to
+ * LEANN_BEAM_GROW_MAX times (11,851 at 291K records, 16,000 from 393K on).
+ * Measured at 291K Debian-doc chunks (bench/scale/RESULTS-recall.md, 200
+ * queries) with the exact refinement below (beam 100): beams of 5,925 and
+ * 11,851 found 0.946 and 0.959 of the true top 10, p50 196 and 282 ms.  The
+ * refinement only improves on what the walk brought into view, and a hop
+ * costs PQ look-ups, no recompute. */
+#define LEANN_BEAM_GROW_N 24576
+#define LEANN_BEAM_GROW_MAX 16.0
+int leann_walk_beam(const leann_coll *c, int asked)
+{
+    if (asked > 0)
+        return asked;
+    int L = c->params.search_complexity;
+    if (c->live > LEANN_BEAM_GROW_N) {
+        double grow = RG_MIN((double)c->live / LEANN_BEAM_GROW_N, LEANN_BEAM_GROW_MAX);
+        L = (int)RG_MIN(grow * L, 100000.0);
+    }
+    return L;
+}
+
+/* The exact refinement's beam (refine_beam -1, the default: automatic).
+ * It costs recomputes (about 7 per beam slot at 291K), so it is on only
+ * where a recompute is cheap: the builtin embedder (about 0.1 ms).  With a
+ * neural model a recompute is a forward pass (75-90 ms for MiniLM in fp32)
+ * and 700 of them would take a minute; those collections keep the PQ walk
+ * and the adaptive rerank.  Scans (collections under scan_threshold) see
+ * every code and are not refined. */
+#define LEANN_REFINE_BEAM_CHEAP 100
+#define LEANN_REFINE_BUDGET 20   /* recomputes at most, per beam slot */
+int leann_refine_beam(const leann_coll *c)
+{
+    if (c->params.refine_beam >= 0)
+        return c->params.refine_beam;
+    const rg_embedder *e = c->embedder;
+    return e && !strcmp(e->identity.kind, "builtin") ? LEANN_REFINE_BEAM_CHEAP : 0;
+}
+
 rg_status leann_search(leann_coll *c, const float *q, const rg_query_opts *opts, leann_cand **out, size_t *nout,
                        rg_error *err)
 {
@@ -372,12 +665,15 @@ rg_status leann_search(leann_coll *c, const float *q, const rg_query_opts *opts,
         return RG_OK;
     uint64_t before = c->recomputed;
     int k = opts->k;
-    int L = opts->search_complexity > 0 ? opts->search_complexity : c->params.search_complexity;
+    int L = leann_walk_beam(c, opts->search_complexity);
     if (L < k)
         L = k;
     int nexact = opts->exact > 0 && opts->exact < k ? opts->exact : k;
     bool adaptive = c->params.rerank_candidates <= 0;
-    int R = adaptive ? rerank_cap(k, L, c->live) : c->params.rerank_candidates;
+    /* The cap follows the configured beam, not the grown one: the rerank
+     * costs recomputes, the beam does not. */
+    int R = adaptive ? rerank_cap(k, opts->search_complexity > 0 ? L : c->params.search_complexity, c->live)
+                     : c->params.rerank_candidates;
     if (R < k)
         R = k;
     float *table = rg_xmalloc(sizeof(float) * (size_t)c->pq.m * c->pq.ksub);
@@ -388,7 +684,8 @@ rg_status leann_search(leann_coll *c, const float *q, const rg_query_opts *opts,
     rg_status rc = RG_OK;
     uint32_t *set = NULL;
     size_t nset = 0;
-    bool use_set = false;
+    bool use_set = false, walked = false;
+    uint8_t *in_set = NULL;
     const char *path = "walk";
 
     if (opts->where) {
@@ -400,11 +697,11 @@ rg_status leann_search(leann_coll *c, const float *q, const rg_query_opts *opts,
             if (nset <= (size_t)R || (int64_t)nset <= c->params.scan_threshold || nset <= c->graph.n / 4) {
                 use_set = true;   /* small: score the whole set */
             } else {
-                uint8_t *in_set = rg_xcalloc(c->graph.n, 1);
+                in_set = rg_xcalloc(c->graph.n, 1);
                 for (size_t i = 0; i < nset; i++)
                     in_set[set[i]] = 1;
                 ncand = graph_candidates(c, &pc, L, in_set, cand, (size_t)R);
-                free(in_set);
+                walked = true;
                 /* The walk found too few matches: fall back to the set. */
                 use_set = ncand < (size_t)k && ncand < nset;
                 path = use_set ? "filtered walk, then scan" : "filtered walk";
@@ -421,6 +718,7 @@ rg_status leann_search(leann_coll *c, const float *q, const rg_query_opts *opts,
         path = "scan";
     } else {
         ncand = graph_candidates(c, &pc, L, NULL, cand, (size_t)R);
+        walked = true;
         if (ncand < (size_t)k && ncand < (size_t)c->live) {
             /* Unreachable nodes (heavy deletes): score everybody. */
             rc = c->src.filter_set(c->src.ctx, NULL, &set, &nset, err);
@@ -428,12 +726,23 @@ rg_status leann_search(leann_coll *c, const float *q, const rg_query_opts *opts,
             path = "walk, then scan";
         }
     }
-    if (rc == RG_OK && use_set)
+    if (rc == RG_OK && use_set) {
         ncand = score_set(&pc, set, nset, cand, (size_t)R);
+        walked = false;
+    }
+    int refine_w = 0, refine_max = 0;
+    c->last_query_refined = 0;
+    if (walked) {
+        refine_w = leann_refine_beam(c);
+        refine_max = refine_w * LEANN_REFINE_BUDGET;
+        if (refine_w > 0)
+            path = use_set ? path : in_set ? "filtered walk, exact refinement" : "walk, exact refinement";
+    }
     if (rc == RG_OK && ncand > 0)
-        rc = rerank(c, q, cand, ncand, k, nexact, adaptive, out, nout, err);
+        rc = rerank(c, q, in_set, cand, ncand, k, nexact, adaptive, refine_w, refine_max, out, nout, err);
     c->last_query_recomputed = c->recomputed - before;
     c->last_query_path = path;
+    free(in_set);
     free(set);
     free(cand);
     free(table);

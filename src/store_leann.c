@@ -76,6 +76,7 @@ static rg_status leann_open(const rg_config *cfg, void **out, rg_error *err)
     s->params.pruned_degree = (int)rg_config_int(cfg, "vectorstore.leann.pruned_degree");
     s->params.search_complexity = (int)rg_config_int(cfg, "vectorstore.leann.search_complexity");
     s->params.rerank_candidates = (int)rg_config_int(cfg, "vectorstore.leann.rerank_candidates");
+    s->params.refine_beam = (int)rg_config_int(cfg, "vectorstore.leann.refine_beam");
     s->params.code_bytes = (int)rg_config_int(cfg, "vectorstore.leann.code_bytes");
     s->params.code_bits = atoi(rg_config_str(cfg, "vectorstore.leann.code_bits"));   /* auto: 0 */
     s->params.hub_fraction = rg_config_float(cfg, "vectorstore.leann.hub_fraction");
@@ -1257,7 +1258,7 @@ static rg_status leann_stats(void *impl, rg_store_stats *out, rg_error *err)
         overlay = (size_t)ov;
     /* What an unfiltered query does at this size (leann_query decides the
      * same way), and what this handle's last query did. */
-    char search[160];
+    char search[200];
     if (c->live <= c->params.scan_threshold)
         snprintf(search, sizeof search,
                  "scan of every PQ code (%lld live records <= scan_threshold %lld), exact recompute + rerank",
@@ -1265,8 +1266,9 @@ static rg_status leann_stats(void *impl, rg_store_stats *out, rg_error *err)
     else
         snprintf(search, sizeof search,
                  "graph walk, PQ-steered beam of %d (%lld live records > scan_threshold %lld), exact recompute + "
-                 "rerank",
-                 c->params.search_complexity, (long long)c->live, (long long)c->params.scan_threshold);
+                 "rerank%s",
+                 leann_walk_beam(c, 0), (long long)c->live, (long long)c->params.scan_threshold,
+                 leann_refine_beam(c) > 0 ? " + exact refinement" : "");
     out->details = json_pack(
         "{s:s, s:s?, s:I, s:f, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:i, s:i, s:i, s:I, s:I, s:I, s:s, s:I, s:I, s:I}",
         "search",

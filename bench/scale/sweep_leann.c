@@ -5,9 +5,13 @@
  * $XDG_CONFIG_HOME as usual).  Built against build/libragged.a:
  *
  *   bench/cc.sh bench/scale/sweep_leann.c build/sweep_leann
- *   sweep_leann COLLECTION QUERIES L:R[,L:R...]
- *       L: vectorstore.leann.search_complexity (the default is 1000),
- *       R: vectorstore.leann.rerank_candidates (0: adaptive, the default).
+ *   sweep_leann COLLECTION QUERIES L:R[:W][,L:R[:W]...]
+ *       L: vectorstore.leann.search_complexity (the default is 1000; past
+ *          49,152 records the backend widens it with the size: the beam
+ *          used is printed as "beam"),
+ *       R: vectorstore.leann.rerank_candidates (0: adaptive, the default),
+ *       W: vectorstore.leann.refine_beam (-1: automatic, the default; 0:
+ *          no exact refinement).
  *
  * The exact answers are computed once; each setting opens the leann
  * collection afresh (cold cache), runs every query through rg_retrieve in
@@ -32,7 +36,7 @@ static void die(const char *what, const rg_error *err)
     exit(1);
 }
 
-static int64_t recomputed(rg_collection *c)
+static int64_t recomputed(rg_collection *c, char *search, size_t cap)
 {
     rg_store_stats st;
     rg_error err;
@@ -40,6 +44,8 @@ static int64_t recomputed(rg_collection *c)
         return -1;
     json_t *v = json_object_get(st.details, "recomputed_by_this_handle");
     int64_t n = json_is_integer(v) ? (int64_t)json_integer_value(v) : -1;
+    const char *s = json_string_value(json_object_get(st.details, "search"));
+    snprintf(search, cap, "%s", s ? s : "?");
     rg_store_stats_free(&st);
     return n;
 }
@@ -47,7 +53,7 @@ static int64_t recomputed(rg_collection *c)
 int main(int argc, char **argv)
 {
     if (argc != 4) {
-        fprintf(stderr, "usage: sweep_leann COLLECTION QUERIES L:R[,L:R...]\n");
+        fprintf(stderr, "usage: sweep_leann COLLECTION QUERIES L:R[:W][,L:R[:W]...]\n");
         return 2;
     }
     rg_error err;
@@ -98,11 +104,12 @@ int main(int argc, char **argv)
     double *lat = rg_xmalloc(nq * sizeof *lat);
     char *list = rg_xstrdup(argv[3]);
     for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
-        char L[32] = "0", R[32] = "0";
-        if (sscanf(tok, "%31[0-9]:%31[0-9]", L, R) != 2)
-            die("setting is not L:R", NULL);
+        char L[32] = "0", R[32] = "0", W[32] = "-1";
+        if (sscanf(tok, "%31[0-9]:%31[0-9]:%31[-0-9]", L, R, W) < 2)
+            die("setting is not L:R[:W]", NULL);
         if (rg_config_set(cfg, "vectorstore.leann.search_complexity", L, RG_SRC_FLAG, &err) != RG_OK ||
-            rg_config_set(cfg, "vectorstore.leann.rerank_candidates", R, RG_SRC_FLAG, &err) != RG_OK)
+            rg_config_set(cfg, "vectorstore.leann.rerank_candidates", R, RG_SRC_FLAG, &err) != RG_OK ||
+            rg_config_set(cfg, "vectorstore.leann.refine_beam", W, RG_SRC_FLAG, &err) != RG_OK)
             die("config", &err);
         if (rg_store_open(cfg, "leann", &st, &err) != RG_OK ||
             rg_collection_open(st, argv[1], emb, false, &c, &err) != RG_OK)
@@ -122,11 +129,13 @@ int main(int argc, char **argv)
             recall += n ? (double)hit / (double)n : 1.0;
             rg_hits_free(&h);
         }
-        int64_t rec = recomputed(c);
+        char search[256];
+        int64_t rec = recomputed(c, search, sizeof search);
+        const char *beam = strstr(search, "beam of ");
         qsort(lat + 1, nq - 1, sizeof *lat, cmp_double);
-        printf("search_complexity=%s rerank_candidates=%s queries=%zu recall10_vs_exact=%.4f p50_ms=%.2f p95_ms=%.2f "
-               "recomputed_per_query=%.1f\n",
-               L, R, nq, recall / (double)nq, lat[1 + (nq - 1) / 2], lat[1 + (size_t)(0.95 * (double)(nq - 1))],
+        printf("search_complexity=%s beam=%d rerank_candidates=%s refine_beam=%s queries=%zu recall10_vs_exact=%.4f "
+               "p50_ms=%.2f p95_ms=%.2f recomputed_per_query=%.1f\n",
+               L, beam ? atoi(beam + 8) : -1, R, W, nq, recall / (double)nq, lat[1 + (nq - 1) / 2], lat[1 + (size_t)(0.95 * (double)(nq - 1))],
                (double)rec / (double)nq);
         fflush(stdout);
         rg_collection_close(c);

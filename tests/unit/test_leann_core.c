@@ -216,6 +216,37 @@ static uint32_t reachable(const leann_graph *g)
  * stays reachable after pruning, the walk finds the true neighbours of
  * queries that are not stored vectors, and the result does not depend on
  * thread scheduling. */
+/* The heap search (wide beams) visits what the sorted-pool search does. */
+TEST(leann_beam_search_heap_matches_pool)
+{
+    int dim = 24;
+    uint32_t n = 3000;
+    float *v = make_vectors(n, dim, 41);
+    leann_graph g;
+    leann_graph_init(&g, 24, 8);
+    leann_graph_build(&g, v, n, dim, 0.02, 3);
+    leann_visit vs = {0};
+    int same = 0;
+    for (int t = 0; t < 20; t++) {
+        qctx qc = {v, v + (size_t)((t * 131 + 7) % n) * dim, dim};
+        int L = 20 + 30 * t;
+        leann_cand *a = NULL, *b = NULL;
+        size_t na = 0, nb = 0;
+        leann_beam_search(&g, qdist, &qc, L, &vs, &a, &na);
+        leann_beam_search_heap(&g, qdist, &qc, L, &g.entry, 1, &vs, &b, &nb);
+        bool eq = na == nb;
+        for (size_t i = 0; eq && i < na; i++)
+            eq = a[i].node == b[i].node && a[i].dist == b[i].dist;
+        same += eq;
+        free(a);
+        free(b);
+    }
+    CHECK_MSG(same == 20, "%d of 20 searches visited the same nodes", same);
+    leann_visit_free(&vs);
+    leann_graph_free(&g);
+    free(v);
+}
+
 TEST(leann_graph_parallel_build_navigable)
 {
     int dim = 48;
@@ -1261,6 +1292,25 @@ TEST(leann_core_searches_and_repairs_without_sqlite)
     fprintf(stderr, "    recall@10 walk %.3f, filtered %.3f, scan %.3f\n", walk, filt, scan);
     CHECK_EQ_STR(c.last_query_path, "scan");
     c.params.scan_threshold = 0;
+
+    /* A narrow walk misses true neighbours; the exact refinement (issue 16,
+     * item 3) finds them through the graph, with exact distances, and
+     * admits only matching nodes under a filter. */
+    c.params.search_complexity = 10;
+    float narrow = core_recall(&c, v, n, dim, NULL, 40, &ok);
+    CHECK(ok);
+    c.params.refine_beam = 30;
+    float refined = core_recall(&c, v, n, dim, NULL, 40, &ok);
+    CHECK_MSG(ok, "refined: wrong count, distance or node");
+    CHECK_EQ_STR(c.last_query_path, "walk, exact refinement");
+    CHECK(c.last_query_refined > 0);
+    float frefined = core_recall(&c, v, n, dim, w, 20, &ok);
+    CHECK_MSG(ok, "filtered, refined: wrong count, distance, node or filter");
+    fprintf(stderr, "    beam 10: recall@10 %.3f, refined (beam 30) %.3f, filtered refined %.3f\n", narrow, refined,
+            frefined);
+    CHECK_MSG(refined >= 0.95f && refined > narrow + 0.03f, "refined %.3f, narrow %.3f", refined, narrow);
+    c.params.refine_beam = 0;
+    c.params.search_complexity = 200;
 
     /* Delete 15% (hubs among them) through the core's repair: no live node
      * is stranded, deleted ones never come back, recall holds. */
