@@ -655,6 +655,10 @@ typedef struct leann_edit_space {
 void leann_edit_space_init(leann_edit_space *es, leann_coll *c);
 void leann_edit_space_put(leann_edit_space *es, uint32_t node, const float *v);
 void leann_edit_space_free(leann_edit_space *es);
+/* Frees every vector held for a node outside [lo, hi) (between edits: it
+ * invalidates their pointers), so a long run of edits holds a bounded
+ * number of reconstructions. */
+void leann_edit_space_trim(leann_edit_space *es, uint32_t lo, uint32_t hi);
 const float *leann_edit_space_vec(void *ctx, uint32_t node);
 
 #endif

@@ -78,6 +78,15 @@ void leann_edit_space_free(leann_edit_space *es)
     memset(es, 0, sizeof *es);
 }
 
+void leann_edit_space_trim(leann_edit_space *es, uint32_t lo, uint32_t hi)
+{
+    for (uint32_t i = 0; i < es->nvec; i++)
+        if ((i < lo || i >= hi) && es->vec[i]) {
+            free(es->vec[i]);
+            es->vec[i] = NULL;
+        }
+}
+
 void leann_codes_reserve(leann_coll *c, uint32_t n)
 {
     if (n <= c->codes_cap || c->pq.m == 0)
@@ -546,6 +555,11 @@ rg_status leann_add_in(leann_coll *c, leann_tx *tx, const rg_record *recs, size_
             for (size_t i = 0; rc == RG_OK && i < n; i++) {
                 if (i % 64 == 0)
                     leann_progress(c, "linking into the graph", (int64_t)i, (int64_t)n);
+                /* The reconstructions the re-prunes decode (about 400 a
+                 * node at 1024-d, 4 KB each) would otherwise pile up over
+                 * a batch of 4,096: hundreds of MB at 291K nodes. */
+                if (i % LEANN_STREAM_BLOCK == 0 && i > 0)
+                    leann_edit_space_trim(&es, first_new, first_new + (uint32_t)n);
                 rc = leann_link_node(c, &es, first_new + (uint32_t)i, false, dirty, err);
             }
             /* The reverse edges re-prune neighbours' lists, which can drop
