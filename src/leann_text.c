@@ -54,10 +54,12 @@
  * shared cores), five times level 15 for 5% more bytes, and was a quarter
  * of the CPU of a 256K-chunk leann ingest.  So collections up to
  * DICT_LEVEL_SMALL_MAX graph nodes (SciFact and the like, where disk is the
- * goal and ingest is seconds) keep 19, larger ones write at 15. */
+ * goal and ingest is seconds) keep 19, larger ones write at 15.  The bound
+ * is the default scan_threshold (it was 65,536: the first 65,536 chunks of
+ * a large ingest at level 19 were about 40 s of CPU, issue 16 item 5). */
 #define DICT_LEVEL 19
 #define DICT_LEVEL_LARGE 15
-#define DICT_LEVEL_SMALL_MAX 65536
+#define DICT_LEVEL_SMALL_MAX LEANN_PQ_COARSE_MAX
 #define DICT_MIN_DOCS 256
 /* The passage dictionary is a quarter of the text it is trained on, within
  * these bounds.  Measured on scifact (bench/disk, 7.96 MB of text; the

@@ -17,6 +17,8 @@
 #   --dirs "D..."   ingest these directories instead of the whole corpus
 #                   (a subset for iterating; the results say so)
 #   --out DIR       results and data under DIR (default bench/out/scale-build)
+#   --ragged BIN    ingest with this ragged binary (another commit's build,
+#                   for a same-run comparison; give --tag too)
 #
 # While an ingest runs, a monitor samples the process every 5 s (CPU seconds,
 # RSS, peak RSS, load) into $OUT/$TAG-$NAME-monitor.txt: where the memory
@@ -27,7 +29,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
-REUSE=0 NQ=200 TAG="" ONLY="" CUSTOM_DIRS="" OUT=""
+REUSE=0 NQ=200 TAG="" ONLY="" CUSTOM_DIRS="" OUT="" BIN=""
 while [[ $# -gt 0 ]]; do
     case $1 in
         --reuse-exact) REUSE=1; shift ;;
@@ -36,6 +38,7 @@ while [[ $# -gt 0 ]]; do
         --only) ONLY=$2; shift 2 ;;
         --dirs) CUSTOM_DIRS=$2; shift 2 ;;
         --out) OUT=$2; shift 2 ;;
+        --ragged) BIN=$(realpath "$2"); shift 2 ;;
         *) echo "usage: $0 [--reuse-exact] [--queries N] [--tag TAG] [--only B] [--dirs \"DIR...\"] [--out DIR]" >&2; exit 2 ;;
     esac
 done
@@ -49,10 +52,11 @@ for d in "${DIRS[@]}"; do
 done
 make -s -j2 all
 COMMIT=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src || echo "+dirty")
+[[ -z $BIN ]] || COMMIT="binary:$BIN"
 [[ -n $TAG ]] || TAG=$COMMIT
 [[ -n $OUT ]] || OUT=$ROOT/bench/out/scale-build
 mkdir -p "$OUT/bin"
-cp build/ragged "$OUT/bin/ragged-$TAG"
+cp "${BIN:-build/ragged}" "$OUT/bin/ragged-$TAG"
 bench/cc.sh bench/scale/bench_scale.c "$OUT/bin/bench_scale-$TAG"
 RAGGED=$OUT/bin/ragged-$TAG
 export XDG_DATA_HOME=$OUT/data XDG_CONFIG_HOME=$OUT/config
