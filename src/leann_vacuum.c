@@ -515,7 +515,12 @@ static int build_code_bytes(const leann_coll *c, size_t n)
      * as well.  SciFact with the walk forced: recall@10 0.924 with 64-byte
      * codes, 0.941 with 128 (bench/leann/RESULTS-churn.md). */
     int code_bytes = c->params.code_bytes;
-    if (code_bytes == 0 && c->params.code_bits != 4 && (int64_t)n > c->params.scan_threshold)
+    /* The last build a growing collection gets before it outgrows the
+     * rebuilds' memory bound (2n past it) trains the walked shape too:
+     * the collection grows by insertion from then on, and coarse codes
+     * trained for a scan would steer its walks and inserts. */
+    bool walked = (int64_t)n > c->params.scan_threshold || 2 * n > (size_t)leann_rebuild_max_nodes(c);
+    if (code_bytes == 0 && c->params.code_bits != 4 && walked)
         code_bytes = leann_pq_default_m(c->dim, (size_t)LEANN_PQ_COARSE_MAX + 1);
     return code_bytes;
 }

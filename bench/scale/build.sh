@@ -17,6 +17,9 @@
 #   --dirs "D..."   ingest these directories instead of the whole corpus
 #                   (a subset for iterating; the results say so)
 #   --out DIR       results and data under DIR (default bench/out/scale-build)
+#   --compact       then time `collections compact` of the leann collection
+#                   (above vectorstore.leann.build_memory_mb it streams) and
+#                   query it again
 #   --ragged BIN    ingest with this ragged binary (another commit's build,
 #                   for a same-run comparison; give --tag too)
 #
@@ -29,7 +32,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
-REUSE=0 NQ=200 TAG="" ONLY="" CUSTOM_DIRS="" OUT="" BIN=""
+REUSE=0 NQ=200 TAG="" ONLY="" CUSTOM_DIRS="" OUT="" BIN="" COMPACT=0
 while [[ $# -gt 0 ]]; do
     case $1 in
         --reuse-exact) REUSE=1; shift ;;
@@ -38,6 +41,7 @@ while [[ $# -gt 0 ]]; do
         --only) ONLY=$2; shift 2 ;;
         --dirs) CUSTOM_DIRS=$2; shift 2 ;;
         --out) OUT=$2; shift 2 ;;
+        --compact) COMPACT=1; shift ;;
         --ragged) BIN=$(realpath "$2"); shift 2 ;;
         *) echo "usage: $0 [--reuse-exact] [--queries N] [--tag TAG] [--only B] [--dirs \"DIR...\"] [--out DIR]" >&2; exit 2 ;;
     esac
@@ -110,7 +114,22 @@ timed_ingest leann leann
 [[ -d $DATA/exact/docs ]] || exit 0
 du -sb "$DATA/leann/docs" | awk '{print "leann_dir_bytes=" $1}' | tee -a "$RES"
 python3 bench/scale/queries.py "$DATA/exact/docs/exact.sqlite" "$NQ" 42 >"$OUT/queries.txt"
-before=$(load)
-/usr/bin/time -f 'time_user=%U time_sys=%S wall=%e maxrss_kb=%M' nice "$OUT/bin/bench_scale-$TAG" docs \
-    "$OUT/queries.txt" exact,leann >"$OUT/$TAG-query.txt" 2>&1
-sed "s/^/query tag=$TAG load_before=[$before] load_after=[$(load)] /" "$OUT/$TAG-query.txt" | tee -a "$RES"
+# NAME: vector and hybrid queries against exact, results tagged NAME.
+queries() {
+    local before
+    before=$(load)
+    /usr/bin/time -f 'time_user=%U time_sys=%S wall=%e maxrss_kb=%M' nice "$OUT/bin/bench_scale-$TAG" docs \
+        "$OUT/queries.txt" exact,leann >"$OUT/$1-query.txt" 2>&1
+    sed "s/^/query tag=$1 load_before=[$before] load_after=[$(load)] /" "$OUT/$1-query.txt" | tee -a "$RES"
+}
+queries "$TAG"
+if [[ $COMPACT == 1 ]]; then
+    before=$(load)
+    t=$OUT/$TAG-compact.time
+    nice /usr/bin/time -v -o "$t" "$RAGGED" collections compact docs --backend leann >/dev/null
+    u=$(sed -n 's/.*User time (seconds): //p' "$t"); s=$(sed -n 's/.*System time (seconds): //p' "$t")
+    w=$(sed -n 's/.*Elapsed (wall clock) time.*: //p' "$t"); r=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$t")
+    say "compact tag=$TAG commit=$COMMIT cpu_s=$(echo "$u + $s" | bc) user=$u sys=$s wall=$w peak_rss_mb=$((r / 1024)) load_before=[$before] load_after=[$(load)]"
+    du -sb "$DATA/leann/docs" | awk '{print "leann_dir_bytes_after_compact=" $1}' | tee -a "$RES"
+    queries "$TAG-compacted"
+fi
