@@ -55,6 +55,8 @@ const float *leann_edit_space_vec(void *ctx, uint32_t node)
 {
     leann_edit_space *es = ctx;
     leann_coll *c = es->c;
+    if (node - es->lent_from < es->nlent)
+        return es->lent[node - es->lent_from];
     es_ensure(es, node);
     if (es->vec[node])
         return es->vec[node];
@@ -543,23 +545,26 @@ rg_status leann_add_in(leann_coll *c, leann_tx *tx, const rg_record *recs, size_
             leann_codes_reserve(c, c->graph.n);
             leann_edit_space es;
             leann_edit_space_init(&es, c);
+            const float **lent = rg_xmalloc(n * sizeof *lent);
             uint8_t *dirty = rg_xcalloc(c->graph.n, 1);
             for (size_t i = 0; i < n; i++) {
                 uint32_t v = first_new + (uint32_t)i;
                 leann_pq_encode(&c->pq, recs[i].embedding, c->codes + (size_t)v * c->pq.m);
-                leann_edit_space_put(&es, v, recs[i].embedding);
+                lent[i] = recs[i].embedding;
             }
+            es.lent = lent;
+            es.lent_from = first_new;
+            es.nlent = (uint32_t)n;
             /* Old versions out first so new nodes do not link to them. */
             if (nold)
                 leann_graph_remove(c, old_nodes, nold, dirty);
             for (size_t i = 0; rc == RG_OK && i < n; i++) {
                 if (i % 64 == 0)
                     leann_progress(c, "linking into the graph", (int64_t)i, (int64_t)n);
-                /* The reconstructions the re-prunes decode (about 400 a
-                 * node at 1024-d, 4 KB each) would otherwise pile up over
-                 * a batch of 4,096: hundreds of MB at 291K nodes. */
+                /* The reconstructions the re-prunes decode (4 KB each at
+                 * 1024-d) would otherwise pile up over a batch. */
                 if (i % LEANN_STREAM_BLOCK == 0 && i > 0)
-                    leann_edit_space_trim(&es, first_new, first_new + (uint32_t)n);
+                    leann_edit_space_trim(&es, 0, 0);
                 rc = leann_link_node(c, &es, first_new + (uint32_t)i, false, dirty, err);
             }
             /* The reverse edges re-prune neighbours' lists, which can drop
@@ -582,6 +587,7 @@ rg_status leann_add_in(leann_coll *c, leann_tx *tx, const rg_record *recs, size_
 
             free(dirty);
             leann_edit_space_free(&es);
+            free(lent);
         }
     }
     if (rc == RG_OK) {
