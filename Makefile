@@ -78,12 +78,20 @@ $(BUILD)/ragged: $(BUILD)/obj/main.o $(BUILD)/libragged.a
 $(BUILD)/test_unit: $(TEST_OBJ) $(BUILD)/libragged.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
+# The leann core's tests linked without SQLite (issue 16, item 8): graph,
+# PQ, search, insert, delete, consolidation and rebuild reach stored data
+# only through leann_source, so the link fails if any of them needs sqlite3.
+NOSQL_LIBS := $(shell $(PKG_CONFIG) --libs $(filter-out sqlite3,$(PKGS)) 2>/dev/null) -lstemmer -lm
+$(BUILD)/test_leann_core: $(BUILD)/test-obj/test_main.o $(BUILD)/test-obj/test_leann_core.o \
+                          $(BUILD)/test-obj/test_leann_writes.o $(BUILD)/libragged.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(NOSQL_LIBS)
+
 deps:
 	scripts/install-deps.sh
 
 check:
 	@scripts/install-deps.sh --if-missing
-	@$(MAKE) --no-print-directory $(BUILD)/ragged $(BUILD)/test_unit
+	@$(MAKE) --no-print-directory $(BUILD)/ragged $(BUILD)/test_unit $(BUILD)/test_leann_core
 	RAGGED_BUILD=$(BUILD) tests/run.sh
 
 check-unit: $(BUILD)/test_unit

@@ -1,12 +1,15 @@
-/* The leann backend's shared structs and constants (pgvector-style split by
- * phase):
+/* The leann core: graph, PQ codes, search, insert, delete repair,
+ * consolidation and rebuild over in-memory state, reaching what is stored
+ * only through leann_source (below).  No SQLite here: the SQLite layer
+ * (leann_sqlite.h) calls the core, never the reverse.  pgvector-style split
+ * by phase:
  *
- *   leann.h          this file: graph, codes, cache, collection state
- *   store_leann.c    rg_store_ops entry points, SQLite schema, locking, load
+ *   leann.h          this file: graph, codes, cache, collection state, source
  *   leann_build.c    bulk graph build + high-degree-preserving pruning
  *   leann_search.c   best-first beam search (PQ-steered) + exact rerank
  *   leann_insert.c   incremental insert of new nodes into the graph
- *   leann_vacuum.c   delete (tombstone + neighbour repair), compact/rebuild
+ *   leann_vacuum.c   delete (tombstone + neighbour repair), consolidation,
+ *                    rebuild
  *   leann_pq.c       product quantisation (k-means codebooks, ADC tables)
  *   leann_format.c   on-disk graph/codes files (magic, version, CRC32C)
  *   leann_utils.c    embedding cache, node sets, varints, float16
@@ -18,7 +21,6 @@
 #ifndef RG_LEANN_H
 #define RG_LEANN_H
 
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -396,17 +398,6 @@ typedef struct leann_params {
     int64_t build_memory_mb;   /* vectors a full rebuild may hold (leann_rebuild_max_nodes) */
 } leann_params;
 
-typedef struct leann_dict {
-    int64_t id;
-    void *ddict;          /* ZSTD_DDict */
-} leann_dict;
-
-typedef struct leann_cdict {
-    int64_t id;           /* 0: none */
-    int level;            /* it compresses at (leann_text.c: by collection size) */
-    void *cdict;          /* ZSTD_CDict */
-} leann_cdict;
-
 /* What is stored for a graph node: its text, or for a record whose vector
  * cannot be recomputed (no text, caller-supplied vector) that vector. */
 typedef struct leann_passage {
@@ -415,10 +406,15 @@ typedef struct leann_passage {
 } leann_passage;
 void leann_passages_free(leann_passage *p, size_t n);
 
-/* Everything the leann core (search, recompute, graph edits) reads of the
- * stored data goes through these callbacks: store_leann.c gives SQLite-backed
- * ones (leann_sql_source), the unit tests in-memory ones, so the graph, PQ,
- * search and rerank run and are tested without SQLite (issue 16, item 8). */
+/* Everything the leann core (graph, PQ, search, insert, delete repair,
+ * consolidation, rebuild) reads of the stored data and writes back goes
+ * through these callbacks, the way an access method of pgvector reaches its
+ * table only through the heap API: leann_sqlite.c gives SQLite-backed ones
+ * (leann_sql_source), the unit tests in-memory ones, so the core runs and is
+ * tested without SQLite and never calls the store (issue 16, item 8).  The
+ * store calls the core inside a write it has opened (a transaction), and the
+ * write callbacks persist the core's edits inside it; when the store rolls
+ * back, it drops the core's in-memory state too. */
 typedef struct leann_source {
     /* The passages of nodes[0..n) into out[0..n) (malloc'd; the core frees
      * them with leann_passages_free); on error nothing is left to free. */
@@ -429,22 +425,49 @@ typedef struct leann_source {
     /* Insertion order of nodes[0..n) (ties are broken by it, as the exact
      * backend breaks them). */
     rg_status (*order)(void *ctx, const uint32_t *nodes, size_t n, int64_t *out, rg_error *err);
+
+    /* ---- writes (NULL in a read-only source) ---- */
+    /* A full rebuild begins: every live node in insertion order, with its
+     * order key (both malloc'd; the rebuild's new numbering). */
+    rg_status (*live)(void *ctx, uint32_t **nodes, int64_t **order, size_t *n, rg_error *err);
+    /* Live nodes from[i] took the numbers of tombstones to[i] (from[i] are
+     * tombstones now): what is stored of them follows. */
+    rg_status (*moved)(void *ctx, const uint32_t *from, const uint32_t *to, size_t n, rg_error *err);
+    /* The tombstones numbered n and up were dropped (no node has those
+     * numbers now; new nodes will). */
+    rg_status (*truncated)(void *ctx, uint32_t n, rg_error *err);
+    /* Persist the edited graph: when dirty is not NULL (graph.n bytes), the
+     * lists and flags of nodes marked there (bit 1) and the codes of nodes
+     * >= new_from and of those marked LEANN_DIRTY_CODE (a tombstone keeps
+     * no code); always the collection's counters (leann_coll's graph entry,
+     * consolidation state).  May checkpoint (leann_drop_top_tombstones, then
+     * the whole graph as the store's new base). */
+    rg_status (*save)(void *ctx, const uint8_t *dirty, uint32_t new_from, rg_error *err);
+    /* A full rebuild, its vectors in hand, numbers the live nodes afresh:
+     * old[i] (order key order[i], as live gave them) becomes node i, and
+     * nothing stored of the old graph stays (tombstones, lists, codes).
+     * The store may refresh what it keeps of every record here
+     * (leann_sqlite.c retrains its compression dictionaries). */
+    rg_status (*renumber)(void *ctx, const uint32_t *old, const int64_t *order, size_t n, rg_error *err);
+    /* The rebuild's graph and codes are complete: persist them whole (the
+     * store's new base) with the counters. */
+    rg_status (*rebuilt)(void *ctx, rg_error *err);
     void *ctx;
 } leann_source;
 
+/* A collection as the core sees it: in-memory state plus the source of
+ * what is stored.  The SQLite layer's handle (leann_sql, leann_sqlite.h)
+ * begins with one and adds the database, files, lock and compression. */
 typedef struct leann_coll {
-    char *name, *dir, *db_path;
+    char *name;           /* for messages */
     leann_source src;     /* stored data, for the core */
-    sqlite3 *db;
     rg_embedder *embedder;
-    rg_embedder_identity identity;
     int dim;
     leann_params params;
 
-    /* State as of meta.version; reloaded when another process changed it. */
-    int64_t version;
-    int64_t generation;   /* graph-G.bin / codes-G.bin; 0: none yet */
-    uint32_t base_n;      /* nodes in the generation files */
+    uint32_t base_n;      /* nodes in the store's base (its generation
+                           * files): tombstones below it are dropped only
+                           * when the store checkpoints (src.save) */
     uint32_t built_n;     /* live nodes at the last full build */
     /* Consolidation (leann_vacuum.c; meta "consolidate", "changed",
      * "passes", "renumber"): the next node of the running pass (-1: none),
@@ -460,16 +483,6 @@ typedef struct leann_coll {
 
     leann_cache cache;
     leann_visit visit;
-    int lock_fd;          /* -1 until the first write takes the lock */
-    int format;           /* of the schema: 1..4 (store_leann.c) */
-    int64_t dict_id;      /* zstd dictionary for new passages; 0: none */
-    int64_t meta_dict_id; /* and for metadata */
-    leann_cdict passage_cdict, meta_cdict;
-    void *cctx;           /* ZSTD_CCtx, reused */
-    void *dctx;           /* ZSTD_DCtx, reused */
-    rg_buf zbuf;          /* a frame being compressed or given its magic back */
-    leann_dict *ddicts;   /* decompression dictionaries by id */
-    size_t nddicts;
     uint64_t recomputed;  /* embeddings recomputed by this handle */
     uint64_t last_query_recomputed;
     rg_store_progress_fn progress; /* rg_collection_set_progress; NULL: none */
@@ -487,114 +500,32 @@ static inline void leann_progress(const leann_coll *c, const char *stage, int64_
         c->progress(c->progress_ctx, stage, done, total);
 }
 
-/* store_leann.c */
-/* Appends "SELECT lead, doc, doclen, dict, metadata FROM records" with NULL
- * (and 0) for what include leaves out: SQLite computes every result column
- * of a row it steps to, and metadata costs a decompression and a hash. */
-void leann_select_records(rg_buf *sql, const char *lead, unsigned include);
-rg_status leann_refresh(leann_coll *c, rg_error *err);
-rg_status leann_lock(leann_coll *c, rg_error *err);
+/* ---- the core's writes (leann_insert.c, leann_vacuum.c) --------------------
+ *
+ * Called by the store inside a write it opened; each persists its edit
+ * through c->src (save, moved, truncated, live, rebuilt). */
 
-/* The passages of nodes[0..n) into out[0..n), in one call; this is the one
- * place that knows how passages are stored.  On error nothing is left to
- * free.  Release with leann_passages_free. */
-rg_status leann_fetch_passages(leann_coll *c, const uint32_t *nodes, size_t n, leann_passage *out, rg_error *err);
-/* The SQLite-backed source of handle c (passages, filter sets, order). */
-leann_source leann_sql_source(leann_coll *c);
-
-/* leann_text.c: passages and metadata, compressed with dictionaries trained
- * on the collection. */
-/* The passage's frame into out (replacing its content), with the dictionary
- * leann_doc_dict() names (what records.dict must hold). */
-rg_status leann_doc_compress(leann_coll *c, const char *doc, rg_buf *out, rg_error *err);
-int64_t leann_doc_dict(leann_coll *c);
-rg_status leann_doc_decompress(leann_coll *c, const void *blob, size_t len, int64_t dict, int64_t rawlen,
-                               char **out, rg_error *err);
-/* SQL functions rg_leann_meta_pack(json, doc, doclen, dict),
- * rg_leann_meta(meta, doc, doclen, dict) and rg_leann_id(meta) on db, for handle c (NULL on a
- * connection that only counts rows: the functions then fail if called). */
-int leann_text_register(sqlite3 *db, leann_coll *c);
-
-/* A row's stored metadata as an object, without what only the passage
- * gives back (content_hash); NULL and err when it is damaged. */
-json_t *leann_meta_object(leann_coll *c, const void *blob, size_t len, rg_error *err);
-
-/* Every SQL function leann.sqlite's schema uses (rg_id_key, the metapack
- * and leann_text ones), for handle c (NULL: rg_leann_* then fail if
- * called); SQLITE_OK or an SQLite code.  Tools and tests that write the
- * database directly need them too. */
-int leann_sql_register(sqlite3 *db, leann_coll *c);
-
-/* SQL expression for rec.own_id of a row with id ID and stored metadata
- * META (store_leann.c: NULL when the metadata gives the id back). */
-#define LEANN_OWN_ID(ID, META) "CASE WHEN rg_leann_id(" META ") IS " ID " THEN NULL ELSE " ID " END"
-
-/* SQL condition for "the record row of node ?1", of table rec or view
- * records.  A row whose node is seq - 1 (every row until records are deleted
- * and compacted away, or upserted) is found through its rowid; the others
- * through the partial index rec_node, which holds only them. */
-#define LEANN_NODE_ROW                                                                                      \
-    "seq IN (?1 + 1, (SELECT seq FROM records WHERE node = ?1 AND node != seq - 1)) AND node = ?1"
-/* leann_check.c: `collections check` of the collection in dir (its
- * database named db_name), without loading it; one object per component
- * appended to report.  RG_OK when the check ran, whatever it found. */
-rg_status leann_check(const char *dir, const char *db_name, json_t *report, rg_error *err);
-/* Decompresses and decodes one row's stored passage and metadata (either
- * may be NULL), which verifies their checksums; *verified is false when
- * the row predates checksums (format 6), so nothing could be verified. */
-rg_status leann_text_verify_row(leann_coll *c, const void *doc, size_t doc_bytes, int64_t doclen, int64_t dict,
-                                const void *meta, size_t meta_bytes, bool *verified, rg_error *err);
-/* Trains new passage and metadata dictionaries on the collection and
- * rewrites every row with them (inside the caller's transaction). */
-rg_status leann_train_dictionaries(leann_coll *c, rg_error *err);
-/* Drops cached dictionaries (after a rolled-back write); _free also the
- * contexts. */
-void leann_text_reset(leann_coll *c);
-void leann_text_free(leann_coll *c);
-/* Writes generation gen's graph + codes files from memory. */
-rg_status leann_write_generation(leann_coll *c, int64_t gen, rg_error *err);
-void leann_remove_generation(leann_coll *c, int64_t gen);
-rg_status leann_meta_set_int(leann_coll *c, const char *key, int64_t v, rg_error *err);
-/* Records the in-memory graph counters (nodes, entry, version+1) in meta. */
-rg_status leann_meta_save(leann_coll *c, rg_error *err);
-/* Drops all in-memory state so the next operation reloads from disk. */
-void leann_invalidate(leann_coll *c);
 void leann_codes_reserve(leann_coll *c, uint32_t n);
-
-/* leann_insert.c */
-/* A write transaction: the _in functions do their part inside one, so that
- * several commit or roll back together (leann_replace); leann_tx_end
- * commits when rc is RG_OK, else rolls back and forgets what memory held. */
-typedef struct leann_tx {
-    int64_t old_gen;      /* generation files to remove once committed */
-    bool mutated;         /* memory was edited */
-    int64_t live_delta;   /* applied to c->live on commit */
-    size_t work;          /* records added or deleted: the consolidation step's budget */
-} leann_tx;
-rg_status leann_tx_begin(leann_coll *c, leann_tx *tx, rg_error *err);
-rg_status leann_tx_end(leann_coll *c, leann_tx *tx, rg_status rc, rg_error *err);
-rg_status leann_add_in(leann_coll *c, leann_tx *tx, const rg_record *recs, size_t n, bool upsert, rg_error *err);
-rg_status leann_delete_in(leann_coll *c, leann_tx *tx, const char *const *ids, size_t nids, const rg_filter *where,
-                          size_t *deleted, rg_error *err);
-/* Upserts recs and deletes del in one transaction. */
-rg_status leann_replace(leann_coll *c, const rg_record *recs, size_t n, const char *const *del, size_t ndel,
-                        size_t *deleted, rg_error *err);
-rg_status leann_add(leann_coll *c, const rg_record *recs, size_t n, bool upsert, rg_error *err);
-/* leann_vacuum.c */
-rg_status leann_delete(leann_coll *c, const char *const *ids, size_t nids, const rg_filter *where,
-                       size_t *deleted, rg_error *err);
+/* Adds recs[0..n) (their embeddings) as nodes first_new.. (the store has
+ * numbered them: first_new == graph.n) and tombstones old[0..nold) (the
+ * replaced versions of upserted records): linked into the graph, every
+ * stranded node reconnected, or a full rebuild (leann_rebuild) when there
+ * are no codes yet or leann_should_rebuild(c, live_after) says so. */
+rg_status leann_insert(leann_coll *c, const rg_record *recs, size_t n, const uint32_t *old, size_t nold,
+                       int64_t live_after, rg_error *err);
+/* Tombstones nodes[0..n) (whose records the store deleted), repairs the
+ * graph around them and saves. */
+rg_status leann_remove(leann_coll *c, const uint32_t *nodes, size_t n, rg_error *err);
 /* Tombstones the nodes in memory and repairs their in-neighbours; marks
  * every changed node in dirty (graph.n bytes). */
 void leann_graph_remove(leann_coll *c, const uint32_t *nodes, size_t n, uint8_t *dirty);
-/* Full rebuild over the live records (known: nodes whose exact vectors the
- * caller has, e.g. the batch being added; the rest come from the cache or
- * are recomputed): renumbers nodes in insertion order, rebuilds graph +
- * codes under a new generation, and retrains the passage and metadata
- * dictionaries (from 256 records on).  Runs inside the caller's
- * transaction. */
+/* Full rebuild over the live nodes (c->src.live; known: nodes whose exact
+ * vectors the caller has, e.g. the batch being added; the rest come from
+ * the cache or are recomputed): renumbers nodes in insertion order
+ * (c->src.renumber), rebuilds graph + codes, then c->src.rebuilt persists
+ * them. */
 rg_status leann_rebuild(leann_coll *c, const uint32_t *known, const float *known_vecs, size_t nknown,
                         rg_error *err);
-rg_status leann_compact(leann_coll *c, rg_error *err);
 /* Whether an add leaving `live` live records should be a full rebuild: a
  * collection that doubled since its last build and whose vectors all fit
  * leann_rebuild_max_nodes (PQ and dictionaries retrained on what they
@@ -603,11 +534,12 @@ bool leann_should_rebuild(const leann_coll *c, int64_t live);
 /* Vectors a rebuild may hold at once (build_memory_mb / (dim x 4), at
  * least LEANN_STREAM_BLOCK): above it leann_rebuild streams. */
 uint32_t leann_rebuild_max_nodes(const leann_coll *c);
-/* The consolidation step every write ends with (inside its transaction):
- * see LEANN_CONSOLIDATE_*. */
-rg_status leann_consolidate_step(leann_coll *c, leann_tx *tx, rg_error *err);
+/* The consolidation step every write ends with: see LEANN_CONSOLIDATE_*.
+ * live: live records once the write commits; work: records the write added
+ * or deleted (the step's budget). */
+rg_status leann_consolidate_step(leann_coll *c, int64_t live, size_t work, rg_error *err);
 /* Drops the tombstones at the top of the node numbers, down to floor at
- * most (their rows in tombstones / adj / codes too). */
+ * most (c->src.truncated drops what is stored of them). */
 rg_status leann_drop_top_tombstones(leann_coll *c, uint32_t floor, rg_error *err);
 /* Links node v (exact vector in es) into the graph: a beam search for its
  * vector, its current list as candidates too, RobustPrune (keeping the
@@ -616,14 +548,10 @@ rg_status leann_drop_top_tombstones(leann_coll *c, uint32_t floor, rg_error *err
  * exact_pool: candidates the cache lacks are recomputed and cached). */
 rg_status leann_link_node(leann_coll *c, leann_edit_space *es, uint32_t v, bool exact_pool, uint8_t *dirty,
                           rg_error *err);
-/* Writes changed adjacency lists (dirty) and new codes (nodes >= from, and
- * those marked LEANN_DIRTY_CODE) to the SQLite overlay, dropping the code
- * rows of dirty tombstones; checkpoints into a new generation (whose codes
- * file holds no tombstone's code) when the overlay grows. */
 #define LEANN_DIRTY_CODE 2   /* dirty[] bit: the node's code changed (bit 1: its list) */
-rg_status leann_save_overlay(leann_coll *c, const uint8_t *dirty, uint32_t new_from, int64_t *new_gen,
-                             rg_error *err);
-/* leann_search.c (no SQLite: stored data through c->src) */
+
+/* ---- search (leann_search.c) ---------------------------------------------- */
+
 /* Exact vectors of nodes: cache, else recomputed from their passages
  * (c->src.passages) in one batch through the embedder, or the stored
  * vector of a record that has no text.  out: n * dim. */
@@ -633,16 +561,6 @@ rg_status leann_fetch_vectors(leann_coll *c, const uint32_t *nodes, size_t n, fl
  * order; *out malloc'd.  Honours opts->where through c->src.filter_set. */
 rg_status leann_search(leann_coll *c, const float *q, const rg_query_opts *opts, leann_cand **out, size_t *n,
                        rg_error *err);
-/* store_leann.c: leann_search, then the hits' ids, passages and metadata. */
-rg_status leann_query(leann_coll *c, const float *q, const rg_query_opts *opts, rg_hits *out,
-                      rg_error *err);
-/* Nodes matching a filter (ascending); NULL filter: all live nodes. */
-/* " WHERE ..." selecting records by ids (or all when NULL) and filter
- * (or none) from the view records; binds go to params. */
-void leann_where_sql(const leann_coll *c, const char *const *ids, size_t nids, const rg_filter *where,
-                     rg_buf *sql, json_t *params);
-rg_status leann_filter_nodes(leann_coll *c, const rg_filter *where, uint32_t **nodes, size_t *n,
-                             rg_error *err);
 /* Space for graph edits: exact vectors put by the caller (the batch being
  * added, recomputed candidates), else the cache, else PQ reconstruction
  * (approximate: good enough to choose diverse neighbours when re-pruning).

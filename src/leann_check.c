@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "leann.h"
+#include "leann_sqlite.h"
 #include "leann_filter.h"
 #include "sqlite_util.h"
 #include "util.h"
@@ -42,9 +42,9 @@ static void check_rows(leann_coll *c, int which, json_t *report)
 {
     const char *what = which ? "metadata" : "passages";
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(c->db, "SELECT seq, doc, doclen, dict, meta FROM rec ORDER BY seq", -1, &st, NULL) !=
+    if (sqlite3_prepare_v2(leann_db(c), "SELECT seq, doc, doclen, dict, meta FROM rec ORDER BY seq", -1, &st, NULL) !=
         SQLITE_OK) {
-        add(report, what, false, "cannot read the rows: %s", sqlite3_errmsg(c->db));
+        add(report, what, false, "cannot read the rows: %s", sqlite3_errmsg(leann_db(c)));
         return;
     }
     int64_t rows = 0, bad = 0, unverified = 0;
@@ -74,7 +74,7 @@ static void check_rows(leann_coll *c, int which, json_t *report)
         }
     }
     if (r != SQLITE_DONE && !bad)
-        add(report, what, false, "reading the rows failed after %lld: %s", (long long)rows, sqlite3_errmsg(c->db));
+        add(report, what, false, "reading the rows failed after %lld: %s", (long long)rows, sqlite3_errmsg(leann_db(c)));
     else if (bad)
         add(report, what, false, "%lld of %lld damaged (%s%s)", (long long)bad, (long long)rows, shown.data,
             bad > SHOW_MAX ? "; ..." : "");
@@ -96,15 +96,16 @@ rg_status leann_check(const char *dir, const char *db_name, json_t *report, rg_e
         free(path);
         return rg_error_set(err, RG_ERR_NOTFOUND, "%s does not exist", dir);
     }
-    leann_coll *c = rg_xcalloc(1, sizeof *c);
-    c->dir = rg_xstrdup(dir);
-    c->db_path = path;
+    leann_sql *h = rg_xcalloc(1, sizeof *h);   /* c first: free(c) frees h */
+    leann_coll *c = &h->c;
+    leann_sq(c)->dir = rg_xstrdup(dir);
+    leann_sq(c)->db_path = path;
     const char *slash = strrchr(dir, '/');
     c->name = rg_xstrdup(slash ? slash + 1 : dir);
-    c->lock_fd = -1;
-    rg_status rc = rg_sqlite_open_paged(path, SQLITE_OPEN_READONLY, 0, &c->db, err);
-    if (rc == RG_OK && leann_sql_register(c->db, c) != SQLITE_OK)
-        rc = rg_sqlite_error(c->db, path, err);
+    leann_sq(c)->lock_fd = -1;
+    rg_status rc = rg_sqlite_open_paged(path, SQLITE_OPEN_READONLY, 0, &leann_db(c), err);
+    if (rc == RG_OK && leann_sql_register(leann_db(c), c) != SQLITE_OK)
+        rc = rg_sqlite_error(leann_db(c), path, err);
     if (rc != RG_OK) {
         /* A database that does not open is the finding, not a failure to check. */
         add(report, "database", false, "%s", err->msg);
@@ -117,7 +118,7 @@ rg_status leann_check(const char *dir, const char *db_name, json_t *report, rg_e
     rg_buf problems;
     rg_buf_init(&problems);
     int nproblems = 0;
-    if (sqlite3_prepare_v2(c->db, "PRAGMA quick_check", -1, &st, NULL) == SQLITE_OK) {
+    if (sqlite3_prepare_v2(leann_db(c), "PRAGMA quick_check", -1, &st, NULL) == SQLITE_OK) {
         while (sqlite3_step(st) == SQLITE_ROW) {
             const char *m = (const char *)sqlite3_column_text(st, 0);
             if (m && strcmp(m, "ok") != 0 && nproblems++ < SHOW_MAX)
@@ -127,14 +128,14 @@ rg_status leann_check(const char *dir, const char *db_name, json_t *report, rg_e
         add(report, "database", nproblems == 0, "%s: %s", path, nproblems ? problems.data : "structure ok");
     } else {
         nproblems = 1;
-        add(report, "database", false, "%s: %s", path, sqlite3_errmsg(c->db));
+        add(report, "database", false, "%s: %s", path, sqlite3_errmsg(leann_db(c)));
     }
     rg_buf_free(&problems);
 
     char *format = NULL;
     rg_error ignored;
-    rg_sqlite_meta_get(c->db, "format", &format, &ignored);
-    int64_t gen = meta_int(c->db, "generation"), nodes = meta_int(c->db, "nodes"), base_n = meta_int(c->db, "base_n");
+    rg_sqlite_meta_get(leann_db(c), "format", &format, &ignored);
+    int64_t gen = meta_int(leann_db(c), "generation"), nodes = meta_int(leann_db(c), "nodes"), base_n = meta_int(leann_db(c), "base_n");
     bool counters = format && gen >= 0 && nodes >= 0 && base_n >= 0 && base_n <= nodes && !(gen == 0 && nodes > 0);
     add(report, "format", counters, "%s, generation %lld, %lld nodes (%lld in the generation files)%s",
         format ? format : "(no format)", (long long)gen, (long long)nodes, (long long)base_n,
@@ -172,16 +173,16 @@ rg_status leann_check(const char *dir, const char *db_name, json_t *report, rg_e
     {
         bool present, ok;
         char msg[512];
-        leann_filter_index_check(c->db, &present, &ok, msg, sizeof msg);
+        leann_filter_index_check(leann_db(c), &present, &ok, msg, sizeof msg);
         add(report, "filters", ok, "metadata index: %s", msg);
     }
 
 out:
     leann_text_free(c);
-    if (c->db)
-        sqlite3_close(c->db);
-    free(c->dir);
-    free(c->db_path);
+    if (leann_db(c))
+        sqlite3_close(leann_db(c));
+    free(leann_sq(c)->dir);
+    free(leann_sq(c)->db_path);
     free(c->name);
     free(c);
     return rc;

@@ -4,7 +4,7 @@
  * and its check.
  *
  * Why triggers: every write path (ingest, upsert, delete, migrate, the
- * consolidation and dictionary retraining of leann_vacuum.c / leann_text.c)
+ * consolidation and dictionary retraining of leann_sqlite.c / leann_text.c)
  * changes rec with plain INSERT / UPDATE / DELETE statements; a trigger
  * updates the index in the same statement, so no path can forget it and a
  * kill leaves both or neither.  Why blocks of seqs rather than a row per
@@ -255,18 +255,18 @@ bool leann_filter_index_present(sqlite3 *db)
 
 static rg_status build(leann_coll *c, bool rebuild, rg_error *err)
 {
-    rg_status rc = rg_sqlite_exec(c->db, "BEGIN IMMEDIATE", err);
+    rg_status rc = rg_sqlite_exec(leann_db(c), "BEGIN IMMEDIATE", err);
     if (rc == RG_OK && rebuild)
-        rc = rg_sqlite_exec(c->db,
+        rc = rg_sqlite_exec(leann_db(c),
                             "DROP TRIGGER IF EXISTS rec_post_ins; DROP TRIGGER IF EXISTS rec_post_del;"
                             " DROP TRIGGER IF EXISTS rec_post_upd; DROP TABLE IF EXISTS rec_post;",
                             err);
     if (rc == RG_OK)
-        rc = rg_sqlite_exec(c->db, INDEX_SCHEMA, err);
+        rc = rg_sqlite_exec(leann_db(c), INDEX_SCHEMA, err);
     if (rc == RG_OK)
-        rc = rg_sqlite_exec(c->db, "COMMIT", err);
+        rc = rg_sqlite_exec(leann_db(c), "COMMIT", err);
     if (rc != RG_OK) {
-        rg_sqlite_exec(c->db, "ROLLBACK", NULL);
+        rg_sqlite_exec(leann_db(c), "ROLLBACK", NULL);
         rg_error_prefix(err, "building the metadata index of collection %s", c->name);
     }
     return rc;
@@ -274,14 +274,14 @@ static rg_status build(leann_coll *c, bool rebuild, rg_error *err)
 
 rg_status leann_filter_index_ensure(leann_coll *c, rg_error *err)
 {
-    if (c->live < c->params.scan_threshold || leann_filter_index_present(c->db))
+    if (c->live < c->params.scan_threshold || leann_filter_index_present(leann_db(c)))
         return RG_OK;
     return build(c, false, err);
 }
 
 rg_status leann_filter_index_rebuild(leann_coll *c, rg_error *err)
 {
-    if (c->live < c->params.scan_threshold && !leann_filter_index_present(c->db))
+    if (c->live < c->params.scan_threshold && !leann_filter_index_present(leann_db(c)))
         return RG_OK;
     return build(c, true, err);
 }
@@ -335,8 +335,8 @@ static sqlite3_stmt *stmt(planner *p, sqlite3_stmt **slot, const char *cond)
 {
     if (!*slot && p->rc == RG_OK) {
         char *sql = rg_xasprintf("SELECT blk, seqs FROM rec_post WHERE k = ?1 AND %s", cond);
-        if (sqlite3_prepare_v2(p->c->db, sql, -1, slot, NULL) != SQLITE_OK)
-            p->rc = rg_sqlite_error(p->c->db, p->c->db_path, p->err);
+        if (sqlite3_prepare_v2(leann_db(p->c), sql, -1, slot, NULL) != SQLITE_OK)
+            p->rc = rg_sqlite_error(leann_db(p->c), leann_sq(p->c)->db_path, p->err);
         free(sql);
     }
     return *slot;
@@ -371,14 +371,14 @@ static void collect(planner *p, sqlite3_stmt *st, seqs *out)
                                  "%s: a row of the metadata index is damaged; 'ragged collections check %s "
                                  "--backend leann' tells more, 'ragged collections compact %s --backend leann' "
                                  "rebuilds it",
-                                 p->c->db_path, p->c->name, p->c->name);
+                                 leann_sq(p->c)->db_path, p->c->name, p->c->name);
             break;
         }
         for (int i = 0; i < n; i++)
             seqs_push(out, (blk << LEANN_POST_BITS) | offs[i]);
     }
     if (p->rc == RG_OK && r != SQLITE_DONE)
-        p->rc = rg_sqlite_error(p->c->db, p->c->db_path, p->err);
+        p->rc = rg_sqlite_error(leann_db(p->c), leann_sq(p->c)->db_path, p->err);
     sqlite3_reset(st);
 }
 
@@ -496,7 +496,7 @@ static rg_status damaged(leann_coll *c, int64_t seq, rg_error *err)
     return rg_error_set(err, RG_ERR_CORRUPT,
                         "%s: the metadata index lists row %lld, which is not a live record; 'ragged collections "
                         "check %s --backend leann' tells more",
-                        c->db_path, (long long)seq, c->name);
+                        leann_sq(c)->db_path, (long long)seq, c->name);
 }
 
 /* The nodes of rows s (sorted).  Most rows have node = seq - 1 (LEANN_NODE_ROW);
@@ -507,22 +507,22 @@ static rg_status nodes_of(leann_coll *c, const seqs *s, uint32_t *out, rg_error 
     sqlite3_stmt *st = NULL;
     rg_status rc = RG_OK;
     if (s->n <= 2048) {
-        if (sqlite3_prepare_v2(c->db, "SELECT node FROM rec WHERE seq = ?", -1, &st, NULL) != SQLITE_OK)
-            return rg_sqlite_error(c->db, c->db_path, err);
+        if (sqlite3_prepare_v2(leann_db(c), "SELECT node FROM rec WHERE seq = ?", -1, &st, NULL) != SQLITE_OK)
+            return rg_sqlite_error(leann_db(c), leann_sq(c)->db_path, err);
         for (size_t i = 0; rc == RG_OK && i < s->n; i++) {
             sqlite3_bind_int64(st, 1, s->v[i]);
             int r = sqlite3_step(st);
             if (r == SQLITE_ROW)
                 out[i] = (uint32_t)sqlite3_column_int64(st, 0);
             else
-                rc = r == SQLITE_DONE ? damaged(c, s->v[i], err) : rg_sqlite_error(c->db, c->db_path, err);
+                rc = r == SQLITE_DONE ? damaged(c, s->v[i], err) : rg_sqlite_error(leann_db(c), leann_sq(c)->db_path, err);
             sqlite3_reset(st);
         }
         sqlite3_finalize(st);
         return rc;
     }
-    if (sqlite3_prepare_v2(c->db, "SELECT seq, node FROM rec WHERE node != seq - 1", -1, &st, NULL) != SQLITE_OK)
-        return rg_sqlite_error(c->db, c->db_path, err);
+    if (sqlite3_prepare_v2(leann_db(c), "SELECT seq, node FROM rec WHERE node != seq - 1", -1, &st, NULL) != SQLITE_OK)
+        return rg_sqlite_error(leann_db(c), leann_sq(c)->db_path, err);
     seq_node *ex = NULL;
     size_t nex = 0, cap = 0;
     int r;
@@ -534,7 +534,7 @@ static rg_status nodes_of(leann_coll *c, const seqs *s, uint32_t *out, rg_error 
         ex[nex++] = (seq_node){sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1)};
     }
     if (r != SQLITE_DONE)
-        rc = rg_sqlite_error(c->db, c->db_path, err);
+        rc = rg_sqlite_error(leann_db(c), leann_sq(c)->db_path, err);
     sqlite3_finalize(st);
     qsort(ex, nex, sizeof *ex, cmp_seq_node);
     size_t j = 0;
@@ -568,7 +568,7 @@ static rg_status verify_rows(leann_coll *c, const rg_filter *where, const seqs *
     json_array_append_new(params, json_stringn(list.data, list.len));
     rg_buf_free(&list);
     sqlite3_stmt *st = NULL;
-    rg_status rc = rg_sqlite_prepare_bound(c->db, c->db_path, sql.data, params, &st, err);
+    rg_status rc = rg_sqlite_prepare_bound(leann_db(c), leann_sq(c)->db_path, sql.data, params, &st, err);
     rg_buf_free(&sql);
     json_decref(params);
     *n = 0;
@@ -576,7 +576,7 @@ static rg_status verify_rows(leann_coll *c, const rg_filter *where, const seqs *
     while (rc == RG_OK && *n < s->n && (r = sqlite3_step(st)) == SQLITE_ROW)
         out[(*n)++] = (uint32_t)sqlite3_column_int64(st, 0);
     if (rc == RG_OK && r != SQLITE_DONE && r != SQLITE_ROW)
-        rc = rg_sqlite_error(c->db, c->db_path, err);
+        rc = rg_sqlite_error(leann_db(c), leann_sq(c)->db_path, err);
     sqlite3_finalize(st);
     return rc;
 }
@@ -585,7 +585,7 @@ rg_status leann_filter_index_rows(leann_coll *c, const rg_filter *where, int64_t
                                   bool *used, rg_error *err)
 {
     *used = false;
-    if (!where || !leann_filter_index_present(c->db))
+    if (!where || !leann_filter_index_present(leann_db(c)))
         return RG_OK;
     planner p = {.c = c, .err = err, .rc = RG_OK};
     seqs s = {0};
@@ -614,8 +614,8 @@ rg_status leann_filter_index_nodes(leann_coll *c, const rg_filter *where, uint32
     *used = false;
     /* One read transaction: the postings and the rows they name are one
      * snapshot even while a writer commits. */
-    bool own = sqlite3_get_autocommit(c->db) != 0;
-    rg_status rc = own ? rg_sqlite_exec(c->db, "BEGIN", err) : RG_OK;
+    bool own = sqlite3_get_autocommit(leann_db(c)) != 0;
+    rg_status rc = own ? rg_sqlite_exec(leann_db(c), "BEGIN", err) : RG_OK;
     seqs s = {0};
     bool exact = false, use = false;
     if (rc == RG_OK)
@@ -630,7 +630,7 @@ rg_status leann_filter_index_nodes(leann_coll *c, const rg_filter *where, uint32
         if (out[i] >= c->graph.n || (c->graph.flags[out[i]] & LEANN_NODE_DELETED))
             rc = damaged(c, s.v[i], err);
     if (own)
-        rg_sqlite_exec(c->db, "COMMIT", NULL);
+        rg_sqlite_exec(leann_db(c), "COMMIT", NULL);
     free(s.v);
     if (rc != RG_OK || !use) {
         free(out);

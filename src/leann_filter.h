@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "leann.h"
+#include "leann_sqlite.h"
 
 /* A postings row covers 2^LEANN_POST_BITS consecutive seqs: its blob stays
  * under 2 KB, so adding a record rewrites little. */

@@ -42,7 +42,7 @@
 #include <zdict.h>
 #include <zstd.h>
 
-#include "leann.h"
+#include "leann_sqlite.h"
 #include "ingest.h"
 #include "metapack.h"
 #include "sqlite_util.h"
@@ -94,8 +94,8 @@ static rg_status dict_bytes(leann_coll *c, int64_t id, void **out, size_t *len, 
     *out = NULL;
     *len = 0;
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(c->db, "SELECT dict FROM dicts WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
-        return rg_sqlite_error(c->db, c->db_path, err);
+    if (sqlite3_prepare_v2(leann_db(c), "SELECT dict FROM dicts WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
+        return rg_sqlite_error(leann_db(c), leann_sq(c)->db_path, err);
     sqlite3_bind_int64(st, 1, id);
     rg_status rc = RG_OK;
     if (sqlite3_step(st) == SQLITE_ROW) {
@@ -103,7 +103,7 @@ static rg_status dict_bytes(leann_coll *c, int64_t id, void **out, size_t *len, 
         size_t n = (size_t)sqlite3_column_bytes(st, 0);
         unsigned long long raw = has_magic(b, n) ? ZSTD_getFrameContentSize(b, n) : n;
         if (raw == ZSTD_CONTENTSIZE_ERROR || raw == ZSTD_CONTENTSIZE_UNKNOWN || raw > (64u << 20)) {
-            rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: compression dictionary %lld is damaged", c->db_path,
+            rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: compression dictionary %lld is damaged", leann_sq(c)->db_path,
                               (long long)id);
         } else {
             *out = rg_xmalloc(raw ? (size_t)raw : 1);
@@ -112,23 +112,23 @@ static rg_status dict_bytes(leann_coll *c, int64_t id, void **out, size_t *len, 
             if (ZSTD_isError(r) || r != raw) {
                 free(*out);
                 *out = NULL;
-                rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: compression dictionary %lld is damaged", c->db_path,
+                rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: compression dictionary %lld is damaged", leann_sq(c)->db_path,
                                   (long long)id);
             }
         }
     }
     sqlite3_finalize(st);
     if (rc == RG_OK && !*out)
-        rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: compression dictionary %lld is missing", c->db_path,
+        rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: compression dictionary %lld is missing", leann_sq(c)->db_path,
                           (long long)id);
     return rc;
 }
 
 static ZSTD_DDict *get_ddict(leann_coll *c, int64_t id, rg_error *err)
 {
-    for (size_t i = 0; i < c->nddicts; i++)
-        if (c->ddicts[i].id == id)
-            return c->ddicts[i].ddict;
+    for (size_t i = 0; i < leann_sq(c)->nddicts; i++)
+        if (leann_sq(c)->ddicts[i].id == id)
+            return leann_sq(c)->ddicts[i].ddict;
     void *bytes;
     size_t len;
     if (dict_bytes(c, id, &bytes, &len, err) != RG_OK)
@@ -136,11 +136,11 @@ static ZSTD_DDict *get_ddict(leann_coll *c, int64_t id, rg_error *err)
     ZSTD_DDict *dd = ZSTD_createDDict(bytes, len);
     free(bytes);
     if (!dd) {
-        rg_error_set(err, RG_ERR_CORRUPT, "%s: compression dictionary %lld is damaged", c->db_path, (long long)id);
+        rg_error_set(err, RG_ERR_CORRUPT, "%s: compression dictionary %lld is damaged", leann_sq(c)->db_path, (long long)id);
         return NULL;
     }
-    c->ddicts = rg_xrealloc(c->ddicts, (c->nddicts + 1) * sizeof *c->ddicts);
-    c->ddicts[c->nddicts++] = (leann_dict){id, dd};
+    leann_sq(c)->ddicts = rg_xrealloc(leann_sq(c)->ddicts, (leann_sq(c)->nddicts + 1) * sizeof *leann_sq(c)->ddicts);
+    leann_sq(c)->ddicts[leann_sq(c)->nddicts++] = (leann_dict){id, dd};
     return dd;
 }
 
@@ -169,24 +169,24 @@ static ZSTD_CDict *get_cdict(leann_coll *c, int64_t id, leann_cdict *slot)
 
 void leann_text_reset(leann_coll *c)
 {
-    ZSTD_freeCDict(c->passage_cdict.cdict);
-    ZSTD_freeCDict(c->meta_cdict.cdict);
-    c->passage_cdict = c->meta_cdict = (leann_cdict){0};
-    for (size_t i = 0; i < c->nddicts; i++)
-        ZSTD_freeDDict(c->ddicts[i].ddict);
-    free(c->ddicts);
-    c->ddicts = NULL;
-    c->nddicts = 0;
+    ZSTD_freeCDict(leann_sq(c)->passage_cdict.cdict);
+    ZSTD_freeCDict(leann_sq(c)->meta_cdict.cdict);
+    leann_sq(c)->passage_cdict = leann_sq(c)->meta_cdict = (leann_cdict){0};
+    for (size_t i = 0; i < leann_sq(c)->nddicts; i++)
+        ZSTD_freeDDict(leann_sq(c)->ddicts[i].ddict);
+    free(leann_sq(c)->ddicts);
+    leann_sq(c)->ddicts = NULL;
+    leann_sq(c)->nddicts = 0;
 }
 
 void leann_text_free(leann_coll *c)
 {
     leann_text_reset(c);
-    ZSTD_freeDCtx(c->dctx);
-    ZSTD_freeCCtx(c->cctx);
-    c->dctx = NULL;
-    c->cctx = NULL;
-    rg_buf_free(&c->zbuf);
+    ZSTD_freeDCtx(leann_sq(c)->dctx);
+    ZSTD_freeCCtx(leann_sq(c)->cctx);
+    leann_sq(c)->dctx = NULL;
+    leann_sq(c)->cctx = NULL;
+    rg_buf_free(&leann_sq(c)->zbuf);
 }
 
 /* ---- frames -------------------------------------------------------------- */
@@ -194,12 +194,12 @@ void leann_text_free(leann_coll *c)
 static rg_status frame(leann_coll *c, const ZSTD_CDict *cdict, bool content_size, const void *src, size_t len,
                        rg_buf *out, rg_error *err)
 {
-    if (!c->cctx)
-        c->cctx = ZSTD_createCCtx();
-    ZSTD_CCtx *cc = c->cctx;
+    if (!leann_sq(c)->cctx)
+        leann_sq(c)->cctx = ZSTD_createCCtx();
+    ZSTD_CCtx *cc = leann_sq(c)->cctx;
     size_t bound = ZSTD_compressBound(len);
-    c->zbuf.len = 0;
-    rg_buf_reserve(&c->zbuf, bound);
+    leann_sq(c)->zbuf.len = 0;
+    rg_buf_reserve(&leann_sq(c)->zbuf, bound);
     ZSTD_CCtx_reset(cc, ZSTD_reset_session_and_parameters);
     size_t r = ZSTD_CCtx_setParameter(cc, ZSTD_c_dictIDFlag, 0);
     if (!ZSTD_isError(r))
@@ -209,41 +209,41 @@ static rg_status frame(leann_coll *c, const ZSTD_CDict *cdict, bool content_size
     if (!ZSTD_isError(r))
         r = cdict ? ZSTD_CCtx_refCDict(cc, cdict) : ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, PASSAGE_LEVEL);
     if (!ZSTD_isError(r))
-        r = ZSTD_compress2(cc, c->zbuf.data, bound, src, len);
+        r = ZSTD_compress2(cc, leann_sq(c)->zbuf.data, bound, src, len);
     if (ZSTD_isError(r))
         return rg_error_set(err, RG_ERR_INTERNAL, "zstd: %s", ZSTD_getErrorName(r));
-    if (r <= 4 || !has_magic(c->zbuf.data, r))
+    if (r <= 4 || !has_magic(leann_sq(c)->zbuf.data, r))
         return rg_error_set(err, RG_ERR_INTERNAL, "zstd: unexpected frame");
-    rg_buf_append(out, c->zbuf.data + 4, r - 4);
+    rg_buf_append(out, leann_sq(c)->zbuf.data + 4, r - 4);
     return RG_OK;
 }
 
-/* A stored frame as zstd reads it: with its magic (put back into c->zbuf
+/* A stored frame as zstd reads it: with its magic (put back into leann_sq(c)->zbuf
  * when it was cut). */
 static const void *whole_frame(leann_coll *c, const void *blob, size_t *len)
 {
     if (has_magic(blob, *len))
         return blob;
-    c->zbuf.len = 0;
-    rg_buf_append(&c->zbuf, ZSTD_MAGIC_LE, 4);
-    rg_buf_append(&c->zbuf, blob, *len);
+    leann_sq(c)->zbuf.len = 0;
+    rg_buf_append(&leann_sq(c)->zbuf, ZSTD_MAGIC_LE, 4);
+    rg_buf_append(&leann_sq(c)->zbuf, blob, *len);
     *len += 4;
-    return c->zbuf.data;
+    return leann_sq(c)->zbuf.data;
 }
 
 /* Decompresses exactly rawlen bytes of a whole frame (with its magic). */
 static rg_status unframe_whole(leann_coll *c, const void *blob, size_t len, int64_t dict, void *dst, size_t rawlen,
                                rg_error *err)
 {
-    if (!c->dctx)
-        c->dctx = ZSTD_createDCtx();
+    if (!leann_sq(c)->dctx)
+        leann_sq(c)->dctx = ZSTD_createDCtx();
     ZSTD_DDict *dd = NULL;
     if (dict && !(dd = get_ddict(c, dict, err)))
         return err ? err->code : RG_ERR_CORRUPT;
-    size_t r = dd ? ZSTD_decompress_usingDDict(c->dctx, dst, rawlen, blob, len, dd)
-                  : ZSTD_decompressDCtx(c->dctx, dst, rawlen, blob, len);
+    size_t r = dd ? ZSTD_decompress_usingDDict(leann_sq(c)->dctx, dst, rawlen, blob, len, dd)
+                  : ZSTD_decompressDCtx(leann_sq(c)->dctx, dst, rawlen, blob, len);
     if (ZSTD_isError(r) || r != rawlen)
-        return rg_error_set(err, RG_ERR_CORRUPT, "%s: compressed text is damaged (%s)", c->db_path,
+        return rg_error_set(err, RG_ERR_CORRUPT, "%s: compressed text is damaged (%s)", leann_sq(c)->db_path,
                             ZSTD_isError(r) ? ZSTD_getErrorName(r) : "wrong length");
     return RG_OK;
 }
@@ -261,20 +261,20 @@ static rg_status unframe(leann_coll *c, const void *blob, size_t len, int64_t di
 rg_status leann_doc_compress(leann_coll *c, const char *doc, rg_buf *out, rg_error *err)
 {
     out->len = 0;
-    return frame(c, get_cdict(c, c->dict_id, &c->passage_cdict), false, doc, strlen(doc), out, err);
+    return frame(c, get_cdict(c, leann_sq(c)->dict_id, &leann_sq(c)->passage_cdict), false, doc, strlen(doc), out, err);
 }
 
 int64_t leann_doc_dict(leann_coll *c)
 {
-    get_cdict(c, c->dict_id, &c->passage_cdict);
-    return c->passage_cdict.id;
+    get_cdict(c, leann_sq(c)->dict_id, &leann_sq(c)->passage_cdict);
+    return leann_sq(c)->passage_cdict.id;
 }
 
 rg_status leann_doc_decompress(leann_coll *c, const void *blob, size_t len, int64_t dict, int64_t rawlen,
                                char **out, rg_error *err)
 {
     if (rawlen < 0 || rawlen > (int64_t)1 << 31)
-        return rg_error_set(err, RG_ERR_CORRUPT, "%s: a passage has a bad length", c->db_path);
+        return rg_error_set(err, RG_ERR_CORRUPT, "%s: a passage has a bad length", leann_sq(c)->db_path);
     char *buf = rg_xmalloc((size_t)rawlen + 1);
     rg_status rc = unframe(c, blob, len, dict, buf, (size_t)rawlen, err);
     if (rc != RG_OK) {
@@ -299,7 +299,7 @@ static rg_status meta_packed(leann_coll *c, const uint8_t *blob, size_t len, rg_
             want = rg_le32(blob + 1);
         if (len < 5 || rg_crc32c(0, blob + 5, len - 5) != want)
             return rg_error_set(err, RG_ERR_CORRUPT, "%s: stored metadata is damaged (checksum mismatch)",
-                                c->db_path);
+                                leann_sq(c)->db_path);
         *p = blob + 5;
         *n = len - 5;
         return RG_OK;
@@ -320,7 +320,7 @@ static rg_status meta_packed(leann_coll *c, const uint8_t *blob, size_t len, rg_
     const void *f = whole_frame(c, blob + i, &flen);
     unsigned long long raw = flen > 4 ? ZSTD_getFrameContentSize(f, flen) : ZSTD_CONTENTSIZE_ERROR;
     if (raw == ZSTD_CONTENTSIZE_ERROR || raw == ZSTD_CONTENTSIZE_UNKNOWN || raw > (16u << 20))
-        return rg_error_set(err, RG_ERR_CORRUPT, "%s: stored metadata is damaged", c->db_path);
+        return rg_error_set(err, RG_ERR_CORRUPT, "%s: stored metadata is damaged", leann_sq(c)->db_path);
     scratch->len = 0;
     rg_buf_reserve(scratch, (size_t)raw + 1);
     rg_status rc = unframe_whole(c, f, flen, (int64_t)id, scratch->data, (size_t)raw, err);
@@ -337,7 +337,7 @@ static rg_status meta_packed(leann_coll *c, const uint8_t *blob, size_t len, rg_
 static rg_status meta_store(leann_coll *c, int64_t meta_dict, const rg_buf *packed, rg_buf *out, rg_error *err)
 {
     out->len = 0;
-    ZSTD_CDict *cd = meta_dict ? get_cdict(c, meta_dict, &c->meta_cdict) : NULL;
+    ZSTD_CDict *cd = meta_dict ? get_cdict(c, meta_dict, &leann_sq(c)->meta_cdict) : NULL;
     if (!cd) {
         uint32_t crc = rg_crc32c(0, packed->data, packed->len);
         uint8_t head[5] = {META_CRC, (uint8_t)crc, (uint8_t)(crc >> 8), (uint8_t)(crc >> 16), (uint8_t)(crc >> 24)};
@@ -348,7 +348,7 @@ static rg_status meta_store(leann_coll *c, int64_t meta_dict, const rg_buf *pack
     uint8_t head[11];
     size_t k = 0;
     head[k++] = META_ZSTD;
-    for (uint64_t v = (uint64_t)c->meta_cdict.id;; v >>= 7) {
+    for (uint64_t v = (uint64_t)leann_sq(c)->meta_cdict.id;; v >>= 7) {
         head[k++] = (uint8_t)(v >= 0x80 ? (v & 0x7f) | 0x80 : v);
         if (v < 0x80)
             break;
@@ -376,7 +376,7 @@ static const char *doc_ref_hash(void *ctx)
         if (d->text)
             rg_sha256_hex(d->text, strlen(d->text), d->hex);
         else if (!d->blob)
-            rg_error_set(&d->err, RG_ERR_CORRUPT, "%s: a stored passage is empty", d->c->db_path);
+            rg_error_set(&d->err, RG_ERR_CORRUPT, "%s: a stored passage is empty", leann_sq(d->c)->db_path);
         else if (leann_doc_decompress(d->c, d->blob, d->len, d->dict, d->doclen, &text, &d->err) == RG_OK)
             rg_sha256_hex(text, strlen(text), d->hex);
         d->state = d->text || text ? 1 : -1;
@@ -410,7 +410,7 @@ static void sql_meta_pack(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     rg_metapack_encode_doc(obj, hash, &packed);
     json_decref(obj);
     rg_error err;
-    if (meta_store(c, c->meta_dict_id, &packed, &stored, &err) != RG_OK) {
+    if (meta_store(c, leann_sq(c)->meta_dict_id, &packed, &stored, &err) != RG_OK) {
         sqlite3_result_error(ctx, err.msg, -1);
         rg_buf_free(&stored);
     } else {
@@ -482,7 +482,7 @@ json_t *leann_meta_object(leann_coll *c, const void *blob, size_t len, rg_error 
     json_t *obj = NULL;
     if (meta_packed(c, blob, len, &scratch, &p, &n, err) == RG_OK &&
         !(obj = rg_metapack_decode_doc(p, n, NULL, NULL)))
-        rg_error_set(err, RG_ERR_CORRUPT, "%s: stored metadata is damaged", c->db_path);
+        rg_error_set(err, RG_ERR_CORRUPT, "%s: stored metadata is damaged", leann_sq(c)->db_path);
     rg_buf_free(&scratch);
     return obj;
 }
@@ -570,7 +570,7 @@ rg_status leann_text_verify_row(leann_coll *c, const void *doc, size_t doc_bytes
         rg_status rc = meta_packed(c, m, meta_bytes, &scratch, &p, &n, err);
         json_t *obj = rc == RG_OK ? rg_metapack_decode_doc(p, n, NULL, NULL) : NULL;
         if (rc == RG_OK && !obj)
-            rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: stored metadata does not decode", c->db_path);
+            rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: stored metadata does not decode", leann_sq(c)->db_path);
         json_decref(obj);
         rg_buf_free(&scratch);
         if (rc != RG_OK)
@@ -590,13 +590,13 @@ static rg_status store_dict(leann_coll *c, int64_t id, const void *dict, size_t 
     sqlite3_stmt *ins = NULL;
     if (ZSTD_isError(zn))
         rc = rg_error_set(err, RG_ERR_INTERNAL, "zstd: %s", ZSTD_getErrorName(zn));
-    else if (sqlite3_prepare_v2(c->db, "INSERT INTO dicts(id, dict) VALUES(?, ?)", -1, &ins, NULL) != SQLITE_OK)
-        rc = rg_sqlite_error(c->db, c->db_path, err);
+    else if (sqlite3_prepare_v2(leann_db(c), "INSERT INTO dicts(id, dict) VALUES(?, ?)", -1, &ins, NULL) != SQLITE_OK)
+        rc = rg_sqlite_error(leann_db(c), leann_sq(c)->db_path, err);
     if (rc == RG_OK) {
         sqlite3_bind_int64(ins, 1, id);
         sqlite3_bind_blob(ins, 2, z, (int)zn, SQLITE_STATIC);
         if (sqlite3_step(ins) != SQLITE_DONE)
-            rc = rg_sqlite_error(c->db, c->db_path, err);
+            rc = rg_sqlite_error(leann_db(c), leann_sq(c)->db_path, err);
     }
     sqlite3_finalize(ins);
     free(z);
@@ -629,17 +629,17 @@ rg_status leann_train_dictionaries(leann_coll *c, rg_error *err)
      * retraining would see mostly the same sample, and rewriting every row
      * with it cost a 256K-chunk ingest minutes of CPU at every rebuild. */
     char *was = NULL;
-    rg_status rc0 = rg_sqlite_meta_get(c->db, DICT_SAMPLED_KEY, &was, err);
+    rg_status rc0 = rg_sqlite_meta_get(leann_db(c), DICT_SAMPLED_KEY, &was, err);
     if (rc0 != RG_OK)
         return rc0;
-    bool full = was && c->dict_id && strtoll(was, NULL, 10) >= (long long)DICT_SAMPLE_MAX - 64 * 1024;
+    bool full = was && leann_sq(c)->dict_id && strtoll(was, NULL, 10) >= (long long)DICT_SAMPLE_MAX - 64 * 1024;
     free(was);
     if (full)
         return RG_OK;
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(c->db, "SELECT seq, doc, doclen, dict, meta FROM rec ORDER BY seq", -1, &st, NULL) !=
+    if (sqlite3_prepare_v2(leann_db(c), "SELECT seq, doc, doclen, dict, meta FROM rec ORDER BY seq", -1, &st, NULL) !=
         SQLITE_OK)
-        return rg_sqlite_error(c->db, c->db_path, err);
+        return rg_sqlite_error(leann_db(c), leann_sq(c)->db_path, err);
     rg_buf docs, metas, scratch;
     rg_buf_init(&docs);
     rg_buf_init(&metas);
@@ -678,7 +678,7 @@ rg_status leann_train_dictionaries(leann_coll *c, rg_error *err)
                              err);
             doc_ref d = {.c = c, .text = doc};
             if (rc == RG_OK && !(obj = rg_metapack_decode_doc(p, pn, doc ? doc_ref_hash : NULL, &d)))
-                rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: metadata of row %lld is damaged", c->db_path,
+                rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: metadata of row %lld is damaged", leann_sq(c)->db_path,
                                   (long long)seqs[n]);
             if (rc == RG_OK) {
                 size_t before = metas.len;
@@ -717,9 +717,9 @@ rg_status leann_train_dictionaries(leann_coll *c, rg_error *err)
         /* New ids above every id in use: a cached dictionary is never taken
          * for another (leann_invalidate drops the caches of a rolled-back
          * write, whose ids may come again). */
-        int64_t next = (c->dict_id > c->meta_dict_id ? c->dict_id : c->meta_dict_id) + 1;
-        int64_t pid = plen ? next : c->dict_id;
-        int64_t mid = mlen ? next + 1 : c->meta_dict_id;
+        int64_t next = (leann_sq(c)->dict_id > leann_sq(c)->meta_dict_id ? leann_sq(c)->dict_id : leann_sq(c)->meta_dict_id) + 1;
+        int64_t pid = plen ? next : leann_sq(c)->dict_id;
+        int64_t mid = mlen ? next + 1 : leann_sq(c)->meta_dict_id;
         if (plen)
             rc = store_dict(c, pid, pdict, plen, err);
         if (rc == RG_OK && mlen)
@@ -727,19 +727,19 @@ rg_status leann_train_dictionaries(leann_coll *c, rg_error *err)
         free(pdict);
         free(mdict);
         if (rc == RG_OK) {
-            c->dict_id = pid;
-            c->meta_dict_id = mid;
+            leann_sq(c)->dict_id = pid;
+            leann_sq(c)->meta_dict_id = mid;
         }
     }
     sqlite3_stmt *upd = NULL;
-    if (rc == RG_OK && sqlite3_prepare_v2(c->db, "UPDATE rec SET doc = coalesce(?, doc), dict = ?, meta = ? WHERE seq = ?",
+    if (rc == RG_OK && sqlite3_prepare_v2(leann_db(c), "UPDATE rec SET doc = coalesce(?, doc), dict = ?, meta = ? WHERE seq = ?",
                                           -1, &upd, NULL) != SQLITE_OK)
-        rc = rg_sqlite_error(c->db, c->db_path, err);
+        rc = rg_sqlite_error(leann_db(c), leann_sq(c)->db_path, err);
     rg_buf z, m, one;
     rg_buf_init(&z);
     rg_buf_init(&m);
     size_t doff = 0, moff = 0;
-    ZSTD_CDict *pcd = get_cdict(c, c->dict_id, &c->passage_cdict);
+    ZSTD_CDict *pcd = get_cdict(c, leann_sq(c)->dict_id, &leann_sq(c)->passage_cdict);
     for (size_t i = 0; rc == RG_OK && i < n; i++) {
         sqlite3_reset(upd);
         sqlite3_clear_bindings(upd);
@@ -749,24 +749,24 @@ rg_status leann_train_dictionaries(leann_coll *c, rg_error *err)
             doff += dsz[i];
             sqlite3_bind_blob(upd, 1, z.data, (int)z.len, SQLITE_STATIC);
         }
-        sqlite3_bind_int64(upd, 2, dsz[i] != SIZE_MAX ? c->passage_cdict.id : 0);
+        sqlite3_bind_int64(upd, 2, dsz[i] != SIZE_MAX ? leann_sq(c)->passage_cdict.id : 0);
         if (rc == RG_OK && msz[i] != SIZE_MAX) {
             one = (rg_buf){.data = metas.data + moff, .len = msz[i]};
-            rc = meta_store(c, c->meta_dict_id, &one, &m, err);
+            rc = meta_store(c, leann_sq(c)->meta_dict_id, &one, &m, err);
             moff += msz[i];
             sqlite3_bind_blob(upd, 3, m.data, (int)m.len, SQLITE_STATIC);
         }
         sqlite3_bind_int64(upd, 4, seqs[i]);
         if (rc == RG_OK && sqlite3_step(upd) != SQLITE_DONE)
-            rc = rg_sqlite_error(c->db, c->db_path, err);
+            rc = rg_sqlite_error(leann_db(c), leann_sq(c)->db_path, err);
     }
     sqlite3_finalize(upd);
     rg_buf_free(&z);
     rg_buf_free(&m);
     if (rc == RG_OK) {
-        char *q = sqlite3_mprintf("DELETE FROM dicts WHERE id NOT IN (%lld, %lld)", (long long)c->dict_id,
-                                  (long long)c->meta_dict_id);
-        rc = rg_sqlite_exec(c->db, q, err);
+        char *q = sqlite3_mprintf("DELETE FROM dicts WHERE id NOT IN (%lld, %lld)", (long long)leann_sq(c)->dict_id,
+                                  (long long)leann_sq(c)->meta_dict_id);
+        rc = rg_sqlite_exec(leann_db(c), q, err);
         sqlite3_free(q);
     }
     if (rc == RG_OK)

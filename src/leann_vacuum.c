@@ -1,6 +1,8 @@
-/* Deletes and rebuilds for the leann backend.
+/* Deletes, consolidation and rebuilds for the leann core (no SQL: what is
+ * stored changes through c->src's write callbacks, inside the write the
+ * store (leann_sqlite.c) opened).
  *
- * Delete: the record's row goes, its node becomes a tombstone, and every
+ * Delete: the store deletes the record's row, its node becomes a tombstone, and every
  * node that pointed at it is repaired (FreshDiskANN-style): its list becomes
  * its other neighbours plus the deleted node's neighbours, re-pruned for
  * diversity; a deleted hub hands its role to a neighbour, and any node the
@@ -14,7 +16,6 @@
 #include <string.h>
 
 #include "leann.h"
-#include "sqlite_util.h"
 #include "util.h"
 
 
@@ -172,8 +173,9 @@ uint32_t leann_rebuild_max_nodes(const leann_coll *c)
 bool leann_should_rebuild(const leann_coll *c, int64_t live)
 {
     /* Doublings only while the rebuild's vectors fit the bound: the graph
-     * and codes of a larger collection grow by insertion, where rebuilds at each doubling up to 65,536 records cost a
-     * 291K ingest more CPU than everything else leann does (issue 16). */
+     * and codes of a larger collection grow by insertion, where rebuilds
+     * at each doubling up to 65,536 records cost a 291K ingest more CPU
+     * than everything else leann does (issue 16). */
     return live <= (int64_t)leann_rebuild_max_nodes(c) && live >= 2 * (int64_t)c->built_n;
 }
 
@@ -197,18 +199,9 @@ rg_status leann_drop_top_tombstones(leann_coll *c, uint32_t floor, rg_error *err
         n--;
     if (n == g->n)
         return RG_OK;
-    sqlite3_stmt *st = NULL;
-    static const char *const del[] = {"DELETE FROM tombstones WHERE node >= ?", "DELETE FROM adj WHERE node >= ?",
-                                      "DELETE FROM codes WHERE node >= ?"};
-    for (int i = 0; i < 3; i++) {
-        if (sqlite3_prepare_v2(c->db, del[i], -1, &st, NULL) != SQLITE_OK)
-            return rg_sqlite_error(c->db, c->db_path, err);
-        sqlite3_bind_int64(st, 1, n);
-        int r = sqlite3_step(st);
-        sqlite3_finalize(st);
-        if (r != SQLITE_DONE)
-            return rg_sqlite_error(c->db, c->db_path, err);
-    }
+    rg_status rc = c->src.truncated(c->src.ctx, n, err);
+    if (rc != RG_OK)
+        return rc;
     /* Those numbers will be given to new nodes: no stale vector may stay. */
     for (uint32_t v = n; v < g->n; v++)
         leann_cache_forget(&c->cache, v);
@@ -218,8 +211,9 @@ rg_status leann_drop_top_tombstones(leann_coll *c, uint32_t floor, rg_error *err
 }
 
 /* Moves up to *budget of the highest-numbered live nodes into the lowest
- * tombstones: list, flags, code, cached vector and record row go to the
- * new number, and every list that named the old one names the new one. */
+ * tombstones: list, flags, code and cached vector go to the new number
+ * (c->src.moved: what is stored of it), and every list that named the old
+ * one names the new one. */
 static rg_status move_down(leann_coll *c, uint8_t *dirty, size_t *budget, rg_error *err)
 {
     leann_graph *g = &c->graph;
@@ -273,29 +267,7 @@ static rg_status move_down(leann_coll *c, uint8_t *dirty, size_t *budget, rg_err
     }
     free(remap);
     c->renumber++;
-    rg_status rc = RG_OK;
-    sqlite3_stmt *row = NULL, *untomb = NULL, *tomb = NULL;
-    if (sqlite3_prepare_v2(c->db, "UPDATE rec SET node = ?2 WHERE " LEANN_NODE_ROW, -1, &row, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(c->db, "DELETE FROM tombstones WHERE node = ?", -1, &untomb, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(c->db, "INSERT OR IGNORE INTO tombstones(node) VALUES(?)", -1, &tomb, NULL) != SQLITE_OK)
-        rc = rg_sqlite_error(c->db, c->db_path, err);
-    for (uint32_t i = 0; rc == RG_OK && i < nm; i++) {
-        sqlite3_bind_int64(row, 1, from[i]);
-        sqlite3_bind_int64(row, 2, to[i]);
-        sqlite3_bind_int64(untomb, 1, to[i]);
-        sqlite3_bind_int64(tomb, 1, from[i]);
-        if (sqlite3_step(row) != SQLITE_DONE || sqlite3_changes(c->db) != 1 || sqlite3_step(untomb) != SQLITE_DONE ||
-            sqlite3_step(tomb) != SQLITE_DONE)
-            rc = sqlite3_errcode(c->db) == SQLITE_OK || sqlite3_errcode(c->db) == SQLITE_DONE
-                     ? rg_error_set(err, RG_ERR_CORRUPT, "%s: no record row for live node %u", c->db_path, from[i])
-                     : rg_sqlite_error(c->db, c->db_path, err);
-        sqlite3_reset(row);
-        sqlite3_reset(untomb);
-        sqlite3_reset(tomb);
-    }
-    sqlite3_finalize(row);
-    sqlite3_finalize(untomb);
-    sqlite3_finalize(tomb);
+    rg_status rc = c->src.moved(c->src.ctx, from, to, nm, err);
     free(from);
     free(to);
     return rc;
@@ -342,23 +314,21 @@ static rg_status relink(leann_coll *c, uint8_t *dirty, size_t *budget, rg_error 
     return rc;
 }
 
-rg_status leann_consolidate_step(leann_coll *c, leann_tx *tx, rg_error *err)
+rg_status leann_consolidate_step(leann_coll *c, int64_t live, size_t work, rg_error *err)
 {
     leann_graph *g = &c->graph;
-    int64_t live = c->live + tx->live_delta;
     if (c->pq.m == 0 || g->n == 0)
         return RG_OK;
-    tx->mutated = true;
     if (c->consolidate_next < 0 && c->changed >= LEANN_CONSOLIDATE_MIN_CHANGED &&
         (double)c->changed >= LEANN_CONSOLIDATE_CHANGED * (double)live) {
         c->consolidate_next = 0;
         c->changed = 0;
     }
-    size_t budget = RG_MAX((size_t)LEANN_CONSOLIDATE_STEP, (size_t)LEANN_CONSOLIDATE_WORK * tx->work);
+    size_t budget = RG_MAX((size_t)LEANN_CONSOLIDATE_STEP, (size_t)LEANN_CONSOLIDATE_WORK * work);
     uint8_t *dirty = rg_xcalloc(g->n, 1);
     rg_status rc = move_down(c, dirty, &budget, err);
-    /* Tombstones above the generation files' nodes go now; those inside
-     * them at the next checkpoint (leann_save_overlay). */
+    /* Tombstones above the stored base's nodes (base_n) go now; those
+     * inside it at the next checkpoint (c->src.save). */
     if (rc == RG_OK)
         rc = leann_drop_top_tombstones(c, c->base_n, err);
     if (rc == RG_OK)
@@ -376,93 +346,21 @@ rg_status leann_consolidate_step(leann_coll *c, leann_tx *tx, rg_error *err)
         leann_space sp = {leann_edit_space_vec, &es, c->dim};
         leann_graph_reconnect(g, &sp, dirty);
         leann_edit_space_free(&es);
-        int64_t new_gen;
-        rc = leann_save_overlay(c, dirty, g->n, &new_gen, err);
     }
+    if (rc == RG_OK)
+        rc = c->src.save(c->src.ctx, any ? dirty : NULL, g->n, err);
+    free(dirty);
+    return rc;
+}
+
+rg_status leann_remove(leann_coll *c, const uint32_t *nodes, size_t n, rg_error *err)
+{
+    uint8_t *dirty = rg_xcalloc(c->graph.n ? c->graph.n : 1, 1);
+    leann_graph_remove(c, nodes, n, dirty);
+    rg_status rc = c->src.save(c->src.ctx, dirty, c->graph.n, err);
     free(dirty);
     if (rc == RG_OK)
-        rc = leann_meta_save(c, err);
-    return rc;
-}
-
-rg_status leann_delete(leann_coll *c, const char *const *ids, size_t nids, const rg_filter *where, size_t *deleted,
-                       rg_error *err)
-{
-    size_t gone = 0;
-    leann_tx tx;
-    rg_status rc = leann_tx_begin(c, &tx, err);
-    if (rc == RG_OK)
-        rc = leann_delete_in(c, &tx, ids, nids, where, &gone, err);
-    if (rc == RG_OK && gone)
-        rc = leann_consolidate_step(c, &tx, err);
-    rc = leann_tx_end(c, &tx, rc, err);
-    *deleted = rc == RG_OK ? gone : 0;
-    return rc;
-}
-
-rg_status leann_delete_in(leann_coll *c, leann_tx *tx, const char *const *ids, size_t nids, const rg_filter *where,
-                          size_t *deleted, rg_error *err)
-{
-    *deleted = 0;
-    rg_status rc = RG_OK;
-    /* Which nodes: ids and/or filter, through SQL like get(). */
-    rg_buf sql;
-    rg_buf_init(&sql);
-    json_t *params = json_array();
-    rg_buf_puts(&sql, "SELECT node FROM records");
-    leann_where_sql(c, ids, nids, where, &sql, params);
-    sqlite3_stmt *st = NULL;
-    rc = rg_sqlite_prepare_bound(c->db, c->db_path, sql.data, params, &st, err);
-    rg_buf_free(&sql);
-    json_decref(params);
-    uint32_t *nodes = NULL;
-    size_t n = 0, cap = 0;
-    int r = SQLITE_DONE;
-    while (rc == RG_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 64;
-            nodes = rg_xrealloc(nodes, cap * sizeof *nodes);
-        }
-        nodes[n++] = (uint32_t)sqlite3_column_int64(st, 0);
-    }
-    if (rc == RG_OK && r != SQLITE_DONE)
-        rc = rg_sqlite_error(c->db, c->db_path, err);
-    sqlite3_finalize(st);
-    if (rc != RG_OK || n == 0) {
-        free(nodes);
-        return rc;
-    }
-    sqlite3_stmt *del = NULL, *tomb = NULL;
-    if (sqlite3_prepare_v2(c->db, "DELETE FROM rec WHERE " LEANN_NODE_ROW, -1, &del, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(c->db, "INSERT OR IGNORE INTO tombstones(node) VALUES(?)", -1, &tomb, NULL) != SQLITE_OK)
-        rc = rg_sqlite_error(c->db, c->db_path, err);
-    for (size_t i = 0; rc == RG_OK && i < n; i++) {
-        sqlite3_bind_int64(del, 1, nodes[i]);
-        sqlite3_bind_int64(tomb, 1, nodes[i]);
-        if (sqlite3_step(del) != SQLITE_DONE || sqlite3_step(tomb) != SQLITE_DONE)
-            rc = rg_sqlite_error(c->db, c->db_path, err);
-        sqlite3_reset(del);
-        sqlite3_reset(tomb);
-    }
-    sqlite3_finalize(del);
-    sqlite3_finalize(tomb);
-    if (rc == RG_OK) {
-        tx->mutated = true;
-        uint8_t *dirty = rg_xcalloc(c->graph.n ? c->graph.n : 1, 1);
-        leann_graph_remove(c, nodes, n, dirty);
-        int64_t new_gen;
-        rc = leann_save_overlay(c, dirty, c->graph.n, &new_gen, err);
-        free(dirty);
-        if (rc == RG_OK)
-            rc = leann_meta_save(c, err);
-    }
-    if (rc == RG_OK) {
-        tx->live_delta -= (int64_t)n;
-        tx->work += n;
         c->changed += (int64_t)n;
-        *deleted = n;
-    }
-    free(nodes);
     return rc;
 }
 
@@ -471,7 +369,7 @@ static void graph_progress(void *ctx, uint32_t done, uint32_t n)
     leann_progress(ctx, "building the graph", done, n);
 }
 
-/* Vectors of the new nodes nodes[0..cnt) (rows already renumbered):
+/* Vectors of the new nodes nodes[0..cnt) (the store has renumbered):
  * the caller's (kidx: old node -> index in known_vecs, old: new -> old),
  * else cache, else recomputed. */
 static rg_status new_node_vectors(leann_coll *c, const uint32_t *nodes, size_t cnt, const uint32_t *old,
@@ -513,20 +411,20 @@ static int build_code_bytes(const leann_coll *c, size_t n)
      * scanned at this size; a walked one (live records above
      * scan_threshold) gets the walked shape, since its codes steer the walk
      * as well.  SciFact with the walk forced: recall@10 0.924 with 64-byte
-     * codes, 0.941 with 128 (bench/leann/RESULTS-churn.md). */
+     * codes, 0.941 with 128 (bench/leann/RESULTS-churn.md).  The last build
+     * a growing collection gets before it outgrows the rebuilds' memory
+     * bound (2n past it) trains the walked shape too: the collection grows
+     * by insertion from then on, and coarse codes trained for a scan would
+     * steer its walks and inserts. */
     int code_bytes = c->params.code_bytes;
-    /* The last build a growing collection gets before it outgrows the
-     * rebuilds' memory bound (2n past it) trains the walked shape too:
-     * the collection grows by insertion from then on, and coarse codes
-     * trained for a scan would steer its walks and inserts. */
     bool walked = (int64_t)n > c->params.scan_threshold || 2 * n > (size_t)leann_rebuild_max_nodes(c);
     if (code_bytes == 0 && c->params.code_bits != 4 && walked)
         code_bytes = leann_pq_default_m(c->dim, (size_t)LEANN_PQ_COARSE_MAX + 1);
     return code_bytes;
 }
 
-/* Fills the cache with vecs[i] of nodes[i], hubs first, so they win when it
- * is too small for everyone. */
+/* Fills the cache with vecs[i] of nodes[i] (i itself when nodes is NULL),
+ * hubs first, so they win when it is too small for everyone. */
 static void cache_fill(leann_coll *c, const uint32_t *nodes, const float *vecs, size_t n)
 {
     for (int pass = 0; pass < 2; pass++)
@@ -619,7 +517,7 @@ static rg_status stream_build(leann_coll *c, size_t n, uint32_t cap, const uint3
         leann_progress(c, "inserting the rest into the graph", (int64_t)v, (int64_t)n);
         rc = new_node_vectors(c, block, nb, old, kidx, maxold, known_vecs, bvec, err);
         /* One edit space a block: the vectors it decodes for RobustPrune
-         * (a few thousand at most) are given back before the next. */
+         * are given back before the next. */
         leann_edit_space es;
         leann_edit_space_init(&es, c);
         for (size_t i = 0; rc == RG_OK && i < nb; i++) {
@@ -651,25 +549,13 @@ rg_status leann_rebuild(leann_coll *c, const uint32_t *known, const float *known
     size_t dim = (size_t)c->dim;
     uint32_t *old = NULL;
     size_t n = 0;
-    /* Live records in insertion order: the new numbering. */
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(c->db, "SELECT node, seq FROM rec ORDER BY seq", -1, &st, NULL) != SQLITE_OK)
-        return rg_sqlite_error(c->db, c->db_path, err);
-    size_t cap = 0;
     int64_t *seqs = NULL;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 1024;
-            old = rg_xrealloc(old, cap * sizeof *old);
-            seqs = rg_xrealloc(seqs, cap * sizeof *seqs);
-        }
-        old[n] = (uint32_t)sqlite3_column_int64(st, 0);
-        seqs[n++] = sqlite3_column_int64(st, 1);
-    }
-    sqlite3_finalize(st);
-    rg_status rc = RG_OK;
+    /* Live nodes in insertion order: the new numbering. */
+    rg_status rc = c->src.live(c->src.ctx, &old, &seqs, &n, err);
+    if (rc != RG_OK)
+        return rc;
     /* Above the memory bound the graph is built streaming (stream_build),
-     * after the rows are renumbered; below it every vector is held. */
+     * after the store has renumbered; below it every vector is held. */
     uint32_t max_held = leann_rebuild_max_nodes(c);
     bool streaming = n > max_held;
     float *vecs = n && !streaming ? malloc(n * dim * sizeof(float)) : NULL;
@@ -716,37 +602,10 @@ rg_status leann_rebuild(leann_coll *c, const uint32_t *known, const float *known
         free(bpos);
         free(bvec);
     }
-    /* Every full rebuild retrains: the rebuilds of a growing collection come
-     * at doublings, so this costs a constant factor, and a dictionary
-     * trained on the first 256 passages compresses the rest about 4% worse
-     * than one trained on all of them. */
-    if (rc == RG_OK) {
-        leann_progress(c, "training compression dictionaries", 0, 0);
-        rc = leann_train_dictionaries(c, err);
-    }
-
-    /* Renumber rows old -> new, row i of seq order to node i.  Rows that
-     * will be in the partial index rec_node (node != seq - 1) go through
-     * negative numbers, so no two of them ever share a node; the others are
-     * not in it and take theirs at once. */
-    sqlite3_stmt *upd = NULL;
-    if (rc == RG_OK &&
-        sqlite3_prepare_v2(c->db, "UPDATE rec SET node = CASE WHEN ?1 = seq - 1 THEN ?1 ELSE -1 - ?1 END WHERE seq = ?2",
-                           -1, &upd, NULL) != SQLITE_OK)
-        rc = rg_sqlite_error(c->db, c->db_path, err);
-    for (size_t i = 0; rc == RG_OK && i < n; i++) {
-        sqlite3_bind_int64(upd, 1, (int64_t)i);
-        sqlite3_bind_int64(upd, 2, seqs[i]);
-        if (sqlite3_step(upd) != SQLITE_DONE)
-            rc = rg_sqlite_error(c->db, c->db_path, err);
-        sqlite3_reset(upd);
-    }
-    sqlite3_finalize(upd);
+    /* The store numbers what it keeps afresh (old[i] becomes node i) and
+     * drops what it kept of the old graph. */
     if (rc == RG_OK)
-        rc = rg_sqlite_exec(c->db,
-                            "UPDATE rec SET node = -1 - node WHERE node < 0;"
-                            "DELETE FROM tombstones; DELETE FROM adj; DELETE FROM codes;",
-                            err);
+        rc = c->src.renumber(c->src.ctx, old, seqs, n, err);
 
     if (rc == RG_OK) {
         leann_graph_free(&c->graph);
@@ -758,7 +617,6 @@ rg_status leann_rebuild(leann_coll *c, const uint32_t *known, const float *known
         if (streaming) {
             /* The cache is keyed by the old numbers. */
             leann_cache_clear(&c->cache);
-            c->renumber++;
             rc = stream_build(c, n, max_held, old, kidx, maxold, known_vecs, err);
         } else {
             leann_progress(c, "building the graph", 0, (int64_t)n);
@@ -780,30 +638,16 @@ rg_status leann_rebuild(leann_coll *c, const uint32_t *known, const float *known
         }
     }
     free(kidx);
-    int64_t gen = c->generation + 1;
-    if (rc == RG_OK && n > 0) {
-        leann_progress(c, "writing the index files", 0, 0);
-        rc = leann_write_generation(c, gen, err);
-    }
     if (rc == RG_OK) {
-        c->generation = n > 0 ? gen : 0;
-        c->base_n = (uint32_t)n;
         c->built_n = (uint32_t)n;
         /* A fresh build: nothing left to consolidate. */
         c->consolidate_next = -1;
         c->changed = 0;
         c->renumber++;
+        /* The store writes the new graph and codes whole (its new base)
+         * and the counters. */
+        rc = c->src.rebuilt(c->src.ctx, err);
     }
-    if (rc == RG_OK) {
-        char buf[32];
-        snprintf(buf, sizeof buf, "%d", c->params.graph_degree);
-        rc = rg_sqlite_meta_set(c->db, "graph_degree", buf, err);
-        snprintf(buf, sizeof buf, "%d", c->graph.pruned_degree);
-        if (rc == RG_OK)
-            rc = rg_sqlite_meta_set(c->db, "pruned_degree", buf, err);
-    }
-    if (rc == RG_OK)
-        rc = leann_meta_save(c, err);
     if (rc == RG_OK && !streaming) {
         /* Node numbers changed: refill the cache with exact vectors, hubs
          * first so they win when it is too small for everyone.  (The
@@ -814,29 +658,5 @@ rg_status leann_rebuild(leann_coll *c, const uint32_t *known, const float *known
     free(vecs);
     free(old);
     free(seqs);
-    return rc;
-}
-
-rg_status leann_compact(leann_coll *c, rg_error *err)
-{
-    rg_status rc = rg_sqlite_exec(c->db, "BEGIN IMMEDIATE", err);
-    if (rc != RG_OK)
-        return rc;
-    int64_t old_gen = c->generation;
-    rc = leann_rebuild(c, NULL, NULL, 0, err);
-    if (rc == RG_OK)
-        rc = rg_sqlite_exec(c->db, "COMMIT", err);
-    if (rc == RG_OK) {
-        if (c->generation != old_gen)
-            leann_remove_generation(c, old_gen);
-        /* Give the freed pages back to the file system. */
-        rg_sqlite_exec(c->db, "VACUUM", NULL);
-    } else {
-        rg_sqlite_exec(c->db, "ROLLBACK", NULL);
-        if (c->generation != old_gen)
-            leann_remove_generation(c, c->generation);
-        leann_invalidate(c);
-        c->generation = -1;
-    }
     return rc;
 }

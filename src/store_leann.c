@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "leann.h"
+#include "leann_sqlite.h"
 #include "leann_filter.h"
 #include "metapack.h"
 #include "sqlite_util.h"
@@ -115,27 +115,27 @@ rg_status leann_meta_set_int(leann_coll *c, const char *key, int64_t v, rg_error
 {
     char buf[32];
     snprintf(buf, sizeof buf, "%lld", (long long)v);
-    return rg_sqlite_meta_set(c->db, key, buf, err);
+    return rg_sqlite_meta_set(leann_db(c), key, buf, err);
 }
 
 rg_status leann_meta_save(leann_coll *c, rg_error *err)
 {
-    c->version++;
-    rg_status rc = leann_meta_set_int(c, "version", c->version, err);
+    leann_sq(c)->version++;
+    rg_status rc = leann_meta_set_int(c, "version", leann_sq(c)->version, err);
     if (rc == RG_OK)
         rc = leann_meta_set_int(c, "nodes", c->graph.n, err);
     if (rc == RG_OK)
         rc = leann_meta_set_int(c, "entry", c->graph.entry == LEANN_NONE ? -1 : (int64_t)c->graph.entry, err);
     if (rc == RG_OK)
-        rc = leann_meta_set_int(c, "generation", c->generation, err);
+        rc = leann_meta_set_int(c, "generation", leann_sq(c)->generation, err);
     if (rc == RG_OK)
         rc = leann_meta_set_int(c, "base_n", c->base_n, err);
     if (rc == RG_OK)
         rc = leann_meta_set_int(c, "built_n", c->built_n, err);
     if (rc == RG_OK)
-        rc = leann_meta_set_int(c, "dict_id", c->dict_id, err);
+        rc = leann_meta_set_int(c, "dict_id", leann_sq(c)->dict_id, err);
     if (rc == RG_OK)
-        rc = leann_meta_set_int(c, "meta_dict_id", c->meta_dict_id, err);
+        rc = leann_meta_set_int(c, "meta_dict_id", leann_sq(c)->meta_dict_id, err);
     /* consolidation state (leann_vacuum.c) */
     if (rc == RG_OK)
         rc = leann_meta_set_int(c, "consolidate", c->consolidate_next, err);
@@ -283,22 +283,22 @@ static rg_status db_open(const char *path, int flags, leann_coll *c, sqlite3 **d
  * before. */
 static rg_status upgrade_schema(leann_coll *c, rg_error *err)
 {
-    if (c->format == LEANN_FORMAT_MAX)
+    if (leann_sq(c)->format == LEANN_FORMAT_MAX)
         return RG_OK;
-    rg_status rc = rg_sqlite_exec(c->db, "BEGIN IMMEDIATE", err);
-    bool rebuild = c->format < 5;
+    rg_status rc = rg_sqlite_exec(leann_db(c), "BEGIN IMMEDIATE", err);
+    bool rebuild = leann_sq(c)->format < 5;
     /* The old table as old (its indexes go with it), then format 5's rec. */
     if (rc == RG_OK && rebuild)
-        rc = rg_sqlite_exec(c->db,
-                            c->format == 1 ? "ALTER TABLE records RENAME TO old;"
+        rc = rg_sqlite_exec(leann_db(c),
+                            leann_sq(c)->format == 1 ? "ALTER TABLE records RENAME TO old;"
                                            : "DROP VIEW records; DROP INDEX IF EXISTS rec_id;"
                                              " ALTER TABLE rec RENAME TO old;",
                             err);
     if (rc == RG_OK && rebuild)
-        rc = rg_sqlite_exec(c->db, REC_TABLE, err);
+        rc = rg_sqlite_exec(leann_db(c), REC_TABLE, err);
     if (rc == RG_OK && rebuild)
-        rc = rg_sqlite_exec(c->db,
-                            c->format == 1
+        rc = rg_sqlite_exec(leann_db(c),
+                            leann_sq(c)->format == 1
                                 ? "INSERT INTO rec(seq, own_id, node, doc, doclen, dict, meta, vec)"
                                   " SELECT seq, " LEANN_OWN_ID("id", "m") ", node, doc, doclen, dict, m, vec"
                                   " FROM (SELECT *, rg_meta_pack(metadata) AS m FROM old) ORDER BY seq;"
@@ -308,15 +308,15 @@ static rg_status upgrade_schema(leann_coll *c, rg_error *err)
                                   " FROM old ORDER BY seq; DROP TABLE old;",
                             err);
     if (rc == RG_OK && rebuild)
-        rc = rg_sqlite_exec(c->db, VIEW, err);
+        rc = rg_sqlite_exec(leann_db(c), VIEW, err);
     if (rc == RG_OK)
-        rc = rg_sqlite_meta_set(c->db, "format", LEANN_FORMAT, err);
+        rc = rg_sqlite_meta_set(leann_db(c), "format", LEANN_FORMAT, err);
     if (rc == RG_OK)
-        rc = rg_sqlite_exec(c->db, "COMMIT", err);
+        rc = rg_sqlite_exec(leann_db(c), "COMMIT", err);
     if (rc == RG_OK)
-        c->format = LEANN_FORMAT_MAX;
+        leann_sq(c)->format = LEANN_FORMAT_MAX;
     else
-        rg_sqlite_exec(c->db, "ROLLBACK", NULL);
+        rg_sqlite_exec(leann_db(c), "ROLLBACK", NULL);
     return rc;
 }
 
@@ -378,7 +378,7 @@ static rg_status leann_rename(void *impl, const char *from, const char *to, rg_e
 
 static char *gen_path(const leann_coll *c, const char *kind, int64_t gen)
 {
-    return rg_xasprintf("%s/%s-%lld.bin", c->dir, kind, (long long)gen);
+    return rg_xasprintf("%s/%s-%lld.bin", leann_sq(c)->dir, kind, (long long)gen);
 }
 
 static void free_state(leann_coll *c)
@@ -395,7 +395,7 @@ void leann_invalidate(leann_coll *c)
 {
     free_state(c);
     leann_text_reset(c);
-    c->version = -1;
+    leann_sq(c)->version = -1;
 }
 
 /* present: nodes bytes, 1 where the generation file holds the node's code;
@@ -404,8 +404,8 @@ static rg_status load_overlay(leann_coll *c, uint32_t nodes, uint8_t *present, r
 {
     sqlite3_stmt *st = NULL;
     rg_status rc = RG_OK;
-    if (sqlite3_prepare_v2(c->db, "SELECT node, flags, nbrs FROM adj", -1, &st, NULL) != SQLITE_OK)
-        return rg_sqlite_error(c->db, c->db_path, err);
+    if (sqlite3_prepare_v2(leann_db(c), "SELECT node, flags, nbrs FROM adj", -1, &st, NULL) != SQLITE_OK)
+        return rg_sqlite_error(leann_db(c), leann_sq(c)->db_path, err);
     int r;
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t v = sqlite3_column_int64(st, 0);
@@ -417,7 +417,7 @@ static rg_status load_overlay(leann_coll *c, uint32_t nodes, uint8_t *present, r
         for (int i = 0; !bad && i < deg; i++)
             bad = leann_graph_nbrs(&c->graph, (uint32_t)v)[i] >= nodes;
         if (bad) {
-            rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: graph overlay row for node %lld is damaged", c->db_path,
+            rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: graph overlay row for node %lld is damaged", leann_sq(c)->db_path,
                               (long long)v);
             break;
         }
@@ -425,13 +425,13 @@ static rg_status load_overlay(leann_coll *c, uint32_t nodes, uint8_t *present, r
         c->graph.flags[v] = (uint8_t)fl;
     }
     if (rc == RG_OK && r != SQLITE_DONE)
-        rc = rg_sqlite_error(c->db, c->db_path, err);
+        rc = rg_sqlite_error(leann_db(c), leann_sq(c)->db_path, err);
     sqlite3_finalize(st);
     if (rc != RG_OK)
         return rc;
 
-    if (sqlite3_prepare_v2(c->db, "SELECT node, code FROM codes", -1, &st, NULL) != SQLITE_OK)
-        return rg_sqlite_error(c->db, c->db_path, err);
+    if (sqlite3_prepare_v2(leann_db(c), "SELECT node, code FROM codes", -1, &st, NULL) != SQLITE_OK)
+        return rg_sqlite_error(leann_db(c), leann_sq(c)->db_path, err);
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t v = sqlite3_column_int64(st, 0);
         const uint8_t *code = sqlite3_column_blob(st, 1);
@@ -439,7 +439,7 @@ static rg_status load_overlay(leann_coll *c, uint32_t nodes, uint8_t *present, r
         for (int j = 0; !bad && j < c->pq.m; j++)
             bad = code[j] >= c->pq.ksub;
         if (bad) {
-            rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: PQ code row for node %lld is damaged", c->db_path,
+            rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: PQ code row for node %lld is damaged", leann_sq(c)->db_path,
                               (long long)v);
             break;
         }
@@ -447,27 +447,27 @@ static rg_status load_overlay(leann_coll *c, uint32_t nodes, uint8_t *present, r
         present[v] = 1;
     }
     if (rc == RG_OK && r != SQLITE_DONE)
-        rc = rg_sqlite_error(c->db, c->db_path, err);
+        rc = rg_sqlite_error(leann_db(c), leann_sq(c)->db_path, err);
     sqlite3_finalize(st);
     if (rc != RG_OK)
         return rc;
 
-    if (sqlite3_prepare_v2(c->db, "SELECT node FROM tombstones", -1, &st, NULL) != SQLITE_OK)
-        return rg_sqlite_error(c->db, c->db_path, err);
+    if (sqlite3_prepare_v2(leann_db(c), "SELECT node FROM tombstones", -1, &st, NULL) != SQLITE_OK)
+        return rg_sqlite_error(leann_db(c), leann_sq(c)->db_path, err);
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t v = sqlite3_column_int64(st, 0);
         if (v >= 0 && v < nodes)
             c->graph.flags[v] |= LEANN_NODE_DELETED;
     }
     if (r != SQLITE_DONE)
-        rc = rg_sqlite_error(c->db, c->db_path, err);
+        rc = rg_sqlite_error(leann_db(c), leann_sq(c)->db_path, err);
     sqlite3_finalize(st);
     /* Tombstones keep no code; every live node has one. */
     uint32_t missing = 0;
     for (uint32_t v = 0; rc == RG_OK && v < nodes; v++)
         missing += !present[v] && !(c->graph.flags[v] & LEANN_NODE_DELETED);
     if (rc == RG_OK && missing)
-        rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: %u nodes have no PQ code", c->db_path, missing);
+        rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: %u nodes have no PQ code", leann_sq(c)->db_path, missing);
     return rc;
 }
 
@@ -475,13 +475,13 @@ static rg_status load_overlay(leann_coll *c, uint32_t nodes, uint8_t *present, r
  * way out. */
 static rg_status leann_damaged(const leann_coll *c, rg_error *err)
 {
-    const char *name = strrchr(c->dir, '/') ? strrchr(c->dir, '/') + 1 : c->dir;
+    const char *name = strrchr(leann_sq(c)->dir, '/') ? strrchr(leann_sq(c)->dir, '/') + 1 : leann_sq(c)->dir;
     char why[RG_ERROR_MSG_MAX];
     snprintf(why, sizeof why, "%s", err ? err->msg : "a file is missing");
     return rg_error_set(err, RG_ERR_CORRUPT,
                         "collection '%s' (leann) is damaged: %s. 'ragged collections check %s --backend leann' "
                         "lists what is damaged; restore %s from a backup, or delete the collection and ingest again",
-                        name, why, name, c->dir);
+                        name, why, name, leann_sq(c)->dir);
 }
 
 /* Loads generation files + overlay as one consistent snapshot (inside a
@@ -492,43 +492,43 @@ static rg_status leann_load(leann_coll *c, rg_error *err)
     rg_status rc = RG_OK;
     for (int attempt = 0; attempt < 5; attempt++) {
         free_state(c);
-        rc = rg_sqlite_exec(c->db, "BEGIN", err);
+        rc = rg_sqlite_exec(leann_db(c), "BEGIN", err);
         if (rc != RG_OK)
             return rc;
         int64_t version = 0, gen = 0, nodes = 0, entry = -1, base_n = 0, built_n = 0, dict_id = 0, meta_dict_id = 0;
         int64_t gd = c->params.graph_degree, pd = c->params.pruned_degree;
-        rc = meta_int(c->db, "version", 0, &version, err);
+        rc = meta_int(leann_db(c), "version", 0, &version, err);
         if (rc == RG_OK)
-            rc = meta_int(c->db, "generation", 0, &gen, err);
+            rc = meta_int(leann_db(c), "generation", 0, &gen, err);
         if (rc == RG_OK)
-            rc = meta_int(c->db, "nodes", 0, &nodes, err);
+            rc = meta_int(leann_db(c), "nodes", 0, &nodes, err);
         if (rc == RG_OK)
-            rc = meta_int(c->db, "entry", -1, &entry, err);
+            rc = meta_int(leann_db(c), "entry", -1, &entry, err);
         if (rc == RG_OK)
-            rc = meta_int(c->db, "base_n", 0, &base_n, err);
+            rc = meta_int(leann_db(c), "base_n", 0, &base_n, err);
         if (rc == RG_OK)
-            rc = meta_int(c->db, "built_n", 0, &built_n, err);
+            rc = meta_int(leann_db(c), "built_n", 0, &built_n, err);
         if (rc == RG_OK)
-            rc = meta_int(c->db, "dict_id", 0, &dict_id, err);
+            rc = meta_int(leann_db(c), "dict_id", 0, &dict_id, err);
         if (rc == RG_OK)
-            rc = meta_int(c->db, "meta_dict_id", 0, &meta_dict_id, err);
+            rc = meta_int(leann_db(c), "meta_dict_id", 0, &meta_dict_id, err);
         if (rc == RG_OK)
-            rc = meta_int(c->db, "graph_degree", gd, &gd, err);
+            rc = meta_int(leann_db(c), "graph_degree", gd, &gd, err);
         if (rc == RG_OK)
-            rc = meta_int(c->db, "pruned_degree", pd, &pd, err);
+            rc = meta_int(leann_db(c), "pruned_degree", pd, &pd, err);
         int64_t cons = -1, changed = 0, passes = 0, renumber = 0;
         if (rc == RG_OK)
-            rc = meta_int(c->db, "consolidate", -1, &cons, err);
+            rc = meta_int(leann_db(c), "consolidate", -1, &cons, err);
         if (rc == RG_OK)
-            rc = meta_int(c->db, "changed", 0, &changed, err);
+            rc = meta_int(leann_db(c), "changed", 0, &changed, err);
         if (rc == RG_OK)
-            rc = meta_int(c->db, "passes", 0, &passes, err);
+            rc = meta_int(leann_db(c), "passes", 0, &passes, err);
         if (rc == RG_OK)
-            rc = meta_int(c->db, "renumber", 0, &renumber, err);
+            rc = meta_int(leann_db(c), "renumber", 0, &renumber, err);
         if (rc == RG_OK && (nodes < 0 || nodes >= LEANN_NONE || base_n < 0 || base_n > nodes || gen < 0 ||
                             gd < 1 || gd > 256 || pd < 1 || pd > gd || (gen == 0 && nodes > 0) ||
                             entry < -1 || entry >= nodes))
-            rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: collection counters are inconsistent", c->db_path);
+            rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: collection counters are inconsistent", leann_sq(c)->db_path);
         bool retry = false;
         uint8_t *present = NULL;
         if (rc == RG_OK && gen > 0) {
@@ -540,7 +540,7 @@ static rg_status leann_load(leann_coll *c, rg_error *err)
             if (rc == RG_OK && (c->graph.n != base_n || ncodes != base_n || c->pq.dim != c->dim))
                 rc = rg_error_set(err, RG_ERR_CORRUPT,
                                   "%s / %s do not match %s (nodes %u / %u, expected %lld; dimension %d)", gp, cp,
-                                  c->db_path, c->graph.n, ncodes, (long long)base_n, c->pq.dim);
+                                  leann_sq(c)->db_path, c->graph.n, ncodes, (long long)base_n, c->pq.dim);
             retry = rc == RG_ERR_NOTFOUND;
             free(gp);
             free(cp);
@@ -562,24 +562,24 @@ static rg_status leann_load(leann_coll *c, rg_error *err)
         }
         free(present);
         if (rc == RG_OK)
-            rc = rg_sqlite_scalar_int(c->db, "SELECT count(*) FROM records", &c->live, err);
-        rg_sqlite_exec(c->db, "COMMIT", NULL);
+            rc = rg_sqlite_scalar_int(leann_db(c), "SELECT count(*) FROM records", &c->live, err);
+        rg_sqlite_exec(leann_db(c), "COMMIT", NULL);
         if (rc == RG_OK) {
-            if (gen != c->generation || renumber != c->renumber)
+            if (gen != leann_sq(c)->generation || renumber != c->renumber)
                 leann_cache_clear(&c->cache);   /* nodes may have been renumbered */
             c->consolidate_next = cons < -1 ? -1 : cons;
             c->changed = changed;
             c->passes = passes;
             c->renumber = renumber;
-            c->version = version;
-            c->generation = gen;
+            leann_sq(c)->version = version;
+            leann_sq(c)->generation = gen;
             c->built_n = (uint32_t)built_n;
-            c->dict_id = dict_id;
-            c->meta_dict_id = meta_dict_id;
+            leann_sq(c)->dict_id = dict_id;
+            leann_sq(c)->meta_dict_id = meta_dict_id;
             return RG_OK;
         }
         free_state(c);
-        c->version = -1;
+        leann_sq(c)->version = -1;
         if (!retry)
             return rc;
         struct timespec ts = {0, 20 * 1000 * 1000};
@@ -596,10 +596,10 @@ static rg_status leann_load(leann_coll *c, rg_error *err)
 rg_status leann_refresh(leann_coll *c, rg_error *err)
 {
     int64_t v = 0;
-    rg_status rc = meta_int(c->db, "version", 0, &v, err);
+    rg_status rc = meta_int(leann_db(c), "version", 0, &v, err);
     if (rc != RG_OK)
         return rc;
-    if (v == c->version)
+    if (v == leann_sq(c)->version)
         return RG_OK;
     return leann_load(c, err);
 }
@@ -608,7 +608,7 @@ rg_status leann_refresh(leann_coll *c, rg_error *err)
 
 static void remove_orphans(leann_coll *c)
 {
-    DIR *d = opendir(c->dir);
+    DIR *d = opendir(leann_sq(c)->dir);
     if (!d)
         return;
     struct dirent *de;
@@ -616,9 +616,9 @@ static void remove_orphans(leann_coll *c)
         long long g;
         char kind[8];
         if (sscanf(de->d_name, "%5[a-z]-%lld.bin", kind, &g) != 2 ||
-            (strcmp(kind, "graph") != 0 && strcmp(kind, "codes") != 0) || g == c->generation)
+            (strcmp(kind, "graph") != 0 && strcmp(kind, "codes") != 0) || g == leann_sq(c)->generation)
             continue;
-        char *p = rg_path_join(c->dir, de->d_name);
+        char *p = rg_path_join(leann_sq(c)->dir, de->d_name);
         unlink(p);
         free(p);
     }
@@ -628,9 +628,9 @@ static void remove_orphans(leann_coll *c)
 /* Takes the write lock, waiting up to wait_s seconds for another writer. */
 static rg_status lock_take(leann_coll *c, double wait_s, rg_error *err)
 {
-    if (c->lock_fd >= 0)
+    if (leann_sq(c)->lock_fd >= 0)
         return RG_OK;
-    char *path = rg_path_join(c->dir, "lock");
+    char *path = rg_path_join(leann_sq(c)->dir, "lock");
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) {
         rg_status rc = rg_error_set(err, RG_ERR_IO, "cannot open %s: %s", path, strerror(errno));
@@ -659,7 +659,7 @@ static rg_status lock_take(leann_coll *c, double wait_s, rg_error *err)
     if (ftruncate(fd, 0) == 0 && pwrite(fd, buf, (size_t)k, 0) < 0) {
         /* the pid is only for the message; the lock is what matters */
     }
-    c->lock_fd = fd;
+    leann_sq(c)->lock_fd = fd;
     rg_status rc = leann_refresh(c, err);
     if (rc == RG_OK)
         rc = upgrade_schema(c, err);
@@ -677,13 +677,13 @@ rg_status leann_lock(leann_coll *c, rg_error *err)
 
 static void leann_unlock(leann_coll *c)
 {
-    if (c->lock_fd < 0)
+    if (leann_sq(c)->lock_fd < 0)
         return;
-    if (ftruncate(c->lock_fd, 0) != 0) {
+    if (ftruncate(leann_sq(c)->lock_fd, 0) != 0) {
         /* harmless: a stale pid in the file is only shown in messages */
     }
-    close(c->lock_fd);   /* releases the flock */
-    c->lock_fd = -1;
+    close(leann_sq(c)->lock_fd);   /* releases the flock */
+    leann_sq(c)->lock_fd = -1;
 }
 
 /* ---- passages of graph nodes --------------------------------------------- */
@@ -694,22 +694,22 @@ rg_status leann_fetch_passages(leann_coll *c, const uint32_t *nodes, size_t n, l
     if (n == 0)
         return RG_OK;
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(c->db, "SELECT doc, doclen, dict, vec FROM records WHERE " LEANN_NODE_ROW, -1, &st, NULL) !=
+    if (sqlite3_prepare_v2(leann_db(c), "SELECT doc, doclen, dict, vec FROM records WHERE " LEANN_NODE_ROW, -1, &st, NULL) !=
         SQLITE_OK)
-        return rg_sqlite_error(c->db, c->db_path, err);
+        return rg_sqlite_error(leann_db(c), leann_sq(c)->db_path, err);
     size_t bytes = (size_t)c->dim * sizeof(float);
     rg_status rc = RG_OK;
     for (size_t i = 0; rc == RG_OK && i < n; i++) {
         sqlite3_bind_int64(st, 1, nodes[i]);
         int r = sqlite3_step(st);
         if (r != SQLITE_ROW) {
-            rc = r == SQLITE_DONE ? rg_error_set(err, RG_ERR_CORRUPT, "%s: graph node %u has no record", c->db_path,
+            rc = r == SQLITE_DONE ? rg_error_set(err, RG_ERR_CORRUPT, "%s: graph node %u has no record", leann_sq(c)->db_path,
                                                  nodes[i])
-                                  : rg_sqlite_error(c->db, c->db_path, err);
+                                  : rg_sqlite_error(leann_db(c), leann_sq(c)->db_path, err);
         } else if (sqlite3_column_type(st, 3) != SQLITE_NULL) {
             if ((size_t)sqlite3_column_bytes(st, 3) != bytes) {
                 rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: stored vector of node %u has the wrong size",
-                                  c->db_path, nodes[i]);
+                                  leann_sq(c)->db_path, nodes[i]);
             } else {
                 out[i].vec = rg_xmalloc(bytes);
                 memcpy(out[i].vec, sqlite3_column_blob(st, 3), bytes);
@@ -770,33 +770,34 @@ static rg_status leann_open_collection(void *impl, const char *name, rg_embedder
         free(path);
         return rg_error_set(err, RG_ERR_NOTFOUND, "collection '%s' does not exist in the leann backend", name);
     }
-    leann_coll *c = rg_xcalloc(1, sizeof *c);
+    leann_sql *h = rg_xcalloc(1, sizeof *h);   /* c first: free(c) frees h */
+    leann_coll *c = &h->c;
     c->name = rg_xstrdup(name);
-    c->dir = dir;
-    c->db_path = path;
+    leann_sq(c)->dir = dir;
+    leann_sq(c)->db_path = path;
     c->embedder = embedder;
     c->src = leann_sql_source(c);
     c->params = s->params;
-    c->lock_fd = -1;
-    c->version = -1;
+    leann_sq(c)->lock_fd = -1;
+    leann_sq(c)->version = -1;
     c->consolidate_next = -1;
     leann_graph_init(&c->graph, c->params.graph_degree, c->params.pruned_degree);
-    rg_status rc = db_open(path, SQLITE_OPEN_READWRITE, c, &c->db, err);
+    rg_status rc = db_open(path, SQLITE_OPEN_READWRITE, c, &leann_db(c), err);
     if (rc == RG_OK)
-        rc = read_identity(c->db, path, &c->identity, &c->format, err);
+        rc = read_identity(leann_db(c), path, &leann_sq(c)->identity, &leann_sq(c)->format, err);
     if (rc == RG_OK) {
-        c->dim = c->identity.dim;
+        c->dim = leann_sq(c)->identity.dim;
         leann_cache_init(&c->cache, c->dim, (size_t)c->params.cache_mb << 20);
         rc = leann_load(c, err);
     }
     if (rc != RG_OK) {
         leann_cache_free(&c->cache);
         leann_graph_free(&c->graph);
-        if (c->db)
-            sqlite3_close(c->db);
+        if (leann_db(c))
+            sqlite3_close(leann_db(c));
         free(c->name);
-        free(c->dir);
-        free(c->db_path);
+        free(leann_sq(c)->dir);
+        free(leann_sq(c)->db_path);
         free(c);
         return rc;
     }
@@ -806,7 +807,7 @@ static rg_status leann_open_collection(void *impl, const char *name, rg_embedder
      * queries stop scanning at once.  Only if no writer holds it (that
      * writer does the same); best effort: on failure queries scan, and the
      * next write reports the error. */
-    if (c->format < LEANN_FORMAT_MAX || (c->live >= c->params.scan_threshold && !leann_filter_index_present(c->db))) {
+    if (leann_sq(c)->format < LEANN_FORMAT_MAX || (c->live >= c->params.scan_threshold && !leann_filter_index_present(leann_db(c)))) {
         rg_error ignored;
         lock_take(c, 0, &ignored);
         leann_unlock(c);
@@ -825,10 +826,10 @@ static void leann_close_collection(void *impl)
     leann_cache_free(&c->cache);
     leann_visit_free(&c->visit);
     leann_text_free(c);
-    sqlite3_close(c->db);
+    sqlite3_close(leann_db(c));
     free(c->name);
-    free(c->dir);
-    free(c->db_path);
+    free(leann_sq(c)->dir);
+    free(leann_sq(c)->db_path);
     free(c);
 }
 
@@ -837,14 +838,14 @@ static rg_status leann_info(void *impl, rg_collection_info *out, rg_error *err)
     leann_coll *c = impl;
     memset(out, 0, sizeof *out);
     snprintf(out->name, sizeof out->name, "%s", c->name);
-    out->identity = c->identity;
-    return rg_sqlite_scalar_int(c->db, "SELECT count(*) FROM records", &out->count, err);
+    out->identity = leann_sq(c)->identity;
+    return rg_sqlite_scalar_int(leann_db(c), "SELECT count(*) FROM records", &out->count, err);
 }
 
 static rg_status leann_count(void *impl, int64_t *out, rg_error *err)
 {
     leann_coll *c = impl;
-    return rg_sqlite_scalar_int(c->db, "SELECT count(*) FROM records", out, err);
+    return rg_sqlite_scalar_int(leann_db(c), "SELECT count(*) FROM records", out, err);
 }
 
 /* VACUUM (one atomic rewrite of the database) and a WAL truncate so the
@@ -853,8 +854,8 @@ static rg_status leann_count(void *impl, int64_t *out, rg_error *err)
 static void leann_repack(leann_coll *c)
 {
     rg_error ignored;
-    if (rg_sqlite_exec(c->db, "VACUUM", &ignored) == RG_OK)
-        rg_sqlite_exec(c->db, "PRAGMA wal_checkpoint(TRUNCATE)", &ignored);
+    if (rg_sqlite_exec(leann_db(c), "VACUUM", &ignored) == RG_OK)
+        rg_sqlite_exec(leann_db(c), "PRAGMA wal_checkpoint(TRUNCATE)", &ignored);
 }
 
 /* Writes hold the lock only for the operation: a long-lived reader/server
@@ -863,14 +864,14 @@ static rg_status leann_add_op(void *impl, const rg_record *recs, size_t n, bool 
 {
     leann_coll *c = impl;
     rg_status rc = leann_lock(c, err);
-    int64_t gen = c->generation;
+    int64_t gen = leann_sq(c)->generation;
     if (rc == RG_OK)
         rc = leann_add(c, recs, n, upsert, err);
     /* A rebuild renumbers nodes and may recompress every passage with a new
      * dictionary: rows were rewritten in place and pages are left part
      * empty.  Rebuilds happen at doublings, so repacking then costs a
      * constant factor of the ingest. */
-    if (rc == RG_OK && c->generation != gen)
+    if (rc == RG_OK && leann_sq(c)->generation != gen)
         leann_repack(c);
     leann_unlock(c);
     return rc;
@@ -883,10 +884,10 @@ static rg_status leann_replace_op(void *impl, const rg_record *recs, size_t n, c
 {
     leann_coll *c = impl;
     rg_status rc = leann_lock(c, err);
-    int64_t gen = c->generation;
+    int64_t gen = leann_sq(c)->generation;
     if (rc == RG_OK)
         rc = leann_replace(c, recs, n, del, ndel, deleted, err);
-    if (rc == RG_OK && c->generation != gen)
+    if (rc == RG_OK && leann_sq(c)->generation != gen)
         leann_repack(c);
     leann_unlock(c);
     return rc;
@@ -935,8 +936,8 @@ static rg_status sql_order(void *ctx, const uint32_t *nodes, size_t n, int64_t *
 {
     leann_coll *c = ctx;
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(c->db, "SELECT seq FROM records WHERE " LEANN_NODE_ROW, -1, &st, NULL) != SQLITE_OK)
-        return rg_sqlite_error(c->db, c->db_path, err);
+    if (sqlite3_prepare_v2(leann_db(c), "SELECT seq FROM records WHERE " LEANN_NODE_ROW, -1, &st, NULL) != SQLITE_OK)
+        return rg_sqlite_error(leann_db(c), leann_sq(c)->db_path, err);
     for (size_t i = 0; i < n; i++) {
         sqlite3_bind_int64(st, 1, nodes[i]);
         out[i] = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : INT64_MAX;
@@ -948,7 +949,9 @@ static rg_status sql_order(void *ctx, const uint32_t *nodes, size_t n, int64_t *
 
 leann_source leann_sql_source(leann_coll *c)
 {
-    return (leann_source){sql_passages, sql_filter_set, sql_order, c};
+    leann_source src = {.passages = sql_passages, .filter_set = sql_filter_set, .order = sql_order, .ctx = c};
+    leann_sql_writes(&src);
+    return src;
 }
 
 rg_status leann_query(leann_coll *c, const float *q, const rg_query_opts *opts, rg_hits *out, rg_error *err)
@@ -965,13 +968,13 @@ rg_status leann_query(leann_coll *c, const float *q, const rg_query_opts *opts, 
     rg_buf_init(&sql);
     leann_select_records(&sql, "seq, id", opts->include);
     rg_buf_puts(&sql, " WHERE " LEANN_NODE_ROW);
-    if (sqlite3_prepare_v2(c->db, sql.data, -1, &st, NULL) != SQLITE_OK)
-        rc = rg_error_set(err, RG_ERR_INTERNAL, "%s: %s", c->db_path, sqlite3_errmsg(c->db));
+    if (sqlite3_prepare_v2(leann_db(c), sql.data, -1, &st, NULL) != SQLITE_OK)
+        rc = rg_error_set(err, RG_ERR_INTERNAL, "%s: %s", leann_sq(c)->db_path, sqlite3_errmsg(leann_db(c)));
     rg_buf_free(&sql);
     for (size_t i = 0; rc == RG_OK && i < nbest; i++) {
         sqlite3_bind_int64(st, 1, best[i].node);
         if (sqlite3_step(st) != SQLITE_ROW) {
-            rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: graph node %u has no record", c->db_path, best[i].node);
+            rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: graph node %u has no record", leann_sq(c)->db_path, best[i].node);
             break;
         }
         json_t *meta = NULL;
@@ -1024,7 +1027,7 @@ void leann_where_sql(const leann_coll *c, const char *const *ids, size_t nids, c
          * times faster than json_extract over its JSON text.  A passage
          * condition (#document) is not one of a backend's: rendered by
          * rg_filter_to_sql, it narrows nothing. */
-        if (c->format >= 4 && !rg_filter_mentions(where, RG_METAPACK_DOC_HASH_KEY) &&
+        if (leann_sq(c)->format >= 4 && !rg_filter_mentions(where, RG_METAPACK_DOC_HASH_KEY) &&
             !rg_filter_mentions(where, RG_FILTER_DOCUMENT)) {
             json_t *j = rg_filter_to_json(where);
             char *text = json_dumps(j, JSON_COMPACT);
@@ -1051,7 +1054,7 @@ rg_status leann_filter_nodes(leann_coll *c, const rg_filter *where, uint32_t **n
     leann_where_sql(c, NULL, 0, where, &sql, params);
     rg_buf_puts(&sql, " ORDER BY node");
     sqlite3_stmt *st = NULL;
-    rg_status rc = rg_sqlite_prepare_bound(c->db, c->db_path, sql.data, params, &st, err);
+    rg_status rc = rg_sqlite_prepare_bound(leann_db(c), leann_sq(c)->db_path, sql.data, params, &st, err);
     rg_buf_free(&sql);
     json_decref(params);
     if (rc != RG_OK)
@@ -1062,7 +1065,7 @@ rg_status leann_filter_nodes(leann_coll *c, const rg_filter *where, uint32_t **n
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t v = sqlite3_column_int64(st, 0);
         if (v < 0 || v >= c->graph.n) {
-            rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: a record points at graph node %lld of %u", c->db_path,
+            rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: a record points at graph node %lld of %u", leann_sq(c)->db_path,
                               (long long)v, c->graph.n);
             break;
         }
@@ -1073,7 +1076,7 @@ rg_status leann_filter_nodes(leann_coll *c, const rg_filter *where, uint32_t **n
         out[cnt++] = (uint32_t)v;
     }
     if (rc == RG_OK && r != SQLITE_DONE)
-        rc = rg_sqlite_error(c->db, c->db_path, err);
+        rc = rg_sqlite_error(leann_db(c), leann_sq(c)->db_path, err);
     sqlite3_finalize(st);
     if (rc != RG_OK) {
         free(out);
@@ -1101,8 +1104,8 @@ static rg_status leann_get(void *impl, const char *const *ids, size_t nids, cons
     /* A filter the metadata index can narrow reads only the rows it names
      * (and checks them with the filter only when they are a superset), in
      * one read transaction with the index. */
-    bool own = where && sqlite3_get_autocommit(c->db);
-    if (own && (rc = rg_sqlite_exec(c->db, "BEGIN", err)) != RG_OK)
+    bool own = where && sqlite3_get_autocommit(leann_db(c));
+    if (own && (rc = rg_sqlite_exec(leann_db(c), "BEGIN", err)) != RG_OK)
         return rc;
     int64_t *rows = NULL;
     size_t nrows = 0;
@@ -1130,12 +1133,12 @@ static rg_status leann_get(void *impl, const char *const *ids, size_t nids, cons
                   (long long)offset);
     sqlite3_stmt *st = NULL;
     if (rc == RG_OK)
-        rc = rg_sqlite_prepare_bound(c->db, c->db_path, sql.data, params, &st, err);
+        rc = rg_sqlite_prepare_bound(leann_db(c), leann_sq(c)->db_path, sql.data, params, &st, err);
     rg_buf_free(&sql);
     json_decref(params);
     if (rc != RG_OK) {
         if (own)
-            rg_sqlite_exec(c->db, "COMMIT", NULL);
+            rg_sqlite_exec(leann_db(c), "COMMIT", NULL);
         return rc;
     }
     size_t first = out->n;
@@ -1149,7 +1152,7 @@ static rg_status leann_get(void *impl, const char *const *ids, size_t nids, cons
         if ((include & RG_INCLUDE_METADATAS) && sqlite3_column_type(st, 5) != SQLITE_NULL) {
             meta = json_loads((const char *)sqlite3_column_text(st, 5), 0, NULL);
             if (!meta)
-                rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: metadata of record '%s' is damaged", c->db_path, id);
+                rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: metadata of record '%s' is damaged", leann_sq(c)->db_path, id);
         }
         if (rc == RG_OK && (include & RG_INCLUDE_DOCUMENTS) && sqlite3_column_type(st, 2) != SQLITE_NULL)
             rc = leann_doc_decompress(c, sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2),
@@ -1166,10 +1169,10 @@ static rg_status leann_get(void *impl, const char *const *ids, size_t nids, cons
         json_decref(meta);
     }
     if (rc == RG_OK && r != SQLITE_DONE)
-        rc = rg_sqlite_error(c->db, c->db_path, err);
+        rc = rg_sqlite_error(leann_db(c), leann_sq(c)->db_path, err);
     sqlite3_finalize(st);
     if (own)
-        rg_sqlite_exec(c->db, "COMMIT", NULL);
+        rg_sqlite_exec(leann_db(c), "COMMIT", NULL);
     if (rc == RG_OK && (include & RG_INCLUDE_EMBEDDINGS) && cnt > 0) {
         /* Embeddings are not stored: recompute them (exact). */
         float *vecs = malloc(cnt * (size_t)c->dim * sizeof(float));
@@ -1201,14 +1204,14 @@ static rg_status leann_stats(void *impl, rg_store_stats *out, rg_error *err)
     if (rc != RG_OK)
         return rc;
     int64_t passages = 0, metadata = 0, adj = 0, codes = 0, dicts = 0, vecs = 0, tomb = 0, packed = 0;
-    rc = rg_sqlite_scalar_int(c->db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'rec'",
+    rc = rg_sqlite_scalar_int(leann_db(c), "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'rec'",
                               &packed, err);
     if (rc == RG_OK)
-        rc = rg_sqlite_scalar_int(c->db, "SELECT coalesce(sum(length(doc)), 0) FROM records", &passages, err);
+        rc = rg_sqlite_scalar_int(leann_db(c), "SELECT coalesce(sum(length(doc)), 0) FROM records", &passages, err);
     if (rc == RG_OK)
-        rc = rg_sqlite_scalar_int(c->db,
+        rc = rg_sqlite_scalar_int(leann_db(c),
                                   /* stored bytes: from format 5 on, most ids are not (own_id) */
-                                  c->format >= 5 ? "SELECT coalesce(sum(coalesce(length(CAST(own_id AS BLOB)), 0)"
+                                  leann_sq(c)->format >= 5 ? "SELECT coalesce(sum(coalesce(length(CAST(own_id AS BLOB)), 0)"
                                                    " + coalesce(length(meta), 0)), 0) FROM rec"
                                   : packed ? "SELECT coalesce(sum(length(CAST(id AS BLOB)) + coalesce(length(meta), 0)),"
                                            " 0) FROM rec"
@@ -1216,28 +1219,28 @@ static rg_status leann_stats(void *impl, rg_store_stats *out, rg_error *err)
                                            "metadata AS BLOB)), 0)), 0) FROM records",
                                   &metadata, err);
     if (rc == RG_OK)
-        rc = rg_sqlite_scalar_int(c->db, "SELECT coalesce(sum(length(nbrs)), 0) FROM adj", &adj, err);
+        rc = rg_sqlite_scalar_int(leann_db(c), "SELECT coalesce(sum(length(nbrs)), 0) FROM adj", &adj, err);
     if (rc == RG_OK)
-        rc = rg_sqlite_scalar_int(c->db, "SELECT coalesce(sum(length(code)), 0) FROM codes", &codes, err);
+        rc = rg_sqlite_scalar_int(leann_db(c), "SELECT coalesce(sum(length(code)), 0) FROM codes", &codes, err);
     if (rc == RG_OK)
-        rc = rg_sqlite_scalar_int(c->db, "SELECT coalesce(sum(length(dict)), 0) FROM dicts", &dicts, err);
+        rc = rg_sqlite_scalar_int(leann_db(c), "SELECT coalesce(sum(length(dict)), 0) FROM dicts", &dicts, err);
     if (rc == RG_OK)
-        rc = rg_sqlite_scalar_int(c->db, "SELECT coalesce(sum(length(vec)), 0) FROM records", &vecs, err);
+        rc = rg_sqlite_scalar_int(leann_db(c), "SELECT coalesce(sum(length(vec)), 0) FROM records", &vecs, err);
     if (rc == RG_OK)
-        rc = rg_sqlite_scalar_int(c->db, "SELECT count(*) FROM tombstones", &tomb, err);
+        rc = rg_sqlite_scalar_int(leann_db(c), "SELECT count(*) FROM tombstones", &tomb, err);
     if (rc != RG_OK)
         return rc;
-    char *gp = gen_path(c, "graph", c->generation), *cp = gen_path(c, "codes", c->generation);
-    int64_t gbytes = c->generation ? file_size(gp) : 0, cbytes = c->generation ? file_size(cp) : 0;
+    char *gp = gen_path(c, "graph", leann_sq(c)->generation), *cp = gen_path(c, "codes", leann_sq(c)->generation);
+    int64_t gbytes = leann_sq(c)->generation ? file_size(gp) : 0, cbytes = leann_sq(c)->generation ? file_size(cp) : 0;
     free(gp);
     free(cp);
-    char *wal = rg_xasprintf("%s-wal", c->db_path), *shm = rg_xasprintf("%s-shm", c->db_path);
-    int64_t sqlite_total = file_size(c->db_path) + file_size(wal) + file_size(shm);
+    char *wal = rg_xasprintf("%s-wal", leann_sq(c)->db_path), *shm = rg_xasprintf("%s-shm", leann_sq(c)->db_path);
+    int64_t sqlite_total = file_size(leann_sq(c)->db_path) + file_size(wal) + file_size(shm);
     free(wal);
     free(shm);
     out->records = c->live;
     out->tombstones = tomb;
-    out->bytes_total = rg_dir_size(c->dir);
+    out->bytes_total = rg_dir_size(leann_sq(c)->dir);
     rg_store_stats_add(out, "graph", gbytes + adj);
     rg_store_stats_add(out, "codes", cbytes + codes);
     rg_store_stats_add(out, "passages", passages + dicts);
@@ -1251,7 +1254,7 @@ static rg_status leann_stats(void *impl, rg_store_stats *out, rg_error *err)
         hubs += (c->graph.flags[v] & LEANN_NODE_HUB) && !(c->graph.flags[v] & LEANN_NODE_DELETED);
     size_t overlay = 0;
     int64_t ov = 0;
-    if (rg_sqlite_scalar_int(c->db, "SELECT count(*) FROM adj", &ov, NULL) == RG_OK)
+    if (rg_sqlite_scalar_int(leann_db(c), "SELECT count(*) FROM adj", &ov, NULL) == RG_OK)
         overlay = (size_t)ov;
     /* What an unfiltered query does at this size (leann_query decides the
      * same way), and what this handle's last query did. */
@@ -1271,11 +1274,11 @@ static rg_status leann_stats(void *impl, rg_store_stats *out, rg_error *err)
         search, "last_query", c->last_query_path, "unreachable", (json_int_t)leann_graph_unreachable(&c->graph),
         "avg_degree", leann_graph_avg_degree(&c->graph),
         "graph_degree", c->graph.max_degree, "pruned_degree", c->graph.pruned_degree, "hubs", (int)hubs, "nodes",
-        (json_int_t)c->graph.n, "generation", (json_int_t)c->generation, "overlay_nodes", (json_int_t)overlay,
+        (json_int_t)c->graph.n, "generation", (json_int_t)leann_sq(c)->generation, "overlay_nodes", (json_int_t)overlay,
         "built_n", (json_int_t)c->built_n, "pq_bytes_per_node", c->pq.ksub <= 16 ? (c->pq.m + 1) / 2 : c->pq.m, "pq_centroids", c->pq.ksub, "dimension",
         c->dim, "cache_capacity_bytes", (json_int_t)(c->cache.slots * (size_t)c->dim * sizeof(float)), "cache_entries",
         (json_int_t)c->cache.used, "recomputed_by_this_handle", (json_int_t)c->recomputed, "zstd_dictionary",
-        c->dict_id ? "yes" : "no", "consolidating_from", (json_int_t)c->consolidate_next, "changed_since_build",
+        leann_sq(c)->dict_id ? "yes" : "no", "consolidating_from", (json_int_t)c->consolidate_next, "changed_since_build",
         (json_int_t)c->changed, "consolidation_passes", (json_int_t)c->passes);
     if (!c->last_query_path)
         json_object_del(out->details, "last_query");   /* no query on this handle yet */

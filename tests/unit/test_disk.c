@@ -9,7 +9,7 @@
 #include "contract.h"
 #include "filter.h"
 #include "ingest.h"
-#include "leann.h"
+#include "leann_sqlite.h"
 #include "metapack.h"
 #include "test.h"
 #include "util.h"

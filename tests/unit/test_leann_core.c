@@ -1242,8 +1242,7 @@ TEST(leann_core_searches_and_repairs_without_sqlite)
     leann_cache_init(&c.cache, dim, 0);   /* every exact vector comes from the source */
     c.live = n;
     mem_source ms = {v, dim, &c.graph, 0};
-    c.src = (leann_source){mem_passages, mem_filter_set, mem_order, &ms};
-    CHECK(c.db == NULL);
+    c.src = (leann_source){.passages = mem_passages, .filter_set = mem_filter_set, .order = mem_order, .ctx = &ms};
 
     bool ok = true;
     float walk = core_recall(&c, v, n, dim, NULL, 40, &ok);
