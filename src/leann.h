@@ -569,11 +569,6 @@ typedef struct leann_edit_space {
     leann_coll *c;
     float **vec;           /* per node, owned; NULL: not materialised */
     uint32_t nvec;
-    /* Borrowed exact vectors of nodes [lent_from, lent_from + nlent) (the
-     * batch being added: not copied, a batch can be a large file's tens of
-     * thousands of chunks). */
-    const float *const *lent;
-    uint32_t lent_from, nlent;
 } leann_edit_space;
 void leann_edit_space_init(leann_edit_space *es, leann_coll *c);
 void leann_edit_space_put(leann_edit_space *es, uint32_t node, const float *v);

@@ -52,8 +52,6 @@ const float *leann_edit_space_vec(void *ctx, uint32_t node)
 {
     leann_edit_space *es = ctx;
     leann_coll *c = es->c;
-    if (node - es->lent_from < es->nlent)
-        return es->lent[node - es->lent_from];
     es_ensure(es, node);
     if (es->vec[node])
         return es->vec[node];
@@ -224,18 +222,12 @@ rg_status leann_insert(leann_coll *c, const rg_record *recs, size_t n, const uin
         leann_codes_reserve(c, c->graph.n);
         leann_edit_space es;
         leann_edit_space_init(&es, c);
-        /* The batch's vectors are lent, not copied: a batch can be a large
-         * file's tens of thousands of chunks, which the caller holds. */
-        const float **lent = rg_xmalloc((n ? n : 1) * sizeof *lent);
         uint8_t *dirty = rg_xcalloc(c->graph.n, 1);
         for (size_t i = 0; i < n; i++) {
             uint32_t v = first_new + (uint32_t)i;
             leann_pq_encode(&c->pq, recs[i].embedding, c->codes + (size_t)v * c->pq.m);
-            lent[i] = recs[i].embedding;
+            leann_edit_space_put(&es, v, recs[i].embedding);
         }
-        es.lent = lent;
-        es.lent_from = first_new;
-        es.nlent = (uint32_t)n;
         /* Old versions out first so new nodes do not link to them. */
         if (nold)
             leann_graph_remove(c, old_nodes, nold, dirty);
@@ -243,9 +235,12 @@ rg_status leann_insert(leann_coll *c, const rg_record *recs, size_t n, const uin
             if (i % 64 == 0)
                 leann_progress(c, "linking into the graph", (int64_t)i, (int64_t)n);
             /* The reconstructions the re-prunes decode (4 KB each at
-             * 1024-d) would otherwise pile up over a batch. */
+             * 1024-d) would otherwise pile up over a batch; the batch's
+             * own vectors stay.  (Lending the batch's vectors instead of
+             * copying them was tried: a 291K ingest then held about 120 MB
+             * more from 168K chunks on and took more CPU, not less.) */
             if (i % LEANN_STREAM_BLOCK == 0 && i > 0)
-                leann_edit_space_trim(&es, 0, 0);
+                leann_edit_space_trim(&es, first_new, first_new + (uint32_t)n);
             rc = leann_link_node(c, &es, first_new + (uint32_t)i, false, dirty, err);
         }
         /* The reverse edges re-prune neighbours' lists, which can drop
@@ -265,7 +260,6 @@ rg_status leann_insert(leann_coll *c, const rg_record *recs, size_t n, const uin
 
         free(dirty);
         leann_edit_space_free(&es);
-        free(lent);
     }
     return rc;
 }
