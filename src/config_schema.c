@@ -37,6 +37,9 @@ const rg_config_key rg_config_schema[] = {
      "the graph (cheaper and more exact at that size); 0: always walk the graph."},
     {"vectorstore.leann.cache_mb", RG_CFG_INT, "64", NULL, 0, 65536,
      "Memory for cached embeddings of hub nodes and recently recomputed passages."},
+    {"vectorstore.leann.build_memory_mb", RG_CFG_INT, "64", NULL, 1, 65536,
+     "Memory for the embeddings a full graph build holds: collections whose vectors fit are rebuilt at once "
+     "when they double, larger ones grow by insertion and `collections compact` rebuilds them a block at a time."},
     {"vectorstore.exact.persist_directory", RG_CFG_PATH, "$XDG_DATA_HOME/ragged/exact", NULL, NO_RANGE,
      "Directory holding exact collections."},
     {"vectorstore.chromadb.url", RG_CFG_STRING, "http://127.0.0.1:8000", NULL, NO_RANGE,

@@ -56,10 +56,16 @@
 #define LEANN_PQ_COARSE_MAX 16384
 /* Bits a PQ code of a new collection has (vectorstore.leann.code_bits 0). */
 #define LEANN_PQ_DEFAULT_BITS 8
-/* A full rebuild happens on add when the collection has doubled since the
- * last build, until it is this big (then only `compact` rebuilds; the
- * consolidation passes below keep the graph in shape). */
-#define LEANN_AUTO_REBUILD_MAX 65536
+/* Rebuilds are bounded by memory, not by a record count: a full rebuild on
+ * add (the collection doubled since its last build) happens only while
+ * every live vector fits vectorstore.leann.build_memory_mb (64 MB: 16,384
+ * vectors at 1024-d, 43,690 at 384-d); past that an ingest inserts
+ * incrementally, and `compact` rebuilds in streaming fashion (a bounded
+ * sample trains the codes and builds the first graph, the rest is
+ * recomputed and inserted a block at a time: leann_vacuum.c).  Issue 16:
+ * rebuilds at each doubling up to 65,536 records held 272 MB of vectors
+ * at 1024-d, and `compact` N x dim x 4 bytes. */
+#define LEANN_STREAM_BLOCK 256
 /* Automatic consolidation (leann_vacuum.c), in bounded steps: every write
  * ends with one step.  A step first moves the highest-numbered live nodes
  * into the lowest tombstones (so tombstones do not pile up) and drops the
@@ -401,6 +407,7 @@ typedef struct leann_params {
     int64_t scan_threshold;
     double hub_fraction;
     int64_t cache_mb;
+    int64_t build_memory_mb;   /* vectors a full rebuild may hold (leann_rebuild_max_nodes) */
 } leann_params;
 
 /* What is stored for a graph node: its text, or for a record whose vector
@@ -533,9 +540,13 @@ void leann_graph_remove(leann_coll *c, const uint32_t *nodes, size_t n, uint8_t 
 rg_status leann_rebuild(leann_coll *c, const uint32_t *known, const float *known_vecs, size_t nknown,
                         rg_error *err);
 /* Whether an add leaving `live` live records should be a full rebuild: a
- * collection under LEANN_AUTO_REBUILD_MAX that doubled since its last build
- * (PQ and dictionaries retrained on what they encode). */
+ * collection that doubled since its last build and whose vectors all fit
+ * leann_rebuild_max_nodes (PQ and dictionaries retrained on what they
+ * encode). */
 bool leann_should_rebuild(const leann_coll *c, int64_t live);
+/* Vectors a rebuild may hold at once (build_memory_mb / (dim x 4), at
+ * least LEANN_STREAM_BLOCK): above it leann_rebuild streams. */
+uint32_t leann_rebuild_max_nodes(const leann_coll *c);
 /* The consolidation step every write ends with: see LEANN_CONSOLIDATE_*.
  * live: live records once the write commits; work: records the write added
  * or deleted (the step's budget). */
@@ -575,6 +586,10 @@ typedef struct leann_edit_space {
 void leann_edit_space_init(leann_edit_space *es, leann_coll *c);
 void leann_edit_space_put(leann_edit_space *es, uint32_t node, const float *v);
 void leann_edit_space_free(leann_edit_space *es);
+/* Frees every vector held for a node outside [lo, hi) (between edits: it
+ * invalidates their pointers), so a long run of edits holds a bounded
+ * number of reconstructions. */
+void leann_edit_space_trim(leann_edit_space *es, uint32_t lo, uint32_t hi);
 const float *leann_edit_space_vec(void *ctx, uint32_t node);
 
 #endif

@@ -54,10 +54,16 @@
  * shared cores), five times level 15 for 5% more bytes, and was a quarter
  * of the CPU of a 256K-chunk leann ingest.  So collections up to
  * DICT_LEVEL_SMALL_MAX graph nodes (SciFact and the like, where disk is the
- * goal and ingest is seconds) keep 19, larger ones write at 15. */
+ * goal and ingest is seconds) keep 19, larger ones write at 12: measured
+ * with the same 1 MB dictionary on 5,690 Python-doc passages, 15 cost
+ * 117.5 us a passage for a ratio of 0.208, 12 69.8 us for 0.215 (3% more
+ * passage bytes, 1% of a 291K-chunk collection's disk) and 9 40.9 us for
+ * 0.220.  Issue 16 item 5: by those costs, 19 up to 65,536 nodes (with
+ * the rewrites of the rebuilds) and 15 above came to about 70 s of a
+ * 291K ingest's CPU, whose goal is 2x the exact backend's 124 s. */
 #define DICT_LEVEL 19
-#define DICT_LEVEL_LARGE 15
-#define DICT_LEVEL_SMALL_MAX 65536
+#define DICT_LEVEL_LARGE 12
+#define DICT_LEVEL_SMALL_MAX 8192
 #define DICT_MIN_DOCS 256
 /* The passage dictionary is a quarter of the text it is trained on, within
  * these bounds.  Measured on scifact (bench/disk, 7.96 MB of text; the

@@ -161,9 +161,22 @@ void leann_graph_remove(leann_coll *c, const uint32_t *nodes, size_t n, uint8_t 
     leann_edit_space_free(&es);
 }
 
+uint32_t leann_rebuild_max_nodes(const leann_coll *c)
+{
+    int64_t mb = c->params.build_memory_mb > 0 ? c->params.build_memory_mb : 64;
+    uint64_t n = ((uint64_t)mb << 20) / ((uint64_t)(c->dim > 0 ? c->dim : 1) * sizeof(float));
+    if (n < LEANN_STREAM_BLOCK)
+        n = LEANN_STREAM_BLOCK;
+    return n > UINT32_MAX / 2 ? UINT32_MAX / 2 : (uint32_t)n;
+}
+
 bool leann_should_rebuild(const leann_coll *c, int64_t live)
 {
-    return c->built_n < LEANN_AUTO_REBUILD_MAX && live >= 2 * (int64_t)c->built_n;
+    /* Doublings only while the rebuild's vectors fit the bound: the graph
+     * and codes of a larger collection grow by insertion, where rebuilds
+     * at each doubling up to 65,536 records cost a 291K ingest more CPU
+     * than everything else leann does (issue 16). */
+    return live <= (int64_t)leann_rebuild_max_nodes(c) && live >= 2 * (int64_t)c->built_n;
 }
 
 /* ---- consolidation in bounded steps ----------------------------------------
@@ -356,6 +369,180 @@ static void graph_progress(void *ctx, uint32_t done, uint32_t n)
     leann_progress(ctx, "building the graph", done, n);
 }
 
+/* Vectors of the new nodes nodes[0..cnt) (the store has renumbered):
+ * the caller's (kidx: old node -> index in known_vecs, old: new -> old),
+ * else cache, else recomputed. */
+static rg_status new_node_vectors(leann_coll *c, const uint32_t *nodes, size_t cnt, const uint32_t *old,
+                                  const uint32_t *kidx, uint32_t maxold, const float *known_vecs, float *out,
+                                  rg_error *err)
+{
+    size_t dim = (size_t)c->dim;
+    uint32_t miss[LEANN_STREAM_BLOCK];
+    size_t mpos[LEANN_STREAM_BLOCK], nm = 0;
+    float *mv = NULL;
+    rg_status rc = RG_OK;
+    for (size_t i = 0; rc == RG_OK && i <= cnt; i++) {
+        if (i < cnt) {
+            uint32_t o = old[nodes[i]];
+            if (o <= maxold && kidx[o] != UINT32_MAX) {
+                memcpy(out + i * dim, known_vecs + (size_t)kidx[o] * dim, dim * sizeof(float));
+                continue;
+            }
+            miss[nm] = nodes[i];
+            mpos[nm++] = i;
+        }
+        if (nm == LEANN_STREAM_BLOCK || (i == cnt && nm > 0)) {
+            if (!mv)
+                mv = rg_xmalloc(LEANN_STREAM_BLOCK * dim * sizeof(float));
+            rc = leann_fetch_vectors(c, miss, nm, mv, err);
+            for (size_t j = 0; rc == RG_OK && j < nm; j++)
+                memcpy(out + mpos[j] * dim, mv + j * dim, dim * sizeof(float));
+            nm = 0;
+        }
+    }
+    free(mv);
+    return rc;
+}
+
+/* The code size a build of n nodes trains. */
+static int build_code_bytes(const leann_coll *c, size_t n)
+{
+    /* The automatic code size: coarse codes only for collections that are
+     * scanned at this size; a walked one (live records above
+     * scan_threshold) gets the walked shape, since its codes steer the walk
+     * as well.  SciFact with the walk forced: recall@10 0.924 with 64-byte
+     * codes, 0.941 with 128 (bench/leann/RESULTS-churn.md).  The last build
+     * a growing collection gets before it outgrows the rebuilds' memory
+     * bound (2n past it) trains the walked shape too: the collection grows
+     * by insertion from then on, and coarse codes trained for a scan would
+     * steer its walks and inserts. */
+    int code_bytes = c->params.code_bytes;
+    bool walked = (int64_t)n > c->params.scan_threshold || 2 * n > (size_t)leann_rebuild_max_nodes(c);
+    if (code_bytes == 0 && c->params.code_bits != 4 && walked)
+        code_bytes = leann_pq_default_m(c->dim, (size_t)LEANN_PQ_COARSE_MAX + 1);
+    return code_bytes;
+}
+
+/* Fills the cache with vecs[i] of nodes[i] (i itself when nodes is NULL),
+ * hubs first, so they win when it is too small for everyone. */
+static void cache_fill(leann_coll *c, const uint32_t *nodes, const float *vecs, size_t n)
+{
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < n && c->cache.used < c->cache.slots; i++) {
+            uint32_t v = nodes ? nodes[i] : (uint32_t)i;
+            bool hub = (c->graph.flags[v] & LEANN_NODE_HUB) != 0;
+            if (hub == (pass == 0))
+                leann_cache_put(&c->cache, v, vecs + i * (size_t)c->dim, hub);
+        }
+}
+
+/* Graph and codes of n renumbered nodes holding at most `cap` vectors at a
+ * time (the streaming rebuild; cap < n):
+ *  1. a sample of cap nodes spread evenly over the numbering (so over the
+ *     whole insertion history, not its first files) is recomputed; it
+ *     trains the PQ codebooks and gets a full Vamana build;
+ *  2. every other node, a block of LEANN_STREAM_BLOCK at a time in node
+ *     order, is recomputed, encoded and inserted as an incremental add
+ *     inserts (leann_link_node: PQ-steered search, RobustPrune, reverse
+ *     edges), then its vectors go to the cache;
+ *  3. stranded nodes are reconnected.
+ * Memory: cap x dim x 4 bytes in step 1 (build_memory_mb), then one block
+ * and the edit space of its inserts, plus the graph and codes of all n
+ * nodes and the cache.  Every node is recomputed once. */
+static rg_status stream_build(leann_coll *c, size_t n, uint32_t cap, const uint32_t *old, const uint32_t *kidx,
+                              uint32_t maxold, const float *known_vecs, rg_error *err)
+{
+    size_t dim = (size_t)c->dim;
+    leann_graph *g = &c->graph;
+    uint32_t *sample = rg_xmalloc((size_t)cap * sizeof *sample);
+    uint8_t *in_sample = rg_xcalloc(n, 1);
+    for (uint32_t k = 0; k < cap; k++) {
+        sample[k] = (uint32_t)((uint64_t)k * n / cap);
+        in_sample[sample[k]] = 1;
+    }
+    float *svec = malloc((size_t)cap * dim * sizeof(float));
+    if (!svec) {
+        free(sample);
+        free(in_sample);
+        return rg_error_set(err, RG_ERR_NOMEM, "out of memory holding %u vectors for the rebuild", cap);
+    }
+    rg_status rc = RG_OK;
+    for (uint32_t k = 0; rc == RG_OK && k < cap; k += LEANN_STREAM_BLOCK) {
+        leann_progress(c, "recomputing embeddings of the sample", k, cap);
+        size_t cnt = cap - k < LEANN_STREAM_BLOCK ? cap - k : LEANN_STREAM_BLOCK;
+        rc = new_node_vectors(c, sample + k, cnt, old, kidx, maxold, known_vecs, svec + (size_t)k * dim, err);
+    }
+    if (rc == RG_OK) {
+        leann_progress(c, "training the vector codes", 0, 0);
+        rc = leann_pq_train(&c->pq, svec, cap, c->dim, build_code_bytes(c, n), c->params.code_bits, 0xc0de5, err);
+    }
+    if (rc == RG_OK) {
+        leann_graph gs;
+        leann_graph_init(&gs, c->params.graph_degree, c->params.pruned_degree);
+        leann_progress(c, "building the graph of the sample", 0, cap);
+        leann_graph_build_progress(&gs, svec, cap, c->dim, c->params.hub_fraction, 0x1ea22, graph_progress, c);
+        leann_graph_reserve(g, (uint32_t)n);
+        g->n = (uint32_t)n;
+        memset(g->deg, 0, n * sizeof *g->deg);
+        memset(g->flags, 0, n);
+        for (uint32_t k = 0; k < cap; k++) {
+            uint32_t v = sample[k];
+            const uint32_t *sn = leann_graph_nbrs(&gs, k);
+            uint32_t *nb = leann_graph_nbrs(g, v);
+            for (int t = 0; t < gs.deg[k]; t++)
+                nb[t] = sample[sn[t]];
+            g->deg[v] = gs.deg[k];
+            g->flags[v] = gs.flags[k];
+        }
+        g->entry = sample[gs.entry];
+        leann_graph_free(&gs);
+        leann_codes_reserve(c, (uint32_t)n);
+        for (uint32_t k = 0; k < cap; k++)
+            leann_pq_encode(&c->pq, svec + (size_t)k * dim, c->codes + (size_t)sample[k] * c->pq.m);
+        leann_cache_clear(&c->cache);
+        cache_fill(c, sample, svec, cap);
+    }
+    free(svec);
+    free(sample);
+    uint8_t *dirty = rc == RG_OK ? rg_xcalloc(n, 1) : NULL;
+    float *bvec = rc == RG_OK ? rg_xmalloc(LEANN_STREAM_BLOCK * dim * sizeof(float)) : NULL;
+    uint32_t block[LEANN_STREAM_BLOCK];
+    for (size_t v = 0; rc == RG_OK && v < n;) {
+        size_t nb = 0;
+        for (; v < n && nb < LEANN_STREAM_BLOCK; v++)
+            if (!in_sample[v])
+                block[nb++] = (uint32_t)v;
+        if (nb == 0)
+            break;
+        leann_progress(c, "inserting the rest into the graph", (int64_t)v, (int64_t)n);
+        rc = new_node_vectors(c, block, nb, old, kidx, maxold, known_vecs, bvec, err);
+        /* One edit space a block: the vectors it decodes for RobustPrune
+         * are given back before the next. */
+        leann_edit_space es;
+        leann_edit_space_init(&es, c);
+        for (size_t i = 0; rc == RG_OK && i < nb; i++) {
+            leann_pq_encode(&c->pq, bvec + i * dim, c->codes + (size_t)block[i] * c->pq.m);
+            leann_edit_space_put(&es, block[i], bvec + i * dim);
+        }
+        for (size_t i = 0; rc == RG_OK && i < nb; i++)
+            rc = leann_link_node(c, &es, block[i], false, dirty, err);
+        leann_edit_space_free(&es);
+        for (size_t i = 0; rc == RG_OK && i < nb; i++)
+            leann_cache_put(&c->cache, block[i], bvec + i * dim, false);
+    }
+    if (rc == RG_OK) {
+        leann_edit_space es;
+        leann_edit_space_init(&es, c);
+        leann_space sp = {leann_edit_space_vec, &es, c->dim};
+        leann_graph_reconnect(g, &sp, NULL);
+        leann_edit_space_free(&es);
+    }
+    free(bvec);
+    free(dirty);
+    free(in_sample);
+    return rc;
+}
+
 rg_status leann_rebuild(leann_coll *c, const uint32_t *known, const float *known_vecs, size_t nknown,
                         rg_error *err)
 {
@@ -367,14 +554,16 @@ rg_status leann_rebuild(leann_coll *c, const uint32_t *known, const float *known
     rg_status rc = c->src.live(c->src.ctx, &old, &seqs, &n, err);
     if (rc != RG_OK)
         return rc;
-    float *vecs = n ? malloc(n * dim * sizeof(float)) : NULL;
-    if (n && !vecs) {
+    /* Above the memory bound the graph is built streaming (stream_build),
+     * after the store has renumbered; below it every vector is held. */
+    uint32_t max_held = leann_rebuild_max_nodes(c);
+    bool streaming = n > max_held;
+    float *vecs = n && !streaming ? malloc(n * dim * sizeof(float)) : NULL;
+    if (n && !streaming && !vecs) {
         free(old);
         free(seqs);
         return rg_error_set(err, RG_ERR_NOMEM, "out of memory rebuilding %zu records", n);
     }
-    /* Vectors: given ones (the batch being added), else cache, else
-     * recomputed in batches. */
     uint32_t maxold = 0;
     for (size_t i = 0; i < n; i++)
         if (old[i] > maxold)
@@ -384,31 +573,35 @@ rg_status leann_rebuild(leann_coll *c, const uint32_t *known, const float *known
     for (size_t i = 0; i < nknown; i++)
         if (known[i] <= maxold)
             kidx[known[i]] = (uint32_t)i;
-    uint32_t *batch = rg_xmalloc(256 * sizeof *batch);
-    size_t *bpos = rg_xmalloc(256 * sizeof *bpos);
-    float *bvec = rg_xmalloc(256 * dim * sizeof(float));
-    size_t nb = 0;
-    for (size_t i = 0; rc == RG_OK && i <= n; i++) {
-        if (i < n) {
-            if (kidx[old[i]] != UINT32_MAX) {
-                memcpy(vecs + i * dim, known_vecs + (size_t)kidx[old[i]] * dim, dim * sizeof(float));
-                continue;
+    /* Vectors: given ones (the batch being added), else cache, else
+     * recomputed in batches (under the old numbering, which the cache
+     * uses). */
+    if (!streaming) {
+        uint32_t *batch = rg_xmalloc(256 * sizeof *batch);
+        size_t *bpos = rg_xmalloc(256 * sizeof *bpos);
+        float *bvec = rg_xmalloc(256 * dim * sizeof(float));
+        size_t nb = 0;
+        for (size_t i = 0; rc == RG_OK && i <= n; i++) {
+            if (i < n) {
+                if (kidx[old[i]] != UINT32_MAX) {
+                    memcpy(vecs + i * dim, known_vecs + (size_t)kidx[old[i]] * dim, dim * sizeof(float));
+                    continue;
+                }
+                batch[nb] = old[i];
+                bpos[nb++] = i;
             }
-            batch[nb] = old[i];
-            bpos[nb++] = i;
+            if (nb == 256 || (i == n && nb > 0)) {
+                leann_progress(c, "recomputing embeddings for the rebuild", (int64_t)i, (int64_t)n);
+                rc = leann_fetch_vectors(c, batch, nb, bvec, err);
+                for (size_t j = 0; rc == RG_OK && j < nb; j++)
+                    memcpy(vecs + bpos[j] * dim, bvec + j * dim, dim * sizeof(float));
+                nb = 0;
+            }
         }
-        if (nb == 256 || (i == n && nb > 0)) {
-            leann_progress(c, "recomputing embeddings for the rebuild", (int64_t)i, (int64_t)n);
-            rc = leann_fetch_vectors(c, batch, nb, bvec, err);
-            for (size_t j = 0; rc == RG_OK && j < nb; j++)
-                memcpy(vecs + bpos[j] * dim, bvec + j * dim, dim * sizeof(float));
-            nb = 0;
-        }
+        free(batch);
+        free(bpos);
+        free(bvec);
     }
-    free(batch);
-    free(bpos);
-    free(bvec);
-    free(kidx);
     /* The store numbers what it keeps afresh (old[i] becomes node i) and
      * drops what it kept of the old graph. */
     if (rc == RG_OK)
@@ -417,35 +610,34 @@ rg_status leann_rebuild(leann_coll *c, const uint32_t *known, const float *known
     if (rc == RG_OK) {
         leann_graph_free(&c->graph);
         leann_graph_init(&c->graph, c->params.graph_degree, c->params.pruned_degree);
-        leann_progress(c, "building the graph", 0, (int64_t)n);
-        leann_graph_build_progress(&c->graph, vecs, (uint32_t)n, c->dim, c->params.hub_fraction, 0x1ea22,
-                                   graph_progress, c);
-        leann_progress(c, "training the vector codes", 0, 0);
         leann_pq_free(&c->pq);
         free(c->codes);
         c->codes = NULL;
         c->codes_cap = 0;
-        if (n) {
-            /* The automatic code size: coarse codes only for collections
-             * that are scanned at this size; a walked one (live records
-             * above scan_threshold) gets the walked shape, since its codes
-             * steer the walk as well.  SciFact with the walk forced:
-             * recall@10 0.924 with 64-byte codes, 0.941 with 128
-             * (bench/leann/RESULTS-churn.md). */
-            int code_bytes = c->params.code_bytes;
-            if (code_bytes == 0 && c->params.code_bits != 4 && (int64_t)n > c->params.scan_threshold)
-                code_bytes = leann_pq_default_m(c->dim, (size_t)LEANN_PQ_COARSE_MAX + 1);
-            rc = leann_pq_train(&c->pq, vecs, n, c->dim, code_bytes, c->params.code_bits, 0xc0de5, err);
-            if (rc == RG_OK) {
-                leann_codes_reserve(c, (uint32_t)n);
-                for (size_t i = 0; i < n; i++)
-                    leann_pq_encode(&c->pq, vecs + i * dim, c->codes + i * (size_t)c->pq.m);
-            }
+        if (streaming) {
+            /* The cache is keyed by the old numbers. */
+            leann_cache_clear(&c->cache);
+            rc = stream_build(c, n, max_held, old, kidx, maxold, known_vecs, err);
         } else {
-            /* An empty collection has no codebook; the next add rebuilds. */
-            c->pq.dim = c->dim;
+            leann_progress(c, "building the graph", 0, (int64_t)n);
+            leann_graph_build_progress(&c->graph, vecs, (uint32_t)n, c->dim, c->params.hub_fraction, 0x1ea22,
+                                       graph_progress, c);
+            leann_progress(c, "training the vector codes", 0, 0);
+            if (n) {
+                rc = leann_pq_train(&c->pq, vecs, n, c->dim, build_code_bytes(c, n), c->params.code_bits, 0xc0de5,
+                                    err);
+                if (rc == RG_OK) {
+                    leann_codes_reserve(c, (uint32_t)n);
+                    for (size_t i = 0; i < n; i++)
+                        leann_pq_encode(&c->pq, vecs + i * dim, c->codes + i * (size_t)c->pq.m);
+                }
+            } else {
+                /* An empty collection has no codebook; the next add rebuilds. */
+                c->pq.dim = c->dim;
+            }
         }
     }
+    free(kidx);
     if (rc == RG_OK) {
         c->built_n = (uint32_t)n;
         /* A fresh build: nothing left to consolidate. */
@@ -456,16 +648,12 @@ rg_status leann_rebuild(leann_coll *c, const uint32_t *known, const float *known
          * and the counters. */
         rc = c->src.rebuilt(c->src.ctx, err);
     }
-    if (rc == RG_OK) {
+    if (rc == RG_OK && !streaming) {
         /* Node numbers changed: refill the cache with exact vectors, hubs
-         * first so they win when it is too small for everyone. */
+         * first so they win when it is too small for everyone.  (The
+         * streaming build filled it as it went.) */
         leann_cache_clear(&c->cache);
-        for (int pass = 0; pass < 2; pass++)
-            for (size_t i = 0; i < n && c->cache.used < c->cache.slots; i++) {
-                bool hub = (c->graph.flags[i] & LEANN_NODE_HUB) != 0;
-                if (hub == (pass == 0))
-                    leann_cache_put(&c->cache, (uint32_t)i, vecs + i * dim, hub);
-            }
+        cache_fill(c, NULL, vecs, n);
     }
     free(vecs);
     free(old);

@@ -81,6 +81,7 @@ static rg_status leann_open(const rg_config *cfg, void **out, rg_error *err)
     s->params.code_bits = atoi(rg_config_str(cfg, "vectorstore.leann.code_bits"));   /* auto: 0 */
     s->params.hub_fraction = rg_config_float(cfg, "vectorstore.leann.hub_fraction");
     s->params.cache_mb = rg_config_int(cfg, "vectorstore.leann.cache_mb");
+    s->params.build_memory_mb = rg_config_int(cfg, "vectorstore.leann.build_memory_mb");
     s->params.scan_threshold = rg_config_int(cfg, "vectorstore.leann.scan_threshold");
     if (s->params.pruned_degree > s->params.graph_degree)
         s->params.pruned_degree = s->params.graph_degree;

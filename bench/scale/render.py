@@ -253,17 +253,16 @@ measured = (f"Measured: the leann ingest of {sl['records']} chunks peaked at {su
 print(measured + "From the code (`src/leann_insert.c`, `src/leann_vacuum.c`): an ingest hands"
       " leann batches of 4,096 chunks. A batch is inserted incrementally, holding its own vectors"
       f" (4,096 x {dim} x 4 B = {4096 * dim * 4 / 2**20:.0f} MB at the builtin embedder's {dim} dimensions),"
-      " except when the collection has doubled since its last build *and* that build had fewer than 65,536"
-      " records (`LEANN_AUTO_REBUILD_MAX`): then the whole collection is rebuilt with all its vectors in memory."
-      " The largest automatic rebuild therefore holds at most 65,536 + 4,096 vectors"
-      f" ({(65536 + 4096) * dim * 4 / 2**20:.0f} MB at {dim}-d, {(65536 + 4096) * 384 * 4 / 2**20:.0f} MB at 384-d),"
+      " except when the collection has doubled since its last build *and* all its vectors fit"
+      " `vectorstore.leann.build_memory_mb` (64 MB; before issue 16 item 5 the bound was 65,536 records):"
+      " then the whole collection is rebuilt with all its vectors in memory. The largest automatic rebuild"
+      f" therefore holds at most 64 MB of vectors ({64 * 2**20 // (dim * 4)} at {dim}-d, {64 * 2**20 // (384 * 4)} at 384-d),"
       " whatever the corpus size. On top of that an open collection keeps the graph (about 130 B per node) and"
       f" the PQ codes ({codes_b} B per node at {dim}-d) in memory, plus `cache_mb` (64 MB) of cached vectors:"
       f" for 250,000 chunks about {250000 * (130 + codes_b) / 2**20:.0f} MB + 64 MB. So ingest's leann memory is"
-      f" bounded by about {(65536 + 4096) * dim * 4 / 2**20:.0f} MB + N x {130 + codes_b} B + 64 MB."
-      " The exception is `ragged collections compact`, which rebuilds from all live"
-      f" records at once: N x dim x 4 B ({250000 * dim * 4 / 2**30:.2f} GiB for 250,000 chunks at {dim}-d)."
-      " Streaming that rebuild is not done.")
+      f" bounded by about 64 MB + N x {130 + codes_b} B + 64 MB besides what the ingest pipeline holds."
+      " `ragged collections compact` of a collection past the bound streams (docs/leann.md, Mutations):"
+      " a sample of 64 MB of vectors, then blocks of 256.")
 
 print()
 print("### When to move to the chromadb backend or a ChromaDB cluster")
