@@ -618,8 +618,21 @@ rg_status rg_lexical_open_reader(const char *base, const rg_lexical_params *para
      * memory file, never the database. */
     rg_status rc = rg_sqlite_open(lx->db_path, SQLITE_OPEN_READWRITE, &lx->db, err);
     char *format = NULL, *stemmer = NULL;
+    /* A writer creates the file, then its tables, then (under the lock)
+     * the format: a reader that comes in between finds no meta table or
+     * no format yet.  That index does not exist yet, as before the file
+     * was created (a file that is not SQLite at all still fails to open). */
+    int64_t has_meta = 0;
     if (rc == RG_OK)
+        rc = rg_sqlite_scalar_int(lx->db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
+                                  &has_meta, err);
+    if (rc == RG_OK && has_meta)
         rc = rg_sqlite_meta_get(lx->db, "format", &format, err);
+    if (rc == RG_OK && (!has_meta || !format)) {
+        *state = has_legacy ? RG_LEXICAL_OLD_FORMAT : RG_LEXICAL_MISSING;
+        rg_lexical_close(lx);
+        return RG_OK;
+    }
     if (rc == RG_OK)
         rc = rg_sqlite_meta_get(lx->db, "stemmer", &stemmer, err);
     /* A sidecar beside a current index is one whose removal a crash

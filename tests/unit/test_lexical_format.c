@@ -532,3 +532,40 @@ TEST(lexical_segment_format1_index_rebuilt)
     free(segp);
     free(seg);
 }
+
+/* A reader that opens the index while the first writer is creating it (the
+ * file exists, its tables or its format do not yet) finds no index, as
+ * before the file existed, not a corrupt one (concurrent_ingest saw
+ * "no meta table" once). */
+TEST(lexical_reader_index_being_created_is_missing)
+{
+    rg_lexical_params p = {.stemmer = "english", .k1 = 1.2, .b = 0.75};
+    char *dir = tmp_path("creating.bm25");
+    rg_error err;
+    CHECK(rg_mkdir_p(dir, 0700, &err) == RG_OK);
+    free(dir);
+    char *base = tmp_path("creating");
+    /* The file only: SQLite's empty database. */
+    CHECK(run_sql("creating.bm25/index.sqlite", "PRAGMA user_version = 0"));
+    rg_lexical *lx = NULL;
+    rg_lexical_state state = RG_LEXICAL_READY;
+    CHECK_OK(rg_lexical_open_reader(base, &p, &lx, &state, &err), &err);
+    CHECK(!lx);
+    CHECK_EQ_INT(state, RG_LEXICAL_MISSING);
+    /* The tables, not yet the format. */
+    CHECK(run_sql("creating.bm25/index.sqlite", "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)"));
+    state = RG_LEXICAL_READY;
+    CHECK_OK(rg_lexical_open_reader(base, &p, &lx, &state, &err), &err);
+    CHECK(!lx);
+    CHECK_EQ_INT(state, RG_LEXICAL_MISSING);
+    /* Once a writer has opened it, the reader gets the index. */
+    rg_lexical *w = open_at("creating");
+    CHECK(w);
+    state = RG_LEXICAL_MISSING;
+    CHECK_OK(rg_lexical_open_reader(base, &p, &lx, &state, &err), &err);
+    CHECK(lx);
+    CHECK_EQ_INT(state, RG_LEXICAL_READY);
+    rg_lexical_close(lx);
+    rg_lexical_close(w);
+    free(base);
+}
