@@ -29,49 +29,13 @@
 #include "retrieve.h"
 #include "store.h"
 #include "util.h"
+#include "../bench_queries.h"
 #include "../bench_util.h"
 
 static void die(const char *what, const rg_error *err)
 {
     fprintf(stderr, "bench_filter: %s: %s\n", what, err ? err->msg : "");
     exit(1);
-}
-
-static char **read_lines(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        perror(path);
-        exit(1);
-    }
-    char **out = NULL, *line = NULL;
-    size_t cap = 0, lcap = 0;
-    ssize_t len;
-    *n = 0;
-    while ((len = getline(&line, &lcap, f)) > 0) {
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-            line[--len] = '\0';
-        if (!len)
-            continue;
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 64;
-            out = rg_xrealloc(out, cap * sizeof *out);
-        }
-        out[(*n)++] = rg_xstrdup(line);
-    }
-    free(line);
-    fclose(f);
-    return out;
-}
-
-static double overlap(const rg_hits *got, const rg_hits *truth)
-{
-    size_t n = RG_MIN((size_t)10, truth->n), hit = 0;
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < RG_MIN((size_t)10, got->n); j++)
-            if (!strcmp(truth->items[i].id, got->items[j].id))
-                hit++;
-    return n ? (double)hit / (double)n : 1.0;
 }
 
 int main(int argc, char **argv)
@@ -85,7 +49,7 @@ int main(int argc, char **argv)
     if (rg_config_load(NULL, &cfg, &err) != RG_OK)
         die("config", &err);
     size_t nf, nq;
-    char **fl = read_lines(argv[2], &nf), **qs = read_lines(argv[3], &nq);
+    char **fl = bench_read_lines(argv[2], &nf), **qs = bench_read_lines(argv[3], &nq);
     if (nq < 2 || nf < 1)
         die("filters or queries", NULL);
     char **names = rg_xcalloc(nf, sizeof *names);
@@ -149,7 +113,7 @@ int main(int argc, char **argv)
                     ref[mf * nq + i] = h;
                 } else {
                     if (i < ref_nq)
-                        recall += overlap(&h, &ref[mf * nq + i]);
+                        recall += bench_recall_by_id(&h, &ref[mf * nq + i], 10);
                     rg_hits_free(&h);
                 }
             }

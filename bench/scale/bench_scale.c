@@ -28,22 +28,13 @@
 #include "retrieve.h"
 #include "store.h"
 #include "util.h"
+#include "../bench_queries.h"
 #include "../bench_util.h"
 
 static void die(const char *what, const rg_error *err)
 {
     fprintf(stderr, "bench_scale: %s: %s\n", what, err ? err->msg : "");
     exit(1);
-}
-
-static double overlap(const rg_hits *got, const rg_hits *truth, size_t k)
-{
-    size_t n = RG_MIN(k, truth->n), hit = 0;
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < RG_MIN(k, got->n); j++)
-            if (!strcmp(truth->items[i].id, got->items[j].id))
-                hit++;
-    return n ? (double)hit / (double)n : 1.0;
 }
 
 /* Recall that counts ties as found: the share of the reference's top k
@@ -73,27 +64,8 @@ int main(int argc, char **argv)
     rg_config *cfg;
     if (rg_config_load(NULL, &cfg, &err) != RG_OK)
         die("config", &err);
-    FILE *f = fopen(argv[2], "r");
-    if (!f) {
-        perror(argv[2]);
-        return 1;
-    }
-    char **qs = NULL, *line = NULL;
-    size_t nq = 0, cap = 0, lcap = 0;
-    ssize_t len;
-    while ((len = getline(&line, &lcap, f)) > 0) {
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-            line[--len] = '\0';
-        if (!len)
-            continue;
-        if (nq == cap) {
-            cap = cap ? cap * 2 : 256;
-            qs = rg_xrealloc(qs, cap * sizeof *qs);
-        }
-        qs[nq++] = rg_xstrdup(line);
-    }
-    free(line);
-    fclose(f);
+    size_t nq;
+    char **qs = bench_read_lines(argv[2], &nq);
     if (nq < 2)
         die("queries", NULL);
     char *list = rg_xstrdup(argv[3]);
@@ -167,7 +139,7 @@ int main(int argc, char **argv)
                 if (b == 0) {
                     ref[m][i] = h;
                 } else {
-                    recall += overlap(&h, &ref[m][i], 10);
+                    recall += bench_recall_by_id(&h, &ref[m][i], 10);
                     if (modes[m] == RG_RETRIEVE_VECTOR)
                         recall_dist += overlap_by_distance(&h, &ref[m][i], 10);
                     rg_hits_free(&h);

@@ -28,6 +28,7 @@
 #include "retrieve.h"
 #include "store.h"
 #include "util.h"
+#include "../bench_queries.h"
 #include "../bench_util.h"
 
 static void die(const char *what, const rg_error *err)
@@ -60,25 +61,8 @@ int main(int argc, char **argv)
     rg_config *cfg;
     if (rg_config_load(NULL, &cfg, &err) != RG_OK)
         die("config", &err);
-    FILE *f = fopen(argv[2], "r");
-    if (!f)
-        die(argv[2], NULL);
-    char **qs = NULL, *line = NULL;
-    size_t nq = 0, cap = 0, lcap = 0;
-    ssize_t len;
-    while ((len = getline(&line, &lcap, f)) > 0) {
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-            line[--len] = '\0';
-        if (!len)
-            continue;
-        if (nq == cap) {
-            cap = cap ? cap * 2 : 256;
-            qs = rg_xrealloc(qs, cap * sizeof *qs);
-        }
-        qs[nq++] = rg_xstrdup(line);
-    }
-    free(line);
-    fclose(f);
+    size_t nq;
+    char **qs = bench_read_lines(argv[2], &nq);
     if (nq < 2)
         die("fewer than 2 queries", NULL);
     rg_embedder *emb;
