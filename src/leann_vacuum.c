@@ -215,21 +215,17 @@ rg_status leann_retrain_codes(leann_coll *c, int64_t live, const float *const *b
         return RG_OK;
     uint32_t *sample = rg_xmalloc(cap * sizeof *sample);   /* node numbers; nodes first */
     size_t ns = 0, nsn = 0;   /* sampled, of which nodes */
-    uint8_t *in_sample = rg_xcalloc(g->n ? g->n : 1, 1);
     float *svec = malloc(cap * dim * sizeof(float));
     if (!svec) {
         free(sample);
-        free(in_sample);
         return rg_error_set(err, RG_ERR_NOMEM, "out of memory holding %zu vectors to retrain the codes", cap);
     }
     size_t at = 0;   /* index into nodes then batch */
     for (uint32_t v = 0; v < g->n && ns < cap; v++) {
         if (g->flags[v] & LEANN_NODE_DELETED)
             continue;
-        if (at * cap / total == ns) {
+        if (at * cap / total == ns)
             sample[ns++] = v;
-            in_sample[v] = 1;
-        }
         at++;
     }
     nsn = ns;
@@ -249,36 +245,36 @@ rg_status leann_retrain_codes(leann_coll *c, int64_t live, const float *const *b
         int bits = c->pq.ksub <= 16 ? 4 : 8;
         int code_bytes = bits == 4 ? (c->pq.m + 1) / 2 : c->pq.m;
         rc = leann_pq_train(&npq, svec, ns, c->dim, code_bytes, bits, 0xc0de5, err);
+        if (rc == RG_OK && npq.m != c->pq.m)
+            rc = rg_error_set(err, RG_ERR_INTERNAL, "retrained codes have %d sub-quantisers, not %d", npq.m, c->pq.m);
         if (rc != RG_OK)
             leann_pq_free(&npq);
     }
     if (rc == RG_OK) {
-        /* Re-encode: exact vectors where at hand (the sample, the cache),
-         * the old code's reconstruction otherwise.  Recomputing every node
-         * would cost a whole collection's embeddings at each doubling.  (The
-         * batch is encoded by the insert, with the new codebooks.) */
-        uint8_t *codes = rg_xmalloc((c->codes_cap ? c->codes_cap : 1) * (size_t)npq.m);
+        /* Re-encode, in place (each slot's old code is decoded before the
+         * new one overwrites it, so no second codes array): exact vectors
+         * where at hand (the sample, the cache), the old code's
+         * reconstruction otherwise.  Recomputing every node would cost a
+         * whole collection's embeddings at each doubling.  (The batch is
+         * encoded by the insert, with the new codebooks.) */
         float *rec = rg_xmalloc(dim * sizeof(float));
-        for (size_t k = 0; k < nsn; k++)
-            leann_pq_encode(&npq, svec + k * dim, codes + (size_t)sample[k] * npq.m);
+        size_t k = 0;   /* next sample entry (sample[] ascends) */
         for (uint32_t v = 0; v < g->n; v++) {
-            if (in_sample[v])
-                continue;
-            uint8_t *code = codes + (size_t)v * npq.m;
+            uint8_t *code = c->codes + (size_t)v * c->pq.m;
             if (g->flags[v] & LEANN_NODE_DELETED) {
-                memset(code, 0, (size_t)npq.m);
+                memset(code, 0, (size_t)c->pq.m);
                 continue;
             }
-            const float *x = leann_cache_get(&c->cache, v);
-            if (!x) {
-                leann_pq_decode(&c->pq, c->codes + (size_t)v * c->pq.m, rec);
+            const float *x;
+            if (k < nsn && sample[k] == v)
+                x = svec + k++ * dim;
+            else if (!(x = leann_cache_get(&c->cache, v))) {
+                leann_pq_decode(&c->pq, code, rec);
                 x = rec;
             }
             leann_pq_encode(&npq, x, code);
         }
         free(rec);
-        free(c->codes);
-        c->codes = codes;
         leann_pq_free(&c->pq);
         c->pq = npq;
         c->codes_n = (uint32_t)(live > 0 ? live : 0);
@@ -286,7 +282,6 @@ rg_status leann_retrain_codes(leann_coll *c, int64_t live, const float *const *b
     }
     free(svec);
     free(sample);
-    free(in_sample);
     return rc;
 }
 
