@@ -350,6 +350,9 @@ size_t leann_varint_put(uint8_t *p, uint64_t v);
 /* Returns bytes read, 0 if the input ends first or the varint is too long. */
 size_t leann_varint_get(const uint8_t *p, size_t avail, uint64_t *v);
 int leann_cand_cmp(const void *a, const void *b);
+/* Sorts by leann_cand_cmp's order (distance, then node; -0 before +0),
+ * without qsort's indirect comparisons. */
+void leann_cand_sort(leann_cand *a, size_t n);
 
 /* Embedding cache: node -> exact vector, bounded by bytes.  Hubs are kept in
  * preference (CLOCK eviction gives them a second life). */

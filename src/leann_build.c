@@ -569,7 +569,7 @@ static void prune_hubs_clean(leann_graph *g, const leann_space *sp, double hub_f
     leann_cand *order = rg_xmalloc(sizeof(leann_cand) * n);
     for (uint32_t v = 0; v < n; v++)
         order[v] = (leann_cand){-(float)indeg[v], v};
-    qsort(order, n, sizeof *order, leann_cand_cmp);
+    leann_cand_sort(order, n);
     uint32_t nhub = (uint32_t)((double)n * hub_fraction + 0.5);
     uint8_t *hub = rg_xcalloc(n, 1);
     for (uint32_t i = 0; i < nhub && i < n; i++)

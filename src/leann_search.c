@@ -138,7 +138,7 @@ void leann_beam_search_heap(const leann_graph *g, leann_dist_fn dist, void *ctx,
     }
     free(todo.a);
     free(best.a);
-    qsort(seen, nseen, sizeof *seen, leann_cand_cmp);
+    leann_cand_sort(seen, nseen);
     *seen_out = seen;
     *nseen_out = nseen;
 }
@@ -225,7 +225,7 @@ void leann_beam_search_from(const leann_graph *g, leann_dist_fn dist, void *ctx,
         if (lowest < cur)
             cur = lowest;
     }
-    qsort(seen, nseen, sizeof *seen, leann_cand_cmp);
+    leann_cand_sort(seen, nseen);
     free(pool);
     free(expanded);
     *seen_out = seen;
