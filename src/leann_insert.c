@@ -20,6 +20,9 @@
 
 /* Candidate pool for a new node's neighbours. */
 #define INSERT_POOL 48
+/* A new non-hub chooses pruned_degree + pruned_degree / this (see
+ * leann_link_node). */
+#define LEANN_INSERT_EXTRA_DIV 4
 
 void leann_edit_space_init(leann_edit_space *es, leann_coll *c)
 {
@@ -190,6 +193,15 @@ rg_status leann_link_node(leann_coll *c, leann_edit_space *es, uint32_t v, bool 
             hubs[nh++] = x;
     }
     int bound = leann_graph_bound(g, v);
+    /* A new non-hub chooses a quarter more than pruned_degree: after a bulk
+     * build a non-hub holds its pruned_degree choices plus the reverse
+     * edges of every node built after it (12.7 on average at 8), while an
+     * inserted node gets reverse edges only from later inserts.  On 291K
+     * Debian-doc chunks (95% inserted) 10 instead of 8 took walk recall@10
+     * from 0.943 to 0.948 (0.950 -> 0.9555 with the refinement at 211) for
+     * 9% more insert CPU; 12 did no better (bench/leann/RESULTS-insert.md). */
+    if (g->deg[v] == 0 && !(g->flags[v] & LEANN_NODE_HUB))
+        bound += bound / LEANN_INSERT_EXTRA_DIV;
     if (g->deg[v] > bound)
         bound = g->deg[v];
     leann_space sp = {leann_edit_space_vec, es, c->dim};
