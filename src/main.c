@@ -1,9 +1,9 @@
 /* ragged: the command-line entry point and command table. */
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 #include <signal.h>
 #include <stdio.h>
+#ifdef __GLIBC__ /* defined by the libc headers above */
+#include <malloc.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
