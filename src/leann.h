@@ -237,7 +237,9 @@ int leann_robust_prune_clean(const leann_space *sp, const uint32_t *cand, const 
  * duplicates, p itself and deleted nodes are dropped). */
 void leann_graph_set_pruned(leann_graph *g, const leann_space *sp, uint32_t p, uint32_t *cand,
                             int ncand, int bound);
-/* Re-prunes node v's list after adding candidate c (used for reverse edges). */
+/* Adds the edge v -> c (a reverse edge): appended while v's list is
+ * shorter than max_degree, else the list plus c is re-pruned to
+ * max_degree (Algorithm 3's bidirectional edges, as after a bulk build). */
 void leann_graph_add_edge(leann_graph *g, const leann_space *sp, uint32_t v, uint32_t c);
 /* Gives node v its neighbours from cand (exact distances through sp,
  * RobustPrune to bound) and adds the reverse edges, re-pruning neighbours
@@ -348,6 +350,9 @@ size_t leann_varint_put(uint8_t *p, uint64_t v);
 /* Returns bytes read, 0 if the input ends first or the varint is too long. */
 size_t leann_varint_get(const uint8_t *p, size_t avail, uint64_t *v);
 int leann_cand_cmp(const void *a, const void *b);
+/* Sorts by leann_cand_cmp's order (distance, then node; -0 before +0),
+ * without qsort's indirect comparisons. */
+void leann_cand_sort(leann_cand *a, size_t n);
 
 /* Embedding cache: node -> exact vector, bounded by bytes.  Hubs are kept in
  * preference (CLOCK eviction gives them a second life). */
@@ -481,6 +486,11 @@ typedef struct leann_coll {
                            * files): tombstones below it are dropped only
                            * when the store checkpoints (src.save) */
     uint32_t built_n;     /* live nodes at the last full build */
+    uint32_t codes_n;     /* live nodes when the codebooks were last trained
+                           * (a full build or leann_retrain_codes) */
+    bool codebook_changed; /* codebooks retrained since the last save: the
+                            * store must write a new generation (every code
+                            * changed), not overlay rows */
     /* Consolidation (leann_vacuum.c; meta "consolidate", "changed",
      * "passes", "renumber"): the next node of the running pass (-1: none),
      * records deleted since the last build or pass start, passes completed, and a counter bumped whenever node
@@ -547,6 +557,19 @@ bool leann_should_rebuild(const leann_coll *c, int64_t live);
 /* Vectors a rebuild may hold at once (build_memory_mb / (dim x 4), at
  * least LEANN_STREAM_BLOCK): above it leann_rebuild streams. */
 uint32_t leann_rebuild_max_nodes(const leann_coll *c);
+/* Whether an add leaving `live` live records should first retrain the PQ
+ * codebooks (leann_retrain_codes): a collection past the rebuilds' memory
+ * bound that doubled since its codebooks were trained (codes_n). */
+bool leann_should_retrain_codes(const leann_coll *c, int64_t live);
+/* New PQ codebooks (same code size) trained on a sample of at most
+ * leann_rebuild_max_nodes vectors spread evenly over the live nodes in node
+ * order and then batch[0..nbatch) (the exact vectors of records being
+ * added, not yet nodes; the nodes' vectors come from the cache or are
+ * recomputed); every live node re-encoded (the sample's and the cached
+ * ones from their exact vectors, the others from their old codes'
+ * reconstructions); sets codes_n to live and codebook_changed, so the next
+ * save writes a whole new generation. */
+rg_status leann_retrain_codes(leann_coll *c, int64_t live, const float *const *batch, size_t nbatch, rg_error *err);
 /* The consolidation step every write ends with: see LEANN_CONSOLIDATE_*.
  * live: live records once the write commits; work: records the write added
  * or deleted (the step's budget). */

@@ -136,18 +136,24 @@ void leann_graph_add_edge(leann_graph *g, const leann_space *sp, uint32_t v, uin
     for (int i = 0; i < d; i++)
         if (nb[i] == c)
             return;
-    int bound = leann_graph_bound(g, v);
-    if (d < bound) {
+    /* A reverse edge is kept as Algorithm 3 keeps them after a bulk build
+     * (leann_graph_prune_hubs): appended while the list is shorter than
+     * graph_degree, whatever the node's own bound (pruned_degree is what a
+     * node chooses, not what others may add), and only a full list is
+     * re-pruned, to graph_degree.  Re-pruning at pruned_degree dropped most
+     * new nodes from the lists of the nodes they chose, so an inserted node
+     * had few in-edges: on 291K Debian-doc chunks (95% inserted) walk
+     * recall@10 0.855 against 0.924 with this rule (bench/leann/insert_lab.c,
+     * bench/leann/RESULTS-insert.md). */
+    if (d < g->max_degree) {
         nb[d] = c;
         g->deg[v] = (uint16_t)(d + 1);
         return;
     }
-    /* A list the build's reverse edges made longer than its bound keeps
-     * its length: re-pruned, not cut back (leann_graph_prune_hubs). */
     uint32_t cand[257];
     memcpy(cand, nb, sizeof(uint32_t) * (size_t)d);
     cand[d] = c;
-    leann_graph_set_pruned(g, sp, v, cand, d + 1, d > bound ? d : bound);
+    leann_graph_set_pruned(g, sp, v, cand, d + 1, g->max_degree);
 }
 
 void leann_graph_connect(leann_graph *g, const leann_space *sp, uint32_t v, const uint32_t *cand,
@@ -563,7 +569,7 @@ static void prune_hubs_clean(leann_graph *g, const leann_space *sp, double hub_f
     leann_cand *order = rg_xmalloc(sizeof(leann_cand) * n);
     for (uint32_t v = 0; v < n; v++)
         order[v] = (leann_cand){-(float)indeg[v], v};
-    qsort(order, n, sizeof *order, leann_cand_cmp);
+    leann_cand_sort(order, n);
     uint32_t nhub = (uint32_t)((double)n * hub_fraction + 0.5);
     uint8_t *hub = rg_xcalloc(n, 1);
     for (uint32_t i = 0; i < nhub && i < n; i++)

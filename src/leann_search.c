@@ -138,7 +138,7 @@ void leann_beam_search_heap(const leann_graph *g, leann_dist_fn dist, void *ctx,
     }
     free(todo.a);
     free(best.a);
-    qsort(seen, nseen, sizeof *seen, leann_cand_cmp);
+    leann_cand_sort(seen, nseen);
     *seen_out = seen;
     *nseen_out = nseen;
 }
@@ -225,7 +225,7 @@ void leann_beam_search_from(const leann_graph *g, leann_dist_fn dist, void *ctx,
         if (lowest < cur)
             cur = lowest;
     }
-    qsort(seen, nseen, sizeof *seen, leann_cand_cmp);
+    leann_cand_sort(seen, nseen);
     free(pool);
     free(expanded);
     *seen_out = seen;
@@ -648,12 +648,22 @@ int leann_walk_beam(const leann_coll *c, int asked)
  * every code and are not refined. */
 #define LEANN_REFINE_BEAM_CHEAP 100
 #define LEANN_REFINE_BUDGET 20   /* recomputes at most, per beam slot */
+/* Past LEANN_REFINE_GROW_N live records the automatic beam grows with the
+ * square root of the size, up to LEANN_REFINE_GROW_MAX times: at 291K
+ * Debian-doc chunks in a collection grown by insertion (95% of its nodes),
+ * beam 100 found 0.943 of the true top 10 and 200 found 0.950, for 876 and
+ * 1,557 recomputes a query (bench/leann/RESULTS-insert.md). */
+#define LEANN_REFINE_GROW_N 65536
+#define LEANN_REFINE_GROW_MAX 4.0
 int leann_refine_beam(const leann_coll *c)
 {
     if (c->params.refine_beam >= 0)
         return c->params.refine_beam;
     const rg_embedder *e = c->embedder;
-    return e && !strcmp(e->identity.kind, "builtin") ? LEANN_REFINE_BEAM_CHEAP : 0;
+    if (!e || strcmp(e->identity.kind, "builtin") != 0)
+        return 0;
+    double grow = c->live > LEANN_REFINE_GROW_N ? sqrt((double)c->live / LEANN_REFINE_GROW_N) : 1.0;
+    return (int)(LEANN_REFINE_BEAM_CHEAP * RG_MIN(grow, LEANN_REFINE_GROW_MAX));
 }
 
 rg_status leann_search(leann_coll *c, const float *q, const rg_query_opts *opts, leann_cand **out, size_t *nout,

@@ -61,10 +61,12 @@ static rg_status save_overlay(leann_coll *c, const uint8_t *dirty, uint32_t new_
     while (top > 0 && (g->flags[top - 1] & LEANN_NODE_DELETED))
         top--;
     uint32_t dead_top = g->n - top;
-    /* Checkpoint: when the overlay would hold more than half the graph, or
-     * those tombstones reach LEANN_CONSOLIDATE_CHANGED of the nodes, write
-     * a new generation instead (same transaction commits it). */
-    if (overlay + ndirty > 256 + c->base_n / 2 ||
+    /* Checkpoint: when the codebooks were retrained (every code changed,
+     * and overlay rows are codes of the generation's codebooks), when the
+     * overlay would hold more than half the graph, or when those tombstones
+     * reach LEANN_CONSOLIDATE_CHANGED of the nodes, write a new generation
+     * instead (same transaction commits it). */
+    if (c->codebook_changed || overlay + ndirty > 256 + c->base_n / 2 ||
         (dead_top >= LEANN_CONSOLIDATE_MIN_CHANGED && dead_top >= LEANN_CONSOLIDATE_CHANGED * g->n)) {
         int64_t gen = leann_sq(c)->generation + 1;
         /* The new files hold no tombstone at the top. */
@@ -80,6 +82,7 @@ static rg_status save_overlay(leann_coll *c, const uint8_t *dirty, uint32_t new_
         *new_gen = gen;
         leann_sq(c)->generation = gen;
         c->base_n = g->n;
+        c->codebook_changed = false;
         return RG_OK;
     }
     sqlite3_stmt *sa = NULL, *sc = NULL, *sd = NULL;

@@ -359,6 +359,69 @@ int leann_cand_cmp(const void *a, const void *b)
     return (x->node > y->node) - (x->node < y->node);
 }
 
+/* A float's bits as an unsigned key of the same order (negatives below
+ * positives, -0 just below +0), and back. */
+static inline uint32_t float_key(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return (u & 0x80000000u) ? ~u : u | 0x80000000u;
+}
+
+static inline float key_float(uint32_t k)
+{
+    uint32_t u = (k & 0x80000000u) ? k & 0x7fffffffu : ~k;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+void leann_cand_sort(leann_cand *a, size_t n)
+{
+    if (n < 48) {   /* insertion sort */
+        for (size_t i = 1; i < n; i++) {
+            leann_cand x = a[i];
+            size_t j = i;
+            while (j > 0 && leann_cand_cmp(&a[j - 1], &x) > 0) {
+                a[j] = a[j - 1];
+                j--;
+            }
+            a[j] = x;
+        }
+        return;
+    }
+    /* LSD radix sort of (distance key << 32 | node), a byte a pass; passes
+     * whose byte is the same in every key are skipped (the high bytes of
+     * node numbers, mostly).  The candidate lists of wide walks hold over
+     * 100,000 entries, and qsort's indirect comparisons were about 4% of a
+     * 291K-chunk ingest's CPU. */
+    uint64_t *k = rg_xmalloc(n * sizeof *k), *t = rg_xmalloc(n * sizeof *t);
+    for (size_t i = 0; i < n; i++)
+        k[i] = (uint64_t)float_key(a[i].dist) << 32 | a[i].node;
+    for (int shift = 0; shift < 64; shift += 8) {
+        size_t count[256] = {0};
+        for (size_t i = 0; i < n; i++)
+            count[(k[i] >> shift) & 0xff]++;
+        if (count[(k[0] >> shift) & 0xff] == n)
+            continue;
+        size_t sum = 0;
+        for (int b = 0; b < 256; b++) {
+            size_t c = count[b];
+            count[b] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++)
+            t[count[(k[i] >> shift) & 0xff]++] = k[i];
+        uint64_t *x = k;
+        k = t;
+        t = x;
+    }
+    for (size_t i = 0; i < n; i++)
+        a[i] = (leann_cand){key_float((uint32_t)(k[i] >> 32)), (uint32_t)k[i]};
+    free(k);
+    free(t);
+}
+
 void leann_visit_begin(leann_visit *vs, uint32_t n)
 {
     if (n > vs->cap) {

@@ -179,6 +179,112 @@ bool leann_should_rebuild(const leann_coll *c, int64_t live)
     return live <= (int64_t)leann_rebuild_max_nodes(c) && live >= 2 * (int64_t)c->built_n;
 }
 
+bool leann_should_retrain_codes(const leann_coll *c, int64_t live)
+{
+    int64_t trained = c->codes_n > c->built_n ? c->codes_n : c->built_n;
+    return c->pq.m > 0 && live > (int64_t)leann_rebuild_max_nodes(c) && live >= 2 * trained;
+}
+
+/* Codebooks trained once, at the last full build, fit the files ingested
+ * first (on the Debian-doc corpus: the first 16,384 chunks are all Linux
+ * kernel docs), and a collection past the rebuilds' memory bound grows by
+ * insertion under them: codes of later, different text are coarser, and
+ * they steer every walk and insert.  Retraining at each doubling keeps
+ * the codebooks fit for what is stored; codes trained on a spread sample
+ * of the whole 291K corpus took its walk recall@10 from 0.924 to 0.946
+ * (bench/leann/RESULTS-insert.md).  Memory: the sample (at most
+ * build_memory_mb of vectors, as a rebuild) and one block; the work: one
+ * k-means and one re-encode of every code, at doublings only, so a
+ * constant factor over the collection's growth. */
+rg_status leann_retrain_codes(leann_coll *c, int64_t live, const float *const *batch, size_t nbatch, rg_error *err)
+{
+    leann_graph *g = &c->graph;
+    size_t dim = (size_t)c->dim;
+    uint32_t nlive = 0;
+    for (uint32_t v = 0; v < g->n; v++)
+        nlive += !(g->flags[v] & LEANN_NODE_DELETED);
+    /* The sample is drawn evenly from the live nodes in node order followed
+     * by the batch being added (index nlive + i: batch[i]). */
+    size_t total = (size_t)nlive + nbatch;
+    size_t cap = leann_rebuild_max_nodes(c);
+    if (cap > LEANN_PQ_TRAIN_MAX)
+        cap = LEANN_PQ_TRAIN_MAX;
+    if (cap > total)
+        cap = total;
+    if (cap == 0)
+        return RG_OK;
+    uint32_t *sample = rg_xmalloc(cap * sizeof *sample);   /* node numbers; nodes first */
+    size_t ns = 0, nsn = 0;   /* sampled, of which nodes */
+    float *svec = malloc(cap * dim * sizeof(float));
+    if (!svec) {
+        free(sample);
+        return rg_error_set(err, RG_ERR_NOMEM, "out of memory holding %zu vectors to retrain the codes", cap);
+    }
+    size_t at = 0;   /* index into nodes then batch */
+    for (uint32_t v = 0; v < g->n && ns < cap; v++) {
+        if (g->flags[v] & LEANN_NODE_DELETED)
+            continue;
+        if (at * cap / total == ns)
+            sample[ns++] = v;
+        at++;
+    }
+    nsn = ns;
+    for (size_t i = 0; i < nbatch && ns < cap; i++, at++)
+        if (at * cap / total == ns || total - at <= cap - ns)
+            memcpy(svec + ns++ * dim, batch[i], dim * sizeof(float));
+    rg_status rc = RG_OK;
+    for (size_t k = 0; rc == RG_OK && k < nsn; k += LEANN_STREAM_BLOCK) {
+        leann_progress(c, "recomputing embeddings to retrain the codes", (int64_t)k, (int64_t)nsn);
+        size_t cnt = nsn - k < LEANN_STREAM_BLOCK ? nsn - k : LEANN_STREAM_BLOCK;
+        rc = leann_fetch_vectors(c, sample + k, cnt, svec + k * dim, err);
+    }
+    leann_pq npq;
+    memset(&npq, 0, sizeof npq);
+    if (rc == RG_OK) {
+        leann_progress(c, "training the vector codes", 0, 0);
+        int bits = c->pq.ksub <= 16 ? 4 : 8;
+        int code_bytes = bits == 4 ? (c->pq.m + 1) / 2 : c->pq.m;
+        rc = leann_pq_train(&npq, svec, ns, c->dim, code_bytes, bits, 0xc0de5, err);
+        if (rc == RG_OK && npq.m != c->pq.m)
+            rc = rg_error_set(err, RG_ERR_INTERNAL, "retrained codes have %d sub-quantisers, not %d", npq.m, c->pq.m);
+        if (rc != RG_OK)
+            leann_pq_free(&npq);
+    }
+    if (rc == RG_OK) {
+        /* Re-encode, in place (each slot's old code is decoded before the
+         * new one overwrites it, so no second codes array): exact vectors
+         * where at hand (the sample, the cache), the old code's
+         * reconstruction otherwise.  Recomputing every node would cost a
+         * whole collection's embeddings at each doubling.  (The batch is
+         * encoded by the insert, with the new codebooks.) */
+        float *rec = rg_xmalloc(dim * sizeof(float));
+        size_t k = 0;   /* next sample entry (sample[] ascends) */
+        for (uint32_t v = 0; v < g->n; v++) {
+            uint8_t *code = c->codes + (size_t)v * c->pq.m;
+            if (g->flags[v] & LEANN_NODE_DELETED) {
+                memset(code, 0, (size_t)c->pq.m);
+                continue;
+            }
+            const float *x;
+            if (k < nsn && sample[k] == v)
+                x = svec + k++ * dim;
+            else if (!(x = leann_cache_get(&c->cache, v))) {
+                leann_pq_decode(&c->pq, code, rec);
+                x = rec;
+            }
+            leann_pq_encode(&npq, x, code);
+        }
+        free(rec);
+        leann_pq_free(&c->pq);
+        c->pq = npq;
+        c->codes_n = (uint32_t)(live > 0 ? live : 0);
+        c->codebook_changed = true;
+    }
+    free(svec);
+    free(sample);
+    return rc;
+}
+
 /* ---- consolidation in bounded steps ----------------------------------------
  *
  * See LEANN_CONSOLIDATE_* in leann.h.  Nothing here holds more than one
@@ -640,6 +746,7 @@ rg_status leann_rebuild(leann_coll *c, const uint32_t *known, const float *known
     free(kidx);
     if (rc == RG_OK) {
         c->built_n = (uint32_t)n;
+        c->codes_n = (uint32_t)n;
         /* A fresh build: nothing left to consolidate. */
         c->consolidate_next = -1;
         c->changed = 0;

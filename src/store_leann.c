@@ -134,6 +134,8 @@ rg_status leann_meta_save(leann_coll *c, rg_error *err)
     if (rc == RG_OK)
         rc = leann_meta_set_int(c, "built_n", c->built_n, err);
     if (rc == RG_OK)
+        rc = leann_meta_set_int(c, "codes_n", c->codes_n, err);
+    if (rc == RG_OK)
         rc = leann_meta_set_int(c, "dict_id", leann_sq(c)->dict_id, err);
     if (rc == RG_OK)
         rc = leann_meta_set_int(c, "meta_dict_id", leann_sq(c)->meta_dict_id, err);
@@ -509,6 +511,9 @@ static rg_status leann_load(leann_coll *c, rg_error *err)
             rc = meta_int(leann_db(c), "base_n", 0, &base_n, err);
         if (rc == RG_OK)
             rc = meta_int(leann_db(c), "built_n", 0, &built_n, err);
+        int64_t codes_n = -1;   /* absent (written before codebook retraining): built_n */
+        if (rc == RG_OK)
+            rc = meta_int(leann_db(c), "codes_n", -1, &codes_n, err);
         if (rc == RG_OK)
             rc = meta_int(leann_db(c), "dict_id", 0, &dict_id, err);
         if (rc == RG_OK)
@@ -575,6 +580,8 @@ static rg_status leann_load(leann_coll *c, rg_error *err)
             leann_sq(c)->version = version;
             leann_sq(c)->generation = gen;
             c->built_n = (uint32_t)built_n;
+            c->codes_n = (uint32_t)(codes_n >= 0 ? codes_n : built_n);
+            c->codebook_changed = false;   /* the codes loaded are the generation's */
             leann_sq(c)->dict_id = dict_id;
             leann_sq(c)->meta_dict_id = meta_dict_id;
             return RG_OK;
@@ -1271,13 +1278,14 @@ static rg_status leann_stats(void *impl, rg_store_stats *out, rg_error *err)
                  leann_walk_beam(c, 0), (long long)c->live, (long long)c->params.scan_threshold,
                  leann_refine_beam(c) > 0 ? " + exact refinement" : "");
     out->details = json_pack(
-        "{s:s, s:s?, s:I, s:f, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:i, s:i, s:i, s:I, s:I, s:I, s:s, s:I, s:I, s:I}",
+        "{s:s, s:s?, s:I, s:f, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:i, s:i, s:i, s:I, s:I, s:I, s:s, s:I, s:I, s:I}",
         "search",
         search, "last_query", c->last_query_path, "unreachable", (json_int_t)leann_graph_unreachable(&c->graph),
         "avg_degree", leann_graph_avg_degree(&c->graph),
         "graph_degree", c->graph.max_degree, "pruned_degree", c->graph.pruned_degree, "hubs", (int)hubs, "nodes",
         (json_int_t)c->graph.n, "generation", (json_int_t)leann_sq(c)->generation, "overlay_nodes", (json_int_t)overlay,
-        "built_n", (json_int_t)c->built_n, "pq_bytes_per_node", c->pq.ksub <= 16 ? (c->pq.m + 1) / 2 : c->pq.m, "pq_centroids", c->pq.ksub, "dimension",
+        "built_n", (json_int_t)c->built_n, "codes_n", (json_int_t)c->codes_n, "pq_bytes_per_node",
+        c->pq.ksub <= 16 ? (c->pq.m + 1) / 2 : c->pq.m, "pq_centroids", c->pq.ksub, "dimension",
         c->dim, "cache_capacity_bytes", (json_int_t)(c->cache.slots * (size_t)c->dim * sizeof(float)), "cache_entries",
         (json_int_t)c->cache.used, "recomputed_by_this_handle", (json_int_t)c->recomputed, "zstd_dictionary",
         leann_sq(c)->dict_id ? "yes" : "no", "consolidating_from", (json_int_t)c->consolidate_next, "changed_since_build",

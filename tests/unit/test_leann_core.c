@@ -1427,3 +1427,29 @@ TEST(leann_robust_prune_clean_matches_robust_prune)
     CHECK(differ_from_plain_input > 0);   /* the prunes did drop candidates */
     free(v);
 }
+
+/* leann_cand_sort (radix) orders as qsort with leann_cand_cmp: distance,
+ * then node; ties, negative distances, small and large lists. */
+TEST(leann_cand_sort_matches_qsort)
+{
+    uint64_t s = 77;
+    size_t sizes[] = {0, 1, 5, 47, 48, 49, 300, 5000};
+    for (size_t t = 0; t < RG_ARRAY_LEN(sizes); t++) {
+        size_t n = sizes[t];
+        leann_cand *a = rg_xmalloc((n ? n : 1) * sizeof *a), *b = rg_xmalloc((n ? n : 1) * sizeof *b);
+        for (size_t i = 0; i < n; i++) {
+            s = s * 6364136223846793005ull + 1442695040888963407ull;
+            /* few distinct distances (ties), some negative, nodes with high bytes set */
+            float d = (float)((int)(s >> 40) % 64 - 8) / 16.0f;
+            uint32_t node = (uint32_t)(s >> 7) % (t % 2 ? 1000u : 4000000000u);
+            a[i] = b[i] = (leann_cand){d, node};
+        }
+        leann_cand_sort(a, n);
+        qsort(b, n, sizeof *b, cmp_cand);
+        for (size_t i = 0; i < n; i++)
+            CHECK_MSG(a[i].dist == b[i].dist && a[i].node == b[i].node, "n %zu, at %zu: (%g, %u) vs (%g, %u)", n, i,
+                      a[i].dist, a[i].node, b[i].dist, b[i].node);
+        free(a);
+        free(b);
+    }
+}

@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "contract.h"
+#include "leann.h"
 #include "sqlite_util.h"
 #include "filter.h"
 #include "test.h"
@@ -792,6 +793,95 @@ TEST(leann_dictionaries_kept_once_trained_on_a_full_sample)
     free(id2);
     free(id3);
     free(sampled);
+    corpus_free(&co);
+    pair_close(&p);
+}
+
+/* Past the rebuilds' memory bound a growing collection retrains its PQ
+ * codebooks at each doubling (leann_retrain_codes, issue 16 item 3b) and
+ * the write persists them with every node's new code as a new generation:
+ * read back from disk (the generation's codes file plus any overlay row),
+ * every live node's code decodes close to its exact vector under the
+ * codebooks stored with it.  A write that left old codebooks (or old codes)
+ * on disk beside new ones fails this. */
+TEST(leann_codes_retrained_past_the_memory_bound_persist)
+{
+    pair_env p;
+    /* 1 MB: 2,730 vectors at 96-d; full builds at doublings up to 1,600. */
+    const char *kv[] = {"vectorstore.leann.build_memory_mb", "1", "vectorstore.leann.scan_threshold", "0", NULL};
+    CHECK(pair_open_with(&p, "retrain", kv));
+    corpus co;
+    corpus_make(&co, &p.le, 3300, 9);
+    rg_error err;
+    size_t at = 0;
+    for (; at < 1600; at += 100)
+        CHECK_OK(add_both(&p, co.recs + at, 100, false, &err), &err);
+    for (; at < co.n; at += 25)   /* small writes: their own edits alone would go to the overlay */
+        CHECK_OK(add_both(&p, co.recs + at, 25, false, &err), &err);
+    rg_store_stats st;
+    CHECK_OK(rg_collection_stats(p.lc, &st, &err), &err);
+    json_int_t built = json_integer_value(json_object_get(st.details, "built_n"));
+    json_int_t codes_n = json_integer_value(json_object_get(st.details, "codes_n"));
+    json_int_t gen = json_integer_value(json_object_get(st.details, "generation"));
+    rg_store_stats_free(&st);
+    CHECK_MSG(built == 1600 && codes_n == 3200, "built_n %lld, codes_n %lld", (long long)built, (long long)codes_n);
+    bool exact;
+    float r10 = recall_vs_exact(p.lc, p.ec, &co, 10, 60, NULL, &exact);
+    CHECK_MSG(exact && r10 >= 0.9f, "recall@10 after the retrain %.3f", r10);
+    rg_collection_close(p.lc);
+    p.lc = NULL;
+
+    char *dir = rg_path_join(rg_test_tmpdir(), "leann/retrain");
+    char *cp = rg_xasprintf("%s/codes-%lld.bin", dir, (long long)gen);
+    leann_pq pq;
+    uint8_t *codes = NULL;
+    uint32_t n = 0;
+    CHECK_OK(leann_codes_read(&pq, &codes, &n, cp, &err), &err);
+    /* nodes added since the generation have overlay rows only */
+    codes = rg_xrealloc(codes, (n + co.n) * (size_t)pq.m);
+    memset(codes + (size_t)n * pq.m, 0, co.n * (size_t)pq.m);
+    n += (uint32_t)co.n;
+    char *dbp = rg_path_join(dir, "leann.sqlite");
+    sqlite3 *db;
+    CHECK(sqlite3_open_v2(dbp, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    sqlite3_stmt *s;
+    CHECK(sqlite3_prepare_v2(db, "SELECT node, code FROM codes", -1, &s, NULL) == SQLITE_OK);
+    int overlay = 0;
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        uint32_t v = (uint32_t)sqlite3_column_int64(s, 0);
+        if (v < n && sqlite3_column_bytes(s, 1) == pq.m) {
+            memcpy(codes + (size_t)v * pq.m, sqlite3_column_blob(s, 1), (size_t)pq.m);
+            overlay++;
+        }
+    }
+    sqlite3_finalize(s);
+    CHECK(sqlite3_prepare_v2(db, "SELECT seq, node FROM rec", -1, &s, NULL) == SQLITE_OK);
+    float rec[LDIM], worst = 1.0f;
+    double sum = 0;
+    int rows = 0;
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        int64_t seq = sqlite3_column_int64(s, 0);
+        uint32_t v = (uint32_t)sqlite3_column_int64(s, 1);
+        CHECK(seq >= 1 && (size_t)seq <= co.n && v < n);
+        if (seq < 1 || (size_t)seq > co.n || v >= n)
+            break;
+        leann_pq_decode(&pq, codes + (size_t)v * pq.m, rec);
+        float cos = rg_dot(rec, co.vecs + (size_t)(seq - 1) * LDIM, LDIM) / sqrtf(rg_dot(rec, rec, LDIM));
+        sum += cos;
+        worst = cos < worst ? cos : worst;
+        rows++;
+    }
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    fprintf(stderr, "    %d records, %d overlay codes: cosine(decoded code, exact vector) mean %.3f, worst %.3f\n", rows,
+            overlay, sum / (rows ? rows : 1), worst);
+    CHECK_EQ_INT(rows, (int)co.n);
+    CHECK_MSG(worst >= 0.8f, "a stored code decodes far from its vector: cosine %.3f", worst);
+    free(codes);
+    leann_pq_free(&pq);
+    free(dbp);
+    free(cp);
+    free(dir);
     corpus_free(&co);
     pair_close(&p);
 }
