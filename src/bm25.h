@@ -35,7 +35,9 @@ void rg_bm25_builder_free(rg_bm25_builder *b);
  * single spaces, may be empty).  Returns its number in the segment. */
 uint32_t rg_bm25_builder_add(rg_bm25_builder *b, const char *id, const char *terms, size_t len);
 size_t rg_bm25_builder_ndocs(const rg_bm25_builder *b);
-/* The segment's bytes (head, regions, trailer) appended to out. */
+/* The segment's bytes (head, regions, trailer) appended to out.  The
+ * postings are freed as they are written: afterwards the builder answers
+ * only rg_bm25_builder_ndocs and is then freed. */
 void rg_bm25_builder_encode(rg_bm25_builder *b, rg_buf *out);
 
 /* ---- reading a segment ---- */

@@ -426,10 +426,16 @@ void rg_bm25_builder_encode(rg_bm25_builder *b, rg_buf *out)
     rg_buf raw;
     rg_buf_init(&raw);
     for (uint32_t i = 0; i < b->nterms; i++) {
-        const bterm *x = &b->terms[order[i]];
+        bterm *x = &b->terms[order[i]];
         const char *name = b->names.data + x->name;
         size_t post_off = reg[R_POST].len;
         encode_postings(x, &reg[R_POST], b->dls);
+        /* Given back as soon as written: a merge of the large segments
+         * holds every posting of them (8 bytes each, over 100 MB at 291K
+         * chunks), and the encoded regions and the output grow meanwhile. */
+        free(x->post);
+        x->post = NULL;
+        x->cap = 0;
         uint32_t shared = 0;
         if (i % RESTART == 0) {
             dict_flush(cctx, level, &raw, &reg[R_DICT]);
@@ -459,6 +465,10 @@ void rg_bm25_builder_encode(rg_bm25_builder *b, rg_buf *out)
     for (int i = 0; i < NREGIONS; i++)
         nchunks += (reg[i].len + ((size_t)1 << CHUNK_SHIFT) - 1) >> CHUNK_SHIFT;
     size_t head_len = HEAD_FIXED + 4 * nchunks + 4;
+    size_t body = 0;
+    for (int i = 0; i < NREGIONS; i++)
+        body += reg[i].len;
+    rg_buf_reserve(out, head_len + body + 8);   /* once, not doubling past it */
     size_t start = out->len;
     rg_buf_append(out, SEG_MAGIC, 8);
     rg_buf_put_le32(out, SEG_VERSION);
@@ -1115,8 +1125,18 @@ static rg_status merge_term(void *ctx, const char *term, size_t len, rg_bm25_cur
             uint32_t to = m->map[c->docs[i]];
             if (to == UINT32_MAX)
                 continue;
-            if (!x)
+            if (!x) {
                 x = term_of(m->b, term, len);
+                /* Room for this segment's postings of the term, exactly:
+                 * doubling would leave up to half of a large merge's
+                 * postings memory unused. */
+                uint32_t left = c->df > total + i ? c->df - total - i : 0; /* a bad df is caught below */
+                uint32_t need = x->n + left;
+                if (x->cap < need) {
+                    x->cap = need;
+                    x->post = rg_xrealloc(x->post, 2 * (size_t)x->cap * sizeof *x->post);
+                }
+            }
             post_add(x, to, c->tfs[i]);
         }
         total += c->n;

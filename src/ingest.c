@@ -73,6 +73,12 @@ static void progress(const rg_ingest_opts *o, rg_ingest_phase ph, int64_t done, 
 
 /* ---- per-file work ---- */
 
+/* Records embedded and stored together.  Large writes let the leann backend
+ * build its graph in bulk; memory: a batch holds at most max(this, the
+ * chunks of one file, at most ingest.max_chunks_per_file) records, each
+ * with its text, metadata and a dim x 4-byte vector (4 KB at 1024-d). */
+#define INGEST_BATCH_CHUNKS 4096
+
 typedef struct pending {
     rg_record_batch batch;       /* records waiting to be embedded and stored */
     char **texts;
@@ -260,7 +266,7 @@ static void skipped(const rg_walk_file *f, rg_ingest_report *r)
         r->named_failed++;
 }
 
-static rg_status ingest_file(rg_collection *c, const rg_config *cfg, const rg_walk_file *f, const json_t *manifest,
+static rg_status ingest_file(rg_collection *c, const rg_config *cfg, const rg_walk_file *f, json_t *manifest,
                              pending *p, const rg_ingest_opts *o, rg_ingest_report *r, rg_error *err)
 {
     const char *path = f->path;
@@ -339,6 +345,18 @@ static rg_status ingest_file(rg_collection *c, const rg_config *cfg, const rg_wa
         rg_document_free(&doc);
         free(shown);
         return RG_OK;
+    }
+    /* What waits goes first when this file would take the batch past its
+     * size, so a batch holds at most max(INGEST_BATCH_CHUNKS, one file's
+     * chunks) records; a file's chunks are never split over two batches
+     * (one store call replaces a file atomically). */
+    if (p->batch.n > 0 && p->batch.n + chunks.n > INGEST_BATCH_CHUNKS)
+        st = flush(c, p, manifest, o, r, err);
+    if (st != RG_OK) {
+        rg_chunks_free(&chunks);
+        rg_document_free(&doc);
+        free(shown);
+        return st;
     }
     for (size_t i = 0; i < chunks.n; i++) {
         const rg_chunk *ch = &chunks.items[i];
@@ -447,8 +465,6 @@ rg_status rg_ingest(rg_collection *c, const rg_config *cfg, const rg_walk_result
     pending p;
     memset(&p, 0, sizeof p);
     rg_record_batch_init(&p.batch, 0);
-    /* Large writes let the leann backend build its graph in bulk. */
-    const size_t batch_chunks = 4096;
     for (size_t i = 0; rc == RG_OK && i < files->nfiles; i++) {
         if (o->interrupted && *o->interrupted) {
             /* Store what is already read so the work done is kept. */
@@ -462,7 +478,7 @@ rg_status rg_ingest(rg_collection *c, const rg_config *cfg, const rg_walk_result
         }
         progress(o, RG_INGEST_READ, r->files_done, r->files_total, NULL);
         rc = ingest_file(c, cfg, &files->files[i], manifest, &p, o, r, err);
-        if (rc == RG_OK && p.batch.n >= batch_chunks)
+        if (rc == RG_OK && p.batch.n >= INGEST_BATCH_CHUNKS)
             rc = flush(c, &p, manifest, o, r, err);
         r->files_done++;
     }

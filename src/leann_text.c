@@ -622,6 +622,160 @@ static size_t train(void *dict, size_t cap, const rg_buf *all, const size_t *siz
  * checksums, format 6). */
 #define DICT_SAMPLED_KEY "dict_sample_bytes"
 
+/* Rows rewritten per read of the second pass (a bounded page in memory). */
+#define RETRAIN_PAGE 256
+
+/* The plain content of the row st is on (columns seq, doc, doclen, dict,
+ * meta): its passage into *doc (NULL when none, else malloc'd), its
+ * metadata re-packed with the passage at hand appended to metas (*msz:
+ * bytes appended, SIZE_MAX when none), so rows of older versions lose their
+ * content_hash too. */
+static rg_status row_plain(leann_coll *c, sqlite3_stmt *st, rg_buf *scratch, char **doc, rg_buf *metas, size_t *msz,
+                           rg_error *err)
+{
+    *doc = NULL;
+    *msz = SIZE_MAX;
+    rg_status rc = RG_OK;
+    if (sqlite3_column_type(st, 1) != SQLITE_NULL)
+        rc = leann_doc_decompress(c, sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1),
+                                  sqlite3_column_int64(st, 3), sqlite3_column_int64(st, 2), doc, err);
+    if (rc == RG_OK && sqlite3_column_type(st, 4) != SQLITE_NULL) {
+        const uint8_t *p;
+        size_t pn;
+        json_t *obj = NULL;
+        rc = meta_packed(c, sqlite3_column_blob(st, 4), (size_t)sqlite3_column_bytes(st, 4), scratch, &p, &pn, err);
+        doc_ref d = {.c = c, .text = *doc};
+        if (rc == RG_OK && !(obj = rg_metapack_decode_doc(p, pn, *doc ? doc_ref_hash : NULL, &d)))
+            rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: metadata of row %lld is damaged", leann_sq(c)->db_path,
+                              (long long)sqlite3_column_int64(st, 0));
+        if (rc == RG_OK) {
+            size_t before = metas->len;
+            rg_metapack_encode_doc(obj, *doc ? d.hex : NULL, metas);
+            *msz = metas->len - before;
+        }
+        json_decref(obj);
+    }
+    if (rc != RG_OK) {
+        free(*doc);
+        *doc = NULL;
+    }
+    return rc;
+}
+
+/* What training learns from: the first rows' bytes up to DICT_SAMPLE_MAX
+ * (train() stops at the first sample that does not fit, so nothing past it
+ * is kept), and counts of all rows. */
+typedef struct dict_sample {
+    rg_buf bytes;
+    size_t *sizes, n, cap;
+    bool full;
+    size_t rows;        /* rows with one, sampled or not */
+    size_t total;       /* their bytes */
+} dict_sample;
+
+static void sample_add(dict_sample *s, const void *p, size_t len)
+{
+    s->rows++;
+    s->total += len;
+    if (s->full || s->bytes.len + len > DICT_SAMPLE_MAX) {
+        s->full = true;
+        return;
+    }
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 256;
+        s->sizes = rg_xrealloc(s->sizes, s->cap * sizeof *s->sizes);
+    }
+    s->sizes[s->n++] = len;
+    rg_buf_append(&s->bytes, p, len);
+}
+
+static void sample_free(dict_sample *s)
+{
+    rg_buf_free(&s->bytes);
+    free(s->sizes);
+    s->sizes = NULL;
+    s->n = s->cap = 0;
+}
+
+/* Rewrites every row with the current dictionaries: a page of rows at a
+ * time is read (in seq order, after `after`), then written, so neither a
+ * statement reads rows the same connection is changing nor do all passages
+ * sit in memory at once. */
+static rg_status rewrite_rows(leann_coll *c, rg_error *err)
+{
+    sqlite3 *db = leann_db(c);
+    sqlite3_stmt *sel = NULL, *upd = NULL;
+    rg_status rc = RG_OK;
+    if (sqlite3_prepare_v2(db, "SELECT seq, doc, doclen, dict, meta FROM rec WHERE seq > ? ORDER BY seq LIMIT ?", -1,
+                           &sel, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "UPDATE rec SET doc = coalesce(?, doc), dict = ?, meta = ? WHERE seq = ?", -1, &upd,
+                           NULL) != SQLITE_OK)
+        rc = rg_sqlite_error(db, leann_sq(c)->db_path, err);
+    ZSTD_CDict *pcd = rc == RG_OK ? get_cdict(c, leann_sq(c)->dict_id, &leann_sq(c)->passage_cdict) : NULL;
+    int64_t seqs[RETRAIN_PAGE];
+    char *docs[RETRAIN_PAGE];
+    size_t msz[RETRAIN_PAGE];
+    rg_buf metas, scratch, z, m;
+    rg_buf_init(&metas);
+    rg_buf_init(&scratch);
+    rg_buf_init(&z);
+    rg_buf_init(&m);
+    int64_t after = INT64_MIN;
+    for (;;) {
+        size_t got = 0;
+        metas.len = 0;
+        if (rc == RG_OK) {
+            sqlite3_bind_int64(sel, 1, after);
+            sqlite3_bind_int(sel, 2, RETRAIN_PAGE);
+        }
+        int r = SQLITE_DONE;
+        while (rc == RG_OK && got < RETRAIN_PAGE && (r = sqlite3_step(sel)) == SQLITE_ROW) {
+            seqs[got] = sqlite3_column_int64(sel, 0);
+            rc = row_plain(c, sel, &scratch, &docs[got], &metas, &msz[got], err);
+            if (rc == RG_OK)
+                got++;
+        }
+        if (rc == RG_OK && r != SQLITE_ROW && r != SQLITE_DONE)
+            rc = rg_sqlite_error(db, leann_sq(c)->db_path, err);
+        if (sel)
+            sqlite3_reset(sel);
+        size_t moff = 0;
+        for (size_t i = 0; i < got; i++) {
+            if (rc == RG_OK) {
+                sqlite3_reset(upd);
+                sqlite3_clear_bindings(upd);
+                if (docs[i]) {
+                    z.len = 0;
+                    rc = frame(c, pcd, false, docs[i], strlen(docs[i]), &z, err);
+                    sqlite3_bind_blob(upd, 1, z.data, (int)z.len, SQLITE_STATIC);
+                }
+                sqlite3_bind_int64(upd, 2, docs[i] ? leann_sq(c)->passage_cdict.id : 0);
+                if (rc == RG_OK && msz[i] != SIZE_MAX) {
+                    rg_buf one = {.data = metas.data + moff, .len = msz[i]};
+                    rc = meta_store(c, leann_sq(c)->meta_dict_id, &one, &m, err);
+                    sqlite3_bind_blob(upd, 3, m.data, (int)m.len, SQLITE_STATIC);
+                }
+                sqlite3_bind_int64(upd, 4, seqs[i]);
+                if (rc == RG_OK && sqlite3_step(upd) != SQLITE_DONE)
+                    rc = rg_sqlite_error(db, leann_sq(c)->db_path, err);
+            }
+            if (msz[i] != SIZE_MAX)
+                moff += msz[i];
+            free(docs[i]);
+        }
+        if (rc != RG_OK || got < RETRAIN_PAGE)
+            break;
+        after = seqs[got - 1];
+    }
+    sqlite3_finalize(sel);
+    sqlite3_finalize(upd);
+    rg_buf_free(&metas);
+    rg_buf_free(&scratch);
+    rg_buf_free(&z);
+    rg_buf_free(&m);
+    return rc;
+}
+
 rg_status leann_train_dictionaries(leann_coll *c, rg_error *err)
 {
     /* Dictionaries that learned from a full sample (the first
@@ -636,83 +790,51 @@ rg_status leann_train_dictionaries(leann_coll *c, rg_error *err)
     free(was);
     if (full)
         return RG_OK;
+    /* Two passes, so memory is the samples (at most DICT_SAMPLE_MAX each)
+     * and not every passage: holding all of them took a 291K-chunk
+     * `compact` 300 MB (issue 16 item 5).  The first decodes every row for
+     * the samples and the totals; rewrite_rows decodes them again. */
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(leann_db(c), "SELECT seq, doc, doclen, dict, meta FROM rec ORDER BY seq", -1, &st, NULL) !=
         SQLITE_OK)
         return rg_sqlite_error(leann_db(c), leann_sq(c)->db_path, err);
-    rg_buf docs, metas, scratch;
-    rg_buf_init(&docs);
-    rg_buf_init(&metas);
+    dict_sample ps = {0}, ms = {0};
+    rg_buf scratch, meta;
+    rg_buf_init(&ps.bytes);
+    rg_buf_init(&ms.bytes);
     rg_buf_init(&scratch);
-    /* per row: seq, passage size (SIZE_MAX: none), packed metadata size (SIZE_MAX: none) */
-    size_t *dsz = NULL, *msz = NULL, n = 0, cap = 0, ndocs = 0, nmetas = 0, sampled = 0;
-    int64_t *seqs = NULL;
+    rg_buf_init(&meta);
+    size_t sampled = 0;
     rg_status rc = RG_OK;
     int r;
     while (rc == RG_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 256;
-            dsz = rg_xrealloc(dsz, cap * sizeof *dsz);
-            msz = rg_xrealloc(msz, cap * sizeof *msz);
-            seqs = rg_xrealloc(seqs, cap * sizeof *seqs);
-        }
-        seqs[n] = sqlite3_column_int64(st, 0);
-        dsz[n] = msz[n] = SIZE_MAX;
         char *doc = NULL;
-        if (sqlite3_column_type(st, 1) != SQLITE_NULL) {
-            rc = leann_doc_decompress(c, sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1),
-                                      sqlite3_column_int64(st, 3), sqlite3_column_int64(st, 2), &doc, err);
-            if (rc != RG_OK)
-                break;
-            dsz[n] = strlen(doc);
-            rg_buf_append(&docs, doc, dsz[n]);
-            ndocs++;
-        }
-        if (sqlite3_column_type(st, 4) != SQLITE_NULL) {
-            /* Re-packed with the passage at hand, so rows of older versions
-             * lose their content_hash too. */
-            const uint8_t *p;
-            size_t pn;
-            json_t *obj = NULL;
-            rc = meta_packed(c, sqlite3_column_blob(st, 4), (size_t)sqlite3_column_bytes(st, 4), &scratch, &p, &pn,
-                             err);
-            doc_ref d = {.c = c, .text = doc};
-            if (rc == RG_OK && !(obj = rg_metapack_decode_doc(p, pn, doc ? doc_ref_hash : NULL, &d)))
-                rc = rg_error_set(err, RG_ERR_CORRUPT, "%s: metadata of row %lld is damaged", leann_sq(c)->db_path,
-                                  (long long)seqs[n]);
-            if (rc == RG_OK) {
-                size_t before = metas.len;
-                rg_metapack_encode_doc(obj, doc ? d.hex : NULL, &metas);
-                msz[n] = metas.len - before;
-                nmetas++;
-            }
-            json_decref(obj);
-        }
+        size_t msz;
+        meta.len = 0;
+        rc = row_plain(c, st, &scratch, &doc, &meta, &msz, err);
+        if (rc == RG_OK && doc)
+            sample_add(&ps, doc, strlen(doc));
+        if (rc == RG_OK && msz != SIZE_MAX)
+            sample_add(&ms, meta.data, msz);
         free(doc);
-        n++;
     }
     sqlite3_finalize(st);
+    rg_buf_free(&scratch);
+    rg_buf_free(&meta);
     if (rc != RG_OK)
         goto done;
     /* Too few passages to learn from: no new dictionaries, but every row is
      * still rewritten below, so a rebuild also gives rows of older formats
      * their checksums (format 6). */
-    if (ndocs >= DICT_MIN_DOCS) {
-        size_t *samp = rg_xmalloc(n * sizeof *samp);
-        size_t ns = 0;
-        for (size_t i = 0; i < n; i++)
-            if (dsz[i] != SIZE_MAX)
-                samp[ns++] = dsz[i];
-        size_t pcap = RG_MIN(RG_MAX(docs.len / PASSAGE_DICT_SHARE, PASSAGE_DICT_MIN), PASSAGE_DICT_MAX);
+    if (ps.rows >= DICT_MIN_DOCS) {
+        size_t pcap = RG_MIN(RG_MAX(ps.total / PASSAGE_DICT_SHARE, PASSAGE_DICT_MIN), PASSAGE_DICT_MAX);
         void *pdict = rg_xmalloc(pcap);
-        size_t plen = train(pdict, pcap, &docs, samp, ns, DICT_SAMPLE_MAX, &sampled);
-        ns = 0;
-        for (size_t i = 0; i < n; i++)
-            if (msz[i] != SIZE_MAX)
-                samp[ns++] = msz[i];
+        size_t plen = train(pdict, pcap, &ps.bytes, ps.sizes, ps.n, DICT_SAMPLE_MAX, &sampled);
         void *mdict = rg_xmalloc(META_DICT_BYTES);
-        size_t mlen = nmetas >= DICT_MIN_DOCS ? train(mdict, META_DICT_BYTES, &metas, samp, ns, DICT_SAMPLE_MAX, NULL) : 0;
-        free(samp);
+        size_t mlen =
+            ms.rows >= DICT_MIN_DOCS ? train(mdict, META_DICT_BYTES, &ms.bytes, ms.sizes, ms.n, DICT_SAMPLE_MAX, NULL) : 0;
+        sample_free(&ps);
+        sample_free(&ms);
 
         /* New ids above every id in use: a cached dictionary is never taken
          * for another (leann_invalidate drops the caches of a rolled-back
@@ -731,38 +853,10 @@ rg_status leann_train_dictionaries(leann_coll *c, rg_error *err)
             leann_sq(c)->meta_dict_id = mid;
         }
     }
-    sqlite3_stmt *upd = NULL;
-    if (rc == RG_OK && sqlite3_prepare_v2(leann_db(c), "UPDATE rec SET doc = coalesce(?, doc), dict = ?, meta = ? WHERE seq = ?",
-                                          -1, &upd, NULL) != SQLITE_OK)
-        rc = rg_sqlite_error(leann_db(c), leann_sq(c)->db_path, err);
-    rg_buf z, m, one;
-    rg_buf_init(&z);
-    rg_buf_init(&m);
-    size_t doff = 0, moff = 0;
-    ZSTD_CDict *pcd = get_cdict(c, leann_sq(c)->dict_id, &leann_sq(c)->passage_cdict);
-    for (size_t i = 0; rc == RG_OK && i < n; i++) {
-        sqlite3_reset(upd);
-        sqlite3_clear_bindings(upd);
-        if (dsz[i] != SIZE_MAX) {
-            z.len = 0;
-            rc = frame(c, pcd, false, docs.data + doff, dsz[i], &z, err);
-            doff += dsz[i];
-            sqlite3_bind_blob(upd, 1, z.data, (int)z.len, SQLITE_STATIC);
-        }
-        sqlite3_bind_int64(upd, 2, dsz[i] != SIZE_MAX ? leann_sq(c)->passage_cdict.id : 0);
-        if (rc == RG_OK && msz[i] != SIZE_MAX) {
-            one = (rg_buf){.data = metas.data + moff, .len = msz[i]};
-            rc = meta_store(c, leann_sq(c)->meta_dict_id, &one, &m, err);
-            moff += msz[i];
-            sqlite3_bind_blob(upd, 3, m.data, (int)m.len, SQLITE_STATIC);
-        }
-        sqlite3_bind_int64(upd, 4, seqs[i]);
-        if (rc == RG_OK && sqlite3_step(upd) != SQLITE_DONE)
-            rc = rg_sqlite_error(leann_db(c), leann_sq(c)->db_path, err);
-    }
-    sqlite3_finalize(upd);
-    rg_buf_free(&z);
-    rg_buf_free(&m);
+    sample_free(&ps);
+    sample_free(&ms);
+    if (rc == RG_OK)
+        rc = rewrite_rows(c, err);
     if (rc == RG_OK) {
         char *q = sqlite3_mprintf("DELETE FROM dicts WHERE id NOT IN (%lld, %lld)", (long long)leann_sq(c)->dict_id,
                                   (long long)leann_sq(c)->meta_dict_id);
@@ -772,11 +866,7 @@ rg_status leann_train_dictionaries(leann_coll *c, rg_error *err)
     if (rc == RG_OK)
         rc = leann_meta_set_int(c, DICT_SAMPLED_KEY, (int64_t)sampled, err);
 done:
-    rg_buf_free(&docs);
-    rg_buf_free(&metas);
-    rg_buf_free(&scratch);
-    free(dsz);
-    free(msz);
-    free(seqs);
+    sample_free(&ps);
+    sample_free(&ms);
     return rc;
 }

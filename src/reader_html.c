@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include <libxml/HTMLparser.h>
+#include <libxml/parserInternals.h>
 #include <libxml/tree.h>
 
 #include "reader.h"
@@ -95,14 +96,14 @@ static void emit_text(html_out *o, const char *s)
     }
 }
 
-static bool name_is(const xmlNode *n, const char *name)
+static bool name_is(const char *n, const char *name)
 {
     /* The first letter rules out most names without a call (this runs for
      * every element against every list). */
-    return n->name && (n->name[0] | 0x20) == name[0] && strcasecmp((const char *)n->name, name) == 0;
+    return n && (n[0] | 0x20) == name[0] && strcasecmp(n, name) == 0;
 }
 
-static bool name_in(const xmlNode *n, const char *const *names)
+static bool name_in(const char *n, const char *const *names)
 {
     for (; *names; names++)
         if (name_is(n, *names))
@@ -124,25 +125,37 @@ static const char *const paragraph_blocks[] = {
 
 static const char *const line_blocks[] = {"li", "tr", "dt", "dd", "br", "option", "label", NULL};
 
-static bool skip_element(const xmlNode *n)
+/* The value of attribute name in a SAX attribute list (name, value, ...,
+ * NULL); *present says whether it is there at all (a bare "hidden" has no
+ * value). */
+static const char *attr(const xmlChar **atts, const char *name, bool *present)
 {
-    if (name_in(n, skipped))
-        return true;
-    if (xmlHasProp((xmlNode *)n, (const xmlChar *)"hidden"))
-        return true;
-    bool skip = false;
-    xmlChar *v = xmlGetProp((xmlNode *)n, (const xmlChar *)"aria-hidden");
-    if (v && strcasecmp((const char *)v, "true") == 0)
-        skip = true;
-    xmlFree(v);
-    v = xmlGetProp((xmlNode *)n, (const xmlChar *)"role");
-    if (v && strcasecmp((const char *)v, "navigation") == 0)
-        skip = true;
-    xmlFree(v);
-    return skip;
+    *present = false;
+    for (size_t i = 0; atts && atts[i]; i += 2)
+        if (strcmp((const char *)atts[i], name) == 0) {
+            *present = true;
+            return (const char *)atts[i + 1];
+        }
+    return NULL;
 }
 
-static void enter(html_out *o, const xmlNode *n)
+static bool attr_is(const xmlChar **atts, const char *name, const char *value)
+{
+    bool present;
+    const char *v = attr(atts, name, &present);
+    return v && strcasecmp(v, value) == 0;
+}
+
+static bool skip_element(const char *name, const xmlChar **atts)
+{
+    bool hidden;
+    if (name_in(name, skipped))
+        return true;
+    attr(atts, "hidden", &hidden);
+    return hidden || attr_is(atts, "aria-hidden", "true") || attr_is(atts, "role", "navigation");
+}
+
+static void enter(html_out *o, const char *n)
 {
     if (name_in(n, paragraph_blocks))
         brk(o, BRK_PARA);
@@ -154,7 +167,7 @@ static void enter(html_out *o, const xmlNode *n)
         o->pre++;
 }
 
-static void leave(html_out *o, const xmlNode *n)
+static void leave(html_out *o, const char *n)
 {
     if (name_in(n, paragraph_blocks))
         brk(o, BRK_PARA);
@@ -166,117 +179,228 @@ static void leave(html_out *o, const xmlNode *n)
         o->pre--;
 }
 
-/* Iterative walk: broken pages can nest deeply and the C stack should not
- * depend on the input. */
-static void walk(html_out *o, xmlNode *root)
+/* The page is read in one streaming pass of SAX events, never as a tree:
+ * libxml2's tree of a 10 MB rustdoc source page (a <span> per token) took
+ * 250 MB, the peak of a whole-corpus ingest (issue 16 item 5); the events
+ * need the input, the text and a stack of open element names.
+ *
+ * Site chrome (banners, menus not marked <nav>, sidebars, footers) repeats
+ * on every page of a site and drowns the page's own words in retrieval.
+ * When the page marks its content with one <main> (or role="main") or one
+ * <article>, only that is read.  Which one applies is known only at the end,
+ * so three views of the same events are kept: the whole root element, its
+ * first main landmark and its first article; a landmark view is dropped as
+ * soon as a second landmark of its kind appears. */
+enum { VIEW_ROOT, VIEW_MAIN, VIEW_ARTICLE, NVIEWS };
+
+typedef struct html_view {
+    html_out o;
+    int depth;          /* depth of the element read: -1 not met yet, -2 over */
+    int skip;           /* depth of the outermost skipped element inside it, -1 none */
+    int count;          /* landmarks of this kind met so far (stops at 2) */
+    bool hidden;        /* the landmark itself is skipped: not used */
+} html_view;
+
+/* The text of one element and its descendants (title, h1), skipped ones
+ * included, as libxml2's xmlNodeGetContent gives it. */
+typedef struct html_capture {
+    rg_buf text;
+    int depth;          /* -1 not met yet, -2 over */
+} html_capture;
+
+enum { CAP_HEAD_TITLE, CAP_TITLE, CAP_H1, NCAPS };
+
+typedef struct html_sax {
+    html_view view[NVIEWS];
+    html_capture cap[NCAPS];
+    int head;           /* depth of the first <head> while inside it, -1 before, -2 after */
+    int depth;          /* open elements */
+    char **names;       /* their names (dictionary strings of the parser are
+                           not guaranteed to outlive the event: copied) */
+    size_t cap_names;
+    rg_buf scratch;     /* one text event, NUL-terminated for emit_text */
+} html_sax;
+
+static void capture_start(html_capture *c, int d)
 {
-    xmlNode *n = root;
-    while (n) {
-        if (n->type == XML_ELEMENT_NODE && !skip_element(n)) {
-            enter(o, n);
-            if (n->children) {
-                n = n->children;
+    if (c->depth == -1)
+        c->depth = d;
+}
+
+static void capture_end(html_capture *c, int d)
+{
+    if (c->depth == d)
+        c->depth = -2;
+}
+
+static void sax_start(void *ctx, const xmlChar *xname, const xmlChar **atts)
+{
+    html_sax *s = ctx;
+    const char *name = (const char *)xname;
+    int d = s->depth;
+    html_view *root = &s->view[VIEW_ROOT];
+    /* Only the first top-level element is the page (libxml2's root). */
+    bool in_root = d == 0 ? root->depth == -1 : root->depth >= 0;
+    if (in_root) {
+        bool skip = skip_element(name, atts);
+        if (d == 0) {
+            root->depth = 0;
+            root->hidden = skip;
+        }
+        html_view *lm[2] = {&s->view[VIEW_MAIN], &s->view[VIEW_ARTICLE]};
+        const char *kind[2] = {"main", "article"};
+        for (int k = 0; k < 2; k++) {
+            if (lm[k]->count >= 2 || !(name_is(name, kind[k]) || attr_is(atts, "role", kind[k])))
                 continue;
+            if (++lm[k]->count == 1) {
+                lm[k]->depth = d;
+                lm[k]->hidden = skip;
+            } else {
+                /* Not unique: this view is not used, stop growing it. */
+                lm[k]->depth = -2;
+                rg_buf_free(&lm[k]->o.buf);
             }
-            leave(o, n);
-        } else if ((n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) && n->content) {
-            emit_text(o, (const char *)n->content);
         }
-        while (n != root && !n->next) {
-            n = n->parent;
-            leave(o, n);
+        for (int v = 0; v < NVIEWS; v++) {
+            html_view *w = &s->view[v];
+            if (w->depth < 0 || w->hidden || w->skip >= 0)
+                continue;
+            if (d > w->depth && skip)
+                w->skip = d;
+            else
+                enter(&w->o, name);
         }
-        if (n == root)
-            break;
-        n = n->next;
+        if (s->head == -1 && name_is(name, "head"))
+            s->head = d;
+        if (name_is(name, "title")) {
+            if (s->head >= 0)
+                capture_start(&s->cap[CAP_HEAD_TITLE], d);
+            capture_start(&s->cap[CAP_TITLE], d);
+        }
+        if (name_is(name, "h1"))
+            capture_start(&s->cap[CAP_H1], d);
     }
+    if ((size_t)d == s->cap_names) {
+        s->cap_names = s->cap_names ? s->cap_names * 2 : 64;
+        s->names = rg_xrealloc(s->names, s->cap_names * sizeof *s->names);
+    }
+    s->names[d] = rg_xstrdup(name);
+    s->depth++;
 }
 
-/* First element called name below root (document order), or NULL. */
-static xmlNode *find_element(xmlNode *root, const char *name)
+static void sax_end(void *ctx, const xmlChar *xname)
 {
-    xmlNode *n = root;
-    while (n) {
-        if (n->type == XML_ELEMENT_NODE && name_is(n, name))
-            return n;
-        if (n->children && n->type == XML_ELEMENT_NODE) {
-            n = n->children;
+    (void)xname; /* the parser closes what it opened; the stack says what */
+    html_sax *s = ctx;
+    if (s->depth == 0)
+        return;
+    int d = --s->depth;
+    char *name = s->names[d];
+    for (int v = 0; v < NVIEWS; v++) {
+        html_view *w = &s->view[v];
+        if (w->depth < 0 || d < w->depth)
             continue;
-        }
-        while (n != root && !n->next)
-            n = n->parent;
-        if (n == root)
-            return NULL;
-        n = n->next;
+        if (w->skip == d)
+            w->skip = -1;
+        else if (w->skip < 0 && !w->hidden)
+            leave(&w->o, name);
+        if (d == w->depth)
+            w->depth = -2;
     }
-    return NULL;
+    if (s->head == d)
+        s->head = -2;
+    for (int c = 0; c < NCAPS; c++)
+        capture_end(&s->cap[c], d);
+    free(name);
 }
 
-static bool has_role(xmlNode *n, const char *role)
+static void sax_text(void *ctx, const xmlChar *ch, int len)
 {
-    xmlChar *v = xmlGetProp(n, (const xmlChar *)"role");
-    bool yes = v && strcasecmp((const char *)v, role) == 0;
-    xmlFree(v);
-    return yes;
-}
-
-/* Counts elements called name (or with role=name) below root, up to 2, and
- * returns the first. */
-static xmlNode *find_landmark(xmlNode *root, const char *name, int *count)
-{
-    xmlNode *first = NULL, *n = root;
-    *count = 0;
-    while (n) {
-        if (n->type == XML_ELEMENT_NODE && (name_is(n, name) || has_role(n, name))) {
-            if (!first)
-                first = n;
-            if (++*count == 2)
-                return first;
-        }
-        if (n->children && n->type == XML_ELEMENT_NODE) {
-            n = n->children;
-            continue;
-        }
-        while (n != root && !n->next)
-            n = n->parent;
-        if (n == root)
-            break;
-        n = n->next;
+    html_sax *s = ctx;
+    if (s->depth == 0 || len <= 0)
+        return; /* text outside any element is not part of the tree */
+    for (int c = 0; c < NCAPS; c++)
+        if (s->cap[c].depth >= 0)
+            rg_buf_append(&s->cap[c].text, ch, (size_t)len);
+    s->scratch.len = 0;
+    rg_buf_append(&s->scratch, ch, (size_t)len);
+    for (int v = 0; v < NVIEWS; v++) {
+        html_view *w = &s->view[v];
+        if (w->depth >= 0 && !w->hidden && w->skip < 0)
+            emit_text(&w->o, s->scratch.data);
     }
-    return first;
 }
 
-/* Site chrome (banners, menus not marked <nav>, sidebars, footers) repeats on
- * every page of a site and drowns the page's own words in retrieval.  When
- * the page marks its content, with one <main> (or role="main") or one
- * <article>, only that is read. */
-static xmlNode *main_content(xmlNode *root)
+/* The squeezed text of a capture, or NULL when it has none. */
+static char *capture_text(html_capture *c)
 {
-    int count;
-    xmlNode *m = find_landmark(root, "main", &count);
-    if (m && count == 1 && !skip_element(m))
-        return m;
-    m = find_landmark(root, "article", &count);
-    if (m && count == 1 && !skip_element(m))
-        return m;
-    return root;
+    if (!c->text.data)
+        return NULL;
+    /* As the tree's text: a NUL (never produced by the parser) would end it. */
+    size_t len = rg_text_squeeze_spaces(c->text.data, strlen(c->text.data));
+    if (!len)
+        return NULL;
+    return rg_xstrndup(c->text.data, len);
 }
 
-static char *element_text(xmlNode *n)
+/* Parses len bytes of data (in encoding, switched as htmlReadMemory does)
+ * into s; false only when libxml2 could not set up a parser. */
+static bool sax_parse(html_sax *s, const char *data, size_t len, const char *encoding, int opts)
 {
-    if (!n)
-        return NULL;
-    xmlChar *c = xmlNodeGetContent(n);
-    if (!c)
-        return NULL;
-    char *s = rg_xstrdup((const char *)c);
-    xmlFree(c);
-    size_t len = rg_text_squeeze_spaces(s, strlen(s));
-    if (!len) {
-        free(s);
-        return NULL;
+    htmlParserCtxtPtr ctxt = htmlCreateMemoryParserCtxt(data, (int)RG_MIN(len, (size_t)INT32_MAX));
+    if (!ctxt)
+        return false;
+    /* Only the events read here: no tree, no document. */
+    memset(ctxt->sax, 0, sizeof *ctxt->sax);
+    ctxt->sax->startElement = sax_start;
+    ctxt->sax->endElement = sax_end;
+    ctxt->sax->characters = sax_text;
+    ctxt->sax->cdataBlock = sax_text;
+    ctxt->userData = s;
+    htmlCtxtUseOptions(ctxt, opts);
+    if (encoding) {
+        xmlCharEncodingHandlerPtr h = xmlFindCharEncodingHandler(encoding);
+        if (h) {
+            xmlSwitchToEncoding(ctxt, h);
+            if (ctxt->input->encoding)
+                xmlFree((xmlChar *)ctxt->input->encoding);
+            ctxt->input->encoding = xmlStrdup((const xmlChar *)encoding);
+        }
     }
-    return s;
+    htmlParseDocument(ctxt);
+    if (ctxt->myDoc)
+        xmlFreeDoc(ctxt->myDoc);
+    ctxt->myDoc = NULL;
+    xmlFreeParserCtxt(ctxt);
+    return true;
+}
+
+static void sax_init(html_sax *s)
+{
+    memset(s, 0, sizeof *s);
+    for (int v = 0; v < NVIEWS; v++) {
+        rg_buf_init(&s->view[v].o.buf);
+        s->view[v].depth = -1;
+        s->view[v].skip = -1;
+    }
+    for (int c = 0; c < NCAPS; c++) {
+        rg_buf_init(&s->cap[c].text);
+        s->cap[c].depth = -1;
+    }
+    s->head = -1;
+    rg_buf_init(&s->scratch);
+}
+
+static void sax_free(html_sax *s)
+{
+    for (int v = 0; v < NVIEWS; v++)
+        rg_buf_free(&s->view[v].o.buf);
+    for (int c = 0; c < NCAPS; c++)
+        rg_buf_free(&s->cap[c].text);
+    for (int d = 0; d < s->depth; d++)
+        free(s->names[d]);
+    free(s->names);
+    rg_buf_free(&s->scratch);
 }
 
 /* The charset a page declares in its first bytes, if not UTF-8 (whose
@@ -397,7 +521,9 @@ static rg_status html_read(const char *path, const char *data, size_t len, rg_do
                HTML_PARSE_COMPACT | XML_PARSE_HUGE;
     rg_buf text;
     rg_buf_init(&text);
-    htmlDocPtr hd = NULL;
+    html_sax s;
+    sax_init(&s);
+    bool parsed = false;
     char charset[64];
     bool utf8 = rg_utf8_valid(data, len);
     if (!utf8 && declared_charset(data, len, charset, sizeof charset) && strcasecmp(charset, "iso-8859-1") != 0 &&
@@ -407,23 +533,26 @@ static rg_status html_read(const char *path, const char *data, size_t len, rg_do
         rg_buf capped;
         rg_buf_init(&capped);
         if (cap_attributes(data, len, &capped))
-            hd = htmlReadMemory(capped.data, (int)RG_MIN(capped.len, (size_t)INT32_MAX), NULL, charset, opts);
+            parsed = sax_parse(&s, capped.data, capped.len, charset, opts);
         else
-            hd = htmlReadMemory(data, (int)RG_MIN(len, (size_t)INT32_MAX), NULL, charset, opts);
+            parsed = sax_parse(&s, data, len, charset, opts);
         rg_buf_free(&capped);
     }
-    if (!hd) {
+    if (!parsed) {
         rg_status st = rg_text_decode(path, data, len, &text, err);
         if (st != RG_OK) {
             rg_buf_free(&text);
+            sax_free(&s);
             return st;
         }
         if (text.len > (size_t)INT32_MAX) {
             rg_buf_free(&text);
+            sax_free(&s);
             return rg_error_set(err, RG_ERR_INVALID, "%s is too large for the HTML parser (over 2 GiB)", path);
         }
         if (text.len == 0) {
             rg_buf_free(&text);
+            sax_free(&s);
             doc->text = rg_xstrdup("");
             doc->len = 0;
             doc->format = "html";
@@ -432,38 +561,39 @@ static rg_status html_read(const char *path, const char *data, size_t len, rg_do
         /* The bytes are UTF-8 now whatever the page declares. */
         rg_buf capped;
         rg_buf_init(&capped);
-        if (cap_attributes(text.data, text.len, &capped))
-            hd = htmlReadMemory(capped.data, (int)capped.len, NULL, "UTF-8", opts | HTML_PARSE_IGNORE_ENC);
-        else
-            hd = htmlReadMemory(text.data, (int)text.len, NULL, "UTF-8", opts | HTML_PARSE_IGNORE_ENC);
+        if (cap_attributes(text.data, text.len, &capped)) {
+            rg_buf_free(&text); /* only the capped copy is parsed */
+            parsed = sax_parse(&s, capped.data, capped.len, "UTF-8", opts | HTML_PARSE_IGNORE_ENC);
+        } else {
+            parsed = sax_parse(&s, text.data, text.len, "UTF-8", opts | HTML_PARSE_IGNORE_ENC);
+        }
         rg_buf_free(&capped);
     }
     rg_buf_free(&text);
-    if (!hd)
+    if (!parsed) {
+        sax_free(&s);
         return rg_error_set(err, RG_ERR_INVALID, "%s could not be parsed as HTML", path);
-
-    xmlNode *root = xmlDocGetRootElement(hd);
-    html_out o = {0};
-    rg_buf_init(&o.buf);
-    if (root)
-        walk(&o, main_content(root));
-    char *title = NULL;
-    if (root) {
-        xmlNode *head = find_element(root, "head");
-        title = element_text(head ? find_element(head, "title") : NULL);
-        if (!title)
-            title = element_text(find_element(root, "title"));
-        if (!title)
-            title = element_text(find_element(root, "h1"));
     }
-    xmlFreeDoc(hd);
+
+    /* The one main landmark, else the one article, else the whole page
+     * (see html_sax). */
+    html_view *use = &s.view[VIEW_ROOT];
+    if (s.view[VIEW_MAIN].count == 1 && !s.view[VIEW_MAIN].hidden)
+        use = &s.view[VIEW_MAIN];
+    else if (s.view[VIEW_ARTICLE].count == 1 && !s.view[VIEW_ARTICLE].hidden)
+        use = &s.view[VIEW_ARTICLE];
+    char *title = capture_text(&s.cap[CAP_HEAD_TITLE]);
+    if (!title)
+        title = capture_text(&s.cap[CAP_TITLE]);
+    if (!title)
+        title = capture_text(&s.cap[CAP_H1]);
 
     /* One more pass settles trailing spaces and blank-line runs exactly as
      * for the other formats. */
     rg_buf final;
     rg_buf_init(&final);
-    rg_text_append_paragraphs(&final, o.buf.data ? o.buf.data : "", o.buf.len);
-    rg_buf_free(&o.buf);
+    rg_text_append_paragraphs(&final, use->o.buf.data ? use->o.buf.data : "", use->o.buf.len);
+    sax_free(&s);
     doc->len = final.len;
     doc->text = rg_buf_steal(&final);
     utf8_repair(&doc->text, &doc->len);

@@ -23,9 +23,10 @@
 #   --ragged BIN    ingest with this ragged binary (another commit's build,
 #                   for a same-run comparison; give --tag too)
 #
-# While an ingest runs, a monitor samples the process every 5 s (CPU seconds,
-# RSS, peak RSS, load) into $OUT/$TAG-$NAME-monitor.txt: where the memory
-# peaks is what the bound of issue 16 item 5 is about.
+# While an ingest or the compact runs, a monitor samples the process every 5 s
+# (CPU seconds, RSS, peak RSS, load) into $OUT/$TAG-$NAME-monitor.txt
+# ($TAG-compact-monitor.txt): where the memory peaks is what the bound of
+# issue 16 item 5 is about.
 #
 # Separate from run.sh (which the BM25 measurements use) so both can change.
 # The binary is copied first: rebuilding the tree during a run is safe.
@@ -70,15 +71,10 @@ RES=$OUT/build-results.txt
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 say() { echo "$*" | tee -a "$RES"; }
 
-# NAME BACKEND: ingest of the whole corpus into collection docs.
-timed_ingest() {
-    local name=$1 backend=$2 before
-    rm -rf "$DATA/$backend/docs" "$DATA/$backend/.lexical/docs" "$DATA/$backend/.lexical/docs".*
-    before=$(load)
-    echo "bench: $TAG $name: ingest into $backend (load $before)" >&2
-    nice /usr/bin/time -v -o "$OUT/$TAG-$name.time" "$RAGGED" ingest "${DIRS[@]}" --backend "$backend" \
-        --collection docs --format json --quiet >"$OUT/$TAG-$name.json" &
-    local tpid=$! pid="" mon=$OUT/$TAG-$name-monitor.txt
+# TPID MON: samples the child of /usr/bin/time (pid TPID) every 5 s into MON
+# until it ends.
+monitor() {
+    local tpid=$1 mon=$2 pid=""
     : >"$mon"
     while kill -0 "$tpid" 2>/dev/null; do
         [[ -n $pid ]] || pid=$(pgrep -P "$tpid" | head -n1 || true)
@@ -92,6 +88,18 @@ timed_ingest() {
         fi
         sleep 5
     done
+}
+
+# NAME BACKEND: ingest of the whole corpus into collection docs.
+timed_ingest() {
+    local name=$1 backend=$2 before
+    rm -rf "$DATA/$backend/docs" "$DATA/$backend/.lexical/docs" "$DATA/$backend/.lexical/docs".*
+    before=$(load)
+    echo "bench: $TAG $name: ingest into $backend (load $before)" >&2
+    nice /usr/bin/time -v -o "$OUT/$TAG-$name.time" "$RAGGED" ingest "${DIRS[@]}" --backend "$backend" \
+        --collection docs --format json --quiet >"$OUT/$TAG-$name.json" &
+    local tpid=$!
+    monitor "$tpid" "$OUT/$TAG-$name-monitor.txt"
     wait "$tpid"
     local t=$OUT/$TAG-$name.time
     local u s w r
@@ -126,7 +134,10 @@ queries "$TAG"
 if [[ $COMPACT == 1 ]]; then
     before=$(load)
     t=$OUT/$TAG-compact.time
-    nice /usr/bin/time -v -o "$t" "$RAGGED" collections compact docs --backend leann >/dev/null
+    nice /usr/bin/time -v -o "$t" "$RAGGED" collections compact docs --backend leann >/dev/null &
+    tpid=$!
+    monitor "$tpid" "$OUT/$TAG-compact-monitor.txt"
+    wait "$tpid"
     u=$(sed -n 's/.*User time (seconds): //p' "$t"); s=$(sed -n 's/.*System time (seconds): //p' "$t")
     w=$(sed -n 's/.*Elapsed (wall clock) time.*: //p' "$t"); r=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$t")
     say "compact tag=$TAG commit=$COMMIT cpu_s=$(echo "$u + $s" | bc) user=$u sys=$s wall=$w peak_rss_mb=$((r / 1024)) load_before=[$before] load_after=[$(load)]"

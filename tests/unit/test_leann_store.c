@@ -751,6 +751,25 @@ TEST(leann_dictionaries_kept_once_trained_on_a_full_sample)
     CHECK_OK(rg_collection_compact(p.lc, &err), &err);
     char *id2 = leann_meta_of(&p, "dicts", "dict_id");
     CHECK(id2 && atoll(id2) > atoll(id1));
+    /* The retraining rewrote every row, a page at a time (600 rows: more
+     * than one page): each still reads back as written. */
+    for (size_t off = 0; off < co.n; off += 128) {
+        rg_record_batch b;
+        rg_record_batch_init(&b, LDIM);
+        CHECK_OK(rg_collection_get(p.lc, NULL, 0, NULL, RG_INCLUDE_DOCUMENTS | RG_INCLUDE_METADATAS, off, 128, &b,
+                                   &err),
+                 &err);
+        CHECK_EQ_INT((int64_t)b.n, (int64_t)RG_MIN((size_t)128, co.n - off));
+        for (size_t i = 0; i < b.n; i++) {
+            size_t k = 0;
+            while (k < co.n && strcmp(co.ids[k], b.items[i].id) != 0)
+                k++;
+            CHECK_MSG(k < co.n, "unknown id %s", b.items[i].id);
+            CHECK_EQ_STR(b.items[i].document, co.docs[k]);
+            CHECK_MSG(json_equal(b.items[i].metadata, co.meta[k]), "metadata of %s changed", co.ids[k]);
+        }
+        rg_record_batch_free(&b);
+    }
     /* as if the sample had been full: compact keeps the dictionaries */
     char *path = rg_xasprintf("%s/dicts/leann.sqlite", rg_config_str(p.le.cfg, "vectorstore.leann.persist_directory"));
     sqlite3 *db = NULL;
