@@ -705,6 +705,8 @@ void leann_graph_reconnect(leann_graph *g, const leann_space *sp, uint8_t *dirty
                     w = x;
             }
             free(found);
+            if (sp->release)
+                sp->release(sp->ctx);   /* nothing of the walk is held past here */
         }
         /* 3. Else any reached node with room (every list full: only in
          *    degenerate graphs of fewer than max_degree nodes). */
@@ -744,7 +746,7 @@ void leann_graph_build_progress(leann_graph *g, const float *vecs, uint32_t n, i
                                 uint64_t seed, void (*progress)(void *ctx, uint32_t done, uint32_t n), void *ctx)
 {
     array_space as = {vecs, dim};
-    leann_space sp = {array_vec, &as, dim};
+    leann_space sp = {array_vec, &as, dim, NULL};
     g->entry = LEANN_NONE;
     g->n = n;
     if (n == 0)   /* (a rebuild after every record was deleted) */

@@ -78,6 +78,12 @@ void leann_edit_space_free(leann_edit_space *es)
     memset(es, 0, sizeof *es);
 }
 
+void leann_edit_space_release(void *ctx)
+{
+    leann_edit_space *es = ctx;
+    leann_edit_space_trim(es, es->keep_lo, es->keep_hi);
+}
+
 void leann_edit_space_trim(leann_edit_space *es, uint32_t lo, uint32_t hi)
 {
     for (uint32_t i = 0; i < es->nvec; i++)
@@ -204,7 +210,7 @@ rg_status leann_link_node(leann_coll *c, leann_edit_space *es, uint32_t v, bool 
         bound += bound / LEANN_INSERT_EXTRA_DIV;
     if (g->deg[v] > bound)
         bound = g->deg[v];
-    leann_space sp = {leann_edit_space_vec, es, c->dim};
+    leann_space sp = {leann_edit_space_vec, es, c->dim, NULL};
     leann_graph_connect(g, &sp, v, pool, np, bound);
     uint32_t *nb = leann_graph_nbrs(g, v);
     for (int i = 0; i < nh && g->deg[v] < g->max_degree; i++) {
@@ -281,7 +287,9 @@ rg_status leann_insert(leann_coll *c, const rg_record *recs, size_t n, const uin
          * reconnect as a bulk build does (issue 16: a plain SciFact
          * ingest left 3.4% of live nodes unreachable without this). */
         if (rc == RG_OK) {
-            leann_space sp = {leann_edit_space_vec, &es, c->dim};
+            es.keep_lo = first_new;
+            es.keep_hi = first_new + (uint32_t)n;
+            leann_space sp = {leann_edit_space_vec, &es, c->dim, leann_edit_space_release};
             leann_graph_reconnect(&c->graph, &sp, dirty);
         }
         leann_progress(c, "saving the graph", 0, 0);

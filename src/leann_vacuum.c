@@ -74,7 +74,7 @@ void leann_graph_remove(leann_coll *c, const uint32_t *nodes, size_t n, uint8_t 
         }
     leann_edit_space es;
     leann_edit_space_init(&es, c);
-    leann_space sp = {leann_edit_space_vec, &es, c->dim};
+    leann_space sp = {leann_edit_space_vec, &es, c->dim, NULL};
     uint32_t *cand = rg_xmalloc(sizeof(uint32_t) * (size_t)(g->max_degree + 1) * (size_t)(g->max_degree + 1));
     replace_hubs(g, &sp, nodes, n, cand, dirty);
     for (uint32_t u = 0; u < g->n; u++) {
@@ -157,6 +157,7 @@ void leann_graph_remove(leann_coll *c, const uint32_t *nodes, size_t n, uint8_t 
     }
     /* The repairs re-prune lists and can strand a node whose only in-edge
      * went through a deleted one: reconnect as a bulk build does. */
+    sp.release = leann_edit_space_release;
     leann_graph_reconnect(g, &sp, dirty);
     leann_edit_space_free(&es);
 }
@@ -449,7 +450,7 @@ rg_status leann_consolidate_step(leann_coll *c, int64_t live, size_t work, rg_er
     if (rc == RG_OK && any) {
         leann_edit_space es;
         leann_edit_space_init(&es, c);
-        leann_space sp = {leann_edit_space_vec, &es, c->dim};
+        leann_space sp = {leann_edit_space_vec, &es, c->dim, leann_edit_space_release};
         leann_graph_reconnect(g, &sp, dirty);
         leann_edit_space_free(&es);
     }
@@ -639,7 +640,7 @@ static rg_status stream_build(leann_coll *c, size_t n, uint32_t cap, const uint3
     if (rc == RG_OK) {
         leann_edit_space es;
         leann_edit_space_init(&es, c);
-        leann_space sp = {leann_edit_space_vec, &es, c->dim};
+        leann_space sp = {leann_edit_space_vec, &es, c->dim, leann_edit_space_release};
         leann_graph_reconnect(g, &sp, NULL);
         leann_edit_space_free(&es);
     }

@@ -1362,7 +1362,7 @@ TEST(leann_robust_prune_clean_matches_robust_prune)
     const uint32_t n = 600;
     float *v = make_vectors(n, dim, 17);
     arr_ctx ac = {v, dim};
-    leann_space sp = {arr_vec, &ac, dim};
+    leann_space sp = {arr_vec, &ac, dim, NULL};
     uint64_t s = 5;
     int differ_from_plain_input = 0;
     for (uint32_t p = 0; p < 120; p++) {
