@@ -648,11 +648,14 @@ int leann_walk_beam(const leann_coll *c, int asked)
  * every code and are not refined. */
 #define LEANN_REFINE_BEAM_CHEAP 100
 #define LEANN_REFINE_BUDGET 20   /* recomputes at most, per beam slot */
-/* Past LEANN_REFINE_GROW_N live records the automatic beam grows with the
- * square root of the size, up to LEANN_REFINE_GROW_MAX times: at 291K
- * Debian-doc chunks in a collection grown by insertion (95% of its nodes),
- * beam 100 found 0.943 of the true top 10 and 200 found 0.950, for 876 and
- * 1,557 recomputes a query (bench/leann/RESULTS-insert.md). */
+/* Past LEANN_REFINE_GROW_N live records the automatic beam grows in
+ * proportion to the size, up to LEANN_REFINE_GROW_MAX times (400 from
+ * 262,144 live records on): on 291K Debian-doc chunks grown by insertion
+ * (95% of the nodes) the refinement is what the walk's misses cost least
+ * to recover, and two default ingests of that corpus whose batches split
+ * differently found 0.9535 and 0.943 of the true top 10 at beam 211, so
+ * the margin is bought here (harness, same graph: 100 0.948, 211 0.9555,
+ * 300 0.9585; bench/leann/RESULTS-insert.md, bench/scale/RESULTS-recall.md). */
 #define LEANN_REFINE_GROW_N 65536
 #define LEANN_REFINE_GROW_MAX 4.0
 int leann_refine_beam(const leann_coll *c)
@@ -662,7 +665,7 @@ int leann_refine_beam(const leann_coll *c)
     const rg_embedder *e = c->embedder;
     if (!e || strcmp(e->identity.kind, "builtin") != 0)
         return 0;
-    double grow = c->live > LEANN_REFINE_GROW_N ? sqrt((double)c->live / LEANN_REFINE_GROW_N) : 1.0;
+    double grow = c->live > LEANN_REFINE_GROW_N ? (double)c->live / LEANN_REFINE_GROW_N : 1.0;
     return (int)(LEANN_REFINE_BEAM_CHEAP * RG_MIN(grow, LEANN_REFINE_GROW_MAX));
 }
 
