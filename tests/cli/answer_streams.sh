@@ -116,13 +116,17 @@ for p in ollama openai; do
     deadline=$((SECONDS + 45))
     while ((SECONDS < deadline)); do
         grep -q "According" "$TMP/gate.out" 2>/dev/null && break
+        kill -0 $rp 2>/dev/null || break   # exited before the gate opened
         sleep 0.1
     done
     early=$(cat "$TMP/gate.out")
+    alive=no
+    kill -0 $rp 2>/dev/null && alive=yes
     touch "$TMP/gate"
     wait $rp
     rc=$?
-    contains "$early" "According"
+    [[ $early == *According* ]] ||
+        fail "$p gate: no answer text on stdout after $((SECONDS - deadline + 45)) s (process still running: $alive; exit $rc): stdout '$(cat "$TMP/gate.out")', stderr '$(cat "$TMP/gate.err")', server: $(tail -c 400 "$TMP/llm.out")"
     not_contains "$early" "Sources:"
     [[ $rc -eq 0 ]] || fail "$p gate: exit $rc: $(cat "$TMP/gate.err")"
     contains "$(cat "$TMP/gate.out")" "Sources:"
