@@ -648,14 +648,13 @@ int leann_walk_beam(const leann_coll *c, int asked)
  * every code and are not refined. */
 #define LEANN_REFINE_BEAM_CHEAP 100
 #define LEANN_REFINE_BUDGET 20   /* recomputes at most, per beam slot */
-/* Past LEANN_REFINE_GROW_N live records the automatic beam grows in
- * proportion to the size, up to LEANN_REFINE_GROW_MAX times (400 from
- * 262,144 live records on): on 291K Debian-doc chunks grown by insertion
- * (95% of the nodes) the refinement is what the walk's misses cost least
- * to recover, and two default ingests of that corpus whose batches split
- * differently found 0.9535 and 0.943 of the true top 10 at beam 211, so
- * the margin is bought here (harness, same graph: 100 0.948, 211 0.9555,
- * 300 0.9585; bench/leann/RESULTS-insert.md, bench/scale/RESULTS-recall.md). */
+/* Past LEANN_REFINE_GROW_N live records the automatic beam grows with the
+ * square root of the size, up to LEANN_REFINE_GROW_MAX times (211 at 291K
+ * records).  On 291K Debian-doc chunks grown by insertion: 100 0.948, 211
+ * 0.9555, 300 0.9585 of the true top 10 in the harness (one graph,
+ * bench/leann/RESULTS-insert.md); on a default ingest 211 found 0.943 and
+ * 400 (growth in proportion, tried) 0.946 for 1.7x the query CPU (p50 260
+ * -> 450 ms; bench/scale/RESULTS-recall.md), so the square root stays. */
 #define LEANN_REFINE_GROW_N 65536
 #define LEANN_REFINE_GROW_MAX 4.0
 int leann_refine_beam(const leann_coll *c)
@@ -665,7 +664,7 @@ int leann_refine_beam(const leann_coll *c)
     const rg_embedder *e = c->embedder;
     if (!e || strcmp(e->identity.kind, "builtin") != 0)
         return 0;
-    double grow = c->live > LEANN_REFINE_GROW_N ? (double)c->live / LEANN_REFINE_GROW_N : 1.0;
+    double grow = c->live > LEANN_REFINE_GROW_N ? sqrt((double)c->live / LEANN_REFINE_GROW_N) : 1.0;
     return (int)(LEANN_REFINE_BEAM_CHEAP * RG_MIN(grow, LEANN_REFINE_GROW_MAX));
 }
 
