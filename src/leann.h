@@ -570,13 +570,13 @@ uint32_t leann_rebuild_max_nodes(const leann_coll *c);
 bool leann_should_retrain_codes(const leann_coll *c, int64_t live);
 /* New PQ codebooks (same code size) trained on a sample of at most
  * leann_rebuild_max_nodes vectors spread evenly over the live nodes in node
- * order and then batch[0..nbatch) (the exact vectors of records being
- * added, not yet nodes; the nodes' vectors come from the cache or are
+ * order and then batch[0..nbatch) (the records being added, not yet nodes:
+ * their embeddings; the nodes' vectors come from the cache or are
  * recomputed); every live node re-encoded (the sample's and the cached
  * ones from their exact vectors, the others from their old codes'
  * reconstructions); sets codes_n to live and codebook_changed, so the next
  * save writes a whole new generation. */
-rg_status leann_retrain_codes(leann_coll *c, int64_t live, const float *const *batch, size_t nbatch, rg_error *err);
+rg_status leann_retrain_codes(leann_coll *c, int64_t live, const rg_record *batch, size_t nbatch, rg_error *err);
 /* The consolidation step every write ends with: see LEANN_CONSOLIDATE_*.
  * live: live records once the write commits; work: records the write added
  * or deleted (the step's budget). */

@@ -232,15 +232,10 @@ rg_status leann_insert(leann_coll *c, const rg_record *recs, size_t n, const uin
     bool rebuild = c->pq.m == 0 || c->graph.entry == LEANN_NONE || leann_should_rebuild(c, live_after);
     rg_status rc = RG_OK;
     /* Before the batch is encoded, so it is encoded with the new codes. */
-    if (!rebuild && leann_should_retrain_codes(c, live_after)) {
-        const float **bv = rg_xmalloc((n ? n : 1) * sizeof *bv);
-        for (size_t i = 0; i < n; i++)
-            bv[i] = recs[i].embedding;
-        rc = leann_retrain_codes(c, live_after, bv, n, err);
-        free(bv);
-        if (rc != RG_OK)
-            return rc;
-    }
+    if (!rebuild && leann_should_retrain_codes(c, live_after))
+        rc = leann_retrain_codes(c, live_after, recs, n, err);
+    if (rc != RG_OK)
+        return rc;
     leann_graph_reserve(&c->graph, first_new + (uint32_t)n);
     for (size_t i = 0; i < n; i++)
         leann_graph_add_node(&c->graph);

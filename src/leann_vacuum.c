@@ -182,8 +182,7 @@ bool leann_should_rebuild(const leann_coll *c, int64_t live)
 
 bool leann_should_retrain_codes(const leann_coll *c, int64_t live)
 {
-    int64_t trained = c->codes_n > c->built_n ? c->codes_n : c->built_n;
-    return c->pq.m > 0 && live > (int64_t)leann_rebuild_max_nodes(c) && live >= 2 * trained;
+    return c->pq.m > 0 && live > (int64_t)leann_rebuild_max_nodes(c) && live >= 2 * (int64_t)c->codes_n;
 }
 
 /* Codebooks trained once, at the last full build, fit the files ingested
@@ -197,7 +196,7 @@ bool leann_should_retrain_codes(const leann_coll *c, int64_t live)
  * build_memory_mb of vectors, as a rebuild) and one block; the work: one
  * k-means and one re-encode of every code, at doublings only, so a
  * constant factor over the collection's growth. */
-rg_status leann_retrain_codes(leann_coll *c, int64_t live, const float *const *batch, size_t nbatch, rg_error *err)
+rg_status leann_retrain_codes(leann_coll *c, int64_t live, const rg_record *batch, size_t nbatch, rg_error *err)
 {
     leann_graph *g = &c->graph;
     size_t dim = (size_t)c->dim;
@@ -205,7 +204,7 @@ rg_status leann_retrain_codes(leann_coll *c, int64_t live, const float *const *b
     for (uint32_t v = 0; v < g->n; v++)
         nlive += !(g->flags[v] & LEANN_NODE_DELETED);
     /* The sample is drawn evenly from the live nodes in node order followed
-     * by the batch being added (index nlive + i: batch[i]). */
+     * by the batch being added (index nlive + i: batch[i].embedding). */
     size_t total = (size_t)nlive + nbatch;
     size_t cap = leann_rebuild_max_nodes(c);
     if (cap > LEANN_PQ_TRAIN_MAX)
@@ -232,7 +231,7 @@ rg_status leann_retrain_codes(leann_coll *c, int64_t live, const float *const *b
     nsn = ns;
     for (size_t i = 0; i < nbatch && ns < cap; i++, at++)
         if (at * cap / total == ns || total - at <= cap - ns)
-            memcpy(svec + ns++ * dim, batch[i], dim * sizeof(float));
+            memcpy(svec + ns++ * dim, batch[i].embedding, dim * sizeof(float));
     rg_status rc = RG_OK;
     for (size_t k = 0; rc == RG_OK && k < nsn; k += LEANN_STREAM_BLOCK) {
         leann_progress(c, "recomputing embeddings to retrain the codes", (int64_t)k, (int64_t)nsn);

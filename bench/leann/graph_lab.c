@@ -60,32 +60,6 @@ static char **read_texts(const char *path, size_t max, bool corpus, size_t *n)
     return t;
 }
 
-static void write_vecs(const char *path, const float *v, uint32_t n, uint32_t dim)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(&n, 4, 1, f) != 1 || fwrite(&dim, 4, 1, f) != 1 ||
-        fwrite(v, sizeof(float) * dim, n, f) != n || fclose(f) != 0) {
-        perror(path);
-        exit(1);
-    }
-}
-
-static float *read_vecs(const char *path, uint32_t *n, uint32_t *dim)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f || fread(n, 4, 1, f) != 1 || fread(dim, 4, 1, f) != 1) {
-        perror(path);
-        exit(1);
-    }
-    float *v = rg_xmalloc(sizeof(float) * (size_t)*n * *dim);
-    if (fread(v, sizeof(float) * *dim, *n, f) != *n) {
-        perror(path);
-        exit(1);
-    }
-    fclose(f);
-    return v;
-}
-
 static int embed(char **argv)
 {
     size_t nd, nq;
@@ -111,10 +85,10 @@ static int embed(char **argv)
         rg_embedder_embed(emb, (const char *const *)qs, nq, RG_EMBED_QUERY, qv, &err) != RG_OK)
         die("embed", &err);
     char *p = rg_xasprintf("%s.docs", argv[6]);
-    write_vecs(p, dv, (uint32_t)nd, (uint32_t)dim);
+    bench_write_vecs(p, dv, (uint32_t)nd, (uint32_t)dim);
     free(p);
     p = rg_xasprintf("%s.queries", argv[6]);
-    write_vecs(p, qv, (uint32_t)nq, (uint32_t)dim);
+    bench_write_vecs(p, qv, (uint32_t)nq, (uint32_t)dim);
     free(p);
     printf("embedded docs=%zu queries=%zu dim=%d in %.1f s (%s %s)\n", nd, nq, dim, rg_now() - t0, emb->identity.kind,
            emb->identity.model);
@@ -201,10 +175,10 @@ static int eval(char **argv)
 {
     uint32_t n, dim, nq, qdim;
     char *p = rg_xasprintf("%s.docs", argv[2]);
-    float *v = read_vecs(p, &n, &dim);
+    float *v = bench_read_vecs(p, 0, &n, &dim);
     free(p);
     p = rg_xasprintf("%s.queries", argv[2]);
-    float *q = read_vecs(p, &nq, &qdim);
+    float *q = bench_read_vecs(p, 0, &nq, &qdim);
     free(p);
     if (qdim != dim)
         die("dimensions differ", NULL);

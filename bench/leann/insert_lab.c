@@ -29,7 +29,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 
 #include <sqlite3.h>
 
@@ -37,40 +36,12 @@
 #include "embedder.h"
 #include "leann.h"
 #include "util.h"
+#include "../bench_util.h"
 
 static void die(const char *what, const char *msg)
 {
     fprintf(stderr, "insert_lab: %s: %s\n", what, msg ? msg : "");
     exit(1);
-}
-
-static double cpu_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void write_vecs(const char *path, const float *v, uint32_t n, uint32_t dim)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(&n, 4, 1, f) != 1 || fwrite(&dim, 4, 1, f) != 1 ||
-        (n && fwrite(v, sizeof(float) * dim, n, f) != n) || fclose(f) != 0)
-        die(path, "cannot write");
-}
-
-static float *read_vecs(const char *path, uint32_t max, uint32_t *n, uint32_t *dim)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f || fread(n, 4, 1, f) != 1 || fread(dim, 4, 1, f) != 1)
-        die(path, "cannot read");
-    if (max && *n > max)
-        *n = max;
-    float *v = rg_xmalloc(sizeof(float) * (size_t)*n * *dim);
-    if (fread(v, sizeof(float) * *dim, *n, f) != *n)
-        die(path, "short file");
-    fclose(f);
-    return v;
 }
 
 static int dump(char **argv)
@@ -127,7 +98,7 @@ static int dump(char **argv)
     if (rg_embedder_embed(emb, (const char *const *)texts, nq, RG_EMBED_QUERY, qv, &err) != RG_OK)
         die("embed", err.msg);
     p = rg_xasprintf("%s.queries", argv[4]);
-    write_vecs(p, qv, (uint32_t)nq, dim);
+    bench_write_vecs(p, qv, (uint32_t)nq, dim);
     free(p);
     printf("dumped %u records and %zu queries at %u-d\n", n, nq, dim);
     return 0;
@@ -234,12 +205,6 @@ static rg_status lab_rebuilt(void *ctx, rg_error *err)
 }
 
 static int cmp_cand(const void *a, const void *b) { return leann_cand_cmp(a, b); }
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static double env_num(const char *name, double dflt)
 {
     const char *s = getenv(name);
@@ -249,8 +214,8 @@ static double env_num(const char *name, double dflt)
 static int run(int argc, char **argv)
 {
     uint32_t n, dim, nq, qdim;
-    float *v = read_vecs(rg_xasprintf("%s.docs", argv[2]), (uint32_t)atol(argv[3]), &n, &dim);
-    float *qv = read_vecs(rg_xasprintf("%s.queries", argv[2]), (uint32_t)env_num("RAGGED_BENCH_NQ", 0), &nq, &qdim);
+    float *v = bench_read_vecs(rg_xasprintf("%s.docs", argv[2]), (uint32_t)atol(argv[3]), &n, &dim);
+    float *qv = bench_read_vecs(rg_xasprintf("%s.queries", argv[2]), (uint32_t)env_num("RAGGED_BENCH_NQ", 0), &nq, &qdim);
     size_t batch = argc > 4 ? (size_t)atol(argv[4]) : 4096;
     if (qdim != dim)
         die("queries", "dimension differs from the records'");
@@ -275,7 +240,7 @@ static int run(int argc, char **argv)
     rg_record *recs = rg_xcalloc(batch, sizeof *recs);
     rg_error err;
     bool oracle_pq = env_num("RAGGED_BENCH_ORACLE_PQ", 0) > 0, oracle_done = false;
-    double c0 = cpu_now(), w0 = rg_now();
+    double c0 = cpu_seconds(), w0 = rg_now();
     for (size_t at = 0; at < n; at += batch) {
         size_t b = n - at < batch ? n - at : batch;
         for (size_t i = 0; i < b; i++)
@@ -304,7 +269,7 @@ static int run(int argc, char **argv)
         if (leann_consolidate_step(&c, c.live, b, &err) != RG_OK)
             die("consolidate", err.msg);
     }
-    double build_cpu = cpu_now() - c0, build_wall = rg_now() - w0;
+    double build_cpu = cpu_seconds() - c0, build_wall = rg_now() - w0;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     uint64_t fetched_build = l.fetched;
@@ -346,10 +311,10 @@ static int run(int argc, char **argv)
             leann_cand *got = NULL;
             size_t ng = 0;
             uint64_t f0 = l.fetched;
-            double t0 = cpu_now();
+            double t0 = cpu_seconds();
             if (leann_search(&c, q, &o, &got, &ng, &err) != RG_OK)
                 die("search", err.msg);
-            cpu[t] = cpu_now() - t0;
+            cpu[t] = cpu_seconds() - t0;
             recomputed += l.fetched - f0;
             leann_cache_clear(&c.cache);
             for (size_t i = 0; i < ng; i++) {

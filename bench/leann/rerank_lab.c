@@ -19,22 +19,7 @@
 
 #include "leann.h"
 #include "util.h"
-
-static float *read_vecs(const char *path, uint32_t *n, uint32_t *dim)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f || fread(n, 4, 1, f) != 1 || fread(dim, 4, 1, f) != 1) {
-        perror(path);
-        exit(1);
-    }
-    float *v = rg_xmalloc(sizeof(float) * (size_t)*n * *dim);
-    if (fread(v, sizeof(float) * *dim, *n, f) != *n) {
-        perror(path);
-        exit(1);
-    }
-    fclose(f);
-    return v;
-}
+#include "../bench_util.h"
 
 typedef struct vctx {
     const float *docs;
@@ -137,10 +122,10 @@ int main(int argc, char **argv)
     }
     uint32_t n, dim, nq, qdim;
     char *p = rg_xasprintf("%s.docs", argv[1]);
-    float *docs = read_vecs(p, &n, &dim);
+    float *docs = bench_read_vecs(p, 0, &n, &dim);
     free(p);
     p = rg_xasprintf("%s.queries", argv[1]);
-    float *qs = read_vecs(p, &nq, &qdim);
+    float *qs = bench_read_vecs(p, 0, &nq, &qdim);
     free(p);
     int b1 = argc > 2 ? atoi(argv[2]) : 0;
     int b2 = argc > 3 ? atoi(argv[3]) : b1;

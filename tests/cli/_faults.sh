@@ -65,3 +65,15 @@ digest() {
 # LeakSanitizer cannot run under ptrace: in an ASan build it would turn every
 # completed traced run into a failure of its own.
 strace_run() { ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" strace "$@"; }
+
+# leann_state COLLECTION FIELD...: one line of the leann collection's `backend
+# stats` values, in FIELD order: "records" and "tombstones" from its stats, any
+# other FIELD from the leann details (unreachable, nodes, built_n, codes_n, ...).
+leann_state() {
+    local c=$1
+    shift
+    expect_exit 0 "$RAGGED" backend stats --backend leann --collection "$c" --format json
+    /usr/bin/python3 -c 'import json, sys
+s = json.loads(sys.argv[1])["backends"][0]["collections"][0]["stats"]
+print(" ".join(str(s[f] if f in ("records", "tombstones") else s["details"][f]) for f in sys.argv[2:]))' "$OUT" "$@"
+}

@@ -23,10 +23,7 @@ D="$TMP/docs"; C=streamed
 B=(--backend leann --collection $C)
 
 # unreachable live nodes, nodes, built_n, records, from backend stats
-graph_state() {
-    expect_exit 0 "$RAGGED" backend stats "${B[@]}" --format json
-    json_get "$OUT" '" ".join(str(x) for x in [j["backends"][0]["collections"][0]["stats"]["details"][k] for k in ("unreachable", "nodes", "built_n")] + [j["backends"][0]["collections"][0]["records"]])'
-}
+graph_state() { leann_state $C unreachable nodes built_n records; }
 
 $CHECK corpus "$D" 60 7
 # a quarter first (a full build), then the rest: past the bound, inserted

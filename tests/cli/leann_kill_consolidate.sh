@@ -26,10 +26,7 @@ B=(--backend leann --collection $C)
 
 # unreachable live nodes, nodes, consolidation passes completed and
 # tombstones, from backend stats
-graph_state() {
-    expect_exit 0 "$RAGGED" backend stats "${B[@]}" --format json
-    json_get "$OUT" '" ".join(str(x) for x in [j["backends"][0]["collections"][0]["stats"]["details"][k] for k in ("unreachable", "nodes", "consolidation_passes")] + [j["backends"][0]["collections"][0]["stats"]["tombstones"]])'
-}
+graph_state() { leann_state $C unreachable nodes consolidation_passes tombstones; }
 
 $CHECK corpus "$D" 16 5
 expect_exit 0 "$RAGGED" ingest "$D" --prune "${B[@]}" --quiet

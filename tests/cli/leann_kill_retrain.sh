@@ -23,10 +23,7 @@ D="$TMP/docs"; C=grown
 B=(--backend leann --collection $C)
 
 # unreachable live nodes, built_n, codes_n, records, from backend stats
-graph_state() {
-    expect_exit 0 "$RAGGED" backend stats "${B[@]}" --format json
-    json_get "$OUT" '" ".join(str(x) for x in [j["backends"][0]["collections"][0]["stats"]["details"][k] for k in ("unreachable", "built_n", "codes_n")] + [j["backends"][0]["collections"][0]["records"]])'
-}
+graph_state() { leann_state $C unreachable built_n codes_n records; }
 
 $CHECK corpus "$D" 60 7
 expect_exit 0 "$RAGGED" ingest "$D/part0" "${B[@]}" --quiet
