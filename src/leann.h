@@ -123,6 +123,10 @@ void leann_pq_shape(int dim, size_t n, int code_bytes, int code_bits, int *m, in
 /* Trains on n vectors (a sample if n is large); shape as leann_pq_shape. */
 rg_status leann_pq_train(leann_pq *pq, const float *x, size_t n, int dim, int code_bytes, int code_bits,
                          uint64_t seed, rg_error *err);
+/* table[j * from->ksub + o]: the code to's sub-quantiser j gives old
+ * centroid o of from's, i.e. what leann_pq_encode(to, ...) gives for
+ * sub-vector j of leann_pq_decode(from, ...) (same dim and m). */
+void leann_pq_translation(const leann_pq *from, const leann_pq *to, uint8_t *table);
 /* Builds pq->ct and pq->norms from pq->centroids (train and the codes file
  * reader call it; table and encode need it). */
 void leann_pq_prepare(leann_pq *pq);
