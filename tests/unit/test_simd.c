@@ -199,7 +199,7 @@ TEST(simd_leann_pq_kernels_wider_identical)
 {
     leann_t_kernels base, wide;
     if (!leann_t_kernels_get("avx2", &base) || !leann_t_kernels_get("avx512", &wide)) {
-        fprintf(stderr, "    avx2 / avx512 PQ kernels: not on this CPU, skipped\n");
+        rg_test_skip("no AVX-512 and AVX2 PQ kernels on this CPU (or RAGGED_SIMD=portable)");
         return;
     }
     uint64_t s = 5;
