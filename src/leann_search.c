@@ -656,6 +656,16 @@ int leann_walk_beam(const leann_coll *c, int asked)
  * 400 (growth in proportion, tried) 0.946 for 1.7x the query CPU (p50 260
  * -> 450 ms; bench/scale/RESULTS-recall.md), so the square root stays. */
 #define LEANN_REFINE_GROW_N 65536
+/* The refinement's seeds: a walk followed by the refinement ranks this many
+ * times its beam of candidates by PQ and scores them all exactly, instead of
+ * letting the adaptive rerank stop at the first dozens.  The refinement only
+ * follows edges from the exact top it starts with; the more of the PQ
+ * neighbourhood it sees exactly, the fewer regions it never enters.  291K
+ * Debian-doc chunks grown by insertion (bench/leann/RESULTS-insert.md,
+ * refinement beam 211): adaptive rerank (about 60 scored) 0.9555 with 1,854
+ * recomputes a query; 2x the beam (422) 0.9745 with 2,066; 5x (1,055)
+ * 0.9750 with 2,518. */
+#define LEANN_REFINE_SEEDS 2
 #define LEANN_REFINE_GROW_MAX 4.0
 int leann_refine_beam(const leann_coll *c)
 {
@@ -688,10 +698,15 @@ rg_status leann_search(leann_coll *c, const float *q, const rg_query_opts *opts,
                      : c->params.rerank_candidates;
     if (R < k)
         R = k;
+    /* A walk that the exact refinement follows gives it the exact top of
+     * refine_seeds_factor x its beam PQ candidates to start from, not the
+     * few the adaptive rule would score: see LEANN_REFINE_SEEDS. */
+    int refine_w = leann_refine_beam(c);
+    int R_walk = adaptive && refine_w > 0 ? RG_MAX(R, LEANN_REFINE_SEEDS * refine_w) : R;
     float *table = rg_xmalloc(sizeof(float) * (size_t)c->pq.m * c->pq.ksub);
     leann_pq_table(&c->pq, q, table);
     pq_ctx pc = {&c->pq, table, c->codes};
-    leann_cand *cand = rg_xmalloc((size_t)R * sizeof *cand);
+    leann_cand *cand = rg_xmalloc((size_t)RG_MAX(R, R_walk) * sizeof *cand);
     size_t ncand = 0;
     rg_status rc = RG_OK;
     uint32_t *set = NULL;
@@ -712,7 +727,7 @@ rg_status leann_search(leann_coll *c, const float *q, const rg_query_opts *opts,
                 in_set = rg_xcalloc(c->graph.n, 1);
                 for (size_t i = 0; i < nset; i++)
                     in_set[set[i]] = 1;
-                ncand = graph_candidates(c, &pc, L, in_set, cand, (size_t)R);
+                ncand = graph_candidates(c, &pc, L, in_set, cand, (size_t)R_walk);
                 walked = true;
                 /* The walk found too few matches: fall back to the set. */
                 use_set = ncand < (size_t)k && ncand < nset;
@@ -729,7 +744,7 @@ rg_status leann_search(leann_coll *c, const float *q, const rg_query_opts *opts,
         use_set = true;
         path = "scan";
     } else {
-        ncand = graph_candidates(c, &pc, L, NULL, cand, (size_t)R);
+        ncand = graph_candidates(c, &pc, L, NULL, cand, (size_t)R_walk);
         walked = true;
         if (ncand < (size_t)k && ncand < (size_t)c->live) {
             /* Unreachable nodes (heavy deletes): score everybody. */
@@ -742,13 +757,14 @@ rg_status leann_search(leann_coll *c, const float *q, const rg_query_opts *opts,
         ncand = score_set(&pc, set, nset, cand, (size_t)R);
         walked = false;
     }
-    int refine_w = 0, refine_max = 0;
+    int refine_max = 0;
     c->last_query_refined = 0;
-    if (walked) {
-        refine_w = leann_refine_beam(c);
+    if (walked && refine_w > 0) {
         refine_max = refine_w * LEANN_REFINE_BUDGET;
-        if (refine_w > 0)
-            path = use_set ? path : in_set ? "filtered walk, exact refinement" : "walk, exact refinement";
+        path = in_set ? "filtered walk, exact refinement" : "walk, exact refinement";
+        adaptive = false;   /* every seed scored (R_walk of them) */
+    } else {
+        refine_w = 0;
     }
     if (rc == RG_OK && ncand > 0)
         rc = rerank(c, q, in_set, cand, ncand, k, nexact, adaptive, refine_w, refine_max, out, nout, err);

@@ -211,6 +211,193 @@ static double env_num(const char *name, double dflt)
     return s && *s ? atof(s) : dflt;
 }
 
+/* RAGGED_BENCH_DIAG: where the misses come from.  Recall of a walk on
+ * exact distances (the graph's own navigability, no codes) at several
+ * beams, of a scan of every PQ code then an exact rerank of the best R (the
+ * codes' own ceiling), and the in-degrees of the graph and of the true
+ * neighbours the default search missed. */
+typedef struct exact_ctx {
+    const float *v, *q;
+    uint32_t dim;
+} exact_ctx;
+
+static float exact_dist(void *ctx, uint32_t node)
+{
+    exact_ctx *e = ctx;
+    return 1.0f - leann_dot(e->q, e->v + (size_t)node * e->dim, e->dim);
+}
+
+static void diag(leann_coll *c, const float *v, uint32_t n, uint32_t dim, const float *qv, uint32_t nq,
+                 const float *tenth)
+{
+    leann_graph *g = &c->graph;
+    uint32_t *indeg = rg_xcalloc(g->n, sizeof *indeg);
+    for (uint32_t u = 0; u < g->n; u++)
+        for (int i = 0; i < g->deg[u]; i++)
+            indeg[leann_graph_nbrs(g, u)[i]]++;
+    uint32_t hist[6] = {0};
+    for (uint32_t u = 0; u < g->n; u++)
+        hist[indeg[u] < 5 ? indeg[u] : 5]++;
+    printf("diag: in-degree 0: %u, 1: %u, 2: %u, 3: %u, 4: %u, 5+: %u (built_n %u)\n", hist[0], hist[1], hist[2],
+           hist[3], hist[4], hist[5], c->built_n);
+    int beams[] = {100, 211, 500, 2000};
+    for (int b = 0; b < 4; b++) {
+        int hit = 0;
+        for (uint32_t t = 0; t < nq; t++) {
+            exact_ctx e = {v, qv + (size_t)t * dim, dim};
+            leann_cand *seen = NULL;
+            size_t ns = 0;
+            leann_beam_search(g, exact_dist, &e, beams[b], &c->visit, &seen, &ns);
+            for (size_t i = 0; i < ns && i < 10; i++)
+                hit += seen[i].dist <= tenth[t] + 1e-6f;
+            free(seen);
+        }
+        printf("diag: exact walk beam %d: recall@10 %.4f\n", beams[b], (double)hit / (10.0 * nq));
+    }
+    float *table = rg_xmalloc(sizeof(float) * (size_t)c->pq.m * c->pq.ksub);
+    leann_cand *all = rg_xmalloc(sizeof(leann_cand) * n);
+    int rs[] = {211, 1000, 5000};
+    int hitr[3] = {0};
+    uint64_t miss_in[6] = {0}, miss_ins = 0, nmiss = 0;
+    for (uint32_t t = 0; t < nq; t++) {
+        const float *q = qv + (size_t)t * dim;
+        leann_pq_table(&c->pq, q, table);
+        for (uint32_t i = 0; i < n; i++)
+            all[i] = (leann_cand){leann_pq_distance(&c->pq, table, c->codes + (size_t)i * c->pq.m), i};
+        leann_cand_sort(all, n);
+        for (int r = 0; r < 3; r++) {
+            float best[10];
+            int nb = 0;
+            for (int i = 0; i < rs[r] && (uint32_t)i < n; i++) {
+                float d = 1.0f - leann_dot(q, v + (size_t)all[i].node * dim, dim);
+                if (nb == 10 && d >= best[9])
+                    continue;
+                int pos = nb < 10 ? nb++ : 9;
+                while (pos > 0 && best[pos - 1] > d) {
+                    best[pos] = best[pos - 1];
+                    pos--;
+                }
+                best[pos] = d;
+            }
+            for (int i = 0; i < nb; i++)
+                hitr[r] += best[i] <= tenth[t] + 1e-6f;
+        }
+        /* The default search's misses. */
+        rg_query_opts o = {.k = 10};
+        leann_cand *got = NULL;
+        size_t ng = 0;
+        rg_error err;
+        if (leann_search(c, q, &o, &got, &ng, &err) != RG_OK)
+            die("search", err.msg);
+        int qhit = 0;
+        for (size_t j = 0; j < ng; j++)
+            qhit += 1.0f - leann_dot(q, v + (size_t)got[j].node * dim, dim) <= tenth[t] + 1e-6f;
+        for (uint32_t i = 0; i < n && qhit < 10; i++) {
+            float d = 1.0f - leann_dot(q, v + (size_t)i * dim, dim);
+            if (d > tenth[t] + 1e-6f)
+                continue;
+            /* a tie with a returned node's distance is a duplicate */
+            bool tie = false;
+            for (size_t j = 0; j < ng && !tie; j++)
+                tie = fabsf(d - (1.0f - leann_dot(q, v + (size_t)got[j].node * dim, dim))) < 1e-6f &&
+                      got[j].node != i;
+            if (tie)
+                continue;
+            bool found = false;
+            for (size_t j = 0; j < ng && !found; j++)
+                found = got[j].node == i;
+            if (found)
+                continue;
+            nmiss++;
+            miss_in[indeg[i] < 5 ? indeg[i] : 5]++;
+            miss_ins += i >= c->built_n;
+        }
+        free(got);
+        leann_cache_clear(&c->cache);
+    }
+    for (int r = 0; r < 3; r++)
+        printf("diag: PQ scan + exact rerank of %d: recall@10 %.4f\n", rs[r], (double)hitr[r] / (10.0 * nq));
+    printf("diag: default search missed %llu true neighbours (%llu inserted); their in-degree 0: %llu, 1: %llu, "
+           "2: %llu, 3: %llu, 4: %llu, 5+: %llu\n", (unsigned long long)nmiss, (unsigned long long)miss_ins,
+           (unsigned long long)miss_in[0], (unsigned long long)miss_in[1], (unsigned long long)miss_in[2],
+           (unsigned long long)miss_in[3], (unsigned long long)miss_in[4], (unsigned long long)miss_in[5]);
+    fflush(stdout);
+    free(all);
+    free(table);
+    free(indeg);
+}
+
+/* RAGGED_BENCH_SAVE / RAGGED_BENCH_LOAD: the built graph, codebooks and
+ * codes to and from a file, so query-side variants skip the build. */
+static void put(FILE *f, const void *p, size_t n)
+{
+    if (n && fwrite(p, 1, n, f) != n)
+        die("state", "cannot write");
+}
+static void get(FILE *f, void *p, size_t n)
+{
+    if (n && fread(p, 1, n, f) != n)
+        die("state", "cannot read");
+}
+
+static void state_save(const leann_coll *c, const char *path)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        die(path, "cannot write");
+    const leann_graph *g = &c->graph;
+    const leann_pq *pq = &c->pq;
+    uint32_t hdr[10] = {g->n, (uint32_t)g->max_degree, (uint32_t)g->pruned_degree, g->entry, c->built_n, c->codes_n,
+                        (uint32_t)pq->dim, (uint32_t)pq->m, (uint32_t)pq->ksub, pq->scales != NULL};
+    put(f, hdr, sizeof hdr);
+    put(f, g->deg, sizeof *g->deg * g->n);
+    put(f, g->flags, g->n);
+    put(f, g->nbrs, sizeof *g->nbrs * (size_t)g->n * (size_t)g->max_degree);
+    put(f, pq->centroids, sizeof(float) * (size_t)pq->m * pq->ksub * pq->dsub);
+    if (pq->scales)
+        put(f, pq->scales, sizeof(float) * (size_t)pq->m);
+    put(f, c->codes, (size_t)g->n * pq->m);
+    if (fclose(f))
+        die(path, "cannot write");
+}
+
+static void state_load(leann_coll *c, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        die(path, "cannot read");
+    uint32_t hdr[10];
+    get(f, hdr, sizeof hdr);
+    leann_graph *g = &c->graph;
+    leann_graph_free(g);
+    leann_graph_init(g, (int)hdr[1], (int)hdr[2]);
+    leann_graph_reserve(g, hdr[0]);
+    for (uint32_t i = 0; i < hdr[0]; i++)
+        leann_graph_add_node(g);
+    g->entry = hdr[3];
+    c->built_n = hdr[4];
+    c->codes_n = hdr[5];
+    get(f, g->deg, sizeof *g->deg * g->n);
+    get(f, g->flags, g->n);
+    get(f, g->nbrs, sizeof *g->nbrs * (size_t)g->n * (size_t)g->max_degree);
+    leann_pq *pq = &c->pq;
+    memset(pq, 0, sizeof *pq);
+    pq->dim = (int)hdr[6];
+    pq->m = (int)hdr[7];
+    pq->ksub = (int)hdr[8];
+    pq->dsub = pq->dim / pq->m;
+    pq->centroids = rg_xmalloc(sizeof(float) * (size_t)pq->m * pq->ksub * pq->dsub);
+    get(f, pq->centroids, sizeof(float) * (size_t)pq->m * pq->ksub * pq->dsub);
+    if (hdr[9]) {
+        pq->scales = rg_xmalloc(sizeof(float) * (size_t)pq->m);
+        get(f, pq->scales, sizeof(float) * (size_t)pq->m);
+    }
+    leann_pq_prepare(pq);
+    leann_codes_reserve(c, g->n);
+    get(f, c->codes, (size_t)g->n * pq->m);
+    fclose(f);
+}
+
 static int run(int argc, char **argv)
 {
     uint32_t n, dim, nq, qdim;
@@ -241,7 +428,12 @@ static int run(int argc, char **argv)
     rg_error err;
     bool oracle_pq = env_num("RAGGED_BENCH_ORACLE_PQ", 0) > 0, oracle_done = false;
     double c0 = cpu_seconds(), w0 = rg_now();
-    for (size_t at = 0; at < n; at += batch) {
+    const char *load = getenv("RAGGED_BENCH_LOAD");
+    if (load && *load) {
+        state_load(&c, load);
+        c.live = n;
+    }
+    for (size_t at = load && *load ? n : 0; at < n; at += batch) {
         size_t b = n - at < batch ? n - at : batch;
         for (size_t i = 0; i < b; i++)
             recs[i].embedding = v + (at + i) * dim;
@@ -279,6 +471,9 @@ static int run(int argc, char **argv)
            (unsigned long long)fetched_build, c.built_n, c.codes_n, leann_graph_unreachable(&c.graph),
            leann_graph_avg_degree(&c.graph));
     fflush(stdout);
+    const char *save_to = getenv("RAGGED_BENCH_SAVE");
+    if (save_to && *save_to)
+        state_save(&c, save_to);
 
     /* The exact 10th distance of every query (ties at it count as hits,
      * as bench_scale's recall10_ties). */
@@ -297,10 +492,11 @@ static int run(int argc, char **argv)
     char *list = rg_xstrdup(sweep && *sweep ? sweep : "1000:100"), *save = NULL;
     double *cpu = rg_xmalloc(sizeof(double) * nq);
     for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        int sc = 1000, rb = 100;
-        sscanf(tok, "%d:%d", &sc, &rb);
+        int sc = 1000, rb = 100, rr = 0;
+        sscanf(tok, "%d:%d:%d", &sc, &rb, &rr);
         c.params.search_complexity = sc;
         c.params.refine_beam = rb;
+        c.params.rerank_candidates = rr;
         /* Queries on a cold cache, as a one-shot CLI query. */
         leann_cache_clear(&c.cache);
         int hit = 0, total = 0;
@@ -325,13 +521,15 @@ static int run(int argc, char **argv)
             free(got);
         }
         qsort(cpu, nq, sizeof *cpu, cmp_double);
-        printf("query (search_complexity %d, refine_beam %d): %u queries, recall@10 %.4f, CPU p50 %.1f ms, p95 %.1f ms, "
-               "%.1f recomputes a query, beam %d\n", sc, rb, nq,
+        printf("query (search_complexity %d, refine_beam %d, rerank %d): %u queries, recall@10 %.4f, CPU p50 %.1f ms, p95 %.1f ms, "
+               "%.1f recomputes a query, beam %d\n", sc, rb, rr, nq,
                (double)hit / total, cpu[nq / 2] * 1e3, cpu[(size_t)(nq * 0.95)] * 1e3, (double)recomputed / nq,
                leann_walk_beam(&c, 0));
         fflush(stdout);
     }
     free(list);
+    if (env_num("RAGGED_BENCH_DIAG", 0) > 0)
+        diag(&c, v, n, dim, qv, nq, tenth);
     return 0;
 }
 

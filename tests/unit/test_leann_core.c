@@ -1342,6 +1342,20 @@ TEST(leann_core_searches_and_repairs_without_sqlite)
     CHECK_MSG(ok, "refined: wrong count, distance or node");
     CHECK_EQ_STR(c.last_query_path, "walk, exact refinement");
     CHECK(c.last_query_refined > 0);
+    /* Its seeds: the walk's best 2 x beam candidates, every one scored
+     * exactly (LEANN_REFINE_SEEDS), not the adaptive rerank's few. */
+    {
+        c.params.refine_beam = 50;   /* 2 x 50 is past the adaptive cap (75) */
+        uint64_t p0 = ms.passages;
+        rg_query_opts o = {.k = 10};
+        leann_cand *got = NULL;
+        size_t ng = 0;
+        CHECK_OK(leann_search(&c, v, &o, &got, &ng, &err), &err);
+        free(got);
+        uint64_t seeds = ms.passages - p0 - c.last_query_refined;
+        CHECK_MSG(seeds == 2 * 50, "%llu seeds scored", (unsigned long long)seeds);
+        c.params.refine_beam = 30;
+    }
     float frefined = core_recall(&c, v, n, dim, w, 20, &ok);
     CHECK_MSG(ok, "filtered, refined: wrong count, distance, node or filter");
     fprintf(stderr, "    beam 10: recall@10 %.3f, refined (beam 30) %.3f, filtered refined %.3f\n", narrow, refined,
