@@ -123,6 +123,10 @@ void leann_pq_shape(int dim, size_t n, int code_bytes, int code_bits, int *m, in
 /* Trains on n vectors (a sample if n is large); shape as leann_pq_shape. */
 rg_status leann_pq_train(leann_pq *pq, const float *x, size_t n, int dim, int code_bytes, int code_bits,
                          uint64_t seed, rg_error *err);
+/* table[j * from->ksub + o]: the code to's sub-quantiser j gives old
+ * centroid o of from's, i.e. what leann_pq_encode(to, ...) gives for
+ * sub-vector j of leann_pq_decode(from, ...) (same dim and m). */
+void leann_pq_translation(const leann_pq *from, const leann_pq *to, uint8_t *table);
 /* Builds pq->ct and pq->norms from pq->centroids (train and the codes file
  * reader call it; table and encode need it). */
 void leann_pq_prepare(leann_pq *pq);
@@ -338,8 +342,8 @@ typedef float (*leann_dot_fn)(const float *a, const float *b, size_t n);
  * "portable"); for tests that compare kernels. */
 leann_dot_fn leann_dot_pick(const char **name);
 /* out[c] = sum_t x[t] * ct[t * k + c] for c < k (one short vector against
- * the columns of a d x k block: PQ tables, encodes, k-means); AVX2+FMA when
- * the CPU has it and RAGGED_SIMD is not "portable". */
+ * the columns of a d x k block: PQ tables, encodes, k-means); AVX-512 or
+ * AVX2+FMA when the CPU has it and RAGGED_SIMD is not "portable". */
 void leann_dots_t(const float *x, const float *ct, int d, int k, float *out);
 /* The column c minimising norms[c] - 2 <x, column c> (the first on ties):
  * the nearest centroid of a transposed codebook with squared norms. */
@@ -348,9 +352,12 @@ typedef struct leann_t_kernels {
     void (*dots)(const float *x, const float *ct, int d, int k, float *out);
     uint32_t (*nearest)(const float *x, const float *ct, const float *norms, int d, int k);
 } leann_t_kernels;
-/* The kernels leann_dots_t / leann_nearest_t would choose now (*name as
- * leann_dot_pick); for tests that compare them. */
+/* The kernels leann_dots_t / leann_nearest_t would choose now (*name:
+ * "avx512", "avx2" or "portable"); for tests that compare them. */
 leann_t_kernels leann_t_kernels_pick(const char **name);
+/* The kernels of that name into *out, when this CPU has them (and
+ * RAGGED_SIMD is not "portable", except for "portable" itself). */
+bool leann_t_kernels_get(const char *name, leann_t_kernels *out);
 uint16_t leann_f32_to_f16(float f);
 float leann_f16_to_f32(uint16_t h);
 size_t leann_varint_put(uint8_t *p, uint64_t v);

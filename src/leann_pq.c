@@ -274,6 +274,16 @@ void leann_pq_encode(const leann_pq *pq, const float *x, uint8_t *code)
                                            pq->norms + (size_t)j * pq->ksub, pq->dsub, pq->ksub);
 }
 
+void leann_pq_translation(const leann_pq *from, const leann_pq *to, uint8_t *table)
+{
+    size_t per = (size_t)to->ksub * to->dsub;
+    for (int j = 0; j < from->m; j++)
+        for (int o = 0; o < from->ksub; o++)
+            table[(size_t)j * from->ksub + o] = (uint8_t)leann_nearest_t(
+                from->centroids + ((size_t)j * from->ksub + o) * from->dsub, to->ct + (size_t)j * per,
+                to->norms + (size_t)j * to->ksub, to->dsub, to->ksub);
+}
+
 void leann_pq_decode(const leann_pq *pq, const uint8_t *code, float *x)
 {
     for (int j = 0; j < pq->m; j++)

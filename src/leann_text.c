@@ -60,9 +60,16 @@
  * passage bytes, 1% of a 291K-chunk collection's disk) and 9 40.9 us for
  * 0.220.  Issue 16 item 5: by those costs, 19 up to 65,536 nodes (with
  * the rewrites of the rebuilds) and 15 above came to about 70 s of a
- * 291K ingest's CPU, whose goal is 2x the exact backend's 124 s. */
+ * 291K ingest's CPU, whose goal is 2x the exact backend's 124 s.  At 12
+ * the passages were still 8.6% of a 291K leann ingest's CPU (perf, 284 s);
+ * remeasured on 10,043 of that collection's own passages with its own
+ * 806 KB dictionary (bench/scale/zstd_levels.c): 12 59.9 us a passage for
+ * a ratio of 0.3107, 9 43.2 us 0.3115, 7 29.5 us 0.3146, 6 24.1 us 0.3171,
+ * 5 13.5 us 0.3366, 3 6.8 us 0.3531.  6 is the knee: 2% more passage bytes
+ * (about 2 MB, 1% of the collection's directory) for 40% of the CPU; 5
+ * would cost 8% more bytes.  The metadata frames follow the same level. */
 #define DICT_LEVEL 19
-#define DICT_LEVEL_LARGE 12
+#define DICT_LEVEL_LARGE 6
 #define DICT_LEVEL_SMALL_MAX 8192
 #define DICT_MIN_DOCS 256
 /* The passage dictionary is a quarter of the text it is trained on, within

@@ -98,10 +98,10 @@ float leann_dot(const float *a, const float *b, size_t n)
  * k-means assignment are k-wide FMAs instead of k short dot products; the
  * scalar form of those was most of the PQ cost of a 256K-chunk ingest. */
 #if defined(__x86_64__) || defined(__i386__)
-__attribute__((target("avx2,fma"))) static void dots_t_avx2(const float *x, const float *ct, int d, int k,
-                                                              float *out)
+/* Columns c .. k-1 of dots_t (the AVX-512 kernel leaves it the last few). */
+__attribute__((target("avx2,fma"))) static void dots_t_avx2_from(const float *x, const float *ct, int d, int k, int c,
+                                                                   float *out)
 {
-    int c = 0;
     for (; c + 32 <= k; c += 32) {
         __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
         for (int t = 0; t < d; t++) {
@@ -131,18 +131,27 @@ __attribute__((target("avx2,fma"))) static void dots_t_avx2(const float *x, cons
     }
 }
 
-/* argmin over c of norms[c] - 2 <x, column c> (the nearest centroid in L2),
- * the first on ties: eight columns a step, lane minima and their indices
- * kept in registers. */
-__attribute__((target("avx2,fma"))) static uint32_t nearest_t_avx2(const float *x, const float *ct,
-                                                                     const float *norms, int d, int k)
+__attribute__((target("avx2,fma"))) static void dots_t_avx2(const float *x, const float *ct, int d, int k,
+                                                              float *out)
 {
-    int c = 0;
-    uint32_t bc = 0;
-    float best = INFINITY;
-    if (k >= 8) {
+    dots_t_avx2_from(x, ct, d, k, 0, out);
+}
+
+/* argmin over columns c0 .. k-1 of norms[c] - 2 <x, column c> (the
+ * nearest centroid in L2), folded into *best / *bc, the first on ties: eight
+ * columns a step, lane minima and their indices kept in registers.  Columns
+ * before c0 (already folded by the AVX-512 kernel) have smaller indices, so
+ * a tie keeps them. */
+__attribute__((target("avx2,fma"))) static void nearest_range_avx2(const float *x, const float *ct,
+                                                                     const float *norms, int d, int k, int c,
+                                                                     float *best_io, uint32_t *bc_io)
+{
+    uint32_t bc = *bc_io;
+    float best = *best_io;
+    if (k - c >= 8) {
         __m256 bv = _mm256_set1_ps(INFINITY), two = _mm256_set1_ps(2.0f);
-        __m256i bi = _mm256_setzero_si256(), idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        __m256i bi = _mm256_setzero_si256(), idx = _mm256_add_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                                                                    _mm256_set1_epi32(c));
         __m256i eight = _mm256_set1_epi32(8);
 #define NEAREST_STEP(A, OFF)                                                                              \
     do {                                                                                                  \
@@ -196,6 +205,125 @@ __attribute__((target("avx2,fma"))) static uint32_t nearest_t_avx2(const float *
             bc = (uint32_t)c;
         }
     }
+    *best_io = best;
+    *bc_io = bc;
+}
+
+__attribute__((target("avx2,fma"))) static uint32_t nearest_t_avx2(const float *x, const float *ct,
+                                                                     const float *norms, int d, int k)
+{
+    float best = INFINITY;
+    uint32_t bc = 0;
+    nearest_range_avx2(x, ct, norms, d, k, 0, &best, &bc);
+    return bc;
+}
+
+/* The AVX-512 forms of dots_t and nearest_t: sixteen columns a register and
+ * eight registers a step (128 columns, a 256-centroid codebook in two), so
+ * that the FMA units are not left waiting on the latency of the four chains
+ * of the AVX2 kernel, and compare masks instead of blends.  Each column is
+ * still one chain of FMAs over t in order, and norms - 2 * dot one fused
+ * step, so both give bit for bit the AVX2 kernels' results (codes, tables,
+ * k-means: the same graph); columns past the last multiple of 16 are left
+ * to the AVX2 code. */
+__attribute__((target("avx512f,avx2,fma"))) static void dots_t_avx512(const float *x, const float *ct, int d, int k,
+                                                                        float *out)
+{
+    int c = 0;
+    for (; c + 64 <= k; c += 64) {
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (int t = 0; t < d; t++) {
+            __m512 xb = _mm512_set1_ps(x[t]);
+            const float *r = ct + (size_t)t * (size_t)k + c;
+            a0 = _mm512_fmadd_ps(xb, _mm512_loadu_ps(r), a0);
+            a1 = _mm512_fmadd_ps(xb, _mm512_loadu_ps(r + 16), a1);
+            a2 = _mm512_fmadd_ps(xb, _mm512_loadu_ps(r + 32), a2);
+            a3 = _mm512_fmadd_ps(xb, _mm512_loadu_ps(r + 48), a3);
+        }
+        _mm512_storeu_ps(out + c, a0);
+        _mm512_storeu_ps(out + c + 16, a1);
+        _mm512_storeu_ps(out + c + 32, a2);
+        _mm512_storeu_ps(out + c + 48, a3);
+    }
+    for (; c + 16 <= k; c += 16) {
+        __m512 a = _mm512_setzero_ps();
+        for (int t = 0; t < d; t++)
+            a = _mm512_fmadd_ps(_mm512_set1_ps(x[t]), _mm512_loadu_ps(ct + (size_t)t * (size_t)k + c), a);
+        _mm512_storeu_ps(out + c, a);
+    }
+    if (c < k)
+        dots_t_avx2_from(x, ct, d, k, c, out);
+}
+
+__attribute__((target("avx512f,avx2,fma"))) static uint32_t nearest_t_avx512(const float *x, const float *ct,
+                                                                               const float *norms, int d, int k)
+{
+    /* Two passes over at most 256 columns at a time: first every
+     * norms - 2 * dot into e[], eight independent FMA chains a step; then
+     * the least of them (min is exact, so its order does not matter) and
+     * the first column holding it.  A running (value, index) minimum per
+     * lane, as the AVX2 kernel keeps, is one chain of compares and blends
+     * through all the columns, and it, not the FMAs, bounded that kernel. */
+    const __m512 two = _mm512_set1_ps(2.0f);
+    float e[256];
+    uint32_t bc = 0;
+    float best = INFINITY;
+    int c0 = 0;
+    while (c0 + 16 <= k) {
+        int kk = k - c0 < 256 ? (k - c0) & ~15 : 256;   /* columns of this chunk, a multiple of 16 */
+        int c = 0;
+        const float *base = ct + c0;
+        for (; c + 128 <= kk; c += 128) {
+            __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+            for (int t = 0; t < d; t++) {
+                __m512 xb = _mm512_set1_ps(x[t]);
+                const float *r = base + (size_t)t * (size_t)k + c;
+                a0 = _mm512_fmadd_ps(xb, _mm512_loadu_ps(r), a0);
+                a1 = _mm512_fmadd_ps(xb, _mm512_loadu_ps(r + 16), a1);
+                a2 = _mm512_fmadd_ps(xb, _mm512_loadu_ps(r + 32), a2);
+                a3 = _mm512_fmadd_ps(xb, _mm512_loadu_ps(r + 48), a3);
+                a4 = _mm512_fmadd_ps(xb, _mm512_loadu_ps(r + 64), a4);
+                a5 = _mm512_fmadd_ps(xb, _mm512_loadu_ps(r + 80), a5);
+                a6 = _mm512_fmadd_ps(xb, _mm512_loadu_ps(r + 96), a6);
+                a7 = _mm512_fmadd_ps(xb, _mm512_loadu_ps(r + 112), a7);
+            }
+            const float *nr = norms + c0 + c;
+            _mm512_storeu_ps(e + c, _mm512_fnmadd_ps(two, a0, _mm512_loadu_ps(nr)));
+            _mm512_storeu_ps(e + c + 16, _mm512_fnmadd_ps(two, a1, _mm512_loadu_ps(nr + 16)));
+            _mm512_storeu_ps(e + c + 32, _mm512_fnmadd_ps(two, a2, _mm512_loadu_ps(nr + 32)));
+            _mm512_storeu_ps(e + c + 48, _mm512_fnmadd_ps(two, a3, _mm512_loadu_ps(nr + 48)));
+            _mm512_storeu_ps(e + c + 64, _mm512_fnmadd_ps(two, a4, _mm512_loadu_ps(nr + 64)));
+            _mm512_storeu_ps(e + c + 80, _mm512_fnmadd_ps(two, a5, _mm512_loadu_ps(nr + 80)));
+            _mm512_storeu_ps(e + c + 96, _mm512_fnmadd_ps(two, a6, _mm512_loadu_ps(nr + 96)));
+            _mm512_storeu_ps(e + c + 112, _mm512_fnmadd_ps(two, a7, _mm512_loadu_ps(nr + 112)));
+        }
+        for (; c + 16 <= kk; c += 16) {
+            __m512 a = _mm512_setzero_ps();
+            for (int t = 0; t < d; t++)
+                a = _mm512_fmadd_ps(_mm512_set1_ps(x[t]), _mm512_loadu_ps(base + (size_t)t * (size_t)k + c), a);
+            _mm512_storeu_ps(e + c, _mm512_fnmadd_ps(two, a, _mm512_loadu_ps(norms + c0 + c)));
+        }
+        /* min(e, m) gives m when e is NaN: a NaN is never the least, as
+         * with the AVX2 kernel's ordered compares. */
+        __m512 m = _mm512_set1_ps(INFINITY);
+        for (c = 0; c < kk; c += 16)
+            m = _mm512_min_ps(_mm512_loadu_ps(e + c), m);
+        float lo = _mm512_reduce_min_ps(m);
+        if (lo < best) {
+            __m512 lov = _mm512_set1_ps(lo);
+            for (c = 0; c < kk; c += 16) {
+                __mmask16 eq = _mm512_cmp_ps_mask(_mm512_loadu_ps(e + c), lov, _CMP_EQ_OQ);
+                if (eq) {
+                    best = lo;
+                    bc = (uint32_t)(c0 + c + __builtin_ctz((unsigned)eq));
+                    break;
+                }
+            }
+        }
+        c0 += kk;
+    }
+    if (c0 < k)
+        nearest_range_avx2(x, ct, norms, d, k, c0, &best, &bc);
     return bc;
 }
 #endif
@@ -240,18 +368,36 @@ static void dots_t_portable(const float *x, const float *ct, int d, int k, float
     }
 }
 
-leann_t_kernels leann_t_kernels_pick(const char **name)
+bool leann_t_kernels_get(const char *name, leann_t_kernels *out)
 {
+    if (strcmp(name, "portable") == 0) {
+        *out = (leann_t_kernels){dots_t_portable, nearest_t_portable};
+        return true;
+    }
 #if defined(__x86_64__) || defined(__i386__)
-    if (rg_cpu_has(RG_CPU_AVX2 | RG_CPU_FMA)) {
-        if (name)
-            *name = "avx2";
-        return (leann_t_kernels){dots_t_avx2, nearest_t_avx2};
+    if (strcmp(name, "avx2") == 0 && rg_cpu_has(RG_CPU_AVX2 | RG_CPU_FMA)) {
+        *out = (leann_t_kernels){dots_t_avx2, nearest_t_avx2};
+        return true;
+    }
+    if (strcmp(name, "avx512") == 0 && rg_cpu_has(RG_CPU_AVX512F | RG_CPU_AVX2 | RG_CPU_FMA)) {
+        *out = (leann_t_kernels){dots_t_avx512, nearest_t_avx512};
+        return true;
     }
 #endif
-    if (name)
-        *name = "portable";
-    return (leann_t_kernels){dots_t_portable, nearest_t_portable};
+    return false;
+}
+
+leann_t_kernels leann_t_kernels_pick(const char **name)
+{
+    static const char *const order[] = {"avx512", "avx2", "portable"};
+    leann_t_kernels k = {dots_t_portable, nearest_t_portable};
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
+        if (leann_t_kernels_get(order[i], &k)) {
+            if (name)
+                *name = order[i];
+            break;
+        }
+    return k;
 }
 
 static leann_t_kernels t_kernels;

@@ -117,6 +117,44 @@ TEST(leann_pq_small_collection)
     free(v);
 }
 
+/* Retraining (leann_retrain_codes): the old codes carried over by
+ * leann_pq_translation exactly as decoding them and encoding the
+ * reconstruction with the new codebooks. */
+TEST(leann_pq_retrain_translation_matches_reencode)
+{
+    int dim = 64, n = 1200;
+    float *v = make_vectors(n, dim, 21), *w = make_vectors(n, dim, 22);
+    leann_pq a, b;
+    rg_error err = {0};
+    CHECK_OK(leann_pq_train(&a, v, (size_t)n, dim, 16, 8, 1, &err), &err);
+    CHECK_OK(leann_pq_train(&b, w, (size_t)n, dim, 16, 8, 2, &err), &err);
+    CHECK_EQ_INT(b.m, a.m);
+    CHECK_EQ_INT(b.ksub, a.ksub);
+    /* the retrained codebooks moved to the new vectors */
+    CHECK(memcmp(a.centroids, b.centroids, sizeof(float) * (size_t)a.m * a.ksub * a.dsub) != 0);
+    uint8_t *table = malloc((size_t)a.m * a.ksub);
+    leann_pq_translation(&a, &b, table);
+    uint8_t code[64], want[64], got[64];
+    float rec[64];
+    int moved = 0;
+    for (int i = 0; i < n; i++) {
+        leann_pq_encode(&a, v + (size_t)i * dim, code);
+        leann_pq_decode(&a, code, rec);
+        leann_pq_encode(&b, rec, want);
+        for (int j = 0; j < a.m; j++) {
+            got[j] = table[(size_t)j * a.ksub + code[j]];
+            moved += got[j] != code[j];
+        }
+        CHECK(memcmp(got, want, (size_t)a.m) == 0);
+    }
+    CHECK(moved > 0);   /* the table is not the identity */
+    free(table);
+    leann_pq_free(&a);
+    leann_pq_free(&b);
+    free(v);
+    free(w);
+}
+
 typedef struct qctx {
     const float *v;
     const float *q;

@@ -190,6 +190,69 @@ TEST(simd_leann_pq_kernels_agree)
     CHECK_EQ_INT((int)simd.nearest(x, ct, norms, 4, 40), 17);
 }
 
+/* Every wider kernel gives bit for bit the AVX2 kernel's results (each
+ * column one chain of FMAs over t in order), so codes, tables and k-means,
+ * and with them the graph, do not depend on which of them ran: the shapes
+ * the defaults use (d 2, 8, 16 at k 256; 4-bit codes, k 16), tails past a
+ * multiple of 16, and exact ties across both parts. */
+TEST(simd_leann_pq_kernels_wider_identical)
+{
+    leann_t_kernels base, wide;
+    if (!leann_t_kernels_get("avx2", &base) || !leann_t_kernels_get("avx512", &wide)) {
+        rg_test_skip("no AVX-512 and AVX2 PQ kernels on this CPU (or RAGGED_SIMD=portable)");
+        return;
+    }
+    uint64_t s = 5;
+    int ks[] = {16, 17, 24, 40, 100, 128, 129, 200, 256};
+    int ds[] = {1, 2, 8, 16};
+    static float ct[16 * 256], norms[256], x[16];
+    float ob[256], ow[256];
+    for (size_t a = 0; a < RG_ARRAY_LEN(ks); a++)
+        for (size_t b = 0; b < RG_ARRAY_LEN(ds); b++)
+            for (int rep = 0; rep < 20; rep++) {
+                int k = ks[a], d = ds[b];
+                for (int i = 0; i < d * k; i++)
+                    ct[i] = frand(&s);
+                for (int c = 0; c < k; c++) {
+                    float nn = 0;
+                    for (int t = 0; t < d; t++)
+                        nn += ct[t * k + c] * ct[t * k + c];
+                    norms[c] = nn;
+                }
+                for (int t = 0; t < d; t++)
+                    x[t] = frand(&s);
+                base.dots(x, ct, d, k, ob);
+                wide.dots(x, ct, d, k, ow);
+                CHECK_MSG(memcmp(ob, ow, sizeof(float) * (size_t)k) == 0, "avx512 dots differ d=%d k=%d", d, k);
+                CHECK_MSG(base.nearest(x, ct, norms, d, k) == wide.nearest(x, ct, norms, d, k),
+                          "avx512 nearest differs d=%d k=%d", d, k);
+            }
+    /* Ties: identical best columns at 3, 21 and 130 (in the 128-column
+     * step, a 16-column step and the AVX2 tail of k 137): the first wins. */
+    int k = 137, d = 4;
+    for (int c = 0; c < k; c++)
+        for (int t = 0; t < d; t++)
+            ct[t * k + c] = (c == 3 || c == 21 || c == 130) ? (float)t * 0.25f : 5.0f + (float)c;
+    for (int c = 0; c < k; c++) {
+        float nn = 0;
+        for (int t = 0; t < d; t++)
+            nn += ct[t * k + c] * ct[t * k + c];
+        norms[c] = nn;
+    }
+    for (int t = 0; t < d; t++)
+        x[t] = (float)t * 0.25f;
+    CHECK_EQ_INT((int)wide.nearest(x, ct, norms, d, k), 3);
+    CHECK_EQ_INT((int)base.nearest(x, ct, norms, d, k), 3);
+    for (int t = 0; t < d; t++)
+        ct[t * k + 3] = 9.0f;
+    norms[3] = 4 * 81.0f;
+    CHECK_EQ_INT((int)wide.nearest(x, ct, norms, d, k), 21);
+    for (int t = 0; t < d; t++)
+        ct[t * k + 21] = 9.0f;
+    norms[21] = 4 * 81.0f;
+    CHECK_EQ_INT((int)wide.nearest(x, ct, norms, d, k), 130);
+}
+
 /* int8 GEMM: the default kernel against the portable one, exactly the
  * same integer sums, so only the order of two float multiplications may
  * differ. */
