@@ -656,6 +656,7 @@ int leann_walk_beam(const leann_coll *c, int asked)
  * 400 (growth in proportion, tried) 0.946 for 1.7x the query CPU (p50 260
  * -> 450 ms; bench/scale/RESULTS-recall.md), so the square root stays. */
 #define LEANN_REFINE_GROW_N 65536
+#define LEANN_REFINE_GROW_MAX 4.0
 /* The refinement's seeds: a walk followed by the refinement ranks this many
  * times its beam of candidates by PQ and scores them all exactly, instead of
  * letting the adaptive rerank stop at the first dozens.  The refinement only
@@ -666,7 +667,6 @@ int leann_walk_beam(const leann_coll *c, int asked)
  * recomputes a query; 2x the beam (422) 0.9745 with 2,066; 5x (1,055)
  * 0.9750 with 2,518. */
 #define LEANN_REFINE_SEEDS 2
-#define LEANN_REFINE_GROW_MAX 4.0
 int leann_refine_beam(const leann_coll *c)
 {
     if (c->params.refine_beam >= 0)
@@ -698,9 +698,14 @@ rg_status leann_search(leann_coll *c, const float *q, const rg_query_opts *opts,
                      : c->params.rerank_candidates;
     if (R < k)
         R = k;
-    /* A walk that the exact refinement follows gives it the exact top of
-     * refine_seeds_factor x its beam PQ candidates to start from, not the
-     * few the adaptive rule would score: see LEANN_REFINE_SEEDS. */
+    /* A walk that the exact refinement follows scores its best
+     * LEANN_REFINE_SEEDS x the refinement beam PQ candidates, or the
+     * adaptive cap R if larger, exactly and starts the refinement from all
+     * of them, not from the few the adaptive rule would score.  R is the
+     * larger for the deep vector side of a hybrid query (k 100: 1,200 at
+     * 291K records): scoring only max(k, 2 x beam) there cost 60 ms less a
+     * query (CPU p50 411 -> 350 ms) and lost hybrid recall@10 (0.999 ->
+     * 0.996; bench/scale/RESULTS-recall.md), so it stays. */
     int refine_w = leann_refine_beam(c);
     int R_walk = adaptive && refine_w > 0 ? RG_MAX(R, LEANN_REFINE_SEEDS * refine_w) : R;
     float *table = rg_xmalloc(sizeof(float) * (size_t)c->pq.m * c->pq.ksub);
