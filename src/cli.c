@@ -276,7 +276,7 @@ int rg_cli_fail(rg_cli *cli, const rg_error *err)
     rg_fputs_escaped(err->msg, stderr);
     fputc('\n', stderr);
     if (cli && cli->format == RG_FORMAT_JSON) {
-        json_t *j = json_pack("{s:{s:s, s:s}}", "error", "code", rg_status_name(err->code), "message", err->msg);
+        json_t *j = json_pack("{s:o}", "error", rg_json_error(rg_status_name(err->code), err->msg));
         rg_cli_print_json(j);
     }
     return rg_status_exit_code(err->code);
@@ -305,7 +305,7 @@ int rg_cli_usage_error(rg_cli *cli, const char *fmt, ...)
     fprintf(stderr, "\nTry 'ragged %s%s--help'.\n", cli && cli->command ? cli->command : "",
             cli && cli->command ? " " : "");
     if (cli && cli->format == RG_FORMAT_JSON) {
-        json_t *j = json_pack("{s:{s:s, s:s}}", "error", "code", "usage", "message", msg);
+        json_t *j = json_pack("{s:o}", "error", rg_json_error("usage", msg));
         rg_cli_print_json(j);
     }
     return 2;

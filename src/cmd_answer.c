@@ -196,8 +196,7 @@ static void print_json(answer_run *r, const rg_buf *answer, const rg_citations *
     if (r->finish_reason[0])
         json_object_set_new(j, "finish_reason", json_string(r->finish_reason));
     if (r->state == ST_NO_LLM || r->state == ST_LLM_FAILED)
-        json_object_set_new(j, "error", json_pack("{s:s, s:s}", "code", rg_status_name(r->err.code), "message",
-                                                  r->err.msg));
+        json_object_set_new(j, "error", rg_json_error(rg_status_name(r->err.code), r->err.msg));
     json_object_set_new(j, "citations", citations);
     json_object_set_new(j, "invalid_citations", invalid);
     json_object_set_new(j, "sources", sources);

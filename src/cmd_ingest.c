@@ -435,8 +435,7 @@ int rg_cmd_ingest(rg_cli *cli, int argc, char **argv)
         if (cli->format == RG_FORMAT_JSON) {
             json_t *j = counts_json(&report);
             json_object_set(j, "warnings", report.warnings);
-            json_object_set_new(j, "error", json_pack("{s:s, s:s}", "code", "not_found", "message",
-                                                      "no file to ingest was found"));
+            json_object_set_new(j, "error", rg_json_error("not_found", "no file to ingest was found"));
             rg_cli_print_json(j);
         } else {
             print_counts(stdout, &report, false);
@@ -481,10 +480,9 @@ int rg_cmd_ingest(rg_cli *cli, int argc, char **argv)
                 json_object_update(j, more);
                 json_decref(more);
                 if (st != RG_OK)
-                    json_object_set_new(j, "error",
-                                        json_pack("{s:s, s:s}", "code", rg_status_name(st), "message", err.msg));
+                    json_object_set_new(j, "error", rg_json_error(rg_status_name(st), err.msg));
                 else if (problem)
-                    json_object_set_new(j, "error", json_pack("{s:s, s:s}", "code", "io", "message", problem));
+                    json_object_set_new(j, "error", rg_json_error("io", problem));
                 rg_cli_print_json(j);
             } else {
                 char total[32] = "unknown";

@@ -371,7 +371,7 @@ int rg_cmd_migrate(rg_cli *cli, int argc, char **argv)
     if (cli->format == RG_FORMAT_JSON) {
         json_t *j = report_json(&r);
         if (st != RG_OK)
-            json_object_set_new(j, "error", json_pack("{s:s, s:s}", "code", rg_status_name(st), "message", err.msg));
+            json_object_set_new(j, "error", rg_json_error(rg_status_name(st), err.msg));
         rg_cli_print_json(j);
     } else {
         print_report(&r, st == RG_OK);

@@ -100,33 +100,13 @@ static char *reply(json_t *id, json_t *result)
     return s;
 }
 
-/* message with every byte that is not part of a valid UTF-8 sequence
- * replaced by '?'.  jansson stores only valid UTF-8, and an error message
- * can hold half a character: a JSON parse error quotes the input around the
- * fault ("ourc\" and the first byte of a two-byte character), and an
- * rg_error cut at its buffer's size can end inside one.  json_pack refused
- * such a message and the request got no reply at all (fuzz_mcp_message). */
-static char *utf8_or_question_marks(const char *message)
-{
-    size_t n = strlen(message), k;
-    char *out = rg_xmalloc(n + 1), *o = out;
-    const unsigned char *p = (const unsigned char *)message;
-    for (size_t i = 0; i < n; i += k ? k : 1) {
-        k = rg_utf8_seq_len(p + i, n - i);
-        if (k) {
-            memcpy(o, p + i, k);
-            o += k;
-        } else {
-            *o++ = '?';
-        }
-    }
-    *o = '\0';
-    return out;
-}
-
+/* The message through rg_utf8_lossy: a JSON parse error quotes the input
+ * around the fault, which can be half a character ("ourc\" and the first
+ * byte of a two-byte one), and json_pack refused such a message, so the
+ * request got no reply at all (found by fuzz_mcp_message). */
 static char *reply_error(json_t *id, int code, const char *message)
 {
-    char *clean = utf8_or_question_marks(message);
+    char *clean = rg_utf8_lossy(message);
     json_t *j = json_pack("{s:s, s:O?, s:{s:i, s:s}}", "jsonrpc", "2.0", "id", id ? id : json_null(), "error", "code",
                           code, "message", clean);
     free(clean);

@@ -729,8 +729,7 @@ rg_status rg_service_answer(rg_service *s, const rg_query_req *req, const char *
                                      llm_res.finish_reason);
             json_object_set_new(done, "turns_in_prompt", json_integer((json_int_t)kept));
             if (st != RG_OK)
-                json_object_set_new(done, "error", json_pack("{s:s, s:s}", "code", rg_status_name(err->code),
-                                                             "message", err->msg));
+                json_object_set_new(done, "error", rg_json_error(rg_status_name(err->code), err->msg));
             emit(&a, "done", done);
         }
         rg_answer_stream_free(&a.stream);
@@ -867,8 +866,7 @@ json_t *rg_service_job(rg_service *s, int64_t id, bool wait)
         if (r->warnings && json_array_size(r->warnings))
             json_object_set(o, "warnings", r->warnings);
         if (!strcmp(j->state, "failed") || !strcmp(j->state, "interrupted"))
-            json_object_set_new(o, "error", json_pack("{s:s, s:s}", "code", rg_status_name(j->err.code), "message",
-                                                      j->err.msg));
+            json_object_set_new(o, "error", rg_json_error(rg_status_name(j->err.code), j->err.msg));
     }
     pthread_mutex_unlock(&s->mu);
     return o;
@@ -895,5 +893,5 @@ int rg_service_http_status(rg_status code)
 
 json_t *rg_service_error_json(const rg_error *err)
 {
-    return json_pack("{s:{s:s, s:s}}", "error", "code", rg_status_name(err->code), "message", err->msg);
+    return json_pack("{s:o}", "error", rg_json_error(rg_status_name(err->code), err->msg));
 }

@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 static void oom(size_t n)
 {
     fprintf(stderr, "ragged: out of memory (allocating %zu bytes)\n", n);
@@ -680,6 +682,31 @@ char *rg_escape_text(const char *s)
     rg_buf_init(&b);
     rg_buf_put_escaped(&b, s ? s : "", s ? strlen(s) : 0);
     return rg_buf_steal(&b);
+}
+
+char *rg_utf8_lossy(const char *s)
+{
+    size_t n = s ? strlen(s) : 0, k;
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    rg_buf b;
+    rg_buf_init(&b);
+    rg_buf_reserve(&b, n + 1);
+    for (size_t i = 0; i < n; i += k ? k : 1) {
+        k = p[i] < 0x80 ? 1 : rg_utf8_seq_len(p + i, n - i);
+        if (k)
+            rg_buf_append(&b, p + i, k);
+        else
+            rg_buf_printf(&b, "\\x%02x", p[i]);
+    }
+    return rg_buf_steal(&b);
+}
+
+json_t *rg_json_error(const char *code, const char *message)
+{
+    char *m = rg_utf8_lossy(message);
+    json_t *j = json_pack("{s:s, s:s}", "code", code, "message", m);
+    free(m);
+    return j;
 }
 
 void rg_fputs_escaped(const char *s, FILE *f)

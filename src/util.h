@@ -153,6 +153,14 @@ size_t rg_utf8_seq_len(const unsigned char *p, size_t avail);
 void rg_buf_put_escaped(rg_buf *b, const char *s, size_t n);
 /* Same into a new string. */
 char *rg_escape_text(const char *s);
+/* s for a JSON string: valid UTF-8 sequences kept, every other byte as the
+ * four characters \xNN, as rg_escape_text writes it.  jansson refuses a
+ * string that is not UTF-8 (json_pack returns NULL), and messages quote file
+ * names, collection names and server replies.  Never NULL; caller frees. */
+char *rg_utf8_lossy(const char *s);
+/* {"code": code, "message": message}, the message through rg_utf8_lossy:
+ * the error object of every JSON output and API reply.  New reference. */
+struct json_t *rg_json_error(const char *code, const char *message);
 /* Writes s escaped to f. */
 void rg_fputs_escaped(const char *s, FILE *f);
 

@@ -29,6 +29,10 @@ contains "$ERR" "unknown action"
 expect_exit 2 "$RAGGED" ingest
 expect_exit 2 "$RAGGED" collections create "bad name" --backend exact
 contains "$ERR" "invalid collection name"
+# A name that is not UTF-8 still gets its JSON error on stdout (jansson
+# refuses such a string: the object used to be missing altogether).
+expect_exit 2 "$RAGGED" query "x" --collection $'caf\xe9' --format json
+[[ $(json_get "$OUT" 'j["error"]["code"], "caf\\xe9" in j["error"]["message"]') == "invalid True" ]] || fail "JSON error: '$OUT'"
 # A query on a collection that does not exist says how to fix it.
 expect_exit 1 "$RAGGED" query "x" --backend exact --collection nothing-here
 contains "$ERR" "does not exist"

@@ -47,6 +47,10 @@ for l in sys.stdin:
     print(j["id"], j["error"]["code"] if "error" in j else ("isError" if j["result"].get("isError") else "ok"))' <<<"$OUT" | tr '\n' ' ')
 [[ $codes == "None -32700 None -32600 7 -32600 8 -32601 9 -32602 10 isError 11 -32602 None -32600 12 ok " ]] || fail "codes: $codes"
 contains "$OUT" '"query\" is missing'
+# A parse error that quotes half a character still gets its reply.
+mcp_run $'{"jsonrpc": "2.0", "id": 5, "method": "ourc\\\xd1\x98ist"}' '{"jsonrpc":"2.0","id":13,"method":"ping"}'
+[[ $(json_get "$(head -n 1 <<<"$OUT")" 'j["id"], j["error"]["code"]') == "None -32700" ]] || fail "parse error: $OUT"
+contains "$OUT" '"id":13'
 
 # ingest: reads paths on the server's disk and says what it stored.
 mkdir -p "$TMP/more"
