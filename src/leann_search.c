@@ -711,7 +711,7 @@ rg_status leann_search(leann_coll *c, const float *q, const rg_query_opts *opts,
     float *table = rg_xmalloc(sizeof(float) * (size_t)c->pq.m * c->pq.ksub);
     leann_pq_table(&c->pq, q, table);
     pq_ctx pc = {&c->pq, table, c->codes};
-    leann_cand *cand = rg_xmalloc((size_t)RG_MAX(R, R_walk) * sizeof *cand);
+    leann_cand *cand = rg_xmalloc((size_t)R_walk * sizeof *cand);   /* R_walk >= R */
     size_t ncand = 0;
     rg_status rc = RG_OK;
     uint32_t *set = NULL;

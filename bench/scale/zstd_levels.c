@@ -16,12 +16,8 @@
 #include <time.h>
 #include <zstd.h>
 
-static double cpu_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
+#include "../bench_util.h"
+
 
 static void die(const char *what)
 {
@@ -93,11 +89,11 @@ int main(int argc, char **argv)
     ZSTD_CCtx *cc = ZSTD_createCCtx();
     for (int a = 3; a < argc; a++) {
         int level = atoi(argv[a]);
-        double t0 = cpu_now();
+        double t0 = cpu_seconds();
         ZSTD_CDict *cd = ZSTD_createCDict(dict, dlen, level);
-        double tdict = cpu_now() - t0;
+        double tdict = cpu_seconds() - t0;
         size_t zt = 0;
-        t0 = cpu_now();
+        t0 = cpu_seconds();
         for (size_t i = 0; i < nd; i++) {
             ZSTD_CCtx_reset(cc, ZSTD_reset_session_and_parameters);
             ZSTD_CCtx_setParameter(cc, ZSTD_c_dictIDFlag, 0);
@@ -109,7 +105,7 @@ int main(int argc, char **argv)
                 die(ZSTD_getErrorName(r));
             zt += r - 4;   /* stored without the magic */
         }
-        double t = cpu_now() - t0;
+        double t = cpu_seconds() - t0;
         printf("level %2d: %.1f us a passage, ratio %.4f (%zu bytes), CDict %.1f ms\n", level, t / (double)nd * 1e6,
                (double)zt / (double)total, zt, tdict * 1e3);
         ZSTD_freeCDict(cd);

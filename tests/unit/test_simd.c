@@ -190,6 +190,17 @@ TEST(simd_leann_pq_kernels_agree)
     CHECK_EQ_INT((int)simd.nearest(x, ct, norms, 4, 40), 17);
 }
 
+/* Squared norms of the k columns of a d x k transposed codebook. */
+static void column_norms(const float *ct, int d, int k, float *norms)
+{
+    for (int c = 0; c < k; c++) {
+        float nn = 0;
+        for (int t = 0; t < d; t++)
+            nn += ct[t * k + c] * ct[t * k + c];
+        norms[c] = nn;
+    }
+}
+
 /* Every wider kernel gives bit for bit the AVX2 kernel's results (each
  * column one chain of FMAs over t in order), so codes, tables and k-means,
  * and with them the graph, do not depend on which of them ran: the shapes
@@ -213,12 +224,7 @@ TEST(simd_leann_pq_kernels_wider_identical)
                 int k = ks[a], d = ds[b];
                 for (int i = 0; i < d * k; i++)
                     ct[i] = frand(&s);
-                for (int c = 0; c < k; c++) {
-                    float nn = 0;
-                    for (int t = 0; t < d; t++)
-                        nn += ct[t * k + c] * ct[t * k + c];
-                    norms[c] = nn;
-                }
+                column_norms(ct, d, k, norms);
                 for (int t = 0; t < d; t++)
                     x[t] = frand(&s);
                 base.dots(x, ct, d, k, ob);
@@ -233,12 +239,7 @@ TEST(simd_leann_pq_kernels_wider_identical)
     for (int c = 0; c < k; c++)
         for (int t = 0; t < d; t++)
             ct[t * k + c] = (c == 3 || c == 21 || c == 130) ? (float)t * 0.25f : 5.0f + (float)c;
-    for (int c = 0; c < k; c++) {
-        float nn = 0;
-        for (int t = 0; t < d; t++)
-            nn += ct[t * k + c] * ct[t * k + c];
-        norms[c] = nn;
-    }
+    column_norms(ct, d, k, norms);
     for (int t = 0; t < d; t++)
         x[t] = (float)t * 0.25f;
     CHECK_EQ_INT((int)wide.nearest(x, ct, norms, d, k), 3);
