@@ -81,9 +81,14 @@ rg_status leann_doc_compress(leann_coll *c, const char *doc, rg_buf *out, rg_err
 int64_t leann_doc_dict(leann_coll *c);
 rg_status leann_doc_decompress(leann_coll *c, const void *blob, size_t len, int64_t dict, int64_t rawlen,
                                char **out, rg_error *err);
-/* SQL functions rg_leann_meta_pack(json, doc, doclen, dict),
- * rg_leann_meta(meta, doc, doclen, dict) and rg_leann_id(meta) on db, for handle c (NULL on a
- * connection that only counts rows: the functions then fail if called). */
+/* The stored form of metadata obj of a record whose passage is doc (NULL:
+ * none) into out (replacing its content): packed in key order, its
+ * content_hash left to be recomputed when it is doc's, compressed with the
+ * metadata dictionary if there is one. */
+rg_status leann_meta_pack(leann_coll *c, const json_t *obj, const char *doc, rg_buf *out, rg_error *err);
+/* SQL functions rg_leann_meta(meta, doc, doclen, dict) and rg_leann_id(meta)
+ * on db, for handle c (NULL on a connection that only counts rows: the
+ * functions then fail if called). */
 int leann_text_register(sqlite3 *db, leann_coll *c);
 
 /* A row's stored metadata as an object, without what only the passage

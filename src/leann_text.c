@@ -392,38 +392,17 @@ static const char *doc_ref_hash(void *ctx)
     return d->state == 1 ? d->hex : NULL;
 }
 
-/* rg_leann_meta_pack(json_text, doc, doclen, dict) -> stored metadata blob */
-static void sql_meta_pack(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+rg_status leann_meta_pack(leann_coll *c, const json_t *obj, const char *doc, rg_buf *out, rg_error *err)
 {
-    (void)argc;
-    leann_coll *c = sqlite3_user_data(ctx);
-    if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
-        sqlite3_result_null(ctx);
-        return;
-    }
-    json_t *obj = json_loads((const char *)sqlite3_value_text(argv[0]), 0, NULL);
-    if (!json_is_object(obj) || !c) {
-        json_decref(obj);
-        sqlite3_result_error(ctx, c ? "rg_leann_meta_pack: metadata is not a JSON object"
-                                    : "rg_leann_meta_pack: not a leann collection handle", -1);
-        return;
-    }
-    doc_ref d = {.c = c, .blob = sqlite3_value_blob(argv[1]), .len = (size_t)sqlite3_value_bytes(argv[1]),
-                 .doclen = sqlite3_value_int64(argv[2]), .dict = sqlite3_value_int64(argv[3])};
-    const char *hash = sqlite3_value_type(argv[1]) == SQLITE_NULL ? NULL : doc_ref_hash(&d);
-    rg_buf packed, stored;
+    char hash[65];
+    if (doc)
+        rg_sha256_hex(doc, strlen(doc), hash);
+    rg_buf packed;
     rg_buf_init(&packed);
-    rg_buf_init(&stored);
-    rg_metapack_encode_doc(obj, hash, &packed);
-    json_decref(obj);
-    rg_error err;
-    if (meta_store(c, leann_sq(c)->meta_dict_id, &packed, &stored, &err) != RG_OK) {
-        sqlite3_result_error(ctx, err.msg, -1);
-        rg_buf_free(&stored);
-    } else {
-        sqlite3_result_blob(ctx, stored.data, (int)stored.len, free);
-    }
+    rg_metapack_encode_sorted(obj, doc ? hash : NULL, &packed);
+    rg_status rc = meta_store(c, leann_sq(c)->meta_dict_id, &packed, out, err);
     rg_buf_free(&packed);
+    return rc;
 }
 
 /* The packed bytes of a stored metadata argument v of SQL function fn
@@ -523,9 +502,7 @@ int leann_text_register(sqlite3 *db, leann_coll *c)
     /* Used by the schema's view and triggers, so not DIRECTONLY; not
      * DETERMINISTIC either: results depend on the handle's dictionaries. */
     int flags = SQLITE_UTF8 | SQLITE_INNOCUOUS;
-    int rc = sqlite3_create_function(db, "rg_leann_meta_pack", 4, flags, c, sql_meta_pack, NULL, NULL);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_create_function(db, "rg_leann_meta", 4, flags, c, sql_meta, NULL, NULL);
+    int rc = sqlite3_create_function(db, "rg_leann_meta", 4, flags, c, sql_meta, NULL, NULL);
     /* DETERMINISTIC, as a generated column and the id index require: the
      * result depends on the row and on a dictionary, and a dictionary id
      * never names other bytes. */

@@ -122,12 +122,19 @@ static bool is_path_id(const json_t *obj, const json_t *v)
     return strcmp(id, json_string_value(v)) == 0;
 }
 
-void rg_metapack_encode(const json_t *obj, rg_buf *out)
+static int cmp_key(const void *a, const void *b)
 {
-    rg_metapack_encode_doc(obj, NULL, out);
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-void rg_metapack_encode_doc(const json_t *obj, const char *doc_sha256, rg_buf *out)
+static void encode_members(const json_t *obj, const char *doc_sha256, bool sorted, rg_buf *out);
+
+void rg_metapack_encode(const json_t *obj, rg_buf *out)
+{
+    encode_members(obj, NULL, false, out);
+}
+
+static void encode_members(const json_t *obj, const char *doc_sha256, bool sorted, rg_buf *out)
 {
     json_t *idv = json_object_get(obj, "document_id");
     bool derive = idv && is_path_id(obj, idv);
@@ -135,9 +142,19 @@ void rg_metapack_encode_doc(const json_t *obj, const char *doc_sha256, rg_buf *o
     bool derive_hash = doc_sha256 && json_is_string(hashv) && !strcmp(json_string_value(hashv), doc_sha256);
     uint8_t ver = derive || derive_hash ? MP_VERSION_DERIVED : MP_VERSION;
     rg_buf_append(out, &ver, 1);
+    size_t nkeys = json_object_size(obj);
+    const char *stack_keys[32];
+    const char **keys = nkeys <= RG_ARRAY_LEN(stack_keys) ? stack_keys : rg_xmalloc(nkeys * sizeof *keys);
+    size_t nk = 0;
     const char *key;
     json_t *v;
-    json_object_foreach((json_t *)obj, key, v) {
+    json_object_foreach((json_t *)obj, key, v)
+        keys[nk++] = key;
+    if (sorted)
+        qsort(keys, nk, sizeof *keys, cmp_key);
+    for (size_t i = 0; i < nk; i++) {
+        key = keys[i];
+        v = json_object_get(obj, key);
         size_t k = 0;
         while (k < RG_ARRAY_LEN(KEYS) && strcmp(KEYS[k], key) != 0)
             k++;
@@ -154,6 +171,18 @@ void rg_metapack_encode_doc(const json_t *obj, const char *doc_sha256, rg_buf *o
             put_value(out, v);
         }
     }
+    if (keys != stack_keys)
+        free(keys);
+}
+
+void rg_metapack_encode_doc(const json_t *obj, const char *doc_sha256, rg_buf *out)
+{
+    encode_members(obj, doc_sha256, false, out);
+}
+
+void rg_metapack_encode_sorted(const json_t *obj, const char *doc_sha256, rg_buf *out)
+{
+    encode_members(obj, doc_sha256, true, out);
 }
 
 static bool get_bytes(const uint8_t **p, const uint8_t *end, const uint8_t **s, size_t *n)

@@ -36,6 +36,11 @@ void rg_metapack_encode(const json_t *obj, rg_buf *out);
 /* As rg_metapack_encode; a content_hash member equal to doc_sha256 (the hex
  * SHA-256 of the record's document, or NULL) is not stored. */
 void rg_metapack_encode_doc(const json_t *obj, const char *doc_sha256, rg_buf *out);
+/* As rg_metapack_encode_doc with the members in key order (strcmp), the
+ * bytes that obj's JSON_SORT_KEYS text would pack to: how leann writes a
+ * record's metadata, so that its bytes do not depend on the order the
+ * object was built in. */
+void rg_metapack_encode_sorted(const json_t *obj, const char *doc_sha256, rg_buf *out);
 /* NULL if the bytes are not a well-formed packed object. */
 json_t *rg_metapack_decode(const void *data, size_t n);
 /* Gives the hex SHA-256 of the record's document, or NULL to leave the

@@ -228,7 +228,7 @@ static rg_status leann_list(void *impl, rg_collection_info **out, size_t *n, rg_
 
 /* records is a read-only view over rec that gives the metadata back as
  * JSON (leann_text.c); every write goes to rec directly, packing metadata
- * with rg_leann_meta_pack. */
+ * with leann_meta_pack. */
 static const char *TABLES =
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
     /* seq keeps the insertion order (get() pages by it; upsert keeps it). */
