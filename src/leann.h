@@ -134,6 +134,9 @@ void leann_pq_encode(const leann_pq *pq, const float *x, uint8_t *code);
 void leann_pq_decode(const leann_pq *pq, const uint8_t *code, float *x);
 /* table[j * ksub + c] = <q_j, centroid_jc>: inner products for ADC. */
 void leann_pq_table(const leann_pq *pq, const float *q, float *table);
+/* leann_pq_table, and q's code into code (what leann_pq_encode gives) from
+ * the table: one pass over the codebooks instead of two. */
+void leann_pq_table_encode(const leann_pq *pq, const float *q, float *table, uint8_t *code);
 /* Approximate cosine distance 1 - <q, decode(code)>. */
 static inline float leann_pq_distance(const leann_pq *pq, const float *table, const uint8_t *code)
 {
@@ -160,7 +163,19 @@ typedef struct leann_cand {
 } leann_cand;
 
 typedef struct leann_visit leann_visit;
-typedef float (*leann_dist_fn)(void *ctx, uint32_t node);
+/* Distances of nodes[0..n) from a walk's query into out[0..n): a walk
+ * asks for the unvisited neighbours of the node it expands at once, so
+ * that a source whose data is scattered in memory (PQ codes) can start
+ * loading all of them before it needs the first. */
+typedef void (*leann_dist_fn)(void *ctx, const uint32_t *nodes, int n, float *out);
+/* PQ distances (ADC) of stored codes from a query table: the walks of
+ * queries and inserts. */
+typedef struct leann_pq_query {
+    const leann_pq *pq;
+    const float *table;    /* leann_pq_table of the query */
+    const uint8_t *codes;  /* m bytes a node */
+} leann_pq_query;
+void leann_pq_dists(void *pq_query, const uint32_t *nodes, int n, float *out);
 
 /* ---- graph (leann_build.c, leann_insert.c, leann_vacuum.c) --------------- */
 
@@ -348,9 +363,13 @@ void leann_dots_t(const float *x, const float *ct, int d, int k, float *out);
 /* The column c minimising norms[c] - 2 <x, column c> (the first on ties):
  * the nearest centroid of a transposed codebook with squared norms. */
 uint32_t leann_nearest_t(const float *x, const float *ct, const float *norms, int d, int k);
+/* What leann_nearest_t(x, ct, norms, d, k) gives, from dots =
+ * leann_dots_t(x, ct, d, k): a query table gives the code for free. */
+uint32_t leann_nearest_of_dots(const float *dots, const float *norms, int k);
 typedef struct leann_t_kernels {
     void (*dots)(const float *x, const float *ct, int d, int k, float *out);
     uint32_t (*nearest)(const float *x, const float *ct, const float *norms, int d, int k);
+    uint32_t (*nearest_dots)(const float *dots, const float *norms, int k);
 } leann_t_kernels;
 /* The kernels leann_dots_t / leann_nearest_t would choose now (*name:
  * "avx512", "avx2" or "portable"); for tests that compare them. */
@@ -595,9 +614,11 @@ rg_status leann_drop_top_tombstones(leann_coll *c, uint32_t floor, rg_error *err
  * vector, its current list as candidates too, RobustPrune (keeping the
  * list's length), reverse edges.  Used by insert (v new; candidates'
  * vectors from cache or PQ) and by consolidation (v re-linked;
- * exact_pool: candidates the cache lacks are recomputed and cached). */
-rg_status leann_link_node(leann_coll *c, leann_edit_space *es, uint32_t v, bool exact_pool, uint8_t *dirty,
-                          rg_error *err);
+ * exact_pool: candidates the cache lacks are recomputed and cached).
+ * code: where v's code goes (a new node: encoded from the search's query
+ * table), or NULL to leave it. */
+rg_status leann_link_node(leann_coll *c, leann_edit_space *es, uint32_t v, bool exact_pool, uint8_t *code,
+                          uint8_t *dirty, rg_error *err);
 #define LEANN_DIRTY_CODE 2   /* dirty[] bit: the node's code changed (bit 1: its list) */
 
 /* ---- search (leann_search.c) ---------------------------------------------- */

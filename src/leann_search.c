@@ -88,6 +88,20 @@ static leann_cand cheap_pop(cheap *h)
     return top;
 }
 
+/* A walk takes a node's list this many neighbours at a time: the unvisited
+ * ones (marked visited now, in list order), then their distances in one
+ * call.  The same visits and the same distances, in the same order, as one
+ * at a time. */
+#define LEANN_WALK_CHUNK 64
+static int unvisited(const leann_graph *g, leann_visit *vs, const uint32_t *nb, int d, uint32_t *fresh)
+{
+    int nf = 0;
+    for (int i = 0; i < d; i++)
+        if (nb[i] < g->n && !leann_visit_test_set(vs, nb[i]))
+            fresh[nf++] = nb[i];
+    return nf;
+}
+
 /* The same search with heaps, for wide beams: the sorted pool below moves
  * up to L entries on every insertion, which at the beams of large
  * collections (11,851 at 291K records, leann_walk_beam) cost more than the
@@ -110,23 +124,26 @@ void leann_beam_search_heap(const leann_graph *g, leann_dist_fn dist, void *ctx,
     /* The entry points are taken as the list of a virtual first node. */
     const uint32_t *nb = entries;
     int d = nentries;
+    uint32_t fresh[LEANN_WALK_CHUNK];
+    float fd[LEANN_WALK_CHUNK];
     for (;;) {
-        for (int i = 0; i < d; i++) {
-            uint32_t u = nb[i];
-            if (u >= g->n || leann_visit_test_set(vs, u))
-                continue;
-            leann_cand x = {dist(ctx, u), u};
-            if (nseen == seen_cap) {
-                seen_cap *= 2;
-                seen = rg_xrealloc(seen, sizeof(leann_cand) * seen_cap);
+        for (int i0 = 0; i0 < d; i0 += LEANN_WALK_CHUNK) {
+            int nf = unvisited(g, vs, nb + i0, d - i0 < LEANN_WALK_CHUNK ? d - i0 : LEANN_WALK_CHUNK, fresh);
+            dist(ctx, fresh, nf, fd);
+            for (int f = 0; f < nf; f++) {
+                leann_cand x = {fd[f], fresh[f]};
+                if (nseen == seen_cap) {
+                    seen_cap *= 2;
+                    seen = rg_xrealloc(seen, sizeof(leann_cand) * seen_cap);
+                }
+                seen[nseen++] = x;
+                if (best.n == (size_t)L && !cand_less(x, best.a[0]))
+                    continue;
+                cheap_push(&todo, x);
+                cheap_push(&best, x);
+                if (best.n > (size_t)L)
+                    cheap_pop(&best);
             }
-            seen[nseen++] = x;
-            if (best.n == (size_t)L && !cand_less(x, best.a[0]))
-                continue;
-            cheap_push(&todo, x);
-            cheap_push(&best, x);
-            if (best.n > (size_t)L)
-                cheap_pop(&best);
         }
         if (todo.n == 0)
             break;
@@ -163,26 +180,31 @@ void leann_beam_search_from(const leann_graph *g, leann_dist_fn dist, void *ctx,
     leann_cand *seen = rg_xmalloc(sizeof(leann_cand) * seen_cap);
     int np = 0;
 
-    for (int t = 0; t < nentries; t++) {
-        uint32_t e = entries[t];
-        if (e >= g->n || leann_visit_test_set(vs, e))
-            continue;
-        float de = dist(ctx, e);
-        if (nseen == seen_cap) {
-            seen_cap *= 2;
-            seen = rg_xrealloc(seen, sizeof(leann_cand) * seen_cap);
+    uint32_t fresh[LEANN_WALK_CHUNK];
+    float fd[LEANN_WALK_CHUNK];
+    for (int t0 = 0; t0 < nentries; t0 += LEANN_WALK_CHUNK) {
+        int nf = unvisited(g, vs, entries + t0, nentries - t0 < LEANN_WALK_CHUNK ? nentries - t0 : LEANN_WALK_CHUNK,
+                           fresh);
+        dist(ctx, fresh, nf, fd);
+        for (int f = 0; f < nf; f++) {
+            uint32_t e = fresh[f];
+            float de = fd[f];
+            if (nseen == seen_cap) {
+                seen_cap *= 2;
+                seen = rg_xrealloc(seen, sizeof(leann_cand) * seen_cap);
+            }
+            seen[nseen++] = (leann_cand){de, e};
+            if (np == L && de >= pool[np - 1].dist)
+                continue;
+            int pos = np < L ? np : L - 1;
+            while (pos > 0 && leann_cand_cmp(&pool[pos - 1], &(leann_cand){de, e}) > 0) {
+                pool[pos] = pool[pos - 1];
+                pos--;
+            }
+            pool[pos] = (leann_cand){de, e};
+            if (np < L)
+                np++;
         }
-        seen[nseen++] = (leann_cand){de, e};
-        if (np == L && de >= pool[np - 1].dist)
-            continue;
-        int pos = np < L ? np : L - 1;
-        while (pos > 0 && leann_cand_cmp(&pool[pos - 1], &(leann_cand){de, e}) > 0) {
-            pool[pos] = pool[pos - 1];
-            pos--;
-        }
-        pool[pos] = (leann_cand){de, e};
-        if (np < L)
-            np++;
     }
 
     int cur = 0;   /* first possibly unexpanded position */
@@ -196,31 +218,33 @@ void leann_beam_search_from(const leann_graph *g, leann_dist_fn dist, void *ctx,
         const uint32_t *nb = leann_graph_nbrs(g, v);
         int d = g->deg[v];
         int lowest = np;   /* lowest position an insertion reached */
-        for (int i = 0; i < d; i++) {
-            uint32_t u = nb[i];
-            if (u >= g->n || leann_visit_test_set(vs, u))
-                continue;
-            float du = dist(ctx, u);
-            if (nseen == seen_cap) {
-                seen_cap *= 2;
-                seen = rg_xrealloc(seen, sizeof(leann_cand) * seen_cap);
+        for (int i0 = 0; i0 < d; i0 += LEANN_WALK_CHUNK) {
+            int nf = unvisited(g, vs, nb + i0, d - i0 < LEANN_WALK_CHUNK ? d - i0 : LEANN_WALK_CHUNK, fresh);
+            dist(ctx, fresh, nf, fd);
+            for (int f = 0; f < nf; f++) {
+                uint32_t u = fresh[f];
+                float du = fd[f];
+                if (nseen == seen_cap) {
+                    seen_cap *= 2;
+                    seen = rg_xrealloc(seen, sizeof(leann_cand) * seen_cap);
+                }
+                seen[nseen++] = (leann_cand){du, u};
+                if (np == L && du >= pool[np - 1].dist)
+                    continue;
+                /* Sorted insert; the worst falls off a full beam. */
+                int pos = np < L ? np : L - 1;
+                while (pos > 0 && leann_cand_cmp(&pool[pos - 1], &(leann_cand){du, u}) > 0) {
+                    pool[pos] = pool[pos - 1];
+                    expanded[pos] = expanded[pos - 1];
+                    pos--;
+                }
+                pool[pos] = (leann_cand){du, u};
+                expanded[pos] = 0;
+                if (np < L)
+                    np++;
+                if (pos < lowest)
+                    lowest = pos;
             }
-            seen[nseen++] = (leann_cand){du, u};
-            if (np == L && du >= pool[np - 1].dist)
-                continue;
-            /* Sorted insert; the worst falls off a full beam. */
-            int pos = np < L ? np : L - 1;
-            while (pos > 0 && leann_cand_cmp(&pool[pos - 1], &(leann_cand){du, u}) > 0) {
-                pool[pos] = pool[pos - 1];
-                expanded[pos] = expanded[pos - 1];
-                pos--;
-            }
-            pool[pos] = (leann_cand){du, u};
-            expanded[pos] = 0;
-            if (np < L)
-                np++;
-            if (pos < lowest)
-                lowest = pos;
         }
         if (lowest < cur)
             cur = lowest;
@@ -234,15 +258,8 @@ void leann_beam_search_from(const leann_graph *g, leann_dist_fn dist, void *ctx,
 
 /* ---- the two-level query ----------------------------------------------- */
 
-typedef struct pq_ctx {
-    const leann_pq *pq;
-    const float *table;
-    const uint8_t *codes;
-} pq_ctx;
-
-static float pq_dist(void *ctx, uint32_t node)
+static float pq_dist(const leann_pq_query *p, uint32_t node)
 {
-    pq_ctx *p = ctx;
     return leann_pq_distance(p->pq, p->table, p->codes + (size_t)node * p->pq->m);
 }
 
@@ -279,11 +296,11 @@ static int rerank_cap(int k, int L, int64_t live)
 /* The best `max` nodes of a set by PQ distance (sorted).  When the set is
  * small this is cheaper and more exact than walking a graph built for
  * everybody.  Bounded insertion: O(n log max) for the usual case. */
-static size_t score_set(const pq_ctx *pc, const uint32_t *set, size_t n, leann_cand *best, size_t max)
+static size_t score_set(const leann_pq_query *pc, const uint32_t *set, size_t n, leann_cand *best, size_t max)
 {
     size_t nb = 0;
     for (size_t i = 0; i < n; i++) {
-        leann_cand x = {pq_dist((void *)pc, set[i]), set[i]};
+        leann_cand x = {pq_dist(pc, set[i]), set[i]};
         if (nb == max && leann_cand_cmp(&x, &best[nb - 1]) >= 0)
             continue;
         size_t lo = 0, hi = nb;
@@ -597,11 +614,11 @@ static rg_status rerank(leann_coll *c, const float *q, const uint8_t *in_set, co
 }
 
 /* Graph-walk candidates that are live and (if set) in the filter bitmap. */
-static size_t graph_candidates(leann_coll *c, pq_ctx *pc, int L, const uint8_t *in_set, leann_cand *out, size_t max)
+static size_t graph_candidates(leann_coll *c, leann_pq_query *pc, int L, const uint8_t *in_set, leann_cand *out, size_t max)
 {
     leann_cand *seen = NULL;
     size_t nseen = 0, n = 0;
-    leann_beam_search(&c->graph, pq_dist, pc, L, &c->visit, &seen, &nseen);
+    leann_beam_search(&c->graph, leann_pq_dists, pc, L, &c->visit, &seen, &nseen);
     for (size_t i = 0; i < nseen && n < max; i++) {
         uint32_t v = seen[i].node;
         if (c->graph.flags[v] & LEANN_NODE_DELETED)
@@ -710,7 +727,7 @@ rg_status leann_search(leann_coll *c, const float *q, const rg_query_opts *opts,
     int R_walk = adaptive && refine_w > 0 ? RG_MAX(R, LEANN_REFINE_SEEDS * refine_w) : R;
     float *table = rg_xmalloc(sizeof(float) * (size_t)c->pq.m * c->pq.ksub);
     leann_pq_table(&c->pq, q, table);
-    pq_ctx pc = {&c->pq, table, c->codes};
+    leann_pq_query pc = {&c->pq, table, c->codes};
     leann_cand *cand = rg_xmalloc((size_t)R_walk * sizeof *cand);   /* R_walk >= R */
     size_t ncand = 0;
     rg_status rc = RG_OK;

@@ -326,6 +326,42 @@ __attribute__((target("avx512f,avx2,fma"))) static uint32_t nearest_t_avx512(con
         nearest_range_avx2(x, ct, norms, d, k, c0, &best, &bc);
     return bc;
 }
+
+/* nearest_t's choice from dots already computed by dots_t of the same
+ * kernels (whose dots are nearest_t's, chain for chain): norms - 2 * dot
+ * is the same value fused or not (2 * dot is exact), so the column is the
+ * one nearest_t picks.  Two passes: the least value (min is exact; a NaN
+ * is never the least), then the first column holding it. */
+__attribute__((target("avx2,fma"))) static uint32_t nearest_dots_fma(const float *dots, const float *norms, int k)
+{
+    const __m256 two = _mm256_set1_ps(2.0f);
+    int k8 = k & ~7;
+    __m256 m = _mm256_set1_ps(INFINITY);
+    for (int c = 0; c < k8; c += 8)
+        m = _mm256_min_ps(_mm256_fnmadd_ps(two, _mm256_loadu_ps(dots + c), _mm256_loadu_ps(norms + c)), m);
+    float lanes[8];
+    _mm256_storeu_ps(lanes, m);
+    float lo = INFINITY;
+    for (int l = 0; l < 8; l++)
+        lo = lanes[l] < lo ? lanes[l] : lo;
+    for (int c = k8; c < k; c++) {
+        float e = norms[c] - 2.0f * dots[c];
+        lo = e < lo ? e : lo;
+    }
+    if (!(lo < INFINITY))
+        return 0;
+    __m256 lov = _mm256_set1_ps(lo);
+    for (int c = 0; c < k8; c += 8) {
+        __m256 e = _mm256_fnmadd_ps(two, _mm256_loadu_ps(dots + c), _mm256_loadu_ps(norms + c));
+        int eq = _mm256_movemask_ps(_mm256_cmp_ps(e, lov, _CMP_EQ_OQ));
+        if (eq)
+            return (uint32_t)(c + __builtin_ctz((unsigned)eq));
+    }
+    for (int c = k8; c < k; c++)
+        if (norms[c] - 2.0f * dots[c] == lo)
+            return (uint32_t)c;
+    return 0;
+}
 #endif
 
 static uint32_t nearest_t_portable(const float *x, const float *ct, const float *norms, int d, int k)
@@ -354,6 +390,20 @@ static uint32_t nearest_t_portable(const float *x, const float *ct, const float 
     return bc;
 }
 
+static uint32_t nearest_dots_portable(const float *dots, const float *norms, int k)
+{
+    uint32_t bc = 0;
+    float best = INFINITY;
+    for (int c = 0; c < k; c++) {
+        float e = norms[c] - 2.0f * dots[c];   /* as nearest_t_portable */
+        if (e < best) {
+            best = e;
+            bc = (uint32_t)c;
+        }
+    }
+    return bc;
+}
+
 static void dots_t_portable(const float *x, const float *ct, int d, int k, float *out)
 {
     /* Column-wise: the inner loop runs over contiguous columns, which the
@@ -371,16 +421,16 @@ static void dots_t_portable(const float *x, const float *ct, int d, int k, float
 bool leann_t_kernels_get(const char *name, leann_t_kernels *out)
 {
     if (strcmp(name, "portable") == 0) {
-        *out = (leann_t_kernels){dots_t_portable, nearest_t_portable};
+        *out = (leann_t_kernels){dots_t_portable, nearest_t_portable, nearest_dots_portable};
         return true;
     }
 #if defined(__x86_64__) || defined(__i386__)
     if (strcmp(name, "avx2") == 0 && rg_cpu_has(RG_CPU_AVX2 | RG_CPU_FMA)) {
-        *out = (leann_t_kernels){dots_t_avx2, nearest_t_avx2};
+        *out = (leann_t_kernels){dots_t_avx2, nearest_t_avx2, nearest_dots_fma};
         return true;
     }
     if (strcmp(name, "avx512") == 0 && rg_cpu_has(RG_CPU_AVX512F | RG_CPU_AVX2 | RG_CPU_FMA)) {
-        *out = (leann_t_kernels){dots_t_avx512, nearest_t_avx512};
+        *out = (leann_t_kernels){dots_t_avx512, nearest_t_avx512, nearest_dots_fma};
         return true;
     }
 #endif
@@ -390,7 +440,7 @@ bool leann_t_kernels_get(const char *name, leann_t_kernels *out)
 leann_t_kernels leann_t_kernels_pick(const char **name)
 {
     static const char *const order[] = {"avx512", "avx2", "portable"};
-    leann_t_kernels k = {dots_t_portable, nearest_t_portable};
+    leann_t_kernels k = {dots_t_portable, nearest_t_portable, nearest_dots_portable};
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
         if (leann_t_kernels_get(order[i], &k)) {
             if (name)
@@ -415,6 +465,12 @@ uint32_t leann_nearest_t(const float *x, const float *ct, const float *norms, in
 {
     pthread_once(&t_kernels_once, t_kernels_init);
     return t_kernels.nearest(x, ct, norms, d, k);
+}
+
+uint32_t leann_nearest_of_dots(const float *dots, const float *norms, int k)
+{
+    pthread_once(&t_kernels_once, t_kernels_init);
+    return t_kernels.nearest_dots(dots, norms, k);
 }
 
 uint16_t leann_f32_to_f16(float f)

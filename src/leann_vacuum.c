@@ -419,7 +419,7 @@ static rg_status relink(leann_coll *c, uint8_t *dirty, size_t *budget, rg_error 
                 leann_edit_space es;
                 leann_edit_space_init(&es, c);
                 leann_edit_space_put(&es, batch[i], vecs + i * dim);
-                rc = leann_link_node(c, &es, batch[i], true, dirty, err);
+                rc = leann_link_node(c, &es, batch[i], true, NULL, dirty, err);
                 leann_edit_space_free(&es);
             }
         }
@@ -638,12 +638,10 @@ static rg_status stream_build(leann_coll *c, size_t n, uint32_t cap, const uint3
          * are given back before the next. */
         leann_edit_space es;
         leann_edit_space_init(&es, c);
-        for (size_t i = 0; rc == RG_OK && i < nb; i++) {
-            leann_pq_encode(&c->pq, bvec + i * dim, c->codes + (size_t)block[i] * c->pq.m);
-            leann_edit_space_put(&es, block[i], bvec + i * dim);
-        }
         for (size_t i = 0; rc == RG_OK && i < nb; i++)
-            rc = leann_link_node(c, &es, block[i], false, dirty, err);
+            leann_edit_space_put(&es, block[i], bvec + i * dim);
+        for (size_t i = 0; rc == RG_OK && i < nb; i++)
+            rc = leann_link_node(c, &es, block[i], false, c->codes + (size_t)block[i] * c->pq.m, dirty, err);
         leann_edit_space_free(&es);
         for (size_t i = 0; rc == RG_OK && i < nb; i++)
             leann_cache_put(&c->cache, block[i], bvec + i * dim, false);

@@ -104,18 +104,20 @@ typedef struct dctx {
     uint64_t calls;
 } dctx;
 
-static float exact_d(void *c, uint32_t node)
+static void exact_d(void *c, const uint32_t *nodes, int n, float *out)
 {
     dctx *x = c;
-    x->calls++;
-    return 1.0f - leann_dot(x->q, x->v + (size_t)node * x->dim, (size_t)x->dim);
+    x->calls += (uint64_t)n;
+    for (int i = 0; i < n; i++)
+        out[i] = 1.0f - leann_dot(x->q, x->v + (size_t)nodes[i] * x->dim, (size_t)x->dim);
 }
 
-static float pq_d(void *c, uint32_t node)
+static void pq_d(void *c, const uint32_t *nodes, int n, float *out)
 {
     dctx *x = c;
-    x->calls++;
-    return leann_pq_distance(x->pq, x->table, x->codes + (size_t)node * x->pq->m);
+    x->calls += (uint64_t)n;
+    for (int i = 0; i < n; i++)
+        out[i] = leann_pq_distance(x->pq, x->table, x->codes + (size_t)nodes[i] * x->pq->m);
 }
 
 static int cmp_cand(const void *a, const void *b) { return leann_cand_cmp(a, b); }
@@ -162,8 +164,10 @@ static int pick_seeds(const leann_graph *g, leann_dist_fn dist, void *ctx, const
     seeds[ns++] = g->entry;
     if (nseeds <= 0)
         return ns;
-    for (uint32_t i = 0; i < nh; i++)
-        hc[i] = (leann_cand){dist(ctx, hub[i]), hub[i]};
+    for (uint32_t i = 0; i < nh; i++) {
+        dist(ctx, &hub[i], 1, &hc[i].dist);
+        hc[i].node = hub[i];
+    }
     qsort(hc, nh, sizeof *hc, cmp_cand);
     for (uint32_t i = 0; i < nh && ns < nseeds + 1; i++)
         if (hc[i].node != g->entry)
@@ -265,8 +269,10 @@ static int eval(char **argv)
             free(seen);
             /* Baseline: the best R codes of the whole collection. */
             leann_cand *all = rg_xmalloc(sizeof(leann_cand) * n);
-            for (uint32_t t = 0; t < n; t++)
-                all[t] = (leann_cand){pq_d(&x, t), t};
+            for (uint32_t t = 0; t < n; t++) {
+                pq_d(&x, &t, 1, &all[t].dist);
+                all[t].node = t;
+            }
             qsort(all, n, sizeof *all, cmp_cand);
             for (int t = 0; t < R; t++)
                 cand[t] = all[t].node;

@@ -221,10 +221,11 @@ typedef struct exact_ctx {
     uint32_t dim;
 } exact_ctx;
 
-static float exact_dist(void *ctx, uint32_t node)
+static void exact_dist(void *ctx, const uint32_t *nodes, int n, float *out)
 {
     exact_ctx *e = ctx;
-    return 1.0f - leann_dot(e->q, e->v + (size_t)node * e->dim, e->dim);
+    for (int i = 0; i < n; i++)
+        out[i] = 1.0f - leann_dot(e->q, e->v + (size_t)nodes[i] * e->dim, e->dim);
 }
 
 static void diag(leann_coll *c, const float *v, uint32_t n, uint32_t dim, const float *qv, uint32_t nq,

@@ -161,10 +161,11 @@ typedef struct qctx {
     int dim;
 } qctx;
 
-static float qdist(void *c, uint32_t node)
+static void qdist(void *c, const uint32_t *nodes, int n, float *out)
 {
     qctx *x = c;
-    return 1.0f - rg_dot(x->q, x->v + (size_t)node * x->dim, (size_t)x->dim);
+    for (int i = 0; i < n; i++)
+        out[i] = 1.0f - rg_dot(x->q, x->v + (size_t)nodes[i] * x->dim, (size_t)x->dim);
 }
 
 /* recall@k of the beam search (exact distances) over 50 queries that are

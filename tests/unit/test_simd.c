@@ -190,6 +190,47 @@ TEST(simd_leann_pq_kernels_agree)
     CHECK_EQ_INT((int)simd.nearest(x, ct, norms, 4, 40), 17);
 }
 
+/* A code from a query table (leann_pq_table_encode) must be the code
+ * leann_pq_encode gives: nearest_dots on dots' output picks nearest's
+ * column for every kernel set, also where norms - 2 * dot nearly ties
+ * (norms 2 * dot plus 0 to 2 units of 1e-7: a dot off by an ulp would
+ * move the choice) and the first of exact ties. */
+TEST(simd_leann_nearest_of_dots_matches_nearest)
+{
+    const char *names[] = {"portable", "avx2", "avx512"};
+    int ks[] = {1, 5, 8, 13, 16, 31, 33, 100, 256};
+    int ds[] = {1, 2, 8, 16};
+    static float ct[16 * 256], norms[256], x[16], dots[256];
+    int tried = 0;
+    for (size_t kn = 0; kn < RG_ARRAY_LEN(names); kn++) {
+        leann_t_kernels kk;
+        if (!leann_t_kernels_get(names[kn], &kk))
+            continue;
+        tried++;
+        uint64_t s = 29;
+        for (size_t a = 0; a < RG_ARRAY_LEN(ks); a++)
+            for (size_t b = 0; b < RG_ARRAY_LEN(ds); b++)
+                for (int rep = 0; rep < 20; rep++) {
+                    int k = ks[a], d = ds[b];
+                    for (int i = 0; i < d * k; i++)
+                        ct[i] = frand(&s);
+                    for (int t = 0; t < d; t++)
+                        x[t] = frand(&s);
+                    kk.dots(x, ct, d, k, dots);
+                    for (int c = 0; c < k; c++)
+                        norms[c] = rep % 2 ? 2.0f * dots[c] + (float)(c % 3) * 1e-7f : frand(&s) + 4.0f;
+                    CHECK_MSG(kk.nearest_dots(dots, norms, k) == kk.nearest(x, ct, norms, d, k), "%s d=%d k=%d rep=%d",
+                              names[kn], d, k, rep);
+                }
+        for (int c = 0; c < 40; c++) {
+            dots[c] = c < 17 ? 1.0f : 0.5f;
+            norms[c] = c < 17 ? 100.0f : 0.875f;
+        }
+        CHECK_EQ_INT((int)kk.nearest_dots(dots, norms, 40), 17);
+    }
+    CHECK(tried >= 1);
+}
+
 /* Squared norms of the k columns of a d x k transposed codebook. */
 static void column_norms(const float *ct, int d, int k, float *norms)
 {
