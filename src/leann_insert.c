@@ -139,12 +139,28 @@ rg_status leann_link_node(leann_coll *c, leann_edit_space *es, uint32_t v, bool 
     entries[ne++] = g->entry;
     if (v > 0 && v - 1 != g->entry && g->deg[v - 1] > 0 && !(g->flags[v - 1] & LEANN_NODE_DELETED))
         entries[ne++] = v - 1;
-    leann_beam_search_from(g, leann_pq_dists, &pc, LEANN_BUILD_L, entries, ne, &c->visit, &seen, &nseen);
+    leann_cand *best = NULL;
+    int nbest = 0;
+    leann_beam_search_top(g, leann_pq_dists, &pc, LEANN_BUILD_L, entries, ne, &c->visit, &best, &nbest, &seen, &nseen);
     free(table);
     /* The search's best live candidates, and (re-linking) the node's
      * current neighbours, which the search may not reach again. */
     uint32_t pool[INSERT_POOL + 256];
-    int np = leann_candidates_from_seen(g, seen, nseen, v, pool, INSERT_POOL);
+    int np = leann_candidates_from_seen(g, best, (size_t)nbest, v, pool, INSERT_POOL);
+    /* Taken from the final beam, they are what sorting all it saw gives,
+     * unless the beam ran short of live ones, or the last one taken ties
+     * the beam's worst distance (an equal candidate may have been turned
+     * away from the full beam): then from everything seen, sorted. */
+    int last = 0;
+    while (np > 0 && last < nbest && best[last].node != pool[np - 1])
+        last++;
+    bool from_beam = (size_t)nbest == nseen ||
+                     (np == INSERT_POOL && last < nbest && best[last].dist < best[nbest - 1].dist);
+    if (!from_beam) {
+        leann_cand_sort(seen, nseen);
+        np = leann_candidates_from_seen(g, seen, nseen, v, pool, INSERT_POOL);
+    }
+    free(best);
     free(seen);
     for (int i = 0; i < g->deg[v]; i++) {
         uint32_t x = leann_graph_nbrs(g, v)[i];

@@ -160,9 +160,12 @@ void leann_beam_search_heap(const leann_graph *g, leann_dist_fn dist, void *ctx,
     *nseen_out = nseen;
 }
 
-void leann_beam_search_from(const leann_graph *g, leann_dist_fn dist, void *ctx, int L, const uint32_t *entries,
-                            int nentries, leann_visit *vs, leann_cand **seen_out, size_t *nseen_out)
+void leann_beam_search_top(const leann_graph *g, leann_dist_fn dist, void *ctx, int L, const uint32_t *entries,
+                           int nentries, leann_visit *vs, leann_cand **best_out, int *nbest_out, leann_cand **seen_out,
+                           size_t *nseen_out)
 {
+    *best_out = NULL;
+    *nbest_out = 0;
     *seen_out = NULL;
     *nseen_out = 0;
     if (g->entry == LEANN_NONE || g->n == 0)
@@ -171,6 +174,10 @@ void leann_beam_search_from(const leann_graph *g, leann_dist_fn dist, void *ctx,
         L = 1;
     if (L > LEANN_HEAP_BEAM) {
         leann_beam_search_heap(g, dist, ctx, L, entries, nentries, vs, seen_out, nseen_out);
+        size_t nb = *nseen_out < (size_t)L ? *nseen_out : (size_t)L;
+        *best_out = rg_xmalloc(sizeof(leann_cand) * (nb ? nb : 1));
+        memcpy(*best_out, *seen_out, sizeof(leann_cand) * nb);
+        *nbest_out = (int)nb;
         return;
     }
     leann_visit_begin(vs, g->n);
@@ -249,11 +256,23 @@ void leann_beam_search_from(const leann_graph *g, leann_dist_fn dist, void *ctx,
         if (lowest < cur)
             cur = lowest;
     }
-    leann_cand_sort(seen, nseen);
-    free(pool);
     free(expanded);
+    *best_out = pool;
+    *nbest_out = np;
     *seen_out = seen;
     *nseen_out = nseen;
+}
+
+void leann_beam_search_from(const leann_graph *g, leann_dist_fn dist, void *ctx, int L, const uint32_t *entries,
+                            int nentries, leann_visit *vs, leann_cand **seen_out, size_t *nseen_out)
+{
+    leann_cand *best = NULL;
+    int nbest = 0;
+    leann_beam_search_top(g, dist, ctx, L, entries, nentries, vs, &best, &nbest, seen_out, nseen_out);
+    free(best);
+    /* The heap search (beams over LEANN_HEAP_BEAM) sorts its list itself. */
+    if (L <= LEANN_HEAP_BEAM)
+        leann_cand_sort(*seen_out, *nseen_out);
 }
 
 /* ---- the two-level query ----------------------------------------------- */
