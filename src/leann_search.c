@@ -204,7 +204,7 @@ void leann_beam_search_top(const leann_graph *g, leann_dist_fn dist, void *ctx, 
             if (np == L && de >= pool[np - 1].dist)
                 continue;
             int pos = np < L ? np : L - 1;
-            while (pos > 0 && leann_cand_cmp(&pool[pos - 1], &(leann_cand){de, e}) > 0) {
+            while (pos > 0 && leann_cand_order(&pool[pos - 1], &(leann_cand){de, e}) > 0) {
                 pool[pos] = pool[pos - 1];
                 pos--;
             }
@@ -240,7 +240,7 @@ void leann_beam_search_top(const leann_graph *g, leann_dist_fn dist, void *ctx, 
                     continue;
                 /* Sorted insert; the worst falls off a full beam. */
                 int pos = np < L ? np : L - 1;
-                while (pos > 0 && leann_cand_cmp(&pool[pos - 1], &(leann_cand){du, u}) > 0) {
+                while (pos > 0 && leann_cand_order(&pool[pos - 1], &(leann_cand){du, u}) > 0) {
                     pool[pos] = pool[pos - 1];
                     expanded[pos] = expanded[pos - 1];
                     pos--;
@@ -320,12 +320,12 @@ static size_t score_set(const leann_pq_query *pc, const uint32_t *set, size_t n,
     size_t nb = 0;
     for (size_t i = 0; i < n; i++) {
         leann_cand x = {pq_dist(pc, set[i]), set[i]};
-        if (nb == max && leann_cand_cmp(&x, &best[nb - 1]) >= 0)
+        if (nb == max && leann_cand_order(&x, &best[nb - 1]) >= 0)
             continue;
         size_t lo = 0, hi = nb;
         while (lo < hi) {
             size_t mid = (lo + hi) / 2;
-            if (leann_cand_cmp(&best[mid], &x) < 0)
+            if (leann_cand_order(&best[mid], &x) < 0)
                 lo = mid + 1;
             else
                 hi = mid;

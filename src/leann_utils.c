@@ -553,12 +553,7 @@ size_t leann_varint_get(const uint8_t *p, size_t avail, uint64_t *v)
 
 int leann_cand_cmp(const void *a, const void *b)
 {
-    const leann_cand *x = a, *y = b;
-    if (x->dist < y->dist)
-        return -1;
-    if (x->dist > y->dist)
-        return 1;
-    return (x->node > y->node) - (x->node < y->node);
+    return leann_cand_order(a, b);
 }
 
 /* A float's bits as an unsigned key of the same order (negatives below
@@ -584,7 +579,7 @@ void leann_cand_sort(leann_cand *a, size_t n)
         for (size_t i = 1; i < n; i++) {
             leann_cand x = a[i];
             size_t j = i;
-            while (j > 0 && leann_cand_cmp(&a[j - 1], &x) > 0) {
+            while (j > 0 && leann_cand_order(&a[j - 1], &x) > 0) {
                 a[j] = a[j - 1];
                 j--;
             }
