@@ -271,15 +271,17 @@ rg_status leann_insert(leann_coll *c, const rg_record *recs, size_t n, const uin
         uint8_t *dirty = rg_xcalloc(c->graph.n, 1);
         for (size_t i = 0; i < n; i++)
             leann_edit_space_put(&es, first_new + (uint32_t)i, recs[i].embedding);
+        /* Each new node is encoded as it is linked, from its query table
+         * (nothing reads a node's code before it has edges), except when
+         * old versions are removed first: the removal's reconnection links
+         * every node no walk reaches, the new ones included, from their
+         * codes, and may make one of them the entry. */
+        bool encode_now = nold > 0;
+        for (size_t i = 0; encode_now && i < n; i++)
+            leann_pq_encode(&c->pq, recs[i].embedding, c->codes + (size_t)(first_new + i) * c->pq.m);
         /* Old versions out first so new nodes do not link to them. */
         if (nold)
             leann_graph_remove(c, old_nodes, nold, dirty);
-        /* Each new node is encoded as it is linked, from its query table,
-         * unless that removal made one of them the entry, which every walk
-         * reads first: then all are encoded now. */
-        bool encode_now = c->graph.entry != LEANN_NONE && c->graph.entry >= first_new;
-        for (size_t i = 0; encode_now && i < n; i++)
-            leann_pq_encode(&c->pq, recs[i].embedding, c->codes + (size_t)(first_new + i) * c->pq.m);
         for (size_t i = 0; rc == RG_OK && i < n; i++) {
             if (i % 64 == 0)
                 leann_progress(c, "linking into the graph", (int64_t)i, (int64_t)n);
