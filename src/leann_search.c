@@ -189,41 +189,11 @@ void leann_beam_search_top(const leann_graph *g, leann_dist_fn dist, void *ctx, 
 
     uint32_t fresh[LEANN_WALK_CHUNK];
     float fd[LEANN_WALK_CHUNK];
-    for (int t0 = 0; t0 < nentries; t0 += LEANN_WALK_CHUNK) {
-        int nf = unvisited(g, vs, entries + t0, nentries - t0 < LEANN_WALK_CHUNK ? nentries - t0 : LEANN_WALK_CHUNK,
-                           fresh);
-        dist(ctx, fresh, nf, fd);
-        for (int f = 0; f < nf; f++) {
-            uint32_t e = fresh[f];
-            float de = fd[f];
-            if (nseen == seen_cap) {
-                seen_cap *= 2;
-                seen = rg_xrealloc(seen, sizeof(leann_cand) * seen_cap);
-            }
-            seen[nseen++] = (leann_cand){de, e};
-            if (np == L && de >= pool[np - 1].dist)
-                continue;
-            int pos = np < L ? np : L - 1;
-            while (pos > 0 && leann_cand_order(&pool[pos - 1], &(leann_cand){de, e}) > 0) {
-                pool[pos] = pool[pos - 1];
-                pos--;
-            }
-            pool[pos] = (leann_cand){de, e};
-            if (np < L)
-                np++;
-        }
-    }
-
+    /* The entry points are taken as the list of a virtual first node. */
+    const uint32_t *nb = entries;
+    int d = nentries;
     int cur = 0;   /* first possibly unexpanded position */
-    while (cur < np) {
-        if (expanded[cur]) {
-            cur++;
-            continue;
-        }
-        expanded[cur] = 1;
-        uint32_t v = pool[cur].node;
-        const uint32_t *nb = leann_graph_nbrs(g, v);
-        int d = g->deg[v];
+    for (;;) {
         int lowest = np;   /* lowest position an insertion reached */
         for (int i0 = 0; i0 < d; i0 += LEANN_WALK_CHUNK) {
             int nf = unvisited(g, vs, nb + i0, d - i0 < LEANN_WALK_CHUNK ? d - i0 : LEANN_WALK_CHUNK, fresh);
@@ -255,6 +225,14 @@ void leann_beam_search_top(const leann_graph *g, leann_dist_fn dist, void *ctx, 
         }
         if (lowest < cur)
             cur = lowest;
+        while (cur < np && expanded[cur])
+            cur++;
+        if (cur == np)
+            break;
+        expanded[cur] = 1;
+        uint32_t v = pool[cur].node;
+        nb = leann_graph_nbrs(g, v);
+        d = g->deg[v];
     }
     free(expanded);
     *best_out = pool;

@@ -28,6 +28,15 @@ static float frand(uint64_t *s)
     return (float)((int)(*s >> 33) % 2001 - 1000) / 1000.0f;
 }
 
+/* A random d x k block (a transposed codebook) and a random d-vector. */
+static void random_block(uint64_t *s, float *ct, int d, int k, float *x)
+{
+    for (int i = 0; i < d * k; i++)
+        ct[i] = frand(s);
+    for (int t = 0; t < d; t++)
+        x[t] = frand(s);
+}
+
 /* Sets RAGGED_SIMD (NULL: unset) and gives back the previous value, so a
  * whole run under RAGGED_SIMD=portable keeps it after each test. */
 static char *swap_simd(const char *v)
@@ -146,10 +155,7 @@ TEST(simd_leann_pq_kernels_agree)
     for (size_t a = 0; a < RG_ARRAY_LEN(ks); a++)
         for (size_t b = 0; b < RG_ARRAY_LEN(ds); b++) {
             int k = ks[a], d = ds[b];
-            for (int i = 0; i < d * k; i++)
-                ct[i] = frand(&s);
-            for (int t = 0; t < d; t++)
-                x[t] = frand(&s);
+            random_block(&s, ct, d, k, x);
             double best = INFINITY;
             int bc = -1;
             for (int c = 0; c < k; c++) {
@@ -212,10 +218,7 @@ TEST(simd_leann_nearest_of_dots_matches_nearest)
             for (size_t b = 0; b < RG_ARRAY_LEN(ds); b++)
                 for (int rep = 0; rep < 20; rep++) {
                     int k = ks[a], d = ds[b];
-                    for (int i = 0; i < d * k; i++)
-                        ct[i] = frand(&s);
-                    for (int t = 0; t < d; t++)
-                        x[t] = frand(&s);
+                    random_block(&s, ct, d, k, x);
                     kk.dots(x, ct, d, k, dots);
                     for (int c = 0; c < k; c++)
                         norms[c] = rep % 2 ? 2.0f * dots[c] + (float)(c % 3) * 1e-7f : frand(&s) + 4.0f;
@@ -263,11 +266,8 @@ TEST(simd_leann_pq_kernels_wider_identical)
         for (size_t b = 0; b < RG_ARRAY_LEN(ds); b++)
             for (int rep = 0; rep < 20; rep++) {
                 int k = ks[a], d = ds[b];
-                for (int i = 0; i < d * k; i++)
-                    ct[i] = frand(&s);
+                random_block(&s, ct, d, k, x);
                 column_norms(ct, d, k, norms);
-                for (int t = 0; t < d; t++)
-                    x[t] = frand(&s);
                 base.dots(x, ct, d, k, ob);
                 wide.dots(x, ct, d, k, ow);
                 CHECK_MSG(memcmp(ob, ow, sizeof(float) * (size_t)k) == 0, "avx512 dots differ d=%d k=%d", d, k);
