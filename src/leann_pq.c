@@ -284,30 +284,32 @@ void leann_pq_translation(const leann_pq *from, const leann_pq *to, uint8_t *tab
                 to->norms + (size_t)j * to->ksub, to->dsub, to->ksub);
 }
 
+/* Sub-vectors of dsub floats, in a copy the compiler makes a move or two
+ * when dsub is a constant (always inlined into leann_pq_decode's cases). */
+static inline __attribute__((always_inline)) void decode_sub(const leann_pq *pq, const uint8_t *code, float *x,
+                                                             size_t dsub)
+{
+    for (size_t j = 0; j < (size_t)pq->m; j++)
+        memcpy(x + j * dsub, pq->centroids + (j * (size_t)pq->ksub + code[j]) * dsub, dsub * sizeof(float));
+}
+
 void leann_pq_decode(const leann_pq *pq, const uint8_t *code, float *x)
 {
-    /* The sub-vector sizes the defaults give (leann_pq_default_m) copied
-     * with a constant size, which the compiler turns into a move or two:
-     * a call to memcpy for each 32-byte sub-vector was most of the decode
-     * of the reconstructions an insert's re-prunes read. */
-    size_t ksub = (size_t)pq->ksub, m = (size_t)pq->m;
-    const float *cent = pq->centroids;
+    /* The sub-vector sizes the defaults give (leann_pq_default_m) with a
+     * constant size: a call to memcpy for each 32-byte sub-vector was most
+     * of the decode of the reconstructions an insert's re-prunes read. */
     switch (pq->dsub) {
     case 2:
-        for (size_t j = 0; j < m; j++)
-            memcpy(x + j * 2, cent + (j * ksub + code[j]) * 2, 2 * sizeof(float));
+        decode_sub(pq, code, x, 2);
         break;
     case 8:
-        for (size_t j = 0; j < m; j++)
-            memcpy(x + j * 8, cent + (j * ksub + code[j]) * 8, 8 * sizeof(float));
+        decode_sub(pq, code, x, 8);
         break;
     case 16:
-        for (size_t j = 0; j < m; j++)
-            memcpy(x + j * 16, cent + (j * ksub + code[j]) * 16, 16 * sizeof(float));
+        decode_sub(pq, code, x, 16);
         break;
     default:
-        for (size_t j = 0; j < m; j++)
-            memcpy(x + j * pq->dsub, cent + (j * ksub + code[j]) * pq->dsub, sizeof(float) * pq->dsub);
+        decode_sub(pq, code, x, (size_t)pq->dsub);
     }
 }
 

@@ -179,12 +179,11 @@ static rg_status vectors_to_keep(leann_coll *c, const rg_record *recs, size_t n,
 }
 
 /* Writes one record row (insert, or update in place for upsert so it keeps
- * its position). */
-/* A record's row.  Its metadata is packed here from the object (not by
- * rg_leann_meta_pack from JSON text in the statement), and own_id decided
- * from it: the SQL function re-parsed the text this wrote and
- * decompressed the passage just compressed to hash it, 3% of a 291K-chunk
- * ingest's CPU for the same bytes. */
+ * its position).  Its metadata is packed here from the object, and own_id
+ * decided from it: an SQL function that packed the JSON text in the
+ * statement re-parsed what this had just serialised and decompressed the
+ * passage just compressed to hash it, 3% of a 291K-chunk ingest's CPU for
+ * the same bytes. */
 static rg_status write_record(leann_coll *c, sqlite3_stmt *ins, sqlite3_stmt *upd, const rg_record *r, int64_t seq,
                               uint32_t node, bool keep_vec, int64_t *max_seq, rg_buf *z, rg_buf *meta,
                               rg_error *err)

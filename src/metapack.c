@@ -127,13 +127,6 @@ static int cmp_key(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static void encode_members(const json_t *obj, const char *doc_sha256, bool sorted, rg_buf *out);
-
-void rg_metapack_encode(const json_t *obj, rg_buf *out)
-{
-    encode_members(obj, NULL, false, out);
-}
-
 static void encode_members(const json_t *obj, const char *doc_sha256, bool sorted, rg_buf *out)
 {
     json_t *idv = json_object_get(obj, "document_id");
@@ -173,6 +166,11 @@ static void encode_members(const json_t *obj, const char *doc_sha256, bool sorte
     }
     if (keys != stack_keys)
         free(keys);
+}
+
+void rg_metapack_encode(const json_t *obj, rg_buf *out)
+{
+    encode_members(obj, NULL, false, out);
 }
 
 void rg_metapack_encode_doc(const json_t *obj, const char *doc_sha256, rg_buf *out)
